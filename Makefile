@@ -1,0 +1,54 @@
+# InnerEye-C: the two commands of the README.
+#   make run   - install missing Debian packages, build, run the main job
+#   make test  - the same set-up, then the whole test suite (ctest)
+BUILD ?= build
+JOBS ?= $(shell nproc)
+# Build and runtime dependencies (Debian 12 package names).
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev
+# Needed only to regenerate golden fixtures and run the PyTorch side of benchmarks.
+REFERENCE_PACKAGES := python3-torch python3-numpy
+
+.PHONY: all run test deps build reference-deps fixtures bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing missing packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	  else \
+	    echo "Missing system packages. Run as root:"; \
+	    echo "  sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/bin/innereye selfcheck
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+reference-deps:
+	@$(MAKE) --no-print-directory deps PACKAGES="$(REFERENCE_PACKAGES)"
+
+# Rebuilds tests/reference/fixtures from PyTorch (not needed for `make test`).
+fixtures: reference-deps
+	/usr/bin/python3 tests/reference/generate.py
+
+bench: build reference-deps
+	tools/bench/unet3d_cpu.sh
+
+clean:
+	rm -rf $(BUILD)

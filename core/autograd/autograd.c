@@ -1,0 +1,243 @@
+/* core/autograd - recording nodes and the backward walk. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/autograd/node.h"
+#include "innereye/ops.h"
+
+static _Thread_local bool grad_disabled;
+static atomic_uint_fast64_t next_seq;
+
+bool ie_grad_set_enabled(bool enabled) {
+    bool was = !grad_disabled;
+    grad_disabled = !enabled;
+    return was;
+}
+
+bool ie_grad_enabled(void) { return !grad_disabled; }
+
+bool ie_autograd_needed(ie_tensor *const *inputs, int n) {
+    if (grad_disabled) return false;
+    for (int i = 0; i < n; i++)
+        if (inputs[i] && inputs[i]->requires_grad) return true;
+    return false;
+}
+
+bool ie_autograd_wants(const ie_tensor *input) { return input && input->requires_grad; }
+
+static void node_drop_graph(ie_node *node) {
+    for (int i = 0; i < node->n_inputs; i++) ie_tensor_release(node->inputs[i]);
+    free(node->inputs);
+    node->inputs = NULL;
+    node->n_inputs = 0;
+    for (int i = 0; i < IE_NODE_MAX_SAVED; i++) {
+        ie_tensor_release(node->saved[i]);
+        node->saved[i] = NULL;
+    }
+    if (node->ctx && node->ctx_free) node->ctx_free(node->ctx);
+    node->ctx = NULL;
+    ie_tensor_release(node->grad);
+    node->grad = NULL;
+}
+
+void ie_node_release(ie_node *node) {
+    if (!node || atomic_fetch_sub(&node->refcount, 1) != 1) return;
+    /* Releasing the inputs may release whole chains of nodes: an iterative
+     * walk would avoid deep recursion, but graph depth is the network depth
+     * (hundreds), far from the stack limit. */
+    node_drop_graph(node);
+    free(node);
+}
+
+ie_status ie_autograd_record(ie_tensor *out, const char *op, ie_backward_fn backward,
+                             ie_tensor *const *inputs, int n, ie_node **node_out) {
+    ie_node *node = calloc(1, sizeof *node);
+    ie_tensor **in = calloc((size_t)(n ? n : 1), sizeof *in);
+    if (!node || !in) {
+        free(node);
+        free(in);
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory recording the autograd graph", op);
+    }
+    atomic_init(&node->refcount, 1);
+    node->op = op;
+    node->seq = atomic_fetch_add(&next_seq, 1);
+    node->backward = backward;
+    node->n_inputs = n;
+    node->inputs = in;
+    for (int i = 0; i < n; i++) in[i] = ie_tensor_retain(inputs[i]);
+    if (out->node) ie_node_release(out->node);
+    out->node = node;
+    out->requires_grad = true;
+    if (node_out) *node_out = node;
+    return IE_OK;
+}
+
+ie_status ie_node_save(ie_node *node, int i, ie_tensor *t) {
+    if (i < 0 || i >= IE_NODE_MAX_SAVED)
+        return ie_error_set(IE_ERR_INTERNAL, "%s: saved-tensor slot %d out of range", node->op, i);
+    ie_tensor_release(node->saved[i]);
+    node->saved[i] = NULL;
+    if (!t) return IE_OK;
+    return ie_tensor_detach(t, &node->saved[i]);
+}
+
+static ie_status accumulate_into(ie_tensor **slot, ie_tensor *grad) {
+    if (!*slot) {
+        *slot = ie_tensor_retain(grad);
+        return IE_OK;
+    }
+    /* Out of place: the same gradient tensor may be shared by several inputs. */
+    bool was = ie_grad_set_enabled(false);
+    ie_tensor *sum = NULL;
+    ie_status st = ie_add(*slot, grad, &sum);
+    ie_grad_set_enabled(was);
+    if (st != IE_OK) return st;
+    ie_tensor_release(*slot);
+    *slot = sum;
+    return IE_OK;
+}
+
+ie_status ie_autograd_accumulate(ie_tensor *input, ie_tensor *grad) {
+    if (!ie_autograd_wants(input)) return IE_OK;
+    if (input->numel != grad->numel || grad->dtype != IE_F32) {
+        char a[96], b[96];
+        return ie_error_set(IE_ERR_INTERNAL, "autograd: gradient %s does not fit input %s%s%s",
+                            ie_tensor_describe(grad, a, sizeof a), ie_tensor_describe(input, b, sizeof b),
+                            input->node ? " of op " : "", input->node ? input->node->op : "");
+    }
+    /* Gradients take the input's shape (ops may compute them flattened). */
+    if (!ie_tensor_same_shape(grad, input)) {
+        ie_tensor *g = NULL;
+        IE_TRY(ie_tensor_detach(grad, &g));
+        g->ndim = input->ndim;
+        memcpy(g->shape, input->shape, sizeof g->shape);
+        ie_status st = input->node ? accumulate_into(&input->node->grad, g)
+                                   : accumulate_into(&input->grad, g);
+        ie_tensor_release(g);
+        return st;
+    }
+    return input->node ? accumulate_into(&input->node->grad, grad) : accumulate_into(&input->grad, grad);
+}
+
+static int by_seq_descending(const void *a, const void *b) {
+    const ie_node *x = *(ie_node *const *)a, *y = *(ie_node *const *)b;
+    return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
+/* Every node reachable from root, each once. */
+static ie_status collect_nodes(ie_node *root, ie_node ***out, size_t *count) {
+    size_t cap = 256, n = 0, stack_n = 0, stack_cap = 256;
+    ie_node **nodes = malloc(cap * sizeof *nodes);
+    ie_node **stack = malloc(stack_cap * sizeof *stack);
+    /* A small open-addressing set keyed by pointer keeps this linear. */
+    size_t set_cap = 1024;
+    ie_node **set = calloc(set_cap, sizeof *set);
+    ie_status st = IE_OK;
+    if (!nodes || !stack || !set) {
+        st = ie_error_set(IE_ERR_NOMEM, "backward: out of memory walking the graph");
+        goto done;
+    }
+    stack[stack_n++] = root;
+    while (stack_n) {
+        ie_node *node = stack[--stack_n];
+        size_t h = ((uintptr_t)node >> 4) * 11400714819323198485ull % set_cap;
+        while (set[h] && set[h] != node) h = (h + 1) % set_cap;
+        if (set[h]) continue;
+        set[h] = node;
+        if (n == cap) {
+            cap *= 2;
+            ie_node **grown = realloc(nodes, cap * sizeof *nodes);
+            if (!grown) { st = ie_error_set(IE_ERR_NOMEM, "backward: out of memory"); goto done; }
+            nodes = grown;
+        }
+        nodes[n++] = node;
+        /* Held until the walk ends: dropping one node's inputs may free others. */
+        atomic_fetch_add(&node->refcount, 1);
+        if (n * 2 > set_cap) { /* grow and rehash the visited set */
+            size_t new_cap = set_cap * 4;
+            ie_node **grown = calloc(new_cap, sizeof *grown);
+            if (!grown) { st = ie_error_set(IE_ERR_NOMEM, "backward: out of memory"); goto done; }
+            for (size_t i = 0; i < set_cap; i++) {
+                if (!set[i]) continue;
+                size_t g = ((uintptr_t)set[i] >> 4) * 11400714819323198485ull % new_cap;
+                while (grown[g]) g = (g + 1) % new_cap;
+                grown[g] = set[i];
+            }
+            free(set);
+            set = grown;
+            set_cap = new_cap;
+        }
+        for (int i = 0; i < node->n_inputs; i++) {
+            ie_tensor *in = node->inputs[i];
+            if (!in || !in->node) continue;
+            if (stack_n == stack_cap) {
+                stack_cap *= 2;
+                ie_node **grown = realloc(stack, stack_cap * sizeof *stack);
+                if (!grown) { st = ie_error_set(IE_ERR_NOMEM, "backward: out of memory"); goto done; }
+                stack = grown;
+            }
+            stack[stack_n++] = in->node;
+        }
+    }
+done:
+    free(stack);
+    free(set);
+    if (st != IE_OK) {
+        for (size_t i = 0; nodes && i < n; i++) ie_node_release(nodes[i]);
+        free(nodes);
+        return st;
+    }
+    *out = nodes;
+    *count = n;
+    return IE_OK;
+}
+
+ie_status ie_backward(ie_tensor *loss) {
+    char d[96];
+    if (!loss) return ie_error_set(IE_ERR_INVALID_ARG, "backward: loss is NULL");
+    if (loss->numel != 1 || loss->dtype != IE_F32)
+        return ie_error_set(IE_ERR_SHAPE, "backward: needs a one-element f32 loss, got %s",
+                            ie_tensor_describe(loss, d, sizeof d));
+    if (!loss->requires_grad)
+        return ie_error_set(IE_ERR_STATE,
+                            "backward: the loss does not depend on anything that requires a "
+                            "gradient (were the parameters registered, or grad mode off?)");
+    if (loss->device == IE_CPU && !isfinite(ie_f32(loss)[0]))
+        return ie_error_set(IE_ERR_NUMERIC, "backward: the loss is not finite (%g)", ie_f32(loss)[0]);
+    if (!loss->node) return IE_OK; /* a leaf: nothing to propagate */
+    if (loss->node->consumed)
+        return ie_error_set(IE_ERR_STATE, "backward: this graph was already differentiated; run the "
+                                          "forward pass again");
+    ie_node **nodes;
+    size_t count;
+    IE_TRY(collect_nodes(loss->node, &nodes, &count));
+    qsort(nodes, count, sizeof *nodes, by_seq_descending);
+
+    ie_tensor *seed = NULL;
+    ie_status st = ie_tensor_empty(IE_F32, loss->ndim, loss->shape, loss->device, &seed);
+    if (st == IE_OK) st = ie_tensor_fill(seed, 1.0f);
+    if (st == IE_OK) st = accumulate_into(&loss->node->grad, seed);
+    ie_tensor_release(seed);
+
+    bool was = ie_grad_set_enabled(false); /* backward computations are not recorded */
+    for (size_t i = 0; i < count && st == IE_OK; i++) {
+        ie_node *node = nodes[i];
+        if (node->consumed) {
+            st = ie_error_set(IE_ERR_STATE, "backward: part of this graph (op %s) was already "
+                                            "differentiated; run the forward pass again", node->op);
+            break;
+        }
+        if (node->grad) {
+            st = node->backward(node, node->grad);
+            if (st != IE_OK) ie_error_wrap(st, "backward of %s", node->op);
+        }
+        node->consumed = true;
+        node_drop_graph(node); /* frees activations as soon as they are used */
+    }
+    ie_grad_set_enabled(was);
+    for (size_t i = 0; i < count; i++) ie_node_release(nodes[i]);
+    free(nodes);
+    return st;
+}

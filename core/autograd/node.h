@@ -1,0 +1,60 @@
+/* core/autograd - the recorded graph.
+ *
+ * Owns: graph nodes, the backward walk, gradient accumulation, no-grad mode.
+ * How an op records itself:
+ *
+ *     if (ie_autograd_needed(inputs, n)) {
+ *         ie_node *node;
+ *         IE_TRY(ie_autograd_record(out, "relu", relu_backward, inputs, n, &node));
+ *         ie_node_save(node, 0, out_or_input);  // what backward will read
+ *         node->ints[0] = ...;                  // scalar parameters
+ *     }
+ *
+ * The backward function receives the gradient of the op's output and calls
+ * ie_autograd_accumulate(node->inputs[i], grad_i) for each input for which
+ * ie_autograd_wants(node->inputs[i]) is true.  Saved tensors are detached
+ * handles (ie_node_save detaches), so an op may save its own output without a
+ * reference cycle. */
+#ifndef IE_CORE_AUTOGRAD_NODE_H
+#define IE_CORE_AUTOGRAD_NODE_H
+
+#include "innereye/autograd.h"
+#include "core/tensor/tensor_impl.h"
+
+#define IE_NODE_MAX_SAVED 8
+
+typedef struct ie_node ie_node;
+typedef ie_status (*ie_backward_fn)(ie_node *node, ie_tensor *grad_output);
+
+struct ie_node {
+    atomic_int refcount;
+    const char *op;
+    uint64_t seq;             /* creation order: a valid topological order */
+    ie_backward_fn backward;
+    int n_inputs;
+    ie_tensor **inputs;       /* retained until this node's backward has run */
+    ie_tensor *saved[IE_NODE_MAX_SAVED];
+    double scalars[8];
+    int64_t ints[24];
+    void *ctx;                /* op-private data, freed with ctx_free */
+    void (*ctx_free)(void *ctx);
+    ie_tensor *grad;          /* gradient of the output, during backward */
+    bool consumed;            /* backward already ran */
+};
+
+/* Grad mode is on and some input requires a gradient. */
+bool ie_autograd_needed(ie_tensor *const *inputs, int n);
+/* Attaches a new node to `out` (which then requires grad). */
+ie_status ie_autograd_record(ie_tensor *out, const char *op, ie_backward_fn backward,
+                             ie_tensor *const *inputs, int n, ie_node **node_out);
+/* Saves a detached handle of t (NULL allowed) in slot i. */
+ie_status ie_node_save(ie_node *node, int i, ie_tensor *t);
+/* Whether this input takes a gradient. */
+bool ie_autograd_wants(const ie_tensor *input);
+/* Adds grad (same shape as input) to input's gradient.  Takes its own
+ * reference; the caller still releases grad. */
+ie_status ie_autograd_accumulate(ie_tensor *input, ie_tensor *grad);
+
+void ie_node_release(ie_node *node);
+
+#endif

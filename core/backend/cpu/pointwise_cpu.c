@@ -1,0 +1,145 @@
+/* core/backend/cpu - elementwise kernels. */
+#include <math.h>
+
+#include "core/backend/cpu/cpu_families.h"
+#include "core/backend/cpu/cpu_parallel.h"
+
+typedef struct binary_job {
+    ie_binary_op op;
+    const float *a, *b;
+    float *out;
+    ie_broadcast bc;
+    int64_t n;
+} binary_job;
+
+static void binary_chunk(void *ctx, int64_t chunk) {
+    const binary_job *j = ctx;
+    int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->n ? lo + IE_CPU_CHUNK : j->n;
+    const float *a = j->a, *b = j->b;
+    float *o = j->out;
+    for (int64_t i = lo; i < hi; i++) {
+        float bv;
+        switch (j->bc.kind) {
+        case IE_BROADCAST_NONE: bv = b[i]; break;
+        case IE_BROADCAST_SCALAR: bv = b[0]; break;
+        default: bv = b[(i / j->bc.inner) % j->bc.channels]; break;
+        }
+        switch (j->op) {
+        case IE_BINARY_ADD: o[i] = a[i] + bv; break;
+        case IE_BINARY_SUB: o[i] = a[i] - bv; break;
+        case IE_BINARY_MUL: o[i] = a[i] * bv; break;
+        }
+    }
+}
+
+static void cpu_binary(ie_binary_op op, const ie_tensor *a, const ie_tensor *b, ie_broadcast bc,
+                       ie_tensor *out) {
+    binary_job j = {op, ie_f32(a), ie_f32(b), ie_f32(out), bc, a->numel};
+    ie_parallel_for(ie_cpu_chunks(a->numel), binary_chunk, &j);
+}
+
+typedef struct unary_job {
+    ie_unary_op op;
+    const float *x, *g;
+    float *out;
+    float param, param2;
+    int64_t n;
+} unary_job;
+
+static void unary_chunk(void *ctx, int64_t chunk) {
+    const unary_job *j = ctx;
+    int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->n ? lo + IE_CPU_CHUNK : j->n;
+    const float *x = j->x;
+    float *o = j->out;
+    switch (j->op) {
+    case IE_UNARY_RELU:
+        for (int64_t i = lo; i < hi; i++) o[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case IE_UNARY_LEAKY_RELU:
+        for (int64_t i = lo; i < hi; i++) o[i] = x[i] > 0.0f ? x[i] : x[i] * j->param;
+        break;
+    case IE_UNARY_SIGMOID:
+        for (int64_t i = lo; i < hi; i++) o[i] = 1.0f / (1.0f + expf(-x[i]));
+        break;
+    case IE_UNARY_TANH:
+        for (int64_t i = lo; i < hi; i++) o[i] = tanhf(x[i]);
+        break;
+    case IE_UNARY_AFFINE:
+        for (int64_t i = lo; i < hi; i++) o[i] = j->param * x[i] + j->param2;
+        break;
+    }
+}
+
+static void cpu_unary(ie_unary_op op, const ie_tensor *x, float param, float param2, ie_tensor *out) {
+    unary_job j = {op, ie_f32(x), NULL, ie_f32(out), param, param2, x->numel};
+    ie_parallel_for(ie_cpu_chunks(x->numel), unary_chunk, &j);
+}
+
+static void unary_backward_chunk(void *ctx, int64_t chunk) {
+    const unary_job *j = ctx;
+    int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->n ? lo + IE_CPU_CHUNK : j->n;
+    const float *s = j->x, *g = j->g;
+    float *o = j->out;
+    switch (j->op) {
+    case IE_UNARY_RELU:
+        for (int64_t i = lo; i < hi; i++) o[i] = s[i] > 0.0f ? g[i] : 0.0f;
+        break;
+    case IE_UNARY_LEAKY_RELU:
+        for (int64_t i = lo; i < hi; i++) o[i] = s[i] > 0.0f ? g[i] : g[i] * j->param;
+        break;
+    case IE_UNARY_SIGMOID:
+        for (int64_t i = lo; i < hi; i++) o[i] = g[i] * s[i] * (1.0f - s[i]);
+        break;
+    case IE_UNARY_TANH:
+        for (int64_t i = lo; i < hi; i++) o[i] = g[i] * (1.0f - s[i] * s[i]);
+        break;
+    case IE_UNARY_AFFINE:
+        for (int64_t i = lo; i < hi; i++) o[i] = g[i] * j->param;
+        break;
+    }
+}
+
+static void cpu_unary_backward(ie_unary_op op, const ie_tensor *saved, const ie_tensor *grad_out,
+                               float param, ie_tensor *grad_in) {
+    unary_job j = {op, saved ? ie_f32(saved) : NULL, ie_f32(grad_out), ie_f32(grad_in), param, 0,
+                   grad_out->numel};
+    ie_parallel_for(ie_cpu_chunks(grad_out->numel), unary_backward_chunk, &j);
+}
+
+typedef struct channel_sum_job {
+    const float *x;
+    double *partial; /* [channels][outer] */
+    int64_t outer, channels, inner;
+} channel_sum_job;
+
+/* One task per (channel, outer) row: each row sums in index order, then rows
+ * combine in outer order, so the result does not depend on the thread count. */
+static void channel_sum_row(void *ctx, int64_t task) {
+    const channel_sum_job *j = ctx;
+    int64_t c = task / j->outer, o = task % j->outer;
+    const float *row = j->x + (o * j->channels + c) * j->inner;
+    double s = 0.0;
+    for (int64_t i = 0; i < j->inner; i++) s += row[i];
+    j->partial[task] = s;
+}
+
+static void cpu_channel_sum(const ie_tensor *x, int64_t outer, int64_t channels, int64_t inner,
+                            ie_tensor *out) {
+    double *partial = malloc((size_t)(outer * channels) * sizeof *partial);
+    channel_sum_job j = {ie_f32(x), partial, outer, channels, inner};
+    ie_parallel_for(outer * channels, channel_sum_row, &j);
+    float *o = ie_f32(out);
+    for (int64_t c = 0; c < channels; c++) {
+        double s = 0.0;
+        for (int64_t k = 0; k < outer; k++) s += partial[c * outer + k];
+        o[c] = (float)s;
+    }
+    free(partial);
+}
+
+const struct ie_pointwise_kernels ie_cpu_pointwise_kernels = {
+    .binary = cpu_binary,
+    .unary = cpu_unary,
+    .unary_backward = cpu_unary_backward,
+    .channel_sum = cpu_channel_sum,
+};

@@ -1,0 +1,183 @@
+/* core/checkpoint - safetensors reader and writer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/checkpoint/safetensors.h"
+#include "core/tensor/tensor_impl.h"
+
+static const char *dtype_code(ie_dtype d) {
+    switch (d) {
+    case IE_F32: return "F32";
+    case IE_I64: return "I64";
+    case IE_I32: return "I32";
+    case IE_U8: return "U8";
+    }
+    return "?";
+}
+
+static int dtype_from_code(const char *s, ie_dtype *out) {
+    static const struct { const char *code; ie_dtype d; } map[] = {
+        {"F32", IE_F32}, {"I64", IE_I64}, {"I32", IE_I32}, {"U8", IE_U8}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(s, map[i].code) == 0) {
+            *out = map[i].d;
+            return 1;
+        }
+    return 0;
+}
+
+ie_status ie_safetensors_read(const char *path, ie_params **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    ie_status st = IE_OK;
+    char *header = NULL;
+    unsigned char *body = NULL;
+    cJSON *json = NULL;
+    ie_params *params = NULL;
+    unsigned char len_bytes[8];
+    fseek(f, 0, SEEK_END);
+    long file_size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (fread(len_bytes, 1, 8, f) != 8) {
+        st = ie_error_set(IE_ERR_IO, "%s: too short to be a safetensors file", path);
+        goto done;
+    }
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--) n = n << 8 | len_bytes[i];
+    if (n == 0 || n > (uint64_t)file_size - 8 || n > 100u << 20) {
+        st = ie_error_set(IE_ERR_IO, "%s: header length %llu does not fit the file (%ld bytes); "
+                                     "the file is truncated or not safetensors",
+                          path, (unsigned long long)n, file_size);
+        goto done;
+    }
+    size_t body_size = (size_t)file_size - 8 - (size_t)n;
+    header = malloc(n + 1);
+    body = malloc(body_size ? body_size : 1);
+    if (!header || !body) {
+        st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (fread(header, 1, n, f) != n || fread(body, 1, body_size, f) != body_size) {
+        st = ie_error_set(IE_ERR_IO, "%s: read failed", path);
+        goto done;
+    }
+    header[n] = '\0';
+    json = cJSON_Parse(header);
+    if (!cJSON_IsObject(json)) {
+        st = ie_error_set(IE_ERR_IO, "%s: header is not a JSON object", path);
+        goto done;
+    }
+    st = ie_params_new(&params);
+    if (st != IE_OK) goto done;
+    for (cJSON *e = json->child; e; e = e->next) {
+        if (strcmp(e->string, "__metadata__") == 0) continue;
+        cJSON *dt = cJSON_GetObjectItem(e, "dtype"), *shape = cJSON_GetObjectItem(e, "shape"),
+              *offs = cJSON_GetObjectItem(e, "data_offsets");
+        ie_dtype dtype;
+        if (!cJSON_IsString(dt) || !dtype_from_code(dt->valuestring, &dtype) || !cJSON_IsArray(shape) ||
+            cJSON_GetArraySize(shape) > IE_MAX_DIMS || !cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2) {
+            st = ie_error_set(IE_ERR_IO, "%s: entry '%s' has a missing or unsupported dtype/shape/offsets "
+                                         "(supported dtypes: F32, I64, I32, U8; up to %d dimensions)",
+                              path, e->string, IE_MAX_DIMS);
+            goto done;
+        }
+        int64_t dims[IE_MAX_DIMS];
+        int ndim = cJSON_GetArraySize(shape);
+        int64_t numel = 1;
+        for (int i = 0; i < ndim; i++) {
+            dims[i] = (int64_t)cJSON_GetArrayItem(shape, i)->valuedouble;
+            numel *= dims[i];
+        }
+        double begin = cJSON_GetArrayItem(offs, 0)->valuedouble, end = cJSON_GetArrayItem(offs, 1)->valuedouble;
+        if (begin < 0 || end > (double)body_size || end - begin != (double)numel * (double)ie_dtype_size(dtype)) {
+            st = ie_error_set(IE_ERR_IO, "%s: entry '%s' data offsets [%.0f, %.0f] do not match its shape "
+                                         "or the file size; the file is corrupt or truncated",
+                              path, e->string, begin, end);
+            goto done;
+        }
+        ie_tensor *t;
+        st = ie_tensor_from_data(dtype, ndim, dims, body + (size_t)begin, &t);
+        if (st != IE_OK) goto done;
+        st = ie_params_add(params, e->string, t, IE_BUFFER);
+        ie_tensor_release(t);
+        if (st != IE_OK) goto done;
+    }
+done:
+    fclose(f);
+    free(header);
+    free(body);
+    cJSON_Delete(json);
+    if (st != IE_OK) {
+        ie_params_free(params);
+        return st;
+    }
+    *out = params;
+    return IE_OK;
+}
+
+ie_status ie_safetensors_write(const char *path, const ie_params *params) {
+    cJSON *json = cJSON_CreateObject();
+    size_t offset = 0;
+    int count = ie_params_count(params);
+    for (int i = 0; i < count; i++) {
+        ie_tensor *t = ie_params_tensor(params, i);
+        if (t->device != IE_CPU) {
+            cJSON_Delete(json);
+            return ie_error_set(IE_ERR_DEVICE, "%s: tensor '%s' is on %s; copy it to the CPU first", path,
+                                ie_params_name(params, i), ie_device_name(t->device));
+        }
+        size_t nbytes = (size_t)t->numel * ie_dtype_size(t->dtype);
+        cJSON *e = cJSON_AddObjectToObject(json, ie_params_name(params, i));
+        cJSON_AddStringToObject(e, "dtype", dtype_code(t->dtype));
+        cJSON *shape = cJSON_AddArrayToObject(e, "shape");
+        for (int d = 0; d < t->ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)t->shape[d]));
+        cJSON *offs = cJSON_AddArrayToObject(e, "data_offsets");
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)offset));
+        cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)(offset + nbytes)));
+        offset += nbytes;
+    }
+    char *header = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+    if (!header) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory building the header", path);
+    size_t hlen = strlen(header);
+    size_t padded = (hlen + 7) & ~(size_t)7; /* spec: pad the header with spaces to 8 bytes */
+
+    size_t tmp_len = strlen(path) + 32;
+    char *tmp = malloc(tmp_len);
+    snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
+    ie_status st = IE_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        st = ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+        if (fd >= 0) close(fd);
+        goto done;
+    }
+    unsigned char len_bytes[8];
+    for (int i = 0; i < 8; i++) len_bytes[i] = (unsigned char)((uint64_t)padded >> (8 * i));
+    int ok = fwrite(len_bytes, 1, 8, f) == 8 && fwrite(header, 1, hlen, f) == hlen;
+    for (size_t i = hlen; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
+    for (int i = 0; ok && i < count; i++) {
+        ie_tensor *t = ie_params_tensor(params, i);
+        size_t nbytes = (size_t)t->numel * ie_dtype_size(t->dtype);
+        ok = fwrite(ie_tensor_ptr(t), 1, nbytes, f) == nbytes;
+    }
+    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        st = ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged", path,
+                          strerror(errno));
+        unlink(tmp);
+    }
+done:
+    free(tmp);
+    free(header);
+    return st;
+}

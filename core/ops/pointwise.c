@@ -1,0 +1,175 @@
+/* core/ops - elementwise arithmetic and activations.
+ *
+ * This file is the pattern for every op: check arguments, allocate the output,
+ * dispatch the kernel through the backend table, record backward. */
+#include "core/backend/pointwise_kernels.h"
+#include "core/ops/op_util.h"
+
+/* ---------------- binary ops with broadcasting ---------------- */
+
+static ie_status resolve_broadcast(const char *op, const ie_tensor *a, const ie_tensor *b,
+                                   ie_broadcast *bc) {
+    char da[96], db[96];
+    *bc = (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1};
+    if (ie_tensor_same_shape(a, b)) return IE_OK;
+    if (b->numel == 1) {
+        bc->kind = IE_BROADCAST_SCALAR;
+        return IE_OK;
+    }
+    /* Per-channel: b is [C] or [1, C, 1, ...] and a is [N, C, ...]. */
+    bool per_channel = a->ndim >= 2 && b->numel == a->shape[1];
+    if (per_channel && b->ndim != 1) {
+        per_channel = b->ndim == a->ndim && b->shape[0] == 1;
+        for (int i = 2; per_channel && i < b->ndim; i++) per_channel = b->shape[i] == 1;
+    }
+    if (!per_channel)
+        return ie_error_set(IE_ERR_SHAPE,
+                            "%s: cannot combine %s with %s; the second operand must have the first's "
+                            "shape, one element, or one value per channel ([C] or [1, C, 1, ...])",
+                            op, IE_DESCRIBE(a, da), IE_DESCRIBE(b, db));
+    bc->kind = IE_BROADCAST_CHANNEL;
+    bc->outer = a->shape[0];
+    bc->channels = a->shape[1];
+    bc->inner = a->numel / (bc->outer * bc->channels);
+    return IE_OK;
+}
+
+/* Gradient of the broadcast operand: reduce grad over the broadcast axes. */
+static ie_status reduce_to_operand(const ie_backend *be, const ie_tensor *grad, const ie_tensor *b,
+                                   ie_broadcast bc, ie_tensor **out) {
+    if (bc.kind == IE_BROADCAST_NONE) {
+        *out = ie_tensor_retain((ie_tensor *)grad);
+        return IE_OK;
+    }
+    IE_TRY(ie_grad_like(b, out));
+    if (bc.kind == IE_BROADCAST_SCALAR)
+        be->pointwise->channel_sum(grad, 1, 1, grad->numel, *out);
+    else
+        be->pointwise->channel_sum(grad, bc.outer, bc.channels, bc.inner, *out);
+    return IE_OK;
+}
+
+static ie_status binary_backward(ie_node *node, ie_tensor *g) {
+    ie_binary_op op = (ie_binary_op)node->ints[0];
+    ie_broadcast bc = {(ie_broadcast_kind)node->ints[1], node->ints[2], node->ints[3], node->ints[4]};
+    ie_tensor *a = node->inputs[0], *b = node->inputs[1];
+    const ie_backend *be = ie_backend_get(g->device);
+    ie_status st = IE_OK;
+    ie_tensor *ga = NULL, *gb_full = NULL, *gb = NULL;
+    if (ie_autograd_wants(a)) {
+        if (op == IE_BINARY_MUL) { /* d(a*b)/da = b (broadcast) */
+            st = ie_tensor_empty_like(g, &ga);
+            if (st == IE_OK) be->pointwise->binary(IE_BINARY_MUL, g, node->saved[1], bc, ga);
+        } else {
+            ga = ie_tensor_retain(g);
+        }
+        if (st == IE_OK) st = ie_autograd_accumulate(a, ga);
+    }
+    if (st == IE_OK && ie_autograd_wants(b)) {
+        if (op == IE_BINARY_MUL) { /* d(a*b)/db = a, reduced over the broadcast */
+            st = ie_tensor_empty_like(g, &gb_full);
+            if (st == IE_OK)
+                be->pointwise->binary(IE_BINARY_MUL, g, node->saved[0],
+                                      (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1}, gb_full);
+        } else if (op == IE_BINARY_SUB) {
+            st = ie_tensor_empty_like(g, &gb_full);
+            if (st == IE_OK) be->pointwise->unary(IE_UNARY_AFFINE, g, -1.0f, 0.0f, gb_full);
+        } else {
+            gb_full = ie_tensor_retain(g);
+        }
+        if (st == IE_OK) st = reduce_to_operand(be, gb_full, b, bc, &gb);
+        if (st == IE_OK) st = ie_autograd_accumulate(b, gb);
+    }
+    ie_tensor_release(ga);
+    ie_tensor_release(gb_full);
+    ie_tensor_release(gb);
+    return st;
+}
+
+static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tensor *b,
+                        ie_tensor **out) {
+    IE_TRY(ie_check_out(name, out));
+    IE_TRY(ie_check_f32(name, "first operand", a, -1));
+    IE_TRY(ie_check_f32(name, "second operand", b, -1));
+    IE_TRY(ie_check_same_device(name, a, b));
+    ie_broadcast bc;
+    IE_TRY(resolve_broadcast(name, a, b, &bc));
+    const ie_backend *be;
+    IE_TRY(ie_backend_for(name, a, &be));
+    IE_TRY(ie_tensor_empty_like(a, out));
+    be->pointwise->binary(op, a, b, bc, *out);
+    ie_tensor *inputs[2] = {a, b};
+    if (ie_autograd_needed(inputs, 2)) {
+        ie_node *node;
+        ie_status st = ie_autograd_record(*out, name, binary_backward, inputs, 2, &node);
+        if (st == IE_OK && op == IE_BINARY_MUL) {
+            st = ie_node_save(node, 0, a);
+            if (st == IE_OK) st = ie_node_save(node, 1, b);
+        }
+        if (st != IE_OK) {
+            ie_tensor_release(*out);
+            *out = NULL;
+            return st;
+        }
+        node->ints[0] = op;
+        node->ints[1] = bc.kind;
+        node->ints[2] = bc.outer;
+        node->ints[3] = bc.channels;
+        node->ints[4] = bc.inner;
+    }
+    return IE_OK;
+}
+
+ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("add", IE_BINARY_ADD, a, b, out); }
+ie_status ie_sub(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("sub", IE_BINARY_SUB, a, b, out); }
+ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("mul", IE_BINARY_MUL, a, b, out); }
+
+/* ---------------- unary ops ---------------- */
+
+static ie_status unary_backward(ie_node *node, ie_tensor *g) {
+    ie_tensor *gx = NULL;
+    IE_TRY(ie_tensor_empty_like(g, &gx));
+    ie_backend_get(g->device)->pointwise->unary_backward((ie_unary_op)node->ints[0], node->saved[0], g,
+                                                         (float)node->scalars[0], gx);
+    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_tensor_release(gx);
+    return st;
+}
+
+static ie_status unary(const char *name, ie_unary_op op, ie_tensor *x, float param, float param2,
+                       ie_tensor **out) {
+    IE_TRY(ie_check_out(name, out));
+    IE_TRY(ie_check_f32(name, "input", x, -1));
+    const ie_backend *be;
+    IE_TRY(ie_backend_for(name, x, &be));
+    IE_TRY(ie_tensor_empty_like(x, out));
+    be->pointwise->unary(op, x, param, param2, *out);
+    if (ie_autograd_needed(&x, 1)) {
+        ie_node *node;
+        ie_status st = ie_autograd_record(*out, name, unary_backward, &x, 1, &node);
+        /* Leaky ReLU needs the input's sign; the others are cheaper from the output. */
+        if (st == IE_OK && op != IE_UNARY_AFFINE)
+            st = ie_node_save(node, 0, op == IE_UNARY_LEAKY_RELU ? x : *out);
+        if (st != IE_OK) {
+            ie_tensor_release(*out);
+            *out = NULL;
+            return st;
+        }
+        node->ints[0] = op;
+        node->scalars[0] = param;
+    }
+    return IE_OK;
+}
+
+ie_status ie_relu(ie_tensor *x, ie_tensor **out) { return unary("relu", IE_UNARY_RELU, x, 0, 0, out); }
+ie_status ie_leaky_relu(ie_tensor *x, float slope, ie_tensor **out) {
+    return unary("leaky_relu", IE_UNARY_LEAKY_RELU, x, slope, 0, out);
+}
+ie_status ie_sigmoid(ie_tensor *x, ie_tensor **out) { return unary("sigmoid", IE_UNARY_SIGMOID, x, 0, 0, out); }
+ie_status ie_tanh(ie_tensor *x, ie_tensor **out) { return unary("tanh", IE_UNARY_TANH, x, 0, 0, out); }
+ie_status ie_add_scalar(ie_tensor *x, float v, ie_tensor **out) {
+    return unary("add_scalar", IE_UNARY_AFFINE, x, 1.0f, v, out);
+}
+ie_status ie_mul_scalar(ie_tensor *x, float v, ie_tensor **out) {
+    return unary("mul_scalar", IE_UNARY_AFFINE, x, v, 0.0f, out);
+}

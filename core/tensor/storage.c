@@ -1,0 +1,124 @@
+/* core/tensor - storage and the caching allocator.
+ *
+ * A training step allocates the same sizes every step.  Freed blocks are kept
+ * in per-size free lists and handed out again, so after the first step the
+ * system allocator is not called (see ie_memory_get_stats).  Blocks are 64-byte
+ * aligned for vector loads. */
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+
+#include "core/backend/backend.h"
+#include "core/tensor/tensor_impl.h"
+
+#define CACHE_BUCKETS 1024
+
+typedef struct cached_block {
+    struct cached_block *next;
+    void *data;
+    size_t nbytes;
+} cached_block;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cached_block *cache[IE_DEVICE_COUNT][CACHE_BUCKETS];
+static ie_memory_stats stats;
+
+/* Sizes are rounded up so that nearby sizes share blocks. */
+static size_t round_size(size_t n) {
+    if (n < 4096) return (n + 63) & ~(size_t)63;
+    size_t step = 4096;
+    while (step * 16 < n) step *= 2;
+    return (n + step - 1) / step * step;
+}
+
+static size_t bucket_of(size_t n) { return (n / 64 * 2654435761u) % CACHE_BUCKETS; }
+
+static void *cache_take(ie_device device, size_t nbytes) {
+    cached_block **slot = &cache[device][bucket_of(nbytes)];
+    for (; *slot; slot = &(*slot)->next) {
+        if ((*slot)->nbytes == nbytes) {
+            cached_block *b = *slot;
+            void *data = b->data;
+            *slot = b->next;
+            free(b);
+            stats.bytes_cached -= nbytes;
+            return data;
+        }
+    }
+    return NULL;
+}
+
+ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
+    *out = NULL;
+    const ie_backend *be = ie_backend_get(device);
+    if (!be)
+        return ie_error_set(IE_ERR_DEVICE, "no backend for device %s in this build",
+                            ie_device_name(device));
+    size_t rounded = round_size(nbytes ? nbytes : 1);
+    ie_storage *s = calloc(1, sizeof *s);
+    if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory allocating a tensor header");
+    pthread_mutex_lock(&cache_lock);
+    void *data = cache_take(device, rounded);
+    pthread_mutex_unlock(&cache_lock);
+    if (!data) {
+        ie_status st = be->alloc(rounded, &data);
+        if (st != IE_OK) {
+            free(s);
+            return st;
+        }
+        pthread_mutex_lock(&cache_lock);
+        stats.system_allocations++;
+        pthread_mutex_unlock(&cache_lock);
+    }
+    pthread_mutex_lock(&cache_lock);
+    stats.bytes_in_use += rounded;
+    if (stats.bytes_in_use > stats.peak_in_use) stats.peak_in_use = stats.bytes_in_use;
+    pthread_mutex_unlock(&cache_lock);
+    atomic_init(&s->refcount, 1);
+    s->device = device;
+    s->nbytes = rounded;
+    s->data = data;
+    *out = s;
+    return IE_OK;
+}
+
+void ie_storage_release(ie_storage *s) {
+    if (!s || atomic_fetch_sub(&s->refcount, 1) != 1) return;
+    cached_block *b = malloc(sizeof *b);
+    pthread_mutex_lock(&cache_lock);
+    stats.bytes_in_use -= s->nbytes;
+    if (b) {
+        b->data = s->data;
+        b->nbytes = s->nbytes;
+        cached_block **slot = &cache[s->device][bucket_of(s->nbytes)];
+        b->next = *slot;
+        *slot = b;
+        stats.bytes_cached += s->nbytes;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    if (!b) ie_backend_get(s->device)->free(s->data);
+    free(s);
+}
+
+void ie_memory_get_stats(ie_memory_stats *out) {
+    pthread_mutex_lock(&cache_lock);
+    *out = stats;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void ie_memory_trim(void) {
+    pthread_mutex_lock(&cache_lock);
+    for (int d = 0; d < IE_DEVICE_COUNT; d++) {
+        const ie_backend *be = ie_backend_get((ie_device)d);
+        for (int i = 0; i < CACHE_BUCKETS; i++) {
+            while (cache[d][i]) {
+                cached_block *b = cache[d][i];
+                cache[d][i] = b->next;
+                if (be) be->free(b->data);
+                stats.bytes_cached -= b->nbytes;
+                free(b);
+            }
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}

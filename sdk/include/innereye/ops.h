@@ -1,0 +1,116 @@
+/* innereye/ops.h - differentiable tensor operations.
+ *
+ * Every op validates its arguments (NULL, dtype, device, shapes) and returns a
+ * status with a message naming the op and the shapes involved; on success it
+ * writes a new tensor to *out that the caller releases.  When gradients are
+ * enabled and an input requires them, the op records its backward (see
+ * autograd.h).  Layouts follow PyTorch: activations N,C,D,H,W (3D) or N,C,H,W
+ * (2D); conv weights Cout,Cin,kD,kH,kW; transposed-conv weights Cin,Cout,k...
+ * Optional tensor arguments (bias, weights) may be NULL. */
+#ifndef INNEREYE_OPS_H
+#define INNEREYE_OPS_H
+
+#include "innereye/rng.h"
+#include "innereye/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- convolution ----
+ * Fields left 0 take the default: stride 1, padding 0, dilation 1,
+ * output_padding 0.  2D ops read the first two entries. */
+typedef struct ie_conv_opts {
+    int stride[3];
+    int padding[3];
+    int dilation[3];
+    int output_padding[3]; /* transposed convolution only */
+} ie_conv_opts;
+
+ie_status ie_conv3d(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                    ie_conv_opts opts, ie_tensor **out);
+ie_status ie_conv2d(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                    ie_conv_opts opts, ie_tensor **out);
+ie_status ie_conv_transpose3d(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                              ie_conv_opts opts, ie_tensor **out);
+ie_status ie_conv_transpose2d(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                              ie_conv_opts opts, ie_tensor **out);
+
+/* ---- normalisation ----
+ * Batch norm as torch.nn.functional.batch_norm: in training mode it normalises
+ * with the batch statistics and updates running_mean / running_var in place
+ * (running = (1-momentum)*running + momentum*stat, the variance unbiased) and
+ * adds 1 to num_batches_tracked (int64 scalar) when given; in eval mode it uses
+ * the running statistics. */
+ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                        ie_tensor *running_mean, ie_tensor *running_var,
+                        ie_tensor *num_batches_tracked, bool training,
+                        float momentum, float eps, ie_tensor **out);
+/* Instance norm without running statistics (torch default), optional affine. */
+ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                           float eps, ie_tensor **out);
+ie_status ie_group_norm(ie_tensor *x, int groups, ie_tensor *weight,
+                        ie_tensor *bias, float eps, ie_tensor **out);
+
+/* ---- activations ---- */
+ie_status ie_relu(ie_tensor *x, ie_tensor **out);
+ie_status ie_leaky_relu(ie_tensor *x, float negative_slope, ie_tensor **out);
+ie_status ie_sigmoid(ie_tensor *x, ie_tensor **out);
+ie_status ie_tanh(ie_tensor *x, ie_tensor **out);
+
+/* ---- arithmetic ----
+ * b has a's shape, or one element, or one value per channel (shape [C] or
+ * [1,C,1,...]) broadcast over dimension 1 of a. */
+ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out);
+ie_status ie_sub(ie_tensor *a, ie_tensor *b, ie_tensor **out);
+ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out);
+ie_status ie_add_scalar(ie_tensor *x, float value, ie_tensor **out);
+ie_status ie_mul_scalar(ie_tensor *x, float value, ie_tensor **out);
+
+/* ---- shape ---- */
+ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out);
+/* Shares storage with x; one entry of shape may be -1 (inferred). */
+ie_status ie_reshape(ie_tensor *x, int ndim, const int64_t *shape, ie_tensor **out);
+/* Keeps dimension 0, flattens the rest: [N, ...] -> [N, prod(...)]. */
+ie_status ie_flatten(ie_tensor *x, ie_tensor **out);
+
+/* ---- pooling and resampling ----
+ * stride 0 means stride = kernel; padding is implicit -inf (max) or zeros
+ * counted in the average (avg, count_include_pad=True as torch's default). */
+ie_status ie_max_pool3d(ie_tensor *x, const int kernel[3], const int stride[3],
+                        const int padding[3], ie_tensor **out);
+ie_status ie_max_pool2d(ie_tensor *x, const int kernel[2], const int stride[2],
+                        const int padding[2], ie_tensor **out);
+ie_status ie_avg_pool3d(ie_tensor *x, const int kernel[3], const int stride[3],
+                        const int padding[3], ie_tensor **out);
+ie_status ie_avg_pool2d(ie_tensor *x, const int kernel[2], const int stride[2],
+                        const int padding[2], ie_tensor **out);
+/* [N, C, ...spatial] -> [N, C] */
+ie_status ie_global_avg_pool(ie_tensor *x, ie_tensor **out);
+
+typedef enum ie_upsample_mode { IE_UPSAMPLE_NEAREST = 0, IE_UPSAMPLE_LINEAR = 1 } ie_upsample_mode;
+/* Resizes the spatial dimensions (2 or 3 of them) of x to `size`, as
+ * torch.nn.functional.interpolate with mode "nearest" or
+ * "bilinear"/"trilinear" (align_corners as given). */
+ie_status ie_upsample(ie_tensor *x, const int64_t *size, ie_upsample_mode mode,
+                      bool align_corners, ie_tensor **out);
+
+/* ---- dense ---- */
+/* x [N, in], weight [out, in], bias [out] -> [N, out] */
+ie_status ie_linear(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor **out);
+/* Inverted dropout: in training zeroes each element with probability p (draws
+ * from rng, element i uses counter i) and scales the rest by 1/(1-p); outside
+ * training returns x unchanged (a new reference). */
+ie_status ie_dropout(ie_tensor *x, float p, bool training, const ie_rng *rng,
+                     ie_tensor **out);
+
+/* ---- softmax and reductions ---- */
+ie_status ie_softmax(ie_tensor *x, int dim, ie_tensor **out);
+ie_status ie_log_softmax(ie_tensor *x, int dim, ie_tensor **out);
+ie_status ie_sum(ie_tensor *x, ie_tensor **out);  /* -> scalar */
+ie_status ie_mean(ie_tensor *x, ie_tensor **out); /* -> scalar */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,36 @@
+/* innereye/params.h - a model's named parameters and buffers.
+ *
+ * Names follow the PyTorch state_dict of the original model where there is one
+ * ("_layers.0.block1.conv1.weight"), so checkpoints are interchangeable.
+ * Parameters are trained by the optimiser; buffers (running statistics,
+ * counters) are saved and restored but not trained. */
+#ifndef INNEREYE_PARAMS_H
+#define INNEREYE_PARAMS_H
+
+#include <stdbool.h>
+
+#include "innereye/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ie_params ie_params;
+
+typedef enum ie_param_kind { IE_PARAM = 0, IE_BUFFER = 1 } ie_param_kind;
+
+ie_status ie_params_new(ie_params **out);
+void ie_params_free(ie_params *params);
+/* Retains t.  Duplicate names are refused.  A parameter gets requires_grad. */
+ie_status ie_params_add(ie_params *params, const char *name, ie_tensor *t,
+                        ie_param_kind kind);
+int ie_params_count(const ie_params *params);
+const char *ie_params_name(const ie_params *params, int i);
+ie_tensor *ie_params_tensor(const ie_params *params, int i); /* borrowed */
+ie_param_kind ie_params_kind(const ie_params *params, int i);
+ie_tensor *ie_params_find(const ie_params *params, const char *name); /* borrowed or NULL */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,87 @@
+/* innereye/tensor.h - n-dimensional arrays (up to 5 dimensions: N, C, D, H, W).
+ *
+ * A tensor is a reference-counted handle onto reference-counted storage.
+ * Tensors are always contiguous (row-major); reshapes share storage.  Functions
+ * that create a tensor hand the caller one reference, released with
+ * ie_tensor_release().  Element types: float32 for data, int64/int32/uint8 for
+ * labels, masks and counters.  The device tag selects the kernel backend. */
+#ifndef INNEREYE_TENSOR_H
+#define INNEREYE_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "innereye/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IE_MAX_DIMS 5
+
+typedef enum ie_dtype { IE_F32 = 0, IE_I64 = 1, IE_I32 = 2, IE_U8 = 3 } ie_dtype;
+typedef enum ie_device { IE_CPU = 0, IE_CUDA = 1 } ie_device;
+
+typedef struct ie_tensor ie_tensor;
+
+size_t ie_dtype_size(ie_dtype dtype);
+const char *ie_dtype_name(ie_dtype dtype);
+const char *ie_device_name(ie_device device);
+
+/* Uninitialised contents. */
+ie_status ie_tensor_empty(ie_dtype dtype, int ndim, const int64_t *shape,
+                          ie_device device, ie_tensor **out);
+ie_status ie_tensor_zeros(ie_dtype dtype, int ndim, const int64_t *shape,
+                          ie_device device, ie_tensor **out);
+ie_status ie_tensor_full(int ndim, const int64_t *shape, float value,
+                         ie_tensor **out);
+/* Copies `data` (numel elements of dtype) into a new CPU tensor. */
+ie_status ie_tensor_from_data(ie_dtype dtype, int ndim, const int64_t *shape,
+                              const void *data, ie_tensor **out);
+/* A float32 scalar (0-dimensional tensor). */
+ie_status ie_tensor_scalar(float value, ie_tensor **out);
+
+ie_tensor *ie_tensor_retain(ie_tensor *t);
+void ie_tensor_release(ie_tensor *t); /* NULL is allowed */
+
+int ie_tensor_ndim(const ie_tensor *t);
+int64_t ie_tensor_dim(const ie_tensor *t, int i); /* negative i counts from the end */
+const int64_t *ie_tensor_shape(const ie_tensor *t);
+int64_t ie_tensor_numel(const ie_tensor *t);
+ie_dtype ie_tensor_dtype(const ie_tensor *t);
+ie_device ie_tensor_device(const ie_tensor *t);
+/* Host pointer to the first element (CPU tensors only; NULL otherwise). */
+void *ie_tensor_data(const ie_tensor *t);
+float *ie_tensor_data_f32(const ie_tensor *t);
+/* Value of a one-element float32 tensor. */
+float ie_tensor_item(const ie_tensor *t);
+
+/* "[2, 16, 32, 48, 32] f32" into buf, for error messages. Returns buf. */
+const char *ie_tensor_describe(const ie_tensor *t, char *buf, size_t size);
+
+bool ie_tensor_same_shape(const ie_tensor *a, const ie_tensor *b);
+
+/* New tensor with its own copy of the data, outside any autograd graph. */
+ie_status ie_tensor_clone(const ie_tensor *t, ie_tensor **out);
+/* New handle sharing t's storage, outside any autograd graph. */
+ie_status ie_tensor_detach(ie_tensor *t, ie_tensor **out);
+/* Copies src's elements into dst (same numel and dtype). */
+ie_status ie_tensor_copy_data(ie_tensor *dst, const ie_tensor *src);
+ie_status ie_tensor_fill(ie_tensor *t, float value);
+
+/* ---- autograd state of a tensor ---- */
+void ie_tensor_set_requires_grad(ie_tensor *t, bool requires_grad);
+bool ie_tensor_requires_grad(const ie_tensor *t);
+/* Accumulated gradient of a leaf tensor (borrowed; NULL before backward). */
+ie_tensor *ie_tensor_grad(const ie_tensor *t);
+void ie_tensor_zero_grad(ie_tensor *t); /* drops the gradient */
+
+/* Optional debugging name (copied). */
+void ie_tensor_set_name(ie_tensor *t, const char *name);
+const char *ie_tensor_name(const ie_tensor *t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
