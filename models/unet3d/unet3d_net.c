@@ -1,0 +1,219 @@
+/* models/unet3d - InnerEye's UNet3D forward pass. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "models/unet3d/unet3d_net.h"
+
+#define MAX_DEPTH 6
+
+typedef struct basic_layer { /* conv (no bias) [-> BN -> ReLU] */
+    ie_conv_layer conv;
+    ie_batch_norm_layer bn;
+    bool norm;
+} basic_layer;
+
+typedef struct synthesis_block {
+    basic_layer conv1, conv2; /* conv only */
+    ie_batch_norm_layer bn;   /* activation_block.0 */
+    basic_layer block2;
+} synthesis_block;
+
+struct ie_unet3d {
+    ie_unet3d_config config;
+    ie_params *params;
+    basic_layer encode[MAX_DEPTH + 1][2];
+    ie_conv_layer upsample[MAX_DEPTH];
+    ie_batch_norm_layer upsample_bn[MAX_DEPTH];
+    synthesis_block synthesis[MAX_DEPTH];
+    ie_conv_layer output;
+};
+
+static ie_status basic_create(basic_layer *b, const ie_unet3d_config *c, int cin, int cout, int stride,
+                              bool norm, ie_params *p, const char *prefix, uint64_t seed) {
+    char name[256];
+    int kd = c->flat ? 1 : 3, sd = c->flat ? 1 : stride;
+    ie_conv_layer_spec spec = {.dims = 3, .in_channels = cin, .out_channels = cout,
+                               .kernel = {kd, 3, 3},
+                               .opts = {.stride = {sd, stride, stride}, .padding = {kd / 2, 1, 1}}};
+    snprintf(name, sizeof name, "%s.conv1", prefix);
+    IE_TRY(ie_conv_layer_create(&b->conv, &spec, p, name, seed));
+    b->norm = norm;
+    if (norm) {
+        snprintf(name, sizeof name, "%s.bn1", prefix);
+        IE_TRY(ie_batch_norm_layer_create(&b->bn, cout, p, name));
+    }
+    return IE_OK;
+}
+
+static ie_status basic_forward(const basic_layer *b, ie_tensor *x, bool training, ie_tensor **out) {
+    ie_tensor *conv = NULL, *norm = NULL;
+    IE_TRY(ie_conv_layer_forward(&b->conv, x, &conv));
+    if (!b->norm) {
+        *out = conv;
+        return IE_OK;
+    }
+    ie_status st = ie_batch_norm_layer_forward(&b->bn, conv, training, &norm);
+    ie_tensor_release(conv);
+    if (st != IE_OK) return st;
+    st = ie_relu(norm, out);
+    ie_tensor_release(norm);
+    return st;
+}
+
+static void basic_destroy(basic_layer *b) {
+    ie_conv_layer_destroy(&b->conv);
+    if (b->norm) ie_batch_norm_layer_destroy(&b->bn);
+}
+
+/* Returns a(x) + b(a(x)) style residual: out = second(first) + first. */
+static ie_status residual_add(ie_tensor *first, ie_tensor *second, ie_tensor **out) {
+    ie_status st = ie_add(second, first, out);
+    ie_tensor_release(second);
+    ie_tensor_release(first);
+    return st;
+}
+
+static ie_status encode_forward(ie_unet3d *net, int level, ie_tensor *x, bool training, ie_tensor **out) {
+    ie_tensor *a = NULL, *b = NULL;
+    IE_TRY(basic_forward(&net->encode[level][0], x, training, &a));
+    ie_status st = basic_forward(&net->encode[level][1], a, training, &b);
+    if (st != IE_OK) {
+        ie_tensor_release(a);
+        return st;
+    }
+    return residual_add(a, b, out);
+}
+
+static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor *skip, bool training,
+                                ie_tensor **out) {
+    ie_tensor *up = NULL, *up_bn = NULL, *up_act = NULL, *c1 = NULL, *c2 = NULL, *sum = NULL, *bn = NULL,
+              *act = NULL, *b2 = NULL;
+    synthesis_block *s = &net->synthesis[j];
+    ie_status st = ie_conv_layer_forward(&net->upsample[j], x, &up);
+    if (st == IE_OK) st = ie_batch_norm_layer_forward(&net->upsample_bn[j], up, training, &up_bn);
+    if (st == IE_OK) st = ie_relu(up_bn, &up_act);
+    if (st == IE_OK) st = basic_forward(&s->conv1, up_act, training, &c1);
+    if (st == IE_OK) st = basic_forward(&s->conv2, skip, training, &c2);
+    if (st == IE_OK) st = ie_add(c1, c2, &sum);
+    if (st == IE_OK) st = ie_batch_norm_layer_forward(&s->bn, sum, training, &bn);
+    if (st == IE_OK) st = ie_relu(bn, &act);
+    if (st == IE_OK) st = basic_forward(&s->block2, act, training, &b2);
+    ie_tensor *temps[] = {up, up_bn, up_act, c1, c2, sum, bn};
+    for (size_t i = 0; i < sizeof temps / sizeof temps[0]; i++) ie_tensor_release(temps[i]);
+    if (st != IE_OK) {
+        ie_tensor_release(act);
+        ie_tensor_release(b2);
+        return st;
+    }
+    return residual_add(act, b2, out);
+}
+
+ie_status ie_unet3d_create(const ie_unet3d_config *c, uint64_t seed, ie_unet3d **out) {
+    *out = NULL;
+    if (c->depth < 1 || c->depth > MAX_DEPTH || c->features < 1 || c->in_channels < 1 || c->classes < 1)
+        return ie_error_set(IE_ERR_CONFIG,
+                            "unet3d: depth must be 1..%d and features, in_channels, classes positive "
+                            "(got depth %d, features %d, in_channels %d, classes %d)",
+                            MAX_DEPTH, c->depth, c->features, c->in_channels, c->classes);
+    ie_unet3d *net = calloc(1, sizeof *net);
+    if (!net) return ie_error_set(IE_ERR_NOMEM, "unet3d: out of memory");
+    net->config = *c;
+    ie_status st = ie_params_new(&net->params);
+    char name[256];
+    int ch = c->features;
+    for (int i = 0; st == IE_OK && i <= c->depth; i++) {
+        int cin = i == 0 ? c->in_channels : ch / 2, stride = i == 0 ? 1 : 2;
+        snprintf(name, sizeof name, "_layers.%d.block1", i);
+        st = basic_create(&net->encode[i][0], c, cin, ch, stride, true, net->params, name, seed);
+        snprintf(name, sizeof name, "_layers.%d.block2", i);
+        if (st == IE_OK) st = basic_create(&net->encode[i][1], c, ch, ch, 1, true, net->params, name, seed);
+        if (i < c->depth) ch *= 2;
+    }
+    for (int j = 0; st == IE_OK && j < c->depth; j++) {
+        int idx = c->depth + 1 + 2 * j, kd = c->flat ? 1 : 4, sd = c->flat ? 1 : 2, pd = c->flat ? 0 : 1;
+        ie_conv_layer_spec up = {.dims = 3, .transposed = true, .in_channels = ch, .out_channels = ch / 2,
+                                 .kernel = {kd, 4, 4}, .bias = true,
+                                 .opts = {.stride = {sd, 2, 2}, .padding = {pd, 1, 1}}};
+        snprintf(name, sizeof name, "_layers.%d.upsample_block.0", idx);
+        st = ie_conv_layer_create(&net->upsample[j], &up, net->params, name, seed);
+        snprintf(name, sizeof name, "_layers.%d.upsample_block.1", idx);
+        if (st == IE_OK) st = ie_batch_norm_layer_create(&net->upsample_bn[j], ch / 2, net->params, name);
+        ch /= 2;
+        synthesis_block *s = &net->synthesis[j];
+        snprintf(name, sizeof name, "_layers.%d.conv1", idx + 1);
+        if (st == IE_OK) st = basic_create(&s->conv1, c, ch, ch, 1, false, net->params, name, seed);
+        snprintf(name, sizeof name, "_layers.%d.conv2", idx + 1);
+        if (st == IE_OK) st = basic_create(&s->conv2, c, ch, ch, 1, false, net->params, name, seed);
+        snprintf(name, sizeof name, "_layers.%d.activation_block.0", idx + 1);
+        if (st == IE_OK) st = ie_batch_norm_layer_create(&s->bn, ch, net->params, name);
+        snprintf(name, sizeof name, "_layers.%d.block2", idx + 1);
+        if (st == IE_OK) st = basic_create(&s->block2, c, ch, ch, 1, true, net->params, name, seed);
+    }
+    ie_conv_layer_spec head = {.dims = 3, .in_channels = c->features, .out_channels = c->classes,
+                               .kernel = {1, 1, 1}, .bias = true};
+    if (st == IE_OK) st = ie_conv_layer_create(&net->output, &head, net->params, "output_layer", seed);
+    if (st != IE_OK) {
+        ie_unet3d_free(net);
+        return st;
+    }
+    *out = net;
+    return IE_OK;
+}
+
+void ie_unet3d_free(ie_unet3d *net) {
+    if (!net) return;
+    for (int i = 0; i <= net->config.depth; i++) {
+        basic_destroy(&net->encode[i][0]);
+        basic_destroy(&net->encode[i][1]);
+    }
+    for (int j = 0; j < net->config.depth; j++) {
+        ie_conv_layer_destroy(&net->upsample[j]);
+        ie_batch_norm_layer_destroy(&net->upsample_bn[j]);
+        basic_destroy(&net->synthesis[j].conv1);
+        basic_destroy(&net->synthesis[j].conv2);
+        ie_batch_norm_layer_destroy(&net->synthesis[j].bn);
+        basic_destroy(&net->synthesis[j].block2);
+    }
+    ie_conv_layer_destroy(&net->output);
+    ie_params_free(net->params);
+    free(net);
+}
+
+ie_params *ie_unet3d_params(ie_unet3d *net) { return net->params; }
+
+ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out) {
+    const ie_unet3d_config *c = &net->config;
+    *out = NULL;
+    if (!x || ie_tensor_ndim(x) != 5)
+        return ie_error_set(IE_ERR_SHAPE, "unet3d: input must be [N, C, D, H, W]");
+    if (ie_tensor_dim(x, 1) != c->in_channels)
+        return ie_error_set(IE_ERR_SHAPE, "unet3d: input has %lld channels, the model expects %d",
+                            (long long)ie_tensor_dim(x, 1), c->in_channels);
+    int64_t multiple = (int64_t)1 << c->depth;
+    for (int i = 2; i < 5; i++) {
+        int64_t m = (i == 2 && c->flat) ? 1 : multiple;
+        if (ie_tensor_dim(x, i) % m != 0)
+            return ie_error_set(IE_ERR_SHAPE,
+                                "unet3d: spatial size %lld (dimension %d) is not a multiple of 2^depth = %lld; "
+                                "choose crop sizes that are",
+                                (long long)ie_tensor_dim(x, i), i, (long long)m);
+    }
+    ie_tensor *skips[MAX_DEPTH + 1] = {0};
+    ie_tensor *cur = x;
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i <= c->depth; i++) {
+        st = encode_forward(net, i, cur, training, &skips[i]);
+        cur = skips[i];
+    }
+    ie_tensor *y = st == IE_OK ? ie_tensor_retain(skips[c->depth]) : NULL;
+    for (int j = 0; st == IE_OK && j < c->depth; j++) {
+        ie_tensor *next = NULL;
+        st = decode_forward(net, j, y, skips[c->depth - 1 - j], training, &next);
+        ie_tensor_release(y);
+        y = next;
+    }
+    for (int i = 0; i <= c->depth; i++) ie_tensor_release(skips[i]);
+    if (st == IE_OK) st = ie_conv_layer_forward(&net->output, y, out);
+    ie_tensor_release(y);
+    return st;
+}

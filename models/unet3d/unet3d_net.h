@@ -1,0 +1,32 @@
+/* models/unet3d - InnerEye's UNet3D network, built only on the SDK.
+ *
+ * Encoder: block i (i = 0..depth) = BasicLayer(conv3x3x3 no bias -> BN -> ReLU,
+ * stride 2 for i > 0) then BasicLayer(same, stride 1), residual add around the
+ * second; channels f, 2f, ..., 2^depth f.  Decoder, per level: ConvTranspose3d
+ * (kernel 4, stride 2, padding 1, bias) -> BN -> ReLU, then a synthesis block:
+ * conv(x) + conv(skip) -> BN -> ReLU -> BasicLayer, residual add.  Output:
+ * 1x1x1 conv with bias.  Parameter names are InnerEye's state_dict keys. */
+#ifndef IE_MODELS_UNET3D_NET_H
+#define IE_MODELS_UNET3D_NET_H
+
+#include "innereye/layers.h"
+
+typedef struct ie_unet3d_config {
+    int in_channels;
+    int classes;
+    int features;   /* f: channels of the top level */
+    int depth;      /* num_downsampling_paths */
+    bool flat;      /* UNet2D: 1x3x3 kernels, no downsampling along depth */
+} ie_unet3d_config;
+
+typedef struct ie_unet3d ie_unet3d;
+
+ie_status ie_unet3d_create(const ie_unet3d_config *config, uint64_t seed, ie_unet3d **out);
+void ie_unet3d_free(ie_unet3d *net);
+/* The network's parameters and buffers (borrowed). */
+ie_params *ie_unet3d_params(ie_unet3d *net);
+/* x [N, in_channels, D, H, W] -> logits [N, classes, D, H, W].  Spatial sizes
+ * must be multiples of 2^depth (of 1 along D when flat). */
+ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out);
+
+#endif
