@@ -15,11 +15,29 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", 
 from innereye_unet3d import UNet3D  # noqa: E402
 
 
+def forward_gflop(model, x):
+    """Multiply-adds x2 of every convolution in one forward pass."""
+    total = 0
+
+    def hook(mod, inp, out):
+        nonlocal total
+        if isinstance(mod, torch.nn.Conv3d):
+            total += 2 * out.numel() * mod.weight[0].numel()
+        elif isinstance(mod, torch.nn.ConvTranspose3d):
+            total += 2 * inp[0].numel() * mod.weight[0].numel()
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return total / 1e9
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--reps", type=int, default=5)
-    p.add_argument("--mode", choices=["train", "infer"], required=True)
+    p.add_argument("--mode", choices=["train", "infer", "flops"], required=True)
     p.add_argument("--features", type=int, default=16)
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--crop", type=int, nargs=3, default=[32, 48, 32])
@@ -31,6 +49,9 @@ def main():
     y = torch.randint(0, 3, (a.batch, *a.crop))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.CrossEntropyLoss()
+    if a.mode == "flops":
+        print(f"{forward_gflop(model, x):.3f}")
+        return
     if a.mode == "train":
         model.train()
         for rep in range(a.reps + 1):  # the first repetition warms up
