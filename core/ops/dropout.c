@@ -1,0 +1,54 @@
+/* core/ops - inverted dropout with a counter-based mask.
+ *
+ * The mask is a pure function of (rng key, element index), so backward
+ * recomputes it instead of storing it, and it is the same on any thread count. */
+#include <math.h>
+
+#include "core/backend/reduce_kernels.h"
+#include "core/ops/op_util.h"
+
+static ie_status dropout_backward(ie_node *node, ie_tensor *g) {
+    ie_rng rng = {(uint64_t)node->ints[0], (uint32_t)node->ints[1], (uint32_t)node->ints[2],
+                  (uint32_t)node->ints[3], 0};
+    ie_tensor *gx = NULL;
+    IE_TRY(ie_tensor_empty_like(g, &gx));
+    ie_backend_get(g->device)->reduce->dropout(g, (float)node->scalars[0], (float)node->scalars[1], &rng, gx);
+    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_tensor_release(gx);
+    return st;
+}
+
+ie_status ie_dropout(ie_tensor *x, float p, bool training, const ie_rng *rng, ie_tensor **out) {
+    IE_TRY(ie_check_out("dropout", out));
+    IE_TRY(ie_check_f32("dropout", "input", x, -1));
+    if (!(p >= 0.0f && p < 1.0f))
+        return ie_error_set(IE_ERR_INVALID_ARG, "dropout: p = %g must be in [0, 1)", (double)p);
+    if (!training || p == 0.0f) {
+        *out = ie_tensor_retain(x);
+        return IE_OK;
+    }
+    if (!rng)
+        return ie_error_set(IE_ERR_INVALID_ARG, "dropout: rng is NULL in training mode; pass the generator "
+                                                "of the dropout stream (IE_STREAM_DROPOUT)");
+    const ie_backend *be;
+    IE_TRY(ie_backend_for("dropout", x, &be));
+    float scale = 1.0f / (1.0f - p);
+    IE_TRY(ie_tensor_empty_like(x, out));
+    be->reduce->dropout(x, p, scale, rng, *out);
+    if (ie_autograd_needed(&x, 1)) {
+        ie_node *node;
+        ie_status st = ie_autograd_record(*out, "dropout", dropout_backward, &x, 1, &node);
+        if (st != IE_OK) {
+            ie_tensor_release(*out);
+            *out = NULL;
+            return st;
+        }
+        node->ints[0] = (int64_t)rng->seed;
+        node->ints[1] = rng->stream;
+        node->ints[2] = rng->epoch;
+        node->ints[3] = rng->item;
+        node->scalars[0] = p;
+        node->scalars[1] = scale;
+    }
+    return IE_OK;
+}
