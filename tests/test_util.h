@@ -17,6 +17,7 @@
 #include "innereye/autograd.h"
 #include "innereye/ops.h"
 #include "innereye/params.h"
+#include "innereye/threads.h"
 
 static int test_failures;
 static int test_checks;

@@ -1,10 +1,10 @@
 /* core/model - conv, batch-norm and linear layers with PyTorch's default
  * initialisation drawn from the counter-based generator. */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/tensor/tensor_impl.h"
+#include "innereye/init.h"
 #include "innereye/layers.h"
 #include "innereye/rng.h"
 
@@ -14,22 +14,24 @@ uint32_t ie_param_item(const char *name) {
     return h;
 }
 
-/* Creates a float tensor, fills it uniformly in [-bound, bound) from the
- * parameter's own random sequence, and registers it. */
-static ie_status new_param(ie_params *params, const char *prefix, const char *suffix, int ndim,
-                           const int64_t *shape, double bound, uint64_t seed, ie_param_kind kind,
-                           ie_tensor **out) {
+static ie_status register_new(ie_params *params, const char *prefix, const char *suffix, ie_tensor *t,
+                              ie_param_kind kind) {
     char name[512];
     snprintf(name, sizeof name, "%s.%s", prefix, suffix);
-    IE_TRY(ie_tensor_empty(IE_F32, ndim, shape, IE_CPU, out));
-    ie_rng rng = ie_rng_make(seed, IE_STREAM_INIT, 0, ie_param_item(name));
-    ie_rng_fill_uniform(&rng, 0, ie_f32(*out), (*out)->numel, (float)-bound, (float)bound);
-    ie_status st = ie_params_add(params, name, *out, kind);
-    if (st != IE_OK) {
-        ie_tensor_release(*out);
-        *out = NULL;
-    }
-    return st;
+    return ie_params_add(params, name, t, kind);
+}
+
+/* Weight (and bias) of a conv or linear layer, initialised as torch does from
+ * the layer's own random sequence, item = hash of the layer's name. */
+static ie_status new_weight_and_bias(ie_params *params, const char *prefix, int ndim, const int64_t *shape,
+                                     int64_t bias_size, uint64_t seed, ie_tensor **weight, ie_tensor **bias) {
+    IE_TRY(ie_tensor_empty(IE_F32, ndim, shape, IE_CPU, weight));
+    if (bias_size) IE_TRY(ie_tensor_empty(IE_F32, 1, &bias_size, IE_CPU, bias));
+    ie_rng rng = ie_rng_make(seed, IE_STREAM_INIT, 0, ie_param_item(prefix));
+    IE_TRY(ie_init_layer_default(*weight, bias_size ? *bias : NULL, &rng));
+    IE_TRY(register_new(params, prefix, "weight", *weight, IE_PARAM));
+    if (bias_size) IE_TRY(register_new(params, prefix, "bias", *bias, IE_PARAM));
+    return IE_OK;
 }
 
 static ie_status new_constant(ie_params *params, const char *prefix, const char *suffix, ie_dtype dtype,
@@ -57,24 +59,14 @@ ie_status ie_conv_layer_create(ie_conv_layer *l, const ie_conv_layer_spec *s, ie
                             s->in_channels, s->out_channels);
     int64_t shape[5] = {s->transposed ? s->in_channels : s->out_channels,
                         s->transposed ? s->out_channels : s->in_channels, 1, 1, 1};
-    int64_t receptive = 1;
     for (int i = 0; i < s->dims; i++) {
         if (s->kernel[i] <= 0)
             return ie_error_set(IE_ERR_INVALID_ARG, "%s: kernel size %d must be positive", prefix, s->kernel[i]);
         shape[2 + i] = s->kernel[i];
-        receptive *= s->kernel[i];
     }
-    /* torch's fan_in is weight.size(1) * receptive field, also for transposed
-     * convs; kaiming_uniform(a=sqrt(5)) and the bias rule both give
-     * bound = 1/sqrt(fan_in). */
-    double bound = 1.0 / sqrt((double)(shape[1] * receptive));
-    IE_TRY(new_param(params, prefix, "weight", 2 + s->dims, shape, bound, seed, IE_PARAM, &l->weight));
-    ie_tensor_retain(l->weight);
-    if (s->bias) {
-        int64_t bshape[1] = {s->out_channels};
-        IE_TRY(new_param(params, prefix, "bias", 1, bshape, bound, seed, IE_PARAM, &l->bias));
-        ie_tensor_retain(l->bias);
-    }
+    /* The layer holds its own references; on failure destroy releases them. */
+    IE_TRY(new_weight_and_bias(params, prefix, 2 + s->dims, shape, s->bias ? s->out_channels : 0, seed,
+                               &l->weight, &l->bias));
     l->opts = s->opts;
     l->dims = s->dims;
     l->transposed = s->transposed;
@@ -105,8 +97,6 @@ ie_status ie_batch_norm_layer_create(ie_batch_norm_layer *l, int channels, ie_pa
     IE_TRY(new_constant(params, prefix, "running_var", IE_F32, 1, shape, 1.0f, IE_BUFFER, &l->running_var));
     IE_TRY(new_constant(params, prefix, "num_batches_tracked", IE_I64, 0, NULL, 0.0f, IE_BUFFER,
                         &l->num_batches_tracked));
-    ie_tensor *all[] = {l->weight, l->bias, l->running_mean, l->running_var, l->num_batches_tracked};
-    for (int i = 0; i < 5; i++) ie_tensor_retain(all[i]);
     l->momentum = 0.1f;
     l->eps = 1e-5f;
     return IE_OK;
@@ -131,15 +121,7 @@ ie_status ie_linear_layer_create(ie_linear_layer *l, int in_features, int out_fe
         return ie_error_set(IE_ERR_INVALID_ARG, "%s: feature counts must be positive (in %d, out %d)", prefix,
                             in_features, out_features);
     int64_t shape[2] = {out_features, in_features};
-    double bound = 1.0 / sqrt((double)in_features);
-    IE_TRY(new_param(params, prefix, "weight", 2, shape, bound, seed, IE_PARAM, &l->weight));
-    ie_tensor_retain(l->weight);
-    if (bias) {
-        int64_t bshape[1] = {out_features};
-        IE_TRY(new_param(params, prefix, "bias", 1, bshape, bound, seed, IE_PARAM, &l->bias));
-        ie_tensor_retain(l->bias);
-    }
-    return IE_OK;
+    return new_weight_and_bias(params, prefix, 2, shape, bias ? out_features : 0, seed, &l->weight, &l->bias);
 }
 
 ie_status ie_linear_layer_forward(const ie_linear_layer *l, ie_tensor *x, ie_tensor **out) {
