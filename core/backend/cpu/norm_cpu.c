@@ -4,9 +4,9 @@
  * set of elements one statistic covers (a channel across the batch for batch
  * norm, a contiguous (n, group) block or (n, c) plane for group norm).  Each
  * unit is cut into fixed chunks of IE_CPU_CHUNK elements; a task is one
- * (unit, chunk).  Sums are taken in double within a chunk and the chunk
- * partials are combined serially in chunk order, so results do not depend on
- * the thread count.  Forward reads x twice (statistics, then normalise) and
+ * (unit, chunk).  A chunk sums in float over 64-element blocks and in double
+ * across them; the chunk partials are combined serially in chunk order, so
+ * results do not depend on the thread count.  Forward reads x twice (statistics, then normalise) and
  * writes y once; backward likewise reads (x, dy) twice and writes dx once. */
 #include <math.h>
 #include <stdlib.h>
