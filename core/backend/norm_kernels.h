@@ -1,11 +1,50 @@
-/* core/backend - the norm kernel family (placeholder until its ops land). */
+/* core/backend - the normalisation kernel family: batch norm (training and
+ * eval), group norm (instance norm is group norm with one channel per group).
+ *
+ * Activations are viewed as [N, C, S] (S = product of the spatial sizes, 1 for
+ * [N, C] inputs).  As in cuDNN's batch-norm calls, forward returns the
+ * statistics it normalised with (mean and 1/sqrt(var+eps)) so that backward
+ * never recomputes them.  The saved mean holds two floats per statistic, all
+ * high parts then all low parts (mean = hi + lo), so that x - mean keeps its
+ * digits when the mean is large against the spread.  Optional tensors may be NULL:
+ * weight/bias (no affine: weight 1, bias 0), running statistics, and the
+ * gradients backward need not produce. */
 #ifndef IE_CORE_BACKEND_NORM_KERNELS_H
 #define IE_CORE_BACKEND_NORM_KERNELS_H
 
 #include "core/tensor/tensor_impl.h"
 
+typedef struct ie_norm_shape {
+    int64_t n, c, s; /* batch, channels, spatial elements per channel */
+    int64_t groups;  /* group norm only */
+} ie_norm_shape;
+
 struct ie_norm_kernels {
-    int placeholder;
+    /* Training (use batch statistics, biased variance; update running_mean /
+     * running_var [C] with momentum and the unbiased variance, add 1 to the
+     * int64 num_batches_tracked) or eval (normalise with the running
+     * statistics).  save_mean [2 * C] / save_invstd [C] receive the statistics
+     * used. */
+    ie_status (*batch_forward)(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+                               const ie_tensor *bias, ie_tensor *running_mean,
+                               ie_tensor *running_var, ie_tensor *num_batches_tracked,
+                               bool training, float momentum, float eps, ie_tensor *y,
+                               ie_tensor *save_mean, ie_tensor *save_invstd);
+    /* Training: the full backward through the batch statistics; eval: the
+     * affine map's backward.  dx, dweight, dbias may each be NULL. */
+    ie_status (*batch_backward)(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
+                                const ie_tensor *weight, const ie_tensor *save_mean,
+                                const ie_tensor *save_invstd, bool training, ie_tensor *dx,
+                                ie_tensor *dweight, ie_tensor *dbias);
+    /* Statistics per (n, group) over C/groups channels; affine per channel.
+     * save_mean is [2 * N * groups], save_invstd [N * groups]. */
+    ie_status (*group_forward)(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+                               const ie_tensor *bias, float eps, ie_tensor *y,
+                               ie_tensor *save_mean, ie_tensor *save_invstd);
+    ie_status (*group_backward)(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
+                                const ie_tensor *weight, const ie_tensor *save_mean,
+                                const ie_tensor *save_invstd, ie_tensor *dx, ie_tensor *dweight,
+                                ie_tensor *dbias);
 };
 
 #endif

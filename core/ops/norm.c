@@ -1,0 +1,247 @@
+/* core/ops - normalisation layers: batch norm, instance norm, group norm.
+ *
+ * Argument checks, output and statistics allocation, autograd recording; the
+ * arithmetic is in the backend's norm kernels.  Forward saves the input and
+ * the statistics it normalised with (mean as hi + lo, 1/sqrt(var + eps)) so backward
+ * never recomputes them and does not see later in-place running-stat updates. */
+#include <math.h>
+
+#include "core/backend/norm_kernels.h"
+#include "core/ops/op_util.h"
+
+/* x is f32 with min_ndim..5 dimensions: [N, C, ...]. */
+static ie_status check_activation(const char *op, const ie_tensor *x, int min_ndim, const char *layouts) {
+    char d[96];
+    IE_TRY(ie_check_f32(op, "input", x, -1));
+    if (x->ndim < min_ndim || x->ndim > 5)
+        return ie_error_set(IE_ERR_SHAPE, "%s: input must be %s, got %s", op, layouts, IE_DESCRIBE(x, d));
+    if (x->numel == 0)
+        return ie_error_set(IE_ERR_SHAPE, "%s: input %s has no elements", op, IE_DESCRIBE(x, d));
+    return IE_OK;
+}
+
+/* t (may be NULL) is a float [C] vector on x's device. */
+static ie_status check_per_channel(const char *op, const char *what, const ie_tensor *t, const ie_tensor *x) {
+    char dt[96], dx[96];
+    if (!t) return IE_OK;
+    IE_TRY(ie_check_f32(op, what, t, -1));
+    IE_TRY(ie_check_same_device(op, x, t));
+    if (t->ndim != 1 || t->shape[0] != x->shape[1])
+        return ie_error_set(IE_ERR_SHAPE, "%s: %s %s must be [%lld], one value per channel of input %s",
+                            op, what, IE_DESCRIBE(t, dt), (long long)x->shape[1], IE_DESCRIBE(x, dx));
+    return IE_OK;
+}
+
+static ie_status check_eps(const char *op, float eps) {
+    if (!(eps >= 0.0f) || isinf(eps))
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: eps must be finite and >= 0, got %g", op, (double)eps);
+    return IE_OK;
+}
+
+static ie_norm_shape norm_shape(const ie_tensor *x, int64_t groups) {
+    ie_norm_shape sh = {x->shape[0], x->shape[1], x->numel / (x->shape[0] * x->shape[1]), groups};
+    return sh;
+}
+
+static void shape_to_ints(ie_node *node, ie_norm_shape sh) {
+    node->ints[0] = sh.n;
+    node->ints[1] = sh.c;
+    node->ints[2] = sh.s;
+    node->ints[3] = sh.groups;
+}
+
+static ie_norm_shape shape_from_ints(const ie_node *node) {
+    ie_norm_shape sh = {node->ints[0], node->ints[1], node->ints[2], node->ints[3]};
+    return sh;
+}
+
+/* Gradient buffers for inputs 0 (x), 1 (weight), 2 (bias) that want one. */
+static ie_status grad_buffers(ie_node *node, ie_tensor *grads[3]) {
+    for (int i = 0; i < 3; i++) {
+        grads[i] = NULL;
+        ie_tensor *in = node->inputs[i];
+        if (!ie_autograd_wants(in)) continue;
+        ie_status st = ie_tensor_empty(IE_F32, in->ndim, in->shape, in->device, &grads[i]);
+        if (st != IE_OK) {
+            for (int k = 0; k < i; k++) ie_tensor_release(grads[k]);
+            return st;
+        }
+    }
+    return IE_OK;
+}
+
+static ie_status accumulate_and_release(ie_node *node, ie_tensor *grads[3]) {
+    ie_status st = IE_OK;
+    for (int i = 0; i < 3; i++) {
+        if (st == IE_OK && grads[i]) st = ie_autograd_accumulate(node->inputs[i], grads[i]);
+        ie_tensor_release(grads[i]);
+    }
+    return st;
+}
+
+/* Saves x, weight, mean, invstd; inputs are {x, weight, bias}. */
+static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, ie_tensor *weight,
+                        ie_tensor *bias, ie_tensor *mean, ie_tensor *invstd, ie_norm_shape sh,
+                        ie_tensor *out, ie_node **node_out) {
+    ie_tensor *inputs[3] = {x, weight, bias};
+    *node_out = NULL;
+    if (!ie_autograd_needed(inputs, 3)) return IE_OK;
+    ie_node *node;
+    IE_TRY(ie_autograd_record(out, op, backward, inputs, 3, &node));
+    IE_TRY(ie_node_save(node, 0, x));
+    IE_TRY(ie_node_save(node, 1, weight));
+    IE_TRY(ie_node_save(node, 2, mean));
+    IE_TRY(ie_node_save(node, 3, invstd));
+    shape_to_ints(node, sh);
+    *node_out = node;
+    return IE_OK;
+}
+
+/* ---------------- batch norm ---------------- */
+
+static ie_status batch_norm_backward(ie_node *node, ie_tensor *g) {
+    ie_tensor *grads[3];
+    IE_TRY(grad_buffers(node, grads));
+    ie_status st = ie_backend_get(g->device)->norm->batch_backward(
+        node->saved[0], g, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
+        node->ints[4] != 0, grads[0], grads[1], grads[2]);
+    if (st != IE_OK) {
+        for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
+        return st;
+    }
+    return accumulate_and_release(node, grads);
+}
+
+static ie_status check_batch_norm(const char *op, ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                                  ie_tensor *running_mean, ie_tensor *running_var,
+                                  ie_tensor *num_batches_tracked, bool training, float momentum,
+                                  float eps) {
+    char d[96];
+    IE_TRY(check_activation(op, x, 2, "[N, C], [N, C, L], [N, C, H, W] or [N, C, D, H, W]"));
+    IE_TRY(check_per_channel(op, "weight", weight, x));
+    IE_TRY(check_per_channel(op, "bias", bias, x));
+    IE_TRY(check_per_channel(op, "running_mean", running_mean, x));
+    IE_TRY(check_per_channel(op, "running_var", running_var, x));
+    IE_TRY(check_eps(op, eps));
+    if (num_batches_tracked) {
+        IE_TRY(ie_check_same_device(op, x, num_batches_tracked));
+        if (num_batches_tracked->dtype != IE_I64 || num_batches_tracked->numel != 1)
+            return ie_error_set(IE_ERR_DTYPE, "%s: num_batches_tracked must be a one-element i64 tensor, got %s",
+                                op, IE_DESCRIBE(num_batches_tracked, d));
+    }
+    if (!training && (!running_mean || !running_var))
+        return ie_error_set(IE_ERR_INVALID_ARG,
+                            "%s: eval mode normalises with running_mean and running_var, but %s is NULL; "
+                            "pass both or use training mode",
+                            op, running_mean ? "running_var" : "running_mean");
+    if (training && !(momentum >= 0.0f && momentum <= 1.0f))
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: momentum must be in [0, 1], got %g", op,
+                            (double)momentum);
+    if (training && x->numel / x->shape[1] < 2)
+        return ie_error_set(IE_ERR_SHAPE,
+                            "%s: training needs more than 1 value per channel, input is %s; use a "
+                            "larger batch or eval mode",
+                            op, IE_DESCRIBE(x, d));
+    return IE_OK;
+}
+
+ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor *running_mean,
+                        ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
+                        float momentum, float eps, ie_tensor **out) {
+    const char *op = "batch_norm";
+    IE_TRY(ie_check_out(op, out));
+    IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked,
+                            training, momentum, eps));
+    const ie_backend *be;
+    IE_TRY(ie_backend_for(op, x, &be));
+    ie_norm_shape sh = norm_shape(x, 0);
+    ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
+    int64_t n_mean = 2 * sh.c;
+    ie_status st = ie_tensor_empty_like(x, &y);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
+    if (st == IE_OK)
+        st = be->norm->batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked,
+                                     training, momentum, eps, y, mean, invstd);
+    ie_node *node = NULL;
+    if (st == IE_OK)
+        st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
+    if (node) node->ints[4] = training;
+    ie_tensor_release(mean);
+    ie_tensor_release(invstd);
+    if (st != IE_OK) {
+        ie_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return IE_OK;
+}
+
+/* ---------------- group and instance norm ---------------- */
+
+static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
+    ie_tensor *grads[3];
+    IE_TRY(grad_buffers(node, grads));
+    ie_status st = ie_backend_get(g->device)->norm->group_backward(
+        node->saved[0], g, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
+        grads[0], grads[1], grads[2]);
+    if (st != IE_OK) {
+        for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
+        return st;
+    }
+    return accumulate_and_release(node, grads);
+}
+
+static ie_status group_norm(const char *op, ie_tensor *x, int64_t groups, ie_tensor *weight,
+                            ie_tensor *bias, float eps, ie_tensor **out) {
+    const ie_backend *be;
+    IE_TRY(ie_backend_for(op, x, &be));
+    ie_norm_shape sh = norm_shape(x, groups);
+    int64_t n_stats = sh.n * groups, n_mean = 2 * n_stats;
+    ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
+    ie_status st = ie_tensor_empty_like(x, &y);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_stats, x->device, &invstd);
+    if (st == IE_OK) st = be->norm->group_forward(x, sh, weight, bias, eps, y, mean, invstd);
+    ie_node *node = NULL;
+    if (st == IE_OK) st = record(op, group_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
+    ie_tensor_release(mean);
+    ie_tensor_release(invstd);
+    if (st != IE_OK) {
+        ie_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return IE_OK;
+}
+
+ie_status ie_group_norm(ie_tensor *x, int groups, ie_tensor *weight, ie_tensor *bias, float eps,
+                        ie_tensor **out) {
+    const char *op = "group_norm";
+    char d[96];
+    IE_TRY(ie_check_out(op, out));
+    IE_TRY(check_activation(op, x, 2, "[N, C, ...] with up to 3 spatial dimensions"));
+    IE_TRY(check_per_channel(op, "weight", weight, x));
+    IE_TRY(check_per_channel(op, "bias", bias, x));
+    IE_TRY(check_eps(op, eps));
+    if (groups < 1)
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: groups must be >= 1, got %d", op, groups);
+    if (x->shape[1] % groups != 0)
+        return ie_error_set(IE_ERR_SHAPE, "%s: %d groups do not divide the %lld channels of input %s", op,
+                            groups, (long long)x->shape[1], IE_DESCRIBE(x, d));
+    return group_norm(op, x, groups, weight, bias, eps, out);
+}
+
+ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, float eps, ie_tensor **out) {
+    const char *op = "instance_norm";
+    char d[96];
+    IE_TRY(ie_check_out(op, out));
+    IE_TRY(check_activation(op, x, 3, "[N, C, L], [N, C, H, W] or [N, C, D, H, W]"));
+    IE_TRY(check_per_channel(op, "weight", weight, x));
+    IE_TRY(check_per_channel(op, "bias", bias, x));
+    IE_TRY(check_eps(op, eps));
+    if (x->numel / (x->shape[0] * x->shape[1]) < 2)
+        return ie_error_set(IE_ERR_SHAPE, "%s: needs more than 1 spatial element per channel, input is %s",
+                            op, IE_DESCRIBE(x, d));
+    return group_norm(op, x, x->shape[1], weight, bias, eps, out);
+}

@@ -1,0 +1,314 @@
+/* Batch, instance and group norm: forward, running statistics and gradients
+ * against PyTorch fixtures, finite-difference gradchecks, a multi-chunk case
+ * against a double-precision reference, thread-count determinism, and error
+ * messages for bad arguments. */
+#include "test_util.h"
+
+#include "innereye/threads.h"
+
+static const double FWD_RTOL = 1e-5, FWD_ATOL = 1e-6;
+static const double GRAD_RTOL = 1e-5, GRAD_ATOL = 1e-5;
+
+static char key_buf[128];
+static const char *key(const char *name, const char *field) {
+    snprintf(key_buf, sizeof key_buf, "%s.%s", name, field);
+    return key_buf;
+}
+
+static ie_tensor *leaf_or_null(ie_params *fx, const char *name, const char *field, bool grad) {
+    return ie_params_find(fx, key(name, field)) ? fixture_leaf(fx, key(name, field), grad) : NULL;
+}
+
+/* Runs backward of sum(y * gy). */
+static void backward_with(ie_tensor *y, ie_tensor *gy) {
+    ie_tensor *prod = NULL, *loss = NULL;
+    CHECK_OK(ie_mul(y, gy, &prod));
+    CHECK_OK(ie_sum(prod, &loss));
+    CHECK_OK(ie_backward(loss));
+    ie_tensor_release(prod);
+    ie_tensor_release(loss);
+}
+
+static void check_grad(ie_params *fx, const char *name, const char *field, ie_tensor *t) {
+    if (!t) return;
+    char what[128];
+    snprintf(what, sizeof what, "%s %s", name, field);
+    check_close(what, ie_tensor_grad(t), fixture_get(fx, key(name, field)), GRAD_RTOL, GRAD_ATOL);
+}
+
+static ie_tensor *counter(int64_t value) {
+    ie_tensor *t = NULL;
+    CHECK_OK(ie_tensor_from_data(IE_I64, 0, NULL, &value, &t));
+    return t;
+}
+
+static int64_t counter_value(const ie_tensor *t) { return *(const int64_t *)ie_tensor_data(t); }
+
+static void batch_case(ie_params *fx, const char *name, bool training, float momentum, float eps,
+                       double fwd_atol) {
+    ie_tensor *x = fixture_leaf(fx, key(name, "x"), true), *w = leaf_or_null(fx, name, "w", true),
+              *b = leaf_or_null(fx, name, "b", true), *rm = fixture_leaf(fx, key(name, "rm0"), false),
+              *rv = fixture_leaf(fx, key(name, "rv0"), false), *gy = fixture_leaf(fx, key(name, "gy"), false),
+              *nbt = counter(7), *y = NULL;
+    CHECK_OK(ie_batch_norm(x, w, b, rm, rv, nbt, training, momentum, eps, &y));
+    char what[128];
+    snprintf(what, sizeof what, "%s forward", name);
+    check_close(what, y, fixture_get(fx, key(name, "y")), FWD_RTOL, fwd_atol);
+    snprintf(what, sizeof what, "%s running_mean", name);
+    check_close(what, rm, fixture_get(fx, key(name, "rm")), FWD_RTOL, 1e-7);
+    snprintf(what, sizeof what, "%s running_var", name);
+    check_close(what, rv, fixture_get(fx, key(name, "rv")), FWD_RTOL, 1e-7);
+    CHECK(counter_value(nbt) == (training ? 8 : 7), "%s: num_batches_tracked is %lld", name,
+          (long long)counter_value(nbt));
+    backward_with(y, gy);
+    check_grad(fx, name, "gx", x);
+    check_grad(fx, name, "gw", w);
+    check_grad(fx, name, "gb", b);
+    ie_tensor *ts[] = {x, w, b, rm, rv, gy, nbt, y};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) ie_tensor_release(ts[i]);
+}
+
+static void group_case(ie_params *fx, const char *name, int groups, bool instance, float eps) {
+    ie_tensor *x = fixture_leaf(fx, key(name, "x"), true), *w = leaf_or_null(fx, name, "w", true),
+              *b = leaf_or_null(fx, name, "b", true), *gy = fixture_leaf(fx, key(name, "gy"), false),
+              *y = NULL;
+    if (instance)
+        CHECK_OK(ie_instance_norm(x, w, b, eps, &y));
+    else
+        CHECK_OK(ie_group_norm(x, groups, w, b, eps, &y));
+    char what[128];
+    snprintf(what, sizeof what, "%s forward", name);
+    check_close(what, y, fixture_get(fx, key(name, "y")), FWD_RTOL, FWD_ATOL);
+    backward_with(y, gy);
+    check_grad(fx, name, "gx", x);
+    check_grad(fx, name, "gw", w);
+    check_grad(fx, name, "gb", b);
+    ie_tensor *ts[] = {x, w, b, gy, y};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) ie_tensor_release(ts[i]);
+}
+
+/* Only the weight wants a gradient: x's is skipped, weight's still matches. */
+static void weight_only_case(ie_params *fx) {
+    const char *name = "bn3d_train";
+    ie_tensor *x = fixture_leaf(fx, key(name, "x"), false), *w = fixture_leaf(fx, key(name, "w"), true),
+              *b = fixture_leaf(fx, key(name, "b"), false), *gy = fixture_leaf(fx, key(name, "gy"), false),
+              *y = NULL;
+    CHECK_OK(ie_batch_norm(x, w, b, NULL, NULL, NULL, true, 0.1f, 1e-5f, &y));
+    check_close("batch_norm without running stats", y, fixture_get(fx, key(name, "y")), FWD_RTOL, FWD_ATOL);
+    backward_with(y, gy);
+    check_grad(fx, name, "gw", w);
+    CHECK(ie_tensor_grad(x) == NULL && ie_tensor_grad(b) == NULL, "inputs without requires_grad got a gradient");
+    ie_tensor *ts[] = {x, w, b, gy, y};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) ie_tensor_release(ts[i]);
+}
+
+/* ---- finite-difference gradchecks ---- */
+
+typedef struct norm_ctx {
+    int kind; /* 0 batch train, 1 batch eval, 2 instance, 3 group */
+    int groups;
+    ie_tensor *rm, *rv;
+} norm_ctx;
+
+static ie_status f_norm(ie_tensor **in, void *vctx, ie_tensor **out) {
+    norm_ctx *c = vctx;
+    switch (c->kind) {
+    case 0: return ie_batch_norm(in[0], in[1], in[2], c->rm, c->rv, NULL, true, 0.1f, 1e-5f, out);
+    case 1: return ie_batch_norm(in[0], in[1], in[2], c->rm, c->rv, NULL, false, 0.1f, 1e-5f, out);
+    case 2: return ie_instance_norm(in[0], in[1], in[2], 1e-5f, out);
+    default: return ie_group_norm(in[0], c->groups, in[1], in[2], 1e-5f, out);
+    }
+}
+
+static void gradchecks(void) {
+    const int64_t s3d[5] = {2, 3, 2, 3, 2}, s2d[4] = {2, 4, 3, 3}, sc[1] = {3}, sc4[1] = {4}, s1d[2] = {5, 3};
+    const double eps = 1e-3, atol = 3e-3, rtol = 3e-2;
+    ie_tensor *x3 = test_random(5, s3d, 11, -2, 2, true), *w3 = test_random(1, sc, 12, 0.5f, 1.5f, true),
+              *b3 = test_random(1, sc, 13, -1, 1, true), *rm = test_random(1, sc, 14, -0.5f, 0.5f, false),
+              *rv = test_random(1, sc, 15, 0.5f, 1.5f, false), *x2 = test_random(4, s2d, 16, -2, 2, true),
+              *w4 = test_random(1, sc4, 17, 0.5f, 1.5f, true), *b4 = test_random(1, sc4, 18, -1, 1, true),
+              *x1 = test_random(2, s1d, 19, -2, 2, true);
+    norm_ctx c = {0, 0, rm, rv};
+    gradcheck("batch_norm 3d train", f_norm, (ie_tensor *[]){x3, w3, b3}, 3, &c, eps, atol, rtol);
+    gradcheck("batch_norm [N, C] train no affine", f_norm, (ie_tensor *[]){x1, NULL, NULL}, 3, &c, eps, atol, rtol);
+    c.kind = 1;
+    gradcheck("batch_norm 3d eval", f_norm, (ie_tensor *[]){x3, w3, b3}, 3, &c, eps, atol, rtol);
+    c.kind = 2;
+    gradcheck("instance_norm 3d", f_norm, (ie_tensor *[]){x3, w3, b3}, 3, &c, eps, atol, rtol);
+    gradcheck("instance_norm 2d", f_norm, (ie_tensor *[]){x2, w4, b4}, 3, &c, eps, atol, rtol);
+    c.kind = 3;
+    c.groups = 2;
+    gradcheck("group_norm 2d", f_norm, (ie_tensor *[]){x2, w4, b4}, 3, &c, eps, atol, rtol);
+    gradcheck("group_norm 2d no affine", f_norm, (ie_tensor *[]){x2, NULL, NULL}, 3, &c, eps, atol, rtol);
+    ie_tensor *ts[] = {x3, w3, b3, rm, rv, x2, w4, b4, x1};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) ie_tensor_release(ts[i]);
+}
+
+/* ---- several chunks per statistic, against a double-precision reference ---- */
+
+static bool bit_equal(const ie_tensor *a, const ie_tensor *b) {
+    return a && b && a->numel == b->numel && memcmp(ie_f32(a), ie_f32(b), (size_t)a->numel * 4) == 0;
+}
+
+typedef struct big_result {
+    ie_tensor *y, *gx, *gw, *gb, *rm, *rv;
+} big_result;
+
+static big_result run_big(ie_tensor *x0, ie_tensor *gy, int kind) {
+    big_result r = {0};
+    const int64_t c[1] = {4};
+    ie_tensor *x = NULL, *w = NULL, *b = NULL;
+    CHECK_OK(ie_tensor_clone(x0, &x));
+    ie_tensor_set_requires_grad(x, true);
+    CHECK_OK(ie_tensor_full(1, c, 1.25f, &w));
+    CHECK_OK(ie_tensor_full(1, c, -0.5f, &b));
+    ie_tensor_set_requires_grad(w, true);
+    ie_tensor_set_requires_grad(b, true);
+    CHECK_OK(ie_tensor_zeros(IE_F32, 1, c, IE_CPU, &r.rm));
+    CHECK_OK(ie_tensor_full(1, c, 1.0f, &r.rv));
+    if (kind == 0)
+        CHECK_OK(ie_batch_norm(x, w, b, r.rm, r.rv, NULL, true, 0.1f, 1e-5f, &r.y));
+    else
+        CHECK_OK(ie_group_norm(x, 2, w, b, 1e-5f, &r.y));
+    backward_with(r.y, gy);
+    CHECK_OK(ie_tensor_clone(ie_tensor_grad(x), &r.gx));
+    CHECK_OK(ie_tensor_clone(ie_tensor_grad(w), &r.gw));
+    CHECK_OK(ie_tensor_clone(ie_tensor_grad(b), &r.gb));
+    ie_tensor_release(x);
+    ie_tensor_release(w);
+    ie_tensor_release(b);
+    return r;
+}
+
+static void big_release(big_result *r) {
+    ie_tensor *ts[] = {r->y, r->gx, r->gw, r->gb, r->rm, r->rv};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) ie_tensor_release(ts[i]);
+}
+
+/* Batch norm of [2, 4, 8, 32, 40] (20480 values per channel, two chunks) in
+ * double precision, with gradients of sum(y * gy). */
+static void big_reference(const ie_tensor *x, const ie_tensor *gy, ie_tensor *y, ie_tensor *gx) {
+    const int64_t N = 2, C = 4, S = 8 * 32 * 40;
+    const float *xp = ie_f32(x), *g = ie_f32(gy);
+    for (int64_t c = 0; c < C; c++) {
+        double m = 0, v = 0, sg = 0, sgx = 0, M = (double)(N * S);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t s = 0; s < S; s++) m += xp[(n * C + c) * S + s];
+        m /= M;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t s = 0; s < S; s++) {
+                int64_t i = (n * C + c) * S + s;
+                v += (xp[i] - m) * (xp[i] - m);
+                sg += g[i];
+                sgx += g[i] * (xp[i] - m);
+            }
+        v /= M;
+        double r = 1.0 / sqrt(v + 1e-5);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t s = 0; s < S; s++) {
+                int64_t i = (n * C + c) * S + s;
+                double xh = (xp[i] - m) * r;
+                ie_f32(y)[i] = (float)(1.25 * xh - 0.5);
+                ie_f32(gx)[i] = (float)(1.25 * r * (g[i] - sg / M - xh * r * sgx / M));
+            }
+    }
+}
+
+static void multi_chunk_and_threads(void) {
+    const int64_t shape[5] = {2, 4, 8, 32, 40};
+    ie_tensor *x = test_random(5, shape, 21, 2.0f, 6.0f, false), *gy = test_random(5, shape, 22, -1, 1, false);
+    ie_tensor *want_y = NULL, *want_gx = NULL;
+    CHECK_OK(ie_tensor_empty(IE_F32, 5, shape, IE_CPU, &want_y));
+    CHECK_OK(ie_tensor_empty(IE_F32, 5, shape, IE_CPU, &want_gx));
+    big_reference(x, gy, want_y, want_gx);
+    int threads = ie_threads_get();
+    for (int kind = 0; kind < 2; kind++) {
+        ie_threads_set(1);
+        big_result one = run_big(x, gy, kind);
+        ie_threads_set(4);
+        big_result four = run_big(x, gy, kind);
+        const char *name = kind ? "group_norm" : "batch_norm";
+        CHECK(bit_equal(one.y, four.y) && bit_equal(one.gx, four.gx) && bit_equal(one.gw, four.gw) &&
+                  bit_equal(one.gb, four.gb) && bit_equal(one.rm, four.rm) && bit_equal(one.rv, four.rv),
+              "%s: results differ between 1 and 4 threads", name);
+        if (kind == 0) {
+            check_close("batch_norm multi-chunk forward", one.y, want_y, 1e-5, 1e-6);
+            check_close("batch_norm multi-chunk grad", one.gx, want_gx, 1e-4, 1e-6);
+        }
+        big_release(&one);
+        big_release(&four);
+    }
+    ie_threads_set(threads);
+    ie_tensor_release(x);
+    ie_tensor_release(gy);
+    ie_tensor_release(want_y);
+    ie_tensor_release(want_gx);
+}
+
+/* ---- bad arguments ---- */
+
+static void bad_inputs(void) {
+    const int64_t s4[4] = {2, 3, 4, 5}, s2[2] = {1, 3}, s1[1] = {5}, c3[1] = {3}, c4[1] = {4}, c6[4] = {2, 6, 2, 2};
+    ie_tensor *x = test_random(4, s4, 31, -1, 1, false), *one = test_random(2, s2, 32, -1, 1, false),
+              *flat = test_random(1, s1, 33, -1, 1, false), *v3 = test_random(1, c3, 34, 0.5f, 1, false),
+              *v4 = test_random(1, c4, 35, 0.5f, 1, false), *x6 = test_random(4, c6, 36, -1, 1, false),
+              *fcount = NULL, *out = NULL;
+    CHECK_OK(ie_tensor_scalar(0.0f, &fcount));
+    CHECK_FAILS(ie_batch_norm(NULL, NULL, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f, &out), IE_ERR_INVALID_ARG,
+                "batch_norm: input is NULL");
+    CHECK_FAILS(ie_batch_norm(x, NULL, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f, NULL), IE_ERR_INVALID_ARG,
+                "batch_norm: out is NULL");
+    CHECK_FAILS(ie_batch_norm(flat, NULL, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f, &out), IE_ERR_SHAPE,
+                "batch_norm: input must be [N, C]");
+    CHECK_FAILS(ie_batch_norm(x, v4, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f, &out), IE_ERR_SHAPE,
+                "batch_norm: weight [4] f32 must be [3], one value per channel of input [2, 3, 4, 5] f32");
+    CHECK_FAILS(ie_batch_norm(x, v3, v3, v3, v4, NULL, true, 0.1f, 1e-5f, &out), IE_ERR_SHAPE,
+                "batch_norm: running_var [4] f32");
+    CHECK_FAILS(ie_batch_norm(x, NULL, NULL, v4, v3, NULL, false, 0.1f, 1e-5f, &out), IE_ERR_SHAPE,
+                "running_mean [4] f32");
+    CHECK_FAILS(ie_batch_norm(x, NULL, NULL, NULL, v3, NULL, false, 0.1f, 1e-5f, &out), IE_ERR_INVALID_ARG,
+                "running_mean is NULL");
+    CHECK_FAILS(ie_batch_norm(one, NULL, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f, &out), IE_ERR_SHAPE,
+                "more than 1 value per channel, input is [1, 3] f32");
+    CHECK_FAILS(ie_batch_norm(x, NULL, NULL, v3, v3, fcount, true, 0.1f, 1e-5f, &out), IE_ERR_DTYPE,
+                "num_batches_tracked must be a one-element i64 tensor, got [] f32");
+    CHECK_FAILS(ie_batch_norm(x, NULL, NULL, v3, v3, NULL, true, 1.5f, 1e-5f, &out), IE_ERR_INVALID_ARG,
+                "momentum");
+    CHECK_FAILS(ie_batch_norm(x, NULL, NULL, v3, v3, NULL, true, 0.1f, -1.0f, &out), IE_ERR_INVALID_ARG,
+                "eps");
+    CHECK_FAILS(ie_group_norm(x6, 4, NULL, NULL, 1e-5f, &out), IE_ERR_SHAPE,
+                "group_norm: 4 groups do not divide the 6 channels of input [2, 6, 2, 2] f32");
+    CHECK_FAILS(ie_group_norm(x6, 0, NULL, NULL, 1e-5f, &out), IE_ERR_INVALID_ARG, "groups must be >= 1");
+    CHECK_FAILS(ie_group_norm(x6, 3, v3, NULL, 1e-5f, &out), IE_ERR_SHAPE,
+                "group_norm: weight [3] f32 must be [6]");
+    CHECK_FAILS(ie_group_norm(NULL, 3, NULL, NULL, 1e-5f, &out), IE_ERR_INVALID_ARG, "group_norm: input is NULL");
+    CHECK_FAILS(ie_instance_norm(one, NULL, NULL, 1e-5f, &out), IE_ERR_SHAPE,
+                "instance_norm: input must be [N, C, L], [N, C, H, W] or [N, C, D, H, W], got [1, 3] f32");
+    CHECK_FAILS(ie_instance_norm(x, NULL, v4, 1e-5f, &out), IE_ERR_SHAPE, "instance_norm: bias [4] f32");
+    CHECK_FAILS(ie_instance_norm(x, fcount, NULL, 1e-5f, &out), IE_ERR_SHAPE, "instance_norm: weight [] f32");
+    CHECK(out == NULL, "a failed op must leave *out NULL");
+    ie_tensor *ts[] = {x, one, flat, v3, v4, x6, fcount};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) ie_tensor_release(ts[i]);
+}
+
+int main(void) {
+    ie_params *fx = fixture_load("norm.safetensors");
+    batch_case(fx, "bn3d_train", true, 0.1f, 1e-5f, FWD_ATOL);
+    batch_case(fx, "bn2d_train", true, 0.3f, 1e-3f, FWD_ATOL);
+    batch_case(fx, "bn1d_train", true, 0.1f, 1e-5f, FWD_ATOL);
+    batch_case(fx, "bn3d_eval", false, 0.1f, 1e-5f, FWD_ATOL);
+    /* Mean 1000, spread 0.1: the reference is float64, so this checks that
+     * the variance survives the cancellation float32 arithmetic invites. */
+    batch_case(fx, "bn_offset", true, 0.1f, 1e-5f, FWD_ATOL);
+    group_case(fx, "in3d", 0, true, 1e-5f);
+    group_case(fx, "in2d", 0, true, 1e-5f);
+    group_case(fx, "gn3d", 3, false, 1e-5f);
+    group_case(fx, "gn2d", 2, false, 1e-3f);
+    group_case(fx, "gn1d", 3, false, 1e-5f);
+    weight_only_case(fx);
+    gradchecks();
+    multi_chunk_and_threads();
+    bad_inputs();
+    ie_params_free(fx);
+    return test_summary();
+}
