@@ -13,6 +13,18 @@
 #define FORWARD_RTOL 1e-5
 #define GRAD_RTOL 1e-4
 #define WEIGHT_ATOL 2e-6
+#define LR 1e-3
+#define STEPS 3
+
+/* A transposed conv's bias feeds straight into batch norm, which removes any
+ * per-channel constant: its true gradient is zero and both engines compute
+ * rounding noise (~1e-9).  Adam divides by sqrt(v) and turns that noise into
+ * steps of up to lr in an arbitrary direction, so these values (and the
+ * running means they shift) can only agree to STEPS * lr.  The test asserts
+ * that reason (a gradient below 1e-6) instead of trusting it. */
+static bool feeds_batch_norm(const char *name) {
+    return strstr(name, "upsample_block.0.bias") || strstr(name, "upsample_block.1.running_mean");
+}
 
 int main(void) {
     ie_threads_set(2);
@@ -37,12 +49,12 @@ int main(void) {
     }
 
     ie_optimizer_opts opts = ie_optimizer_defaults(IE_OPTIM_ADAM);
-    opts.lr = 1e-3;
+    opts.lr = LR;
     ie_optimizer *opt;
     CHECK_OK(ie_optimizer_new(&opts, params, &opt));
     ie_tensor *x = fixture_get(fx, "x"), *y = fixture_get(fx, "y");
     const float *losses = ie_tensor_data_f32(fixture_get(fx, "losses"));
-    for (int step = 0; step < 3; step++) {
+    for (int step = 0; step < STEPS; step++) {
         ie_tensor *logits = NULL, *loss = NULL;
         ie_optimizer_zero_grad(opt);
         CHECK_OK(ie_unet3d_forward(net, x, true, &logits));
@@ -55,7 +67,12 @@ int main(void) {
             for (int i = 0; i < ie_params_count(params); i++) {
                 if (ie_params_kind(params, i) != IE_PARAM) continue;
                 snprintf(key, sizeof key, "grad0.%s", ie_params_name(params, i));
-                check_close(key, ie_tensor_grad(ie_params_tensor(params, i)), fixture_get(fx, key), GRAD_RTOL, 1e-7);
+                ie_tensor *grad = ie_tensor_grad(ie_params_tensor(params, i));
+                check_close(key, grad, fixture_get(fx, key), GRAD_RTOL, 1e-7);
+                if (feeds_batch_norm(key))
+                    for (int64_t k = 0; k < ie_tensor_numel(grad); k++)
+                        CHECK(fabsf(ie_tensor_data_f32(grad)[k]) < 1e-6f, "%s[%lld] = %g is not rounding noise", key,
+                              (long long)k, ie_tensor_data_f32(grad)[k]);
             }
         }
         CHECK_OK(ie_optimizer_step(opt));
@@ -69,7 +86,7 @@ int main(void) {
             CHECK(*(int64_t *)ie_tensor_data(got) == *(int64_t *)ie_tensor_data(want), "%s", key);
             continue;
         }
-        check_close(key, got, want, 1e-5, WEIGHT_ATOL);
+        check_close(key, got, want, 1e-5, feeds_batch_norm(key) ? STEPS * LR : WEIGHT_ATOL);
     }
     ie_optimizer_free(opt);
     ie_unet3d_free(net);

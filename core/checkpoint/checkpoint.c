@@ -1,0 +1,187 @@
+/* core/checkpoint - checkpoint files of a training run. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/checkpoint/safetensors.h"
+#include "core/tensor/tensor_impl.h"
+
+ie_status ie_write_file_atomic(const char *path, const char *text, size_t length) {
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = write(fd, text + done, length - done);
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    int ok = done == length && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int err = errno;
+        unlink(tmp);
+        return ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged", path,
+                            strerror(err));
+    }
+    return IE_OK;
+}
+
+static void sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static ie_status ensure_dir(const char *dir) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
+    return IE_OK;
+}
+
+static char *state_json(const ie_trainer_state *s, const char *weights, const char *optimizer) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "epoch", s->epoch);
+    cJSON_AddNumberToObject(j, "global_step", (double)s->global_step);
+    cJSON_AddNumberToObject(j, "lr", s->lr);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed); /* exact beyond 2^53 */
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "log_rows", s->log_rows);
+    cJSON_AddStringToObject(j, "config_sha256", s->config_sha256);
+    cJSON_AddStringToObject(j, "weights", weights);
+    cJSON_AddStringToObject(j, "optimizer", optimizer);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+ie_status ie_checkpoint_save(const char *run_dir, const ie_trainer_state *state, const ie_params *params,
+                             const ie_optimizer *optimizer) {
+    char dir[3000], path[4096], weights[64], opt_name[64], state_name[64];
+    if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    IE_TRY(ensure_dir(dir));
+    snprintf(weights, sizeof weights, "epoch_%04d.safetensors", state->epoch);
+    snprintf(opt_name, sizeof opt_name, "epoch_%04d.optimizer.safetensors", state->epoch);
+    snprintf(state_name, sizeof state_name, "epoch_%04d.json", state->epoch);
+    snprintf(path, sizeof path, "%s/%s", dir, weights);
+    IE_TRY(ie_safetensors_write(path, params));
+    if (optimizer) {
+        ie_params *opt_state = NULL;
+        IE_TRY(ie_optimizer_state_save(optimizer, &opt_state));
+        snprintf(path, sizeof path, "%s/%s", dir, opt_name);
+        ie_status st = ie_safetensors_write(path, opt_state);
+        ie_params_free(opt_state);
+        IE_TRY(st);
+    }
+    char *text = state_json(state, weights, optimizer ? opt_name : "");
+    if (!text) return ie_error_set(IE_ERR_NOMEM, "checkpoint: out of memory");
+    snprintf(path, sizeof path, "%s/%s", dir, state_name);
+    ie_status st = ie_write_file_atomic(path, text, strlen(text));
+    sync_dir(dir);
+    if (st == IE_OK) {
+        snprintf(path, sizeof path, "%s/last.json", dir);
+        st = ie_write_file_atomic(path, text, strlen(text));
+        sync_dir(dir);
+    }
+    free(text);
+    return st;
+}
+
+ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const char *source_name,
+                              int require_all) {
+    char a[96], b[96];
+    for (int i = 0; i < ie_params_count(params); i++) {
+        const char *name = ie_params_name(params, i);
+        ie_tensor *dst = ie_params_tensor(params, i), *src = ie_params_find(source, name);
+        if (!src) {
+            if (!require_all) continue;
+            return ie_error_set(IE_ERR_IO, "%s: has no tensor '%s' that the model needs; was it written by "
+                                           "another model or configuration?",
+                                source_name, name);
+        }
+        if (!ie_tensor_same_shape(dst, src) || ie_tensor_dtype(dst) != ie_tensor_dtype(src))
+            return ie_error_set(IE_ERR_IO, "%s: tensor '%s' is %s, the model's is %s", source_name, name,
+                                ie_tensor_describe(src, a, sizeof a), ie_tensor_describe(dst, b, sizeof b));
+        IE_TRY(ie_tensor_copy_data(dst, src));
+    }
+    return IE_OK;
+}
+
+static ie_status read_text(const char *path, char **out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)n + 1);
+    if (!text || fread(text, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(text);
+        return ie_error_set(IE_ERR_IO, "%s: read failed", path);
+    }
+    fclose(f);
+    text[n] = '\0';
+    *out = text;
+    return IE_OK;
+}
+
+ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, ie_params *params,
+                                  ie_optimizer *optimizer) {
+    char path[4096];
+    if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
+    snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
+    char *text = NULL;
+    ie_status st = read_text(path, &text);
+    if (st != IE_OK)
+        return ie_error_wrap(st, "%s has no checkpoint to resume from (was it stopped before its first "
+                                 "checkpoint?)", run_dir);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    cJSON *epoch = cJSON_GetObjectItem(j, "epoch"), *step = cJSON_GetObjectItem(j, "global_step"),
+          *lr = cJSON_GetObjectItem(j, "lr"), *seed = cJSON_GetObjectItem(j, "seed"),
+          *rows = cJSON_GetObjectItem(j, "log_rows"), *hash = cJSON_GetObjectItem(j, "config_sha256"),
+          *weights = cJSON_GetObjectItem(j, "weights"), *opt = cJSON_GetObjectItem(j, "optimizer");
+    if (!cJSON_IsNumber(epoch) || !cJSON_IsNumber(step) || !cJSON_IsNumber(lr) || !cJSON_IsString(seed) ||
+        !cJSON_IsNumber(rows) || !cJSON_IsString(hash) || !cJSON_IsString(weights) || !cJSON_IsString(opt)) {
+        cJSON_Delete(j);
+        return ie_error_set(IE_ERR_IO, "%s: not a valid checkpoint record (missing or mistyped fields)", path);
+    }
+    memset(state, 0, sizeof *state);
+    state->epoch = epoch->valueint;
+    state->global_step = (int64_t)step->valuedouble;
+    state->lr = lr->valuedouble;
+    state->seed = strtoull(seed->valuestring, NULL, 10);
+    state->log_rows = rows->valueint;
+    snprintf(state->config_sha256, sizeof state->config_sha256, "%s", hash->valuestring);
+    char weights_path[8192], opt_path[8192];
+    snprintf(weights_path, sizeof weights_path, "%s/checkpoints/%s", run_dir, weights->valuestring);
+    snprintf(opt_path, sizeof opt_path, "%s/checkpoints/%s", run_dir, opt->valuestring);
+    bool has_opt = opt->valuestring[0] != '\0';
+    cJSON_Delete(j);
+
+    ie_params *saved = NULL;
+    IE_TRY(ie_safetensors_read(weights_path, &saved));
+    st = ie_params_copy_from(params, saved, weights_path, 1);
+    ie_params_free(saved);
+    IE_TRY(st);
+    if (optimizer && has_opt) {
+        ie_params *opt_state = NULL;
+        IE_TRY(ie_safetensors_read(opt_path, &opt_state));
+        st = ie_optimizer_state_load(optimizer, opt_state);
+        ie_params_free(opt_state);
+        if (st != IE_OK) return ie_error_wrap(st, "%s", opt_path);
+    }
+    return IE_OK;
+}

@@ -1,0 +1,36 @@
+/* core/train - run folders and their provenance record.
+ *
+ * outputs/<run name>/ holds everything a run produced.  A run folder is
+ * created exclusively: an existing folder is never reused or overwritten.
+ * run.json records what is needed to reproduce or audit the run: code version,
+ * config hash, plugin path and SHA-256, dataset file hashes, library versions,
+ * machine, threads, seed, start and end time. */
+#ifndef IE_CORE_TRAIN_RUN_DIR_H
+#define IE_CORE_TRAIN_RUN_DIR_H
+
+#include <stddef.h>
+
+#include "innereye/status.h"
+
+struct cJSON;
+
+/* Creates <output_dir>/<name> (output_dir is created when missing).  An empty
+ * name generates "<prefix>_<UTC yyyymmddThhmmss>" and adds a suffix on
+ * collision; an explicit name that exists is an error. */
+ie_status ie_run_dir_create(const char *output_dir, const char *name, const char *prefix, char *out,
+                            size_t out_size);
+
+/* Adds code, library and machine facts to `record` ("code", "libraries",
+ * "machine"). */
+void ie_provenance_add(struct cJSON *record);
+
+/* "2026-11-26T21:45:03Z" */
+void ie_utc_now(char *out, size_t size);
+
+/* Hex SHA-256 of a file into hex[65]. */
+ie_status ie_file_sha256_hex(const char *path, char hex[65]);
+
+/* Writes the record as <run_dir>/run.json atomically. */
+ie_status ie_run_record_write(const char *run_dir, const struct cJSON *record);
+
+#endif
