@@ -1,0 +1,472 @@
+/* core/config - the schema: every config key the host knows (one row each),
+ * the checks of one value against its row, the cross-key rules, suggestions
+ * for unknown keys, and the reference table of docs/config.md.
+ *
+ * To add a key: add one row to schema_keys (keep sections together), then
+ * regenerate the table in docs/config.md (IE_UPDATE_DOCS=1 tests/test_config_docs). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/config/config_impl.h"
+
+#define NO_LIMIT .min = -INFINITY, .max = INFINITY
+#define AT_LEAST(lo) .min = (lo), .max = INFINITY
+#define ABOVE(lo) .min = (lo), .max = INFINITY, .flags = IE_CFG_MIN_EXCLUSIVE
+#define BETWEEN(lo, hi) .min = (lo), .max = (hi)
+
+/* Largest integer a JSON number (a double) holds exactly. */
+#define IE_CFG_INT_LIMIT 9007199254740992.0
+
+static const ie_config_key schema_keys[] = {
+    {.path = "seed", .type = IE_CFG_INT, .def = "42", AT_LEAST(0),
+     .doc = "Run seed: every random draw is a pure function of it (InnerEye `random_seed`)."},
+
+    {.path = "model.name", .type = IE_CFG_STRING, .def = "\"HelloWorld\"",
+     .doc = "Model to build: a built-in model's name (InnerEye `--model`)."},
+    {.path = "model.plugin", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Plugin shared object to load; empty: find model.name among the built-in models and on "
+            "INNEREYE_PLUGIN_PATH."},
+    {.path = "model.params", .type = IE_CFG_OBJECT, .def = "{}",
+     .doc = "Settings for the model plugin, free-form; the plugin checks them."},
+
+    {.path = "data.dataset_csv", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Dataset CSV in InnerEye's layout (`subject,filePath,channel,...`)."},
+    {.path = "data.root", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Folder the image paths in the dataset CSV are relative to (InnerEye `local_dataset`)."},
+    {.path = "data.synthetic", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Use generated volumes instead of a dataset (smoke tests)."},
+    {.path = "data.workers", .type = IE_CFG_INT, .def = "2", BETWEEN(0, 64),
+     .doc = "Data loader workers; 0 loads on the training thread (InnerEye `num_dataload_workers`)."},
+    {.path = "data.prefetch", .type = IE_CFG_INT, .def = "2", BETWEEN(1, 64),
+     .doc = "Batches prepared ahead of the training step."},
+    {.path = "data.split.train", .type = IE_CFG_NUMBER, .def = "0.7", BETWEEN(0, 1),
+     .doc = "Fraction of subjects for training when the dataset has no split; train + val + test must be 1."},
+    {.path = "data.split.val", .type = IE_CFG_NUMBER, .def = "0.15", BETWEEN(0, 1),
+     .doc = "Fraction of subjects for validation."},
+    {.path = "data.split.test", .type = IE_CFG_NUMBER, .def = "0.15", BETWEEN(0, 1),
+     .doc = "Fraction of subjects for testing."},
+    {.path = "data.split.seed", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1),
+     .doc = "Seed of the subject split; -1 uses `seed`."},
+    {.path = "data.crop_size", .type = IE_CFG_INT_ARRAY, .def = "[32, 32, 32]", .length = 3, AT_LEAST(1),
+     .doc = "Training crop (D, H, W) in voxels (InnerEye `crop_size`)."},
+    {.path = "data.test_crop_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1,
+     .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
+     .doc = "Inference tile (D, H, W); [] uses data.crop_size (InnerEye `test_crop_size`)."},
+    {.path = "data.classes", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Names of the classes or structures (InnerEye `ground_truth_ids`); [] lets the model decide."},
+    {.path = "data.normalization", .type = IE_CFG_ENUM, .def = "\"SimpleNorm\"",
+     .choices = "None|SimpleNorm|CtWindow|MriWindow|TrimmedNorm",
+     .doc = "Intensity normalisation (InnerEye `norm_method`)."},
+
+    {.path = "train.epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Training epochs (InnerEye `num_epochs`)."},
+    {.path = "train.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Samples per training step (InnerEye `train_batch_size`)."},
+    {.path = "train.optimizer.kind", .type = IE_CFG_ENUM, .def = "\"adam\"", .choices = "adam|adamw|sgd|rmsprop",
+     .doc = "Optimiser, with torch.optim's update rules."},
+    {.path = "train.optimizer.lr", .type = IE_CFG_NUMBER, .def = "0.001", ABOVE(0),
+     .doc = "Base learning rate (InnerEye `l_rate`)."},
+    {.path = "train.optimizer.weight_decay", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
+     .doc = "Weight decay: decoupled for adamw, an L2 term in the gradient otherwise."},
+    {.path = "train.optimizer.momentum", .type = IE_CFG_NUMBER, .def = "0.9", AT_LEAST(0),
+     .doc = "Momentum of sgd and rmsprop."},
+    {.path = "train.optimizer.betas", .type = IE_CFG_NUMBER_ARRAY, .def = "[0.9, 0.999]", .length = 2,
+     .min = 0, .max = 1, .flags = IE_CFG_MAX_EXCLUSIVE,
+     .doc = "Adam's (beta1, beta2) (InnerEye `adam_betas`)."},
+    {.path = "train.optimizer.eps", .type = IE_CFG_NUMBER, .def = "1e-8", AT_LEAST(0),
+     .doc = "Term added to the denominator of adam, adamw and rmsprop (InnerEye `opt_eps`)."},
+    {.path = "train.optimizer.amsgrad", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "AMSGrad variant of adam and adamw."},
+    {.path = "train.optimizer.nesterov", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Nesterov momentum for sgd (needs momentum > 0)."},
+    {.path = "train.schedule.kind", .type = IE_CFG_ENUM, .def = "\"constant\"",
+     .choices = "constant|polynomial|cosine|step|multistep|exponential",
+     .doc = "Learning-rate schedule after the warm-up (InnerEye `l_rate_scheduler`)."},
+    {.path = "train.schedule.warmup_epochs", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+     .doc = "Epochs of linear warm-up before the schedule (InnerEye `l_rate_warmup_epochs`)."},
+    {.path = "train.schedule.gamma", .type = IE_CFG_NUMBER, .def = "0.9", ABOVE(0),
+     .doc = "Decay factor of step, multistep and exponential; exponent of polynomial."},
+    {.path = "train.schedule.final_lr", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
+     .doc = "Learning rate that polynomial and cosine reach at the last epoch (InnerEye `min_l_rate`)."},
+    {.path = "train.schedule.step_size", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
+     .doc = "Epochs between decays of the step schedule."},
+    {.path = "train.schedule.milestones", .type = IE_CFG_INT_ARRAY, .def = "[]", AT_LEAST(0),
+     .doc = "Epochs at which multistep decays (InnerEye `l_rate_multi_step_milestones`)."},
+    {.path = "train.loss.name", .type = IE_CFG_ENUM, .def = "\"CrossEntropy\"",
+     .choices = "CrossEntropy|SoftDice|Focal|Mixture|BCE|MSE|L1",
+     .doc = "Loss when the model does not bring its own (InnerEye `loss_type`)."},
+    {.path = "train.loss.class_weights", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", AT_LEAST(0),
+     .doc = "Weight per class, background first; [] weighs classes equally."},
+    {.path = "train.loss.focal_gamma", .type = IE_CFG_NUMBER, .def = "2", AT_LEAST(0),
+     .doc = "Focusing parameter of the Focal loss (InnerEye `focal_loss_gamma`)."},
+    {.path = "train.checkpoint_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
+     .doc = "Epochs between checkpoints."},
+    {.path = "train.validate_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
+     .doc = "Epochs between validation passes."},
+
+    {.path = "run.train", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Train (InnerEye `--train`); false only runs inference with an existing checkpoint."},
+    {.path = "run.infer_test", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Run inference and metrics on the test set (InnerEye `--inference_on_test_set`)."},
+    {.path = "run.infer_val", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Run inference and metrics on the validation set (InnerEye `--inference_on_val_set`)."},
+    {.path = "run.threads", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 4096),
+     .doc = "Compute threads; 0 uses every core.  Results do not depend on it."},
+    {.path = "run.name", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Name of the run's folder under output.dir; empty: generated."},
+    {.path = "output.dir", .type = IE_CFG_STRING, .def = "\"outputs\"",
+     .doc = "Folder that holds one folder per run (InnerEye `--output_to`)."},
+
+    {.path = "cv.splits", .type = IE_CFG_INT, .def = "0", AT_LEAST(0), .range_doc = "0, or >= 2",
+     .doc = "Cross-validation folds (InnerEye `number_of_cross_validation_splits`); 0: no cross-validation."},
+    {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1), .range_doc = "-1, or 0 to cv.splits - 1",
+     .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},
+};
+
+#define N_KEYS ((int)(sizeof schema_keys / sizeof schema_keys[0]))
+
+int ie_config_schema_count(void) { return N_KEYS; }
+
+const ie_config_key *ie_config_schema_at(int i) { return i >= 0 && i < N_KEYS ? &schema_keys[i] : NULL; }
+
+const ie_config_key *ie_config_schema_find(const char *path) {
+    for (int i = 0; i < N_KEYS; i++)
+        if (strcmp(schema_keys[i].path, path) == 0) return &schema_keys[i];
+    return NULL;
+}
+
+bool ie_config_schema_is_section(const char *path) {
+    size_t n = strlen(path);
+    for (int i = 0; i < N_KEYS; i++)
+        if (strncmp(schema_keys[i].path, path, n) == 0 && schema_keys[i].path[n] == '.') return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------- one value */
+
+static bool is_array_type(ie_config_type t) {
+    return t == IE_CFG_INT_ARRAY || t == IE_CFG_NUMBER_ARRAY || t == IE_CFG_STRING_ARRAY;
+}
+
+static bool in_range(const ie_config_key *k, double x) {
+    bool lo = (k->flags & IE_CFG_MIN_EXCLUSIVE) ? x > k->min : x >= k->min;
+    bool hi = (k->flags & IE_CFG_MAX_EXCLUSIVE) ? x < k->max : x <= k->max;
+    return lo && hi;
+}
+
+static bool number_ok(const ie_config_key *k, const cJSON *v, bool integral) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return false;
+    double x = v->valuedouble;
+    if (integral && (x != floor(x) || fabs(x) > IE_CFG_INT_LIMIT)) return false;
+    return in_range(k, x);
+}
+
+static bool choice_ok(const char *choices, const char *s) {
+    size_t n = strlen(s);
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && strncmp(c, s, n) == 0) return true;
+        c += len + (bar ? 1 : 0);
+    }
+    return false;
+}
+
+/* "[0, 1)", ">= 1", "> 0", "" (no limits). */
+static void range_text(const ie_config_key *k, ie_strbuf *sb, const char *interval_prefix) {
+    char lo[32], hi[32];
+    ie_json_number(k->min, lo);
+    ie_json_number(k->max, hi);
+    bool has_lo = isfinite(k->min), has_hi = isfinite(k->max);
+    bool lo_x = k->flags & IE_CFG_MIN_EXCLUSIVE, hi_x = k->flags & IE_CFG_MAX_EXCLUSIVE;
+    if (has_lo && has_hi) ie_sb_printf(sb, "%s%s%s, %s%s", interval_prefix, lo_x ? "(" : "[", lo, hi, hi_x ? ")" : "]");
+    else if (has_lo) ie_sb_printf(sb, "%s %s", lo_x ? ">" : ">=", lo);
+    else if (has_hi) ie_sb_printf(sb, "%s %s", hi_x ? "<" : "<=", hi);
+}
+
+static bool has_range(const ie_config_key *k) {
+    bool numeric = k->type == IE_CFG_INT || k->type == IE_CFG_NUMBER || k->type == IE_CFG_INT_ARRAY ||
+                   k->type == IE_CFG_NUMBER_ARRAY;
+    return numeric && (isfinite(k->min) || isfinite(k->max));
+}
+
+static void choices_text(const char *choices, ie_strbuf *sb, const char *quote) {
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        ie_sb_printf(sb, "%s%s%.*s%s", c == choices ? "" : ", ", quote, (int)len, c, quote);
+        c += len + (bar ? 1 : 0);
+    }
+}
+
+/* What a key accepts, as the end of "must be ...". */
+static void expectation(const ie_config_key *k, ie_strbuf *sb) {
+    static const char *elem[] = {[IE_CFG_INT_ARRAY] = "ints", [IE_CFG_NUMBER_ARRAY] = "numbers",
+                                 [IE_CFG_STRING_ARRAY] = "strings"};
+    switch (k->type) {
+    case IE_CFG_INT: ie_sb_append(sb, "an int"); break;
+    case IE_CFG_NUMBER: ie_sb_append(sb, "a number"); break;
+    case IE_CFG_BOOL: ie_sb_append(sb, "true or false"); return;
+    case IE_CFG_STRING: ie_sb_append(sb, "a string"); return;
+    case IE_CFG_OBJECT: ie_sb_append(sb, "an object ({ ... })"); return;
+    case IE_CFG_ENUM:
+        ie_sb_append(sb, "one of ");
+        choices_text(k->choices, sb, "\"");
+        return;
+    default:
+        if (k->length) ie_sb_printf(sb, "an array of %d %s", k->length, elem[k->type]);
+        else ie_sb_printf(sb, "an array of %s", elem[k->type]);
+        if (has_range(k)) ie_sb_append(sb, ", each");
+        break;
+    }
+    if (has_range(k)) {
+        ie_sb_append(sb, " ");
+        range_text(k, sb, "in ");
+    }
+    if (k->flags & IE_CFG_EMPTY_OK) ie_sb_append(sb, ", or []");
+}
+
+static bool array_ok(const ie_config_key *k, const cJSON *v) {
+    if (!cJSON_IsArray(v)) return false;
+    int n = cJSON_GetArraySize(v);
+    if (k->length && n != k->length && !(n == 0 && (k->flags & IE_CFG_EMPTY_OK))) return false;
+    for (const cJSON *e = v->child; e; e = e->next) {
+        bool ok = k->type == IE_CFG_STRING_ARRAY ? cJSON_IsString(e) : number_ok(k, e, k->type == IE_CFG_INT_ARRAY);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static void suggest_choice(const char *choices, const char *got, ie_strbuf *why) {
+    const char *best = NULL;
+    size_t best_len = 0;
+    int best_d = 3;
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)len, c);
+        int d = strcasecmp(name, got) == 0 ? 0 : ie_config_levenshtein(name, got);
+        if (d < best_d) {
+            best = c;
+            best_len = len;
+            best_d = d;
+        }
+        c += len + (bar ? 1 : 0);
+    }
+    if (best) ie_sb_printf(why, " (did you mean \"%.*s\"?)", (int)best_len, best);
+}
+
+bool ie_config_schema_check(const ie_config_key *k, const cJSON *v, ie_strbuf *why) {
+    bool ok;
+    switch (k->type) {
+    case IE_CFG_INT: ok = number_ok(k, v, true); break;
+    case IE_CFG_NUMBER: ok = number_ok(k, v, false); break;
+    case IE_CFG_BOOL: ok = cJSON_IsBool(v); break;
+    case IE_CFG_STRING: ok = cJSON_IsString(v); break;
+    case IE_CFG_ENUM: ok = cJSON_IsString(v) && choice_ok(k->choices, v->valuestring); break;
+    case IE_CFG_OBJECT: ok = cJSON_IsObject(v); break;
+    default: ok = array_ok(k, v); break;
+    }
+    if (ok) return true;
+    ie_sb_append(why, "must be ");
+    expectation(k, why);
+    ie_sb_append(why, ", got ");
+    ie_json_describe(why, v);
+    if (k->type == IE_CFG_ENUM && cJSON_IsString(v)) suggest_choice(k->choices, v->valuestring, why);
+    if (k->type == IE_CFG_BOOL && cJSON_IsString(v)) ie_sb_append(why, " (write true or false without quotes)");
+    return false;
+}
+
+/* ---------------------------------------------------------------- suggestions */
+
+int ie_config_levenshtein(const char *a, const char *b) {
+    enum { MAX = 128 };
+    int n = (int)strnlen(a, MAX), m = (int)strnlen(b, MAX);
+    int row[MAX + 1];
+    for (int j = 0; j <= m; j++) row[j] = j;
+    for (int i = 1; i <= n; i++) {
+        int diag = row[0];
+        row[0] = i;
+        for (int j = 1; j <= m; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[m];
+}
+
+static const char *last_component(const char *path) {
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : path;
+}
+
+static size_t parent_len(const char *path) { return (size_t)(last_component(path) - path); }
+
+/* Distance of an unknown path to a candidate: the better of the whole dotted
+ * paths and of the last components (plus one when the parents differ, so a
+ * key put in the wrong section is still found). */
+static int path_distance(const char *path, const char *cand, size_t cand_len) {
+    char c[256];
+    snprintf(c, sizeof c, "%.*s", (int)cand_len, cand);
+    int full = ie_config_levenshtein(path, c);
+    size_t pp = parent_len(path), cp = parent_len(c);
+    bool same_parent = pp == cp && strncmp(path, c, pp) == 0;
+    int last = ie_config_levenshtein(last_component(path), last_component(c)) + (same_parent ? 0 : 1);
+    return full < last ? full : last;
+}
+
+bool ie_config_schema_suggest(const char *path, char *out, size_t cap) {
+    const char *last = last_component(path);
+    /* An InnerEye parameter name used as a key ("num_epochs", "l_rate") maps
+     * straight to ours; short flag names like "seed" are left to the distance. */
+    for (int i = 0; i < ie_config_flag_count(); i++) {
+        const ie_config_flag *f = ie_config_flag_at(i);
+        if (f->path && strchr(f->name, '_') && strcmp(f->name, last) == 0) {
+            snprintf(out, cap, "%s", f->path);
+            return true;
+        }
+    }
+    size_t n = strlen(last);
+    int limit = n <= 3 ? 1 : (n / 3 > 2 ? (int)(n / 3) : 2);
+    int best_d = limit + 1;
+    for (int i = 0; i < N_KEYS; i++) {
+        const char *cand = schema_keys[i].path;
+        /* the key itself and each of its sections ("train.optimizer") */
+        for (const char *end = cand; end;) {
+            end = strchr(end + 1, '.');
+            size_t len = end ? (size_t)(end - cand) : strlen(cand);
+            int d = path_distance(path, cand, len);
+            if (d < best_d) {
+                best_d = d;
+                snprintf(out, cap, "%.*s", (int)len, cand);
+            }
+        }
+    }
+    return best_d <= limit;
+}
+
+/* ---------------------------------------------------------------- cross-key rules */
+
+static const cJSON *typed(const ie_config_layer *r, const char *path) {
+    const cJSON *v = ie_config_find(r->tree, path);
+    const ie_config_key *k = ie_config_schema_find(path);
+    ie_strbuf ignore = {0};
+    bool ok = v && k && ie_config_schema_check(k, v, &ignore);
+    ie_sb_free(&ignore);
+    return ok ? v : NULL;
+}
+
+/* "a.json, --set x=1: " for the distinct sources of the given keys. */
+static void sources_prefix(const ie_config_layer *r, ie_strbuf *sb, const char *const *paths, int n) {
+    const char *seen[8];
+    int n_seen = 0;
+    for (int i = 0; i < n && n_seen < 8; i++) {
+        const char *s = ie_config_prov_lookup(r->prov, paths[i]);
+        if (!s) s = "default";
+        bool dup = false;
+        for (int j = 0; j < n_seen; j++) dup = dup || strcmp(seen[j], s) == 0;
+        if (!dup) seen[n_seen++] = s;
+    }
+    ie_sb_append(sb, "  ");
+    for (int j = 0; j < n_seen; j++) ie_sb_printf(sb, "%s%s", j ? ", " : "", seen[j]);
+    ie_sb_append(sb, ": ");
+}
+
+int ie_config_schema_cross_check(const ie_config_layer *r, ie_strbuf *problems) {
+    int count = 0;
+    char a[32], b[32], c[32], s[32];
+
+    static const char *const split[] = {"data.split.train", "data.split.val", "data.split.test"};
+    const cJSON *tr = typed(r, split[0]), *va = typed(r, split[1]), *te = typed(r, split[2]);
+    if (tr && va && te) {
+        double sum = tr->valuedouble + va->valuedouble + te->valuedouble;
+        if (fabs(sum - 1.0) > 1e-6) {
+            ie_json_number(tr->valuedouble, a);
+            ie_json_number(va->valuedouble, b);
+            ie_json_number(te->valuedouble, c);
+            ie_json_number(sum, s);
+            sources_prefix(r, problems, split, 3);
+            ie_sb_printf(problems, "data.split: train + val + test must be 1, got %s + %s + %s = %s\n", a, b, c, s);
+            count++;
+        }
+    }
+
+    static const char *const cv[] = {"cv.splits", "cv.split_index"};
+    const cJSON *splits = typed(r, cv[0]), *index = typed(r, cv[1]);
+    if (splits && splits->valuedouble == 1) {
+        sources_prefix(r, problems, cv, 1);
+        ie_sb_append(problems, "cv.splits: must be 0 (no cross-validation) or >= 2, got 1\n");
+        count++;
+    } else if (splits && index && index->valuedouble >= 0 && index->valuedouble >= splits->valuedouble) {
+        sources_prefix(r, problems, cv, 2);
+        if (splits->valuedouble == 0)
+            ie_sb_printf(problems, "cv.split_index: is %.0f but cv.splits is 0 (no cross-validation); "
+                                   "set cv.splits or use -1\n", index->valuedouble);
+        else
+            ie_sb_printf(problems, "cv.split_index: must be -1 or 0 to %.0f (cv.splits is %.0f), got %.0f\n",
+                         splits->valuedouble - 1, splits->valuedouble, index->valuedouble);
+        count++;
+    }
+
+    static const char *const nesterov[] = {"train.optimizer.nesterov", "train.optimizer.momentum",
+                                           "train.optimizer.kind"};
+    const cJSON *nes = typed(r, nesterov[0]), *mom = typed(r, nesterov[1]), *kind = typed(r, nesterov[2]);
+    if (nes && mom && kind && cJSON_IsTrue(nes) && strcmp(kind->valuestring, "sgd") == 0 &&
+        mom->valuedouble <= 0) {
+        sources_prefix(r, problems, nesterov, 3);
+        ie_sb_append(problems, "train.optimizer.nesterov: sgd's Nesterov momentum needs "
+                               "train.optimizer.momentum > 0\n");
+        count++;
+    }
+    return count;
+}
+
+/* ---------------------------------------------------------------- reference table */
+
+static void type_text(const ie_config_key *k, ie_strbuf *sb) {
+    static const char *names[] = {[IE_CFG_INT] = "int",          [IE_CFG_NUMBER] = "number",
+                                  [IE_CFG_BOOL] = "bool",        [IE_CFG_STRING] = "string",
+                                  [IE_CFG_ENUM] = "enum",        [IE_CFG_INT_ARRAY] = "int",
+                                  [IE_CFG_NUMBER_ARRAY] = "number", [IE_CFG_STRING_ARRAY] = "string",
+                                  [IE_CFG_OBJECT] = "object"};
+    ie_sb_append(sb, names[k->type]);
+    if (is_array_type(k->type)) {
+        if (k->length) ie_sb_printf(sb, "[%d]", k->length);
+        else ie_sb_append(sb, "[]");
+        if (k->flags & IE_CFG_EMPTY_OK) ie_sb_append(sb, " or []");
+    }
+    if (k->type == IE_CFG_OBJECT) ie_sb_append(sb, " (free-form)");
+}
+
+ie_status ie_config_schema_markdown(char **out) {
+    if (!out) return ie_error_set(IE_ERR_INVALID_ARG, "ie_config_schema_markdown: out must not be NULL");
+    ie_strbuf sb = {0};
+    ie_sb_append(&sb, "| key | type | default | range | meaning |\n|---|---|---|---|---|\n");
+    for (int i = 0; i < N_KEYS; i++) {
+        const ie_config_key *k = &schema_keys[i];
+        cJSON *def = cJSON_Parse(k->def);
+        ie_sb_printf(&sb, "| `%s` | ", k->path);
+        type_text(k, &sb);
+        ie_sb_append(&sb, " | `");
+        if (def) ie_json_write(&sb, def, -1);
+        ie_sb_append(&sb, "` | ");
+        cJSON_Delete(def);
+        if (k->range_doc) ie_sb_append(&sb, k->range_doc);
+        else if (k->type == IE_CFG_ENUM) choices_text(k->choices, &sb, "`");
+        else if (has_range(k)) {
+            if (is_array_type(k->type)) ie_sb_append(&sb, "each ");
+            range_text(k, &sb, "");
+        }
+        ie_sb_printf(&sb, " | %s |\n", k->doc);
+    }
+    *out = ie_sb_take(&sb);
+    return *out ? IE_OK : ie_error_set(IE_ERR_NOMEM, "config: out of memory");
+}
