@@ -1,0 +1,42 @@
+/* core/train - turning the data section of a config into a dataset, a split
+ * and the segmentation loader settings. */
+#ifndef IE_CORE_TRAIN_DATA_SETUP_H
+#define IE_CORE_TRAIN_DATA_SETUP_H
+
+#include "core/data/dataset.h"
+#include "core/data/segmentation_hooks.h"
+#include "core/data/split.h"
+#include "innereye/config.h"
+
+#define IE_MAX_CHANNELS 16
+
+/* The segmentation data settings with the storage their pointers borrow. */
+typedef struct ie_seg_setup {
+    ie_seg_config seg;
+    const char *image_channels[IE_MAX_CHANNELS];
+    ie_seg_norm norm[IE_MAX_CHANNELS];
+    int n_classes;
+} ie_seg_setup;
+
+/* Finds or builds the run's dataset: data.dataset_csv; or data.images_dir +
+ * data.labels_dir paired by file name; or generated volumes (data.synthetic,
+ * or data.fallback_synthetic when the images folder is missing).  Built CSVs
+ * and generated volumes go into run_dir.  `note` receives one line saying
+ * which source was used. */
+ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset **out, char *note,
+                          size_t note_size);
+
+/* Train/val/test split of the dataset per data.split.*, written to
+ * <run_dir>/split.csv. */
+ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, ie_split *out);
+
+/* Segmentation loader settings from the config (channels, classes, crop,
+ * flips, normalisation).  cfg must outlive setup. */
+ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_setup *setup);
+
+/* Writes `count` generated subjects (a bright ellipsoid and a shell in
+ * noise, classes 0..2) as NIfTI files into dir and a dataset.csv listing
+ * them; a pure function of seed. */
+ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, char *csv_path, size_t size);
+
+#endif

@@ -1,0 +1,65 @@
+/* core/train - config-selected losses. */
+#include <string.h>
+
+#include "core/train/default_loss.h"
+#include "innereye/loss.h"
+#include "innereye/ops.h"
+
+ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out) {
+    memset(out, 0, sizeof *out);
+    const char *name = "CrossEntropy";
+    IE_TRY(ie_config_get_string(cfg, "train.loss.name", &name));
+    static const struct { const char *name; ie_loss_kind kind; } kinds[] = {
+        {"CrossEntropy", IE_LOSS_CROSS_ENTROPY}, {"SoftDice", IE_LOSS_SOFT_DICE}, {"Focal", IE_LOSS_FOCAL},
+        {"Mixture", IE_LOSS_MIXTURE}, {"BCE", IE_LOSS_BCE}, {"MSE", IE_LOSS_MSE}, {"L1", IE_LOSS_L1}};
+    bool found = false;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(name, kinds[i].name)) {
+            out->kind = kinds[i].kind;
+            found = true;
+        }
+    if (!found) return ie_error_set(IE_ERR_CONFIG, "train.loss.name: unknown loss \"%s\"", name);
+    double gamma = 2.0;
+    IE_TRY(ie_config_get_number(cfg, "train.loss.focal_gamma", &gamma));
+    out->focal_gamma = (float)gamma;
+    int n = 0;
+    IE_TRY(ie_config_get_array_length(cfg, "train.loss.class_weights", &n));
+    if (n > 0) {
+        double w[256];
+        if (n > 256) return ie_error_set(IE_ERR_CONFIG, "train.loss.class_weights: at most 256 classes");
+        IE_TRY(ie_config_get_number_array(cfg, "train.loss.class_weights", w, 256, &n));
+        int64_t shape[1] = {n};
+        IE_TRY(ie_tensor_empty(IE_F32, 1, shape, IE_CPU, &out->class_weights));
+        for (int i = 0; i < n; i++) ie_tensor_data_f32(out->class_weights)[i] = (float)w[i];
+    }
+    return IE_OK;
+}
+
+void ie_loss_spec_clear(ie_loss_spec *spec) {
+    ie_tensor_release(spec->class_weights);
+    spec->class_weights = NULL;
+}
+
+ie_status ie_loss_compute(const ie_loss_spec *s, ie_tensor *output, const ie_batch *batch, ie_tensor **out) {
+    if (s->class_weights && ie_tensor_numel(s->class_weights) != ie_tensor_dim(output, 1))
+        return ie_error_set(IE_ERR_CONFIG, "train.loss.class_weights has %lld entries, the model outputs %lld classes",
+                            (long long)ie_tensor_numel(s->class_weights), (long long)ie_tensor_dim(output, 1));
+    switch (s->kind) {
+    case IE_LOSS_CROSS_ENTROPY: return ie_cross_entropy(output, batch->labels, s->class_weights, 0.0f, out);
+    case IE_LOSS_SOFT_DICE: return ie_soft_dice_loss(output, batch->labels, s->class_weights, out);
+    case IE_LOSS_FOCAL: return ie_focal_loss(output, batch->labels, s->focal_gamma, s->class_weights, out);
+    case IE_LOSS_MIXTURE: {
+        ie_tensor *ce = NULL, *dice = NULL;
+        ie_status st = ie_cross_entropy(output, batch->labels, s->class_weights, 0.0f, &ce);
+        if (st == IE_OK) st = ie_soft_dice_loss(output, batch->labels, s->class_weights, &dice);
+        if (st == IE_OK) st = ie_add(ce, dice, out);
+        ie_tensor_release(ce);
+        ie_tensor_release(dice);
+        return st;
+    }
+    case IE_LOSS_BCE: return ie_bce_with_logits(output, batch->labels, s->class_weights, out);
+    case IE_LOSS_MSE: return ie_mse_loss(output, batch->labels, out);
+    case IE_LOSS_L1: return ie_l1_loss(output, batch->labels, out);
+    }
+    return ie_error_set(IE_ERR_INTERNAL, "loss: unknown kind %d", (int)s->kind);
+}

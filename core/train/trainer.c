@@ -1,0 +1,582 @@
+/* core/train - the training loop, validation, checkpoints, resume and test
+ * inference.  One `trainer` holds everything a run needs; each phase is a
+ * function below, in the order a run goes through them. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/data/loader.h"
+#include "core/metrics/segmentation_metrics.h"
+#include "core/plugin/loader.h"
+#include "core/tensor/tensor_impl.h"
+#include "core/train/data_setup.h"
+#include "core/train/default_loss.h"
+#include "core/train/optim_setup.h"
+#include "core/train/run_dir.h"
+#include "core/train/trainer.h"
+#include "innereye/autograd.h"
+#include "innereye/image_io.h"
+#include "innereye/threads.h"
+
+#define MAX_CLASSES 64
+
+typedef struct trainer {
+    ie_config *cfg;
+    bool owns_cfg;
+    char run_dir[4096];
+    char config_sha[65];
+    uint64_t seed;
+    int epochs, batch_size, workers, prefetch, checkpoint_every, validate_every, pad_multiple;
+    size_t cache_bytes;
+    bool progress; /* a terminal: redraw a progress line */
+    ie_loaded_plugin *plugin;
+    ie_model *model;
+    ie_params *params;
+    ie_host host;
+    ie_dataset *ds;
+    ie_split split;
+    ie_seg_setup seg;
+    ie_loss_spec loss;
+    ie_optimizer *opt;
+    ie_optimizer_opts opt_opts;
+    ie_lr_schedule schedule;
+    ie_trainer_state state;
+    int n_classes;
+    const char *class_names[MAX_CLASSES];
+    cJSON *record; /* run.json */
+} trainer;
+
+/* ------------------------------------------------------------------ host */
+
+static void host_log(const ie_host *host, ie_log_level level, const char *message) {
+    (void)host;
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    fprintf(level >= IE_LOG_WARNING ? stderr : stdout, "[%s] %s\n", names[level & 3], message);
+}
+
+static ie_status host_read_image(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
+    (void)host;
+    return ie_image_read(path, dtype, out, NULL);
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static ie_status read_settings(trainer *t) {
+    int64_t v;
+    IE_TRY(ie_config_get_int(t->cfg, "seed", &v));
+    t->seed = (uint64_t)v;
+    IE_TRY(ie_config_get_int(t->cfg, "train.epochs", &v));
+    t->epochs = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "train.batch_size", &v));
+    t->batch_size = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "data.workers", &v));
+    t->workers = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "data.prefetch", &v));
+    t->prefetch = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "data.cache_mb", &v));
+    t->cache_bytes = (size_t)v << 20;
+    IE_TRY(ie_config_get_int(t->cfg, "train.checkpoint_every", &v));
+    t->checkpoint_every = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "train.validate_every", &v));
+    t->validate_every = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "data.pad_multiple", &v));
+    t->pad_multiple = (int)v;
+    return ie_config_sha256(t->cfg, t->config_sha);
+}
+
+static ie_status load_plugin(trainer *t) {
+    const char *name = "", *path = "";
+    IE_TRY(ie_config_get_string(t->cfg, "model.name", &name));
+    IE_TRY(ie_config_get_string(t->cfg, "model.plugin", &path));
+    IE_TRY(ie_plugin_find(path[0] ? path : name, &t->plugin));
+    const ie_plugin *p = t->plugin->table;
+    if (path[0] && strcmp(p->name, name) != 0 && strcmp(name, "HelloWorld") != 0)
+        fprintf(stderr, "note: model.plugin %s provides model \"%s\", not model.name \"%s\"\n", path, p->name, name);
+    if (p->task != IE_TASK_SEGMENTATION && (!p->load_item || !p->collate))
+        return ie_error_set(IE_ERR_PLUGIN,
+                            "%s: model \"%s\" is a %s model; this host version has default data loading for "
+                            "segmentation only, so the plugin must provide load_item and collate",
+                            t->plugin->path, p->name, ie_task_kind_name(p->task));
+    return ie_plugin_validate_config(t->plugin, ie_config_text(t->cfg));
+}
+
+static ie_status setup_classes(trainer *t) {
+    int n = 0;
+    IE_TRY(ie_config_get_array_length(t->cfg, "data.classes", &n));
+    if (n < 2 || n > MAX_CLASSES)
+        return ie_error_set(IE_ERR_CONFIG, "data.classes must name the %s classes, background first (2 to %d "
+                                           "names); it lists %d",
+                            "segmentation", MAX_CLASSES, n);
+    IE_TRY(ie_config_get_string_array(t->cfg, "data.classes", t->class_names, MAX_CLASSES, &n));
+    t->n_classes = n;
+    return IE_OK;
+}
+
+static ie_status create_model(trainer *t) {
+    t->host = (ie_host){.struct_size = sizeof(ie_host), .abi_major = IE_PLUGIN_ABI_MAJOR,
+                        .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = t->seed, .threads = ie_threads_get(),
+                        .device = IE_CPU, .run_dir = t->run_dir, .log = host_log, .read_image = host_read_image};
+    IE_TRY(ie_plugin_create(t->plugin, ie_config_text(t->cfg), &t->host, &t->model));
+    t->params = t->plugin->table->parameters(t->model);
+    if (!t->params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", t->plugin->path);
+    IE_TRY(ie_optim_setup_from_config(t->cfg, &t->opt_opts, &t->schedule));
+    if (t->plugin->table->configure_optimizer)
+        IE_TRY(t->plugin->table->configure_optimizer(t->model, &t->opt_opts, &t->schedule));
+    IE_TRY(ie_optimizer_new(&t->opt_opts, t->params, &t->opt));
+    return ie_loss_spec_from_config(t->cfg, &t->loss);
+}
+
+static ie_data_hooks data_hooks(trainer *t) {
+    ie_data_hooks h = ie_seg_hooks(&t->seg.seg);
+    const ie_plugin *p = t->plugin->table;
+    if (p->load_item) h.load_item = p->load_item, h.load_item_ctx = t->model;
+    if (p->augment) h.augment = p->augment, h.augment_ctx = t->model;
+    if (p->collate) h.collate = p->collate, h.collate_ctx = t->model;
+    return h;
+}
+
+/* ------------------------------------------------------------------ logs */
+
+static ie_status open_log(trainer *t, bool resume) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
+    if (resume) {
+        /* Keep the header and the rows of the epochs the checkpoint covers:
+         * epochs after it are trained again. */
+        FILE *f = fopen(path, "r");
+        char *kept = NULL;
+        size_t size = 0;
+        FILE *mem = open_memstream(&kept, &size);
+        char line[8192];
+        for (int row = -1; f && mem && row < t->state.log_rows && fgets(line, sizeof line, f); row++) fputs(line, mem);
+        if (f) fclose(f);
+        if (mem) fclose(mem);
+        ie_status st = ie_write_file_atomic(path, kept ? kept : "", kept ? strlen(kept) : 0);
+        free(kept);
+        return st;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(f, "epoch,lr,train_loss,val_loss");
+    for (int c = 1; c < t->n_classes; c++) fprintf(f, ",val_dice_%s", t->class_names[c]);
+    fprintf(f, ",seconds\n");
+    fclose(f);
+    return IE_OK;
+}
+
+static void append_log(trainer *t, int epoch, double lr, double train_loss, double val_loss, const double *dice,
+                       double seconds) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
+    FILE *f = fopen(path, "a");
+    if (!f) return;
+    fprintf(f, "%d,%.9g,%.9g,%.9g", epoch, lr, train_loss, val_loss);
+    for (int c = 1; c < t->n_classes; c++) fprintf(f, ",%.6f", dice[c]);
+    fprintf(f, ",%.3f\n", seconds);
+    fclose(f);
+    t->state.log_rows = epoch;
+}
+
+static double seconds_since(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+static void show_progress(const trainer *t, int epoch, int batch, int batches, double loss, double elapsed) {
+    if (!t->progress) return;
+    int width = 24, filled = batches ? width * batch / batches : width;
+    double eta = batch ? elapsed / batch * (batches - batch) : 0;
+    char bar[32];
+    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    printf("\repoch %d/%d [%s] %d/%d loss %.4f ETA %02d:%02d ", epoch, t->epochs, bar, batch, batches, loss,
+           (int)eta / 60, (int)eta % 60);
+    fflush(stdout);
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+/* Whole-volume forward of one subject: padded logits cut back to the
+ * original size. */
+static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sample *sample, ie_tensor **logits) {
+    int64_t multiple[3] = {t->pad_multiple, t->pad_multiple, t->pad_multiple};
+    ie_seg_padding pad;
+    IE_TRY(ie_seg_load_whole(&t->seg.seg, item, &t->host, multiple, sample, &pad));
+    ie_tensor *padded = NULL, *image = NULL, *labels = NULL;
+    const ie_tensor *stack[1] = {sample->image};
+    ie_status st = ie_concat((ie_tensor *const *)stack, 1, 0, &image); /* a batch of one: [1, C, D, H, W] */
+    if (st == IE_OK) {
+        int64_t shape[5] = {1};
+        for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(sample->image, i);
+        ie_tensor *batched = NULL;
+        st = ie_reshape(image, 5, shape, &batched);
+        ie_tensor_release(image);
+        image = batched;
+    }
+    const char *subjects[1] = {item->subject};
+    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = image};
+    if (st == IE_OK) st = t->plugin->table->forward(t->model, &batch, false, &padded);
+    if (st == IE_OK) st = ie_seg_unpad(padded, &pad, logits);
+    if (st == IE_OK && sample->labels) st = ie_seg_unpad(sample->labels, &pad, &labels);
+    if (st == IE_OK && labels) {
+        ie_tensor_release(sample->labels);
+        sample->labels = labels;
+        labels = NULL;
+    }
+    ie_tensor_release(padded);
+    ie_tensor_release(image);
+    ie_tensor_release(labels);
+    return st;
+}
+
+/* Loss and Dice per class over a list of subjects; optionally writes
+ * per-subject metrics and segmentations. */
+static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
+                          FILE *metrics_csv, bool write_segmentations) {
+    double loss_sum = 0, dice_sum[MAX_CLASSES] = {0};
+    int dice_count[MAX_CLASSES] = {0};
+    bool was = ie_grad_set_enabled(false);
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < count; i++) {
+        const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
+        ie_sample sample = {.struct_size = sizeof sample};
+        ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
+        st = predict_subject(t, item, &sample, &logits);
+        if (st == IE_OK) {
+            int64_t shape[4] = {1};
+            for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
+            st = ie_reshape(sample.labels, 4, shape, &labels);
+        }
+        ie_batch batch = {.struct_size = sizeof batch, .count = 1, .labels = labels};
+        if (st == IE_OK)
+            st = t->plugin->table->loss ? t->plugin->table->loss(t->model, logits, &batch, &loss)
+                                        : ie_loss_compute(&t->loss, logits, &batch, &loss);
+        if (st == IE_OK) loss_sum += ie_tensor_item(loss);
+        if (st == IE_OK) st = ie_argmax_channels(logits, &pred);
+        for (int c = 1; st == IE_OK && c < t->n_classes; c++) {
+            double d = ie_dice(pred, labels, c);
+            if (!isnan(d)) {
+                dice_sum[c] += d;
+                dice_count[c]++;
+            }
+            if (metrics_csv) fprintf(metrics_csv, "%s,%s,%.6f\n", item->subject, t->class_names[c], d);
+        }
+        if (st == IE_OK && write_segmentations) {
+            char dir[4200], path[4400];
+            ie_image_geometry geom;
+            snprintf(dir, sizeof dir, "%s/predictions", t->run_dir);
+            mkdir(dir, 0755);
+            snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
+            const char *image_path = ie_dataset_item_value(item, 0, "filePath");
+            char full[4200];
+            if (image_path && image_path[0] != '/' && item->root && item->root[0])
+                snprintf(full, sizeof full, "%s/%s", item->root, image_path);
+            else
+                snprintf(full, sizeof full, "%s", image_path ? image_path : "");
+            ie_tensor *volume = NULL;
+            const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
+            st = ie_image_read_geometry(full, &geom);
+            if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
+            if (st == IE_OK) st = ie_image_write(path, volume, &geom);
+            ie_tensor_release(volume);
+        }
+        if (st != IE_OK) ie_error_wrap(st, "evaluating subject %s", item->subject);
+        ie_sample_clear(&sample);
+        ie_tensor_release(logits);
+        ie_tensor_release(pred);
+        ie_tensor_release(loss);
+        ie_tensor_release(labels);
+    }
+    ie_grad_set_enabled(was);
+    *mean_loss = count ? loss_sum / count : NAN;
+    for (int c = 0; c < t->n_classes; c++) mean_dice[c] = dice_count[c] ? dice_sum[c] / dice_count[c] : NAN;
+    return st;
+}
+
+/* ------------------------------------------------------------- training */
+
+static ie_status checkpoint(trainer *t) {
+    return ie_checkpoint_save(t->run_dir, &t->state, t->params, t->opt);
+}
+
+static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *mean_loss) {
+    IE_TRY(ie_loader_begin_epoch(loader, epoch));
+    int batches = ie_loader_batch_count(loader), done = 0;
+    double sum = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ie_status st = IE_OK;
+    for (;;) {
+        ie_batch batch = {.struct_size = sizeof batch};
+        bool got = false;
+        st = ie_loader_next(loader, &batch, &got);
+        if (st != IE_OK || !got) break;
+        ie_tensor *output = NULL, *loss = NULL;
+        ie_optimizer_zero_grad(t->opt);
+        st = t->plugin->table->forward(t->model, &batch, true, &output);
+        if (st == IE_OK)
+            st = t->plugin->table->loss ? t->plugin->table->loss(t->model, output, &batch, &loss)
+                                        : ie_loss_compute(&t->loss, output, &batch, &loss);
+        if (st == IE_OK) {
+            double value = ie_tensor_item(loss);
+            st = ie_backward(loss);
+            if (st == IE_ERR_NUMERIC || !isfinite(value))
+                st = ie_error_set(IE_ERR_NUMERIC,
+                                  "epoch %d, step %d: the loss is not finite (%g); training stopped. The last good "
+                                  "checkpoint (epoch %d) is in %s/checkpoints: lower train.optimizer.lr, or check "
+                                  "the data, then resume with --resume %s",
+                                  epoch + 1, done + 1, value, t->state.epoch, t->run_dir, t->run_dir);
+            sum += value;
+        }
+        if (st == IE_OK) st = ie_optimizer_step(t->opt);
+        ie_tensor_release(output);
+        ie_tensor_release(loss);
+        ie_batch_clear(&batch);
+        if (st != IE_OK) break;
+        done++;
+        t->state.global_step++;
+        show_progress(t, epoch + 1, done, batches, sum / done, seconds_since(&t0));
+    }
+    ie_loader_end_epoch(loader);
+    if (t->progress) printf("\n");
+    *mean_loss = done ? sum / done : NAN;
+    return st;
+}
+
+static ie_status train_loop(trainer *t, int stop_after) {
+    ie_loader_opts lo = {.dataset = t->ds, .items = t->split.part[IE_SPLIT_TRAIN],
+                         .n_items = t->split.count[IE_SPLIT_TRAIN], .batch_size = t->batch_size, .shuffle = true,
+                         .seed = t->seed, .workers = t->workers, .prefetch = t->prefetch,
+                         .cache_bytes = t->cache_bytes, .host = &t->host, .hooks = data_hooks(t)};
+    if (lo.n_items == 0)
+        return ie_error_set(IE_ERR_CONFIG, "the training split is empty (%d subjects in %s); adjust data.split",
+                            ie_dataset_count(t->ds), ie_dataset_path(t->ds));
+    ie_loader *loader = NULL;
+    IE_TRY(ie_loader_create(&lo, &loader));
+    ie_status st = IE_OK;
+    for (int epoch = t->state.epoch; st == IE_OK && epoch < t->epochs; epoch++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double lr = ie_lr_schedule_at(&t->schedule, epoch), train_loss = NAN, val_loss = NAN;
+        double dice[MAX_CLASSES];
+        for (int c = 0; c < MAX_CLASSES; c++) dice[c] = NAN;
+        st = ie_optimizer_set_lr(t->opt, lr);
+        if (st == IE_OK) st = train_epoch(t, loader, epoch, &train_loss);
+        if (st == IE_OK && t->split.count[IE_SPLIT_VAL] && (epoch + 1) % t->validate_every == 0)
+            st = evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], &val_loss, dice, NULL, false);
+        if (st == IE_OK && t->plugin->table->on_epoch_end) st = t->plugin->table->on_epoch_end(t->model, epoch, &t->host);
+        if (st != IE_OK) break;
+        double seconds = seconds_since(&t0);
+        append_log(t, epoch + 1, lr, train_loss, val_loss, dice, seconds);
+        t->state.epoch = epoch + 1;
+        t->state.lr = lr;
+        printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
+        for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
+        printf("  (%.1f s)\n", seconds);
+        fflush(stdout);
+        if ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs) st = checkpoint(t);
+        if (stop_after > 0 && epoch + 1 >= stop_after && epoch + 1 < t->epochs) {
+            ie_loader_free(loader);
+            return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
+        }
+    }
+    ie_loader_free(loader);
+    return st;
+}
+
+static ie_status test_inference(trainer *t) {
+    bool infer = true;
+    IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &infer));
+    if (!infer || t->split.count[IE_SPLIT_TEST] == 0) return IE_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    fprintf(f, "Patient,Structure,Dice\n");
+    double loss, dice[MAX_CLASSES];
+    ie_status st = evaluate(t, t->split.part[IE_SPLIT_TEST], t->split.count[IE_SPLIT_TEST], &loss, dice, f, true);
+    if (fclose(f) != 0 && st == IE_OK) st = ie_error_set(IE_ERR_IO, "%s: write failed", path);
+    if (st != IE_OK) return st;
+    printf("test (%d subjects): loss %.4f", t->split.count[IE_SPLIT_TEST], loss);
+    for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
+    printf("\nmetrics: %s\n", path);
+    cJSON *m = cJSON_AddObjectToObject(t->record, "test_metrics");
+    for (int c = 1; c < t->n_classes; c++) cJSON_AddNumberToObject(m, t->class_names[c], isnan(dice[c]) ? -1 : dice[c]);
+    return IE_OK;
+}
+
+/* ------------------------------------------------------------- the run */
+
+static ie_status record_start(trainer *t, bool resume) {
+    char path[4200], now[32];
+    ie_utc_now(now, sizeof now);
+    if (resume) {
+        snprintf(path, sizeof path, "%s/run.json", t->run_dir);
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            char buf[1 << 16];
+            size_t n = fread(buf, 1, sizeof buf - 1, f);
+            buf[n] = '\0';
+            fclose(f);
+            t->record = cJSON_Parse(buf);
+        }
+        if (!t->record) t->record = cJSON_CreateObject();
+        cJSON *resumes = cJSON_GetObjectItem(t->record, "resumed");
+        if (!resumes) resumes = cJSON_AddArrayToObject(t->record, "resumed");
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddStringToObject(r, "time", now);
+        cJSON_AddNumberToObject(r, "from_epoch", t->state.epoch);
+        cJSON_AddNumberToObject(r, "threads", ie_threads_get());
+        cJSON_AddItemToArray(resumes, r);
+        cJSON_ReplaceItemInObject(t->record, "status", cJSON_CreateString("running"));
+        return ie_run_record_write(t->run_dir, t->record);
+    }
+    t->record = cJSON_CreateObject();
+    cJSON_AddStringToObject(t->record, "status", "running");
+    cJSON_AddStringToObject(t->record, "start_time", now);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->seed);
+    cJSON_AddStringToObject(t->record, "seed", seed);
+    cJSON_AddStringToObject(t->record, "config_sha256", t->config_sha);
+    cJSON *plugin = cJSON_AddObjectToObject(t->record, "plugin");
+    cJSON_AddStringToObject(plugin, "name", t->plugin->table->name);
+    cJSON_AddStringToObject(plugin, "version", t->plugin->table->version);
+    cJSON_AddStringToObject(plugin, "path", t->plugin->path);
+    cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
+    ie_provenance_add(t->record);
+    return ie_run_record_write(t->run_dir, t->record);
+}
+
+/* SHA-256 of the dataset CSV and every file it lists. */
+static ie_status record_data(trainer *t, const char *note) {
+    cJSON *data = cJSON_AddObjectToObject(t->record, "data");
+    cJSON_AddStringToObject(data, "source", note);
+    char hex[65];
+    IE_TRY(ie_file_sha256_hex(ie_dataset_path(t->ds), hex));
+    cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
+    cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
+    cJSON *files = cJSON_AddObjectToObject(data, "files_sha256");
+    for (int i = 0; i < ie_dataset_count(t->ds); i++) {
+        const ie_dataset_item *item = ie_dataset_item_at(t->ds, i);
+        for (int r = 0; r < item->n_rows; r++) {
+            const char *p = ie_dataset_item_value(item, r, "filePath");
+            if (!p || cJSON_GetObjectItem(files, p)) continue;
+            char full[4200];
+            if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
+            else snprintf(full, sizeof full, "%s", p);
+            IE_TRY(ie_file_sha256_hex(full, hex));
+            cJSON_AddStringToObject(files, p, hex);
+        }
+    }
+    return ie_run_record_write(t->run_dir, t->record);
+}
+
+static ie_status record_end(trainer *t, ie_status st) {
+    char now[32];
+    ie_utc_now(now, sizeof now);
+    cJSON_DeleteItemFromObject(t->record, "end_time");
+    cJSON_AddStringToObject(t->record, "end_time", now);
+    cJSON_ReplaceItemInObject(t->record, "status", cJSON_CreateString(st == IE_OK ? "finished" : "failed"));
+    if (st != IE_OK) {
+        cJSON_DeleteItemFromObject(t->record, "error");
+        cJSON_AddStringToObject(t->record, "error", ie_error_message());
+    }
+    char message[2048];
+    snprintf(message, sizeof message, "%s", ie_error_message()); /* writing must not lose the run's error */
+    ie_status w = ie_run_record_write(t->run_dir, t->record);
+    if (st != IE_OK) ie_error_set(st, "%s", message);
+    return st != IE_OK ? st : w;
+}
+
+static ie_status load_resumed_config(trainer *t, const char *run_dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.resolved.json", run_dir);
+    IE_TRY(ie_config_new(&t->cfg));
+    t->owns_cfg = true;
+    IE_TRY(ie_config_add_file(t->cfg, path));
+    return ie_config_resolve(t->cfg);
+}
+
+static void trainer_free(trainer *t) {
+    if (t->record) cJSON_Delete(t->record);
+    ie_optimizer_free(t->opt);
+    ie_loss_spec_clear(&t->loss);
+    if (t->model) t->plugin->table->destroy(t->model);
+    ie_plugin_unload(t->plugin);
+    ie_split_free(&t->split);
+    ie_dataset_free(t->ds);
+    if (t->owns_cfg) ie_config_free(t->cfg);
+}
+
+ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_size) {
+    trainer t = {0};
+    bool resume = req->resume_dir != NULL;
+    ie_status st = IE_OK;
+    if (resume) {
+        st = load_resumed_config(&t, req->resume_dir);
+        snprintf(t.run_dir, sizeof t.run_dir, "%s", req->resume_dir);
+    } else {
+        t.cfg = req->config;
+    }
+    int64_t threads = 0;
+    if (st == IE_OK) st = ie_config_get_int(t.cfg, "run.threads", &threads);
+    if (st == IE_OK) ie_threads_set(req->threads_override > 0 ? req->threads_override : (int)threads);
+    t.progress = isatty(STDOUT_FILENO);
+    if (st == IE_OK) st = read_settings(&t);
+    if (st == IE_OK) st = load_plugin(&t);
+    if (st == IE_OK) st = setup_classes(&t);
+    if (st == IE_OK && !resume) {
+        const char *out_dir = "outputs", *name = "";
+        st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
+        if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
+        if (st == IE_OK) st = ie_run_dir_create(out_dir, name, t.plugin->table->name, t.run_dir, sizeof t.run_dir);
+        if (st == IE_OK) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/config.resolved.json", t.run_dir);
+            const char *text = ie_config_text_pretty(t.cfg);
+            st = ie_write_file_atomic(path, text, strlen(text));
+        }
+    }
+    snprintf(run_dir, run_dir_size, "%s", t.run_dir);
+    char note[4400] = "";
+    if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
+    if (st == IE_OK) st = resume ? ie_split_read_csv(t.ds, (snprintf(note + 4000, 400, "%s/split.csv", t.run_dir), note + 4000), &t.split)
+                                 : ie_data_split(t.cfg, t.ds, t.run_dir, &t.split);
+    if (st == IE_OK) st = ie_seg_setup_from_config(t.cfg, t.n_classes, &t.seg);
+    if (st == IE_OK) st = create_model(&t);
+    if (st == IE_OK && resume) st = ie_checkpoint_load_last(t.run_dir, &t.state, t.params, t.opt);
+    if (st == IE_OK && resume && strcmp(t.state.config_sha256, t.config_sha) != 0)
+        st = ie_error_set(IE_ERR_STATE, "%s: the checkpoint was written with another configuration (sha256 %.12s, "
+                                        "config.resolved.json now %.12s)",
+                          t.run_dir, t.state.config_sha256, t.config_sha);
+    if (st == IE_OK && !resume) {
+        t.state.seed = t.seed;
+        snprintf(t.state.config_sha256, sizeof t.state.config_sha256, "%s", t.config_sha);
+    }
+    if (st == IE_OK) st = record_start(&t, resume);
+    if (st == IE_OK && !resume) st = record_data(&t, note);
+    if (st == IE_OK) {
+        printf("run folder: %s\n%s\nmodel %s %s (%s); %d train / %d val / %d test subjects; %d threads\n", t.run_dir,
+               resume ? "resuming" : note, t.plugin->table->name, t.plugin->table->version, t.plugin->path,
+               t.split.count[IE_SPLIT_TRAIN], t.split.count[IE_SPLIT_VAL], t.split.count[IE_SPLIT_TEST],
+               ie_threads_get());
+        if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
+    }
+    if (st == IE_OK) st = open_log(&t, resume);
+    bool do_train = true;
+    if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
+    if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
+    if (st == IE_OK) st = test_inference(&t);
+    if (t.record) st = record_end(&t, st);
+    trainer_free(&t);
+    return st;
+}

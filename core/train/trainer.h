@@ -1,0 +1,28 @@
+/* core/train - the training run: a plugin, a dataset and a config in; a run
+ * folder with a trained model, logs, checkpoints and test metrics out.
+ *
+ * Reproducible by construction: the split, the order of every epoch, every
+ * crop and flip are pure functions of the seed (core/data), the engine is
+ * deterministic on any thread count (docs/engine.md), and resuming restores
+ * weights, buffers and optimiser state exactly, so a resumed run ends with
+ * the same bytes as an uninterrupted one. */
+#ifndef IE_CORE_TRAIN_TRAINER_H
+#define IE_CORE_TRAIN_TRAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "innereye/config.h"
+
+typedef struct ie_train_request {
+    ie_config *config;       /* resolved; ignored when resuming */
+    const char *resume_dir;  /* continue this run folder, or NULL */
+    int threads_override;    /* > 0: compute threads (also when resuming) */
+    int stop_after_epochs;   /* > 0: stop (as if killed) after this many epochs; tests */
+} ie_train_request;
+
+/* Runs training (and, per run.infer_test, inference and metrics on the test
+ * split).  The run folder's path is written to run_dir. */
+ie_status ie_train(const ie_train_request *request, char *run_dir, size_t run_dir_size);
+
+#endif
