@@ -2,8 +2,8 @@
  * from the SDK template (sdk/template, installed to share/innereye/template)
  * with the template's name, MyModel, replaced by NAME throughout. */
 #include <ctype.h>
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
