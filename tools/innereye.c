@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cmd_plugins.h"
 #include "tools/selfcheck.h"
 
 static void usage(FILE *out) {
@@ -12,7 +13,10 @@ static void usage(FILE *out) {
             "commands:\n"
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
             "                                        check that its loss falls (default 40 steps,\n"
-            "                                        all cores)\n");
+            "                                        all cores)\n"
+            "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
+            "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
+            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -45,6 +49,8 @@ int main(int argc, char **argv) {
         }
         return ie_selfcheck(steps, threads);
     }
+    if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -159,7 +159,9 @@ typedef struct ie_plugin {
 
 typedef const ie_plugin *(*ie_plugin_entry_fn)(void);
 
-/* Releases the sample's tensors and zeroes it. */
+/* Releases the sample's tensors and zeroes it, keeping struct_size so it can
+ * be filled again.  ie_batch_clear does the same for a batch; its subjects
+ * array belongs to whoever collated the batch and is not freed. */
 void ie_sample_clear(ie_sample *sample);
 void ie_batch_clear(ie_batch *batch);
 
