@@ -75,6 +75,9 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.test_crop_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1,
      .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
      .doc = "Inference tile (D, H, W); [] uses data.crop_size (InnerEye `test_crop_size`)."},
+    {.path = "data.pad_multiple", .type = IE_CFG_INT, .def = "16", AT_LEAST(1),
+     .doc = "Whole volumes (validation, inference) are zero-padded to a multiple of this along each axis "
+            "(at least 2^depth of a UNet), then predictions are cut back."},
     {.path = "data.classes", .type = IE_CFG_STRING_ARRAY, .def = "[]",
      .doc = "Names of the classes or structures (InnerEye `ground_truth_ids`); [] lets the model decide."},
     {.path = "data.normalization", .type = IE_CFG_ENUM, .def = "\"SimpleNorm\"",

@@ -109,7 +109,7 @@ ie_status ie_plugin_load(const char *path, ie_loaded_plugin **out) {
     p->handle = handle;
     char resolved[PATH_MAX];
     ie_status st = read_table(path, handle, &p->table);
-    if (st == IE_OK) st = ie_sha256_file(open_path, p->sha256);
+    if (st == IE_OK) st = ie_sha256_file_hex(open_path, p->sha256);
     if (st == IE_OK) {
         p->path = strdup(realpath(open_path, resolved) ? resolved : path);
         if (!p->path) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory loading the plugin", path);

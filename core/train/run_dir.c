@@ -13,7 +13,6 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/train/run_dir.h"
-#include "core/util/sha256.h"
 #include "ie_version.h"
 #include "innereye/threads.h"
 
@@ -70,13 +69,6 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
         if (errno != EEXIST) return ie_error_set(IE_ERR_IO, "%s: cannot create the run folder: %s", out, strerror(errno));
     }
     return ie_error_set(IE_ERR_IO, "%s: could not find a free run folder name", output_dir);
-}
-
-ie_status ie_file_sha256_hex(const char *path, char hex[65]) {
-    uint8_t digest[IE_SHA256_DIGEST_SIZE];
-    IE_TRY(ie_sha256_file(path, digest));
-    ie_sha256_hex(digest, hex);
-    return IE_OK;
 }
 
 static void cpu_model(char *out, size_t size) {

@@ -27,9 +27,6 @@ void ie_provenance_add(struct cJSON *record);
 /* "2026-11-26T21:45:03Z" */
 void ie_utc_now(char *out, size_t size);
 
-/* Hex SHA-256 of a file into hex[65]. */
-ie_status ie_file_sha256_hex(const char *path, char hex[65]);
-
 /* Writes the record as <run_dir>/run.json atomically. */
 ie_status ie_run_record_write(const char *run_dir, const struct cJSON *record);
 

@@ -22,6 +22,7 @@
 #include "core/train/optim_setup.h"
 #include "core/train/run_dir.h"
 #include "core/train/trainer.h"
+#include "core/util/sha256.h"
 #include "innereye/autograd.h"
 #include "innereye/image_io.h"
 #include "innereye/threads.h"
@@ -461,7 +462,7 @@ static ie_status record_data(trainer *t, const char *note) {
     cJSON *data = cJSON_AddObjectToObject(t->record, "data");
     cJSON_AddStringToObject(data, "source", note);
     char hex[65];
-    IE_TRY(ie_file_sha256_hex(ie_dataset_path(t->ds), hex));
+    IE_TRY(ie_sha256_file_hex(ie_dataset_path(t->ds), hex));
     cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
     cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
     cJSON *files = cJSON_AddObjectToObject(data, "files_sha256");
@@ -473,7 +474,7 @@ static ie_status record_data(trainer *t, const char *note) {
             char full[4200];
             if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
             else snprintf(full, sizeof full, "%s", p);
-            IE_TRY(ie_file_sha256_hex(full, hex));
+            IE_TRY(ie_sha256_file_hex(full, hex));
             cJSON_AddStringToObject(files, p, hex);
         }
     }

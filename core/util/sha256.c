@@ -119,3 +119,10 @@ ie_status ie_sha256_file(const char *path, uint8_t digest[IE_SHA256_DIGEST_SIZE]
     ie_sha256_final(&ctx, digest);
     return IE_OK;
 }
+
+ie_status ie_sha256_file_hex(const char *path, char hex[IE_SHA256_HEX_SIZE]) {
+    uint8_t digest[IE_SHA256_DIGEST_SIZE];
+    IE_TRY(ie_sha256_file(path, digest));
+    ie_sha256_hex(digest, hex);
+    return IE_OK;
+}

@@ -31,5 +31,7 @@ void ie_sha256_buffer(const void *data, size_t n, uint8_t digest[IE_SHA256_DIGES
 void ie_sha256_hex(const uint8_t digest[IE_SHA256_DIGEST_SIZE], char hex[IE_SHA256_HEX_SIZE]);
 /* Streams the file (any size); IE_ERR_IO naming the file when it cannot be read. */
 ie_status ie_sha256_file(const char *path, uint8_t digest[IE_SHA256_DIGEST_SIZE]);
+/* The same as lower-case hex text (plugins, data files in run.json). */
+ie_status ie_sha256_file_hex(const char *path, char hex[IE_SHA256_HEX_SIZE]);
 
 #endif
