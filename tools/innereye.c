@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tools/cmd_plugins.h"
+#include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
 
 static void usage(FILE *out) {
@@ -11,6 +12,9 @@ static void usage(FILE *out) {
             "usage: innereye <command> [options]\n"
             "\n"
             "commands:\n"
+            "  train [--model NAME | --config FILE] [--set KEY=VALUE ...] [--resume RUN_DIR]\n"
+            "                                        train a model into a new run folder (outputs/);\n"
+            "                                        innereye --model=NAME is InnerEye's spelling\n"
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
             "                                        check that its loss falls (default 40 steps,\n"
             "                                        all cores)\n"
@@ -49,6 +53,9 @@ int main(int argc, char **argv) {
         }
         return ie_selfcheck(steps, threads);
     }
+    if (!strcmp(argv[1], "train")) return ie_cmd_train(argc - 2, argv + 2);
+    /* InnerEye's runner: `innereye --model=HelloWorld --num_epochs=3`. */
+    if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
