@@ -1,0 +1,347 @@
+/* core/io - integrity checks of NIfTI and MetaImage files: header arithmetic
+ * and a full pass over compressed data. */
+#include "core/io/file_check.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+static const char *const hint = "the file is incomplete or damaged: copy or export it again";
+
+typedef struct nifti_layout {
+    int64_t vox_offset; /* bytes before the voxels (in the data file) */
+    int64_t data_bytes; /* bytes of voxels the header promises */
+} nifti_layout;
+
+static uint16_t rd16(const unsigned char *p, int swap) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return swap ? (uint16_t)((v >> 8) | (v << 8)) : v;
+}
+static uint32_t rd32(const unsigned char *p, int swap) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return swap ? __builtin_bswap32(v) : v;
+}
+static uint64_t rd64(const unsigned char *p, int swap) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return swap ? __builtin_bswap64(v) : v;
+}
+
+/* Parses the NIfTI-1 (348-byte) or NIfTI-2 (540-byte) header in h[0..n). */
+static ie_status parse_header(const char *op, const char *path, const unsigned char *h, size_t n,
+                              nifti_layout *out) {
+    int swap = -1, v2 = 0;
+    for (int s = 0; s < 2 && swap < 0; s++) {
+        uint32_t size = rd32(h, s);
+        if (size == 348) swap = s;
+        if (size == 540) swap = s, v2 = 1;
+    }
+    if (swap < 0 || n < (v2 ? 540u : 348u))
+        return ie_error_set(IE_ERR_IO, "%s: %s: not a complete NIfTI header; %s", op, path, hint);
+    int64_t ndim, dims[8], bitpix;
+    if (v2) {
+        bitpix = (int16_t)rd16(h + 14, swap);
+        for (int i = 0; i < 8; i++) dims[i] = (int64_t)rd64(h + 16 + 8 * i, swap);
+        out->vox_offset = (int64_t)rd64(h + 168, swap);
+    } else {
+        bitpix = (int16_t)rd16(h + 72, swap);
+        for (int i = 0; i < 8; i++) dims[i] = (int16_t)rd16(h + 40 + 2 * i, swap);
+        uint32_t bits = rd32(h + 108, swap);
+        float off;
+        memcpy(&off, &bits, 4);
+        out->vox_offset = off > 0 && off < 9.2e18f ? (int64_t)off : 0;
+    }
+    ndim = dims[0];
+    if (ndim < 1 || ndim > 7 || bitpix <= 0 || bitpix % 8 != 0)
+        return ie_error_set(IE_ERR_IO, "%s: %s: NIfTI header has %lld dimensions and %lld bits per voxel; %s", op,
+                            path, (long long)ndim, (long long)bitpix, hint);
+    int64_t bytes = bitpix / 8;
+    for (int i = 1; i <= ndim; i++) {
+        int64_t d = dims[i] < 1 ? 1 : dims[i]; /* as nifti_io reads it */
+        if (bytes > INT64_MAX / d)
+            return ie_error_set(IE_ERR_IO, "%s: %s: NIfTI header promises more voxels than fit in memory; %s", op,
+                                path, hint);
+        bytes *= d;
+    }
+    out->data_bytes = bytes;
+    return IE_OK;
+}
+
+static int is_gzip(FILE *f) {
+    unsigned char m[2] = {0, 0};
+    size_t n = fread(m, 1, 2, f);
+    return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* Uncompressed length of `path` (its size, or a full gzip pass that checks
+ * every block and the trailing CRC), and its first `head_n` bytes. */
+static ie_status content_length(const char *op, const char *path, unsigned char *head, size_t head_n,
+                                size_t *head_got, int64_t *length) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+    const int gz = is_gzip(f);
+    if (!gz) {
+        rewind(f);
+        *head_got = fread(head, 1, head_n, f);
+        struct stat sb;
+        int ok = fstat(fileno(f), &sb) == 0;
+        fclose(f);
+        if (!ok) return ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+        *length = (int64_t)sb.st_size;
+        return IE_OK;
+    }
+    fclose(f);
+    gzFile z = gzopen(path, "rb");
+    if (!z) return ie_error_set(IE_ERR_IO, "%s: %s: cannot open: %s", op, path, strerror(errno));
+    gzbuffer(z, 1 << 17);
+    enum { chunk = 1 << 17 };
+    unsigned char *buf = malloc(chunk);
+    if (!buf) {
+        gzclose(z);
+        return ie_error_set(IE_ERR_NOMEM, "%s: %s: out of memory", op, path);
+    }
+    int64_t total = 0;
+    *head_got = 0;
+    int n;
+    while ((n = gzread(z, buf, chunk)) > 0) {
+        if (*head_got < head_n) {
+            size_t take = head_n - *head_got < (size_t)n ? head_n - *head_got : (size_t)n;
+            memcpy(head + *head_got, buf, take);
+            *head_got += take;
+        }
+        total += n;
+    }
+    int err = Z_OK;
+    char msg[128];
+    const char *text = gzerror(z, &err);
+    size_t plen = strlen(path); /* zlib prefixes its text with the path, which the message names already */
+    if (strncmp(text, path, plen) == 0 && strncmp(text + plen, ": ", 2) == 0) text += plen + 2;
+    snprintf(msg, sizeof msg, "%s", text); /* gzerror's text dies with z */
+    gzclose(z);
+    free(buf);
+    if (n < 0 || err != Z_OK)
+        return ie_error_set(IE_ERR_IO, "%s: %s: the gzip data is %s after %lld bytes (zlib: %s); %s", op, path,
+                            err == Z_BUF_ERROR ? "truncated" : "damaged", (long long)total, msg, hint);
+    *length = total;
+    return IE_OK;
+}
+
+int ie_nifti2_header(const char *path) {
+    gzFile z = gzopen(path, "rb");
+    if (!z) return 0;
+    unsigned char head[12];
+    const int n = gzread(z, head, sizeof head);
+    gzclose(z);
+    /* sizeof_hdr 540 in either byte order, then the "n+2" / "ni2" magic. */
+    if (n != (int)sizeof head || (rd32(head, 0) != 540 && rd32(head, 1) != 540)) return 0;
+    return head[4] == 'n' && (head[5] == '+' || head[5] == 'i') && head[6] == '2' ? 2 : 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+ie_status ie_nifti_check(const char *op, const char *path) {
+    unsigned char head[540];
+    size_t got = 0;
+    int64_t length = 0;
+    IE_TRY(content_length(op, path, head, sizeof head, &got, &length));
+    nifti_layout lay = {0, 0};
+    IE_TRY(parse_header(op, path, head, got, &lay));
+
+    /* A .hdr/.img pair keeps its voxels in the .img (compressed or not). */
+    const char *data_path = path;
+    char img[4096];
+    const int pair = ends_with(path, ".hdr") || ends_with(path, ".hdr.gz");
+    if (pair) {
+        size_t stem = strlen(path) - (ends_with(path, ".gz") ? 7 : 4);
+        if (stem + 8 > sizeof img) return IE_OK; /* cannot name it: leave it to the reader */
+        const char *candidates[] = {".img", ".img.gz"};
+        data_path = NULL;
+        for (int i = 0; i < 2 && !data_path; i++) {
+            snprintf(img, sizeof img, "%.*s%s", (int)stem, path, candidates[i]);
+            struct stat sb;
+            if (stat(img, &sb) == 0) data_path = img;
+        }
+        if (!data_path)
+            return ie_error_set(IE_ERR_IO, "%s: %s: the .img file with its voxels is missing; keep the .hdr and .img "
+                                           "files together",
+                                op, path);
+        IE_TRY(content_length(op, data_path, head, 0, &got, &length));
+    }
+    if (length - lay.vox_offset < lay.data_bytes)
+        return ie_error_set(IE_ERR_IO,
+                            "%s: %s: the data is truncated: the header promises %lld bytes of voxels from byte %lld, "
+                            "the file%s holds %lld bytes; %s",
+                            op, path, (long long)lay.data_bytes, (long long)lay.vox_offset,
+                            pair ? " with the voxels" : "", (long long)length, hint);
+    return IE_OK;
+}
+
+/* ---- MetaImage ---- */
+
+/* Bytes per element of MetaIO's MET_<type> names (metaTypes.h). */
+static int met_element_size(const char *type) {
+    static const struct {
+        const char *name;
+        int size;
+    } table[] = {{"MET_CHAR", 1},      {"MET_UCHAR", 1},     {"MET_SHORT", 2},     {"MET_USHORT", 2},
+                 {"MET_INT", 4},       {"MET_UINT", 4},      {"MET_LONG", 4},      {"MET_ULONG", 4},
+                 {"MET_LONG_LONG", 8}, {"MET_ULONG_LONG", 8}, {"MET_FLOAT", 4},    {"MET_DOUBLE", 8}};
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcmp(type, table[i].name) == 0) return table[i].size;
+    return 0;
+}
+
+typedef struct meta_header {
+    int64_t voxels;        /* product of DimSize */
+    int64_t channels;      /* ElementNumberOfChannels */
+    int element_size;      /* from ElementType */
+    int compressed;        /* CompressedData = True */
+    int64_t header_size;   /* HeaderSize: bytes to skip in an external data file, -1: data at the end */
+    char data_file[1024];  /* ElementDataFile value */
+    int64_t data_offset;   /* where LOCAL data starts */
+} meta_header;
+
+static char *trim(char *s) {
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static ie_status meta_parse(const char *op, const char *path, FILE *f, meta_header *h) {
+    memset(h, 0, sizeof *h);
+    h->channels = 1;
+    h->header_size = 0;
+    char line[4096];
+    int64_t at = 0;
+    int have_dims = 0;
+    while (fgets(line, sizeof line, f)) {
+        at += (int64_t)strlen(line);
+        char *eq = strchr(line, '=');
+        if (!eq) continue;
+        *eq = '\0';
+        char *key = trim(line), *value = trim(eq + 1);
+        if (strcmp(key, "DimSize") == 0) {
+            h->voxels = 1;
+            have_dims = 1;
+            for (char *p = value, *end; *p; p = end) {
+                long long d = strtoll(p, &end, 10);
+                if (end == p) break;
+                if (d < 1 || h->voxels > INT64_MAX / d) return ie_error_set(IE_ERR_IO, "%s: %s: bad DimSize; %s", op, path, hint);
+                h->voxels *= d;
+            }
+        } else if (strcmp(key, "ElementNumberOfChannels") == 0) {
+            h->channels = strtoll(value, NULL, 10);
+        } else if (strcmp(key, "ElementType") == 0) {
+            h->element_size = met_element_size(value);
+        } else if (strcmp(key, "CompressedData") == 0) {
+            h->compressed = strcasecmp(value, "true") == 0;
+        } else if (strcmp(key, "HeaderSize") == 0) {
+            h->header_size = strtoll(value, NULL, 10);
+        } else if (strcmp(key, "ElementDataFile") == 0) {
+            snprintf(h->data_file, sizeof h->data_file, "%s", value);
+            h->data_offset = at; /* the data follows this last header line */
+            if (!have_dims || h->element_size == 0 || h->channels < 1)
+                return ie_error_set(IE_ERR_IO, "%s: %s: MetaImage header lacks DimSize or a known ElementType; %s", op,
+                                    path, hint);
+            return IE_OK;
+        }
+    }
+    return ie_error_set(IE_ERR_IO, "%s: %s: MetaImage header has no ElementDataFile line; %s", op, path, hint);
+}
+
+/* Inflates the zlib (or gzip) stream at the current position of f to its end;
+ * *length gets the inflated size. */
+static ie_status inflate_length(const char *op, const char *path, FILE *f, int64_t *length) {
+    enum { chunk = 1 << 17 };
+    unsigned char *in = malloc(chunk), *out = malloc(chunk);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (!in || !out || inflateInit2(&zs, 15 + 32) != Z_OK) {
+        free(in);
+        free(out);
+        return ie_error_set(IE_ERR_NOMEM, "%s: %s: out of memory", op, path);
+    }
+    int ret = Z_OK;
+    int64_t total = 0;
+    while (ret != Z_STREAM_END) {
+        if (zs.avail_in == 0) {
+            zs.avail_in = (uInt)fread(in, 1, chunk, f);
+            zs.next_in = in;
+            if (zs.avail_in == 0) break; /* input ended before the stream did */
+        }
+        zs.next_out = out;
+        zs.avail_out = chunk;
+        ret = inflate(&zs, Z_NO_FLUSH);
+        total += (int64_t)(chunk - zs.avail_out);
+        if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR) break;
+    }
+    char why[128];
+    snprintf(why, sizeof why, "%s", zs.msg ? zs.msg : "unexpected end of data");
+    inflateEnd(&zs);
+    free(in);
+    free(out);
+    if (ret != Z_STREAM_END)
+        return ie_error_set(IE_ERR_IO, "%s: %s: the compressed data is %s after %lld bytes (zlib: %s); %s", op, path,
+                            ret == Z_DATA_ERROR ? "damaged" : "truncated", (long long)total, why, hint);
+    *length = total;
+    return IE_OK;
+}
+
+ie_status ie_metaimage_check(const char *op, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+    meta_header h;
+    ie_status st = meta_parse(op, path, f, &h);
+    if (st != IE_OK) {
+        fclose(f);
+        return st;
+    }
+    const int local = strcmp(h.data_file, "LOCAL") == 0;
+    if (!local) {
+        fclose(f);
+        /* Several data files (LIST, or a numbered pattern): left to the reader. */
+        if (strncmp(h.data_file, "LIST", 4) == 0 || strchr(h.data_file, '%') || strchr(h.data_file, ' ')) return IE_OK;
+        char data_path[4096];
+        const char *slash = strrchr(path, '/');
+        if (h.data_file[0] == '/' || !slash)
+            snprintf(data_path, sizeof data_path, "%s", h.data_file);
+        else
+            snprintf(data_path, sizeof data_path, "%.*s/%s", (int)(slash - path), path, h.data_file);
+        f = fopen(data_path, "rb");
+        if (!f)
+            return ie_error_set(IE_ERR_IO, "%s: %s: its data file %s cannot be opened (%s); keep the header and its "
+                                           "data file together",
+                                op, path, data_path, strerror(errno));
+        h.data_offset = h.header_size > 0 ? h.header_size : 0;
+    }
+    const int64_t needed = h.voxels * h.channels * h.element_size;
+    int64_t length = 0;
+    if (h.compressed) {
+        if (fseeko(f, (off_t)h.data_offset, SEEK_SET) != 0) st = ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+        else st = inflate_length(op, path, f, &length);
+    } else {
+        struct stat sb;
+        if (fstat(fileno(f), &sb) != 0) st = ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+        /* HeaderSize -1 puts the data at the end of the file. */
+        length = h.header_size == -1 && !local ? (int64_t)sb.st_size : (int64_t)sb.st_size - h.data_offset;
+    }
+    fclose(f);
+    IE_TRY(st);
+    if (length < needed)
+        return ie_error_set(IE_ERR_IO,
+                            "%s: %s: the data is truncated: the header promises %lld bytes of voxels, the file "
+                            "holds %lld; %s",
+                            op, path, (long long)needed, (long long)length, hint);
+    return IE_OK;
+}

@@ -1,0 +1,35 @@
+/* core/io - integrity checks of image files before ITK reads their voxels.
+ *
+ * ITK 5.2's NIfTI reader zero-fills the voxels a truncated file lacks and
+ * ignores gzip errors, and its MetaImage reader only prints a warning when the
+ * data is short or fails to decompress: a damaged file would read
+ * "successfully".  These checks find such files from the header's promise and
+ * the bytes (or decompressed bytes) actually there. */
+#ifndef IE_CORE_IO_FILE_CHECK_H
+#define IE_CORE_IO_FILE_CHECK_H
+
+#include "innereye/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The NIfTI-1/-2 (or Analyze) image at `path` holds every voxel its header
+ * promises and, when gzip-compressed, its whole stream decompresses with a
+ * valid checksum.  Compressed files are decompressed once, in 128 KB pieces.
+ * Fails with IE_ERR_IO and a message starting "op: path". */
+ie_status ie_nifti_check(const char *op, const char *path);
+
+/* 2 when `path` (gzip-compressed or not) starts with a NIfTI-2 header, which
+ * ITK 5.2 cannot read, else 0. */
+int ie_nifti2_header(const char *path);
+
+/* The same for a MetaImage (.mha, or .mhd with one data file): the data holds
+ * DimSize x channels x element size bytes, and compressed data is one
+ * complete zlib stream.  Lists and patterns of data files are not checked. */
+ie_status ie_metaimage_check(const char *op, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,97 @@
+/* innereye/image_io.h - reading and writing medical images (2-D and 3-D).
+ *
+ * Any scalar image ITK reads: NIfTI (.nii, .nii.gz, .hdr/.img), NRRD (.nrrd,
+ * .nhdr), MetaImage (.mha, .mhd), a single DICOM file, and a DICOM series when
+ * the path is a folder.  Voxels become a CPU tensor [D, H, W] (3-D) or [H, W]
+ * (2-D): the tensor's last dimension is ITK's x (index 0), so tensor element
+ * [z][y][x] is voxel index (x, y, z).  Where the voxels lie in the patient is
+ * described by an ie_image_geometry, in ITK's (DICOM's) LPS physical space.
+ *
+ * Writes are atomic: the image is written to a temporary file next to the
+ * destination and renamed over it, so a crash never leaves a half-written
+ * image under the final name.  See docs/io.md for the details. */
+#ifndef INNEREYE_IMAGE_IO_H
+#define INNEREYE_IMAGE_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "innereye/status.h"
+#include "innereye/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where an image's voxels are.  Physical point (mm, LPS) of voxel index
+ * (i, j, k) = origin + direction * diag(spacing) * (i, j, k).  For 2-D images
+ * size[2] = 1, spacing[2] = 1, origin[2] = 0 and the third row and column of
+ * direction are those of the identity. */
+typedef struct ie_image_geometry {
+    int ndim;            /* 2 or 3 */
+    int64_t size[3];     /* voxels along x, y, z (ITK index order) */
+    double spacing[3];   /* mm between voxel centres along x, y, z */
+    double origin[3];    /* mm, LPS position of the centre of voxel (0, 0, 0) */
+    double direction[9]; /* row-major 3x3; column j is index axis j's unit vector */
+} ie_image_geometry;
+
+/* ITK's default tolerance for "same image grid" (itk::ImageToImageFilter). */
+#define IE_GEOMETRY_TOLERANCE 1e-6
+
+/* Reads the image at `path` (a file, or a folder holding a DICOM series) as a
+ * CPU tensor of `dtype`:
+ *   IE_F32             intensities, converted from any stored voxel type;
+ *   IE_I64/IE_I32/IE_U8 label maps: every voxel must be an integer that fits
+ *                      the type, else IE_ERR_IO names the file, the voxel and
+ *                      its value (a label resampled with linear interpolation
+ *                      is the usual cause).
+ * Multi-component images (RGB, vectors) and images with more than 3
+ * dimensions (unless the extra ones have size 1) are refused with
+ * IE_ERR_UNSUPPORTED.  A folder reads the first DICOM series found in it
+ * (GDCM's order of series UIDs), slices sorted by position along the slice
+ * normal.  `geometry` may be NULL.  On failure *out is NULL. */
+ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out,
+                        ie_image_geometry *geometry);
+
+/* Reads only the header: the geometry of the image at `path`. */
+ie_status ie_image_read_geometry(const char *path, ie_image_geometry *geometry);
+
+/* Writes `t` ([D, H, W] or [H, W], CPU, matching geometry->size in reverse)
+ * to `path`, the format chosen by the extension: .nii, .nii.gz, .nrrd, .mha
+ * (single-file formats only, so the write can be atomic).  Voxel types:
+ *   f32 -> float32; u8 -> uint8;
+ *   i64/i32 -> uint8 when every value is in 0..255, else int32 (values
+ *   outside int32 are refused).
+ * .nrrd and .mha data are gzip-compressed; .nii is not, .nii.gz is.  The
+ * geometry is stored exactly as far as the format allows (NIfTI keeps it in
+ * float32). */
+ie_status ie_image_write(const char *path, const ie_tensor *t,
+                         const ie_image_geometry *geometry);
+
+/* Identity geometry for a tensor shape ([D, H, W] or [H, W]): 1 mm spacing,
+ * origin 0, identity direction. */
+ie_status ie_image_geometry_from_shape(int ndim, const int64_t *shape,
+                                       ie_image_geometry *geometry);
+
+/* The tensor shape ([D, H, W] or [H, W]) of an image with this geometry;
+ * returns its number of dimensions. */
+int ie_image_geometry_shape(const ie_image_geometry *geometry, int64_t shape[3]);
+
+/* True when a and b describe the same voxel grid, within ITK's conventions:
+ * sizes equal; spacings equal to `tolerance` relative; origins within
+ * `tolerance` * (smallest spacing of a) mm; direction cosines within
+ * `tolerance`.  When they differ and `why` is not NULL, the first difference
+ * is written there ("spacing 1x1x1 mm vs 1x1x1.2 mm"). */
+bool ie_image_geometry_equal(const ie_image_geometry *a, const ie_image_geometry *b,
+                             double tolerance, char *why, size_t why_size);
+
+/* "35x51x35 voxels, spacing 1x1x1 mm, origin (-1, -1, 1) mm, direction
+ * [-1 0 0; 0 -1 0; 0 0 1]" into buf. Returns buf. */
+const char *ie_image_geometry_describe(const ie_image_geometry *geometry, char *buf,
+                                       size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
