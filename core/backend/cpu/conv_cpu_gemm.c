@@ -1,0 +1,423 @@
+/* core/backend/cpu - convolutions as vol2col + OpenBLAS sgemm, for any shape.
+ *
+ * Forward: per (batch item, fixed block of output voxels) a column tile
+ * [cin*K, block] is gathered in per-thread scratch and multiplied by the
+ * weight matrix [cout, cin*K] straight into the output.
+ * Backward data: a gather, never a scatter: the input voxels are split into
+ * stride^3 parity classes; within a class every voxel sees the same kernel
+ * taps, so each class is a small dense conv of gy with its own weight slice,
+ * and every gx element is written by exactly one task.
+ * Backward weight: a fixed number of voxel groups each accumulate
+ * gy_block x col_block^T into their own partial; partials are summed in group
+ * order.  OpenBLAS runs single-threaded inside each task (see threads.h). */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend/cpu/conv_cpu_internal.h"
+
+/* Column tiles are kept around this many floats so they stay in L2. */
+#define TILE_FLOATS ((int64_t)131072)
+/* Backward-weight partials: at most this many groups, and at most this many
+ * floats of partials in all. */
+#define WGRAD_GROUPS 16
+#define WGRAD_PARTIAL_FLOATS ((int64_t)8 << 20)
+
+static int64_t block_for_rows(int64_t rows, int64_t extent) {
+    int64_t b = TILE_FLOATS / (rows > 0 ? rows : 1);
+    b = b / 16 * 16;
+    if (b < 64) b = 64;
+    if (b > 4096) b = 4096;
+    if (b > extent) b = extent;
+    return b > 0 ? b : 1;
+}
+
+static bool is_pointwise(const ie_conv_geom *g) {
+    for (int d = 0; d < 3; d++)
+        if (g->kernel[d] != 1 || g->stride[d] != 1 || g->pad[d] != 0 || g->in[d] != g->out[d])
+            return false;
+    return true;
+}
+
+/* col[r][jj] = x[ci][o(j0 + jj) * s - p + k * d] (0 outside), r = (ci, kd, kh, kw). */
+static void vol2col(const ie_conv_geom *g, const float *xn, int64_t j0, int64_t bj, float *col) {
+    const int64_t OH = g->out[1], OW = g->out[2], ID = g->in[0], IH = g->in[1], IW = g->in[2];
+    const int64_t ivol = ID * IH * IW;
+    const int64_t od0 = j0 / (OH * OW), oh0 = (j0 / OW) % OH, ow0 = j0 % OW;
+    int64_t r = 0;
+    for (int64_t ci = 0; ci < g->cin; ci++)
+        for (int kd = 0; kd < g->kernel[0]; kd++)
+            for (int kh = 0; kh < g->kernel[1]; kh++)
+                for (int kw = 0; kw < g->kernel[2]; kw++, r++) {
+                    const float *xc = xn + ci * ivol;
+                    float *dst = col + r * bj;
+                    int64_t od = od0, oh = oh0, ow = ow0, jj = 0;
+                    const int64_t offw = (int64_t)kw * g->dil[2] - g->pad[2];
+                    while (jj < bj) {
+                        int64_t seg = OW - ow < bj - jj ? OW - ow : bj - jj;
+                        int64_t id = od * g->stride[0] - g->pad[0] + (int64_t)kd * g->dil[0];
+                        int64_t ih = oh * g->stride[1] - g->pad[1] + (int64_t)kh * g->dil[1];
+                        if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
+                            memset(dst + jj, 0, (size_t)seg * sizeof(float));
+                        } else {
+                            const float *row = xc + (id * IH + ih) * IW;
+                            const int64_t sw = g->stride[2];
+                            for (int64_t t = 0; t < seg; t++) {
+                                int64_t iw = (ow + t) * sw + offw;
+                                dst[jj + t] = (iw >= 0 && iw < IW) ? row[iw] : 0.0f;
+                            }
+                        }
+                        jj += seg;
+                        ow += seg;
+                        if (ow == OW) {
+                            ow = 0;
+                            if (++oh == OH) {
+                                oh = 0;
+                                od++;
+                            }
+                        }
+                    }
+                }
+}
+
+/* ---------------- forward ---------------- */
+
+typedef struct fwd_job {
+    const ie_conv_geom *g;
+    const float *x, *w, *bias;
+    float *y;
+    int64_t block, blocks_per_item, krows;
+    bool pointwise;
+    ie_conv_failure fail;
+} fwd_job;
+
+static void fill_rows(float *y, int64_t rows, int64_t ld, int64_t cols, const float *bias) {
+    for (int64_t r = 0; r < rows; r++) {
+        float v = bias ? bias[r] : 0.0f;
+        for (int64_t c = 0; c < cols; c++) y[r * ld + c] = v;
+    }
+}
+
+static void fwd_task(void *ctx, int64_t task) {
+    fwd_job *j = ctx;
+    const ie_conv_geom *g = j->g;
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    int64_t n = task / j->blocks_per_item, j0 = (task % j->blocks_per_item) * j->block;
+    int64_t bj = ovol - j0 < j->block ? ovol - j0 : j->block;
+    const float *xn = j->x + n * g->cin * ivol;
+    float *yb = j->y + n * g->cout * ovol + j0;
+    if (j->bias) fill_rows(yb, g->cout, ovol, bj, j->bias);
+    float beta = j->bias ? 1.0f : 0.0f;
+    if (j->krows == 0) {
+        if (!j->bias) fill_rows(yb, g->cout, ovol, bj, NULL);
+        return;
+    }
+    if (j->pointwise) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->cout, (int)bj, (int)g->cin,
+                    1.0f, j->w, (int)g->cin, xn + j0, (int)ivol, beta, yb, (int)ovol);
+        return;
+    }
+    float *col = ie_conv_scratch(0, (size_t)(j->krows * bj));
+    if (!col) {
+        ie_conv_fail(&j->fail);
+        return;
+    }
+    vol2col(g, xn, j0, bj, col);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->cout, (int)bj, (int)j->krows,
+                1.0f, j->w, (int)j->krows, col, (int)bj, beta, yb, (int)ovol);
+}
+
+ie_status ie_conv_gemm_forward(const ie_conv_geom *g, const float *x, const float *w,
+                               const float *bias, float *y) {
+    const int64_t ovol = ie_conv_vol(g->out);
+    if (ovol == 0 || g->batch == 0 || g->cout == 0) return IE_OK;
+    fwd_job j = {.g = g, .x = x, .w = w, .bias = bias, .y = y};
+    j.krows = g->cin * ie_conv_ktaps(g);
+    j.pointwise = is_pointwise(g);
+    j.block = block_for_rows(j.krows, ovol);
+    j.blocks_per_item = (ovol + j.block - 1) / j.block;
+    atomic_init(&j.fail.failed, 0);
+    ie_parallel_for(g->batch * j.blocks_per_item, fwd_task, &j);
+    if (atomic_load(&j.fail.failed))
+        return ie_error_set(IE_ERR_NOMEM, "conv: out of memory for a %lld-float column tile",
+                            (long long)(j.krows * j.block));
+    return IE_OK;
+}
+
+/* ---------------- backward data ---------------- */
+
+#define MAX_CLASS_TAPS 64
+
+/* One parity class: input voxels i = s*j + r; kernel taps whose output
+ * position o = j + shift is an integer. */
+typedef struct grad_class {
+    int64_t r[3], grid[3], vol;
+    int ntap[3];
+    int k[3][MAX_CLASS_TAPS];
+    int64_t shift[3][MAX_CLASS_TAPS];
+    int64_t taps;
+    float *wc;  /* [cin][cout * taps] */
+    int64_t first_task;
+    int64_t blocks;
+} grad_class;
+
+typedef struct bwd_data_job {
+    const ie_conv_geom *g;
+    const float *gy, *bias;
+    float *gx;
+    grad_class *classes;
+    int64_t n_classes, block, tasks_per_item;
+    ie_conv_failure fail;
+} bwd_data_job;
+
+static void class_col(const ie_conv_geom *g, const grad_class *c, const float *gyn, int64_t j0,
+                      int64_t bj, float *col) {
+    const int64_t OD = g->out[0], OH = g->out[1], OW = g->out[2], ovol = OD * OH * OW;
+    const int64_t JH = c->grid[1], JW = c->grid[2];
+    int64_t r = 0;
+    for (int64_t co = 0; co < g->cout; co++)
+        for (int a = 0; a < c->ntap[0]; a++)
+            for (int b = 0; b < c->ntap[1]; b++)
+                for (int e = 0; e < c->ntap[2]; e++, r++) {
+                    const float *src = gyn + co * ovol;
+                    float *dst = col + r * bj;
+                    for (int64_t jj = 0; jj < bj; jj++) {
+                        int64_t j = j0 + jj;
+                        int64_t od = j / (JH * JW) + c->shift[0][a];
+                        int64_t oh = (j / JW) % JH + c->shift[1][b];
+                        int64_t ow = j % JW + c->shift[2][e];
+                        dst[jj] = (od >= 0 && od < OD && oh >= 0 && oh < OH && ow >= 0 && ow < OW)
+                                      ? src[(od * OH + oh) * OW + ow]
+                                      : 0.0f;
+                    }
+                }
+}
+
+static void bwd_data_task(void *ctx, int64_t task) {
+    bwd_data_job *j = ctx;
+    const ie_conv_geom *g = j->g;
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    int64_t n = task / j->tasks_per_item, t = task % j->tasks_per_item;
+    int64_t ci_ = 0;
+    while (ci_ + 1 < j->n_classes && j->classes[ci_ + 1].first_task <= t) ci_++;
+    const grad_class *c = &j->classes[ci_];
+    int64_t j0 = (t - c->first_task) * j->block;
+    int64_t bj = c->vol - j0 < j->block ? c->vol - j0 : j->block;
+    const float *gyn = j->gy + n * g->cout * ovol;
+    float *gxn = j->gx + n * g->cin * ivol;
+    const int64_t krows = g->cout * c->taps;
+    bool unit_stride = j->n_classes == 1 && c->vol == ivol;
+    float *tile;
+    int64_t ldt;
+    if (unit_stride) { /* the class is the whole input: write gx directly */
+        tile = gxn + j0;
+        ldt = ivol;
+    } else {
+        tile = ie_conv_scratch(1, (size_t)(g->cin * bj));
+        ldt = bj;
+        if (!tile) {
+            ie_conv_fail(&j->fail);
+            return;
+        }
+    }
+    fill_rows(tile, g->cin, ldt, bj, j->bias);
+    if (krows > 0) {
+        float *col = ie_conv_scratch(0, (size_t)(krows * bj));
+        if (!col) {
+            ie_conv_fail(&j->fail);
+            return;
+        }
+        class_col(g, c, gyn, j0, bj, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->cin, (int)bj, (int)krows,
+                    1.0f, c->wc, (int)krows, col, (int)bj, 1.0f, tile, (int)ldt);
+    }
+    if (unit_stride) return;
+    const int64_t IH = g->in[1], IW = g->in[2], JH = c->grid[1], JW = c->grid[2];
+    for (int64_t jj = 0; jj < bj; jj++) {
+        int64_t jv = j0 + jj;
+        int64_t id = (jv / (JH * JW)) * g->stride[0] + c->r[0];
+        int64_t ih = ((jv / JW) % JH) * g->stride[1] + c->r[1];
+        int64_t iw = (jv % JW) * g->stride[2] + c->r[2];
+        int64_t at = (id * IH + ih) * IW + iw;
+        for (int64_t ci = 0; ci < g->cin; ci++) gxn[ci * ivol + at] = tile[ci * bj + jj];
+    }
+}
+
+/* Taps of kernel dimension d seen by input residue r: o = (i + p - k*dil)/s. */
+static int class_taps(const ie_conv_geom *g, int d, int64_t r, int *k, int64_t *shift) {
+    int n = 0;
+    for (int kk = 0; kk < g->kernel[d]; kk++) {
+        int64_t num = r + g->pad[d] - (int64_t)kk * g->dil[d];
+        int64_t s = g->stride[d];
+        if (((num % s) + s) % s != 0) continue;
+        if (n == MAX_CLASS_TAPS) return -1;
+        k[n] = kk;
+        shift[n] = num / s;
+        n++;
+    }
+    return n;
+}
+
+ie_status ie_conv_gemm_backward_data(const ie_conv_geom *g, const float *gy, const float *w,
+                                     const float *bias, float *gx) {
+    const int64_t ivol = ie_conv_vol(g->in);
+    if (ivol == 0 || g->batch == 0 || g->cin == 0) return IE_OK;
+    const int64_t ktaps = ie_conv_ktaps(g);
+    int64_t n_classes = (int64_t)g->stride[0] * g->stride[1] * g->stride[2];
+    grad_class *classes = calloc((size_t)n_classes, sizeof *classes);
+    float *wc_all = malloc((size_t)(g->cin * g->cout * ktaps + 1) * sizeof(float));
+    ie_status st = IE_OK;
+    if (!classes || !wc_all) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv backward: out of memory packing the weights");
+        goto done;
+    }
+    int64_t max_rows = 1;
+    for (int64_t ci = 0; ci < n_classes; ci++) {
+        grad_class *c = &classes[ci];
+        c->r[0] = ci / ((int64_t)g->stride[1] * g->stride[2]);
+        c->r[1] = (ci / g->stride[2]) % g->stride[1];
+        c->r[2] = ci % g->stride[2];
+        c->taps = 1;
+        c->vol = 1;
+        for (int d = 0; d < 3; d++) {
+            c->grid[d] = g->in[d] > c->r[d] ? (g->in[d] - c->r[d] + g->stride[d] - 1) / g->stride[d] : 0;
+            c->ntap[d] = class_taps(g, d, c->r[d], c->k[d], c->shift[d]);
+            if (c->ntap[d] < 0) {
+                st = ie_error_set(IE_ERR_UNSUPPORTED, "conv backward: kernel size %d is too large "
+                                  "(at most %d taps per stride class)", g->kernel[d], MAX_CLASS_TAPS);
+                goto done;
+            }
+            c->taps *= c->ntap[d];
+            c->vol *= c->grid[d];
+        }
+        if (g->cout * c->taps > max_rows) max_rows = g->cout * c->taps;
+    }
+    /* Pack each class's weights as [cin][cout * taps]. */
+    float *wp = wc_all;
+    for (int64_t ci = 0; ci < n_classes; ci++) {
+        grad_class *c = &classes[ci];
+        c->wc = wp;
+        int64_t krows = g->cout * c->taps;
+        for (int64_t x = 0; x < g->cin; x++)
+            for (int64_t co = 0; co < g->cout; co++) {
+                int64_t t = 0;
+                for (int a = 0; a < c->ntap[0]; a++)
+                    for (int b = 0; b < c->ntap[1]; b++)
+                        for (int e = 0; e < c->ntap[2]; e++, t++) {
+                            int64_t k = ((int64_t)c->k[0][a] * g->kernel[1] + c->k[1][b]) * g->kernel[2] +
+                                        c->k[2][e];
+                            wp[x * krows + co * c->taps + t] = w[(co * g->cin + x) * ktaps + k];
+                        }
+            }
+        wp += g->cin * krows;
+    }
+    bwd_data_job j = {.g = g, .gy = gy, .bias = bias, .gx = gx, .classes = classes,
+                      .n_classes = n_classes};
+    j.block = block_for_rows(max_rows > g->cin ? max_rows : g->cin, ivol);
+    int64_t t = 0;
+    for (int64_t ci = 0; ci < n_classes; ci++) {
+        classes[ci].first_task = t;
+        classes[ci].blocks = (classes[ci].vol + j.block - 1) / j.block;
+        t += classes[ci].blocks;
+    }
+    j.tasks_per_item = t;
+    atomic_init(&j.fail.failed, 0);
+    ie_parallel_for(g->batch * j.tasks_per_item, bwd_data_task, &j);
+    if (atomic_load(&j.fail.failed))
+        st = ie_error_set(IE_ERR_NOMEM, "conv backward: out of memory for a column tile");
+done:
+    free(classes);
+    free(wc_all);
+    return st;
+}
+
+/* ---------------- backward weight ---------------- */
+
+typedef struct bwd_weight_job {
+    const ie_conv_geom *g;
+    const float *x, *gy;
+    float *partial; /* [groups][cout][krows] */
+    int64_t block, blocks_per_item, total_blocks, groups, krows;
+    bool pointwise;
+    ie_conv_failure fail;
+} bwd_weight_job;
+
+static void bwd_weight_task(void *ctx, int64_t grp) {
+    bwd_weight_job *j = ctx;
+    const ie_conv_geom *g = j->g;
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    const int64_t wsize = g->cout * j->krows;
+    float *part = j->partial + grp * wsize;
+    memset(part, 0, (size_t)wsize * sizeof(float));
+    int64_t b0 = grp * j->total_blocks / j->groups, b1 = (grp + 1) * j->total_blocks / j->groups;
+    for (int64_t b = b0; b < b1; b++) {
+        int64_t n = b / j->blocks_per_item, j0 = (b % j->blocks_per_item) * j->block;
+        int64_t bj = ovol - j0 < j->block ? ovol - j0 : j->block;
+        const float *xn = j->x + n * g->cin * ivol, *gyb = j->gy + n * g->cout * ovol + j0;
+        if (j->pointwise) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->cout, (int)g->cin, (int)bj,
+                        1.0f, gyb, (int)ovol, xn + j0, (int)ivol, 1.0f, part, (int)j->krows);
+            continue;
+        }
+        float *col = ie_conv_scratch(0, (size_t)(j->krows * bj));
+        if (!col) {
+            ie_conv_fail(&j->fail);
+            return;
+        }
+        vol2col(g, xn, j0, bj, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)g->cout, (int)j->krows, (int)bj,
+                    1.0f, gyb, (int)ovol, col, (int)bj, 1.0f, part, (int)j->krows);
+    }
+}
+
+typedef struct sum_job {
+    const float *partial;
+    float *out;
+    int64_t groups, size;
+} sum_job;
+
+static void sum_partials_task(void *ctx, int64_t chunk) {
+    const sum_job *j = ctx;
+    int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->size ? lo + IE_CPU_CHUNK : j->size;
+    for (int64_t e = lo; e < hi; e++) {
+        float s = j->partial[e];
+        for (int64_t p = 1; p < j->groups; p++) s += j->partial[p * j->size + e];
+        j->out[e] = s;
+    }
+}
+
+ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, const float *gy,
+                                       float *gw) {
+    const int64_t ovol = ie_conv_vol(g->out);
+    bwd_weight_job j = {.g = g, .x = x, .gy = gy};
+    j.krows = g->cin * ie_conv_ktaps(g);
+    const int64_t wsize = g->cout * j.krows;
+    if (wsize == 0) return IE_OK;
+    if (ovol == 0 || g->batch == 0) {
+        memset(gw, 0, (size_t)wsize * sizeof(float));
+        return IE_OK;
+    }
+    j.pointwise = is_pointwise(g);
+    j.block = block_for_rows(j.krows, ovol);
+    j.blocks_per_item = (ovol + j.block - 1) / j.block;
+    j.total_blocks = g->batch * j.blocks_per_item;
+    j.groups = j.total_blocks < WGRAD_GROUPS ? j.total_blocks : WGRAD_GROUPS;
+    int64_t cap = WGRAD_PARTIAL_FLOATS / wsize;
+    if (cap < 1) cap = 1;
+    if (j.groups > cap) j.groups = cap;
+    j.partial = j.groups == 1 ? gw : aligned_alloc(64, (size_t)((j.groups * wsize * 4 + 63) / 64 * 64));
+    if (!j.partial)
+        return ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for %lld partial sums",
+                            (long long)(j.groups * wsize));
+    atomic_init(&j.fail.failed, 0);
+    ie_parallel_for(j.groups, bwd_weight_task, &j);
+    ie_status st = IE_OK;
+    if (atomic_load(&j.fail.failed)) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a column tile");
+    } else if (j.groups > 1) {
+        sum_job s = {j.partial, gw, j.groups, wsize};
+        ie_parallel_for(ie_cpu_chunks(wsize), sum_partials_task, &s);
+    }
+    if (j.partial != gw) free(j.partial);
+    return st;
+}
