@@ -51,6 +51,11 @@ float *ie_conv_scratch(int slot, size_t nfloats) {
     return s->buf[slot];
 }
 
+ie_status ie_conv_temp(int64_t nfloats, ie_tensor **out) {
+    int64_t n = nfloats > 0 ? nfloats : 1;
+    return ie_tensor_empty_f32(1, &n, IE_CPU, out);
+}
+
 /* ---------------- dispatch ---------------- */
 
 static _Atomic int conv_mode = IE_CPU_CONV_AUTO;
@@ -78,9 +83,14 @@ static ie_status cpu_backward_data(const ie_conv_geom *g, const ie_tensor *gy, c
     return ie_conv_gemm_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
 }
 
+/* The direct weight gradient reduces over voxels inside vectors; on grids of
+ * a few voxels (a U-Net's lowest levels) that leaves too little work per
+ * horizontal sum, and OpenBLAS's rank-k update is faster. */
+#define DIRECT_WGRAD_MIN_VOXELS 256
+
 static ie_status cpu_backward_weight(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
                                      ie_tensor *gw) {
-    if (ie_cpu_conv_direct_applies(g))
+    if (ie_cpu_conv_direct_applies(g) && ie_conv_vol(g->out) >= DIRECT_WGRAD_MIN_VOXELS)
         return ie_conv_direct_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
     return ie_conv_gemm_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
 }

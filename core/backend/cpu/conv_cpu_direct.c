@@ -106,30 +106,68 @@ static blocks *make_blocks(int64_t cy, int64_t cx, int64_t ntaps) {
 
 typedef struct pack_job {
     const float *w;
-    float *pack;          /* [classes][pack_size] */
+    float *pack;           /* [classes][pack_size] */
     const flat_taps *taps; /* per class, stride taps_stride bytes */
     size_t taps_stride;
+    int64_t ncls;
     const blocks *b;
     int64_t cx, ktaps, sy, sx; /* w index = y*sy + x*sx + k */
     int kernel[3];
+    ie_conv_failure *fail;
 } pack_job;
 
-static void pack_task(void *ctx, int64_t task) {
+/* One channel block of every class: each weight's run of kernel taps is read
+ * once (contiguous) and spread over the classes' [t][x][c] layouts through a
+ * small buffer, so the output is written as runs of xc * w floats. */
+static void pack_task(void *ctx, int64_t bi) {
     const pack_job *j = ctx;
-    int64_t cls = task / j->b->n, bi = task % j->b->n;
-    const flat_taps *t = (const flat_taps *)((const char *)j->taps + cls * j->taps_stride);
     const block *blk = &j->b->b[bi];
-    float *dst = j->pack + cls * j->b->pack_size + blk->off;
-    int w = blk->width, valid = blk->valid;
-    int64_t c0 = blk->c0;
-    for (int a = 0; a < t->n[0]; a++)
-        for (int bb = 0; bb < t->n[1]; bb++)
-            for (int e = 0; e < t->n[2]; e++) {
-                int64_t k = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
-                for (int64_t x = 0; x < j->cx; x++, dst += w)
-                    for (int c = 0; c < w; c++)
-                        dst[c] = c < valid ? j->w[(c0 + c) * j->sy + x * j->sx + k] : 0.0f;
+    const int w = blk->width, valid = blk->valid;
+    const int64_t c0 = blk->c0, cx = j->cx, K = j->ktaps;
+    /* cls_of[k], t_of[k]: which class and which of its taps kernel tap k is
+     * (-1: no class uses it). */
+    int64_t *cls_of = (int64_t *)ie_conv_scratch(2, (size_t)(4 * K + 4));
+    int64_t xc = 8192 / (K * w);
+    if (xc < 1) xc = 1;
+    if (xc > cx) xc = cx;
+    float *tmp = ie_conv_scratch(3, (size_t)(K * xc * w));
+    if (!tmp || !cls_of) {
+        ie_conv_fail(j->fail);
+        return;
+    }
+    int64_t *t_of = cls_of + K, *base = t_of + K; /* base[cls]: class's first row in tmp */
+    for (int64_t k = 0; k < K; k++) cls_of[k] = -1;
+    int64_t rows = 0;
+    for (int64_t c = 0; c < j->ncls; c++) {
+        const flat_taps *t = (const flat_taps *)((const char *)j->taps + c * j->taps_stride);
+        base[c] = rows;
+        int64_t q = 0;
+        for (int a = 0; a < t->n[0]; a++)
+            for (int bb = 0; bb < t->n[1]; bb++)
+                for (int e = 0; e < t->n[2]; e++, q++) {
+                    int64_t k = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
+                    cls_of[k] = c;
+                    t_of[k] = q;
+                }
+        rows += q;
+    }
+    for (int64_t x0 = 0; x0 < cx; x0 += xc) {
+        int64_t nx = cx - x0 < xc ? cx - x0 : xc;
+        for (int64_t x = 0; x < nx; x++)
+            for (int c = 0; c < w; c++) {
+                const float *src = j->w + (c0 + c) * j->sy + (x0 + x) * j->sx;
+                for (int64_t k = 0; k < K; k++) {
+                    if (cls_of[k] < 0) continue;
+                    tmp[((base[cls_of[k]] + t_of[k]) * nx + x) * w + c] = c < valid ? src[k] : 0.0f;
+                }
             }
+        for (int64_t c = 0; c < j->ncls; c++) {
+            const flat_taps *t = (const flat_taps *)((const char *)j->taps + c * j->taps_stride);
+            float *dst = j->pack + c * j->b->pack_size + blk->off;
+            for (int64_t tt = 0; tt < taps_count(t); tt++)
+                memcpy(dst + (tt * cx + x0) * w, tmp + ((base[c] + tt) * nx) * w, (size_t)(nx * w) * sizeof(float));
+        }
+    }
 }
 
 /* ---------------- lane coordinates ---------------- */
@@ -352,14 +390,22 @@ static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, in
     for (int64_t c = 0; c < j->ncls; c++)
         if (taps_count(&cls[c].taps) > max_taps) max_taps = taps_count(&cls[c].taps);
     blocks *b = make_blocks(cy, j->cx, max_taps);
-    float *pack = b ? aligned_alloc(64, (size_t)((j->ncls * b->pack_size * 4 + 63) / 64 * 64 + 64)) : NULL;
-    if (!pack) {
+    ie_tensor *pack_t = NULL;
+    if (!b || ie_conv_temp(j->ncls * b->pack_size, &pack_t) != IE_OK) {
         free(b);
         return ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
     }
-    pack_job pj = {w, pack, &cls[0].taps, sizeof(gather_class), b, j->cx, 0, sy, sx,
-                   {kernel[0], kernel[1], kernel[2]}};
-    ie_parallel_for(j->ncls * b->n, pack_task, &pj);
+    float *pack = ie_f32(pack_t);
+    ie_conv_failure fail;
+    atomic_init(&fail.failed, 0);
+    pack_job pj = {w, pack, &cls[0].taps, sizeof(gather_class), j->ncls, b, j->cx,
+                   (int64_t)kernel[0] * kernel[1] * kernel[2], sy, sx, {kernel[0], kernel[1], kernel[2]}, &fail};
+    ie_parallel_for(b->n, pack_task, &pj);
+    if (atomic_load(&fail.failed)) {
+        ie_tensor_release(pack_t);
+        free(b);
+        return ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
+    }
     j->b = b;
     j->pack = pack;
     j->nchunks = (j->gvol + CHUNK - 1) / CHUNK;
@@ -367,7 +413,7 @@ static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, in
     j->ngroups = base >= MIN_TASKS ? 1 : (MIN_TASKS + base - 1) / base;
     if (j->ngroups > b->n) j->ngroups = b->n;
     ie_parallel_for(base * j->ngroups, gather_task, j);
-    free(pack);
+    ie_tensor_release(pack_t);
     free(b);
     return IE_OK;
 }
@@ -404,16 +450,14 @@ static bool strided(const ie_conv_geom *g) { return g->stride[0] > 1 || g->strid
 
 /* x as the gather reads it: x itself for stride 1, else its phase split
  * (*owned is set to the buffer to free). */
-static ie_status gather_input(const ie_conv_geom *g, const float *x, const float **xs, float **owned) {
+static ie_status gather_input(const ie_conv_geom *g, const float *x, const float **xs, ie_tensor **owned) {
     *owned = NULL;
     *xs = x;
     if (!strided(g)) return IE_OK;
-    int64_t n = g->batch * g->cin * ie_conv_vol(g->in);
-    *owned = aligned_alloc(64, (size_t)((n * 4 + 63) / 64 * 64 + 64));
-    if (!*owned) return ie_error_set(IE_ERR_NOMEM, "conv: out of memory for a %lld-float strided copy", (long long)n);
-    split_job sj = {g, x, *owned};
+    IE_TRY(ie_conv_temp(g->batch * g->cin * ie_conv_vol(g->in), owned));
+    split_job sj = {g, x, ie_f32(*owned)};
     ie_parallel_for(g->batch * g->cin, split_task, &sj);
-    *xs = *owned;
+    *xs = ie_f32(*owned);
     return IE_OK;
 }
 
@@ -439,7 +483,7 @@ ie_status ie_conv_direct_forward(const ie_conv_geom *g, const float *x, const fl
     const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
     if (g->batch == 0 || g->cout == 0) return IE_OK;
     const float *xs;
-    float *owned;
+    ie_tensor *owned;
     IE_TRY(gather_input(g, x, &xs, &owned));
     gather_class cls;
     memset(&cls, 0, sizeof cls);
@@ -449,7 +493,7 @@ ie_status ie_conv_direct_forward(const ie_conv_geom *g, const float *x, const fl
                     .bias = bias, .y = y, .y_nstride = g->cout * ovol, .y_cstride = ovol,
                     .scatter = false, .batch = g->batch};
     ie_status st = run_gather(&j, &cls, w, g->cout, g->cin * ie_conv_ktaps(g), ie_conv_ktaps(g), g->kernel);
-    free(owned);
+    ie_tensor_release(owned);
     return st;
 }
 
@@ -640,7 +684,7 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
     const int64_t wsize = g->cout * g->cin * ktaps;
     if (wsize == 0) return IE_OK;
     const float *xs;
-    float *owned;
+    ie_tensor *owned;
     IE_TRY(gather_input(g, x, &xs, &owned));
     wgrad_job j = {.g = g, .x = xs, .gy = gy, .gvol = ovol, .ntaps = ktaps};
     forward_taps(g, &j.taps);
@@ -651,13 +695,14 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
     j.ngroups = (g->batch * ovol + WGRAD_GROUP - 1) / WGRAD_GROUP;
     j.ncg = j.ngroups >= MIN_TASKS ? 1 : (MIN_TASKS + j.ngroups - 1) / j.ngroups;
     if (j.ncg > j.nblocks) j.ncg = j.nblocks;
-    j.partial = j.ngroups == 1 ? gw : aligned_alloc(64, (size_t)((j.ngroups * wsize * 4 + 63) / 64 * 64));
+    ie_tensor *partial_t = NULL;
     ie_status st = IE_OK;
-    if (!j.partial) {
+    if (j.ngroups > 1 && ie_conv_temp(j.ngroups * wsize, &partial_t) != IE_OK) {
         st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for %lld partial sums",
                           (long long)(j.ngroups * wsize));
         goto done;
     }
+    j.partial = partial_t ? ie_f32(partial_t) : gw;
     atomic_init(&j.fail.failed, 0);
     ie_parallel_for(j.ngroups * j.ncg, wgrad_task, &j);
     if (atomic_load(&j.fail.failed)) {
@@ -666,8 +711,8 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
         wsum_job s = {j.partial, gw, j.ngroups, wsize};
         ie_parallel_for(ie_cpu_chunks(wsize), wsum_task, &s);
     }
-    if (j.partial != gw) free(j.partial);
+    ie_tensor_release(partial_t);
 done:
-    free(owned);
+    ie_tensor_release(owned);
     return st;
 }

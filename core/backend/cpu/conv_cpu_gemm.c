@@ -265,9 +265,9 @@ ie_status ie_conv_gemm_backward_data(const ie_conv_geom *g, const float *gy, con
     const int64_t ktaps = ie_conv_ktaps(g);
     int64_t n_classes = (int64_t)g->stride[0] * g->stride[1] * g->stride[2];
     grad_class *classes = calloc((size_t)n_classes, sizeof *classes);
-    float *wc_all = malloc((size_t)(g->cin * g->cout * ktaps + 1) * sizeof(float));
+    ie_tensor *wc_t = NULL;
     ie_status st = IE_OK;
-    if (!classes || !wc_all) {
+    if (!classes || ie_conv_temp(g->cin * g->cout * ktaps, &wc_t) != IE_OK) {
         st = ie_error_set(IE_ERR_NOMEM, "conv backward: out of memory packing the weights");
         goto done;
     }
@@ -293,7 +293,7 @@ ie_status ie_conv_gemm_backward_data(const ie_conv_geom *g, const float *gy, con
         if (g->cout * c->taps > max_rows) max_rows = g->cout * c->taps;
     }
     /* Pack each class's weights as [cin][cout * taps]. */
-    float *wp = wc_all;
+    float *wp = ie_f32(wc_t);
     for (int64_t ci = 0; ci < n_classes; ci++) {
         grad_class *c = &classes[ci];
         c->wc = wp;
@@ -327,7 +327,7 @@ ie_status ie_conv_gemm_backward_data(const ie_conv_geom *g, const float *gy, con
         st = ie_error_set(IE_ERR_NOMEM, "conv backward: out of memory for a column tile");
 done:
     free(classes);
-    free(wc_all);
+    ie_tensor_release(wc_t);
     return st;
 }
 
@@ -405,10 +405,11 @@ ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, co
     int64_t cap = WGRAD_PARTIAL_FLOATS / wsize;
     if (cap < 1) cap = 1;
     if (j.groups > cap) j.groups = cap;
-    j.partial = j.groups == 1 ? gw : aligned_alloc(64, (size_t)((j.groups * wsize * 4 + 63) / 64 * 64));
-    if (!j.partial)
+    ie_tensor *partial_t = NULL;
+    if (j.groups > 1 && ie_conv_temp(j.groups * wsize, &partial_t) != IE_OK)
         return ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for %lld partial sums",
                             (long long)(j.groups * wsize));
+    j.partial = partial_t ? ie_f32(partial_t) : gw;
     atomic_init(&j.fail.failed, 0);
     ie_parallel_for(j.groups, bwd_weight_task, &j);
     ie_status st = IE_OK;
@@ -418,6 +419,6 @@ ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, co
         sum_job s = {j.partial, gw, j.groups, wsize};
         ie_parallel_for(ie_cpu_chunks(wsize), sum_partials_task, &s);
     }
-    if (j.partial != gw) free(j.partial);
+    ie_tensor_release(partial_t);
     return st;
 }

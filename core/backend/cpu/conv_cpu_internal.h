@@ -20,6 +20,10 @@
  * of memory (the caller reports IE_ERR_NOMEM). */
 float *ie_conv_scratch(int slot, size_t nfloats);
 
+/* A temporary float buffer from the caching allocator (so a training step
+ * reuses the previous step's memory); release with ie_tensor_release. */
+ie_status ie_conv_temp(int64_t nfloats, ie_tensor **out);
+
 /* Product of the three spatial sizes. */
 static inline int64_t ie_conv_vol(const int64_t d[3]) { return d[0] * d[1] * d[2]; }
 static inline int64_t ie_conv_ktaps(const ie_conv_geom *g) {
