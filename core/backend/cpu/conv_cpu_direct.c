@@ -536,7 +536,7 @@ ie_status ie_conv_direct_backward_data(const ie_conv_geom *g, const float *gy, c
 
 /* ---------------- weight gradient ---------------- */
 
-#define WG_SUB 1024 /* voxels per register pass (G rows stay in L1) */
+#define WG_SUB 2048 /* voxels per register pass (G rows stay in L1) */
 
 typedef struct wgrad_job {
     const ie_conv_geom *g;
@@ -551,44 +551,92 @@ typedef struct wgrad_job {
 
 static const float wgrad_zeros[WG_SUB + 16];
 
-/* part[(c0+c)*cin*T + ci*T + t0 + q] += sum_v gy_c[v] * x_ci_t[v] for CB
- * channels x TB taps; masks per (vector, tap) come from mt. */
-DTGT static DINLINE void wgrad_tile(const int CB, const int TB, const float *const *grow, const float *xrow,
-                                    const int64_t *toff, const __mmask16 *mt, const __mmask16 *tail,
-                                    int64_t ntaps, int64_t nvec, float *out, int64_t ostride) {
-    __m512 acc[16][3];
-#pragma GCC unroll 16
-    for (int c = 0; c < CB; c++)
-#pragma GCC unroll 3
-        for (int q = 0; q < TB; q++) acc[c][q] = _mm512_setzero_ps();
-    for (int64_t v = 0; v < nvec; v++) {
-        __m512 xv[3];
-#pragma GCC unroll 3
-        for (int q = 0; q < TB; q++) {
-            const float *p = (const float *)((uintptr_t)xrow + (uintptr_t)(toff[q] + 16 * v) * sizeof(float));
-            xv[q] = _mm512_maskz_loadu_ps(mt[v * ntaps + q], p);
-        }
-#pragma GCC unroll 16
-        for (int c = 0; c < CB; c++) {
-            __m512 gv = _mm512_maskz_loadu_ps(tail[v], grow[c] + 16 * v);
-#pragma GCC unroll 3
-            for (int q = 0; q < TB; q++) acc[c][q] = _mm512_fmadd_ps(gv, xv[q], acc[c][q]);
-        }
+/* Sums of 16 vectors at once: lane i of the result is the sum of a_i's
+ * lanes (a transpose-and-add tree, 45 shuffles and adds instead of 16 full
+ * horizontal reductions).  Arguments by value so the accumulators stay in
+ * registers. */
+DTGT static DINLINE __m512 pair_sum(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+}
+DTGT static DINLINE __m512 quad_sum(__m512 t0, __m512 t1) {
+    return _mm512_add_ps(_mm512_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+DTGT static DINLINE __m512 reduce16(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6,
+                                    __m512 a7, __m512 a8, __m512 a9, __m512 a10, __m512 a11, __m512 a12,
+                                    __m512 a13, __m512 a14, __m512 a15) {
+    /* each 128-bit lane of u_i holds partial sums of a_4i .. a_4i+3 */
+    __m512 u0 = quad_sum(pair_sum(a0, a1), pair_sum(a2, a3));
+    __m512 u1 = quad_sum(pair_sum(a4, a5), pair_sum(a6, a7));
+    __m512 u2 = quad_sum(pair_sum(a8, a9), pair_sum(a10, a11));
+    __m512 u3 = quad_sum(pair_sum(a12, a13), pair_sum(a14, a15));
+    __m512 w0 = _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, _MM_SHUFFLE(1, 0, 1, 0)),
+                              _mm512_shuffle_f32x4(u0, u1, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 w1 = _mm512_add_ps(_mm512_shuffle_f32x4(u2, u3, _MM_SHUFFLE(1, 0, 1, 0)),
+                              _mm512_shuffle_f32x4(u2, u3, _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w0, w1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(w0, w1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+#define REDUCE16(a, o)                                                                                   \
+    reduce16(a[(o) + 0], a[(o) + 1], a[(o) + 2], a[(o) + 3], a[(o) + 4], a[(o) + 5], a[(o) + 6], a[(o) + 7], \
+             a[(o) + 8], a[(o) + 9], a[(o) + 10], a[(o) + 11], a[(o) + 12], a[(o) + 13], a[(o) + 14],      \
+             a[(o) + 15])
+
+/* One vector step of a weight-gradient tile.  Masked *loads* cost an extra
+ * vector uop each on the FMA ports, so where it is safe (the whole vector
+ * lies inside the buffer) the loads are plain and the tap masks go on the
+ * FMAs instead (merge masking is free); gy is masked only on the last,
+ * partial vector. */
+DTGT static DINLINE void wgrad_step(const int CB, const int TB, const bool safe_x, const bool full_g, __m512 *acc,
+                                    const float *const *grow, const float *xrow, const int64_t *toff,
+                                    const __mmask16 *mrow, __mmask16 tail, int64_t v) {
+    __m512 xv[4];
+    __mmask16 mk[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < TB; q++) {
+        const float *p = (const float *)((uintptr_t)xrow + (uintptr_t)(toff[q] + 16 * v) * sizeof(float));
+        mk[q] = _load_mask16((__mmask16 *)&mrow[q]);
+        xv[q] = safe_x ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mk[q], p);
     }
 #pragma GCC unroll 16
-    for (int c = 0; c < CB; c++)
-#pragma GCC unroll 3
-        for (int q = 0; q < TB; q++) out[c * ostride + q] += _mm512_reduce_add_ps(acc[c][q]);
+    for (int c = 0; c < CB; c++) {
+        __m512 gv = full_g ? _mm512_loadu_ps(grow[c] + 16 * v) : _mm512_maskz_loadu_ps(tail, grow[c] + 16 * v);
+#pragma GCC unroll 4
+        for (int q = 0; q < TB; q++)
+            acc[c * TB + q] = safe_x ? _mm512_mask3_fmadd_ps(gv, xv[q], acc[c * TB + q], mk[q])
+                                     : _mm512_fmadd_ps(gv, xv[q], acc[c * TB + q]);
+    }
 }
 
-DTGT static void wgrad_8x3(const float *const *grow, const float *xrow, const int64_t *toff, const __mmask16 *mt,
-                           const __mmask16 *tail, int64_t ntaps, int64_t nvec, float *out, int64_t ostride) {
-    wgrad_tile(8, 3, grow, xrow, toff, mt, tail, ntaps, nvec, out, ostride);
+/* out[c*TB + q] = sum over the vectors of gy_c . x_(ci, tap q) for CB
+ * channels x TB taps; masks per (vector, tap) come from mt.  Vectors below
+ * `safe_end` may load x without masks; all but the last are full. */
+DTGT static DINLINE void wgrad_tile(const int CB, const int TB, const float *const *grow, const float *xrow,
+                                    const int64_t *toff, const __mmask16 *mt, const __mmask16 *tail,
+                                    int64_t ntaps, int64_t nvec, int64_t safe_lo, int64_t safe_hi, float *out) {
+    __m512 acc[32];
+#pragma GCC unroll 32
+    for (int i = 0; i < 32; i++) acc[i] = _mm512_setzero_ps();
+    int64_t v = 0, nfull = tail[nvec - 1] == 0xffff ? nvec : nvec - 1;
+    int64_t hi = safe_hi < nfull ? safe_hi : nfull;
+    for (; v < safe_lo && v < nfull; v++)
+        wgrad_step(CB, TB, false, true, acc, grow, xrow, toff, mt + v * ntaps, tail[v], v);
+    for (; v < hi; v++) wgrad_step(CB, TB, true, true, acc, grow, xrow, toff, mt + v * ntaps, tail[v], v);
+    for (; v < nvec; v++)
+        wgrad_step(CB, TB, false, v < nfull, acc, grow, xrow, toff, mt + v * ntaps, tail[v], v);
+    _mm512_storeu_ps(out, REDUCE16(acc, 0));
+    if (CB * TB > 16) _mm512_storeu_ps(out + 16, REDUCE16(acc, 16));
 }
-DTGT static void wgrad_16x1(const float *const *grow, const float *xrow, const int64_t *toff, const __mmask16 *mt,
-                            const __mmask16 *tail, int64_t ntaps, int64_t nvec, float *out, int64_t ostride) {
-    wgrad_tile(16, 1, grow, xrow, toff, mt, tail, ntaps, nvec, out, ostride);
-}
+
+#define WGRAD_VARIANT(CB, TB)                                                                              \
+    DTGT static void wgrad_##CB##x##TB(const float *const *grow, const float *xrow, const int64_t *toff,    \
+                                       const __mmask16 *mt, const __mmask16 *tail, int64_t ntaps,           \
+                                       int64_t nvec, int64_t safe_lo, int64_t safe_hi, float *out) {        \
+        wgrad_tile(CB, TB, grow, xrow, toff, mt, tail, ntaps, nvec, safe_lo, safe_hi, out);                 \
+    }
+WGRAD_VARIANT(8, 3)
+WGRAD_VARIANT(6, 4)
+WGRAD_VARIANT(16, 1)
 
 /* One voxel segment [ja, jb) of batch item n, channel blocks [b0, b1). */
 DTGT static void wgrad_segment(wgrad_job *j, int64_t n, int64_t ja, int64_t jb, int64_t b0, int64_t b1,
@@ -619,22 +667,35 @@ DTGT static void wgrad_segment(wgrad_job *j, int64_t n, int64_t ja, int64_t jb, 
             for (int b = 0; b < t->n[1]; b++)
                 for (int e = 0; e < t->n[2]; e++) row[k++] = vm.m[0][a] & vm.m[1][b] & vm.m[2][e];
     }
-    const float *xn = j->x + n * cin * ivol + ja;
+    /* Vectors [safe_lo, safe_hi) read x only inside the buffer for every
+     * tap and channel, so their loads need no masks. */
+    int64_t min_off = 0, max_off = 0;
+    for (int64_t k = 0; k < T; k++) {
+        if (toff[k] < min_off) min_off = toff[k];
+        if (toff[k] > max_off) max_off = toff[k];
+    }
+    const int64_t base = n * cin * ivol + ja, total = g->batch * cin * ivol;
+    int64_t safe_lo = -(base + min_off) > 0 ? (-(base + min_off) + 15) / 16 : 0;
+    int64_t room = total - base - (cin - 1) * ivol - 16 - max_off;
+    int64_t safe_hi = room < 0 ? 0 : room / 16 + 1;
+    if (safe_hi > nvec) safe_hi = nvec;
+    const float *xn = j->x + base;
     const float *gn = j->gy + n * cout * j->gvol + ja;
     for (int64_t bi = b0; bi < b1; bi++) {
         int64_t c0 = bi * j->cb;
         const float *grow[16];
         for (int c = 0; c < j->cb; c++) grow[c] = c0 + c < cout ? gn + (c0 + c) * j->gvol : wgrad_zeros;
         int valid = (int)(cout - c0 < j->cb ? cout - c0 : j->cb);
-        float tmp[16 * 3];
+        float tmp[32];
         for (int64_t ci = 0; ci < cin; ci++) {
             const float *xrow = xn + ci * ivol;
             for (int64_t t0 = 0; t0 < T; t0 += j->tb) {
-                memset(tmp, 0, sizeof tmp);
                 if (j->tb == 3)
-                    wgrad_8x3(grow, xrow, toff + t0, mt + t0, tail, T, nvec, tmp, 3);
+                    wgrad_8x3(grow, xrow, toff + t0, mt + t0, tail, T, nvec, safe_lo, safe_hi, tmp);
+                else if (j->tb == 4)
+                    wgrad_6x4(grow, xrow, toff + t0, mt + t0, tail, T, nvec, safe_lo, safe_hi, tmp);
                 else
-                    wgrad_16x1(grow, xrow, toff + t0, mt + t0, tail, T, nvec, tmp, 1);
+                    wgrad_16x1(grow, xrow, toff + t0, mt + t0, tail, T, nvec, safe_lo, safe_hi, tmp);
                 for (int c = 0; c < valid; c++)
                     for (int qq = 0; qq < j->tb; qq++)
                         part[((c0 + c) * cin + ci) * T + t0 + qq] += tmp[c * j->tb + qq];
@@ -689,8 +750,8 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
     wgrad_job j = {.g = g, .x = xs, .gy = gy, .gvol = ovol, .ntaps = ktaps};
     forward_taps(g, &j.taps);
     for (int d = 0; d < 3; d++) j.grid_[d] = g->out[d];
-    j.tb = ktaps % 3 == 0 ? 3 : 1;
-    j.cb = j.tb == 3 ? 8 : 16;
+    j.tb = ktaps % 3 == 0 ? 3 : ktaps % 4 == 0 ? 4 : 1;
+    j.cb = j.tb == 3 ? 8 : j.tb == 4 ? 6 : 16;
     j.nblocks = (g->cout + j.cb - 1) / j.cb;
     j.ngroups = (g->batch * ovol + WGRAD_GROUP - 1) / WGRAD_GROUP;
     j.ncg = j.ngroups >= MIN_TASKS ? 1 : (MIN_TASKS + j.ngroups - 1) / j.ngroups;
