@@ -39,45 +39,93 @@ static bool is_pointwise(const ie_conv_geom *g) {
     return true;
 }
 
-/* col[r][jj] = x[ci][o(j0 + jj) * s - p + k * d] (0 outside), r = (ci, kd, kh, kw). */
-static void vol2col(const ie_conv_geom *g, const float *xn, int64_t j0, int64_t bj, float *col) {
-    const int64_t OH = g->out[1], OW = g->out[2], ID = g->in[0], IH = g->in[1], IW = g->in[2];
-    const int64_t ivol = ID * IH * IW;
-    const int64_t od0 = j0 / (OH * OW), oh0 = (j0 / OW) % OH, ow0 = j0 % OW;
+#define MAX_COL_TAPS 64
+
+/* Which source voxel each column entry reads: along each dimension, grid
+ * position j and tap a read source position j * s + off[a] (0 outside). */
+typedef struct col_spec {
+    int64_t src[3], grid[3];
+    int64_t s[3];
+    int n[3];
+    int64_t off[3][MAX_COL_TAPS];
+} col_spec;
+
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* col[r][jj] for r = (c, a, b, e) and grid voxels j0 .. j0+bj-1, walking
+ * grid rows so that each row of the tile is a few contiguous copies. */
+static void build_col(const col_spec *cs, const float *src, int64_t channels, int64_t j0, int64_t bj, float *col) {
+    const int64_t GH = cs->grid[1], GW = cs->grid[2], SD = cs->src[0], SH = cs->src[1], SW = cs->src[2];
+    const int64_t svol = SD * SH * SW, sw = cs->s[2];
+    const int64_t jd0 = j0 / (GH * GW), jh0 = (j0 / GW) % GH, jw0 = j0 % GW;
     int64_t r = 0;
-    for (int64_t ci = 0; ci < g->cin; ci++)
-        for (int kd = 0; kd < g->kernel[0]; kd++)
-            for (int kh = 0; kh < g->kernel[1]; kh++)
-                for (int kw = 0; kw < g->kernel[2]; kw++, r++) {
-                    const float *xc = xn + ci * ivol;
+    for (int64_t c = 0; c < channels; c++)
+        for (int a = 0; a < cs->n[0]; a++)
+            for (int b = 0; b < cs->n[1]; b++)
+                for (int e = 0; e < cs->n[2]; e++, r++) {
+                    const float *sc = src + c * svol;
                     float *dst = col + r * bj;
-                    int64_t od = od0, oh = oh0, ow = ow0, jj = 0;
-                    const int64_t offw = (int64_t)kw * g->dil[2] - g->pad[2];
+                    const int64_t offw = cs->off[2][e];
+                    int64_t jd = jd0, jh = jh0, jw = jw0, jj = 0;
                     while (jj < bj) {
-                        int64_t seg = OW - ow < bj - jj ? OW - ow : bj - jj;
-                        int64_t id = od * g->stride[0] - g->pad[0] + (int64_t)kd * g->dil[0];
-                        int64_t ih = oh * g->stride[1] - g->pad[1] + (int64_t)kh * g->dil[1];
-                        if (id < 0 || id >= ID || ih < 0 || ih >= IH) {
-                            memset(dst + jj, 0, (size_t)seg * sizeof(float));
+                        int64_t seg = GW - jw < bj - jj ? GW - jw : bj - jj;
+                        int64_t id = jd * cs->s[0] + cs->off[0][a], ih = jh * cs->s[1] + cs->off[1][b];
+                        float *d = dst + jj;
+                        if (id < 0 || id >= SD || ih < 0 || ih >= SH) {
+                            memset(d, 0, (size_t)seg * sizeof(float));
                         } else {
-                            const float *row = xc + (id * IH + ih) * IW;
-                            const int64_t sw = g->stride[2];
-                            for (int64_t t = 0; t < seg; t++) {
-                                int64_t iw = (ow + t) * sw + offw;
-                                dst[jj + t] = (iw >= 0 && iw < IW) ? row[iw] : 0.0f;
+                            const float *row = sc + (id * SH + ih) * SW;
+                            /* t in [lo, hi) reads inside the row */
+                            int64_t lo = floor_div(-offw + sw - 1, sw) - jw, hi = floor_div(SW - 1 - offw, sw) - jw + 1;
+                            if (lo < 0) lo = 0;
+                            if (hi > seg) hi = seg;
+                            if (hi < lo) hi = lo;
+                            memset(d, 0, (size_t)lo * sizeof(float));
+                            if (sw == 1) {
+                                memcpy(d + lo, row + jw + lo + offw, (size_t)(hi - lo) * sizeof(float));
+                            } else {
+                                for (int64_t t = lo; t < hi; t++) d[t] = row[(jw + t) * sw + offw];
                             }
+                            memset(d + hi, 0, (size_t)(seg - hi) * sizeof(float));
                         }
                         jj += seg;
-                        ow += seg;
-                        if (ow == OW) {
-                            ow = 0;
-                            if (++oh == OH) {
-                                oh = 0;
-                                od++;
+                        jw += seg;
+                        if (jw == GW) {
+                            jw = 0;
+                            if (++jh == GH) {
+                                jh = 0;
+                                jd++;
                             }
                         }
                     }
                 }
+}
+
+/* The regular conv's columns: output voxel o, tap k reads x at o*s - p + k*dil. */
+static bool conv_col_spec(const ie_conv_geom *g, col_spec *cs) {
+    for (int d = 0; d < 3; d++) {
+        if (g->kernel[d] > MAX_COL_TAPS) return false;
+        cs->src[d] = g->in[d];
+        cs->grid[d] = g->out[d];
+        cs->s[d] = g->stride[d];
+        cs->n[d] = g->kernel[d];
+        for (int k = 0; k < g->kernel[d]; k++) cs->off[d][k] = (int64_t)k * g->dil[d] - g->pad[d];
+    }
+    return true;
+}
+
+static ie_status check_kernel(const ie_conv_geom *g) {
+    for (int d = 0; d < 3; d++)
+        if (g->kernel[d] > MAX_COL_TAPS)
+            return ie_error_set(IE_ERR_UNSUPPORTED, "conv: kernel size %d is larger than the supported %d",
+                                g->kernel[d], MAX_COL_TAPS);
+    return IE_OK;
+}
+
+static void vol2col(const ie_conv_geom *g, const float *xn, int64_t j0, int64_t bj, float *col) {
+    col_spec cs;
+    conv_col_spec(g, &cs); /* kernel sizes were checked by the caller */
+    build_col(&cs, xn, g->cin, j0, bj, col);
 }
 
 /* ---------------- forward ---------------- */
@@ -131,6 +179,7 @@ ie_status ie_conv_gemm_forward(const ie_conv_geom *g, const float *x, const floa
                                const float *bias, float *y) {
     const int64_t ovol = ie_conv_vol(g->out);
     if (ovol == 0 || g->batch == 0 || g->cout == 0) return IE_OK;
+    IE_TRY(check_kernel(g));
     fwd_job j = {.g = g, .x = x, .w = w, .bias = bias, .y = y};
     j.krows = g->cin * ie_conv_ktaps(g);
     j.pointwise = is_pointwise(g);
@@ -146,7 +195,7 @@ ie_status ie_conv_gemm_forward(const ie_conv_geom *g, const float *x, const floa
 
 /* ---------------- backward data ---------------- */
 
-#define MAX_CLASS_TAPS 64
+#define MAX_CLASS_TAPS MAX_COL_TAPS
 
 /* One parity class: input voxels i = s*j + r; kernel taps whose output
  * position o = j + shift is an integer. */
@@ -172,25 +221,15 @@ typedef struct bwd_data_job {
 
 static void class_col(const ie_conv_geom *g, const grad_class *c, const float *gyn, int64_t j0,
                       int64_t bj, float *col) {
-    const int64_t OD = g->out[0], OH = g->out[1], OW = g->out[2], ovol = OD * OH * OW;
-    const int64_t JH = c->grid[1], JW = c->grid[2];
-    int64_t r = 0;
-    for (int64_t co = 0; co < g->cout; co++)
-        for (int a = 0; a < c->ntap[0]; a++)
-            for (int b = 0; b < c->ntap[1]; b++)
-                for (int e = 0; e < c->ntap[2]; e++, r++) {
-                    const float *src = gyn + co * ovol;
-                    float *dst = col + r * bj;
-                    for (int64_t jj = 0; jj < bj; jj++) {
-                        int64_t j = j0 + jj;
-                        int64_t od = j / (JH * JW) + c->shift[0][a];
-                        int64_t oh = (j / JW) % JH + c->shift[1][b];
-                        int64_t ow = j % JW + c->shift[2][e];
-                        dst[jj] = (od >= 0 && od < OD && oh >= 0 && oh < OH && ow >= 0 && ow < OW)
-                                      ? src[(od * OH + oh) * OW + ow]
-                                      : 0.0f;
-                    }
-                }
+    col_spec cs;
+    for (int d = 0; d < 3; d++) {
+        cs.src[d] = g->out[d];
+        cs.grid[d] = c->grid[d];
+        cs.s[d] = 1;
+        cs.n[d] = c->ntap[d];
+        for (int k = 0; k < c->ntap[d]; k++) cs.off[d][k] = c->shift[d][k];
+    }
+    build_col(&cs, gyn, g->cout, j0, bj, col);
 }
 
 static void bwd_data_task(void *ctx, int64_t task) {
@@ -389,6 +428,7 @@ static void sum_partials_task(void *ctx, int64_t chunk) {
 ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, const float *gy,
                                        float *gw) {
     const int64_t ovol = ie_conv_vol(g->out);
+    IE_TRY(check_kernel(g));
     bwd_weight_job j = {.g = g, .x = x, .gy = gy};
     j.krows = g->cin * ie_conv_ktaps(g);
     const int64_t wsize = g->cout * j.krows;
