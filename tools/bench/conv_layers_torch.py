@@ -2,7 +2,7 @@
 """PyTorch peer of conv_layers.c: times every distinct conv layer shape of
 InnerEye's UNet3D (batch 2, crop 32x48x32) forward and backward on 2 threads.
 
-    /usr/bin/python3 tools/bench/conv_layers_torch.py [repeats]
+    /usr/bin/python3 tools/bench/conv_layers_torch.py [repeats] [threads]
 
 Prints one line per layer: name, count in the network, forward ms, backward ms
 (min over repeats).  conv_layers.c prints the same table for our engine and,
@@ -50,7 +50,7 @@ def best_of(fn, repeats):
 
 def main():
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
     torch.manual_seed(0)
     total_f = total_b = 0.0
     print("# layer count fwd_ms bwd_ms (torch %s, %d threads)" % (torch.__version__, torch.get_num_threads()))

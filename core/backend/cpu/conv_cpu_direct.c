@@ -35,6 +35,7 @@
 #define CHUNK_VECS (CHUNK / 16)
 #define WGRAD_GROUP 4096          /* voxels per weight-gradient group */
 #define MIN_TASKS 16              /* split channels when voxels give fewer tasks */
+#define SMALL_GRID 512            /* at most this many voxels: channels in lanes, exact taps */
 
 bool ie_conv_direct_available(void) {
     static int cached = -1;
@@ -57,8 +58,9 @@ bool ie_conv_direct_fits(const ie_conv_geom *g) {
         ivol *= g->in[d];
     }
     /* Lane indices and scatter offsets are 32-bit. */
+    /* ... and so are the weight-packing gathers (16 rows of cin * taps). */
     return taps <= FLAT_MAXTAPS && ivol < ((int64_t)1 << 30) && ovol < ((int64_t)1 << 30) &&
-           g->cin <= (1 << 20) && g->cout <= (1 << 20);
+           g->cin * taps < ((int64_t)1 << 26) && g->cout * taps < ((int64_t)1 << 26);
 }
 
 /* ---------------- taps and weight packing ---------------- */
@@ -85,14 +87,14 @@ typedef struct blocks {
     block b[];
 } blocks;
 
-static blocks *make_blocks(int64_t cy, int64_t cx, int64_t ntaps) {
+static blocks *make_blocks(int64_t cy, int64_t cx, int64_t ntaps, bool only16) {
     blocks *b = malloc(sizeof *b + (size_t)(cy / 4 + 2) * sizeof(block));
     if (!b) return NULL;
     b->n = 0;
     b->pack_size = 0;
     for (int64_t c = 0; c < cy;) {
         int64_t rem = cy - c;
-        int w = rem > 8 ? 16 : rem > 4 ? 8 : 4;
+        int w = rem > 8 || only16 ? 16 : rem > 4 ? 8 : 4;
         block *k = &b->b[b->n++];
         k->c0 = c;
         k->width = w;
@@ -116,56 +118,32 @@ typedef struct pack_job {
     ie_conv_failure *fail;
 } pack_job;
 
-/* One channel block of every class: each weight's run of kernel taps is read
- * once (contiguous) and spread over the classes' [t][x][c] layouts through a
- * small buffer, so the output is written as runs of xc * w floats. */
-static void pack_task(void *ctx, int64_t bi) {
+/* One channel block of every class: for each (x, tap) one gather collects
+ * the block's w channels (x outer, so each weight's run of taps is read from
+ * L1 once it is touched; every write is a full block row). */
+DTGT static void pack_task(void *ctx, int64_t bi) {
     const pack_job *j = ctx;
     const block *blk = &j->b->b[bi];
     const int w = blk->width, valid = blk->valid;
-    const int64_t c0 = blk->c0, cx = j->cx, K = j->ktaps;
-    /* cls_of[k], t_of[k]: which class and which of its taps kernel tap k is
-     * (-1: no class uses it). */
-    int64_t *cls_of = (int64_t *)ie_conv_scratch(2, (size_t)(4 * K + 4));
-    int64_t xc = 8192 / (K * w);
-    if (xc < 1) xc = 1;
-    if (xc > cx) xc = cx;
-    float *tmp = ie_conv_scratch(3, (size_t)(K * xc * w));
-    if (!tmp || !cls_of) {
-        ie_conv_fail(j->fail);
-        return;
-    }
-    int64_t *t_of = cls_of + K, *base = t_of + K; /* base[cls]: class's first row in tmp */
-    for (int64_t k = 0; k < K; k++) cls_of[k] = -1;
-    int64_t rows = 0;
+    const int64_t c0 = blk->c0, cx = j->cx;
+    const __mmask16 m = (__mmask16)((1u << valid) - 1);
+    const __mmask16 mw = (__mmask16)(w == 16 ? 0xffff : (1u << w) - 1);
+    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)j->sy));
     for (int64_t c = 0; c < j->ncls; c++) {
         const flat_taps *t = (const flat_taps *)((const char *)j->taps + c * j->taps_stride);
-        base[c] = rows;
-        int64_t q = 0;
+        float *dst = j->pack + c * j->b->pack_size + blk->off;
+        int64_t ks[FLAT_MAXTAPS], T = 0;
         for (int a = 0; a < t->n[0]; a++)
             for (int bb = 0; bb < t->n[1]; bb++)
-                for (int e = 0; e < t->n[2]; e++, q++) {
-                    int64_t k = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
-                    cls_of[k] = c;
-                    t_of[k] = q;
-                }
-        rows += q;
-    }
-    for (int64_t x0 = 0; x0 < cx; x0 += xc) {
-        int64_t nx = cx - x0 < xc ? cx - x0 : xc;
-        for (int64_t x = 0; x < nx; x++)
-            for (int c = 0; c < w; c++) {
-                const float *src = j->w + (c0 + c) * j->sy + (x0 + x) * j->sx;
-                for (int64_t k = 0; k < K; k++) {
-                    if (cls_of[k] < 0) continue;
-                    tmp[((base[cls_of[k]] + t_of[k]) * nx + x) * w + c] = c < valid ? src[k] : 0.0f;
-                }
+                for (int e = 0; e < t->n[2]; e++)
+                    ks[T++] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
+        for (int64_t x = 0; x < cx; x++) {
+            const float *src = j->w + c0 * j->sy + x * j->sx;
+            for (int64_t tt = 0; tt < T; tt++) {
+                __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, rows, src + ks[tt], 4);
+                _mm512_mask_storeu_ps(dst + (tt * cx + x) * w, mw, v);
             }
-        for (int64_t c = 0; c < j->ncls; c++) {
-            const flat_taps *t = (const flat_taps *)((const char *)j->taps + c * j->taps_stride);
-            float *dst = j->pack + c * j->b->pack_size + blk->off;
-            for (int64_t tt = 0; tt < taps_count(t); tt++)
-                memcpy(dst + (tt * cx + x0) * w, tmp + ((base[c] + tt) * nx) * w, (size_t)(nx * w) * sizeof(float));
         }
     }
 }
@@ -247,7 +225,7 @@ typedef struct gather_job {
     int64_t y_nstride, y_cstride;
     bool scatter;
     int64_t ys[3], ydim[3];
-    int64_t batch, nchunks, ngroups;
+    int64_t batch, nchunks, ngroups, cy;
 } gather_job;
 
 /* NV vectors of 16 voxels x CB output channels, accumulated over every tap
@@ -383,13 +361,225 @@ DTGT static void gather_task(void *ctx, int64_t task) {
     }
 }
 
+/* ---------------- small grids: channels in lanes, exact taps ----------------
+ *
+ * On a grid of a few hundred voxels most voxels touch the border, where a
+ * vector of 16 voxels would multiply many padding zeros.  Here 16 output
+ * channels share a vector instead, voxels are grouped by which taps fall
+ * inside the grid, and each group runs exactly its valid taps. */
+
+typedef struct vox_pattern {
+    int64_t first, count; /* range in plan.order */
+    int64_t tap0, ntap;   /* range in plan.tap_x / tap_w */
+} vox_pattern;
+
+typedef struct vox_plan {
+    int64_t *order;  /* voxels sorted by pattern */
+    int64_t *yidx;   /* output offset of each voxel */
+    vox_pattern *pat;
+    int64_t npat;
+    int64_t *tap_x;  /* x offset of each valid tap */
+    int64_t *tap_w;  /* its weight offset: tap index * cx * 16 */
+} vox_plan;
+
+typedef struct vox_key {
+    uint64_t key;
+    int64_t j;
+} vox_key;
+
+static int vox_key_cmp(const void *a, const void *b) {
+    const vox_key *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->j < y->j ? -1 : x->j > y->j;
+}
+
+static void vox_plan_free(vox_plan *p) {
+    free(p->order);
+    free(p->yidx);
+    free(p->pat);
+    free(p->tap_x);
+    free(p->tap_w);
+}
+
+static ie_status vox_plan_make(const gather_job *j, const gather_class *cls, vox_plan *p) {
+    const flat_taps *t = &cls->taps;
+    const int64_t G = j->gvol, GH = j->grid[1], GW = j->grid[2];
+    memset(p, 0, sizeof *p);
+    vox_key *keys = malloc((size_t)G * sizeof *keys);
+    p->order = malloc((size_t)G * sizeof(int64_t));
+    p->yidx = malloc((size_t)G * sizeof(int64_t));
+    p->pat = malloc((size_t)G * sizeof(vox_pattern));
+    int64_t max_taps = taps_count(t);
+    p->tap_x = malloc((size_t)(G * max_taps + 1) * sizeof(int64_t));
+    p->tap_w = malloc((size_t)(G * max_taps + 1) * sizeof(int64_t));
+    if (!keys || !p->order || !p->yidx || !p->pat || !p->tap_x || !p->tap_w) {
+        free(keys);
+        vox_plan_free(p);
+        return ie_error_set(IE_ERR_NOMEM, "conv: out of memory planning a small-grid conv");
+    }
+    for (int64_t v = 0; v < G; v++) {
+        int64_t c[3] = {v / (GH * GW), (v / GW) % GH, v % GW};
+        uint64_t key = 0;
+        for (int d = 0; d < 3; d++) {
+            uint64_t m = 0;
+            for (int k = 0; k < t->n[d]; k++)
+                if (c[d] + t->shift[d][k] >= 0 && c[d] + t->shift[d][k] < j->grid[d]) m |= 1u << k;
+            key |= m << (16 * d);
+        }
+        keys[v] = (vox_key){key, v};
+        p->yidx[v] = j->scatter ? ((j->ys[0] * c[0] + cls->r[0]) * j->ydim[1] + j->ys[1] * c[1] + cls->r[1]) *
+                                          j->ydim[2] +
+                                      j->ys[2] * c[2] + cls->r[2]
+                                : v;
+    }
+    qsort(keys, (size_t)G, sizeof *keys, vox_key_cmp);
+    int64_t ntaps_total = 0;
+    for (int64_t v = 0; v < G; v++) {
+        p->order[v] = keys[v].j;
+        if (v > 0 && keys[v].key == keys[v - 1].key) {
+            p->pat[p->npat - 1].count++;
+            continue;
+        }
+        vox_pattern *pt = &p->pat[p->npat++];
+        pt->first = v;
+        pt->count = 1;
+        pt->tap0 = ntaps_total;
+        uint64_t key = keys[v].key;
+        for (int a = 0; a < t->n[0]; a++)
+            for (int b = 0; b < t->n[1]; b++)
+                for (int e = 0; e < t->n[2]; e++) {
+                    if (!((key >> a) & 1) || !((key >> (16 + b)) & 1) || !((key >> (32 + e)) & 1)) continue;
+                    p->tap_x[ntaps_total] = t->off[0][a] + t->off[1][b] + t->off[2][e];
+                    p->tap_w[ntaps_total] = (((int64_t)a * t->n[1] + b) * t->n[2] + e) * j->cx * 16;
+                    ntaps_total++;
+                }
+        pt->ntap = ntaps_total - pt->tap0;
+    }
+    free(keys);
+    return IE_OK;
+}
+
+/* acc[k][c] for NJ voxels x NC vectors of 16 output channels. */
+DTGT static DINLINE void vox_tile(const int NJ, const int NC, const gather_job *j, const vox_plan *p,
+                                  const vox_pattern *pt, const int64_t *vox, const float *xn,
+                                  const float *const *wb, float *yn, int64_t c0) {
+    __m512 acc[6][4];
+    const int64_t cx = j->cx, cs = j->x_cstride;
+    __mmask16 cmask[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) {
+        int64_t left = j->cy - (c0 + 16 * c);
+        cmask[c] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        __m512 b = j->bias ? _mm512_maskz_loadu_ps(cmask[c], j->bias + c0 + 16 * c) : _mm512_setzero_ps();
+#pragma GCC unroll 6
+        for (int k = 0; k < NJ; k++) acc[k][c] = b;
+    }
+    for (int64_t tt = pt->tap0; tt < pt->tap0 + pt->ntap; tt++) {
+        const float *xp[6];
+#pragma GCC unroll 6
+        for (int k = 0; k < NJ; k++) xp[k] = xn + vox[k] + p->tap_x[tt];
+        const int64_t wo = p->tap_w[tt];
+#pragma GCC unroll 2
+        for (int64_t ci = 0; ci < cx; ci++) {
+            __m512 wv[4];
+#pragma GCC unroll 4
+            for (int c = 0; c < NC; c++) wv[c] = _mm512_loadu_ps(wb[c] + wo + ci * 16);
+#pragma GCC unroll 6
+            for (int k = 0; k < NJ; k++) {
+                __m512 xb = _mm512_set1_ps(xp[k][ci * cs]);
+#pragma GCC unroll 4
+                for (int c = 0; c < NC; c++) acc[k][c] = _mm512_fmadd_ps(xb, wv[c], acc[k][c]);
+            }
+        }
+    }
+    const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)j->y_cstride));
+#pragma GCC unroll 6
+    for (int k = 0; k < NJ; k++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+            _mm512_mask_i32scatter_ps(yn + (c0 + 16 * c) * j->y_cstride + p->yidx[vox[k]], cmask[c], lanes,
+                                      acc[k][c], 4);
+}
+
+#define VOX_VARIANT(NJ, NC)                                                                               \
+    DTGT static void vox_##NJ##x##NC(const gather_job *j, const vox_plan *p, const vox_pattern *pt,     \
+                                     const int64_t *vox, const float *xn, const float *const *wb,        \
+                                     float *yn, int64_t c0) {                                            \
+        vox_tile(NJ, NC, j, p, pt, vox, xn, wb, yn, c0);                                                 \
+    }
+#define VOX_ROW(NC) VOX_VARIANT(1, NC) VOX_VARIANT(2, NC) VOX_VARIANT(3, NC) VOX_VARIANT(4, NC) \
+    VOX_VARIANT(5, NC) VOX_VARIANT(6, NC)
+VOX_ROW(1)
+VOX_ROW(2)
+VOX_ROW(4)
+
+typedef void (*vox_fn)(const gather_job *, const vox_plan *, const vox_pattern *, const int64_t *, const float *,
+                       const float *const *, float *, int64_t);
+static const vox_fn VOX_FNS[3][6] = {
+    {vox_1x1, vox_2x1, vox_3x1, vox_4x1, vox_5x1, vox_6x1},
+    {vox_1x2, vox_2x2, vox_3x2, vox_4x2, vox_5x2, vox_6x2},
+    {vox_1x4, vox_2x4, vox_3x4, vox_4x4, vox_5x4, vox_6x4},
+};
+
+typedef struct vox_job {
+    const gather_job *g;
+    const vox_plan *plans; /* per class */
+    int64_t group_blocks, ngroups;
+} vox_job;
+
+static void vox_task(void *ctx, int64_t task) {
+    const vox_job *vj = ctx;
+    const gather_job *j = vj->g;
+    int64_t grp = task % vj->ngroups, rest = task / vj->ngroups;
+    int64_t cls_i = rest % j->ncls, n = rest / j->ncls;
+    const vox_plan *p = &vj->plans[cls_i];
+    const float *xn = j->x + n * j->x_nstride;
+    float *yn = j->y + n * j->y_nstride;
+    const float *pack = j->pack + cls_i * j->b->pack_size;
+    int64_t b0 = grp * vj->group_blocks, b1 = b0 + vj->group_blocks < j->b->n ? b0 + vj->group_blocks : j->b->n;
+    for (int64_t bi = b0; bi < b1;) {
+        int nc = b1 - bi >= 4 ? 4 : b1 - bi >= 2 ? 2 : 1;
+        const float *wb[4];
+        for (int c = 0; c < nc; c++) wb[c] = pack + j->b->b[bi + c].off;
+        int row = nc == 4 ? 2 : nc == 2 ? 1 : 0;
+        for (int64_t q = 0; q < p->npat; q++) {
+            const vox_pattern *pt = &p->pat[q];
+            for (int64_t v = 0; v < pt->count; v += 6) {
+                int nj = pt->count - v < 6 ? (int)(pt->count - v) : 6;
+                VOX_FNS[row][nj - 1](j, p, pt, p->order + pt->first + v, xn, wb, yn, j->b->b[bi].c0);
+            }
+        }
+        bi += nc;
+    }
+}
+
+static ie_status run_vox(gather_job *j, const gather_class *cls) {
+    vox_plan *plans = calloc((size_t)j->ncls, sizeof *plans);
+    if (!plans) return ie_error_set(IE_ERR_NOMEM, "conv: out of memory planning a small-grid conv");
+    ie_status st = IE_OK;
+    for (int64_t c = 0; c < j->ncls && st == IE_OK; c++) st = vox_plan_make(j, &cls[c], &plans[c]);
+    if (st == IE_OK) {
+        /* Channel groups of 64 (the widest register tile), narrower only
+         * when that leaves fewer than four tasks. */
+        int64_t base = j->batch * j->ncls, gb = 4;
+        while (gb > 1 && base * ((j->b->n + gb - 1) / gb) < 4) gb /= 2;
+        vox_job vj = {j, plans, gb, (j->b->n + gb - 1) / gb};
+        ie_parallel_for(base * vj.ngroups, vox_task, &vj);
+    }
+    for (int64_t c = 0; c < j->ncls; c++) vox_plan_free(&plans[c]);
+    free(plans);
+    return st;
+}
+
 /* Runs a prepared gather: packs the weights, then the parallel tasks. */
 static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, int64_t cy, int64_t sy,
                             int64_t sx, const int kernel[3]) {
     int64_t max_taps = 1;
     for (int64_t c = 0; c < j->ncls; c++)
         if (taps_count(&cls[c].taps) > max_taps) max_taps = taps_count(&cls[c].taps);
-    blocks *b = make_blocks(cy, j->cx, max_taps);
+    const bool small = j->gvol <= SMALL_GRID;
+    blocks *b = make_blocks(cy, j->cx, max_taps, small);
     ie_tensor *pack_t = NULL;
     if (!b || ie_conv_temp(j->ncls * b->pack_size, &pack_t) != IE_OK) {
         free(b);
@@ -408,6 +598,13 @@ static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, in
     }
     j->b = b;
     j->pack = pack;
+    j->cy = cy;
+    if (small) {
+        ie_status st = run_vox(j, cls);
+        ie_tensor_release(pack_t);
+        free(b);
+        return st;
+    }
     j->nchunks = (j->gvol + CHUNK - 1) / CHUNK;
     int64_t base = j->batch * j->ncls * j->nchunks;
     j->ngroups = base >= MIN_TASKS ? 1 : (MIN_TASKS + base - 1) / base;
@@ -536,7 +733,7 @@ ie_status ie_conv_direct_backward_data(const ie_conv_geom *g, const float *gy, c
 
 /* ---------------- weight gradient ---------------- */
 
-#define WG_SUB 2048 /* voxels per register pass (G rows stay in L1) */
+#define WG_SUB 1024 /* voxels per register pass (G rows stay in L1) */
 
 typedef struct wgrad_job {
     const ie_conv_geom *g;

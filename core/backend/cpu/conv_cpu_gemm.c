@@ -54,7 +54,8 @@ static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a +
 
 /* col[r][jj] for r = (c, a, b, e) and grid voxels j0 .. j0+bj-1, walking
  * grid rows so that each row of the tile is a few contiguous copies. */
-static void build_col(const col_spec *cs, const float *src, int64_t channels, int64_t j0, int64_t bj, float *col) {
+static void build_col_ld(const col_spec *cs, const float *src, int64_t channels, int64_t j0, int64_t bj, float *col,
+                         int64_t ld) {
     const int64_t GH = cs->grid[1], GW = cs->grid[2], SD = cs->src[0], SH = cs->src[1], SW = cs->src[2];
     const int64_t svol = SD * SH * SW, sw = cs->s[2];
     const int64_t jd0 = j0 / (GH * GW), jh0 = (j0 / GW) % GH, jw0 = j0 % GW;
@@ -64,7 +65,7 @@ static void build_col(const col_spec *cs, const float *src, int64_t channels, in
             for (int b = 0; b < cs->n[1]; b++)
                 for (int e = 0; e < cs->n[2]; e++, r++) {
                     const float *sc = src + c * svol;
-                    float *dst = col + r * bj;
+                    float *dst = col + r * ld;
                     const int64_t offw = cs->off[2][e];
                     int64_t jd = jd0, jh = jh0, jw = jw0, jj = 0;
                     while (jj < bj) {
@@ -99,6 +100,10 @@ static void build_col(const col_spec *cs, const float *src, int64_t channels, in
                         }
                     }
                 }
+}
+
+static void build_col(const col_spec *cs, const float *src, int64_t channels, int64_t j0, int64_t bj, float *col) {
+    build_col_ld(cs, src, channels, j0, bj, col, bj);
 }
 
 /* The regular conv's columns: output voxel o, tap k reads x at o*s - p + k*dil. */
@@ -425,6 +430,64 @@ static void sum_partials_task(void *ctx, int64_t chunk) {
     }
 }
 
+/* Few voxels in all (a U-Net's lowest levels): one column matrix for every
+ * voxel of the batch, then each task owns a band of its rows (input channel
+ * x tap) and writes those columns of gw directly (no partial sums).  Bands
+ * of column rows keep OpenBLAS packing each column entry once. */
+#define SMALL_WGRAD_VOXELS 4096
+
+typedef struct small_wgrad_job {
+    const ie_conv_geom *g;
+    const float *x, *gy;
+    float *col, *gc, *gw; /* col [krows][nvox], gc [cout][nvox] */
+    int64_t krows, nvox, band;
+    col_spec cs;
+} small_wgrad_job;
+
+static void small_col_task(void *ctx, int64_t task) {
+    const small_wgrad_job *j = ctx;
+    const ie_conv_geom *g = j->g;
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
+    int64_t n = task / (g->cin + g->cout), c = task % (g->cin + g->cout);
+    if (c < g->cin) {
+        build_col_ld(&j->cs, j->x + (n * g->cin + c) * ivol, 1, 0, ovol, j->col + c * ktaps * j->nvox + n * ovol,
+                     j->nvox);
+    } else {
+        c -= g->cin;
+        memcpy(j->gc + c * j->nvox + n * ovol, j->gy + (n * g->cout + c) * ovol, (size_t)ovol * sizeof(float));
+    }
+}
+
+static void small_gemm_task(void *ctx, int64_t band) {
+    const small_wgrad_job *j = ctx;
+    int64_t r0 = band * j->band, rows = j->krows - r0 < j->band ? j->krows - r0 : j->band;
+    /* column-major view: gw is [krows x cout] with leading dimension krows */
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)rows, (int)j->g->cout, (int)j->nvox, 1.0f,
+                j->col + r0 * j->nvox, (int)j->nvox, j->gc, (int)j->nvox, 0.0f, j->gw + r0, (int)j->krows);
+}
+
+static ie_status small_backward_weight(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
+    small_wgrad_job j = {.g = g, .x = x, .gy = gy, .gw = gw};
+    j.krows = g->cin * ie_conv_ktaps(g);
+    j.nvox = g->batch * ie_conv_vol(g->out);
+    conv_col_spec(g, &j.cs);
+    /* eight bands of column rows (multiples of 16) */
+    j.band = (j.krows + 7) / 8;
+    j.band = (j.band + 15) / 16 * 16;
+    ie_tensor *col_t = NULL, *gc_t = NULL;
+    if (ie_conv_temp(j.krows * j.nvox, &col_t) != IE_OK || ie_conv_temp(g->cout * j.nvox, &gc_t) != IE_OK) {
+        ie_tensor_release(col_t);
+        return ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for the column matrix");
+    }
+    j.col = ie_f32(col_t);
+    j.gc = ie_f32(gc_t);
+    ie_parallel_for(g->batch * (g->cin + g->cout), small_col_task, &j);
+    ie_parallel_for((j.krows + j.band - 1) / j.band, small_gemm_task, &j);
+    ie_tensor_release(col_t);
+    ie_tensor_release(gc_t);
+    return IE_OK;
+}
+
 ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, const float *gy,
                                        float *gw) {
     const int64_t ovol = ie_conv_vol(g->out);
@@ -437,6 +500,7 @@ ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, co
         memset(gw, 0, (size_t)wsize * sizeof(float));
         return IE_OK;
     }
+    if (g->batch * ovol <= SMALL_WGRAD_VOXELS) return small_backward_weight(g, x, gy, gw);
     j.pointwise = is_pointwise(g);
     j.block = block_for_rows(j.krows, ovol);
     j.blocks_per_item = (ovol + j.block - 1) / j.block;
