@@ -441,7 +441,7 @@ typedef struct small_wgrad_job {
     const float *x, *gy;
     float *col, *gc, *gw; /* col [krows][nvox], gc [cout][nvox] */
     int64_t krows, nvox, band;
-    col_spec cs;
+    int32_t *map;         /* [ktaps][ovol]: input offset each tap reads, -1 in the padding */
 } small_wgrad_job;
 
 static void small_col_task(void *ctx, int64_t task) {
@@ -450,8 +450,12 @@ static void small_col_task(void *ctx, int64_t task) {
     const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
     int64_t n = task / (g->cin + g->cout), c = task % (g->cin + g->cout);
     if (c < g->cin) {
-        build_col_ld(&j->cs, j->x + (n * g->cin + c) * ivol, 1, 0, ovol, j->col + c * ktaps * j->nvox + n * ovol,
-                     j->nvox);
+        const float *xc = j->x + (n * g->cin + c) * ivol;
+        for (int64_t k = 0; k < ktaps; k++) {
+            const int32_t *m = j->map + k * ovol;
+            float *dst = j->col + (c * ktaps + k) * j->nvox + n * ovol;
+            for (int64_t v = 0; v < ovol; v++) dst[v] = m[v] >= 0 ? xc[m[v]] : 0.0f;
+        }
     } else {
         c -= g->cin;
         memcpy(j->gc + c * j->nvox + n * ovol, j->gy + (n * g->cout + c) * ovol, (size_t)ovol * sizeof(float));
@@ -470,13 +474,30 @@ static ie_status small_backward_weight(const ie_conv_geom *g, const float *x, co
     small_wgrad_job j = {.g = g, .x = x, .gy = gy, .gw = gw};
     j.krows = g->cin * ie_conv_ktaps(g);
     j.nvox = g->batch * ie_conv_vol(g->out);
-    conv_col_spec(g, &j.cs);
+    const int64_t ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
+    j.map = malloc((size_t)(ktaps * ovol) * sizeof(int32_t));
+    if (!j.map) return ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory");
+    for (int64_t k = 0; k < ktaps; k++) {
+        int64_t kk[3] = {k / ((int64_t)g->kernel[1] * g->kernel[2]), (k / g->kernel[2]) % g->kernel[1],
+                         k % g->kernel[2]};
+        for (int64_t v = 0; v < ovol; v++) {
+            int64_t o[3] = {v / (g->out[1] * g->out[2]), (v / g->out[2]) % g->out[1], v % g->out[2]}, at = 0;
+            bool inside = true;
+            for (int d = 0; d < 3; d++) {
+                int64_t i = o[d] * g->stride[d] - g->pad[d] + kk[d] * g->dil[d];
+                inside = inside && i >= 0 && i < g->in[d];
+                at = at * g->in[d] + i;
+            }
+            j.map[k * ovol + v] = inside ? (int32_t)at : -1;
+        }
+    }
     /* eight bands of column rows (multiples of 16) */
     j.band = (j.krows + 7) / 8;
     j.band = (j.band + 15) / 16 * 16;
     ie_tensor *col_t = NULL, *gc_t = NULL;
     if (ie_conv_temp(j.krows * j.nvox, &col_t) != IE_OK || ie_conv_temp(g->cout * j.nvox, &gc_t) != IE_OK) {
         ie_tensor_release(col_t);
+        free(j.map);
         return ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for the column matrix");
     }
     j.col = ie_f32(col_t);
@@ -485,6 +506,7 @@ static ie_status small_backward_weight(const ie_conv_geom *g, const float *x, co
     ie_parallel_for((j.krows + j.band - 1) / j.band, small_gemm_task, &j);
     ie_tensor_release(col_t);
     ie_tensor_release(gc_t);
+    free(j.map);
     return IE_OK;
 }
 
@@ -500,7 +522,8 @@ ie_status ie_conv_gemm_backward_weight(const ie_conv_geom *g, const float *x, co
         memset(gw, 0, (size_t)wsize * sizeof(float));
         return IE_OK;
     }
-    if (g->batch * ovol <= SMALL_WGRAD_VOXELS) return small_backward_weight(g, x, gy, gw);
+    if (g->batch * ovol <= SMALL_WGRAD_VOXELS && ie_conv_vol(g->in) < ((int64_t)1 << 31))
+        return small_backward_weight(g, x, gy, gw);
     j.pointwise = is_pointwise(g);
     j.block = block_for_rows(j.krows, ovol);
     j.blocks_per_item = (ovol + j.block - 1) / j.block;
