@@ -86,7 +86,7 @@ static ie_status cpu_backward_data(const ie_conv_geom *g, const ie_tensor *gy, c
 /* The direct weight gradient reduces over voxels inside vectors; on grids of
  * a few voxels (a U-Net's lowest levels) that leaves too little work per
  * horizontal sum, and OpenBLAS's rank-k update is faster. */
-#define DIRECT_WGRAD_MIN_VOXELS 256
+#define DIRECT_WGRAD_MIN_VOXELS 512
 
 static ie_status cpu_backward_weight(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
                                      ie_tensor *gw) {

@@ -434,7 +434,7 @@ static void sum_partials_task(void *ctx, int64_t chunk) {
  * voxel of the batch, then each task owns a band of its rows (input channel
  * x tap) and writes those columns of gw directly (no partial sums).  Bands
  * of column rows keep OpenBLAS packing each column entry once. */
-#define SMALL_WGRAD_VOXELS 4096
+#define SMALL_WGRAD_VOXELS 1024
 
 typedef struct small_wgrad_job {
     const ie_conv_geom *g;
