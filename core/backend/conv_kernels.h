@@ -43,11 +43,18 @@ struct ie_conv_kernels {
 
 /* CPU only: which implementation the CPU conv kernels use.  AUTO picks the
  * direct AVX-512 kernels where the CPU and the shape allow and vol2col +
- * OpenBLAS otherwise; GENERIC always takes vol2col + OpenBLAS (tests and
- * benchmarks use it to check one path against the other).  The choice depends
- * only on the shape and the CPU, never on the thread count. */
-typedef enum ie_cpu_conv_mode { IE_CPU_CONV_AUTO = 0, IE_CPU_CONV_GENERIC = 1 } ie_cpu_conv_mode;
+ * OpenBLAS otherwise; GENERIC always takes vol2col + OpenBLAS; DIRECT_VECTOR
+ * takes the direct kernels' 16-voxel variants wherever they fit, even on
+ * small grids where AUTO prefers others (tests and benchmarks use the modes
+ * to check one path against another).  The choice depends only on the shape,
+ * the CPU and this mode, never on the thread count. */
+typedef enum ie_cpu_conv_mode {
+    IE_CPU_CONV_AUTO = 0,
+    IE_CPU_CONV_GENERIC = 1,
+    IE_CPU_CONV_DIRECT_VECTOR = 2
+} ie_cpu_conv_mode;
 void ie_cpu_conv_set_mode(ie_cpu_conv_mode mode);
+ie_cpu_conv_mode ie_cpu_conv_get_mode(void);
 /* Whether AUTO would take the direct kernels for this geometry (for tests). */
 bool ie_cpu_conv_direct_applies(const ie_conv_geom *g);
 

@@ -158,10 +158,10 @@ static void determinism_case(const char *name, op_kind op, ie_conv_opts o, const
     release_result(&ref);
 }
 
-/* The two CPU paths agree to rounding on shapes the direct path takes. */
-static void paths_agree(const char *name, op_kind op, ie_conv_opts o, const int64_t *xs, const int64_t *ws,
-                        int64_t nb) {
-    ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
+/* A direct path and the generic one agree to rounding. */
+static void paths_agree(const char *name, ie_cpu_conv_mode mode, op_kind op, ie_conv_opts o, const int64_t *xs,
+                        const int64_t *ws, int64_t nb) {
+    ie_cpu_conv_set_mode(mode);
     run_result a = run_train_step(op, o, 5, xs, ws, nb);
     ie_cpu_conv_set_mode(IE_CPU_CONV_GENERIC);
     run_result g = run_train_step(op, o, 5, xs, ws, nb);
@@ -244,15 +244,18 @@ static void direct_path_taken(void) {
 int main(void) {
     direct_path_taken();
     ie_params *fx = fixture_load("conv.safetensors");
-    const char *modes[2] = {"auto", "generic"};
-    for (int m = 0; m < 2; m++) {
-        ie_cpu_conv_set_mode(m == 0 ? IE_CPU_CONV_AUTO : IE_CPU_CONV_GENERIC);
+    /* Every fixture through every CPU path: auto (small grids take the
+     * channels-in-lanes kernels), direct 16-voxel vectors, vol2col + BLAS. */
+    const char *modes[3] = {"auto", "generic", "direct vector"};
+    const ie_cpu_conv_mode mode_ids[3] = {IE_CPU_CONV_AUTO, IE_CPU_CONV_GENERIC, IE_CPU_CONV_DIRECT_VECTOR};
+    for (int m = 0; m < 3; m++) {
+        ie_cpu_conv_set_mode(mode_ids[m]);
         for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) run_fixture(fx, &CASES[i], modes[m]);
     }
     ie_params_free(fx);
 
-    for (int m = 0; m < 2; m++) {
-        ie_cpu_conv_set_mode(m == 0 ? IE_CPU_CONV_AUTO : IE_CPU_CONV_GENERIC);
+    for (int m = 0; m < 3; m++) {
+        ie_cpu_conv_set_mode(mode_ids[m]);
         const int64_t x3[5] = {1, 2, 4, 3, 4}, w3[5] = {2, 2, 3, 2, 3};
         fd_case("conv3d s2 p1", OP_C3, O3(2, 1, 2, 1, 0, 1, 1, 1, 1, 0, 0, 0), 5, x3, w3, 2, 11);
         const int64_t x3b[5] = {1, 2, 4, 4, 4}, w3b[5] = {2, 2, 3, 3, 3};
@@ -273,8 +276,8 @@ int main(void) {
     const int64_t xs2[5] = {2, 8, 16, 12, 20}, ws2[5] = {16, 8, 3, 3, 3};
     const int64_t xtr[5] = {2, 16, 6, 8, 10}, wtr[5] = {16, 8, 4, 4, 4};
     const int64_t xk1[5] = {2, 16, 16, 16, 16}, wk1[5] = {3, 16, 1, 1, 1};
-    for (int m = 0; m < 2; m++) {
-        ie_cpu_conv_set_mode(m == 0 ? IE_CPU_CONV_AUTO : IE_CPU_CONV_GENERIC);
+    for (int m = 0; m < 3; m++) {
+        ie_cpu_conv_set_mode(mode_ids[m]);
         determinism_case("conv3d same", OP_C3, O3(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0), xd, wd, 24);
         determinism_case("conv3d s2", OP_C3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs2, ws2, 16);
         determinism_case("conv_transpose3d k4s2p1", OP_T3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xtr, wtr, 8);
@@ -282,10 +285,13 @@ int main(void) {
     }
     ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
     ie_threads_set(2);
-    paths_agree("conv3d same", OP_C3, O3(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0), xd, wd, 24);
-    paths_agree("conv3d s2", OP_C3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs2, ws2, 16);
-    paths_agree("conv_transpose3d k4s2p1", OP_T3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xtr, wtr, 8);
-    paths_agree("conv3d k1", OP_C3, O3(1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0), xk1, wk1, 3);
+    for (int m = 0; m < 2; m++) {
+        ie_cpu_conv_mode mode = m == 0 ? IE_CPU_CONV_AUTO : IE_CPU_CONV_DIRECT_VECTOR;
+        paths_agree("conv3d same", mode, OP_C3, O3(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0), xd, wd, 24);
+        paths_agree("conv3d s2", mode, OP_C3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs2, ws2, 16);
+        paths_agree("conv_transpose3d k4s2p1", mode, OP_T3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xtr, wtr, 8);
+        paths_agree("conv3d k1", mode, OP_C3, O3(1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0), xk1, wk1, 3);
+    }
 
     bad_inputs();
     return test_summary();

@@ -61,9 +61,10 @@ ie_status ie_conv_temp(int64_t nfloats, ie_tensor **out) {
 static _Atomic int conv_mode = IE_CPU_CONV_AUTO;
 
 void ie_cpu_conv_set_mode(ie_cpu_conv_mode mode) { atomic_store(&conv_mode, (int)mode); }
+ie_cpu_conv_mode ie_cpu_conv_get_mode(void) { return (ie_cpu_conv_mode)atomic_load(&conv_mode); }
 
 bool ie_cpu_conv_direct_applies(const ie_conv_geom *g) {
-    return atomic_load(&conv_mode) == IE_CPU_CONV_AUTO && ie_conv_direct_available() &&
+    return atomic_load(&conv_mode) != IE_CPU_CONV_GENERIC && ie_conv_direct_available() &&
            ie_conv_direct_fits(g);
 }
 
@@ -90,7 +91,8 @@ static ie_status cpu_backward_data(const ie_conv_geom *g, const ie_tensor *gy, c
 
 static ie_status cpu_backward_weight(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
                                      ie_tensor *gw) {
-    if (ie_cpu_conv_direct_applies(g) && ie_conv_vol(g->out) >= DIRECT_WGRAD_MIN_VOXELS)
+    if (ie_cpu_conv_direct_applies(g) &&
+        (ie_conv_vol(g->out) >= DIRECT_WGRAD_MIN_VOXELS || ie_cpu_conv_get_mode() == IE_CPU_CONV_DIRECT_VECTOR))
         return ie_conv_direct_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
     return ie_conv_gemm_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
 }

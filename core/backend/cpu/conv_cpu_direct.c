@@ -230,7 +230,8 @@ typedef struct gather_job {
 
 /* NV vectors of 16 voxels x CB output channels, accumulated over every tap
  * and input channel (weights of one tap: [cx][CB]). */
-DTGT static DINLINE void gather_tile(const int NV, const int CB, const gather_job *j, const flat_taps *t,
+DTGT static DINLINE void gather_tile(const int NV, const int CB, const bool safe, const gather_job *j,
+                                     const flat_taps *t,
                                      const float *xn, const float *wblk, const vec_masks *vm,
                                      const __m512i *idx, int64_t j0, float *yn, int64_t c0, int valid) {
     __m512 acc[16][4];
@@ -286,12 +287,17 @@ DTGT static DINLINE void gather_tile(const int NV, const int CB, const gather_jo
                 for (int64_t ci = 0; ci < cx; ci++) {
                     __m512 xv[4];
 #pragma GCC unroll 4
-                    for (int v = 0; v < NV; v++) xv[v] = _mm512_maskz_loadu_ps(m[v], xt + ci * cs + 16 * v);
+                    for (int v = 0; v < NV; v++)
+                        xv[v] = safe ? _mm512_loadu_ps(xt + ci * cs + 16 * v)
+                                     : _mm512_maskz_loadu_ps(m[v], xt + ci * cs + 16 * v);
 #pragma GCC unroll 16
                     for (int c = 0; c < CB; c++) {
                         __m512 wb = _mm512_set1_ps(wt[ci * CB + c]);
+                        /* a masked load costs a vector uop; masking the FMA is free */
 #pragma GCC unroll 4
-                        for (int v = 0; v < NV; v++) acc[c][v] = _mm512_fmadd_ps(xv[v], wb, acc[c][v]);
+                        for (int v = 0; v < NV; v++)
+                            acc[c][v] = safe ? _mm512_mask3_fmadd_ps(xv[v], wb, acc[c][v], m[v])
+                                             : _mm512_fmadd_ps(xv[v], wb, acc[c][v]);
                     }
                 }
             }
@@ -311,11 +317,14 @@ DTGT static DINLINE void gather_tile(const int NV, const int CB, const gather_jo
     }
 }
 
-#define GATHER_VARIANT(NV, CB)                                                                     \
-    DTGT static void gather_##CB##x##NV(const gather_job *j, const flat_taps *t, const float *xn,   \
-                                        const float *w, const vec_masks *vm, const __m512i *idx,   \
-                                        int64_t j0, float *yn, int64_t c0, int valid) {             \
-        gather_tile(NV, CB, j, t, xn, w, vm, idx, j0, yn, c0, valid);                              \
+#define GATHER_VARIANT(NV, CB)                                                                       \
+    DTGT static void gather_##CB##x##NV(const gather_job *j, const flat_taps *t, const float *xn,     \
+                                        const float *w, const vec_masks *vm, const __m512i *idx,     \
+                                        int64_t j0, float *yn, int64_t c0, int valid, bool safe) {    \
+        if (safe)                                                                                    \
+            gather_tile(NV, CB, true, j, t, xn, w, vm, idx, j0, yn, c0, valid);                      \
+        else                                                                                         \
+            gather_tile(NV, CB, false, j, t, xn, w, vm, idx, j0, yn, c0, valid);                     \
     }
 GATHER_VARIANT(1, 16)
 GATHER_VARIANT(2, 8)
@@ -343,6 +352,21 @@ DTGT static void gather_task(void *ctx, int64_t task) {
     const float *xn = j->x + n * j->x_nstride;
     float *yn = j->y + n * j->y_nstride;
     const float *pack = j->pack + cls_i * j->b->pack_size;
+    /* Plain loads are safe when every tap of every vector of this chunk
+     * (and of every input channel) stays inside the whole x buffer. */
+    int64_t lo_off = 0, hi_off = 0;
+    for (int d = 0; d < 3; d++) {
+        int64_t mn = 0, mx = 0;
+        for (int k = 0; k < t->n[d]; k++) {
+            if (t->off[d][k] < mn) mn = t->off[d][k];
+            if (t->off[d][k] > mx) mx = t->off[d][k];
+        }
+        lo_off += mn;
+        hi_off += mx;
+    }
+    const int64_t start = n * j->x_nstride + ja + lo_off;
+    const int64_t end = n * j->x_nstride + (j->cx - 1) * j->x_cstride + ja + 16 * (nvec + 3) + hi_off;
+    const bool safe = start >= 0 && end <= j->batch * j->x_nstride;
     int64_t b0 = grp * j->b->n / j->ngroups, b1 = (grp + 1) * j->b->n / j->ngroups;
     for (int64_t bi = b0; bi < b1; bi++) {
         const block *blk = &j->b->b[bi];
@@ -352,11 +376,11 @@ DTGT static void gather_task(void *ctx, int64_t task) {
         for (int64_t v = 0; v < nvec; v += 16 / w) {
             int64_t j0 = ja + 16 * v;
             if (w == 16)
-                gather_16x1(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid);
+                gather_16x1(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid, safe);
             else if (w == 8)
-                gather_8x2(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid);
+                gather_8x2(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid, safe);
             else
-                gather_4x4(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid);
+                gather_4x4(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid, safe);
         }
     }
 }
@@ -578,7 +602,7 @@ static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, in
     int64_t max_taps = 1;
     for (int64_t c = 0; c < j->ncls; c++)
         if (taps_count(&cls[c].taps) > max_taps) max_taps = taps_count(&cls[c].taps);
-    const bool small = j->gvol <= SMALL_GRID;
+    const bool small = j->gvol <= SMALL_GRID && ie_cpu_conv_get_mode() != IE_CPU_CONV_DIRECT_VECTOR;
     blocks *b = make_blocks(cy, j->cx, max_taps, small);
     ie_tensor *pack_t = NULL;
     if (!b || ie_conv_temp(j->ncls * b->pack_size, &pack_t) != IE_OK) {
