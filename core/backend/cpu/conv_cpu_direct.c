@@ -17,6 +17,11 @@
  *    gather from gy with its own taps, stored with a scatter;
  *  - backward weight: per fixed voxel group, register tiles of
  *    (channels x taps) dot products over the group, summed in group order.
+ * Grids of at most SMALL_GRID voxels (a U-Net's lowest levels) put 16 output
+ * channels in a vector instead and run each voxel's valid taps only (see
+ * "small grids" below).  Where a whole vector provably stays inside the
+ * buffer, loads are plain and the bounds masks go on the FMAs: a masked load
+ * costs an extra uop on the FMA ports, a masked FMA does not.
  * Work is cut by voxel chunks and channel blocks fixed by the shape; every
  * output element is owned by one task and summed in a fixed order, so the
  * bytes do not depend on the thread count. */
@@ -38,14 +43,16 @@
 #define SMALL_GRID 512            /* at most this many voxels: channels in lanes, exact taps */
 
 bool ie_conv_direct_available(void) {
-    static int cached = -1;
-    if (cached < 0) {
+    static _Atomic int cached = -1; /* racing first calls compute the same value */
+    int v = atomic_load(&cached);
+    if (v < 0) {
         __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("fma");
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("fma");
+        atomic_store(&cached, v);
     }
-    return cached;
+    return v;
 }
 
 bool ie_conv_direct_fits(const ie_conv_geom *g) {
@@ -57,8 +64,8 @@ bool ie_conv_direct_fits(const ie_conv_geom *g) {
         ovol *= g->out[d];
         ivol *= g->in[d];
     }
-    /* Lane indices and scatter offsets are 32-bit. */
-    /* ... and so are the weight-packing gathers (16 rows of cin * taps). */
+    /* Lane indices, scatter offsets and the weight-packing gathers (16 rows
+     * of cin * taps) are 32-bit. */
     return taps <= FLAT_MAXTAPS && ivol < ((int64_t)1 << 30) && ovol < ((int64_t)1 << 30) &&
            g->cin * taps < ((int64_t)1 << 26) && g->cout * taps < ((int64_t)1 << 26);
 }
