@@ -291,6 +291,10 @@ int main(void) {
         paths_agree("conv3d s2", mode, OP_C3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs2, ws2, 16);
         paths_agree("conv_transpose3d k4s2p1", mode, OP_T3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xtr, wtr, 8);
         paths_agree("conv3d k1", mode, OP_C3, O3(1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0), xk1, wk1, 3);
+        const int64_t xa[5] = {1, 4, 8, 6, 10}, wa[5] = {5, 4, 3, 3, 3};
+        paths_agree("conv3d stride 2x2x1", mode, OP_C3, O3(2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0), xa, wa, 5);
+        const int64_t xs3[5] = {1, 3, 9, 6, 12}, ws3[5] = {4, 3, 3, 3, 3};
+        paths_agree("conv3d stride 3", mode, OP_C3, O3(3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs3, ws3, 4);
     }
 
     bad_inputs();

@@ -656,22 +656,43 @@ typedef struct split_job {
     float *xs;
 } split_job;
 
+/* Even and odd elements of a row of 2*n floats into two rows of n. */
+DTGT static void deinterleave2(const float *row, float *even, float *odd, int64_t n) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int64_t w = 0;
+    for (; w + 16 <= n; w += 16) {
+        __m512 a = _mm512_loadu_ps(row + 2 * w), b = _mm512_loadu_ps(row + 2 * w + 16);
+        _mm512_storeu_ps(even + w, _mm512_permutex2var_ps(a, ie, b));
+        _mm512_storeu_ps(odd + w, _mm512_permutex2var_ps(a, io, b));
+    }
+    for (; w < n; w++) {
+        even[w] = row[2 * w];
+        odd[w] = row[2 * w + 1];
+    }
+}
+
 static void split_task(void *ctx, int64_t task) {
     const split_job *j = ctx;
     const ie_conv_geom *g = j->g;
     const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
     const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const int sw = g->stride[2];
     const float *src = j->x + task * ivol;
     float *dst = j->xs + task * ivol;
     for (int pd = 0; pd < g->stride[0]; pd++)
-        for (int ph = 0; ph < g->stride[1]; ph++)
-            for (int pw = 0; pw < g->stride[2]; pw++, dst += ovol)
-                for (int64_t d = 0; d < OD; d++)
-                    for (int64_t h = 0; h < OH; h++) {
-                        const float *row = src + ((d * g->stride[0] + pd) * IH + h * g->stride[1] + ph) * IW + pw;
-                        float *out = dst + (d * OH + h) * OW;
-                        for (int64_t w = 0; w < OW; w++) out[w] = row[w * g->stride[2]];
+        for (int ph = 0; ph < g->stride[1]; ph++, dst += (int64_t)sw * ovol)
+            for (int64_t d = 0; d < OD; d++)
+                for (int64_t h = 0; h < OH; h++) {
+                    const float *row = src + ((d * g->stride[0] + pd) * IH + h * g->stride[1] + ph) * IW;
+                    float *out = dst + (d * OH + h) * OW;
+                    if (sw == 2) { /* both width phases in one pass */
+                        deinterleave2(row, out, out + ovol, OW);
+                        continue;
                     }
+                    for (int pw = 0; pw < sw; pw++)
+                        for (int64_t w = 0; w < OW; w++) out[pw * ovol + w] = row[w * sw + pw];
+                }
 }
 
 static bool strided(const ie_conv_geom *g) { return g->stride[0] > 1 || g->stride[1] > 1 || g->stride[2] > 1; }
