@@ -208,7 +208,8 @@ static ie_status conv_backward(ie_node *node, ie_tensor *grad) {
     }
     if (st == IE_OK && b && ie_autograd_wants(b)) {
         st = ie_tensor_empty_like(b, &gb);
-        int64_t channels = grad->shape[1], inner = grad->numel / (grad->shape[0] * channels);
+        int64_t channels = grad->shape[1], inner = 1;
+        for (int i = 2; i < grad->ndim; i++) inner *= grad->shape[i];
         if (st == IE_OK) st = be->conv->bias_grad(grad, grad->shape[0], channels, inner, gb);
         if (st == IE_OK) st = ie_autograd_accumulate(b, gb);
     }

@@ -179,6 +179,29 @@ static void paths_agree(const char *name, ie_cpu_conv_mode mode, op_kind op, ie_
     release_result(&g);
 }
 
+/* An empty batch gives an empty output and zero weight and bias gradients. */
+static void empty_batch(void) {
+    const int64_t xs[5] = {0, 2, 4, 4, 4}, ws[5] = {3, 2, 3, 3, 3}, bs[1] = {3};
+    for (int m = 0; m < 3; m++) {
+        ie_cpu_conv_set_mode((ie_cpu_conv_mode)m);
+        ie_tensor *x = NULL, *y = NULL, *loss = NULL;
+        CHECK_OK(ie_tensor_empty(IE_F32, 5, xs, IE_CPU, &x));
+        ie_tensor *w = test_random(5, ws, 1, -1, 1, true), *b = test_random(1, bs, 2, -1, 1, true);
+        ie_conv_opts o = {.padding = {1, 1, 1}};
+        CHECK_OK(ie_conv3d(x, w, b, o, &y));
+        CHECK(y->shape[0] == 0 && y->shape[1] == 3 && y->shape[4] == 4, "empty batch: wrong output shape");
+        CHECK_OK(ie_sum(y, &loss));
+        CHECK_OK(ie_backward(loss));
+        bool zero = ie_tensor_grad(w) && ie_tensor_grad(b);
+        for (int64_t i = 0; zero && i < w->numel; i++) zero = ie_f32(ie_tensor_grad(w))[i] == 0.0f;
+        for (int64_t i = 0; zero && i < b->numel; i++) zero = ie_f32(ie_tensor_grad(b))[i] == 0.0f;
+        CHECK(zero, "empty batch: weight and bias gradients must be zero (mode %d)", m);
+        ie_tensor *all[] = {x, y, loss, w, b};
+        for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ie_tensor_release(all[i]);
+    }
+    ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
+}
+
 /* ---- bad input ---- */
 
 static void bad_inputs(void) {
@@ -297,6 +320,7 @@ int main(void) {
         paths_agree("conv3d stride 3", mode, OP_C3, O3(3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs3, ws3, 4);
     }
 
+    empty_batch();
     bad_inputs();
     return test_summary();
 }

@@ -993,6 +993,10 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
     const int64_t ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
     const int64_t wsize = g->cout * g->cin * ktaps;
     if (wsize == 0) return IE_OK;
+    if (g->batch * ovol == 0) {
+        memset(gw, 0, (size_t)wsize * sizeof(float));
+        return IE_OK;
+    }
     const float *xs;
     ie_tensor *owned;
     IE_TRY(gather_input(g, x, &xs, &owned));
