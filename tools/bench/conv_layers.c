@@ -5,7 +5,12 @@
  *
  *   conv_layers [-r repeats] [-t threads] [-g] [-l layer] [torch_output.txt]
  *     -g  force the generic vol2col + OpenBLAS path
- *     -l  time only the named layer (for profiling) */
+ *     -l  time only the named layer (for profiling)
+ *
+ * The machine is shared and timings are noisy: run the pair a few times,
+ * alternating, and compare the minimum per layer, e.g.
+ *   /usr/bin/python3 tools/bench/conv_layers_torch.py 5 > torch.txt
+ *   build/bin/conv_layers -r 5 torch.txt */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
