@@ -1,0 +1,1032 @@
+/* core/backend/cpu - direct AVX-512 convolution kernels.
+ *
+ * They handle every geometry with in == stride * out per dimension (all of a
+ * U-Net's convs: 'same' stride-1 convs, stride-2 downsampling of even sizes,
+ * k4/s2/p1 transposed convs).  With that, each conv is a "flat gather" over a
+ * grid G the size of the output:
+ *
+ *   y[co, j] = sum_{t, ci} w_t[ci, co] * x_t[ci, j + shift_t]   (0 outside G)
+ *
+ * Sixteen consecutive flattened voxels j form one vector; the kernel taps only
+ * move the load address and a lane mask, so no column matrix is built and the
+ * input is read from cache.  Register tile: 16 output channels x 1 vector (or
+ * 8 x 2, 4 x 4), each weight broadcast from memory feeding one FMA.
+ *  - forward with stride s: x is first split into s^3 phase planes so that
+ *    every tap reads consecutive voxels;
+ *  - backward data: the input voxels split into s^3 parity classes, each a
+ *    gather from gy with its own taps, stored with a scatter;
+ *  - backward weight: per fixed voxel group, register tiles of
+ *    (channels x taps) dot products over the group, summed in group order.
+ * Grids of at most SMALL_GRID voxels (a U-Net's lowest levels) put 16 output
+ * channels in a vector instead and run each voxel's valid taps only (see
+ * "small grids" below).  Where a whole vector provably stays inside the
+ * buffer, loads are plain and the bounds masks go on the FMAs: a masked load
+ * costs an extra uop on the FMA ports, a masked FMA does not.
+ * Work is cut by voxel chunks and channel blocks fixed by the shape; every
+ * output element is owned by one task and summed in a fixed order, so the
+ * bytes do not depend on the thread count. */
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend/cpu/conv_cpu_internal.h"
+
+#define DTGT __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
+#define DINLINE __attribute__((always_inline)) inline
+
+#define FLAT_MAXK 16              /* kernel taps per dimension */
+#define FLAT_MAXTAPS 512          /* taps per class */
+#define CHUNK 1024                /* voxels per forward task */
+#define CHUNK_VECS (CHUNK / 16)
+#define WGRAD_GROUP 4096          /* voxels per weight-gradient group */
+#define MIN_TASKS 16              /* split channels when voxels give fewer tasks */
+#define SMALL_GRID 512            /* at most this many voxels: channels in lanes, exact taps */
+
+bool ie_conv_direct_available(void) {
+    static _Atomic int cached = -1; /* racing first calls compute the same value */
+    int v = atomic_load(&cached);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("fma");
+        atomic_store(&cached, v);
+    }
+    return v;
+}
+
+bool ie_conv_direct_fits(const ie_conv_geom *g) {
+    int64_t taps = 1, ovol = 1, ivol = 1;
+    for (int d = 0; d < 3; d++) {
+        if (g->out[d] < 1 || g->in[d] != (int64_t)g->stride[d] * g->out[d]) return false;
+        if (g->kernel[d] > FLAT_MAXK || g->stride[d] > 4) return false;
+        taps *= g->kernel[d];
+        ovol *= g->out[d];
+        ivol *= g->in[d];
+    }
+    /* Lane indices, scatter offsets and the weight-packing gathers (16 rows
+     * of cin * taps) are 32-bit. */
+    return taps <= FLAT_MAXTAPS && ivol < ((int64_t)1 << 30) && ovol < ((int64_t)1 << 30) &&
+           g->cin * taps < ((int64_t)1 << 26) && g->cout * taps < ((int64_t)1 << 26);
+}
+
+/* ---------------- taps and weight packing ---------------- */
+
+typedef struct flat_taps {
+    int n[3];
+    int k[3][FLAT_MAXK];      /* kernel index per dimension */
+    int shift[3][FLAT_MAXK];  /* grid shift, for the bounds mask */
+    int64_t off[3][FLAT_MAXK]; /* element offset: phase plane + shift */
+} flat_taps;
+
+static int64_t taps_count(const flat_taps *t) { return (int64_t)t->n[0] * t->n[1] * t->n[2]; }
+
+/* Output-channel blocks: 16 wide while more than 8 remain, then 8, then 4
+ * (padded with zero weights; the store skips the padding). */
+typedef struct block {
+    int64_t c0, off; /* first channel; float offset of the block in a class's pack */
+    int width, valid;
+} block;
+
+typedef struct blocks {
+    int64_t n;
+    int64_t pack_size; /* floats per class */
+    block b[];
+} blocks;
+
+static blocks *make_blocks(int64_t cy, int64_t cx, int64_t ntaps, bool only16) {
+    blocks *b = malloc(sizeof *b + (size_t)(cy / 4 + 2) * sizeof(block));
+    if (!b) return NULL;
+    b->n = 0;
+    b->pack_size = 0;
+    for (int64_t c = 0; c < cy;) {
+        int64_t rem = cy - c;
+        int w = rem > 8 || only16 ? 16 : rem > 4 ? 8 : 4;
+        block *k = &b->b[b->n++];
+        k->c0 = c;
+        k->width = w;
+        k->valid = (int)(rem < w ? rem : w);
+        k->off = b->pack_size;
+        b->pack_size += ntaps * cx * w;
+        c += w;
+    }
+    return b;
+}
+
+typedef struct pack_job {
+    const float *w;
+    float *pack;           /* [classes][pack_size] */
+    const flat_taps *taps; /* per class, stride taps_stride bytes */
+    size_t taps_stride;
+    int64_t ncls;
+    const blocks *b;
+    int64_t cx, ktaps, sy, sx; /* w index = y*sy + x*sx + k */
+    int kernel[3];
+    ie_conv_failure *fail;
+} pack_job;
+
+/* One channel block of every class: for each (x, tap) one gather collects
+ * the block's w channels (x outer, so each weight's run of taps is read from
+ * L1 once it is touched; every write is a full block row). */
+DTGT static void pack_task(void *ctx, int64_t bi) {
+    const pack_job *j = ctx;
+    const block *blk = &j->b->b[bi];
+    const int w = blk->width, valid = blk->valid;
+    const int64_t c0 = blk->c0, cx = j->cx;
+    const __mmask16 m = (__mmask16)((1u << valid) - 1);
+    const __mmask16 mw = (__mmask16)(w == 16 ? 0xffff : (1u << w) - 1);
+    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)j->sy));
+    for (int64_t c = 0; c < j->ncls; c++) {
+        const flat_taps *t = (const flat_taps *)((const char *)j->taps + c * j->taps_stride);
+        float *dst = j->pack + c * j->b->pack_size + blk->off;
+        int64_t ks[FLAT_MAXTAPS], T = 0;
+        for (int a = 0; a < t->n[0]; a++)
+            for (int bb = 0; bb < t->n[1]; bb++)
+                for (int e = 0; e < t->n[2]; e++)
+                    ks[T++] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
+        for (int64_t x = 0; x < cx; x++) {
+            const float *src = j->w + c0 * j->sy + x * j->sx;
+            for (int64_t tt = 0; tt < T; tt++) {
+                __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, rows, src + ks[tt], 4);
+                _mm512_mask_storeu_ps(dst + (tt * cx + x) * w, mw, v);
+            }
+        }
+    }
+}
+
+/* ---------------- lane coordinates ---------------- */
+
+/* Grid coordinates of the 16 voxels starting at j0 (lanes past `end` get
+ * coordinates too; the tail mask removes them). */
+static void lane_coords(int64_t j0, const int64_t grid[3], int32_t *cd, int32_t *ch, int32_t *cw) {
+    int64_t hw = grid[1] * grid[2];
+    int64_t d = j0 / hw, h = (j0 / grid[2]) % grid[1], w = j0 % grid[2];
+    for (int l = 0; l < 16; l++) {
+        cd[l] = (int32_t)d;
+        ch[l] = (int32_t)h;
+        cw[l] = (int32_t)w;
+        if (++w == grid[2]) {
+            w = 0;
+            if (++h == grid[1]) {
+                h = 0;
+                d++;
+            }
+        }
+    }
+}
+
+/* Per vector of 16 voxels: masks[dim][k] = lanes whose coordinate + shift
+ * stays inside the grid (dimension 0's masks also drop lanes past the end),
+ * the tail mask, and for scattered stores each lane's output offset. */
+typedef struct vec_masks {
+    __mmask16 m[3][FLAT_MAXK];
+    __mmask16 tail;
+} vec_masks;
+
+DTGT static void make_masks(int64_t j0, int64_t end, const int64_t grid[3], const flat_taps *t,
+                            vec_masks *vm, __m512i *idx_out, const int64_t *ys, const int64_t *yr,
+                            const int64_t *ydim) {
+    int32_t cd[16], ch[16], cw[16];
+    lane_coords(j0, grid, cd, ch, cw);
+    __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    int64_t left = end - j0 < 16 ? end - j0 : 16;
+    __mmask16 tail = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32((int)left));
+    vm->tail = tail;
+    __m512i c[3] = {_mm512_loadu_si512(cd), _mm512_loadu_si512(ch), _mm512_loadu_si512(cw)};
+    for (int d = 0; d < 3; d++) {
+        __m512i lim = _mm512_set1_epi32((int)grid[d]);
+        for (int k = 0; k < t->n[d]; k++) {
+            __m512i v = _mm512_add_epi32(c[d], _mm512_set1_epi32(t->shift[d][k]));
+            __mmask16 m = _mm512_cmplt_epu32_mask(v, lim);
+            vm->m[d][k] = d == 0 ? (__mmask16)(m & tail) : m;
+        }
+    }
+    if (idx_out) { /* ((s*jd + r) * YH + s*jh + r) * YW + s*jw + r */
+        __m512i o[3];
+        for (int d = 0; d < 3; d++)
+            o[d] = _mm512_add_epi32(_mm512_mullo_epi32(c[d], _mm512_set1_epi32((int)ys[d])),
+                                    _mm512_set1_epi32((int)yr[d]));
+        __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(o[0], _mm512_set1_epi32((int)ydim[1])), o[1]);
+        *idx_out = _mm512_add_epi32(_mm512_mullo_epi32(idx, _mm512_set1_epi32((int)ydim[2])), o[2]);
+    }
+}
+
+/* ---------------- the gather kernel (forward, backward data) ---------------- */
+
+typedef struct gather_class {
+    flat_taps taps;
+    int64_t r[3]; /* scatter residue */
+} gather_class;
+
+typedef struct gather_job {
+    const float *x;
+    int64_t x_nstride, x_cstride, cx;
+    int64_t grid[3], gvol;
+    const gather_class *cls;
+    int64_t ncls;
+    const blocks *b;
+    const float *pack; /* [ncls][pack_size] */
+    const float *bias; /* [cy] or NULL */
+    float *y;
+    int64_t y_nstride, y_cstride;
+    bool scatter;
+    int64_t ys[3], ydim[3];
+    int64_t batch, nchunks, ngroups, cy;
+} gather_job;
+
+/* NV vectors of 16 voxels x CB output channels, accumulated over every tap
+ * and input channel (weights of one tap: [cx][CB]). */
+DTGT static DINLINE void gather_tile(const int NV, const int CB, const bool safe, const gather_job *j,
+                                     const flat_taps *t,
+                                     const float *xn, const float *wblk, const vec_masks *vm,
+                                     const __m512i *idx, int64_t j0, float *yn, int64_t c0, int valid) {
+    __m512 acc[16][4];
+    const int64_t cx = j->cx, cs = j->x_cstride;
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; c++) {
+        __m512 b0 = _mm512_set1_ps(j->bias && c < valid ? j->bias[c0 + c] : 0.0f);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[c][v] = b0;
+    }
+    int64_t tap = 0;
+    const int64_t n12 = (int64_t)t->n[1] * t->n[2];
+    for (int a = 0; a < t->n[0]; a++) {
+        __mmask16 ma[4];
+        int any = 0;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            ma[v] = vm[v].m[0][a];
+            any |= ma[v];
+        }
+        if (!any) {
+            tap += n12;
+            continue;
+        }
+        for (int b = 0; b < t->n[1]; b++) {
+            __mmask16 mb[4];
+            any = 0;
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) {
+                mb[v] = ma[v] & vm[v].m[1][b];
+                any |= mb[v];
+            }
+            if (!any) {
+                tap += t->n[2];
+                continue;
+            }
+            for (int e = 0; e < t->n[2]; e++, tap++) {
+                __mmask16 m[4];
+                any = 0;
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) {
+                    m[v] = mb[v] & vm[v].m[2][e];
+                    any |= m[v];
+                }
+                if (!any) continue;
+                /* Lanes outside the grid are masked off, so the address may
+                 * lie before or after the plane: masked lanes never load. */
+                const float *xt = (const float *)((uintptr_t)xn +
+                                                  (uintptr_t)(j0 + t->off[0][a] + t->off[1][b] + t->off[2][e]) *
+                                                      sizeof(float));
+                const float *wt = wblk + tap * cx * CB;
+#pragma GCC unroll 4
+                for (int64_t ci = 0; ci < cx; ci++) {
+                    __m512 xv[4];
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++)
+                        xv[v] = safe ? _mm512_loadu_ps(xt + ci * cs + 16 * v)
+                                     : _mm512_maskz_loadu_ps(m[v], xt + ci * cs + 16 * v);
+#pragma GCC unroll 16
+                    for (int c = 0; c < CB; c++) {
+                        __m512 wb = _mm512_set1_ps(wt[ci * CB + c]);
+                        /* a masked load costs a vector uop; masking the FMA is free */
+#pragma GCC unroll 4
+                        for (int v = 0; v < NV; v++)
+                            acc[c][v] = safe ? _mm512_mask3_fmadd_ps(xv[v], wb, acc[c][v], m[v])
+                                             : _mm512_fmadd_ps(xv[v], wb, acc[c][v]);
+                    }
+                }
+            }
+        }
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; c++) {
+        if (c >= valid) break;
+        float *yc = yn + (c0 + c) * j->y_cstride;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            if (j->scatter)
+                _mm512_mask_i32scatter_ps(yc, vm[v].tail, idx[v], acc[c][v], 4);
+            else
+                _mm512_mask_storeu_ps(yc + j0 + 16 * v, vm[v].tail, acc[c][v]);
+        }
+    }
+}
+
+#define GATHER_VARIANT(NV, CB)                                                                       \
+    DTGT static void gather_##CB##x##NV(const gather_job *j, const flat_taps *t, const float *xn,     \
+                                        const float *w, const vec_masks *vm, const __m512i *idx,     \
+                                        int64_t j0, float *yn, int64_t c0, int valid, bool safe) {    \
+        if (safe)                                                                                    \
+            gather_tile(NV, CB, true, j, t, xn, w, vm, idx, j0, yn, c0, valid);                      \
+        else                                                                                         \
+            gather_tile(NV, CB, false, j, t, xn, w, vm, idx, j0, yn, c0, valid);                     \
+    }
+GATHER_VARIANT(1, 16)
+GATHER_VARIANT(2, 8)
+GATHER_VARIANT(4, 4)
+
+DTGT static void gather_task(void *ctx, int64_t task) {
+    const gather_job *j = ctx;
+    int64_t grp = task % j->ngroups, rest = task / j->ngroups;
+    int64_t chunk = rest % j->nchunks;
+    rest /= j->nchunks;
+    int64_t cls_i = rest % j->ncls, n = rest / j->ncls;
+    const gather_class *cls = &j->cls[cls_i];
+    const flat_taps *t = &cls->taps;
+    int64_t ja = chunk * CHUNK, jb = ja + CHUNK < j->gvol ? ja + CHUNK : j->gvol;
+    int64_t nvec = (jb - ja + 15) / 16;
+    /* Three spare entries so that a 4-vector tile never reads past the table. */
+    vec_masks vm[CHUNK_VECS + 3];
+    __m512i idx[CHUNK_VECS + 3];
+    for (int64_t v = 0; v < nvec; v++)
+        make_masks(ja + 16 * v, jb, j->grid, t, &vm[v], j->scatter ? &idx[v] : NULL, j->ys, cls->r, j->ydim);
+    for (int64_t v = nvec; v < nvec + 3; v++) {
+        memset(&vm[v], 0, sizeof vm[v]);
+        idx[v] = _mm512_setzero_si512();
+    }
+    const float *xn = j->x + n * j->x_nstride;
+    float *yn = j->y + n * j->y_nstride;
+    const float *pack = j->pack + cls_i * j->b->pack_size;
+    /* Plain loads are safe when every tap of every vector of this chunk
+     * (and of every input channel) stays inside the whole x buffer. */
+    int64_t lo_off = 0, hi_off = 0;
+    for (int d = 0; d < 3; d++) {
+        int64_t mn = 0, mx = 0;
+        for (int k = 0; k < t->n[d]; k++) {
+            if (t->off[d][k] < mn) mn = t->off[d][k];
+            if (t->off[d][k] > mx) mx = t->off[d][k];
+        }
+        lo_off += mn;
+        hi_off += mx;
+    }
+    const int64_t start = n * j->x_nstride + ja + lo_off;
+    const int64_t end = n * j->x_nstride + (j->cx - 1) * j->x_cstride + ja + 16 * (nvec + 3) + hi_off;
+    const bool safe = start >= 0 && end <= j->batch * j->x_nstride;
+    int64_t b0 = grp * j->b->n / j->ngroups, b1 = (grp + 1) * j->b->n / j->ngroups;
+    for (int64_t bi = b0; bi < b1; bi++) {
+        const block *blk = &j->b->b[bi];
+        const float *wblk = pack + blk->off;
+        int w = blk->width, valid = blk->valid;
+        int64_t c0 = blk->c0;
+        for (int64_t v = 0; v < nvec; v += 16 / w) {
+            int64_t j0 = ja + 16 * v;
+            if (w == 16)
+                gather_16x1(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid, safe);
+            else if (w == 8)
+                gather_8x2(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid, safe);
+            else
+                gather_4x4(j, t, xn, wblk, &vm[v], &idx[v], j0, yn, c0, valid, safe);
+        }
+    }
+}
+
+/* ---------------- small grids: channels in lanes, exact taps ----------------
+ *
+ * On a grid of a few hundred voxels most voxels touch the border, where a
+ * vector of 16 voxels would multiply many padding zeros.  Here 16 output
+ * channels share a vector instead, voxels are grouped by which taps fall
+ * inside the grid, and each group runs exactly its valid taps. */
+
+typedef struct vox_pattern {
+    int64_t first, count; /* range in plan.order */
+    int64_t tap0, ntap;   /* range in plan.tap_x / tap_w */
+} vox_pattern;
+
+typedef struct vox_plan {
+    int64_t *order;  /* voxels sorted by pattern */
+    int64_t *yidx;   /* output offset of each voxel */
+    vox_pattern *pat;
+    int64_t npat;
+    int64_t *tap_x;  /* x offset of each valid tap */
+    int64_t *tap_w;  /* its weight offset: tap index * cx * 16 */
+} vox_plan;
+
+typedef struct vox_key {
+    uint64_t key;
+    int64_t j;
+} vox_key;
+
+static int vox_key_cmp(const void *a, const void *b) {
+    const vox_key *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->j < y->j ? -1 : x->j > y->j;
+}
+
+static void vox_plan_free(vox_plan *p) {
+    free(p->order);
+    free(p->yidx);
+    free(p->pat);
+    free(p->tap_x);
+    free(p->tap_w);
+}
+
+static ie_status vox_plan_make(const gather_job *j, const gather_class *cls, vox_plan *p) {
+    const flat_taps *t = &cls->taps;
+    const int64_t G = j->gvol, GH = j->grid[1], GW = j->grid[2];
+    memset(p, 0, sizeof *p);
+    vox_key *keys = malloc((size_t)G * sizeof *keys);
+    p->order = malloc((size_t)G * sizeof(int64_t));
+    p->yidx = malloc((size_t)G * sizeof(int64_t));
+    p->pat = malloc((size_t)G * sizeof(vox_pattern));
+    int64_t max_taps = taps_count(t);
+    p->tap_x = malloc((size_t)(G * max_taps + 1) * sizeof(int64_t));
+    p->tap_w = malloc((size_t)(G * max_taps + 1) * sizeof(int64_t));
+    if (!keys || !p->order || !p->yidx || !p->pat || !p->tap_x || !p->tap_w) {
+        free(keys);
+        vox_plan_free(p);
+        return ie_error_set(IE_ERR_NOMEM, "conv: out of memory planning a small-grid conv");
+    }
+    for (int64_t v = 0; v < G; v++) {
+        int64_t c[3] = {v / (GH * GW), (v / GW) % GH, v % GW};
+        uint64_t key = 0;
+        for (int d = 0; d < 3; d++) {
+            uint64_t m = 0;
+            for (int k = 0; k < t->n[d]; k++)
+                if (c[d] + t->shift[d][k] >= 0 && c[d] + t->shift[d][k] < j->grid[d]) m |= 1u << k;
+            key |= m << (16 * d);
+        }
+        keys[v] = (vox_key){key, v};
+        p->yidx[v] = j->scatter ? ((j->ys[0] * c[0] + cls->r[0]) * j->ydim[1] + j->ys[1] * c[1] + cls->r[1]) *
+                                          j->ydim[2] +
+                                      j->ys[2] * c[2] + cls->r[2]
+                                : v;
+    }
+    qsort(keys, (size_t)G, sizeof *keys, vox_key_cmp);
+    int64_t ntaps_total = 0;
+    for (int64_t v = 0; v < G; v++) {
+        p->order[v] = keys[v].j;
+        if (v > 0 && keys[v].key == keys[v - 1].key) {
+            p->pat[p->npat - 1].count++;
+            continue;
+        }
+        vox_pattern *pt = &p->pat[p->npat++];
+        pt->first = v;
+        pt->count = 1;
+        pt->tap0 = ntaps_total;
+        uint64_t key = keys[v].key;
+        for (int a = 0; a < t->n[0]; a++)
+            for (int b = 0; b < t->n[1]; b++)
+                for (int e = 0; e < t->n[2]; e++) {
+                    if (!((key >> a) & 1) || !((key >> (16 + b)) & 1) || !((key >> (32 + e)) & 1)) continue;
+                    p->tap_x[ntaps_total] = t->off[0][a] + t->off[1][b] + t->off[2][e];
+                    p->tap_w[ntaps_total] = (((int64_t)a * t->n[1] + b) * t->n[2] + e) * j->cx * 16;
+                    ntaps_total++;
+                }
+        pt->ntap = ntaps_total - pt->tap0;
+    }
+    free(keys);
+    return IE_OK;
+}
+
+/* acc[k][c] for NJ voxels x NC vectors of 16 output channels. */
+DTGT static DINLINE void vox_tile(const int NJ, const int NC, const gather_job *j, const vox_plan *p,
+                                  const vox_pattern *pt, const int64_t *vox, const float *xn,
+                                  const float *const *wb, float *yn, int64_t c0) {
+    __m512 acc[6][4];
+    const int64_t cx = j->cx, cs = j->x_cstride;
+    __mmask16 cmask[4];
+#pragma GCC unroll 4
+    for (int c = 0; c < NC; c++) {
+        int64_t left = j->cy - (c0 + 16 * c);
+        cmask[c] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        __m512 b = j->bias ? _mm512_maskz_loadu_ps(cmask[c], j->bias + c0 + 16 * c) : _mm512_setzero_ps();
+#pragma GCC unroll 6
+        for (int k = 0; k < NJ; k++) acc[k][c] = b;
+    }
+    for (int64_t tt = pt->tap0; tt < pt->tap0 + pt->ntap; tt++) {
+        const float *xp[6];
+#pragma GCC unroll 6
+        for (int k = 0; k < NJ; k++) xp[k] = xn + vox[k] + p->tap_x[tt];
+        const int64_t wo = p->tap_w[tt];
+#pragma GCC unroll 2
+        for (int64_t ci = 0; ci < cx; ci++) {
+            __m512 wv[4];
+#pragma GCC unroll 4
+            for (int c = 0; c < NC; c++) wv[c] = _mm512_loadu_ps(wb[c] + wo + ci * 16);
+#pragma GCC unroll 6
+            for (int k = 0; k < NJ; k++) {
+                __m512 xb = _mm512_set1_ps(xp[k][ci * cs]);
+#pragma GCC unroll 4
+                for (int c = 0; c < NC; c++) acc[k][c] = _mm512_fmadd_ps(xb, wv[c], acc[k][c]);
+            }
+        }
+    }
+    const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32((int)j->y_cstride));
+#pragma GCC unroll 6
+    for (int k = 0; k < NJ; k++)
+#pragma GCC unroll 4
+        for (int c = 0; c < NC; c++)
+            _mm512_mask_i32scatter_ps(yn + (c0 + 16 * c) * j->y_cstride + p->yidx[vox[k]], cmask[c], lanes,
+                                      acc[k][c], 4);
+}
+
+#define VOX_VARIANT(NJ, NC)                                                                               \
+    DTGT static void vox_##NJ##x##NC(const gather_job *j, const vox_plan *p, const vox_pattern *pt,     \
+                                     const int64_t *vox, const float *xn, const float *const *wb,        \
+                                     float *yn, int64_t c0) {                                            \
+        vox_tile(NJ, NC, j, p, pt, vox, xn, wb, yn, c0);                                                 \
+    }
+#define VOX_ROW(NC) VOX_VARIANT(1, NC) VOX_VARIANT(2, NC) VOX_VARIANT(3, NC) VOX_VARIANT(4, NC) \
+    VOX_VARIANT(5, NC) VOX_VARIANT(6, NC)
+VOX_ROW(1)
+VOX_ROW(2)
+VOX_ROW(4)
+
+typedef void (*vox_fn)(const gather_job *, const vox_plan *, const vox_pattern *, const int64_t *, const float *,
+                       const float *const *, float *, int64_t);
+static const vox_fn VOX_FNS[3][6] = {
+    {vox_1x1, vox_2x1, vox_3x1, vox_4x1, vox_5x1, vox_6x1},
+    {vox_1x2, vox_2x2, vox_3x2, vox_4x2, vox_5x2, vox_6x2},
+    {vox_1x4, vox_2x4, vox_3x4, vox_4x4, vox_5x4, vox_6x4},
+};
+
+typedef struct vox_job {
+    const gather_job *g;
+    const vox_plan *plans; /* per class */
+    int64_t group_blocks, ngroups;
+} vox_job;
+
+static void vox_task(void *ctx, int64_t task) {
+    const vox_job *vj = ctx;
+    const gather_job *j = vj->g;
+    int64_t grp = task % vj->ngroups, rest = task / vj->ngroups;
+    int64_t cls_i = rest % j->ncls, n = rest / j->ncls;
+    const vox_plan *p = &vj->plans[cls_i];
+    const float *xn = j->x + n * j->x_nstride;
+    float *yn = j->y + n * j->y_nstride;
+    const float *pack = j->pack + cls_i * j->b->pack_size;
+    int64_t b0 = grp * vj->group_blocks, b1 = b0 + vj->group_blocks < j->b->n ? b0 + vj->group_blocks : j->b->n;
+    for (int64_t bi = b0; bi < b1;) {
+        int nc = b1 - bi >= 4 ? 4 : b1 - bi >= 2 ? 2 : 1;
+        const float *wb[4];
+        for (int c = 0; c < nc; c++) wb[c] = pack + j->b->b[bi + c].off;
+        int row = nc == 4 ? 2 : nc == 2 ? 1 : 0;
+        for (int64_t q = 0; q < p->npat; q++) {
+            const vox_pattern *pt = &p->pat[q];
+            for (int64_t v = 0; v < pt->count; v += 6) {
+                int nj = pt->count - v < 6 ? (int)(pt->count - v) : 6;
+                VOX_FNS[row][nj - 1](j, p, pt, p->order + pt->first + v, xn, wb, yn, j->b->b[bi].c0);
+            }
+        }
+        bi += nc;
+    }
+}
+
+static ie_status run_vox(gather_job *j, const gather_class *cls) {
+    vox_plan *plans = calloc((size_t)j->ncls, sizeof *plans);
+    if (!plans) return ie_error_set(IE_ERR_NOMEM, "conv: out of memory planning a small-grid conv");
+    ie_status st = IE_OK;
+    for (int64_t c = 0; c < j->ncls && st == IE_OK; c++) st = vox_plan_make(j, &cls[c], &plans[c]);
+    if (st == IE_OK) {
+        /* Channel groups of 64 (the widest register tile), narrower only
+         * when that leaves fewer than four tasks. */
+        int64_t base = j->batch * j->ncls, gb = 4;
+        while (gb > 1 && base * ((j->b->n + gb - 1) / gb) < 4) gb /= 2;
+        vox_job vj = {j, plans, gb, (j->b->n + gb - 1) / gb};
+        ie_parallel_for(base * vj.ngroups, vox_task, &vj);
+    }
+    for (int64_t c = 0; c < j->ncls; c++) vox_plan_free(&plans[c]);
+    free(plans);
+    return st;
+}
+
+/* Runs a prepared gather: packs the weights, then the parallel tasks. */
+static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, int64_t cy, int64_t sy,
+                            int64_t sx, const int kernel[3]) {
+    int64_t max_taps = 1;
+    for (int64_t c = 0; c < j->ncls; c++)
+        if (taps_count(&cls[c].taps) > max_taps) max_taps = taps_count(&cls[c].taps);
+    const bool small = j->gvol <= SMALL_GRID && ie_cpu_conv_get_mode() != IE_CPU_CONV_DIRECT_VECTOR;
+    blocks *b = make_blocks(cy, j->cx, max_taps, small);
+    ie_tensor *pack_t = NULL;
+    if (!b || ie_conv_temp(j->ncls * b->pack_size, &pack_t) != IE_OK) {
+        free(b);
+        return ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
+    }
+    float *pack = ie_f32(pack_t);
+    ie_conv_failure fail;
+    atomic_init(&fail.failed, 0);
+    pack_job pj = {w, pack, &cls[0].taps, sizeof(gather_class), j->ncls, b, j->cx,
+                   (int64_t)kernel[0] * kernel[1] * kernel[2], sy, sx, {kernel[0], kernel[1], kernel[2]}, &fail};
+    ie_parallel_for(b->n, pack_task, &pj);
+    if (atomic_load(&fail.failed)) {
+        ie_tensor_release(pack_t);
+        free(b);
+        return ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
+    }
+    j->b = b;
+    j->pack = pack;
+    j->cy = cy;
+    if (small) {
+        ie_status st = run_vox(j, cls);
+        ie_tensor_release(pack_t);
+        free(b);
+        return st;
+    }
+    j->nchunks = (j->gvol + CHUNK - 1) / CHUNK;
+    int64_t base = j->batch * j->ncls * j->nchunks;
+    j->ngroups = base >= MIN_TASKS ? 1 : (MIN_TASKS + base - 1) / base;
+    if (j->ngroups > b->n) j->ngroups = b->n;
+    ie_parallel_for(base * j->ngroups, gather_task, j);
+    ie_tensor_release(pack_t);
+    free(b);
+    return IE_OK;
+}
+
+/* ---------------- phase split (strided forward and weight gradient) ---------------- */
+
+/* xs[n][c][phase][j] = x[n][c][s*j + phase] per dimension, phase = (pd*sh + ph)*sw + pw,
+ * so a strided conv reads consecutive voxels.  Same size as x. */
+typedef struct split_job {
+    const ie_conv_geom *g;
+    const float *x;
+    float *xs;
+} split_job;
+
+/* Even and odd elements of a row of 2*n floats into two rows of n. */
+DTGT static void deinterleave2(const float *row, float *even, float *odd, int64_t n) {
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    int64_t w = 0;
+    for (; w + 16 <= n; w += 16) {
+        __m512 a = _mm512_loadu_ps(row + 2 * w), b = _mm512_loadu_ps(row + 2 * w + 16);
+        _mm512_storeu_ps(even + w, _mm512_permutex2var_ps(a, ie, b));
+        _mm512_storeu_ps(odd + w, _mm512_permutex2var_ps(a, io, b));
+    }
+    for (; w < n; w++) {
+        even[w] = row[2 * w];
+        odd[w] = row[2 * w + 1];
+    }
+}
+
+static void split_task(void *ctx, int64_t task) {
+    const split_job *j = ctx;
+    const ie_conv_geom *g = j->g;
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
+    const int sw = g->stride[2];
+    const float *src = j->x + task * ivol;
+    float *dst = j->xs + task * ivol;
+    for (int pd = 0; pd < g->stride[0]; pd++)
+        for (int ph = 0; ph < g->stride[1]; ph++, dst += (int64_t)sw * ovol)
+            for (int64_t d = 0; d < OD; d++)
+                for (int64_t h = 0; h < OH; h++) {
+                    const float *row = src + ((d * g->stride[0] + pd) * IH + h * g->stride[1] + ph) * IW;
+                    float *out = dst + (d * OH + h) * OW;
+                    if (sw == 2) { /* both width phases in one pass */
+                        deinterleave2(row, out, out + ovol, OW);
+                        continue;
+                    }
+                    for (int pw = 0; pw < sw; pw++)
+                        for (int64_t w = 0; w < OW; w++) out[pw * ovol + w] = row[w * sw + pw];
+                }
+}
+
+static bool strided(const ie_conv_geom *g) { return g->stride[0] > 1 || g->stride[1] > 1 || g->stride[2] > 1; }
+
+/* x as the gather reads it: x itself for stride 1, else its phase split
+ * (*owned is set to the buffer to free). */
+static ie_status gather_input(const ie_conv_geom *g, const float *x, const float **xs, ie_tensor **owned) {
+    *owned = NULL;
+    *xs = x;
+    if (!strided(g)) return IE_OK;
+    IE_TRY(ie_conv_temp(g->batch * g->cin * ie_conv_vol(g->in), owned));
+    split_job sj = {g, x, ie_f32(*owned)};
+    ie_parallel_for(g->batch * g->cin, split_task, &sj);
+    *xs = ie_f32(*owned);
+    return IE_OK;
+}
+
+/* Forward taps: offset k*dil - pad = s*shift + phase. */
+static void forward_taps(const ie_conv_geom *g, flat_taps *t) {
+    const int64_t ovol = ie_conv_vol(g->out);
+    const int64_t grid_stride[3] = {g->out[1] * g->out[2], g->out[2], 1};
+    const int64_t phase_stride[3] = {(int64_t)g->stride[1] * g->stride[2] * ovol, (int64_t)g->stride[2] * ovol, ovol};
+    for (int d = 0; d < 3; d++) {
+        t->n[d] = g->kernel[d];
+        for (int k = 0; k < g->kernel[d]; k++) {
+            int64_t off = (int64_t)k * g->dil[d] - g->pad[d], s = g->stride[d];
+            int64_t phase = ((off % s) + s) % s, shift = (off - phase) / s;
+            t->k[d][k] = k;
+            t->shift[d][k] = (int)shift;
+            t->off[d][k] = phase * phase_stride[d] + shift * grid_stride[d];
+        }
+    }
+}
+
+ie_status ie_conv_direct_forward(const ie_conv_geom *g, const float *x, const float *w, const float *bias,
+                                 float *y) {
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    if (g->batch == 0 || g->cout == 0) return IE_OK;
+    const float *xs;
+    ie_tensor *owned;
+    IE_TRY(gather_input(g, x, &xs, &owned));
+    gather_class cls;
+    memset(&cls, 0, sizeof cls);
+    forward_taps(g, &cls.taps);
+    gather_job j = {.x = xs, .x_nstride = g->cin * ivol, .x_cstride = ivol, .cx = g->cin,
+                    .grid = {g->out[0], g->out[1], g->out[2]}, .gvol = ovol, .cls = &cls, .ncls = 1,
+                    .bias = bias, .y = y, .y_nstride = g->cout * ovol, .y_cstride = ovol,
+                    .scatter = false, .batch = g->batch};
+    ie_status st = run_gather(&j, &cls, w, g->cout, g->cin * ie_conv_ktaps(g), ie_conv_ktaps(g), g->kernel);
+    ie_tensor_release(owned);
+    return st;
+}
+
+ie_status ie_conv_direct_backward_data(const ie_conv_geom *g, const float *gy, const float *w,
+                                       const float *bias, float *gx) {
+    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    if (g->batch == 0 || g->cin == 0) return IE_OK;
+    int64_t ncls = (int64_t)g->stride[0] * g->stride[1] * g->stride[2];
+    gather_class *cls = calloc((size_t)ncls, sizeof *cls);
+    if (!cls) return ie_error_set(IE_ERR_NOMEM, "conv backward: out of memory");
+    const int64_t grid_stride[3] = {g->out[1] * g->out[2], g->out[2], 1};
+    for (int64_t c = 0; c < ncls; c++) {
+        gather_class *k = &cls[c];
+        k->r[0] = c / ((int64_t)g->stride[1] * g->stride[2]);
+        k->r[1] = (c / g->stride[2]) % g->stride[1];
+        k->r[2] = c % g->stride[2];
+        for (int d = 0; d < 3; d++) {
+            int n = 0;
+            for (int kk = 0; kk < g->kernel[d]; kk++) {
+                /* input i = s*j + r sees output o = (i + p - k*dil) / s when exact */
+                int64_t num = k->r[d] + g->pad[d] - (int64_t)kk * g->dil[d], s = g->stride[d];
+                if (((num % s) + s) % s != 0) continue;
+                k->taps.k[d][n] = kk;
+                k->taps.shift[d][n] = (int)(num / s);
+                k->taps.off[d][n] = (num / s) * grid_stride[d];
+                n++;
+            }
+            k->taps.n[d] = n;
+        }
+    }
+    gather_job j = {.x = gy, .x_nstride = g->cout * ovol, .x_cstride = ovol, .cx = g->cout,
+                    .grid = {g->out[0], g->out[1], g->out[2]}, .gvol = ovol, .cls = cls, .ncls = ncls,
+                    .bias = bias, .y = gx, .y_nstride = g->cin * ivol, .y_cstride = ivol,
+                    .scatter = ncls > 1, .ys = {g->stride[0], g->stride[1], g->stride[2]},
+                    .ydim = {g->in[0], g->in[1], g->in[2]}, .batch = g->batch};
+    ie_status st = run_gather(&j, cls, w, g->cin, ie_conv_ktaps(g), g->cin * ie_conv_ktaps(g), g->kernel);
+    free(cls);
+    return st;
+}
+
+/* ---------------- weight gradient ---------------- */
+
+#define WG_SUB 1024 /* voxels per register pass (G rows stay in L1) */
+
+typedef struct wgrad_job {
+    const ie_conv_geom *g;
+    const float *x;  /* gather input (phase split when strided) */
+    const float *gy;
+    int64_t gvol, ntaps, cb, tb, nblocks, ngroups, ncg;
+    int64_t grid_[3];
+    flat_taps taps;
+    float *partial; /* [ngroups][cout][cin][ntaps] */
+    ie_conv_failure fail;
+} wgrad_job;
+
+static const float wgrad_zeros[WG_SUB + 16];
+
+/* Sums of 16 vectors at once: lane i of the result is the sum of a_i's
+ * lanes (a transpose-and-add tree, 45 shuffles and adds instead of 16 full
+ * horizontal reductions).  Arguments by value so the accumulators stay in
+ * registers. */
+DTGT static DINLINE __m512 pair_sum(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+}
+DTGT static DINLINE __m512 quad_sum(__m512 t0, __m512 t1) {
+    return _mm512_add_ps(_mm512_shuffle_ps(t0, t1, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+DTGT static DINLINE __m512 reduce16(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6,
+                                    __m512 a7, __m512 a8, __m512 a9, __m512 a10, __m512 a11, __m512 a12,
+                                    __m512 a13, __m512 a14, __m512 a15) {
+    /* each 128-bit lane of u_i holds partial sums of a_4i .. a_4i+3 */
+    __m512 u0 = quad_sum(pair_sum(a0, a1), pair_sum(a2, a3));
+    __m512 u1 = quad_sum(pair_sum(a4, a5), pair_sum(a6, a7));
+    __m512 u2 = quad_sum(pair_sum(a8, a9), pair_sum(a10, a11));
+    __m512 u3 = quad_sum(pair_sum(a12, a13), pair_sum(a14, a15));
+    __m512 w0 = _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, _MM_SHUFFLE(1, 0, 1, 0)),
+                              _mm512_shuffle_f32x4(u0, u1, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 w1 = _mm512_add_ps(_mm512_shuffle_f32x4(u2, u3, _MM_SHUFFLE(1, 0, 1, 0)),
+                              _mm512_shuffle_f32x4(u2, u3, _MM_SHUFFLE(3, 2, 3, 2)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w0, w1, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(w0, w1, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+#define REDUCE16(a, o)                                                                                   \
+    reduce16(a[(o) + 0], a[(o) + 1], a[(o) + 2], a[(o) + 3], a[(o) + 4], a[(o) + 5], a[(o) + 6], a[(o) + 7], \
+             a[(o) + 8], a[(o) + 9], a[(o) + 10], a[(o) + 11], a[(o) + 12], a[(o) + 13], a[(o) + 14],      \
+             a[(o) + 15])
+
+/* One vector step of a weight-gradient tile.  Masked *loads* cost an extra
+ * vector uop each on the FMA ports, so where it is safe (the whole vector
+ * lies inside the buffer) the loads are plain and the tap masks go on the
+ * FMAs instead (merge masking is free); gy is masked only on the last,
+ * partial vector. */
+DTGT static DINLINE void wgrad_step(const int CB, const int TB, const bool safe_x, const bool full_g, __m512 *acc,
+                                    const float *const *grow, const float *xrow, const int64_t *toff,
+                                    const __mmask16 *mrow, __mmask16 tail, int64_t v) {
+    __m512 xv[4];
+    __mmask16 mk[4];
+#pragma GCC unroll 4
+    for (int q = 0; q < TB; q++) {
+        const float *p = (const float *)((uintptr_t)xrow + (uintptr_t)(toff[q] + 16 * v) * sizeof(float));
+        mk[q] = _load_mask16((__mmask16 *)&mrow[q]);
+        xv[q] = safe_x ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mk[q], p);
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < CB; c++) {
+        __m512 gv = full_g ? _mm512_loadu_ps(grow[c] + 16 * v) : _mm512_maskz_loadu_ps(tail, grow[c] + 16 * v);
+#pragma GCC unroll 4
+        for (int q = 0; q < TB; q++)
+            acc[c * TB + q] = safe_x ? _mm512_mask3_fmadd_ps(gv, xv[q], acc[c * TB + q], mk[q])
+                                     : _mm512_fmadd_ps(gv, xv[q], acc[c * TB + q]);
+    }
+}
+
+/* out[c*TB + q] = sum over the vectors of gy_c . x_(ci, tap q) for CB
+ * channels x TB taps; masks per (vector, tap) come from mt.  Vectors below
+ * `safe_end` may load x without masks; all but the last are full. */
+DTGT static DINLINE void wgrad_tile(const int CB, const int TB, const float *const *grow, const float *xrow,
+                                    const int64_t *toff, const __mmask16 *mt, const __mmask16 *tail,
+                                    int64_t ntaps, int64_t nvec, int64_t safe_lo, int64_t safe_hi, float *out) {
+    __m512 acc[32];
+#pragma GCC unroll 32
+    for (int i = 0; i < 32; i++) acc[i] = _mm512_setzero_ps();
+    int64_t v = 0, nfull = tail[nvec - 1] == 0xffff ? nvec : nvec - 1;
+    int64_t hi = safe_hi < nfull ? safe_hi : nfull;
+    for (; v < safe_lo && v < nfull; v++)
+        wgrad_step(CB, TB, false, true, acc, grow, xrow, toff, mt + v * ntaps, tail[v], v);
+    for (; v < hi; v++) wgrad_step(CB, TB, true, true, acc, grow, xrow, toff, mt + v * ntaps, tail[v], v);
+    for (; v < nvec; v++)
+        wgrad_step(CB, TB, false, v < nfull, acc, grow, xrow, toff, mt + v * ntaps, tail[v], v);
+    _mm512_storeu_ps(out, REDUCE16(acc, 0));
+    if (CB * TB > 16) _mm512_storeu_ps(out + 16, REDUCE16(acc, 16));
+}
+
+#define WGRAD_VARIANT(CB, TB)                                                                              \
+    DTGT static void wgrad_##CB##x##TB(const float *const *grow, const float *xrow, const int64_t *toff,    \
+                                       const __mmask16 *mt, const __mmask16 *tail, int64_t ntaps,           \
+                                       int64_t nvec, int64_t safe_lo, int64_t safe_hi, float *out) {        \
+        wgrad_tile(CB, TB, grow, xrow, toff, mt, tail, ntaps, nvec, safe_lo, safe_hi, out);                 \
+    }
+WGRAD_VARIANT(8, 3)
+WGRAD_VARIANT(6, 4)
+WGRAD_VARIANT(16, 1)
+
+/* One voxel segment [ja, jb) of batch item n, channel blocks [b0, b1). */
+DTGT static void wgrad_segment(wgrad_job *j, int64_t n, int64_t ja, int64_t jb, int64_t b0, int64_t b1,
+                               float *part) {
+    const ie_conv_geom *g = j->g;
+    const flat_taps *t = &j->taps;
+    const int64_t T = j->ntaps, cin = g->cin, cout = g->cout;
+    const int64_t ivol = ie_conv_vol(g->in);
+    int64_t nvec = (jb - ja + 15) / 16;
+    __mmask16 *mt = (__mmask16 *)ie_conv_scratch(2, (size_t)(nvec * T + 32) / 2 + 16);
+    if (!mt) {
+        ie_conv_fail(&j->fail);
+        return;
+    }
+    __mmask16 tail[WG_SUB / 16];
+    int64_t toff[FLAT_MAXTAPS];
+    int64_t q = 0;
+    for (int a = 0; a < t->n[0]; a++)
+        for (int b = 0; b < t->n[1]; b++)
+            for (int e = 0; e < t->n[2]; e++) toff[q++] = t->off[0][a] + t->off[1][b] + t->off[2][e];
+    for (int64_t v = 0; v < nvec; v++) {
+        vec_masks vm;
+        make_masks(ja + 16 * v, jb, j->grid_, t, &vm, NULL, NULL, NULL, NULL);
+        tail[v] = vm.tail;
+        __mmask16 *row = mt + v * T;
+        int64_t k = 0;
+        for (int a = 0; a < t->n[0]; a++)
+            for (int b = 0; b < t->n[1]; b++)
+                for (int e = 0; e < t->n[2]; e++) row[k++] = vm.m[0][a] & vm.m[1][b] & vm.m[2][e];
+    }
+    /* Vectors [safe_lo, safe_hi) read x only inside the buffer for every
+     * tap and channel, so their loads need no masks. */
+    int64_t min_off = 0, max_off = 0;
+    for (int64_t k = 0; k < T; k++) {
+        if (toff[k] < min_off) min_off = toff[k];
+        if (toff[k] > max_off) max_off = toff[k];
+    }
+    const int64_t base = n * cin * ivol + ja, total = g->batch * cin * ivol;
+    int64_t safe_lo = -(base + min_off) > 0 ? (-(base + min_off) + 15) / 16 : 0;
+    int64_t room = total - base - (cin - 1) * ivol - 16 - max_off;
+    int64_t safe_hi = room < 0 ? 0 : room / 16 + 1;
+    if (safe_hi > nvec) safe_hi = nvec;
+    const float *xn = j->x + base;
+    const float *gn = j->gy + n * cout * j->gvol + ja;
+    for (int64_t bi = b0; bi < b1; bi++) {
+        int64_t c0 = bi * j->cb;
+        const float *grow[16];
+        for (int c = 0; c < j->cb; c++) grow[c] = c0 + c < cout ? gn + (c0 + c) * j->gvol : wgrad_zeros;
+        int valid = (int)(cout - c0 < j->cb ? cout - c0 : j->cb);
+        float tmp[32];
+        for (int64_t ci = 0; ci < cin; ci++) {
+            const float *xrow = xn + ci * ivol;
+            for (int64_t t0 = 0; t0 < T; t0 += j->tb) {
+                if (j->tb == 3)
+                    wgrad_8x3(grow, xrow, toff + t0, mt + t0, tail, T, nvec, safe_lo, safe_hi, tmp);
+                else if (j->tb == 4)
+                    wgrad_6x4(grow, xrow, toff + t0, mt + t0, tail, T, nvec, safe_lo, safe_hi, tmp);
+                else
+                    wgrad_16x1(grow, xrow, toff + t0, mt + t0, tail, T, nvec, safe_lo, safe_hi, tmp);
+                for (int c = 0; c < valid; c++)
+                    for (int qq = 0; qq < j->tb; qq++)
+                        part[((c0 + c) * cin + ci) * T + t0 + qq] += tmp[c * j->tb + qq];
+            }
+        }
+    }
+}
+
+DTGT static void wgrad_task(void *ctx, int64_t task) {
+    wgrad_job *j = ctx;
+    int64_t grp = task / j->ncg, cg = task % j->ncg;
+    int64_t b0 = cg * j->nblocks / j->ncg, b1 = (cg + 1) * j->nblocks / j->ncg;
+    const int64_t cin = j->g->cin, cout = j->g->cout, T = j->ntaps;
+    float *part = j->partial + grp * cout * cin * T;
+    int64_t c_lo = b0 * j->cb, c_hi = b1 * j->cb < cout ? b1 * j->cb : cout;
+    memset(part + c_lo * cin * T, 0, (size_t)((c_hi - c_lo) * cin * T) * sizeof(float));
+    /* The group's voxels, as segments within one batch item. */
+    int64_t total = j->g->batch * j->gvol;
+    int64_t lo = grp * WGRAD_GROUP, hi = lo + WGRAD_GROUP < total ? lo + WGRAD_GROUP : total;
+    while (lo < hi) {
+        int64_t n = lo / j->gvol, ja = lo % j->gvol;
+        int64_t jb = j->gvol < ja + (hi - lo) ? j->gvol : ja + (hi - lo);
+        if (jb - ja > WG_SUB) jb = ja + WG_SUB;
+        wgrad_segment(j, n, ja, jb, b0, b1, part);
+        lo += jb - ja;
+    }
+}
+
+typedef struct wsum_job {
+    const float *partial;
+    float *out;
+    int64_t groups, size;
+} wsum_job;
+
+static void wsum_task(void *ctx, int64_t chunk) {
+    const wsum_job *j = ctx;
+    int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->size ? lo + IE_CPU_CHUNK : j->size;
+    for (int64_t e = lo; e < hi; e++) {
+        float s = j->partial[e];
+        for (int64_t p = 1; p < j->groups; p++) s += j->partial[p * j->size + e];
+        j->out[e] = s;
+    }
+}
+
+ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
+    const int64_t ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
+    const int64_t wsize = g->cout * g->cin * ktaps;
+    if (wsize == 0) return IE_OK;
+    if (g->batch * ovol == 0) {
+        memset(gw, 0, (size_t)wsize * sizeof(float));
+        return IE_OK;
+    }
+    const float *xs;
+    ie_tensor *owned;
+    IE_TRY(gather_input(g, x, &xs, &owned));
+    wgrad_job j = {.g = g, .x = xs, .gy = gy, .gvol = ovol, .ntaps = ktaps};
+    forward_taps(g, &j.taps);
+    for (int d = 0; d < 3; d++) j.grid_[d] = g->out[d];
+    j.tb = ktaps % 3 == 0 ? 3 : ktaps % 4 == 0 ? 4 : 1;
+    j.cb = j.tb == 3 ? 8 : j.tb == 4 ? 6 : 16;
+    j.nblocks = (g->cout + j.cb - 1) / j.cb;
+    j.ngroups = (g->batch * ovol + WGRAD_GROUP - 1) / WGRAD_GROUP;
+    j.ncg = j.ngroups >= MIN_TASKS ? 1 : (MIN_TASKS + j.ngroups - 1) / j.ngroups;
+    if (j.ncg > j.nblocks) j.ncg = j.nblocks;
+    ie_tensor *partial_t = NULL;
+    ie_status st = IE_OK;
+    if (j.ngroups > 1 && ie_conv_temp(j.ngroups * wsize, &partial_t) != IE_OK) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for %lld partial sums",
+                          (long long)(j.ngroups * wsize));
+        goto done;
+    }
+    j.partial = partial_t ? ie_f32(partial_t) : gw;
+    atomic_init(&j.fail.failed, 0);
+    ie_parallel_for(j.ngroups * j.ncg, wgrad_task, &j);
+    if (atomic_load(&j.fail.failed)) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a mask table");
+    } else if (j.ngroups > 1) {
+        wsum_job s = {j.partial, gw, j.ngroups, wsize};
+        ie_parallel_for(ie_cpu_chunks(wsize), wsum_task, &s);
+    }
+    ie_tensor_release(partial_t);
+done:
+    ie_tensor_release(owned);
+    return st;
+}

@@ -1,0 +1,209 @@
+/* tools/bench - per-layer convolution benchmark: every distinct conv layer of
+ * InnerEye's UNet3D (batch 2, crop 32x48x32), forward and backward, timed
+ * through the CPU kernel table (min over repeats).  Given the output of
+ * conv_layers_torch.py it prints our time / PyTorch's time per layer.
+ *
+ *   conv_layers [-r repeats] [-t threads] [-g] [-l layer] [torch_output.txt]
+ *     -g  force the generic vol2col + OpenBLAS path
+ *     -l  time only the named layer (for profiling)
+ *
+ * The machine is shared and timings are noisy: run the pair a few times,
+ * alternating, and compare the minimum per layer, e.g.
+ *   /usr/bin/python3 tools/bench/conv_layers_torch.py 5 > torch.txt
+ *   build/bin/conv_layers -r 5 torch.txt */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/backend/backend.h"
+#include "core/backend/conv_kernels.h"
+#include "innereye/rng.h"
+#include "innereye/threads.h"
+
+typedef struct layer {
+    const char *name;
+    int count;
+    bool transposed;
+    int cin, cout, k, stride, pad;
+    int size[3];
+    bool bias, input_grad;
+} layer;
+
+/* Same table as conv_layers_torch.py. */
+static const layer LAYERS[] = {
+    {"enc0_1to16", 1, false, 1, 16, 3, 1, 1, {32, 48, 32}, false, false},
+    {"enc0_16to16", 2, false, 16, 16, 3, 1, 1, {32, 48, 32}, false, true},
+    {"enc1_16to32_s2", 1, false, 16, 32, 3, 2, 1, {32, 48, 32}, false, true},
+    {"enc1_32to32", 2, false, 32, 32, 3, 1, 1, {16, 24, 16}, false, true},
+    {"enc2_32to64_s2", 1, false, 32, 64, 3, 2, 1, {16, 24, 16}, false, true},
+    {"enc2_64to64", 2, false, 64, 64, 3, 1, 1, {8, 12, 8}, false, true},
+    {"enc3_64to128_s2", 1, false, 64, 128, 3, 2, 1, {8, 12, 8}, false, true},
+    {"enc3_128to128", 2, false, 128, 128, 3, 1, 1, {4, 6, 4}, false, true},
+    {"enc4_128to256_s2", 1, false, 128, 256, 3, 2, 1, {4, 6, 4}, false, true},
+    {"enc4_256to256", 1, false, 256, 256, 3, 1, 1, {2, 3, 2}, false, true},
+    {"up3_256to128", 1, true, 256, 128, 4, 2, 1, {2, 3, 2}, true, true},
+    {"dec3_256to128", 1, false, 256, 128, 3, 1, 1, {4, 6, 4}, false, true},
+    {"up2_128to64", 1, true, 128, 64, 4, 2, 1, {4, 6, 4}, true, true},
+    {"dec2_128to64", 1, false, 128, 64, 3, 1, 1, {8, 12, 8}, false, true},
+    {"up1_64to32", 1, true, 64, 32, 4, 2, 1, {8, 12, 8}, true, true},
+    {"dec1_64to32", 1, false, 64, 32, 3, 1, 1, {16, 24, 16}, false, true},
+    {"up0_32to16", 1, true, 32, 16, 4, 2, 1, {16, 24, 16}, true, true},
+    {"dec0_32to16", 1, false, 32, 16, 3, 1, 1, {32, 48, 32}, false, true},
+    {"out_16to3_k1", 1, false, 16, 3, 1, 1, 0, {32, 48, 32}, true, true},
+};
+#define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
+#define BATCH 2
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static ie_tensor *random_tensor(int ndim, const int64_t *shape, uint32_t seed) {
+    ie_tensor *t = NULL;
+    if (ie_tensor_empty(IE_F32, ndim, shape, IE_CPU, &t) != IE_OK) {
+        fprintf(stderr, "conv_layers: %s\n", ie_error_message());
+        exit(1);
+    }
+    ie_rng rng = ie_rng_make(seed, IE_STREAM_USER, 0, 0);
+    ie_rng_fill_uniform(&rng, 0, ie_f32(t), t->numel, -1.0f, 1.0f);
+    return t;
+}
+
+static void must(ie_status st) {
+    if (st != IE_OK) {
+        fprintf(stderr, "conv_layers: %s\n", ie_error_message());
+        exit(1);
+    }
+}
+
+typedef struct timing {
+    double fwd, bwd, bdata, bweight, flops;
+} timing;
+
+static timing time_layer(const layer *l, int repeats) {
+    const struct ie_conv_kernels *k = ie_backend_get(IE_CPU)->conv;
+    /* The regular conv whose forward is this layer (or whose backward_data
+     * is, for a transposed layer). */
+    ie_conv_geom g = {.batch = BATCH};
+    int64_t osz[3];
+    for (int d = 0; d < 3; d++) {
+        int64_t in = l->size[d];
+        int64_t out = l->transposed ? (in - 1) * l->stride - 2 * l->pad + l->k
+                                    : (in + 2 * l->pad - l->k) / l->stride + 1;
+        osz[d] = out;
+        g.in[d] = l->transposed ? out : in;
+        g.out[d] = l->transposed ? in : out;
+        g.kernel[d] = l->k;
+        g.stride[d] = l->stride;
+        g.pad[d] = l->pad;
+        g.dil[d] = 1;
+    }
+    g.cin = l->transposed ? l->cout : l->cin;
+    g.cout = l->transposed ? l->cin : l->cout;
+    const int64_t xs[5] = {BATCH, l->cin, l->size[0], l->size[1], l->size[2]};
+    const int64_t ys[5] = {BATCH, l->cout, osz[0], osz[1], osz[2]};
+    const int64_t ws[5] = {l->transposed ? l->cin : l->cout, l->transposed ? l->cout : l->cin, l->k, l->k, l->k};
+    const int64_t bs[1] = {l->cout};
+    ie_tensor *x = random_tensor(5, xs, 1), *y = random_tensor(5, ys, 2), *gy = random_tensor(5, ys, 3);
+    ie_tensor *w = random_tensor(5, ws, 4), *gw = random_tensor(5, ws, 5), *gx = random_tensor(5, xs, 6);
+    ie_tensor *b = random_tensor(1, bs, 7), *gb = random_tensor(1, bs, 8);
+    timing t = {1e30, 1e30, 1e30, 1e30, 0};
+    for (int r = 0; r <= repeats; r++) { /* the first run warms caches and allocators */
+        double t0 = now();
+        if (l->transposed)
+            must(k->backward_data(&g, x, w, l->bias ? b : NULL, y));
+        else
+            must(k->forward(&g, x, w, l->bias ? b : NULL, y));
+        double t1 = now();
+        if (l->transposed) {
+            if (l->input_grad) must(k->forward(&g, gy, w, NULL, gx));
+        } else {
+            if (l->input_grad) must(k->backward_data(&g, gy, w, NULL, gx));
+        }
+        double tm = now();
+        if (l->transposed)
+            must(k->backward_weight(&g, gy, x, gw));
+        else
+            must(k->backward_weight(&g, x, gy, gw));
+        if (l->bias) must(k->bias_grad(gy, BATCH, l->cout, ys[2] * ys[3] * ys[4], gb));
+        double t2 = now();
+        if (r > 0) {
+            if (t1 - t0 < t.fwd) t.fwd = t1 - t0;
+            if (t2 - t1 < t.bwd) t.bwd = t2 - t1;
+            if (tm - t1 < t.bdata) t.bdata = tm - t1;
+            if (t2 - tm < t.bweight) t.bweight = t2 - tm;
+        }
+    }
+    int64_t ovol = g.out[0] * g.out[1] * g.out[2];
+    t.flops = 2.0 * BATCH * (double)g.cin * (double)g.cout * l->k * l->k * l->k * (double)ovol;
+    ie_tensor *all[] = {x, y, gy, w, gw, gx, b, gb};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ie_tensor_release(all[i]);
+    return t;
+}
+
+/* Reads "name count fwd_ms bwd_ms" lines written by conv_layers_torch.py. */
+static bool torch_times(const char *path, const char *name, double *fwd, double *bwd) {
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f) return false;
+    char line[256], n[128];
+    int count;
+    bool found = false;
+    while (fgets(line, sizeof line, f))
+        if (line[0] != '#' && sscanf(line, "%127s %d %lf %lf", n, &count, fwd, bwd) == 4 && !strcmp(n, name)) {
+            found = true;
+            break;
+        }
+    fclose(f);
+    return found;
+}
+
+int main(int argc, char **argv) {
+    int repeats = 5, threads = 2;
+    const char *torch_path = NULL, *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-r") && i + 1 < argc)
+            repeats = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-t") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-l") && i + 1 < argc)
+            only = argv[++i];
+        else if (!strcmp(argv[i], "-g"))
+            ie_cpu_conv_set_mode(IE_CPU_CONV_GENERIC);
+        else
+            torch_path = argv[i];
+    }
+    ie_threads_set(threads);
+    printf("# layer count fwd_ms bwd_ms (data + weight) fwd_GFLOP/s | torch fwd_ms bwd_ms | ours/torch fwd bwd "
+           "(%d threads)\n",
+           threads);
+    double sum_f = 0, sum_b = 0, tsum_f = 0, tsum_b = 0;
+    bool have_torch = true;
+    for (size_t i = 0; i < N_LAYERS; i++) {
+        const layer *l = &LAYERS[i];
+        if (only && strcmp(only, l->name)) continue;
+        timing t = time_layer(l, repeats);
+        sum_f += l->count * t.fwd * 1e3;
+        sum_b += l->count * t.bwd * 1e3;
+        printf("%-18s %d %8.3f %8.3f (%7.3f + %7.3f) %6.1f", l->name, l->count, t.fwd * 1e3, t.bwd * 1e3,
+               t.bdata * 1e3, t.bweight * 1e3, t.flops / t.fwd * 1e-9);
+        double tf, tb;
+        if (torch_times(torch_path, l->name, &tf, &tb)) {
+            tsum_f += l->count * tf;
+            tsum_b += l->count * tb;
+            printf(" | %8.3f %8.3f | %5.2f %5.2f", tf, tb, t.fwd * 1e3 / tf, t.bwd * 1e3 / tb);
+        } else {
+            have_torch = false;
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    printf("# total (weighted by count) fwd_ms %.2f bwd_ms %.2f", sum_f, sum_b);
+    if (have_torch && torch_path)
+        printf(" | torch %.2f %.2f | ours/torch fwd %.2f bwd %.2f all %.2f", tsum_f, tsum_b, sum_f / tsum_f,
+               sum_b / tsum_b, (sum_f + sum_b) / (tsum_f + tsum_b));
+    printf("\n");
+    return 0;
+}
