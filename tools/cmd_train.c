@@ -42,7 +42,7 @@ static void config_dir(char *out, size_t size) {
         snprintf(out, size, "%s", env);
         return;
     }
-    char exe[PATH_MAX];
+    char exe[2048];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
@@ -78,9 +78,10 @@ static const char *model_flag(int argc, char **argv) {
     return model;
 }
 
-static bool has_config_flag(int argc, char **argv) {
+static bool has_flag(int argc, char **argv, const char *flag) {
+    size_t n = strlen(flag);
     for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9)) return true;
+        if (!strcmp(argv[i], flag) || (!strncmp(argv[i], flag, n) && argv[i][n] == '=')) return true;
     return false;
 }
 
@@ -100,7 +101,7 @@ int ie_cmd_train(int argc, char **argv) {
     if (ie_config_add_search_dir(cfg, dir) != IE_OK) return fail("");
 
     const char *model = model_flag(argc, argv);
-    if (!has_config_flag(argc, argv)) {
+    if (!has_flag(argc, argv, "--config") && !has_flag(argc, argv, "--resume")) {
         if (!model) {
             usage(stderr);
             fprintf(stderr, "innereye train: give --config FILE or --model NAME\n");

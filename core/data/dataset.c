@@ -184,10 +184,3 @@ int ie_dataset_line(const ie_dataset *ds, int i, int row) {
     return ds->lines[ds->first_row[i] + row];
 }
 
-/* Declared in innereye/plugin.h: plugins read items through it. */
-const char *ie_dataset_item_value(const ie_dataset_item *item, int row, const char *column) {
-    if (!item || !column || row < 0 || row >= item->n_rows) return NULL;
-    for (int c = 0; c < item->n_columns; c++)
-        if (strcmp(item->columns[c], column) == 0) return item->values[(size_t)row * (size_t)item->n_columns + (size_t)c];
-    return NULL;
-}

@@ -82,7 +82,7 @@ static ie_status write_paired_csv(const char *images, const char *labels, int ma
     FILE *f = fopen(csv_path, "w");
     ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", csv_path, strerror(errno));
     int count = 0, missing = 0;
-    char first_missing[512] = "";
+    char first_missing[4096] = "";
     if (st == IE_OK) fprintf(f, "subject,filePath,channel\n");
     for (int i = 0; st == IE_OK && i < n && (!max_subjects || count < max_subjects); i++) {
         char label_path[4096], image_path[4096], subject[512];
@@ -201,7 +201,10 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset 
     return ie_dataset_load(path, "subject", out);
 }
 
-ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, ie_split *out) {
+ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, bool reuse, ie_split *out) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/split.csv", run_dir);
+    if (reuse) return ie_split_read_csv(ds, path, out);
     double p[IE_SPLIT_PARTS];
     int64_t seed = 0, split_seed = -1;
     IE_TRY(ie_config_get_number(cfg, "data.split.train", &p[IE_SPLIT_TRAIN]));
@@ -210,8 +213,6 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
     IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
     IE_TRY(ie_split_by_proportions(ds, p, (uint64_t)(split_seed >= 0 ? split_seed : seed), NULL, out));
-    char path[4200];
-    snprintf(path, sizeof path, "%s/split.csv", run_dir);
     return ie_split_write_csv(ds, out, path);
 }
 

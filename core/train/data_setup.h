@@ -27,8 +27,8 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset 
                           size_t note_size);
 
 /* Train/val/test split of the dataset per data.split.*, written to
- * <run_dir>/split.csv. */
-ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, ie_split *out);
+ * <run_dir>/split.csv; with `reuse` (resuming), read back from it. */
+ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, bool reuse, ie_split *out);
 
 /* Segmentation loader settings from the config (channels, classes, crop,
  * flips, normalisation).  cfg must outlive setup. */

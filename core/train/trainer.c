@@ -25,6 +25,7 @@
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
 #include "innereye/image_io.h"
+#include "innereye/ops.h"
 #include "innereye/threads.h"
 
 #define MAX_CLASSES 64
@@ -98,7 +99,7 @@ static ie_status load_plugin(trainer *t) {
     IE_TRY(ie_config_get_string(t->cfg, "model.name", &name));
     IE_TRY(ie_config_get_string(t->cfg, "model.plugin", &path));
     IE_TRY(ie_plugin_find(path[0] ? path : name, &t->plugin));
-    const ie_plugin *p = t->plugin->table;
+    const ie_plugin *p = &t->plugin->table;
     if (path[0] && strcmp(p->name, name) != 0 && strcmp(name, "HelloWorld") != 0)
         fprintf(stderr, "note: model.plugin %s provides model \"%s\", not model.name \"%s\"\n", path, p->name, name);
     if (p->task != IE_TASK_SEGMENTATION && (!p->load_item || !p->collate))
@@ -126,18 +127,18 @@ static ie_status create_model(trainer *t) {
                         .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = t->seed, .threads = ie_threads_get(),
                         .device = IE_CPU, .run_dir = t->run_dir, .log = host_log, .read_image = host_read_image};
     IE_TRY(ie_plugin_create(t->plugin, ie_config_text(t->cfg), &t->host, &t->model));
-    t->params = t->plugin->table->parameters(t->model);
+    t->params = t->plugin->table.parameters(t->model);
     if (!t->params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", t->plugin->path);
     IE_TRY(ie_optim_setup_from_config(t->cfg, &t->opt_opts, &t->schedule));
-    if (t->plugin->table->configure_optimizer)
-        IE_TRY(t->plugin->table->configure_optimizer(t->model, &t->opt_opts, &t->schedule));
+    if (t->plugin->table.configure_optimizer)
+        IE_TRY(t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule));
     IE_TRY(ie_optimizer_new(&t->opt_opts, t->params, &t->opt));
     return ie_loss_spec_from_config(t->cfg, &t->loss);
 }
 
 static ie_data_hooks data_hooks(trainer *t) {
     ie_data_hooks h = ie_seg_hooks(&t->seg.seg);
-    const ie_plugin *p = t->plugin->table;
+    const ie_plugin *p = &t->plugin->table;
     if (p->load_item) h.load_item = p->load_item, h.load_item_ctx = t->model;
     if (p->augment) h.augment = p->augment, h.augment_ctx = t->model;
     if (p->collate) h.collate = p->collate, h.collate_ctx = t->model;
@@ -213,19 +214,12 @@ static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sam
     ie_seg_padding pad;
     IE_TRY(ie_seg_load_whole(&t->seg.seg, item, &t->host, multiple, sample, &pad));
     ie_tensor *padded = NULL, *image = NULL, *labels = NULL;
-    const ie_tensor *stack[1] = {sample->image};
-    ie_status st = ie_concat((ie_tensor *const *)stack, 1, 0, &image); /* a batch of one: [1, C, D, H, W] */
-    if (st == IE_OK) {
-        int64_t shape[5] = {1};
-        for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(sample->image, i);
-        ie_tensor *batched = NULL;
-        st = ie_reshape(image, 5, shape, &batched);
-        ie_tensor_release(image);
-        image = batched;
-    }
+    int64_t shape[5] = {1}; /* a batch of one: [1, C, D, H, W] */
+    for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(sample->image, i);
+    ie_status st = ie_reshape(sample->image, 5, shape, &image);
     const char *subjects[1] = {item->subject};
     ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = image};
-    if (st == IE_OK) st = t->plugin->table->forward(t->model, &batch, false, &padded);
+    if (st == IE_OK) st = t->plugin->table.forward(t->model, &batch, false, &padded);
     if (st == IE_OK) st = ie_seg_unpad(padded, &pad, logits);
     if (st == IE_OK && sample->labels) st = ie_seg_unpad(sample->labels, &pad, &labels);
     if (st == IE_OK && labels) {
@@ -259,7 +253,7 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         }
         ie_batch batch = {.struct_size = sizeof batch, .count = 1, .labels = labels};
         if (st == IE_OK)
-            st = t->plugin->table->loss ? t->plugin->table->loss(t->model, logits, &batch, &loss)
+            st = t->plugin->table.loss ? t->plugin->table.loss(t->model, logits, &batch, &loss)
                                         : ie_loss_compute(&t->loss, logits, &batch, &loss);
         if (st == IE_OK) loss_sum += ie_tensor_item(loss);
         if (st == IE_OK) st = ie_argmax_channels(logits, &pred);
@@ -323,9 +317,9 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
         if (st != IE_OK || !got) break;
         ie_tensor *output = NULL, *loss = NULL;
         ie_optimizer_zero_grad(t->opt);
-        st = t->plugin->table->forward(t->model, &batch, true, &output);
+        st = t->plugin->table.forward(t->model, &batch, true, &output);
         if (st == IE_OK)
-            st = t->plugin->table->loss ? t->plugin->table->loss(t->model, output, &batch, &loss)
+            st = t->plugin->table.loss ? t->plugin->table.loss(t->model, output, &batch, &loss)
                                         : ie_loss_compute(&t->loss, output, &batch, &loss);
         if (st == IE_OK) {
             double value = ie_tensor_item(loss);
@@ -374,7 +368,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (st == IE_OK) st = train_epoch(t, loader, epoch, &train_loss);
         if (st == IE_OK && t->split.count[IE_SPLIT_VAL] && (epoch + 1) % t->validate_every == 0)
             st = evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], &val_loss, dice, NULL, false);
-        if (st == IE_OK && t->plugin->table->on_epoch_end) st = t->plugin->table->on_epoch_end(t->model, epoch, &t->host);
+        if (st == IE_OK && t->plugin->table.on_epoch_end) st = t->plugin->table.on_epoch_end(t->model, epoch, &t->host);
         if (st != IE_OK) break;
         double seconds = seconds_since(&t0);
         append_log(t, epoch + 1, lr, train_loss, val_loss, dice, seconds);
@@ -449,8 +443,8 @@ static ie_status record_start(trainer *t, bool resume) {
     cJSON_AddStringToObject(t->record, "seed", seed);
     cJSON_AddStringToObject(t->record, "config_sha256", t->config_sha);
     cJSON *plugin = cJSON_AddObjectToObject(t->record, "plugin");
-    cJSON_AddStringToObject(plugin, "name", t->plugin->table->name);
-    cJSON_AddStringToObject(plugin, "version", t->plugin->table->version);
+    cJSON_AddStringToObject(plugin, "name", t->plugin->table.name);
+    cJSON_AddStringToObject(plugin, "version", t->plugin->table.version);
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
     ie_provenance_add(t->record);
@@ -511,7 +505,7 @@ static void trainer_free(trainer *t) {
     if (t->record) cJSON_Delete(t->record);
     ie_optimizer_free(t->opt);
     ie_loss_spec_clear(&t->loss);
-    if (t->model) t->plugin->table->destroy(t->model);
+    if (t->model) t->plugin->table.destroy(t->model);
     ie_plugin_unload(t->plugin);
     ie_split_free(&t->split);
     ie_dataset_free(t->ds);
@@ -539,7 +533,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
         if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
-        if (st == IE_OK) st = ie_run_dir_create(out_dir, name, t.plugin->table->name, t.run_dir, sizeof t.run_dir);
+        if (st == IE_OK) st = ie_run_dir_create(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
         if (st == IE_OK) {
             char path[4200];
             snprintf(path, sizeof path, "%s/config.resolved.json", t.run_dir);
@@ -550,8 +544,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
-    if (st == IE_OK) st = resume ? ie_split_read_csv(t.ds, (snprintf(note + 4000, 400, "%s/split.csv", t.run_dir), note + 4000), &t.split)
-                                 : ie_data_split(t.cfg, t.ds, t.run_dir, &t.split);
+    if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
     if (st == IE_OK) st = ie_seg_setup_from_config(t.cfg, t.n_classes, &t.seg);
     if (st == IE_OK) st = create_model(&t);
     if (st == IE_OK && resume) st = ie_checkpoint_load_last(t.run_dir, &t.state, t.params, t.opt);
@@ -567,7 +560,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK && !resume) st = record_data(&t, note);
     if (st == IE_OK) {
         printf("run folder: %s\n%s\nmodel %s %s (%s); %d train / %d val / %d test subjects; %d threads\n", t.run_dir,
-               resume ? "resuming" : note, t.plugin->table->name, t.plugin->table->version, t.plugin->path,
+               resume ? "resuming" : note, t.plugin->table.name, t.plugin->table.version, t.plugin->path,
                t.split.count[IE_SPLIT_TRAIN], t.split.count[IE_SPLIT_VAL], t.split.count[IE_SPLIT_TEST],
                ie_threads_get());
         if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);

@@ -5,6 +5,7 @@
  *
  * model.params (all optional): features (default 8), depth (default 3),
  * in_channels (1), classes (3). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "innereye/config.h"
