@@ -35,8 +35,10 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The main job: train and evaluate the HelloWorld model (real hippocampus MRI
+# from ../shared/data when present, generated volumes otherwise).
 run: build
-	$(BUILD)/bin/innereye selfcheck
+	$(BUILD)/bin/innereye train --model HelloWorld
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

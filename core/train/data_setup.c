@@ -1,6 +1,7 @@
 /* core/train - dataset sources, splits and loader settings from the config. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,18 +75,23 @@ static void csv_field(FILE *f, const char *s) {
 }
 
 /* dataset.csv pairing images and labels by file name (label-map layout). */
-static ie_status write_paired_csv(const char *images, const char *labels, int max_subjects, const char *csv_path,
-                                  int *written) {
+static ie_status write_paired_csv(const char *images_dir, const char *labels_dir, int max_subjects,
+                                  const char *csv_path, int *written) {
+    /* The CSV lives in the run folder: it lists absolute paths. */
+    char images[PATH_MAX], labels[PATH_MAX];
+    if (!realpath(images_dir, images)) return ie_error_set(IE_ERR_IO, "%s: %s", images_dir, strerror(errno));
+    if (!realpath(labels_dir, labels))
+        return ie_error_set(IE_ERR_IO, "data.labels_dir %s: %s", labels_dir, strerror(errno));
     char **names = NULL;
     int n = 0;
     IE_TRY(list_images(images, &names, &n));
     FILE *f = fopen(csv_path, "w");
     ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", csv_path, strerror(errno));
     int count = 0, missing = 0;
-    char first_missing[4096] = "";
+    char first_missing[2 * PATH_MAX] = "";
     if (st == IE_OK) fprintf(f, "subject,filePath,channel\n");
     for (int i = 0; st == IE_OK && i < n && (!max_subjects || count < max_subjects); i++) {
-        char label_path[4096], image_path[4096], subject[512];
+        char label_path[2 * PATH_MAX], image_path[2 * PATH_MAX], subject[512];
         snprintf(label_path, sizeof label_path, "%s/%s", labels, names[i]);
         snprintf(image_path, sizeof image_path, "%s/%s", images, names[i]);
         struct stat sb;
