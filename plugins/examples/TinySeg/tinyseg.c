@@ -1,10 +1,10 @@
 /* TinySeg - an InnerEye model plugin: a tiny 3D segmentation network.
  *
- *   image  [N, 1, D, H, W]
- *   conv1  3x3x3 convolution, 1 -> 8 channels, padding 1   [N, 8, D, H, W]
+ *   image  [N, C, D, H, W]
+ *   conv1  3x3x3 convolution, C -> H channels, padding 1   [N, H, D, H, W]
  *   ReLU
- *   conv2  1x1x1 convolution, 8 -> 2 channels              [N, 2, D, H, W]
- *   = logits, one channel per class (background, foreground)
+ *   conv2  1x1x1 convolution, H -> K channels              [N, K, D, H, W]
+ *   = logits, one channel per class (K = the names in data.classes)
  *
  * This file is the whole plugin.  It writes only what a plugin must: create,
  * destroy, parameters and forward.  Every optional entry of the table is left
@@ -23,15 +23,44 @@
  * Start your own with `innereye new-plugin NAME DIR`. */
 #include <stdlib.h>
 
+#include "innereye/config.h"
 #include "innereye/layers.h"
 #include "innereye/plugin.h"
 
-/* The network's shape.  TODO: read these from the config's model.params once
- * the SDK offers config accessors; until then they are fixed here. */
-enum { TINYSEG_IN_CHANNELS = 1, TINYSEG_HIDDEN_CHANNELS = 8, TINYSEG_CLASSES = 2 };
+/* The network's shape, from the resolved config: model.params.in_channels
+ * (default 1) and model.params.hidden_channels (default 8); one output
+ * channel per name in data.classes (default 2). */
+typedef struct tinyseg_shape {
+    int in_channels, hidden_channels, classes;
+} tinyseg_shape;
+
+static ie_status read_int(const ie_config *cfg, const char *path, int64_t fallback, int64_t lo, int *out) {
+    int64_t v = fallback;
+    if (ie_config_has(cfg, path)) IE_TRY(ie_config_get_int(cfg, path, &v));
+    if (v < lo || v > 4096)
+        return ie_error_set(IE_ERR_CONFIG, "TinySeg: %s is %lld; it must be between %lld and 4096", path,
+                            (long long)v, (long long)lo);
+    *out = (int)v;
+    return IE_OK;
+}
+
+static ie_status tinyseg_read_shape(const char *config_json, tinyseg_shape *shape) {
+    ie_config *cfg = NULL;
+    int names = 0;
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_text(cfg, config_json, "resolved config");
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = read_int(cfg, "model.params.in_channels", 1, 1, &shape->in_channels);
+    if (st == IE_OK) st = read_int(cfg, "model.params.hidden_channels", 8, 1, &shape->hidden_channels);
+    if (st == IE_OK) st = ie_config_get_array_length(cfg, "data.classes", &names);
+    shape->classes = names ? names : 2;
+    ie_config_free(cfg);
+    return st;
+}
 
 /* ie_model is opaque to the host: each plugin defines it as it likes. */
 struct ie_model {
+    tinyseg_shape shape;
     ie_params *params; /* every parameter, by its PyTorch-style name */
     ie_conv_layer conv1, conv2;
 };
@@ -48,19 +77,21 @@ static void tinyseg_destroy(ie_model *model) {
  * "conv1.bias", ...; their initial values depend only on host->seed and the
  * parameter's name, never on the order they are created in. */
 static ie_status tinyseg_create(const char *config_json, const ie_host *host, ie_model **out) {
-    (void)config_json;
     if (!host) return ie_error_set(IE_ERR_INVALID_ARG, "TinySeg: create needs the host context");
+    tinyseg_shape shape;
+    IE_TRY(tinyseg_read_shape(config_json, &shape));
     ie_model *model = calloc(1, sizeof *model);
     if (!model) return ie_error_set(IE_ERR_NOMEM, "TinySeg: out of memory creating the model");
+    model->shape = shape;
     const ie_conv_layer_spec conv1 = {.dims = 3,
-                                      .in_channels = TINYSEG_IN_CHANNELS,
-                                      .out_channels = TINYSEG_HIDDEN_CHANNELS,
+                                      .in_channels = shape.in_channels,
+                                      .out_channels = shape.hidden_channels,
                                       .kernel = {3, 3, 3},
                                       .opts = {.padding = {1, 1, 1}},
                                       .bias = true};
     const ie_conv_layer_spec conv2 = {.dims = 3,
-                                      .in_channels = TINYSEG_HIDDEN_CHANNELS,
-                                      .out_channels = TINYSEG_CLASSES,
+                                      .in_channels = shape.hidden_channels,
+                                      .out_channels = shape.classes,
                                       .kernel = {1, 1, 1},
                                       .bias = true};
     ie_status st = ie_params_new(&model->params);
@@ -77,15 +108,15 @@ static ie_status tinyseg_create(const char *config_json, const ie_host *host, ie
 /* Borrowed by the host (optimiser, checkpoints) until destroy. */
 static ie_params *tinyseg_parameters(ie_model *model) { return model->params; }
 
-/* batch->image [N, 1, D, H, W] -> logits [N, 2, D, H, W].  The ops record
+/* batch->image [N, C, D, H, W] -> logits [N, K, D, H, W].  The ops record
  * their backward, so the host can train this without more code here. */
 static ie_status tinyseg_forward(ie_model *model, const ie_batch *batch, bool training, ie_tensor **out) {
     (void)training; /* no dropout or batch norm in this network */
     ie_tensor *image = batch->image;
     if (!image) return ie_error_set(IE_ERR_INVALID_ARG, "TinySeg: the batch has no image");
-    if (ie_tensor_ndim(image) != 5 || ie_tensor_dim(image, 1) != TINYSEG_IN_CHANNELS) {
+    if (ie_tensor_ndim(image) != 5 || ie_tensor_dim(image, 1) != model->shape.in_channels) {
         char shape[128];
-        return ie_error_set(IE_ERR_SHAPE, "TinySeg: expects images [N, %d, D, H, W], got %s", TINYSEG_IN_CHANNELS,
+        return ie_error_set(IE_ERR_SHAPE, "TinySeg: expects images [N, %d, D, H, W], got %s", model->shape.in_channels,
                             ie_tensor_describe(image, shape, sizeof shape));
     }
     ie_tensor *hidden = NULL, *activated = NULL;
@@ -106,7 +137,7 @@ static const ie_plugin tinyseg_plugin = {
     .abi_minor = IE_PLUGIN_ABI_MINOR,
     .name = "TinySeg",
     .version = "0.1.0",
-    .description = "TinySeg: tiny 3D segmentation net (conv3d 3x3x3, ReLU, conv3d 1x1x1), 1 channel in, 2 classes",
+    .description = "TinySeg: tiny 3D segmentation net (conv3d 3x3x3, ReLU, conv3d 1x1x1)",
     .task = IE_TASK_SEGMENTATION,
     .create = tinyseg_create,
     .destroy = tinyseg_destroy,
