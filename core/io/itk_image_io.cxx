@@ -28,6 +28,7 @@
 #include <itkImage.h>
 #include <itkImageIOBase.h>
 #include <itkImageIOFactory.h>
+#include <itkVersion.h>
 #include <itkImageSeriesReader.h>
 #include <itkMetaDataObject.h>
 #include <itkMetaImageIOFactory.h>
@@ -658,3 +659,8 @@ ie_status ie_image_write(const char *path, const ie_tensor *t, const ie_image_ge
 }
 
 } // extern "C"
+
+extern "C" const char *ie_image_io_version(void) {
+    static const std::string version = std::string("ITK ") + itk::Version::GetITKVersion();
+    return version.c_str();
+}

@@ -13,6 +13,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/train/run_dir.h"
+#include "innereye/image_io.h"
 #include "ie_version.h"
 #include "innereye/threads.h"
 
@@ -96,6 +97,7 @@ void ie_provenance_add(cJSON *record) {
     cJSON *libs = cJSON_AddObjectToObject(record, "libraries");
     cJSON_AddStringToObject(libs, "openblas", openblas_get_config());
     cJSON_AddStringToObject(libs, "cjson", cJSON_Version());
+    cJSON_AddStringToObject(libs, "image_io", ie_image_io_version());
     cJSON_AddStringToObject(libs, "cuda", "not built");
 
     cJSON *machine = cJSON_AddObjectToObject(record, "machine");

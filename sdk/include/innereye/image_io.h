@@ -66,6 +66,9 @@ ie_status ie_image_read_geometry(const char *path, ie_image_geometry *geometry);
  * .nrrd and .mha data are gzip-compressed; .nii is not, .nii.gz is.  The
  * geometry is stored exactly as far as the format allows (NIfTI keeps it in
  * float32). */
+/* Version of the image library behind this API ("ITK 5.2.1"), for run records. */
+const char *ie_image_io_version(void);
+
 ie_status ie_image_write(const char *path, const ie_tensor *t,
                          const ie_image_geometry *geometry);
 
