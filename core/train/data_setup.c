@@ -156,7 +156,9 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
         st = ie_image_geometry_from_shape(3, shape, &geom);
         if (st == IE_OK) st = ie_image_write(image_path, image, &geom);
         if (st == IE_OK) st = ie_image_write(label_path, labels, &geom);
-        if (st == IE_OK) fprintf(f, "%s,%s,image\n%s,%s,label\n", subject, image_path, subject, label_path);
+        /* Paths relative to the CSV's folder, where the dataset resolves them. */
+        if (st == IE_OK)
+            fprintf(f, "%s,%s_image.nii.gz,image\n%s,%s_label.nii.gz,label\n", subject, subject, subject, subject);
         ie_tensor_release(image);
         ie_tensor_release(labels);
     }

@@ -52,6 +52,11 @@ check "resumed log matches except for timings" \
 check "0 loader workers and 1 thread give the same weights as 2 workers and 2 threads" \
   cmp -s "$run/checkpoints/epoch_0003.safetensors" "$out/w0/checkpoints/epoch_0003.safetensors"
 
+(cd "$out" && "$innereye" train "${tiny[@]}" --output-dir relative --set run.name=rel --set train.epochs=1) \
+  > "$out/relative.txt" 2>&1
+check "a relative output folder works (generated data found through dataset.csv)" \
+  test -s "$out/relative/rel/metrics.csv"
+
 "$innereye" train "${tiny[@]}" --set run.name=full > "$out/again.txt" 2>&1
 check "an existing run folder is refused" test $? -ne 0
 check "... saying so" grep -q "already exists; runs are never overwritten" "$out/again.txt"
