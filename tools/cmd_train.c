@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/experiment/cross_validation.h"
 #include "core/train/trainer.h"
 #include "innereye/config.h"
 #include "tools/cmd_train.h"
@@ -23,6 +24,8 @@ static void usage(FILE *out) {
             "usage: innereye train [--config FILE] [--model NAME] [--set KEY=VALUE ...] [--threads N]\n"
             "                      [--output-dir DIR] [InnerEye flags: --num_epochs, --random_seed, ...]\n"
             "       innereye train --resume RUN_DIR [--threads N]\n"
+            "       innereye train ... --cv K [--parallel N]          (K-fold cross-validation)\n"
+            "       innereye train ... --cv K --cross_validation_split_index I --set run.name=CV_RUN\n"
             "       innereye --model=NAME [...]      (the same as innereye train)\n"
             "\n"
             "Without --config, the model's built-in config configs/<model_name>.json is used.\n"
@@ -118,6 +121,12 @@ int ie_cmd_train(int argc, char **argv) {
         if (!strcmp(a, "--resume") && i + 1 < n_rest) req.resume_dir = rest[++i];
         else if (!strncmp(a, "--resume=", 9)) req.resume_dir = a + 9;
         else if (!strcmp(a, "--stop-after-epochs") && i + 1 < n_rest) req.stop_after_epochs = atoi(rest[++i]);
+        else if ((!strcmp(a, "--cv") || !strcmp(a, "--parallel")) && i + 1 < n_rest) {
+            char assignment[128];
+            snprintf(assignment, sizeof assignment, "%s=%s", !strcmp(a, "--cv") ? "cv.splits" : "cv.parallel",
+                     rest[++i]);
+            if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("");
+        }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -141,7 +150,22 @@ int ie_cmd_train(int argc, char **argv) {
         }
     }
     char run_dir[4096] = "";
-    ie_status st = ie_train(&req, run_dir, sizeof run_dir);
+    int64_t folds = 0, fold = -1;
+    if (!req.resume_dir) {
+        ie_config_get_int(cfg, "cv.splits", &folds);
+        ie_config_get_int(cfg, "cv.split_index", &fold);
+    }
+    ie_status st;
+    if (folds >= 2 && fold < 0) {
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = '\0';
+        st = ie_cv_run_all(cfg, self, run_dir, sizeof run_dir);
+    } else if (folds >= 2) {
+        st = ie_cv_run_fold(cfg, req.threads_override, run_dir, sizeof run_dir);
+    } else {
+        st = ie_train(&req, run_dir, sizeof run_dir);
+    }
     ie_config_free(cfg);
     free(rest);
     if (st != IE_OK) {

@@ -147,6 +147,8 @@ static const ie_config_key schema_keys[] = {
      .doc = "Cross-validation folds (InnerEye `number_of_cross_validation_splits`); 0: no cross-validation."},
     {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1), .range_doc = "-1, or 0 to cv.splits - 1",
      .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},
+    {.path = "cv.parallel", .type = IE_CFG_INT, .def = "1", BETWEEN(1, 64),
+     .doc = "Folds trained at the same time, each in its own process with the cores shared out (`--parallel N`)."},
 };
 
 #define N_KEYS ((int)(sizeof schema_keys / sizeof schema_keys[0]))

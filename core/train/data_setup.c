@@ -220,7 +220,30 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     IE_TRY(ie_config_get_number(cfg, "data.split.test", &p[IE_SPLIT_TEST]));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
     IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
-    IE_TRY(ie_split_by_proportions(ds, p, (uint64_t)(split_seed >= 0 ? split_seed : seed), NULL, out));
+    uint64_t sseed = (uint64_t)(split_seed >= 0 ? split_seed : seed);
+    IE_TRY(ie_split_by_proportions(ds, p, sseed, NULL, out));
+    int64_t folds = 0, fold = -1;
+    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
+    IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
+    if (folds >= 2 && fold >= 0) {
+        /* Cross-validation: the test part stays; fold `fold` of a k-fold cut
+         * of everything else (train + val) becomes this run's validation. */
+        int pool_n = out->count[IE_SPLIT_TRAIN] + out->count[IE_SPLIT_VAL];
+        int *pool = malloc((size_t)(pool_n ? pool_n : 1) * sizeof *pool);
+        if (!pool) return ie_error_set(IE_ERR_NOMEM, "cross-validation split: out of memory");
+        memcpy(pool, out->part[IE_SPLIT_TRAIN], (size_t)out->count[IE_SPLIT_TRAIN] * sizeof *pool);
+        memcpy(pool + out->count[IE_SPLIT_TRAIN], out->part[IE_SPLIT_VAL], (size_t)out->count[IE_SPLIT_VAL] * sizeof *pool);
+        ie_split cv = {0};
+        ie_status st = ie_split_kfold(ds, pool, pool_n, (int)folds, (int)fold, sseed, NULL, &cv);
+        free(pool);
+        if (st != IE_OK) return ie_error_wrap(st, "cv.splits = %lld", (long long)folds);
+        cv.part[IE_SPLIT_TEST] = out->part[IE_SPLIT_TEST];
+        cv.count[IE_SPLIT_TEST] = out->count[IE_SPLIT_TEST];
+        out->part[IE_SPLIT_TEST] = NULL;
+        out->count[IE_SPLIT_TEST] = 0;
+        ie_split_free(out);
+        *out = cv;
+    }
     return ie_split_write_csv(ds, out, path);
 }
 

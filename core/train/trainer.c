@@ -26,6 +26,7 @@
 #include "innereye/autograd.h"
 #include "innereye/image_io.h"
 #include "innereye/ops.h"
+#include "innereye/rng.h"
 #include "innereye/threads.h"
 
 #define MAX_CLASSES 64
@@ -56,6 +57,12 @@ typedef struct trainer {
     cJSON *record; /* run.json */
 } trainer;
 
+uint64_t ie_fold_seed(uint64_t seed, int fold) {
+    uint32_t counter[4] = {(uint32_t)fold, 0, 0, 0x43564644u /* "CVFD" */}, out[4];
+    ie_philox4x32(seed, counter, out);
+    return ((uint64_t)out[0] << 32 | out[1]) >> 1; /* non-negative as a config int */
+}
+
 /* ------------------------------------------------------------------ host */
 
 static void host_log(const ie_host *host, ie_log_level level, const char *message) {
@@ -75,6 +82,12 @@ static ie_status read_settings(trainer *t) {
     int64_t v;
     IE_TRY(ie_config_get_int(t->cfg, "seed", &v));
     t->seed = (uint64_t)v;
+    int64_t fold = -1;
+    IE_TRY(ie_config_get_int(t->cfg, "cv.split_index", &fold));
+    /* Cross-validation fold i trains with its own seed, derived from the run
+     * seed and i (the split itself uses the run seed, so folds share the
+     * test set). */
+    if (fold >= 0) t->seed = ie_fold_seed(t->seed, (int)fold);
     IE_TRY(ie_config_get_int(t->cfg, "train.epochs", &v));
     t->epochs = (int)v;
     IE_TRY(ie_config_get_int(t->cfg, "train.batch_size", &v));
