@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cmd_experiment.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -18,6 +19,11 @@ static void usage(FILE *out) {
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
             "                                        check that its loss falls (default 40 steps,\n"
             "                                        all cores)\n"
+            "  repro-check (--model NAME | --config FILE) [--threads 1,2] [--workers 0,2]\n"
+            "                                        train twice and per thread/worker count, compare\n"
+            "                                        weights, optimiser state, logs, metrics byte for byte\n"
+            "  rerun RUN_DIR                         repeat a run from its config and say if it matched\n"
+            "  compare-runs RUN_A RUN_B              compare two runs byte for byte (first difference)\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
@@ -56,6 +62,9 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "train")) return ie_cmd_train(argc - 2, argv + 2);
     /* InnerEye's runner: `innereye --model=HelloWorld --num_epochs=3`. */
     if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "repro-check")) return ie_cmd_repro_check(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "rerun")) return ie_cmd_rerun(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "compare-runs")) return ie_cmd_compare_runs(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
