@@ -3,13 +3,17 @@
  *   innereye repro-check (--model NAME | --config FILE) [--set K=V ...] [--threads 1,2] [--workers 0,3]
  *   innereye rerun RUN_DIR
  *   innereye compare-runs RUN_A RUN_B
+ *   innereye sweep (--model NAME | --config FILE) --grid KEY=V1,V2 --random KEY=uniform(A,B)
+ *                  [--trials N] [--parallel N] [--metric COLUMN] [--goal min|max] [--no-early-stop]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/experiment/compare_runs.h"
+#include "core/experiment/child_runs.h"
 #include "core/experiment/repro.h"
+#include "core/experiment/sweep.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_experiment.h"
@@ -102,4 +106,91 @@ int ie_cmd_compare_runs(int argc, char **argv) {
     printf("%s%s\n", same ? "SAME: weights, optimiser state, per-epoch log and metrics match byte for byte" : "DIFFERENT: ",
            same ? "" : diff);
     return same ? 0 : 1;
+}
+
+int ie_cmd_sweep(int argc, char **argv) {
+    ie_sweep_spec spec = {.early_stop = true, .parallel = 1};
+    char **rest = calloc((size_t)argc + 1, sizeof *rest), **config_args = calloc((size_t)argc + 3, sizeof *rest);
+    int n_config = 0, n_rest = 0;
+    static char metric_set[256], goal_set[64];
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes_value = !strcmp(a, "--grid") || !strcmp(a, "--random") || !strcmp(a, "--trials") ||
+                           !strcmp(a, "--parallel") || !strcmp(a, "--metric") || !strcmp(a, "--goal");
+        if (takes_value && !v) {
+            fprintf(stderr, "innereye sweep: %s needs a value\n", a);
+            return 2;
+        }
+        if (!strcmp(a, "--grid") || !strcmp(a, "--random")) {
+            if (ie_sweep_add(&spec, v, !strcmp(a, "--random")) != IE_OK) {
+                fprintf(stderr, "innereye %s\n", ie_error_message());
+                return 2;
+            }
+        } else if (!strcmp(a, "--trials")) {
+            spec.trials = atoi(v);
+        } else if (!strcmp(a, "--parallel")) {
+            spec.parallel = atoi(v);
+        } else if (!strcmp(a, "--metric")) {
+            snprintf(metric_set, sizeof metric_set, "train.median_stop.metric=%s", v);
+            config_args[n_config++] = "--set";
+            config_args[n_config++] = metric_set;
+        } else if (!strcmp(a, "--goal")) {
+            snprintf(goal_set, sizeof goal_set, "train.median_stop.goal=%s", v);
+            config_args[n_config++] = "--set";
+            config_args[n_config++] = goal_set;
+        } else if (!strcmp(a, "--no-early-stop")) {
+            spec.early_stop = false;
+            continue;
+        } else {
+            config_args[n_config++] = argv[i];
+            continue;
+        }
+        i++;
+    }
+    if (spec.n_params == 0) {
+        fprintf(stderr, "innereye sweep: give at least one --grid KEY=V1,V2 or --random KEY=uniform(A,B)\n");
+        return 2;
+    }
+    ie_config *cfg = NULL;
+    if (ie_config_new(&cfg) != IE_OK || ie_cli_config(n_config, config_args, cfg, &n_rest, rest) != IE_OK) {
+        fprintf(stderr, "innereye sweep: %s\n", ie_error_message());
+        return 2;
+    }
+    if (n_rest) {
+        fprintf(stderr, "innereye sweep: unknown argument '%s'\n", rest[0]);
+        return 2;
+    }
+    if (ie_config_resolve(cfg) != IE_OK) {
+        fprintf(stderr, "innereye sweep: the configuration has problems:\n%s", ie_config_problems(cfg));
+        return 2;
+    }
+    /* Every trial's values must make a valid config before any trial starts. */
+    int64_t seed = 0;
+    ie_config_get_int(cfg, "seed", &seed);
+    for (int k = 0; k < ie_sweep_trial_count(&spec); k++) {
+        char assignments[IE_SWEEP_MAX_KEYS][256];
+        int count = 0;
+        ie_config *trial = NULL;
+        ie_sweep_trial(&spec, (uint64_t)seed, k, assignments, &count);
+        ie_status st = ie_config_new(&trial);
+        if (st == IE_OK) st = ie_config_add_text(trial, ie_config_text(cfg), "sweep");
+        for (int i = 0; st == IE_OK && i < count; i++) st = ie_config_set(trial, assignments[i], "--grid/--random");
+        if (st == IE_OK && ie_config_resolve(trial) != IE_OK) {
+            fprintf(stderr, "innereye sweep: trial %d's values make an invalid config:\n%s", k, ie_config_problems(trial));
+            ie_config_free(trial);
+            return 2;
+        }
+        ie_config_free(trial);
+    }
+    char self[4096], parent[4096];
+    ie_self_path(self, sizeof self);
+    ie_status st = ie_sweep_run(cfg, &spec, self, parent, sizeof parent);
+    ie_config_free(cfg);
+    free(rest);
+    free(config_args);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye sweep: %s\n", ie_error_message());
+        return 1;
+    }
+    return 0;
 }

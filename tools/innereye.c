@@ -24,6 +24,9 @@ static void usage(FILE *out) {
             "                                        weights, optimiser state, logs, metrics byte for byte\n"
             "  rerun RUN_DIR                         repeat a run from its config and say if it matched\n"
             "  compare-runs RUN_A RUN_B              compare two runs byte for byte (first difference)\n"
+            "  sweep (--model NAME | --config FILE) --grid KEY=V1,V2 | --random KEY=uniform(A,B)\n"
+            "        [--trials N] [--parallel N] [--metric COLUMN] [--goal min|max] [--no-early-stop]\n"
+            "                                        hyperparameter search, median stopping rule\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
@@ -65,6 +68,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "repro-check")) return ie_cmd_repro_check(argc - 2, argv + 2);
     if (!strcmp(argv[1], "rerun")) return ie_cmd_rerun(argc - 2, argv + 2);
     if (!strcmp(argv[1], "compare-runs")) return ie_cmd_compare_runs(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "sweep")) return ie_cmd_sweep(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);

@@ -143,6 +143,16 @@ static const ie_config_key schema_keys[] = {
     {.path = "output.dir", .type = IE_CFG_STRING, .def = "\"outputs\"",
      .doc = "Folder that holds one folder per run (InnerEye `--output_to`)."},
 
+    {.path = "train.median_stop.siblings", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Median stopping rule (set by `innereye sweep`): folder of sibling trial runs; after each epoch this run "
+            "stops when its best metric so far is worse than the median of the finished siblings' at that epoch."},
+    {.path = "train.median_stop.metric", .type = IE_CFG_STRING, .def = "\"val_loss\"",
+     .doc = "Column of train_log.csv the median stopping rule and `innereye sweep` rank trials by."},
+    {.path = "train.median_stop.goal", .type = IE_CFG_ENUM, .def = "\"min\"", .choices = "min|max",
+     .doc = "Whether a smaller or a larger train.median_stop.metric is better."},
+    {.path = "train.median_stop.min_epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Epochs a trial always trains before the median stopping rule may stop it."},
+
     {.path = "cv.splits", .type = IE_CFG_INT, .def = "0", AT_LEAST(0), .range_doc = "0, or >= 2",
      .doc = "Cross-validation folds (InnerEye `number_of_cross_validation_splits`); 0: no cross-validation."},
     {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1), .range_doc = "-1, or 0 to cv.splits - 1",

@@ -1,24 +1,20 @@
 /* core/experiment - cross-validation: folds as processes, then aggregation. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
+#include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/train/run_dir.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
-
-extern char **environ;
 
 #define MAX_FOLDS 100
 
@@ -89,35 +85,6 @@ ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, si
     return st;
 }
 
-typedef struct fold_job {
-    pid_t pid;
-    int status;
-    bool started, done;
-} fold_job;
-
-static ie_status start_fold(const char *innereye, const char *parent, const char *output_dir, const char *name,
-                            int fold, int threads, fold_job *job) {
-    char config[4200], index[32], threads_s[32], set_name[4200], log[4200];
-    snprintf(config, sizeof config, "%s/config.resolved.json", parent);
-    snprintf(index, sizeof index, "%d", fold);
-    snprintf(threads_s, sizeof threads_s, "%d", threads);
-    snprintf(set_name, sizeof set_name, "run.name=%s", name);
-    snprintf(log, sizeof log, "%s/fold_%d.log", parent, fold);
-    char *argv[] = {(char *)innereye, "train", "--config", config, "--cross_validation_split_index", index,
-                    "--output-dir", (char *)output_dir, "--set", set_name, "--threads", threads_s, NULL};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    int rc = posix_spawn(&job->pid, innereye, &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) return ie_error_set(IE_ERR_IO, "cannot start fold %d (%s): %s", fold, innereye, strerror(rc));
-    job->started = true;
-    printf("fold %d started (log: %s)\n", fold, log);
-    fflush(stdout);
-    return IE_OK;
-}
-
 ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size_t size) {
     int64_t folds = 0, parallel = 1, threads = 0;
     const char *output_dir = "outputs";
@@ -137,42 +104,32 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     int per_fold = cores / (int)parallel > 0 ? cores / (int)parallel : 1;
     printf("cross-validation: %lld folds, %lld at a time, %d threads each, in %s\n", (long long)folds,
            (long long)parallel, per_fold, parent);
-    fold_job jobs[MAX_FOLDS] = {0};
-    int next = 0, running = 0, finished = 0;
-    ie_status st = IE_OK;
-    while (finished < folds) {
-        while (st == IE_OK && running < parallel && next < folds) {
-            st = start_fold(innereye, parent, output_dir, name, next, per_fold, &jobs[next]);
-            if (st != IE_OK) break;
-            next++;
-            running++;
-        }
-        if (running == 0) break;
-        int status;
-        pid_t pid = wait(&status);
-        if (pid < 0) break;
-        for (int i = 0; i < folds; i++)
-            if (jobs[i].started && !jobs[i].done && jobs[i].pid == pid) {
-                jobs[i].done = true;
-                jobs[i].status = status;
-                running--;
-                finished++;
-                bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-                printf("fold %d %s\n", i, ok ? "finished" : "FAILED (see its log)");
-                fflush(stdout);
-            }
+    char config[4200], threads_s[32], set_name[4200], index[MAX_FOLDS][16], logs[MAX_FOLDS][4200],
+        labels[MAX_FOLDS][32];
+    char *argvs[MAX_FOLDS][16];
+    ie_child_run runs[MAX_FOLDS];
+    snprintf(config, sizeof config, "%s/config.resolved.json", parent);
+    snprintf(threads_s, sizeof threads_s, "%d", per_fold);
+    snprintf(set_name, sizeof set_name, "run.name=%s", name);
+    for (int i = 0; i < folds; i++) {
+        snprintf(index[i], sizeof index[i], "%d", i);
+        snprintf(logs[i], sizeof logs[i], "%s/fold_%d.log", parent, i);
+        snprintf(labels[i], sizeof labels[i], "fold %d", i);
+        char *argv[] = {(char *)innereye, "train", "--config", config, "--cross_validation_split_index", index[i],
+                        "--output-dir", (char *)output_dir, "--set", set_name, "--threads", threads_s, NULL};
+        memcpy(argvs[i], argv, sizeof argv);
+        runs[i] = (ie_child_run){.argv = argvs[i], .log = logs[i], .label = labels[i]};
     }
+    ie_status st = ie_child_runs(runs, (int)folds, (int)parallel);
     char path[4200];
     snprintf(path, sizeof path, "%s/cv_status.csv", parent);
     FILE *f = fopen(path, "w");
     int failed = 0;
     if (f) fprintf(f, "fold,status,exit_code,run_dir\n");
     for (int i = 0; i < folds; i++) {
-        bool ok = jobs[i].done && WIFEXITED(jobs[i].status) && WEXITSTATUS(jobs[i].status) == 0;
-        int code = !jobs[i].done ? -1 : WIFEXITED(jobs[i].status) ? WEXITSTATUS(jobs[i].status)
-                                                                  : 128 + WTERMSIG(jobs[i].status);
+        bool ok = runs[i].exit_code == 0;
         failed += !ok;
-        if (f) fprintf(f, "%d,%s,%d,%s/fold_%d\n", i, ok ? "finished" : "failed", code, parent, i);
+        if (f) fprintf(f, "%d,%s,%d,%s/fold_%d\n", i, ok ? "finished" : "failed", runs[i].exit_code, parent, i);
     }
     if (f) fclose(f);
     ie_status agg = ie_cv_aggregate(parent, (int)folds);

@@ -19,6 +19,7 @@
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "core/train/default_loss.h"
+#include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
 #include "core/train/run_dir.h"
 #include "core/train/trainer.h"
@@ -55,6 +56,7 @@ typedef struct trainer {
     int n_classes;
     const char *class_names[MAX_CLASSES];
     cJSON *record; /* run.json */
+    ie_median_stop median;
 } trainer;
 
 uint64_t ie_fold_seed(uint64_t seed, int fold) {
@@ -360,6 +362,19 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
     return st;
 }
 
+/* The median stopping rule of sweeps: true when this trial should stop. */
+static bool median_stop(trainer *t, int epoch) {
+    if (!t->median.siblings[0] || epoch >= t->epochs) return false;
+    char log[4200];
+    snprintf(log, sizeof log, "%s/train_log.csv", t->run_dir);
+    double median, best = ie_train_log_best(log, t->median.metric, t->median.maximize, epoch, NULL);
+    if (!ie_median_stop_check(&t->median, epoch, best, &median)) return false;
+    printf("median stopping rule: best %s so far %.6g is worse than the finished trials' median %.6g at epoch %d; "
+           "stopping\n", t->median.metric, best, median, epoch);
+    cJSON_AddNumberToObject(t->record, "stopped_early_at_epoch", epoch);
+    return true;
+}
+
 static ie_status train_loop(trainer *t, int stop_after) {
     ie_loader_opts lo = {.dataset = t->ds, .items = t->split.part[IE_SPLIT_TRAIN],
                          .n_items = t->split.count[IE_SPLIT_TRAIN], .batch_size = t->batch_size, .shuffle = true,
@@ -391,7 +406,9 @@ static ie_status train_loop(trainer *t, int stop_after) {
         for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
         printf("  (%.1f s)\n", seconds);
         fflush(stdout);
-        if ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs) st = checkpoint(t);
+        bool stop_early = st == IE_OK && median_stop(t, epoch + 1);
+        if ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs || stop_early) st = checkpoint(t);
+        if (stop_early) break;
         if (stop_after > 0 && epoch + 1 >= stop_after && epoch + 1 < t->epochs) {
             ie_loader_free(loader);
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
@@ -578,6 +595,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
                ie_threads_get());
         if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
     }
+    if (st == IE_OK) st = ie_median_stop_from_config(t.cfg, t.run_dir, &t.median);
     if (st == IE_OK) st = open_log(&t, resume);
     bool do_train = true;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);

@@ -43,6 +43,18 @@ check "rerun reproduces a run" grep -q "^MATCH: " rerun.txt
 check "compare-runs reports another seed's run as different" test $? -eq 1
 check "... naming the first difference" grep -q "^DIFFERENT: train_log.csv: row 1 (epoch 1), column train_loss" compare.txt
 
+# Sweeps: a grid x random search, and the median stopping rule ending a
+# hopeless trial (learning rate 1e-7) after its minimum epochs.
+"$innereye" sweep "${tiny[@]}" --grid train.batch_size=1,2 --random "train.optimizer.lr=loguniform(0.001,0.03)" \
+  --trials 4 --parallel 2 --set run.name=sweep > sweep.txt 2>&1
+check "a sweep runs every trial" test "$(grep -c ',finished,' outputs/sweep/sweep.csv)" -eq 4
+check "... alternating the grid values" grep -q "^1,finished,2," outputs/sweep/sweep.csv
+check "... and reports the best trial" grep -Eq "^best: trial [0-3], val_loss = " sweep.txt
+"$innereye" sweep "${tiny[@]}" --set train.epochs=6 --grid "train.optimizer.lr=0.01,0.0000001" \
+  --set run.name=median > median.txt 2>&1
+check "the median stopping rule stops a poor trial early" grep -q "^1,finished,0.0000001,[0-9.]*,2,yes$" outputs/median/sweep.csv
+check "... and lets the good one finish" grep -q "^0,finished,0.01,[0-9.]*,6,no$" outputs/median/sweep.csv
+
 # Crash recovery: SIGKILL at a random moment after the first checkpoint,
 # resume, three times over; then compare with an uninterrupted run.
 long=("${tiny[@]}" --set train.epochs=12 --set data.synthetic_subjects=12 --threads 2)
