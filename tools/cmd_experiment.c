@@ -3,6 +3,7 @@
  *   innereye repro-check (--model NAME | --config FILE) [--set K=V ...] [--threads 1,2] [--workers 0,3]
  *   innereye rerun RUN_DIR
  *   innereye compare-runs RUN_A RUN_B
+ *   innereye cv-aggregate CV_RUN_DIR
  *   innereye sweep (--model NAME | --config FILE) --grid KEY=V1,V2 --random KEY=uniform(A,B)
  *                  [--trials N] [--parallel N] [--metric COLUMN] [--goal min|max] [--no-early-stop]
  */
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "core/experiment/compare_runs.h"
+#include "core/experiment/cross_validation.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/repro.h"
 #include "core/experiment/sweep.h"
@@ -192,5 +194,31 @@ int ie_cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "innereye sweep: %s\n", ie_error_message());
         return 1;
     }
+    return 0;
+}
+
+int ie_cmd_cv_aggregate(int argc, char **argv) {
+    if (argc != 1) {
+        fprintf(stderr, "usage: innereye cv-aggregate CV_RUN_DIR   (after folds ran one by one, e.g. on a cluster)\n");
+        return 2;
+    }
+    /* The fold count comes from the cross-validation's own config. */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.resolved.json", argv[0]);
+    ie_config *cfg = NULL;
+    int64_t folds = 0;
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_file(cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = ie_config_get_int(cfg, "cv.splits", &folds);
+    if (st == IE_OK && folds < 2)
+        st = ie_error_set(IE_ERR_CONFIG, "%s: cv.splits is %lld; not a cross-validation", path, (long long)folds);
+    if (st == IE_OK) st = ie_cv_aggregate(argv[0], (int)folds);
+    ie_config_free(cfg);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye cv-aggregate: %s\n", ie_error_message());
+        return 1;
+    }
+    printf("aggregated %lld folds: %s/cv_metrics.csv, %s/cv_summary.csv\n", (long long)folds, argv[0], argv[0]);
     return 0;
 }

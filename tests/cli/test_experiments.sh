@@ -32,6 +32,10 @@ check "folds validate on different subjects" \
 check "a single fold runs into the CV layout" test -s outputs/alone/fold_1/metrics.csv
 check "a fold run alone is byte-identical to the same fold inside the CV" \
   "$innereye" compare-runs outputs/cv/fold_1 outputs/alone/fold_1
+"$innereye" train "${tiny[@]}" --cv 2 --cross_validation_split_index 0 --set run.name=alone --threads 2 >> alone.txt 2>&1
+"$innereye" cv-aggregate outputs/alone >> alone.txt 2>&1
+check "cv-aggregate after folds run one by one gives the full CV's metrics" \
+  cmp -s outputs/cv/cv_metrics.csv outputs/alone/cv_metrics.csv
 
 "$innereye" repro-check "${tiny[@]}" --threads 1,2 --workers 0,2 > repro.txt 2>&1
 check "repro-check passes across 1/2 threads and 0/2 workers" grep -q "^PASS: 4 runs compared" repro.txt
