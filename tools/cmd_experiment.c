@@ -4,6 +4,7 @@
  *   innereye rerun RUN_DIR
  *   innereye compare-runs RUN_A RUN_B
  *   innereye cv-aggregate CV_RUN_DIR
+ *   innereye ensemble --runs RUN_A RUN_B ... --out DIR
  *   innereye sweep (--model NAME | --config FILE) --grid KEY=V1,V2 --random KEY=uniform(A,B)
  *                  [--trials N] [--parallel N] [--metric COLUMN] [--goal min|max] [--no-early-stop]
  */
@@ -13,6 +14,7 @@
 
 #include "core/experiment/compare_runs.h"
 #include "core/experiment/cross_validation.h"
+#include "core/experiment/ensemble.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/repro.h"
 #include "core/experiment/sweep.h"
@@ -220,5 +222,29 @@ int ie_cmd_cv_aggregate(int argc, char **argv) {
         return 1;
     }
     printf("aggregated %lld folds: %s/cv_metrics.csv, %s/cv_summary.csv\n", (long long)folds, argv[0], argv[0]);
+    return 0;
+}
+
+int ie_cmd_ensemble(int argc, char **argv) {
+    const char *runs[IE_ENSEMBLE_MAX_MEMBERS], *out = NULL;
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+        else if (!strcmp(argv[i], "--runs")) {
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 && n < IE_ENSEMBLE_MAX_MEMBERS) runs[n++] = argv[++i];
+        } else {
+            fprintf(stderr, "innereye ensemble: unknown argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!out || n == 0) {
+        fprintf(stderr, "usage: innereye ensemble --runs RUN_A RUN_B ... --out DIR\n");
+        return 2;
+    }
+    if (ie_ensemble_create(runs, n, out) != IE_OK) {
+        fprintf(stderr, "innereye ensemble: %s\n", ie_error_message());
+        return 1;
+    }
+    printf("ensemble of %d runs: %s (use it with innereye infer --run %s)\n", n, out, out);
     return 0;
 }

@@ -7,5 +7,6 @@ int ie_cmd_rerun(int argc, char **argv);
 int ie_cmd_compare_runs(int argc, char **argv);
 int ie_cmd_sweep(int argc, char **argv);
 int ie_cmd_cv_aggregate(int argc, char **argv);
+int ie_cmd_ensemble(int argc, char **argv);
 
 #endif

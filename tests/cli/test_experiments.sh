@@ -37,6 +37,16 @@ check "a fold run alone is byte-identical to the same fold inside the CV" \
 check "cv-aggregate after folds run one by one gives the full CV's metrics" \
   cmp -s outputs/cv/cv_metrics.csv outputs/alone/cv_metrics.csv
 
+"$innereye" ensemble --runs outputs/cv/fold_0 outputs/cv/fold_1 --out ens > ens.txt 2>&1
+check "an ensemble folder holds every member's weights and a manifest" \
+  test -s ens/manifest.json -a -s ens/members/1/weights.safetensors
+check "... with the weights' SHA-256" grep -q "\"weights_sha256\":[[:space:]]*\"$(sha256sum ens/members/0/weights.safetensors | cut -c1-64)\"" ens/manifest.json
+"$innereye" ensemble --runs outputs/cv/fold_0 outputs/cv/fold_1 --out ens > ens2.txt 2>&1
+check "an existing ensemble folder is not overwritten" grep -q "already exists" ens2.txt
+"$innereye" train "${tiny[@]}" --set run.name=five --set "data.classes=[\"background\",\"a\",\"b\",\"c\"]" --set model.params.classes=4 > five.txt 2>&1
+"$innereye" ensemble --runs outputs/cv/fold_0 outputs/five --out ens3 > ens3.txt 2>&1
+check "incompatible runs are refused, naming the mismatch" grep -q "is not compatible with" ens3.txt
+
 "$innereye" repro-check "${tiny[@]}" --threads 1,2 --workers 0,2 > repro.txt 2>&1
 check "repro-check passes across 1/2 threads and 0/2 workers" grep -q "^PASS: 4 runs compared" repro.txt
 base=$(ls -d outputs/repro_check_*/baseline)
