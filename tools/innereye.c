@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cmd_eval.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -56,6 +57,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "train")) return ie_cmd_train(argc - 2, argv + 2);
     /* InnerEye's runner: `innereye --model=HelloWorld --num_epochs=3`. */
     if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
