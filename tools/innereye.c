@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tools/cmd_experiment.h"
+#include "tools/cmd_eval.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -24,6 +25,7 @@ static void usage(FILE *out) {
             "                                        weights, optimiser state, logs, metrics byte for byte\n"
             "  rerun RUN_DIR                         repeat a run from its config and say if it matched\n"
             "  compare-runs RUN_A RUN_B              compare two runs byte for byte (first difference)\n"
+            "  eval --pred P --truth T --out DIR [--labels a,b]  segmentation metrics (docs/metrics.md)\n"
             "  cv-aggregate CV_RUN_DIR               aggregate the folds of a cross-validation run one by one\n"
             "  ensemble --runs RUN_A RUN_B ... --out DIR   an ensemble folder of compatible runs\n"
             "  sweep (--model NAME | --config FILE) --grid KEY=V1,V2 | --random KEY=uniform(A,B)\n"
@@ -73,6 +75,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "sweep")) return ie_cmd_sweep(argc - 2, argv + 2);
     if (!strcmp(argv[1], "cv-aggregate")) return ie_cmd_cv_aggregate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "ensemble")) return ie_cmd_ensemble(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
