@@ -24,11 +24,11 @@
 #ifdef IE_UNET_2D
 #define MODEL_NAME "UNet2D"
 #define FLAT true
-#define DESCRIPTION "InnerEye's UNet2D: a UNet3D with 1x3x3 kernels, each slice segmented on its own (segmentation)"
+#define DESCRIPTION "InnerEye's UNet2D: a UNet3D with 1x3x3 kernels, each slice segmented on its own"
 #else
 #define MODEL_NAME "UNet3D"
 #define FLAT false
-#define DESCRIPTION "InnerEye's UNet3D with residual encoder and decoder blocks (segmentation)"
+#define DESCRIPTION "InnerEye's UNet3D with residual encoder and decoder blocks"
 #endif
 
 #define MAX_DEPTH 6

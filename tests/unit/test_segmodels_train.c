@@ -3,8 +3,10 @@
  * forward's logits, the first step's gradients, the loss of three SGD steps,
  * every weight and buffer after them, and the eval-mode logits (running
  * statistics); for Basic also the plugin's evaluation path (edge padding,
- * then the network) against torch's replicate padding. */
+ * then the network) against torch's replicate padding, and the host's loss
+ * on logits smaller than the labels (the centre of the labels). */
 #include "test_util.h"
+#include "core/train/default_loss.h"
 #include "innereye/loss.h"
 #include "innereye/optim.h"
 #include "models/basic/basic_net.h"
@@ -162,9 +164,33 @@ static void test_basic(void) {
     ie_params_free(fx);
 }
 
+/* Logits [1, 3, 2, 2, 3] against labels [1, 5, 4, 6]: the loss is that of
+ * the labels' centre, offsets (1, 1, 1) (floor of half the difference). */
+static void test_loss_on_centre(void) {
+    const int64_t lshape[5] = {1, 3, 2, 2, 3}, yshape[4] = {1, 5, 4, 6}, cshape[4] = {1, 2, 2, 3};
+    ie_tensor *logits = test_random(5, lshape, 5, -2, 2, false), *y = NULL, *centre = NULL, *got = NULL, *want = NULL;
+    CHECK_OK(ie_tensor_empty(IE_I64, 4, yshape, IE_CPU, &y));
+    CHECK_OK(ie_tensor_empty(IE_I64, 4, cshape, IE_CPU, &centre));
+    int64_t *yv = ie_tensor_data(y), *cv = ie_tensor_data(centre);
+    for (int64_t i = 0; i < 5 * 4 * 6; i++) yv[i] = (i * 7 + i / 5) % 3;
+    for (int64_t d = 0; d < 2; d++)
+        for (int64_t h = 0; h < 2; h++)
+            for (int64_t w = 0; w < 3; w++) *cv++ = yv[((d + 1) * 4 + h + 1) * 6 + w + 1];
+    ie_loss_spec spec = {.kind = IE_LOSS_MIXTURE};
+    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .labels = y};
+    CHECK_OK(ie_loss_compute(&spec, logits, &batch, &got));
+    batch.labels = centre;
+    CHECK_OK(ie_loss_compute(&spec, logits, &batch, &want));
+    CHECK(ie_tensor_item(got) == ie_tensor_item(want), "loss on smaller logits %g, on the centre labels %g",
+          ie_tensor_item(got), ie_tensor_item(want));
+    ie_tensor *all[] = {logits, y, centre, got, want};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ie_tensor_release(all[i]);
+}
+
 int main(void) {
     ie_threads_set(2);
     test_unet2d();
     test_basic();
+    test_loss_on_centre();
     return test_summary();
 }
