@@ -36,12 +36,13 @@ static void config_dir(char *out, size_t size) {
     snprintf(out, size, "%s", IE_SOURCE_CONFIG_DIR);
 }
 
-/* "HelloWorld" -> "hello_world" */
+/* "HelloWorld" -> "hello_world"; a capital after a digit starts no new word:
+ * "UNet3D" -> "unet3d". */
 static void snake_case(const char *name, char *out, size_t size) {
     size_t j = 0;
     for (size_t i = 0; name[i] && j + 2 < size; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (isupper(c) && i > 0 && (islower((unsigned char)name[i - 1]) || isdigit((unsigned char)name[i - 1])))
+        if (isupper(c) && i > 0 && islower((unsigned char)name[i - 1]))
             out[j++] = '_';
         out[j++] = (char)tolower(c);
     }

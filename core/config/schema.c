@@ -31,6 +31,12 @@ static const ie_config_key schema_keys[] = {
             "INNEREYE_PLUGIN_PATH."},
     {.path = "model.params", .type = IE_CFG_OBJECT, .def = "{}",
      .doc = "Settings for the model plugin, free-form; the plugin checks them."},
+    {.path = "model.init_checkpoint", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Safetensors file of initial weights (for example from tools/convert_pytorch_checkpoint.py), loaded "
+            "after the model is built and before training; a resumed run ignores it."},
+    {.path = "model.init_strict", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "model.init_checkpoint must hold exactly the model's tensors; false loads those whose names match "
+            "and keeps the others as initialised."},
 
     {.path = "data.dataset_csv", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Dataset CSV in InnerEye's layout (`subject,filePath,channel,...`)."},

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/loader.h"
@@ -57,6 +58,7 @@ typedef struct trainer {
     const char *class_names[MAX_CLASSES];
     cJSON *record; /* run.json */
     ie_median_stop median;
+    char init_sha[65]; /* of model.init_checkpoint, when one was loaded */
 } trainer;
 
 uint64_t ie_fold_seed(uint64_t seed, int fold) {
@@ -149,6 +151,35 @@ static ie_status create_model(trainer *t) {
         IE_TRY(t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule));
     IE_TRY(ie_optimizer_new(&t->opt_opts, t->params, &t->opt));
     return ie_loss_spec_from_config(t->cfg, &t->loss);
+}
+
+/* model.init_checkpoint: start from given weights (docs/models.md).  Strict:
+ * the file holds exactly the model's tensors; otherwise those whose names
+ * match are loaded, but at least one must. */
+static ie_status load_init_checkpoint(trainer *t) {
+    const char *path = "";
+    bool strict = true;
+    IE_TRY(ie_config_get_string(t->cfg, "model.init_checkpoint", &path));
+    if (!path[0]) return IE_OK;
+    IE_TRY(ie_config_get_bool(t->cfg, "model.init_strict", &strict));
+    ie_params *src = NULL;
+    ie_status st = ie_safetensors_read(path, &src);
+    if (st != IE_OK) return ie_error_wrap(st, "model.init_checkpoint");
+    st = ie_params_copy_from(t->params, src, path, strict);
+    int used = 0, unknown = -1, n = ie_params_count(src);
+    for (int i = 0; i < n; i++)
+        if (ie_params_find(t->params, ie_params_name(src, i))) used++;
+        else if (unknown < 0) unknown = i;
+    if (st == IE_OK && ((strict && unknown >= 0) || used == 0))
+        st = ie_error_set(IE_ERR_CONFIG, "%s: %d of its %d tensors (e.g. '%s') are not tensors of model %s; convert "
+                                         "the checkpoint for this model and model.params%s",
+                          path, n - used, n, n ? ie_params_name(src, unknown) : "", t->plugin->table.name,
+                          used ? ", or set model.init_strict=false to load the matching ones only" : "");
+    if (st == IE_OK) st = ie_sha256_file_hex(path, t->init_sha);
+    if (st == IE_OK)
+        printf("initial weights: %d of the model's %d tensors from %s\n", used, ie_params_count(t->params), path);
+    ie_params_free(src);
+    return st == IE_OK ? st : ie_error_wrap(st, "model.init_checkpoint");
 }
 
 static ie_data_hooks data_hooks(trainer *t) {
@@ -477,6 +508,13 @@ static ie_status record_start(trainer *t, bool resume) {
     cJSON_AddStringToObject(plugin, "version", t->plugin->table.version);
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
+    if (t->init_sha[0]) { /* model.init_checkpoint */
+        cJSON *init = cJSON_AddObjectToObject(t->record, "init_checkpoint");
+        const char *path = "";
+        ie_config_get_string(t->cfg, "model.init_checkpoint", &path);
+        cJSON_AddStringToObject(init, "path", path);
+        cJSON_AddStringToObject(init, "sha256", t->init_sha);
+    }
     ie_provenance_add(t->record);
     return ie_run_record_write(t->run_dir, t->record);
 }
@@ -577,6 +615,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
     if (st == IE_OK) st = ie_seg_setup_from_config(t.cfg, t.n_classes, &t.seg);
     if (st == IE_OK) st = create_model(&t);
+    if (st == IE_OK && !resume) st = load_init_checkpoint(&t);
     if (st == IE_OK && resume) st = ie_checkpoint_load_last(t.run_dir, &t.state, t.params, t.opt);
     if (st == IE_OK && resume && strcmp(t.state.config_sha256, t.config_sha) != 0)
         st = ie_error_set(IE_ERR_STATE, "%s: the checkpoint was written with another configuration (sha256 %.12s, "
