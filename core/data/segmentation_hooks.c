@@ -160,19 +160,17 @@ static inline double element(const void *p, ie_dtype dtype, int64_t i) {
 
 /* Copies one channel into dst as float and normalises it in place (no
  * second full-size buffer: CT volumes are large). */
-static void copy_channel(const ie_tensor *src, ie_seg_norm norm, float *dst, int64_t n) {
+static ie_status copy_channel(const ie_seg_config *cfg, int c, const ie_tensor *src, const char *subject, float *dst,
+                              int64_t n) {
     const void *p = ie_tensor_data(src);
     ie_dtype dt = ie_tensor_dtype(src);
     if (dt == IE_F32) memcpy(dst, p, (size_t)n * sizeof *dst);
     else
         for (int64_t i = 0; i < n; i++) dst[i] = (float)element(p, dt, i);
-    if (norm != IE_SEG_NORM_SIMPLE || n == 0) return;
-    double sum = 0, sq = 0;
-    for (int64_t i = 0; i < n; i++) sum += dst[i];
-    double mean = sum / (double)n;
-    for (int64_t i = 0; i < n; i++) sq += ((double)dst[i] - mean) * ((double)dst[i] - mean);
-    double sd = sqrt(sq / (double)n), scale = 1.0 / (sd > 1e-6 ? sd : 1e-6);
-    for (int64_t i = 0; i < n; i++) dst[i] = (float)(((double)dst[i] - mean) * scale);
+    ie_seg_norm norm = cfg->norm ? cfg->norm[c] : IE_SEG_NORM_NONE;
+    ie_status st = ie_normalize(norm, cfg->norm_params ? &cfg->norm_params[c] : NULL, dst, n, NULL);
+    if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s'", subject, cfg->image_channels[c]);
+    return IE_OK;
 }
 
 /* Class of a label-map voxel, checked. */
@@ -253,11 +251,6 @@ static ie_status check_config(const ie_seg_config *cfg) {
         return ie_error_set(IE_ERR_CONFIG, "segmentation: a label map is configured but no label channel");
     if (cfg->truth == IE_SEG_TRUTH_MASKS && (cfg->n_mask_channels < 1 || !cfg->mask_channels))
         return ie_error_set(IE_ERR_CONFIG, "segmentation: masks are configured but no mask channels");
-    for (int c = 0; cfg->norm && c < cfg->n_image_channels; c++)
-        if (cfg->norm[c] != IE_SEG_NORM_NONE && cfg->norm[c] != IE_SEG_NORM_SIMPLE)
-            return ie_error_set(IE_ERR_UNSUPPORTED, "segmentation: channel '%s': normalisation %s is not implemented "
-                                "yet; use None or SimpleNorm", cfg->image_channels[c],
-                                cfg->norm[c] == IE_SEG_NORM_CT_WINDOW ? "CtWindow" : "MriWindow");
     return IE_OK;
 }
 
@@ -297,7 +290,7 @@ ie_status ie_seg_load(const ie_seg_config *cfg, const ie_dataset_item *item, con
         int64_t shape[4] = {cfg->n_image_channels, s[0], s[1], s[2]}, n = s[0] * s[1] * s[2];
         st = ie_tensor_empty(IE_F32, 4, shape, IE_CPU, &image);
         for (int c = 0; c < cfg->n_image_channels && st == IE_OK; c++)
-            copy_channel(l->t[c], cfg->norm ? cfg->norm[c] : IE_SEG_NORM_NONE, ie_tensor_data_f32(image) + c * n, n);
+            st = copy_channel(cfg, c, l->t[c], item->subject, ie_tensor_data_f32(image) + c * n, n);
     }
     if (st == IE_OK && cfg->truth != IE_SEG_TRUTH_NONE)
         st = build_labels(cfg, l, cfg->n_image_channels, item->subject, s, &labels);

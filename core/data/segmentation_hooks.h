@@ -17,9 +17,10 @@
  * Every image and mask of a subject must have the same shape; otherwise the
  * error names the subject and every channel with its shape.  A 2D image
  * [H, W] is taken as [1, H, W].
- * Normalisation per image channel: NONE, or SIMPLE (z-score over the whole
- * image: (x - mean) / max(std, 1e-6), population std, sums in double).
- * CT_WINDOW and MRI_WINDOW are reserved and refused for now.
+ * Normalisation per image channel (normalize.h): None, SimpleNorm, CtWindow,
+ * MriWindow or TrimmedNorm with InnerEye's semantics, over the whole image
+ * (after resampling, before any crop).  A channel that cannot be normalised
+ * (not finite, or no window) fails with a message naming subject and channel.
  *
  * Augmentation (ie_seg_augment): a crop of `crop` voxels (0 along an axis:
  * the full size) then flips.  Draws come from fixed indices of the rng so
@@ -56,13 +57,7 @@
 #include <stdint.h>
 
 #include "core/data/loader.h"
-
-typedef enum ie_seg_norm {
-    IE_SEG_NORM_NONE = 0,
-    IE_SEG_NORM_SIMPLE = 1,
-    IE_SEG_NORM_CT_WINDOW = 2,  /* reserved */
-    IE_SEG_NORM_MRI_WINDOW = 3  /* reserved */
-} ie_seg_norm;
+#include "core/data/normalize.h"
 
 typedef enum ie_seg_truth {
     IE_SEG_TRUTH_NONE = 0,       /* no labels (inference) */
@@ -77,6 +72,7 @@ typedef struct ie_seg_config {
     int n_image_channels;
     const char *const *image_channels;
     const ie_seg_norm *norm;    /* one per image channel; NULL: NONE for all */
+    const ie_norm_params *norm_params; /* one per image channel; NULL: InnerEye's defaults */
     ie_seg_truth truth;
     const char *label_channel;  /* LABEL_MAP */
     int n_classes;              /* LABEL_MAP: values must be < n_classes (0: unchecked) */
