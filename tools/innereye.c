@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cmd_dataset.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -20,7 +21,10 @@ static void usage(FILE *out) {
             "                                        all cores)\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
-            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
+            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
+            "  dataset create --images DIR --labels DIR --out FILE\n"
+            "                                        write a dataset.csv pairing images and label maps\n"
+            "                                        by file name (innereye dataset --help: all)\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -58,6 +62,7 @@ int main(int argc, char **argv) {
     if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "dataset")) return ie_cmd_dataset(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -14,6 +14,10 @@
  *       k + 1, 0 is background; where masks overlap the later structure in
  *       the list wins;
  *   or no labels (truth NONE: inference).
+ * Resampling (target_spacing set): every channel is resampled to that
+ * spacing right after reading (ie_image_resample; its grid comes from
+ * ie_image_read_geometry of the same file), images linearly, label maps and
+ * masks by nearest neighbour.
  * Every image and mask of a subject must have the same shape; otherwise the
  * error names the subject and every channel with its shape.  A 2D image
  * [H, W] is taken as [1, H, W].
@@ -37,6 +41,9 @@
  * no weighted class is present the position is uniform.  Along an axis where
  * the image is smaller than the crop, the image is padded with zeros (labels
  * 0): floor((crop - size) / 2) voxels before it and the rest after.
+ * Then rotation and zoom (augment.h; these replace the plain crop by a
+ * resampling of the whole volume around the crop's centre), the flips, and
+ * gamma and noise on the image.
  * The augment never writes into the tensors it receives: it replaces them
  * with new ones (so its hooks set augment_keeps_input).
  *
@@ -56,6 +63,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/data/augment.h"
 #include "core/data/loader.h"
 #include "core/data/normalize.h"
 
@@ -84,10 +92,13 @@ typedef struct ie_seg_config {
     float flip_probability;     /* 0.5 */
     const float *class_weights; /* NULL: uniform crop positions */
     int n_class_weights;
+    ie_augment_config augment;  /* rotation, zoom, gamma, noise (augment.h) */
+    double target_spacing[3];   /* mm along x, y, z; 0: keep the files' grids */
 } ie_seg_config;
 
 /* Defaults: columns "filePath" / "channel", no truth, no crop, no flips,
- * flip probability 0.5, no class weights. */
+ * flip probability 0.5, no class weights, no other augmentation, no
+ * resampling. */
 void ie_seg_config_init(ie_seg_config *cfg);
 
 ie_status ie_seg_load(const ie_seg_config *cfg, const ie_dataset_item *item, const ie_host *host, ie_sample *out);
