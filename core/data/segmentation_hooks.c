@@ -531,6 +531,19 @@ ie_status ie_seg_load_whole(const ie_seg_config *cfg, const ie_dataset_item *ite
     return st;
 }
 
+ie_status ie_seg_to_original_grid(const ie_seg_config *cfg, const ie_image_geometry *original, ie_tensor **volume) {
+    if (!cfg || !original || !volume || !*volume)
+        return ie_error_set(IE_ERR_INVALID_ARG, "to_original_grid: NULL argument");
+    if (!(cfg->target_spacing[0] > 0)) return IE_OK;
+    ie_image_geometry loaded;
+    IE_TRY(ie_image_resampled_geometry(original, cfg->target_spacing, &loaded));
+    ie_tensor *back = NULL;
+    IE_TRY(ie_image_resample_to(*volume, &loaded, original, IE_INTERP_NEAREST, &back));
+    ie_tensor_release(*volume);
+    *volume = back;
+    return IE_OK;
+}
+
 ie_status ie_seg_unpad(const ie_tensor *t, const ie_seg_padding *pad, ie_tensor **out) {
     if (!t || !pad || !out) return ie_error_set(IE_ERR_INVALID_ARG, "unpad: NULL argument");
     *out = NULL;

@@ -66,6 +66,7 @@
 #include "core/data/augment.h"
 #include "core/data/loader.h"
 #include "core/data/normalize.h"
+#include "innereye/image_io.h"
 
 typedef enum ie_seg_truth {
     IE_SEG_TRUTH_NONE = 0,       /* no labels (inference) */
@@ -122,6 +123,12 @@ ie_status ie_seg_pad_to_multiple(ie_sample *sample, const int64_t multiple[3], i
 /* ie_seg_load, then ie_seg_pad_to_multiple. */
 ie_status ie_seg_load_whole(const ie_seg_config *cfg, const ie_dataset_item *item, const ie_host *host,
                             const int64_t multiple[3], ie_sample *out, ie_seg_padding *pad);
+/* A prediction [D, H, W] (any dtype) made on the loaded grid, moved onto the
+ * grid of the subject's image file (`original`, from ie_image_read_geometry):
+ * unchanged without target_spacing, else resampled from the grid
+ * ie_seg_load resampled to, by nearest neighbour.  *volume is replaced. */
+ie_status ie_seg_to_original_grid(const ie_seg_config *cfg, const ie_image_geometry *original, ie_tensor **volume);
+
 /* Cuts the last three dimensions of t (any dtype, any leading dimensions,
  * for example [N, K, D, H, W] predictions) back to pad->original. */
 ie_status ie_seg_unpad(const ie_tensor *t, const ie_seg_padding *pad, ie_tensor **out);

@@ -109,8 +109,8 @@ static bool check_truth(const job *j, const char *channel, const char *path, boo
         char range[64] = "whole numbers >= 0";
         if (classes > 0) snprintf(range, sizeof range, "the classes 0..%d (data.classes)", classes - 1);
         problem(r, channel, path,
-                "%lld voxels hold values outside %s; the first, %lld, at voxel (x %lld, y %lld, z %lld)",
-                (long long)bad, range, (long long)worst, (long long)(first % W), (long long)(first / W % H),
+                "%lld voxel%s values outside %s; the first, %lld, at voxel (x %lld, y %lld, z %lld)",
+                (long long)bad, bad == 1 ? " holds" : "s hold", range, (long long)worst, (long long)(first % W), (long long)(first / W % H),
                 (long long)(first / (W * H)));
     }
     ie_tensor_release(t);

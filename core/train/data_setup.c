@@ -323,7 +323,8 @@ ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_cla
     int listed = 0;
     for (size_t i = 0; i < keep; i++) listed += shown[i] == '\n';
     char more[64] = "";
-    if (listed < r.problems) snprintf(more, sizeof more, "... and %d more\n", r.problems - listed);
+    if (listed < r.problems) snprintf(more, sizeof more, "\n... and %d more", r.problems - listed);
+    if (keep > 0) shown[keep - 1] = '\0'; /* the message ends without a line break */
     ie_status result = ie_error_set(IE_ERR_CONFIG, "the dataset has %d problem%s in %d of %d subjects; nothing was "
                                     "trained. Fix them (all are in %s) or set data.validate false:\n%s%s",
                                     r.problems, r.problems == 1 ? "" : "s", r.bad_subjects, r.subjects,
