@@ -35,7 +35,8 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.dataset_csv", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Dataset CSV in InnerEye's layout (`subject,filePath,channel,...`)."},
     {.path = "data.root", .type = IE_CFG_STRING, .def = "\"\"",
-     .doc = "Folder the image paths in the dataset CSV are relative to (InnerEye `local_dataset`)."},
+     .doc = "Dataset folder (InnerEye `local_dataset`): without data.dataset_csv the dataset is "
+            "<root>/dataset.csv; with it, the CSV's relative file paths start here instead of at the CSV's folder."},
     {.path = "data.images_dir", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Instead of a dataset CSV: a folder of images, paired by file name with data.labels_dir "
             "(label maps); the run writes the dataset.csv it builds into its folder."},

@@ -171,7 +171,8 @@ static void check_subject(void *ctx, int64_t k) {
             continue;
         }
         char diff[256];
-        if (!ie_image_geometry_equal(&ref, &g, IE_GEOMETRY_TOLERANCE, diff, sizeof diff))
+        /* this file first: "size 35x52x34 (3-D) vs 36x52x38 (3-D)" reads as "this vs the reference" */
+        if (!ie_image_geometry_equal(&g, &ref, IE_GEOMETRY_TOLERANCE, diff, sizeof diff))
             problem(&r, channel, path, "not on the grid of channel '%s' (%s): %s; every image and truth of a subject "
                     "must share one grid (resample them first)", ref_channel, ref_path, diff);
     }

@@ -308,7 +308,8 @@ ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_cla
     if (st != IE_OK) return st;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    printf("data check: %d subjects, %d problems (%.2f s)\n", r.subjects, r.problems, seconds);
+    printf("data check: %d subject%s, %d problem%s (%.2f s)\n", r.subjects, r.subjects == 1 ? "" : "s", r.problems,
+           r.problems == 1 ? "" : "s", seconds);
     fflush(stdout);
     if (!r.problems) return IE_OK;
     char path[4200];

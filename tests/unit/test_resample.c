@@ -6,6 +6,10 @@
  * 2-D images, and the refusals. */
 #include <math.h>
 
+#include <limits.h>
+#include <stdlib.h>
+
+#include "core/data/segmentation_hooks.h"
 #include "innereye/image_io.h"
 #include "test_util.h"
 
@@ -178,7 +182,67 @@ static void test_labels_and_2d(void) {
     ie_tensor_release(img);
 }
 
+static ie_status read_image(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
+    (void)host;
+    return ie_image_read(path, dtype, out, NULL);
+}
+
+/* data.target_spacing in the segmentation loader, and predictions moved
+ * back onto the file's grid. */
+static void test_in_loader(void) {
+    char dir[] = "/tmp/ie_test_resample_XXXXXX", path[PATH_MAX];
+    if (!mkdtemp(dir)) return;
+    const int64_t size[3] = {10, 8, 6};
+    const double sp[3] = {0.8, 1.0, 2.0};
+    ie_image_geometry g = grid(3, size, sp, true);
+    ie_tensor *img = volume(size, f_hash), *lab = NULL;
+    const int64_t shape[3] = {6, 8, 10};
+    CHECK_OK(ie_tensor_empty(IE_I64, 3, shape, IE_CPU, &lab));
+    for (int64_t i = 0; i < 480; i++) ((int64_t *)ie_tensor_data(lab))[i] = i % 7 == 0 ? 2 : i % 3 == 0;
+    snprintf(path, sizeof path, "%s/img.nii.gz", dir);
+    CHECK_OK(ie_image_write(path, img, &g));
+    snprintf(path, sizeof path, "%s/lab.nii.gz", dir);
+    CHECK_OK(ie_image_write(path, lab, &g));
+    const char *csv = "subject,filePath,channel\ns,img.nii.gz,image\ns,lab.nii.gz,label\n";
+    ie_dataset *ds = NULL;
+    CHECK_OK(ie_dataset_parse(csv, strlen(csv), "dataset.csv", dir, NULL, &ds));
+    ie_seg_config cfg;
+    ie_seg_config_init(&cfg);
+    const char *const channels[] = {"image"};
+    cfg.n_image_channels = 1;
+    cfg.image_channels = channels;
+    cfg.truth = IE_SEG_TRUTH_LABEL_MAP;
+    cfg.label_channel = "label";
+    cfg.n_classes = 3;
+    cfg.target_spacing[0] = 0.5, cfg.target_spacing[1] = 0.5, cfg.target_spacing[2] = 1.0;
+    ie_host host = {.struct_size = sizeof host, .read_image = read_image};
+    ie_sample s = {.struct_size = sizeof s};
+    CHECK_OK(ie_seg_load(&cfg, ie_dataset_item_at(ds, 0), &host, &s));
+    char buf[64];
+    /* x: 10 * 0.8 / 0.5 = 16, y: 8 / 0.5 = 16, z: 6 * 2 / 1 = 12 */
+    CHECK(strcmp(ie_tensor_describe(s.image, buf, sizeof buf), "[1, 12, 16, 16] f32") == 0, "resampled image %s", buf);
+    CHECK(strcmp(ie_tensor_describe(s.labels, buf, sizeof buf), "[12, 16, 16] i64") == 0, "resampled labels %s", buf);
+    int stray = 0;
+    for (int64_t i = 0; i < ie_tensor_numel(s.labels); i++) stray += ((int64_t *)ie_tensor_data(s.labels))[i] > 2;
+    CHECK(stray == 0, "resampled labels keep their classes");
+    ie_tensor *pred = s.labels;
+    ie_tensor_retain(pred);
+    CHECK_OK(ie_seg_to_original_grid(&cfg, &g, &pred));
+    CHECK(strcmp(ie_tensor_describe(pred, buf, sizeof buf), "[6, 8, 10] i64") == 0, "back on the file's grid: %s", buf);
+    int64_t agree = 0;
+    for (int64_t i = 0; i < 480; i++) agree += ((int64_t *)ie_tensor_data(pred))[i] == ((int64_t *)ie_tensor_data(lab))[i];
+    CHECK(agree > 400, "labels there and back agree on %lld of 480 voxels", (long long)agree);
+    ie_tensor_release(pred);
+    ie_sample_clear(&s);
+    ie_dataset_free(ds);
+    ie_tensor_release(img);
+    ie_tensor_release(lab);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    if (system(path) != 0) fprintf(stderr, "could not remove %s\n", dir);
+}
+
 int main(void) {
+    test_in_loader();
     test_against_scipy();
     test_exact_cases();
     test_labels_and_2d();
