@@ -5,6 +5,7 @@
 
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_eval.h"
+#include "tools/cmd_dataset.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -33,7 +34,10 @@ static void usage(FILE *out) {
             "                                        hyperparameter search, median stopping rule\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
-            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
+            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
+            "  dataset create --images DIR --labels DIR --out FILE\n"
+            "                                        write a dataset.csv pairing images and label maps\n"
+            "                                        by file name (innereye dataset --help: all)\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -78,6 +82,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "dataset")) return ie_cmd_dataset(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

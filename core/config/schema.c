@@ -41,7 +41,8 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.dataset_csv", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Dataset CSV in InnerEye's layout (`subject,filePath,channel,...`)."},
     {.path = "data.root", .type = IE_CFG_STRING, .def = "\"\"",
-     .doc = "Folder the image paths in the dataset CSV are relative to (InnerEye `local_dataset`)."},
+     .doc = "Dataset folder (InnerEye `local_dataset`): without data.dataset_csv the dataset is "
+            "<root>/dataset.csv; with it, the CSV's relative file paths start here instead of at the CSV's folder."},
     {.path = "data.images_dir", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Instead of a dataset CSV: a folder of images, paired by file name with data.labels_dir "
             "(label maps); the run writes the dataset.csv it builds into its folder."},
@@ -89,6 +90,66 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.normalization", .type = IE_CFG_ENUM, .def = "\"SimpleNorm\"",
      .choices = "None|SimpleNorm|CtWindow|MriWindow|TrimmedNorm",
      .doc = "Intensity normalisation (InnerEye `norm_method`)."},
+    /* ---- segmentation data: truth, normalisation, resampling, checks, splits, augmentation (docs/data.md) ---- */
+    {.path = "data.truth", .type = IE_CFG_ENUM, .def = "\"label_map\"", .choices = "label_map|masks",
+     .doc = "Ground truth: one label map (data.label_channel, values 0..K-1) or one binary mask per structure "
+            "(data.mask_channels, InnerEye's layout)."},
+    {.path = "data.mask_channels", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "data.truth \"masks\": the `channel` values of the structures' masks, in the order of data.classes "
+            "after the background (InnerEye `ground_truth_ids`)."},
+    {.path = "data.window_level", .type = IE_CFG_NUMBER, .def = "50", NO_LIMIT,
+     .doc = "CtWindow: centre of the intensity window (InnerEye `level`)."},
+    {.path = "data.window_width", .type = IE_CFG_NUMBER, .def = "600", ABOVE(0),
+     .doc = "CtWindow: width of the intensity window (InnerEye `window`)."},
+    {.path = "data.output_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[-1, 1]", .length = 2, NO_LIMIT,
+     .doc = "CtWindow, MriWindow, TrimmedNorm: the range the window is mapped onto (InnerEye `output_range`)."},
+    {.path = "data.sharpen", .type = IE_CFG_NUMBER, .def = "0.9", ABOVE(0),
+     .doc = "MriWindow, TrimmedNorm: half-width of the window in robust standard deviations (InnerEye `sharpen`)."},
+    {.path = "data.tail", .type = IE_CFG_NUMBER_ARRAY, .def = "[1]", ABOVE(0),
+     .doc = "MriWindow: widens the window's upper side; one value for all image channels or one per channel "
+            "(InnerEye `tail`)."},
+    {.path = "data.trim_percentiles", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 99]", .length = 2, BETWEEN(0, 100),
+     .doc = "TrimmedNorm: only voxels strictly between these percentiles give the statistics (InnerEye "
+            "`trim_percentiles`)."},
+    {.path = "data.target_spacing", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", .length = 3, .min = 0,
+     .max = INFINITY, .flags = IE_CFG_EMPTY_OK | IE_CFG_MIN_EXCLUSIVE,
+     .doc = "Resample every image and its truth to this spacing (mm along x, y, z) when loading; [] keeps the "
+            "files' grids."},
+    {.path = "data.validate", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Check every subject's files before training: present, readable, same grid, labels in range; all "
+            "problems are listed at once."},
+    {.path = "data.allow_empty_truth", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Accept subjects whose ground truth has no foreground voxel; false lists them as problems."},
+    {.path = "data.split.group_column", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Dataset column whose equal values stay in one split part (InnerEye `groupID`); \"\": each subject "
+            "alone."},
+    {.path = "data.split.train_subjects", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Explicit split: the training subjects. When any of the three lists is set, they replace the "
+            "proportions and unlisted subjects are left out."},
+    {.path = "data.split.val_subjects", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Explicit split: the validation subjects."},
+    {.path = "data.split.test_subjects", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Explicit split: the test subjects."},
+    {.path = "data.augment.rotate_degrees", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0, 0]", .length = 3,
+     BETWEEN(0, 180),
+     .doc = "Largest random rotation (degrees) about the D, H and W axes; images trilinear, labels nearest."},
+    {.path = "data.augment.rotate_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
+     .doc = "Probability that a training sample is rotated (nnU-Net's 0.2)."},
+    {.path = "data.augment.scale_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2, ABOVE(0),
+     .doc = "Random zoom factor range (e.g. [0.85, 1.25]; >1 enlarges); [1, 1] is off."},
+    {.path = "data.augment.scale_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
+     .doc = "Probability that a training sample is zoomed."},
+    {.path = "data.augment.gamma_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2, ABOVE(0),
+     .doc = "Random gamma on intensities rescaled to [0, 1] and back, as nnU-Net (e.g. [0.7, 1.5]); [1, 1] is "
+            "off."},
+    {.path = "data.augment.gamma_probability", .type = IE_CFG_NUMBER, .def = "0.3", BETWEEN(0, 1),
+     .doc = "Probability that a training sample gets a gamma change."},
+    {.path = "data.augment.gamma_retain_stats", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Restore each channel's mean and std after the gamma change (nnU-Net's retain_stats)."},
+    {.path = "data.augment.noise_std", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0]", .length = 2, AT_LEAST(0),
+     .doc = "Range of the standard deviation of added Gaussian noise (after normalisation); [0, 0] is off."},
+    {.path = "data.augment.noise_probability", .type = IE_CFG_NUMBER, .def = "0.1", BETWEEN(0, 1),
+     .doc = "Probability that a training sample gets noise."},
 
     {.path = "train.epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
      .doc = "Training epochs (InnerEye `num_epochs`)."},
@@ -454,6 +515,26 @@ int ie_config_schema_cross_check(const ie_config_layer *r, ie_strbuf *problems) 
         else
             ie_sb_printf(problems, "cv.split_index: must be -1 or 0 to %.0f (cv.splits is %.0f), got %.0f\n",
                          splits->valuedouble - 1, splits->valuedouble, index->valuedouble);
+        count++;
+    }
+
+    /* [low, high] pairs: strictly increasing where an empty range means nothing */
+    static const struct {
+        const char *path;
+        bool strict;
+    } pairs[] = {{"data.output_range", true},          {"data.trim_percentiles", true},
+                 {"data.augment.scale_range", false},  {"data.augment.gamma_range", false},
+                 {"data.augment.noise_std", false}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        const cJSON *v = typed(r, pairs[i].path);
+        if (!v || cJSON_GetArraySize(v) != 2) continue;
+        double lo = cJSON_GetArrayItem(v, 0)->valuedouble, hi = cJSON_GetArrayItem(v, 1)->valuedouble;
+        if (pairs[i].strict ? lo < hi : lo <= hi) continue;
+        ie_json_number(lo, a);
+        ie_json_number(hi, b);
+        sources_prefix(r, problems, &pairs[i].path, 1);
+        ie_sb_printf(problems, "%s: must be [low, high] with low %s high, got [%s, %s]\n", pairs[i].path,
+                     pairs[i].strict ? "<" : "<=", a, b);
         count++;
     }
 

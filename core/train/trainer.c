@@ -327,6 +327,7 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
             st = ie_image_read_geometry(full, &geom);
             if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
+            if (st == IE_OK) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
             if (st == IE_OK) st = ie_image_write(path, volume, &geom);
             ie_tensor_release(volume);
         }
@@ -445,6 +446,13 @@ static ie_status train_loop(trainer *t, int stop_after) {
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
         }
     }
+    ie_loader_stats cache;
+    ie_loader_get_stats(loader, &cache);
+    if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */
+        printf("data cache: %d subjects held (%.1f MB), %.0f%% of %llu training loads served from memory\n",
+               cache.cached_items, (double)cache.cache_bytes / 1048576.0,
+               100.0 * (double)cache.cache_hits / (double)(cache.loads + cache.cache_hits),
+               (unsigned long long)(cache.loads + cache.cache_hits));
     ie_loader_free(loader);
     return st;
 }
@@ -612,6 +620,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
+    if (st == IE_OK && !t.plugin->table.load_item) st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
     if (st == IE_OK) st = ie_seg_setup_from_config(t.cfg, t.n_classes, &t.seg);
     if (st == IE_OK) st = create_model(&t);
