@@ -141,9 +141,9 @@ static const ie_config_key schema_keys[] = {
      .flags = IE_CFG_EMPTY_OK,
      .doc = "Fixed window stride (D, H, W) in voxels, at most the window, instead of infer.overlap "
             "(InnerEye `inference_stride_size`)."},
-    {.path = "infer.batch_size", .type = IE_CFG_INT, .def = "8", AT_LEAST(1),
-     .doc = "Windows per network call (InnerEye `inference_batch_size`); memory grows with it, results do not "
-            "depend on it beyond float rounding."},
+    {.path = "infer.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Windows per network call (InnerEye `inference_batch_size`, default 8 there); memory grows with it, "
+            "the built-in models give identical results for any value."},
     {.path = "infer.blend", .type = IE_CFG_ENUM, .def = "\"gaussian\"", .choices = "gaussian|uniform",
      .doc = "Weights of a window's voxels when overlapping windows are averaged: nnU-Net's Gaussian "
             "importance map, or uniform."},

@@ -94,7 +94,9 @@ static ie_status read_window(const ie_config *cfg, ie_infer_settings *s) {
     if (n != 3) return ie_error_set(IE_ERR_CONFIG, "data.crop_size must list 3 sizes (D, H, W)");
     int64_t multiple = 1;
     IE_TRY(ie_config_get_int(cfg, "data.pad_multiple", &multiple));
-    for (int a = 0; a < 3; a++) w->window[a] = v[a], w->multiple[a] = multiple;
+    /* A window one voxel thick (a 2-D model's [1, H, W] crops) is never
+     * padded along that axis: pad_multiple is for the axes the network pools. */
+    for (int a = 0; a < 3; a++) w->window[a] = v[a], w->multiple[a] = v[a] == 1 ? 1 : multiple;
     IE_TRY(ie_config_get_number(cfg, "infer.overlap", &w->overlap));
     IE_TRY(ie_config_get_int_array(cfg, "infer.stride", v, 3, &n));
     for (int a = 0; a < 3 && n == 3; a++) w->stride[a] = v[a];

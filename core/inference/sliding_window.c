@@ -14,7 +14,7 @@ void ie_window_opts_init(ie_window_opts *o) {
     memset(o, 0, sizeof *o);
     for (int a = 0; a < 3; a++) o->window[a] = 32, o->multiple[a] = 1;
     o->overlap = 0.5;
-    o->batch_size = 8;
+    o->batch_size = 2;
     o->blend = IE_BLEND_GAUSSIAN;
     o->sigma_scale = 0.125;
 }

@@ -63,7 +63,7 @@ typedef struct ie_window_opts {
     bool mirror[3];      /* test-time mirroring along D, H, W */
 } ie_window_opts;
 
-/* Defaults: window 32^3, no multiple, overlap 0.5, batch 8, Gaussian blending
+/* Defaults: window 32^3, no multiple, overlap 0.5, batch 2, Gaussian blending
  * with sigma 1/8 of the window, no mirroring. */
 void ie_window_opts_init(ie_window_opts *opts);
 

@@ -275,8 +275,9 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
         ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        st = write_segmentations ? infer_test_subject(t, item, &sample, &logits, &pred)
-                                 : predict_subject(t, item, &sample, &logits);
+        st = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION
+                 ? infer_test_subject(t, item, &sample, &logits, &pred)
+                 : predict_subject(t, item, &sample, &logits);
         if (st == IE_OK) {
             int64_t shape[4] = {1};
             for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);

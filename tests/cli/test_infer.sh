@@ -53,6 +53,9 @@ check "infer --dataset succeeds on 1 thread" test $? -eq 0
 check "... and on 2 threads" test $? -eq 0
 check "every subject of the dataset has outputs" test "$(ls "$out/all1" | wc -l)" -eq 6
 check "1 and 2 threads give identical files" diff -r "$out/all1" "$out/all2"
+"$innereye" infer --run "$run" --dataset "$data/dataset.csv" --out "$out/all3" --set infer.batch_size=5 \
+  > "$out/all3.txt" 2>&1
+check "5 windows per batch instead of 2 give identical files" diff -r "$out/all1" "$out/all3"
 check "the dataset's test subject matches the --image run" \
   cmp -s "$out/all1/$test_subject/posterior_anterior.nii.gz" "$out/one/$test_subject/posterior_anterior.nii.gz"
 

@@ -48,12 +48,16 @@ static void test_settings(void) {
     CHECK(s.post.min_component_voxels == 5 && s.post.min_component_mm3 == 2.5, "minimum component sizes");
     ie_config_free(cfg);
 
+    cfg = config_of("{\"data\": {\"classes\": [\"background\", \"a\"], \"crop_size\": [1, 64, 64]}}");
+    CHECK_OK(ie_infer_settings_from_config(cfg, &s));
+    CHECK(s.window.multiple[0] == 1 && s.window.multiple[1] == 16, "2-D crops: no padding along D");
+    ie_config_free(cfg);
     cfg = config_of("{\"data\": {\"classes\": [\"background\", \"a\"]}}");
     CHECK_OK(ie_infer_settings_from_config(cfg, &s));
     CHECK(s.window.window[0] == 32 && s.window.overlap == 0.5 && s.window.blend == IE_BLEND_GAUSSIAN &&
-              s.window.batch_size == 8 && s.window.sigma_scale == 0.125 && !s.posteriors_float &&
+              s.window.batch_size == 2 && s.window.sigma_scale == 0.125 && !s.posteriors_float &&
               s.post.connectivity == 6 && !s.mask_channel[0],
-          "defaults: data.crop_size, overlap 0.5, Gaussian, batch 8, uint8 posteriors, 6-connectivity, no mask");
+          "defaults: data.crop_size, overlap 0.5, Gaussian, batch 2, uint8 posteriors, 6-connectivity, no mask");
     ie_config_free(cfg);
 
     static const struct {
