@@ -30,7 +30,8 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: innereye infer --run RUN_DIR (--image FILE [--image FILE ...] [--mask FILE] [--subject NAME]\n"
             "                      | --dataset CSV) --out DIR [--set KEY=VALUE ...] [--threads N]\n"
-            "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV) --out DIR\n"
+            "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
+            "                      --out DIR\n"
             "\n"
             "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
             "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
@@ -160,12 +161,19 @@ static int parse_request(int argc, char **argv, request *r) {
         }
     }
     const char *problem = NULL;
-    if (!r->run == !r->checkpoint) problem = "give either --run RUN_DIR or --checkpoint FILE with --config FILE";
-    else if (r->run && r->has_config) problem = "--run uses the run's own config.resolved.json; use --set to change keys, not --config";
-    else if (r->checkpoint && !r->has_config) problem = "--checkpoint needs --config FILE (the config the model was trained with)";
-    else if (!r->n_images == !r->dataset) problem = "give either --image FILE (one subject) or --dataset CSV";
-    else if (!r->out) problem = "give --out DIR (results go to DIR/<subject>/)";
-    else if (r->dataset && (r->mask || r->subject)) problem = "--mask and --subject go with --image; a --dataset CSV lists masks in rows of channel data.mask_channel";
+    if (!r->run == !r->checkpoint)
+        problem = "give either --run RUN_DIR or --checkpoint FILE with --config FILE";
+    else if (r->run && r->has_config)
+        problem = "--run uses the run's own config.resolved.json; use --set to change keys, not --config";
+    else if (r->checkpoint && !r->has_config)
+        problem = "--checkpoint needs --config FILE (the config the model was trained with)";
+    else if (!r->n_images == !r->dataset)
+        problem = "give either --image FILE (one subject) or --dataset CSV";
+    else if (!r->out)
+        problem = "give --out DIR (results go to DIR/<subject>/)";
+    else if (r->dataset && (r->mask || r->subject))
+        problem = "--mask and --subject go with --image; a --dataset CSV lists masks in rows of channel "
+                  "data.mask_channel";
     if (problem) {
         usage(stderr);
         fprintf(stderr, "innereye infer: %s\n", problem);
@@ -376,7 +384,8 @@ int ie_cmd_infer(int argc, char **argv) {
         ie_infer_subject_clear(&subject);
         if (st != IE_OK) {
             char message[4096];
-            snprintf(message, sizeof message, "%s\ninnereye infer: %d of %d subjects were written before this one", ie_error_message(), i, n);
+            snprintf(message, sizeof message, "%s\ninnereye infer: %d of %d subjects were written before this one",
+                     ie_error_message(), i, n);
             return fail(&s, message);
         }
     }

@@ -207,7 +207,8 @@ ie_status ie_segmentation_filter_components(ie_tensor *seg, const ie_postprocess
     int64_t *count = st == IE_OK ? calloc((size_t)n + 1, sizeof *count) : NULL;
     uint8_t *cls = st == IE_OK ? calloc((size_t)n + 1, 1) : NULL;
     bool *keep = st == IE_OK ? malloc((size_t)n + 1) : NULL;
-    if (st == IE_OK && (!count || !cls || !keep)) st = ie_error_set(IE_ERR_NOMEM, "connected components: out of memory");
+    if (st == IE_OK && (!count || !cls || !keep))
+        st = ie_error_set(IE_ERR_NOMEM, "connected components: out of memory");
     int64_t V = ie_tensor_numel(seg);
     if (st == IE_OK) {
         for (int64_t i = 0; i < V; i++) count[labels[i]]++, cls[labels[i]] = s[i];

@@ -63,8 +63,11 @@ static ie_status axis_steps(ie_window_plan *p, int a, const ie_window_opts *o) {
                                 (long long)o->stride[a], (long long)w);
         n = (span + o->stride[a] - 1) / o->stride[a] + 1;
     } else {
-        /* nnU-Net's compute_steps_for_sliding_window, in the same arithmetic. */
+        /* nnU-Net's compute_steps_for_sliding_window, in the same arithmetic,
+         * except that a step is at least one voxel (a 1-voxel window, as a 2-D
+         * model's, would otherwise visit every slice twice). */
         double target = (double)w * (1.0 - o->overlap);
+        if (target < 1) target = 1;
         double steps = ceil((double)span / target);
         n = steps > IE_WINDOW_MAX_STEPS ? IE_WINDOW_MAX_STEPS + 1 : (int64_t)steps + 1;
     }

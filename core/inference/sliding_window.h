@@ -20,8 +20,9 @@
  *
  * Window positions along an axis of (padded) size P with window w:
  *   - overlap o in [0, 1) (stride[a] == 0): nnU-Net's rule: n = ceil((P - w)
- *     / (w (1 - o))) + 1 windows, the first at 0, the last at P - w, evenly
- *     spaced in between (position i = round_half_even(i (P - w) / (n - 1)));
+ *     / max(w (1 - o), 1)) + 1 windows, the first at 0, the last at P - w,
+ *     evenly spaced in between (position i = round_half_even(i (P - w) /
+ *     (n - 1)));
  *   - a fixed stride s >= 1: positions 0, s, 2s, ... and a last one at P - w.
  * Windows are visited in raster order (D slowest, W fastest).
  *

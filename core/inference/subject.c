@@ -69,7 +69,8 @@ static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *it
     IE_TRY(channel_path(item, s->mask_channel, path, sizeof path));
     ie_tensor *m = NULL;
     ie_status st = host->read_image(host, path, IE_F32, &m);
-    if (st != IE_OK) return ie_error_wrap(st, "subject '%s', mask channel '%s' (%s)", item->subject, s->mask_channel, path);
+    if (st != IE_OK)
+        return ie_error_wrap(st, "subject '%s', mask channel '%s' (%s)", item->subject, s->mask_channel, path);
     if (ie_tensor_ndim(m) == 2) { /* a 2-D image is one slice */
         int64_t shape[3] = {1, ie_tensor_dim(m, 0), ie_tensor_dim(m, 1)};
         ie_tensor *r = NULL;

@@ -99,8 +99,8 @@ int main(void) {
         for (int i = 0; i < 3; i++)
             same = same && g.size[i] == gin.size[i] && g.spacing[i] == gin.spacing[i] && g.origin[i] == gin.origin[i];
         for (int i = 0; i < 9; i++) same = same && g.direction[i] == gin.direction[i];
-        CHECK(same, "%s: geometry %s differs from the input's %s", files[f], ie_image_geometry_describe(&g, a, sizeof a),
-              ie_image_geometry_describe(&gin, b, sizeof b));
+        CHECK(same, "%s: geometry %s differs from the input's %s", files[f],
+              ie_image_geometry_describe(&g, a, sizeof a), ie_image_geometry_describe(&gin, b, sizeof b));
     }
     ie_infer_subject_clear(&subj);
     ie_dataset_free(ds);

@@ -68,6 +68,14 @@ static void test_plans(void) {
     CHECK_OK(ie_window_plan_make(size3, &o, &p));
     CHECK(p.window[0] == 16 && p.padded[0] == 16 && p.before[0] == 3, "window shrunk to 16 along D");
     ie_window_plan_free(&p);
+    /* A 1-voxel window (2-D model) visits each slice once, whatever the overlap. */
+    ie_window_opts flat;
+    ie_window_opts_init(&flat);
+    flat.window[0] = 1;
+    int64_t size4[3] = {5, 32, 32};
+    CHECK_OK(ie_window_plan_make(size4, &flat, &p));
+    check_steps("1-voxel window", &p, 0, (int64_t[]){0, 1, 2, 3, 4}, 5);
+    ie_window_plan_free(&p);
     o.stride[0] = 40;
     CHECK_FAILS(ie_window_plan_make(size2, &o, &p), IE_ERR_INVALID_ARG, "larger than the window");
     o.stride[0] = 0;
