@@ -6,7 +6,8 @@ JOBS ?= $(shell nproc)
 # Build and runtime dependencies (Debian 12 package names).
 PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
-# image IO fixtures; scipy for the segmentation metrics) and run the PyTorch side of benchmarks.
+# image IO fixtures; scipy for the segmentation metrics and post-processing
+# fixtures) and run the PyTorch side of benchmarks.
 REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy
 
 .PHONY: all run test deps build reference-deps fixtures bench clean

@@ -6,6 +6,7 @@
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_eval.h"
 #include "tools/cmd_dataset.h"
+#include "tools/cmd_infer.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -18,6 +19,8 @@ static void usage(FILE *out) {
             "  train [--model NAME | --config FILE] [--set KEY=VALUE ...] [--resume RUN_DIR]\n"
             "                                        train a model into a new run folder (outputs/);\n"
             "                                        innereye --model=NAME is InnerEye's spelling\n"
+            "  infer --run RUN_DIR (--image FILE ... | --dataset CSV) --out DIR\n"
+            "                                        segment images with a trained model (docs/inference.md)\n"
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
             "                                        check that its loss falls (default 40 steps,\n"
             "                                        all cores)\n"
@@ -80,6 +83,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "cv-aggregate")) return ie_cmd_cv_aggregate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "ensemble")) return ie_cmd_ensemble(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "infer")) return ie_cmd_infer(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     if (!strcmp(argv[1], "dataset")) return ie_cmd_dataset(argc - 2, argv + 2);

@@ -58,6 +58,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "Values of the dataset's `channel` column that are image channels, in network input order."},
     {.path = "data.label_channel", .type = IE_CFG_STRING, .def = "\"label\"",
      .doc = "Value of the `channel` column of the label map (classes 0..K-1)."},
+    {.path = "data.mask_channel", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Value of the `channel` column of a mask: inference sets every voxel outside it (0 in the mask) to "
+            "background (InnerEye `mask_id`); empty: no mask."},
     {.path = "data.flip_axes", .type = IE_CFG_INT_ARRAY, .def = "[]", .min = 0, .max = 2,
      .flags = IE_CFG_EMPTY_OK,
      .doc = "Augmentation: random flips along these axes (0 = D, 1 = H, 2 = W), each with probability 0.5."},
@@ -196,6 +199,54 @@ static const ie_config_key schema_keys[] = {
      .doc = "Epochs between checkpoints."},
     {.path = "train.validate_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
      .doc = "Epochs between validation passes."},
+
+    /* ---- inference (core/inference, docs/inference.md) ---- */
+    {.path = "infer.overlap", .type = IE_CFG_NUMBER, .def = "0.5", .min = 0, .max = 1, .flags = IE_CFG_MAX_EXCLUSIVE,
+     .doc = "Sliding-window inference: fraction by which neighbouring windows overlap (nnU-Net's step rule); "
+            "ignored along axes given in infer.stride."},
+    {.path = "infer.stride", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1, .max = INFINITY,
+     .flags = IE_CFG_EMPTY_OK,
+     .doc = "Fixed window stride (D, H, W) in voxels, at most the window, instead of infer.overlap "
+            "(InnerEye `inference_stride_size`)."},
+    {.path = "infer.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Windows per network call (InnerEye `inference_batch_size`, default 8 there); memory grows with it, "
+            "the built-in models give identical results for any value."},
+    {.path = "infer.blend", .type = IE_CFG_ENUM, .def = "\"gaussian\"", .choices = "gaussian|uniform",
+     .doc = "Weights of a window's voxels when overlapping windows are averaged: nnU-Net's Gaussian "
+            "importance map, or uniform."},
+    {.path = "infer.sigma_scale", .type = IE_CFG_NUMBER, .def = "0.125", ABOVE(0),
+     .doc = "Sigma of the Gaussian blending weights as a fraction of the window size (nnU-Net: 1/8)."},
+    {.path = "infer.mirror_axes", .type = IE_CFG_INT_ARRAY, .def = "[]", .min = 0, .max = 2,
+     .flags = IE_CFG_EMPTY_OK,
+     .doc = "Test-time mirroring: also predict every flip along these axes (0 = D, 1 = H, 2 = W) and average "
+            "the posteriors (2^n passes)."},
+    {.path = "infer.write_posteriors", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "`innereye infer` writes posterior_<class>.nii.gz for every class besides segmentation.nii.gz."},
+    {.path = "infer.posterior_dtype", .type = IE_CFG_ENUM, .def = "\"uint8\"", .choices = "uint8|float32",
+     .doc = "Posterior files as uint8 0..255 (InnerEye's floor(p * 255)) or float32 probabilities."},
+    {.path = "postprocess.smoothing_mm", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", .length = 3, .min = 0,
+     .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
+     .doc = "Gaussian smoothing of the posteriors before the argmax, sigma in mm along (D, H, W) "
+            "(InnerEye `posterior_smoothing_mm`); []: none."},
+    {.path = "postprocess.summed_probability_rules", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "InnerEye `summed_probability_rules`, each \"first,second,external\" (class names): a voxel labelled "
+            "external where p(external) < p(first) + p(second) takes the likelier of first and second."},
+    {.path = "postprocess.largest_component", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Foreground classes reduced to their largest connected component (InnerEye "
+            "`largest_connected_component_foreground_classes`)."},
+    {.path = "postprocess.largest_component_fraction", .type = IE_CFG_NUMBER, .def = "0", BETWEEN(0, 0.5),
+     .doc = "With 0 < f < 0.5, postprocess.largest_component keeps every component holding at least f of the "
+            "class's voxels (InnerEye's threshold); 0 or 0.5: only the largest."},
+    {.path = "postprocess.min_component_voxels", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+     .doc = "Removes connected components of any foreground class smaller than this many voxels; 0: off."},
+    {.path = "postprocess.min_component_mm3", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
+     .doc = "Removes connected components of any foreground class smaller than this volume in mm^3; 0: off."},
+    {.path = "postprocess.connectivity", .type = IE_CFG_INT, .def = "6", BETWEEN(6, 26), .range_doc = "6 or 26",
+     .doc = "Connected components: 6 joins voxels sharing a face (scipy's default, InnerEye), 26 also edges and "
+            "corners."},
+    {.path = "postprocess.slice_exclusion_rules", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "InnerEye `slice_exclusion_rules`, each \"higher,lower,higher_dominates\": class higher must lie in "
+            "slices (along D) above class lower; where they overlap the dominant class takes the other's voxels."},
 
     {.path = "run.train", .type = IE_CFG_BOOL, .def = "true",
      .doc = "Train (InnerEye `--train`); false only runs inference with an existing checkpoint."},

@@ -2,6 +2,7 @@
  * inference.  One `trainer` holds everything a run needs; each phase is a
  * function below, in the order a run goes through them. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
+#include "core/inference/infer.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/loader.h"
 #include "core/tensor/tensor_impl.h"
@@ -59,6 +61,7 @@ typedef struct trainer {
     cJSON *record; /* run.json */
     ie_median_stop median;
     char init_sha[65]; /* of model.init_checkpoint, when one was loaded */
+    ie_infer_settings infer; /* test split: sliding windows and post-processing */
 } trainer;
 
 uint64_t ie_fold_seed(uint64_t seed, int fold) {
@@ -279,6 +282,33 @@ static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sam
     return st;
 }
 
+/* A test subject through core/inference (sliding windows, post-processing).
+ * *log_post receives log posteriors [1, K, D, H, W], which stand in for the
+ * logits (softmax(log p) = p, so the configured loss measures the posteriors
+ * inference produced), *pred the post-processed segmentation [1, D, H, W]. */
+static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_sample *sample, ie_tensor **log_post,
+                                    ie_tensor **pred) {
+    ie_data_hooks h = data_hooks(t);
+    ie_infer_net net = {.plugin = t->plugin, .model = t->model};
+    ie_infer_subject s;
+    IE_TRY(ie_infer_item(&t->infer, h.load_item, h.load_item_ctx, t->seg.seg.image_channels[0], item, &t->host, &net,
+                         &s));
+    sample->image = s.sample.image, sample->labels = s.sample.labels, sample->features = s.sample.features;
+    s.sample.image = s.sample.labels = s.sample.features = NULL;
+    int64_t shape[5] = {1};
+    for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(s.posteriors, i);
+    ie_status st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
+    if (st == IE_OK) {
+        const float *p = ie_f32(s.posteriors);
+        float *o = ie_f32(*log_post);
+        for (int64_t i = 0, n = ie_tensor_numel(s.posteriors); i < n; i++) o[i] = logf(p[i] > FLT_MIN ? p[i] : FLT_MIN);
+    }
+    int64_t pshape[4] = {1, shape[2], shape[3], shape[4]};
+    if (st == IE_OK) st = ie_reshape(s.segmentation, 4, pshape, pred);
+    ie_infer_subject_clear(&s);
+    return st;
+}
+
 /* Loss and Dice per class over a list of subjects; optionally writes
  * per-subject metrics and segmentations. */
 static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
@@ -291,7 +321,9 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
         ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        st = predict_subject(t, item, &sample, &logits);
+        st = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION
+                 ? infer_test_subject(t, item, &sample, &logits, &pred)
+                 : predict_subject(t, item, &sample, &logits);
         if (st == IE_OK) {
             int64_t shape[4] = {1};
             for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
@@ -302,7 +334,7 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
             st = t->plugin->table.loss ? t->plugin->table.loss(t->model, logits, &batch, &loss)
                                         : ie_loss_compute(&t->loss, logits, &batch, &loss);
         if (st == IE_OK) loss_sum += ie_tensor_item(loss);
-        if (st == IE_OK) st = ie_argmax_channels(logits, &pred);
+        if (st == IE_OK && !pred) st = ie_argmax_channels(logits, &pred);
         for (int c = 1; st == IE_OK && c < t->n_classes; c++) {
             double d = ie_dice(pred, labels, c);
             if (!isnan(d)) {
@@ -605,6 +637,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK) st = read_settings(&t);
     if (st == IE_OK) st = load_plugin(&t);
     if (st == IE_OK) st = setup_classes(&t);
+    if (st == IE_OK) st = ie_infer_settings_from_config(t.cfg, &t.infer);
     if (st == IE_OK && !resume) {
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
