@@ -17,6 +17,7 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
 #include "core/inference/infer.h"
+#include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/loader.h"
 #include "core/tensor/tensor_impl.h"
@@ -311,8 +312,26 @@ static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_
 
 /* Loss and Dice per class over a list of subjects; optionally writes
  * per-subject metrics and segmentations. */
+/* The image grid of a subject's first channel (geometry for outputs), and the
+ * grid its predictions live on (different when data.target_spacing
+ * resamples). */
+static ie_status subject_grids(trainer *t, const ie_dataset_item *item, ie_image_geometry *file_grid,
+                               ie_image_geometry *work_grid) {
+    const char *image_path = ie_dataset_item_value(item, 0, "filePath");
+    char full[4200];
+    if (image_path && image_path[0] != '/' && item->root && item->root[0])
+        snprintf(full, sizeof full, "%s/%s", item->root, image_path);
+    else
+        snprintf(full, sizeof full, "%s", image_path ? image_path : "");
+    IE_TRY(ie_image_read_geometry(full, file_grid));
+    *work_grid = *file_grid;
+    if (t->seg.seg.target_spacing[0] > 0)
+        IE_TRY(ie_image_resampled_geometry(file_grid, t->seg.seg.target_spacing, work_grid));
+    return IE_OK;
+}
+
 static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
-                          FILE *metrics_csv, bool write_segmentations) {
+                          ie_metrics_writer *metrics, bool write_segmentations) {
     double loss_sum = 0, dice_sum[MAX_CLASSES] = {0};
     int dice_count[MAX_CLASSES] = {0};
     bool was = ie_grad_set_enabled(false);
@@ -335,30 +354,31 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
                                         : ie_loss_compute(&t->loss, logits, &batch, &loss);
         if (st == IE_OK) loss_sum += ie_tensor_item(loss);
         if (st == IE_OK && !pred) st = ie_argmax_channels(logits, &pred);
-        for (int c = 1; st == IE_OK && c < t->n_classes; c++) {
+        ie_image_geometry geom, work_geom;
+        if (st == IE_OK && (metrics || write_segmentations)) st = subject_grids(t, item, &geom, &work_geom);
+        if (st == IE_OK && metrics) {
+            /* Dice, Hausdorff, HD95 and mean surface distance in mm. */
+            ie_seg_metrics m[MAX_CLASSES];
+            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, &work_geom, t->n_classes,
+                                               t->class_names, m);
+            for (int c = 1; st == IE_OK && c < t->n_classes; c++)
+                if (!isnan(m[c - 1].dice)) dice_sum[c] += m[c - 1].dice, dice_count[c]++;
+        }
+        for (int c = 1; st == IE_OK && !metrics && c < t->n_classes; c++) {
             double d = ie_dice(pred, labels, c);
             if (!isnan(d)) {
                 dice_sum[c] += d;
                 dice_count[c]++;
             }
-            if (metrics_csv) fprintf(metrics_csv, "%s,%s,%.6f\n", item->subject, t->class_names[c], d);
         }
         if (st == IE_OK && write_segmentations) {
             char dir[4200], path[4400];
-            ie_image_geometry geom;
             snprintf(dir, sizeof dir, "%s/predictions", t->run_dir);
             mkdir(dir, 0755);
             snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
-            const char *image_path = ie_dataset_item_value(item, 0, "filePath");
-            char full[4200];
-            if (image_path && image_path[0] != '/' && item->root && item->root[0])
-                snprintf(full, sizeof full, "%s/%s", item->root, image_path);
-            else
-                snprintf(full, sizeof full, "%s", image_path ? image_path : "");
             ie_tensor *volume = NULL;
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
-            st = ie_image_read_geometry(full, &geom);
-            if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
+            st = ie_reshape(pred, 3, vshape, &volume);
             if (st == IE_OK) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
             if (st == IE_OK) st = ie_image_write(path, volume, &geom);
             ie_tensor_release(volume);
@@ -493,18 +513,23 @@ static ie_status test_inference(trainer *t) {
     bool infer = true;
     IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &infer));
     if (!infer || t->split.count[IE_SPLIT_TEST] == 0) return IE_OK;
-    char path[4200];
+    char path[4200], aggregates[4200];
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "Patient,Structure,Dice\n");
+    snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", t->run_dir);
+    ie_metrics_writer *writer = NULL;
+    /* A resumed run that failed during inference redoes it. */
+    IE_TRY(ie_metrics_writer_open(path, true, &writer));
     double loss, dice[MAX_CLASSES];
-    ie_status st = evaluate(t, t->split.part[IE_SPLIT_TEST], t->split.count[IE_SPLIT_TEST], &loss, dice, f, true);
-    if (fclose(f) != 0 && st == IE_OK) st = ie_error_set(IE_ERR_IO, "%s: write failed", path);
-    if (st != IE_OK) return st;
+    ie_status st = evaluate(t, t->split.part[IE_SPLIT_TEST], t->split.count[IE_SPLIT_TEST], &loss, dice, writer, true);
+    if (st != IE_OK) {
+        ie_metrics_writer_discard(writer);
+        return st;
+    }
+    IE_TRY(ie_metrics_writer_commit(writer));
+    IE_TRY(ie_metrics_aggregates_write(path, aggregates, true));
     printf("test (%d subjects): loss %.4f", t->split.count[IE_SPLIT_TEST], loss);
     for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
-    printf("\nmetrics: %s\n", path);
+    printf("\nmetrics: %s (aggregates: %s)\n", path, aggregates);
     cJSON *m = cJSON_AddObjectToObject(t->record, "test_metrics");
     for (int c = 1; c < t->n_classes; c++) cJSON_AddNumberToObject(m, t->class_names[c], isnan(dice[c]) ? -1 : dice[c]);
     return IE_OK;

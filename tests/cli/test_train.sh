@@ -23,8 +23,12 @@ run=$out/full
 check "config.resolved.json written" test -s "$run/config.resolved.json"
 check "train_log.csv has a header and 3 epochs" test "$(wc -l < "$run/train_log.csv")" -eq 4
 check "train_log.csv has Dice columns" grep -q "val_dice_anterior,val_dice_posterior,seconds" "$run/train_log.csv"
-check "metrics.csv has Dice per subject and structure" \
-  grep -Eq "^synthetic_[0-9]+,posterior,(0|1)\.[0-9]+$" "$run/metrics.csv"
+check "metrics.csv has InnerEye's columns" \
+  grep -q "^Patient,Structure,Dice,HausdorffDistance_mm,HD95_mm,MeanDistance_mm$" "$run/metrics.csv"
+check "metrics.csv has Dice and distances per subject and structure" \
+  grep -Eq "^synthetic_[0-9]+,posterior,(0|1)\.[0-9]+,([0-9.]+|inf),([0-9.]+|inf),([0-9.]+|inf)$" "$run/metrics.csv"
+check "metrics_aggregates.csv summarises each structure and metric" \
+  grep -q "^posterior,HD95_mm," "$run/metrics_aggregates.csv"
 check "predictions written" test -s "$(ls "$run"/predictions/*_segmentation.nii.gz | head -1)"
 check "run.json finished, with provenance" \
   grep -q '"status":[[:space:]]*"finished"' "$run/run.json"
