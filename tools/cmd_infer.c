@@ -19,6 +19,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/dataset.h"
+#include "core/experiment/ensemble.h"
 #include "core/inference/infer.h"
 #include "core/train/data_setup.h"
 #include "innereye/threads.h"
@@ -33,6 +34,7 @@ static void usage(FILE *out) {
             "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
             "                      --out DIR\n"
             "\n"
+            "RUN_DIR may also be an ensemble folder (innereye ensemble): the members' posteriors are averaged.\n"
             "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
             "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
             "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
@@ -187,6 +189,11 @@ typedef struct session {
     ie_config *cfg;
     ie_loaded_plugin *plugin;
     ie_model *model;
+    /* Ensemble members after the first (--run on an ensemble folder). */
+    int n_others;
+    ie_infer_net others[IE_ENSEMBLE_MAX_MEMBERS];
+    ie_loaded_plugin *other_plugins[IE_ENSEMBLE_MAX_MEMBERS];
+    ie_config *other_cfgs[IE_ENSEMBLE_MAX_MEMBERS];
     ie_dataset *ds;
     ie_infer_settings settings;
     ie_seg_setup seg;
@@ -194,6 +201,11 @@ typedef struct session {
 } session;
 
 static void session_free(session *s) {
+    for (int i = 0; i < s->n_others; i++) {
+        if (s->others[i].model) s->other_plugins[i]->table.destroy(s->others[i].model);
+        ie_plugin_unload(s->other_plugins[i]);
+        ie_config_free(s->other_cfgs[i]);
+    }
     if (s->model) s->plugin->table.destroy(s->model);
     ie_plugin_unload(s->plugin);
     ie_dataset_free(s->ds);
@@ -247,6 +259,34 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
         IE_TRY(st);
         snprintf(what, what_size, "%s %s, weights %s", p->name, p->version, r->checkpoint);
     }
+    return IE_OK;
+}
+
+/* Members 1.. of an ensemble folder: each with its own config and weights. */
+static ie_status load_ensemble_others(session *s, const char *dir, char *what, size_t what_size) {
+    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
+    int count = 0;
+    IE_TRY(ie_ensemble_members(dir, &count, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
+    ie_params *saved = NULL;
+    ie_status st;
+    for (int i = 1; i < count; i++) { /* member 0 is the session's own model */
+        int k = s->n_others;
+        IE_TRY(ie_config_new(&s->other_cfgs[k]));
+        s->n_others++;
+        IE_TRY(ie_config_add_file(s->other_cfgs[k], configs[i]));
+        IE_TRY(ie_config_resolve(s->other_cfgs[k]));
+        const char *name = "", *path = "";
+        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
+        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
+        IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
+        IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
+        s->others[k].plugin = s->other_plugins[k];
+        IE_TRY(ie_safetensors_read(weights[i], &saved));
+        st = ie_params_copy_from(s->other_plugins[k]->table.parameters(s->others[k].model), saved, weights[i], 1);
+        ie_params_free(saved);
+        IE_TRY(st);
+    }
+    snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, dir);
     return IE_OK;
 }
 
@@ -305,8 +345,9 @@ int ie_cmd_infer(int argc, char **argv) {
     config_dir(dir, sizeof dir);
     if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)
         return fail(&s, ie_error_message());
+    bool ensemble = r.run && ie_ensemble_is(r.run);
     if (r.run) {
-        snprintf(path, sizeof path, "%s/config.resolved.json", r.run);
+        snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", r.run);
         if (!is_dir(r.run)) {
             fprintf(stderr, "innereye infer: --run %s: no such run folder\n", r.run);
             session_free(&s);
@@ -361,12 +402,24 @@ int ie_cmd_infer(int argc, char **argv) {
     for (int i = 0; i < n; i++)
         if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK)
             return fail(&s, ie_error_message());
-    if (load_model(&s, &r, what, sizeof what) != IE_OK) return fail(&s, ie_error_message());
+    if (ensemble) {
+        /* Member 0's config makes the session's model; its weights come from
+         * the ensemble, not from a checkpoint. */
+        request member0 = r;
+        member0.run = NULL;
+        snprintf(path, sizeof path, "%s/members/0/weights.safetensors", r.run);
+        member0.checkpoint = path;
+        if (load_model(&s, &member0, what, sizeof what) != IE_OK ||
+            load_ensemble_others(&s, r.run, what, sizeof what) != IE_OK)
+            return fail(&s, ie_error_message());
+    } else if (load_model(&s, &r, what, sizeof what) != IE_OK) {
+        return fail(&s, ie_error_message());
+    }
     printf("model %s\n%d subject%s -> %s; %d threads\n", what, n, n == 1 ? "" : "s", r.out, ie_threads_get());
 
     ie_data_hooks hooks = ie_seg_hooks(&s.seg.seg);
     if (s.plugin->table.load_item) hooks.load_item = s.plugin->table.load_item, hooks.load_item_ctx = s.model;
-    ie_infer_net net = {.plugin = s.plugin, .model = s.model};
+    ie_infer_net net = {.plugin = s.plugin, .model = s.model, .n_others = s.n_others, .others = s.others};
     for (int i = 0; i < n; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(s.ds, i);
         ie_infer_subject subject;

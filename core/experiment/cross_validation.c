@@ -12,6 +12,7 @@
 #include "core/data/csv.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
+#include "core/experiment/cv_ensemble.h"
 #include "core/train/run_dir.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
@@ -135,10 +136,30 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     ie_status agg = ie_cv_aggregate(parent, (int)folds);
     if (st != IE_OK) return st;
     if (agg != IE_OK) return agg;
+    ie_status ens = ie_cv_ensemble_if_segmentation(cfg, parent, (int)folds, innereye);
+    if (ens != IE_OK) return ens;
     if (failed)
         return ie_error_set(IE_ERR_STATE, "%d of %lld folds failed (see %s/cv_status.csv and fold_<i>.log); the "
                                           "other folds' results are in %s/cv_metrics.csv",
                             failed, (long long)folds, parent, parent);
+    return IE_OK;
+}
+
+/* Segmentation cross-validations end with their folds' ensemble evaluated on
+ * the test set (other tasks: see docs/experiments.md). */
+ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
+    bool infer = true;
+    double test = 0;
+    IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
+    IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fold_0/predictions", parent);
+    struct stat s;
+    /* Segmentation runs write predictions/; only they get an ensemble here. */
+    if (!infer || test <= 0 || stat(path, &s) != 0) return IE_OK;
+    IE_TRY(ie_cv_ensemble_evaluate(parent, folds, innereye));
+    printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
+           "%s/ensemble_comparison.csv\n", parent, parent);
     return IE_OK;
 }
 

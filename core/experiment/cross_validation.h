@@ -25,6 +25,10 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent_dir, 
  * missing and shared with the other folds). */
 ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size);
 
+/* For segmentation (folds wrote predictions): builds the folds' ensemble and
+ * evaluates it on the shared test set (cv_ensemble.h). */
+ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye);
+
 /* Aggregates the metrics.csv of every fold folder found in parent_dir. */
 ie_status ie_cv_aggregate(const char *parent_dir, int folds);
 

@@ -40,6 +40,11 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
 typedef struct ie_infer_net {
     const ie_loaded_plugin *plugin;
     ie_model *model;
+    /* An ensemble: the posteriors of these further members are averaged with
+     * this one's, window by window (blending is linear, so this equals
+     * averaging each member's blended posteriors). */
+    int n_others;
+    const struct ie_infer_net *others;
 } ie_infer_net;
 ie_status ie_infer_net_window(void *ctx, ie_tensor *windows, ie_tensor **posteriors);
 

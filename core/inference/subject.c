@@ -7,8 +7,37 @@
 #include "core/inference/infer.h"
 #include "innereye/ops.h"
 
+static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_tensor **posteriors);
+
 ie_status ie_infer_net_window(void *ctx, ie_tensor *windows, ie_tensor **posteriors) {
     const ie_infer_net *net = ctx;
+    IE_TRY(member_window(net, windows, posteriors));
+    if (net->n_others == 0) return IE_OK;
+    /* Ensemble: the mean of every member's posteriors, summed in member order. */
+    float *sum = ie_tensor_data_f32(*posteriors);
+    int64_t n = ie_tensor_numel(*posteriors);
+    for (int m = 0; m < net->n_others; m++) {
+        ie_tensor *other = NULL;
+        ie_status st = member_window(&net->others[m], windows, &other);
+        if (st == IE_OK && ie_tensor_numel(other) != n)
+            st = ie_error_set(IE_ERR_SHAPE, "ensemble member %d returned posteriors of another shape than member 0",
+                              m + 1);
+        if (st != IE_OK) {
+            ie_tensor_release(other);
+            ie_tensor_release(*posteriors);
+            *posteriors = NULL;
+            return st;
+        }
+        const float *o = ie_tensor_data_f32(other);
+        for (int64_t i = 0; i < n; i++) sum[i] += o[i];
+        ie_tensor_release(other);
+    }
+    float scale = 1.0f / (float)(net->n_others + 1);
+    for (int64_t i = 0; i < n; i++) sum[i] *= scale;
+    return IE_OK;
+}
+
+static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_tensor **posteriors) {
     ie_batch batch = {.struct_size = sizeof batch, .count = (int)ie_tensor_dim(windows, 0), .image = windows};
     ie_tensor *logits = NULL;
     IE_TRY(ie_plugin_forward(net->plugin, net->model, &batch, false, &logits));

@@ -24,6 +24,9 @@ check "both folds are run folders with metrics" test -s outputs/cv/fold_0/metric
 check "cv_metrics.csv has a fold column" grep -q "^fold,Patient,Structure,Dice" outputs/cv/cv_metrics.csv
 check "cv_summary.csv has mean and std of Dice per structure over 2 folds" \
   grep -Eq "^posterior,Dice,2,[0-9.]+,[0-9.]+$" outputs/cv/cv_summary.csv
+check "the folds' ensemble is evaluated on the test set" test -s outputs/cv/ensemble/metrics_aggregates.csv
+check "ensemble_comparison.csv puts the ensemble beside each fold" \
+  grep -Eq "^posterior,Dice,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+$" outputs/cv/ensemble_comparison.csv
 check "folds share the test set" cmp -s <(grep ',test$' outputs/cv/fold_0/split.csv) <(grep ',test$' outputs/cv/fold_1/split.csv)
 check "folds validate on different subjects" \
   test "$(grep ',val$' outputs/cv/fold_0/split.csv)" != "$(grep ',val$' outputs/cv/fold_1/split.csv)"
@@ -36,6 +39,7 @@ check "a fold run alone is byte-identical to the same fold inside the CV" \
 "$innereye" cv-aggregate outputs/alone >> alone.txt 2>&1
 check "cv-aggregate after folds run one by one gives the full CV's metrics" \
   cmp -s outputs/cv/cv_metrics.csv outputs/alone/cv_metrics.csv
+check "... and the same ensemble metrics" cmp -s outputs/cv/ensemble/metrics.csv outputs/alone/ensemble/metrics.csv
 
 "$innereye" ensemble --runs outputs/cv/fold_0 outputs/cv/fold_1 --out ens > ens.txt 2>&1
 check "an ensemble folder holds every member's weights and a manifest" \
