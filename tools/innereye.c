@@ -5,6 +5,7 @@
 
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_plugins.h"
+#include "tools/cmd_submit.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
 
@@ -28,6 +29,11 @@ static void usage(FILE *out) {
             "  sweep (--model NAME | --config FILE) --grid KEY=V1,V2 | --random KEY=uniform(A,B)\n"
             "        [--trials N] [--parallel N] [--metric COLUMN] [--goal min|max] [--no-early-stop]\n"
             "                                        hyperparameter search, median stopping rule\n"
+            "  sweep-aggregate SWEEP_RUN_DIR         rank the trials of a sweep run elsewhere (sweep.csv)\n"
+            "  submit slurm|azureml (--model NAME | --config FILE) [--cv K | --grid ... --random ...]\n"
+            "                                        run training, folds or trials on a cluster\n"
+            "                                        (innereye submit --help, docs/cluster.md)\n"
+            "  status RUN_DIR                        state of each task of a submitted run\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
@@ -71,6 +77,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "compare-runs")) return ie_cmd_compare_runs(argc - 2, argv + 2);
     if (!strcmp(argv[1], "sweep")) return ie_cmd_sweep(argc - 2, argv + 2);
     if (!strcmp(argv[1], "cv-aggregate")) return ie_cmd_cv_aggregate(argc - 2, argv + 2);
+    /* Cluster submission (tools/cmd_submit.c). */
+    if (!strcmp(argv[1], "submit")) return ie_cmd_submit(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "status")) return ie_cmd_status(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "sweep-aggregate")) return ie_cmd_sweep_aggregate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);

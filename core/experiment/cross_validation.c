@@ -142,6 +142,13 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     return IE_OK;
 }
 
+/* For cluster submission: the parent folder made exactly as a local
+ * cross-validation makes it, before any fold runs. */
+ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size) {
+    IE_TRY(parent_path(cfg, true, parent, size));
+    return write_parent_config(cfg, parent);
+}
+
 /* ---------------------------------------------------------- aggregation */
 
 static bool parse_number(const char *s, double *v) {

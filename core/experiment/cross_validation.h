@@ -25,6 +25,11 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent_dir, 
  * missing and shared with the other folds). */
 ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size);
 
+/* Creates the parent folder of a new cross-validation (<output.dir>/<run.name>,
+ * or <model>_cv_<time>) and writes its config.resolved.json, as
+ * ie_cv_run_all does; used when the folds run elsewhere (a cluster). */
+ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size);
+
 /* Aggregates the metrics.csv of every fold folder found in parent_dir. */
 ie_status ie_cv_aggregate(const char *parent_dir, int folds);
 
