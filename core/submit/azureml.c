@@ -450,6 +450,11 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
     snprintf(code, sizeof code, "%s/code", job->submit_dir);
     IE_TRY(ie_code_snapshot(o->repo, code, c.commit, sizeof c.commit, &uncommitted));
     fprintf(out, "azureml: code snapshot of %s at commit %s in %s\n", o->repo, c.commit, code);
+    char dockerfile[4800];
+    snprintf(dockerfile, sizeof dockerfile, "%s/%s", code, o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile");
+    if (access(dockerfile, R_OK) != 0)
+        return ie_error_set(IE_ERR_IO, "the code snapshot (HEAD of %s) has no %s, which builds the job's environment; "
+                                       "commit it first", o->repo, dockerfile + strlen(code) + 1);
     if (uncommitted)
         fprintf(out, "warning: %d tracked file%s in %s differ%s from HEAD and are NOT in the snapshot; commit them "
                      "first to run them\n", uncommitted, uncommitted == 1 ? "" : "s", o->repo,
