@@ -524,7 +524,7 @@ ie_status ie_slurm_resubmit(const char *submit_dir, int task, FILE *out) {
         char array[64];
         snprintf(array, sizeof array, "--array=%d", task);
         char *argv1[] = {"sbatch", "--parsable", array, (char *)str(record, "tasks_script"), NULL};
-        fprintf(out, "task %d (%s) was %s; submitting it again\n", task, str(cJSON_GetArrayItem(tasks, task), "name"),
+        fprintf(out, "task %d (%s): %s; submitting it again\n", task, str(cJSON_GetArrayItem(tasks, task), "name"),
                 ts.state);
         st = sbatch(argv1, new_id, sizeof new_id, out);
     }
