@@ -8,6 +8,7 @@
 #include "tools/cmd_dataset.h"
 #include "tools/cmd_infer.h"
 #include "tools/cmd_plugins.h"
+#include "tools/cmd_submit.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
 
@@ -35,6 +36,11 @@ static void usage(FILE *out) {
             "  sweep (--model NAME | --config FILE) --grid KEY=V1,V2 | --random KEY=uniform(A,B)\n"
             "        [--trials N] [--parallel N] [--metric COLUMN] [--goal min|max] [--no-early-stop]\n"
             "                                        hyperparameter search, median stopping rule\n"
+            "  sweep-aggregate SWEEP_RUN_DIR         rank the trials of a sweep run elsewhere (sweep.csv)\n"
+            "  submit slurm|azureml (--model NAME | --config FILE) [--cv K | --grid ... --random ...]\n"
+            "                                        run training, folds or trials on a cluster\n"
+            "                                        (innereye submit --help, docs/cluster.md)\n"
+            "  status RUN_DIR                        state of each task of a submitted run\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
@@ -84,6 +90,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "ensemble")) return ie_cmd_ensemble(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(argv[1], "infer")) return ie_cmd_infer(argc - 2, argv + 2);
+    /* Cluster submission (tools/cmd_submit.c). */
+    if (!strcmp(argv[1], "submit")) return ie_cmd_submit(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "status")) return ie_cmd_status(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "sweep-aggregate")) return ie_cmd_sweep_aggregate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     if (!strcmp(argv[1], "dataset")) return ie_cmd_dataset(argc - 2, argv + 2);

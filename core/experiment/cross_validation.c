@@ -163,6 +163,13 @@ ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *paren
     return IE_OK;
 }
 
+/* For cluster submission: the parent folder made exactly as a local
+ * cross-validation makes it, before any fold runs. */
+ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size) {
+    IE_TRY(parent_path(cfg, true, parent, size));
+    return write_parent_config(cfg, parent);
+}
+
 /* ---------------------------------------------------------- aggregation */
 
 static bool parse_number(const char *s, double *v) {

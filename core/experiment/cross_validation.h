@@ -28,6 +28,10 @@ ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, si
 /* For segmentation (folds wrote predictions): builds the folds' ensemble and
  * evaluates it on the shared test set (cv_ensemble.h). */
 ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye);
+/* Creates the parent folder of a new cross-validation (<output.dir>/<run.name>,
+ * or <model>_cv_<time>) and writes its config.resolved.json, as
+ * ie_cv_run_all does; used when the folds run elsewhere (a cluster). */
+ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size);
 
 /* Aggregates the metrics.csv of every fold folder found in parent_dir. */
 ie_status ie_cv_aggregate(const char *parent_dir, int folds);

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/checkpoint/checkpoint.h"
+#include "core/data/csv.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/sweep.h"
 #include "core/train/median_stop.h"
@@ -170,12 +173,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     char threads_s[32], siblings[4300];
     snprintf(threads_s, sizeof threads_s, "%d", per_trial);
     snprintf(siblings, sizeof siblings, "train.median_stop.siblings=%s", spec->early_stop ? parent : "");
-    snprintf(path, sizeof path, "%s/trials.csv", parent);
-    FILE *tf = fopen(path, "w");
-    if (!tf) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(tf, "trial");
-    for (int i = 0; i < spec->n_params; i++) fprintf(tf, ",%s", spec->params[i].key);
-    fprintf(tf, "\n");
+    IE_TRY(ie_sweep_write_trials(parent, spec, (uint64_t)seed));
     static char config_path[4200];
     snprintf(config_path, sizeof config_path, "%s/config.resolved.json", parent);
     for (int k = 0; k < trials; k++) {
@@ -197,26 +195,65 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
         argv[a++] = siblings;
         argv[a++] = "--threads";
         argv[a++] = threads_s;
-        fprintf(tf, "%d", k);
         for (int i = 0; i < counts[k]; i++) {
             argv[a++] = "--set";
             argv[a++] = assignments[k][i];
-            fprintf(tf, ",%s", strchr(assignments[k][i], '=') + 1);
         }
-        fprintf(tf, "\n");
         argv[a] = NULL;
         runs[k] = (ie_child_run){.argv = argv, .log = logs[k], .label = labels[k]};
     }
-    fclose(tf);
     ie_status st = ie_child_runs(runs, trials, parallel);
 
-    /* Rank the trials. */
-    bool maximize = !strcmp(goal, "max");
+    int exit_codes[MAX_TRIALS];
+    for (int k = 0; k < trials; k++) exit_codes[k] = runs[k].exit_code;
+    ie_status ranked = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), exit_codes, trials);
+    return st != IE_OK ? st : ranked;
+}
+
+ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, uint64_t seed) {
+    int trials = ie_sweep_trial_count(spec);
+    if (trials < 1 || trials > MAX_TRIALS)
+        return ie_error_set(IE_ERR_INVALID_ARG, "sweep: %d trials; 1 to %d are supported", trials, MAX_TRIALS);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *tf = open_memstream(&text, &size);
+    if (!tf) return ie_error_set(IE_ERR_NOMEM, "sweep: out of memory");
+    fprintf(tf, "trial");
+    for (int i = 0; i < spec->n_params; i++) fprintf(tf, ",%s", spec->params[i].key);
+    fprintf(tf, "\n");
+    for (int k = 0; k < trials; k++) {
+        char assignments[IE_SWEEP_MAX_KEYS][256];
+        int count = 0;
+        ie_sweep_trial(spec, seed, k, assignments, &count);
+        fprintf(tf, "%d", k);
+        for (int i = 0; i < count; i++) fprintf(tf, ",%s", strchr(assignments[i], '=') + 1);
+        fprintf(tf, "\n");
+    }
+    fclose(tf);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/trials.csv", parent);
+    ie_status st = ie_write_file_atomic(path, text, size);
+    free(text);
+    return st;
+}
+
+/* Ranking reads everything from the parent folder (trials.csv, each trial's
+ * train_log.csv and run.json), so it ranks trials run here or on a cluster
+ * alike. */
+ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, const int *exit_codes, int trials) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/trials.csv", parent);
+    ie_csv *tcsv = NULL;
+    IE_TRY(ie_csv_read(path, &tcsv));
+    if (trials <= 0 || trials > tcsv->n_rows) trials = tcsv->n_rows;
     snprintf(path, sizeof path, "%s/sweep.csv", parent);
     FILE *f = fopen(path, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (!f) {
+        ie_csv_free(tcsv);
+        return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    }
     fprintf(f, "trial,status");
-    for (int i = 0; i < spec->n_params; i++) fprintf(f, ",%s", spec->params[i].key);
+    for (int i = 1; i < tcsv->n_columns; i++) fprintf(f, ",%s", tcsv->header[i]);
     fprintf(f, ",%s,epochs,stopped_early\n", metric);
     int best = -1;
     double best_value = NAN;
@@ -232,20 +269,42 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
             text[n] = '\0';
             fclose(r);
         }
-        bool early = strstr(text, "stopped_early_at_epoch") != NULL;
-        fprintf(f, "%d,%s", k, runs[k].exit_code == 0 ? "finished" : "failed");
-        for (int i = 0; i < counts[k]; i++) fprintf(f, ",%s", strchr(assignments[k][i], '=') + 1);
+        cJSON *rec = cJSON_Parse(text);
+        const char *status = rec ? cJSON_GetStringValue(cJSON_GetObjectItem(rec, "status")) : NULL;
+        bool early = rec && cJSON_GetObjectItem(rec, "stopped_early_at_epoch") != NULL;
+        bool finished = exit_codes ? exit_codes[k] == 0 : status && !strcmp(status, "finished");
+        cJSON_Delete(rec);
+        fprintf(f, "%d,%s", k, finished ? "finished" : "failed");
+        for (int i = 1; i < tcsv->n_columns; i++) fprintf(f, ",%s", ie_csv_cell(tcsv, k, i));
         fprintf(f, ",%.9g,%d,%s\n", v, epochs, early ? "yes" : "no");
-        if (runs[k].exit_code == 0 && !isnan(v) && (best < 0 || (maximize ? v > best_value : v < best_value))) {
+        if (finished && !isnan(v) && (best < 0 || (maximize ? v > best_value : v < best_value))) {
             best = k;
             best_value = v;
         }
     }
     fclose(f);
-    if (st != IE_OK) return st;
-    if (best < 0) return ie_error_set(IE_ERR_STATE, "sweep: no trial finished with a value of %s (see %s)", metric, path);
+    if (best < 0) {
+        ie_csv_free(tcsv);
+        return ie_error_set(IE_ERR_STATE, "sweep: no trial finished with a value of %s (see %s)", metric, path);
+    }
     printf("best: trial %d, %s = %.6g:", best, metric, best_value);
-    for (int i = 0; i < counts[best]; i++) printf(" %s", assignments[best][i]);
+    for (int i = 1; i < tcsv->n_columns; i++) printf(" %s=%s", tcsv->header[i], ie_csv_cell(tcsv, best, i));
     printf("\nresults: %s\n", path);
+    ie_csv_free(tcsv);
     return IE_OK;
+}
+
+ie_status ie_sweep_aggregate(const char *parent) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    ie_config *cfg = NULL;
+    const char *metric = "val_loss", *goal = "min";
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_file(cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.metric", &metric);
+    if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.goal", &goal);
+    if (st == IE_OK) st = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), NULL, 0);
+    ie_config_free(cfg);
+    return st;
 }

@@ -46,6 +46,20 @@ ie_status ie_sweep_add(ie_sweep_spec *spec, const char *text, bool random);
 ie_status ie_sweep_trial(const ie_sweep_spec *spec, uint64_t seed, int k, char assignments[][256], int *count);
 int ie_sweep_trial_count(const ie_sweep_spec *spec);
 
+/* Writes <parent>/trials.csv: trial, then each swept key's value. */
+ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, uint64_t seed);
+
+/* Ranks the trials listed in <parent>/trials.csv by the best value of
+ * `metric` in each trial_<k>/train_log.csv into <parent>/sweep.csv and prints
+ * the best.  exit_codes: each trial's exit code, or NULL to take a trial as
+ * finished when its run.json says so (trials run elsewhere, e.g. on Slurm);
+ * trials <= 0: every row of trials.csv. */
+ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, const int *exit_codes, int trials);
+
+/* `innereye sweep-aggregate`: ranks with the metric and goal of
+ * <parent>/config.resolved.json. */
+ie_status ie_sweep_aggregate(const char *parent);
+
 ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *innereye, char *parent, size_t size);
 
 #endif

@@ -20,6 +20,7 @@
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/loader.h"
+#include "core/submit/mlflow_files.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "core/train/default_loss.h"
@@ -484,6 +485,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (st != IE_OK) break;
         double seconds = seconds_since(&t0);
         append_log(t, epoch + 1, lr, train_loss, val_loss, dice, seconds);
+        ie_mlflow_mirror(t->run_dir, "RUNNING"); /* inside an AzureML job only (core/submit) */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
         printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
@@ -621,6 +623,7 @@ static ie_status record_end(trainer *t, ie_status st) {
     char message[2048];
     snprintf(message, sizeof message, "%s", ie_error_message()); /* writing must not lose the run's error */
     ie_status w = ie_run_record_write(t->run_dir, t->record);
+    ie_mlflow_mirror(t->run_dir, st == IE_OK ? "FINISHED" : "FAILED"); /* inside an AzureML job only */
     if (st != IE_OK) ie_error_set(st, "%s", message);
     return st != IE_OK ? st : w;
 }
