@@ -1,5 +1,6 @@
 /* core/experiment - comparing two runs byte for byte. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -8,18 +9,17 @@
 #include "core/data/csv.h"
 #include "core/experiment/compare_runs.h"
 #include "core/tensor/tensor_impl.h"
+#include "core/util/file_util.h"
 
 /* Paths of the newest checkpoint's files, from checkpoints/last.json. */
 static ie_status last_checkpoint(const char *run, char *weights, char *optimizer, size_t size) {
     char path[4200];
     snprintf(path, sizeof path, "%s/checkpoints/last.json", run);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: no checkpoint (is %s a finished run folder?)", path, run);
-    char text[8192];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
+    char *text = NULL;
+    if (ie_read_file(path, &text, NULL) != IE_OK)
+        return ie_error_set(IE_ERR_IO, "%s: no checkpoint (is %s a finished run folder?)", path, run);
     cJSON *j = cJSON_Parse(text);
+    free(text);
     cJSON *w = cJSON_GetObjectItem(j, "weights"), *o = cJSON_GetObjectItem(j, "optimizer");
     ie_status st = IE_OK;
     if (!cJSON_IsString(w) || !cJSON_IsString(o))

@@ -16,6 +16,7 @@
 #include "core/experiment/ensemble.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/train/data_setup.h"
+#include "core/train/run_dir.h"
 #include "innereye/config.h"
 #include "innereye/image_io.h"
 #include "innereye/plugin.h"
@@ -29,17 +30,10 @@ static bool exists(const char *path) {
 
 /* The dataset CSV a run trained from (run.json records it). */
 static ie_status run_dataset_path(const char *run, char *out, size_t size) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/run.json", run);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-    static char text[1 << 22];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse(text);
+    cJSON *j = NULL;
+    IE_TRY(ie_run_record_read(run, &j));
     cJSON *csv = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "data"), "dataset_csv");
-    ie_status st = cJSON_IsString(csv) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no data.dataset_csv entry", path);
+    ie_status st = cJSON_IsString(csv) ? IE_OK : ie_error_set(IE_ERR_IO, "%s/run.json: no data.dataset_csv entry", run);
     if (st == IE_OK) snprintf(out, size, "%s", csv->valuestring);
     cJSON_Delete(j);
     return st;

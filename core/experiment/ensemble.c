@@ -9,23 +9,13 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/experiment/ensemble.h"
+#include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/config.h"
 
 static char *read_all(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    if (text && fread(text, 1, (size_t)n, f) != (size_t)n) {
-        free(text);
-        text = NULL;
-    }
-    if (text) text[n] = '\0';
-    fclose(f);
-    return text;
+    char *text = NULL;
+    return ie_read_file(path, &text, NULL) == IE_OK ? text : NULL;
 }
 
 static ie_status copy_file(const char *from, const char *to) {

@@ -258,18 +258,13 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
     int best = -1;
     double best_value = NAN;
     for (int k = 0; k < trials; k++) {
-        char log[4300], record[4300], text[1 << 14] = "";
+        char log[4300], run[4300];
         snprintf(log, sizeof log, "%s/trial_%d/train_log.csv", parent, k);
-        snprintf(record, sizeof record, "%s/trial_%d/run.json", parent, k);
+        snprintf(run, sizeof run, "%s/trial_%d", parent, k);
         int epochs = 0;
         double v = ie_train_log_best(log, metric, maximize, 0, &epochs);
-        FILE *r = fopen(record, "r");
-        if (r) {
-            size_t n = fread(text, 1, sizeof text - 1, r);
-            text[n] = '\0';
-            fclose(r);
-        }
-        cJSON *rec = cJSON_Parse(text);
+        cJSON *rec = NULL;
+        if (ie_run_record_read(run, &rec) != IE_OK) rec = NULL;
         const char *status = rec ? cJSON_GetStringValue(cJSON_GetObjectItem(rec, "status")) : NULL;
         bool early = rec && cJSON_GetObjectItem(rec, "stopped_early_at_epoch") != NULL;
         bool finished = exit_codes ? exit_codes[k] == 0 : status && !strcmp(status, "finished");

@@ -7,6 +7,7 @@
 
 #include "core/data/csv.h"
 #include "core/train/median_stop.h"
+#include "core/train/run_dir.h"
 
 ie_status ie_median_stop_from_config(const ie_config *cfg, const char *run_dir, ie_median_stop *out) {
     memset(out, 0, sizeof *out);
@@ -61,16 +62,10 @@ bool ie_median_stop_check(ie_median_stop *rule, int epoch, double value, double 
     struct dirent *e;
     while ((e = readdir(d)) && n < 1024) {
         if (e->d_name[0] == '.' || !strcmp(e->d_name, rule->own_name)) continue;
-        char path[8400], record[8400];
-        snprintf(record, sizeof record, "%s/%s/run.json", rule->siblings, e->d_name);
+        char path[8400], run[8400];
+        snprintf(run, sizeof run, "%s/%s", rule->siblings, e->d_name);
         /* Only finished trials count: a running one has no full history. */
-        FILE *f = fopen(record, "r");
-        if (!f) continue;
-        char text[1 << 14];
-        size_t len = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        text[len] = '\0';
-        if (!strstr(text, "\"finished\"")) continue;
+        if (!ie_run_finished(run)) continue;
         snprintf(path, sizeof path, "%s/%s/train_log.csv", rule->siblings, e->d_name);
         int seen = 0;
         double v = ie_train_log_best(path, rule->metric, rule->maximize, epoch, &seen);

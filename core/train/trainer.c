@@ -540,19 +540,10 @@ static ie_status test_inference(trainer *t) {
 /* ------------------------------------------------------------- the run */
 
 static ie_status record_start(trainer *t, bool resume) {
-    char path[4200], now[32];
+    char now[32];
     ie_utc_now(now, sizeof now);
     if (resume) {
-        snprintf(path, sizeof path, "%s/run.json", t->run_dir);
-        FILE *f = fopen(path, "rb");
-        if (f) {
-            char buf[1 << 16];
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            buf[n] = '\0';
-            fclose(f);
-            t->record = cJSON_Parse(buf);
-        }
-        if (!t->record) t->record = cJSON_CreateObject();
+        if (ie_run_record_read(t->run_dir, &t->record) != IE_OK) t->record = cJSON_CreateObject();
         cJSON *resumes = cJSON_GetObjectItem(t->record, "resumed");
         if (!resumes) resumes = cJSON_AddArrayToObject(t->record, "resumed");
         cJSON *r = cJSON_CreateObject();
