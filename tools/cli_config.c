@@ -15,9 +15,7 @@ static bool is_file(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The project's configs/ folder: $INNEREYE_CONFIG_DIR, next to an installed
- * innereye (../share/innereye/configs), or this source tree's. */
-static void config_dir(char *out, size_t size) {
+void ie_cli_config_dir(char *out, size_t size) {
     const char *env = getenv("INNEREYE_CONFIG_DIR");
     if (env && env[0]) {
         snprintf(out, size, "%s", env);
@@ -69,7 +67,7 @@ static bool has_flag(int argc, char **argv, const char *flag) {
 
 ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest) {
     char dir[PATH_MAX];
-    config_dir(dir, sizeof dir);
+    ie_cli_config_dir(dir, sizeof dir);
     IE_TRY(ie_config_add_search_dir(cfg, dir));
     const char *model = model_flag(argc, argv);
     if (!has_flag(argc, argv, "--config") && !has_flag(argc, argv, "--resume")) {

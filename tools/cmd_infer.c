@@ -23,6 +23,7 @@
 #include "core/inference/infer.h"
 #include "core/train/data_setup.h"
 #include "innereye/threads.h"
+#include "tools/cli_config.h"
 #include "tools/cmd_infer.h"
 
 #define MAX_IMAGES 16
@@ -51,25 +52,6 @@ static bool is_file(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* The project's configs/ folder, for "extends" in --config files: the same
- * places `innereye train` looks. */
-static void config_dir(char *out, size_t size) {
-    const char *env = getenv("INNEREYE_CONFIG_DIR");
-    if (env && env[0]) {
-        snprintf(out, size, "%s", env);
-        return;
-    }
-    char exe[2048];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
-        snprintf(out, size, "%s/../share/innereye/configs", exe);
-        if (is_dir(out)) return;
-    }
-    snprintf(out, size, "%s", IE_SOURCE_CONFIG_DIR);
-}
 
 /* "dir/case_01.nii.gz" -> "case_01" */
 static void subject_from_file(const char *path, char *out, size_t size) {
@@ -342,7 +324,7 @@ int ie_cmd_infer(int argc, char **argv) {
         else if (is_flag(argv[i], "--config")) r.has_config = true;
     }
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    config_dir(dir, sizeof dir);
+    ie_cli_config_dir(dir, sizeof dir);
     if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)
         return fail(&s, ie_error_message());
     bool ensemble = r.run && ie_ensemble_is(r.run);
