@@ -5,20 +5,40 @@
 #include "innereye/loss.h"
 #include "innereye/ops.h"
 
+static const struct {
+    const char *name;
+    ie_loss_kind kind;
+} loss_kinds[] = {{"CrossEntropy", IE_LOSS_CROSS_ENTROPY}, {"SoftDice", IE_LOSS_SOFT_DICE}, {"Focal", IE_LOSS_FOCAL},
+                  {"Mixture", IE_LOSS_MIXTURE}, {"BCE", IE_LOSS_BCE}, {"MSE", IE_LOSS_MSE}, {"L1", IE_LOSS_L1}};
+
+static ie_status loss_kind_parse(const char *key, const char *name, ie_loss_kind *out) {
+    for (size_t i = 0; i < sizeof loss_kinds / sizeof loss_kinds[0]; i++)
+        if (!strcmp(name, loss_kinds[i].name)) {
+            *out = loss_kinds[i].kind;
+            return IE_OK;
+        }
+    return ie_error_set(IE_ERR_CONFIG, "%s: unknown loss \"%s\"", key, name);
+}
+
 ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out) {
     memset(out, 0, sizeof *out);
     const char *name = "CrossEntropy";
     IE_TRY(ie_config_get_string(cfg, "train.loss.name", &name));
-    static const struct { const char *name; ie_loss_kind kind; } kinds[] = {
-        {"CrossEntropy", IE_LOSS_CROSS_ENTROPY}, {"SoftDice", IE_LOSS_SOFT_DICE}, {"Focal", IE_LOSS_FOCAL},
-        {"Mixture", IE_LOSS_MIXTURE}, {"BCE", IE_LOSS_BCE}, {"MSE", IE_LOSS_MSE}, {"L1", IE_LOSS_L1}};
-    bool found = false;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(name, kinds[i].name)) {
-            out->kind = kinds[i].kind;
-            found = true;
-        }
-    if (!found) return ie_error_set(IE_ERR_CONFIG, "train.loss.name: unknown loss \"%s\"", name);
+    IE_TRY(loss_kind_parse("train.loss.name", name, &out->kind));
+    const char *parts[2];
+    double weights[2];
+    int count = 0;
+    IE_TRY(ie_config_get_string_array(cfg, "train.loss.mixture", parts, 2, &count));
+    IE_TRY(ie_config_get_number_array(cfg, "train.loss.mixture_weights", weights, 2, &count));
+    for (int i = 0; i < 2; i++) {
+        IE_TRY(loss_kind_parse("train.loss.mixture", parts[i], &out->parts[i]));
+        if (out->parts[i] != IE_LOSS_CROSS_ENTROPY && out->parts[i] != IE_LOSS_SOFT_DICE &&
+            out->parts[i] != IE_LOSS_FOCAL)
+            return ie_error_set(IE_ERR_CONFIG, "train.loss.mixture: \"%s\" cannot be part of a Mixture; use "
+                                               "CrossEntropy, SoftDice or Focal",
+                                parts[i]);
+        out->weights[i] = (float)weights[i];
+    }
     double gamma = 2.0;
     IE_TRY(ie_config_get_number(cfg, "train.loss.focal_gamma", &gamma));
     out->focal_gamma = (float)gamma;
@@ -96,12 +116,19 @@ static ie_status loss_of(const ie_loss_spec *s, ie_tensor *output, const ie_batc
     case IE_LOSS_SOFT_DICE: return ie_soft_dice_loss(output, batch->labels, s->class_weights, out);
     case IE_LOSS_FOCAL: return ie_focal_loss(output, batch->labels, s->focal_gamma, s->class_weights, out);
     case IE_LOSS_MIXTURE: {
-        ie_tensor *ce = NULL, *dice = NULL;
-        ie_status st = ie_cross_entropy(output, batch->labels, s->class_weights, 0.0f, &ce);
-        if (st == IE_OK) st = ie_soft_dice_loss(output, batch->labels, s->class_weights, &dice);
-        if (st == IE_OK) st = ie_add(ce, dice, out);
-        ie_tensor_release(ce);
-        ie_tensor_release(dice);
+        ie_tensor *part[2] = {NULL, NULL}, *scaled[2] = {NULL, NULL};
+        ie_status st = IE_OK;
+        for (int i = 0; st == IE_OK && i < 2; i++) {
+            ie_loss_spec one = *s;
+            one.kind = s->parts[i];
+            st = ie_loss_compute(&one, output, batch, &part[i]);
+            if (st == IE_OK) st = ie_mul_scalar(part[i], s->weights[i], &scaled[i]);
+        }
+        if (st == IE_OK) st = ie_add(scaled[0], scaled[1], out);
+        for (int i = 0; i < 2; i++) {
+            ie_tensor_release(part[i]);
+            ie_tensor_release(scaled[i]);
+        }
         return st;
     }
     case IE_LOSS_BCE: return ie_bce_with_logits(output, batch->labels, s->class_weights, out);

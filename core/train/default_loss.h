@@ -10,7 +10,7 @@ typedef enum ie_loss_kind {
     IE_LOSS_CROSS_ENTROPY,
     IE_LOSS_SOFT_DICE,
     IE_LOSS_FOCAL,
-    IE_LOSS_MIXTURE, /* cross-entropy + soft Dice, equal weights */
+    IE_LOSS_MIXTURE, /* weights[0] * parts[0] + weights[1] * parts[1] */
     IE_LOSS_BCE,
     IE_LOSS_MSE,
     IE_LOSS_L1
@@ -20,6 +20,8 @@ typedef struct ie_loss_spec {
     ie_loss_kind kind;
     ie_tensor *class_weights; /* [C] or NULL (owned) */
     float focal_gamma;
+    ie_loss_kind parts[2]; /* Mixture */
+    float weights[2];
 } ie_loss_spec;
 
 ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out);
