@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cmd_eval_scalar.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -20,7 +21,9 @@ static void usage(FILE *out) {
             "                                        all cores)\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
-            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n");
+            "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
+            "  eval --task classification|regression --predictions CSV --out DIR\n"
+            "                                        metrics of a per-subject predictions CSV\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -54,6 +57,9 @@ int main(int argc, char **argv) {
         return ie_selfcheck(steps, threads);
     }
     if (!strcmp(argv[1], "train")) return ie_cmd_train(argc - 2, argv + 2);
+    /* Classification and regression metrics (tools/cmd_eval_scalar.c). */
+    if (!strcmp(argv[1], "eval") && ie_cmd_eval_is_scalar(argc - 2, argv + 2))
+        return ie_cmd_eval_scalar(argc - 2, argv + 2);
     /* InnerEye's runner: `innereye --model=HelloWorld --num_epochs=3`. */
     if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
