@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cmd_dataset_scalar.h"
 #include "tools/cmd_eval_scalar.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_train.h"
@@ -23,7 +24,10 @@ static void usage(FILE *out) {
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
             "  eval --task classification|regression --predictions CSV --out DIR\n"
-            "                                        metrics of a per-subject predictions CSV\n");
+            "                                        metrics of a per-subject predictions CSV\n"
+            "  dataset fashion-mnist --out DIR       Fashion-MNIST as PNG images and a dataset CSV\n"
+            "  dataset hippocampus-volume --images DIR --labels DIR --out DIR\n"
+            "                                        a regression dataset: hippocampus volume in mL\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -60,6 +64,8 @@ int main(int argc, char **argv) {
     /* Classification and regression metrics (tools/cmd_eval_scalar.c). */
     if (!strcmp(argv[1], "eval") && ie_cmd_eval_is_scalar(argc - 2, argv + 2))
         return ie_cmd_eval_scalar(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "dataset") && argc > 2 && ie_cmd_dataset_scalar_handles(argv[2]))
+        return ie_cmd_dataset_scalar(argc - 2, argv + 2);
     /* InnerEye's runner: `innereye --model=HelloWorld --num_epochs=3`. */
     if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/data/split_column.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "innereye/image_io.h"
@@ -211,6 +212,12 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     char path[4200];
     snprintf(path, sizeof path, "%s/split.csv", run_dir);
     if (reuse) return ie_split_read_csv(ds, path, out);
+    const char *column = "";
+    IE_TRY(ie_config_get_string(cfg, "data.split.column", &column));
+    if (column[0]) { /* the dataset says (core/data/split_column.h) */
+        IE_TRY(ie_split_by_column(ds, column, out));
+        return ie_split_write_csv(ds, out, path);
+    }
     double p[IE_SPLIT_PARTS];
     int64_t seed = 0, split_seed = -1;
     IE_TRY(ie_config_get_number(cfg, "data.split.train", &p[IE_SPLIT_TRAIN]));

@@ -20,6 +20,7 @@ typedef struct ie_loss_spec {
     ie_loss_kind kind;
     ie_tensor *class_weights; /* [C] or NULL (owned) */
     float focal_gamma;
+    float label_smoothing; /* CrossEntropy as torch; BCE targets y(1-e) + e/2 */
 } ie_loss_spec;
 
 ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out);
