@@ -3,11 +3,14 @@
 #   make test  - the same set-up, then the whole test suite (ctest)
 BUILD ?= build
 JOBS ?= $(shell nproc)
-# Build and runtime dependencies (Debian 12 package names).
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev
+# Build and runtime dependencies (Debian 12 package names); dataset-fashion-mnist
+# holds the images of the classification tests and configs/fashion_mnist.json.
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev \
+            dataset-fashion-mnist
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
-# image IO fixtures) and run the PyTorch side of benchmarks.
-REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom
+# image IO fixtures, scikit-learn for the classification metrics) and run the
+# PyTorch side of benchmarks.
+REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-sklearn
 
 .PHONY: all run test deps build reference-deps fixtures bench clean
 

@@ -348,7 +348,8 @@ void ie_scalar_report_print(const ie_scalar_report *r, FILE *f) {
             fprintf(f, "  %s:", e->target);
             target = e->target;
         }
-        fprintf(f, " %s %.4g", short_name(e->metric), e->value);
+        if (!strcmp(e->metric, "subject_count")) fprintf(f, " n %d", (int)e->value);
+        else fprintf(f, " %s %.4g", short_name(e->metric), e->value);
     }
     if (target) fputc('\n', f);
     for (int c = 0; c < r->n_conf; c++) {

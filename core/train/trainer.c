@@ -14,6 +14,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/data/loader.h"
+#include "core/data/strmap.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/loader.h"
 #include "core/tensor/tensor_impl.h"
@@ -538,7 +539,8 @@ static ie_status record_start(trainer *t, bool resume) {
     return ie_run_record_write(t->run_dir, t->record);
 }
 
-/* SHA-256 of the dataset CSV and every file it lists. */
+/* SHA-256 of the dataset CSV and every file it lists (the filePath column
+ * and, for classification and regression, data.scalar.image_columns). */
 static ie_status record_data(trainer *t, const char *note) {
     cJSON *data = cJSON_AddObjectToObject(t->record, "data");
     cJSON_AddStringToObject(data, "source", note);
@@ -547,18 +549,29 @@ static ie_status record_data(trainer *t, const char *note) {
     cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
     cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
     cJSON *files = cJSON_AddObjectToObject(data, "files_sha256");
-    for (int i = 0; i < ie_dataset_count(t->ds); i++) {
+    const char *columns[17] = {"filePath"};
+    int n_columns = 0;
+    IE_TRY(ie_config_get_string_array(t->cfg, "data.scalar.image_columns", columns + 1, 16, &n_columns));
+    n_columns++;
+    ie_strmap seen; /* cJSON's lookup is linear: 70 000 images would take minutes */
+    IE_TRY(ie_strmap_init(&seen, 1024));
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < ie_dataset_count(t->ds); i++) {
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, i);
-        for (int r = 0; r < item->n_rows; r++) {
-            const char *p = ie_dataset_item_value(item, r, "filePath");
-            if (!p || cJSON_GetObjectItem(files, p)) continue;
-            char full[4200];
-            if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
-            else snprintf(full, sizeof full, "%s", p);
-            IE_TRY(ie_sha256_file_hex(full, hex));
-            cJSON_AddStringToObject(files, p, hex);
-        }
+        for (int r = 0; st == IE_OK && r < item->n_rows; r++)
+            for (int c = 0; st == IE_OK && c < n_columns; c++) {
+                const char *p = ie_dataset_item_value(item, r, columns[c]);
+                if (!p || !p[0] || ie_strmap_get(&seen, p) >= 0) continue;
+                char full[4200];
+                if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
+                else snprintf(full, sizeof full, "%s", p);
+                st = ie_sha256_file_hex(full, hex);
+                if (st == IE_OK) st = ie_strmap_put(&seen, p, 0, NULL);
+                if (st == IE_OK) cJSON_AddStringToObject(files, p, hex);
+            }
     }
+    ie_strmap_free(&seen);
+    IE_TRY(st);
     return ie_run_record_write(t->run_dir, t->record);
 }
 
