@@ -300,6 +300,35 @@ static void record_metrics(const ie_scalar_report *r, cJSON *record) {
     }
 }
 
+/* Regression: what predicting the training split's mean would score on the
+ * test split (the trivial baseline a model must beat), printed and recorded. */
+static void regression_baseline(const scalar_task *s, const ie_task_env *env, cJSON *record) {
+    const ie_split *sp = env->split;
+    if (s->cfg.target != IE_TARGET_REGRESSION || !sp->count[IE_SPLIT_TRAIN] || !sp->count[IE_SPLIT_TEST]) return;
+    cJSON_DeleteItemFromObject(record, "test_baseline_training_mean");
+    cJSON *b = cJSON_AddObjectToObject(record, "test_baseline_training_mean");
+    for (int k = 0; k < ie_scalar_data_output_count(s->data); k++) {
+        double mean = 0, ae = 0, se = 0;
+        for (int i = 0; i < sp->count[IE_SPLIT_TRAIN]; i++) mean += ie_scalar_data_label(s->data, sp->part[IE_SPLIT_TRAIN][i], k);
+        mean /= sp->count[IE_SPLIT_TRAIN];
+        for (int i = 0; i < sp->count[IE_SPLIT_TEST]; i++) {
+            double d = ie_scalar_data_label(s->data, sp->part[IE_SPLIT_TEST][i], k) - mean;
+            ae += fabs(d);
+            se += d * d;
+        }
+        ae /= sp->count[IE_SPLIT_TEST];
+        se /= sp->count[IE_SPLIT_TEST];
+        printf("baseline, test: %s = training mean %.6g: mae %.4g mse %.4g\n", ie_scalar_data_output_name(s->data, k),
+               mean, ae, se);
+        cJSON *t = b ? cJSON_AddObjectToObject(b, ie_scalar_data_output_name(s->data, k)) : NULL;
+        if (t) {
+            cJSON_AddNumberToObject(t, "training_mean", mean);
+            cJSON_AddNumberToObject(t, "mean_absolute_error", ae);
+            cJSON_AddNumberToObject(t, "mean_squared_error", se);
+        }
+    }
+}
+
 static ie_status infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
     scalar_task *s = state;
     bool on_test = true, on_val = false;
@@ -327,6 +356,7 @@ static ie_status infer(void *state, const ie_task_env *env, int epoch, cJSON *re
             printf("  accuracy %.4f", ie_scalar_report_find(r, "test", IE_MULTICLASS_TARGET, "accuracy"));
         if (on_test) printf("\n");
         ie_scalar_report_print(r, stdout);
+        if (on_test) regression_baseline(s, env, record);
         printf("predictions: %s\nmetrics: %s/metrics.csv\n", path, env->run_dir);
         record_metrics(r, record);
     }
