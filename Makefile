@@ -5,14 +5,17 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 # Build and runtime dependencies (Debian 12 package names); dataset-fashion-mnist
 # holds the images of the classification tests and configs/fashion_mnist.json.
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev \
-            dataset-fashion-mnist
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev dataset-fashion-mnist
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
-# image IO fixtures, scikit-learn for the classification metrics) and run the
-# PyTorch side of benchmarks.
-REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-sklearn
+# image IO fixtures; scipy for the segmentation metrics and post-processing
+# fixtures; scikit-learn for the classification metrics) and run the PyTorch
+# side of benchmarks.
+REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy python3-sklearn
+# Needed only by the Slurm integration test (tests/cli/test_slurm.sh), which
+# starts its own single-node Slurm; without them (not root) it is skipped.
+TEST_PACKAGES := slurm-wlm munge
 
-.PHONY: all run test deps build reference-deps fixtures bench clean
+.PHONY: all run test deps test-deps build reference-deps fixtures bench clean
 
 all: build
 
@@ -43,8 +46,14 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/bin/innereye train --model HelloWorld
 
-test: build
+test: build test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-deps:
+	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps PACKAGES="$(TEST_PACKAGES)"; \
+	else missing=""; for p in $(TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; [ -z "$$missing" ] || echo "Not root: the Slurm integration test will be skipped (sudo apt-get install -y$$missing)"; fi
 
 reference-deps:
 	@$(MAKE) --no-print-directory deps PACKAGES="$(REFERENCE_PACKAGES)"

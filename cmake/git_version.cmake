@@ -3,7 +3,13 @@
 execute_process(COMMAND git rev-parse HEAD WORKING_DIRECTORY ${SRC}
                 OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0 OR commit STREQUAL "")
-  set(commit "unknown (not a git checkout)")
+  # A code snapshot (innereye submit: git archive) records its commit here.
+  if(EXISTS ${SRC}/SOURCE_COMMIT)
+    file(STRINGS ${SRC}/SOURCE_COMMIT commit LIMIT_COUNT 1)
+    set(commit "${commit} (code snapshot)")
+  else()
+    set(commit "unknown (not a git checkout)")
+  endif()
 else()
   execute_process(COMMAND git status --porcelain --untracked-files=no WORKING_DIRECTORY ${SRC}
                   OUTPUT_VARIABLE dirty OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)

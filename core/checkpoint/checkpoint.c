@@ -12,6 +12,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/tensor/tensor_impl.h"
+#include "core/util/file_util.h"
 
 ie_status ie_write_file_atomic(const char *path, const char *text, size_t length) {
     char tmp[4096];
@@ -119,23 +120,6 @@ ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const 
     return IE_OK;
 }
 
-static ie_status read_text(const char *path, char **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = malloc((size_t)n + 1);
-    if (!text || fread(text, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(text);
-        return ie_error_set(IE_ERR_IO, "%s: read failed", path);
-    }
-    fclose(f);
-    text[n] = '\0';
-    *out = text;
-    return IE_OK;
-}
 
 ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, ie_params *params,
                                   ie_optimizer *optimizer) {
@@ -143,7 +127,7 @@ ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, 
     if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
     snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
     char *text = NULL;
-    ie_status st = read_text(path, &text);
+    ie_status st = ie_read_file(path, &text, NULL);
     if (st != IE_OK)
         return ie_error_wrap(st, "%s has no checkpoint to resume from (was it stopped before its first "
                                  "checkpoint?)", run_dir);

@@ -31,11 +31,18 @@ static const ie_config_key schema_keys[] = {
             "INNEREYE_PLUGIN_PATH."},
     {.path = "model.params", .type = IE_CFG_OBJECT, .def = "{}",
      .doc = "Settings for the model plugin, free-form; the plugin checks them."},
+    {.path = "model.init_checkpoint", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Safetensors file of initial weights (for example from tools/convert_pytorch_checkpoint.py), loaded "
+            "after the model is built and before training; a resumed run ignores it."},
+    {.path = "model.init_strict", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "model.init_checkpoint must hold exactly the model's tensors; false loads those whose names match "
+            "and keeps the others as initialised."},
 
     {.path = "data.dataset_csv", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Dataset CSV in InnerEye's layout (`subject,filePath,channel,...`)."},
     {.path = "data.root", .type = IE_CFG_STRING, .def = "\"\"",
-     .doc = "Folder the image paths in the dataset CSV are relative to (InnerEye `local_dataset`)."},
+     .doc = "Dataset folder (InnerEye `local_dataset`): without data.dataset_csv the dataset is "
+            "<root>/dataset.csv; with it, the CSV's relative file paths start here instead of at the CSV's folder."},
     {.path = "data.images_dir", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Instead of a dataset CSV: a folder of images, paired by file name with data.labels_dir "
             "(label maps); the run writes the dataset.csv it builds into its folder."},
@@ -51,6 +58,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "Values of the dataset's `channel` column that are image channels, in network input order."},
     {.path = "data.label_channel", .type = IE_CFG_STRING, .def = "\"label\"",
      .doc = "Value of the `channel` column of the label map (classes 0..K-1)."},
+    {.path = "data.mask_channel", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Value of the `channel` column of a mask: inference sets every voxel outside it (0 in the mask) to "
+            "background (InnerEye `mask_id`); empty: no mask."},
     {.path = "data.flip_axes", .type = IE_CFG_INT_ARRAY, .def = "[]", .min = 0, .max = 2,
      .flags = IE_CFG_EMPTY_OK,
      .doc = "Augmentation: random flips along these axes (0 = D, 1 = H, 2 = W), each with probability 0.5."},
@@ -86,6 +96,66 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.normalization", .type = IE_CFG_ENUM, .def = "\"SimpleNorm\"",
      .choices = "None|SimpleNorm|CtWindow|MriWindow|TrimmedNorm",
      .doc = "Intensity normalisation (InnerEye `norm_method`)."},
+    /* ---- segmentation data: truth, normalisation, resampling, checks, splits, augmentation (docs/data.md) ---- */
+    {.path = "data.truth", .type = IE_CFG_ENUM, .def = "\"label_map\"", .choices = "label_map|masks",
+     .doc = "Ground truth: one label map (data.label_channel, values 0..K-1) or one binary mask per structure "
+            "(data.mask_channels, InnerEye's layout)."},
+    {.path = "data.mask_channels", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "data.truth \"masks\": the `channel` values of the structures' masks, in the order of data.classes "
+            "after the background (InnerEye `ground_truth_ids`)."},
+    {.path = "data.window_level", .type = IE_CFG_NUMBER, .def = "50", NO_LIMIT,
+     .doc = "CtWindow: centre of the intensity window (InnerEye `level`)."},
+    {.path = "data.window_width", .type = IE_CFG_NUMBER, .def = "600", ABOVE(0),
+     .doc = "CtWindow: width of the intensity window (InnerEye `window`)."},
+    {.path = "data.output_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[-1, 1]", .length = 2, NO_LIMIT,
+     .doc = "CtWindow, MriWindow, TrimmedNorm: the range the window is mapped onto (InnerEye `output_range`)."},
+    {.path = "data.sharpen", .type = IE_CFG_NUMBER, .def = "0.9", ABOVE(0),
+     .doc = "MriWindow, TrimmedNorm: half-width of the window in robust standard deviations (InnerEye `sharpen`)."},
+    {.path = "data.tail", .type = IE_CFG_NUMBER_ARRAY, .def = "[1]", ABOVE(0),
+     .doc = "MriWindow: widens the window's upper side; one value for all image channels or one per channel "
+            "(InnerEye `tail`)."},
+    {.path = "data.trim_percentiles", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 99]", .length = 2, BETWEEN(0, 100),
+     .doc = "TrimmedNorm: only voxels strictly between these percentiles give the statistics (InnerEye "
+            "`trim_percentiles`)."},
+    {.path = "data.target_spacing", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", .length = 3, .min = 0,
+     .max = INFINITY, .flags = IE_CFG_EMPTY_OK | IE_CFG_MIN_EXCLUSIVE,
+     .doc = "Resample every image and its truth to this spacing (mm along x, y, z) when loading; [] keeps the "
+            "files' grids."},
+    {.path = "data.validate", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Check every subject's files before training: present, readable, same grid, labels in range; all "
+            "problems are listed at once."},
+    {.path = "data.allow_empty_truth", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Accept subjects whose ground truth has no foreground voxel; false lists them as problems."},
+    {.path = "data.split.group_column", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Dataset column whose equal values stay in one split part (InnerEye `groupID`); \"\": each subject "
+            "alone."},
+    {.path = "data.split.train_subjects", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Explicit split: the training subjects. When any of the three lists is set, they replace the "
+            "proportions and unlisted subjects are left out."},
+    {.path = "data.split.val_subjects", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Explicit split: the validation subjects."},
+    {.path = "data.split.test_subjects", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Explicit split: the test subjects."},
+    {.path = "data.augment.rotate_degrees", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0, 0]", .length = 3,
+     BETWEEN(0, 180),
+     .doc = "Largest random rotation (degrees) about the D, H and W axes; images trilinear, labels nearest."},
+    {.path = "data.augment.rotate_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
+     .doc = "Probability that a training sample is rotated (nnU-Net's 0.2)."},
+    {.path = "data.augment.scale_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2, ABOVE(0),
+     .doc = "Random zoom factor range (e.g. [0.85, 1.25]; >1 enlarges); [1, 1] is off."},
+    {.path = "data.augment.scale_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
+     .doc = "Probability that a training sample is zoomed."},
+    {.path = "data.augment.gamma_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2, ABOVE(0),
+     .doc = "Random gamma on intensities rescaled to [0, 1] and back, as nnU-Net (e.g. [0.7, 1.5]); [1, 1] is "
+            "off."},
+    {.path = "data.augment.gamma_probability", .type = IE_CFG_NUMBER, .def = "0.3", BETWEEN(0, 1),
+     .doc = "Probability that a training sample gets a gamma change."},
+    {.path = "data.augment.gamma_retain_stats", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Restore each channel's mean and std after the gamma change (nnU-Net's retain_stats)."},
+    {.path = "data.augment.noise_std", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0]", .length = 2, AT_LEAST(0),
+     .doc = "Range of the standard deviation of added Gaussian noise (after normalisation); [0, 0] is off."},
+    {.path = "data.augment.noise_probability", .type = IE_CFG_NUMBER, .def = "0.1", BETWEEN(0, 1),
+     .doc = "Probability that a training sample gets noise."},
 
     /* Classification and regression datasets (core/data/scalar_hooks.h). */
     {.path = "data.scalar.label_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
@@ -166,6 +236,54 @@ static const ie_config_key schema_keys[] = {
     {.path = "train.validate_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
      .doc = "Epochs between validation passes."},
 
+    /* ---- inference (core/inference, docs/inference.md) ---- */
+    {.path = "infer.overlap", .type = IE_CFG_NUMBER, .def = "0.5", .min = 0, .max = 1, .flags = IE_CFG_MAX_EXCLUSIVE,
+     .doc = "Sliding-window inference: fraction by which neighbouring windows overlap (nnU-Net's step rule); "
+            "ignored along axes given in infer.stride."},
+    {.path = "infer.stride", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1, .max = INFINITY,
+     .flags = IE_CFG_EMPTY_OK,
+     .doc = "Fixed window stride (D, H, W) in voxels, at most the window, instead of infer.overlap "
+            "(InnerEye `inference_stride_size`)."},
+    {.path = "infer.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Windows per network call (InnerEye `inference_batch_size`, default 8 there); memory grows with it, "
+            "the built-in models give identical results for any value."},
+    {.path = "infer.blend", .type = IE_CFG_ENUM, .def = "\"gaussian\"", .choices = "gaussian|uniform",
+     .doc = "Weights of a window's voxels when overlapping windows are averaged: nnU-Net's Gaussian "
+            "importance map, or uniform."},
+    {.path = "infer.sigma_scale", .type = IE_CFG_NUMBER, .def = "0.125", ABOVE(0),
+     .doc = "Sigma of the Gaussian blending weights as a fraction of the window size (nnU-Net: 1/8)."},
+    {.path = "infer.mirror_axes", .type = IE_CFG_INT_ARRAY, .def = "[]", .min = 0, .max = 2,
+     .flags = IE_CFG_EMPTY_OK,
+     .doc = "Test-time mirroring: also predict every flip along these axes (0 = D, 1 = H, 2 = W) and average "
+            "the posteriors (2^n passes)."},
+    {.path = "infer.write_posteriors", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "`innereye infer` writes posterior_<class>.nii.gz for every class besides segmentation.nii.gz."},
+    {.path = "infer.posterior_dtype", .type = IE_CFG_ENUM, .def = "\"uint8\"", .choices = "uint8|float32",
+     .doc = "Posterior files as uint8 0..255 (InnerEye's floor(p * 255)) or float32 probabilities."},
+    {.path = "postprocess.smoothing_mm", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", .length = 3, .min = 0,
+     .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
+     .doc = "Gaussian smoothing of the posteriors before the argmax, sigma in mm along (D, H, W) "
+            "(InnerEye `posterior_smoothing_mm`); []: none."},
+    {.path = "postprocess.summed_probability_rules", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "InnerEye `summed_probability_rules`, each \"first,second,external\" (class names): a voxel labelled "
+            "external where p(external) < p(first) + p(second) takes the likelier of first and second."},
+    {.path = "postprocess.largest_component", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Foreground classes reduced to their largest connected component (InnerEye "
+            "`largest_connected_component_foreground_classes`)."},
+    {.path = "postprocess.largest_component_fraction", .type = IE_CFG_NUMBER, .def = "0", BETWEEN(0, 0.5),
+     .doc = "With 0 < f < 0.5, postprocess.largest_component keeps every component holding at least f of the "
+            "class's voxels (InnerEye's threshold); 0 or 0.5: only the largest."},
+    {.path = "postprocess.min_component_voxels", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+     .doc = "Removes connected components of any foreground class smaller than this many voxels; 0: off."},
+    {.path = "postprocess.min_component_mm3", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
+     .doc = "Removes connected components of any foreground class smaller than this volume in mm^3; 0: off."},
+    {.path = "postprocess.connectivity", .type = IE_CFG_INT, .def = "6", BETWEEN(6, 26), .range_doc = "6 or 26",
+     .doc = "Connected components: 6 joins voxels sharing a face (scipy's default, InnerEye), 26 also edges and "
+            "corners."},
+    {.path = "postprocess.slice_exclusion_rules", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "InnerEye `slice_exclusion_rules`, each \"higher,lower,higher_dominates\": class higher must lie in "
+            "slices (along D) above class lower; where they overlap the dominant class takes the other's voxels."},
+
     {.path = "run.train", .type = IE_CFG_BOOL, .def = "true",
      .doc = "Train (InnerEye `--train`); false only runs inference with an existing checkpoint."},
     {.path = "run.infer_test", .type = IE_CFG_BOOL, .def = "true",
@@ -179,10 +297,22 @@ static const ie_config_key schema_keys[] = {
     {.path = "output.dir", .type = IE_CFG_STRING, .def = "\"outputs\"",
      .doc = "Folder that holds one folder per run (InnerEye `--output_to`)."},
 
+    {.path = "train.median_stop.siblings", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Median stopping rule (set by `innereye sweep`): folder of sibling trial runs; after each epoch this run "
+            "stops when its best metric so far is worse than the median of the finished siblings' at that epoch."},
+    {.path = "train.median_stop.metric", .type = IE_CFG_STRING, .def = "\"val_loss\"",
+     .doc = "Column of train_log.csv the median stopping rule and `innereye sweep` rank trials by."},
+    {.path = "train.median_stop.goal", .type = IE_CFG_ENUM, .def = "\"min\"", .choices = "min|max",
+     .doc = "Whether a smaller or a larger train.median_stop.metric is better."},
+    {.path = "train.median_stop.min_epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+     .doc = "Epochs a trial always trains before the median stopping rule may stop it."},
+
     {.path = "cv.splits", .type = IE_CFG_INT, .def = "0", AT_LEAST(0), .range_doc = "0, or >= 2",
      .doc = "Cross-validation folds (InnerEye `number_of_cross_validation_splits`); 0: no cross-validation."},
     {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1), .range_doc = "-1, or 0 to cv.splits - 1",
      .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},
+    {.path = "cv.parallel", .type = IE_CFG_INT, .def = "1", BETWEEN(1, 64),
+     .doc = "Folds trained at the same time, each in its own process with the cores shared out (`--parallel N`)."},
 };
 
 #define N_KEYS ((int)(sizeof schema_keys / sizeof schema_keys[0]))
@@ -472,6 +602,26 @@ int ie_config_schema_cross_check(const ie_config_layer *r, ie_strbuf *problems) 
         else
             ie_sb_printf(problems, "cv.split_index: must be -1 or 0 to %.0f (cv.splits is %.0f), got %.0f\n",
                          splits->valuedouble - 1, splits->valuedouble, index->valuedouble);
+        count++;
+    }
+
+    /* [low, high] pairs: strictly increasing where an empty range means nothing */
+    static const struct {
+        const char *path;
+        bool strict;
+    } pairs[] = {{"data.output_range", true},          {"data.trim_percentiles", true},
+                 {"data.augment.scale_range", false},  {"data.augment.gamma_range", false},
+                 {"data.augment.noise_std", false}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        const cJSON *v = typed(r, pairs[i].path);
+        if (!v || cJSON_GetArraySize(v) != 2) continue;
+        double lo = cJSON_GetArrayItem(v, 0)->valuedouble, hi = cJSON_GetArrayItem(v, 1)->valuedouble;
+        if (pairs[i].strict ? lo < hi : lo <= hi) continue;
+        ie_json_number(lo, a);
+        ie_json_number(hi, b);
+        sources_prefix(r, problems, &pairs[i].path, 1);
+        ie_sb_printf(problems, "%s: must be [low, high] with low %s high, got [%s, %s]\n", pairs[i].path,
+                     pairs[i].strict ? "<" : "<=", a, b);
         count++;
     }
 

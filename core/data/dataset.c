@@ -163,6 +163,16 @@ ie_status ie_dataset_parse(const char *text, size_t len, const char *name, const
     return finish(csv, strdup(root ? root : "."), subject_column, out);
 }
 
+ie_status ie_dataset_set_root(ie_dataset *ds, const char *root) {
+    if (!ds || !root) return ie_error_set(IE_ERR_INVALID_ARG, "dataset_set_root: NULL argument");
+    char *copy = strdup(root);
+    if (!copy) return ie_error_set(IE_ERR_NOMEM, "dataset_set_root: out of memory");
+    free(ds->root);
+    ds->root = copy;
+    for (int i = 0; i < ds->n_items; i++) ds->items[i].root = copy;
+    return IE_OK;
+}
+
 int ie_dataset_count(const ie_dataset *ds) { return ds ? ds->n_items : 0; }
 
 const ie_dataset_item *ie_dataset_item_at(const ie_dataset *ds, int i) {

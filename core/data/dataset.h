@@ -40,6 +40,10 @@ const ie_dataset_item *ie_dataset_item_at(const ie_dataset *ds, int i);
 /* Index of the subject's item, or -1. */
 int ie_dataset_find(const ie_dataset *ds, const char *subject);
 
+/* Makes relative file paths start at `root` instead of the CSV's folder
+ * (InnerEye's local_dataset); every item's root changes. */
+ie_status ie_dataset_set_root(ie_dataset *ds, const char *root);
+
 /* The CSV's path (or name), its root folder and its columns. */
 const char *ie_dataset_path(const ie_dataset *ds);
 const char *ie_dataset_root(const ie_dataset *ds);

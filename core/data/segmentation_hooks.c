@@ -8,12 +8,14 @@
 #include <string.h>
 
 #include "core/data/sample_util.h"
+#include "innereye/image_io.h"
 
 void ie_seg_config_init(ie_seg_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     cfg->path_column = "filePath";
     cfg->channel_column = "channel";
     cfg->flip_probability = 0.5f;
+    ie_augment_config_init(&cfg->augment);
 }
 
 /* ---- windows: crop, pad and flip the last three dimensions ---- */
@@ -108,8 +110,21 @@ static ie_status find_channel(const ie_dataset_item *item, int cc, const char *c
                         channel, have);
 }
 
-static ie_status read_channel(const ie_dataset_item *item, const ie_host *host, int pc, int cc, const char *channel,
-                              ie_dtype dtype, ie_tensor **out) {
+/* Replaces *t by its resampling to cfg->target_spacing (when set). */
+static ie_status resample_channel(const ie_seg_config *cfg, const char *path, ie_tensor **t) {
+    if (!(cfg->target_spacing[0] > 0)) return IE_OK;
+    ie_image_geometry g;
+    IE_TRY(ie_image_read_geometry(path, &g));
+    ie_tensor *r = NULL;
+    IE_TRY(ie_image_resample(*t, &g, cfg->target_spacing,
+                             ie_tensor_dtype(*t) == IE_F32 ? IE_INTERP_LINEAR : IE_INTERP_NEAREST, &r, NULL));
+    ie_tensor_release(*t);
+    *t = r;
+    return IE_OK;
+}
+
+static ie_status read_channel(const ie_seg_config *cfg, const ie_dataset_item *item, const ie_host *host, int pc,
+                              int cc, const char *channel, ie_dtype dtype, ie_tensor **out) {
     int row = -1;
     IE_TRY(find_channel(item, cc, channel, &row));
     const char *file = cell(item, row, pc);
@@ -137,6 +152,13 @@ static ie_status read_channel(const ie_dataset_item *item, const ie_host *host, 
         return ie_error_set(IE_ERR_SHAPE, "subject '%s', channel '%s' (%s): read_image returned %d dimensions; "
                             "expected [D, H, W] or [H, W]", item->subject, channel, path, nd);
     }
+    st = resample_channel(cfg, path, out);
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+        return ie_error_wrap(st, "subject '%s', channel '%s' (%s): resampling to data.target_spacing", item->subject,
+                             channel, path);
+    }
     return IE_OK;
 }
 
@@ -160,19 +182,17 @@ static inline double element(const void *p, ie_dtype dtype, int64_t i) {
 
 /* Copies one channel into dst as float and normalises it in place (no
  * second full-size buffer: CT volumes are large). */
-static void copy_channel(const ie_tensor *src, ie_seg_norm norm, float *dst, int64_t n) {
+static ie_status copy_channel(const ie_seg_config *cfg, int c, const ie_tensor *src, const char *subject, float *dst,
+                              int64_t n) {
     const void *p = ie_tensor_data(src);
     ie_dtype dt = ie_tensor_dtype(src);
     if (dt == IE_F32) memcpy(dst, p, (size_t)n * sizeof *dst);
     else
         for (int64_t i = 0; i < n; i++) dst[i] = (float)element(p, dt, i);
-    if (norm != IE_SEG_NORM_SIMPLE || n == 0) return;
-    double sum = 0, sq = 0;
-    for (int64_t i = 0; i < n; i++) sum += dst[i];
-    double mean = sum / (double)n;
-    for (int64_t i = 0; i < n; i++) sq += ((double)dst[i] - mean) * ((double)dst[i] - mean);
-    double sd = sqrt(sq / (double)n), scale = 1.0 / (sd > 1e-6 ? sd : 1e-6);
-    for (int64_t i = 0; i < n; i++) dst[i] = (float)(((double)dst[i] - mean) * scale);
+    ie_seg_norm norm = cfg->norm ? cfg->norm[c] : IE_SEG_NORM_NONE;
+    ie_status st = ie_normalize(norm, cfg->norm_params ? &cfg->norm_params[c] : NULL, dst, n, NULL);
+    if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s'", subject, cfg->image_channels[c]);
+    return IE_OK;
 }
 
 /* Class of a label-map voxel, checked. */
@@ -253,11 +273,6 @@ static ie_status check_config(const ie_seg_config *cfg) {
         return ie_error_set(IE_ERR_CONFIG, "segmentation: a label map is configured but no label channel");
     if (cfg->truth == IE_SEG_TRUTH_MASKS && (cfg->n_mask_channels < 1 || !cfg->mask_channels))
         return ie_error_set(IE_ERR_CONFIG, "segmentation: masks are configured but no mask channels");
-    for (int c = 0; cfg->norm && c < cfg->n_image_channels; c++)
-        if (cfg->norm[c] != IE_SEG_NORM_NONE && cfg->norm[c] != IE_SEG_NORM_SIMPLE)
-            return ie_error_set(IE_ERR_UNSUPPORTED, "segmentation: channel '%s': normalisation %s is not implemented "
-                                "yet; use None or SimpleNorm", cfg->image_channels[c],
-                                cfg->norm[c] == IE_SEG_NORM_CT_WINDOW ? "CtWindow" : "MriWindow");
     return IE_OK;
 }
 
@@ -269,14 +284,14 @@ static ie_status read_all(const ie_seg_config *cfg, const ie_dataset_item *item,
                             pc < 0 ? cfg->path_column : cfg->channel_column);
     for (int c = 0; c < cfg->n_image_channels; c++) {
         l->names[l->n] = cfg->image_channels[c];
-        IE_TRY(read_channel(item, host, pc, cc, cfg->image_channels[c], IE_F32, &l->t[l->n]));
+        IE_TRY(read_channel(cfg, item, host, pc, cc, cfg->image_channels[c], IE_F32, &l->t[l->n]));
         l->n++;
     }
     int n_truth = cfg->truth == IE_SEG_TRUTH_LABEL_MAP ? 1 : cfg->truth == IE_SEG_TRUTH_MASKS ? cfg->n_mask_channels : 0;
     for (int k = 0; k < n_truth; k++) {
         const char *name = cfg->truth == IE_SEG_TRUTH_LABEL_MAP ? cfg->label_channel : cfg->mask_channels[k];
         l->names[l->n] = name;
-        IE_TRY(read_channel(item, host, pc, cc, name, IE_I64, &l->t[l->n]));
+        IE_TRY(read_channel(cfg, item, host, pc, cc, name, IE_I64, &l->t[l->n]));
         l->n++;
     }
     return check_shapes(l, item->subject);
@@ -297,7 +312,7 @@ ie_status ie_seg_load(const ie_seg_config *cfg, const ie_dataset_item *item, con
         int64_t shape[4] = {cfg->n_image_channels, s[0], s[1], s[2]}, n = s[0] * s[1] * s[2];
         st = ie_tensor_empty(IE_F32, 4, shape, IE_CPU, &image);
         for (int c = 0; c < cfg->n_image_channels && st == IE_OK; c++)
-            copy_channel(l->t[c], cfg->norm ? cfg->norm[c] : IE_SEG_NORM_NONE, ie_tensor_data_f32(image) + c * n, n);
+            st = copy_channel(cfg, c, l->t[c], item->subject, ie_tensor_data_f32(image) + c * n, n);
     }
     if (st == IE_OK && cfg->truth != IE_SEG_TRUTH_NONE)
         st = build_labels(cfg, l, cfg->n_image_channels, item->subject, s, &labels);
@@ -393,7 +408,25 @@ ie_status ie_seg_augment(const ie_seg_config *cfg, ie_sample *s, const ie_rng *r
     }
     bool flip[3];
     for (int k = 0; k < 3; k++) flip[k] = cfg->flip[k] && ie_rng_uniform_at(rng, 64 + (uint64_t)k) < cfg->flip_probability;
-    return window_sample(s, off, crop, flip);
+    ie_augment_draw draw;
+    ie_augment_draw_for(&cfg->augment, rng, s->image ? (int)ie_tensor_dim(s->image, 0) : 0, &draw);
+    if (!ie_augment_is_spatial(&draw)) {
+        IE_TRY(window_sample(s, off, crop, flip));
+    } else {
+        ie_tensor *img = NULL, *lab = NULL;
+        ie_status st = ie_augment_affine(s->image, s->labels, off, crop, draw.matrix, &img, &lab);
+        if (st != IE_OK) return ie_error_wrap(st, "subject '%s'", subject);
+        ie_tensor_release(s->image);
+        ie_tensor_release(s->labels);
+        s->image = img;
+        s->labels = lab;
+        if (flip[0] || flip[1] || flip[2]) {
+            int64_t zero[3] = {0, 0, 0};
+            IE_TRY(window_sample(s, zero, crop, flip));
+        }
+    }
+    ie_status st = ie_augment_intensity(&cfg->augment, &draw, s->image, rng);
+    return st == IE_OK ? IE_OK : ie_error_wrap(st, "subject '%s'", subject);
 }
 
 /* ---- collate ---- */
@@ -496,6 +529,19 @@ ie_status ie_seg_load_whole(const ie_seg_config *cfg, const ie_dataset_item *ite
     ie_status st = ie_seg_pad_to_multiple(out, multiple, pad);
     if (st != IE_OK) ie_data_sample_release(out);
     return st;
+}
+
+ie_status ie_seg_to_original_grid(const ie_seg_config *cfg, const ie_image_geometry *original, ie_tensor **volume) {
+    if (!cfg || !original || !volume || !*volume)
+        return ie_error_set(IE_ERR_INVALID_ARG, "to_original_grid: NULL argument");
+    if (!(cfg->target_spacing[0] > 0)) return IE_OK;
+    ie_image_geometry loaded;
+    IE_TRY(ie_image_resampled_geometry(original, cfg->target_spacing, &loaded));
+    ie_tensor *back = NULL;
+    IE_TRY(ie_image_resample_to(*volume, &loaded, original, IE_INTERP_NEAREST, &back));
+    ie_tensor_release(*volume);
+    *volume = back;
+    return IE_OK;
 }
 
 ie_status ie_seg_unpad(const ie_tensor *t, const ie_seg_padding *pad, ie_tensor **out) {

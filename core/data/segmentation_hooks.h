@@ -14,12 +14,17 @@
  *       k + 1, 0 is background; where masks overlap the later structure in
  *       the list wins;
  *   or no labels (truth NONE: inference).
+ * Resampling (target_spacing set): every channel is resampled to that
+ * spacing right after reading (ie_image_resample; its grid comes from
+ * ie_image_read_geometry of the same file), images linearly, label maps and
+ * masks by nearest neighbour.
  * Every image and mask of a subject must have the same shape; otherwise the
  * error names the subject and every channel with its shape.  A 2D image
  * [H, W] is taken as [1, H, W].
- * Normalisation per image channel: NONE, or SIMPLE (z-score over the whole
- * image: (x - mean) / max(std, 1e-6), population std, sums in double).
- * CT_WINDOW and MRI_WINDOW are reserved and refused for now.
+ * Normalisation per image channel (normalize.h): None, SimpleNorm, CtWindow,
+ * MriWindow or TrimmedNorm with InnerEye's semantics, over the whole image
+ * (after resampling, before any crop).  A channel that cannot be normalised
+ * (not finite, or no window) fails with a message naming subject and channel.
  *
  * Augmentation (ie_seg_augment): a crop of `crop` voxels (0 along an axis:
  * the full size) then flips.  Draws come from fixed indices of the rng so
@@ -36,6 +41,9 @@
  * no weighted class is present the position is uniform.  Along an axis where
  * the image is smaller than the crop, the image is padded with zeros (labels
  * 0): floor((crop - size) / 2) voxels before it and the rest after.
+ * Then rotation and zoom (augment.h; these replace the plain crop by a
+ * resampling of the whole volume around the crop's centre), the flips, and
+ * gamma and noise on the image.
  * The augment never writes into the tensors it receives: it replaces them
  * with new ones (so its hooks set augment_keeps_input).
  *
@@ -55,14 +63,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/data/augment.h"
 #include "core/data/loader.h"
-
-typedef enum ie_seg_norm {
-    IE_SEG_NORM_NONE = 0,
-    IE_SEG_NORM_SIMPLE = 1,
-    IE_SEG_NORM_CT_WINDOW = 2,  /* reserved */
-    IE_SEG_NORM_MRI_WINDOW = 3  /* reserved */
-} ie_seg_norm;
+#include "core/data/normalize.h"
+#include "innereye/image_io.h"
 
 typedef enum ie_seg_truth {
     IE_SEG_TRUTH_NONE = 0,       /* no labels (inference) */
@@ -77,6 +81,7 @@ typedef struct ie_seg_config {
     int n_image_channels;
     const char *const *image_channels;
     const ie_seg_norm *norm;    /* one per image channel; NULL: NONE for all */
+    const ie_norm_params *norm_params; /* one per image channel; NULL: InnerEye's defaults */
     ie_seg_truth truth;
     const char *label_channel;  /* LABEL_MAP */
     int n_classes;              /* LABEL_MAP: values must be < n_classes (0: unchecked) */
@@ -88,10 +93,13 @@ typedef struct ie_seg_config {
     float flip_probability;     /* 0.5 */
     const float *class_weights; /* NULL: uniform crop positions */
     int n_class_weights;
+    ie_augment_config augment;  /* rotation, zoom, gamma, noise (augment.h) */
+    double target_spacing[3];   /* mm along x, y, z; 0: keep the files' grids */
 } ie_seg_config;
 
 /* Defaults: columns "filePath" / "channel", no truth, no crop, no flips,
- * flip probability 0.5, no class weights. */
+ * flip probability 0.5, no class weights, no other augmentation, no
+ * resampling. */
 void ie_seg_config_init(ie_seg_config *cfg);
 
 ie_status ie_seg_load(const ie_seg_config *cfg, const ie_dataset_item *item, const ie_host *host, ie_sample *out);
@@ -115,6 +123,12 @@ ie_status ie_seg_pad_to_multiple(ie_sample *sample, const int64_t multiple[3], i
 /* ie_seg_load, then ie_seg_pad_to_multiple. */
 ie_status ie_seg_load_whole(const ie_seg_config *cfg, const ie_dataset_item *item, const ie_host *host,
                             const int64_t multiple[3], ie_sample *out, ie_seg_padding *pad);
+/* A prediction [D, H, W] (any dtype) made on the loaded grid, moved onto the
+ * grid of the subject's image file (`original`, from ie_image_read_geometry):
+ * unchanged without target_spacing, else resampled from the grid
+ * ie_seg_load resampled to, by nearest neighbour.  *volume is replaced. */
+ie_status ie_seg_to_original_grid(const ie_seg_config *cfg, const ie_image_geometry *original, ie_tensor **volume);
+
 /* Cuts the last three dimensions of t (any dtype, any leading dimensions,
  * for example [N, K, D, H, W] predictions) back to pad->original. */
 ie_status ie_seg_unpad(const ie_tensor *t, const ie_seg_padding *pad, ie_tensor **out);

@@ -30,6 +30,10 @@
 #include <itkImageIOFactory.h>
 #include <itkVersion.h>
 #include <itkImageSeriesReader.h>
+#include <itkLinearInterpolateImageFunction.h>
+#include <itkNearestNeighborExtrapolateImageFunction.h>
+#include <itkNearestNeighborInterpolateImageFunction.h>
+#include <itkResampleImageFilter.h>
 #include <itkMetaDataObject.h>
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
@@ -634,9 +638,153 @@ ie_status write_image(const char *op, const char *path, const ie_tensor *t, cons
     return IE_OK;
 }
 
+// ---- resampling ----
+
+template <typename T, unsigned D>
+typename itk::Image<T, D>::Pointer wrap_tensor(const ie_tensor *t, const ie_image_geometry *g) {
+    using Image = itk::Image<T, D>;
+    typename Image::Pointer image = Image::New();
+    typename Image::RegionType region;
+    typename Image::SpacingType spacing;
+    typename Image::PointType origin;
+    typename Image::DirectionType direction;
+    for (unsigned j = 0; j < D; j++) {
+        region.SetIndex(j, 0);
+        region.SetSize(j, (itk::SizeValueType)g->size[j]);
+        spacing[j] = g->spacing[j];
+        origin[j] = g->origin[j];
+        for (unsigned r = 0; r < D; r++) direction(r, j) = g->direction[r * 3 + j];
+    }
+    image->SetRegions(region);
+    image->SetSpacing(spacing);
+    image->SetOrigin(origin);
+    image->SetDirection(direction);
+    // The filter only reads its input: the tensor's buffer is used in place.
+    image->GetPixelContainer()->SetImportPointer(static_cast<T *>(const_cast<void *>(ie_tensor_data(t))),
+                                                 (itk::SizeValueType)ie_tensor_numel(t), false);
+    return image;
+}
+
+template <typename T, unsigned D>
+ie_status resample_as(const ie_tensor *t, const ie_image_geometry *g, const ie_image_geometry *target,
+                      ie_interpolation interpolation, ie_tensor **out) {
+    using Image = itk::Image<T, D>;
+    auto input = wrap_tensor<T, D>(t, g);
+    auto filter = itk::ResampleImageFilter<Image, Image>::New();
+    filter->SetInput(input);
+    if (interpolation == IE_INTERP_LINEAR)
+        filter->SetInterpolator(itk::LinearInterpolateImageFunction<Image, double>::New());
+    else
+        filter->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<Image, double>::New());
+    filter->SetExtrapolator(itk::NearestNeighborExtrapolateImageFunction<Image, double>::New());
+    typename Image::SizeType size;
+    typename Image::SpacingType spacing;
+    typename Image::PointType origin;
+    typename Image::DirectionType direction;
+    for (unsigned j = 0; j < D; j++) {
+        size[j] = (itk::SizeValueType)target->size[j];
+        spacing[j] = target->spacing[j];
+        origin[j] = target->origin[j];
+        for (unsigned r = 0; r < D; r++) direction(r, j) = target->direction[r * 3 + j];
+    }
+    filter->SetSize(size);
+    filter->SetOutputSpacing(spacing);
+    filter->SetOutputOrigin(origin);
+    filter->SetOutputDirection(direction);
+    filter->SetDefaultPixelValue(0);
+    // One work unit: the data loader already runs one subject per worker, and
+    // every output voxel is computed alone, so results never depend on it.
+    filter->SetNumberOfWorkUnits(1);
+    filter->Update();
+    TensorGuard guard;
+    int64_t shape[3];
+    const int nd = ie_image_geometry_shape(target, shape);
+    IE_TRY(ie_tensor_empty(ie_tensor_dtype(t), nd, shape, IE_CPU, &guard.t));
+    std::memcpy(ie_tensor_data(guard.t), filter->GetOutput()->GetBufferPointer(),
+                (size_t)ie_tensor_numel(guard.t) * sizeof(T));
+    *out = guard.release();
+    return IE_OK;
+}
+
+template <unsigned D>
+ie_status resample_dim(const ie_tensor *t, const ie_image_geometry *g, const ie_image_geometry *target,
+                       ie_interpolation interpolation, ie_tensor **out) {
+    switch (ie_tensor_dtype(t)) {
+    case IE_F32: return resample_as<float, D>(t, g, target, interpolation, out);
+    case IE_I64: return resample_as<int64_t, D>(t, g, target, interpolation, out);
+    case IE_I32: return resample_as<int32_t, D>(t, g, target, interpolation, out);
+    case IE_U8: return resample_as<uint8_t, D>(t, g, target, interpolation, out);
+    }
+    return ie_error_set(IE_ERR_DTYPE, "ie_image_resample: unknown dtype");
+}
+
 } // namespace
 
 extern "C" {
+
+ie_status ie_image_resampled_geometry(const ie_image_geometry *geometry, const double spacing[3],
+                                      ie_image_geometry *out) {
+    const char *op = "ie_image_resampled_geometry";
+    if (!geometry || !spacing || !out) return ie_error_set(IE_ERR_INVALID_ARG, "%s: NULL argument", op);
+    IE_TRY(ie_image_geometry_check(op, geometry));
+    ie_image_geometry g = *geometry;
+    for (int j = 0; j < g.ndim; j++) {
+        if (!(spacing[j] > 0) || !std::isfinite(spacing[j]))
+            return ie_error_set(IE_ERR_INVALID_ARG, "%s: target spacing %g along axis %d; it must be positive", op,
+                                spacing[j], j);
+        const double n = std::round((double)geometry->size[j] * geometry->spacing[j] / spacing[j]);
+        if (n > 1e7)
+            return ie_error_set(IE_ERR_INVALID_ARG, "%s: %lld voxels at %g mm resampled to %g mm would give %.0f "
+                                "voxels along axis %d", op, (long long)geometry->size[j], geometry->spacing[j],
+                                spacing[j], n, j);
+        g.size[j] = n < 1 ? 1 : (int64_t)n;
+        g.spacing[j] = spacing[j];
+    }
+    *out = g;
+    return IE_OK;
+}
+
+ie_status ie_image_resample_to(const ie_tensor *t, const ie_image_geometry *geometry,
+                               const ie_image_geometry *target, ie_interpolation interpolation,
+                               ie_tensor **out) {
+    const char *op = "ie_image_resample";
+    if (!out) return ie_error_set(IE_ERR_INVALID_ARG, "%s: out is NULL", op);
+    *out = nullptr;
+    if (!t || !geometry || !target) return ie_error_set(IE_ERR_INVALID_ARG, "%s: NULL argument", op);
+    IE_TRY(ie_image_geometry_check(op, geometry));
+    IE_TRY(ie_image_geometry_check(op, target));
+    char a[64];
+    int64_t shape[3];
+    const int nd = ie_image_geometry_shape(geometry, shape);
+    bool fits = ie_tensor_ndim(t) == nd && geometry->ndim == target->ndim;
+    for (int i = 0; fits && i < nd; i++) fits = ie_tensor_dim(t, i) == shape[i];
+    if (!fits)
+        return ie_error_set(IE_ERR_SHAPE, "%s: tensor %s does not match its %d-D geometry (or the target is %d-D)", op,
+                            ie_tensor_describe(t, a, sizeof a), geometry->ndim, target->ndim);
+    if (ie_tensor_device(t) != IE_CPU)
+        return ie_error_set(IE_ERR_DEVICE, "%s: the tensor must be on the CPU", op);
+    if (interpolation != IE_INTERP_NEAREST && interpolation != IE_INTERP_LINEAR)
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: unknown interpolation %d", op, (int)interpolation);
+    if (interpolation == IE_INTERP_LINEAR && ie_tensor_dtype(t) != IE_F32)
+        return ie_error_set(IE_ERR_DTYPE, "%s: linear interpolation needs f32 intensities, got %s; resample label "
+                            "maps with nearest neighbour so they keep their values", op,
+                            ie_dtype_name(ie_tensor_dtype(t)));
+    return guarded(op, "(tensor)", "", [&]() -> ie_status {
+        return nd == 3 ? resample_dim<3>(t, geometry, target, interpolation, out)
+                       : resample_dim<2>(t, geometry, target, interpolation, out);
+    });
+}
+
+ie_status ie_image_resample(const ie_tensor *t, const ie_image_geometry *geometry, const double spacing[3],
+                            ie_interpolation interpolation, ie_tensor **out, ie_image_geometry *out_geometry) {
+    if (!out) return ie_error_set(IE_ERR_INVALID_ARG, "ie_image_resample: out is NULL");
+    *out = nullptr;
+    ie_image_geometry target;
+    IE_TRY(ie_image_resampled_geometry(geometry, spacing, &target));
+    IE_TRY(ie_image_resample_to(t, geometry, &target, interpolation, out));
+    if (out_geometry) *out_geometry = target;
+    return IE_OK;
+}
 
 ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out, ie_image_geometry *geometry) {
     if (!out) return ie_error_set(IE_ERR_INVALID_ARG, "ie_image_read: out is NULL");

@@ -1,6 +1,10 @@
-/* core/metrics - Dice and argmax. */
+/* core/metrics - Dice, argmax, and the metrics of every structure of two
+ * label maps (the per-mask work is in surface_distance.c). */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "core/io/image_geometry.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/tensor/tensor_impl.h"
 
@@ -50,4 +54,61 @@ ie_status ie_argmax_channels(const ie_tensor *logits, ie_tensor **out) {
             o[b * inner + i] = best;
         }
     return IE_OK;
+}
+
+/* The map must be [..., D, H, W] (or [..., H, W]) of the image, leading
+ * dimensions 1. */
+static ie_status check_map(const char *role, const ie_tensor *t, int ndim, const int64_t *shape) {
+    char d[96];
+    if (!t) return ie_error_set(IE_ERR_INVALID_ARG, "segmentation metrics: the %s label map is NULL", role);
+    if (t->device != IE_CPU)
+        return ie_error_set(IE_ERR_DEVICE, "segmentation metrics: the %s label map %s is not on the CPU", role,
+                            ie_tensor_describe(t, d, sizeof d));
+    bool fits = t->ndim >= ndim;
+    for (int i = 0; fits && i < t->ndim; i++) {
+        int from_end = t->ndim - i; /* 1 = last dimension */
+        fits = from_end <= ndim ? t->shape[i] == shape[ndim - from_end] : t->shape[i] == 1;
+    }
+    if (!fits) {
+        char want[64];
+        if (ndim == 3)
+            snprintf(want, sizeof want, "[%lld, %lld, %lld]", (long long)shape[0], (long long)shape[1],
+                     (long long)shape[2]);
+        else
+            snprintf(want, sizeof want, "[%lld, %lld]", (long long)shape[0], (long long)shape[1]);
+        return ie_error_set(IE_ERR_SHAPE,
+                            "segmentation metrics: the %s label map %s does not fit the image's voxels %s "
+                            "(leading dimensions of size 1 are allowed)",
+                            role, ie_tensor_describe(t, d, sizeof d), want);
+    }
+    return IE_OK;
+}
+
+ie_status ie_seg_metrics_labels(const ie_tensor *pred, const ie_tensor *truth, const ie_image_geometry *geometry,
+                                int n_classes, ie_seg_metrics *out) {
+    if (!out || n_classes < 1)
+        return ie_error_set(IE_ERR_INVALID_ARG, "segmentation metrics: needs n_classes >= 1 (got %d) and an output",
+                            n_classes);
+    IE_TRY(ie_image_geometry_check("segmentation metrics", geometry));
+    int64_t shape[3];
+    int ndim = ie_image_geometry_shape(geometry, shape);
+    IE_TRY(check_map("predicted", pred, ndim, shape));
+    IE_TRY(check_map("true", truth, ndim, shape));
+    /* spacing per tensor axis: geometry's is x, y, z */
+    double spacing[3];
+    for (int a = 0; a < ndim; a++) spacing[a] = geometry->spacing[ndim - 1 - a];
+    int64_t numel = pred->numel;
+    uint8_t *masks = malloc((size_t)numel * 2);
+    if (!masks) return ie_error_set(IE_ERR_NOMEM, "segmentation metrics: out of memory for %lld voxels",
+                                    (long long)numel);
+    ie_status st = IE_OK;
+    for (int c = 1; st == IE_OK && c < n_classes; c++) {
+        for (int64_t i = 0; i < numel; i++) {
+            masks[i] = label_at(pred, i) == c;
+            masks[numel + i] = label_at(truth, i) == c;
+        }
+        st = ie_seg_metrics_masks(masks, masks + numel, ndim, shape, spacing, &out[c - 1]);
+    }
+    free(masks);
+    return st;
 }

@@ -7,8 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
+#include "core/data/pairing.h"
 #include "core/data/split_column.h"
+#include "core/data/validate.h"
+#include "core/checkpoint/checkpoint.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "innereye/image_io.h"
@@ -16,106 +20,6 @@
 static bool is_dir(const char *path) {
     struct stat st;
     return path[0] && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_image_name(const char *name) {
-    static const char *const ext[] = {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd"};
-    size_t n = strlen(name);
-    if (name[0] == '.') return false;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
-        size_t e = strlen(ext[i]);
-        if (n > e && strcmp(name + n - e, ext[i]) == 0) return true;
-    }
-    return false;
-}
-
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Sorted image file names of dir (caller frees each and the array). */
-static ie_status list_images(const char *dir, char ***out, int *count) {
-    DIR *d = opendir(dir);
-    if (!d) return ie_error_set(IE_ERR_IO, "%s: cannot open the folder: %s", dir, strerror(errno));
-    int n = 0, cap = 64;
-    char **names = malloc((size_t)cap * sizeof *names);
-    struct dirent *e;
-    while (names && (e = readdir(d))) {
-        if (!is_image_name(e->d_name)) continue;
-        if (n == cap) {
-            char **grown = realloc(names, (size_t)(cap *= 2) * sizeof *names);
-            if (!grown) break;
-            names = grown;
-        }
-        names[n++] = strdup(e->d_name);
-    }
-    closedir(d);
-    if (!names) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory listing images", dir);
-    qsort(names, (size_t)n, sizeof *names, by_name);
-    *out = names;
-    *count = n;
-    return IE_OK;
-}
-
-static void subject_of(const char *file, char *out, size_t size) {
-    snprintf(out, size, "%s", file);
-    char *dot = strstr(out, ".nii");
-    if (!dot) dot = strrchr(out, '.');
-    if (dot) *dot = '\0';
-}
-
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-/* dataset.csv pairing images and labels by file name (label-map layout). */
-static ie_status write_paired_csv(const char *images_dir, const char *labels_dir, int max_subjects,
-                                  const char *csv_path, int *written) {
-    /* The CSV lives in the run folder: it lists absolute paths. */
-    char images[PATH_MAX], labels[PATH_MAX];
-    if (!realpath(images_dir, images)) return ie_error_set(IE_ERR_IO, "%s: %s", images_dir, strerror(errno));
-    if (!realpath(labels_dir, labels))
-        return ie_error_set(IE_ERR_IO, "data.labels_dir %s: %s", labels_dir, strerror(errno));
-    char **names = NULL;
-    int n = 0;
-    IE_TRY(list_images(images, &names, &n));
-    FILE *f = fopen(csv_path, "w");
-    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", csv_path, strerror(errno));
-    int count = 0, missing = 0;
-    char first_missing[2 * PATH_MAX] = "";
-    if (st == IE_OK) fprintf(f, "subject,filePath,channel\n");
-    for (int i = 0; st == IE_OK && i < n && (!max_subjects || count < max_subjects); i++) {
-        char label_path[2 * PATH_MAX], image_path[2 * PATH_MAX], subject[512];
-        snprintf(label_path, sizeof label_path, "%s/%s", labels, names[i]);
-        snprintf(image_path, sizeof image_path, "%s/%s", images, names[i]);
-        struct stat sb;
-        if (stat(label_path, &sb) != 0) {
-            if (!missing++) snprintf(first_missing, sizeof first_missing, "%s", label_path);
-            continue;
-        }
-        subject_of(names[i], subject, sizeof subject);
-        csv_field(f, subject); fputc(',', f); csv_field(f, image_path); fputs(",image\n", f);
-        csv_field(f, subject); fputc(',', f); csv_field(f, label_path); fputs(",label\n", f);
-        count++;
-    }
-    if (f && fclose(f) != 0 && st == IE_OK) st = ie_error_set(IE_ERR_IO, "%s: write failed", csv_path);
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-    if (st == IE_OK && count == 0)
-        st = ie_error_set(IE_ERR_IO, "%s: no image has a label of the same name in %s%s%s", images, labels,
-                          missing ? " (first missing: " : "", missing ? first_missing : "");
-    if (st == IE_OK && missing)
-        fprintf(stderr, "note: %d images in %s have no label in %s (first: %s); they are left out\n", missing,
-                images, labels, first_missing);
-    *written = count;
-    return st;
 }
 
 ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, char *csv_path, size_t size) {
@@ -157,7 +61,9 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
         st = ie_image_geometry_from_shape(3, shape, &geom);
         if (st == IE_OK) st = ie_image_write(image_path, image, &geom);
         if (st == IE_OK) st = ie_image_write(label_path, labels, &geom);
-        if (st == IE_OK) fprintf(f, "%s,%s,image\n%s,%s,label\n", subject, image_path, subject, label_path);
+        /* Paths relative to the CSV's folder, where the dataset resolves them. */
+        if (st == IE_OK)
+            fprintf(f, "%s,%s_image.nii.gz,image\n%s,%s_label.nii.gz,label\n", subject, subject, subject, subject);
         ie_tensor_release(image);
         ie_tensor_release(labels);
     }
@@ -165,12 +71,55 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
     return st;
 }
 
+/* dataset.csv in the run folder pairing data.images_dir with data.labels_dir. */
+static ie_status pair_folders(const ie_config *cfg, const char *images, const char *labels, int max_subjects,
+                              const char *run_dir, char *path, size_t path_size, char *note, size_t note_size) {
+    const char *image_channel = "image", *label_channel = "label";
+    const char *channels[IE_MAX_CHANNELS];
+    int n = 0;
+    IE_TRY(ie_config_get_string_array(cfg, "data.image_channels", channels, IE_MAX_CHANNELS, &n));
+    if (n == 1) image_channel = channels[0];
+    IE_TRY(ie_config_get_string(cfg, "data.label_channel", &label_channel));
+    ie_pairing pairs;
+    IE_TRY(ie_pairing_find(images, labels, max_subjects, &pairs));
+    snprintf(path, path_size, "%s/dataset.csv", run_dir);
+    ie_status st = ie_pairing_write_csv(&pairs, image_channel, label_channel, path);
+    char unpaired[1024];
+    ie_pairing_describe_unpaired(&pairs, 3, unpaired, sizeof unpaired);
+    snprintf(note, note_size, "data: %d subjects from %s (labels %s), listed in %s%s%s", pairs.n_pairs, images,
+             labels, path, unpaired[0] ? "; left out: " : "", unpaired);
+    ie_pairing_free(&pairs);
+    return st;
+}
+
+/* data.dataset_csv, or <data.root>/dataset.csv; with data.root set, the
+ * CSV's file paths start there. */
+static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, char *note, size_t note_size) {
+    char path[4200];
+    if (csv[0]) snprintf(path, sizeof path, "%s", csv);
+    else snprintf(path, sizeof path, "%s/dataset.csv", root);
+    IE_TRY(ie_dataset_load(path, "subject", out));
+    snprintf(note, note_size, "data: %s", path);
+    if (!root[0]) return IE_OK;
+    char resolved[PATH_MAX];
+    ie_status st = realpath(root, resolved) && is_dir(resolved)
+                       ? ie_dataset_set_root(*out, resolved)
+                       : ie_error_set(IE_ERR_IO, "data.root %s is not a folder (relative paths start at the current "
+                                      "folder)", root);
+    if (st != IE_OK) {
+        ie_dataset_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset **out, char *note,
                           size_t note_size) {
-    const char *csv = "", *images = "", *labels = "";
+    const char *csv = "", *root = "", *images = "", *labels = "";
     bool synthetic = false, fallback = false;
     int64_t max_subjects = 0, synthetic_count = 12, seed = 0;
     IE_TRY(ie_config_get_string(cfg, "data.dataset_csv", &csv));
+    IE_TRY(ie_config_get_string(cfg, "data.root", &root));
     IE_TRY(ie_config_get_string(cfg, "data.images_dir", &images));
     IE_TRY(ie_config_get_string(cfg, "data.labels_dir", &labels));
     IE_TRY(ie_config_get_bool(cfg, "data.synthetic", &synthetic));
@@ -179,19 +128,13 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset 
     IE_TRY(ie_config_get_int(cfg, "data.synthetic_subjects", &synthetic_count));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
     char path[4200];
-    if (!synthetic && csv[0]) {
-        snprintf(note, note_size, "data: %s", csv);
-        return ie_dataset_load(csv, "subject", out);
-    }
+    if (!synthetic && (csv[0] || root[0])) return load_csv(csv, root, out, note, note_size);
     if (!synthetic && images[0] && (is_dir(images) || !fallback)) {
         if (!is_dir(images))
             return ie_error_set(IE_ERR_IO, "data.images_dir %s is not a folder (paths are relative to the "
                                            "current folder)", images);
         if (!labels[0]) return ie_error_set(IE_ERR_CONFIG, "data.images_dir is set but data.labels_dir is empty");
-        snprintf(path, sizeof path, "%s/dataset.csv", run_dir);
-        int count = 0;
-        IE_TRY(write_paired_csv(images, labels, (int)max_subjects, path, &count));
-        snprintf(note, note_size, "data: %d subjects from %s (labels %s), listed in %s", count, images, labels, path);
+        IE_TRY(pair_folders(cfg, images, labels, (int)max_subjects, run_dir, path, sizeof path, note, note_size));
         return ie_dataset_load(path, "subject", out);
     }
     if (!synthetic && !fallback)
@@ -208,25 +151,161 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset 
     return ie_dataset_load(path, "subject", out);
 }
 
+/* data.split.{train,val,test}_subjects, when any is set. */
+static ie_status split_by_lists(const ie_config *cfg, const ie_dataset *ds, bool *used, ie_split *out) {
+    static const char *const keys[IE_SPLIT_PARTS] = {"data.split.train_subjects", "data.split.val_subjects",
+                                                     "data.split.test_subjects"};
+    int counts[IE_SPLIT_PARTS], total = 0;
+    for (int p = 0; p < IE_SPLIT_PARTS; p++) {
+        IE_TRY(ie_config_get_array_length(cfg, keys[p], &counts[p]));
+        total += counts[p];
+    }
+    *used = total > 0;
+    if (!*used) return IE_OK;
+    const char **names = calloc((size_t)total, sizeof *names);
+    if (!names) return ie_error_set(IE_ERR_NOMEM, "split: out of memory");
+    const char *const *lists[IE_SPLIT_PARTS];
+    ie_status st = IE_OK;
+    for (int p = 0, at = 0; p < IE_SPLIT_PARTS && st == IE_OK; p++) {
+        int n = 0;
+        st = ie_config_get_string_array(cfg, keys[p], names + at, counts[p], &n);
+        lists[p] = names + at;
+        at += counts[p];
+    }
+    if (st == IE_OK) st = ie_split_by_lists(ds, lists, counts, out);
+    free(names);
+    return st;
+}
+
+/* Cross-validation (cv.splits >= 2, cv.split_index >= 0): the test part
+ * stays; fold `cv.split_index` of a k-fold cut of everything else (train +
+ * val, groups kept together) becomes this run's validation part. */
+static ie_status cross_validation_fold(const ie_config *cfg, const ie_dataset *ds, ie_split *out) {
+    int64_t folds = 0, fold = -1, seed = 0, split_seed = -1;
+    const char *group = "";
+    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
+    IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
+    if (folds < 2 || fold < 0) return IE_OK;
+    IE_TRY(ie_config_get_int(cfg, "seed", &seed));
+    IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
+    IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &group));
+    int pool_n = out->count[IE_SPLIT_TRAIN] + out->count[IE_SPLIT_VAL];
+    int *pool = malloc((size_t)(pool_n ? pool_n : 1) * sizeof *pool);
+    if (!pool) return ie_error_set(IE_ERR_NOMEM, "cross-validation split: out of memory");
+    if (out->count[IE_SPLIT_TRAIN]) memcpy(pool, out->part[IE_SPLIT_TRAIN], (size_t)out->count[IE_SPLIT_TRAIN] * sizeof *pool);
+    if (out->count[IE_SPLIT_VAL])
+        memcpy(pool + out->count[IE_SPLIT_TRAIN], out->part[IE_SPLIT_VAL], (size_t)out->count[IE_SPLIT_VAL] * sizeof *pool);
+    ie_split cv = {0};
+    ie_status st = ie_split_kfold(ds, pool, pool_n, (int)folds, (int)fold,
+                                  (uint64_t)(split_seed >= 0 ? split_seed : seed), group[0] ? group : NULL, &cv);
+    free(pool);
+    if (st != IE_OK) return ie_error_wrap(st, "cv.splits = %lld", (long long)folds);
+    cv.part[IE_SPLIT_TEST] = out->part[IE_SPLIT_TEST];
+    cv.count[IE_SPLIT_TEST] = out->count[IE_SPLIT_TEST];
+    out->part[IE_SPLIT_TEST] = NULL;
+    out->count[IE_SPLIT_TEST] = 0;
+    ie_split_free(out);
+    *out = cv;
+    return IE_OK;
+}
+
 ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, bool reuse, ie_split *out) {
     char path[4200];
     snprintf(path, sizeof path, "%s/split.csv", run_dir);
     if (reuse) return ie_split_read_csv(ds, path, out);
+    bool listed = false;
     const char *column = "";
     IE_TRY(ie_config_get_string(cfg, "data.split.column", &column));
     if (column[0]) { /* the dataset says (core/data/split_column.h) */
         IE_TRY(ie_split_by_column(ds, column, out));
-        return ie_split_write_csv(ds, out, path);
+        listed = true;
+    } else {
+        IE_TRY(split_by_lists(cfg, ds, &listed, out));
     }
-    double p[IE_SPLIT_PARTS];
-    int64_t seed = 0, split_seed = -1;
-    IE_TRY(ie_config_get_number(cfg, "data.split.train", &p[IE_SPLIT_TRAIN]));
-    IE_TRY(ie_config_get_number(cfg, "data.split.val", &p[IE_SPLIT_VAL]));
-    IE_TRY(ie_config_get_number(cfg, "data.split.test", &p[IE_SPLIT_TEST]));
-    IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-    IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
-    IE_TRY(ie_split_by_proportions(ds, p, (uint64_t)(split_seed >= 0 ? split_seed : seed), NULL, out));
-    return ie_split_write_csv(ds, out, path);
+    if (!listed) {
+        double p[IE_SPLIT_PARTS];
+        int64_t seed = 0, split_seed = -1;
+        const char *group = "";
+        IE_TRY(ie_config_get_number(cfg, "data.split.train", &p[IE_SPLIT_TRAIN]));
+        IE_TRY(ie_config_get_number(cfg, "data.split.val", &p[IE_SPLIT_VAL]));
+        IE_TRY(ie_config_get_number(cfg, "data.split.test", &p[IE_SPLIT_TEST]));
+        IE_TRY(ie_config_get_int(cfg, "seed", &seed));
+        IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
+        IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &group));
+        IE_TRY(ie_split_by_proportions(ds, p, (uint64_t)(split_seed >= 0 ? split_seed : seed), group[0] ? group : NULL,
+                                       out));
+    }
+    IE_TRY(cross_validation_fold(cfg, ds, out));
+    ie_status st = ie_split_write_csv(ds, out, path);
+    if (st != IE_OK) ie_split_free(out);
+    return st;
+}
+
+static ie_status norm_from_config(const ie_config *cfg, ie_seg_setup *s, int n) {
+    const char *name = "SimpleNorm";
+    IE_TRY(ie_config_get_string(cfg, "data.normalization", &name));
+    ie_seg_norm method;
+    IE_TRY(ie_norm_parse(name, &method));
+    ie_norm_params p;
+    ie_norm_params_init(&p);
+    double tail[IE_MAX_CHANNELS];
+    int n_tail = 0, count = 0;
+    IE_TRY(ie_config_get_number(cfg, "data.window_level", &p.level));
+    IE_TRY(ie_config_get_number(cfg, "data.window_width", &p.window));
+    IE_TRY(ie_config_get_number_array(cfg, "data.output_range", p.output_range, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.sharpen", &p.sharpen));
+    IE_TRY(ie_config_get_number_array(cfg, "data.trim_percentiles", p.trim_percentiles, 2, &count));
+    IE_TRY(ie_config_get_array_length(cfg, "data.tail", &n_tail));
+    if (n_tail != 1 && n_tail != n)
+        return ie_error_set(IE_ERR_CONFIG, "data.tail lists %d values; give one for all image channels or one per "
+                            "channel (%d)", n_tail, n);
+    IE_TRY(ie_config_get_number_array(cfg, "data.tail", tail, IE_MAX_CHANNELS, &n_tail));
+    for (int c = 0; c < n; c++) {
+        s->norm[c] = method;
+        s->norm_params[c] = p;
+        s->norm_params[c].tail = tail[n_tail == 1 ? 0 : c];
+    }
+    s->seg.norm = s->norm;
+    s->seg.norm_params = s->norm_params;
+    return IE_OK;
+}
+
+static ie_status truth_from_config(const ie_config *cfg, ie_seg_setup *s, int n_classes) {
+    const char *truth = "label_map";
+    IE_TRY(ie_config_get_string(cfg, "data.truth", &truth));
+    IE_TRY(ie_config_get_string(cfg, "data.label_channel", &s->seg.label_channel));
+    s->seg.n_classes = n_classes;
+    s->n_classes = n_classes;
+    if (strcmp(truth, "masks") != 0) {
+        s->seg.truth = IE_SEG_TRUTH_LABEL_MAP;
+        return IE_OK;
+    }
+    int n = 0;
+    IE_TRY(ie_config_get_array_length(cfg, "data.mask_channels", &n));
+    if (n < 1 || n > IE_MAX_CHANNELS)
+        return ie_error_set(IE_ERR_CONFIG, "data.truth is \"masks\": data.mask_channels must name 1 to %d mask "
+                            "channels (one per structure), it names %d", IE_MAX_CHANNELS, n);
+    IE_TRY(ie_config_get_string_array(cfg, "data.mask_channels", s->mask_channels, IE_MAX_CHANNELS, &n));
+    if (n_classes > 0 && n_classes != n + 1)
+        return ie_error_set(IE_ERR_CONFIG, "data.truth is \"masks\": data.classes must be the background and one "
+                            "name per mask channel (%d names), it has %d", n + 1, n_classes);
+    s->seg.truth = IE_SEG_TRUTH_MASKS;
+    s->seg.n_mask_channels = n;
+    s->seg.mask_channels = s->mask_channels;
+    return IE_OK;
+}
+
+static ie_status augment_from_config(const ie_config *cfg, ie_augment_config *a) {
+    int count = 0;
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.rotate_degrees", a->rotate_degrees, 3, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.rotate_probability", &a->rotate_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.scale_range", a->scale_range, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.scale_probability", &a->scale_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.gamma_range", a->gamma_range, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.gamma_probability", &a->gamma_probability));
+    IE_TRY(ie_config_get_bool(cfg, "data.augment.gamma_retain_stats", &a->gamma_retain_stats));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.noise_std", a->noise_std, 2, &count));
+    return ie_config_get_number(cfg, "data.augment.noise_probability", &a->noise_probability);
 }
 
 ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_setup *s) {
@@ -238,23 +317,10 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
         return ie_error_set(IE_ERR_CONFIG, "data.image_channels must list 1 to %d channels, it lists %d",
                             IE_MAX_CHANNELS, n);
     IE_TRY(ie_config_get_string_array(cfg, "data.image_channels", s->image_channels, IE_MAX_CHANNELS, &n));
-    const char *norm = "SimpleNorm";
-    IE_TRY(ie_config_get_string(cfg, "data.normalization", &norm));
-    ie_seg_norm kind;
-    if (!strcmp(norm, "None")) kind = IE_SEG_NORM_NONE;
-    else if (!strcmp(norm, "SimpleNorm")) kind = IE_SEG_NORM_SIMPLE;
-    else
-        return ie_error_set(IE_ERR_UNSUPPORTED, "data.normalization \"%s\" is not available yet; use \"SimpleNorm\" "
-                                                "or \"None\"",
-                            norm);
-    for (int i = 0; i < n; i++) s->norm[i] = kind;
     s->seg.n_image_channels = n;
     s->seg.image_channels = s->image_channels;
-    s->seg.norm = s->norm;
-    s->seg.truth = IE_SEG_TRUTH_LABEL_MAP;
-    IE_TRY(ie_config_get_string(cfg, "data.label_channel", &s->seg.label_channel));
-    s->seg.n_classes = n_classes;
-    s->n_classes = n_classes;
+    IE_TRY(norm_from_config(cfg, s, n));
+    IE_TRY(truth_from_config(cfg, s, n_classes));
     int64_t crop[3];
     int count = 0;
     IE_TRY(ie_config_get_int_array(cfg, "data.crop_size", crop, 3, &count));
@@ -262,5 +328,51 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
     int64_t axes[3];
     IE_TRY(ie_config_get_int_array(cfg, "data.flip_axes", axes, 3, &count));
     for (int i = 0; i < count; i++) s->seg.flip[axes[i]] = true;
+    IE_TRY(augment_from_config(cfg, &s->seg.augment));
+    IE_TRY(ie_config_get_number_array(cfg, "data.target_spacing", s->seg.target_spacing, 3, &count));
+    if (count == 0) s->seg.target_spacing[0] = s->seg.target_spacing[1] = s->seg.target_spacing[2] = 0;
     return IE_OK;
+}
+
+
+ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_classes, const char *run_dir) {
+    bool enabled = true, allow_empty = true;
+    IE_TRY(ie_config_get_bool(cfg, "data.validate", &enabled));
+    IE_TRY(ie_config_get_bool(cfg, "data.allow_empty_truth", &allow_empty));
+    if (!enabled) return IE_OK;
+    ie_seg_setup *setup = malloc(sizeof *setup);
+    if (!setup) return ie_error_set(IE_ERR_NOMEM, "data check: out of memory");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ie_validate_result r;
+    ie_status st = ie_seg_setup_from_config(cfg, n_classes, setup);
+    if (st == IE_OK) st = ie_seg_validate(&setup->seg, ds, NULL, 0, allow_empty, &r);
+    free(setup);
+    if (st != IE_OK) return st;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("data check: %d subject%s, %d problem%s (%.2f s)\n", r.subjects, r.subjects == 1 ? "" : "s", r.problems,
+           r.problems == 1 ? "" : "s", seconds);
+    fflush(stdout);
+    if (!r.problems) return IE_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data_problems.txt", run_dir);
+    st = ie_write_file_atomic(path, r.report, strlen(r.report));
+    /* The message holds what fits (statuses carry about 2 KB); the file all. */
+    char shown[1500];
+    size_t keep = strlen(r.report) < sizeof shown ? strlen(r.report) : sizeof shown - 1;
+    while (keep > 0 && keep < strlen(r.report) && r.report[keep - 1] != '\n') keep--;
+    memcpy(shown, r.report, keep);
+    shown[keep] = '\0';
+    int listed = 0;
+    for (size_t i = 0; i < keep; i++) listed += shown[i] == '\n';
+    char more[64] = "";
+    if (listed < r.problems) snprintf(more, sizeof more, "\n... and %d more", r.problems - listed);
+    if (keep > 0) shown[keep - 1] = '\0'; /* the message ends without a line break */
+    ie_status result = ie_error_set(IE_ERR_CONFIG, "the dataset has %d problem%s in %d of %d subjects; nothing was "
+                                    "trained. Fix them (all are in %s) or set data.validate false:\n%s%s",
+                                    r.problems, r.problems == 1 ? "" : "s", r.bad_subjects, r.subjects,
+                                    st == IE_OK ? path : "the list below", shown, more);
+    ie_validate_result_free(&r);
+    return result;
 }

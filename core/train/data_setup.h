@@ -15,24 +15,37 @@ typedef struct ie_seg_setup {
     ie_seg_config seg;
     const char *image_channels[IE_MAX_CHANNELS];
     ie_seg_norm norm[IE_MAX_CHANNELS];
+    ie_norm_params norm_params[IE_MAX_CHANNELS];
+    const char *mask_channels[IE_MAX_CHANNELS];
     int n_classes;
 } ie_seg_setup;
 
-/* Finds or builds the run's dataset: data.dataset_csv; or data.images_dir +
- * data.labels_dir paired by file name; or generated volumes (data.synthetic,
- * or data.fallback_synthetic when the images folder is missing).  Built CSVs
+/* Finds or builds the run's dataset: data.dataset_csv (or
+ * <data.root>/dataset.csv); or data.images_dir + data.labels_dir paired by
+ * file name (core/data/pairing.h); or generated volumes (data.synthetic, or
+ * data.fallback_synthetic when the images folder is missing).  Built CSVs
  * and generated volumes go into run_dir.  `note` receives one line saying
  * which source was used. */
 ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset **out, char *note,
                           size_t note_size);
 
-/* Train/val/test split of the dataset per data.split.*, written to
- * <run_dir>/split.csv; with `reuse` (resuming), read back from it. */
+/* Train/val/test split of the dataset per data.split.*: explicit subject
+ * lists when any is set, else proportions with the seed, grouped by
+ * data.split.group_column when set.  Written to <run_dir>/split.csv; with
+ * `reuse` (resuming), read back from it. */
 ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, bool reuse, ie_split *out);
 
-/* Segmentation loader settings from the config (channels, classes, crop,
- * flips, normalisation).  cfg must outlive setup. */
+/* Segmentation loader settings from the config (channels, truth, classes,
+ * normalisation, crop, flips, augmentation, resampling).  cfg must outlive
+ * setup. */
 ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_setup *setup);
+
+/* Checks every subject of ds before training (core/data/validate.h) with
+ * the segmentation settings of the config, unless data.validate is false.
+ * Prints one line with the outcome and time.  With problems: writes them all
+ * to <run_dir>/data_problems.txt and fails with IE_ERR_CONFIG, the message
+ * listing as many as fit. */
+ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_classes, const char *run_dir);
 
 /* Writes `count` generated subjects (a bright ellipsoid and a shell in
  * noise, classes 0..2) as NIfTI files into dir and a dataset.csv listing

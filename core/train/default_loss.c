@@ -55,7 +55,54 @@ static ie_status bce(const ie_loss_spec *s, ie_tensor *output, ie_tensor *target
     return st;
 }
 
+/* ---- logits smaller than the labels ----
+ * A network with unpadded convolutions (InnerEye's Basic) returns logits for
+ * the centre of its training crop only.  As InnerEye does, the loss then
+ * compares them with the centre of the labels: floor((label - logit) / 2)
+ * voxels are dropped before along each axis.  Any other mismatch is left to
+ * the loss, which reports it. */
+static bool centre_of_labels(const ie_tensor *output, const ie_tensor *labels, int64_t off[3]) {
+    if (ie_tensor_ndim(output) != 5 || ie_tensor_ndim(labels) != 4 || ie_tensor_dtype(labels) != IE_I64)
+        return false;
+    bool smaller = false;
+    for (int a = 0; a < 3; a++) {
+        int64_t lab = ie_tensor_dim(labels, 1 + a), out = ie_tensor_dim(output, 2 + a);
+        if (out > lab) return false;
+        smaller = smaller || out < lab;
+        off[a] = (lab - out) / 2;
+    }
+    return smaller && ie_tensor_dim(output, 0) == ie_tensor_dim(labels, 0);
+}
+
+static ie_status crop_labels(const ie_tensor *output, const ie_tensor *labels, const int64_t off[3], ie_tensor **out) {
+    const int64_t *in = ie_tensor_shape(labels);
+    int64_t shape[4] = {in[0], ie_tensor_dim(output, 2), ie_tensor_dim(output, 3), ie_tensor_dim(output, 4)};
+    IE_TRY(ie_tensor_empty(IE_I64, 4, shape, IE_CPU, out));
+    const int64_t *src = ie_tensor_data(labels);
+    int64_t *dst = ie_tensor_data(*out);
+    for (int64_t n = 0; n < shape[0]; n++)
+        for (int64_t i = 0; i < shape[1]; i++)
+            for (int64_t j = 0; j < shape[2]; j++) {
+                memcpy(dst, src + ((n * in[1] + i + off[0]) * in[2] + j + off[1]) * in[3] + off[2],
+                       (size_t)shape[3] * sizeof *dst);
+                dst += shape[3];
+            }
+    return IE_OK;
+}
+
+static ie_status loss_of(const ie_loss_spec *s, ie_tensor *output, const ie_batch *batch, ie_tensor **out);
+
 ie_status ie_loss_compute(const ie_loss_spec *s, ie_tensor *output, const ie_batch *batch, ie_tensor **out) {
+    int64_t off[3];
+    if (!batch->labels || !centre_of_labels(output, batch->labels, off)) return loss_of(s, output, batch, out);
+    ie_batch centre = *batch;
+    IE_TRY(crop_labels(output, batch->labels, off, &centre.labels));
+    ie_status st = loss_of(s, output, &centre, out);
+    ie_tensor_release(centre.labels);
+    return st;
+}
+
+static ie_status loss_of(const ie_loss_spec *s, ie_tensor *output, const ie_batch *batch, ie_tensor **out) {
     if (s->class_weights && ie_tensor_numel(s->class_weights) != ie_tensor_dim(output, 1))
         return ie_error_set(IE_ERR_CONFIG, "train.loss.class_weights has %lld entries, the model outputs %lld classes",
                             (long long)ie_tensor_numel(s->class_weights), (long long)ie_tensor_dim(output, 1));

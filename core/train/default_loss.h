@@ -25,6 +25,9 @@ typedef struct ie_loss_spec {
 
 ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out);
 void ie_loss_spec_clear(ie_loss_spec *spec);
+/* Segmentation logits smaller than the labels (a network with unpadded
+ * convolutions, such as InnerEye's Basic) are compared with the centre of the
+ * labels, as InnerEye does. */
 ie_status ie_loss_compute(const ie_loss_spec *spec, ie_tensor *output, const ie_batch *batch, ie_tensor **out);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/train/run_dir.h"
+#include "core/util/file_util.h"
 #include "innereye/image_io.h"
 #include "ie_version.h"
 #include "innereye/threads.h"
@@ -124,4 +125,22 @@ ie_status ie_run_record_write(const char *run_dir, const cJSON *record) {
     ie_status st = ie_write_file_atomic(path, text, strlen(text));
     free(text);
     return st;
+}
+
+ie_status ie_run_record_read(const char *run_dir, cJSON **out) {
+    char path[4200], *text = NULL;
+    snprintf(path, sizeof path, "%s/run.json", run_dir);
+    IE_TRY(ie_read_file(path, &text, NULL));
+    *out = cJSON_Parse(text);
+    free(text);
+    return *out ? IE_OK : ie_error_set(IE_ERR_IO, "%s: not valid JSON", path);
+}
+
+bool ie_run_finished(const char *run_dir) {
+    cJSON *record = NULL;
+    if (ie_run_record_read(run_dir, &record) != IE_OK) return false;
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(record, "status"));
+    bool finished = status && !strcmp(status, "finished");
+    cJSON_Delete(record);
+    return finished;
 }

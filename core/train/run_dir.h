@@ -8,6 +8,7 @@
 #ifndef IE_CORE_TRAIN_RUN_DIR_H
 #define IE_CORE_TRAIN_RUN_DIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "innereye/status.h"
@@ -26,6 +27,12 @@ void ie_provenance_add(struct cJSON *record);
 
 /* "2026-11-26T21:45:03Z" */
 void ie_utc_now(char *out, size_t size);
+
+/* Parses <run_dir>/run.json (cJSON_Delete the result). */
+ie_status ie_run_record_read(const char *run_dir, struct cJSON **out);
+
+/* Whether run.json says the run finished. */
+bool ie_run_finished(const char *run_dir);
 
 /* Writes the record as <run_dir>/run.json atomically. */
 ie_status ie_run_record_write(const char *run_dir, const struct cJSON *record);

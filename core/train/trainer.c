@@ -2,6 +2,7 @@
  * inference.  One `trainer` holds everything a run needs; each phase is a
  * function below, in the order a run goes through them. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,13 +14,18 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
 #include "core/data/strmap.h"
+#include "core/inference/infer.h"
+#include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/loader.h"
+#include "core/submit/mlflow_files.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "core/train/default_loss.h"
+#include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
 #include "core/train/run_dir.h"
 #include "core/train/task.h"
@@ -28,6 +34,7 @@
 #include "innereye/autograd.h"
 #include "innereye/image_io.h"
 #include "innereye/ops.h"
+#include "innereye/rng.h"
 #include "innereye/threads.h"
 
 #define MAX_CLASSES 64
@@ -56,11 +63,20 @@ typedef struct trainer {
     int n_classes;
     const char *class_names[MAX_CLASSES];
     cJSON *record; /* run.json */
+    ie_median_stop median;
+    char init_sha[65]; /* of model.init_checkpoint, when one was loaded */
+    ie_infer_settings infer; /* test split: sliding windows and post-processing */
     /* What depends on the kind of model (core/train/task.h). */
     const ie_task *task;
     void *task_state;
     ie_task_env env;
 } trainer;
+
+uint64_t ie_fold_seed(uint64_t seed, int fold) {
+    uint32_t counter[4] = {(uint32_t)fold, 0, 0, 0x43564644u /* "CVFD" */}, out[4];
+    ie_philox4x32(seed, counter, out);
+    return ((uint64_t)out[0] << 32 | out[1]) >> 1; /* non-negative as a config int */
+}
 
 /* ------------------------------------------------------------------ host */
 
@@ -81,6 +97,12 @@ static ie_status read_settings(trainer *t) {
     int64_t v;
     IE_TRY(ie_config_get_int(t->cfg, "seed", &v));
     t->seed = (uint64_t)v;
+    int64_t fold = -1;
+    IE_TRY(ie_config_get_int(t->cfg, "cv.split_index", &fold));
+    /* Cross-validation fold i trains with its own seed, derived from the run
+     * seed and i (the split itself uses the run seed, so folds share the
+     * test set). */
+    if (fold >= 0) t->seed = ie_fold_seed(t->seed, (int)fold);
     IE_TRY(ie_config_get_int(t->cfg, "train.epochs", &v));
     t->epochs = (int)v;
     IE_TRY(ie_config_get_int(t->cfg, "train.batch_size", &v));
@@ -166,6 +188,35 @@ static ie_status create_model(trainer *t) {
     if (t->plugin->table.configure_optimizer)
         IE_TRY(t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule));
     return ie_optimizer_new(&t->opt_opts, t->params, &t->opt);
+}
+
+/* model.init_checkpoint: start from given weights (docs/models.md).  Strict:
+ * the file holds exactly the model's tensors; otherwise those whose names
+ * match are loaded, but at least one must. */
+static ie_status load_init_checkpoint(trainer *t) {
+    const char *path = "";
+    bool strict = true;
+    IE_TRY(ie_config_get_string(t->cfg, "model.init_checkpoint", &path));
+    if (!path[0]) return IE_OK;
+    IE_TRY(ie_config_get_bool(t->cfg, "model.init_strict", &strict));
+    ie_params *src = NULL;
+    ie_status st = ie_safetensors_read(path, &src);
+    if (st != IE_OK) return ie_error_wrap(st, "model.init_checkpoint");
+    st = ie_params_copy_from(t->params, src, path, strict);
+    int used = 0, unknown = -1, n = ie_params_count(src);
+    for (int i = 0; i < n; i++)
+        if (ie_params_find(t->params, ie_params_name(src, i))) used++;
+        else if (unknown < 0) unknown = i;
+    if (st == IE_OK && ((strict && unknown >= 0) || used == 0))
+        st = ie_error_set(IE_ERR_CONFIG, "%s: %d of its %d tensors (e.g. '%s') are not tensors of model %s; convert "
+                                         "the checkpoint for this model and model.params%s",
+                          path, n - used, n, n ? ie_params_name(src, unknown) : "", t->plugin->table.name,
+                          used ? ", or set model.init_strict=false to load the matching ones only" : "");
+    if (st == IE_OK) st = ie_sha256_file_hex(path, t->init_sha);
+    if (st == IE_OK)
+        printf("initial weights: %d of the model's %d tensors from %s\n", used, ie_params_count(t->params), path);
+    ie_params_free(src);
+    return st == IE_OK ? st : ie_error_wrap(st, "model.init_checkpoint");
 }
 
 static ie_data_hooks data_hooks(trainer *t) {
@@ -267,10 +318,55 @@ static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sam
     return st;
 }
 
+/* A test subject through core/inference (sliding windows, post-processing).
+ * *log_post receives log posteriors [1, K, D, H, W], which stand in for the
+ * logits (softmax(log p) = p, so the configured loss measures the posteriors
+ * inference produced), *pred the post-processed segmentation [1, D, H, W]. */
+static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_sample *sample, ie_tensor **log_post,
+                                    ie_tensor **pred) {
+    ie_data_hooks h = data_hooks(t);
+    ie_infer_net net = {.plugin = t->plugin, .model = t->model};
+    ie_infer_subject s;
+    IE_TRY(ie_infer_item(&t->infer, h.load_item, h.load_item_ctx, t->seg.seg.image_channels[0], item, &t->host, &net,
+                         &s));
+    sample->image = s.sample.image, sample->labels = s.sample.labels, sample->features = s.sample.features;
+    s.sample.image = s.sample.labels = s.sample.features = NULL;
+    int64_t shape[5] = {1};
+    for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(s.posteriors, i);
+    ie_status st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
+    if (st == IE_OK) {
+        const float *p = ie_f32(s.posteriors);
+        float *o = ie_f32(*log_post);
+        for (int64_t i = 0, n = ie_tensor_numel(s.posteriors); i < n; i++) o[i] = logf(p[i] > FLT_MIN ? p[i] : FLT_MIN);
+    }
+    int64_t pshape[4] = {1, shape[2], shape[3], shape[4]};
+    if (st == IE_OK) st = ie_reshape(s.segmentation, 4, pshape, pred);
+    ie_infer_subject_clear(&s);
+    return st;
+}
+
 /* Loss and Dice per class over a list of subjects; optionally writes
  * per-subject metrics and segmentations. */
+/* The image grid of a subject's first channel (geometry for outputs), and the
+ * grid its predictions live on (different when data.target_spacing
+ * resamples). */
+static ie_status subject_grids(trainer *t, const ie_dataset_item *item, ie_image_geometry *file_grid,
+                               ie_image_geometry *work_grid) {
+    const char *image_path = ie_dataset_item_value(item, 0, "filePath");
+    char full[4200];
+    if (image_path && image_path[0] != '/' && item->root && item->root[0])
+        snprintf(full, sizeof full, "%s/%s", item->root, image_path);
+    else
+        snprintf(full, sizeof full, "%s", image_path ? image_path : "");
+    IE_TRY(ie_image_read_geometry(full, file_grid));
+    *work_grid = *file_grid;
+    if (t->seg.seg.target_spacing[0] > 0)
+        IE_TRY(ie_image_resampled_geometry(file_grid, t->seg.seg.target_spacing, work_grid));
+    return IE_OK;
+}
+
 static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
-                          FILE *metrics_csv, bool write_segmentations) {
+                          ie_metrics_writer *metrics, bool write_segmentations) {
     double loss_sum = 0, dice_sum[MAX_CLASSES] = {0};
     int dice_count[MAX_CLASSES] = {0};
     bool was = ie_grad_set_enabled(false);
@@ -279,7 +375,9 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
         ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        st = predict_subject(t, item, &sample, &logits);
+        st = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION
+                 ? infer_test_subject(t, item, &sample, &logits, &pred)
+                 : predict_subject(t, item, &sample, &logits);
         if (st == IE_OK) {
             int64_t shape[4] = {1};
             for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
@@ -290,31 +388,33 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
             st = t->plugin->table.loss ? t->plugin->table.loss(t->model, logits, &batch, &loss)
                                         : ie_loss_compute(&t->loss, logits, &batch, &loss);
         if (st == IE_OK) loss_sum += ie_tensor_item(loss);
-        if (st == IE_OK) st = ie_argmax_channels(logits, &pred);
-        for (int c = 1; st == IE_OK && c < t->n_classes; c++) {
+        if (st == IE_OK && !pred) st = ie_argmax_channels(logits, &pred);
+        ie_image_geometry geom, work_geom;
+        if (st == IE_OK && (metrics || write_segmentations)) st = subject_grids(t, item, &geom, &work_geom);
+        if (st == IE_OK && metrics) {
+            /* Dice, Hausdorff, HD95 and mean surface distance in mm. */
+            ie_seg_metrics m[MAX_CLASSES];
+            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, &work_geom, t->n_classes,
+                                               t->class_names, m);
+            for (int c = 1; st == IE_OK && c < t->n_classes; c++)
+                if (!isnan(m[c - 1].dice)) dice_sum[c] += m[c - 1].dice, dice_count[c]++;
+        }
+        for (int c = 1; st == IE_OK && !metrics && c < t->n_classes; c++) {
             double d = ie_dice(pred, labels, c);
             if (!isnan(d)) {
                 dice_sum[c] += d;
                 dice_count[c]++;
             }
-            if (metrics_csv) fprintf(metrics_csv, "%s,%s,%.6f\n", item->subject, t->class_names[c], d);
         }
         if (st == IE_OK && write_segmentations) {
             char dir[4200], path[4400];
-            ie_image_geometry geom;
             snprintf(dir, sizeof dir, "%s/predictions", t->run_dir);
             mkdir(dir, 0755);
             snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
-            const char *image_path = ie_dataset_item_value(item, 0, "filePath");
-            char full[4200];
-            if (image_path && image_path[0] != '/' && item->root && item->root[0])
-                snprintf(full, sizeof full, "%s/%s", item->root, image_path);
-            else
-                snprintf(full, sizeof full, "%s", image_path ? image_path : "");
             ie_tensor *volume = NULL;
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
-            st = ie_image_read_geometry(full, &geom);
-            if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
+            st = ie_reshape(pred, 3, vshape, &volume);
+            if (st == IE_OK) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
             if (st == IE_OK) st = ie_image_write(path, volume, &geom);
             ie_tensor_release(volume);
         }
@@ -381,6 +481,19 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
     return st;
 }
 
+/* The median stopping rule of sweeps: true when this trial should stop. */
+static bool median_stop(trainer *t, int epoch) {
+    if (!t->median.siblings[0] || epoch >= t->epochs) return false;
+    char log[4200];
+    snprintf(log, sizeof log, "%s/train_log.csv", t->run_dir);
+    double median, best = ie_train_log_best(log, t->median.metric, t->median.maximize, epoch, NULL);
+    if (!ie_median_stop_check(&t->median, epoch, best, &median)) return false;
+    printf("median stopping rule: best %s so far %.6g is worse than the finished trials' median %.6g at epoch %d; "
+           "stopping\n", t->median.metric, best, median, epoch);
+    cJSON_AddNumberToObject(t->record, "stopped_early_at_epoch", epoch);
+    return true;
+}
+
 static ie_status train_loop(trainer *t, int stop_after) {
     ie_loader_opts lo = {.dataset = t->ds, .items = t->split.part[IE_SPLIT_TRAIN],
                          .n_items = t->split.count[IE_SPLIT_TRAIN], .batch_size = t->batch_size, .shuffle = true,
@@ -406,18 +519,28 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (st != IE_OK) break;
         double seconds = seconds_since(&t0);
         append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
+        ie_mlflow_mirror(t->run_dir, "RUNNING"); /* inside an AzureML job only (core/submit) */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
         printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
         for (int c = 0; c < metrics.count; c++) printf("  %s %.3f", metrics.label[c], metrics.value[c]);
         printf("  (%.1f s)\n", seconds);
         fflush(stdout);
-        if ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs) st = checkpoint(t);
+        bool stop_early = st == IE_OK && median_stop(t, epoch + 1);
+        if ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs || stop_early) st = checkpoint(t);
+        if (stop_early) break;
         if (stop_after > 0 && epoch + 1 >= stop_after && epoch + 1 < t->epochs) {
             ie_loader_free(loader);
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
         }
     }
+    ie_loader_stats cache;
+    ie_loader_get_stats(loader, &cache);
+    if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */
+        printf("data cache: %d subjects held (%.1f MB), %.0f%% of %llu training loads served from memory\n",
+               cache.cached_items, (double)cache.cache_bytes / 1048576.0,
+               100.0 * (double)cache.cache_hits / (double)(cache.loads + cache.cache_hits),
+               (unsigned long long)(cache.loads + cache.cache_hits));
     ie_loader_free(loader);
     return st;
 }
@@ -426,18 +549,23 @@ static ie_status test_inference(trainer *t) {
     bool infer = true;
     IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &infer));
     if (!infer || t->split.count[IE_SPLIT_TEST] == 0) return IE_OK;
-    char path[4200];
+    char path[4200], aggregates[4200];
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "Patient,Structure,Dice\n");
+    snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", t->run_dir);
+    ie_metrics_writer *writer = NULL;
+    /* A resumed run that failed during inference redoes it. */
+    IE_TRY(ie_metrics_writer_open(path, true, &writer));
     double loss, dice[MAX_CLASSES];
-    ie_status st = evaluate(t, t->split.part[IE_SPLIT_TEST], t->split.count[IE_SPLIT_TEST], &loss, dice, f, true);
-    if (fclose(f) != 0 && st == IE_OK) st = ie_error_set(IE_ERR_IO, "%s: write failed", path);
-    if (st != IE_OK) return st;
+    ie_status st = evaluate(t, t->split.part[IE_SPLIT_TEST], t->split.count[IE_SPLIT_TEST], &loss, dice, writer, true);
+    if (st != IE_OK) {
+        ie_metrics_writer_discard(writer);
+        return st;
+    }
+    IE_TRY(ie_metrics_writer_commit(writer));
+    IE_TRY(ie_metrics_aggregates_write(path, aggregates, true));
     printf("test (%d subjects): loss %.4f", t->split.count[IE_SPLIT_TEST], loss);
     for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
-    printf("\nmetrics: %s\n", path);
+    printf("\nmetrics: %s (aggregates: %s)\n", path, aggregates);
     cJSON *m = cJSON_AddObjectToObject(t->record, "test_metrics");
     for (int c = 1; c < t->n_classes; c++) cJSON_AddNumberToObject(m, t->class_names[c], isnan(dice[c]) ? -1 : dice[c]);
     return IE_OK;
@@ -500,19 +628,10 @@ static const ie_task segmentation_task = {
 /* ------------------------------------------------------------- the run */
 
 static ie_status record_start(trainer *t, bool resume) {
-    char path[4200], now[32];
+    char now[32];
     ie_utc_now(now, sizeof now);
     if (resume) {
-        snprintf(path, sizeof path, "%s/run.json", t->run_dir);
-        FILE *f = fopen(path, "rb");
-        if (f) {
-            char buf[1 << 16];
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            buf[n] = '\0';
-            fclose(f);
-            t->record = cJSON_Parse(buf);
-        }
-        if (!t->record) t->record = cJSON_CreateObject();
+        if (ie_run_record_read(t->run_dir, &t->record) != IE_OK) t->record = cJSON_CreateObject();
         cJSON *resumes = cJSON_GetObjectItem(t->record, "resumed");
         if (!resumes) resumes = cJSON_AddArrayToObject(t->record, "resumed");
         cJSON *r = cJSON_CreateObject();
@@ -535,6 +654,13 @@ static ie_status record_start(trainer *t, bool resume) {
     cJSON_AddStringToObject(plugin, "version", t->plugin->table.version);
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
+    if (t->init_sha[0]) { /* model.init_checkpoint */
+        cJSON *init = cJSON_AddObjectToObject(t->record, "init_checkpoint");
+        const char *path = "";
+        ie_config_get_string(t->cfg, "model.init_checkpoint", &path);
+        cJSON_AddStringToObject(init, "path", path);
+        cJSON_AddStringToObject(init, "sha256", t->init_sha);
+    }
     ie_provenance_add(t->record);
     return ie_run_record_write(t->run_dir, t->record);
 }
@@ -588,6 +714,7 @@ static ie_status record_end(trainer *t, ie_status st) {
     char message[2048];
     snprintf(message, sizeof message, "%s", ie_error_message()); /* writing must not lose the run's error */
     ie_status w = ie_run_record_write(t->run_dir, t->record);
+    ie_mlflow_mirror(t->run_dir, st == IE_OK ? "FINISHED" : "FAILED"); /* inside an AzureML job only */
     if (st != IE_OK) ie_error_set(st, "%s", message);
     return st != IE_OK ? st : w;
 }
@@ -634,6 +761,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         t.task = kind == IE_TASK_CLASSIFICATION || kind == IE_TASK_REGRESSION ? ie_task_scalar() : &segmentation_task;
     }
     if (st == IE_OK && t.task == &segmentation_task) st = setup_classes(&t);
+    if (st == IE_OK && t.task == &segmentation_task) st = ie_infer_settings_from_config(t.cfg, &t.infer);
     if (st == IE_OK && !resume) {
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
@@ -649,6 +777,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
+    if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item)
+        st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
     if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
     if (st == IE_OK) {
@@ -660,6 +790,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         st = t.task->setup(&t.env, &t.task_state);
     }
     if (st == IE_OK) st = create_model(&t);
+    if (st == IE_OK && !resume) st = load_init_checkpoint(&t);
     if (st == IE_OK && resume) st = ie_checkpoint_load_last(t.run_dir, &t.state, t.params, t.opt);
     if (st == IE_OK && resume && strcmp(t.state.config_sha256, t.config_sha) != 0)
         st = ie_error_set(IE_ERR_STATE, "%s: the checkpoint was written with another configuration (sha256 %.12s, "
@@ -678,6 +809,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
                ie_threads_get());
         if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
     }
+    if (st == IE_OK) st = ie_median_stop_from_config(t.cfg, t.run_dir, &t.median);
     if (st == IE_OK) st = open_log(&t, resume);
     bool do_train = true;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);

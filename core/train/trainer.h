@@ -21,6 +21,9 @@ typedef struct ie_train_request {
     int stop_after_epochs;   /* > 0: stop (as if killed) after this many epochs; tests */
 } ie_train_request;
 
+/* The training seed of cross-validation fold `fold` of a run with `seed`. */
+uint64_t ie_fold_seed(uint64_t seed, int fold);
+
 /* Runs training (and, per run.infer_test, inference and metrics on the test
  * split).  The run folder's path is written to run_dir. */
 ie_status ie_train(const ie_train_request *request, char *run_dir, size_t run_dir_size);

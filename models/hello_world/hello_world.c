@@ -5,39 +5,26 @@
  *
  * model.params (all optional): features (default 8), depth (default 3),
  * in_channels (1), classes (3). */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "innereye/config.h"
 #include "innereye/plugin.h"
+#include "models/common/model_params.h"
 #include "models/unet3d/unet3d_net.h"
 
 struct ie_model {
     ie_unet3d *net;
 };
 
-static ie_status read_param(const ie_config *cfg, const char *key, int64_t fallback, int64_t lo, int64_t hi,
-                            int *out) {
-    char path[128];
-    snprintf(path, sizeof path, "model.params.%s", key);
-    int64_t v = fallback;
-    if (ie_config_has(cfg, path)) IE_TRY(ie_config_get_int(cfg, path, &v));
-    if (v < lo || v > hi)
-        return ie_error_set(IE_ERR_CONFIG, "HelloWorld: %s is %lld; it must be between %lld and %lld", path,
-                            (long long)v, (long long)lo, (long long)hi);
-    *out = (int)v;
-    return IE_OK;
-}
-
 static ie_status read_config(const char *config_json, ie_unet3d_config *c) {
+    static const char *const known[] = {"features", "depth", "in_channels", "classes", NULL};
     ie_config *cfg = NULL;
-    ie_status st = ie_config_new(&cfg);
-    if (st == IE_OK) st = ie_config_add_text(cfg, config_json, "resolved config");
-    if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = read_param(cfg, "features", 8, 1, 256, &c->features);
-    if (st == IE_OK) st = read_param(cfg, "depth", 3, 1, 6, &c->depth);
-    if (st == IE_OK) st = read_param(cfg, "in_channels", 1, 1, 64, &c->in_channels);
-    if (st == IE_OK) st = read_param(cfg, "classes", 3, 2, 256, &c->classes);
+    IE_TRY(ie_model_config_open(config_json, &cfg));
+    ie_status st = ie_model_params_check_known(cfg, "HelloWorld", known);
+    if (st == IE_OK) st = ie_model_param_int(cfg, "HelloWorld", "features", 8, 1, 256, &c->features);
+    if (st == IE_OK) st = ie_model_param_int(cfg, "HelloWorld", "depth", 3, 1, 6, &c->depth);
+    if (st == IE_OK) st = ie_model_param_int(cfg, "HelloWorld", "in_channels", 1, 1, 64, &c->in_channels);
+    if (st == IE_OK) st = ie_model_param_int(cfg, "HelloWorld", "classes", 3, 2, 256, &c->classes);
     ie_config_free(cfg);
     return st;
 }

@@ -28,13 +28,18 @@ struct ie_unet3d {
     ie_conv_layer output;
 };
 
+/* InnerEye pads a conv with kernel k and dilation d by (k - 1) / 2 + d - 1
+ * (0 for k = 1), which keeps the size for odd k.  `dilation` applies to H and
+ * W only: InnerEye's UNet2D dilates the second conv of each lower encoder
+ * block by (1, 2, 2). */
 static ie_status basic_create(basic_layer *b, const ie_unet3d_config *c, int cin, int cout, int stride,
-                              bool norm, ie_params *p, const char *prefix, uint64_t seed) {
+                              int dilation, bool norm, ie_params *p, const char *prefix, uint64_t seed) {
     char name[256];
-    int kd = c->flat ? 1 : 3, sd = c->flat ? 1 : stride;
+    int kd = c->flat ? 1 : 3, sd = c->flat ? 1 : stride, pad = dilation; /* (3 - 1) / 2 + dilation - 1 */
     ie_conv_layer_spec spec = {.dims = 3, .in_channels = cin, .out_channels = cout,
                                .kernel = {kd, 3, 3},
-                               .opts = {.stride = {sd, stride, stride}, .padding = {kd / 2, 1, 1}}};
+                               .opts = {.stride = {sd, stride, stride}, .padding = {kd / 2, pad, pad},
+                                        .dilation = {1, dilation, dilation}}};
     snprintf(name, sizeof name, "%s.conv1", prefix);
     IE_TRY(ie_conv_layer_create(&b->conv, &spec, p, name, seed));
     b->norm = norm;
@@ -124,9 +129,11 @@ ie_status ie_unet3d_create(const ie_unet3d_config *c, uint64_t seed, ie_unet3d *
     for (int i = 0; st == IE_OK && i <= c->depth; i++) {
         int cin = i == 0 ? c->in_channels : ch / 2, stride = i == 0 ? 1 : 2;
         snprintf(name, sizeof name, "_layers.%d.block1", i);
-        st = basic_create(&net->encode[i][0], c, cin, ch, stride, true, net->params, name, seed);
+        st = basic_create(&net->encode[i][0], c, cin, ch, stride, 1, true, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.block2", i);
-        if (st == IE_OK) st = basic_create(&net->encode[i][1], c, ch, ch, 1, true, net->params, name, seed);
+        int dilation = c->flat && i > 0 ? 2 : 1;
+        if (st == IE_OK)
+            st = basic_create(&net->encode[i][1], c, ch, ch, 1, dilation, true, net->params, name, seed);
         if (i < c->depth) ch *= 2;
     }
     for (int j = 0; st == IE_OK && j < c->depth; j++) {
@@ -141,13 +148,13 @@ ie_status ie_unet3d_create(const ie_unet3d_config *c, uint64_t seed, ie_unet3d *
         ch /= 2;
         synthesis_block *s = &net->synthesis[j];
         snprintf(name, sizeof name, "_layers.%d.conv1", idx + 1);
-        if (st == IE_OK) st = basic_create(&s->conv1, c, ch, ch, 1, false, net->params, name, seed);
+        if (st == IE_OK) st = basic_create(&s->conv1, c, ch, ch, 1, 1, false, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.conv2", idx + 1);
-        if (st == IE_OK) st = basic_create(&s->conv2, c, ch, ch, 1, false, net->params, name, seed);
+        if (st == IE_OK) st = basic_create(&s->conv2, c, ch, ch, 1, 1, false, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.activation_block.0", idx + 1);
         if (st == IE_OK) st = ie_batch_norm_layer_create(&s->bn, ch, net->params, name);
         snprintf(name, sizeof name, "_layers.%d.block2", idx + 1);
-        if (st == IE_OK) st = basic_create(&s->block2, c, ch, ch, 1, true, net->params, name, seed);
+        if (st == IE_OK) st = basic_create(&s->block2, c, ch, ch, 1, 1, true, net->params, name, seed);
     }
     ie_conv_layer_spec head = {.dims = 3, .in_channels = c->features, .out_channels = c->classes,
                                .kernel = {1, 1, 1}, .bias = true};

@@ -5,7 +5,13 @@
  * second; channels f, 2f, ..., 2^depth f.  Decoder, per level: ConvTranspose3d
  * (kernel 4, stride 2, padding 1, bias) -> BN -> ReLU, then a synthesis block:
  * conv(x) + conv(skip) -> BN -> ReLU -> BasicLayer, residual add.  Output:
- * 1x1x1 conv with bias.  Parameter names are InnerEye's state_dict keys. */
+ * 1x1x1 conv with bias.  Parameter names are InnerEye's state_dict keys.
+ *
+ * flat (InnerEye's UNet2D, a UNet3D with kernel_size (1, 3, 3),
+ * downsampling_factor (1, 2, 2) and downsampling_dilation (1, 2, 2)): convs
+ * 1x3x3, strides (1, 2, 2), the second conv of encoder blocks 1..depth
+ * dilated (1, 2, 2) with padding (0, 2, 2), transposed convs 1x4x4 with
+ * stride (1, 2, 2) and padding (0, 1, 1): every slice is segmented on its own. */
 #ifndef IE_MODELS_UNET3D_NET_H
 #define IE_MODELS_UNET3D_NET_H
 
@@ -16,7 +22,7 @@ typedef struct ie_unet3d_config {
     int classes;
     int features;   /* f: channels of the top level */
     int depth;      /* num_downsampling_paths */
-    bool flat;      /* UNet2D: 1x3x3 kernels, no downsampling along depth */
+    bool flat;      /* UNet2D: 1x3x3 kernels, no downsampling along D (see above) */
 } ie_unet3d_config;
 
 typedef struct ie_unet3d ie_unet3d;

@@ -23,8 +23,12 @@ run=$out/full
 check "config.resolved.json written" test -s "$run/config.resolved.json"
 check "train_log.csv has a header and 3 epochs" test "$(wc -l < "$run/train_log.csv")" -eq 4
 check "train_log.csv has Dice columns" grep -q "val_dice_anterior,val_dice_posterior,seconds" "$run/train_log.csv"
-check "metrics.csv has Dice per subject and structure" \
-  grep -Eq "^synthetic_[0-9]+,posterior,(0|1)\.[0-9]+$" "$run/metrics.csv"
+check "metrics.csv has InnerEye's columns" \
+  grep -q "^Patient,Structure,Dice,HausdorffDistance_mm,HD95_mm,MeanDistance_mm$" "$run/metrics.csv"
+check "metrics.csv has Dice and distances per subject and structure" \
+  grep -Eq "^synthetic_[0-9]+,posterior,(0|1)\.[0-9]+,([0-9.]+|inf),([0-9.]+|inf),([0-9.]+|inf)$" "$run/metrics.csv"
+check "metrics_aggregates.csv summarises each structure and metric" \
+  grep -q "^posterior,HD95_mm," "$run/metrics_aggregates.csv"
 check "predictions written" test -s "$(ls "$run"/predictions/*_segmentation.nii.gz | head -1)"
 check "run.json finished, with provenance" \
   grep -q '"status":[[:space:]]*"finished"' "$run/run.json"
@@ -51,6 +55,11 @@ check "resumed log matches except for timings" \
 "$innereye" train "${tiny[@]}" --set run.name=w0 --set data.workers=0 --threads 1 > "$out/w0.txt" 2>&1
 check "0 loader workers and 1 thread give the same weights as 2 workers and 2 threads" \
   cmp -s "$run/checkpoints/epoch_0003.safetensors" "$out/w0/checkpoints/epoch_0003.safetensors"
+
+(cd "$out" && "$innereye" train "${tiny[@]}" --output-dir relative --set run.name=rel --set train.epochs=1) \
+  > "$out/relative.txt" 2>&1
+check "a relative output folder works (generated data found through dataset.csv)" \
+  test -s "$out/relative/rel/metrics.csv"
 
 "$innereye" train "${tiny[@]}" --set run.name=full > "$out/again.txt" 2>&1
 check "an existing run folder is refused" test $? -ne 0

@@ -5,18 +5,28 @@ Module names reproduce InnerEye's state_dict keys:
   _layers.0.block1.conv1.weight, _layers.0.block1.bn1.*, _layers.0.block2...,
   _layers.5.upsample_block.{0,1}.*, _layers.6.conv1.conv1.weight,
   _layers.6.conv2.conv1.weight, _layers.6.activation_block.0.*,
-  _layers.6.block2.{conv1,bn1}.*, ..., output_layer.{weight,bias}."""
+  _layers.6.block2.{conv1,bn1}.*, ..., output_layer.{weight,bias}.
+
+UNet2D is InnerEye's UNet2D: this UNet3D with kernel_size (1, 3, 3),
+downsampling_factor (1, 2, 2) and downsampling_dilation (1, 2, 2) (the second
+conv of encoder blocks 1..depth), so transposed convs 1x4x4, stride (1, 2, 2),
+padding (0, 1, 1).  Padding follows InnerEye's get_padding_from_kernel_size:
+0 for a kernel of 1, else (k - 1) // 2 + dilation - 1."""
 import torch
 from torch import nn
+
+
+def same_padding(kernel, dilation=(1, 1, 1)):
+    return tuple(0 if k == 1 else (k - 1) // 2 + d - 1 for k, d in zip(kernel, dilation))
 
 
 class BasicLayer(nn.Module):
     """conv (no bias) [-> BN -> ReLU]."""
 
-    def __init__(self, cin, cout, stride=1, norm=True, kernel=(3, 3, 3)):
+    def __init__(self, cin, cout, stride=1, norm=True, kernel=(3, 3, 3), dilation=(1, 1, 1)):
         super().__init__()
-        pad = tuple(k // 2 for k in kernel)
-        self.conv1 = nn.Conv3d(cin, cout, kernel, stride=stride, padding=pad, bias=False)
+        self.conv1 = nn.Conv3d(cin, cout, kernel, stride=stride, padding=same_padding(kernel, dilation),
+                               dilation=dilation, bias=False)
         self.norm = norm
         if norm:
             self.bn1 = nn.BatchNorm3d(cout)
@@ -28,10 +38,10 @@ class BasicLayer(nn.Module):
 
 
 class EncodeBlock(nn.Module):
-    def __init__(self, cin, cout, stride, kernel=(3, 3, 3)):
+    def __init__(self, cin, cout, stride, kernel=(3, 3, 3), dilation=(1, 1, 1)):
         super().__init__()
         self.block1 = BasicLayer(cin, cout, stride, kernel=kernel)
-        self.block2 = BasicLayer(cout, cout, 1, kernel=kernel)
+        self.block2 = BasicLayer(cout, cout, 1, kernel=kernel, dilation=dilation)
 
     def forward(self, x):
         x = self.block1(x)
@@ -64,16 +74,18 @@ class SynthesisBlock(nn.Module):
 
 
 class UNet3D(nn.Module):
-    def __init__(self, in_channels=1, classes=3, features=16, depth=4):
+    def __init__(self, in_channels=1, classes=3, features=16, depth=4, kernel=(3, 3, 3), downsampling=(2, 2, 2),
+                 downsampling_dilation=(1, 1, 1)):
         super().__init__()
-        layers = [EncodeBlock(in_channels, features, 1)]
+        layers = [EncodeBlock(in_channels, features, 1, kernel)]
+        up_kernel = tuple(2 * f if f > 1 else 1 for f in downsampling)
         ch = features
         for _ in range(depth):
-            layers.append(EncodeBlock(ch, ch * 2, 2))
+            layers.append(EncodeBlock(ch, ch * 2, downsampling, kernel, downsampling_dilation))
             ch *= 2
         for _ in range(depth):
-            layers.append(DecodeBlock(ch, ch // 2))
-            layers.append(SynthesisBlock(ch // 2))
+            layers.append(DecodeBlock(ch, ch // 2, up_kernel, downsampling, same_padding(up_kernel)))
+            layers.append(SynthesisBlock(ch // 2, kernel))
             ch //= 2
         self._layers = nn.ModuleList(layers)
         self.depth = depth
@@ -88,3 +100,9 @@ class UNet3D(nn.Module):
             up = self._layers[self.depth + 1 + 2 * j](x)
             x = self._layers[self.depth + 2 + 2 * j](up, skips[self.depth - 1 - j])
         return self.output_layer(x)
+
+
+class UNet2D(UNet3D):
+    def __init__(self, in_channels=1, classes=3, features=16, depth=4, downsampling_dilation=2):
+        super().__init__(in_channels, classes, features, depth, kernel=(1, 3, 3), downsampling=(1, 2, 2),
+                         downsampling_dilation=(1, downsampling_dilation, downsampling_dilation))

@@ -208,9 +208,15 @@ static void test_load(void) {
     CHECK(strstr(ie_error_message(), "img/missing.raw") != NULL, "read error names the path: %s", ie_error_message());
     CHECK_FAILS(ie_seg_load(&cfg, ie_dataset_item_at(ds, 4), &host, &s), IE_ERR_CONFIG,
                 "subject 'p5' has no row with channel 'mr' (its channels: 'ct')");
+    /* CtWindow (InnerEye's defaults: level 50, width 600, output [-1, 1]) */
     const ie_seg_norm ct_window[] = {IE_SEG_NORM_CT_WINDOW, IE_SEG_NORM_NONE};
     cfg.norm = ct_window;
-    CHECK_FAILS(ie_seg_load(&cfg, ie_dataset_item_at(ds, 0), &host, &s), IE_ERR_UNSUPPORTED, "CtWindow");
+    CHECK_OK(ie_seg_load(&cfg, ie_dataset_item_at(ds, 0), &host, &s));
+    bool windowed = true;
+    for (int i = 0; i < n; i++)
+        windowed = windowed && fabsf(ie_tensor_data_f32(s.image)[i] - (f_ct(i) - 50.0f) / 300.0f) < 1e-6f;
+    CHECK(windowed, "CtWindow maps [-250, 350] onto [-1, 1]");
+    ie_sample_clear(&s);
     cfg.norm = norms;
     ie_host no_reader = {.struct_size = sizeof(ie_host)};
     CHECK_FAILS(ie_seg_load(&cfg, ie_dataset_item_at(ds, 0), &no_reader, &s), IE_ERR_INVALID_ARG, "read_image");
@@ -224,6 +230,13 @@ static void test_load(void) {
     CHECK(nonzero == 0 && s.labels == NULL, "constant image normalises to 0, no labels without truth");
     ie_tensor_release(s.image);
     memset(&s, 0, sizeof s);
+    /* ... but has no MRI window: the error names subject and channel */
+    const ie_seg_norm mri_window[] = {IE_SEG_NORM_MRI_WINDOW};
+    cfg.norm = mri_window;
+    CHECK_FAILS(ie_seg_load(&cfg, ie_dataset_item_at(ds, 3), &host, &s), IE_ERR_NUMERIC,
+                "subject 'p4', channel 'ct': MriWindow: no voxel lies above Otsu's threshold");
+    CHECK(s.image == NULL, "nothing handed out on failure");
+    cfg.norm = norms;
     ie_dataset_free(ds);
 
     /* a 2D image [H, W] is [1, H, W] */

@@ -79,6 +79,7 @@ static void build_col_ld(const col_spec *cs, const float *src, int64_t channels,
                             /* t in [lo, hi) reads inside the row */
                             int64_t lo = floor_div(-offw + sw - 1, sw) - jw, hi = floor_div(SW - 1 - offw, sw) - jw + 1;
                             if (lo < 0) lo = 0;
+                            if (lo > seg) lo = seg; /* a short row entirely in the padding (dilated taps) */
                             if (hi > seg) hi = seg;
                             if (hi < lo) hi = lo;
                             memset(d, 0, (size_t)lo * sizeof(float));

@@ -89,6 +89,36 @@ int ie_image_geometry_shape(const ie_image_geometry *geometry, int64_t shape[3])
 bool ie_image_geometry_equal(const ie_image_geometry *a, const ie_image_geometry *b,
                              double tolerance, char *why, size_t why_size);
 
+/* ---- resampling (ITK's ResampleImageFilter) ---- */
+
+typedef enum ie_interpolation {
+    IE_INTERP_NEAREST = 0, /* label maps: values stay in the input's set */
+    IE_INTERP_LINEAR = 1   /* intensities: trilinear (bilinear in 2-D) */
+} ie_interpolation;
+
+/* The grid `geometry` has when resampled to `spacing` (mm along x, y, z; the
+ * z value is ignored for 2-D images): the same origin (centre of voxel 0) and
+ * direction, size[j] = max(1, round(size[j] * spacing_old[j] / spacing[j])),
+ * so the grid covers the same extent to within half a new voxel. */
+ie_status ie_image_resampled_geometry(const ie_image_geometry *geometry, const double spacing[3],
+                                      ie_image_geometry *out);
+
+/* Resamples t ([D, H, W] or [H, W], CPU, on the grid `geometry`) onto the
+ * grid `target`: every output voxel takes the input's value at the same
+ * physical point.  LINEAR needs f32 (ITK's LinearInterpolateImageFunction,
+ * computed in double, rounded to float); NEAREST keeps any dtype.  Points
+ * outside the input take the nearest input voxel's value (ITK's
+ * NearestNeighborExtrapolateImageFunction), so a constant image stays
+ * constant and no zero border appears.  Runs on the calling thread. */
+ie_status ie_image_resample_to(const ie_tensor *t, const ie_image_geometry *geometry,
+                               const ie_image_geometry *target, ie_interpolation interpolation,
+                               ie_tensor **out);
+
+/* ie_image_resampled_geometry, then ie_image_resample_to; out_geometry (may be
+ * NULL) receives the new grid. */
+ie_status ie_image_resample(const ie_tensor *t, const ie_image_geometry *geometry, const double spacing[3],
+                            ie_interpolation interpolation, ie_tensor **out, ie_image_geometry *out_geometry);
+
 /* "35x51x35 voxels, spacing 1x1x1 mm, origin (-1, -1, 1) mm, direction
  * [-1 0 0; 0 -1 0; 0 0 1]" into buf. Returns buf. */
 const char *ie_image_geometry_describe(const ie_image_geometry *geometry, char *buf,

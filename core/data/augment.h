@@ -1,0 +1,85 @@
+/* core/data - random spatial and intensity augmentations of segmentation
+ * samples (config data.augment.*, docs/data.md), each optional and each a
+ * pure function of the sample's rng (seed, epoch, item).
+ *
+ *   rotation  angles uniform in [-r_a, r_a] degrees about the D, H and W
+ *             axes (r = rotate_degrees), applied with rotate_probability;
+ *   zoom      factor s uniform in scale_range, with scale_probability; s > 1
+ *             enlarges the content (the crop sees a smaller region);
+ *   gamma     nnU-Net's: per image channel, with probability 1/2 (when
+ *             gamma_range[0] < 1) gamma uniform in [gamma_range[0], 1), else
+ *             in [max(gamma_range[0], 1), gamma_range[1]); the channel is
+ *             rescaled to [0, 1] by its min and range (+1e-7), raised to
+ *             gamma and scaled back; with retain_stats its mean and std are
+ *             restored afterwards; applied with gamma_probability;
+ *   noise     std uniform in noise_std, one per sample, N(0, std^2) added to
+ *             every image voxel, with noise_probability.
+ *
+ * Rotation and zoom act in voxel index space around the centre of the crop
+ * and read from the whole (uncropped) volume, so rotated corners hold image
+ * content, not padding; images are sampled trilinearly (zero outside the
+ * volume, as crop padding), labels by nearest neighbour (0 outside), so
+ * labels keep their class values.  With no rotation and no zoom drawn the
+ * result is exactly the plain crop.
+ *
+ * Random draws use fixed indices of the rng (the crop and flip draws of
+ * segmentation_hooks.h use indices below 256): 256 rotate?, 257-259 angles,
+ * 260 zoom?, 261 factor, 262 gamma?, 263 noise?, 264 noise std,
+ * 512 + 2c and 513 + 2c channel c's gamma branch and value, and normal draw
+ * 2^36 + i for the noise of voxel i. */
+#ifndef IE_CORE_DATA_AUGMENT_H
+#define IE_CORE_DATA_AUGMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "innereye/rng.h"
+#include "innereye/tensor.h"
+
+#define IE_AUGMENT_MAX_CHANNELS 64
+
+typedef struct ie_augment_config {
+    double rotate_degrees[3]; /* about D, H, W; 0: none */
+    double rotate_probability;
+    double scale_range[2];    /* [1, 1]: none */
+    double scale_probability;
+    double gamma_range[2];    /* [1, 1]: none */
+    double gamma_probability;
+    bool gamma_retain_stats;
+    double noise_std[2];      /* [0, 0]: none */
+    double noise_probability;
+} ie_augment_config;
+
+/* Everything off; the probabilities at nnU-Net's values (0.2, 0.2, 0.3, 0.1). */
+void ie_augment_config_init(ie_augment_config *cfg);
+
+/* What one sample drew. */
+typedef struct ie_augment_draw {
+    bool rotate, zoom, gamma, noise;
+    double angles[3];  /* radians about D, H, W */
+    double scale;      /* 1 when no zoom */
+    int n_channels;
+    double gammas[IE_AUGMENT_MAX_CHANNELS];
+    double noise_std;
+    double matrix[9];  /* output offset -> input offset, index space (D, H, W), row-major */
+} ie_augment_draw;
+
+void ie_augment_draw_for(const ie_augment_config *cfg, const ie_rng *rng, int n_channels, ie_augment_draw *out);
+
+/* True when the draw moves voxels (a rotation or a zoom). */
+static inline bool ie_augment_is_spatial(const ie_augment_draw *d) { return d->rotate || d->zoom; }
+
+/* Resamples a window of `size` voxels whose corner is at `offset` in the
+ * input: output voxel p takes the input at
+ *     offset + c + matrix * (p - c),   c = (size - 1) / 2,
+ * image [C, D, H, W] f32 trilinearly (zero outside), labels [D, H, W] i64 by
+ * nearest neighbour (0 outside).  Either input may be NULL. */
+ie_status ie_augment_affine(const ie_tensor *image, const ie_tensor *labels, const int64_t offset[3],
+                            const int64_t size[3], const double matrix[9], ie_tensor **image_out,
+                            ie_tensor **labels_out);
+
+/* Gamma then noise, in place, on image [C, D, H, W] f32 as drawn. */
+ie_status ie_augment_intensity(const ie_augment_config *cfg, const ie_augment_draw *draw, ie_tensor *image,
+                               const ie_rng *rng);
+
+#endif

@@ -1,0 +1,288 @@
+/* core/experiment - cross-validation: folds as processes, then aggregation. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/data/csv.h"
+#include "core/experiment/child_runs.h"
+#include "core/experiment/cross_validation.h"
+#include "core/experiment/cv_ensemble.h"
+#include "core/train/run_dir.h"
+#include "core/train/trainer.h"
+#include "innereye/threads.h"
+
+#define MAX_FOLDS 100
+
+static ie_status mkdir_if_missing(const char *dir) {
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
+    return IE_OK;
+}
+
+/* The parent folder of a cross-validation: <output.dir>/<run.name>. */
+static ie_status parent_path(ie_config *cfg, bool create_new, char *out, size_t size) {
+    const char *dir = "outputs", *name = "", *model = "model";
+    IE_TRY(ie_config_get_string(cfg, "output.dir", &dir));
+    IE_TRY(ie_config_get_string(cfg, "run.name", &name));
+    IE_TRY(ie_config_get_string(cfg, "model.name", &model));
+    if (create_new) {
+        char prefix[256];
+        snprintf(prefix, sizeof prefix, "%s_cv", model);
+        return ie_run_dir_create(dir, name, prefix, out, size);
+    }
+    if (!name[0])
+        return ie_error_set(IE_ERR_CONFIG, "a single cross-validation fold needs run.name: the folder that holds "
+                                           "all folds of this cross-validation (every fold's job uses the same)");
+    IE_TRY(mkdir_if_missing(dir));
+    if ((size_t)snprintf(out, size, "%s/%s", dir, name) >= size) return ie_error_set(IE_ERR_IO, "path too long");
+    return mkdir_if_missing(out);
+}
+
+static ie_status write_parent_config(ie_config *cfg, const char *parent) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    struct stat st;
+    if (stat(path, &st) == 0) return IE_OK; /* written by the first fold or the full run */
+    /* The parent's config is the cross-validation as a whole: no fold. */
+    ie_config *copy = NULL;
+    ie_status s = ie_config_new(&copy);
+    if (s == IE_OK) s = ie_config_add_text(copy, ie_config_text(cfg), "resolved config");
+    if (s == IE_OK) s = ie_config_set(copy, "cv.split_index=-1", "cross-validation");
+    if (s == IE_OK) s = ie_config_resolve(copy);
+    if (s == IE_OK) {
+        const char *text = ie_config_text_pretty(copy);
+        s = ie_write_file_atomic(path, text, strlen(text));
+    }
+    ie_config_free(copy);
+    return s;
+}
+
+ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size) {
+    int64_t folds = 0, fold = -1;
+    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
+    IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
+    char parent[4096];
+    IE_TRY(parent_path(cfg, false, parent, sizeof parent));
+    IE_TRY(write_parent_config(cfg, parent));
+    ie_config *child = NULL;
+    char assignment[4200], name[64];
+    snprintf(name, sizeof name, "fold_%lld", (long long)fold);
+    ie_status st = ie_config_new(&child);
+    if (st == IE_OK) st = ie_config_add_text(child, ie_config_text(cfg), "resolved config");
+    snprintf(assignment, sizeof assignment, "run.name=%s", name);
+    if (st == IE_OK) st = ie_config_set(child, assignment, "cross-validation");
+    snprintf(assignment, sizeof assignment, "output.dir=%s", parent);
+    if (st == IE_OK) st = ie_config_set(child, assignment, "cross-validation");
+    if (st == IE_OK) st = ie_config_resolve(child);
+    ie_train_request req = {.config = child, .threads_override = threads_override};
+    if (st == IE_OK) st = ie_train(&req, run_dir, size);
+    ie_config_free(child);
+    return st;
+}
+
+ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size_t size) {
+    int64_t folds = 0, parallel = 1, threads = 0;
+    const char *output_dir = "outputs";
+    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
+    IE_TRY(ie_config_get_int(cfg, "cv.parallel", &parallel));
+    IE_TRY(ie_config_get_int(cfg, "run.threads", &threads));
+    IE_TRY(ie_config_get_string(cfg, "output.dir", &output_dir));
+    if (folds < 2 || folds > MAX_FOLDS)
+        return ie_error_set(IE_ERR_CONFIG, "cv.splits must be 2 to %d for cross-validation, got %lld", MAX_FOLDS,
+                            (long long)folds);
+    IE_TRY(parent_path(cfg, true, parent, size));
+    IE_TRY(write_parent_config(cfg, parent));
+    const char *name = strrchr(parent, '/') ? strrchr(parent, '/') + 1 : parent;
+    if (parallel > folds) parallel = folds;
+    /* The cores are shared out between the folds running at once. */
+    int cores = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int per_fold = cores / (int)parallel > 0 ? cores / (int)parallel : 1;
+    printf("cross-validation: %lld folds, %lld at a time, %d threads each, in %s\n", (long long)folds,
+           (long long)parallel, per_fold, parent);
+    char config[4200], threads_s[32], set_name[4200], index[MAX_FOLDS][16], logs[MAX_FOLDS][4200],
+        labels[MAX_FOLDS][32];
+    char *argvs[MAX_FOLDS][16];
+    ie_child_run runs[MAX_FOLDS];
+    snprintf(config, sizeof config, "%s/config.resolved.json", parent);
+    snprintf(threads_s, sizeof threads_s, "%d", per_fold);
+    snprintf(set_name, sizeof set_name, "run.name=%s", name);
+    for (int i = 0; i < folds; i++) {
+        snprintf(index[i], sizeof index[i], "%d", i);
+        snprintf(logs[i], sizeof logs[i], "%s/fold_%d.log", parent, i);
+        snprintf(labels[i], sizeof labels[i], "fold %d", i);
+        char *argv[] = {(char *)innereye, "train", "--config", config, "--cross_validation_split_index", index[i],
+                        "--output-dir", (char *)output_dir, "--set", set_name, "--threads", threads_s, NULL};
+        memcpy(argvs[i], argv, sizeof argv);
+        runs[i] = (ie_child_run){.argv = argvs[i], .log = logs[i], .label = labels[i]};
+    }
+    ie_status st = ie_child_runs(runs, (int)folds, (int)parallel);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/cv_status.csv", parent);
+    FILE *f = fopen(path, "w");
+    int failed = 0;
+    if (f) fprintf(f, "fold,status,exit_code,run_dir\n");
+    for (int i = 0; i < folds; i++) {
+        bool ok = runs[i].exit_code == 0;
+        failed += !ok;
+        if (f) fprintf(f, "%d,%s,%d,%s/fold_%d\n", i, ok ? "finished" : "failed", runs[i].exit_code, parent, i);
+    }
+    if (f) fclose(f);
+    ie_status agg = ie_cv_aggregate(parent, (int)folds);
+    if (st != IE_OK) return st;
+    if (agg != IE_OK) return agg;
+    ie_status ens = ie_cv_ensemble_if_segmentation(cfg, parent, (int)folds, innereye);
+    if (ens != IE_OK) return ens;
+    if (failed)
+        return ie_error_set(IE_ERR_STATE, "%d of %lld folds failed (see %s/cv_status.csv and fold_<i>.log); the "
+                                          "other folds' results are in %s/cv_metrics.csv",
+                            failed, (long long)folds, parent, parent);
+    return IE_OK;
+}
+
+/* Segmentation cross-validations end with their folds' ensemble evaluated on
+ * the test set (other tasks: see docs/experiments.md). */
+ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
+    bool infer = true;
+    double test = 0;
+    IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
+    IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fold_0/predictions", parent);
+    struct stat s;
+    /* Segmentation runs write predictions/; only they get an ensemble here. */
+    if (!infer || test <= 0 || stat(path, &s) != 0) return IE_OK;
+    IE_TRY(ie_cv_ensemble_evaluate(parent, folds, innereye));
+    printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
+           "%s/ensemble_comparison.csv\n", parent, parent);
+    return IE_OK;
+}
+
+/* For cluster submission: the parent folder made exactly as a local
+ * cross-validation makes it, before any fold runs. */
+ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size) {
+    IE_TRY(parent_path(cfg, true, parent, size));
+    return write_parent_config(cfg, parent);
+}
+
+/* ---------------------------------------------------------- aggregation */
+
+static bool parse_number(const char *s, double *v) {
+    if (!s || !*s) return false;
+    if (!strcasecmp(s, "nan")) { *v = NAN; return true; }
+    if (!strcasecmp(s, "inf") || !strcasecmp(s, "+inf") || !strcasecmp(s, "infinity")) { *v = INFINITY; return true; }
+    char *end;
+    *v = strtod(s, &end);
+    return *end == '\0';
+}
+
+static bool is_subject_column(const char *name) {
+    return !strcasecmp(name, "Patient") || !strcasecmp(name, "subject") || !strcasecmp(name, "epoch") ||
+           !strcasecmp(name, "split");
+}
+
+typedef struct group_stats {
+    char key[512];
+    double fold_mean[MAX_FOLDS][32];
+    int fold_count[MAX_FOLDS][32];
+} group_stats;
+
+ie_status ie_cv_aggregate(const char *parent, int folds) {
+    char path[4200], out_path[4200];
+    snprintf(out_path, sizeof out_path, "%s/cv_metrics.csv", parent);
+    FILE *out = fopen(out_path, "w");
+    if (!out) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", out_path, strerror(errno));
+    const char **columns = NULL;
+    int n_columns = 0, n_groups = 0, metric_cols[32], n_metrics = 0;
+    group_stats *groups = calloc(64, sizeof *groups);
+    char header_names[32][64];
+    ie_status st = groups ? IE_OK : ie_error_set(IE_ERR_NOMEM, "cv aggregation: out of memory");
+    for (int fold = 0; st == IE_OK && fold < folds; fold++) {
+        snprintf(path, sizeof path, "%s/fold_%d/metrics.csv", parent, fold);
+        ie_csv *csv = NULL;
+        if (ie_csv_read(path, &csv) != IE_OK) continue; /* a failed fold: reported in cv_status.csv */
+        if (!columns) {
+            n_columns = csv->n_columns;
+            fprintf(out, "fold");
+            for (int c = 0; c < n_columns; c++) {
+                fputc(',', out);
+                ie_csv_write_field(out, csv->header[c]);
+            }
+            fputc('\n', out);
+            /* Metric columns: numeric in the first row and not a subject id. */
+            for (int c = 0; c < n_columns && csv->n_rows > 0 && n_metrics < 32; c++) {
+                double v;
+                if (!is_subject_column(csv->header[c]) && parse_number(csv->cells[c], &v)) {
+                    metric_cols[n_metrics] = c;
+                    snprintf(header_names[n_metrics++], sizeof header_names[0], "%s", csv->header[c]);
+                }
+            }
+            columns = (const char **)1; /* header written */
+        }
+        for (int r = 0; r < csv->n_rows; r++) {
+            const char **row = csv->cells + (size_t)r * (size_t)csv->n_columns;
+            fprintf(out, "%d", fold);
+            for (int c = 0; c < csv->n_columns; c++) {
+                fputc(',', out);
+                ie_csv_write_field(out, row[c]);
+            }
+            fputc('\n', out);
+            /* The group: every non-metric, non-subject column (e.g. Structure). */
+            char key[512] = "";
+            for (int c = 0; c < csv->n_columns; c++) {
+                bool metric = false;
+                for (int m = 0; m < n_metrics; m++) metric |= metric_cols[m] == c;
+                if (metric || is_subject_column(csv->header[c])) continue;
+                strncat(key, row[c], sizeof key - strlen(key) - 2);
+                strncat(key, "|", sizeof key - strlen(key) - 1);
+            }
+            int g = 0;
+            while (g < n_groups && strcmp(groups[g].key, key)) g++;
+            if (g == n_groups) {
+                if (n_groups == 64) continue;
+                snprintf(groups[n_groups++].key, sizeof groups[0].key, "%s", key);
+            }
+            for (int m = 0; m < n_metrics; m++) {
+                double v;
+                if (parse_number(row[metric_cols[m]], &v) && isfinite(v)) {
+                    groups[g].fold_mean[fold][m] += v;
+                    groups[g].fold_count[fold][m]++;
+                }
+            }
+        }
+        ie_csv_free(csv);
+    }
+    if (fclose(out) != 0 && st == IE_OK) st = ie_error_set(IE_ERR_IO, "%s: write failed", out_path);
+    snprintf(out_path, sizeof out_path, "%s/cv_summary.csv", parent);
+    FILE *sum = st == IE_OK ? fopen(out_path, "w") : NULL;
+    if (st == IE_OK && !sum) st = ie_error_set(IE_ERR_IO, "%s: cannot write: %s", out_path, strerror(errno));
+    if (sum) {
+        fprintf(sum, "group,metric,folds,mean,std\n");
+        for (int g = 0; g < n_groups; g++)
+            for (int m = 0; m < n_metrics; m++) {
+                double s = 0, s2 = 0;
+                int n = 0;
+                for (int fold = 0; fold < folds; fold++) {
+                    if (!groups[g].fold_count[fold][m]) continue;
+                    double mean = groups[g].fold_mean[fold][m] / groups[g].fold_count[fold][m];
+                    s += mean;
+                    s2 += mean * mean;
+                    n++;
+                }
+                char key[512];
+                snprintf(key, sizeof key, "%s", groups[g].key);
+                if (key[0]) key[strlen(key) - 1] = '\0'; /* the trailing separator */
+                double mean = n ? s / n : NAN, var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : NAN;
+                ie_csv_write_field(sum, key[0] ? key : "all");
+                fprintf(sum, ",%s,%d,%.6f,%.6f\n", header_names[m], n, mean, var > 0 ? sqrt(var) : (n > 1 ? 0.0 : NAN));
+            }
+        if (fclose(sum) != 0) st = ie_error_set(IE_ERR_IO, "%s: write failed", out_path);
+    }
+    free(groups);
+    return st;
+}

@@ -1,0 +1,39 @@
+/* core/experiment - k-fold cross-validation on one machine.
+ *
+ * Layout: <output.dir>/<run>/ holds config.resolved.json (the CV config),
+ * fold_<i>/ (an ordinary run folder per fold), fold_<i>.log, cv_status.csv,
+ * cv_metrics.csv (every fold's metrics.csv with a `fold` column) and
+ * cv_summary.csv (per group and metric: mean and std across folds of the
+ * fold means).  Every fold runs as its own `innereye train` process, so a
+ * fold run alone (--cross_validation_split_index i, what a cluster job runs)
+ * executes exactly what the same fold executes inside a full
+ * cross-validation, and a failing fold cannot take the others down. */
+#ifndef IE_CORE_EXPERIMENT_CROSS_VALIDATION_H
+#define IE_CORE_EXPERIMENT_CROSS_VALIDATION_H
+
+#include <stddef.h>
+
+#include "innereye/config.h"
+
+/* Runs all cv.splits folds of a resolved config (cv.split_index = -1),
+ * cv.parallel at a time, then aggregates.  `innereye` is the path of the
+ * command to start folds with. */
+ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent_dir, size_t size);
+
+/* Runs the single fold cv.split_index of a resolved config into
+ * <output.dir>/<run.name>/fold_<i> (the parent folder is created when
+ * missing and shared with the other folds). */
+ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size);
+
+/* For segmentation (folds wrote predictions): builds the folds' ensemble and
+ * evaluates it on the shared test set (cv_ensemble.h). */
+ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye);
+/* Creates the parent folder of a new cross-validation (<output.dir>/<run.name>,
+ * or <model>_cv_<time>) and writes its config.resolved.json, as
+ * ie_cv_run_all does; used when the folds run elsewhere (a cluster). */
+ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size);
+
+/* Aggregates the metrics.csv of every fold folder found in parent_dir. */
+ie_status ie_cv_aggregate(const char *parent_dir, int folds);
+
+#endif

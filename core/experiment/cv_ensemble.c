@@ -1,0 +1,220 @@
+/* core/experiment - evaluating the ensemble of cross-validation folds. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/data/csv.h"
+#include "core/data/dataset.h"
+#include "core/data/split.h"
+#include "core/experiment/child_runs.h"
+#include "core/experiment/cv_ensemble.h"
+#include "core/experiment/ensemble.h"
+#include "core/metrics/metrics_csv.h"
+#include "core/train/data_setup.h"
+#include "core/train/run_dir.h"
+#include "innereye/config.h"
+#include "innereye/image_io.h"
+#include "innereye/plugin.h"
+
+#define MAX_FOLDS 100
+
+static bool exists(const char *path) {
+    struct stat s;
+    return stat(path, &s) == 0;
+}
+
+/* The dataset CSV a run trained from (run.json records it). */
+static ie_status run_dataset_path(const char *run, char *out, size_t size) {
+    cJSON *j = NULL;
+    IE_TRY(ie_run_record_read(run, &j));
+    cJSON *csv = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "data"), "dataset_csv");
+    ie_status st = cJSON_IsString(csv) ? IE_OK : ie_error_set(IE_ERR_IO, "%s/run.json: no data.dataset_csv entry", run);
+    if (st == IE_OK) snprintf(out, size, "%s", csv->valuestring);
+    cJSON_Delete(j);
+    return st;
+}
+
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Every row of the test subjects, with absolute file paths. */
+static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, const char *path) {
+    FILE *f = fopen(path, "w");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    const char *const *cols = ie_dataset_columns(ds);
+    int nc = ie_dataset_column_count(ds), path_col = ie_dataset_column(ds, "filePath");
+    for (int c = 0; c < nc; c++) {
+        if (c) fputc(',', f);
+        csv_field(f, cols[c]);
+    }
+    fputc('\n', f);
+    for (int i = 0; i < split->count[IE_SPLIT_TEST]; i++) {
+        const ie_dataset_item *item = ie_dataset_item_at(ds, split->part[IE_SPLIT_TEST][i]);
+        for (int r = 0; r < item->n_rows; r++)
+            for (int c = 0; c < nc; c++) {
+                const char *v = item->values[(size_t)r * (size_t)nc + (size_t)c];
+                char full[8400];
+                if (c == path_col && v[0] != '/' && item->root && item->root[0])
+                    snprintf(full, sizeof full, "%s/%s", item->root, v);
+                else
+                    snprintf(full, sizeof full, "%s", v);
+                if (c) fputc(',', f);
+                csv_field(f, full);
+                if (c == nc - 1) fputc('\n', f);
+            }
+    }
+    return fclose(f) == 0 ? IE_OK : ie_error_set(IE_ERR_IO, "%s: write failed", path);
+}
+
+static ie_status read_image_cb(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
+    (void)host;
+    return ie_image_read(path, dtype, out, NULL);
+}
+
+/* Metrics of the ensemble's predictions against each test subject's truth. */
+static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_split *split, const char *ens) {
+    int n_classes = 0;
+    const char *names[64];
+    IE_TRY(ie_config_get_string_array(cfg, "data.classes", names, 64, &n_classes));
+    ie_seg_setup setup;
+    IE_TRY(ie_seg_setup_from_config(cfg, n_classes, &setup));
+    /* Truth on the files' own grid: predictions are written there. */
+    memset(setup.seg.target_spacing, 0, sizeof setup.seg.target_spacing);
+    setup.seg.crop[0] = setup.seg.crop[1] = setup.seg.crop[2] = 0;
+    ie_host host = {.struct_size = sizeof host, .read_image = read_image_cb};
+    char path[4400], aggregates[4400];
+    snprintf(path, sizeof path, "%s/metrics.csv", ens);
+    snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", ens);
+    ie_metrics_writer *w = NULL;
+    IE_TRY(ie_metrics_writer_open(path, true, &w));
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < split->count[IE_SPLIT_TEST]; i++) {
+        const ie_dataset_item *item = ie_dataset_item_at(ds, split->part[IE_SPLIT_TEST][i]);
+        ie_sample truth = {.struct_size = sizeof truth};
+        ie_tensor *pred = NULL;
+        ie_image_geometry geom;
+        char pred_path[4400];
+        snprintf(pred_path, sizeof pred_path, "%s/test_predictions/%s/segmentation.nii.gz", ens, item->subject);
+        st = ie_seg_load(&setup.seg, item, &host, &truth);
+        if (st == IE_OK) st = ie_image_read(pred_path, IE_I64, &pred, &geom);
+        if (st == IE_OK)
+            st = ie_metrics_writer_add_subject(w, item->subject, pred, truth.labels, &geom, n_classes, names, NULL);
+        ie_sample_clear(&truth);
+        ie_tensor_release(pred);
+    }
+    if (st != IE_OK) {
+        ie_metrics_writer_discard(w);
+        return st;
+    }
+    IE_TRY(ie_metrics_writer_commit(w));
+    return ie_metrics_aggregates_write(path, aggregates, true);
+}
+
+/* Mean of (Structure, Metric) in a metrics_aggregates.csv, or NaN. */
+static double aggregate_mean(const ie_csv *csv, const char *structure, const char *metric) {
+    int cs = ie_csv_column(csv, "Structure"), cm = ie_csv_column(csv, "Metric"), cv = ie_csv_column(csv, "mean");
+    for (int r = 0; csv && r < csv->n_rows; r++) {
+        const char **row = csv->cells + (size_t)r * (size_t)csv->n_columns;
+        if (!strcmp(row[cs], structure) && !strcmp(row[cm], metric)) return strtod(row[cv], NULL);
+    }
+    return NAN;
+}
+
+static ie_status compare(const char *parent, int folds, const char *ens) {
+    char path[4400];
+    snprintf(path, sizeof path, "%s/metrics_aggregates.csv", ens);
+    ie_csv *ensemble = NULL, *fold_csv[MAX_FOLDS] = {0};
+    IE_TRY(ie_csv_read(path, &ensemble));
+    for (int i = 0; i < folds; i++) {
+        snprintf(path, sizeof path, "%s/fold_%d/metrics_aggregates.csv", parent, i);
+        if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
+    }
+    snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
+    FILE *f = fopen(path, "w");
+    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    if (f) {
+        fprintf(f, "Structure,Metric");
+        for (int i = 0; i < folds; i++) fprintf(f, ",fold_%d", i);
+        fprintf(f, ",folds_mean,ensemble\n");
+        int cs = ie_csv_column(ensemble, "Structure"), cm = ie_csv_column(ensemble, "Metric");
+        for (int r = 0; r < ensemble->n_rows; r++) {
+            const char **row = ensemble->cells + (size_t)r * (size_t)ensemble->n_columns;
+            fprintf(f, "%s,%s", row[cs], row[cm]);
+            double sum = 0;
+            int n = 0;
+            for (int i = 0; i < folds; i++) {
+                double v = fold_csv[i] ? aggregate_mean(fold_csv[i], row[cs], row[cm]) : NAN;
+                fprintf(f, ",%.6f", v);
+                if (!isnan(v)) sum += v, n++;
+            }
+            fprintf(f, ",%.6f,%.6f\n", n ? sum / n : NAN, aggregate_mean(ensemble, row[cs], row[cm]));
+        }
+        if (fclose(f) != 0) st = ie_error_set(IE_ERR_IO, "%s: write failed", path);
+    }
+    ie_csv_free(ensemble);
+    for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
+    return st;
+}
+
+ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *innereye) {
+    char ens[4200], path[4300], dataset_csv[4200];
+    const char *runs[MAX_FOLDS];
+    char run_paths[MAX_FOLDS][4200];
+    int n = 0;
+    for (int i = 0; i < folds && i < MAX_FOLDS; i++) {
+        snprintf(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i);
+        snprintf(path, sizeof path, "%s/checkpoints/last.json", run_paths[n]);
+        if (exists(path)) runs[n] = run_paths[n], n++;
+    }
+    if (n < 2) return ie_error_set(IE_ERR_STATE, "%s: fewer than 2 folds finished; no ensemble", parent);
+    snprintf(ens, sizeof ens, "%s/ensemble", parent);
+    if (!exists(ens)) IE_TRY(ie_ensemble_create(runs, n, ens));
+
+    /* The shared test set, from the first fold's dataset and split. */
+    ie_config *cfg = NULL;
+    ie_dataset *ds = NULL;
+    ie_split split = {0};
+    snprintf(path, sizeof path, "%s/config.resolved.json", runs[0]);
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_file(cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = run_dataset_path(runs[0], dataset_csv, sizeof dataset_csv);
+    if (st == IE_OK) st = ie_dataset_load(dataset_csv, "subject", &ds);
+    snprintf(path, sizeof path, "%s/split.csv", runs[0]);
+    if (st == IE_OK) st = ie_split_read_csv(ds, path, &split);
+    if (st == IE_OK && split.count[IE_SPLIT_TEST] == 0)
+        st = ie_error_set(IE_ERR_STATE, "%s: the test split is empty; nothing to evaluate the ensemble on", path);
+    char test_csv[4300], predictions[4300], log[4300];
+    snprintf(test_csv, sizeof test_csv, "%s/test_dataset.csv", ens);
+    snprintf(predictions, sizeof predictions, "%s/test_predictions", ens);
+    snprintf(log, sizeof log, "%s/test_inference.log", ens);
+    if (st == IE_OK) st = write_test_csv(ds, &split, test_csv);
+    if (st == IE_OK && !exists(predictions)) {
+        char *argv[] = {(char *)innereye, "infer", "--run", ens, "--dataset", test_csv, "--out", predictions, NULL};
+        ie_child_run run = {.argv = argv, .log = log, .label = "ensemble inference on the test set"};
+        st = ie_child_runs(&run, 1, 1);
+        if (st == IE_OK && run.exit_code != 0)
+            st = ie_error_set(IE_ERR_STATE, "ensemble inference failed (exit %d); see %s", run.exit_code, log);
+    }
+    if (st == IE_OK) st = score(cfg, ds, &split, ens);
+    if (st == IE_OK) st = compare(parent, folds, ens);
+    ie_split_free(&split);
+    ie_dataset_free(ds);
+    ie_config_free(cfg);
+    return st;
+}

@@ -1,0 +1,152 @@
+/* core/experiment - building and reading ensemble folders. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/experiment/ensemble.h"
+#include "core/util/file_util.h"
+#include "core/util/sha256.h"
+#include "innereye/config.h"
+
+static char *read_all(const char *path) {
+    char *text = NULL;
+    return ie_read_file(path, &text, NULL) == IE_OK ? text : NULL;
+}
+
+static ie_status copy_file(const char *from, const char *to) {
+    FILE *in = fopen(from, "rb");
+    if (!in) return ie_error_set(IE_ERR_IO, "%s: cannot read: %s", from, strerror(errno));
+    FILE *out = fopen(to, "wb");
+    if (!out) {
+        fclose(in);
+        return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", to, strerror(errno));
+    }
+    char buf[1 << 16];
+    size_t n;
+    int ok = 1;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) ok = ok && fwrite(buf, 1, n, out) == n;
+    fclose(in);
+    if (fclose(out) != 0 || !ok) return ie_error_set(IE_ERR_IO, "%s: write failed", to);
+    return IE_OK;
+}
+
+/* What members must agree on, as canonical JSON text. */
+static ie_status compatibility_key(const ie_config *cfg, char *out, size_t size) {
+    const char *model = "", *plugin = "";
+    char *classes = NULL, *channels = NULL;
+    IE_TRY(ie_config_get_string(cfg, "model.name", &model));
+    IE_TRY(ie_config_get_string(cfg, "model.plugin", &plugin));
+    IE_TRY(ie_config_get_json(cfg, "data.classes", &classes));
+    ie_status st = ie_config_get_json(cfg, "data.image_channels", &channels);
+    if (st == IE_OK) snprintf(out, size, "model %s%s%s, classes %s, image channels %s", model, plugin[0] ? " from " : "", plugin, classes, channels);
+    ie_config_string_free(classes);
+    ie_config_string_free(channels);
+    return st;
+}
+
+ie_status ie_ensemble_create(const char *const *runs, int count, const char *out) {
+    if (count < 2 || count > IE_ENSEMBLE_MAX_MEMBERS)
+        return ie_error_set(IE_ERR_INVALID_ARG, "ensemble: needs 2 to %d runs, got %d", IE_ENSEMBLE_MAX_MEMBERS, count);
+    if (mkdir(out, 0755) != 0)
+        return ie_error_set(IE_ERR_IO, "%s: %s; an ensemble folder is never overwritten", out,
+                            errno == EEXIST ? "already exists" : strerror(errno));
+    char path[4200], key0[2048] = "", key[2048];
+    snprintf(path, sizeof path, "%s/members", out);
+    mkdir(path, 0755);
+    cJSON *manifest = cJSON_CreateObject(), *members = cJSON_AddArrayToObject(manifest, "members");
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < count; i++) {
+        char config_path[4200], last[4200], member[4300], dst[4400], hex[IE_SHA256_HEX_SIZE];
+        snprintf(config_path, sizeof config_path, "%s/config.resolved.json", runs[i]);
+        ie_config *cfg = NULL;
+        st = ie_config_new(&cfg);
+        if (st == IE_OK) st = ie_config_add_file(cfg, config_path);
+        if (st == IE_OK) st = ie_config_resolve(cfg);
+        if (st == IE_OK) st = compatibility_key(cfg, i ? key : key0, sizeof key);
+        if (st == IE_OK && i && strcmp(key, key0) != 0)
+            st = ie_error_set(IE_ERR_CONFIG, "ensemble: %s is not compatible with %s: %s vs %s", runs[i], runs[0], key, key0);
+        char sha[IE_SHA256_HEX_SIZE] = "";
+        if (st == IE_OK) st = ie_config_sha256(cfg, sha);
+        /* The member's final weights, from its last checkpoint record. */
+        snprintf(last, sizeof last, "%s/checkpoints/last.json", runs[i]);
+        char *text = st == IE_OK ? read_all(last) : NULL;
+        if (st == IE_OK && !text) st = ie_error_set(IE_ERR_IO, "%s: no checkpoint: is %s a finished run?", last, runs[i]);
+        cJSON *rec = text ? cJSON_Parse(text) : NULL;
+        free(text);
+        cJSON *weights = cJSON_GetObjectItem(rec, "weights");
+        if (st == IE_OK && !cJSON_IsString(weights)) st = ie_error_set(IE_ERR_IO, "%s: no weights entry", last);
+        snprintf(member, sizeof member, "%s/members/%d", out, i);
+        if (st == IE_OK && mkdir(member, 0755) != 0) st = ie_error_set(IE_ERR_IO, "%s: %s", member, strerror(errno));
+        if (st == IE_OK) {
+            char src[4400];
+            snprintf(src, sizeof src, "%s/checkpoints/%s", runs[i], weights->valuestring);
+            snprintf(dst, sizeof dst, "%s/weights.safetensors", member);
+            st = copy_file(src, dst);
+        }
+        if (st == IE_OK) st = ie_sha256_file_hex(dst, hex);
+        if (st == IE_OK) {
+            snprintf(dst, sizeof dst, "%s/config.resolved.json", member);
+            st = copy_file(config_path, dst);
+        }
+        if (st == IE_OK) {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "source_run", runs[i]);
+            cJSON_AddStringToObject(m, "config_sha256", sha);
+            cJSON_AddStringToObject(m, "weights", "weights.safetensors");
+            cJSON_AddStringToObject(m, "weights_sha256", hex);
+            cJSON_AddNumberToObject(m, "epoch", cJSON_GetObjectItem(rec, "epoch") ? cJSON_GetObjectItem(rec, "epoch")->valuedouble : 0);
+            cJSON_AddItemToArray(members, m);
+        }
+        cJSON_Delete(rec);
+        ie_config_free(cfg);
+    }
+    if (st == IE_OK) {
+        cJSON_AddStringToObject(manifest, "kind", "innereye-ensemble");
+        cJSON_AddStringToObject(manifest, "compatibility", key0);
+        cJSON_AddStringToObject(manifest, "combine", "mean of posteriors (segmentation), probabilities "
+                                                     "(classification) or values (regression)");
+        char *text = cJSON_Print(manifest);
+        snprintf(path, sizeof path, "%s/manifest.json", out);
+        st = ie_write_file_atomic(path, text, strlen(text));
+        free(text);
+    }
+    cJSON_Delete(manifest);
+    return st;
+}
+
+bool ie_ensemble_is(const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    struct stat s;
+    return stat(path, &s) == 0;
+}
+
+ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200], char weights[][4200], int capacity) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char *text = read_all(path);
+    if (!text) return ie_error_set(IE_ERR_IO, "%s: cannot read the ensemble manifest", path);
+    cJSON *m = cJSON_Parse(text);
+    free(text);
+    cJSON *members = cJSON_GetObjectItem(m, "members");
+    *count = 0;
+    ie_status st = cJSON_IsArray(members) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no members", path);
+    for (int i = 0; st == IE_OK && i < cJSON_GetArraySize(members) && i < capacity; i++) {
+        snprintf(configs[i], 4200, "%s/members/%d/config.resolved.json", dir, i);
+        snprintf(weights[i], 4200, "%s/members/%d/weights.safetensors", dir, i);
+        char hex[IE_SHA256_HEX_SIZE];
+        cJSON *want = cJSON_GetObjectItem(cJSON_GetArrayItem(members, i), "weights_sha256");
+        st = ie_sha256_file_hex(weights[i], hex);
+        if (st == IE_OK && (!cJSON_IsString(want) || strcmp(hex, want->valuestring) != 0))
+            st = ie_error_set(IE_ERR_IO, "%s: its SHA-256 does not match the manifest; the ensemble was modified",
+                              weights[i]);
+        (*count)++;
+    }
+    cJSON_Delete(m);
+    return st;
+}

@@ -1,0 +1,153 @@
+/* core/inference - one subject: load as training did, sliding window,
+ * post-processing (see infer.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/data/sample_util.h"
+#include "core/inference/infer.h"
+#include "innereye/ops.h"
+
+static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_tensor **posteriors);
+
+ie_status ie_infer_net_window(void *ctx, ie_tensor *windows, ie_tensor **posteriors) {
+    const ie_infer_net *net = ctx;
+    IE_TRY(member_window(net, windows, posteriors));
+    if (net->n_others == 0) return IE_OK;
+    /* Ensemble: the mean of every member's posteriors, summed in member order. */
+    float *sum = ie_tensor_data_f32(*posteriors);
+    int64_t n = ie_tensor_numel(*posteriors);
+    for (int m = 0; m < net->n_others; m++) {
+        ie_tensor *other = NULL;
+        ie_status st = member_window(&net->others[m], windows, &other);
+        if (st == IE_OK && ie_tensor_numel(other) != n)
+            st = ie_error_set(IE_ERR_SHAPE, "ensemble member %d returned posteriors of another shape than member 0",
+                              m + 1);
+        if (st != IE_OK) {
+            ie_tensor_release(other);
+            ie_tensor_release(*posteriors);
+            *posteriors = NULL;
+            return st;
+        }
+        const float *o = ie_tensor_data_f32(other);
+        for (int64_t i = 0; i < n; i++) sum[i] += o[i];
+        ie_tensor_release(other);
+    }
+    float scale = 1.0f / (float)(net->n_others + 1);
+    for (int64_t i = 0; i < n; i++) sum[i] *= scale;
+    return IE_OK;
+}
+
+static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_tensor **posteriors) {
+    ie_batch batch = {.struct_size = sizeof batch, .count = (int)ie_tensor_dim(windows, 0), .image = windows};
+    ie_tensor *logits = NULL;
+    IE_TRY(ie_plugin_forward(net->plugin, net->model, &batch, false, &logits));
+    ie_status st;
+    if (net->plugin->table.postprocess) {
+        st = net->plugin->table.postprocess(net->model, logits, posteriors);
+        if (st == IE_OK && !*posteriors)
+            st = ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): postprocess returned OK but no output",
+                              net->plugin->table.name, net->plugin->path);
+        else if (st != IE_OK)
+            ie_error_wrap(st, "plugin %s (%s): postprocess", net->plugin->table.name, net->plugin->path);
+    } else {
+        char d[96];
+        st = ie_tensor_ndim(logits) == 5 ? ie_softmax(logits, 1, posteriors)
+                                         : ie_error_set(IE_ERR_SHAPE, "plugin %s: forward returned %s; a segmentation "
+                                                        "model must return logits [N, classes, D, H, W]",
+                                                        net->plugin->table.name,
+                                                        ie_tensor_describe(logits, d, sizeof d));
+    }
+    ie_tensor_release(logits);
+    return st;
+}
+
+void ie_infer_subject_clear(ie_infer_subject *s) {
+    if (!s) return;
+    ie_data_sample_release(&s->sample);
+    ie_tensor_release(s->mask);
+    ie_tensor_release(s->posteriors);
+    ie_tensor_release(s->segmentation);
+    memset(s, 0, sizeof *s);
+}
+
+/* The file of `channel` in the item, relative paths starting at its root. */
+static ie_status channel_path(const ie_dataset_item *item, const char *channel, char *buf, size_t size) {
+    for (int r = 0; r < item->n_rows; r++) {
+        const char *c = ie_dataset_item_value(item, r, "channel"), *file = ie_dataset_item_value(item, r, "filePath");
+        if (!c || strcmp(c, channel) != 0) continue;
+        if (!file || !file[0])
+            return ie_error_set(IE_ERR_CONFIG, "subject '%s': channel '%s' has no file (column filePath)",
+                                item->subject, channel);
+        int n = file[0] == '/' || !item->root || !item->root[0] ? snprintf(buf, size, "%s", file)
+                                                               : snprintf(buf, size, "%s/%s", item->root, file);
+        if (n < 0 || (size_t)n >= size)
+            return ie_error_set(IE_ERR_CONFIG, "subject '%s': the path of channel '%s' is too long", item->subject,
+                                channel);
+        return IE_OK;
+    }
+    return ie_error_set(IE_ERR_CONFIG, "subject '%s' has no row with channel '%s'", item->subject, channel);
+}
+
+static bool same_size(const ie_tensor *t, const int64_t size[3]) {
+    return ie_tensor_dim(t, -3) == size[0] && ie_tensor_dim(t, -2) == size[1] && ie_tensor_dim(t, -1) == size[2];
+}
+
+static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *item, const ie_host *host,
+                           const int64_t size[3], ie_tensor **out) {
+    char path[4096], a[96];
+    IE_TRY(channel_path(item, s->mask_channel, path, sizeof path));
+    ie_tensor *m = NULL;
+    ie_status st = host->read_image(host, path, IE_F32, &m);
+    if (st != IE_OK)
+        return ie_error_wrap(st, "subject '%s', mask channel '%s' (%s)", item->subject, s->mask_channel, path);
+    if (ie_tensor_ndim(m) == 2) { /* a 2-D image is one slice */
+        int64_t shape[3] = {1, ie_tensor_dim(m, 0), ie_tensor_dim(m, 1)};
+        ie_tensor *r = NULL;
+        st = ie_reshape(m, 3, shape, &r);
+        ie_tensor_release(m);
+        m = r;
+        if (st != IE_OK) return st;
+    }
+    if (ie_tensor_ndim(m) != 3 || !same_size(m, size)) {
+        st = ie_error_set(IE_ERR_SHAPE, "subject '%s': the mask (channel '%s', %s) is %s but the image is [%lld, %lld, "
+                          "%lld]; the mask must have the image's size", item->subject, s->mask_channel, path,
+                          ie_tensor_describe(m, a, sizeof a), (long long)size[0], (long long)size[1],
+                          (long long)size[2]);
+        ie_tensor_release(m);
+        return st;
+    }
+    *out = m;
+    return IE_OK;
+}
+
+ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *load_ctx, const char *first_channel,
+                        const ie_dataset_item *item, const ie_host *host, const ie_infer_net *net,
+                        ie_infer_subject *out) {
+    if (!s || !load || !first_channel || !item || !host || !net || !out)
+        return ie_error_set(IE_ERR_INVALID_ARG, "infer: NULL argument");
+    memset(out, 0, sizeof *out);
+    out->subject = item->subject;
+    out->sample.struct_size = sizeof out->sample;
+    char path[4096], a[96];
+    ie_status st = load(load_ctx, item, host, &out->sample);
+    if (st == IE_OK && (!out->sample.image || ie_tensor_ndim(out->sample.image) != 4))
+        st = ie_error_set(IE_ERR_SHAPE, "the loaded image is %s; expected [C, D, H, W]",
+                          out->sample.image ? ie_tensor_describe(out->sample.image, a, sizeof a) : "missing");
+    int64_t size[3] = {0, 0, 0};
+    if (st == IE_OK)
+        for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->sample.image, k + 1);
+    if (st == IE_OK) st = channel_path(item, first_channel, path, sizeof path);
+    if (st == IE_OK) st = ie_image_read_geometry(path, &out->geometry);
+    if (st == IE_OK && s->mask_channel && s->mask_channel[0]) st = load_mask(s, item, host, size, &out->mask);
+    if (st == IE_OK)
+        st = ie_sliding_window(out->sample.image, s->n_classes, &s->window, ie_infer_net_window, (void *)net,
+                               &out->posteriors);
+    double spacing[3] = {out->geometry.spacing[2], out->geometry.spacing[1], out->geometry.spacing[0]};
+    if (st == IE_OK) st = ie_postprocess(&s->post, out->posteriors, out->mask, spacing, &out->segmentation);
+    if (st != IE_OK) {
+        ie_error_wrap(st, "subject '%s'", item->subject);
+        ie_infer_subject_clear(out);
+        out->subject = item->subject;
+    }
+    return st;
+}

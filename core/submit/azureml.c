@@ -1,0 +1,601 @@
+/* core/submit - AzureML back end: CLI v2 YAML, code snapshot, az. */
+#define _GNU_SOURCE /* open_memstream */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/submit/azureml.h"
+#include "core/submit/snapshot.h"
+#include "core/train/run_dir.h"
+
+#define COMMAND_SCHEMA "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
+#define SWEEP_SCHEMA "https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json"
+#define MAX_SETS 8
+
+const char *ie_azureml_run_id(void) {
+    const char *id = getenv("AZUREML_RUN_ID");
+    return id && id[0] ? id : NULL;
+}
+
+/* ------------------------------------------------------------ YAML out */
+
+/* A double-quoted YAML scalar: every string we write is quoted, so no value
+ * can turn into a number, a boolean or a null. */
+static void yq(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        if (*s == '\n') {
+            fputs("\\n", f);
+            continue;
+        }
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void kv(FILE *f, int indent, const char *key, const char *value) {
+    fprintf(f, "%*s%s: ", indent, "", key);
+    yq(f, value);
+    fputc('\n', f);
+}
+
+/* Constants of the schema (type: sweep) and numbers. */
+static void kv_plain(FILE *f, int indent, const char *key, const char *value) {
+    fprintf(f, "%*s%s: %s\n", indent, "", key, value);
+}
+
+static void kv_num(FILE *f, int indent, const char *key, double v) {
+    fprintf(f, "%*s%s: %.17g\n", indent, "", key, v);
+}
+
+static bool is_number(const char *s) {
+    char *end;
+    if (!*s) return false;
+    double v = strtod(s, &end);
+    return *end == '\0' && isfinite(v);
+}
+
+/* A flow sequence; numbers stay numbers (the trial gets them as written). */
+static void values_list(FILE *f, int indent, char values[][64], int n) {
+    fprintf(f, "%*svalues: [", indent, "");
+    for (int i = 0; i < n; i++) {
+        if (i) fputs(", ", f);
+        if (is_number(values[i])) fputs(values[i], f);
+        else yq(f, values[i]);
+    }
+    fputs("]\n", f);
+}
+
+/* ------------------------------------------------------------- data */
+
+typedef struct data_map {
+    char local[PATH_MAX];             /* the folder the input replaces ("" when none) */
+    char sets[MAX_SETS][1100];        /* --set words pointing the config at ${{inputs.data}} */
+    int n_sets;
+    bool input;                       /* the job has a data input */
+    char path[PATH_MAX + 16];         /* the input's path: asset, or local folder */
+} data_map;
+
+static bool is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Absolute, normalised (existing paths through realpath). */
+static void absolute(const char *path, char *out, size_t size) {
+    char real[PATH_MAX];
+    if (realpath(path, real)) {
+        snprintf(out, size, "%s", real);
+        return;
+    }
+    char cwd[PATH_MAX] = ".";
+    if (path[0] == '/' || !getcwd(cwd, sizeof cwd)) snprintf(out, size, "%s", path);
+    else snprintf(out, size, "%s/%s", cwd, path);
+}
+
+/* `path` relative to folder `base` ("" when equal), or NULL when outside. */
+static const char *inside(const char *path, const char *base) {
+    size_t n = strlen(base);
+    if (strncmp(path, base, n) != 0) return NULL;
+    if (path[n] == '\0') return "";
+    return path[n] == '/' ? path + n + 1 : NULL;
+}
+
+static void input_word(char *out, size_t size, const char *key, const char *rel) {
+    snprintf(out, size, "%s=${{inputs.data}}%s%s", key, rel[0] ? "/" : "", rel);
+}
+
+/* The dataset folder: the folder of data.dataset_csv (InnerEye's layout:
+ * dataset.csv beside the images), or the common parent of data.images_dir
+ * and data.labels_dir.  The data input (asset or uploaded folder) takes its
+ * place with the same layout inside. */
+static ie_status map_data(const ie_config *cfg, const ie_azureml_opts *o, data_map *d, FILE *out) {
+    memset(d, 0, sizeof *d);
+    const char *csv = "", *root = "", *images = "", *labels = "";
+    bool synthetic = false, fallback = false;
+    IE_TRY(ie_config_get_string(cfg, "data.dataset_csv", &csv));
+    IE_TRY(ie_config_get_string(cfg, "data.root", &root));
+    IE_TRY(ie_config_get_string(cfg, "data.images_dir", &images));
+    IE_TRY(ie_config_get_string(cfg, "data.labels_dir", &labels));
+    IE_TRY(ie_config_get_bool(cfg, "data.synthetic", &synthetic));
+    IE_TRY(ie_config_get_bool(cfg, "data.fallback_synthetic", &fallback));
+    bool given = o->data_asset || o->data_path;
+    if (synthetic || (!csv[0] && !images[0])) {
+        if (given)
+            return ie_error_set(IE_ERR_CONFIG, "the config generates its data (data.synthetic, or no data.dataset_csv "
+                                               "/ data.images_dir): --data/--data-path would not be used");
+        return IE_OK;
+    }
+    char a[PATH_MAX], b[PATH_MAX];
+    if (csv[0]) {
+        absolute(csv, a, sizeof a);
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", a);
+        snprintf(d->local, sizeof d->local, "%s", dirname(dir));
+        input_word(d->sets[d->n_sets++], sizeof d->sets[0], "data.dataset_csv", inside(a, d->local));
+        if (root[0]) {
+            absolute(root, b, sizeof b);
+            const char *rel = inside(b, d->local);
+            if (!rel)
+                return ie_error_set(IE_ERR_CONFIG, "data.root %s is outside the dataset folder %s (the folder of "
+                                                   "data.dataset_csv), which is what the job gets as its data input",
+                                    root, d->local);
+            input_word(d->sets[d->n_sets++], sizeof d->sets[0], "data.root", rel);
+        }
+    } else {
+        if (!labels[0]) return ie_error_set(IE_ERR_CONFIG, "data.images_dir is set but data.labels_dir is empty");
+        absolute(images, a, sizeof a);
+        absolute(labels, b, sizeof b);
+        /* The longest common folder of the two. */
+        snprintf(d->local, sizeof d->local, "%s", a);
+        while (!(inside(a, d->local) && inside(b, d->local))) {
+            char *slash = strrchr(d->local, '/');
+            if (!slash || slash == d->local) {
+                snprintf(d->local, sizeof d->local, "/");
+                break;
+            }
+            *slash = '\0';
+        }
+        input_word(d->sets[d->n_sets++], sizeof d->sets[0], "data.images_dir", inside(a, d->local));
+        input_word(d->sets[d->n_sets++], sizeof d->sets[0], "data.labels_dir", inside(b, d->local));
+    }
+    if (o->data_asset) {
+        snprintf(d->path, sizeof d->path, "%s", o->data_asset);
+    } else if (o->data_path) {
+        if (!is_dir(o->data_path))
+            return ie_error_set(IE_ERR_IO, "--data-path %s is not a folder", o->data_path);
+        absolute(o->data_path, d->path, sizeof d->path);
+    } else if (is_dir(d->local)) {
+        snprintf(d->path, sizeof d->path, "%s", d->local);
+        fprintf(out, "data: the job's data input is %s, uploaded at submission (register it once as a data asset "
+                     "and give --data azureml:NAME@latest to upload it only once)\n", d->local);
+    } else if (fallback) {
+        fprintf(out, "data: %s does not exist here and no --data was given: the job generates volumes "
+                     "(data.fallback_synthetic)\n", d->local);
+        d->n_sets = 0;
+        return IE_OK;
+    } else {
+        return ie_error_set(IE_ERR_CONFIG, "the dataset folder %s does not exist here: give the data as --data "
+                                           "azureml:NAME@latest (a registered data asset) or --data-path FOLDER",
+                            d->local);
+    }
+    d->input = true;
+    return IE_OK;
+}
+
+/* --------------------------------------------------------- job files */
+
+typedef struct spec_ctx {
+    const ie_job *job;
+    const ie_azureml_opts *o;
+    const data_map *data;
+    char commit[64];
+    const char *config_rel; /* the config input's path, relative to the YAML */
+} spec_ctx;
+
+static void header(FILE *f, const spec_ctx *c, const char *schema, const char *type, const char *display,
+                   const char *description) {
+    fprintf(f, "# Written by `innereye submit azureml` (docs/cluster.md). Create the job with:\n");
+    fprintf(f, "#   az ml job create --file <this file>\n");
+    kv_plain(f, 0, "$schema", schema);
+    kv_plain(f, 0, "type", type);
+    kv(f, 0, "display_name", display);
+    kv(f, 0, "experiment_name", c->o->experiment ? c->o->experiment : "innereye");
+    kv(f, 0, "description", description);
+    fprintf(f, "tags:\n");
+    kv(f, 2, "innereye_run", c->job->name);
+    kv(f, 2, "innereye_commit", c->commit);
+    char compute[512];
+    snprintf(compute, sizeof compute, "%s%s", strncmp(c->o->compute, "azureml:", 8) ? "azureml:" : "", c->o->compute);
+    kv(f, 0, "compute", compute);
+}
+
+static void io(FILE *f, const spec_ctx *c) {
+    fprintf(f, "inputs:\n  config:\n");
+    kv_plain(f, 4, "type", "uri_file");
+    kv(f, 4, "path", c->config_rel);
+    if (c->data->input) {
+        fprintf(f, "  data:\n");
+        kv_plain(f, 4, "type", "uri_folder");
+        kv(f, 4, "path", c->data->path);
+        kv_plain(f, 4, "mode", "ro_mount");
+    }
+    /* The run folder: what the job writes under --output-dir. */
+    fprintf(f, "outputs:\n  run:\n");
+    kv_plain(f, 4, "type", "uri_folder");
+    kv_plain(f, 4, "mode", "rw_mount");
+}
+
+/* code, command and environment: top level of a command job, or under trial. */
+static void runnable(FILE *f, int indent, const spec_ctx *c, const char *command) {
+    kv(f, indent, "code", "code");
+    kv(f, indent, "command", command);
+    fprintf(f, "%*senvironment:\n%*sbuild:\n", indent, "", indent + 2, "");
+    kv(f, indent + 4, "path", "code");
+    kv(f, indent + 4, "dockerfile_path", c->o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile");
+}
+
+static ie_status task_command(const spec_ctx *c, const char *fold, const char *values[], char **command) {
+    const char *sets[MAX_SETS];
+    for (int i = 0; i < c->data->n_sets; i++) sets[i] = c->data->sets[i];
+    ie_task_tokens t = {.program = "innereye", .config = "${{inputs.config}}", .config_raw = true,
+                        .output_dir = "${{outputs.run}}", .output_dir_raw = true, .fold = fold,
+                        .trial_name = "trial", .median_siblings = false, .sets = sets, .n_sets = c->data->n_sets};
+    if (values) memcpy(t.values, values, sizeof t.values);
+    ie_cmdline cl = {0};
+    ie_status st = ie_job_train_command(c->job, &t, &cl);
+    *command = st == IE_OK ? ie_cmdline_string(&cl) : NULL;
+    ie_cmdline_free(&cl);
+    if (st == IE_OK && !*command) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
+    return st;
+}
+
+static ie_status command_job(const spec_ctx *c, int fold, char **text) {
+    size_t size;
+    FILE *f = open_memstream(text, &size);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    char display[512], description[1024], index[16], *command = NULL;
+    snprintf(index, sizeof index, "%d", fold);
+    if (fold >= 0) {
+        snprintf(display, sizeof display, "%s fold %d", c->job->name, fold);
+        snprintf(description, sizeof description, "InnerEye-C cross-validation %s: fold %d of %d", c->job->name, fold,
+                 c->job->tasks);
+    } else {
+        snprintf(display, sizeof display, "%s", c->job->name);
+        snprintf(description, sizeof description, "InnerEye-C training run %s", c->job->name);
+    }
+    ie_status st = task_command(c, fold >= 0 ? index : NULL, NULL, &command);
+    if (st == IE_OK) {
+        header(f, c, COMMAND_SCHEMA, "command", display, description);
+        runnable(f, 0, c, command);
+        io(f, c);
+    }
+    free(command);
+    fclose(f);
+    if (st != IE_OK) free(*text);
+    return st;
+}
+
+/* Search-space names: the config key with '.' -> '_' (they go inside
+ * ${{search_space.NAME}}). */
+static void space_name(const char *key, char *out, size_t size) {
+    snprintf(out, size, "%s", key);
+    for (char *p = out; *p; p++)
+        if (*p == '.') *p = '_';
+}
+
+static ie_status search_space(FILE *f, const ie_sweep_spec *spec, bool *grid) {
+    *grid = true;
+    fprintf(f, "search_space:\n");
+    for (int i = 0; i < spec->n_params; i++) {
+        const ie_sweep_param *p = &spec->params[i];
+        char name[160];
+        space_name(p->key, name, sizeof name);
+        for (int j = 0; j < i; j++) {
+            char other[160];
+            space_name(spec->params[j].key, other, sizeof other);
+            if (!strcmp(name, other))
+                return ie_error_set(IE_ERR_INVALID_ARG, "sweep keys %s and %s have the same AzureML search-space name "
+                                                        "%s", spec->params[j].key, p->key, name);
+        }
+        fprintf(f, "  %s:\n", name);
+        switch (p->kind) {
+        case IE_SWEEP_GRID:
+        case IE_SWEEP_CHOICE:
+            kv_plain(f, 4, "type", "choice");
+            values_list(f, 4, (char(*)[64])p->values, p->n_values);
+            break;
+        case IE_SWEEP_UNIFORM:
+            kv_plain(f, 4, "type", "uniform");
+            kv_num(f, 4, "min_value", p->lo);
+            kv_num(f, 4, "max_value", p->hi);
+            break;
+        case IE_SWEEP_LOGUNIFORM:
+            /* AzureML draws exp(uniform(min_value, max_value)): the bounds are logarithms. */
+            kv_plain(f, 4, "type", "loguniform");
+            kv_num(f, 4, "min_value", log(p->lo));
+            kv_num(f, 4, "max_value", log(p->hi));
+            break;
+        case IE_SWEEP_RANDINT: {
+            long lo = (long)ceil(p->lo), hi = (long)floor(p->hi);
+            if (lo == 0) {
+                /* AzureML's randint draws 0 .. upper-1. */
+                kv_plain(f, 4, "type", "randint");
+                fprintf(f, "    upper: %ld\n", hi + 1);
+            } else {
+                if (hi - lo + 1 > 1000)
+                    return ie_error_set(IE_ERR_INVALID_ARG, "sweep: randint(%g,%g) of %s: AzureML's randint starts at "
+                                                            "0; give a range of at most 1000 integers or start at 0",
+                                        p->lo, p->hi, p->key);
+                kv_plain(f, 4, "type", "choice");
+                fprintf(f, "    values: [");
+                for (long v = lo; v <= hi; v++) fprintf(f, "%s%ld", v > lo ? ", " : "", v);
+                fprintf(f, "]\n");
+            }
+            break;
+        }
+        }
+        if (p->kind != IE_SWEEP_GRID) *grid = false;
+    }
+    return IE_OK;
+}
+
+static ie_status sweep_job(const spec_ctx *c, char **text) {
+    size_t size;
+    FILE *f = open_memstream(text, &size);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    const ie_job *job = c->job;
+    bool cv = job->kind == IE_JOB_CV, grid = true;
+    char display[512], description[1024], *command = NULL;
+    snprintf(display, sizeof display, "%s", job->name);
+    if (cv)
+        snprintf(description, sizeof description, "InnerEye-C cross-validation %s: %d folds, one trial each",
+                 job->name, job->tasks);
+    else
+        snprintf(description, sizeof description, "InnerEye-C hyperparameter sweep %s: %d trials", job->name,
+                 job->tasks);
+    header(f, c, SWEEP_SCHEMA, "sweep", display, description);
+    ie_status st = IE_OK;
+    if (cv) {
+        fprintf(f, "search_space:\n  fold:\n");
+        kv_plain(f, 4, "type", "choice");
+        fprintf(f, "    values: [");
+        for (int i = 0; i < job->tasks; i++) fprintf(f, "%s%d", i ? ", " : "", i);
+        fprintf(f, "]\n");
+    } else {
+        st = search_space(f, &job->sweep, &grid);
+    }
+    if (st == IE_OK) {
+        fprintf(f, "sampling_algorithm:\n");
+        kv_plain(f, 2, "type", grid ? "grid" : "random");
+        if (!grid) fprintf(f, "  seed: %llu\n", (unsigned long long)(job->seed & 0x7fffffff));
+        /* The metric every trial writes per epoch (train_log.csv column). */
+        fprintf(f, "objective:\n");
+        kv(f, 2, "primary_metric", job->metric);
+        kv_plain(f, 2, "goal", job->maximize ? "maximize" : "minimize");
+        if (!cv && job->sweep.early_stop) {
+            fprintf(f, "early_termination:\n");
+            kv_plain(f, 2, "type", "median_stopping");
+            fprintf(f, "  evaluation_interval: 1\n  delay_evaluation: %d\n", job->min_epochs);
+        }
+        fprintf(f, "limits:\n  max_total_trials: %d\n  max_concurrent_trials: %d\n", job->tasks,
+                job->parallel > 0 && job->parallel < job->tasks ? job->parallel : job->tasks);
+        static char tokens[IE_SWEEP_MAX_KEYS][200];
+        const char *values[IE_SWEEP_MAX_KEYS] = {0};
+        for (int i = 0; !cv && i < job->sweep.n_params; i++) {
+            char name[160];
+            space_name(job->sweep.params[i].key, name, sizeof name);
+            snprintf(tokens[i], sizeof tokens[i], "${{search_space.%s}}", name);
+            values[i] = tokens[i];
+        }
+        st = task_command(c, cv ? "${{search_space.fold}}" : NULL, cv ? NULL : values, &command);
+    }
+    if (st == IE_OK) {
+        fprintf(f, "trial:\n");
+        runnable(f, 2, c, command);
+        io(f, c);
+    }
+    free(command);
+    fclose(f);
+    if (st != IE_OK) free(*text);
+    return st;
+}
+
+/* ------------------------------------------------------------ az */
+
+static void az_args(const ie_azureml_opts *o, char **argv, int *n) {
+    if (o->resource_group) {
+        argv[(*n)++] = "--resource-group";
+        argv[(*n)++] = (char *)o->resource_group;
+    }
+    if (o->workspace) {
+        argv[(*n)++] = "--workspace-name";
+        argv[(*n)++] = (char *)o->workspace;
+    }
+}
+
+static bool az_ready(char *why, size_t size) {
+    char out[4096], err[4096];
+    int rc = 0;
+    char *argv[] = {"az", "extension", "show", "--name", "ml", NULL};
+    if (ie_run_capture(argv, out, sizeof out, err, sizeof err, &rc) != IE_OK || rc == 127) {
+        snprintf(why, size, "the Azure CLI (az) is not on PATH");
+        return false;
+    }
+    if (rc != 0) {
+        snprintf(why, size, "the Azure CLI has no ml extension (az extension add --name ml)");
+        return false;
+    }
+    return true;
+}
+
+ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *o, FILE *out) {
+    data_map data;
+    IE_TRY(map_data(cfg, o, &data, out));
+    spec_ctx c = {.job = job, .o = o, .data = &data};
+    /* The config input, relative to the YAML files beside it. */
+    c.config_rel = job->kind == IE_JOB_SINGLE ? "config.resolved.json" : "../config.resolved.json";
+    char code[4700];
+    int uncommitted = 0;
+    snprintf(code, sizeof code, "%s/code", job->submit_dir);
+    IE_TRY(ie_code_snapshot(o->repo, code, c.commit, sizeof c.commit, &uncommitted));
+    fprintf(out, "azureml: code snapshot of %s at commit %s in %s\n", o->repo, c.commit, code);
+    char dockerfile[4800];
+    snprintf(dockerfile, sizeof dockerfile, "%s/%s", code, o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile");
+    if (access(dockerfile, R_OK) != 0)
+        return ie_error_set(IE_ERR_IO, "the code snapshot (HEAD of %s) has no %s, which builds the job's environment; "
+                                       "commit it first", o->repo, dockerfile + strlen(code) + 1);
+    if (uncommitted)
+        fprintf(out, "warning: %d tracked file%s in %s differ%s from HEAD and are NOT in the snapshot; commit them "
+                     "first to run them\n", uncommitted, uncommitted == 1 ? "" : "s", o->repo,
+                uncommitted == 1 ? "s" : "");
+
+    char files[128][64];
+    int n_files = 0;
+    ie_status st = IE_OK;
+    if (job->kind == IE_JOB_SINGLE || (job->kind == IE_JOB_CV && o->jobs_per_fold)) {
+        int count = job->kind == IE_JOB_SINGLE ? 1 : job->tasks;
+        if (count > 128) return ie_error_set(IE_ERR_INVALID_ARG, "at most 128 jobs per submission");
+        for (int i = 0; st == IE_OK && i < count; i++) {
+            char *text = NULL;
+            if (job->kind == IE_JOB_SINGLE) snprintf(files[n_files], sizeof files[0], "job.yml");
+            else snprintf(files[n_files], sizeof files[0], "fold_%d.yml", i);
+            st = command_job(&c, job->kind == IE_JOB_SINGLE ? -1 : i, &text);
+            if (st == IE_OK) st = ie_job_write_file(job, files[n_files], text, 0644, NULL, 0);
+            free(text);
+            n_files++;
+        }
+    } else {
+        char *text = NULL;
+        snprintf(files[n_files], sizeof files[0], "%s", job->kind == IE_JOB_CV ? "cv.yml" : "sweep.yml");
+        st = sweep_job(&c, &text);
+        if (st == IE_OK) st = ie_job_write_file(job, files[n_files], text, 0644, NULL, 0);
+        free(text);
+        n_files++;
+    }
+    IE_TRY(st);
+
+    /* commands.sh: what to run by hand. */
+    char *script = NULL;
+    size_t size;
+    FILE *f = open_memstream(&script, &size);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    char extra[1024] = "";
+    if (o->resource_group) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " --resource-group %s", o->resource_group);
+    if (o->workspace) snprintf(extra + strlen(extra), sizeof extra - strlen(extra), " --workspace-name %s", o->workspace);
+    fprintf(f, "#!/bin/sh\n# Written by `innereye submit azureml`: creates the AzureML job%s of %s.\n",
+            n_files == 1 ? "" : "s", job->name);
+    fprintf(f, "# Needs the Azure CLI with its ml extension (az extension add --name ml), logged in (az login),\n");
+    fprintf(f, "# with a default workspace (az configure --defaults group=RG workspace=WS) or the flags below.\n");
+    fprintf(f, "set -e\ncd \"$(dirname \"$0\")\"\n");
+    for (int i = 0; i < n_files; i++) fprintf(f, "az ml job create --file %s%s\n", files[i], extra);
+    fclose(f);
+    char script_path[4800];
+    st = ie_job_write_file(job, "commands.sh", script, 0755, script_path, sizeof script_path);
+    free(script);
+    IE_TRY(st);
+
+    cJSON *record = cJSON_CreateObject();
+    cJSON_AddStringToObject(record, "engine", "azureml");
+    cJSON_AddStringToObject(record, "kind", job->kind == IE_JOB_CV ? "cv" : job->kind == IE_JOB_SWEEP ? "sweep" : "single");
+    cJSON_AddStringToObject(record, "run_dir", job->parent);
+    cJSON_AddStringToObject(record, "commit", c.commit);
+    cJSON_AddStringToObject(record, "compute", o->compute);
+    if (data.input) cJSON_AddStringToObject(record, "data", data.path);
+    cJSON *jobs = cJSON_AddArrayToObject(record, "jobs");
+    char why[256] = "";
+    bool ready = !o->dry_run && az_ready(why, sizeof why);
+    for (int i = 0; i < n_files; i++) {
+        cJSON *j = cJSON_CreateObject();
+        char path[4800];
+        snprintf(path, sizeof path, "%s/%s", job->submit_dir, files[i]);
+        cJSON_AddStringToObject(j, "file", path);
+        fprintf(out, "azureml: wrote %s\n", path);
+        if (ready && st == IE_OK) {
+            char *argv[16] = {"az", "ml", "job", "create", "--file", path, "--query", "name", "--output", "tsv"};
+            int n = 10, rc = 0;
+            az_args(o, argv, &n);
+            argv[n] = NULL;
+            char text[4096], err[8192];
+            st = ie_run_capture(argv, text, sizeof text, err, sizeof err, &rc);
+            if (st == IE_OK && rc != 0)
+                st = ie_error_set(IE_ERR_IO, "az ml job create --file %s failed (exit %d): %s", path, rc, err);
+            text[strcspn(text, "\r\n")] = '\0';
+            if (st == IE_OK) {
+                cJSON_AddStringToObject(j, "name", text);
+                fprintf(out, "azureml: created job %s\n", text);
+            }
+        }
+        cJSON_AddItemToArray(jobs, j);
+    }
+    char *json = cJSON_Print(record);
+    ie_status w = json ? ie_job_write_file(job, "submission.json", json, 0644, NULL, 0)
+                       : ie_error_set(IE_ERR_NOMEM, "out of memory");
+    free(json);
+    cJSON_Delete(record);
+    IE_TRY(st);
+    IE_TRY(w);
+    if (!ready) {
+        fprintf(out, "not submitted (%s). To submit, run:\n  %s\nwhich runs:\n", o->dry_run ? "--dry-run" : why,
+                script_path);
+        for (int i = 0; i < n_files; i++)
+            fprintf(out, "  az ml job create --file %s/%s%s\n", job->submit_dir, files[i], extra);
+    } else {
+        fprintf(out, "follow it with: innereye status %s (or in AzureML studio, experiment %s)\n", job->parent,
+                o->experiment ? o->experiment : "innereye");
+    }
+    return IE_OK;
+}
+
+ie_status ie_azureml_status(const char *submit_dir, FILE *out, int *failed) {
+    char path[4600];
+    snprintf(path, sizeof path, "%s/submission.json", submit_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s", path, strerror(errno));
+    char text[1 << 16];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cJSON *record = cJSON_Parse(text);
+    if (!record) return ie_error_set(IE_ERR_IO, "%s: not a submission record", path);
+    char why[256];
+    bool ready = az_ready(why, sizeof why);
+    *failed = 0;
+    fprintf(out, "%s: AzureML %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(record, "run_dir")),
+            cJSON_GetStringValue(cJSON_GetObjectItem(record, "kind")));
+    const cJSON *j;
+    cJSON_ArrayForEach(j, cJSON_GetObjectItem(record, "jobs")) {
+        const char *file = cJSON_GetStringValue(cJSON_GetObjectItem(j, "file"));
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "name"));
+        if (!name) {
+            fprintf(out, "  %s: not submitted (run commands.sh)\n", file);
+            continue;
+        }
+        if (!ready) {
+            fprintf(out, "  %s: job %s (%s; check with az ml job show --name %s)\n", file, name, why, name);
+            continue;
+        }
+        char *argv[] = {"az", "ml", "job", "show", "--name", (char *)name, "--query", "status", "--output", "tsv", NULL};
+        char status[256], err[4096];
+        int rc = 0;
+        ie_run_capture(argv, status, sizeof status, err, sizeof err, &rc);
+        status[strcspn(status, "\r\n")] = '\0';
+        if (rc != 0) snprintf(status, sizeof status, "unknown (az: %.200s)", err);
+        bool bad = !strcmp(status, "Failed") || !strcmp(status, "Canceled") || !strcmp(status, "NotResponding");
+        *failed += bad;
+        fprintf(out, "  %s: job %s %s%s\n", file, name, status,
+                bad ? " (logs: az ml job download --name JOB --all, or AzureML studio)" : "");
+    }
+    cJSON_Delete(record);
+    return IE_OK;
+}

@@ -1,0 +1,121 @@
+/* models/unet3d - the UNet3D and UNet2D segmentation models: InnerEye's
+ * UNet3D (and UNet2D, the same network with 1x3x3 kernels that segments each
+ * slice on its own).  This file is compiled twice: as plugin "UNet3D", and
+ * with IE_UNET_2D as plugin "UNet2D".
+ *
+ * model.params (docs/models.md):
+ *   features     channels of the top level, f (InnerEye feature_channels[0]); default 32
+ *   depth        downsampling steps (InnerEye num_downsampling_paths); default 4
+ *   in_channels  default: the number of data.image_channels
+ *   classes      default: the number of data.classes (background included)
+ * data.crop_size and data.test_crop_size must be multiples of 2^depth (along
+ * H and W only for UNet2D), and so must data.pad_multiple, the multiple
+ * whole volumes are padded to for validation and inference.
+ *
+ * Only the four required functions and validate_config: the host supplies
+ * data loading, augmentation, the loss named in the config and metrics. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "innereye/plugin.h"
+#include "models/common/model_params.h"
+#include "models/unet3d/unet3d_net.h"
+
+#ifdef IE_UNET_2D
+#define MODEL_NAME "UNet2D"
+#define FLAT true
+#define DESCRIPTION "InnerEye's UNet2D: a UNet3D with 1x3x3 kernels, each slice segmented on its own"
+#else
+#define MODEL_NAME "UNet3D"
+#define FLAT false
+#define DESCRIPTION "InnerEye's UNet3D with residual encoder and decoder blocks"
+#endif
+
+#define MAX_DEPTH 6
+
+struct ie_model {
+    ie_unet3d *net;
+};
+
+static ie_status check_sizes(const ie_config *cfg, const ie_unet3d_config *c) {
+    int64_t m = (int64_t)1 << c->depth;
+    const int64_t multiple[3] = {FLAT ? 1 : m, m, m};
+    char why[96];
+    snprintf(why, sizeof why, "2^depth, model.params.depth %d", c->depth);
+    IE_TRY(ie_model_check_crop_multiple(cfg, MODEL_NAME, multiple, why));
+    int64_t pad = 0;
+    IE_TRY(ie_config_get_int(cfg, "data.pad_multiple", &pad));
+    if (pad % m != 0)
+        return ie_error_set(IE_ERR_CONFIG,
+                            "%s: data.pad_multiple is %lld; it must be a multiple of %lld (%s) so that whole "
+                            "volumes fit the network. Try %lld",
+                            MODEL_NAME, (long long)pad, (long long)m, why, (long long)((pad + m - 1) / m * m));
+    return IE_OK;
+}
+
+static ie_status read_config(const char *config_json, ie_unet3d_config *c) {
+    static const char *const known[] = {"features", "depth", "in_channels", "classes", NULL};
+    ie_config *cfg = NULL;
+    IE_TRY(ie_model_config_open(config_json, &cfg));
+    c->flat = FLAT;
+    ie_status st = ie_model_params_check_known(cfg, MODEL_NAME, known);
+    if (st == IE_OK) st = ie_model_param_int(cfg, MODEL_NAME, "features", 32, 1, 1024, &c->features);
+    if (st == IE_OK) st = ie_model_param_int(cfg, MODEL_NAME, "depth", 4, 1, MAX_DEPTH, &c->depth);
+    if (st == IE_OK)
+        st = ie_model_param_from_data(cfg, MODEL_NAME, "in_channels", "data.image_channels", "image channels", 1,
+                                      &c->in_channels);
+    if (st == IE_OK)
+        st = ie_model_param_from_data(cfg, MODEL_NAME, "classes", "data.classes", "classes (background first)", 2,
+                                      &c->classes);
+    if (st == IE_OK) st = check_sizes(cfg, c);
+    ie_config_free(cfg);
+    return st;
+}
+
+static ie_status validate_config(const char *config_json) {
+    ie_unet3d_config c = {0};
+    return read_config(config_json, &c);
+}
+
+static ie_status create(const char *config_json, const ie_host *host, ie_model **out) {
+    ie_unet3d_config c = {0};
+    IE_TRY(read_config(config_json, &c));
+    ie_model *m = calloc(1, sizeof *m);
+    if (!m) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", MODEL_NAME);
+    ie_status st = ie_unet3d_create(&c, host->seed, &m->net);
+    if (st != IE_OK) {
+        free(m);
+        return st;
+    }
+    *out = m;
+    return IE_OK;
+}
+
+static void destroy(ie_model *m) {
+    if (!m) return;
+    ie_unet3d_free(m->net);
+    free(m);
+}
+
+static ie_params *parameters(ie_model *m) { return ie_unet3d_params(m->net); }
+
+static ie_status forward(ie_model *m, const ie_batch *batch, bool training, ie_tensor **out) {
+    return ie_unet3d_forward(m->net, batch->image, training, out);
+}
+
+static const ie_plugin plugin = {
+    .struct_size = sizeof(ie_plugin),
+    .abi_major = IE_PLUGIN_ABI_MAJOR,
+    .abi_minor = IE_PLUGIN_ABI_MINOR,
+    .name = MODEL_NAME,
+    .version = "1.0.0",
+    .description = DESCRIPTION,
+    .task = IE_TASK_SEGMENTATION,
+    .create = create,
+    .destroy = destroy,
+    .parameters = parameters,
+    .forward = forward,
+    .validate_config = validate_config,
+};
+
+IE_PLUGIN_EXPORT const ie_plugin *ie_plugin_entry(void) { return &plugin; }

@@ -1,0 +1,81 @@
+/* tools - config from the command line: configs/ folder, the model's
+ * built-in config, flags. */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tools/cli_config.h"
+
+static bool is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void ie_cli_config_dir(char *out, size_t size) {
+    const char *env = getenv("INNEREYE_CONFIG_DIR");
+    if (env && env[0]) {
+        snprintf(out, size, "%s", env);
+        return;
+    }
+    char exe[2048];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        snprintf(out, size, "%s/../share/innereye/configs", exe);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return;
+    }
+    snprintf(out, size, "%s", IE_SOURCE_CONFIG_DIR);
+}
+
+/* "HelloWorld" -> "hello_world"; a capital after a digit starts no new word:
+ * "UNet3D" -> "unet3d". */
+static void snake_case(const char *name, char *out, size_t size) {
+    size_t j = 0;
+    for (size_t i = 0; name[i] && j + 2 < size; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (isupper(c) && i > 0 && islower((unsigned char)name[i - 1]))
+            out[j++] = '_';
+        out[j++] = (char)tolower(c);
+    }
+    out[j] = '\0';
+}
+
+/* The value of --model / --model=NAME, if any. */
+static const char *model_flag(int argc, char **argv) {
+    const char *model = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strncmp(argv[i], "--model=", 8)) model = argv[i] + 8;
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[i + 1];
+    }
+    return model;
+}
+
+static bool has_flag(int argc, char **argv, const char *flag) {
+    size_t n = strlen(flag);
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], flag) || (!strncmp(argv[i], flag, n) && argv[i][n] == '=')) return true;
+    return false;
+}
+
+ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest) {
+    char dir[PATH_MAX];
+    ie_cli_config_dir(dir, sizeof dir);
+    IE_TRY(ie_config_add_search_dir(cfg, dir));
+    const char *model = model_flag(argc, argv);
+    if (!has_flag(argc, argv, "--config") && !has_flag(argc, argv, "--resume")) {
+        if (!model) return ie_error_set(IE_ERR_INVALID_ARG, "give --config FILE or --model NAME");
+        char snake[256], path[PATH_MAX + 300];
+        snake_case(model, snake, sizeof snake);
+        snprintf(path, sizeof path, "%s/%s.json", dir, snake);
+        if (is_file(path)) IE_TRY(ie_config_add_file(cfg, path));
+    }
+    return ie_config_parse_args(cfg, argc, argv, n_rest, rest);
+}

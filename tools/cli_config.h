@@ -1,0 +1,21 @@
+/* tools - building a config from a command line, shared by the commands that
+ * train (train, repro-check, sweep). */
+#ifndef IE_TOOLS_CLI_CONFIG_H
+#define IE_TOOLS_CLI_CONFIG_H
+
+#include <stddef.h>
+
+#include "innereye/config.h"
+
+/* Adds the configs/ search folder, the model's built-in config
+ * configs/<model_name>.json when --model is given without --config (nothing
+ * when --resume is given), then the config flags of argv; the other arguments
+ * go to rest (room for argc pointers).  Fails with IE_ERR_INVALID_ARG and the
+ * message "give --config FILE or --model NAME" when neither is there. */
+ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest);
+
+/* The project's configs/ folder: $INNEREYE_CONFIG_DIR, next to an installed
+ * innereye (../share/innereye/configs), or this source tree's. */
+void ie_cli_config_dir(char *out, size_t size);
+
+#endif

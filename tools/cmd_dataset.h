@@ -1,0 +1,22 @@
+/* tools - `innereye dataset <subcommand>`: making dataset files.
+ *
+ *   innereye dataset create --images DIR --labels DIR --out dataset.csv
+ *                           [--image-channel NAME] [--label-channel NAME]
+ *                           [--max-subjects N]
+ *
+ * Subcommands are rows of a table in cmd_dataset.c: a new one (for example
+ * `dataset fashion-mnist`) is a function with the signature below plus one
+ * row there. */
+#ifndef IE_TOOLS_CMD_DATASET_H
+#define IE_TOOLS_CMD_DATASET_H
+
+/* argv holds the arguments after `dataset`; returns the exit code. */
+int ie_cmd_dataset(int argc, char **argv);
+
+/* A subcommand: argv holds the arguments after its name. */
+typedef int (*ie_dataset_subcommand)(int argc, char **argv);
+
+/* `dataset create` (pairs an image and a label folder). */
+int ie_cmd_dataset_create(int argc, char **argv);
+
+#endif

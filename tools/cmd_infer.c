@@ -1,0 +1,430 @@
+/* tools - `innereye infer` (docs/inference.md):
+ *
+ *   innereye infer --run RUN_DIR --image FILE [--image FILE ...] [--mask FILE] --out DIR
+ *   innereye infer --run RUN_DIR --dataset CSV --out DIR
+ *   innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV) --out DIR
+ *
+ * The model, its classes, channels, normalisation and inference settings come
+ * from the run's config.resolved.json (or --config); --set overrides any key,
+ * typically infer.* and postprocess.*.  Every output folder is checked before
+ * any work starts, and existing results are never overwritten. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/checkpoint/safetensors.h"
+#include "core/data/dataset.h"
+#include "core/experiment/ensemble.h"
+#include "core/inference/infer.h"
+#include "core/train/data_setup.h"
+#include "innereye/threads.h"
+#include "tools/cli_config.h"
+#include "tools/cmd_infer.h"
+
+#define MAX_IMAGES 16
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: innereye infer --run RUN_DIR (--image FILE [--image FILE ...] [--mask FILE] [--subject NAME]\n"
+            "                      | --dataset CSV) --out DIR [--set KEY=VALUE ...] [--threads N]\n"
+            "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
+            "                      --out DIR\n"
+            "\n"
+            "RUN_DIR may also be an ensemble folder (innereye ensemble): the members' posteriors are averaged.\n"
+            "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
+            "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
+            "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
+            "(subject,filePath,channel).  Settings: infer.* and postprocess.* (docs/inference.md).\n");
+}
+
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool is_file(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+
+/* "dir/case_01.nii.gz" -> "case_01" */
+static void subject_from_file(const char *path, char *out, size_t size) {
+    const char *base = strrchr(path, '/');
+    snprintf(out, size, "%s", base ? base + 1 : path);
+    static const char *const ext[] = {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd", ".dcm"};
+    size_t n = strlen(out);
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+        size_t e = strlen(ext[i]);
+        if (n > e && strcmp(out + n - e, ext[i]) == 0) {
+            out[n - e] = '\0';
+            return;
+        }
+    }
+}
+
+static void csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_row(FILE *f, const char *subject, const char *file, const char *channel) {
+    csv_field(f, subject);
+    fputc(',', f);
+    csv_field(f, file);
+    fputc(',', f);
+    csv_field(f, channel);
+    fputc('\n', f);
+}
+
+typedef struct request {
+    const char *run, *checkpoint, *dataset, *out, *mask, *subject;
+    const char *images[MAX_IMAGES];
+    int n_images;
+    bool has_config;
+} request;
+
+static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
+    size_t n = strlen(flag);
+    if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static bool is_flag(const char *arg, const char *flag) {
+    size_t n = strlen(flag);
+    return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* The command's own flags among the arguments ie_config_parse_args left. */
+static int parse_request(int argc, char **argv, request *r) {
+    static const char *const flags[] = {"--run", "--checkpoint", "--dataset", "--out", "--mask", "--subject",
+                                        "--image"};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        int which = -1;
+        for (int f = 0; f < 7; f++)
+            if (is_flag(a, flags[f])) which = f;
+        if (which < 0) {
+            fprintf(stderr, "innereye infer: unknown argument '%s' (see innereye infer --help)\n", a);
+            return 2;
+        }
+        const char *v = flag_value(argc, argv, &i, flags[which]);
+        if (!v || !v[0]) {
+            fprintf(stderr, "innereye infer: %s needs a value\n", flags[which]);
+            return 2;
+        }
+        const char **slot[] = {&r->run, &r->checkpoint, &r->dataset, &r->out, &r->mask, &r->subject};
+        if (which == 6) {
+            if (r->n_images == MAX_IMAGES) {
+                fprintf(stderr, "innereye infer: more than %d --image files\n", MAX_IMAGES);
+                return 2;
+            }
+            r->images[r->n_images++] = v;
+        } else if (*slot[which] && strcmp(*slot[which], v) != 0) {
+            fprintf(stderr, "innereye infer: %s is given twice ('%s' and '%s')\n", flags[which], *slot[which], v);
+            return 2;
+        } else {
+            *slot[which] = v;
+        }
+    }
+    const char *problem = NULL;
+    if (!r->run == !r->checkpoint)
+        problem = "give either --run RUN_DIR or --checkpoint FILE with --config FILE";
+    else if (r->run && r->has_config)
+        problem = "--run uses the run's own config.resolved.json; use --set to change keys, not --config";
+    else if (r->checkpoint && !r->has_config)
+        problem = "--checkpoint needs --config FILE (the config the model was trained with)";
+    else if (!r->n_images == !r->dataset)
+        problem = "give either --image FILE (one subject) or --dataset CSV";
+    else if (!r->out)
+        problem = "give --out DIR (results go to DIR/<subject>/)";
+    else if (r->dataset && (r->mask || r->subject))
+        problem = "--mask and --subject go with --image; a --dataset CSV lists masks in rows of channel "
+                  "data.mask_channel";
+    if (problem) {
+        usage(stderr);
+        fprintf(stderr, "innereye infer: %s\n", problem);
+        return 2;
+    }
+    return -1; /* go on */
+}
+
+/* Everything the command holds, freed in one place. */
+typedef struct session {
+    ie_config *cfg;
+    ie_loaded_plugin *plugin;
+    ie_model *model;
+    /* Ensemble members after the first (--run on an ensemble folder). */
+    int n_others;
+    ie_infer_net others[IE_ENSEMBLE_MAX_MEMBERS];
+    ie_loaded_plugin *other_plugins[IE_ENSEMBLE_MAX_MEMBERS];
+    ie_config *other_cfgs[IE_ENSEMBLE_MAX_MEMBERS];
+    ie_dataset *ds;
+    ie_infer_settings settings;
+    ie_seg_setup seg;
+    ie_host host;
+} session;
+
+static void session_free(session *s) {
+    for (int i = 0; i < s->n_others; i++) {
+        if (s->others[i].model) s->other_plugins[i]->table.destroy(s->others[i].model);
+        ie_plugin_unload(s->other_plugins[i]);
+        ie_config_free(s->other_cfgs[i]);
+    }
+    if (s->model) s->plugin->table.destroy(s->model);
+    ie_plugin_unload(s->plugin);
+    ie_dataset_free(s->ds);
+    ie_config_free(s->cfg);
+}
+
+static void host_log(const ie_host *host, ie_log_level level, const char *message) {
+    (void)host;
+    static const char *const names[] = {"debug", "info", "warning", "error"};
+    fprintf(level >= IE_LOG_WARNING ? stderr : stdout, "[%s] %s\n", names[level & 3], message);
+}
+
+static ie_status host_read_image(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
+    (void)host;
+    return ie_image_read(path, dtype, out, NULL);
+}
+
+static ie_status load_model(session *s, const request *r, char *what, size_t what_size) {
+    const char *name = "", *path = "";
+    int64_t seed = 0;
+    IE_TRY(ie_config_get_string(s->cfg, "model.name", &name));
+    IE_TRY(ie_config_get_string(s->cfg, "model.plugin", &path));
+    IE_TRY(ie_config_get_int(s->cfg, "seed", &seed));
+    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
+    const ie_plugin *p = &s->plugin->table;
+    if (p->task != IE_TASK_SEGMENTATION)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images and "
+                            "needs a segmentation model", p->name, s->plugin->path, ie_task_kind_name(p->task));
+    IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
+    s->host = (ie_host){.struct_size = sizeof(ie_host), .abi_major = IE_PLUGIN_ABI_MAJOR,
+                        .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = (uint64_t)seed, .threads = ie_threads_get(),
+                        .device = IE_CPU, .run_dir = r->run ? r->run : "", .log = host_log,
+                        .read_image = host_read_image};
+    IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
+    ie_params *params = p->parameters(s->model);
+    if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
+    if (r->run) {
+        char last[PATH_MAX + 64];
+        snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
+        if (!is_file(last))
+            return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its "
+                                "first checkpoint?", r->run, last);
+        ie_trainer_state state;
+        IE_TRY(ie_checkpoint_load_last(r->run, &state, params, NULL));
+        snprintf(what, what_size, "%s %s, epoch %d of %s", p->name, p->version, state.epoch, r->run);
+    } else {
+        ie_params *saved = NULL;
+        IE_TRY(ie_safetensors_read(r->checkpoint, &saved));
+        ie_status st = ie_params_copy_from(params, saved, r->checkpoint, 1);
+        ie_params_free(saved);
+        IE_TRY(st);
+        snprintf(what, what_size, "%s %s, weights %s", p->name, p->version, r->checkpoint);
+    }
+    return IE_OK;
+}
+
+/* Members 1.. of an ensemble folder: each with its own config and weights. */
+static ie_status load_ensemble_others(session *s, const char *dir, char *what, size_t what_size) {
+    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
+    int count = 0;
+    IE_TRY(ie_ensemble_members(dir, &count, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
+    ie_params *saved = NULL;
+    ie_status st;
+    for (int i = 1; i < count; i++) { /* member 0 is the session's own model */
+        int k = s->n_others;
+        IE_TRY(ie_config_new(&s->other_cfgs[k]));
+        s->n_others++;
+        IE_TRY(ie_config_add_file(s->other_cfgs[k], configs[i]));
+        IE_TRY(ie_config_resolve(s->other_cfgs[k]));
+        const char *name = "", *path = "";
+        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
+        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
+        IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
+        IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
+        s->others[k].plugin = s->other_plugins[k];
+        IE_TRY(ie_safetensors_read(weights[i], &saved));
+        st = ie_params_copy_from(s->other_plugins[k]->table.parameters(s->others[k].model), saved, weights[i], 1);
+        ie_params_free(saved);
+        IE_TRY(st);
+    }
+    snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, dir);
+    return IE_OK;
+}
+
+/* The subjects: the --dataset CSV, or one subject made of the --image files. */
+static ie_status load_subjects(session *s, const request *r) {
+    if (r->dataset) return ie_dataset_load(r->dataset, "subject", &s->ds);
+    int want = s->seg.seg.n_image_channels;
+    if (r->n_images != want) {
+        char names[1024] = "";
+        for (int c = 0; c < want; c++) {
+            size_t n = strlen(names);
+            snprintf(names + n, sizeof names - n, "%s%s", c ? ", " : "", s->seg.image_channels[c]);
+        }
+        return ie_error_set(IE_ERR_CONFIG, "the model takes %d image channel%s (data.image_channels: %s), but %d "
+                            "--image file%s %s given; give one --image per channel, in that order", want,
+                            want == 1 ? "" : "s", names, r->n_images, r->n_images == 1 ? "" : "s",
+                            r->n_images == 1 ? "was" : "were");
+    }
+    char subject[512];
+    if (r->subject) snprintf(subject, sizeof subject, "%s", r->subject);
+    else subject_from_file(r->images[0], subject, sizeof subject);
+    if (r->mask && !s->settings.mask_channel[0]) s->settings.mask_channel = "mask";
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    fprintf(f, "subject,filePath,channel\n");
+    for (int c = 0; c < r->n_images; c++) csv_row(f, subject, r->images[c], s->seg.image_channels[c]);
+    if (r->mask) csv_row(f, subject, r->mask, s->settings.mask_channel);
+    fclose(f);
+    ie_status st = ie_dataset_parse(text, len, "--image", ".", "subject", &s->ds);
+    free(text);
+    return st;
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int fail(session *s, const char *message) {
+    fprintf(stderr, "innereye infer: %s\n", message);
+    session_free(s);
+    return 1;
+}
+
+int ie_cmd_infer(int argc, char **argv) {
+    session s = {0};
+    request r = {0};
+    for (int i = 0; i < argc; i++) {
+        if (is_flag(argv[i], "--run")) r.run = flag_value(argc, argv, &i, "--run");
+        else if (is_flag(argv[i], "--config")) r.has_config = true;
+    }
+    char dir[PATH_MAX], path[PATH_MAX + 64];
+    ie_cli_config_dir(dir, sizeof dir);
+    if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)
+        return fail(&s, ie_error_message());
+    bool ensemble = r.run && ie_ensemble_is(r.run);
+    if (r.run) {
+        snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", r.run);
+        if (!is_dir(r.run)) {
+            fprintf(stderr, "innereye infer: --run %s: no such run folder\n", r.run);
+            session_free(&s);
+            return 2;
+        }
+        if (!is_file(path)) {
+            fprintf(stderr, "innereye infer: --run %s is not a run folder: it has no config.resolved.json\n", r.run);
+            session_free(&s);
+            return 2;
+        }
+        if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
+    }
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n_rest = 0;
+    if (!rest) return fail(&s, "out of memory");
+    if (ie_config_parse_args(s.cfg, argc, argv, &n_rest, rest) != IE_OK) {
+        free(rest);
+        fprintf(stderr, "innereye infer: %s\n", ie_error_message());
+        session_free(&s);
+        return 2;
+    }
+    request parsed = {.has_config = r.has_config};
+    int code = parse_request(n_rest, rest, &parsed);
+    free(rest);
+    if (code >= 0) {
+        session_free(&s);
+        return code;
+    }
+    r = parsed;
+    if (ie_config_resolve(s.cfg) != IE_OK) {
+        fprintf(stderr, "innereye infer: the configuration has problems:\n%s", ie_config_problems(s.cfg));
+        session_free(&s);
+        return 2;
+    }
+    int64_t threads = 0;
+    if (ie_config_get_int(s.cfg, "run.threads", &threads) == IE_OK) ie_threads_set((int)threads);
+
+    char what[PATH_MAX + 256];
+    ie_status st = ie_infer_settings_from_config(s.cfg, &s.settings);
+    if (st == IE_OK) st = ie_seg_setup_from_config(s.cfg, s.settings.n_classes, &s.seg);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye infer: %s\n", ie_error_message());
+        session_free(&s);
+        return 2;
+    }
+    s.seg.seg.truth = IE_SEG_TRUTH_NONE; /* inference needs no labels */
+    if (load_subjects(&s, &r) != IE_OK) {
+        int code = fail(&s, ie_error_message());
+        return r.n_images ? 2 : code; /* a wrong --image count is a command-line problem */
+    }
+    int n = ie_dataset_count(s.ds);
+    for (int i = 0; i < n; i++)
+        if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK)
+            return fail(&s, ie_error_message());
+    if (ensemble) {
+        /* Member 0's config makes the session's model; its weights come from
+         * the ensemble, not from a checkpoint. */
+        request member0 = r;
+        member0.run = NULL;
+        snprintf(path, sizeof path, "%s/members/0/weights.safetensors", r.run);
+        member0.checkpoint = path;
+        if (load_model(&s, &member0, what, sizeof what) != IE_OK ||
+            load_ensemble_others(&s, r.run, what, sizeof what) != IE_OK)
+            return fail(&s, ie_error_message());
+    } else if (load_model(&s, &r, what, sizeof what) != IE_OK) {
+        return fail(&s, ie_error_message());
+    }
+    printf("model %s\n%d subject%s -> %s; %d threads\n", what, n, n == 1 ? "" : "s", r.out, ie_threads_get());
+
+    ie_data_hooks hooks = ie_seg_hooks(&s.seg.seg);
+    if (s.plugin->table.load_item) hooks.load_item = s.plugin->table.load_item, hooks.load_item_ctx = s.model;
+    ie_infer_net net = {.plugin = s.plugin, .model = s.model, .n_others = s.n_others, .others = s.others};
+    for (int i = 0; i < n; i++) {
+        const ie_dataset_item *item = ie_dataset_item_at(s.ds, i);
+        ie_infer_subject subject;
+        double t0 = now_seconds();
+        st = ie_infer_item(&s.settings, hooks.load_item, hooks.load_item_ctx, s.seg.image_channels[0], item, &s.host,
+                           &net, &subject);
+        if (st == IE_OK) st = ie_infer_write(r.out, &s.settings, &subject);
+        if (st == IE_OK) {
+            const ie_tensor *seg = subject.segmentation;
+            printf("%s: %lldx%lldx%lld voxels -> %s/%s (%.1f s)\n", item->subject, (long long)ie_tensor_dim(seg, 0),
+                   (long long)ie_tensor_dim(seg, 1), (long long)ie_tensor_dim(seg, 2), r.out, item->subject,
+                   now_seconds() - t0);
+            fflush(stdout);
+        }
+        ie_infer_subject_clear(&subject);
+        if (st != IE_OK) {
+            char message[4096];
+            snprintf(message, sizeof message, "%s\ninnereye infer: %d of %d subjects were written before this one",
+                     ie_error_message(), i, n);
+            return fail(&s, message);
+        }
+    }
+    session_free(&s);
+    printf("done: %s\n", r.out);
+    return 0;
+}

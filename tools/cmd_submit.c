@@ -1,0 +1,345 @@
+/* tools - running at scale: cluster submission (docs/cluster.md).
+ *
+ *   innereye submit slurm   (--model NAME | --config FILE) [--cv K | --grid ... --random ...] [--parallel N]
+ *                           [--partition P] [--gpus-per-task N] [--cpus-per-task N] [--time HH:MM:SS] [--mem M]
+ *   innereye submit slurm   --resubmit RUN_DIR --task I
+ *   innereye submit azureml (--model NAME | --config FILE) [--cv K | --grid ...] --compute CLUSTER
+ *                           [--data azureml:NAME@latest | --data-path PATH] [--experiment NAME]
+ *   innereye status RUN_DIR
+ *   innereye sweep-aggregate SWEEP_RUN_DIR
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+
+#include "core/experiment/child_runs.h"
+#include "core/experiment/sweep.h"
+#include "core/submit/azureml.h"
+#include "core/submit/cmdline.h"
+#include "core/submit/job_spec.h"
+#include "core/submit/slurm.h"
+#include "innereye/config.h"
+#include "tools/cli_config.h"
+#include "tools/cmd_submit.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: innereye submit slurm (--model NAME | --config FILE) [--set KEY=VALUE ...]\n"
+            "                             [--cv K | --grid KEY=V1,V2 --random KEY=uniform(A,B) [--trials N] ...]\n"
+            "                             [--parallel N] [--partition P] [--gpus-per-task N] [--cpus-per-task N]\n"
+            "                             [--time HH:MM:SS] [--mem M] [--innereye PATH] [--dry-run]\n"
+            "       innereye submit slurm --resubmit RUN_DIR --task I\n"
+            "       innereye submit azureml (--model NAME | --config FILE) [--cv K [--jobs-per-fold] | --grid ...]\n"
+            "                             --compute CLUSTER [--data azureml:NAME@latest | --data-path PATH]\n"
+            "                             [--experiment NAME] [--cuda] [--parallel N] [--resource-group RG]\n"
+            "                             [--workspace WS] [--repo DIR] [--dry-run]\n"
+            "Sweep flags as for innereye sweep: --grid, --random, --trials, --metric, --goal, --no-early-stop.\n"
+            "Step by step: docs/cluster.md.\n");
+}
+
+static int parse_count(const char *flag, const char *v, int lo, int *out) {
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || n < lo || n > 100000) {
+        fprintf(stderr, "innereye submit: %s needs a whole number >= %d, got '%s'\n", flag, lo, v ? v : "");
+        return 0;
+    }
+    *out = (int)n;
+    return 1;
+}
+
+/* HH:MM:SS, MM:SS, MM, D-HH[:MM[:SS]]: Slurm's --time forms, checked loosely. */
+static bool valid_time(const char *t) {
+    if (!*t) return false;
+    for (const char *p = t; *p; p++)
+        if (!strchr("0123456789:-", *p)) return false;
+    return true;
+}
+
+/* Every trial's values must make a valid config before anything is submitted. */
+static int check_trials(const ie_config *cfg, const ie_sweep_spec *spec) {
+    int64_t seed = 0;
+    ie_config_get_int(cfg, "seed", &seed);
+    for (int k = 0; k < ie_sweep_trial_count(spec); k++) {
+        char assignments[IE_SWEEP_MAX_KEYS][256];
+        int count = 0;
+        ie_config *trial = NULL;
+        ie_sweep_trial(spec, (uint64_t)seed, k, assignments, &count);
+        ie_status st = ie_config_new(&trial);
+        if (st == IE_OK) st = ie_config_add_text(trial, ie_config_text(cfg), "sweep");
+        for (int i = 0; st == IE_OK && i < count; i++) st = ie_config_set(trial, assignments[i], "--grid/--random");
+        if (st != IE_OK || ie_config_resolve(trial) != IE_OK) {
+            fprintf(stderr, "innereye submit: trial %d's values make an invalid config:\n%s", k,
+                    st != IE_OK ? ie_error_message() : ie_config_problems(trial));
+            ie_config_free(trial);
+            return 0;
+        }
+        ie_config_free(trial);
+    }
+    return 1;
+}
+
+/* The repository to snapshot: --repo, the git checkout around the current
+ * folder, or the source tree this innereye was built from. */
+static void repo_root(const char *given, char *out, size_t size) {
+    if (given) {
+        snprintf(out, size, "%s", given);
+        return;
+    }
+    char *argv[] = {"git", "rev-parse", "--show-toplevel", NULL};
+    int rc = 0;
+    char text[4096], err[512];
+    if (ie_run_capture(argv, text, sizeof text, err, sizeof err, &rc) == IE_OK && rc == 0 && text[0]) {
+        text[strcspn(text, "\n")] = '\0';
+        char probe[4200];
+        snprintf(probe, sizeof probe, "%s/docker/Dockerfile", text);
+        if (access(probe, R_OK) == 0) {
+            snprintf(out, size, "%s", text);
+            return;
+        }
+    }
+    snprintf(out, size, "%s", IE_SOURCE_DIR);
+}
+
+static int resubmit(int argc, char **argv) {
+    const char *run = NULL;
+    int task = -1;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--resubmit") && i + 1 < argc) run = argv[++i];
+        else if (!strcmp(argv[i], "--task") && i + 1 < argc) {
+            if (!parse_count("--task", argv[++i], 0, &task)) return 2;
+        } else {
+            fprintf(stderr, "innereye submit slurm --resubmit: unexpected '%s' (give --resubmit RUN_DIR --task I)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if (!run || task < 0) {
+        fprintf(stderr, "innereye submit slurm: give --resubmit RUN_DIR --task I\n");
+        return 2;
+    }
+    char dir[4200];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/slurm", run);
+    if (stat(dir, &st) != 0) snprintf(dir, sizeof dir, "%s.slurm", run);
+    if (ie_slurm_resubmit(dir, task, stdout) != IE_OK) {
+        fprintf(stderr, "innereye submit slurm: %s\n", ie_error_message());
+        return 1;
+    }
+    printf("follow it with: innereye status %s\n", run);
+    return 0;
+}
+
+int ie_cmd_submit(int argc, char **argv) {
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        usage(argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *engine = argv[0];
+    bool slurm = !strcmp(engine, "slurm"), azureml = !strcmp(engine, "azureml");
+    if (!slurm && !azureml) {
+        fprintf(stderr, "innereye submit: unknown engine '%s'; use slurm or azureml\n", engine);
+        usage(stderr);
+        return 2;
+    }
+    argc--, argv++;
+    for (int i = 0; i < argc; i++)
+        if (slurm && !strcmp(argv[i], "--resubmit")) return resubmit(argc, argv);
+
+    ie_sweep_spec spec = {.early_stop = true};
+    ie_slurm_opts so = {0};
+    ie_azureml_opts ao = {0};
+    int parallel = 0;
+    const char *innereye = NULL, *repo = NULL;
+    bool dry_run = false;
+    char **config_args = calloc((size_t)argc + 8, sizeof *config_args), **rest = calloc((size_t)argc + 8, sizeof *rest);
+    static char sets[4][256];
+    int n_config = 0, n_rest = 0, n_sets = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        static const char *const valued[] = {"--grid", "--random", "--trials", "--parallel", "--metric", "--goal",
+                                             "--cv", "--partition", "--gpus-per-task", "--cpus-per-task", "--time",
+                                             "--mem", "--innereye", "--compute", "--data", "--data-path",
+                                             "--experiment", "--resource-group", "--workspace", "--repo"};
+        bool takes = false;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(a, valued[k]);
+        if (takes && !v) {
+            fprintf(stderr, "innereye submit: %s needs a value\n", a);
+            return 2;
+        }
+        bool slurm_only = !strcmp(a, "--partition") || !strcmp(a, "--gpus-per-task") ||
+                          !strcmp(a, "--cpus-per-task") || !strcmp(a, "--time") || !strcmp(a, "--mem");
+        bool azure_only = !strcmp(a, "--compute") || !strcmp(a, "--data") || !strcmp(a, "--data-path") ||
+                          !strcmp(a, "--experiment") || !strcmp(a, "--resource-group") || !strcmp(a, "--workspace") ||
+                          !strcmp(a, "--repo") || !strcmp(a, "--cuda") || !strcmp(a, "--jobs-per-fold");
+        if ((slurm_only && !slurm) || (azure_only && !azureml)) {
+            fprintf(stderr, "innereye submit %s: %s is an option of innereye submit %s\n", engine, a,
+                    slurm ? "azureml" : "slurm");
+            return 2;
+        }
+        if (!strcmp(a, "--grid") || !strcmp(a, "--random")) {
+            if (ie_sweep_add(&spec, v, !strcmp(a, "--random")) != IE_OK) {
+                fprintf(stderr, "innereye submit: %s\n", ie_error_message());
+                return 2;
+            }
+        } else if (!strcmp(a, "--trials")) {
+            if (!parse_count(a, v, 1, &spec.trials)) return 2;
+        } else if (!strcmp(a, "--parallel")) {
+            if (!parse_count(a, v, 1, &parallel)) return 2;
+        } else if (!strcmp(a, "--cpus-per-task")) {
+            if (!parse_count(a, v, 1, &so.cpus_per_task)) return 2;
+        } else if (!strcmp(a, "--gpus-per-task")) {
+            if (!parse_count(a, v, 0, &so.gpus_per_task)) return 2;
+        } else if (!strcmp(a, "--time")) {
+            if (!valid_time(v)) {
+                fprintf(stderr, "innereye submit: --time takes Slurm's form HH:MM:SS (or D-HH:MM:SS), got '%s'\n", v);
+                return 2;
+            }
+            so.time = v;
+        } else if (!strcmp(a, "--metric") || !strcmp(a, "--goal") || !strcmp(a, "--cv")) {
+            if (n_sets == 4) return 2;
+            snprintf(sets[n_sets], sizeof sets[0], "%s=%s",
+                     !strcmp(a, "--metric") ? "train.median_stop.metric"
+                     : !strcmp(a, "--goal") ? "train.median_stop.goal"
+                                            : "cv.splits",
+                     v);
+            config_args[n_config++] = "--set";
+            config_args[n_config++] = sets[n_sets++];
+        } else if (!strcmp(a, "--partition")) so.partition = v;
+        else if (!strcmp(a, "--mem")) so.mem = v;
+        else if (!strcmp(a, "--innereye")) innereye = v;
+        else if (!strcmp(a, "--compute")) ao.compute = v;
+        else if (!strcmp(a, "--data")) ao.data_asset = v;
+        else if (!strcmp(a, "--data-path")) ao.data_path = v;
+        else if (!strcmp(a, "--experiment")) ao.experiment = v;
+        else if (!strcmp(a, "--resource-group")) ao.resource_group = v;
+        else if (!strcmp(a, "--workspace")) ao.workspace = v;
+        else if (!strcmp(a, "--repo")) repo = v;
+        else {
+            if (!strcmp(a, "--no-early-stop")) spec.early_stop = false;
+            else if (!strcmp(a, "--dry-run")) dry_run = true;
+            else if (!strcmp(a, "--cuda")) ao.cuda = true;
+            else if (!strcmp(a, "--jobs-per-fold")) ao.jobs_per_fold = true;
+            else if (strcmp(a, "--sweep") != 0) config_args[n_config++] = argv[i];
+            continue;
+        }
+        i++;
+    }
+    if (azureml && !ao.compute) {
+        fprintf(stderr, "innereye submit azureml: give --compute CLUSTER (the AzureML compute cluster's name)\n");
+        return 2;
+    }
+    if (ao.data_asset && ao.data_path) {
+        fprintf(stderr, "innereye submit azureml: give --data or --data-path, not both\n");
+        return 2;
+    }
+    if (ao.data_asset && strncmp(ao.data_asset, "azureml:", 8) != 0) {
+        fprintf(stderr, "innereye submit azureml: --data takes a registered data asset, azureml:NAME@latest or "
+                        "azureml:NAME:VERSION (a local folder: --data-path), got '%s'\n", ao.data_asset);
+        return 2;
+    }
+    ie_config *cfg = NULL;
+    if (ie_config_new(&cfg) != IE_OK || ie_cli_config(n_config, config_args, cfg, &n_rest, rest) != IE_OK) {
+        fprintf(stderr, "innereye submit: %s\n", ie_error_message());
+        return 2;
+    }
+    if (n_rest) {
+        fprintf(stderr, "innereye submit %s: unknown argument '%s' (see innereye submit --help)\n", engine, rest[0]);
+        return 2;
+    }
+    if (ie_config_resolve(cfg) != IE_OK) {
+        fprintf(stderr, "innereye submit: the configuration has problems:\n%s", ie_config_problems(cfg));
+        return 2;
+    }
+    if (spec.n_params && !check_trials(cfg, &spec)) return 2;
+
+    ie_job job;
+    if (ie_job_prepare(cfg, spec.n_params ? &spec : NULL, parallel, engine, &job) != IE_OK) {
+        fprintf(stderr, "innereye submit: %s\n", ie_error_message());
+        return 1;
+    }
+    ie_status st;
+    char self[4096], cwd[4096], root[4096];
+    if (slurm) {
+        ie_self_path(self, sizeof self);
+        if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
+        so.innereye = innereye ? innereye : self;
+        so.workdir = cwd;
+        so.dry_run = dry_run;
+        st = ie_slurm_submit(&job, &so, stdout);
+    } else {
+        repo_root(repo, root, sizeof root);
+        ao.repo = root;
+        ao.dry_run = dry_run;
+        st = ie_azureml_submit(&job, cfg, &ao, stdout);
+    }
+    ie_config_free(cfg);
+    free(config_args);
+    free(rest);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
+        return 1;
+    }
+    return 0;
+}
+
+/* The submission folder of RUN_DIR: RUN_DIR/<engine>, RUN_DIR.<engine>, or
+ * RUN_DIR itself. */
+static bool find_submission(const char *run, char *dir, size_t size, char *engine, size_t engine_size) {
+    static const char *const engines[] = {"slurm", "azureml"};
+    for (int form = 0; form < 3; form++)
+        for (int e = 0; e < 2; e++) {
+            if (form == 0) snprintf(dir, size, "%s/%s", run, engines[e]);
+            else if (form == 1) snprintf(dir, size, "%s.%s", run, engines[e]);
+            else snprintf(dir, size, "%s", run);
+            char path[4400], text[256] = "";
+            snprintf(path, sizeof path, "%s/submission.json", dir);
+            FILE *f = fopen(path, "r");
+            if (!f) continue;
+            size_t n = fread(text, 1, sizeof text - 1, f);
+            text[n] = '\0';
+            fclose(f);
+            snprintf(engine, engine_size, "%s", strstr(text, "\"azureml\"") ? "azureml" : "slurm");
+            return true;
+        }
+    return false;
+}
+
+int ie_cmd_status(int argc, char **argv) {
+    if (argc != 1) {
+        fprintf(stderr, "usage: innereye status RUN_DIR   (a run submitted with innereye submit)\n");
+        return 2;
+    }
+    char dir[4200], engine[32];
+    if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine)) {
+        fprintf(stderr, "innereye status: %s has no submission record (submission.json in %s/slurm, %s/azureml, "
+                        "%s.slurm or %s.azureml); was it submitted with innereye submit?\n",
+                argv[0], argv[0], argv[0], argv[0], argv[0]);
+        return 2;
+    }
+    int failed = 0;
+    ie_status st = !strcmp(engine, "slurm") ? ie_slurm_status(dir, stdout, &failed)
+                                            : ie_azureml_status(dir, stdout, &failed);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye status: %s\n", ie_error_message());
+        return 2;
+    }
+    return failed ? 1 : 0;
+}
+
+int ie_cmd_sweep_aggregate(int argc, char **argv) {
+    if (argc != 1) {
+        fprintf(stderr, "usage: innereye sweep-aggregate SWEEP_RUN_DIR   (after the trials ran, e.g. on a cluster)\n");
+        return 2;
+    }
+    if (ie_sweep_aggregate(argv[0]) != IE_OK) {
+        fprintf(stderr, "innereye sweep-aggregate: %s\n", ie_error_message());
+        return 1;
+    }
+    return 0;
+}
