@@ -23,6 +23,7 @@
 #include "innereye/config.h"
 #include "innereye/plugin.h"
 #include "models/classifier/classifier_net.h"
+#include "models/common/model_params.h"
 
 struct ie_model {
     ie_classifier *net;
@@ -67,6 +68,9 @@ static ie_status read_ints(const ie_config *cfg, const char *key, const int *fal
 /* The model's own settings (no inputs needed: validate_config uses this). */
 static ie_status read_settings(const ie_config *cfg, ie_classifier_config *c) {
     static const int widths[] = {16, 32, 64}, hidden[] = {64};
+    static const char *const known[] = {"widths", "convs_per_block", "residual", "kernel", "dims", "hidden",
+                                        "dropout", "inputs", NULL};
+    IE_TRY(ie_model_params_check_known(cfg, "Classifier", known));
     IE_TRY(read_ints(cfg, "widths", widths, 3, IE_CLASSIFIER_MAX_BLOCKS, 1, c->widths, &c->n_blocks));
     IE_TRY(read_ints(cfg, "hidden", hidden, 1, IE_CLASSIFIER_MAX_HIDDEN, 1, c->hidden, &c->n_hidden));
     IE_TRY(read_int(cfg, "convs_per_block", 1, 1, 4, &c->convs_per_block));

@@ -89,6 +89,9 @@ check "... naming subject, line and column" \
 check "... or is imputed when the config says so" grep -q "1 missing or unseen feature values imputed" "$out/imp.txt"
 "$innereye" train --config "$out/binary.json" --output-dir "$out" --set run.name=ce \
   --set train.loss.name=CrossEntropy > "$out/ce.txt" 2>&1
+"$innereye" train --config "$out/binary.json" --output-dir "$out" --set run.name=typo \
+  --set model.params.widht=8 > "$out/typo.txt" 2>&1
+check "a misspelt model parameter is refused" grep -q "model.params.widht is not a parameter of this model" "$out/typo.txt"
 check "a loss that does not fit the targets fails" grep -q 'train.loss.name "CrossEntropy" does not fit binary targets; use "BCE"' "$out/ce.txt"
 
 if [ "$fails" -ne 0 ]; then
