@@ -3,12 +3,14 @@
 #   make test  - the same set-up, then the whole test suite (ctest)
 BUILD ?= build
 JOBS ?= $(shell nproc)
-# Build and runtime dependencies (Debian 12 package names).
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev
+# Build and runtime dependencies (Debian 12 package names); dataset-fashion-mnist
+# holds the images of the classification tests and configs/fashion_mnist.json.
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev dataset-fashion-mnist
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
 # image IO fixtures; scipy for the segmentation metrics and post-processing
-# fixtures) and run the PyTorch side of benchmarks.
-REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy
+# fixtures; scikit-learn for the classification metrics) and run the PyTorch
+# side of benchmarks.
+REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy python3-sklearn
 # Needed only by the Slurm integration test (tests/cli/test_slurm.sh), which
 # starts its own single-node Slurm; without them (not root) it is skipped.
 TEST_PACKAGES := slurm-wlm munge

@@ -7,6 +7,8 @@
 #include "tools/cmd_eval.h"
 #include "tools/cmd_dataset.h"
 #include "tools/cmd_infer.h"
+#include "tools/cmd_dataset_scalar.h"
+#include "tools/cmd_eval_scalar.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_submit.h"
 #include "tools/cmd_train.h"
@@ -46,7 +48,12 @@ static void usage(FILE *out) {
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
             "  dataset create --images DIR --labels DIR --out FILE\n"
             "                                        write a dataset.csv pairing images and label maps\n"
-            "                                        by file name (innereye dataset --help: all)\n");
+            "                                        by file name (innereye dataset --help: all)\n"
+            "  dataset fashion-mnist --out DIR       Fashion-MNIST as PNG images and a dataset CSV\n"
+            "  dataset hippocampus-volume --images DIR --labels DIR --out DIR\n"
+            "                                        a regression dataset: hippocampus volume in mL\n"
+            "  eval --task classification|regression --predictions CSV --out DIR\n"
+            "                                        metrics of a per-subject predictions CSV\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -80,6 +87,11 @@ int main(int argc, char **argv) {
         return ie_selfcheck(steps, threads);
     }
     if (!strcmp(argv[1], "train")) return ie_cmd_train(argc - 2, argv + 2);
+    /* Classification and regression metrics (tools/cmd_eval_scalar.c). */
+    if (!strcmp(argv[1], "eval") && ie_cmd_eval_is_scalar(argc - 2, argv + 2))
+        return ie_cmd_eval_scalar(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "dataset") && argc > 2 && ie_cmd_dataset_scalar_handles(argv[2]))
+        return ie_cmd_dataset_scalar(argc - 2, argv + 2);
     /* InnerEye's runner: `innereye --model=HelloWorld --num_epochs=3`. */
     if (!strncmp(argv[1], "--model", 7) || !strncmp(argv[1], "--config", 8)) return ie_cmd_train(argc - 1, argv + 1);
     if (!strcmp(argv[1], "repro-check")) return ie_cmd_repro_check(argc - 2, argv + 2);

@@ -80,6 +80,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "Fraction of subjects for testing."},
     {.path = "data.split.seed", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1),
      .doc = "Seed of the subject split; -1 uses `seed`."},
+    {.path = "data.split.column", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Dataset column that assigns each subject to train, val or test (a dataset with an official "
+            "test set); empty: split by the proportions above."},
     {.path = "data.crop_size", .type = IE_CFG_INT_ARRAY, .def = "[32, 32, 32]", .length = 3, AT_LEAST(1),
      .doc = "Training crop (D, H, W) in voxels (InnerEye `crop_size`)."},
     {.path = "data.test_crop_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1,
@@ -154,6 +157,35 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.augment.noise_probability", .type = IE_CFG_NUMBER, .def = "0.1", BETWEEN(0, 1),
      .doc = "Probability that a training sample gets noise."},
 
+    /* Classification and regression datasets (core/data/scalar_hooks.h). */
+    {.path = "data.scalar.label_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Classification / regression: the dataset columns holding the labels (InnerEye "
+            "`label_value_column`): 0/1 per column (binary, multi-label), one class index or name "
+            "(multi-class), or numbers (regression)."},
+    {.path = "data.scalar.target", .type = IE_CFG_ENUM, .def = "\"auto\"",
+     .choices = "auto|binary|multiclass|regression",
+     .doc = "What the labels are; auto: regression for a regression model, else multiclass when "
+            "data.classes names classes, binary otherwise."},
+    {.path = "data.scalar.image_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Columns holding image file paths (2-D PNG or any image ITK reads, 3-D volumes), one "
+            "input channel each (InnerEye `image_channels`)."},
+    {.path = "data.scalar.image_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1,
+     .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
+     .doc = "Centre-crop or zero-pad every image to (D, H, W) (D = 1 for 2-D images); []: as read, all "
+            "the same size."},
+    {.path = "data.scalar.numerical_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Numerical feature columns, standardised with the training split's mean and std "
+            "(InnerEye `numerical_columns`)."},
+    {.path = "data.scalar.categorical_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Categorical feature columns, one-hot over the training split's values (InnerEye "
+            "`categorical_columns`)."},
+    {.path = "data.scalar.impute_missing", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Missing numbers become the training mean and missing or unseen categories an all-zero "
+            "one-hot; false: they are errors naming subject and column."},
+    {.path = "data.scalar.standardize_targets", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Regression: train on targets standardised with the training split's mean and std; "
+            "predictions are mapped back to the labels' units."},
+
     {.path = "train.epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
      .doc = "Training epochs (InnerEye `num_epochs`)."},
     {.path = "train.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
@@ -200,6 +232,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "The two losses the Mixture loss adds (any of CrossEntropy, SoftDice, Focal; InnerEye `MixtureLoss`)."},
     {.path = "train.loss.mixture_weights", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2, AT_LEAST(0),
      .doc = "Weights of the two train.loss.mixture losses: loss = w0 * first + w1 * second."},
+    {.path = "train.loss.label_smoothing", .type = IE_CFG_NUMBER, .def = "0", .min = 0, .max = 1,
+     .flags = IE_CFG_MAX_EXCLUSIVE,
+     .doc = "Label smoothing of CrossEntropy (as torch) and BCE (targets y(1-e) + e/2) (InnerEye "
+            "`label_smoothing_eps`)."},
     {.path = "train.checkpoint_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
      .doc = "Epochs between checkpoints."},
     {.path = "train.validate_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),

@@ -38,6 +38,7 @@
 #include <itkMetaImageIOFactory.h>
 #include <itkNiftiImageIOFactory.h>
 #include <itkNrrdImageIOFactory.h>
+#include <itkPNGImageIOFactory.h>
 
 #include "core/io/image_geometry.h"
 #include "core/io/file_check.h"
@@ -48,10 +49,11 @@ namespace {
 using itk::IOComponentEnum;
 
 const char *const kFormats = "NIfTI (.nii, .nii.gz), NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd), "
-                             "DICOM (a file, or a folder holding one series)";
+                             "DICOM (a file, or a folder holding one series), PNG (2-D, grey)";
 
 // The IO factories are registered explicitly, once: linking ITK by target does
-// not pull in ITK's auto-registration, and only these four formats are wanted.
+// not pull in ITK's auto-registration, and only these formats are wanted
+// (PNG for 2-D classification datasets such as Fashion-MNIST).
 void register_factories() {
     static std::once_flag once;
     std::call_once(once, [] {
@@ -62,6 +64,7 @@ void register_factories() {
         itk::NrrdImageIOFactory::RegisterOneFactory();
         itk::MetaImageIOFactory::RegisterOneFactory();
         itk::GDCMImageIOFactory::RegisterOneFactory();
+        itk::PNGImageIOFactory::RegisterOneFactory();
     });
 }
 
@@ -461,7 +464,7 @@ bool ends_with(const std::string &s, const char *suffix) {
 
 // The extension ITK chooses the format by, or NULL when it cannot be written atomically here.
 const char *write_extension(const std::string &path) {
-    for (const char *ext : {".nii.gz", ".nii", ".nrrd", ".mha"})
+    for (const char *ext : {".nii.gz", ".nii", ".nrrd", ".mha", ".png"})
         if (ends_with(path, ext)) return ext;
     return nullptr;
 }
@@ -568,7 +571,7 @@ ie_status write_image(const char *op, const char *path, const ie_tensor *t, cons
     const char *ext = write_extension(dest);
     if (!ext)
         return ie_error_set(IE_ERR_UNSUPPORTED,
-                            "%s: %s: cannot write this format; use .nii.gz, .nii, .nrrd or .mha (two-file "
+                            "%s: %s: cannot write this format; use .nii.gz, .nii, .nrrd, .mha or .png (two-file "
                             "formats such as .mhd and .nhdr cannot be written atomically)",
                             op, path);
     const size_t slash = dest.rfind('/');
@@ -590,6 +593,11 @@ ie_status write_image(const char *op, const char *path, const ie_tensor *t, cons
                                     op, path, j, (long long)g->size[j]);
     Voxels voxels;
     IE_TRY(choose_voxels(op, path, t, voxels));
+    if (std::strcmp(ext, ".png") == 0 && (g->ndim != 2 || voxels.component != IOComponentEnum::UCHAR))
+        return ie_error_set(IE_ERR_UNSUPPORTED,
+                            "%s: %s: PNG holds 2-D 8-bit grey images (u8, or labels 0..255); this is a %d-D %s "
+                            "image: write .nii.gz, .nrrd or .mha instead",
+                            op, path, g->ndim, voxels.component == IOComponentEnum::FLOAT ? "float" : "int32");
 
     // The temporary name keeps the extension (ITK picks the format by it) and
     // is unique per process and call, so concurrent writers never collide.

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/data/pairing.h"
+#include "core/data/split_column.h"
 #include "core/data/validate.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/tensor/tensor_impl.h"
@@ -213,7 +214,14 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     snprintf(path, sizeof path, "%s/split.csv", run_dir);
     if (reuse) return ie_split_read_csv(ds, path, out);
     bool listed = false;
-    IE_TRY(split_by_lists(cfg, ds, &listed, out));
+    const char *column = "";
+    IE_TRY(ie_config_get_string(cfg, "data.split.column", &column));
+    if (column[0]) { /* the dataset says (core/data/split_column.h) */
+        IE_TRY(ie_split_by_column(ds, column, out));
+        listed = true;
+    } else {
+        IE_TRY(split_by_lists(cfg, ds, &listed, out));
+    }
     if (!listed) {
         double p[IE_SPLIT_PARTS];
         int64_t seed = 0, split_seed = -1;

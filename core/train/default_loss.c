@@ -42,6 +42,9 @@ ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out) {
     double gamma = 2.0;
     IE_TRY(ie_config_get_number(cfg, "train.loss.focal_gamma", &gamma));
     out->focal_gamma = (float)gamma;
+    double smoothing = 0;
+    IE_TRY(ie_config_get_number(cfg, "train.loss.label_smoothing", &smoothing));
+    out->label_smoothing = (float)smoothing;
     int n = 0;
     IE_TRY(ie_config_get_array_length(cfg, "train.loss.class_weights", &n));
     if (n > 0) {
@@ -58,6 +61,18 @@ ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out) {
 void ie_loss_spec_clear(ie_loss_spec *spec) {
     ie_tensor_release(spec->class_weights);
     spec->class_weights = NULL;
+}
+
+/* BCE with logits; label smoothing moves the targets towards 1/2. */
+static ie_status bce(const ie_loss_spec *s, ie_tensor *output, ie_tensor *targets, ie_tensor **out) {
+    if (s->label_smoothing == 0.0f || !targets) return ie_bce_with_logits(output, targets, s->class_weights, out);
+    ie_tensor *scaled = NULL, *smoothed = NULL;
+    ie_status st = ie_mul_scalar(targets, 1.0f - s->label_smoothing, &scaled);
+    if (st == IE_OK) st = ie_add_scalar(scaled, 0.5f * s->label_smoothing, &smoothed);
+    if (st == IE_OK) st = ie_bce_with_logits(output, smoothed, s->class_weights, out);
+    ie_tensor_release(scaled);
+    ie_tensor_release(smoothed);
+    return st;
 }
 
 /* ---- logits smaller than the labels ----
@@ -112,7 +127,8 @@ static ie_status loss_of(const ie_loss_spec *s, ie_tensor *output, const ie_batc
         return ie_error_set(IE_ERR_CONFIG, "train.loss.class_weights has %lld entries, the model outputs %lld classes",
                             (long long)ie_tensor_numel(s->class_weights), (long long)ie_tensor_dim(output, 1));
     switch (s->kind) {
-    case IE_LOSS_CROSS_ENTROPY: return ie_cross_entropy(output, batch->labels, s->class_weights, 0.0f, out);
+    case IE_LOSS_CROSS_ENTROPY:
+        return ie_cross_entropy(output, batch->labels, s->class_weights, s->label_smoothing, out);
     case IE_LOSS_SOFT_DICE: return ie_soft_dice_loss(output, batch->labels, s->class_weights, out);
     case IE_LOSS_FOCAL: return ie_focal_loss(output, batch->labels, s->focal_gamma, s->class_weights, out);
     case IE_LOSS_MIXTURE: {
@@ -131,7 +147,7 @@ static ie_status loss_of(const ie_loss_spec *s, ie_tensor *output, const ie_batc
         }
         return st;
     }
-    case IE_LOSS_BCE: return ie_bce_with_logits(output, batch->labels, s->class_weights, out);
+    case IE_LOSS_BCE: return bce(s, output, batch->labels, out);
     case IE_LOSS_MSE: return ie_mse_loss(output, batch->labels, out);
     case IE_LOSS_L1: return ie_l1_loss(output, batch->labels, out);
     }

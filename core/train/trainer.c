@@ -16,6 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
+#include "core/data/strmap.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
@@ -27,6 +28,7 @@
 #include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
 #include "core/train/run_dir.h"
+#include "core/train/task.h"
 #include "core/train/trainer.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
@@ -64,6 +66,10 @@ typedef struct trainer {
     ie_median_stop median;
     char init_sha[65]; /* of model.init_checkpoint, when one was loaded */
     ie_infer_settings infer; /* test split: sliding windows and post-processing */
+    /* What depends on the kind of model (core/train/task.h). */
+    const ie_task *task;
+    void *task_state;
+    ie_task_env env;
 } trainer;
 
 uint64_t ie_fold_seed(uint64_t seed, int fold) {
@@ -124,10 +130,10 @@ static ie_status load_plugin(trainer *t) {
     const ie_plugin *p = &t->plugin->table;
     if (path[0] && strcmp(p->name, name) != 0 && strcmp(name, "HelloWorld") != 0)
         fprintf(stderr, "note: model.plugin %s provides model \"%s\", not model.name \"%s\"\n", path, p->name, name);
-    if (p->task != IE_TASK_SEGMENTATION && (!p->load_item || !p->collate))
+    if (p->task == IE_TASK_OTHER && (!p->load_item || !p->collate))
         return ie_error_set(IE_ERR_PLUGIN,
-                            "%s: model \"%s\" is a %s model; this host version has default data loading for "
-                            "segmentation only, so the plugin must provide load_item and collate",
+                            "%s: model \"%s\" is a %s model; the host has default data loading for segmentation, "
+                            "classification and regression only, so the plugin must provide load_item and collate",
                             t->plugin->path, p->name, ie_task_kind_name(p->task));
     return ie_plugin_validate_config(t->plugin, ie_config_text(t->cfg));
 }
@@ -144,18 +150,44 @@ static ie_status setup_classes(trainer *t) {
     return IE_OK;
 }
 
-static ie_status create_model(trainer *t) {
+/* The config create() receives: the run's, plus what the task knows about
+ * the model's inputs (model.params.inputs for classification and
+ * regression); NULL *out means the run's config unchanged. */
+static ie_status model_config(trainer *t, char **out) {
+    *out = NULL;
+    if (!t->task->describe_inputs) return IE_OK;
+    cJSON *root = cJSON_Parse(ie_config_text(t->cfg));
+    cJSON *model = root ? cJSON_GetObjectItemCaseSensitive(root, "model") : NULL;
+    cJSON *params = model ? cJSON_GetObjectItemCaseSensitive(model, "params") : NULL;
+    if (model && !params) params = cJSON_AddObjectToObject(model, "params");
+    ie_status st = params ? t->task->describe_inputs(t->task_state, params)
+                          : ie_error_set(IE_ERR_INTERNAL, "the resolved config has no model section");
+    if (st == IE_OK) *out = cJSON_PrintUnformatted(root);
+    if (st == IE_OK && !*out) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
+    cJSON_Delete(root);
+    return st;
+}
+
+static void init_host(trainer *t) {
     t->host = (ie_host){.struct_size = sizeof(ie_host), .abi_major = IE_PLUGIN_ABI_MAJOR,
                         .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = t->seed, .threads = ie_threads_get(),
                         .device = IE_CPU, .run_dir = t->run_dir, .log = host_log, .read_image = host_read_image};
-    IE_TRY(ie_plugin_create(t->plugin, ie_config_text(t->cfg), &t->host, &t->model));
+}
+
+static ie_status create_model(trainer *t) {
+    char *config_json = NULL;
+    IE_TRY(model_config(t, &config_json));
+    ie_status created = ie_plugin_create(t->plugin, config_json ? config_json : ie_config_text(t->cfg), &t->host,
+                                         &t->model);
+    free(config_json);
+    IE_TRY(created);
+    t->env.model = t->model;
     t->params = t->plugin->table.parameters(t->model);
     if (!t->params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", t->plugin->path);
     IE_TRY(ie_optim_setup_from_config(t->cfg, &t->opt_opts, &t->schedule));
     if (t->plugin->table.configure_optimizer)
         IE_TRY(t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule));
-    IE_TRY(ie_optimizer_new(&t->opt_opts, t->params, &t->opt));
-    return ie_loss_spec_from_config(t->cfg, &t->loss);
+    return ie_optimizer_new(&t->opt_opts, t->params, &t->opt);
 }
 
 /* model.init_checkpoint: start from given weights (docs/models.md).  Strict:
@@ -188,7 +220,7 @@ static ie_status load_init_checkpoint(trainer *t) {
 }
 
 static ie_data_hooks data_hooks(trainer *t) {
-    ie_data_hooks h = ie_seg_hooks(&t->seg.seg);
+    ie_data_hooks h = t->task->hooks(t->task_state);
     const ie_plugin *p = &t->plugin->table;
     if (p->load_item) h.load_item = p->load_item, h.load_item_ctx = t->model;
     if (p->augment) h.augment = p->augment, h.augment_ctx = t->model;
@@ -219,20 +251,22 @@ static ie_status open_log(trainer *t, bool resume) {
     FILE *f = fopen(path, "w");
     if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     fprintf(f, "epoch,lr,train_loss,val_loss");
-    for (int c = 1; c < t->n_classes; c++) fprintf(f, ",val_dice_%s", t->class_names[c]);
+    ie_task_metrics m;
+    t->task->metric_names(t->task_state, &m);
+    for (int c = 0; c < m.count; c++) fprintf(f, ",%s", m.column[c]);
     fprintf(f, ",seconds\n");
     fclose(f);
     return IE_OK;
 }
 
-static void append_log(trainer *t, int epoch, double lr, double train_loss, double val_loss, const double *dice,
-                       double seconds) {
+static void append_log(trainer *t, int epoch, double lr, double train_loss, double val_loss,
+                       const ie_task_metrics *m, double seconds) {
     char path[4200];
     snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
     FILE *f = fopen(path, "a");
     if (!f) return;
     fprintf(f, "%d,%.9g,%.9g,%.9g", epoch, lr, train_loss, val_loss);
-    for (int c = 1; c < t->n_classes; c++) fprintf(f, ",%.6f", dice[c]);
+    for (int c = 0; c < m->count; c++) fprintf(f, ",%.6f", m->value[c]);
     fprintf(f, ",%.3f\n", seconds);
     fclose(f);
     t->state.log_rows = epoch;
@@ -475,21 +509,21 @@ static ie_status train_loop(trainer *t, int stop_after) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         double lr = ie_lr_schedule_at(&t->schedule, epoch), train_loss = NAN, val_loss = NAN;
-        double dice[MAX_CLASSES];
-        for (int c = 0; c < MAX_CLASSES; c++) dice[c] = NAN;
+        ie_task_metrics metrics;
+        t->task->metric_names(t->task_state, &metrics);
         st = ie_optimizer_set_lr(t->opt, lr);
         if (st == IE_OK) st = train_epoch(t, loader, epoch, &train_loss);
         if (st == IE_OK && t->split.count[IE_SPLIT_VAL] && (epoch + 1) % t->validate_every == 0)
-            st = evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], &val_loss, dice, NULL, false);
+            st = t->task->validate(t->task_state, &t->env, epoch + 1, &val_loss, &metrics);
         if (st == IE_OK && t->plugin->table.on_epoch_end) st = t->plugin->table.on_epoch_end(t->model, epoch, &t->host);
         if (st != IE_OK) break;
         double seconds = seconds_since(&t0);
-        append_log(t, epoch + 1, lr, train_loss, val_loss, dice, seconds);
+        append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
         ie_mlflow_mirror(t->run_dir, "RUNNING"); /* inside an AzureML job only (core/submit) */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
         printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
-        for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
+        for (int c = 0; c < metrics.count; c++) printf("  %s %.3f", metrics.label[c], metrics.value[c]);
         printf("  (%.1f s)\n", seconds);
         fflush(stdout);
         bool stop_early = st == IE_OK && median_stop(t, epoch + 1);
@@ -537,6 +571,60 @@ static ie_status test_inference(trainer *t) {
     return IE_OK;
 }
 
+/* ------------------------------------------------- the segmentation task */
+
+/* Segmentation's entries of the task table (core/train/task.h): the state is
+ * the trainer itself, found from its env. */
+static trainer *trainer_of(const ie_task_env *env) { return (trainer *)((char *)env - offsetof(trainer, env)); }
+
+static ie_status seg_setup(const ie_task_env *env, void **state) {
+    trainer *t = trainer_of(env);
+    *state = t;
+    return ie_seg_setup_from_config(t->cfg, t->n_classes, &t->seg);
+}
+
+static void seg_destroy(void *state) { (void)state; }
+
+static ie_data_hooks seg_hooks(void *state) { return ie_seg_hooks(&((trainer *)state)->seg.seg); }
+
+static void seg_metric_names(void *state, ie_task_metrics *m) {
+    trainer *t = state;
+    m->count = 0;
+    for (int c = 1; c < t->n_classes && m->count < IE_TASK_MAX_METRICS; c++, m->count++) {
+        snprintf(m->column[m->count], sizeof m->column[0], "val_dice_%s", t->class_names[c]);
+        snprintf(m->label[m->count], sizeof m->label[0], "dice %s", t->class_names[c]);
+        m->value[m->count] = NAN;
+    }
+}
+
+static ie_status seg_validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m) {
+    (void)env;
+    (void)epoch;
+    trainer *t = state;
+    double dice[MAX_CLASSES];
+    seg_metric_names(t, m);
+    IE_TRY(evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], loss, dice, NULL, false));
+    for (int c = 1; c < t->n_classes && c - 1 < m->count; c++) m->value[c - 1] = dice[c];
+    return IE_OK;
+}
+
+static ie_status seg_infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
+    (void)env;
+    (void)epoch;
+    (void)record;
+    return test_inference(state);
+}
+
+static const ie_task segmentation_task = {
+    .name = "segmentation",
+    .setup = seg_setup,
+    .destroy = seg_destroy,
+    .hooks = seg_hooks,
+    .metric_names = seg_metric_names,
+    .validate = seg_validate,
+    .infer = seg_infer,
+};
+
 /* ------------------------------------------------------------- the run */
 
 static ie_status record_start(trainer *t, bool resume) {
@@ -577,7 +665,8 @@ static ie_status record_start(trainer *t, bool resume) {
     return ie_run_record_write(t->run_dir, t->record);
 }
 
-/* SHA-256 of the dataset CSV and every file it lists. */
+/* SHA-256 of the dataset CSV and every file it lists (the filePath column
+ * and, for classification and regression, data.scalar.image_columns). */
 static ie_status record_data(trainer *t, const char *note) {
     cJSON *data = cJSON_AddObjectToObject(t->record, "data");
     cJSON_AddStringToObject(data, "source", note);
@@ -586,18 +675,29 @@ static ie_status record_data(trainer *t, const char *note) {
     cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
     cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
     cJSON *files = cJSON_AddObjectToObject(data, "files_sha256");
-    for (int i = 0; i < ie_dataset_count(t->ds); i++) {
+    const char *columns[17] = {"filePath"};
+    int n_columns = 0;
+    IE_TRY(ie_config_get_string_array(t->cfg, "data.scalar.image_columns", columns + 1, 16, &n_columns));
+    n_columns++;
+    ie_strmap seen; /* cJSON's lookup is linear: 70 000 images would take minutes */
+    IE_TRY(ie_strmap_init(&seen, 1024));
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < ie_dataset_count(t->ds); i++) {
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, i);
-        for (int r = 0; r < item->n_rows; r++) {
-            const char *p = ie_dataset_item_value(item, r, "filePath");
-            if (!p || cJSON_GetObjectItem(files, p)) continue;
-            char full[4200];
-            if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
-            else snprintf(full, sizeof full, "%s", p);
-            IE_TRY(ie_sha256_file_hex(full, hex));
-            cJSON_AddStringToObject(files, p, hex);
-        }
+        for (int r = 0; st == IE_OK && r < item->n_rows; r++)
+            for (int c = 0; st == IE_OK && c < n_columns; c++) {
+                const char *p = ie_dataset_item_value(item, r, columns[c]);
+                if (!p || !p[0] || ie_strmap_get(&seen, p) >= 0) continue;
+                char full[4200];
+                if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
+                else snprintf(full, sizeof full, "%s", p);
+                st = ie_sha256_file_hex(full, hex);
+                if (st == IE_OK) st = ie_strmap_put(&seen, p, 0, NULL);
+                if (st == IE_OK) cJSON_AddStringToObject(files, p, hex);
+            }
     }
+    ie_strmap_free(&seen);
+    IE_TRY(st);
     return ie_run_record_write(t->run_dir, t->record);
 }
 
@@ -629,6 +729,7 @@ static ie_status load_resumed_config(trainer *t, const char *run_dir) {
 }
 
 static void trainer_free(trainer *t) {
+    if (t->task && t->task_state) t->task->destroy(t->task_state);
     if (t->record) cJSON_Delete(t->record);
     ie_optimizer_free(t->opt);
     ie_loss_spec_clear(&t->loss);
@@ -655,8 +756,12 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     t.progress = isatty(STDOUT_FILENO);
     if (st == IE_OK) st = read_settings(&t);
     if (st == IE_OK) st = load_plugin(&t);
-    if (st == IE_OK) st = setup_classes(&t);
-    if (st == IE_OK) st = ie_infer_settings_from_config(t.cfg, &t.infer);
+    if (st == IE_OK) {
+        ie_task_kind kind = t.plugin->table.task;
+        t.task = kind == IE_TASK_CLASSIFICATION || kind == IE_TASK_REGRESSION ? ie_task_scalar() : &segmentation_task;
+    }
+    if (st == IE_OK && t.task == &segmentation_task) st = setup_classes(&t);
+    if (st == IE_OK && t.task == &segmentation_task) st = ie_infer_settings_from_config(t.cfg, &t.infer);
     if (st == IE_OK && !resume) {
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
@@ -672,9 +777,18 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
-    if (st == IE_OK && !t.plugin->table.load_item) st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
+    if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item)
+        st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
-    if (st == IE_OK) st = ie_seg_setup_from_config(t.cfg, t.n_classes, &t.seg);
+    if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
+    if (st == IE_OK) {
+        init_host(&t);
+        t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .ds = t.ds, .split = &t.split,
+                              .plugin = t.plugin, .host = &t.host, .loss = &t.loss, .seed = t.seed,
+                              .batch_size = t.batch_size, .workers = t.workers, .prefetch = t.prefetch,
+                              .cache_bytes = t.cache_bytes};
+        st = t.task->setup(&t.env, &t.task_state);
+    }
     if (st == IE_OK) st = create_model(&t);
     if (st == IE_OK && !resume) st = load_init_checkpoint(&t);
     if (st == IE_OK && resume) st = ie_checkpoint_load_last(t.run_dir, &t.state, t.params, t.opt);
@@ -700,7 +814,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     bool do_train = true;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
     if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
-    if (st == IE_OK) st = test_inference(&t);
+    if (st == IE_OK) st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
     if (t.record) st = record_end(&t, st);
     trainer_free(&t);
     return st;

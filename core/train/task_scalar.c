@@ -1,0 +1,380 @@
+/* core/train - classification and regression inside a training run: the
+ * scalar dataset (core/data/scalar_hooks.h) as default data, per-epoch
+ * validation metrics, and after training the per-subject predictions CSV and
+ * its metrics (core/metrics/scalar_report.h).
+ *
+ * Predictions: classification outputs are logits, mapped to probabilities by
+ * a sigmoid (binary, multi-label) or a softmax (multi-class) unless the
+ * plugin has a postprocess; regression outputs are mapped back from
+ * standardised units when data.scalar.standardize_targets is on.
+ *
+ * After training, <run>/predictions.csv holds one row per held-out subject
+ * and output (splits per run.infer_val / run.infer_test); the metrics are then
+ * computed from that file as written, so `innereye eval` on it reproduces
+ * <run>/metrics.csv exactly. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/data/scalar_hooks.h"
+#include "core/metrics/scalar_report.h"
+#include "core/tensor/tensor_impl.h"
+#include "core/train/task.h"
+#include "innereye/autograd.h"
+#include "innereye/ops.h"
+
+#define MAX_COLUMNS 256
+
+typedef struct scalar_task {
+    ie_scalar_config cfg;
+    const char *labels[MAX_COLUMNS], *images[16], *numerical[MAX_COLUMNS], *categorical[MAX_COLUMNS],
+        *classes[MAX_COLUMNS];
+    ie_scalar_data *data;
+    int64_t image_shape[4]; /* C, D, H, W of the first training subject; C = 0: no image */
+    ie_loader *val_loader;  /* kept for the run: its cache serves every epoch */
+} scalar_task;
+
+static const char *target_name(ie_scalar_target t) {
+    return t == IE_TARGET_BINARY ? "binary" : t == IE_TARGET_MULTICLASS ? "multiclass" : "regression";
+}
+
+static ie_status read_strings(const ie_config *cfg, const char *key, const char **out, int capacity, int *n) {
+    IE_TRY(ie_config_get_array_length(cfg, key, n));
+    if (*n > capacity) return ie_error_set(IE_ERR_CONFIG, "%s: at most %d entries, it lists %d", key, capacity, *n);
+    return ie_config_get_string_array(cfg, key, out, capacity, n);
+}
+
+static ie_status read_config(scalar_task *s, const ie_task_env *env) {
+    const ie_config *cfg = env->cfg;
+    ie_scalar_config *c = &s->cfg;
+    IE_TRY(read_strings(cfg, "data.scalar.label_columns", s->labels, MAX_COLUMNS, &c->n_labels));
+    IE_TRY(read_strings(cfg, "data.scalar.image_columns", s->images, 16, &c->n_images));
+    IE_TRY(read_strings(cfg, "data.scalar.numerical_columns", s->numerical, MAX_COLUMNS, &c->n_numerical));
+    IE_TRY(read_strings(cfg, "data.scalar.categorical_columns", s->categorical, MAX_COLUMNS, &c->n_categorical));
+    IE_TRY(read_strings(cfg, "data.classes", s->classes, MAX_COLUMNS, &c->n_classes));
+    c->label_columns = s->labels;
+    c->image_columns = s->images;
+    c->numerical_columns = s->numerical;
+    c->categorical_columns = s->categorical;
+    c->class_names = s->classes;
+    const char *target = "auto", *norm = "None", *loss = "";
+    IE_TRY(ie_config_get_string(cfg, "data.scalar.target", &target));
+    if (!strcmp(target, "binary")) c->target = IE_TARGET_BINARY;
+    else if (!strcmp(target, "multiclass")) c->target = IE_TARGET_MULTICLASS;
+    else if (!strcmp(target, "regression")) c->target = IE_TARGET_REGRESSION;
+    else if (env->plugin->table.task == IE_TASK_REGRESSION) c->target = IE_TARGET_REGRESSION;
+    else c->target = c->n_classes > 0 ? IE_TARGET_MULTICLASS : IE_TARGET_BINARY;
+    IE_TRY(ie_config_get_string(cfg, "data.normalization", &norm));
+    if (!strcmp(norm, "None")) c->norm = IE_SEG_NORM_NONE;
+    else if (!strcmp(norm, "SimpleNorm")) c->norm = IE_SEG_NORM_SIMPLE;
+    else
+        return ie_error_set(IE_ERR_UNSUPPORTED, "data.normalization \"%s\" is not available for classification and "
+                                                "regression images; use \"SimpleNorm\" or \"None\"",
+                            norm);
+    int64_t v[3];
+    int n = 0;
+    IE_TRY(ie_config_get_int_array(cfg, "data.scalar.image_size", v, 3, &n));
+    for (int a = 0; a < n; a++) c->image_size[a] = v[a];
+    IE_TRY(ie_config_get_int_array(cfg, "data.flip_axes", v, 3, &n));
+    for (int a = 0; a < n; a++) c->flip[v[a]] = true;
+    IE_TRY(ie_config_get_bool(cfg, "data.scalar.impute_missing", &c->impute_missing));
+    IE_TRY(ie_config_get_bool(cfg, "data.scalar.standardize_targets", &c->standardize_targets));
+    /* The default loss must fit the targets (a plugin's own loss is its business). */
+    if (env->plugin->table.loss) return IE_OK;
+    IE_TRY(ie_config_get_string(cfg, "train.loss.name", &loss));
+    ie_loss_kind k = env->loss->kind;
+    bool fits = c->target == IE_TARGET_BINARY       ? k == IE_LOSS_BCE
+                : c->target == IE_TARGET_MULTICLASS ? k == IE_LOSS_CROSS_ENTROPY || k == IE_LOSS_FOCAL
+                                                    : k == IE_LOSS_MSE || k == IE_LOSS_L1;
+    if (!fits)
+        return ie_error_set(IE_ERR_CONFIG, "train.loss.name \"%s\" does not fit %s targets; use %s", loss,
+                            target_name(c->target),
+                            c->target == IE_TARGET_BINARY       ? "\"BCE\""
+                            : c->target == IE_TARGET_MULTICLASS ? "\"CrossEntropy\" or \"Focal\""
+                                                                : "\"MSE\" or \"L1\"");
+    return IE_OK;
+}
+
+static void destroy(void *state) {
+    scalar_task *s = state;
+    if (!s) return;
+    ie_loader_free(s->val_loader);
+    ie_scalar_data_free(s->data);
+    free(s);
+}
+
+static ie_status setup(const ie_task_env *env, void **state) {
+    scalar_task *s = calloc(1, sizeof *s);
+    if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    ie_status st = read_config(s, env);
+    if (st == IE_OK)
+        st = ie_scalar_data_prepare(&s->cfg, env->ds, env->split->part[IE_SPLIT_TRAIN],
+                                    env->split->count[IE_SPLIT_TRAIN], &s->data);
+    /* The model needs the image size: take it from the first training subject. */
+    if (st == IE_OK && s->cfg.n_images > 0 && env->split->count[IE_SPLIT_TRAIN] > 0) {
+        ie_sample sample = {.struct_size = sizeof sample};
+        st = ie_scalar_load(s->data, ie_dataset_item_at(env->ds, env->split->part[IE_SPLIT_TRAIN][0]), env->host,
+                            &sample);
+        for (int i = 0; st == IE_OK && i < 4; i++) s->image_shape[i] = ie_tensor_dim(sample.image, i);
+        ie_sample_clear(&sample);
+    }
+    if (st != IE_OK) {
+        destroy(s);
+        return st;
+    }
+    printf("%s targets: %d output%s (", target_name(s->cfg.target), ie_scalar_data_output_count(s->data),
+           ie_scalar_data_output_count(s->data) > 1 ? "s" : "");
+    for (int k = 0; k < ie_scalar_data_output_count(s->data) && k < 12; k++)
+        printf("%s%s", k ? ", " : "", ie_scalar_data_output_name(s->data, k));
+    printf("%s); %d non-image features", ie_scalar_data_output_count(s->data) > 12 ? ", ..." : "",
+           ie_scalar_data_feature_count(s->data));
+    if (s->image_shape[0])
+        printf("; images [%lld, %lld, %lld, %lld]", (long long)s->image_shape[0], (long long)s->image_shape[1],
+               (long long)s->image_shape[2], (long long)s->image_shape[3]);
+    printf("\n");
+    *state = s;
+    return IE_OK;
+}
+
+static ie_data_hooks hooks(void *state) { return ie_scalar_hooks(((scalar_task *)state)->data); }
+
+static ie_status describe_inputs(void *state, cJSON *params) {
+    scalar_task *s = state;
+    cJSON_DeleteItemFromObject(params, "inputs");
+    cJSON *in = cJSON_AddObjectToObject(params, "inputs");
+    cJSON *shape = in ? cJSON_AddArrayToObject(in, "image_shape") : NULL;
+    if (!shape) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    for (int i = 0; s->image_shape[0] && i < 4; i++)
+        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)s->image_shape[i]));
+    cJSON_AddNumberToObject(in, "features", ie_scalar_data_feature_count(s->data));
+    cJSON_AddNumberToObject(in, "outputs", ie_scalar_data_output_count(s->data));
+    cJSON_AddStringToObject(in, "target", target_name(s->cfg.target));
+    return IE_OK;
+}
+
+/* ---- metrics logged every epoch ---- */
+
+static const char *epoch_metric(const scalar_task *s) {
+    return s->cfg.target == IE_TARGET_BINARY ? "area_under_roc_curve"
+           : s->cfg.target == IE_TARGET_REGRESSION ? "mean_absolute_error"
+                                                   : "accuracy";
+}
+
+static void metric_names(void *state, ie_task_metrics *m) {
+    scalar_task *s = state;
+    m->count = 0;
+    if (s->cfg.target == IE_TARGET_MULTICLASS) {
+        snprintf(m->column[0], sizeof m->column[0], "val_accuracy");
+        snprintf(m->label[0], sizeof m->label[0], "accuracy");
+        m->value[0] = NAN;
+        m->count = 1;
+        return;
+    }
+    const char *prefix = s->cfg.target == IE_TARGET_BINARY ? "auroc" : "mae";
+    for (int k = 0; k < ie_scalar_data_output_count(s->data) && k < IE_TASK_MAX_METRICS; k++) {
+        snprintf(m->column[k], sizeof m->column[k], "val_%s_%s", prefix, ie_scalar_data_output_name(s->data, k));
+        snprintf(m->label[k], sizeof m->label[k], "%s %s", prefix, ie_scalar_data_output_name(s->data, k));
+        m->value[k] = NAN;
+        m->count = k + 1;
+    }
+}
+
+/* ---- predicting a split ---- */
+
+/* Network outputs -> predictions in the labels' terms ([N, K] f32). */
+static ie_status to_predictions(const scalar_task *s, const ie_task_env *env, ie_tensor *output, ie_tensor **out) {
+    if (env->plugin->table.postprocess) return env->plugin->table.postprocess(env->model, output, out);
+    if (s->cfg.target == IE_TARGET_BINARY) return ie_sigmoid(output, out);
+    if (s->cfg.target == IE_TARGET_MULTICLASS) return ie_softmax(output, 1, out);
+    IE_TRY(ie_tensor_clone(output, out));
+    int K = ie_scalar_data_output_count(s->data);
+    float *y = ie_tensor_data_f32(*out);
+    for (int64_t i = 0; i < ie_tensor_numel(*out); i++) {
+        double scale, offset;
+        ie_scalar_data_target_scale(s->data, (int)(i % K), &scale, &offset);
+        y[i] = (float)(y[i] * scale + offset);
+    }
+    return IE_OK;
+}
+
+static ie_status check_output(const scalar_task *s, const ie_tensor *output, const ie_batch *batch) {
+    int K = ie_scalar_data_output_count(s->data);
+    char d[64];
+    if (ie_tensor_ndim(output) != 2 || ie_tensor_dim(output, 0) != batch->count || ie_tensor_dim(output, 1) != K)
+        return ie_error_set(IE_ERR_SHAPE, "the model's output is %s; %s targets need [%d, %d] (batch, outputs)",
+                            ie_tensor_describe(output, d, sizeof d), target_name(s->cfg.target), batch->count, K);
+    return IE_OK;
+}
+
+/* Predicts the subjects of one split: rows into p (when not NULL), mean loss. */
+static ie_status predict_split(scalar_task *s, const ie_task_env *env, int part, ie_loader **keep, int epoch,
+                               ie_predictions *p, double *mean_loss) {
+    *mean_loss = NAN;
+    if (env->split->count[part] == 0) return IE_OK;
+    ie_loader *loader = keep ? *keep : NULL;
+    if (!loader) {
+        ie_data_hooks h = ie_scalar_hooks(s->data);
+        h.augment = NULL; /* no augmentation outside training */
+        ie_loader_opts lo = {.dataset = env->ds, .items = env->split->part[part], .n_items = env->split->count[part],
+                             .batch_size = env->batch_size, .shuffle = false, .seed = env->seed,
+                             .workers = env->workers, .prefetch = env->prefetch, .cache_bytes = keep ? env->cache_bytes : 0,
+                             .host = env->host, .hooks = h};
+        IE_TRY(ie_loader_create(&lo, &loader));
+        if (keep) *keep = loader;
+    }
+    bool was = ie_grad_set_enabled(false);
+    ie_status st = ie_loader_begin_epoch(loader, 0);
+    double loss_sum = 0;
+    int count = 0, K = ie_scalar_data_output_count(s->data);
+    while (st == IE_OK) {
+        ie_batch batch = {.struct_size = sizeof batch};
+        bool got = false;
+        st = ie_loader_next(loader, &batch, &got);
+        if (st != IE_OK || !got) break;
+        ie_tensor *output = NULL, *loss = NULL, *pred = NULL;
+        st = ie_plugin_forward(env->plugin, env->model, &batch, false, &output);
+        if (st == IE_OK) st = check_output(s, output, &batch);
+        if (st == IE_OK)
+            st = env->plugin->table.loss ? env->plugin->table.loss(env->model, output, &batch, &loss)
+                                         : ie_loss_compute(env->loss, output, &batch, &loss);
+        if (st == IE_OK) {
+            loss_sum += ie_tensor_item(loss) * batch.count;
+            count += batch.count;
+        }
+        if (st == IE_OK && p) st = to_predictions(s, env, output, &pred);
+        for (int n = 0; st == IE_OK && p && n < batch.count; n++) {
+            int index = ie_dataset_find(env->ds, batch.subjects[n]);
+            for (int k = 0; st == IE_OK && k < K; k++)
+                st = ie_predictions_add(p, batch.subjects[n], ie_scalar_data_output_name(s->data, k),
+                                        ie_scalar_data_label(s->data, index, k), ie_tensor_data_f32(pred)[n * K + k],
+                                        ie_split_part_name(part), epoch);
+        }
+        ie_tensor_release(output);
+        ie_tensor_release(loss);
+        ie_tensor_release(pred);
+        ie_batch_clear(&batch);
+    }
+    ie_loader_end_epoch(loader);
+    if (!keep) ie_loader_free(loader);
+    ie_grad_set_enabled(was);
+    if (st != IE_OK) return ie_error_wrap(st, "predicting the %s split", ie_split_part_name(part));
+    *mean_loss = count ? loss_sum / count : NAN;
+    return IE_OK;
+}
+
+static ie_scalar_kind report_kind(const scalar_task *s) {
+    return s->cfg.target == IE_TARGET_REGRESSION ? IE_SCALAR_REGRESSION : IE_SCALAR_CLASSIFICATION;
+}
+
+static ie_status validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m) {
+    scalar_task *s = state;
+    metric_names(s, m);
+    ie_predictions *p = NULL;
+    ie_scalar_report *r = NULL;
+    IE_TRY(ie_predictions_new(&p));
+    ie_status st = predict_split(s, env, IE_SPLIT_VAL, &s->val_loader, epoch, p, loss);
+    if (st == IE_OK && ie_predictions_count(p) > 0) st = ie_scalar_report_compute(p, report_kind(s), &r);
+    const char *metric = epoch_metric(s);
+    for (int k = 0; st == IE_OK && r && k < m->count; k++)
+        m->value[k] = ie_scalar_report_find(r, "val",
+                                            s->cfg.target == IE_TARGET_MULTICLASS ? IE_MULTICLASS_TARGET
+                                                                                  : ie_scalar_data_output_name(s->data, k),
+                                            metric);
+    ie_scalar_report_free(r);
+    ie_predictions_free(p);
+    return st;
+}
+
+/* ---- after training ---- */
+
+static void record_metrics(const ie_scalar_report *r, cJSON *record) {
+    cJSON_DeleteItemFromObject(record, "test_metrics");
+    cJSON *m = cJSON_AddObjectToObject(record, "test_metrics");
+    for (int i = 0; m && i < ie_scalar_report_count(r); i++) {
+        const ie_metric_entry *e = ie_scalar_report_entry(r, i);
+        if (strcmp(e->split, "test") != 0) continue;
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(m, e->target);
+        if (!t) t = cJSON_AddObjectToObject(m, e->target);
+        if (t) cJSON_AddNumberToObject(t, e->metric, isnan(e->value) ? -1 : e->value);
+    }
+}
+
+/* Regression: what predicting the training split's mean would score on the
+ * test split (the trivial baseline a model must beat), printed and recorded. */
+static void regression_baseline(const scalar_task *s, const ie_task_env *env, cJSON *record) {
+    const ie_split *sp = env->split;
+    if (s->cfg.target != IE_TARGET_REGRESSION || !sp->count[IE_SPLIT_TRAIN] || !sp->count[IE_SPLIT_TEST]) return;
+    cJSON_DeleteItemFromObject(record, "test_baseline_training_mean");
+    cJSON *b = cJSON_AddObjectToObject(record, "test_baseline_training_mean");
+    for (int k = 0; k < ie_scalar_data_output_count(s->data); k++) {
+        double mean = 0, ae = 0, se = 0;
+        for (int i = 0; i < sp->count[IE_SPLIT_TRAIN]; i++) mean += ie_scalar_data_label(s->data, sp->part[IE_SPLIT_TRAIN][i], k);
+        mean /= sp->count[IE_SPLIT_TRAIN];
+        for (int i = 0; i < sp->count[IE_SPLIT_TEST]; i++) {
+            double d = ie_scalar_data_label(s->data, sp->part[IE_SPLIT_TEST][i], k) - mean;
+            ae += fabs(d);
+            se += d * d;
+        }
+        ae /= sp->count[IE_SPLIT_TEST];
+        se /= sp->count[IE_SPLIT_TEST];
+        printf("baseline, test: %s = training mean %.6g: mae %.4g mse %.4g\n", ie_scalar_data_output_name(s->data, k),
+               mean, ae, se);
+        cJSON *t = b ? cJSON_AddObjectToObject(b, ie_scalar_data_output_name(s->data, k)) : NULL;
+        if (t) {
+            cJSON_AddNumberToObject(t, "training_mean", mean);
+            cJSON_AddNumberToObject(t, "mean_absolute_error", ae);
+            cJSON_AddNumberToObject(t, "mean_squared_error", se);
+        }
+    }
+}
+
+static ie_status infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
+    scalar_task *s = state;
+    bool on_test = true, on_val = false;
+    IE_TRY(ie_config_get_bool(env->cfg, "run.infer_test", &on_test));
+    IE_TRY(ie_config_get_bool(env->cfg, "run.infer_val", &on_val));
+    on_test = on_test && env->split->count[IE_SPLIT_TEST] > 0;
+    on_val = on_val && env->split->count[IE_SPLIT_VAL] > 0;
+    if (!on_test && !on_val) return IE_OK;
+    ie_predictions *p = NULL, *written = NULL;
+    ie_scalar_report *r = NULL;
+    IE_TRY(ie_predictions_new(&p));
+    double val_loss = NAN, test_loss = NAN;
+    ie_status st = on_val ? predict_split(s, env, IE_SPLIT_VAL, &s->val_loader, epoch, p, &val_loss) : IE_OK;
+    if (st == IE_OK && on_test) st = predict_split(s, env, IE_SPLIT_TEST, NULL, epoch, p, &test_loss);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/predictions.csv", env->run_dir);
+    if (st == IE_OK) st = ie_predictions_write_csv(p, path);
+    /* Metrics from the file as written: the numbers `innereye eval` gets. */
+    if (st == IE_OK) st = ie_predictions_read_csv(path, &written);
+    if (st == IE_OK) st = ie_scalar_report_compute(written, report_kind(s), &r);
+    if (st == IE_OK) st = ie_scalar_report_write(r, env->run_dir);
+    if (st == IE_OK) {
+        if (on_test) printf("test (%d subjects): loss %.4f", env->split->count[IE_SPLIT_TEST], test_loss);
+        if (on_test && s->cfg.target == IE_TARGET_MULTICLASS)
+            printf("  accuracy %.4f", ie_scalar_report_find(r, "test", IE_MULTICLASS_TARGET, "accuracy"));
+        if (on_test) printf("\n");
+        ie_scalar_report_print(r, stdout);
+        if (on_test) regression_baseline(s, env, record);
+        printf("predictions: %s\nmetrics: %s/metrics.csv\n", path, env->run_dir);
+        record_metrics(r, record);
+    }
+    ie_scalar_report_free(r);
+    ie_predictions_free(written);
+    ie_predictions_free(p);
+    return st;
+}
+
+static const ie_task scalar_task_table = {
+    .name = "classification/regression",
+    .setup = setup,
+    .destroy = destroy,
+    .hooks = hooks,
+    .describe_inputs = describe_inputs,
+    .metric_names = metric_names,
+    .validate = validate,
+    .infer = infer,
+};
+
+const ie_task *ie_task_scalar(void) { return &scalar_task_table; }
