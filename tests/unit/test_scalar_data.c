@@ -2,12 +2,14 @@
  * numerical features standardised with the training split's statistics,
  * categorical one-hot over the training values, every problem listed with
  * subject, column and line, imputation, standardised regression targets, 2-D
- * PNG and 3-D images with centre crop / pad, flips, collate shapes, and the
- * split column. */
+ * PNG images with centre crop / pad, flips, collate shapes, the split
+ * column, and label smoothing of the config's BCE. */
 #include <unistd.h>
 
 #include "core/data/scalar_hooks.h"
 #include "core/data/split_column.h"
+#include "core/train/default_loss.h"
+#include "innereye/loss.h"
 #include "innereye/image_io.h"
 #include "test_util.h"
 
@@ -248,6 +250,29 @@ static void test_split_column(void) {
     ie_dataset_free(ds);
 }
 
+/* The config's label smoothing: BCE targets become y (1 - e) + e / 2;
+ * cross-entropy passes e to ie_cross_entropy (checked against torch in
+ * test_loss). */
+static void test_label_smoothing(void) {
+    int64_t shape[2] = {2, 3};
+    ie_tensor *x = NULL, *y = NULL, *ys = NULL, *got = NULL, *want = NULL;
+    CHECK_OK(ie_tensor_empty(IE_F32, 2, shape, IE_CPU, &x));
+    CHECK_OK(ie_tensor_empty(IE_F32, 2, shape, IE_CPU, &y));
+    CHECK_OK(ie_tensor_empty(IE_F32, 2, shape, IE_CPU, &ys));
+    for (int i = 0; i < 6; i++) {
+        ie_tensor_data_f32(x)[i] = 0.7f * (float)i - 2.0f;
+        ie_tensor_data_f32(y)[i] = (float)(i % 2);
+        ie_tensor_data_f32(ys)[i] = (float)(i % 2) * 0.8f + 0.1f;
+    }
+    ie_loss_spec spec = {.kind = IE_LOSS_BCE, .label_smoothing = 0.2f};
+    ie_batch b = {.struct_size = sizeof b, .count = 2, .labels = y};
+    CHECK_OK(ie_loss_compute(&spec, x, &b, &got));
+    CHECK_OK(ie_bce_with_logits(x, ys, NULL, &want));
+    CHECK(fabs(ie_tensor_item(got) - ie_tensor_item(want)) < 1e-6, "smoothed BCE %g vs %g", ie_tensor_item(got),
+          ie_tensor_item(want));
+    ie_tensor_release(x), ie_tensor_release(y), ie_tensor_release(ys), ie_tensor_release(got), ie_tensor_release(want);
+}
+
 int main(void) {
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
@@ -258,6 +283,7 @@ int main(void) {
     test_targets();
     test_images();
     test_split_column();
+    test_label_smoothing();
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", tmpdir);
