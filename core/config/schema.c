@@ -61,6 +61,9 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.mask_channel", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Value of the `channel` column of a mask: inference sets every voxel outside it (0 in the mask) to "
             "background (InnerEye `mask_id`); empty: no mask."},
+    {.path = "data.crop_class_weights", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", AT_LEAST(0),
+     .doc = "Class-balanced crop sampling (InnerEye `class_weights` of the sampler): one weight per class, background "
+            "first; a crop's centre is a voxel of a class drawn with these weights. [] draws positions uniformly."},
     {.path = "data.flip_axes", .type = IE_CFG_INT_ARRAY, .def = "[]", .min = 0, .max = 2,
      .flags = IE_CFG_EMPTY_OK,
      .doc = "Augmentation: random flips along these axes (0 = D, 1 = H, 2 = W), each with probability 0.5."},

@@ -328,6 +328,16 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
     int64_t axes[3];
     IE_TRY(ie_config_get_int_array(cfg, "data.flip_axes", axes, 3, &count));
     for (int i = 0; i < count; i++) s->seg.flip[axes[i]] = true;
+    /* InnerEye's class-balanced sampling: crop centres drawn per class. */
+    double weights[64];
+    IE_TRY(ie_config_get_number_array(cfg, "data.crop_class_weights", weights, 64, &count));
+    if (count > 0 && n_classes > 0 && count != n_classes)
+        return ie_error_set(IE_ERR_CONFIG, "data.crop_class_weights has %d entries; give one per class (%d, background "
+                                           "first) or []",
+                            count, n_classes);
+    for (int i = 0; i < count; i++) s->crop_class_weights[i] = (float)weights[i];
+    s->seg.class_weights = count ? s->crop_class_weights : NULL;
+    s->seg.n_class_weights = count;
     IE_TRY(augment_from_config(cfg, &s->seg.augment));
     IE_TRY(ie_config_get_number_array(cfg, "data.target_spacing", s->seg.target_spacing, 3, &count));
     if (count == 0) s->seg.target_spacing[0] = s->seg.target_spacing[1] = s->seg.target_spacing[2] = 0;

@@ -17,6 +17,7 @@ typedef struct ie_seg_setup {
     ie_seg_norm norm[IE_MAX_CHANNELS];
     ie_norm_params norm_params[IE_MAX_CHANNELS];
     const char *mask_channels[IE_MAX_CHANNELS];
+    float crop_class_weights[64];
     int n_classes;
 } ie_seg_setup;
 

@@ -762,6 +762,14 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     }
     if (st == IE_OK && t.task == &segmentation_task) st = setup_classes(&t);
     if (st == IE_OK && t.task == &segmentation_task) st = ie_infer_settings_from_config(t.cfg, &t.infer);
+    /* Settings are checked before a run folder exists, so a bad value leaves
+     * nothing behind. */
+    if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
+    if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, &t.opt_opts, &t.schedule);
+    if (st == IE_OK && t.task == &segmentation_task) {
+        ie_seg_setup probe;
+        st = ie_seg_setup_from_config(t.cfg, t.n_classes, &probe);
+    }
     if (st == IE_OK && !resume) {
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
@@ -780,7 +788,6 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item)
         st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
-    if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
     if (st == IE_OK) {
         init_host(&t);
         t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .ds = t.ds, .split = &t.split,

@@ -70,6 +70,16 @@ check "... and the first run is untouched" cmp -s "$run/metrics.csv" "$out/part/
 check "an unknown key fails with exit 2" test $? -eq 2
 check "... suggesting the nearest key" grep -q "train.epochs" "$out/bad.txt"
 
+"$innereye" train "${tiny[@]}" --set run.name=badweights --set "data.crop_class_weights=[1,2]" > "$out/badweights.txt" 2>&1
+check "a setting the schema cannot check (3 classes, 2 crop weights) is refused" \
+  grep -q "data.crop_class_weights has 2 entries; give one per class (3" "$out/badweights.txt"
+check "... before a run folder is made" test ! -e "$out/badweights"
+"$innereye" train "${tiny[@]}" --set run.name=balanced --set "data.crop_class_weights=[0.2,0.4,0.4]" \
+  --set train.epochs=1 > "$out/balanced.txt" 2>&1
+check "class-balanced crop sampling trains" test -s "$out/balanced/metrics.csv"
+check "... and its crops differ from uniform sampling's" \
+  bash -c "! cmp -s '$out/balanced/checkpoints/epoch_0001.safetensors' '$out/w0/checkpoints/epoch_0001.safetensors'"
+
 "$innereye" train "${tiny[@]}" --set run.name=nan --set train.optimizer.lr=1e30 > "$out/nan.txt" 2>&1
 check "a diverging run fails" test $? -ne 0
 check "... naming the epoch and step" grep -Eq "epoch [0-9]+, step [0-9]+: the loss is not finite" "$out/nan.txt"
