@@ -18,6 +18,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
+#include "core/data/csv.h"
 #include "core/data/dataset.h"
 #include "core/experiment/ensemble.h"
 #include "core/inference/infer.h"
@@ -68,25 +69,12 @@ static void subject_from_file(const char *path, char *out, size_t size) {
     }
 }
 
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void csv_row(FILE *f, const char *subject, const char *file, const char *channel) {
-    csv_field(f, subject);
+    ie_csv_write_field(f, subject);
     fputc(',', f);
-    csv_field(f, file);
+    ie_csv_write_field(f, file);
     fputc(',', f);
-    csv_field(f, channel);
+    ie_csv_write_field(f, channel);
     fputc('\n', f);
 }
 

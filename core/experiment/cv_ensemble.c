@@ -39,19 +39,6 @@ static ie_status run_dataset_path(const char *run, char *out, size_t size) {
     return st;
 }
 
-static void csv_field(FILE *f, const char *s) {
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* Every row of the test subjects, with absolute file paths. */
 static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, const char *path) {
     FILE *f = fopen(path, "w");
@@ -60,7 +47,7 @@ static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, con
     int nc = ie_dataset_column_count(ds), path_col = ie_dataset_column(ds, "filePath");
     for (int c = 0; c < nc; c++) {
         if (c) fputc(',', f);
-        csv_field(f, cols[c]);
+        ie_csv_write_field(f, cols[c]);
     }
     fputc('\n', f);
     for (int i = 0; i < split->count[IE_SPLIT_TEST]; i++) {
@@ -74,7 +61,7 @@ static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, con
                 else
                     snprintf(full, sizeof full, "%s", v);
                 if (c) fputc(',', f);
-                csv_field(f, full);
+                ie_csv_write_field(f, full);
                 if (c == nc - 1) fputc('\n', f);
             }
     }
