@@ -22,6 +22,7 @@
 #include "core/data/dataset.h"
 #include "core/experiment/ensemble.h"
 #include "core/inference/infer.h"
+#include "core/plugin/host.h"
 #include "core/train/data_setup.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
@@ -182,17 +183,6 @@ static void session_free(session *s) {
     ie_config_free(s->cfg);
 }
 
-static void host_log(const ie_host *host, ie_log_level level, const char *message) {
-    (void)host;
-    static const char *const names[] = {"debug", "info", "warning", "error"};
-    fprintf(level >= IE_LOG_WARNING ? stderr : stdout, "[%s] %s\n", names[level & 3], message);
-}
-
-static ie_status host_read_image(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
-    (void)host;
-    return ie_image_read(path, dtype, out, NULL);
-}
-
 static ie_status load_model(session *s, const request *r, char *what, size_t what_size) {
     const char *name = "", *path = "";
     int64_t seed = 0;
@@ -205,10 +195,7 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
         return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images and "
                             "needs a segmentation model", p->name, s->plugin->path, ie_task_kind_name(p->task));
     IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
-    s->host = (ie_host){.struct_size = sizeof(ie_host), .abi_major = IE_PLUGIN_ABI_MAJOR,
-                        .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = (uint64_t)seed, .threads = ie_threads_get(),
-                        .device = IE_CPU, .run_dir = r->run ? r->run : "", .log = host_log,
-                        .read_image = host_read_image};
+    s->host = ie_host_default((uint64_t)seed, r->run);
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
     ie_params *params = p->parameters(s->model);
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);

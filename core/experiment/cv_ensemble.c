@@ -15,6 +15,7 @@
 #include "core/experiment/cv_ensemble.h"
 #include "core/experiment/ensemble.h"
 #include "core/metrics/metrics_csv.h"
+#include "core/plugin/host.h"
 #include "core/train/data_setup.h"
 #include "core/train/run_dir.h"
 #include "innereye/config.h"
@@ -68,11 +69,6 @@ static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, con
     return fclose(f) == 0 ? IE_OK : ie_error_set(IE_ERR_IO, "%s: write failed", path);
 }
 
-static ie_status read_image_cb(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
-    (void)host;
-    return ie_image_read(path, dtype, out, NULL);
-}
-
 /* Metrics of the ensemble's predictions against each test subject's truth. */
 static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_split *split, const char *ens) {
     int n_classes = 0;
@@ -83,7 +79,7 @@ static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_spli
     /* Truth on the files' own grid: predictions are written there. */
     memset(setup.seg.target_spacing, 0, sizeof setup.seg.target_spacing);
     setup.seg.crop[0] = setup.seg.crop[1] = setup.seg.crop[2] = 0;
-    ie_host host = {.struct_size = sizeof host, .read_image = read_image_cb};
+    ie_host host = ie_host_default(0, "");
     char path[4400], aggregates[4400];
     snprintf(path, sizeof path, "%s/metrics.csv", ens);
     snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", ens);

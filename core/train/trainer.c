@@ -20,6 +20,7 @@
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
+#include "core/plugin/host.h"
 #include "core/plugin/loader.h"
 #include "core/submit/mlflow_files.h"
 #include "core/tensor/tensor_impl.h"
@@ -79,17 +80,6 @@ uint64_t ie_fold_seed(uint64_t seed, int fold) {
 }
 
 /* ------------------------------------------------------------------ host */
-
-static void host_log(const ie_host *host, ie_log_level level, const char *message) {
-    (void)host;
-    static const char *const names[] = {"debug", "info", "warning", "error"};
-    fprintf(level >= IE_LOG_WARNING ? stderr : stdout, "[%s] %s\n", names[level & 3], message);
-}
-
-static ie_status host_read_image(const ie_host *host, const char *path, ie_dtype dtype, ie_tensor **out) {
-    (void)host;
-    return ie_image_read(path, dtype, out, NULL);
-}
 
 /* ------------------------------------------------------------------ setup */
 
@@ -169,9 +159,7 @@ static ie_status model_config(trainer *t, char **out) {
 }
 
 static void init_host(trainer *t) {
-    t->host = (ie_host){.struct_size = sizeof(ie_host), .abi_major = IE_PLUGIN_ABI_MAJOR,
-                        .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = t->seed, .threads = ie_threads_get(),
-                        .device = IE_CPU, .run_dir = t->run_dir, .log = host_log, .read_image = host_read_image};
+    t->host = ie_host_default(t->seed, t->run_dir);
 }
 
 static ie_status create_model(trainer *t) {
