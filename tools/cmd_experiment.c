@@ -202,7 +202,7 @@ int ie_cmd_sweep(int argc, char **argv) {
 int ie_cmd_cv_aggregate(int argc, char **argv) {
     if (argc != 1) {
         fprintf(stderr, "usage: innereye cv-aggregate CV_RUN_DIR   (after folds ran one by one, e.g. on a cluster;\n"
-                        "       also builds and evaluates the folds' ensemble for segmentation)\n");
+                        "       also builds and evaluates the folds' ensemble on the test set)\n");
         return 2;
     }
     /* The fold count comes from the cross-validation's own config. */
@@ -219,7 +219,7 @@ int ie_cmd_cv_aggregate(int argc, char **argv) {
     if (st == IE_OK) st = ie_cv_aggregate(argv[0], (int)folds);
     char self[4096];
     ie_self_path(self, sizeof self);
-    if (st == IE_OK) st = ie_cv_ensemble_if_segmentation(cfg, argv[0], (int)folds, self);
+    if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, argv[0], (int)folds, self);
     ie_config_free(cfg);
     if (st != IE_OK) {
         fprintf(stderr, "innereye cv-aggregate: %s\n", ie_error_message());

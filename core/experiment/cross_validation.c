@@ -136,7 +136,7 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     ie_status agg = ie_cv_aggregate(parent, (int)folds);
     if (st != IE_OK) return st;
     if (agg != IE_OK) return agg;
-    ie_status ens = ie_cv_ensemble_if_segmentation(cfg, parent, (int)folds, innereye);
+    ie_status ens = ie_cv_ensemble_folds(cfg, parent, (int)folds, innereye);
     if (ens != IE_OK) return ens;
     if (failed)
         return ie_error_set(IE_ERR_STATE, "%d of %lld folds failed (see %s/cv_status.csv and fold_<i>.log); the "
@@ -145,20 +145,43 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     return IE_OK;
 }
 
-/* Segmentation cross-validations end with their folds' ensemble evaluated on
- * the test set (other tasks: see docs/experiments.md). */
-ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
+/* Whether a predictions.csv holds rows of the test split. */
+static bool has_test_rows(const char *path) {
+    ie_csv *csv = NULL;
+    if (ie_csv_read(path, &csv) != IE_OK) return false;
+    int c = ie_csv_column(csv, "split");
+    bool found = false;
+    for (int r = 0; c >= 0 && r < csv->n_rows && !found; r++) found = !strcmp(ie_csv_cell(csv, r, c), "test");
+    ie_csv_free(csv);
+    return found;
+}
+
+/* A cross-validation ends with its folds' ensemble evaluated on the shared
+ * test set: segmentation runs (predictions/ folders) through ensemble
+ * inference (cv_ensemble.c), classification and regression runs
+ * (predictions.csv) by averaging the folds' test predictions
+ * (cv_ensemble_scalar.c). */
+ie_status ie_cv_ensemble_folds(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
     bool infer = true;
     double test = 0;
     IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
     IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
+    if (!infer) return IE_OK;
     char path[4200];
-    snprintf(path, sizeof path, "%s/fold_0/predictions", parent);
     struct stat s;
-    /* Segmentation runs write predictions/; only they get an ensemble here. */
-    if (!infer || test <= 0 || stat(path, &s) != 0) return IE_OK;
-    IE_TRY(ie_cv_ensemble_evaluate(parent, folds, innereye));
-    printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
+    snprintf(path, sizeof path, "%s/fold_0/predictions", parent);
+    if (test > 0 && stat(path, &s) == 0 && S_ISDIR(s.st_mode)) {
+        IE_TRY(ie_cv_ensemble_evaluate(parent, folds, innereye));
+        printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
+               "%s/ensemble_comparison.csv\n", parent, parent);
+        return IE_OK;
+    }
+    /* Scalar datasets may take their test subjects from a split column, so
+     * data.split.test says nothing there: the folds' predictions do. */
+    snprintf(path, sizeof path, "%s/fold_0/predictions.csv", parent);
+    if (stat(path, &s) != 0 || !has_test_rows(path)) return IE_OK;
+    IE_TRY(ie_cv_ensemble_scalar_evaluate(parent, folds));
+    printf("ensemble of the folds: %s/ensemble (predictions.csv, metrics.csv), compared with each fold in "
            "%s/ensemble_comparison.csv\n", parent, parent);
     return IE_OK;
 }

@@ -25,9 +25,10 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent_dir, 
  * missing and shared with the other folds). */
 ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size);
 
-/* For segmentation (folds wrote predictions): builds the folds' ensemble and
- * evaluates it on the shared test set (cv_ensemble.h). */
-ie_status ie_cv_ensemble_if_segmentation(const ie_config *cfg, const char *parent, int folds, const char *innereye);
+/* Builds the folds' ensemble and evaluates it on the shared test set, for
+ * any task whose folds predicted the test set (cv_ensemble.h); nothing when
+ * they did not (run.infer_test off, no test subjects). */
+ie_status ie_cv_ensemble_folds(const ie_config *cfg, const char *parent, int folds, const char *innereye);
 /* Creates the parent folder of a new cross-validation (<output.dir>/<run.name>,
  * or <model>_cv_<time>) and writes its config.resolved.json, as
  * ie_cv_run_all does; used when the folds run elsewhere (a cluster). */

@@ -300,6 +300,17 @@ static void record_metrics(const ie_scalar_report *r, cJSON *record) {
     }
 }
 
+/* What predictions.csv holds, for readers of the run (the cross-validation
+ * ensemble averages the folds' files as probabilities or as values). */
+static void record_predictions(const scalar_task *s, cJSON *record) {
+    cJSON_DeleteItemFromObject(record, "predictions");
+    cJSON *p = cJSON_AddObjectToObject(record, "predictions");
+    if (!p) return;
+    cJSON_AddStringToObject(p, "file", "predictions.csv");
+    cJSON_AddStringToObject(p, "kind", report_kind(s) == IE_SCALAR_REGRESSION ? "regression" : "classification");
+    cJSON_AddStringToObject(p, "target", target_name(s->cfg.target));
+}
+
 /* Regression: what predicting the training split's mean would score on the
  * test split (the trivial baseline a model must beat), printed and recorded. */
 static void regression_baseline(const scalar_task *s, const ie_task_env *env, cJSON *record) {
@@ -359,6 +370,7 @@ static ie_status infer(void *state, const ie_task_env *env, int epoch, cJSON *re
         if (on_test) regression_baseline(s, env, record);
         printf("predictions: %s\nmetrics: %s/metrics.csv\n", path, env->run_dir);
         record_metrics(r, record);
+        record_predictions(s, record);
     }
     ie_scalar_report_free(r);
     ie_predictions_free(written);

@@ -76,6 +76,39 @@ check "regression predictions are in the label's units (mL, not standardised)" \
 "$innereye" eval --task regression --predictions "$out/reg/predictions.csv" --out "$out/reg_eval" > /dev/null 2>&1
 check "innereye eval reproduces the regression metrics" cmp -s "$out/reg/metrics.csv" "$out/reg_eval/metrics.csv"
 
+# Cross-validation: 3 folds of each task, then the folds' ensemble on the
+# shared test set is the mean of the folds' test predictions.
+for task in binary regression; do
+  kind=classification; [ $task = regression ] && kind=regression
+  "$innereye" train --config "$out/$task.json" --output-dir "$out" --set run.name=cv_$task --set train.epochs=10 \
+    --set run.infer_val=false --cv 3 --threads 2 > "$out/cv_$task.txt" 2>&1
+  check "$task cross-validation succeeds" test $? -eq 0
+  cv=$out/cv_$task
+  check "$task: the folds' ensemble predicts the test set" test -s "$cv/ensemble/predictions.csv"
+  check "$task: ... and is an ensemble folder innereye infer can take" test -s "$cv/ensemble/manifest.json"
+  # Mean of the three folds' test predictions, per subject and target, against the ensemble's.
+  check "$task: ensemble prediction = mean of the folds' predictions (1e-6)" awk -F, '
+    FNR == 1 { file++; next }
+    file <= 3 && $5 == "test" { sum[$1 "," $2] += $4; n[$1 "," $2]++ }
+    file == 4 { rows++; k = $1 "," $2; d = sum[k] / 3 - $4; if (n[k] != 3 || d > 1e-6 || d < -1e-6) bad++ }
+    END { exit !(rows > 0 && !bad) }' "$cv"/fold_{0,1,2}/predictions.csv "$cv/ensemble/predictions.csv"
+  "$innereye" eval --task $kind --predictions "$cv/ensemble/predictions.csv" --out "$out/cv_${task}_eval" \
+    > /dev/null 2>&1
+  check "$task: innereye eval on the ensemble's predictions reproduces its metrics" \
+    cmp -s "$cv/ensemble/metrics.csv" "$out/cv_${task}_eval/metrics.csv"
+  check "$task: ensemble_comparison.csv has each fold beside the ensemble" \
+    grep -q "^target,metric,fold_0,fold_1,fold_2,folds_mean,ensemble$" "$cv/ensemble_comparison.csv"
+done
+auc_row=$(grep "^sick,area_under_roc_curve," "$out/cv_binary/ensemble_comparison.csv")
+check "the comparison lists the test AUROC of every fold and of the ensemble ($auc_row)" \
+  awk -F, -v r="$auc_row" 'BEGIN { split(r, a, ","); for (i = 3; i <= 7; i++) if (a[i] !~ /^0\.[0-9]+$/ && a[i] != "1.000000") exit 1 }'
+check "the regression comparison lists the test MAE" grep -Eq "^volume,mean_absolute_error(,[0-9.]+){5}$" \
+  "$out/cv_regression/ensemble_comparison.csv"
+cp "$out/cv_binary/ensemble/metrics.csv" "$out/cv_binary_ensemble_metrics.csv"
+"$innereye" cv-aggregate "$out/cv_binary" > "$out/cv_again.txt" 2>&1
+check "cv-aggregate again keeps the ensemble folder and gives the same ensemble metrics" \
+  cmp -s "$out/cv_binary/ensemble/metrics.csv" "$out/cv_binary_ensemble_metrics.csv"
+
 # Refusals: a missing value (named with subject and column), a loss that does not fit.
 sed '5s/^\(s003\),[0-9.]*,/\1,,/' "$out/tabular.csv" > "$out/missing.csv"
 "$innereye" train --config "$out/binary.json" --output-dir "$out" --set run.name=miss \

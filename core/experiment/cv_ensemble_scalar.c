@@ -1,0 +1,215 @@
+/* core/experiment - the ensemble of a classification or regression
+ * cross-validation's folds on the shared test set.
+ *
+ * Every fold has already predicted the test subjects with its final model
+ * (<fold>/predictions.csv, split "test": probabilities for classification,
+ * values in the labels' units for regression, each fold with its own
+ * feature statistics).  The ensemble's prediction for a subject and target
+ * is the mean of the folds' predictions: exactly what running the ensemble
+ * folder on the test set computes, without predicting everything again.
+ * The folds must agree on the test subjects, targets and labels; anything
+ * else means the folds did not come from one cross-validation, and is
+ * refused with the fold, subject and target. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/data/csv.h"
+#include "core/experiment/cv_ensemble.h"
+#include "core/experiment/ensemble.h"
+#include "core/metrics/scalar_predictions.h"
+#include "core/metrics/scalar_report.h"
+#include "core/train/run_dir.h"
+
+#define MAX_FOLDS 100
+
+static bool exists(const char *path) {
+    struct stat s;
+    return stat(path, &s) == 0;
+}
+
+/* The test rows of one fold, sorted by (subject, target). */
+typedef struct fold_rows {
+    const ie_prediction_row **rows;
+    int count;
+} fold_rows;
+
+static int by_subject_target(const void *a, const void *b) {
+    const ie_prediction_row *x = *(const ie_prediction_row *const *)a, *y = *(const ie_prediction_row *const *)b;
+    int c = strcmp(x->subject, y->subject);
+    return c ? c : strcmp(x->target, y->target);
+}
+
+static ie_status test_rows(const ie_predictions *p, fold_rows *out) {
+    int n = ie_predictions_count(p);
+    out->rows = calloc(n ? (size_t)n : 1, sizeof *out->rows);
+    if (!out->rows) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    out->count = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(ie_predictions_row(p, i)->split, "test")) out->rows[out->count++] = ie_predictions_row(p, i);
+    qsort(out->rows, (size_t)out->count, sizeof *out->rows, by_subject_target);
+    return IE_OK;
+}
+
+/* "classification" or "regression", as the fold's run.json records it. */
+static ie_status fold_kind(const char *run, ie_scalar_kind *kind) {
+    cJSON *j = NULL;
+    IE_TRY(ie_run_record_read(run, &j));
+    cJSON *k = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "predictions"), "kind");
+    ie_status st = IE_OK;
+    if (cJSON_IsString(k) && !strcmp(k->valuestring, "classification")) *kind = IE_SCALAR_CLASSIFICATION;
+    else if (cJSON_IsString(k) && !strcmp(k->valuestring, "regression")) *kind = IE_SCALAR_REGRESSION;
+    else
+        st = ie_error_set(IE_ERR_STATE, "%s/run.json: no predictions.kind (classification or regression); the run "
+                                        "was made by an older version: train the fold again",
+                          run);
+    cJSON_Delete(j);
+    return st;
+}
+
+/* The mean of the folds' test predictions, row by row. */
+static ie_status average(const fold_rows *folds, const int *fold_index, int n, ie_predictions *out) {
+    const fold_rows *first = &folds[0];
+    for (int f = 1; f < n; f++)
+        if (folds[f].count != first->count)
+            return ie_error_set(IE_ERR_STATE, "fold_%d predicted %d test rows and fold_%d %d; the folds of one "
+                                              "cross-validation share the test set",
+                                fold_index[0], first->count, fold_index[f], folds[f].count);
+    for (int r = 0; r < first->count; r++) {
+        const ie_prediction_row *a = first->rows[r];
+        double sum = a->prediction;
+        for (int f = 1; f < n; f++) {
+            const ie_prediction_row *b = folds[f].rows[r];
+            if (strcmp(a->subject, b->subject) || strcmp(a->target, b->target))
+                return ie_error_set(IE_ERR_STATE, "fold_%d has a test prediction for subject %s, target %s that "
+                                                  "fold_%d does not; the folds of one cross-validation share the "
+                                                  "test set",
+                                    fold_index[0], a->subject, a->target, fold_index[f]);
+            if (a->label != b->label && !(isnan(a->label) && isnan(b->label)))
+                return ie_error_set(IE_ERR_STATE, "subject %s, target %s: label %g in fold_%d but %g in fold_%d",
+                                    a->subject, a->target, a->label, fold_index[0], b->label, fold_index[f]);
+            sum += b->prediction;
+        }
+        IE_TRY(ie_predictions_add(out, a->subject, a->target, a->label, sum / n, "test", -1));
+    }
+    return IE_OK;
+}
+
+/* Test-split value of (target, metric) in a scalar metrics.csv, or NaN. */
+static double test_metric(const ie_csv *csv, const char *target, const char *metric) {
+    if (!csv) return NAN;
+    int cs = ie_csv_column(csv, "split"), ct = ie_csv_column(csv, "target"), cm = ie_csv_column(csv, "metric"),
+        cv = ie_csv_column(csv, "value");
+    if (cs < 0 || ct < 0 || cm < 0 || cv < 0) return NAN;
+    for (int r = 0; r < csv->n_rows; r++) {
+        const char **row = csv->cells + (size_t)r * (size_t)csv->n_columns;
+        if (!strcmp(row[cs], "test") && !strcmp(row[ct], target) && !strcmp(row[cm], metric))
+            return strtod(row[cv], NULL);
+    }
+    return NAN;
+}
+
+/* ensemble_comparison.csv: each fold's test metric beside the ensemble's. */
+static ie_status compare(const char *parent, int folds, const ie_scalar_report *ensemble) {
+    ie_csv *fold_csv[MAX_FOLDS] = {0};
+    char path[4400];
+    for (int i = 0; i < folds; i++) {
+        snprintf(path, sizeof path, "%s/fold_%d/metrics.csv", parent, i);
+        if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
+    }
+    snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
+    char tmp[4500];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (f) {
+        fprintf(f, "target,metric");
+        for (int i = 0; i < folds; i++) fprintf(f, ",fold_%d", i);
+        fprintf(f, ",folds_mean,ensemble\n");
+        for (int e = 0; e < ie_scalar_report_count(ensemble); e++) {
+            const ie_metric_entry *m = ie_scalar_report_entry(ensemble, e);
+            ie_csv_write_field(f, m->target);
+            fputc(',', f);
+            ie_csv_write_field(f, m->metric);
+            double sum = 0;
+            int n = 0;
+            for (int i = 0; i < folds; i++) {
+                double v = test_metric(fold_csv[i], m->target, m->metric);
+                fprintf(f, ",%.6f", v);
+                if (!isnan(v)) sum += v, n++;
+            }
+            fprintf(f, ",%.6f,%.6f\n", n ? sum / n : NAN, m->value);
+        }
+        if (fclose(f) != 0) st = ie_error_set(IE_ERR_IO, "%s: write failed", tmp);
+        if (st == IE_OK && rename(tmp, path) != 0)
+            st = ie_error_set(IE_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        if (st != IE_OK) remove(tmp);
+    }
+    for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
+    return st;
+}
+
+ie_status ie_cv_ensemble_scalar_evaluate(const char *parent, int folds) {
+    const char *runs[MAX_FOLDS];
+    char run_paths[MAX_FOLDS][4200], path[4400], ens[4200];
+    int index[MAX_FOLDS], n = 0;
+    for (int i = 0; i < folds && i < MAX_FOLDS; i++) {
+        snprintf(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i);
+        snprintf(path, sizeof path, "%s/checkpoints/last.json", run_paths[n]);
+        char predictions[4400];
+        snprintf(predictions, sizeof predictions, "%s/predictions.csv", run_paths[n]);
+        if (exists(path) && exists(predictions)) runs[n] = run_paths[n], index[n] = i, n++;
+    }
+    if (n < 2) return ie_error_set(IE_ERR_STATE, "%s: fewer than 2 folds finished with predictions; no ensemble", parent);
+
+    ie_scalar_kind kind = IE_SCALAR_CLASSIFICATION, other;
+    IE_TRY(fold_kind(runs[0], &kind));
+    ie_predictions *fold_p[MAX_FOLDS] = {0}, *mean = NULL, *written = NULL;
+    fold_rows rows[MAX_FOLDS] = {0};
+    ie_scalar_report *report = NULL;
+    ie_status st = IE_OK;
+    for (int f = 0; st == IE_OK && f < n; f++) {
+        st = fold_kind(runs[f], &other);
+        if (st == IE_OK && other != kind)
+            st = ie_error_set(IE_ERR_STATE, "%s is a %s run but %s a %s one; they cannot form one ensemble", runs[f],
+                              other == IE_SCALAR_REGRESSION ? "regression" : "classification", runs[0],
+                              kind == IE_SCALAR_REGRESSION ? "regression" : "classification");
+        snprintf(path, sizeof path, "%s/predictions.csv", runs[f]);
+        if (st == IE_OK) st = ie_predictions_read_csv(path, &fold_p[f]);
+        if (st == IE_OK) st = test_rows(fold_p[f], &rows[f]);
+        if (st == IE_OK && rows[f].count == 0)
+            st = ie_error_set(IE_ERR_STATE, "%s: no test rows; the test split is empty or run.infer_test is off, so "
+                                            "there is nothing to evaluate the ensemble on",
+                              path);
+    }
+    /* The ensemble folder (ensemble.h) makes the averaged model usable by
+     * `innereye infer` later; an existing one is kept (cv-aggregate again). */
+    snprintf(ens, sizeof ens, "%s/ensemble", parent);
+    if (st == IE_OK && !exists(ens)) st = ie_ensemble_create(runs, n, ens);
+    if (st == IE_OK) st = ie_predictions_new(&mean);
+    if (st == IE_OK) st = average(rows, index, n, mean);
+    snprintf(path, sizeof path, "%s/predictions.csv", ens);
+    if (st == IE_OK) st = ie_predictions_write_csv(mean, path);
+    /* Metrics from the file as written: what `innereye eval` gets from it. */
+    if (st == IE_OK) st = ie_predictions_read_csv(path, &written);
+    if (st == IE_OK) st = ie_scalar_report_compute(written, kind, &report);
+    if (st == IE_OK) st = ie_scalar_report_write(report, ens);
+    if (st == IE_OK) st = compare(parent, folds, report);
+    if (st == IE_OK) {
+        printf("ensemble of %d folds on the test set:\n", n);
+        ie_scalar_report_print(report, stdout);
+    }
+    ie_scalar_report_free(report);
+    ie_predictions_free(written);
+    ie_predictions_free(mean);
+    for (int f = 0; f < n; f++) {
+        free(rows[f].rows);
+        ie_predictions_free(fold_p[f]);
+    }
+    return st;
+}
