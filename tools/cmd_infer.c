@@ -22,6 +22,7 @@
 #include "core/data/dataset.h"
 #include "core/experiment/ensemble.h"
 #include "core/inference/infer.h"
+#include "core/inference/scalar_infer.h"
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
 #include "innereye/threads.h"
@@ -38,6 +39,8 @@ static void usage(FILE *out) {
             "                      --out DIR\n"
             "\n"
             "RUN_DIR may also be an ensemble folder (innereye ensemble): the members' posteriors are averaged.\n"
+            "For a classification or regression run: innereye infer --run RUN_DIR --dataset CSV --out DIR\n"
+            "(see innereye infer --run RUN_DIR --help).\n"
             "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
             "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
             "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
@@ -192,8 +195,10 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
     IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
     const ie_plugin *p = &s->plugin->table;
     if (p->task != IE_TASK_SEGMENTATION)
-        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images and "
-                            "needs a segmentation model", p->name, s->plugin->path, ie_task_kind_name(p->task));
+        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images "
+                            "with a segmentation model, and predicts with a classification or regression model "
+                            "from its run folder: --run RUN_DIR --dataset CSV (the run's training statistics are "
+                            "needed)", p->name, s->plugin->path, ie_task_kind_name(p->task));
     IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
     s->host = ie_host_default((uint64_t)seed, r->run);
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
@@ -298,6 +303,10 @@ int ie_cmd_infer(int argc, char **argv) {
         if (is_flag(argv[i], "--run")) r.run = flag_value(argc, argv, &i, "--run");
         else if (is_flag(argv[i], "--config")) r.has_config = true;
     }
+    /* Classification and regression runs predict tables, not volumes. */
+    bool scalar = false;
+    if (r.run && is_dir(r.run) && ie_scalar_infer_is_scalar(r.run, &scalar) == IE_OK && scalar)
+        return ie_cmd_infer_scalar(argc, argv);
     char dir[PATH_MAX], path[PATH_MAX + 64];
     ie_cli_config_dir(dir, sizeof dir);
     if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)

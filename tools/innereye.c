@@ -24,6 +24,8 @@ static void usage(FILE *out) {
             "                                        innereye --model=NAME is InnerEye's spelling\n"
             "  infer --run RUN_DIR (--image FILE ... | --dataset CSV) --out DIR\n"
             "                                        segment images with a trained model (docs/inference.md)\n"
+            "  infer --run RUN_DIR --dataset CSV --out DIR\n"
+            "                                        predict with a classification or regression run or ensemble\n"
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
             "                                        check that its loss falls (default 40 steps,\n"
             "                                        all cores)\n"

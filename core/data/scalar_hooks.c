@@ -1,5 +1,8 @@
 /* core/data - scalar datasets: checks, feature statistics, loading,
- * flips and collate (rules in scalar_hooks.h). */
+ * flips and collate (rules in scalar_hooks.h).  The statistics come from a
+ * training split here (ie_scalar_data_prepare) or from a run's saved
+ * statistics (scalar_statistics.c); both then build the data the same way
+ * (ie_scalar_data_finish). */
 #include "core/data/scalar_hooks.h"
 
 #include <math.h>
@@ -11,48 +14,41 @@
 #include <sys/stat.h>
 
 #include "core/data/sample_util.h"
+#include "core/data/scalar_data_impl.h"
 
 #define MAX_PROBLEMS_SHOWN 20
 
-typedef struct categorical {
-    int column;
-    int n;
-    char **values; /* sorted */
-} categorical;
-
-struct ie_scalar_data {
-    ie_scalar_config cfg;
-    const ie_dataset *ds;
-    int n_items, K, F;
-    double *labels;       /* n_items x K as in the CSV (multi-class: one-hot) */
-    int64_t *classes;     /* multi-class: n_items */
-    float *features;      /* n_items x F, standardised / one-hot */
-    double *label_mean, *label_scale; /* K: standardised regression targets */
-    char **feature_names; /* F */
-    int *label_col, *image_col, *num_col;
-    categorical *cat;
-};
+const char *ie_scalar_target_name(ie_scalar_target t) {
+    return t == IE_TARGET_BINARY ? "binary" : t == IE_TARGET_MULTICLASS ? "multiclass" : "regression";
+}
 
 /* ---- problems: collected over the whole dataset, reported at once ---- */
 
-typedef struct problems {
-    char text[8192];
-    size_t len;
-    int count;
-} problems;
-
-__attribute__((format(printf, 2, 3))) static void problem(problems *p, const char *fmt, ...) {
-    if (p->count++ >= MAX_PROBLEMS_SHOWN) return;
+void ie_scalar_data_problem(ie_scalar_data *d, const char *fmt, ...) {
+    if (d->problem_count++ >= MAX_PROBLEMS_SHOWN) return;
     va_list ap;
     va_start(ap, fmt);
-    if (p->len + 4 < sizeof p->text) {
-        p->text[p->len++] = '\n';
-        p->text[p->len++] = ' ';
-        p->text[p->len++] = ' ';
-        int n = vsnprintf(p->text + p->len, sizeof p->text - p->len, fmt, ap);
-        if (n > 0) p->len = p->len + (size_t)n < sizeof p->text ? p->len + (size_t)n : sizeof p->text - 1;
+    size_t size = sizeof d->problem_text;
+    if (d->problem_len + 4 < size) {
+        d->problem_text[d->problem_len++] = '\n';
+        d->problem_text[d->problem_len++] = ' ';
+        d->problem_text[d->problem_len++] = ' ';
+        int n = vsnprintf(d->problem_text + d->problem_len, size - d->problem_len, fmt, ap);
+        if (n > 0) d->problem_len = d->problem_len + (size_t)n < size ? d->problem_len + (size_t)n : size - 1;
     }
     va_end(ap);
+}
+
+/* The collected problems as one error (IE_OK when there are none). */
+static ie_status report_problems(ie_scalar_data *d, const char *what) {
+    int n = d->problem_count;
+    if (!n) return IE_OK;
+    ie_status st = ie_error_set(IE_ERR_CONFIG, "%s: %d %s%s%s:%s%s", ie_dataset_path(d->ds), n, what,
+                                n > 1 ? "s" : "", n > MAX_PROBLEMS_SHOWN ? " (the first 20)" : "", d->problem_text,
+                                n > MAX_PROBLEMS_SHOWN ? "\n  ..." : "");
+    d->problem_count = 0;
+    d->problem_len = 0;
+    return st;
 }
 
 /* ---- parsing ---- */
@@ -72,31 +68,36 @@ static bool parse_double(const char *s, double *out) {
 
 static const char *value_of(const ie_dataset_item *item, int col) { return item->values[col]; }
 
-static int find_column(const ie_dataset *ds, const char *name, const char *key, problems *p) {
-    int c = ie_dataset_column(ds, name);
+static void column_list(const ie_dataset *ds, char *have, size_t size) {
+    have[0] = '\0';
+    const char *const *cols = ie_dataset_columns(ds);
+    for (int i = 0; i < ie_dataset_column_count(ds); i++) {
+        size_t n = strlen(have);
+        snprintf(have + n, size - n, "%s%s", i ? ", " : "", cols[i]);
+    }
+}
+
+static int find_column(ie_scalar_data *d, const char *name, const char *key) {
+    int c = ie_dataset_column(d->ds, name);
     if (c < 0) {
-        char have[1024] = "";
-        const char *const *cols = ie_dataset_columns(ds);
-        for (int i = 0; i < ie_dataset_column_count(ds); i++) {
-            size_t n = strlen(have);
-            snprintf(have + n, sizeof have - n, "%s%s", i ? ", " : "", cols[i]);
-        }
-        problem(p, "%s lists column \"%s\", which %s does not have (its columns: %s)", key, name, ie_dataset_path(ds),
-                have);
+        char have[1024];
+        column_list(d->ds, have, sizeof have);
+        ie_scalar_data_problem(d, "%s lists column \"%s\", which %s does not have (its columns: %s)", key, name,
+                               ie_dataset_path(d->ds), have);
     }
     return c;
 }
 
 static int by_string(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int category_index(const categorical *c, const char *v) {
+static int category_index(const ie_scalar_categorical *c, const char *v) {
     const char *key = v;
     char **hit = bsearch(&key, c->values, (size_t)c->n, sizeof *c->values, by_string);
     return hit ? (int)(hit - c->values) : -1;
 }
 
 /* Sorted distinct non-missing training values of a categorical column. */
-static ie_status collect_categories(ie_scalar_data *d, categorical *c, const int *train, int n_train) {
+static ie_status collect_categories(ie_scalar_data *d, ie_scalar_categorical *c, const int *train, int n_train) {
     c->values = malloc((size_t)(n_train ? n_train : 1) * sizeof *c->values);
     if (!c->values) return ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory");
     int n = 0;
@@ -110,7 +111,34 @@ static ie_status collect_categories(ie_scalar_data *d, categorical *c, const int
         if (m == 0 || strcmp(c->values[m - 1], c->values[i]) != 0) c->values[m++] = c->values[i];
     for (int i = 0; i < m; i++) c->values[i] = strdup(c->values[i]);
     c->n = m;
+    for (int i = 0; i < m; i++)
+        if (!c->values[i]) return ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory");
     return IE_OK;
+}
+
+/* Mean and population standard deviation of a numerical column over the
+ * training split (values that are missing or malformed are left out here
+ * and reported by the checks). */
+static void numerical_statistics(ie_scalar_data *d, int j, const int *train, int n_train) {
+    double sum = 0, sq = 0;
+    int n = 0;
+    for (int t = 0; t < n_train; t++) {
+        double x;
+        if (parse_double(value_of(ie_dataset_item_at(d->ds, train[t]), d->num_col[j]), &x)) sum += x, n++;
+    }
+    if (n == 0) {
+        ie_scalar_data_problem(d, "numerical column %s has no value in the training split",
+                               d->cfg.numerical_columns[j]);
+        return;
+    }
+    double mean = sum / n;
+    for (int t = 0; t < n_train; t++) {
+        double x;
+        if (parse_double(value_of(ie_dataset_item_at(d->ds, train[t]), d->num_col[j]), &x))
+            sq += (x - mean) * (x - mean);
+    }
+    d->num_mean[j] = mean;
+    d->num_sd[j] = sqrt(sq / n);
 }
 
 static bool file_exists(const ie_dataset_item *item, const char *file) {
@@ -121,13 +149,13 @@ static bool file_exists(const ie_dataset_item *item, const char *file) {
     return stat(path, &st) == 0;
 }
 
-static void parse_label(ie_scalar_data *d, int i, const ie_dataset_item *item, int line, problems *p) {
+static void parse_label(ie_scalar_data *d, int i, const ie_dataset_item *item, int line) {
     const ie_scalar_config *cfg = &d->cfg;
     for (int k = 0; k < cfg->n_labels; k++) {
         const char *col = cfg->label_columns[k], *v = value_of(item, d->label_col[k]);
         double x = 0;
         if (is_missing(v)) {
-            problem(p, "subject %s (line %d): no label in column %s", item->subject, line, col);
+            ie_scalar_data_problem(d, "subject %s (line %d): no label in column %s", item->subject, line, col);
             continue;
         }
         if (cfg->target == IE_TARGET_MULTICLASS) {
@@ -136,46 +164,38 @@ static void parse_label(ie_scalar_data *d, int i, const ie_dataset_item *item, i
                 if (!strcmp(v, cfg->class_names[c])) cls = c;
             if (cls < 0 && parse_double(v, &x) && x == floor(x) && x >= 0 && x < cfg->n_classes) cls = (int)x;
             if (cls < 0) {
-                problem(p, "subject %s (line %d): column %s is \"%s\"; it must be a class index 0..%d or a name in "
-                           "data.classes",
-                        item->subject, line, col, v, cfg->n_classes - 1);
+                ie_scalar_data_problem(d, "subject %s (line %d): column %s is \"%s\"; it must be a class index 0..%d "
+                                          "or a name in data.classes",
+                                       item->subject, line, col, v, cfg->n_classes - 1);
                 continue;
             }
             d->classes[i] = cls;
             for (int c = 0; c < d->K; c++) d->labels[(size_t)i * d->K + c] = c == cls;
         } else if (!parse_double(v, &x) || (cfg->target == IE_TARGET_BINARY && x != 0.0 && x != 1.0)) {
-            problem(p, "subject %s (line %d): column %s is \"%s\"; it must be %s", item->subject, line, col, v,
-                    cfg->target == IE_TARGET_BINARY ? "0 or 1 (binary classification)" : "a number (regression)");
+            ie_scalar_data_problem(d, "subject %s (line %d): column %s is \"%s\"; it must be %s", item->subject, line,
+                                   col, v,
+                                   cfg->target == IE_TARGET_BINARY ? "0 or 1 (binary classification)"
+                                                                   : "a number (regression)");
         } else {
             d->labels[(size_t)i * d->K + k] = x;
         }
     }
 }
 
-/* ---- statistics and features ---- */
+/* ---- features from the statistics ---- */
 
-static ie_status build_features(ie_scalar_data *d, const int *train, int n_train, const bool *is_train,
-                                problems *p, int *imputed) {
+/* What to do about a missing value: in training, turn imputation on; for
+ * other data (is_train NULL) the run's setting holds. */
+static const char *impute_hint(const bool *is_train) {
+    return is_train ? "(or set data.scalar.impute_missing)"
+                    : "(the run was trained without data.scalar.impute_missing, so values cannot be imputed)";
+}
+
+static void build_features(ie_scalar_data *d, const bool *is_train, int *imputed) {
     const ie_scalar_config *cfg = &d->cfg;
     int f = 0;
     for (int j = 0; j < cfg->n_numerical; j++, f++) {
-        double sum = 0, sq = 0;
-        int n = 0;
-        for (int t = 0; t < n_train; t++) {
-            double x;
-            if (parse_double(value_of(ie_dataset_item_at(d->ds, train[t]), d->num_col[j]), &x)) sum += x, n++;
-        }
-        if (n == 0) {
-            problem(p, "numerical column %s has no value in the training split", cfg->numerical_columns[j]);
-            continue;
-        }
-        double mean = sum / n;
-        for (int t = 0; t < n_train; t++) {
-            double x;
-            if (parse_double(value_of(ie_dataset_item_at(d->ds, train[t]), d->num_col[j]), &x))
-                sq += (x - mean) * (x - mean);
-        }
-        double sd = sqrt(sq / n);
+        double mean = d->num_mean[j], sd = d->num_sd[j];
         for (int i = 0; i < d->n_items; i++) {
             const ie_dataset_item *item = ie_dataset_item_at(d->ds, i);
             const char *v = value_of(item, d->num_col[j]);
@@ -183,37 +203,42 @@ static ie_status build_features(ie_scalar_data *d, const int *train, int n_train
             if (is_missing(v)) {
                 if (cfg->impute_missing) ++*imputed;
                 else
-                    problem(p, "subject %s (line %d): no value in numerical column %s (or set "
-                               "data.scalar.impute_missing)",
-                            item->subject, ie_dataset_line(d->ds, i, 0), cfg->numerical_columns[j]);
+                    ie_scalar_data_problem(d, "subject %s (line %d): no value in numerical column %s %s",
+                                           item->subject, ie_dataset_line(d->ds, i, 0), cfg->numerical_columns[j],
+                                           impute_hint(is_train));
             } else if (!parse_double(v, &x)) {
-                problem(p, "subject %s (line %d): numerical column %s is \"%s\", not a number", item->subject,
-                        ie_dataset_line(d->ds, i, 0), cfg->numerical_columns[j], v);
+                ie_scalar_data_problem(d, "subject %s (line %d): numerical column %s is \"%s\", not a number",
+                                       item->subject, ie_dataset_line(d->ds, i, 0), cfg->numerical_columns[j], v);
             }
             d->features[(size_t)i * d->F + f] = sd > 1e-12 ? (float)((x - mean) / sd) : 0.0f;
         }
     }
     for (int j = 0; j < cfg->n_categorical; j++) {
-        const categorical *c = &d->cat[j];
+        const ie_scalar_categorical *c = &d->cat[j];
         for (int i = 0; i < d->n_items; i++) {
             const ie_dataset_item *item = ie_dataset_item_at(d->ds, i);
             const char *v = value_of(item, c->column);
             int at = is_missing(v) ? -1 : category_index(c, v);
             if (at < 0 && cfg->impute_missing) ++*imputed;
             else if (at < 0 && is_missing(v))
-                problem(p, "subject %s (line %d): no value in categorical column %s (or set "
-                           "data.scalar.impute_missing)",
-                        item->subject, ie_dataset_line(d->ds, i, 0), cfg->categorical_columns[j]);
+                ie_scalar_data_problem(d, "subject %s (line %d): no value in categorical column %s %s",
+                                       item->subject, ie_dataset_line(d->ds, i, 0), cfg->categorical_columns[j],
+                                       impute_hint(is_train));
+            else if (at < 0 && is_train)
+                ie_scalar_data_problem(d, "subject %s (line %d, %s split): categorical column %s is \"%s\", a value "
+                                          "the training split does not hold (or set data.scalar.impute_missing)",
+                                       item->subject, ie_dataset_line(d->ds, i, 0),
+                                       is_train[i] ? "training" : "another", cfg->categorical_columns[j], v);
             else if (at < 0)
-                problem(p, "subject %s (line %d, %s split): categorical column %s is \"%s\", a value the training "
-                           "split does not hold (or set data.scalar.impute_missing)",
-                        item->subject, ie_dataset_line(d->ds, i, 0), is_train[i] ? "training" : "another",
-                        cfg->categorical_columns[j], v);
+                ie_scalar_data_problem(d, "subject %s (line %d): categorical column %s is \"%s\", a value the "
+                                          "model's training split did not hold (the model knows %d value%s; the "
+                                          "run was trained without data.scalar.impute_missing)",
+                                       item->subject, ie_dataset_line(d->ds, i, 0), cfg->categorical_columns[j], v,
+                                       c->n, c->n == 1 ? "" : "s");
             if (at >= 0) d->features[(size_t)i * d->F + f + at] = 1.0f;
         }
         f += c->n;
     }
-    return IE_OK;
 }
 
 static ie_status name_features(ie_scalar_data *d) {
@@ -235,10 +260,6 @@ static ie_status name_features(ie_scalar_data *d) {
 }
 
 static void standardize_targets(ie_scalar_data *d, const int *train, int n_train) {
-    for (int k = 0; k < d->K; k++) {
-        d->label_mean[k] = 0;
-        d->label_scale[k] = 1;
-    }
     if (d->cfg.target != IE_TARGET_REGRESSION || !d->cfg.standardize_targets || n_train == 0) return;
     for (int k = 0; k < d->K; k++) {
         double sum = 0, sq = 0;
@@ -272,8 +293,28 @@ static ie_status check_config(const ie_scalar_config *cfg) {
     return IE_OK;
 }
 
-ie_status ie_scalar_data_prepare(const ie_scalar_config *cfg, const ie_dataset *ds, const int *train, int n_train,
-                                 ie_scalar_data **out) {
+/* ---- building ---- */
+
+/* Label columns when they are optional: all or none. */
+static void find_label_columns(ie_scalar_data *d, ie_scalar_labels labels) {
+    const ie_scalar_config *cfg = &d->cfg;
+    int present = 0;
+    for (int k = 0; k < cfg->n_labels; k++) present += ie_dataset_column(d->ds, cfg->label_columns[k]) >= 0;
+    d->has_labels = labels == IE_SCALAR_LABELS_REQUIRED || present > 0;
+    if (labels == IE_SCALAR_LABELS_OPTIONAL && present > 0 && present < cfg->n_labels) {
+        for (int k = 0; k < cfg->n_labels; k++)
+            if (ie_dataset_column(d->ds, cfg->label_columns[k]) < 0)
+                ie_scalar_data_problem(d, "label column \"%s\" is missing while other label columns are there; give "
+                                          "every label column (%d) for metrics, or none for predictions only",
+                                       cfg->label_columns[k], cfg->n_labels);
+        return;
+    }
+    for (int k = 0; d->has_labels && k < cfg->n_labels; k++)
+        d->label_col[k] = find_column(d, cfg->label_columns[k], "data.scalar.label_columns");
+}
+
+ie_status ie_scalar_data_begin(const ie_scalar_config *cfg, const ie_dataset *ds, ie_scalar_labels labels,
+                               ie_scalar_data **out) {
     *out = NULL;
     IE_TRY(check_config(cfg));
     ie_scalar_data *d = calloc(1, sizeof *d);
@@ -282,69 +323,86 @@ ie_status ie_scalar_data_prepare(const ie_scalar_config *cfg, const ie_dataset *
     d->ds = ds;
     d->n_items = ie_dataset_count(ds);
     d->K = cfg->target == IE_TARGET_MULTICLASS ? cfg->n_classes : cfg->n_labels;
-    problems p = {.len = 0, .count = 0};
-    ie_status st = IE_OK;
     d->label_col = calloc((size_t)cfg->n_labels + 1, sizeof *d->label_col);
     d->image_col = calloc((size_t)cfg->n_images + 1, sizeof *d->image_col);
     d->num_col = calloc((size_t)cfg->n_numerical + 1, sizeof *d->num_col);
+    d->num_mean = calloc((size_t)cfg->n_numerical + 1, sizeof *d->num_mean);
+    d->num_sd = calloc((size_t)cfg->n_numerical + 1, sizeof *d->num_sd);
     d->cat = calloc((size_t)cfg->n_categorical + 1, sizeof *d->cat);
-    if (!d->label_col || !d->image_col || !d->num_col || !d->cat) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
-    for (int k = 0; st == IE_OK && k < cfg->n_labels; k++)
-        d->label_col[k] = find_column(ds, cfg->label_columns[k], "data.scalar.label_columns", &p);
-    for (int k = 0; st == IE_OK && k < cfg->n_images; k++)
-        d->image_col[k] = find_column(ds, cfg->image_columns[k], "data.scalar.image_columns", &p);
-    for (int k = 0; st == IE_OK && k < cfg->n_numerical; k++)
-        d->num_col[k] = find_column(ds, cfg->numerical_columns[k], "data.scalar.numerical_columns", &p);
-    for (int k = 0; st == IE_OK && k < cfg->n_categorical; k++)
-        d->cat[k].column = find_column(ds, cfg->categorical_columns[k], "data.scalar.categorical_columns", &p);
-    if (st == IE_OK && p.count)
-        st = ie_error_set(IE_ERR_CONFIG, "%s: %d column problem%s:%s", ie_dataset_path(ds), p.count,
-                          p.count > 1 ? "s" : "", p.text);
-    bool *is_train = st == IE_OK ? calloc((size_t)d->n_items + 1, sizeof *is_train) : NULL;
-    if (st == IE_OK && !is_train) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
-    for (int t = 0; st == IE_OK && t < n_train; t++) is_train[train[t]] = true;
-    for (int k = 0; st == IE_OK && k < cfg->n_categorical; k++) st = collect_categories(d, &d->cat[k], train, n_train);
-    if (st == IE_OK) {
-        d->F = cfg->n_numerical;
-        for (int k = 0; k < cfg->n_categorical; k++) d->F += d->cat[k].n;
-        size_t n = (size_t)d->n_items;
-        d->labels = calloc(n * (size_t)d->K + 1, sizeof *d->labels);
-        d->classes = calloc(n + 1, sizeof *d->classes);
-        d->features = calloc(n * (size_t)d->F + 1, sizeof *d->features);
-        d->label_mean = calloc((size_t)d->K, sizeof *d->label_mean);
-        d->label_scale = calloc((size_t)d->K, sizeof *d->label_scale);
-        if (!d->labels || !d->classes || !d->features || !d->label_mean || !d->label_scale)
-            st = ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory for %d subjects", d->n_items);
+    d->label_mean = calloc((size_t)d->K + 1, sizeof *d->label_mean);
+    d->label_scale = calloc((size_t)d->K + 1, sizeof *d->label_scale);
+    if (!d->label_col || !d->image_col || !d->num_col || !d->num_mean || !d->num_sd || !d->cat || !d->label_mean ||
+        !d->label_scale) {
+        ie_scalar_data_free(d);
+        return ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory");
     }
-    for (int i = 0; st == IE_OK && i < d->n_items; i++) {
+    for (int k = 0; k < d->K; k++) d->label_scale[k] = 1;
+    find_label_columns(d, labels);
+    for (int k = 0; k < cfg->n_images; k++)
+        d->image_col[k] = find_column(d, cfg->image_columns[k], "data.scalar.image_columns");
+    for (int k = 0; k < cfg->n_numerical; k++)
+        d->num_col[k] = find_column(d, cfg->numerical_columns[k], "data.scalar.numerical_columns");
+    for (int k = 0; k < cfg->n_categorical; k++)
+        d->cat[k].column = find_column(d, cfg->categorical_columns[k], "data.scalar.categorical_columns");
+    ie_status st = report_problems(d, "column problem");
+    if (st != IE_OK) {
+        ie_scalar_data_free(d);
+        return st;
+    }
+    *out = d;
+    return IE_OK;
+}
+
+ie_status ie_scalar_data_finish(ie_scalar_data *d, const bool *is_train) {
+    const ie_scalar_config *cfg = &d->cfg;
+    const ie_dataset *ds = d->ds;
+    d->F = cfg->n_numerical;
+    for (int k = 0; k < cfg->n_categorical; k++) d->F += d->cat[k].n;
+    size_t n = (size_t)d->n_items;
+    d->labels = calloc(n * (size_t)d->K + 1, sizeof *d->labels);
+    d->classes = calloc(n + 1, sizeof *d->classes);
+    d->features = calloc(n * (size_t)d->F + 1, sizeof *d->features);
+    if (!d->labels || !d->classes || !d->features)
+        return ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory for %d subjects", d->n_items);
+    for (int i = 0; i < d->n_items; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(ds, i);
         int line = ie_dataset_line(ds, i, 0);
         if (item->n_rows != 1) {
-            problem(&p, "subject %s has %d rows (lines %d and %d); a classification or regression dataset has one "
-                        "row per subject",
-                    item->subject, item->n_rows, line, ie_dataset_line(ds, i, 1));
+            ie_scalar_data_problem(d, "subject %s has %d rows (lines %d and %d); a classification or regression "
+                                      "dataset has one row per subject",
+                                   item->subject, item->n_rows, line, ie_dataset_line(ds, i, 1));
             continue;
         }
-        parse_label(d, i, item, line, &p);
+        if (d->has_labels) parse_label(d, i, item, line);
         for (int k = 0; k < cfg->n_images; k++) {
             const char *file = value_of(item, d->image_col[k]);
-            if (!file[0]) problem(&p, "subject %s (line %d): empty image path in column %s", item->subject, line,
-                                  cfg->image_columns[k]);
+            if (!file[0])
+                ie_scalar_data_problem(d, "subject %s (line %d): empty image path in column %s", item->subject, line,
+                                       cfg->image_columns[k]);
             else if (!file_exists(item, file))
-                problem(&p, "subject %s (line %d): image %s (column %s) does not exist", item->subject, line, file,
-                        cfg->image_columns[k]);
+                ie_scalar_data_problem(d, "subject %s (line %d): image %s (column %s) does not exist", item->subject,
+                                       line, file, cfg->image_columns[k]);
         }
     }
     int imputed = 0;
-    if (st == IE_OK && p.count == 0) st = build_features(d, train, n_train, is_train, &p, &imputed);
-    if (st == IE_OK && p.count)
-        st = ie_error_set(IE_ERR_CONFIG, "%s: %d problem%s%s:%s%s", ie_dataset_path(ds), p.count, p.count > 1 ? "s" : "",
-                          p.count > MAX_PROBLEMS_SHOWN ? " (the first 20)" : "", p.text,
-                          p.count > MAX_PROBLEMS_SHOWN ? "\n  ..." : "");
-    if (st == IE_OK) st = name_features(d);
+    if (d->problem_count == 0) build_features(d, is_train, &imputed);
+    IE_TRY(report_problems(d, "problem"));
+    IE_TRY(name_features(d));
+    if (imputed) printf("note: %d missing or unseen feature values imputed (data.scalar.impute_missing)\n", imputed);
+    return IE_OK;
+}
+
+ie_status ie_scalar_data_prepare(const ie_scalar_config *cfg, const ie_dataset *ds, const int *train, int n_train,
+                                 ie_scalar_data **out) {
+    ie_scalar_data *d = NULL;
+    IE_TRY(ie_scalar_data_begin(cfg, ds, IE_SCALAR_LABELS_REQUIRED, &d));
+    bool *is_train = calloc((size_t)d->n_items + 1, sizeof *is_train);
+    ie_status st = is_train ? IE_OK : ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory");
+    for (int t = 0; st == IE_OK && t < n_train; t++) is_train[train[t]] = true;
+    for (int k = 0; st == IE_OK && k < cfg->n_categorical; k++) st = collect_categories(d, &d->cat[k], train, n_train);
+    for (int j = 0; st == IE_OK && j < cfg->n_numerical; j++) numerical_statistics(d, j, train, n_train);
+    if (st == IE_OK) st = ie_scalar_data_finish(d, is_train);
     if (st == IE_OK) standardize_targets(d, train, n_train);
-    if (st == IE_OK && imputed)
-        printf("note: %d missing or unseen feature values imputed (data.scalar.impute_missing)\n", imputed);
     free(is_train);
     if (st != IE_OK) {
         ie_scalar_data_free(d);
@@ -366,11 +424,14 @@ void ie_scalar_data_free(ie_scalar_data *d) {
     free(d->label_col);
     free(d->image_col);
     free(d->num_col);
+    free(d->num_mean);
+    free(d->num_sd);
     free(d->labels);
     free(d->classes);
     free(d->features);
     free(d->label_mean);
     free(d->label_scale);
+    if (d->owned_free) d->owned_free(d->owned);
     free(d);
 }
 
@@ -381,13 +442,17 @@ const char *ie_scalar_data_output_name(const ie_scalar_data *d, int k) {
 int ie_scalar_data_feature_count(const ie_scalar_data *d) { return d->F; }
 const char *ie_scalar_data_feature_name(const ie_scalar_data *d, int f) { return d->feature_names[f]; }
 const ie_scalar_config *ie_scalar_data_config(const ie_scalar_data *d) { return &d->cfg; }
+bool ie_scalar_data_has_labels(const ie_scalar_data *d) { return d->has_labels; }
+const ie_dataset *ie_scalar_data_dataset(const ie_scalar_data *d) { return d->ds; }
 
 void ie_scalar_data_target_scale(const ie_scalar_data *d, int k, double *scale, double *offset) {
     *scale = d->label_scale[k];
     *offset = d->label_mean[k];
 }
 
-double ie_scalar_data_label(const ie_scalar_data *d, int i, int k) { return d->labels[(size_t)i * d->K + k]; }
+double ie_scalar_data_label(const ie_scalar_data *d, int i, int k) {
+    return d->has_labels ? d->labels[(size_t)i * d->K + k] : NAN;
+}
 
 /* ---- loading ---- */
 
@@ -468,7 +533,9 @@ ie_status ie_scalar_load(const ie_scalar_data *d, const ie_dataset_item *item, c
     if (i < 0) return ie_error_set(IE_ERR_INTERNAL, "subject %s is not in the prepared dataset", item->subject);
     ie_sample s = {.struct_size = sizeof s, .subject = item->subject};
     ie_status st = IE_OK;
-    if (d->cfg.target == IE_TARGET_MULTICLASS) {
+    if (!d->has_labels) {
+        /* inference on data without labels: the batch has none */
+    } else if (d->cfg.target == IE_TARGET_MULTICLASS) {
         st = ie_tensor_empty(IE_I64, 0, NULL, IE_CPU, &s.labels);
         if (st == IE_OK) *(int64_t *)ie_tensor_data(s.labels) = d->classes[i];
     } else {

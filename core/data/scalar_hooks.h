@@ -38,6 +38,10 @@
  * standard deviation when data.scalar.standardize_targets is on; the trainer
  * maps predictions back (ie_scalar_data_target_scale).
  *
+ * The statistics (means, standard deviations, vocabularies, target scales)
+ * are saved in a run's data_statistics.json, and data for any other CSV can
+ * be built from them with the same checks (scalar_statistics.h).
+ *
  * Samples: image [C, D, H, W] f32 (or none), features [F] f32 (or none),
  * labels [K] f32 (binary, regression) or a 0-dimensional i64 class
  * (multi-class), so batches hold [N, K] f32 or [N] i64.  Augmentation: flips
@@ -80,6 +84,9 @@ typedef struct ie_scalar_config {
 
 typedef struct ie_scalar_data ie_scalar_data;
 
+/* "binary", "multiclass", "regression" */
+const char *ie_scalar_target_name(ie_scalar_target t);
+
 /* Checks the whole dataset and takes statistics from the training items
  * (dataset indices).  A note on imputation, if any, is printed to stdout. */
 ie_status ie_scalar_data_prepare(const ie_scalar_config *cfg, const ie_dataset *ds, const int *train, int n_train,
@@ -97,8 +104,13 @@ const ie_scalar_config *ie_scalar_data_config(const ie_scalar_data *d);
 /* Output k of a standardised regression is prediction * scale + offset in
  * the label's units (1 and 0 otherwise). */
 void ie_scalar_data_target_scale(const ie_scalar_data *d, int k, double *scale, double *offset);
-/* The subject's label k as in the CSV (multi-class: 1 for its class, else 0). */
+/* The subject's label k as in the CSV (multi-class: 1 for its class, else
+ * 0); NaN when the data has no labels. */
 double ie_scalar_data_label(const ie_scalar_data *d, int dataset_index, int k);
+/* False only for data built from saved statistics on a CSV without the label
+ * columns (scalar_statistics.h): samples then have no labels. */
+bool ie_scalar_data_has_labels(const ie_scalar_data *d);
+const ie_dataset *ie_scalar_data_dataset(const ie_scalar_data *d);
 
 /* load_item / augment / collate with the data as their context. */
 ie_data_hooks ie_scalar_hooks(const ie_scalar_data *d);

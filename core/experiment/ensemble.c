@@ -41,11 +41,19 @@ static ie_status compatibility_key(const ie_config *cfg, char *out, size_t size)
     char *classes = NULL, *channels = NULL;
     IE_TRY(ie_config_get_string(cfg, "model.name", &model));
     IE_TRY(ie_config_get_string(cfg, "model.plugin", &plugin));
+    char *labels = NULL;
     IE_TRY(ie_config_get_json(cfg, "data.classes", &classes));
     ie_status st = ie_config_get_json(cfg, "data.image_channels", &channels);
+    if (st == IE_OK) st = ie_config_get_json(cfg, "data.scalar.label_columns", &labels);
     if (st == IE_OK) snprintf(out, size, "model %s%s%s, classes %s, image channels %s", model, plugin[0] ? " from " : "", plugin, classes, channels);
+    /* Classification and regression members must predict the same outputs. */
+    if (st == IE_OK && strcmp(labels, "[]") != 0) {
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, ", label columns %s", labels);
+    }
     ie_config_string_free(classes);
     ie_config_string_free(channels);
+    ie_config_string_free(labels);
     return st;
 }
 
@@ -93,6 +101,15 @@ ie_status ie_ensemble_create(const char *const *runs, int count, const char *out
             snprintf(dst, sizeof dst, "%s/config.resolved.json", member);
             st = copy_file(config_path, dst);
         }
+        /* A classification / regression run's statistics travel with it. */
+        char stats_src[4300], stats_hex[IE_SHA256_HEX_SIZE] = "";
+        snprintf(stats_src, sizeof stats_src, "%s/data_statistics.json", runs[i]);
+        struct stat sb;
+        if (st == IE_OK && stat(stats_src, &sb) == 0) {
+            snprintf(dst, sizeof dst, "%s/data_statistics.json", member);
+            st = copy_file(stats_src, dst);
+            if (st == IE_OK) st = ie_sha256_file_hex(dst, stats_hex);
+        }
         if (st == IE_OK) {
             cJSON *m = cJSON_CreateObject();
             cJSON_AddStringToObject(m, "source_run", runs[i]);
@@ -100,6 +117,10 @@ ie_status ie_ensemble_create(const char *const *runs, int count, const char *out
             cJSON_AddStringToObject(m, "weights", "weights.safetensors");
             cJSON_AddStringToObject(m, "weights_sha256", hex);
             cJSON_AddNumberToObject(m, "epoch", cJSON_GetObjectItem(rec, "epoch") ? cJSON_GetObjectItem(rec, "epoch")->valuedouble : 0);
+            if (stats_hex[0]) {
+                cJSON_AddStringToObject(m, "statistics", "data_statistics.json");
+                cJSON_AddStringToObject(m, "statistics_sha256", stats_hex);
+            }
             cJSON_AddItemToArray(members, m);
         }
         cJSON_Delete(rec);
@@ -146,6 +167,38 @@ ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200],
             st = ie_error_set(IE_ERR_IO, "%s: its SHA-256 does not match the manifest; the ensemble was modified",
                               weights[i]);
         (*count)++;
+    }
+    cJSON_Delete(m);
+    return st;
+}
+
+ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *out) {
+    memset(out, 0, sizeof *out);
+    out->epoch = -1;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char *text = read_all(path);
+    if (!text) return ie_error_set(IE_ERR_IO, "%s: cannot read the ensemble manifest", path);
+    cJSON *m = cJSON_Parse(text);
+    free(text);
+    cJSON *member = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "members"), i);
+    ie_status st = cJSON_IsObject(member) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no member %d", path, i);
+    cJSON *source = cJSON_GetObjectItem(member, "source_run"), *epoch = cJSON_GetObjectItem(member, "epoch");
+    cJSON *stats_sha = cJSON_GetObjectItem(member, "statistics_sha256");
+    if (st == IE_OK && cJSON_IsString(source))
+        snprintf(out->source_run, sizeof out->source_run, "%s", source->valuestring);
+    if (st == IE_OK && cJSON_IsNumber(epoch)) out->epoch = (int)epoch->valuedouble;
+    if (st == IE_OK && cJSON_IsString(stats_sha)) {
+        char hex[IE_SHA256_HEX_SIZE];
+        snprintf(out->statistics, sizeof out->statistics, "%s/members/%d/data_statistics.json", dir, i);
+        st = ie_sha256_file_hex(out->statistics, hex);
+        if (st == IE_OK && strcmp(hex, stats_sha->valuestring) != 0)
+            st = ie_error_set(IE_ERR_IO, "%s: its SHA-256 does not match the manifest; the ensemble was modified",
+                              out->statistics);
+    } else if (st == IE_OK && out->source_run[0]) {
+        struct stat sb;
+        snprintf(out->statistics, sizeof out->statistics, "%s/data_statistics.json", out->source_run);
+        if (stat(out->statistics, &sb) != 0) out->statistics[0] = '\0';
     }
     cJSON_Delete(m);
     return st;

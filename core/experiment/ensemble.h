@@ -4,8 +4,12 @@
  *   manifest.json         task, model, classes, and per member: its source
  *                         run, config SHA-256, weights file and SHA-256
  *   members/<i>/config.resolved.json, members/<i>/weights.safetensors
- * Members must be compatible: the same plugin (name), task, classes and
- * image channels; otherwise creation fails naming the first mismatch. */
+ *   members/<i>/data_statistics.json   classification / regression members:
+ *                         the run's training statistics (SHA-256 in the
+ *                         manifest), with which the member prepares new data
+ * Members must be compatible: the same plugin (name), task, classes, image
+ * channels and (classification, regression) label columns; otherwise
+ * creation fails naming the first mismatch. */
 #ifndef IE_CORE_EXPERIMENT_ENSEMBLE_H
 #define IE_CORE_EXPERIMENT_ENSEMBLE_H
 
@@ -24,5 +28,14 @@ bool ie_ensemble_is(const char *dir);
 
 /* Member i's config and weights paths (for inference). */
 ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200], char weights[][4200], int capacity);
+
+/* What the manifest says of member i, and its statistics file. */
+typedef struct ie_ensemble_member {
+    char source_run[4096];
+    char statistics[4200]; /* members/<i>/data_statistics.json (checked against the manifest's SHA-256), else
+                            * the source run's for an ensemble made before members kept it; "" if neither */
+    int epoch;
+} ie_ensemble_member;
+ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *out);
 
 #endif

@@ -109,7 +109,9 @@ ie_status ie_predictions_write_csv(const ie_predictions *p, const char *path) {
         ie_csv_write_field(f, r->subject);
         fputc(',', f);
         ie_csv_write_field(f, r->target);
-        fprintf(f, ",%.9g,%.9g,", r->label, r->prediction);
+        /* No label (inference on data without label columns): an empty field. */
+        if (isnan(r->label)) fprintf(f, ",,%.9g,", r->prediction);
+        else fprintf(f, ",%.9g,%.9g,", r->label, r->prediction);
         ie_csv_write_field(f, r->split);
         fputc(',', f);
         ie_csv_write_field(f, r->epoch);

@@ -15,7 +15,9 @@
  * absent from a CSV given to `innereye eval` (split "all", epoch empty).
  *
  * Values are written with 9 significant digits (every float32 output
- * survives the trip); labels as given.  Reading checks every row: numbers
+ * survives the trip); labels as given, and a NaN label (no label: `innereye
+ * infer` on a CSV without label columns) as an empty field, which reading
+ * refuses as it refuses any label that is not a number.  Reading checks every row: numbers
  * must be finite, and no (split, epoch, subject, target) may repeat; errors
  * name the file, line and column. */
 #ifndef IE_CORE_METRICS_SCALAR_PREDICTIONS_H

@@ -6,7 +6,12 @@
  * Predictions: classification outputs are logits, mapped to probabilities by
  * a sigmoid (binary, multi-label) or a softmax (multi-class) unless the
  * plugin has a postprocess; regression outputs are mapped back from
- * standardised units when data.scalar.standardize_targets is on.
+ * standardised units when data.scalar.standardize_targets is on (one
+ * definition with `innereye infer`: ie_scalar_outputs_map).
+ *
+ * The training statistics go to <run>/data_statistics.json at setup, so
+ * that `innereye infer` prepares new data exactly as this run's
+ * (core/data/scalar_statistics.h).
  *
  * After training, <run>/predictions.csv holds one row per held-out subject
  * and output (splits per run.infer_val / run.infer_test); the metrics are then
@@ -18,6 +23,8 @@
 #include <string.h>
 
 #include "core/data/scalar_hooks.h"
+#include "core/data/scalar_statistics.h"
+#include "core/inference/scalar_infer.h"
 #include "core/metrics/scalar_report.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/task.h"
@@ -34,10 +41,6 @@ typedef struct scalar_task {
     int64_t image_shape[4]; /* C, D, H, W of the first training subject; C = 0: no image */
     ie_loader *val_loader;  /* kept for the run: its cache serves every epoch */
 } scalar_task;
-
-static const char *target_name(ie_scalar_target t) {
-    return t == IE_TARGET_BINARY ? "binary" : t == IE_TARGET_MULTICLASS ? "multiclass" : "regression";
-}
 
 static ie_status read_strings(const ie_config *cfg, const char *key, const char **out, int capacity, int *n) {
     IE_TRY(ie_config_get_array_length(cfg, key, n));
@@ -89,7 +92,7 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env) {
                                                     : k == IE_LOSS_MSE || k == IE_LOSS_L1;
     if (!fits)
         return ie_error_set(IE_ERR_CONFIG, "train.loss.name \"%s\" does not fit %s targets; use %s", loss,
-                            target_name(c->target),
+                            ie_scalar_target_name(c->target),
                             c->target == IE_TARGET_BINARY       ? "\"BCE\""
                             : c->target == IE_TARGET_MULTICLASS ? "\"CrossEntropy\" or \"Focal\""
                                                                 : "\"MSE\" or \"L1\"");
@@ -119,11 +122,17 @@ static ie_status setup(const ie_task_env *env, void **state) {
         for (int i = 0; st == IE_OK && i < 4; i++) s->image_shape[i] = ie_tensor_dim(sample.image, i);
         ie_sample_clear(&sample);
     }
+    /* What new data will be prepared with (innereye infer). */
+    if (st == IE_OK) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/" IE_SCALAR_STATISTICS_FILE, env->run_dir);
+        st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);
+    }
     if (st != IE_OK) {
         destroy(s);
         return st;
     }
-    printf("%s targets: %d output%s (", target_name(s->cfg.target), ie_scalar_data_output_count(s->data),
+    printf("%s targets: %d output%s (", ie_scalar_target_name(s->cfg.target), ie_scalar_data_output_count(s->data),
            ie_scalar_data_output_count(s->data) > 1 ? "s" : "");
     for (int k = 0; k < ie_scalar_data_output_count(s->data) && k < 12; k++)
         printf("%s%s", k ? ", " : "", ie_scalar_data_output_name(s->data, k));
@@ -141,16 +150,7 @@ static ie_data_hooks hooks(void *state) { return ie_scalar_hooks(((scalar_task *
 
 static ie_status describe_inputs(void *state, cJSON *params) {
     scalar_task *s = state;
-    cJSON_DeleteItemFromObject(params, "inputs");
-    cJSON *in = cJSON_AddObjectToObject(params, "inputs");
-    cJSON *shape = in ? cJSON_AddArrayToObject(in, "image_shape") : NULL;
-    if (!shape) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    for (int i = 0; s->image_shape[0] && i < 4; i++)
-        cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)s->image_shape[i]));
-    cJSON_AddNumberToObject(in, "features", ie_scalar_data_feature_count(s->data));
-    cJSON_AddNumberToObject(in, "outputs", ie_scalar_data_output_count(s->data));
-    cJSON_AddStringToObject(in, "target", target_name(s->cfg.target));
-    return IE_OK;
+    return ie_scalar_describe_inputs(s->data, s->image_shape, params);
 }
 
 /* ---- metrics logged every epoch ---- */
@@ -182,31 +182,6 @@ static void metric_names(void *state, ie_task_metrics *m) {
 
 /* ---- predicting a split ---- */
 
-/* Network outputs -> predictions in the labels' terms ([N, K] f32). */
-static ie_status to_predictions(const scalar_task *s, const ie_task_env *env, ie_tensor *output, ie_tensor **out) {
-    if (env->plugin->table.postprocess) return env->plugin->table.postprocess(env->model, output, out);
-    if (s->cfg.target == IE_TARGET_BINARY) return ie_sigmoid(output, out);
-    if (s->cfg.target == IE_TARGET_MULTICLASS) return ie_softmax(output, 1, out);
-    IE_TRY(ie_tensor_clone(output, out));
-    int K = ie_scalar_data_output_count(s->data);
-    float *y = ie_tensor_data_f32(*out);
-    for (int64_t i = 0; i < ie_tensor_numel(*out); i++) {
-        double scale, offset;
-        ie_scalar_data_target_scale(s->data, (int)(i % K), &scale, &offset);
-        y[i] = (float)(y[i] * scale + offset);
-    }
-    return IE_OK;
-}
-
-static ie_status check_output(const scalar_task *s, const ie_tensor *output, const ie_batch *batch) {
-    int K = ie_scalar_data_output_count(s->data);
-    char d[64];
-    if (ie_tensor_ndim(output) != 2 || ie_tensor_dim(output, 0) != batch->count || ie_tensor_dim(output, 1) != K)
-        return ie_error_set(IE_ERR_SHAPE, "the model's output is %s; %s targets need [%d, %d] (batch, outputs)",
-                            ie_tensor_describe(output, d, sizeof d), target_name(s->cfg.target), batch->count, K);
-    return IE_OK;
-}
-
 /* Predicts the subjects of one split: rows into p (when not NULL), mean loss. */
 static ie_status predict_split(scalar_task *s, const ie_task_env *env, int part, ie_loader **keep, int epoch,
                                ie_predictions *p, double *mean_loss) {
@@ -234,7 +209,7 @@ static ie_status predict_split(scalar_task *s, const ie_task_env *env, int part,
         if (st != IE_OK || !got) break;
         ie_tensor *output = NULL, *loss = NULL, *pred = NULL;
         st = ie_plugin_forward(env->plugin, env->model, &batch, false, &output);
-        if (st == IE_OK) st = check_output(s, output, &batch);
+        if (st == IE_OK) st = ie_scalar_outputs_check(s->data, output, batch.count);
         if (st == IE_OK)
             st = env->plugin->table.loss ? env->plugin->table.loss(env->model, output, &batch, &loss)
                                          : ie_loss_compute(env->loss, output, &batch, &loss);
@@ -242,7 +217,7 @@ static ie_status predict_split(scalar_task *s, const ie_task_env *env, int part,
             loss_sum += ie_tensor_item(loss) * batch.count;
             count += batch.count;
         }
-        if (st == IE_OK && p) st = to_predictions(s, env, output, &pred);
+        if (st == IE_OK && p) st = ie_scalar_outputs_map(env->plugin, env->model, s->data, output, &pred);
         for (int n = 0; st == IE_OK && p && n < batch.count; n++) {
             int index = ie_dataset_find(env->ds, batch.subjects[n]);
             for (int k = 0; st == IE_OK && k < K; k++)

@@ -1,0 +1,90 @@
+/* core/inference - classification and regression models applied to new
+ * data: the mapping from network outputs to predictions (one definition,
+ * used by the trainer on its held-out splits and by `innereye infer`), a
+ * trained run or ensemble member opened for inference with its own saved
+ * statistics and weights, and the whole `innereye infer` job on a dataset
+ * CSV (docs/classification.md, "Predicting new data").
+ *
+ * Files of a job, in DIR (which must not exist; the files are written in a
+ * hidden sibling folder renamed to DIR when complete):
+ *   predictions.csv   subject,target,label,prediction,split,epoch as a run's
+ *                     (split "infer"; label empty when the CSV has no label
+ *                     columns; epoch: the checkpoint's, empty for ensembles)
+ *   metrics.csv       (and confusion_matrix.csv for multi-class) from
+ *                     predictions.csv as written, only when the CSV has the
+ *                     labels: what `innereye eval --task` computes from it
+ *   inference.json    the run or ensemble, each member's config, weights and
+ *                     statistics with their SHA-256, the plugin, the dataset
+ *                     and its SHA-256
+ * An ensemble's prediction is the mean of its members' probabilities
+ * (classification) or values (regression); each member prepares the data
+ * with its own statistics. */
+#ifndef IE_CORE_INFERENCE_SCALAR_INFER_H
+#define IE_CORE_INFERENCE_SCALAR_INFER_H
+
+#include <stdbool.h>
+
+#include "core/data/scalar_hooks.h"
+#include "core/plugin/loader.h"
+#include "innereye/config.h"
+
+/* ---- outputs -> predictions ---- */
+
+/* The model's output must be [batch, outputs]; the message says what it is. */
+ie_status ie_scalar_outputs_check(const ie_scalar_data *d, const ie_tensor *output, int batch_count);
+/* Network outputs [N, K] -> predictions in the labels' terms [N, K] f32: the
+ * plugin's postprocess when it has one; else probabilities (sigmoid for
+ * binary and multi-label, softmax for multi-class) or, for regression, the
+ * values mapped back from standardised units (ie_scalar_data_target_scale). */
+ie_status ie_scalar_outputs_map(const ie_loaded_plugin *plugin, ie_model *model, const ie_scalar_data *d,
+                                ie_tensor *output, ie_tensor **out);
+
+/* ---- one trained model ---- */
+
+typedef struct ie_scalar_model {
+    ie_config *cfg;           /* the run's config.resolved.json */
+    ie_loaded_plugin *plugin;
+    ie_model *model;
+    ie_scalar_data *data;     /* the dataset prepared with the run's statistics */
+    ie_host host;
+    int batch_size, workers, prefetch, epoch; /* epoch -1: unknown */
+    uint64_t seed;
+    char run_dir[4200];       /* where the host's run folder points ("" for none) */
+    char config_path[4200], weights[4200], statistics[4200];
+    char config_sha256[65], weights_sha256[65], statistics_sha256[65];
+} ie_scalar_model;
+
+/* Opens a classification or regression model for inference on ds: the
+ * config (resolved, as the run saved it), the statistics
+ * (data_statistics.json) that prepare ds, and the weights (a safetensors
+ * file with every parameter and buffer of the model).  epoch is recorded
+ * (-1: unknown).  With require_labels, ds must have the label columns. */
+ie_status ie_scalar_model_open(const char *config_path, const char *statistics_path, const char *weights_path,
+                               int epoch, const char *run_dir, const ie_dataset *ds, bool require_labels,
+                               ie_scalar_model *out);
+void ie_scalar_model_close(ie_scalar_model *m);
+
+/* Predicts every subject of the dataset, in dataset order, with no
+ * augmentation, autograd off and the model in evaluation mode: *out is
+ * [subjects x outputs] (malloc'd, free()), the predictions of
+ * ie_scalar_outputs_map.  Same results for any thread or worker count. */
+ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out);
+
+/* ---- `innereye infer` on a classification or regression run ---- */
+
+/* True (in *yes) when run_dir is a run, or an ensemble folder, of a
+ * classification or regression model (its plugin's task). */
+ie_status ie_scalar_infer_is_scalar(const char *run_dir, bool *yes);
+
+typedef struct ie_scalar_infer_request {
+    const char *run;        /* a run folder or an ensemble folder */
+    const char *checkpoint; /* NULL: the run's last checkpoint; a file, or a name in RUN/checkpoints */
+    const char *dataset;    /* the dataset CSV */
+    const char *out;        /* must not exist */
+} ie_scalar_infer_request;
+
+/* The whole job; prints one line per step.  Nothing is written to r->out
+ * unless everything succeeds. */
+ie_status ie_scalar_infer(const ie_scalar_infer_request *r);
+
+#endif

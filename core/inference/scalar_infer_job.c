@@ -1,0 +1,379 @@
+/* core/inference - `innereye infer` on a classification or regression run
+ * or ensemble: every member predicts the dataset with its own statistics
+ * and weights, the predictions are averaged, and predictions.csv, metrics
+ * (when the CSV has labels) and inference.json are written into a hidden
+ * folder that becomes the output folder once complete (scalar_infer.h). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/data/dataset.h"
+#include "core/data/scalar_statistics.h"
+#include "core/experiment/ensemble.h"
+#include "core/inference/scalar_infer.h"
+#include "core/metrics/scalar_report.h"
+#include "core/util/file_util.h"
+#include "core/util/sha256.h"
+#include "innereye/threads.h"
+
+#define PATH_SIZE 4200
+
+static bool exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+ie_status ie_scalar_infer_is_scalar(const char *run_dir, bool *yes) {
+    *yes = false;
+    char path[PATH_SIZE];
+    bool ensemble = ie_ensemble_is(run_dir);
+    snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir);
+    if (!exists(path)) return IE_OK; /* not a run: the segmentation path says so */
+    ie_config *cfg = NULL;
+    ie_loaded_plugin *plugin = NULL;
+    const char *name = "", *spec = "";
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_file(cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = ie_config_get_string(cfg, "model.name", &name);
+    if (st == IE_OK) st = ie_config_get_string(cfg, "model.plugin", &spec);
+    if (st == IE_OK) st = ie_plugin_find(spec[0] ? spec : name, &plugin);
+    if (st == IE_OK) *yes = plugin->table.task == IE_TASK_CLASSIFICATION || plugin->table.task == IE_TASK_REGRESSION;
+    ie_plugin_unload(plugin);
+    ie_config_free(cfg);
+    return IE_OK; /* problems surface when the run is opened for real */
+}
+
+/* ---- one member: where its files are ---- */
+
+typedef struct member_files {
+    char config[PATH_SIZE], weights[PATH_SIZE], statistics[PATH_SIZE], source[PATH_SIZE];
+    int epoch;
+} member_files;
+
+/* The weights of a single run: --checkpoint (a file, or a name in
+ * RUN/checkpoints), else the last checkpoint's. */
+static ie_status run_weights(const char *run, const char *checkpoint, member_files *f) {
+    f->epoch = -1;
+    if (checkpoint) {
+        snprintf(f->weights, sizeof f->weights, "%s", checkpoint);
+        if (!exists(f->weights)) snprintf(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, checkpoint);
+        if (!exists(f->weights))
+            return ie_error_set(IE_ERR_IO, "--checkpoint %s: no such file (nor %s/checkpoints/%s)", checkpoint, run,
+                                checkpoint);
+        return IE_OK;
+    }
+    char last[PATH_SIZE], *text = NULL;
+    snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+    if (!exists(last))
+        return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its first "
+                            "checkpoint?", run, last);
+    IE_TRY(ie_read_file(last, &text, NULL));
+    cJSON *rec = cJSON_Parse(text);
+    free(text);
+    cJSON *weights = cJSON_GetObjectItemCaseSensitive(rec, "weights");
+    cJSON *epoch = cJSON_GetObjectItemCaseSensitive(rec, "epoch");
+    ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no \"weights\" entry", last);
+    if (st == IE_OK) snprintf(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, weights->valuestring);
+    if (st == IE_OK && cJSON_IsNumber(epoch)) f->epoch = (int)epoch->valuedouble;
+    cJSON_Delete(rec);
+    return st;
+}
+
+static ie_status find_members(const ie_scalar_infer_request *r, member_files **out, int *count) {
+    *out = NULL;
+    *count = 0;
+    bool ensemble = ie_ensemble_is(r->run);
+    if (ensemble && r->checkpoint)
+        return ie_error_set(IE_ERR_CONFIG, "--checkpoint goes with a single run; %s is an ensemble, whose members' "
+                            "weights are fixed", r->run);
+    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
+    int n = 1;
+    if (ensemble) IE_TRY(ie_ensemble_members(r->run, &n, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
+    member_files *f = calloc((size_t)n, sizeof *f);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    ie_status st = IE_OK;
+    if (!ensemble) {
+        snprintf(f->config, sizeof f->config, "%s/config.resolved.json", r->run);
+        snprintf(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, r->run);
+        snprintf(f->source, sizeof f->source, "%s", r->run);
+        st = run_weights(r->run, r->checkpoint, f);
+        if (st == IE_OK && !exists(f->statistics))
+            st = ie_error_set(IE_ERR_IO, "%s has no " IE_SCALAR_STATISTICS_FILE " (the training statistics that "
+                              "prepare new data): the run was made by an older innereye; train it again to predict "
+                              "new data", r->run);
+    }
+    for (int i = 0; ensemble && st == IE_OK && i < n; i++) {
+        ie_ensemble_member info;
+        snprintf(f[i].config, sizeof f[i].config, "%s", configs[i]);
+        snprintf(f[i].weights, sizeof f[i].weights, "%s", weights[i]);
+        st = ie_ensemble_member_info(r->run, i, &info);
+        if (st == IE_OK && !info.statistics[0])
+            st = ie_error_set(IE_ERR_IO, "%s: member %d (from %s) has no " IE_SCALAR_STATISTICS_FILE ": build the "
+                              "ensemble again from runs that have it (innereye ensemble)", r->run, i,
+                              info.source_run[0] ? info.source_run : "?");
+        if (st == IE_OK) {
+            snprintf(f[i].statistics, sizeof f[i].statistics, "%s", info.statistics);
+            snprintf(f[i].source, sizeof f[i].source, "%s", info.source_run);
+            f[i].epoch = info.epoch;
+        }
+    }
+    if (st != IE_OK) {
+        free(f);
+        return st;
+    }
+    *out = f;
+    *count = n;
+    return IE_OK;
+}
+
+/* Members must predict the same things. */
+static ie_status check_same_outputs(const ie_scalar_model *a, const ie_scalar_model *b, const char *run) {
+    const ie_scalar_config *ca = ie_scalar_data_config(a->data), *cb = ie_scalar_data_config(b->data);
+    int K = ie_scalar_data_output_count(a->data);
+    bool same = ca->target == cb->target && K == ie_scalar_data_output_count(b->data);
+    for (int k = 0; same && k < K; k++)
+        same = !strcmp(ie_scalar_data_output_name(a->data, k), ie_scalar_data_output_name(b->data, k));
+    same = same && ca->n_labels == cb->n_labels;
+    for (int k = 0; same && k < ca->n_labels; k++) same = !strcmp(ca->label_columns[k], cb->label_columns[k]);
+    if (!same)
+        return ie_error_set(IE_ERR_CONFIG, "%s: members %s and %s predict different outputs (targets, label columns "
+                            "or classes); an ensemble averages the same outputs", run, a->statistics, b->statistics);
+    return IE_OK;
+}
+
+/* ---- files ---- */
+
+static cJSON *member_record(const ie_scalar_model *m, const member_files *f) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "source_run", f->source);
+    cJSON_AddStringToObject(j, "config", m->config_path);
+    cJSON_AddStringToObject(j, "config_sha256", m->config_sha256);
+    cJSON_AddStringToObject(j, "weights", m->weights);
+    cJSON_AddStringToObject(j, "weights_sha256", m->weights_sha256);
+    if (m->epoch >= 0) cJSON_AddNumberToObject(j, "epoch", m->epoch);
+    cJSON_AddStringToObject(j, "statistics", m->statistics);
+    cJSON_AddStringToObject(j, "statistics_sha256", m->statistics_sha256);
+    cJSON *p = cJSON_AddObjectToObject(j, "plugin");
+    cJSON_AddStringToObject(p, "name", m->plugin->table.name);
+    cJSON_AddStringToObject(p, "version", m->plugin->table.version);
+    cJSON_AddStringToObject(p, "path", m->plugin->path);
+    cJSON_AddStringToObject(p, "sha256", m->plugin->sha256);
+    cJSON_AddNumberToObject(j, "batch_size", m->batch_size);
+    return j;
+}
+
+static ie_status write_json(const char *path, cJSON *root) {
+    char *text = cJSON_Print(root);
+    if (!text) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    ie_status st = ie_write_file_atomic(path, text, strlen(text));
+    free(text);
+    return st;
+}
+
+/* mkdir -p of the folder that will hold out. */
+static ie_status make_parent(const char *out) {
+    char buf[PATH_SIZE];
+    snprintf(buf, sizeof buf, "%s", out);
+    char *slash = strrchr(buf, '/');
+    if (!slash || slash == buf) return IE_OK;
+    *slash = '\0';
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", buf, strerror(errno));
+        if (!c) return IE_OK;
+        *p = c;
+    }
+}
+
+static void remove_partial(const char *dir) {
+    static const char *const files[] = {"predictions.csv", "metrics.csv", "confusion_matrix.csv", "inference.json"};
+    char path[PATH_SIZE + 128];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* predictions.csv (and metrics when there are labels) into dir. */
+static ie_status write_results(const char *dir, const ie_scalar_model *m0, const double *mean, int epoch,
+                               cJSON *record) {
+    const ie_scalar_data *d = m0->data;
+    const ie_dataset *ds = ie_scalar_data_dataset(d);
+    int n = ie_dataset_count(ds), K = ie_scalar_data_output_count(d);
+    ie_predictions *p = NULL, *written = NULL;
+    ie_scalar_report *report = NULL;
+    IE_TRY(ie_predictions_new(&p));
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < n; i++)
+        for (int k = 0; st == IE_OK && k < K; k++)
+            st = ie_predictions_add(p, ie_dataset_item_at(ds, i)->subject, ie_scalar_data_output_name(d, k),
+                                    ie_scalar_data_label(d, i, k), mean[(size_t)i * K + k], "infer", epoch);
+    char path[PATH_SIZE + 128];
+    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    if (st == IE_OK) st = ie_predictions_write_csv(p, path);
+    cJSON *files = cJSON_AddArrayToObject(record, "files");
+    cJSON_AddItemToArray(files, cJSON_CreateString("predictions.csv"));
+    if (st == IE_OK && ie_scalar_data_has_labels(d)) {
+        ie_scalar_kind kind =
+            ie_scalar_data_config(d)->target == IE_TARGET_REGRESSION ? IE_SCALAR_REGRESSION : IE_SCALAR_CLASSIFICATION;
+        /* From the file as written: the numbers `innereye eval --task` gets. */
+        st = ie_predictions_read_csv(path, &written);
+        if (st == IE_OK) st = ie_scalar_report_compute(written, kind, &report);
+        if (st == IE_OK) st = ie_scalar_report_write(report, dir);
+        if (st == IE_OK) {
+            ie_scalar_report_print(report, stdout);
+            cJSON_AddItemToArray(files, cJSON_CreateString("metrics.csv"));
+            if (ie_scalar_data_config(d)->target == IE_TARGET_MULTICLASS)
+                cJSON_AddItemToArray(files, cJSON_CreateString("confusion_matrix.csv"));
+        }
+    }
+    ie_scalar_report_free(report);
+    ie_predictions_free(written);
+    ie_predictions_free(p);
+    return st;
+}
+
+/* ---- the job ---- */
+
+typedef struct job {
+    const ie_scalar_infer_request *r;
+    ie_dataset *ds;
+    member_files *files;
+    int n_members;
+    ie_scalar_model first; /* member 0 stays open: its data gives labels and names */
+    double *sum;
+    cJSON *record;
+    char partial[PATH_SIZE + 64];
+} job;
+
+static ie_status predict_members(job *j) {
+    int n = ie_dataset_count(j->ds);
+    for (int i = 0; i < j->n_members; i++) {
+        ie_scalar_model other, *m = i == 0 ? &j->first : &other;
+        const member_files *f = &j->files[i];
+        const char *run_dir = j->n_members == 1 ? j->r->run : ""; /* members run outside their source runs */
+        ie_status st = ie_scalar_model_open(f->config, f->statistics, f->weights, f->epoch, run_dir, j->ds, false, m);
+        if (st != IE_OK)
+            return j->n_members > 1 ? ie_error_wrap(st, "ensemble member %d (%s)", i, f->config) : st;
+        if (i == 0) {
+            int K = ie_scalar_data_output_count(m->data);
+            j->sum = calloc((size_t)n * (size_t)K + 1, sizeof *j->sum);
+            if (!j->sum) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
+        } else {
+            st = check_same_outputs(&j->first, m, j->r->run);
+        }
+        float *pred = NULL;
+        if (st == IE_OK) st = ie_scalar_model_predict(m, &pred);
+        int K = ie_scalar_data_output_count(j->first.data);
+        for (size_t x = 0; st == IE_OK && x < (size_t)n * (size_t)K; x++) j->sum[x] += pred[x];
+        free(pred);
+        if (st == IE_OK) {
+            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(j->record, "members"), member_record(m, f));
+            char epoch[32] = "";
+            if (m->epoch >= 0) snprintf(epoch, sizeof epoch, " (epoch %d)", m->epoch);
+            printf("member %d: %s %s, weights %s%s: %d subjects predicted\n", i, m->plugin->table.name,
+                   m->plugin->table.version, m->weights, epoch, n);
+            fflush(stdout);
+        }
+        if (i > 0) ie_scalar_model_close(m);
+        if (st != IE_OK) return j->n_members > 1 ? ie_error_wrap(st, "ensemble member %d (%s)", i, f->config) : st;
+    }
+    return IE_OK;
+}
+
+static ie_status start_record(job *j) {
+    const ie_scalar_infer_request *r = j->r;
+    char hex[IE_SHA256_HEX_SIZE];
+    IE_TRY(ie_sha256_file_hex(r->dataset, hex));
+    j->record = cJSON_CreateObject();
+    if (!j->record) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    cJSON_AddStringToObject(j->record, "kind", "innereye-scalar-inference");
+    cJSON_AddStringToObject(j->record, ie_ensemble_is(r->run) ? "ensemble" : "run", r->run);
+    cJSON_AddStringToObject(j->record, "dataset_csv", r->dataset);
+    cJSON_AddStringToObject(j->record, "dataset_csv_sha256", hex);
+    cJSON_AddNumberToObject(j->record, "subjects", ie_dataset_count(j->ds));
+    cJSON_AddNumberToObject(j->record, "threads", ie_threads_get());
+    cJSON_AddArrayToObject(j->record, "members");
+    return IE_OK;
+}
+
+static void finish_record(job *j) {
+    const ie_scalar_data *d = j->first.data;
+    const ie_scalar_config *c = ie_scalar_data_config(d);
+    cJSON_AddStringToObject(j->record, "target", ie_scalar_target_name(c->target));
+    cJSON *outputs = cJSON_AddArrayToObject(j->record, "outputs");
+    for (int k = 0; k < ie_scalar_data_output_count(d); k++)
+        cJSON_AddItemToArray(outputs, cJSON_CreateString(ie_scalar_data_output_name(d, k)));
+    cJSON_AddBoolToObject(j->record, "labels", ie_scalar_data_has_labels(d));
+    if (j->n_members > 1)
+        cJSON_AddStringToObject(j->record, "combine", c->target == IE_TARGET_REGRESSION
+                                                          ? "mean of the members' values"
+                                                          : "mean of the members' probabilities");
+}
+
+static ie_status run_job(job *j) {
+    const ie_scalar_infer_request *r = j->r;
+    if (exists(r->out))
+        return ie_error_set(IE_ERR_IO, "%s already exists; inference never overwrites results: give another --out "
+                            "folder, or move it away", r->out);
+    IE_TRY(ie_dataset_load(r->dataset, IE_DATASET_DEFAULT_SUBJECT_COLUMN, &j->ds));
+    IE_TRY(find_members(r, &j->files, &j->n_members));
+    IE_TRY(start_record(j));
+    printf("%s: %d subject%s of %s -> %s; %d thread%s\n", r->run, ie_dataset_count(j->ds),
+           ie_dataset_count(j->ds) == 1 ? "" : "s", r->dataset, r->out, ie_threads_get(),
+           ie_threads_get() == 1 ? "" : "s");
+    IE_TRY(predict_members(j));
+    int n = ie_dataset_count(j->ds), K = ie_scalar_data_output_count(j->first.data);
+    for (size_t x = 0; x < (size_t)n * (size_t)K; x++) j->sum[x] /= j->n_members;
+    finish_record(j);
+    if (!ie_scalar_data_has_labels(j->first.data))
+        printf("the CSV has no label columns: predictions only, no metrics\n");
+
+    /* Everything goes into a hidden sibling folder, renamed when complete. */
+    IE_TRY(make_parent(r->out));
+    const char *base = strrchr(r->out, '/');
+    size_t parent = base ? (size_t)(base - r->out + 1) : 0;
+    snprintf(j->partial, sizeof j->partial, "%.*s.%s.partial.%ld", (int)parent, r->out, base ? base + 1 : r->out,
+             (long)getpid());
+    if (mkdir(j->partial, 0755) != 0) {
+        ie_status st = ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", j->partial, strerror(errno));
+        j->partial[0] = '\0';
+        return st;
+    }
+    IE_TRY(write_results(j->partial, &j->first, j->sum, j->n_members == 1 ? j->first.epoch : -1, j->record));
+    char path[PATH_SIZE + 128];
+    snprintf(path, sizeof path, "%s/inference.json", j->partial);
+    IE_TRY(write_json(path, j->record));
+    if (exists(r->out))
+        return ie_error_set(IE_ERR_IO, "%s appeared while inference ran; it is left as it is (nothing written)",
+                            r->out);
+    if (rename(j->partial, r->out) != 0)
+        return ie_error_set(IE_ERR_IO, "%s: cannot rename %s to it: %s", r->out, j->partial, strerror(errno));
+    j->partial[0] = '\0';
+    return IE_OK;
+}
+
+ie_status ie_scalar_infer(const ie_scalar_infer_request *r) {
+    job j = {.r = r};
+    ie_status st = run_job(&j);
+    if (j.partial[0]) remove_partial(j.partial);
+    ie_scalar_model_close(&j.first);
+    cJSON_Delete(j.record);
+    free(j.sum);
+    free(j.files);
+    ie_dataset_free(j.ds);
+    if (st == IE_OK) printf("predictions: %s/predictions.csv\n", r->out);
+    return st;
+}
