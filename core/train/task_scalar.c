@@ -283,7 +283,7 @@ static void record_predictions(const scalar_task *s, cJSON *record) {
     if (!p) return;
     cJSON_AddStringToObject(p, "file", "predictions.csv");
     cJSON_AddStringToObject(p, "kind", report_kind(s) == IE_SCALAR_REGRESSION ? "regression" : "classification");
-    cJSON_AddStringToObject(p, "target", target_name(s->cfg.target));
+    cJSON_AddStringToObject(p, "target", ie_scalar_target_name(s->cfg.target));
 }
 
 /* Regression: what predicting the training split's mean would score on the
