@@ -99,6 +99,17 @@ for task in binary regression; do
   check "$task: ensemble_comparison.csv has each fold beside the ensemble" \
     grep -q "^target,metric,fold_0,fold_1,fold_2,folds_mean,ensemble$" "$cv/ensemble_comparison.csv"
 done
+# The ensemble folder predicts like the CV computed it: innereye infer on the
+# test subjects gives the averaged predictions again.
+cv=$out/cv_binary
+awk -F, 'NR == FNR { if ($2 == "test") test[$1] = 1; next } FNR == 1 || ($1 in test)' \
+  "$cv/fold_0/split.csv" "$out/tabular.csv" > "$out/cv_test.csv"
+"$innereye" infer --run "$cv/ensemble" --dataset "$out/cv_test.csv" --out "$out/cv_infer" > "$out/cv_infer.txt" 2>&1
+check "innereye infer --run <cv>/ensemble on the test subjects gives the CV ensemble's predictions (1e-6)" awk -F, '
+  FNR == 1 { file++; next }
+  file == 1 { p[$1 "," $2] = $4; next }
+  { rows++; k = $1 "," $2; d = p[k] - $4; if (!(k in p) || d > 1e-6 || d < -1e-6) bad++ }
+  END { exit !(rows > 0 && rows == length(p) && !bad) }' "$cv/ensemble/predictions.csv" "$out/cv_infer/predictions.csv"
 auc_row=$(grep "^sick,area_under_roc_curve," "$out/cv_binary/ensemble_comparison.csv")
 check "the comparison lists the test AUROC of every fold and of the ensemble ($auc_row)" \
   awk -F, -v r="$auc_row" 'BEGIN { split(r, a, ","); for (i = 3; i <= 7; i++) if (a[i] !~ /^0\.[0-9]+$/ && a[i] != "1.000000") exit 1 }'
