@@ -4,8 +4,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 # Build and runtime dependencies (Debian 12 package names); dataset-fashion-mnist
-# holds the images of the classification tests and configs/fashion_mnist.json.
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev dataset-fashion-mnist
+# holds the images of the classification tests and configs/fashion_mnist.json;
+# libcurl sends metrics to an MLflow tracking server (docs/cluster.md).
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libcurl4-openssl-dev dataset-fashion-mnist
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
 # image IO fixtures; scipy for the segmentation metrics and post-processing
 # fixtures; scikit-learn for the classification metrics) and run the PyTorch

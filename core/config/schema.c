@@ -302,6 +302,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "Compute threads; 0 uses every core.  Results do not depend on it."},
     {.path = "run.name", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Name of the run's folder under output.dir; empty: generated."},
+    {.path = "run.mlflow", .type = IE_CFG_ENUM, .def = "\"auto\"", .choices = "auto|off",
+     .doc = "MLflow (docs/cluster.md): auto sends the metrics to the tracking server MLFLOW_TRACKING_URI names "
+            "(AzureML's inside a job, or any MLflow server) and, inside an AzureML job, also writes mlruns/ in the "
+            "run folder; off does neither."},
     {.path = "output.dir", .type = IE_CFG_STRING, .def = "\"outputs\"",
      .doc = "Folder that holds one folder per run (InnerEye `--output_to`)."},
 

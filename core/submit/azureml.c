@@ -14,6 +14,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/submit/azureml.h"
+#include "core/submit/mlflow_data.h"
 #include "core/submit/snapshot.h"
 #include "core/train/run_dir.h"
 
@@ -379,9 +380,12 @@ static ie_status sweep_job(const spec_ctx *c, char **text) {
         fprintf(f, "sampling_algorithm:\n");
         kv_plain(f, 2, "type", grid ? "grid" : "random");
         if (!grid) fprintf(f, "  seed: %llu\n", (unsigned long long)(job->seed & 0x7fffffff));
-        /* The metric every trial writes per epoch (train_log.csv column). */
+        /* The metric every trial sends per epoch (a train_log.csv column,
+         * under the name core/submit/mlflow_remote.c logs it as). */
+        char objective[IE_MLFLOW_KEY_MAX + 1];
+        ie_mlflow_key(job->metric, objective, sizeof objective);
         fprintf(f, "objective:\n");
-        kv(f, 2, "primary_metric", job->metric);
+        kv(f, 2, "primary_metric", objective);
         kv_plain(f, 2, "goal", job->maximize ? "maximize" : "minimize");
         if (!cv && job->sweep.early_stop) {
             fprintf(f, "early_termination:\n");

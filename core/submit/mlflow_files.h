@@ -1,4 +1,4 @@
-/* core/submit - metrics where AzureML shows them.
+/* core/submit - metrics where AzureML lists them as files.
  *
  * Inside an AzureML job (AZUREML_RUN_ID is set, see ie_azureml_run_id) the
  * trainer mirrors its metrics into the run folder as an MLflow file store,
@@ -7,19 +7,17 @@
  * tags/).  The run folder is the job's `run` output, so AzureML studio lists
  * these files under the job's outputs, and `mlflow ui --backend-store-uri
  * <downloaded run>/mlruns` plots them.  No Python and no network: the files
- * are the whole interface (docs/cluster.md says what AzureML shows). */
+ * are the whole interface.  The tracking server (studio's Metrics tab, a
+ * sweep's objective) gets the same data from core/submit/mlflow_remote.c;
+ * core/submit/mlflow_log.c calls both. */
 #ifndef IE_CORE_SUBMIT_MLFLOW_FILES_H
 #define IE_CORE_SUBMIT_MLFLOW_FILES_H
 
+#include "core/submit/mlflow_data.h"
 #include "innereye/status.h"
 
-/* Rewrites the mirror from <run_dir>/train_log.csv, metrics.csv,
- * config.resolved.json and run.json.  status: "RUNNING", "FINISHED" or
- * "FAILED".  Does nothing (IE_OK) outside an AzureML job. */
-ie_status ie_mlflow_sync(const char *run_dir, const char *status);
-
-/* ie_mlflow_sync for the trainer: a failure is printed as a warning and
- * never stops training. */
-void ie_mlflow_mirror(const char *run_dir, const char *status);
+/* Rewrites <abs_run>/mlruns/ from `data` (ie_mlflow_run_data_read of the
+ * same folder).  status: "RUNNING", "FINISHED" or "FAILED". */
+ie_status ie_mlflow_files_write(const char *abs_run, const ie_mlflow_run_data *data, const char *status);
 
 #endif

@@ -22,7 +22,7 @@
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
-#include "core/submit/mlflow_files.h"
+#include "core/submit/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "core/train/default_loss.h"
@@ -507,7 +507,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (st != IE_OK) break;
         double seconds = seconds_since(&t0);
         append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
-        ie_mlflow_mirror(t->run_dir, "RUNNING"); /* inside an AzureML job only (core/submit) */
+        ie_mlflow_log(t->run_dir, "RUNNING"); /* AzureML job / MLflow server only (core/submit/mlflow_log.h) */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
         printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
@@ -702,7 +702,7 @@ static ie_status record_end(trainer *t, ie_status st) {
     char message[2048];
     snprintf(message, sizeof message, "%s", ie_error_message()); /* writing must not lose the run's error */
     ie_status w = ie_run_record_write(t->run_dir, t->record);
-    ie_mlflow_mirror(t->run_dir, st == IE_OK ? "FINISHED" : "FAILED"); /* inside an AzureML job only */
+    ie_mlflow_log(t->run_dir, st == IE_OK ? "FINISHED" : "FAILED"); /* AzureML job / MLflow server only */
     if (st != IE_OK) ie_error_set(st, "%s", message);
     return st != IE_OK ? st : w;
 }
