@@ -312,6 +312,10 @@ ie_status ie_azureml_collect(const char *submit_dir, FILE *out, ie_azureml_colle
         return ie_error_set(IE_ERR_IO, "%s: the run folder made at submission is gone", v.run_dir);
     }
     bool *present = calloc((size_t)v.n_tasks, sizeof *present);
+    if (!present) {
+        ie_azureml_view_free(&v);
+        return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    }
     ctx c = {.v = &v, .collected = read_collected(submit_dir), .out = out, .r = r, .present = present};
     for (int i = 0; i < v.n_tasks; i++) {
         ie_azureml_task *t = &v.tasks[i];
