@@ -5,7 +5,9 @@
  *   innereye submit slurm   --resubmit RUN_DIR --task I
  *   innereye submit azureml (--model NAME | --config FILE) [--cv K | --grid ...] --compute CLUSTER
  *                           [--data azureml:NAME@latest | --data-path PATH] [--experiment NAME]
+ *   innereye submit azureml --resubmit RUN_DIR --task I [--dry-run]
  *   innereye status RUN_DIR
+ *   innereye collect RUN_DIR
  *   innereye sweep-aggregate SWEEP_RUN_DIR
  */
 #include <errno.h>
@@ -18,6 +20,7 @@
 
 
 #include "core/experiment/child_runs.h"
+#include "core/experiment/cross_validation.h"
 #include "core/experiment/sweep.h"
 #include "core/submit/azureml.h"
 #include "core/submit/cmdline.h"
@@ -38,6 +41,7 @@ static void usage(FILE *f) {
             "                             --compute CLUSTER [--data azureml:NAME@latest | --data-path PATH]\n"
             "                             [--experiment NAME] [--cuda] [--parallel N] [--resource-group RG]\n"
             "                             [--workspace WS] [--repo DIR] [--dry-run]\n"
+            "       innereye submit azureml --resubmit RUN_DIR --task I [--dry-run]\n"
             "Sweep flags as for innereye sweep: --grid, --random, --trials, --metric, --goal, --no-early-stop.\n"
             "Step by step: docs/cluster.md.\n");
 }
@@ -106,32 +110,41 @@ static void repo_root(const char *given, char *out, size_t size) {
     snprintf(out, size, "%s", IE_SOURCE_DIR);
 }
 
-static int resubmit(int argc, char **argv) {
+static int resubmit(const char *engine, int argc, char **argv) {
     const char *run = NULL;
     int task = -1;
+    bool dry_run = false, slurm = !strcmp(engine, "slurm");
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--resubmit") && i + 1 < argc) run = argv[++i];
         else if (!strcmp(argv[i], "--task") && i + 1 < argc) {
             if (!parse_count("--task", argv[++i], 0, &task)) return 2;
+        } else if (!slurm && !strcmp(argv[i], "--dry-run")) {
+            dry_run = true;
         } else {
-            fprintf(stderr, "innereye submit slurm --resubmit: unexpected '%s' (give --resubmit RUN_DIR --task I)\n",
-                    argv[i]);
+            fprintf(stderr, "innereye submit %s --resubmit: unexpected '%s' (give --resubmit RUN_DIR --task I)\n",
+                    engine, argv[i]);
             return 2;
         }
     }
     if (!run || task < 0) {
-        fprintf(stderr, "innereye submit slurm: give --resubmit RUN_DIR --task I\n");
+        fprintf(stderr, "innereye submit %s: give --resubmit RUN_DIR --task I\n", engine);
         return 2;
     }
     char dir[4200];
     struct stat st;
-    snprintf(dir, sizeof dir, "%s/slurm", run);
-    if (stat(dir, &st) != 0) snprintf(dir, sizeof dir, "%s.slurm", run);
-    if (ie_slurm_resubmit(dir, task, stdout) != IE_OK) {
-        fprintf(stderr, "innereye submit slurm: %s\n", ie_error_message());
+    snprintf(dir, sizeof dir, "%s/%s", run, engine);
+    if (stat(dir, &st) != 0) snprintf(dir, sizeof dir, "%s.%s", run, engine);
+    if (stat(dir, &st) != 0) {
+        fprintf(stderr, "innereye submit %s: %s was not submitted with innereye submit %s (no %s/%s or %s.%s)\n",
+                engine, run, engine, run, engine, run, engine);
+        return 2;
+    }
+    ie_status rc = slurm ? ie_slurm_resubmit(dir, task, stdout) : ie_azureml_resubmit(dir, task, dry_run, stdout);
+    if (rc != IE_OK) {
+        fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
         return 1;
     }
-    printf("follow it with: innereye status %s\n", run);
+    if (!dry_run) printf("follow it with: innereye status %s\n", run);
     return 0;
 }
 
@@ -149,7 +162,7 @@ int ie_cmd_submit(int argc, char **argv) {
     }
     argc--, argv++;
     for (int i = 0; i < argc; i++)
-        if (slurm && !strcmp(argv[i], "--resubmit")) return resubmit(argc, argv);
+        if (!strcmp(argv[i], "--resubmit")) return resubmit(engine, argc, argv);
 
     ie_sweep_spec spec = {.early_stop = true};
     ie_slurm_opts so = {0};
@@ -330,6 +343,87 @@ int ie_cmd_status(int argc, char **argv) {
         return 2;
     }
     return failed ? 1 : 0;
+}
+
+/* The aggregation a local cross-validation ends with (cv-aggregate), run
+ * from the output folder: the folds record their paths (e.g. generated data)
+ * relative to where they ran, the job's output folder, which is the run's
+ * parent here. */
+static int aggregate_cv(const char *run_dir) {
+    char cwd[4096], parent[4400], path[4600], where[4096];
+    snprintf(parent, sizeof parent, "%s", run_dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) *slash = '\0';
+    if (!getcwd(cwd, sizeof cwd) || chdir(parent) != 0) {
+        fprintf(stderr, "innereye collect: cannot enter %s\n", parent);
+        return 1;
+    }
+    snprintf(path, sizeof path, "%s/config.resolved.json", run_dir);
+    ie_config *cfg = NULL;
+    int64_t folds = 0;
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_file(cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = ie_config_get_int(cfg, "cv.splits", &folds);
+    if (st == IE_OK) st = ie_cv_aggregate(run_dir, (int)folds);
+    if (st == IE_OK) printf("aggregated: %s/cv_metrics.csv, %s/cv_summary.csv\n", run_dir, run_dir);
+    if (st == IE_OK && ie_azureml_data_elsewhere(run_dir, (int)folds, where, sizeof where)) {
+        printf("the folds' ensemble is not evaluated here: the folds read their data from %s (the job's data "
+               "input), which is not on this machine; build it with innereye ensemble --runs %s/fold_0 ... and "
+               "evaluate it with innereye infer on the test subjects (docs/cluster.md)\n", where, run_dir);
+    } else if (st == IE_OK) {
+        char self[4096];
+        ie_self_path(self, sizeof self);
+        st = ie_cv_ensemble_if_segmentation(cfg, run_dir, (int)folds, self);
+    }
+    ie_config_free(cfg);
+    if (chdir(cwd) != 0) fprintf(stderr, "innereye collect: cannot return to %s\n", cwd);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye collect: %s\n", ie_error_message());
+        return 1;
+    }
+    return 0;
+}
+
+int ie_cmd_collect(int argc, char **argv) {
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "usage: innereye collect RUN_DIR   (download the finished folds or trials of a run submitted "
+                        "with innereye submit azureml into RUN_DIR, then aggregate them)\n");
+        return 2;
+    }
+    char dir[4200], engine[32];
+    if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine)) {
+        fprintf(stderr, "innereye collect: %s has no submission record (submission.json in %s/azureml or "
+                        "%s.azureml); was it submitted with innereye submit azureml?\n",
+                argv[0], argv[0], argv[0]);
+        return 2;
+    }
+    if (strcmp(engine, "azureml") != 0) {
+        fprintf(stderr, "innereye collect: %s ran on Slurm, whose tasks write into it on the shared filesystem: "
+                        "nothing to download (its aggregation job runs innereye cv-aggregate or sweep-aggregate)\n",
+                argv[0]);
+        return 2;
+    }
+    ie_azureml_collected r;
+    if (ie_azureml_collect(dir, stdout, &r) != IE_OK) {
+        fprintf(stderr, "innereye collect: %s\n", ie_error_message());
+        return 1;
+    }
+    int rc = r.collected == r.tasks && r.refused == 0 ? 0 : 1;
+    if (r.refused) {
+        fprintf(stderr, "innereye collect: %d folder%s refused (see above); not aggregated\n", r.refused,
+                r.refused == 1 ? "" : "s");
+        return 1;
+    }
+    if (!strcmp(r.kind, "single") || r.collected == 0) return rc;
+    /* As a local run: what finished is aggregated, what failed is reported. */
+    if (!strcmp(r.kind, "cv")) {
+        if (aggregate_cv(r.run_dir) != 0) rc = 1;
+    } else if (ie_sweep_aggregate(r.run_dir) != IE_OK) {
+        fprintf(stderr, "innereye collect: %s\n", ie_error_message());
+        rc = 1;
+    }
+    return rc;
 }
 
 int ie_cmd_sweep_aggregate(int argc, char **argv) {

@@ -45,6 +45,8 @@ static void usage(FILE *out) {
             "                                        run training, folds or trials on a cluster\n"
             "                                        (innereye submit --help, docs/cluster.md)\n"
             "  status RUN_DIR                        state of each task of a submitted run\n"
+            "  collect RUN_DIR                       download an AzureML run's finished folds or trials\n"
+            "                                        into RUN_DIR and aggregate them (docs/cluster.md)\n"
             "  plugins [--plugin PATH|NAME ...]      list the plugins found (built-in models,\n"
             "                                        INNEREYE_PLUGIN_PATH) and the requested ones\n"
             "  new-plugin NAME DIR                   start a plugin project in DIR from the SDK template\n"
@@ -107,6 +109,7 @@ int main(int argc, char **argv) {
     /* Cluster submission (tools/cmd_submit.c). */
     if (!strcmp(argv[1], "submit")) return ie_cmd_submit(argc - 2, argv + 2);
     if (!strcmp(argv[1], "status")) return ie_cmd_status(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "collect")) return ie_cmd_collect(argc - 2, argv + 2);
     if (!strcmp(argv[1], "sweep-aggregate")) return ie_cmd_sweep_aggregate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);

@@ -14,6 +14,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/submit/azureml.h"
+#include "core/submit/azureml_az.h"
 #include "core/submit/mlflow_data.h"
 #include "core/submit/snapshot.h"
 #include "core/train/run_dir.h"
@@ -205,7 +206,7 @@ typedef struct spec_ctx {
 } spec_ctx;
 
 static void header(FILE *f, const spec_ctx *c, const char *schema, const char *type, const char *display,
-                   const char *description) {
+                   const char *description, int task) {
     fprintf(f, "# Written by `innereye submit azureml` (docs/cluster.md). Create the job with:\n");
     fprintf(f, "#   az ml job create --file <this file>\n");
     kv_plain(f, 0, "$schema", schema);
@@ -216,6 +217,8 @@ static void header(FILE *f, const spec_ctx *c, const char *schema, const char *t
     fprintf(f, "tags:\n");
     kv(f, 2, "innereye_run", c->job->name);
     kv(f, 2, "innereye_commit", c->commit);
+    /* Which fold or trial a command job runs (status and collect read it). */
+    if (task >= 0) fprintf(f, "  innereye_task: \"%d\"\n", task);
     char compute[512];
     snprintf(compute, sizeof compute, "%s%s", strncmp(c->o->compute, "azureml:", 8) ? "azureml:" : "", c->o->compute);
     kv(f, 0, "compute", compute);
@@ -246,28 +249,43 @@ static void runnable(FILE *f, int indent, const spec_ctx *c, const char *command
     kv(f, indent + 4, "dockerfile_path", c->o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile");
 }
 
-static ie_status task_command(const spec_ctx *c, const char *fold, const char *values[], char **command) {
+/* The task runs from inside its output folder with --output-dir ., as a
+ * local fold runs from the project folder with --output-dir outputs: the
+ * paths its run.json records (e.g. generated data) are relative, so they
+ * hold again once the output is downloaded into the local run folder. */
+#define TASK_PREFIX "cd ${{outputs.run}} && "
+
+static ie_status task_command(const spec_ctx *c, const char *fold, const char *const values[], char **command) {
     const char *sets[MAX_SETS];
     for (int i = 0; i < c->data->n_sets; i++) sets[i] = c->data->sets[i];
     ie_task_tokens t = {.program = "innereye", .config = "${{inputs.config}}", .config_raw = true,
-                        .output_dir = "${{outputs.run}}", .output_dir_raw = true, .fold = fold,
+                        .output_dir = ".", .output_dir_raw = true, .fold = fold,
                         .trial_name = "trial", .median_siblings = false, .sets = sets, .n_sets = c->data->n_sets};
     if (values) memcpy(t.values, values, sizeof t.values);
     ie_cmdline cl = {0};
     ie_status st = ie_job_train_command(c->job, &t, &cl);
-    *command = st == IE_OK ? ie_cmdline_string(&cl) : NULL;
+    char *words = st == IE_OK ? ie_cmdline_string(&cl) : NULL;
     ie_cmdline_free(&cl);
+    *command = NULL;
+    if (words && asprintf(command, "%s%s", TASK_PREFIX, words) < 0) *command = NULL;
+    free(words);
     if (st == IE_OK && !*command) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
     return st;
 }
 
-static ie_status command_job(const spec_ctx *c, int fold, char **text) {
+/* One task as a command job: the run (fold < 0), fold `fold` of a
+ * cross-validation, or trial `fold` of a sweep with the swept keys' values. */
+static ie_status command_job(const spec_ctx *c, int fold, const char *const values[], char **text) {
     size_t size;
     FILE *f = open_memstream(text, &size);
     if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
     char display[512], description[1024], index[16], *command = NULL;
     snprintf(index, sizeof index, "%d", fold);
-    if (fold >= 0) {
+    if (c->job->kind == IE_JOB_SWEEP) {
+        snprintf(display, sizeof display, "%s trial %d", c->job->name, fold);
+        snprintf(description, sizeof description, "InnerEye-C hyperparameter sweep %s: trial %d, resubmitted",
+                 c->job->name, fold);
+    } else if (fold >= 0) {
         snprintf(display, sizeof display, "%s fold %d", c->job->name, fold);
         snprintf(description, sizeof description, "InnerEye-C cross-validation %s: fold %d of %d", c->job->name, fold,
                  c->job->tasks);
@@ -275,9 +293,10 @@ static ie_status command_job(const spec_ctx *c, int fold, char **text) {
         snprintf(display, sizeof display, "%s", c->job->name);
         snprintf(description, sizeof description, "InnerEye-C training run %s", c->job->name);
     }
-    ie_status st = task_command(c, fold >= 0 ? index : NULL, NULL, &command);
+    bool cv = c->job->kind == IE_JOB_CV;
+    ie_status st = task_command(c, cv ? index : NULL, values, &command);
     if (st == IE_OK) {
-        header(f, c, COMMAND_SCHEMA, "command", display, description);
+        header(f, c, COMMAND_SCHEMA, "command", display, description, fold);
         runnable(f, 0, c, command);
         io(f, c);
     }
@@ -365,7 +384,7 @@ static ie_status sweep_job(const spec_ctx *c, char **text) {
     else
         snprintf(description, sizeof description, "InnerEye-C hyperparameter sweep %s: %d trials", job->name,
                  job->tasks);
-    header(f, c, SWEEP_SCHEMA, "sweep", display, description);
+    header(f, c, SWEEP_SCHEMA, "sweep", display, description, -1);
     ie_status st = IE_OK;
     if (cv) {
         fprintf(f, "search_space:\n  fold:\n");
@@ -428,21 +447,6 @@ static void az_args(const ie_azureml_opts *o, char **argv, int *n) {
     }
 }
 
-static bool az_ready(char *why, size_t size) {
-    char out[4096], err[4096];
-    int rc = 0;
-    char *argv[] = {"az", "extension", "show", "--name", "ml", NULL};
-    if (ie_run_capture(argv, out, sizeof out, err, sizeof err, &rc) != IE_OK || rc == 127) {
-        snprintf(why, size, "the Azure CLI (az) is not on PATH");
-        return false;
-    }
-    if (rc != 0) {
-        snprintf(why, size, "the Azure CLI has no ml extension (az extension add --name ml)");
-        return false;
-    }
-    return true;
-}
-
 ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *o, FILE *out) {
     data_map data;
     IE_TRY(map_data(cfg, o, &data, out));
@@ -474,7 +478,7 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
             char *text = NULL;
             if (job->kind == IE_JOB_SINGLE) snprintf(files[n_files], sizeof files[0], "job.yml");
             else snprintf(files[n_files], sizeof files[0], "fold_%d.yml", i);
-            st = command_job(&c, job->kind == IE_JOB_SINGLE ? -1 : i, &text);
+            st = command_job(&c, job->kind == IE_JOB_SINGLE ? -1 : i, NULL, &text);
             if (st == IE_OK) st = ie_job_write_file(job, files[n_files], text, 0644, NULL, 0);
             free(text);
             n_files++;
@@ -516,9 +520,23 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
     cJSON_AddStringToObject(record, "commit", c.commit);
     cJSON_AddStringToObject(record, "compute", o->compute);
     if (data.input) cJSON_AddStringToObject(record, "data", data.path);
+    /* What status, collect and --resubmit need later (ie_azureml_task_job). */
+    cJSON_AddStringToObject(record, "run_name", job->name);
+    cJSON_AddNumberToObject(record, "tasks", job->tasks);
+    if (o->experiment) cJSON_AddStringToObject(record, "experiment", o->experiment);
+    if (o->resource_group) cJSON_AddStringToObject(record, "resource_group", o->resource_group);
+    if (o->workspace) cJSON_AddStringToObject(record, "workspace", o->workspace);
+    cJSON_AddBoolToObject(record, "cuda", o->cuda);
+    cJSON *sets = cJSON_AddArrayToObject(record, "data_sets");
+    for (int i = 0; data.input && i < data.n_sets; i++) cJSON_AddItemToArray(sets, cJSON_CreateString(data.sets[i]));
+    if (job->kind == IE_JOB_SWEEP) {
+        cJSON *keys = cJSON_AddArrayToObject(record, "sweep_keys");
+        for (int i = 0; i < job->sweep.n_params; i++)
+            cJSON_AddItemToArray(keys, cJSON_CreateString(job->sweep.params[i].key));
+    }
     cJSON *jobs = cJSON_AddArrayToObject(record, "jobs");
     char why[256] = "";
-    bool ready = !o->dry_run && az_ready(why, sizeof why);
+    bool ready = !o->dry_run && ie_az_ready(why, sizeof why);
     for (int i = 0; i < n_files; i++) {
         cJSON *j = cJSON_CreateObject();
         char path[4800];
@@ -561,45 +579,45 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
     return IE_OK;
 }
 
-ie_status ie_azureml_status(const char *submit_dir, FILE *out, int *failed) {
-    char path[4600];
-    snprintf(path, sizeof path, "%s/submission.json", submit_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s", path, strerror(errno));
-    char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    cJSON *record = cJSON_Parse(text);
-    if (!record) return ie_error_set(IE_ERR_IO, "%s: not a submission record", path);
-    char why[256];
-    bool ready = az_ready(why, sizeof why);
-    *failed = 0;
-    fprintf(out, "%s: AzureML %s\n", cJSON_GetStringValue(cJSON_GetObjectItem(record, "run_dir")),
-            cJSON_GetStringValue(cJSON_GetObjectItem(record, "kind")));
-    const cJSON *j;
-    cJSON_ArrayForEach(j, cJSON_GetObjectItem(record, "jobs")) {
-        const char *file = cJSON_GetStringValue(cJSON_GetObjectItem(j, "file"));
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(j, "name"));
-        if (!name) {
-            fprintf(out, "  %s: not submitted (run commands.sh)\n", file);
-            continue;
-        }
-        if (!ready) {
-            fprintf(out, "  %s: job %s (%s; check with az ml job show --name %s)\n", file, name, why, name);
-            continue;
-        }
-        char *argv[] = {"az", "ml", "job", "show", "--name", (char *)name, "--query", "status", "--output", "tsv", NULL};
-        char status[256], err[4096];
-        int rc = 0;
-        ie_run_capture(argv, status, sizeof status, err, sizeof err, &rc);
-        status[strcspn(status, "\r\n")] = '\0';
-        if (rc != 0) snprintf(status, sizeof status, "unknown (az: %.200s)", err);
-        bool bad = !strcmp(status, "Failed") || !strcmp(status, "Canceled") || !strcmp(status, "NotResponding");
-        *failed += bad;
-        fprintf(out, "  %s: job %s %s%s\n", file, name, status,
-                bad ? " (logs: az ml job download --name JOB --all, or AzureML studio)" : "");
+ie_status ie_azureml_task_job(const cJSON *record, int task, const char *const values[], char **yaml) {
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItem(record, "kind"));
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(record, "run_name"));
+    const char *commit = cJSON_GetStringValue(cJSON_GetObjectItem(record, "commit"));
+    const char *compute = cJSON_GetStringValue(cJSON_GetObjectItem(record, "compute"));
+    const cJSON *sets = cJSON_GetObjectItem(record, "data_sets"), *keys = cJSON_GetObjectItem(record, "sweep_keys");
+    if (!kind || !name || !commit || !compute || !cJSON_IsArray(sets))
+        return ie_error_set(IE_ERR_STATE, "the submission record predates resubmission on AzureML (no run_name, "
+                                          "data_sets): submit the run again with this version");
+    static ie_job job; /* large; one resubmission at a time */
+    memset(&job, 0, sizeof job);
+    job.kind = !strcmp(kind, "cv") ? IE_JOB_CV : !strcmp(kind, "sweep") ? IE_JOB_SWEEP : IE_JOB_SINGLE;
+    snprintf(job.name, sizeof job.name, "%s", name);
+    const cJSON *tasks = cJSON_GetObjectItem(record, "tasks");
+    job.tasks = cJSON_IsNumber(tasks) ? tasks->valueint : 1;
+    const cJSON *key;
+    cJSON_ArrayForEach(key, keys) {
+        if (job.sweep.n_params == IE_SWEEP_MAX_KEYS || !cJSON_IsString(key))
+            return ie_error_set(IE_ERR_STATE, "submission record: bad sweep_keys");
+        snprintf(job.sweep.params[job.sweep.n_params++].key, sizeof job.sweep.params[0].key, "%s", key->valuestring);
     }
-    cJSON_Delete(record);
-    return IE_OK;
+    if (job.kind == IE_JOB_SWEEP && !values)
+        return ie_error_set(IE_ERR_INVALID_ARG, "trial %d: the swept keys' values are needed", task);
+    ie_azureml_opts o = {.compute = compute,
+                         .experiment = cJSON_GetStringValue(cJSON_GetObjectItem(record, "experiment")),
+                         .cuda = cJSON_IsTrue(cJSON_GetObjectItem(record, "cuda"))};
+    data_map data;
+    memset(&data, 0, sizeof data);
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(record, "data"));
+    data.input = path != NULL;
+    if (path) snprintf(data.path, sizeof data.path, "%s", path);
+    const cJSON *set;
+    cJSON_ArrayForEach(set, sets) {
+        if (data.n_sets == MAX_SETS || !cJSON_IsString(set))
+            return ie_error_set(IE_ERR_STATE, "submission record: bad data_sets");
+        snprintf(data.sets[data.n_sets++], sizeof data.sets[0], "%s", set->valuestring);
+    }
+    spec_ctx c = {.job = &job, .o = &o, .data = &data,
+                  .config_rel = job.kind == IE_JOB_SINGLE ? "config.resolved.json" : "../config.resolved.json"};
+    snprintf(c.commit, sizeof c.commit, "%s", commit);
+    return command_job(&c, job.kind == IE_JOB_SINGLE ? -1 : task, values, yaml);
 }

@@ -16,10 +16,15 @@
  *                   objective, limits, median stopping policy)
  *   commands.sh     the exact az commands (run here when az and its ml
  *                   extension are available)
- *   submission.json what was written and, once submitted, the job names
+ *   submission.json what was written and, once submitted, the job names;
+ *                   resubmissions
+ *   resubmit_<task>.yml  a task resubmitted alone (command job)
+ *   collected.json  which job each collected fold_<i>/ trial_<k> came from
  * Every job reads the run's config.resolved.json as an input (uri_file), the
  * data as a read-only mounted uri_folder input, and writes the run folder to
- * its `run` output (--output-dir ${{outputs.run}}). */
+ * its `run` output: it runs from inside it (cd ${{outputs.run}}) with
+ * --output-dir ., so the output holds <run>/fold_<i>/ (trial/, <run>/) with
+ * relative paths, exactly as a local run writes outputs/<run>/fold_<i>/. */
 #ifndef IE_CORE_SUBMIT_AZUREML_H
 #define IE_CORE_SUBMIT_AZUREML_H
 
@@ -47,8 +52,35 @@ typedef struct ie_azureml_opts {
  * mapped onto the data input). */
 ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *opts, FILE *out);
 
-/* Each job's status from `az ml job show`, when az is available. */
+/* Every task's job and state (az ml job show / list --parent-job-name), its
+ * studio page, whether it is collected here, and for failed ones how to read
+ * the log and resubmit.  *failed: how many failed.  (azureml_status.c) */
 ie_status ie_azureml_status(const char *submit_dir, FILE *out, int *failed);
+
+/* Downloads every finished task's `run` output into the run folder, in the
+ * local layout (fold_<i>/, trial_<k>/ or the run folder), never over a
+ * folder with other content; writes cv_status.csv (folds) or trials.csv with
+ * AzureML's values (trials).  The aggregation is the caller's (innereye
+ * collect runs cv-aggregate or sweep-aggregate).  (azureml_collect.c) */
+typedef struct ie_azureml_collected {
+    char kind[16];      /* "cv", "sweep", "single" */
+    char run_dir[4400];
+    int tasks;          /* folds, trials, or 1 */
+    int collected;      /* in place from a finished job */
+    int placed;         /* of those, placed by this call */
+    int failed, pending, refused;
+} ie_azureml_collected;
+ie_status ie_azureml_collect(const char *submit_dir, FILE *out, ie_azureml_collected *result);
+
+/* Whether the first collected fold's data (run.json data.dataset_csv, read
+ * relative to the current folder) is not readable here, e.g. the job's data
+ * input mount; then `where` is that path.  The folds' ensemble needs it. */
+bool ie_azureml_data_elsewhere(const char *run_dir, int folds, char *where, size_t size);
+
+/* Creates one command job that runs task `task` (a failed fold or trial)
+ * exactly as before, and records it as that task's job.  dry_run: write
+ * resubmit_<task>.yml, print the az command.  (azureml_resubmit.c) */
+ie_status ie_azureml_resubmit(const char *submit_dir, int task, bool dry_run, FILE *out);
 
 /* Inside an AzureML job (AZUREML_RUN_ID is set): the run's id, else NULL. */
 const char *ie_azureml_run_id(void);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/submit/azureml.h"
+#include "core/submit/azureml_jobs.h"
 #include "core/submit/job_spec.h"
 #include "test_util.h"
 #include "yaml_subset.h"
@@ -81,10 +82,64 @@ static void check_runnable(const cJSON *y, const char *at, const char *dir, bool
     CHECK(!strcmp(yaml_str(y, key), cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile"), "%s: %s", key,
           yaml_str(y, key));
     snprintf(key, sizeof key, "%scommand", at);
-    CHECK(!strncmp(yaml_str(y, key), "innereye train --config ${{inputs.config}} ", 43), "%s: %s", key,
+    /* Run from inside the output, as a local fold runs from the project
+     * folder: the paths the run records hold after download too. */
+    const char *start = "cd ${{outputs.run}} && innereye train --config ${{inputs.config}} ";
+    CHECK(!strncmp(yaml_str(y, key), start, strlen(start)), "%s: %s", key, yaml_str(y, key));
+    CHECK(strstr(yaml_str(y, key), " --output-dir . ") != NULL, "the run folder goes to the output: %s",
           yaml_str(y, key));
-    CHECK(strstr(yaml_str(y, key), " --output-dir ${{outputs.run}} ") != NULL, "the run folder goes to the output: %s",
-          yaml_str(y, key));
+}
+
+/* submission.json of a submission folder. */
+static cJSON *load_record(const char *dir) {
+    char path[8192];
+    snprintf(path, sizeof path, "%s/submission.json", dir);
+    const char *text = read_file(path);
+    cJSON *r = text ? cJSON_Parse(text) : NULL;
+    CHECK(r != NULL, "%s: not JSON", path);
+    return r ? r : cJSON_CreateObject();
+}
+
+/* `text` with every `from` replaced by `to` (static buffer). */
+static const char *replace(const char *text, const char *from, const char *to) {
+    static char out[8192];
+    size_t n = 0, lf = strlen(from), lt = strlen(to);
+    for (const char *p = text; *p && n + lt + 1 < sizeof out;) {
+        if (!strncmp(p, from, lf)) {
+            memcpy(out + n, to, lt);
+            n += lt;
+            p += lf;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* A resubmitted task's command job has the sweep trial's code, environment,
+ * compute, inputs and outputs, and its command with the values filled in. */
+static void check_task_job(const cJSON *sweep, const cJSON *task_job, const char *want_command, int task) {
+    static const char *const same[] = {"compute", "experiment_name", "tags.innereye_run", "tags.innereye_commit",
+                                       "inputs.config.type", "inputs.config.path", "inputs.data.type",
+                                       "inputs.data.path", "inputs.data.mode", "outputs.run.type", "outputs.run.mode"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        CHECK(!strcmp(yaml_str(sweep, same[i]), yaml_str(task_job, same[i])), "%s: sweep %s, task job %s", same[i],
+              yaml_str(sweep, same[i]), yaml_str(task_job, same[i]));
+    static const char *const runnable[] = {"code", "environment.build.path", "environment.build.dockerfile_path"};
+    for (size_t i = 0; i < sizeof runnable / sizeof runnable[0]; i++) {
+        char key[128];
+        snprintf(key, sizeof key, "trial.%s", runnable[i]);
+        CHECK(!strcmp(yaml_str(sweep, key), yaml_str(task_job, runnable[i])), "%s: sweep %s, task job %s",
+              runnable[i], yaml_str(sweep, key), yaml_str(task_job, runnable[i]));
+    }
+    CHECK(!strcmp(yaml_str(task_job, "type"), "command"), "a command job: %s", yaml_str(task_job, "type"));
+    CHECK(!strcmp(yaml_str(task_job, "command"), want_command), "command:\n  %s\nwanted:\n  %s",
+          yaml_str(task_job, "command"), want_command);
+    char index[16];
+    snprintf(index, sizeof index, "%d", task);
+    CHECK(!strcmp(yaml_str(task_job, "tags.innereye_task"), index), "tags.innereye_task: %s",
+          yaml_str(task_job, "tags.innereye_task"));
 }
 
 static void check_io(const cJSON *y, const char *dir, const char *data) {
@@ -176,6 +231,18 @@ static void test_cv(void) {
     CHECK(strstr(cmd, "--set run.name=cv") != NULL, "all folds in one parent: %s", cmd);
     CHECK(strstr(cmd, "--set 'data.images_dir=${{inputs.data}}/images' --set 'data.labels_dir=${{inputs.data}}/labels'"),
           "the data input replaces the dataset folder: %s", cmd);
+    /* Fold 1 alone (--resubmit): the trial's command with the fold filled in. */
+    cJSON *record = load_record(job.submit_dir);
+    CHECK(yaml_num(record, "tasks") == 3 && !strcmp(yaml_str(record, "run_name"), "cv"), "the record: tasks, run_name");
+    char *text = NULL;
+    CHECK_OK(ie_azureml_task_job(record, 1, NULL, &text));
+    char err[256] = "";
+    cJSON *one = text ? yaml_parse(text, err, sizeof err) : NULL;
+    CHECK(one != NULL, "the task job does not parse: %s", err);
+    if (one) check_task_job(y, one, replace(cmd, "${{search_space.fold}}", "1"), 1);
+    cJSON_Delete(one);
+    free(text);
+    cJSON_Delete(record);
     cJSON_Delete(y);
 
     /* --jobs-per-fold: one command job per fold, the index literal. */
@@ -196,6 +263,7 @@ static void test_cv(void) {
         CHECK(strstr(yaml_str(y, "command"), want) != NULL, "%s: %s", file, yaml_str(y, "command"));
         check_runnable(y, "", job.submit_dir, false);
         check_io(y, job.submit_dir, NULL);
+        CHECK(!strcmp(yaml_str(y, "tags.innereye_task"), i ? "1" : "0"), "%s: tags.innereye_task", file);
         cJSON_Delete(y);
     }
     ie_config_free(cfg);
@@ -260,6 +328,39 @@ static void test_sweep(void) {
                                        "--set train.optimizer.kind=${{search_space.train_optimizer_kind}}"};
     for (int i = 0; i < 5; i++) CHECK(strstr(cmd, want[i]) != NULL, "trial command lacks %s: %s", want[i], cmd);
     CHECK(strstr(cmd, "--set train.median_stop.siblings= ") != NULL, "AzureML's policy stops trials, not ours: %s", cmd);
+    /* Trial 4 alone, with the values AzureML drew for it (its hyperparameters tag). */
+    cJSON *record = load_record(job.submit_dir);
+    cJSON *drawn = cJSON_Parse("{\"train_batch_size\": 4, \"train_optimizer_lr\": 0.1, \"train_optimizer_momentum\": "
+                               "0.73456789012345, \"model_params_depth\": 3, \"train_optimizer_kind\": \"sgd\"}");
+    static char texts[5][64];
+    const char *values[IE_SWEEP_MAX_KEYS] = {0};
+    static const char *const keys[] = {"train.batch_size", "train.optimizer.lr", "train.optimizer.momentum",
+                                       "model.params.depth", "train.optimizer.kind"};
+    for (int i = 0; i < 5; i++) {
+        CHECK(ie_azureml_param_text(drawn, keys[i], texts[i], sizeof texts[i]), "drawn value of %s", keys[i]);
+        values[i] = texts[i];
+    }
+    CHECK(!strcmp(texts[1], "0.1") && !strcmp(texts[2], "0.73456789012345") && !strcmp(texts[4], "sgd"),
+          "values as AzureML wrote them: %s %s %s", texts[1], texts[2], texts[4]);
+    char *text = NULL;
+    CHECK_OK(ie_azureml_task_job(record, 4, values, &text));
+    char err[256] = "", want_cmd[8192];
+    snprintf(want_cmd, sizeof want_cmd, "%s", cmd);
+    static const char *const space[] = {"train_batch_size", "train_optimizer_lr", "train_optimizer_momentum",
+                                        "model_params_depth", "train_optimizer_kind"};
+    for (int i = 0; i < 5; i++) {
+        char token[128];
+        snprintf(token, sizeof token, "${{search_space.%s}}", space[i]);
+        snprintf(want_cmd, sizeof want_cmd, "%s", replace(want_cmd, token, texts[i]));
+    }
+    cJSON *one = text ? yaml_parse(text, err, sizeof err) : NULL;
+    CHECK(one != NULL, "the task job does not parse: %s", err);
+    if (one) check_task_job(y, one, want_cmd, 4);
+    CHECK_FAILS(ie_azureml_task_job(record, 4, NULL, &text), IE_ERR_INVALID_ARG, "values are needed");
+    cJSON_Delete(one);
+    cJSON_Delete(drawn);
+    free(text);
+    cJSON_Delete(record);
     cJSON_Delete(y);
 
     /* Grid keys only: AzureML's grid sampling, no seed. */
@@ -292,7 +393,8 @@ static void test_fake_az(void) {
              "case \"$*\" in\n"
              "  'extension show --name ml') echo '{\"name\": \"ml\"}' ;;\n"
              "  'ml job create '*) echo \"job-$(wc -l < %s | tr -d ' ')\" ;;\n"
-             "  'ml job show '*) echo Failed ;;\n"
+             "  'ml job show '*) echo '{\"name\": \"job-2\", \"status\": \"Failed\", \"services\": "
+             "{\"Studio\": {\"endpoint\": \"https://ml.azure.com/runs/job-2\"}}}' ;;\n"
              "  *) exit 2 ;;\nesac\nEOF\nchmod +x %s/az",
              bin, log_path, log_path, bin);
     if (system(script) != 0) CHECK(0, "cannot write the fake az");
@@ -332,9 +434,13 @@ static void test_fake_az(void) {
     size_t n = fread(text, 1, sizeof text - 1, out);
     text[n] = '\0';
     fclose(out);
-    CHECK(strstr(text, "job job-2 Failed") != NULL, "status output: %s", text);
+    CHECK(strstr(text, "\n0     submitted                Failed        -          job-2\n") != NULL &&
+              strstr(text, "    log:    az ml job stream --name job-2 --resource-group rg1 --workspace-name ws1\n") &&
+              strstr(text, "    studio: https://ml.azure.com/runs/job-2\n"),
+          "status output: %s", text);
     log = read_file(log_path);
-    CHECK(strstr(log, "ml job show --name job-2 --query status --output tsv\n") != NULL, "az calls: %s", log);
+    CHECK(strstr(log, "ml job show --name job-2 --output json --resource-group rg1 --workspace-name ws1\n") != NULL,
+          "az calls: %s", log);
 
     /* Without az: nothing runs, the exact commands are printed. */
     setenv("PATH", "/usr/bin:/bin", 1);
