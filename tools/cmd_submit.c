@@ -367,14 +367,19 @@ static int aggregate_cv(const char *run_dir) {
     if (st == IE_OK) st = ie_config_get_int(cfg, "cv.splits", &folds);
     if (st == IE_OK) st = ie_cv_aggregate(run_dir, (int)folds);
     if (st == IE_OK) printf("aggregated: %s/cv_metrics.csv, %s/cv_summary.csv\n", run_dir, run_dir);
-    if (st == IE_OK && ie_azureml_data_elsewhere(run_dir, (int)folds, where, sizeof where)) {
+    /* Segmentation ensembles read the test images again; classification and
+     * regression ensembles only average the folds' predictions.csv. */
+    char scalar_predictions[4500];
+    snprintf(scalar_predictions, sizeof scalar_predictions, "%s/fold_0/predictions.csv", run_dir);
+    bool scalar = access(scalar_predictions, R_OK) == 0;
+    if (st == IE_OK && !scalar && ie_azureml_data_elsewhere(run_dir, (int)folds, where, sizeof where)) {
         printf("the folds' ensemble is not evaluated here: the folds read their data from %s (the job's data "
                "input), which is not on this machine; build it with innereye ensemble --runs %s/fold_0 ... and "
                "evaluate it with innereye infer on the test subjects (docs/cluster.md)\n", where, run_dir);
     } else if (st == IE_OK) {
         char self[4096];
         ie_self_path(self, sizeof self);
-        st = ie_cv_ensemble_if_segmentation(cfg, run_dir, (int)folds, self);
+        st = ie_cv_ensemble_folds(cfg, run_dir, (int)folds, self);
     }
     ie_config_free(cfg);
     if (chdir(cwd) != 0) fprintf(stderr, "innereye collect: cannot return to %s\n", cwd);
