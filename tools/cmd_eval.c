@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/file_util.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "innereye/image_io.h"
@@ -267,18 +268,6 @@ done:
 
 /* ------------------------------------------------------------- output */
 
-static bool mkdir_p(const char *path) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return false;
-    for (char *s = buf + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
-        *s = '/';
-    }
-    return mkdir(buf, 0755) == 0 || errno == EEXIST;
-}
-
 static void print_summary(const pair *pairs, int n_pairs, int n_structures, char **names) {
     static const char *const title[4] = {"Dice", "Hausdorff", "HD95", "mean distance"};
     double *v = malloc(sizeof(double) * (size_t)n_pairs);
@@ -470,8 +459,8 @@ int ie_cmd_eval(int argc, char **argv) {
             snprintf(names[c], 16, "%d", c + 1);
         }
     }
-    if (!mkdir_p(out)) {
-        fprintf(stderr, "innereye eval: cannot create the output folder %s: %s\n", out, strerror(errno));
+    if (ie_make_dirs(out) != IE_OK) {
+        fprintf(stderr, "innereye eval: %s\n", ie_error_message());
         goto done;
     }
     print_summary(pairs, n_pairs, n_structures, names);

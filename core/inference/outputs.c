@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/file_util.h"
 #include "core/inference/infer.h"
 #include "core/tensor/tensor_impl.h"
 #include "innereye/ops.h"
@@ -37,21 +38,6 @@ ie_status ie_infer_outputs_check(const char *out_dir, const char *subject) {
     if (S_ISDIR(sb.st_mode) && is_empty_dir(path)) return IE_OK;
     return ie_error_set(IE_ERR_IO, "%s already exists; inference never overwrites results: give another --out "
                         "folder, or move it away", path);
-}
-
-/* mkdir -p */
-static ie_status make_dirs(const char *dir) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", buf, strerror(errno));
-        if (!c) return IE_OK;
-        *p = c;
-    }
 }
 
 static void remove_partial(const char *dir) {
@@ -111,7 +97,7 @@ ie_status ie_infer_write(const char *out_dir, const ie_infer_settings *s, const 
                             (long long)shape[2], (long long)gshape[0], (long long)gshape[1], (long long)gshape[2]);
     int ndim = r->geometry.ndim == 2 ? 2 : 3;
     const int64_t *wshape = ndim == 2 ? shape + 1 : shape;
-    IE_TRY(make_dirs(out_dir));
+    IE_TRY(ie_make_dirs(out_dir));
     char partial[4200], final[4200], path[4800], name[512];
     snprintf(partial, sizeof partial, "%s/.%s.partial.%ld", out_dir, r->subject, (long)getpid());
     snprintf(final, sizeof final, "%s/%s", out_dir, r->subject);

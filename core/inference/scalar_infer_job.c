@@ -185,15 +185,7 @@ static ie_status make_parent(const char *out) {
     char *slash = strrchr(buf, '/');
     if (!slash || slash == buf) return IE_OK;
     *slash = '\0';
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p) continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", buf, strerror(errno));
-        if (!c) return IE_OK;
-        *p = c;
-    }
+    return ie_make_dirs(buf);
 }
 
 static void remove_partial(const char *dir) {

@@ -18,22 +18,6 @@
 #include "ie_version.h"
 #include "innereye/threads.h"
 
-static ie_status mkdir_p(const char *path) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return ie_error_set(IE_ERR_IO, "%s: path too long", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return ie_error_set(IE_ERR_IO, "%s: cannot create folder %s: %s", path, buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", path, strerror(errno));
-    return IE_OK;
-}
-
 void ie_utc_now(char *out, size_t size) {
     time_t t = time(NULL);
     struct tm tm;
@@ -45,7 +29,7 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
                             size_t out_size) {
     if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
         return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
-    IE_TRY(mkdir_p(output_dir));
+    IE_TRY(ie_make_dirs(output_dir));
     if (name[0]) {
         if ((size_t)snprintf(out, out_size, "%s/%s", output_dir, name) >= out_size)
             return ie_error_set(IE_ERR_IO, "run folder path too long");

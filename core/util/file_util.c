@@ -1,8 +1,9 @@
-/* core/util - reading whole files. */
+/* core/util - reading whole files, making folders. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/util/file_util.h"
 
@@ -34,4 +35,18 @@ ie_status ie_read_file(const char *path, char **text, size_t *length) {
     *text = buf;
     if (length) *length = n;
     return IE_OK;
+}
+
+ie_status ie_make_dirs(const char *dir) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return ie_error_set(IE_ERR_IO, "%s: path too long", dir);
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p) continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", buf, strerror(errno));
+        if (!c) return IE_OK;
+        *p = c;
+    }
 }

@@ -1,4 +1,4 @@
-/* core/util - reading whole files. */
+/* core/util - reading whole files, making folders. */
 #ifndef IE_CORE_UTIL_FILE_UTIL_H
 #define IE_CORE_UTIL_FILE_UTIL_H
 
@@ -9,5 +9,9 @@
 /* The whole file as a NUL-terminated malloc'd string (free() it); length may
  * be NULL.  Errors name the file. */
 ie_status ie_read_file(const char *path, char **text, size_t *length);
+
+/* mkdir -p: dir and every missing folder above it (0755).  Errors name the
+ * folder that could not be made. */
+ie_status ie_make_dirs(const char *dir);
 
 #endif
