@@ -206,20 +206,13 @@ int ie_cmd_cv_aggregate(int argc, char **argv) {
         return 2;
     }
     /* The fold count comes from the cross-validation's own config. */
-    char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", argv[0]);
     ie_config *cfg = NULL;
-    int64_t folds = 0;
-    ie_status st = ie_config_new(&cfg);
-    if (st == IE_OK) st = ie_config_add_file(cfg, path);
-    if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = ie_config_get_int(cfg, "cv.splits", &folds);
-    if (st == IE_OK && folds < 2)
-        st = ie_error_set(IE_ERR_CONFIG, "%s: cv.splits is %lld; not a cross-validation", path, (long long)folds);
-    if (st == IE_OK) st = ie_cv_aggregate(argv[0], (int)folds);
+    int folds = 0;
+    ie_status st = ie_cv_read_config(argv[0], &cfg, &folds);
+    if (st == IE_OK) st = ie_cv_aggregate(argv[0], folds);
     char self[4096];
     ie_self_path(self, sizeof self);
-    if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, argv[0], (int)folds, self);
+    if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, argv[0], folds, self);
     ie_config_free(cfg);
     if (st != IE_OK) {
         fprintf(stderr, "innereye cv-aggregate: %s\n", ie_error_message());

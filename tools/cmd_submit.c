@@ -350,7 +350,7 @@ int ie_cmd_status(int argc, char **argv) {
  * relative to where they ran, the job's output folder, which is the run's
  * parent here. */
 static int aggregate_cv(const char *run_dir) {
-    char cwd[4096], parent[4400], path[4600], where[4096];
+    char cwd[4096], parent[4400], where[4096];
     snprintf(parent, sizeof parent, "%s", run_dir);
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) *slash = '\0';
@@ -358,28 +358,24 @@ static int aggregate_cv(const char *run_dir) {
         fprintf(stderr, "innereye collect: cannot enter %s\n", parent);
         return 1;
     }
-    snprintf(path, sizeof path, "%s/config.resolved.json", run_dir);
     ie_config *cfg = NULL;
-    int64_t folds = 0;
-    ie_status st = ie_config_new(&cfg);
-    if (st == IE_OK) st = ie_config_add_file(cfg, path);
-    if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = ie_config_get_int(cfg, "cv.splits", &folds);
-    if (st == IE_OK) st = ie_cv_aggregate(run_dir, (int)folds);
+    int folds = 0;
+    ie_status st = ie_cv_read_config(run_dir, &cfg, &folds);
+    if (st == IE_OK) st = ie_cv_aggregate(run_dir, folds);
     if (st == IE_OK) printf("aggregated: %s/cv_metrics.csv, %s/cv_summary.csv\n", run_dir, run_dir);
     /* Segmentation ensembles read the test images again; classification and
      * regression ensembles only average the folds' predictions.csv. */
     char scalar_predictions[4500];
     snprintf(scalar_predictions, sizeof scalar_predictions, "%s/fold_0/predictions.csv", run_dir);
     bool scalar = access(scalar_predictions, R_OK) == 0;
-    if (st == IE_OK && !scalar && ie_azureml_data_elsewhere(run_dir, (int)folds, where, sizeof where)) {
+    if (st == IE_OK && !scalar && ie_azureml_data_elsewhere(run_dir, folds, where, sizeof where)) {
         printf("the folds' ensemble is not evaluated here: the folds read their data from %s (the job's data "
                "input), which is not on this machine; build it with innereye ensemble --runs %s/fold_0 ... and "
                "evaluate it with innereye infer on the test subjects (docs/cluster.md)\n", where, run_dir);
     } else if (st == IE_OK) {
         char self[4096];
         ie_self_path(self, sizeof self);
-        st = ie_cv_ensemble_folds(cfg, run_dir, (int)folds, self);
+        st = ie_cv_ensemble_folds(cfg, run_dir, folds, self);
     }
     ie_config_free(cfg);
     if (chdir(cwd) != 0) fprintf(stderr, "innereye collect: cannot return to %s\n", cwd);

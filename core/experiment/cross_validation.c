@@ -145,6 +145,26 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     return IE_OK;
 }
 
+ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    int64_t k = 0;
+    *cfg = NULL;
+    ie_status st = ie_config_new(cfg);
+    if (st == IE_OK) st = ie_config_add_file(*cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(*cfg);
+    if (st == IE_OK) st = ie_config_get_int(*cfg, "cv.splits", &k);
+    if (st == IE_OK && k < 2)
+        st = ie_error_set(IE_ERR_CONFIG, "%s: cv.splits is %lld; not a cross-validation", path, (long long)k);
+    if (st != IE_OK) {
+        ie_config_free(*cfg);
+        *cfg = NULL;
+        return st;
+    }
+    *folds = (int)k;
+    return IE_OK;
+}
+
 /* Whether a predictions.csv holds rows of the test split. */
 static bool has_test_rows(const char *path) {
     ie_csv *csv = NULL;

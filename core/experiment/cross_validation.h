@@ -25,6 +25,10 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent_dir, 
  * missing and shared with the other folds). */
 ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size);
 
+/* The config of an existing cross-validation folder (its
+ * config.resolved.json) and its fold count (cv.splits, at least 2). */
+ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds);
+
 /* Builds the folds' ensemble and evaluates it on the shared test set, for
  * any task whose folds predicted the test set (cv_ensemble.h); nothing when
  * they did not (run.infer_test off, no test subjects). */
