@@ -80,8 +80,9 @@ check "innereye eval reproduces the regression metrics" cmp -s "$out/reg/metrics
 # shared test set is the mean of the folds' test predictions.
 for task in binary regression; do
   kind=classification; [ $task = regression ] && kind=regression
+  infer_val=true; [ $task = regression ] && infer_val=false
   "$innereye" train --config "$out/$task.json" --output-dir "$out" --set run.name=cv_$task --set train.epochs=10 \
-    --set run.infer_val=false --cv 3 --threads 2 > "$out/cv_$task.txt" 2>&1
+    --set run.infer_val=$infer_val --cv 3 --threads 2 > "$out/cv_$task.txt" 2>&1
   check "$task cross-validation succeeds" test $? -eq 0
   cv=$out/cv_$task
   check "$task: the folds' ensemble predicts the test set" test -s "$cv/ensemble/predictions.csv"
@@ -110,6 +111,13 @@ check "innereye infer --run <cv>/ensemble on the test subjects gives the CV ense
   file == 1 { p[$1 "," $2] = $4; next }
   { rows++; k = $1 "," $2; d = p[k] - $4; if (!(k in p) || d > 1e-6 || d < -1e-6) bad++ }
   END { exit !(rows > 0 && rows == length(p) && !bad) }' "$cv/ensemble/predictions.csv" "$out/cv_infer/predictions.csv"
+# cv_summary.csv: per split and target, the mean of the folds' metric.
+want=$(for i in 0 1 2; do metric "$out/cv_binary/fold_$i/metrics.csv" test sick area_under_roc_curve; done |
+  awk '{ s += $1 } END { printf "%.6f", s / 3 }')
+check "cv_summary.csv: test AUROC = mean of the folds' ($want)" \
+  grep -q "^test|sick,area_under_roc_curve,3,$want," "$out/cv_binary/cv_summary.csv"
+check "cv_summary.csv keeps validation and test apart" grep -q "^val|sick,area_under_roc_curve,3," \
+  "$out/cv_binary/cv_summary.csv"
 auc_row=$(grep "^sick,area_under_roc_curve," "$out/cv_binary/ensemble_comparison.csv")
 check "the comparison lists the test AUROC of every fold and of the ensemble ($auc_row)" \
   awk -F, -v r="$auc_row" 'BEGIN { split(r, a, ","); for (i = 3; i <= 7; i++) if (a[i] !~ /^0\.[0-9]+$/ && a[i] != "1.000000") exit 1 }'
