@@ -84,6 +84,12 @@ int ie_cmd_infer_scalar(int argc, char **argv) {
     if (!r.run) return refuse("give --run RUN_DIR");
     if (!r.dataset) return refuse("give --dataset CSV (one row per subject, with the columns the run was trained on)");
     if (!r.out) return refuse("give --out DIR (a folder that does not exist yet)");
+    /* "predicted/" names the folder "predicted": the output is built beside
+     * it under a temporary name and renamed. */
+    char out[4096];
+    snprintf(out, sizeof out, "%s", r.out);
+    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
+    r.out = out;
     ie_threads_set(threads);
     if (ie_scalar_infer(&r) != IE_OK) {
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());

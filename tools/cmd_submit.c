@@ -365,9 +365,7 @@ static int aggregate_cv(const char *run_dir) {
     if (st == IE_OK) printf("aggregated: %s/cv_metrics.csv, %s/cv_summary.csv\n", run_dir, run_dir);
     /* Segmentation ensembles read the test images again; classification and
      * regression ensembles only average the folds' predictions.csv. */
-    char scalar_predictions[4500];
-    snprintf(scalar_predictions, sizeof scalar_predictions, "%s/fold_0/predictions.csv", run_dir);
-    bool scalar = access(scalar_predictions, R_OK) == 0;
+    bool scalar = st == IE_OK && ie_cv_predictions_of(run_dir, folds) == IE_CV_PREDICTIONS_SCALAR;
     if (st == IE_OK && !scalar && ie_azureml_data_elsewhere(run_dir, folds, where, sizeof where)) {
         printf("the folds' ensemble is not evaluated here: the folds read their data from %s (the job's data "
                "input), which is not on this machine; build it with innereye ensemble --runs %s/fold_0 ... and "

@@ -319,7 +319,7 @@ static const ie_config_key schema_keys[] = {
     {.path = "train.median_stop.min_epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
      .doc = "Epochs a trial always trains before the median stopping rule may stop it."},
 
-    {.path = "cv.splits", .type = IE_CFG_INT, .def = "0", AT_LEAST(0), .range_doc = "0, or >= 2",
+    {.path = "cv.splits", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 64), .range_doc = "0, or 2 to 64",
      .doc = "Cross-validation folds (InnerEye `number_of_cross_validation_splits`); 0: no cross-validation."},
     {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1), .range_doc = "-1, or 0 to cv.splits - 1",
      .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},

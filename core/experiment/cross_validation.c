@@ -17,7 +17,7 @@
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
 
-#define MAX_FOLDS 100
+#define MAX_FOLDS 64
 
 static ie_status mkdir_if_missing(const char *dir) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -176,6 +176,18 @@ static bool has_test_rows(const char *path) {
     return found;
 }
 
+ie_cv_predictions ie_cv_predictions_of(const char *parent, int folds) {
+    char path[4200];
+    struct stat s;
+    for (int i = 0; i < folds; i++) {
+        snprintf(path, sizeof path, "%s/fold_%d/predictions", parent, i);
+        if (stat(path, &s) == 0 && S_ISDIR(s.st_mode)) return IE_CV_PREDICTIONS_SEGMENTATION;
+        snprintf(path, sizeof path, "%s/fold_%d/predictions.csv", parent, i);
+        if (stat(path, &s) == 0) return has_test_rows(path) ? IE_CV_PREDICTIONS_SCALAR : IE_CV_PREDICTIONS_NONE;
+    }
+    return IE_CV_PREDICTIONS_NONE;
+}
+
 /* A cross-validation ends with its folds' ensemble evaluated on the shared
  * test set: segmentation runs (predictions/ folders) through ensemble
  * inference (cv_ensemble.c), classification and regression runs
@@ -187,10 +199,8 @@ ie_status ie_cv_ensemble_folds(const ie_config *cfg, const char *parent, int fol
     IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
     IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
     if (!infer) return IE_OK;
-    char path[4200];
-    struct stat s;
-    snprintf(path, sizeof path, "%s/fold_0/predictions", parent);
-    if (test > 0 && stat(path, &s) == 0 && S_ISDIR(s.st_mode)) {
+    ie_cv_predictions kind = ie_cv_predictions_of(parent, folds);
+    if (kind == IE_CV_PREDICTIONS_SEGMENTATION && test > 0) {
         IE_TRY(ie_cv_ensemble_evaluate(parent, folds, innereye));
         printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
                "%s/ensemble_comparison.csv\n", parent, parent);
@@ -198,8 +208,7 @@ ie_status ie_cv_ensemble_folds(const ie_config *cfg, const char *parent, int fol
     }
     /* Scalar datasets may take their test subjects from a split column, so
      * data.split.test says nothing there: the folds' predictions do. */
-    snprintf(path, sizeof path, "%s/fold_0/predictions.csv", parent);
-    if (stat(path, &s) != 0 || !has_test_rows(path)) return IE_OK;
+    if (kind != IE_CV_PREDICTIONS_SCALAR) return IE_OK;
     IE_TRY(ie_cv_ensemble_scalar_evaluate(parent, folds));
     printf("ensemble of the folds: %s/ensemble (predictions.csv, metrics.csv), compared with each fold in "
            "%s/ensemble_comparison.csv\n", parent, parent);

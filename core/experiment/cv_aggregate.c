@@ -13,7 +13,7 @@
  * fold's mean over its rows, then the mean and sample standard deviation of
  * those across the folds that have the metric.  A fold without metrics.csv
  * (a failed fold, reported in cv_status.csv) is left out.  Both files are
- * written to a temporary name and renamed. */
+ * written atomically; numbers with 9 significant digits. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/experiment/cross_validation.h"
 
@@ -104,23 +105,26 @@ static void add_fold(aggregate *a, const ie_csv *csv, int fold) {
     }
 }
 
-static ie_status finish_file(FILE *f, const char *tmp, const char *path) {
-    ie_status st = fclose(f) == 0 ? IE_OK : ie_error_set(IE_ERR_IO, "%s: write failed", tmp);
-    if (st == IE_OK && rename(tmp, path) != 0)
-        st = ie_error_set(IE_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-    if (st != IE_OK) remove(tmp);
+/* Both files are built in memory, then written by ie_write_file_atomic
+ * (a temporary name of this process, renamed). */
+static ie_status write_text(FILE *f, char **text, size_t *size, const char *path) {
+    ie_status st = fclose(f) == 0 && *text ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    if (st == IE_OK) st = ie_write_file_atomic(path, *text, *size);
+    free(*text);
+    *text = NULL;
     return st;
 }
 
 static ie_status write_summary(const aggregate *a, const char *parent) {
-    char path[4200], tmp[4300];
+    char path[4200], *text = NULL;
+    size_t size = 0;
     snprintf(path, sizeof path, "%s/cv_summary.csv", parent);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    FILE *f = open_memstream(&text, &size);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     fprintf(f, "group,metric,folds,mean,std\n");
     for (int g = 0; g < a->n_groups; g++)
         for (int m = 0; m < a->n_metrics; m++) {
+            if (!a->seen[(size_t)g * MAX_METRICS + (size_t)m]) continue; /* a metric of another group */
             double s = 0, s2 = 0;
             int n = 0;
             for (int fold = 0; fold < a->folds; fold++) {
@@ -131,18 +135,18 @@ static ie_status write_summary(const aggregate *a, const char *parent) {
                 s2 += mean * mean;
                 n++;
             }
-            if (!a->seen[(size_t)g * MAX_METRICS + (size_t)m]) continue; /* a metric of another group */
-            double mean = s / n, var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : NAN;
+            double mean = n ? s / n : NAN, var = n > 1 ? (s2 - n * mean * mean) / (n - 1) : NAN;
             ie_csv_write_field(f, a->groups[g]);
             fputc(',', f);
             ie_csv_write_field(f, a->metrics[m]);
-            fprintf(f, ",%d,%.6f,%.6f\n", n, mean, var > 0 ? sqrt(var) : (n > 1 ? 0.0 : NAN));
+            fprintf(f, ",%d,%.9g,%.9g\n", n, mean, var > 0 ? sqrt(var) : (n > 1 ? 0.0 : NAN));
         }
-    return finish_file(f, tmp, path);
+    return write_text(f, &text, &size, path);
 }
 
 ie_status ie_cv_aggregate(const char *parent, int folds) {
-    char path[4200], out_path[4200], tmp[4300];
+    char path[4200], out_path[4200], *text = NULL;
+    size_t size = 0;
     aggregate *a = calloc(1, sizeof *a);
     if (a) {
         a->folds = folds;
@@ -156,9 +160,8 @@ ie_status ie_cv_aggregate(const char *parent, int folds) {
         return ie_error_set(IE_ERR_NOMEM, "cross-validation aggregation: out of memory");
     }
     snprintf(out_path, sizeof out_path, "%s/cv_metrics.csv", parent);
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    FILE *out = fopen(tmp, "w");
-    ie_status st = out ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    FILE *out = open_memstream(&text, &size);
+    ie_status st = out ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", out_path);
     bool header = false;
     for (int fold = 0; st == IE_OK && fold < folds; fold++) {
         snprintf(path, sizeof path, "%s/fold_%d/metrics.csv", parent, fold);
@@ -185,8 +188,8 @@ ie_status ie_cv_aggregate(const char *parent, int folds) {
         ie_csv_free(csv);
     }
     if (out) {
-        ie_status closed = finish_file(out, tmp, out_path);
-        if (st == IE_OK) st = closed;
+        ie_status written = write_text(out, &text, &size, out_path);
+        if (st == IE_OK) st = written;
     }
     if (st == IE_OK) st = write_summary(a, parent);
     free(a->sum);

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/data/dataset.h"
 #include "core/data/split.h"
@@ -128,8 +129,10 @@ static ie_status compare(const char *parent, int folds, const char *ens) {
         if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
     }
     snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
-    FILE *f = fopen(path, "w");
-    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     if (f) {
         fprintf(f, "Structure,Metric");
         for (int i = 0; i < folds; i++) fprintf(f, ",fold_%d", i);
@@ -142,16 +145,38 @@ static ie_status compare(const char *parent, int folds, const char *ens) {
             int n = 0;
             for (int i = 0; i < folds; i++) {
                 double v = fold_csv[i] ? aggregate_mean(fold_csv[i], row[cs], row[cm]) : NAN;
-                fprintf(f, ",%.6f", v);
+                fprintf(f, ",%.9g", v);
                 if (!isnan(v)) sum += v, n++;
             }
-            fprintf(f, ",%.6f,%.6f\n", n ? sum / n : NAN, aggregate_mean(ensemble, row[cs], row[cm]));
+            fprintf(f, ",%.9g,%.9g\n", n ? sum / n : NAN, aggregate_mean(ensemble, row[cs], row[cm]));
         }
-        if (fclose(f) != 0) st = ie_error_set(IE_ERR_IO, "%s: write failed", path);
+        if (fclose(f) != 0 || !text) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+        if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
+        free(text);
     }
     ie_csv_free(ensemble);
     for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
     return st;
+}
+
+ie_status ie_cv_ensemble_folder(const char *parent, const char *const *runs, int n, char *ens, size_t size) {
+    snprintf(ens, size, "%s/ensemble", parent);
+    if (exists(ens) && !ie_ensemble_matches(ens, runs, n)) {
+        /* Folds finished or were retrained since: keep the old one aside,
+         * never delete it. */
+        char now[32], stamp[32], aside[4400];
+        ie_utc_now(now, sizeof now);
+        size_t k = 0;
+        for (const char *p = now; *p && k + 1 < sizeof stamp; p++)
+            if (*p != ':' && *p != '-') stamp[k++] = *p;
+        stamp[k] = '\0';
+        snprintf(aside, sizeof aside, "%s.before_%s", ens, stamp);
+        if (rename(ens, aside) != 0)
+            return ie_error_set(IE_ERR_IO, "cannot move the older ensemble %s aside: %s", ens, strerror(errno));
+        printf("the folds' ensemble from before (other folds or weights) is kept as %s\n", aside);
+    }
+    if (!exists(ens)) IE_TRY(ie_ensemble_create(runs, n, ens));
+    return IE_OK;
 }
 
 ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *innereye) {
@@ -165,8 +190,7 @@ ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *inn
         if (exists(path)) runs[n] = run_paths[n], n++;
     }
     if (n < 2) return ie_error_set(IE_ERR_STATE, "%s: fewer than 2 folds finished; no ensemble", parent);
-    snprintf(ens, sizeof ens, "%s/ensemble", parent);
-    if (!exists(ens)) IE_TRY(ie_ensemble_create(runs, n, ens));
+    IE_TRY(ie_cv_ensemble_folder(parent, runs, n, ens, sizeof ens));
 
     /* The shared test set, from the first fold's dataset and split. */
     ie_config *cfg = NULL;

@@ -8,6 +8,11 @@
 
 #include "innereye/status.h"
 
+/* <parent>/ensemble as the ensemble of exactly these fold runs: kept when it
+ * is one (ie_ensemble_matches), else an older one is moved aside to
+ * ensemble.before_<time>/ and a new one built.  ens receives its path. */
+ie_status ie_cv_ensemble_folder(const char *parent, const char *const *runs, int n, char *ens, size_t size);
+
 /* innereye: the command used to run the ensemble's inference. */
 ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *innereye);
 

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/experiment/ensemble.h"
@@ -123,10 +124,10 @@ static ie_status compare(const char *parent, int folds, const ie_scalar_report *
         if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
     }
     snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
-    char tmp[4500];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     if (f) {
         fprintf(f, "target,metric");
         for (int i = 0; i < folds; i++) fprintf(f, ",fold_%d", i);
@@ -140,15 +141,14 @@ static ie_status compare(const char *parent, int folds, const ie_scalar_report *
             int n = 0;
             for (int i = 0; i < folds; i++) {
                 double v = test_metric(fold_csv[i], m->target, m->metric);
-                fprintf(f, ",%.6f", v);
+                fprintf(f, ",%.9g", v);
                 if (!isnan(v)) sum += v, n++;
             }
-            fprintf(f, ",%.6f,%.6f\n", n ? sum / n : NAN, m->value);
+            fprintf(f, ",%.9g,%.9g\n", n ? sum / n : NAN, m->value);
         }
-        if (fclose(f) != 0) st = ie_error_set(IE_ERR_IO, "%s: write failed", tmp);
-        if (st == IE_OK && rename(tmp, path) != 0)
-            st = ie_error_set(IE_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-        if (st != IE_OK) remove(tmp);
+        if (fclose(f) != 0 || !text) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+        if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
+        free(text);
     }
     for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
     return st;
@@ -188,9 +188,8 @@ ie_status ie_cv_ensemble_scalar_evaluate(const char *parent, int folds) {
                               path);
     }
     /* The ensemble folder (ensemble.h) makes the averaged model usable by
-     * `innereye infer` later; an existing one is kept (cv-aggregate again). */
-    snprintf(ens, sizeof ens, "%s/ensemble", parent);
-    if (st == IE_OK && !exists(ens)) st = ie_ensemble_create(runs, n, ens);
+     * `innereye infer` later; an existing one of the same folds is kept. */
+    if (st == IE_OK) st = ie_cv_ensemble_folder(parent, runs, n, ens, sizeof ens);
     if (st == IE_OK) st = ie_predictions_new(&mean);
     if (st == IE_OK) st = average(rows, index, n, mean);
     snprintf(path, sizeof path, "%s/predictions.csv", ens);

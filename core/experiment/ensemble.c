@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -57,13 +58,48 @@ static ie_status compatibility_key(const ie_config *cfg, char *out, size_t size)
     return st;
 }
 
+/* Removes what build_into wrote into a folder that never became an
+ * ensemble (only the files it writes; the folder goes if that empties it). */
+static void remove_partial(const char *dir, int count) {
+    static const char *const files[] = {"weights.safetensors", "config.resolved.json", "data_statistics.json"};
+    char path[4400];
+    for (int i = 0; i < count; i++) {
+        for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+            snprintf(path, sizeof path, "%s/members/%d/%s", dir, i, files[f]);
+            remove(path);
+        }
+        snprintf(path, sizeof path, "%s/members/%d", dir, i);
+        rmdir(path);
+    }
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/members", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+static ie_status build_into(const char *const *runs, int count, const char *out);
+
+/* Built under a temporary name and renamed: an ensemble folder is either
+ * complete or absent. */
 ie_status ie_ensemble_create(const char *const *runs, int count, const char *out) {
     if (count < 2 || count > IE_ENSEMBLE_MAX_MEMBERS)
         return ie_error_set(IE_ERR_INVALID_ARG, "ensemble: needs 2 to %d runs, got %d", IE_ENSEMBLE_MAX_MEMBERS, count);
-    if (mkdir(out, 0755) != 0)
-        return ie_error_set(IE_ERR_IO, "%s: %s; an ensemble folder is never overwritten", out,
-                            errno == EEXIST ? "already exists" : strerror(errno));
-    char path[4200], key0[2048] = "", key[2048];
+    struct stat sb;
+    if (stat(out, &sb) == 0)
+        return ie_error_set(IE_ERR_IO, "%s: already exists; an ensemble folder is never overwritten", out);
+    char partial[4096];
+    snprintf(partial, sizeof partial, "%s.partial.%ld", out, (long)getpid());
+    if (mkdir(partial, 0755) != 0) return ie_error_set(IE_ERR_IO, "%s: cannot create: %s", partial, strerror(errno));
+    ie_status st = build_into(runs, count, partial);
+    if (st == IE_OK && rename(partial, out) != 0)
+        st = ie_error_set(IE_ERR_IO, "%s: cannot rename to %s: %s", partial, out, strerror(errno));
+    if (st != IE_OK) remove_partial(partial, count);
+    return st;
+}
+
+static ie_status build_into(const char *const *runs, int count, const char *out) {
+    char path[4400], key0[2048] = "", key[2048];
     snprintf(path, sizeof path, "%s/members", out);
     mkdir(path, 0755);
     cJSON *manifest = cJSON_CreateObject(), *members = cJSON_AddArrayToObject(manifest, "members");
@@ -202,4 +238,39 @@ ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *ou
     }
     cJSON_Delete(m);
     return st;
+}
+
+/* The SHA-256 of a run's final weights, from its last checkpoint record. */
+static ie_status run_weights_sha(const char *run, char hex[IE_SHA256_HEX_SIZE]) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/checkpoints/last.json", run);
+    char *text = read_all(path);
+    cJSON *rec = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON *weights = cJSON_GetObjectItem(rec, "weights");
+    ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no weights entry", path);
+    if (st == IE_OK) {
+        snprintf(path, sizeof path, "%s/checkpoints/%s", run, weights->valuestring);
+        st = ie_sha256_file_hex(path, hex);
+    }
+    cJSON_Delete(rec);
+    return st;
+}
+
+bool ie_ensemble_matches(const char *dir, const char *const *runs, int count) {
+    if (!ie_ensemble_is(dir)) return false;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char *text = read_all(path);
+    cJSON *m = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    cJSON *members = cJSON_GetObjectItem(m, "members");
+    bool same = cJSON_GetArraySize(members) == count;
+    for (int i = 0; same && i < count; i++) {
+        char hex[IE_SHA256_HEX_SIZE];
+        cJSON *want = cJSON_GetObjectItem(cJSON_GetArrayItem(members, i), "weights_sha256");
+        same = cJSON_IsString(want) && run_weights_sha(runs[i], hex) == IE_OK && !strcmp(hex, want->valuestring);
+    }
+    cJSON_Delete(m);
+    return same;
 }

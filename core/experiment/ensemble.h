@@ -20,8 +20,13 @@
 
 #define IE_ENSEMBLE_MAX_MEMBERS 64
 
-/* Builds an ensemble folder `out` (which must not exist) from finished runs. */
+/* Builds an ensemble folder `out` (which must not exist) from finished runs,
+ * under a temporary name renamed at the end (complete or absent). */
 ie_status ie_ensemble_create(const char *const *runs, int count, const char *out);
+
+/* True when dir is an ensemble of exactly these runs, in this order, with
+ * the runs' current final weights (their SHA-256 equal the manifest's). */
+bool ie_ensemble_matches(const char *dir, const char *const *runs, int count);
 
 /* True when dir holds an ensemble manifest. */
 bool ie_ensemble_is(const char *dir);

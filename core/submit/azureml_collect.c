@@ -361,23 +361,8 @@ ie_status ie_azureml_collect(const char *submit_dir, FILE *out, ie_azureml_colle
     free(json);
     if (st == IE_OK && !strcmp(v.kind, "cv")) st = write_cv_status(&v, present);
     if (st == IE_OK && !strcmp(v.kind, "sweep")) st = write_trials(&v);
-    /* New folds make the folds' ensemble out of date: keep it aside, never
-     * delete it; the aggregation builds the new one. */
-    char ensemble[4600], aside[4700], stamp[32];
-    snprintf(ensemble, sizeof ensemble, "%s/ensemble", v.run_dir);
-    if (st == IE_OK && r->placed > 0 && !strcmp(v.kind, "cv") && exists(ensemble)) {
-        char now[32];
-        ie_utc_now(now, sizeof now);
-        size_t n = 0;
-        for (const char *p = now; *p && n + 1 < sizeof stamp; p++)
-            if (*p != ':' && *p != '-') stamp[n++] = *p;
-        stamp[n] = '\0';
-        snprintf(aside, sizeof aside, "%s.before_%s", ensemble, stamp);
-        if (rename(ensemble, aside) != 0)
-            st = ie_error_set(IE_ERR_IO, "cannot move the older ensemble %s aside: %s", ensemble, strerror(errno));
-        else
-            fprintf(out, "the folds' ensemble from before is kept as %s\n", aside);
-    }
+    /* New folds make the folds' ensemble out of date: the aggregation moves
+     * it aside (ie_cv_ensemble_folder) and builds the new one. */
     fprintf(out, "collected %d of %d %s%s", r->collected, r->tasks,
             !strcmp(v.kind, "cv") ? "folds" : !strcmp(v.kind, "sweep") ? "trials" : "runs",
             r->failed || r->pending || r->refused ? " (" : "");

@@ -113,8 +113,8 @@ check "inference.json names the weights and their SHA-256" \
   grep -q "\"weights_sha256\":[[:space:]]*\"$(sha256sum "$run/checkpoints/epoch_0008.safetensors" | cut -c1-64)\"" \
   "$out/inf/inference.json"
 check "no partial folder is left" test -z "$(ls -A "$out" | grep partial)"
-"$innereye" infer --run "$run" --dataset "$out/tabular.csv" --out "$out/inf1" --threads 1 > /dev/null 2>&1
-check "1 thread gives the same predictions as 2" cmp -s "$out/inf/predictions.csv" "$out/inf1/predictions.csv"
+"$innereye" infer --run "$run" --dataset "$out/tabular.csv" --out "$out/inf1/" --threads 1 > /dev/null 2>&1
+check "1 thread gives the same predictions as 2 (and --out DIR/ names DIR)" cmp -s "$out/inf/predictions.csv" "$out/inf1/predictions.csv"
 subset "$out/tabular.csv" "$run/split.csv" test > "$out/test_subjects.csv"
 "$innereye" infer --run "$run" --dataset "$out/test_subjects.csv" --out "$out/inf_test" > /dev/null 2>&1
 check "on the test subjects alone: the run's test metrics" \
