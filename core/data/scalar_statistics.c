@@ -38,6 +38,18 @@ static cJSON *ints(const int64_t *v, int n) {
 ie_status ie_scalar_statistics_write(const ie_scalar_data *d, const int64_t image_shape[4], int n_train,
                                      const char *path) {
     const ie_scalar_config *c = &d->cfg;
+    /* Overflowing sums would make the file invalid JSON and the run useless
+     * for new data: refuse them here, naming the column. */
+    for (int j = 0; j < c->n_numerical; j++)
+        if (!isfinite(d->num_mean[j]) || !isfinite(d->num_sd[j]))
+            return ie_error_set(IE_ERR_INVALID_ARG, "numerical column %s: the training split's mean or standard "
+                                                    "deviation is not finite (values too large?); rescale the column",
+                                c->numerical_columns[j]);
+    for (int k = 0; c->target == IE_TARGET_REGRESSION && c->standardize_targets && k < d->K; k++)
+        if (!isfinite(d->label_mean[k]) || !isfinite(d->label_scale[k]))
+            return ie_error_set(IE_ERR_INVALID_ARG, "label column %s: the training split's mean or standard deviation "
+                                                    "is not finite; rescale the column",
+                                ie_scalar_data_output_name(d, k));
     cJSON *root = cJSON_CreateObject();
     if (!root) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     cJSON_AddStringToObject(root, "format", FORMAT);

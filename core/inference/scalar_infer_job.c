@@ -72,6 +72,11 @@ static ie_status run_weights(const char *run, const char *checkpoint, member_fil
     }
     char last[PATH_SIZE], *text = NULL;
     snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+    char fold0[PATH_SIZE];
+    snprintf(fold0, sizeof fold0, "%s/fold_0", run);
+    if (!exists(last) && exists(fold0))
+        return ie_error_set(IE_ERR_IO, "%s is a cross-validation, not one run: give --run %s/ensemble (the folds' "
+                                       "ensemble) or --run %s/fold_<i>", run, run, run);
     if (!exists(last))
         return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its first "
                             "checkpoint?", run, last);

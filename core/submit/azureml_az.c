@@ -29,10 +29,13 @@ static const char *field(const cJSON *record, const char *key) {
     return v && v[0] ? v : NULL;
 }
 
+/* Shell-quoted: the flags go into commands printed for copying. */
 void ie_az_flags(const cJSON *record, char *out, size_t size) {
     const char *rg = field(record, "resource_group"), *ws = field(record, "workspace");
-    snprintf(out, size, "%s%s%s%s", rg ? " --resource-group " : "", rg ? rg : "", ws ? " --workspace-name " : "",
-             ws ? ws : "");
+    char qrg[1100] = "", qws[1100] = "";
+    if (rg) ie_shell_quote(rg, qrg, sizeof qrg);
+    if (ws) ie_shell_quote(ws, qws, sizeof qws);
+    snprintf(out, size, "%s%s%s%s", rg ? " --resource-group " : "", qrg, ws ? " --workspace-name " : "", qws);
 }
 
 /* The first lines of az's complaint, on one line. */

@@ -260,7 +260,11 @@ static ie_status write_cv_status(ie_azureml_view *v, const bool *present) {
     fprintf(f, "fold,status,exit_code,run_dir\n");
     for (int i = 0; i < v->n_tasks; i++) {
         ie_az_state s = v->tasks[i].state;
-        const char *word = present[i] ? "finished" : s == IE_AZ_FAILED ? "failed" : "running";
+        const char *word = present[i]              ? "finished"
+                           : s == IE_AZ_FAILED      ? "failed"
+                           : s == IE_AZ_FINISHED    ? "finished-not-collected" /* download failed or refused */
+                           : s == IE_AZ_UNKNOWN     ? "unknown"
+                                                    : "running";
         fprintf(f, "%d,%s,%s,%s/fold_%d\n", i, word, present[i] ? "0" : s == IE_AZ_FAILED ? "1" : "", v->run_dir, i);
     }
     fclose(f);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/submit/cmdline.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"
@@ -81,7 +82,9 @@ ie_status ie_azureml_resubmit(const char *submit_dir, int task, bool dry_run, FI
             t->status[0] ? t->status : "state not asked (--dry-run)", t->job[0] ? ", job " : "", t->job);
     fprintf(out, "azureml: wrote %s\n", path);
     if (dry_run) {
-        fprintf(out, "not submitted (--dry-run). To submit, run:\n  az ml job create --file %s%s\n", path, flags);
+        char quoted[8400];
+        ie_shell_quote(path, quoted, sizeof quoted);
+        fprintf(out, "not submitted (--dry-run). To submit, run:\n  az ml job create --file %s%s\n", quoted, flags);
         ie_azureml_view_free(&v);
         return IE_OK;
     }

@@ -134,7 +134,7 @@ static ie_status test_metrics(const char *run_dir, const cJSON *record, ie_mlflo
     const cJSON *target;
     cJSON_ArrayForEach(target, cJSON_GetObjectItemCaseSensitive(record, "test_metrics")) {
         const cJSON *m;
-        if (cJSON_IsNumber(target)) {
+        if (cJSON_IsNumber(target) && isfinite(target->valuedouble)) {
             char name[512];
             snprintf(name, sizeof name, "test_%s", target->string);
             IE_TRY(add_metric(&d->test, &d->n_test, name, target->valuedouble, ms, 0));

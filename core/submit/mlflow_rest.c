@@ -178,13 +178,12 @@ static CURLcode perform(const ie_mlflow_client *c, const char *method, const cha
         snprintf(error, error_size, "libcurl could not start a request");
         return CURLE_FAILED_INIT;
     }
-    char errbuf[CURL_ERROR_SIZE] = "", auth[4096];
+    char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
     if (body) headers = curl_slist_append(headers, "Content-Type: application/json");
-    if (c->token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
-        headers = curl_slist_append(headers, auth);
-        memset(auth, 0, sizeof auth);
+    if (c->token) { /* libcurl builds the header: no copy of the token of ours, whatever its length */
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
     } else if (c->username && c->password) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, c->username);

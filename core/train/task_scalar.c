@@ -271,7 +271,9 @@ static void record_metrics(const ie_scalar_report *r, cJSON *record) {
         if (strcmp(e->split, "test") != 0) continue;
         cJSON *t = cJSON_GetObjectItemCaseSensitive(m, e->target);
         if (!t) t = cJSON_AddObjectToObject(m, e->target);
-        if (t) cJSON_AddNumberToObject(t, e->metric, isnan(e->value) ? -1 : e->value);
+        /* Undefined metrics (one class only) are null, never a number. */
+        if (t && isfinite(e->value)) cJSON_AddNumberToObject(t, e->metric, e->value);
+        else if (t) cJSON_AddNullToObject(t, e->metric);
     }
 }
 

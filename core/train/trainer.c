@@ -555,7 +555,9 @@ static ie_status test_inference(trainer *t) {
     for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
     printf("\nmetrics: %s (aggregates: %s)\n", path, aggregates);
     cJSON *m = cJSON_AddObjectToObject(t->record, "test_metrics");
-    for (int c = 1; c < t->n_classes; c++) cJSON_AddNumberToObject(m, t->class_names[c], isnan(dice[c]) ? -1 : dice[c]);
+    for (int c = 1; c < t->n_classes; c++) /* NaN (no subject scored) is null, never a number */
+        if (isfinite(dice[c])) cJSON_AddNumberToObject(m, t->class_names[c], dice[c]);
+        else cJSON_AddNullToObject(m, t->class_names[c]);
     return IE_OK;
 }
 

@@ -39,6 +39,7 @@ ie_status ie_read_file(const char *path, char **text, size_t *length) {
 
 ie_status ie_make_dirs(const char *dir) {
     char buf[4096];
+    if (!dir[0]) return ie_error_set(IE_ERR_INVALID_ARG, "an empty folder name was given");
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) return ie_error_set(IE_ERR_IO, "%s: path too long", dir);
     for (char *p = buf + 1;; p++) {
         if (*p != '/' && *p) continue;
