@@ -2,12 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdlib.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/experiment/child_runs.h"
+#include "core/submit/mlflow_rest.h"
 
 extern char **environ;
 
@@ -22,6 +25,10 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
     if (parallel < 1) parallel = 1;
     for (int i = 0; i < count; i++) runs[i].exit_code = -1, pids[i] = 0;
     int next = 0, running = 0, finished = 0;
+    /* Folds and trials are runs of their own in MLflow, nested under the
+     * run the environment names (core/submit/mlflow_rest.h), not all in it. */
+    bool nested_before = getenv(IE_MLFLOW_NESTED_ENV) != NULL;
+    setenv(IE_MLFLOW_NESTED_ENV, "1", 1);
     ie_status st = IE_OK;
     while (finished < count) {
         while (st == IE_OK && running < parallel && next < count) {
@@ -58,5 +65,6 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
             fflush(stdout);
         }
     }
+    if (!nested_before) unsetenv(IE_MLFLOW_NESTED_ENV);
     return st;
 }

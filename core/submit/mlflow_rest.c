@@ -89,6 +89,10 @@ ie_status ie_mlflow_client_from_env(ie_mlflow_client *c, bool *configured) {
     const char *run = env("MLFLOW_RUN_ID");
     if (!run && c->azureml) run = env("AZUREML_RUN_ID");
     snprintf(c->run_id, sizeof c->run_id, "%s", run ? run : "");
+    if (env(IE_MLFLOW_NESTED_ENV) && c->run_id[0]) { /* a fold or trial: its own run, under that one */
+        snprintf(c->parent_run_id, sizeof c->parent_run_id, "%s", c->run_id);
+        c->run_id[0] = '\0';
+    }
     const char *experiment_id = env("MLFLOW_EXPERIMENT_ID"), *experiment_name = env("MLFLOW_EXPERIMENT_NAME");
     snprintf(c->experiment_id, sizeof c->experiment_id, "%s", experiment_id ? experiment_id : "");
     snprintf(c->experiment_name, sizeof c->experiment_name, "%s", experiment_name ? experiment_name : "innereye");
@@ -466,6 +470,7 @@ ie_mlflow_failure ie_mlflow_create_run(ie_mlflow_client *c, const char *run_name
     cJSON *tags = cJSON_AddArrayToObject(b, "tags");
     add_pair(tags, "mlflow.runName", run_name); /* servers before run_name */
     add_pair(tags, "mlflow.source.name", "innereye");
+    if (c->parent_run_id[0]) add_pair(tags, "mlflow.parentRunId", c->parent_run_id);
     ie_mlflow_call(c, "POST", "runs/create", b, r);
     cJSON_Delete(b);
     const char *id = json_path(r->json, "run", "info", "run_id");

@@ -64,11 +64,17 @@ typedef struct ie_mlflow_result {
     struct cJSON *json;     /* a 2xx reply's body (NULL when empty); the caller deletes it */
 } ie_mlflow_result;
 
+/* Set by a cross-validation or sweep for its child processes: their runs are
+ * created nested under the run MLFLOW_RUN_ID (or AzureML's job run) names,
+ * instead of all logging into that one run. */
+#define IE_MLFLOW_NESTED_ENV "IE_MLFLOW_NESTED"
+
 typedef struct ie_mlflow_client {
     char base_url[2048];     /* requests go to <base_url>/api/2.0/mlflow/<endpoint> */
     char shown[512];         /* scheme://host[:port] of base_url, for messages */
     bool azureml;            /* an AzureML workspace: token refresh; the job owns the run status */
     char run_id[256];        /* "" when the run is to be created */
+    char parent_run_id[256]; /* a created run is nested under it (mlflow.parentRunId); "" if none */
     char experiment_id[128]; /* "" when unknown */
     char experiment_name[256];
     char *token;             /* bearer token, or NULL */

@@ -318,6 +318,12 @@ static void test_environment(void) {
     CHECK(!strcmp(c.run_id, "mlflow_run") && !strcmp(c.token, "mlflow-token"), "MLFLOW_RUN_ID and "
           "MLFLOW_TRACKING_TOKEN come first");
     ie_mlflow_client_free(&c);
+    /* A fold or trial started by a local cross-validation or sweep. */
+    setenv(IE_MLFLOW_NESTED_ENV, "1", 1);
+    CHECK_OK(ie_mlflow_client_from_env(&c, &on));
+    CHECK(!c.run_id[0] && !strcmp(c.parent_run_id, "mlflow_run"), "a child run is created under MLFLOW_RUN_ID");
+    ie_mlflow_client_free(&c);
+    unsetenv(IE_MLFLOW_NESTED_ENV);
     /* A plain MLflow server with basic auth. */
     clear_env();
     setenv("MLFLOW_TRACKING_URI", "http://alice:pw@mlflow.local:5000/", 1);
@@ -534,6 +540,13 @@ static void test_client_create_run(void) {
               !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(b, "run_name")), "run_a"),
           "runs/create body");
     cJSON_Delete(b);
+    /* Nested under a parent run: the mlflow.parentRunId tag. */
+    srv_reset();
+    snprintf(c.parent_run_id, sizeof c.parent_run_id, "parent_1");
+    CHECK(ie_mlflow_create_run(&c, "fold_0", 1700000000000LL, id, sizeof id, &r) == IE_MLFLOW_OK, "nested: %s",
+          r.detail);
+    CHECK(srv.n == 1 && strstr(srv.req[0].body, "\"mlflow.parentRunId\"") && strstr(srv.req[0].body, "\"parent_1\""),
+          "runs/create carries mlflow.parentRunId");
 }
 
 /* ------------------------------------------------------------ innereye train */
