@@ -150,12 +150,21 @@ void ie_mlflow_remote_sync(const char *abs_run, const ie_mlflow_run_data *d, con
      * bits, so what was sent for them stays right. */
     int first = 0;
     while (first < d->n_epoch && d->epoch[first].step <= s.epochs_sent) first++;
-    if (first < d->n_epoch) {
-        if (ie_mlflow_log_batch(&g.client, s.run_id, d->epoch + first, d->n_epoch - first, NULL, 0, &r) ==
-            IE_MLFLOW_OK)
-            s.epochs_sent = d->epoch[d->n_epoch - 1].step;
-        else
+    /* In requests of whole epochs (MLflow appends: a metric sent twice shows
+     * twice), each remembered as sent as soon as the server took it. */
+    while (first < d->n_epoch) {
+        int end = first;
+        while (end < d->n_epoch && end - first < IE_MLFLOW_BATCH_METRICS) end++;
+        int boundary = end;
+        while (boundary < d->n_epoch && boundary > first && d->epoch[boundary].step == d->epoch[boundary - 1].step)
+            boundary--;
+        if (boundary > first) end = boundary;
+        if (ie_mlflow_log_batch(&g.client, s.run_id, d->epoch + first, end - first, NULL, 0, &r) != IE_MLFLOW_OK) {
             warn(r.failure, &r, "logging the epoch metrics"), failed = true;
+            break;
+        }
+        s.epochs_sent = d->epoch[end - 1].step;
+        first = end;
     }
     /* A server that does not answer costs one timeout per sync, not one
      * per request. */
