@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/util/file_util.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "innereye/image_io.h"
@@ -158,6 +159,12 @@ static int fashion_mnist(int argc, char **argv) {
                           n_train, n_val, n_test, tr_img.count, te_img.count);
     char tmp[PATH_MAX];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    if (st == IE_OK) { /* the folders above out (datasets/ on a fresh clone) */
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof parent, "%s", out);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) *slash = '\0', st = ie_make_dirs(parent);
+    }
     if (st == IE_OK && mkdir(tmp, 0755) != 0)
         st = ie_error_set(IE_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     char *text = NULL;
@@ -316,8 +323,7 @@ static int hippocampus_volume(int argc, char **argv) {
         }
         fclose(csv);
     }
-    if (st == IE_OK && mkdir(out, 0755) != 0 && errno != EEXIST)
-        st = ie_error_set(IE_ERR_IO, "%s: cannot create: %s", out, strerror(errno));
+    if (st == IE_OK) st = ie_make_dirs(out); /* datasets/hippocampus_volume on a fresh clone */
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/dataset.csv", out);
     if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
