@@ -20,30 +20,8 @@ metric() { # metric METRICS_CSV SPLIT TARGET NAME
 }
 at_least() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 >= b + 0) }'; }
 
-# 240 subjects: sick depends on age and sex, volume on age and site (plus noise).
-awk 'BEGIN {
-  srand(7); print "subject,age,bmi,site,sex,sick,volume"
-  for (i = 0; i < 240; i++) {
-    age = 20 + 60 * rand(); bmi = 18 + 17 * rand(); site = substr("ABC", 1 + int(3 * rand()), 1)
-    sex = rand() < 0.5 ? "F" : "M"; noise = rand() + rand() + rand() - 1.5
-    sick = (0.08 * (age - 50) + 1.5 * (sex == "F") - 0.7 + noise > 0) ? 1 : 0
-    volume = 3 + 0.02 * (age - 50) - 0.5 * (site == "B") + 0.1 * noise
-    printf "s%03d,%.1f,%.1f,%s,%s,%d,%.4f\n", i, age, bmi, site, sex, sick, volume
-  } }' > "$out/tabular.csv"
-cat > "$out/binary.json" <<JSON
-{
-  "model": {"name": "Classifier", "params": {"hidden": [16]}},
-  "data": {"dataset_csv": "$out/tabular.csv",
-           "scalar": {"label_columns": ["sick"], "numerical_columns": ["age", "bmi"],
-                      "categorical_columns": ["site", "sex"]},
-           "workers": 1},
-  "train": {"epochs": 30, "batch_size": 16, "optimizer": {"kind": "adam", "lr": 0.01}, "loss": {"name": "BCE"}},
-  "run": {"infer_val": true}
-}
-JSON
-sed -e 's/"sick"/"volume"/' -e 's/"BCE"/"MSE"/' \
-    -e 's/"categorical_columns"/"standardize_targets": true, "target": "regression", "categorical_columns"/' \
-    "$out/binary.json" > "$out/regression.json"
+# 240 subjects (tests/cli/tabular_dataset.sh): tabular.csv, binary.json, regression.json.
+bash "$(dirname "$0")/tabular_dataset.sh" "$out" 240 7 30
 
 "$innereye" train --config "$out/binary.json" --output-dir "$out" --set run.name=bin --threads 2 > "$out/bin.txt" 2>&1
 check "binary classification run succeeds" test $? -eq 0
