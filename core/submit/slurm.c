@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/submit/mlflow_rest.h"
 #include "core/submit/slurm.h"
 #include "core/train/run_dir.h"
 
@@ -52,6 +53,8 @@ static ie_status tasks_script(const ie_job *job, const ie_slurm_opts *o, char **
     fprintf(f, "set -u\n");
     fprintf(f, "task=${SLURM_ARRAY_TASK_ID:?submit this script with sbatch --array}\n");
     fprintf(f, "job=\"${SLURM_ARRAY_JOB_ID}_${task}\"\n");
+    if (job->kind != IE_JOB_SINGLE) /* folds and trials: MLflow runs of their own, under an exported MLFLOW_RUN_ID */
+        fprintf(f, "export " IE_MLFLOW_NESTED_ENV "=1\n");
     q(o->innereye, a, sizeof a);
     fprintf(f, "innereye=%s\n", a);
     q(job->parent, a, sizeof a);
