@@ -156,7 +156,7 @@ static ie_status compare(const char *parent, int folds, const ie_scalar_report *
 
 ie_status ie_cv_ensemble_scalar_evaluate(const char *parent, int folds) {
     const char *runs[MAX_FOLDS];
-    char run_paths[MAX_FOLDS][4200], path[4400], ens[4200];
+    char run_paths[MAX_FOLDS][4200], path[4400], ens[4200] = "";
     int index[MAX_FOLDS], n = 0;
     for (int i = 0; i < folds && i < MAX_FOLDS; i++) {
         snprintf(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i);
