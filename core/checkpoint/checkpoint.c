@@ -36,6 +36,14 @@ ie_status ie_write_file_atomic(const char *path, const char *text, size_t length
     return IE_OK;
 }
 
+ie_status ie_write_stream_atomic(FILE *stream, char **text, size_t *size, const char *path) {
+    ie_status st = fclose(stream) == 0 && *text ? ie_write_file_atomic(path, *text, *size)
+                                                : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    free(*text);
+    *text = NULL;
+    return st;
+}
+
 static void sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {

@@ -105,16 +105,6 @@ static void add_fold(aggregate *a, const ie_csv *csv, int fold) {
     }
 }
 
-/* Both files are built in memory, then written by ie_write_file_atomic
- * (a temporary name of this process, renamed). */
-static ie_status write_text(FILE *f, char **text, size_t *size, const char *path) {
-    ie_status st = fclose(f) == 0 && *text ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-    if (st == IE_OK) st = ie_write_file_atomic(path, *text, *size);
-    free(*text);
-    *text = NULL;
-    return st;
-}
-
 static ie_status write_summary(const aggregate *a, const char *parent) {
     char path[4200], *text = NULL;
     size_t size = 0;
@@ -141,7 +131,7 @@ static ie_status write_summary(const aggregate *a, const char *parent) {
             ie_csv_write_field(f, a->metrics[m]);
             fprintf(f, ",%d,%.9g,%.9g\n", n, mean, var > 0 ? sqrt(var) : (n > 1 ? 0.0 : NAN));
         }
-    return write_text(f, &text, &size, path);
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 ie_status ie_cv_aggregate(const char *parent, int folds) {
@@ -188,7 +178,7 @@ ie_status ie_cv_aggregate(const char *parent, int folds) {
         ie_csv_free(csv);
     }
     if (out) {
-        ie_status written = write_text(out, &text, &size, out_path);
+        ie_status written = ie_write_stream_atomic(out, &text, &size, out_path);
         if (st == IE_OK) st = written;
     }
     if (st == IE_OK) st = write_summary(a, parent);

@@ -150,9 +150,7 @@ static ie_status compare(const char *parent, int folds, const char *ens) {
             }
             fprintf(f, ",%.9g,%.9g\n", n ? sum / n : NAN, aggregate_mean(ensemble, row[cs], row[cm]));
         }
-        if (fclose(f) != 0 || !text) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-        if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
-        free(text);
+        st = ie_write_stream_atomic(f, &text, &size, path);
     }
     ie_csv_free(ensemble);
     for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);

@@ -146,9 +146,7 @@ static ie_status compare(const char *parent, int folds, const ie_scalar_report *
             }
             fprintf(f, ",%.9g,%.9g\n", n ? sum / n : NAN, m->value);
         }
-        if (fclose(f) != 0 || !text) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-        if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
-        free(text);
+        st = ie_write_stream_atomic(f, &text, &size, path);
     }
     for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
     return st;

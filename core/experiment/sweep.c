@@ -229,12 +229,9 @@ ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, u
         for (int i = 0; i < count; i++) fprintf(tf, ",%s", strchr(assignments[i], '=') + 1);
         fprintf(tf, "\n");
     }
-    fclose(tf);
     char path[4200];
     snprintf(path, sizeof path, "%s/trials.csv", parent);
-    ie_status st = ie_write_file_atomic(path, text, size);
-    free(text);
-    return st;
+    return ie_write_stream_atomic(tf, &text, &size, path);
 }
 
 /* Ranking reads everything from the parent folder (trials.csv, each trial's

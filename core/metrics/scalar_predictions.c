@@ -117,10 +117,7 @@ ie_status ie_predictions_write_csv(const ie_predictions *p, const char *path) {
         ie_csv_write_field(f, r->epoch);
         fputc('\n', f);
     }
-    fclose(f);
-    ie_status st = text ? ie_write_file_atomic(path, text, size) : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-    free(text);
-    return st;
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 static ie_status parse_number(const ie_csv *csv, int row, int col, double *out) {

@@ -264,11 +264,6 @@ double ie_scalar_report_find(const ie_scalar_report *r, const char *split, const
     return NAN;
 }
 
-static ie_status write_text(const char *path, char *text, size_t size) {
-    ie_status st = text ? ie_write_file_atomic(path, text, size) : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-    free(text);
-    return st;
-}
 
 static void print_value(FILE *f, double v) {
     if (isnan(v)) fputs("NaN", f);
@@ -293,9 +288,8 @@ ie_status ie_scalar_report_write(const ie_scalar_report *r, const char *out_dir)
         print_value(f, e->value);
         fputc('\n', f);
     }
-    fclose(f);
     snprintf(path, sizeof path, "%s/metrics.csv", out_dir);
-    IE_TRY(write_text(path, text, size));
+    IE_TRY(ie_write_stream_atomic(f, &text, &size, path));
     if (r->n_conf == 0) return IE_OK;
     text = NULL;
     f = open_memstream(&text, &size);
@@ -315,9 +309,8 @@ ie_status ie_scalar_report_write(const ie_scalar_report *r, const char *out_dir)
                 fprintf(f, ",%lld\n", (long long)m->counts[a * m->k + b]);
             }
     }
-    fclose(f);
     snprintf(path, sizeof path, "%s/confusion_matrix.csv", out_dir);
-    return write_text(path, text, size);
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 /* Short names for the summary. */

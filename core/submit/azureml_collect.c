@@ -245,10 +245,7 @@ static ie_status write_trials(ie_azureml_view *v) {
         }
         fprintf(f, "\n");
     }
-    fclose(f);
-    ie_status st = ie_write_file_atomic(path, text, size);
-    free(text);
-    return st;
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 /* cv_status.csv as a local cross-validation writes it. */
@@ -267,11 +264,8 @@ static ie_status write_cv_status(ie_azureml_view *v, const bool *present) {
                                                     : "running";
         fprintf(f, "%d,%s,%s,%s/fold_%d\n", i, word, present[i] ? "0" : s == IE_AZ_FAILED ? "1" : "", v->run_dir, i);
     }
-    fclose(f);
     snprintf(path, sizeof path, "%s/cv_status.csv", v->run_dir);
-    ie_status st = ie_write_file_atomic(path, text, size);
-    free(text);
-    return st;
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 static cJSON *read_collected(const char *submit_dir) {
