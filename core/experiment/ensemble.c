@@ -98,6 +98,22 @@ ie_status ie_ensemble_create(const char *const *runs, int count, const char *out
     return st;
 }
 
+/* A run's final weights file and epoch, from its last checkpoint record. */
+static ie_status final_weights(const char *run, char *path, size_t size, double *epoch) {
+    char last[4200];
+    snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+    char *text = read_all(last);
+    if (!text) return ie_error_set(IE_ERR_IO, "%s: no checkpoint: is %s a finished run?", last, run);
+    cJSON *rec = cJSON_Parse(text);
+    free(text);
+    cJSON *weights = cJSON_GetObjectItem(rec, "weights"), *e = cJSON_GetObjectItem(rec, "epoch");
+    ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no weights entry", last);
+    if (st == IE_OK) snprintf(path, size, "%s/checkpoints/%s", run, weights->valuestring);
+    if (epoch) *epoch = cJSON_IsNumber(e) ? e->valuedouble : 0;
+    cJSON_Delete(rec);
+    return st;
+}
+
 static ie_status build_into(const char *const *runs, int count, const char *out) {
     char path[4400], key0[2048] = "", key[2048];
     snprintf(path, sizeof path, "%s/members", out);
@@ -105,7 +121,7 @@ static ie_status build_into(const char *const *runs, int count, const char *out)
     cJSON *manifest = cJSON_CreateObject(), *members = cJSON_AddArrayToObject(manifest, "members");
     ie_status st = IE_OK;
     for (int i = 0; st == IE_OK && i < count; i++) {
-        char config_path[4200], last[4200], member[4300], dst[4400], hex[IE_SHA256_HEX_SIZE];
+        char config_path[4200], member[4300], dst[4400], hex[IE_SHA256_HEX_SIZE];
         snprintf(config_path, sizeof config_path, "%s/config.resolved.json", runs[i]);
         ie_config *cfg = NULL;
         st = ie_config_new(&cfg);
@@ -116,19 +132,12 @@ static ie_status build_into(const char *const *runs, int count, const char *out)
             st = ie_error_set(IE_ERR_CONFIG, "ensemble: %s is not compatible with %s: %s vs %s", runs[i], runs[0], key, key0);
         char sha[IE_SHA256_HEX_SIZE] = "";
         if (st == IE_OK) st = ie_config_sha256(cfg, sha);
-        /* The member's final weights, from its last checkpoint record. */
-        snprintf(last, sizeof last, "%s/checkpoints/last.json", runs[i]);
-        char *text = st == IE_OK ? read_all(last) : NULL;
-        if (st == IE_OK && !text) st = ie_error_set(IE_ERR_IO, "%s: no checkpoint: is %s a finished run?", last, runs[i]);
-        cJSON *rec = text ? cJSON_Parse(text) : NULL;
-        free(text);
-        cJSON *weights = cJSON_GetObjectItem(rec, "weights");
-        if (st == IE_OK && !cJSON_IsString(weights)) st = ie_error_set(IE_ERR_IO, "%s: no weights entry", last);
+        char src[4200];
+        double epoch = 0;
+        if (st == IE_OK) st = final_weights(runs[i], src, sizeof src, &epoch);
         snprintf(member, sizeof member, "%s/members/%d", out, i);
         if (st == IE_OK && mkdir(member, 0755) != 0) st = ie_error_set(IE_ERR_IO, "%s: %s", member, strerror(errno));
         if (st == IE_OK) {
-            char src[4400];
-            snprintf(src, sizeof src, "%s/checkpoints/%s", runs[i], weights->valuestring);
             snprintf(dst, sizeof dst, "%s/weights.safetensors", member);
             st = copy_file(src, dst);
         }
@@ -152,14 +161,13 @@ static ie_status build_into(const char *const *runs, int count, const char *out)
             cJSON_AddStringToObject(m, "config_sha256", sha);
             cJSON_AddStringToObject(m, "weights", "weights.safetensors");
             cJSON_AddStringToObject(m, "weights_sha256", hex);
-            cJSON_AddNumberToObject(m, "epoch", cJSON_GetObjectItem(rec, "epoch") ? cJSON_GetObjectItem(rec, "epoch")->valuedouble : 0);
+            cJSON_AddNumberToObject(m, "epoch", epoch);
             if (stats_hex[0]) {
                 cJSON_AddStringToObject(m, "statistics", "data_statistics.json");
                 cJSON_AddStringToObject(m, "statistics_sha256", stats_hex);
             }
             cJSON_AddItemToArray(members, m);
         }
-        cJSON_Delete(rec);
         ie_config_free(cfg);
     }
     if (st == IE_OK) {
@@ -183,13 +191,19 @@ bool ie_ensemble_is(const char *dir) {
     return stat(path, &s) == 0;
 }
 
+/* dir's manifest.json, parsed; path receives its name for messages. */
+static ie_status read_manifest(const char *dir, char path[4200], cJSON **out) {
+    snprintf(path, 4200, "%s/manifest.json", dir);
+    char *text = read_all(path);
+    *out = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    return *out ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot read the ensemble manifest", path);
+}
+
 ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200], char weights[][4200], int capacity) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    char *text = read_all(path);
-    if (!text) return ie_error_set(IE_ERR_IO, "%s: cannot read the ensemble manifest", path);
-    cJSON *m = cJSON_Parse(text);
-    free(text);
+    cJSON *m = NULL;
+    IE_TRY(read_manifest(dir, path, &m));
     cJSON *members = cJSON_GetObjectItem(m, "members");
     *count = 0;
     ie_status st = cJSON_IsArray(members) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no members", path);
@@ -212,11 +226,8 @@ ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *ou
     memset(out, 0, sizeof *out);
     out->epoch = -1;
     char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    char *text = read_all(path);
-    if (!text) return ie_error_set(IE_ERR_IO, "%s: cannot read the ensemble manifest", path);
-    cJSON *m = cJSON_Parse(text);
-    free(text);
+    cJSON *m = NULL;
+    IE_TRY(read_manifest(dir, path, &m));
     cJSON *member = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "members"), i);
     ie_status st = cJSON_IsObject(member) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no member %d", path, i);
     cJSON *source = cJSON_GetObjectItem(member, "source_run"), *epoch = cJSON_GetObjectItem(member, "epoch");
@@ -240,36 +251,19 @@ ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *ou
     return st;
 }
 
-/* The SHA-256 of a run's final weights, from its last checkpoint record. */
-static ie_status run_weights_sha(const char *run, char hex[IE_SHA256_HEX_SIZE]) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/checkpoints/last.json", run);
-    char *text = read_all(path);
-    cJSON *rec = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    cJSON *weights = cJSON_GetObjectItem(rec, "weights");
-    ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no weights entry", path);
-    if (st == IE_OK) {
-        snprintf(path, sizeof path, "%s/checkpoints/%s", run, weights->valuestring);
-        st = ie_sha256_file_hex(path, hex);
-    }
-    cJSON_Delete(rec);
-    return st;
-}
-
 bool ie_ensemble_matches(const char *dir, const char *const *runs, int count) {
     if (!ie_ensemble_is(dir)) return false;
     char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    char *text = read_all(path);
-    cJSON *m = text ? cJSON_Parse(text) : NULL;
-    free(text);
+    cJSON *m = NULL;
+    if (read_manifest(dir, path, &m) != IE_OK) return false;
     cJSON *members = cJSON_GetObjectItem(m, "members");
     bool same = cJSON_GetArraySize(members) == count;
     for (int i = 0; same && i < count; i++) {
         char hex[IE_SHA256_HEX_SIZE];
         cJSON *want = cJSON_GetObjectItem(cJSON_GetArrayItem(members, i), "weights_sha256");
-        same = cJSON_IsString(want) && run_weights_sha(runs[i], hex) == IE_OK && !strcmp(hex, want->valuestring);
+        char weights[4200];
+        same = cJSON_IsString(want) && final_weights(runs[i], weights, sizeof weights, NULL) == IE_OK &&
+               ie_sha256_file_hex(weights, hex) == IE_OK && !strcmp(hex, want->valuestring);
     }
     cJSON_Delete(m);
     return same;
