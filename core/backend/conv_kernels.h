@@ -41,17 +41,21 @@ struct ie_conv_kernels {
                            ie_tensor *gb);
 };
 
-/* CPU only: which implementation the CPU conv kernels use.  AUTO picks the
- * direct AVX-512 kernels where the CPU and the shape allow and vol2col +
- * OpenBLAS otherwise; GENERIC always takes vol2col + OpenBLAS; DIRECT_VECTOR
- * takes the direct kernels' 16-voxel variants wherever they fit, even on
- * small grids where AUTO prefers others (tests and benchmarks use the modes
- * to check one path against another).  The choice depends only on the shape,
- * the CPU and this mode, never on the thread count. */
+/* CPU only: which implementation the CPU conv kernels use.  AUTO takes the
+ * direct AVX-512 kernels where the CPU path is avx512 and the shape fits them,
+ * and the canonical kernels of the CPU path (core/backend/cpu/cpu_path.h)
+ * elsewhere; CANON always takes the canonical kernels; DIRECT_VECTOR takes the
+ * direct kernels' 16-voxel variants wherever they fit, even on small grids
+ * where AUTO prefers others.  These three give the same bytes (tests use them
+ * to check one implementation against another).  BLAS takes vol2col +
+ * OpenBLAS: the opt-in fast path (run.blas = openblas), whose results depend
+ * on the CPU model and OpenBLAS's kernel choice.  The choice depends only on
+ * the shape, the CPU path and this mode, never on the thread count. */
 typedef enum ie_cpu_conv_mode {
     IE_CPU_CONV_AUTO = 0,
-    IE_CPU_CONV_GENERIC = 1,
-    IE_CPU_CONV_DIRECT_VECTOR = 2
+    IE_CPU_CONV_CANON = 1,
+    IE_CPU_CONV_DIRECT_VECTOR = 2,
+    IE_CPU_CONV_BLAS = 3
 } ie_cpu_conv_mode;
 void ie_cpu_conv_set_mode(ie_cpu_conv_mode mode);
 ie_cpu_conv_mode ie_cpu_conv_get_mode(void);

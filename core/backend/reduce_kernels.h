@@ -33,11 +33,11 @@ struct ie_reduce_kernels {
     void (*dropout)(const ie_tensor *x, float p, float scale, const ie_rng *rng, ie_tensor *out);
 
     /* out[N, out] = x[N, in] * w[out, in]^T (+ b[out]); b may be NULL. */
-    void (*linear)(const ie_tensor *x, const ie_tensor *w, const ie_tensor *b, ie_tensor *out);
+    ie_status (*linear)(const ie_tensor *x, const ie_tensor *w, const ie_tensor *b, ie_tensor *out);
     /* gx[N, in] = g[N, out] * w[out, in] */
-    void (*linear_grad_input)(const ie_tensor *g, const ie_tensor *w, ie_tensor *gx);
+    ie_status (*linear_grad_input)(const ie_tensor *g, const ie_tensor *w, ie_tensor *gx);
     /* gw[out, in] = g[N, out]^T * x[N, in] */
-    void (*linear_grad_weight)(const ie_tensor *g, const ie_tensor *x, ie_tensor *gw);
+    ie_status (*linear_grad_weight)(const ie_tensor *g, const ie_tensor *x, ie_tensor *gw);
     /* gb[out] = sum over N of g[N, out] */
     void (*linear_grad_bias)(const ie_tensor *g, ie_tensor *gb);
 };

@@ -9,12 +9,12 @@ static ie_status linear_backward(ie_node *node, ie_tensor *g) {
     ie_status st = IE_OK;
     if (ie_autograd_wants(x)) {
         st = ie_tensor_empty_like(x, &gx);
-        if (st == IE_OK) k->linear_grad_input(g, w, gx);
+        if (st == IE_OK) st = k->linear_grad_input(g, w, gx);
         if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
     }
     if (st == IE_OK && ie_autograd_wants(w)) {
         st = ie_tensor_empty_like(w, &gw);
-        if (st == IE_OK) k->linear_grad_weight(g, x, gw);
+        if (st == IE_OK) st = k->linear_grad_weight(g, x, gw);
         if (st == IE_OK) st = ie_autograd_accumulate(w, gw);
     }
     if (st == IE_OK && ie_autograd_wants(b)) {
@@ -59,16 +59,14 @@ ie_status ie_linear(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor 
     IE_TRY(ie_backend_for("linear", x, &be));
     int64_t shape[2] = {x->shape[0], weight->shape[0]};
     IE_TRY(ie_tensor_empty(IE_F32, 2, shape, x->device, out));
-    be->reduce->linear(x, weight, bias, *out);
+    ie_status st = be->reduce->linear(x, weight, bias, *out);
     ie_tensor *inputs[3] = {x, weight, bias};
     int n = bias ? 3 : 2;
-    if (ie_autograd_needed(inputs, n)) {
-        ie_status st = ie_autograd_record(*out, "linear", linear_backward, inputs, n, NULL);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
-        }
+    if (st == IE_OK && ie_autograd_needed(inputs, n))
+        st = ie_autograd_record(*out, "linear", linear_backward, inputs, n, NULL);
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
     }
-    return IE_OK;
+    return st;
 }

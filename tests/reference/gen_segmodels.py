@@ -11,7 +11,10 @@ Each fixture stores the initial state_dict ("init.<name>"), the input x and
 labels y, the logits of the first (training-mode) forward, the gradients of
 the first step ("grad0.<name>"), each step's loss, the state_dict after the
 last step ("final.<name>"), the eval-mode logits of x after training, and
-"sgd" = [lr, momentum, steps].  SGD rather than Adam: a conv bias that feeds
+"sgd" = [lr, momentum, steps], and "spread.<key>": how far PyTorch's own
+float32 runs (1-4 threads, inputs moved by half an ulp) land from the float64
+truth, the measure of float32 rounding along this trajectory that the test's
+tolerances are built from.  SGD rather than Adam: a conv bias that feeds
 BatchNorm has a true gradient of zero and both engines compute rounding
 noise, which Adam would scale up to full steps; SGD leaves it negligible, so
 every tensor can be compared tightly.
@@ -21,6 +24,8 @@ is stored as bytes: x = (x_u8 - 128) / 32, exact in float32 on both sides.
 basic_train.safetensors also holds the Basic plugin's evaluation path: x_eval
 padded by 14 voxels per side with torch's replicate padding (InnerEye's
 PaddingMode.Edge) and run in eval mode ("eval_padded_logits")."""
+import copy
+
 import torch
 import torch.nn.functional as F
 
@@ -28,6 +33,7 @@ from innereye_basic import SHRINKAGE, BasicModel
 from innereye_unet3d import UNet2D
 
 LR, MOMENTUM, STEPS = 0.05, 0.9, 3
+SPREAD_RUNS = 8
 
 
 def blob_labels(n, d, h, w, classes):
@@ -40,11 +46,12 @@ def blob_labels(n, d, h, w, classes):
     return y
 
 
-def train(model, x, y):
-    model.double()
-    x = x.double()
-    tensors = {"x": x, "y": y, "sgd": torch.tensor([LR, MOMENTUM, STEPS], dtype=torch.float32)}
-    tensors.update({"init." + k: v.clone() for k, v in model.state_dict().items()})
+def run(model, x, y, dtype, threads=1):
+    """Three SGD steps of a copy of `model` in `dtype` on `threads` threads."""
+    model = copy.deepcopy(model).to(dtype)
+    x = x.to(dtype)
+    torch.set_num_threads(threads)
+    tensors = {}
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     model.train()
     losses = []
@@ -59,11 +66,40 @@ def train(model, x, y):
                 tensors["grad0." + k] = p.grad.detach().clone()
         opt.step()
         losses.append(loss.item())
-    tensors["losses"] = torch.tensor(losses)
+    tensors["losses"] = torch.tensor(losses, dtype=dtype)
     tensors.update({"final." + k: v.clone() for k, v in model.state_dict().items()})
     model.eval()
     with torch.no_grad():
         tensors["eval_logits"] = model(x)
+    torch.set_num_threads(1)
+    return tensors, model
+
+
+def train(model, x, y):
+    tensors = {"x": x.double(), "y": y, "sgd": torch.tensor([LR, MOMENTUM, STEPS], dtype=torch.float32)}
+    tensors.update({"init." + k: v.clone().double() if v.is_floating_point() else v.clone()
+                    for k, v in model.state_dict().items()})
+    truth, trained = run(model, x, y, torch.float64)
+    tensors.update(truth)
+    # PyTorch's own float32 spread: SPREAD_RUNS float32 runs with 1-4 threads
+    # (other summation orders), half of them with the input moved by up to
+    # half an ulp.  spread.<key> is the largest distance of any run from the
+    # float64 truth, over the tensor's elements.
+    gen = torch.Generator().manual_seed(7)
+    spread = {}
+    for i in range(SPREAD_RUNS):
+        xi = x.float()
+        if i >= SPREAD_RUNS // 2:
+            xi = xi * (1 + (torch.rand(xi.shape, generator=gen) - 0.5) * 2.0**-23)
+        r32, _ = run(model, xi, y, torch.float32, threads=1 + i % 4)
+        for k, v in truth.items():
+            if not v.is_floating_point() or v.numel() == 0:
+                continue
+            d = (r32[k].double() - v).abs().max().item()
+            spread[k] = max(spread.get(k, 0.0), d)
+    tensors.update({"spread." + k: torch.tensor([d], dtype=torch.float32) for k, d in spread.items()})
+    model.double().load_state_dict(trained.state_dict())  # generate() evaluates the trained network
+    model.eval()
     return tensors
 
 

@@ -1,7 +1,10 @@
 /* Convolutions: forward and all gradients against PyTorch (float64) fixtures
- * on both CPU paths (direct AVX-512 and vol2col + OpenBLAS), finite
- * differences, bit-identical results for 1, 2 and 3 threads, and errors. */
+ * through every CPU implementation (direct AVX-512, the canonical kernels,
+ * and the opt-in vol2col + OpenBLAS), finite differences, bit-identical
+ * results for 1, 2 and 3 threads and between the direct and canonical
+ * kernels, and errors.  tests/unit/test_cpu_paths.c compares the CPU paths. */
 #include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_path.h"
 #include "innereye/threads.h"
 #include "test_util.h"
 
@@ -158,23 +161,20 @@ static void determinism_case(const char *name, op_kind op, ie_conv_opts o, const
     release_result(&ref);
 }
 
-/* A direct path and the generic one agree to rounding. */
+/* The direct kernels and the canonical ones compute the same order of
+ * roundings (core/backend/cpu/canon_kernels.h): the same bytes. */
 static void paths_agree(const char *name, ie_cpu_conv_mode mode, op_kind op, ie_conv_opts o, const int64_t *xs,
                         const int64_t *ws, int64_t nb) {
     ie_cpu_conv_set_mode(mode);
     run_result a = run_train_step(op, o, 5, xs, ws, nb);
-    ie_cpu_conv_set_mode(IE_CPU_CONV_GENERIC);
+    ie_cpu_conv_set_mode(IE_CPU_CONV_CANON);
     run_result g = run_train_step(op, o, 5, xs, ws, nb);
     ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
-    char label[128];
-    snprintf(label, sizeof label, "%s output direct vs generic", name);
-    check_close(label, a.y, g.y, 1e-4, 1e-5 * max_abs(g.y));
-    snprintf(label, sizeof label, "%s grad input direct vs generic", name);
-    check_close(label, a.gx, g.gx, 1e-4, 1e-5 * max_abs(g.gx));
-    snprintf(label, sizeof label, "%s grad weight direct vs generic", name);
-    check_close(label, a.gw, g.gw, 1e-4, 1e-5 * max_abs(g.gw));
-    snprintf(label, sizeof label, "%s grad bias direct vs generic", name);
-    check_close(label, a.gb, g.gb, 1e-4, 1e-5 * max_abs(g.gb));
+    CHECK(same_bytes(a.y, g.y), "%s: output differs between mode %d and the canonical kernels", name, mode);
+    CHECK(same_bytes(a.gx, g.gx), "%s: input gradient differs between mode %d and the canonical kernels", name, mode);
+    CHECK(same_bytes(a.gw, g.gw), "%s: weight gradient differs between mode %d and the canonical kernels", name,
+          mode);
+    CHECK(same_bytes(a.gb, g.gb), "%s: bias gradient differs between mode %d and the canonical kernels", name, mode);
     release_result(&a);
     release_result(&g);
 }
@@ -182,7 +182,7 @@ static void paths_agree(const char *name, ie_cpu_conv_mode mode, op_kind op, ie_
 /* An empty batch gives an empty output and zero weight and bias gradients. */
 static void empty_batch(void) {
     const int64_t xs[5] = {0, 2, 4, 4, 4}, ws[5] = {3, 2, 3, 3, 3}, bs[1] = {3};
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 4; m++) {
         ie_cpu_conv_set_mode((ie_cpu_conv_mode)m);
         ie_tensor *x = NULL, *y = NULL, *loss = NULL;
         CHECK_OK(ie_tensor_empty(IE_F32, 5, xs, IE_CPU, &x));
@@ -252,32 +252,34 @@ static void direct_path_taken(void) {
     odd.stride[0] = 2;
     odd.in[0] = 7;
     odd.out[0] = 4;
-    __builtin_cpu_init();
-    bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    /* IE_CPU_PATH may force a path without them */
+    bool avx512 = ie_cpu_path_get() == IE_CPU_PATH_AVX512;
     ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
-    CHECK(ie_cpu_conv_direct_applies(&same) == avx512, "direct kernels should apply to a 'same' conv iff AVX-512");
+    CHECK(ie_cpu_conv_direct_applies(&same) == avx512,
+          "direct kernels should apply to a 'same' conv iff the CPU path is avx512");
     CHECK(!ie_cpu_conv_direct_applies(&odd), "direct kernels must not take odd strided sizes");
-    ie_cpu_conv_set_mode(IE_CPU_CONV_GENERIC);
-    CHECK(!ie_cpu_conv_direct_applies(&same), "generic mode must not take the direct kernels");
+    ie_cpu_conv_set_mode(IE_CPU_CONV_CANON);
+    CHECK(!ie_cpu_conv_direct_applies(&same), "canonical mode must not take the direct kernels");
     ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
-    if (!avx512) printf("note: no AVX-512 here; only the generic path was tested\n");
+    if (!avx512) printf("note: CPU path %s; the direct kernels were not tested\n", ie_cpu_path_name(ie_cpu_path_get()));
 }
 
 int main(void) {
     direct_path_taken();
     ie_params *fx = fixture_load("conv.safetensors");
-    /* Every fixture through every CPU path: auto (small grids take the
-     * channels-in-lanes kernels), direct 16-voxel vectors, vol2col + BLAS. */
-    const char *modes[3] = {"auto", "generic", "direct vector"};
-    const ie_cpu_conv_mode mode_ids[3] = {IE_CPU_CONV_AUTO, IE_CPU_CONV_GENERIC, IE_CPU_CONV_DIRECT_VECTOR};
-    for (int m = 0; m < 3; m++) {
+    /* Every fixture through every CPU implementation: auto (small grids take
+     * the channels-in-lanes kernels), the canonical kernels, direct 16-voxel
+     * vectors, and the opt-in vol2col + OpenBLAS. */
+    const char *modes[4] = {"auto", "canonical", "direct vector", "openblas"};
+    const ie_cpu_conv_mode mode_ids[4] = {IE_CPU_CONV_AUTO, IE_CPU_CONV_CANON, IE_CPU_CONV_DIRECT_VECTOR,
+                                          IE_CPU_CONV_BLAS};
+    for (int m = 0; m < 4; m++) {
         ie_cpu_conv_set_mode(mode_ids[m]);
         for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) run_fixture(fx, &CASES[i], modes[m]);
     }
     ie_params_free(fx);
 
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 4; m++) {
         ie_cpu_conv_set_mode(mode_ids[m]);
         const int64_t x3[5] = {1, 2, 4, 3, 4}, w3[5] = {2, 2, 3, 2, 3};
         fd_case("conv3d s2 p1", OP_C3, O3(2, 1, 2, 1, 0, 1, 1, 1, 1, 0, 0, 0), 5, x3, w3, 2, 11);
@@ -299,7 +301,7 @@ int main(void) {
     const int64_t xs2[5] = {2, 8, 16, 12, 20}, ws2[5] = {16, 8, 3, 3, 3};
     const int64_t xtr[5] = {2, 16, 6, 8, 10}, wtr[5] = {16, 8, 4, 4, 4};
     const int64_t xk1[5] = {2, 16, 16, 16, 16}, wk1[5] = {3, 16, 1, 1, 1};
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 4; m++) {
         ie_cpu_conv_set_mode(mode_ids[m]);
         determinism_case("conv3d same", OP_C3, O3(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0), xd, wd, 24);
         determinism_case("conv3d s2", OP_C3, O3(2, 2, 2, 1, 1, 1, 1, 1, 1, 0, 0, 0), xs2, ws2, 16);

@@ -18,11 +18,36 @@
  * Basic's last BatchNorms see few values and their backward cancels, leaving
  * small gradients good to ~1e-3 relative in float32 (PyTorch's float32 run is
  * off by up to 6e-6 of the largest value); 1e-6 absolute covers the conv
- * biases that feed BatchNorm, whose true gradient is 0. */
+ * biases that feed BatchNorm, whose true gradient is 0.
+ *
+ * On top of these, every tensor may be off by SPREAD_FACTOR times PyTorch's
+ * own float32 spread ("spread.<key>": the largest distance from the float64
+ * truth of eight float32 PyTorch runs with 1-4 threads and inputs moved by
+ * half an ulp, gen_segmodels.py).  Three SGD steps with momentum through
+ * BatchNorms over 12 voxels amplify float32 rounding: PyTorch's own float32
+ * runs land up to 2% of a weight tensor's size away from the truth, more or
+ * less depending only on the summation order.  Our run is one more float32
+ * evaluation with another summation order, i.e. one more sample of the same
+ * deviation; if its distribution is that of PyTorch's runs, it exceeds the
+ * largest of eight samples with probability 1/9, and exceeds three times that
+ * largest far more rarely (the deviations are roughly log-normal: eight
+ * samples span a factor ~3000 here).  A real defect moves a tensor by a
+ * sizeable fraction of its own size, far beyond this bound on the tensors
+ * that do not cancel. */
 #define FORWARD_RTOL 1e-5
 #define GRAD_RTOL 1e-4
 #define GRAD_SCALE_TOL 2e-5
 #define WEIGHT_RTOL 1e-5
+#define SPREAD_FACTOR 3.0
+
+/* SPREAD_FACTOR times PyTorch's float32 spread of fixture entry `key`. */
+static double spread(ie_params *fx, const char *key) {
+    char name[512];
+    snprintf(name, sizeof name, "spread.%s", key);
+    ie_tensor *t = ie_params_find(fx, name);
+    CHECK(t != NULL, "fixture has no %s; regenerate it (make fixtures)", name);
+    return t ? SPREAD_FACTOR * ie_tensor_data_f32(t)[0] : 0.0;
+}
 
 static double max_abs(const ie_tensor *t) {
     double m = 0;
@@ -40,15 +65,17 @@ static ie_status basic_forward(void *net, ie_tensor *x, bool training, ie_tensor
     return ie_basic_forward(net, x, training, out);
 }
 
-/* Copies init.<name> into every parameter, checking the names match one to one. */
-static void load_init(const char *model, ie_params *fx, ie_params *params) {
+/* Copies <prefix><name> (init. or final.) into every parameter, checking the
+ * names match one to one. */
+static void load_state(const char *model, const char *prefix, ie_params *fx, ie_params *params) {
     int inits = 0;
-    for (int i = 0; i < ie_params_count(fx); i++) inits += strncmp(ie_params_name(fx, i), "init.", 5) == 0;
+    for (int i = 0; i < ie_params_count(fx); i++)
+        inits += strncmp(ie_params_name(fx, i), prefix, strlen(prefix)) == 0;
     CHECK(inits == ie_params_count(params), "%s: PyTorch has %d tensors, we have %d", model, inits,
           ie_params_count(params));
     char key[512];
     for (int i = 0; i < ie_params_count(params); i++) {
-        snprintf(key, sizeof key, "init.%s", ie_params_name(params, i));
+        snprintf(key, sizeof key, "%s%s", prefix, ie_params_name(params, i));
         ie_tensor *want = ie_params_find(fx, key);
         CHECK(want != NULL, "%s: PyTorch has no tensor named %s", model, ie_params_name(params, i));
         if (want) CHECK_OK(ie_tensor_copy_data(ie_params_tensor(params, i), want));
@@ -57,7 +84,7 @@ static void load_init(const char *model, ie_params *fx, ie_params *params) {
 
 static void check_training(const char *model, ie_params *fx, ie_params *params, forward_fn forward, void *net,
                            ie_tensor *x) {
-    load_init(model, fx, params);
+    load_state(model, "init.", fx, params);
     const float *sgd = ie_tensor_data_f32(fixture_get(fx, "sgd"));
     ie_optimizer_opts opts = ie_optimizer_defaults(IE_OPTIM_SGD);
     opts.lr = sgd[0];
@@ -74,18 +101,18 @@ static void check_training(const char *model, ie_params *fx, ie_params *params, 
         CHECK_OK(forward(net, x, true, &logits));
         if (step == 0) {
             snprintf(key, sizeof key, "%s: logits of the first forward", model);
-            check_close(key, logits, fixture_get(fx, "logits0"), FORWARD_RTOL, 1e-6);
+            check_close(key, logits, fixture_get(fx, "logits0"), FORWARD_RTOL, 1e-6 + spread(fx, "logits0"));
         }
         CHECK_OK(ie_cross_entropy(logits, y, NULL, 0.0f, &loss));
-        CHECK(fabs(ie_tensor_item(loss) - losses[step]) <= 1e-5 * fabs(losses[step]), "%s: step %d loss %.8f, PyTorch %.8f",
-              model, step, ie_tensor_item(loss), losses[step]);
+        CHECK(fabs(ie_tensor_item(loss) - losses[step]) <= 1e-5 * fabs(losses[step]) + spread(fx, "losses"),
+              "%s: step %d loss %.8f, PyTorch %.8f", model, step, ie_tensor_item(loss), losses[step]);
         CHECK_OK(ie_backward(loss));
         for (int i = 0; step == 0 && i < ie_params_count(params); i++) {
             if (ie_params_kind(params, i) != IE_PARAM) continue;
             snprintf(key, sizeof key, "grad0.%s", ie_params_name(params, i));
             ie_tensor *want = fixture_get(fx, key);
             check_close(key, ie_tensor_grad(ie_params_tensor(params, i)), want, GRAD_RTOL,
-                        GRAD_SCALE_TOL * max_abs(want) + 1e-6);
+                        GRAD_SCALE_TOL * max_abs(want) + 1e-6 + spread(fx, key));
         }
         CHECK_OK(ie_optimizer_step(opt));
         ie_tensor_release(logits);
@@ -97,13 +124,13 @@ static void check_training(const char *model, ie_params *fx, ie_params *params, 
         if (ie_tensor_dtype(got) == IE_I64)
             CHECK(*(int64_t *)ie_tensor_data(got) == *(int64_t *)ie_tensor_data(want), "%s", key);
         else
-            check_close(key, got, want, WEIGHT_RTOL, 1e-6);
+            check_close(key, got, want, WEIGHT_RTOL, 1e-6 + spread(fx, key));
     }
     bool was = ie_grad_set_enabled(false);
     ie_tensor *eval = NULL;
     CHECK_OK(forward(net, x, false, &eval));
     snprintf(key, sizeof key, "%s: eval-mode logits after training", model);
-    check_close(key, eval, fixture_get(fx, "eval_logits"), FORWARD_RTOL, 1e-6);
+    check_close(key, eval, fixture_get(fx, "eval_logits"), FORWARD_RTOL, 1e-6 + spread(fx, "eval_logits"));
     ie_tensor_release(eval);
     ie_grad_set_enabled(was);
     ie_optimizer_free(opt);
@@ -146,7 +173,9 @@ static void test_basic(void) {
     ie_tensor *x = bytes_to_input(fixture_get(fx, "x_u8"));
     check_training("Basic", fx, ie_basic_params(net), basic_forward, net, x);
 
-    /* The plugin's evaluation: pad the edges, then the network. */
+    /* The plugin's evaluation: pad the edges, then the network, with
+     * PyTorch's trained float64 weights (ours took a float32 trajectory). */
+    load_state("Basic", "final.", fx, ie_basic_params(net));
     ie_tensor *padded = NULL, *logits = NULL;
     bool was = ie_grad_set_enabled(false);
     CHECK_OK(ie_basic_pad_edges(fixture_get(fx, "x_eval"), &padded));

@@ -3,9 +3,10 @@
  * through the CPU kernel table (min over repeats).  Given the output of
  * conv_layers_torch.py it prints our time / PyTorch's time per layer.
  *
- *   conv_layers [-r repeats] [-t threads] [-g] [-l layer] [torch_output.txt]
- *     -g  force the generic vol2col + OpenBLAS path
+ *   conv_layers [-r repeats] [-t threads] [-g] [-c] [-l layer] [torch_output.txt]
+ *     -g  force the canonical kernels of the CPU path (no direct AVX-512 kernels)
  *     -l  time only the named layer (for profiling)
+ *     -c  CPU time of the process instead of wall time (a busy machine; use -t 1)
  *
  * The machine is shared and timings are noisy: run the pair a few times,
  * alternating, and compare the minimum per layer, e.g.
@@ -55,9 +56,13 @@ static const layer LAYERS[] = {
 #define N_LAYERS (sizeof LAYERS / sizeof LAYERS[0])
 #define BATCH 2
 
+/* -c: process CPU time instead of wall time, for a machine busy with other
+ * work (with -t 1 it is the single thread's time). */
+static clockid_t clock_id = CLOCK_MONOTONIC;
+
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(clock_id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -170,8 +175,10 @@ int main(int argc, char **argv) {
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-l") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "-c"))
+            clock_id = CLOCK_PROCESS_CPUTIME_ID;
         else if (!strcmp(argv[i], "-g"))
-            ie_cpu_conv_set_mode(IE_CPU_CONV_GENERIC);
+            ie_cpu_conv_set_mode(IE_CPU_CONV_CANON);
         else
             torch_path = argv[i];
     }

@@ -1,12 +1,14 @@
 /* core/backend/cpu - the CPU conv kernel table: picks the direct AVX-512
- * kernels or vol2col + OpenBLAS per call, owns the per-thread scratch and the
- * bias gradient. */
+ * kernels or the canonical kernels of the CPU path per call (vol2col +
+ * OpenBLAS only when asked for), owns the per-thread scratch and the bias
+ * gradient. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/backend/cpu/conv_cpu_internal.h"
 #include "core/backend/cpu/cpu_families.h"
+#include "core/backend/cpu/cpu_path.h"
 
 /* ---------------- per-thread scratch ---------------- */
 
@@ -64,37 +66,38 @@ void ie_cpu_conv_set_mode(ie_cpu_conv_mode mode) { atomic_store(&conv_mode, (int
 ie_cpu_conv_mode ie_cpu_conv_get_mode(void) { return (ie_cpu_conv_mode)atomic_load(&conv_mode); }
 
 bool ie_cpu_conv_direct_applies(const ie_conv_geom *g) {
-    return atomic_load(&conv_mode) != IE_CPU_CONV_GENERIC && ie_conv_direct_available() &&
-           ie_conv_direct_fits(g);
+    ie_cpu_conv_mode mode = ie_cpu_conv_get_mode();
+    return (mode == IE_CPU_CONV_AUTO || mode == IE_CPU_CONV_DIRECT_VECTOR) &&
+           ie_cpu_path_get() == IE_CPU_PATH_AVX512 && ie_conv_direct_available() && ie_conv_direct_fits(g);
 }
 
 static ie_status cpu_forward(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *w,
                              const ie_tensor *bias, ie_tensor *y) {
     const float *b = bias ? ie_f32(bias) : NULL;
+    if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
+        return ie_conv_gemm_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
     if (ie_cpu_conv_direct_applies(g))
         return ie_conv_direct_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
-    return ie_conv_gemm_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
+    return ie_cpu_canon()->conv_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
 }
 
 static ie_status cpu_backward_data(const ie_conv_geom *g, const ie_tensor *gy, const ie_tensor *w,
                                    const ie_tensor *bias, ie_tensor *gx) {
     const float *b = bias ? ie_f32(bias) : NULL;
+    if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
+        return ie_conv_gemm_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
     if (ie_cpu_conv_direct_applies(g))
         return ie_conv_direct_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
-    return ie_conv_gemm_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
+    return ie_cpu_canon()->conv_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
 }
-
-/* The direct weight gradient reduces over voxels inside vectors; on grids of
- * a few voxels (a U-Net's lowest levels) that leaves too little work per
- * horizontal sum, and OpenBLAS's rank-k update is faster. */
-#define DIRECT_WGRAD_MIN_VOXELS 512
 
 static ie_status cpu_backward_weight(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
                                      ie_tensor *gw) {
-    if (ie_cpu_conv_direct_applies(g) &&
-        (ie_conv_vol(g->out) >= DIRECT_WGRAD_MIN_VOXELS || ie_cpu_conv_get_mode() == IE_CPU_CONV_DIRECT_VECTOR))
+    if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
+        return ie_conv_gemm_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
+    if (ie_cpu_conv_direct_applies(g))
         return ie_conv_direct_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
-    return ie_conv_gemm_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
+    return ie_cpu_canon()->conv_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
 }
 
 /* ---------------- bias gradient ---------------- */

@@ -1,5 +1,9 @@
 /* core/backend/cpu - direct AVX-512 convolution kernels.
  *
+ * They compute the canonical arithmetic order of canon_kernels.h (the
+ * canonical kernels of every CPU path give the same bytes); they are the
+ * avx512 path's fast implementation for the shapes below.
+ *
  * They handle every geometry with in == stride * out per dimension (all of a
  * U-Net's convs: 'same' stride-1 convs, stride-2 downsampling of even sizes,
  * k4/s2/p1 transposed convs).  With that, each conv is a "flat gather" over a
@@ -300,11 +304,10 @@ DTGT static DINLINE void gather_tile(const int NV, const int CB, const bool safe
 #pragma GCC unroll 16
                     for (int c = 0; c < CB; c++) {
                         __m512 wb = _mm512_set1_ps(wt[ci * CB + c]);
-                        /* a masked load costs a vector uop; masking the FMA is free */
+                        /* Padding lanes are skipped, never added as zero products
+                         * (canon_kernels.h); masking the FMA is free. */
 #pragma GCC unroll 4
-                        for (int v = 0; v < NV; v++)
-                            acc[c][v] = safe ? _mm512_mask3_fmadd_ps(xv[v], wb, acc[c][v], m[v])
-                                             : _mm512_fmadd_ps(xv[v], wb, acc[c][v]);
+                        for (int v = 0; v < NV; v++) acc[c][v] = _mm512_mask3_fmadd_ps(xv[v], wb, acc[c][v], m[v]);
                     }
                 }
             }
@@ -852,8 +855,7 @@ DTGT static DINLINE void wgrad_step(const int CB, const int TB, const bool safe_
         __m512 gv = full_g ? _mm512_loadu_ps(grow[c] + 16 * v) : _mm512_maskz_loadu_ps(tail, grow[c] + 16 * v);
 #pragma GCC unroll 4
         for (int q = 0; q < TB; q++)
-            acc[c * TB + q] = safe_x ? _mm512_mask3_fmadd_ps(gv, xv[q], acc[c * TB + q], mk[q])
-                                     : _mm512_fmadd_ps(gv, xv[q], acc[c * TB + q]);
+            acc[c * TB + q] = _mm512_mask3_fmadd_ps(gv, xv[q], acc[c * TB + q], mk[q]);
     }
 }
 

@@ -1,13 +1,12 @@
 /* core/backend/cpu - reductions, softmax, concat copies, dropout and the linear
- * layer's GEMM blocks.  Every partition below is a fixed function of the
+ * layer's matrix products.  Every partition below is a fixed function of the
  * shapes, never of the thread count. */
 #include <math.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "core/backend/cpu/cpu_families.h"
 #include "core/backend/cpu/cpu_parallel.h"
+#include "core/backend/cpu/cpu_path.h"
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -220,86 +219,35 @@ static void cpu_dropout(const ie_tensor *x, float p, float scale, const ie_rng *
 }
 
 /* ---------------- linear ----------------
- * Each task owns one fixed [ROWS x COLS] block of its output and calls a
- * single-threaded sgemm over the full reduction length, so no output element
- * is ever summed across tasks. */
+ * The canonical matrix product of the current CPU path (canon_kernels.h):
+ * each output is its initial value plus the products in order of the
+ * reduction index, one fma each, whatever the CPU, block or thread. */
 
-#define LINEAR_ROWS 64
-#define LINEAR_COLS 128
-
-typedef struct linear_job {
-    const float *a, *b, *bias;
-    float *out;
-    int64_t m, n, k; /* output [m, n], reduction length k */
-    int64_t col_blocks;
-} linear_job;
-
-/* out[m, n] = x[m, k] * w[n, k]^T + bias */
-static void linear_task(void *ctx, int64_t task) {
-    const linear_job *j = ctx;
-    int64_t r0 = (task / j->col_blocks) * LINEAR_ROWS, c0 = (task % j->col_blocks) * LINEAR_COLS;
-    int64_t rows = min64(LINEAR_ROWS, j->m - r0), cols = min64(LINEAR_COLS, j->n - c0);
-    float *out = j->out + r0 * j->n + c0;
-    if (j->k == 0) {
-        for (int64_t r = 0; r < rows; r++) memset(out + r * j->n, 0, (size_t)cols * sizeof *out);
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)cols, (int)j->k, 1.0f,
-                    j->a + r0 * j->k, (int)j->k, j->b + c0 * j->k, (int)j->k, 0.0f, out, (int)j->n);
-    }
-    if (j->bias)
-        for (int64_t r = 0; r < rows; r++)
-            for (int64_t c = 0; c < cols; c++) out[r * j->n + c] += j->bias[c0 + c];
+/* out[m, n] = b[n] + x[m, k] * w[n, k]^T */
+static ie_status cpu_linear(const ie_tensor *x, const ie_tensor *w, const ie_tensor *b, ie_tensor *out) {
+    const int64_t m = x->shape[0], n = w->shape[0], k = x->shape[1];
+    ie_canon_gemm p = {.m = m, .n = n, .k = k, .a = ie_f32(x), .a_rs = k, .a_ks = 1, .b = ie_f32(w),
+                       .b_ks = 1, .b_js = k, .init = b ? ie_f32(b) : NULL, .c = ie_f32(out), .c_rs = n};
+    return ie_cpu_canon()->gemm(&p);
 }
 
 /* gx[m, n] = g[m, k] * w[k, n] */
-static void linear_grad_input_task(void *ctx, int64_t task) {
-    const linear_job *j = ctx;
-    int64_t r0 = (task / j->col_blocks) * LINEAR_ROWS, c0 = (task % j->col_blocks) * LINEAR_COLS;
-    int64_t rows = min64(LINEAR_ROWS, j->m - r0), cols = min64(LINEAR_COLS, j->n - c0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)cols, (int)j->k, 1.0f,
-                j->a + r0 * j->k, (int)j->k, j->b + c0, (int)j->n, 0.0f, j->out + r0 * j->n + c0, (int)j->n);
+static ie_status cpu_linear_grad_input(const ie_tensor *g, const ie_tensor *w, ie_tensor *gx) {
+    const int64_t m = g->shape[0], n = w->shape[1], k = w->shape[0];
+    ie_canon_gemm p = {.m = m, .n = n, .k = k, .a = ie_f32(g), .a_rs = k, .a_ks = 1, .b = ie_f32(w),
+                       .b_ks = n, .b_js = 1, .c = ie_f32(gx), .c_rs = n};
+    return ie_cpu_canon()->gemm(&p);
 }
 
 /* gw[m, n] = g[k, m]^T * x[k, n] */
-static void linear_grad_weight_task(void *ctx, int64_t task) {
-    const linear_job *j = ctx;
-    int64_t r0 = (task / j->col_blocks) * LINEAR_ROWS, c0 = (task % j->col_blocks) * LINEAR_COLS;
-    int64_t rows = min64(LINEAR_ROWS, j->m - r0), cols = min64(LINEAR_COLS, j->n - c0);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)cols, (int)j->k, 1.0f, j->a + r0,
-                (int)j->m, j->b + c0, (int)j->n, 0.0f, j->out + r0 * j->n + c0, (int)j->n);
+static ie_status cpu_linear_grad_weight(const ie_tensor *g, const ie_tensor *x, ie_tensor *gw) {
+    const int64_t m = g->shape[1], n = x->shape[1], k = x->shape[0];
+    ie_canon_gemm p = {.m = m, .n = n, .k = k, .a = ie_f32(g), .a_rs = 1, .a_ks = m, .b = ie_f32(x),
+                       .b_ks = n, .b_js = 1, .c = ie_f32(gw), .c_rs = n};
+    return ie_cpu_canon()->gemm(&p);
 }
 
-static void linear_grid(linear_job *j, void (*task)(void *, int64_t)) {
-    if (j->m == 0 || j->n == 0) return;
-    j->col_blocks = ceil_div(j->n, LINEAR_COLS);
-    ie_parallel_for(ceil_div(j->m, LINEAR_ROWS) * j->col_blocks, task, j);
-}
-
-static void zero_f32(ie_tensor *t) { memset(ie_f32(t), 0, (size_t)t->numel * sizeof(float)); }
-
-static void cpu_linear(const ie_tensor *x, const ie_tensor *w, const ie_tensor *b, ie_tensor *out) {
-    linear_job j = {ie_f32(x), ie_f32(w), b ? ie_f32(b) : NULL, ie_f32(out), x->shape[0], w->shape[0],
-                    x->shape[1], 0};
-    linear_grid(&j, linear_task);
-}
-
-static void cpu_linear_grad_input(const ie_tensor *g, const ie_tensor *w, ie_tensor *gx) {
-    if (w->shape[0] == 0) {
-        zero_f32(gx);
-        return;
-    }
-    linear_job j = {ie_f32(g), ie_f32(w), NULL, ie_f32(gx), g->shape[0], w->shape[1], w->shape[0], 0};
-    linear_grid(&j, linear_grad_input_task);
-}
-
-static void cpu_linear_grad_weight(const ie_tensor *g, const ie_tensor *x, ie_tensor *gw) {
-    if (x->shape[0] == 0) {
-        zero_f32(gw);
-        return;
-    }
-    linear_job j = {ie_f32(g), ie_f32(x), NULL, ie_f32(gw), g->shape[1], x->shape[1], x->shape[0], 0};
-    linear_grid(&j, linear_grad_weight_task);
-}
+#define LINEAR_COLS 128
 
 typedef struct bias_job {
     const float *g;
