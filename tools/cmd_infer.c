@@ -24,6 +24,7 @@
 #include "core/inference/infer.h"
 #include "core/inference/scalar_infer.h"
 #include "core/plugin/host.h"
+#include "core/train/compute.h"
 #include "core/train/data_setup.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
@@ -348,8 +349,11 @@ int ie_cmd_infer(int argc, char **argv) {
         session_free(&s);
         return 2;
     }
-    int64_t threads = 0;
-    if (ie_config_get_int(s.cfg, "run.threads", &threads) == IE_OK) ie_threads_set((int)threads);
+    if (ie_compute_setup(s.cfg, 0) != IE_OK) {
+        fprintf(stderr, "innereye infer: %s\n", ie_error_message());
+        session_free(&s);
+        return 2;
+    }
 
     char what[PATH_MAX + 256];
     ie_status st = ie_infer_settings_from_config(s.cfg, &s.settings);

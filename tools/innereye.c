@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backend/cpu/cpu_path.h"
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_eval.h"
 #include "tools/cmd_dataset.h"
@@ -75,6 +76,12 @@ int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
+    }
+    /* A bad IE_CPU_PATH is refused before any work (results never depend
+     * on the path, so the library alone would only warn). */
+    if (ie_cpu_path_from_env() != IE_OK) {
+        fprintf(stderr, "innereye: %s\n", ie_error_message());
+        return 2;
     }
     if (!strcmp(argv[1], "selfcheck")) {
         int steps = 40, threads = 0;

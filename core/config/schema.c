@@ -300,6 +300,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "Run inference and metrics on the validation set (InnerEye `--inference_on_val_set`)."},
     {.path = "run.threads", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 4096),
      .doc = "Compute threads; 0 uses every core.  Results do not depend on it."},
+    {.path = "run.blas", .type = IE_CFG_ENUM, .def = "\"none\"", .choices = "none|openblas",
+     .doc = "none: convolutions on the engine's own kernels, the same bytes on every CPU (docs/engine.md). "
+            "openblas: vol2col + OpenBLAS for convolutions, sometimes faster on CPUs without AVX-512, but the "
+            "results then depend on the CPU model and OpenBLAS's kernel (OPENBLAS_CORETYPE)."},
     {.path = "run.name", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Name of the run's folder under output.dir; empty: generated."},
     {.path = "run.mlflow", .type = IE_CFG_ENUM, .def = "\"auto\"", .choices = "auto|off",

@@ -12,6 +12,8 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_path.h"
 #include "core/train/run_dir.h"
 #include "core/util/file_util.h"
 #include "innereye/image_io.h"
@@ -99,6 +101,12 @@ void ie_provenance_add(cJSON *record) {
     cJSON_AddStringToObject(machine, "cpu", cpu);
     cJSON_AddNumberToObject(machine, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
     cJSON_AddNumberToObject(machine, "threads", ie_threads_get());
+    /* What decides the bytes: the CPU path gives the same ones on every CPU,
+     * OpenBLAS (run.blas) does not. */
+    cJSON_AddStringToObject(machine, "cpu_path", ie_cpu_path_name(ie_cpu_path_get()));
+    cJSON_AddStringToObject(machine, "blas", ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS
+                                                 ? "openblas (results depend on the CPU model)"
+                                                 : "none");
 }
 
 ie_status ie_run_record_write(const char *run_dir, const cJSON *record) {

@@ -24,6 +24,7 @@
 #include "core/plugin/loader.h"
 #include "core/submit/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
+#include "core/train/compute.h"
 #include "core/train/data_setup.h"
 #include "core/train/default_loss.h"
 #include "core/train/median_stop.h"
@@ -740,9 +741,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     } else {
         t.cfg = req->config;
     }
-    int64_t threads = 0;
-    if (st == IE_OK) st = ie_config_get_int(t.cfg, "run.threads", &threads);
-    if (st == IE_OK) ie_threads_set(req->threads_override > 0 ? req->threads_override : (int)threads);
+    if (st == IE_OK) st = ie_compute_setup(t.cfg, req->threads_override);
     t.progress = isatty(STDOUT_FILENO);
     if (st == IE_OK) st = read_settings(&t);
     if (st == IE_OK) st = load_plugin(&t);
