@@ -2,7 +2,10 @@
 """PyTorch peer of conv_layers.c: times every distinct conv layer shape of
 InnerEye's UNet3D (batch 2, crop 32x48x32) forward and backward on 2 threads.
 
-    /usr/bin/python3 tools/bench/conv_layers_torch.py [repeats] [threads]
+    /usr/bin/python3 tools/bench/conv_layers_torch.py [repeats] [threads] [--cpu-time]
+
+--cpu-time: process CPU time instead of wall time (a busy machine; use 1 thread,
+as conv_layers -c -t 1 does).
 
 Prints one line per layer: name, count in the network, forward ms, backward ms
 (min over repeats).  conv_layers.c prints the same table for our engine and,
@@ -38,19 +41,23 @@ LAYERS = [
 BATCH = 2
 
 
+CLOCK = time.process_time if "--cpu-time" in sys.argv else time.perf_counter
+
+
 def best_of(fn, repeats):
     fn()
     best = float("inf")
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = CLOCK()
         fn()
-        best = min(best, time.perf_counter() - t)
+        best = min(best, CLOCK() - t)
     return best
 
 
 def main():
-    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    args = [a for a in sys.argv[1:] if a != "--cpu-time"]
+    repeats = int(args[0]) if len(args) > 0 else 5
+    torch.set_num_threads(int(args[1]) if len(args) > 1 else 2)
     torch.manual_seed(0)
     total_f = total_b = 0.0
     print("# layer count fwd_ms bwd_ms (torch %s, %d threads)" % (torch.__version__, torch.get_num_threads()))

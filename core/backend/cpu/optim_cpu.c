@@ -30,7 +30,7 @@ static void chunk_range(const optim_job *j, int64_t chunk, int64_t *begin, int64
 
 /* ---- SGD ---- */
 
-static void sgd_task(void *ctx, int64_t chunk) {
+IE_CPU_CLONES static void sgd_task(void *ctx, int64_t chunk) {
     const optim_job *j = ctx;
     const ie_sgd_scalars *s = j->scalars;
     float *p = j->p, *buf = j->s0;
@@ -57,22 +57,21 @@ static void cpu_sgd(const ie_sgd_scalars *s, ie_tensor *param, const ie_tensor *
 
 /* ---- Adam, AdamW ---- */
 
-static void adam_task(void *ctx, int64_t chunk) {
-    const optim_job *j = ctx;
-    const ie_adam_scalars *s = j->scalars;
-    float *p = j->p, *m = j->s0, *v = j->s1, *vmax = j->s2;
-    const float *g = j->g;
-    int64_t i0, i1;
-    chunk_range(j, chunk, &i0, &i1);
+/* One span with the flags constant, so that the loop vectorises. */
+static inline __attribute__((always_inline)) void adam_span(const ie_adam_scalars *s, float *p, const float *g,
+                                                            float *m, float *v, float *vmax, int64_t i0, int64_t i1,
+                                                            const bool decoupled, const bool weight_decay,
+                                                            const bool amsgrad) {
+#pragma GCC ivdep
     for (int64_t i = i0; i < i1; i++) {
         float pi = p[i], gi = g[i];
-        if (s->decoupled) pi = pi * s->decay;
-        if (s->use_weight_decay) gi = fmaf(pi, s->weight_decay, gi);
+        if (decoupled) pi = pi * s->decay;
+        if (weight_decay) gi = fmaf(pi, s->weight_decay, gi);
         float mi = fmaf(gi, s->one_minus_beta1, m[i] * s->beta1);
         float vi = fmaf(s->one_minus_beta2 * gi, gi, v[i] * s->beta2);
         m[i] = mi;
         v[i] = vi;
-        if (s->amsgrad) {
+        if (amsgrad) {
             /* torch.maximum propagates NaN; fmaxf would drop it. */
             float top = vmax[i];
             top = (isnan(vi) || vi > top) ? vi : top;
@@ -84,6 +83,21 @@ static void adam_task(void *ctx, int64_t chunk) {
     }
 }
 
+IE_CPU_CLONES static void adam_task(void *ctx, int64_t chunk) {
+    const optim_job *j = ctx;
+    const ie_adam_scalars *s = j->scalars;
+    int64_t i0, i1;
+    chunk_range(j, chunk, &i0, &i1);
+#define ADAM_SPAN(D, W, A) adam_span(s, j->p, j->g, j->s0, j->s1, j->s2, i0, i1, D, W, A)
+    if (s->amsgrad)
+        ADAM_SPAN(s->decoupled, s->use_weight_decay, true);
+    else if (s->decoupled)
+        s->use_weight_decay ? ADAM_SPAN(true, true, false) : ADAM_SPAN(true, false, false);
+    else
+        s->use_weight_decay ? ADAM_SPAN(false, true, false) : ADAM_SPAN(false, false, false);
+#undef ADAM_SPAN
+}
+
 static void cpu_adam(const ie_adam_scalars *s, ie_tensor *param, const ie_tensor *grad,
                      ie_tensor *exp_avg, ie_tensor *exp_avg_sq, ie_tensor *max_exp_avg_sq) {
     optim_job job = {s, ie_f32(param), ie_f32(grad), ie_f32(exp_avg), ie_f32(exp_avg_sq),
@@ -93,7 +107,7 @@ static void cpu_adam(const ie_adam_scalars *s, ie_tensor *param, const ie_tensor
 
 /* ---- RMSprop ---- */
 
-static void rmsprop_task(void *ctx, int64_t chunk) {
+IE_CPU_CLONES static void rmsprop_task(void *ctx, int64_t chunk) {
     const optim_job *j = ctx;
     const ie_rmsprop_scalars *s = j->scalars;
     float *p = j->p, *sq = j->s0, *ga = j->s1, *buf = j->s2;

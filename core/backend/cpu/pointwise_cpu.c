@@ -12,23 +12,33 @@ typedef struct binary_job {
     int64_t n;
 } binary_job;
 
+/* o = a op b over [lo, hi) with b[bi] (bs = 1) or one b value (bs = 0). */
+#define BINARY_LOOP(EXPR)                                                                                    \
+    _Pragma("GCC ivdep") for (int64_t i = lo; i < hi; i++) o[i] = (EXPR)
+
+IE_CPU_CLONES static void binary_run(ie_binary_op op, const float *a, const float *b, int64_t bs, float *o,
+                                     int64_t lo, int64_t hi) {
+    switch (op) {
+    case IE_BINARY_ADD: BINARY_LOOP(a[i] + b[i * bs]); break;
+    case IE_BINARY_SUB: BINARY_LOOP(a[i] - b[i * bs]); break;
+    case IE_BINARY_MUL: BINARY_LOOP(a[i] * b[i * bs]); break;
+    }
+}
+
 static void binary_chunk(void *ctx, int64_t chunk) {
     const binary_job *j = ctx;
     int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->n ? lo + IE_CPU_CHUNK : j->n;
-    const float *a = j->a, *b = j->b;
-    float *o = j->out;
-    for (int64_t i = lo; i < hi; i++) {
-        float bv;
-        switch (j->bc.kind) {
-        case IE_BROADCAST_NONE: bv = b[i]; break;
-        case IE_BROADCAST_SCALAR: bv = b[0]; break;
-        default: bv = b[(i / j->bc.inner) % j->bc.channels]; break;
+    switch (j->bc.kind) {
+    case IE_BROADCAST_NONE: binary_run(j->op, j->a, j->b, 1, j->out, lo, hi); break;
+    case IE_BROADCAST_SCALAR: binary_run(j->op, j->a, j->b, 0, j->out, lo, hi); break;
+    default: /* one b value per run of `inner` elements */
+        for (int64_t i = lo; i < hi;) {
+            int64_t end = (i / j->bc.inner + 1) * j->bc.inner;
+            if (end > hi) end = hi;
+            binary_run(j->op, j->a, j->b + (i / j->bc.inner) % j->bc.channels, 0, j->out, i, end);
+            i = end;
         }
-        switch (j->op) {
-        case IE_BINARY_ADD: o[i] = a[i] + bv; break;
-        case IE_BINARY_SUB: o[i] = a[i] - bv; break;
-        case IE_BINARY_MUL: o[i] = a[i] * bv; break;
-        }
+        break;
     }
 }
 
@@ -46,25 +56,30 @@ typedef struct unary_job {
     int64_t n;
 } unary_job;
 
-static void unary_chunk(void *ctx, int64_t chunk) {
+IE_CPU_CLONES static void unary_chunk(void *ctx, int64_t chunk) {
     const unary_job *j = ctx;
     int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->n ? lo + IE_CPU_CHUNK : j->n;
     const float *x = j->x;
     float *o = j->out;
     switch (j->op) {
     case IE_UNARY_RELU:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
     case IE_UNARY_LEAKY_RELU:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = x[i] > 0.0f ? x[i] : x[i] * j->param;
         break;
     case IE_UNARY_SIGMOID:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = 1.0f / (1.0f + expf(-x[i]));
         break;
     case IE_UNARY_TANH:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = tanhf(x[i]);
         break;
     case IE_UNARY_AFFINE:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = j->param * x[i] + j->param2;
         break;
     }
@@ -75,25 +90,30 @@ static void cpu_unary(ie_unary_op op, const ie_tensor *x, float param, float par
     ie_parallel_for(ie_cpu_chunks(x->numel), unary_chunk, &j);
 }
 
-static void unary_backward_chunk(void *ctx, int64_t chunk) {
+IE_CPU_CLONES static void unary_backward_chunk(void *ctx, int64_t chunk) {
     const unary_job *j = ctx;
     int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->n ? lo + IE_CPU_CHUNK : j->n;
     const float *s = j->x, *g = j->g;
     float *o = j->out;
     switch (j->op) {
     case IE_UNARY_RELU:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = s[i] > 0.0f ? g[i] : 0.0f;
         break;
     case IE_UNARY_LEAKY_RELU:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = s[i] > 0.0f ? g[i] : g[i] * j->param;
         break;
     case IE_UNARY_SIGMOID:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = g[i] * s[i] * (1.0f - s[i]);
         break;
     case IE_UNARY_TANH:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = g[i] * (1.0f - s[i] * s[i]);
         break;
     case IE_UNARY_AFFINE:
+#pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = g[i] * j->param;
         break;
     }
