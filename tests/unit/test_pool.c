@@ -157,6 +157,79 @@ static void thread_determinism(void) {
     ie_tensor_release(x0);
 }
 
+/* ---- max pooling whose windows tile the input (its own fast kernels) ----
+ * Odd sizes (inputs past the last window), ties and NaNs, 2x2x2 and 1x2x2,
+ * against a naive restatement of PyTorch's rule: the first maximum of the
+ * window in (d, h, w) order wins, a NaN takes over, the gradient goes to the
+ * winner. */
+
+static void naive_max_pool(const float *x, const int64_t *in, const int *k, float *y, int64_t *arg,
+                           const int64_t *out, int64_t planes) {
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t o0 = 0; o0 < out[0]; o0++)
+            for (int64_t o1 = 0; o1 < out[1]; o1++)
+                for (int64_t o2 = 0; o2 < out[2]; o2++) {
+                    float best = -INFINITY;
+                    int64_t at = ((p * in[0] + o0 * k[0]) * in[1] + o1 * k[1]) * in[2] + o2 * k[2];
+                    for (int a = 0; a < k[0]; a++)
+                        for (int b = 0; b < k[1]; b++)
+                            for (int c = 0; c < k[2]; c++) {
+                                int64_t i = ((p * in[0] + o0 * k[0] + a) * in[1] + o1 * k[1] + b) * in[2] + o2 * k[2] + c;
+                                if (x[i] > best || isnan(x[i])) {
+                                    best = x[i];
+                                    at = i;
+                                }
+                            }
+                    int64_t o = ((p * out[0] + o0) * out[1] + o1) * out[2] + o2;
+                    y[o] = best;
+                    arg[o] = at;
+                }
+}
+
+static void tiled_max_pool(void) {
+    const int64_t shapes[2][5] = {{2, 3, 5, 7, 9}, {3, 2, 1, 9, 8}};
+    const int kernels[2][3] = {{2, 2, 2}, {1, 2, 2}};
+    for (int c = 0; c < 2; c++) {
+        const int64_t *sh = shapes[c];
+        ie_tensor *x = test_random(5, sh, 21 + c, -1, 1, true);
+        float *xv = ie_f32(x);
+        for (int64_t i = 0; i < x->numel; i++) xv[i] = roundf(xv[i] * 2) / 2; /* many ties */
+        ie_tensor *y = NULL, *gy = NULL, *xn = NULL, *yn = NULL;
+        const int *k = kernels[c];
+        const int64_t in[3] = {sh[2], sh[3], sh[4]}, out[3] = {sh[2] / k[0], sh[3] / k[1], sh[4] / k[2]};
+        const int64_t planes = sh[0] * sh[1], n_out = planes * out[0] * out[1] * out[2];
+        float *want = malloc((size_t)n_out * sizeof(float));
+        int64_t *arg = malloc((size_t)n_out * sizeof(int64_t));
+        /* a NaN takes over its window (forward only: the loss would not be finite) */
+        CHECK_OK(ie_tensor_clone(x, &xn));
+        ie_f32(xn)[11] = NAN;
+        bool was = ie_grad_set_enabled(false);
+        CHECK_OK(ie_max_pool3d(xn, k, NULL, NULL, &yn));
+        ie_grad_set_enabled(was);
+        naive_max_pool(ie_f32(xn), in, k, want, arg, out, planes);
+        CHECK(yn->numel == n_out && memcmp(ie_f32(yn), want, (size_t)n_out * sizeof(float)) == 0,
+              "tiled max pool %d: forward with a NaN differs from the naive rule", c);
+        CHECK_OK(ie_max_pool3d(x, k, NULL, NULL, &y));
+        naive_max_pool(xv, in, k, want, arg, out, planes);
+        CHECK(y->numel == n_out && memcmp(ie_f32(y), want, (size_t)n_out * sizeof(float)) == 0,
+              "tiled max pool %d: forward differs from the naive rule", c);
+        gy = test_random(y->ndim, y->shape, 31 + c, -1, 1, false);
+        backward_with(y, gy);
+        float *gwant = calloc((size_t)x->numel, sizeof(float));
+        for (int64_t o = 0; o < n_out; o++) gwant[arg[o]] = 0.0f + ie_f32(gy)[o];
+        CHECK(memcmp(ie_f32(ie_tensor_grad(x)), gwant, (size_t)x->numel * sizeof(float)) == 0,
+              "tiled max pool %d: the gradient does not go to the window's winner alone", c);
+        free(want);
+        free(arg);
+        free(gwant);
+        ie_tensor_release(x);
+        ie_tensor_release(y);
+        ie_tensor_release(gy);
+        ie_tensor_release(xn);
+        ie_tensor_release(yn);
+    }
+}
+
 /* ---- bad arguments ---- */
 
 static void bad_inputs(void) {
@@ -198,6 +271,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof fixture_cases / sizeof fixture_cases[0]; i++) fixture_case(fx, &fixture_cases[i]);
     gradchecks();
     thread_determinism();
+    tiled_max_pool();
     bad_inputs();
     ie_params_free(fx);
     return test_summary();

@@ -12,6 +12,7 @@
 #include "innereye/loss.h"
 #include "innereye/optim.h"
 #include "innereye/threads.h"
+#include "core/tensor/tensor_impl.h"
 #include "models/unet3d/unet3d_net.h"
 
 static double now(void) {
@@ -79,6 +80,12 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("innereye rss_kb %ld\n", ru.ru_maxrss);
+    /* Where the memory goes: tensors live at the peak, and blocks the caching
+     * allocator holds for reuse (on stderr: unet3d_cpu.sh parses stdout). */
+    ie_memory_stats ms;
+    ie_memory_get_stats(&ms);
+    fprintf(stderr, "innereye tensors: peak %.0f MB in use, %.0f MB cached now, %llu system allocations\n",
+            ms.peak_in_use / 1048576.0, ms.bytes_cached / 1048576.0, (unsigned long long)ms.system_allocations);
     ie_optimizer_free(opt);
     ie_tensor_release(x);
     ie_tensor_release(y);

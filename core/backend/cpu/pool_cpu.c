@@ -144,6 +144,101 @@ static void max_backward_task(void *ctx, int64_t task) {
     }
 }
 
+/* ---- windows that tile the input (kernel == stride, no padding) ----
+ * U-Nets' and classifiers' 2x2(x2) max pooling: every input belongs to at
+ * most one window, every window lies inside the input.  Same comparisons in
+ * the same order as above, but over a whole output row at once so the loops
+ * vectorise. */
+#define TILED_MAX_W 4096
+
+static bool tiled_windows(const ie_pool_geom *g) {
+    for (int a = 0; a < 3; a++)
+        if (g->kernel[a] != g->stride[a] || g->padding[a] != 0) return false;
+    return g->out[2] <= TILED_MAX_W;
+}
+
+/* Tasks hold whole planes (rows need no coordinate divisions); planes_per_task
+ * is fixed by the shape. */
+typedef struct tiled_job {
+    const ie_pool_geom *g;
+    const float *src;
+    float *dst;
+    const int32_t *idx_in;
+    int32_t *idx_out;
+    int64_t planes, planes_per_task;
+} tiled_job;
+
+IE_CPU_CLONES static void max_forward_tiled_task(void *ctx, int64_t task) {
+    const tiled_job *j = ctx;
+    const ie_pool_geom *g = j->g;
+    const int64_t in_plane = g->in[0] * g->in[1] * g->in[2], hw = g->in[1] * g->in[2], OW = g->out[2];
+    const int64_t out_plane = g->out[0] * g->out[1] * OW;
+    const int s2 = g->stride[2];
+    float best[TILED_MAX_W];
+    int32_t at[TILED_MAX_W];
+    const int64_t p1 = min64((task + 1) * j->planes_per_task, j->planes);
+    for (int64_t p = task * j->planes_per_task; p < p1; p++)
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                const int64_t d0 = od * g->stride[0], h0 = oh * g->stride[1];
+                const float *x = j->src + p * in_plane;
+                const int32_t first = (int32_t)(d0 * hw + h0 * g->in[2]);
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    best[ow] = -INFINITY;
+                    at[ow] = first + (int32_t)(ow * s2);
+                }
+                for (int dd = 0; dd < g->kernel[0]; dd++)
+                    for (int hh = 0; hh < g->kernel[1]; hh++) {
+                        const int32_t base = (int32_t)((d0 + dd) * hw + (h0 + hh) * g->in[2]);
+                        const float *row = x + base;
+                        for (int ww = 0; ww < g->kernel[2]; ww++)
+                            for (int64_t ow = 0; ow < OW; ow++) {
+                                float v = row[ow * s2 + ww];
+                                bool take = v > best[ow] || isnan(v);
+                                best[ow] = take ? v : best[ow];
+                                at[ow] = take ? base + (int32_t)(ow * s2 + ww) : at[ow];
+                            }
+                    }
+                const int64_t o = p * out_plane + (od * g->out[1] + oh) * OW;
+                memcpy(j->dst + o, best, (size_t)OW * sizeof(float));
+                if (j->idx_out) memcpy(j->idx_out + o, at, (size_t)OW * sizeof(int32_t));
+            }
+}
+
+IE_CPU_CLONES static void max_backward_tiled_task(void *ctx, int64_t task) {
+    const tiled_job *j = ctx;
+    const ie_pool_geom *g = j->g;
+    const int64_t out_plane = g->out[0] * g->out[1] * g->out[2], hw = g->in[1] * g->in[2], OW = g->out[2];
+    const int64_t in_plane = g->in[0] * hw, W = g->in[2], covered = OW * g->stride[2];
+    const int s2 = g->stride[2];
+    const int64_t p1 = min64((task + 1) * j->planes_per_task, j->planes);
+    for (int64_t p = task * j->planes_per_task; p < p1; p++)
+        for (int64_t id = 0; id < g->in[0]; id++)
+            for (int64_t ih = 0; ih < g->in[1]; ih++) {
+                float *dx = j->dst + p * in_plane + id * hw + ih * W;
+                const int64_t od = id / g->stride[0], oh = ih / g->stride[1];
+                if (od >= g->out[0] || oh >= g->out[1]) { /* past the last window */
+                    memset(dx, 0, (size_t)W * sizeof(float));
+                    continue;
+                }
+                const float *dy = j->src + p * out_plane + (od * g->out[1] + oh) * OW;
+                const int32_t *ind = j->idx_in + p * out_plane + (od * g->out[1] + oh) * OW;
+                const int32_t e0 = (int32_t)(id * hw + ih * W);
+                /* 0.0f + dy as the general loop sums it (-0 becomes +0) */
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    const float v = 0.0f + dy[ow];
+                    const int32_t hit = ind[ow] - e0 - (int32_t)(ow * s2); /* the winner's column in the window */
+                    for (int ww = 0; ww < s2; ww++) dx[ow * s2 + ww] = hit == ww ? v : 0.0f;
+                }
+                for (int64_t iw = covered; iw < W; iw++) dx[iw] = 0.0f;
+            }
+}
+
+static void run_tiled(tiled_job *j, int64_t plane_size, void (*task)(void *, int64_t)) {
+    j->planes_per_task = plane_size > 0 && plane_size < IE_CPU_CHUNK ? IE_CPU_CHUNK / plane_size : 1;
+    ie_parallel_for((j->planes + j->planes_per_task - 1) / j->planes_per_task, task, j);
+}
+
 static int64_t kernel_volume(const ie_pool_geom *g) {
     return (int64_t)g->kernel[0] * g->kernel[1] * g->kernel[2];
 }
@@ -212,6 +307,11 @@ static int64_t in_rows(const ie_pool_geom *g) { return g->planes * g->in[0] * g-
 static void cpu_max_forward(const ie_tensor *x, const ie_pool_geom *g, ie_tensor *y, ie_tensor *indices) {
     pool_job j = {.g = g, .src = ie_f32(x), .dst = ie_f32(y),
                   .idx_out = indices ? (int32_t *)ie_tensor_ptr(indices) : NULL};
+    if (tiled_windows(g)) {
+        tiled_job t = {.g = g, .src = j.src, .dst = j.dst, .idx_out = j.idx_out, .planes = x->shape[0] * x->shape[1]};
+        run_tiled(&t, g->out[0] * g->out[1] * g->out[2], max_forward_tiled_task);
+        return;
+    }
     run_rows(&j, out_rows(g), g->out[2], max_forward_task);
 }
 
@@ -219,6 +319,11 @@ static ie_status cpu_max_backward(const ie_tensor *dy, const ie_tensor *indices,
                                   ie_tensor *dx) {
     pool_job j = {.g = g, .src = ie_f32(dy), .dst = ie_f32(dx),
                   .idx_in = (const int32_t *)ie_tensor_ptr(indices)};
+    if (tiled_windows(g)) {
+        tiled_job t = {.g = g, .src = j.src, .dst = j.dst, .idx_in = j.idx_in, .planes = dx->shape[0] * dx->shape[1]};
+        run_tiled(&t, g->in[0] * g->in[1] * g->in[2], max_backward_tiled_task);
+        return IE_OK;
+    }
     int64_t *tables;
     IE_TRY(cover_tables("max_pool backward", &j, &tables));
     run_rows(&j, in_rows(g), g->in[2], max_backward_task);
