@@ -83,6 +83,66 @@ ie_status ie_node_save(ie_node *node, int i, ie_tensor *t) {
     return ie_tensor_detach(t, &node->saved[i]);
 }
 
+/* A handle with t's shape and graph link but no data. */
+static ie_status shell_of(const ie_node *node, const ie_tensor *t, ie_tensor **out) {
+    ie_tensor *shell = calloc(1, sizeof *shell);
+    if (!shell) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory recording the autograd graph", node->op);
+    atomic_init(&shell->refcount, 1);
+    shell->dtype = t->dtype;
+    shell->device = t->device;
+    shell->ndim = t->ndim;
+    memcpy(shell->shape, t->shape, sizeof shell->shape);
+    shell->numel = t->numel;
+    shell->requires_grad = t->requires_grad;
+    shell->node = t->node;
+    atomic_fetch_add(&shell->node->refcount, 1);
+    *out = shell;
+    return IE_OK;
+}
+
+ie_status ie_node_drop_input_data(ie_node *node) {
+    for (int i = 0; i < node->n_inputs; i++) {
+        ie_tensor *in = node->inputs[i];
+        /* Leaves take their gradient in place, so they stay themselves;
+         * parameters are alive anyway. */
+        if (!in || !in->node || !in->storage) continue;
+        IE_TRY(shell_of(node, in, &node->inputs[i]));
+        ie_tensor_release(in);
+    }
+    return IE_OK;
+}
+
+ie_status ie_node_save_or_recipe(ie_node *node, int i, ie_tensor *t) {
+    if (!t || !t->node || !t->node->regenerate) return ie_node_save(node, i, t);
+    if (i < 0 || i >= IE_NODE_MAX_SAVED)
+        return ie_error_set(IE_ERR_INTERNAL, "%s: saved-tensor slot %d out of range", node->op, i);
+    ie_tensor_release(node->saved[i]);
+    node->saved[i] = NULL;
+    return shell_of(node, t, &node->saved[i]);
+}
+
+ie_status ie_node_saved_data(ie_node *node, int i, ie_tensor **out, bool *regenerated) {
+    ie_tensor *t = node->saved[i];
+    *out = NULL;
+    if (regenerated) *regenerated = t && !t->storage;
+    if (!t) return IE_OK;
+    if (t->storage) {
+        *out = ie_tensor_retain(t);
+        return IE_OK;
+    }
+    /* The producer's backward runs after this node's (it was created
+     * earlier), so its saved tensors are still there. */
+    if (!t->node || !t->node->regenerate || t->node->consumed)
+        return ie_error_set(IE_ERR_INTERNAL, "%s: saved input %d can no longer be recomputed", node->op, i);
+    ie_status st = t->node->regenerate(t->node, out);
+    if (st == IE_OK && !ie_tensor_same_shape(*out, t)) {
+        ie_tensor_release(*out);
+        *out = NULL;
+        st = ie_error_set(IE_ERR_INTERNAL, "%s: saved input %d was recomputed with another shape", node->op, i);
+    }
+    return st;
+}
+
 static ie_status accumulate_into(ie_tensor **slot, ie_tensor *grad) {
     if (!*slot) {
         *slot = ie_tensor_retain(grad);

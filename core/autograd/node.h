@@ -39,6 +39,10 @@ struct ie_node {
     void *ctx;                /* op-private data, freed with ctx_free */
     void (*ctx_free)(void *ctx);
     ie_tensor *grad;          /* gradient of the output, during backward */
+    /* Recomputes the output from what the node saved, bit for bit (cheap
+     * ops such as batch norm + ReLU): a consumer may then save the recipe
+     * instead of the data (ie_node_save_or_recipe).  NULL: not offered. */
+    ie_status (*regenerate)(ie_node *node, ie_tensor **out);
     bool consumed;            /* backward already ran */
 };
 
@@ -47,6 +51,20 @@ bool ie_autograd_needed(ie_tensor *const *inputs, int n);
 /* Attaches a new node to `out` (which then requires grad). */
 ie_status ie_autograd_record(ie_tensor *out, const char *op, ie_backward_fn backward,
                              ie_tensor *const *inputs, int n, ie_node **node_out);
+/* For ops whose backward reads no input data (what it needs is in saved[]):
+ * the node keeps only the shape and graph link of its non-leaf inputs, so
+ * their data is freed as soon as nothing else holds it (a U-Net's batch
+ * norm outputs, which only the following ReLU sees, and up-convolution
+ * outputs, which only a concatenation sees). */
+ie_status ie_node_drop_input_data(ie_node *node);
+/* Saves t in slot i, or, when t's op can regenerate it, only the recipe (t's
+ * data is then freed once the forward pass lets go of it, and recomputed in
+ * backward by ie_node_saved_data). */
+ie_status ie_node_save_or_recipe(ie_node *node, int i, ie_tensor *t);
+/* The data of saved slot i (a new reference; regenerated if only the recipe
+ * was saved).  Release it when done.  *regenerated (may be NULL) tells
+ * whether it is a fresh buffer the caller may overwrite. */
+ie_status ie_node_saved_data(ie_node *node, int i, ie_tensor **out, bool *regenerated);
 /* Saves a detached handle of t (NULL allowed) in slot i. */
 ie_status ie_node_save(ie_node *node, int i, ie_tensor *t);
 /* Whether this input takes a gradient. */

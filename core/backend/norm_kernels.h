@@ -30,6 +30,12 @@ struct ie_norm_kernels {
                                ie_tensor *running_var, ie_tensor *num_batches_tracked,
                                bool training, float momentum, float eps, ie_tensor *y,
                                ie_tensor *save_mean, ie_tensor *save_invstd);
+    /* y = the affine map batch_forward applied, from its saved statistics
+     * (then, with relu, x > 0 ? x : 0 as the relu op computes it): recomputes
+     * a forward output bit for bit. */
+    ie_status (*batch_apply)(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+                             const ie_tensor *bias, const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                             bool relu, ie_tensor *y);
     /* Training: the full backward through the batch statistics; eval: the
      * affine map's backward.  dx, dweight, dbias may each be NULL. */
     ie_status (*batch_backward)(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,

@@ -108,6 +108,12 @@ ie_status ie_batch_norm_layer_forward(const ie_batch_norm_layer *l, ie_tensor *x
                          training, l->momentum, l->eps, out);
 }
 
+ie_status ie_batch_norm_layer_forward_relu(const ie_batch_norm_layer *l, ie_tensor *x, bool training,
+                                           ie_tensor **out) {
+    return ie_batch_norm_relu(x, l->weight, l->bias, l->running_mean, l->running_var, l->num_batches_tracked,
+                              training, l->momentum, l->eps, out);
+}
+
 void ie_batch_norm_layer_destroy(ie_batch_norm_layer *l) {
     ie_tensor *all[] = {l->weight, l->bias, l->running_mean, l->running_var, l->num_batches_tracked};
     for (int i = 0; i < 5; i++) ie_tensor_release(all[i]);

@@ -188,7 +188,7 @@ static ie_status conv_backward(ie_node *node, ie_tensor *grad) {
     ie_conv_geom g = geom_load(node->ints);
     bool transposed = node->ints[G_TRANSPOSED];
     ie_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->ints[G_HAS_BIAS] ? node->inputs[2] : NULL;
-    ie_tensor *xs = node->saved[0], *ws = node->saved[1];
+    ie_tensor *ws = node->saved[1];
     const ie_backend *be = ie_backend_get(grad->device);
     ie_status st = IE_OK;
     ie_tensor *gx = NULL, *gw = NULL, *gb = NULL;
@@ -200,10 +200,13 @@ static ie_status conv_backward(ie_node *node, ie_tensor *grad) {
         if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
     }
     if (st == IE_OK && ie_autograd_wants(w)) {
-        st = ie_tensor_empty_like(w, &gw);
+        ie_tensor *xs = NULL; /* the input, recomputed when only its recipe was saved */
+        st = ie_node_saved_data(node, 0, &xs, NULL);
+        if (st == IE_OK) st = ie_tensor_empty_like(w, &gw);
         if (st == IE_OK)
             st = transposed ? be->conv->backward_weight(&g, grad, xs, gw)
                             : be->conv->backward_weight(&g, xs, grad, gw);
+        ie_tensor_release(xs);
         if (st == IE_OK) st = ie_autograd_accumulate(w, gw);
     }
     if (st == IE_OK && b && ie_autograd_wants(b)) {
@@ -239,8 +242,9 @@ static ie_status conv_op(const conv_spec *sp, ie_tensor *x, ie_tensor *w, ie_ten
     if (ie_autograd_needed(inputs, n_inputs)) {
         ie_node *node;
         st = ie_autograd_record(*out, sp->name, conv_backward, inputs, n_inputs, &node);
-        if (st == IE_OK) st = ie_node_save(node, 0, x);
+        if (st == IE_OK) st = ie_node_save_or_recipe(node, 0, x);
         if (st == IE_OK) st = ie_node_save(node, 1, w);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) goto fail;
         geom_store(&g, sp->transposed, bias != NULL, node->ints);
     }

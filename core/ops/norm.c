@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "core/backend/norm_kernels.h"
+#include "core/backend/pointwise_kernels.h"
 #include "core/ops/op_util.h"
 
 /* x is f32 with min_ndim..5 dimensions: [N, C, ...]. */
@@ -92,6 +93,7 @@ static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, i
     IE_TRY(ie_node_save(node, 1, weight));
     IE_TRY(ie_node_save(node, 2, mean));
     IE_TRY(ie_node_save(node, 3, invstd));
+    IE_TRY(ie_node_drop_input_data(node));
     shape_to_ints(node, sh);
     *node_out = node;
     return IE_OK;
@@ -167,6 +169,108 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     if (st == IE_OK)
         st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
     if (node) node->ints[4] = training;
+    ie_tensor_release(mean);
+    ie_tensor_release(invstd);
+    if (st != IE_OK) {
+        ie_tensor_release(y);
+        return st;
+    }
+    *out = y;
+    return IE_OK;
+}
+
+/* ---------------- batch norm + ReLU ----------------
+ * relu(batch_norm(x)) as one node that keeps only x and the statistics: the
+ * batch norm output is never kept, and the ReLU output is recomputed from x
+ * wherever it is needed in backward (by this node's own backward, and by a
+ * convolution that consumed it, through ie_node_save_or_recipe).  The
+ * recomputation is the forward's own last pass (batch_apply), so every byte
+ * equals what ie_batch_norm followed by ie_relu computes. */
+
+/* saved: x (or its recipe), weight, mean, invstd, bias; ints: shape, training */
+static ie_status bn_relu_apply(ie_node *node, const ie_tensor *x, bool relu, ie_tensor **out) {
+    IE_TRY(ie_tensor_empty_like(x, out));
+    ie_status st = ie_backend_get(x->device)->norm->batch_apply(x, shape_from_ints(node), node->saved[1],
+                                                                node->saved[4], node->saved[2], node->saved[3],
+                                                                relu, *out);
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static ie_status bn_relu_regenerate(ie_node *node, ie_tensor **out) {
+    ie_tensor *x = NULL;
+    bool fresh = false;
+    *out = NULL;
+    IE_TRY(ie_node_saved_data(node, 0, &x, &fresh));
+    if (!fresh) {
+        ie_status st = bn_relu_apply(node, x, true, out);
+        ie_tensor_release(x);
+        return st;
+    }
+    /* a recomputed input is ours: normalise it in place (elementwise) */
+    ie_status st = ie_backend_get(x->device)->norm->batch_apply(x, shape_from_ints(node), node->saved[1],
+                                                                node->saved[4], node->saved[2], node->saved[3],
+                                                                true, x);
+    if (st == IE_OK)
+        *out = x;
+    else
+        ie_tensor_release(x);
+    return st;
+}
+
+static ie_status batch_norm_relu_backward(ie_node *node, ie_tensor *g) {
+    const ie_backend *be = ie_backend_get(g->device);
+    ie_tensor *x = NULL, *bn = NULL, *g_bn = NULL, *grads[3] = {NULL, NULL, NULL};
+    ie_status st = ie_node_saved_data(node, 0, &x, NULL);
+    /* ReLU's backward needs only where the batch norm output is positive */
+    if (st == IE_OK) st = bn_relu_apply(node, x, false, &bn);
+    if (st == IE_OK) st = ie_tensor_empty_like(g, &g_bn);
+    if (st == IE_OK) be->pointwise->unary_backward(IE_UNARY_RELU, bn, g, 0.0f, g_bn);
+    ie_tensor_release(bn);
+    if (st == IE_OK) st = grad_buffers(node, grads);
+    if (st == IE_OK)
+        st = be->norm->batch_backward(x, g_bn, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
+                                      node->ints[4] != 0, grads[0], grads[1], grads[2]);
+    ie_tensor_release(x);
+    ie_tensor_release(g_bn);
+    if (st != IE_OK) {
+        for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
+        return st;
+    }
+    return accumulate_and_release(node, grads);
+}
+
+ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor *running_mean,
+                             ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training, float momentum,
+                             float eps, ie_tensor **out) {
+    const char *op = "batch_norm_relu";
+    IE_TRY(ie_check_out(op, out));
+    IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
+                            momentum, eps));
+    const ie_backend *be;
+    IE_TRY(ie_backend_for(op, x, &be));
+    ie_norm_shape sh = norm_shape(x, 0);
+    ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
+    int64_t n_mean = 2 * sh.c;
+    ie_status st = ie_tensor_empty_like(x, &y);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
+    if (st == IE_OK)
+        st = be->norm->batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked,
+                                     training, momentum, eps, y, mean, invstd);
+    if (st == IE_OK) be->pointwise->unary(IE_UNARY_RELU, y, 0.0f, 0.0f, y);
+    ie_node *node = NULL;
+    if (st == IE_OK) st = record(op, batch_norm_relu_backward, x, weight, bias, mean, invstd, sh, y, &node);
+    if (st == IE_OK && node) {
+        node->ints[4] = training;
+        node->regenerate = bn_relu_regenerate;
+        st = ie_node_save(node, 4, bias);
+        /* a recomputable input (a residual sum) is kept as its recipe */
+        if (st == IE_OK) st = ie_node_save_or_recipe(node, 0, x);
+    }
     ie_tensor_release(mean);
     ie_tensor_release(invstd);
     if (st != IE_OK) {

@@ -86,6 +86,38 @@ static ie_status binary_backward(ie_node *node, ie_tensor *g) {
     return st;
 }
 
+/* a + b again from the operands' recipes (the same kernel, the same bytes),
+ * written over a freshly recomputed operand so a chain of recomputations
+ * holds few buffers at once. */
+static ie_status add_regenerate(ie_node *node, ie_tensor **out) {
+    ie_tensor *a = NULL, *b = NULL;
+    bool a_fresh = false, b_fresh = false;
+    *out = NULL;
+    ie_status st = ie_node_saved_data(node, 0, &a, &a_fresh);
+    if (st == IE_OK) st = ie_node_saved_data(node, 1, &b, &b_fresh);
+    if (st == IE_OK) {
+        if (a_fresh)
+            *out = ie_tensor_retain(a);
+        else if (b_fresh)
+            *out = ie_tensor_retain(b);
+        else
+            st = ie_tensor_empty_like(a, out);
+    }
+    if (st == IE_OK) /* elementwise, so writing over an operand is safe */
+        ie_backend_get(a->device)->pointwise->binary(IE_BINARY_ADD, a, b, (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1},
+                                                     *out);
+    ie_tensor_release(a);
+    ie_tensor_release(b);
+    return st;
+}
+
+/* A sum of two recomputable activations (a residual connection after
+ * batch norm + ReLU) is recomputable too: its consumers keep the recipe. */
+static bool recomputable_sum(ie_binary_op op, ie_broadcast bc, const ie_tensor *a, const ie_tensor *b) {
+    return op == IE_BINARY_ADD && bc.kind == IE_BROADCAST_NONE && a->node && a->node->regenerate && b->node &&
+           b->node->regenerate;
+}
+
 static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tensor *b,
                         ie_tensor **out) {
     IE_TRY(ie_check_out(name, out));
@@ -105,7 +137,12 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
         if (st == IE_OK && op == IE_BINARY_MUL) {
             st = ie_node_save(node, 0, a);
             if (st == IE_OK) st = ie_node_save(node, 1, b);
+        } else if (st == IE_OK && recomputable_sum(op, bc, a, b)) {
+            st = ie_node_save_or_recipe(node, 0, a);
+            if (st == IE_OK) st = ie_node_save_or_recipe(node, 1, b);
+            node->regenerate = add_regenerate;
         }
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;
@@ -150,6 +187,7 @@ static ie_status unary(const char *name, ie_unary_op op, ie_tensor *x, float par
         /* Leaky ReLU needs the input's sign; the others are cheaper from the output. */
         if (st == IE_OK && op != IE_UNARY_AFFINE)
             st = ie_node_save(node, 0, op == IE_UNARY_LEAKY_RELU ? x : *out);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;

@@ -126,6 +126,7 @@ static ie_status pool(const char *op, bool max, int dims, ie_tensor *x, const in
         ie_node *node;
         st = ie_autograd_record(y, op, max ? max_pool_backward : avg_pool_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, indices);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st == IE_OK) geom_to_ints(node, &g);
     }
     ie_tensor_release(indices);
@@ -183,6 +184,7 @@ ie_status ie_global_avg_pool(ie_tensor *x, ie_tensor **out) {
     if (ie_autograd_needed(&x, 1)) {
         ie_node *node;
         ie_status st = ie_autograd_record(*out, op, global_avg_pool_backward, &x, 1, &node);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;

@@ -24,6 +24,7 @@ static ie_status reduce(const char *name, ie_tensor *x, bool mean, ie_tensor **o
     if (ie_autograd_needed(&x, 1)) {
         ie_node *node;
         ie_status st = ie_autograd_record(*out, name, reduce_backward, &x, 1, &node);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;

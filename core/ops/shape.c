@@ -92,6 +92,7 @@ ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out) {
     if (ie_autograd_needed(xs, count)) {
         ie_node *node;
         ie_status st = ie_autograd_record(*out, "concat", concat_backward, xs, count, &node);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;

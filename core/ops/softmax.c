@@ -39,6 +39,7 @@ static ie_status softmax(const char *name, ie_tensor *x, int dim, bool log, ie_t
         ie_node *node;
         ie_status st = ie_autograd_record(*out, name, softmax_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, *out);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;

@@ -70,6 +70,7 @@ ie_status ie_upsample(ie_tensor *x, const int64_t *size, ie_upsample_mode mode, 
     if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
         st = ie_autograd_record(y, op, upsample_backward, &x, 1, &node);
+        if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st == IE_OK) {
             node->ints[0] = g.planes;
             for (int a = 0; a < 3; a++) {

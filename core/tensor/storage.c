@@ -1,8 +1,9 @@
 /* core/tensor - storage and the caching allocator.
  *
  * A training step allocates the same sizes every step.  Freed blocks are kept
- * in per-size free lists and handed out again, so after the first step the
- * system allocator is not called (see ie_memory_get_stats).  Blocks are 64-byte
+ * in per-size free lists and handed out again (a slightly larger block when
+ * no exact one is free), so after the first steps the system allocator is
+ * not called (see ie_memory_get_stats).  Blocks are 64-byte
  * aligned for vector loads. */
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +34,32 @@ static size_t round_size(size_t n) {
 
 static size_t bucket_of(size_t n) { return (n / 64 * 2654435761u) % CACHE_BUCKETS; }
 
-static void *cache_take(ie_device device, size_t nbytes) {
-    cached_block **slot = &cache[device][bucket_of(nbytes)];
-    for (; *slot; slot = &(*slot)->next) {
-        if ((*slot)->nbytes == nbytes) {
-            cached_block *b = *slot;
-            void *data = b->data;
-            *slot = b->next;
-            free(b);
-            stats.bytes_cached -= nbytes;
-            return data;
-        }
-    }
-    return NULL;
+static void *unlink_block(cached_block **slot, size_t *nbytes) {
+    cached_block *b = *slot;
+    void *data = b->data;
+    *nbytes = b->nbytes;
+    *slot = b->next;
+    free(b);
+    stats.bytes_cached -= *nbytes;
+    return data;
+}
+
+/* A cached block of exactly nbytes, else the smallest one of at most 1.5
+ * times that (*got: its real size, which the storage keeps): sizes that peak
+ * at different moments of a step then share memory instead of each keeping
+ * its own blocks (measured on a UNet3D step: 2x wastes more than it shares,
+ * 1.25x shares less). */
+static void *cache_take(ie_device device, size_t nbytes, size_t *got) {
+    for (cached_block **slot = &cache[device][bucket_of(nbytes)]; *slot; slot = &(*slot)->next)
+        if ((*slot)->nbytes == nbytes) return unlink_block(slot, got);
+    if (nbytes < ((size_t)1 << 20)) return NULL; /* small blocks: exact sizes only */
+    cached_block **best = NULL;
+    for (int i = 0; i < CACHE_BUCKETS; i++)
+        for (cached_block **slot = &cache[device][i]; *slot; slot = &(*slot)->next)
+            if ((*slot)->nbytes > nbytes && (*slot)->nbytes <= nbytes + nbytes / 2 &&
+                (!best || (*slot)->nbytes < (*best)->nbytes))
+                best = slot;
+    return best ? unlink_block(best, got) : NULL;
 }
 
 ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
@@ -58,8 +72,10 @@ ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     ie_storage *s = calloc(1, sizeof *s);
     if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory allocating a tensor header");
     pthread_mutex_lock(&cache_lock);
-    void *data = cache_take(device, rounded);
+    size_t got = rounded;
+    void *data = cache_take(device, rounded, &got);
     pthread_mutex_unlock(&cache_lock);
+    rounded = got;
     if (!data) {
         ie_status st = be->alloc(rounded, &data);
         if (st != IE_OK) {

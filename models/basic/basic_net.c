@@ -61,16 +61,11 @@ static void layer_destroy(basic_layer *b) {
 }
 
 static ie_status layer_forward(const basic_layer *b, ie_tensor *x, bool training, ie_tensor **out) {
-    ie_tensor *conv = NULL, *norm = NULL;
+    ie_tensor *conv = NULL;
     IE_TRY(ie_conv_layer_forward(&b->conv, x, &conv));
-    ie_status st = ie_batch_norm_layer_forward(&b->bn, conv, training, &norm);
+    ie_status st = b->relu ? ie_batch_norm_layer_forward_relu(&b->bn, conv, training, out)
+                           : ie_batch_norm_layer_forward(&b->bn, conv, training, out);
     ie_tensor_release(conv);
-    if (st != IE_OK || !b->relu) {
-        *out = norm;
-        return st;
-    }
-    st = ie_relu(norm, out);
-    ie_tensor_release(norm);
     return st;
 }
 

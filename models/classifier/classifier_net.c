@@ -41,16 +41,11 @@ static void conv_bn_destroy(conv_bn *l) {
 
 /* conv -> BN (-> ReLU).  Consumes nothing: x stays the caller's. */
 static ie_status conv_bn_forward(const conv_bn *l, ie_tensor *x, bool training, bool relu, ie_tensor **out) {
-    ie_tensor *a = NULL, *b = NULL;
+    ie_tensor *a = NULL;
     IE_TRY(ie_conv_layer_forward(&l->conv, x, &a));
-    ie_status st = ie_batch_norm_layer_forward(&l->bn, a, training, &b);
+    ie_status st = relu ? ie_batch_norm_layer_forward_relu(&l->bn, a, training, out)
+                        : ie_batch_norm_layer_forward(&l->bn, a, training, out);
     ie_tensor_release(a);
-    if (st != IE_OK || !relu) {
-        *out = b;
-        return st;
-    }
-    st = ie_relu(b, out);
-    ie_tensor_release(b);
     return st;
 }
 

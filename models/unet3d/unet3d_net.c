@@ -51,17 +51,14 @@ static ie_status basic_create(basic_layer *b, const ie_unet3d_config *c, int cin
 }
 
 static ie_status basic_forward(const basic_layer *b, ie_tensor *x, bool training, ie_tensor **out) {
-    ie_tensor *conv = NULL, *norm = NULL;
+    ie_tensor *conv = NULL;
     IE_TRY(ie_conv_layer_forward(&b->conv, x, &conv));
     if (!b->norm) {
         *out = conv;
         return IE_OK;
     }
-    ie_status st = ie_batch_norm_layer_forward(&b->bn, conv, training, &norm);
+    ie_status st = ie_batch_norm_layer_forward_relu(&b->bn, conv, training, out);
     ie_tensor_release(conv);
-    if (st != IE_OK) return st;
-    st = ie_relu(norm, out);
-    ie_tensor_release(norm);
     return st;
 }
 
@@ -89,22 +86,27 @@ static ie_status encode_forward(ie_unet3d *net, int level, ie_tensor *x, bool tr
     return residual_add(a, b, out);
 }
 
-static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor *skip, bool training,
+/* Consumes *skip (sets it to NULL). */
+static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor **skip, bool training,
                                 ie_tensor **out) {
-    ie_tensor *up = NULL, *up_bn = NULL, *up_act = NULL, *c1 = NULL, *c2 = NULL, *sum = NULL, *bn = NULL,
-              *act = NULL, *b2 = NULL;
+    ie_tensor *up = NULL, *up_act = NULL, *c1 = NULL, *c2 = NULL, *sum = NULL, *act = NULL, *b2 = NULL;
     synthesis_block *s = &net->synthesis[j];
+    /* Each temporary is released as soon as it is consumed: what backward
+     * needs, autograd keeps (or recomputes), and the rest frees at once. */
     ie_status st = ie_conv_layer_forward(&net->upsample[j], x, &up);
-    if (st == IE_OK) st = ie_batch_norm_layer_forward(&net->upsample_bn[j], up, training, &up_bn);
-    if (st == IE_OK) st = ie_relu(up_bn, &up_act);
+    if (st == IE_OK) st = ie_batch_norm_layer_forward_relu(&net->upsample_bn[j], up, training, &up_act);
+    ie_tensor_release(up);
     if (st == IE_OK) st = basic_forward(&s->conv1, up_act, training, &c1);
-    if (st == IE_OK) st = basic_forward(&s->conv2, skip, training, &c2);
+    ie_tensor_release(up_act);
+    if (st == IE_OK) st = basic_forward(&s->conv2, *skip, training, &c2);
+    ie_tensor_release(*skip); /* its last use */
+    *skip = NULL;
     if (st == IE_OK) st = ie_add(c1, c2, &sum);
-    if (st == IE_OK) st = ie_batch_norm_layer_forward(&s->bn, sum, training, &bn);
-    if (st == IE_OK) st = ie_relu(bn, &act);
+    ie_tensor_release(c1);
+    ie_tensor_release(c2);
+    if (st == IE_OK) st = ie_batch_norm_layer_forward_relu(&s->bn, sum, training, &act);
+    ie_tensor_release(sum);
     if (st == IE_OK) st = basic_forward(&s->block2, act, training, &b2);
-    ie_tensor *temps[] = {up, up_bn, up_act, c1, c2, sum, bn};
-    for (size_t i = 0; i < sizeof temps / sizeof temps[0]; i++) ie_tensor_release(temps[i]);
     if (st != IE_OK) {
         ie_tensor_release(act);
         ie_tensor_release(b2);
@@ -215,7 +217,7 @@ ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tens
     ie_tensor *y = st == IE_OK ? ie_tensor_retain(skips[c->depth]) : NULL;
     for (int j = 0; st == IE_OK && j < c->depth; j++) {
         ie_tensor *next = NULL;
-        st = decode_forward(net, j, y, skips[c->depth - 1 - j], training, &next);
+        st = decode_forward(net, j, y, &skips[c->depth - 1 - j], training, &next);
         ie_tensor_release(y);
         y = next;
     }

@@ -247,6 +247,109 @@ static void multi_chunk_and_threads(void) {
 
 /* ---- bad arguments ---- */
 
+/* ---- batch norm + ReLU: the same bytes as the two ops, less memory ----
+ * A block as U-Nets build it: conv -> BN+ReLU -> conv -> BN+ReLU, a residual
+ * sum of the two activations, BN+ReLU of the sum, a last conv.  Once with
+ * ie_batch_norm followed by ie_relu, once with ie_batch_norm_relu, whose
+ * outputs consumers keep as recipes (recomputed in backward, the sum too):
+ * outputs, every gradient and the running statistics must be identical, and
+ * the fused graph must hold at least the four recomputable activations'
+ * bytes less once the forward's own handles are gone. */
+
+typedef struct fused_net {
+    ie_tensor *w[3], *gamma[3], *beta[3], *rm[3], *rv[3];
+} fused_net;
+
+static ie_status bn_relu_or_pair(fused_net *n, int i, ie_tensor *x, bool fused, ie_tensor **out) {
+    if (fused) return ie_batch_norm_relu(x, n->gamma[i], n->beta[i], n->rm[i], n->rv[i], NULL, true, 0.1f, 1e-5f, out);
+    ie_tensor *b = NULL;
+    IE_TRY(ie_batch_norm(x, n->gamma[i], n->beta[i], n->rm[i], n->rv[i], NULL, true, 0.1f, 1e-5f, &b));
+    ie_status st = ie_relu(b, out);
+    ie_tensor_release(b);
+    return st;
+}
+
+/* Forward and backward; returns the bytes the forward left alive. */
+static size_t fused_run(fused_net *n, ie_tensor *x, bool fused, ie_tensor **y_out) {
+    ie_memory_trim(); /* fresh blocks of exact sizes, so live bytes compare */
+    ie_memory_stats before;
+    ie_memory_get_stats(&before);
+    ie_conv_opts same = {.padding = {1, 1, 1}};
+    ie_tensor *c0 = NULL, *a = NULL, *c1 = NULL, *b = NULL, *sum = NULL, *s = NULL, *y = NULL, *loss = NULL;
+    CHECK_OK(ie_conv3d(x, n->w[0], NULL, same, &c0));
+    CHECK_OK(bn_relu_or_pair(n, 0, c0, fused, &a));
+    ie_tensor_release(c0);
+    CHECK_OK(ie_conv3d(a, n->w[1], NULL, same, &c1));
+    CHECK_OK(bn_relu_or_pair(n, 1, c1, fused, &b));
+    ie_tensor_release(c1);
+    CHECK_OK(ie_add(a, b, &sum));
+    ie_tensor_release(a);
+    ie_tensor_release(b);
+    CHECK_OK(bn_relu_or_pair(n, 2, sum, fused, &s));
+    ie_tensor_release(sum);
+    CHECK_OK(ie_conv3d(s, n->w[2], NULL, same, &y));
+    ie_tensor_release(s);
+    ie_memory_stats ms;
+    ie_memory_get_stats(&ms);
+    ie_tensor *sq = NULL;
+    CHECK_OK(ie_mul(y, y, &sq));
+    CHECK_OK(ie_sum(sq, &loss));
+    CHECK_OK(ie_backward(loss));
+    ie_tensor_release(sq);
+    ie_tensor_release(loss);
+    *y_out = y;
+    return ms.bytes_in_use - before.bytes_in_use;
+}
+
+static void fused_bn_relu(void) {
+    const int64_t xs[5] = {2, 3, 6, 7, 8}, cs[1] = {5};
+    const int64_t ws[3][5] = {{5, 3, 3, 3, 3}, {5, 5, 3, 3, 3}, {4, 5, 3, 3, 3}};
+    ie_tensor *x = test_random(5, xs, 41, -1, 1, true);
+    fused_net nets[2];
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 3; i++) {
+            nets[k].w[i] = test_random(5, ws[i], 42 + i, -0.3f, 0.3f, true);
+            nets[k].gamma[i] = test_random(1, cs, 45 + i, 0.5f, 1.5f, true);
+            nets[k].beta[i] = test_random(1, cs, 48 + i, -0.5f, 0.5f, true);
+            nets[k].rm[i] = test_random(1, cs, 51 + i, -0.1f, 0.1f, false);
+            nets[k].rv[i] = test_random(1, cs, 54 + i, 0.9f, 1.1f, false);
+        }
+    ie_tensor *y[2], *gx[2];
+    size_t live[2];
+    for (int k = 0; k < 2; k++) {
+        ie_tensor_zero_grad(x);
+        live[k] = fused_run(&nets[k], x, k == 1, &y[k]);
+        CHECK_OK(ie_tensor_clone(ie_tensor_grad(x), &gx[k]));
+    }
+    CHECK(memcmp(ie_f32(y[0]), ie_f32(y[1]), (size_t)y[0]->numel * 4) == 0, "fused BN+ReLU: outputs differ");
+    CHECK(memcmp(ie_f32(gx[0]), ie_f32(gx[1]), (size_t)gx[0]->numel * 4) == 0,
+          "fused BN+ReLU: input gradients differ");
+    for (int i = 0; i < 3; i++) {
+        ie_tensor *pairs[4][2] = {{nets[0].w[i], nets[1].w[i]}, {nets[0].gamma[i], nets[1].gamma[i]},
+                                  {nets[0].beta[i], nets[1].beta[i]}, {nets[0].rm[i], nets[1].rm[i]}};
+        for (int p = 0; p < 4; p++) {
+            const ie_tensor *a = p < 3 ? ie_tensor_grad(pairs[p][0]) : pairs[p][0];
+            const ie_tensor *b = p < 3 ? ie_tensor_grad(pairs[p][1]) : pairs[p][1];
+            CHECK(a && b && memcmp(ie_f32(a), ie_f32(b), (size_t)a->numel * 4) == 0,
+                  "fused BN+ReLU: layer %d %s differs", i, p == 0 ? "weight gradient" : p == 1 ? "gamma gradient"
+                                                       : p == 2 ? "beta gradient" : "running mean");
+        }
+    }
+    /* a, b, the sum and s (5 channels of 6x7x8, batch 2) are recipes in the fused graph */
+    const size_t act = 2 * 5 * 6 * 7 * 8 * sizeof(float);
+    CHECK(live[0] >= live[1] + 4 * act, "fused BN+ReLU: the fused graph holds %zu bytes, the unfused %zu (expected at "
+          "least %zu less)", live[1], live[0], 4 * act);
+    for (int k = 0; k < 2; k++) {
+        ie_tensor_release(y[k]);
+        ie_tensor_release(gx[k]);
+        for (int i = 0; i < 3; i++) {
+            ie_tensor *all[] = {nets[k].w[i], nets[k].gamma[i], nets[k].beta[i], nets[k].rm[i], nets[k].rv[i]};
+            for (int t = 0; t < 5; t++) ie_tensor_release(all[t]);
+        }
+    }
+    ie_tensor_release(x);
+}
+
 static void bad_inputs(void) {
     const int64_t s4[4] = {2, 3, 4, 5}, s2[2] = {1, 3}, s1[1] = {5}, c3[1] = {3}, c4[1] = {4}, c6[4] = {2, 6, 2, 2};
     ie_tensor *x = test_random(4, s4, 31, -1, 1, false), *one = test_random(2, s2, 32, -1, 1, false),
@@ -308,6 +411,7 @@ int main(void) {
     weight_only_case(fx);
     gradchecks();
     multi_chunk_and_threads();
+    fused_bn_relu();
     bad_inputs();
     ie_params_free(fx);
     return test_summary();

@@ -430,7 +430,8 @@ typedef struct wgrad_job {
     taps3 taps;
     const float *gy;
     int64_t gvol, ktaps, wsize, groups, nblk, ncg;
-    float *partial; /* [groups][cout][cin][ktaps] */
+    float *partial; /* [wave][cout][cin][ktaps] */
+    int64_t wave_first; /* first group of the current wave */
     ie_conv_failure fail;
 } wgrad_job;
 
@@ -558,10 +559,11 @@ static void wgrad_task(void *ctx, int64_t task) {
     const int64_t b0 = cg * j->nblk / j->ncg, b1 = (cg + 1) * j->nblk / j->ncg;
     const int64_t cin = j->g->cin, cout = j->g->cout, T = j->ktaps;
     float *part = j->partial + grp * j->wsize;
+    const int64_t group = j->wave_first + grp;
     const int64_t c_lo = b0 * WGRAD_CB, c_hi = cmin(b1 * WGRAD_CB, cout);
     if (c_hi > c_lo) memset(part + c_lo * cin * T, 0, (size_t)((c_hi - c_lo) * cin * T) * sizeof(float));
     const int64_t total = j->g->batch * j->gvol;
-    int64_t lo = grp * IE_CANON_WGRAD_GROUP;
+    int64_t lo = group * IE_CANON_WGRAD_GROUP;
     const int64_t hi = cmin(lo + IE_CANON_WGRAD_GROUP, total);
     while (lo < hi) {
         int64_t n = lo / j->gvol, ja = lo % j->gvol;
@@ -576,13 +578,15 @@ typedef struct gsum_job {
     const float *partial;
     float *out;
     int64_t groups, size;
+    bool first; /* the first wave: out starts as its group 0 */
 } gsum_job;
 
+/* out = ((out + p0) + p1) + ...: the groups folded in order. */
 static void gsum_task(void *ctx, int64_t chunk) {
     const gsum_job *j = ctx;
     const int64_t lo = chunk * IE_CPU_CHUNK, hi = cmin(lo + IE_CPU_CHUNK, j->size);
     for (int64_t e = lo; e < hi; e++) {
-        float s = j->partial[e];
+        float s = j->first ? j->partial[e] : j->out[e] + j->partial[e];
         for (int64_t p = 1; p < j->groups; p++) s += j->partial[p * j->size + e];
         j->out[e] = s;
     }
@@ -612,19 +616,24 @@ static ie_status canon_conv_backward_weight(const ie_conv_geom *g, const float *
     j.nblk = cdiv(g->cout, WGRAD_CB);
     j.groups = cdiv(g->batch * ovol, IE_CANON_WGRAD_GROUP);
     j.ncg = j.groups >= WGRAD_MIN_TASKS ? 1 : cmin(cdiv(WGRAD_MIN_TASKS, j.groups), j.nblk);
-    if (j.groups > 1 && ie_conv_temp(j.groups * wsize, &partial_t) != IE_OK) {
+    const int64_t wave = cmin(j.groups, IE_CANON_WGRAD_WAVE);
+    if (j.groups > 1 && ie_conv_temp(wave * wsize, &partial_t) != IE_OK) {
         st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for %lld partial sums",
-                          (long long)(j.groups * wsize));
+                          (long long)(wave * wsize));
         goto done;
     }
     j.partial = partial_t ? ie_f32(partial_t) : gw;
     atomic_init(&j.fail.failed, 0);
-    ie_parallel_for(j.groups * j.ncg, wgrad_task, &j);
-    if (atomic_load(&j.fail.failed)) {
-        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a segment's tap table");
-    } else if (j.groups > 1) {
-        gsum_job s = {j.partial, gw, j.groups, wsize};
-        ie_parallel_for(ie_cpu_chunks(wsize), gsum_task, &s);
+    for (int64_t first = 0; first < j.groups && st == IE_OK; first += wave) {
+        const int64_t n = cmin(wave, j.groups - first);
+        j.wave_first = first;
+        ie_parallel_for(n * j.ncg, wgrad_task, &j);
+        if (atomic_load(&j.fail.failed)) {
+            st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a segment's tap table");
+        } else if (j.groups > 1) {
+            gsum_job s = {j.partial, gw, n, wsize, first == 0};
+            ie_parallel_for(ie_cpu_chunks(wsize), gsum_task, &s);
+        }
     }
 done:
     ie_tensor_release(partial_t);

@@ -36,6 +36,10 @@
 /* Voxels per weight-gradient group and per segment (see above). */
 #define IE_CANON_WGRAD_GROUP 4096
 #define IE_CANON_WGRAD_SEGMENT 1024
+/* Weight-gradient groups whose partial sums are held at once: groups are
+ * computed in waves of this many and folded into gw in group order, so the
+ * value changes memory and parallelism, never the bytes. */
+#define IE_CANON_WGRAD_WAVE 16
 /* Kernel taps per dimension the canonical convolutions take. */
 #define IE_CANON_MAX_KERNEL 32
 

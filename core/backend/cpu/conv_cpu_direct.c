@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backend/cpu/canon_kernels.h"
 #include "core/backend/cpu/conv_cpu_internal.h"
 
 #define DTGT __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
@@ -797,7 +798,8 @@ typedef struct wgrad_job {
     int64_t gvol, ntaps, cb, tb, nblocks, ngroups, ncg;
     int64_t grid_[3];
     flat_taps taps;
-    float *partial; /* [ngroups][cout][cin][ntaps] */
+    float *partial; /* [wave][cout][cin][ntaps] */
+    int64_t wave_first; /* first group of the current wave */
     ie_conv_failure fail;
 } wgrad_job;
 
@@ -961,6 +963,7 @@ DTGT static void wgrad_task(void *ctx, int64_t task) {
     int64_t b0 = cg * j->nblocks / j->ncg, b1 = (cg + 1) * j->nblocks / j->ncg;
     const int64_t cin = j->g->cin, cout = j->g->cout, T = j->ntaps;
     float *part = j->partial + grp * cout * cin * T;
+    grp += j->wave_first;
     int64_t c_lo = b0 * j->cb, c_hi = b1 * j->cb < cout ? b1 * j->cb : cout;
     memset(part + c_lo * cin * T, 0, (size_t)((c_hi - c_lo) * cin * T) * sizeof(float));
     /* The group's voxels, as segments within one batch item. */
@@ -979,13 +982,15 @@ typedef struct wsum_job {
     const float *partial;
     float *out;
     int64_t groups, size;
+    bool first; /* the first wave: out starts as its group 0 */
 } wsum_job;
 
+/* out = ((out + p0) + p1) + ...: the groups folded in order (canon_kernels.h). */
 static void wsum_task(void *ctx, int64_t chunk) {
     const wsum_job *j = ctx;
     int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->size ? lo + IE_CPU_CHUNK : j->size;
     for (int64_t e = lo; e < hi; e++) {
-        float s = j->partial[e];
+        float s = j->first ? j->partial[e] : j->out[e] + j->partial[e];
         for (int64_t p = 1; p < j->groups; p++) s += j->partial[p * j->size + e];
         j->out[e] = s;
     }
@@ -1013,19 +1018,24 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
     if (j.ncg > j.nblocks) j.ncg = j.nblocks;
     ie_tensor *partial_t = NULL;
     ie_status st = IE_OK;
-    if (j.ngroups > 1 && ie_conv_temp(j.ngroups * wsize, &partial_t) != IE_OK) {
+    const int64_t wave = j.ngroups < IE_CANON_WGRAD_WAVE ? j.ngroups : IE_CANON_WGRAD_WAVE;
+    if (j.ngroups > 1 && ie_conv_temp(wave * wsize, &partial_t) != IE_OK) {
         st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for %lld partial sums",
-                          (long long)(j.ngroups * wsize));
+                          (long long)(wave * wsize));
         goto done;
     }
     j.partial = partial_t ? ie_f32(partial_t) : gw;
     atomic_init(&j.fail.failed, 0);
-    ie_parallel_for(j.ngroups * j.ncg, wgrad_task, &j);
-    if (atomic_load(&j.fail.failed)) {
-        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a mask table");
-    } else if (j.ngroups > 1) {
-        wsum_job s = {j.partial, gw, j.ngroups, wsize};
-        ie_parallel_for(ie_cpu_chunks(wsize), wsum_task, &s);
+    for (int64_t first = 0; first < j.ngroups && st == IE_OK; first += wave) {
+        const int64_t n = j.ngroups - first < wave ? j.ngroups - first : wave;
+        j.wave_first = first;
+        ie_parallel_for(n * j.ncg, wgrad_task, &j);
+        if (atomic_load(&j.fail.failed)) {
+            st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a mask table");
+        } else if (j.ngroups > 1) {
+            wsum_job s = {j.partial, gw, n, wsize, first == 0};
+            ie_parallel_for(ie_cpu_chunks(wsize), wsum_task, &s);
+        }
     }
     ie_tensor_release(partial_t);
 done:

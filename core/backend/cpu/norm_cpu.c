@@ -147,7 +147,7 @@ static void task_moments(void *ctx, int64_t task) {
 
 /* out = (x - mu) * a + b.  mu is carried as hi + lo: x - hi is exact when x
  * is near the mean, so a mean of 1000 does not cost the output its digits. */
-static void task_affine(void *ctx, int64_t task) {
+IE_CPU_CLONES static void task_affine(void *ctx, int64_t task) {
     const pass_job *j = ctx;
     span sp = span_of(&j->l, task);
     const float hi = j->mu[sp.u], lo = j->mu_lo[sp.u], a = j->a[sp.u], b = j->b[sp.u];
@@ -155,7 +155,25 @@ static void task_affine(void *ctx, int64_t task) {
     while (span_next(&j->l, &sp, &off, &n)) {
         const float *x = j->x + off;
         float *y = j->out + off;
+#pragma GCC ivdep
         for (int64_t i = 0; i < n; i++) y[i] = ((x[i] - hi) - lo) * a + b;
+    }
+}
+
+/* The same, then relu's x > 0 ? x : 0. */
+IE_CPU_CLONES static void task_affine_relu(void *ctx, int64_t task) {
+    const pass_job *j = ctx;
+    span sp = span_of(&j->l, task);
+    const float hi = j->mu[sp.u], lo = j->mu_lo[sp.u], a = j->a[sp.u], b = j->b[sp.u];
+    int64_t off, n;
+    while (span_next(&j->l, &sp, &off, &n)) {
+        const float *x = j->x + off;
+        float *y = j->out + off;
+#pragma GCC ivdep
+        for (int64_t i = 0; i < n; i++) {
+            float v = ((x[i] - hi) - lo) * a + b;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
     }
 }
 
@@ -229,6 +247,26 @@ static void split_mean(double m, float *hi, float *lo) {
 
 /* ---------------- batch norm ---------------- */
 
+/* y = ((x - hi) - lo) * (invstd * weight) + bias per channel: the forward's
+ * last pass, and the whole of batch_apply (so a recomputed output equals the
+ * forward's bit for bit). */
+static ie_status apply_affine(const layout *l, const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+                              const ie_tensor *bias, const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                              bool relu, ie_tensor *y) {
+    float *coef = malloc((size_t)(2 * (sh.c ? sh.c : 1)) * sizeof *coef); /* a[C], b[C] */
+    if (!coef) return ie_error_set(IE_ERR_NOMEM, "batch_norm: out of memory for the channel coefficients");
+    const float *mean = ie_f32(save_mean), *invstd = ie_f32(save_invstd);
+    for (int64_t c = 0; c < sh.c; c++) {
+        coef[c] = invstd[c] * opt(weight, c, 1.0f);
+        coef[sh.c + c] = opt(bias, c, 0.0f);
+    }
+    pass_job j = {.l = *l, .x = ie_f32(x), .out = ie_f32(y), .mu = mean, .mu_lo = mean + sh.c, .a = coef,
+                  .b = coef + sh.c};
+    run(l, relu ? task_affine_relu : task_affine, &j);
+    free(coef);
+    return IE_OK;
+}
+
 static ie_status cpu_batch_forward(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
                                    const ie_tensor *bias, ie_tensor *running_mean,
                                    ie_tensor *running_var, ie_tensor *num_batches_tracked,
@@ -266,18 +304,16 @@ static ie_status cpu_batch_forward(const ie_tensor *x, ie_norm_shape sh, const i
             invstd[c] = (float)(1.0 / sqrt((double)ie_f32(running_var)[c] + (double)eps));
         }
     }
-    for (int64_t c = 0; c < sh.c; c++) {
-        coef[c] = invstd[c] * opt(weight, c, 1.0f);
-        coef[sh.c + c] = opt(bias, c, 0.0f);
-    }
-    j.mu = mean;
-    j.mu_lo = mean + sh.c;
-    j.a = coef;
-    j.b = coef + sh.c;
-    run(&l, task_affine, &j);
     free(partial);
     free(coef);
-    return IE_OK;
+    return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, false, y);
+}
+
+static ie_status cpu_batch_apply(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+                                 const ie_tensor *bias, const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                                 bool relu, ie_tensor *y) {
+    layout l = layout_channels(sh);
+    return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, relu, y);
 }
 
 static ie_status cpu_batch_backward(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
@@ -417,6 +453,7 @@ static ie_status cpu_group_backward(const ie_tensor *x, const ie_tensor *dy, ie_
 
 const struct ie_norm_kernels ie_cpu_norm_kernels = {
     .batch_forward = cpu_batch_forward,
+    .batch_apply = cpu_batch_apply,
     .batch_backward = cpu_batch_backward,
     .group_forward = cpu_group_forward,
     .group_backward = cpu_group_backward,

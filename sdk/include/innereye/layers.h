@@ -49,6 +49,9 @@ ie_status ie_batch_norm_layer_create(ie_batch_norm_layer *layer, int channels, i
                                      const char *prefix);
 ie_status ie_batch_norm_layer_forward(const ie_batch_norm_layer *layer, ie_tensor *x, bool training,
                                       ie_tensor **out);
+/* The layer followed by ReLU (ie_batch_norm_relu: same bytes, less memory). */
+ie_status ie_batch_norm_layer_forward_relu(const ie_batch_norm_layer *layer, ie_tensor *x, bool training,
+                                           ie_tensor **out);
 void ie_batch_norm_layer_destroy(ie_batch_norm_layer *layer);
 
 typedef struct ie_linear_layer {

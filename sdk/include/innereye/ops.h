@@ -46,6 +46,14 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
                         ie_tensor *running_mean, ie_tensor *running_var,
                         ie_tensor *num_batches_tracked, bool training,
                         float momentum, float eps, ie_tensor **out);
+/* relu(ie_batch_norm(...)), the same bytes, with less memory in training:
+ * neither the normalised values nor the ReLU output are kept for backward
+ * (both are recomputed from x there), so a conv-BN-ReLU block keeps one
+ * activation instead of three. */
+ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                             ie_tensor *running_mean, ie_tensor *running_var,
+                             ie_tensor *num_batches_tracked, bool training,
+                             float momentum, float eps, ie_tensor **out);
 /* Instance norm without running statistics (torch default), optional affine. */
 ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
                            float eps, ie_tensor **out);
