@@ -12,6 +12,7 @@
 #include "innereye/loss.h"
 #include "innereye/optim.h"
 #include "innereye/threads.h"
+#include "core/backend/cpu/cpu_path.h"
 #include "core/tensor/tensor_impl.h"
 #include "models/unet3d/unet3d_net.h"
 
@@ -80,6 +81,7 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("innereye rss_kb %ld\n", ru.ru_maxrss);
+    printf("innereye cpu_path %s\n", ie_cpu_path_name(ie_cpu_path_get()));
     /* Where the memory goes: tensors live at the peak, and blocks the caching
      * allocator holds for reuse (on stderr: unet3d_cpu.sh parses stdout). */
     ie_memory_stats ms;
