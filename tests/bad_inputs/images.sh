@@ -1,0 +1,61 @@
+# Bad images: missing, empty, damaged, wrong kind, unusable voxels, grids
+# that do not match, in training (the data check before the first epoch) and
+# in inference.  Sourced by run.sh.
+make_data
+make_run
+img=$W/data/synthetic_000_image.nii.gz
+lab=$W/data/synthetic_000_label.nii.gz
+
+# train_with NAME RC NAMES ADVICE IMAGE LABEL: a training whose first subject
+# (s0) has these files; a refusal may leave only a run folder under runs/.
+train_with() {
+  csv_with "$W/case.csv" "$5" "$6" s0
+  expect "$1" "$2" "$3" "$4" --changes runs --changes case.csv -- \
+    "$IE" train "${TINY[@]}" --set data.dataset_csv=case.csv --output-dir runs
+}
+
+train_with missing_image 1 "subject 's0', channel 'image' \\($W/missing.nii.gz\\): No such file" "check the path" \
+  "$W/missing.nii.gz" "$lab"
+: > empty.nii.gz
+train_with empty_image 1 "empty.nii.gz is not an image any reader recognises" "InnerEye reads NIfTI" \
+  "$W/empty.nii.gz" "$lab"
+head -c 1000 /dev/urandom > garbage.nii.gz
+train_with garbage_image 1 "garbage.nii.gz is not an image" "InnerEye reads NIfTI" "$W/garbage.nii.gz" "$lab"
+echo "not an image" > text.nii
+train_with text_as_nifti 1 "text.nii is not an image" "InnerEye reads" "$W/text.nii" "$lab"
+train_with missing_label 1 "channel 'label' \\($W/none.nii.gz\\): No such file" "check the path" "$img" "$W/none.nii.gz"
+cp "$FIXTURES/nifti2.nii.gz" nifti2.nii.gz
+train_with nifti2_image 1 "nifti2.nii.gz is NIfTI-2" "save it as NIfTI-1" "$W/nifti2.nii.gz" "$lab"
+"$TOOL" labels big.nii.gz --like "$img" --value 7
+train_with label_outside_classes 1 "channel 'label' \\($W/big.nii.gz\\): 1 voxel holds values outside the classes 0..2" \
+  "Fix them" "$img" "$W/big.nii.gz"
+"$TOOL" labels neg.nii.gz --like "$img" --value -3
+train_with negative_label 1 "big.nii.gz|neg.nii.gz\\): 1 voxel holds values outside the classes 0..2" "Fix them" \
+  "$img" "$W/neg.nii.gz"
+"$TOOL" labels small.nii.gz
+train_with label_other_grid 1 "channel 'label' \\($W/small.nii.gz\\): not on the grid of channel 'image'" \
+  "resample them first" "$img" "$W/small.nii.gz"
+"$TOOL" image other_spacing.nii.gz --spacing 1,1,2
+"$TOOL" labels other_spacing_label.nii.gz --spacing 1,1,1
+train_with label_other_spacing 1 "other_spacing_label.nii.gz\\): not on the grid of channel 'image'.*spacing" \
+  "resample them first" "$W/other_spacing.nii.gz" "$W/other_spacing_label.nii.gz"
+"$TOOL" labels float_label.mha --like "$img" --value 1.5
+train_with float_label_mha 1 "float_label.mha: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is 1.5, not an integer" \
+  "resample them with nearest neighbour" "$img" "$W/float_label.mha"
+"$TOOL" labels float_label.nii.gz --like "$img" --value 2.5
+train_with float_label_nifti 1 "float_label.nii.gz: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is 2.5, not an integer" \
+  "resample them with nearest neighbour" "$img" "$W/float_label.nii.gz"
+mkdir -p not_dicom && echo "readme" > not_dicom/readme.txt
+train_with folder_without_dicom 1 "not_dicom is a folder without a DICOM series" "give an image file" \
+  "$W/not_dicom" "$lab"
+
+# ---- inference on bad images (a trained run from runs/good) ----
+expect infer_missing_image 1 "missing.nii.gz: No such file" "check the path" -- \
+  "$IE" infer --run runs/good --image missing.nii.gz --out preds
+expect infer_garbage_image 1 "garbage.nii.gz is not an image any reader recognises" "InnerEye reads NIfTI" -- \
+  "$IE" infer --run runs/good --image garbage.nii.gz --out preds
+expect infer_two_images_one_channel 2 "the model takes 1 image channel \\(data.image_channels: image\\), but 2 --image" \
+  "give one --image per channel" -- "$IE" infer --run runs/good --image "$img" --image "$img" --out preds
+expect infer_mask_other_size 1 "the mask \\(channel 'mask', .*small.nii.gz\\) is .* but the image is" \
+  "the mask must have the image's size" -- \
+  "$IE" infer --run runs/good --image "$img" --mask small.nii.gz --out preds
