@@ -59,3 +59,16 @@ expect infer_two_images_one_channel 2 "the model takes 1 image channel \\(data.i
 expect infer_mask_other_size 1 "the mask \\(channel 'mask', .*small.nii.gz\\) is .* but the image is" \
   "the mask must have the image's size" -- \
   "$IE" infer --run runs/good --image "$img" --mask small.nii.gz --out preds
+
+# NaN and infinite voxels: ITK's NIfTI reader would make them 0 silently.
+"$TOOL" image nan.nii.gz --like "$img" --nan
+train_with nan_image_nifti 1 "nan.nii.gz: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is NaN" "replace them" \
+  "$W/nan.nii.gz" "$lab"
+"$TOOL" image inf.nii --like "$img" --inf
+train_with inf_image_nifti 1 "inf.nii: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is \\+Inf" "replace them" \
+  "$W/inf.nii" "$lab"
+"$TOOL" labels nan_label.nii.gz --like "$img" --nan
+train_with nan_label_nifti 1 "nan_label.nii.gz: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is NaN" "replace them" \
+  "$img" "$W/nan_label.nii.gz"
+expect infer_nan_image 1 "nan.nii.gz: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is NaN" "replace them" -- \
+  "$IE" infer --run runs/good --image nan.nii.gz --out preds

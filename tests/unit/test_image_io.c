@@ -380,7 +380,8 @@ static void test_round_trips(void) {
           (long long)g2b.size[0], (long long)g2b.size[1], g2b.ndim);
 
     /* NaN and infinities: MetaImage and NRRD keep them; ITK's NIfTI reader
-     * (niftilib) turns them into 0 although the file holds them (docs/io.md). */
+     * (niftilib) would turn them into 0 although the file holds them, so such
+     * a NIfTI file is refused (docs/io.md). */
     const int64_t shape1[1 + 2] = {1, 1, 4};
     ie_tensor *odd = NULL;
     CHECK_OK(ie_tensor_empty(IE_F32, 3, shape1, IE_CPU, &odd));
@@ -396,10 +397,9 @@ static void test_round_trips(void) {
     CHECK(f && fseek(f, 352, SEEK_SET) == 0 && fread(stored, 4, 4, f) == 4, "read odd.nii");
     if (f) fclose(f);
     CHECK(isnan(stored[0]) && stored[1] == INFINITY && stored[2] == -INFINITY, "the NIfTI file holds NaN and inf");
-    CHECK_OK(ie_image_read(scratch_path("odd.nii"), IE_F32, &t, NULL));
-    q = ie_tensor_data_f32(t);
-    CHECK(q[0] == 0 && q[1] == 0 && q[2] == 0 && q[3] == 2.5f, "ITK's NIfTI reader gives 0 for them");
-    ie_tensor_release(t);
+    CHECK_FAILS(ie_image_read(scratch_path("odd.nii"), IE_F32, &t, NULL), IE_ERR_IO,
+                "voxel (x 0, y 0, z 0) is NaN (3 non-finite voxels in all)");
+    CHECK(t == NULL, "no tensor from a refused file");
     ie_tensor_release(odd);
 
     /* Overwriting replaces the file. */
@@ -476,6 +476,21 @@ static void test_bad_files(void) {
         corrupt_at(damaged, file_size(src) / 2, 16);
         CHECK_FAILS(ie_image_read(damaged, IE_F32, &t, &g), IE_ERR_IO, damaged);
     }
+
+    /* NaN and infinite voxels: ITK's NIfTI reader would make them 0 without a
+     * word; every format refuses them when read as labels, NIfTI always. */
+    p[7 * 40 + 5] = NAN; /* voxel (x 5, y 7, z 0): [D, H, W] = [20, 30, 40] */
+    p[1000] = INFINITY;
+    const char *nan_files[] = {"nan.nii.gz", "nan.nii"};
+    for (int i = 0; i < 2; i++) {
+        const char *path = scratch_path(nan_files[i]);
+        CHECK_OK(ie_image_write(path, img, &geo));
+        CHECK_FAILS(ie_image_read(path, IE_F32, &t, &g), IE_ERR_IO, "voxel (x 5, y 7, z 0) is NaN (2 non-finite voxels");
+        CHECK(strstr(ie_error_message(), path) != NULL, "names the file: %s", ie_error_message());
+        CHECK_OK(ie_image_read_geometry(path, &g)); /* the header alone is fine */
+    }
+    p[7 * 40 + 5] = 1.0f;
+    p[1000] = 1.0f;
 
     /* Not images. */
     const char *notes = scratch_path("notes.txt");
