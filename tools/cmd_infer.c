@@ -366,7 +366,9 @@ int ie_cmd_infer(int argc, char **argv) {
     }
     int n = ie_dataset_count(s.ds);
     for (int i = 0; i < n; i++)
-        if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK)
+        if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK ||
+            ie_infer_check_item(&s.settings, s.seg.image_channels, s.seg.seg.n_image_channels,
+                                ie_dataset_item_at(s.ds, i)) != IE_OK)
             return fail(&s, ie_error_message());
     if (ensemble) {
         /* Member 0's config makes the session's model; its weights come from

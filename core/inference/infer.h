@@ -60,6 +60,12 @@ typedef struct ie_infer_subject {
 } ie_infer_subject;
 void ie_infer_subject_clear(ie_infer_subject *s);
 
+/* Checks, before any work, that each of the item's `channels` names a file
+ * whose header reads and that a 3-D model (a window more than one slice
+ * deep) is not given a 2-D image.  Errors name the subject and the file. */
+ie_status ie_infer_check_item(const ie_infer_settings *settings, const char *const *channels, int n_channels,
+                              const ie_dataset_item *item);
+
 /* Loads the item with `load` (the hook training used, so the normalisation
  * is the same), reads the geometry of `first_channel`'s file and the mask
  * (settings->mask_channel), runs the sliding window and the post-processing.

@@ -88,6 +88,25 @@ static ie_status channel_path(const ie_dataset_item *item, const char *channel, 
     return ie_error_set(IE_ERR_CONFIG, "subject '%s' has no row with channel '%s'", item->subject, channel);
 }
 
+ie_status ie_infer_check_item(const ie_infer_settings *s, const char *const *channels, int n_channels,
+                              const ie_dataset_item *item) {
+    for (int c = 0; c < n_channels; c++) {
+        char path[4096];
+        ie_image_geometry g;
+        IE_TRY(channel_path(item, channels[c], path, sizeof path));
+        ie_status st = ie_image_read_geometry(path, &g);
+        if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s'", item->subject, channels[c]);
+        if ((g.ndim == 2 || g.size[2] == 1) && s->window.window[0] > 1)
+            return ie_error_set(IE_ERR_SHAPE, "subject '%s', channel '%s': %s: a %s (%lldx%lld%s), but the model works "
+                                "on 3-D crops (window %lldx%lldx%lld, D x H x W): give 3-D volumes, or use a 2-D model",
+                                item->subject, channels[c], path, g.ndim == 2 ? "2-D image" : "3-D image of one slice",
+                                (long long)g.size[0], (long long)g.size[1], g.ndim == 2 ? "" : "x1",
+                                (long long)s->window.window[0], (long long)s->window.window[1],
+                                (long long)s->window.window[2]);
+    }
+    return IE_OK;
+}
+
 static bool same_size(const ie_tensor *t, const int64_t size[3]) {
     return ie_tensor_dim(t, -3) == size[0] && ie_tensor_dim(t, -2) == size[1] && ie_tensor_dim(t, -1) == size[2];
 }

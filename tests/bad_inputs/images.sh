@@ -72,3 +72,21 @@ train_with nan_label_nifti 1 "nan_label.nii.gz: voxel \\(x [0-9]+, y [0-9]+, z [
   "$img" "$W/nan_label.nii.gz"
 expect infer_nan_image 1 "nan.nii.gz: voxel \\(x [0-9]+, y [0-9]+, z [0-9]+\\) is NaN" "replace them" -- \
   "$IE" infer --run runs/good --image nan.nii.gz --out preds
+
+# Found by the data check before the first epoch, wherever the subject is
+# (a validation or test subject used to fail only after training).
+head -c 3000 "$img" > truncated.nii.gz
+train_with truncated_image 1 "truncated.nii.gz: the gzip data is truncated" \
+  "copy or export it again" "$W/truncated.nii.gz" "$lab"
+check "truncated_image: found before the first epoch" bash -c "! grep -q '^epoch 1/' <(cd '$W' && \
+  '$IE' train ${TINY[*]} --set data.dataset_csv=case.csv --output-dir runs 2>&1)"
+"$TOOL" image nan.mha --like "$img" --nan
+train_with nan_image_mha 1 "nan.mha.*voxel .* is NaN" "replace them" \
+  "$W/nan.mha" "$lab"
+"$TOOL" image flat.nii.gz --2d
+"$TOOL" labels flat_label.nii.gz --2d
+train_with image_2d_for_3d_model 1 "flat.nii.gz\\): a 2-D image \\(16x16\\), but the model works on 3-D crops \\(data.crop_size \\[8, 8, 8\\]\\)" \
+  "give 3-D volumes, or train a 2-D model" "$W/flat.nii.gz" "$W/flat_label.nii.gz"
+expect infer_2d_for_3d_model 1 "subject .flat., channel .image.: (./)?flat.nii.gz: a 2-D image \\(16x16\\), but the model works on 3-D crops" \
+  "give 3-D volumes" -- "$IE" infer --run runs/good --image flat.nii.gz --out preds
+
