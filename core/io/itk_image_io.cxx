@@ -374,6 +374,18 @@ std::vector<std::string> series_files(const char *op, const char *path, ie_statu
                           op, path, kFormats);
         return {};
     }
+    if (uids.size() > 1) {
+        // Taking the first series would train on whichever GDCM lists first.
+        std::string list;
+        for (size_t i = 0; i < uids.size() && i < 4; i++)
+            list += (i ? ", " : "") + uids[i] + " (" + std::to_string(names->GetFileNames(uids[i]).size()) + " files)";
+        if (uids.size() > 4) list += ", ...";
+        st = ie_error_set(IE_ERR_UNSUPPORTED,
+                          "%s: %s holds %zu DICOM series (%s); InnerEye reads one series per folder: move each "
+                          "series into a folder of its own and name that folder",
+                          op, path, uids.size(), list.c_str());
+        return {};
+    }
     std::vector<std::string> files = names->GetFileNames(uids.front());
     st = IE_OK;
     return files;

@@ -90,3 +90,12 @@ train_with image_2d_for_3d_model 1 "flat.nii.gz\\): a 2-D image \\(16x16\\), but
 expect infer_2d_for_3d_model 1 "subject .flat., channel .image.: (./)?flat.nii.gz: a 2-D image \\(16x16\\), but the model works on 3-D crops" \
   "give 3-D volumes" -- "$IE" infer --run runs/good --image flat.nii.gz --out preds
 
+# DICOM series folders: one series trains (the run records a hash of the
+# folder's files); a folder with two series is refused instead of using one.
+cp -r "$FIXTURES/dicom_series" dicom
+"$TOOL" labels dicom_label.nii.gz --like dicom
+train_with dicom_series_trains 0 "data: case.csv" "done: " "$W/dicom" "$W/dicom_label.nii.gz"
+cp -r "$FIXTURES/dicom_series" two_series && "$TOOL" reseries dicom two_series_b && \
+  for f in two_series_b/*; do cp "$f" "two_series/b_${f##*/}"; done
+train_with dicom_two_series 1 "two_series holds 2 DICOM series" "one series per folder" \
+  "$W/two_series" "$W/dicom_label.nii.gz"
