@@ -360,7 +360,7 @@ int ie_cmd_infer(int argc, char **argv) {
         return 2;
     }
     s.seg.seg.truth = IE_SEG_TRUTH_NONE; /* inference needs no labels */
-    if (load_subjects(&s, &r) != IE_OK) {
+    if (load_subjects(&s, &r) != IE_OK || (r.dataset && ie_dataset_check_names(s.ds) != IE_OK)) {
         int code = fail(&s, ie_error_message());
         return r.n_images ? 2 : code; /* a wrong --image count is a command-line problem */
     }

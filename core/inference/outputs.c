@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/data/dataset.h"
 #include "core/util/file_util.h"
 #include "core/inference/infer.h"
 #include "core/tensor/tensor_impl.h"
@@ -27,9 +28,11 @@ static bool is_empty_dir(const char *path) {
 
 ie_status ie_infer_outputs_check(const char *out_dir, const char *subject) {
     if (!out_dir || !subject) return ie_error_set(IE_ERR_INVALID_ARG, "infer outputs: NULL argument");
-    if (!subject[0] || strchr(subject, '/') || !strcmp(subject, ".") || !strcmp(subject, ".."))
-        return ie_error_set(IE_ERR_CONFIG, "subject '%s' cannot name an output folder (it must be non-empty, "
-                            "without '/', and not '.' or '..')", subject);
+    const char *why = ie_subject_name_problem(subject);
+    if (why)
+        return ie_error_set(IE_ERR_CONFIG, "subject '%.*s' cannot name an output folder: %s; rename the subject (one "
+                            "file name of at most %d bytes: no '/', not '.' or '..', no control characters)",
+                            IE_SUBJECT_NAME_MAX, subject, why, IE_SUBJECT_NAME_MAX);
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", out_dir, subject) >= (int)sizeof path)
         return ie_error_set(IE_ERR_IO, "%s/%s: the path is too long", out_dir, subject);

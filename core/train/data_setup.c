@@ -98,6 +98,12 @@ static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, c
     char path[4200];
     if (csv[0]) snprintf(path, sizeof path, "%s", csv);
     else snprintf(path, sizeof path, "%s/dataset.csv", root);
+    const char *key = csv[0] ? "data.dataset_csv" : "data.root";
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return ie_error_set(IE_ERR_IO, "%s: cannot open '%s': %s; check %s (relative paths start at the current "
+                            "folder%s)", key, path, S_ISDIR(sb.st_mode) ? "it is a folder" : strerror(errno), key,
+                            csv[0] ? "" : "; data.root must hold dataset.csv");
     IE_TRY(ie_dataset_load(path, "subject", out));
     snprintf(note, note_size, "data: %s", path);
     if (!root[0]) return IE_OK;

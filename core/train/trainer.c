@@ -775,6 +775,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
+    /* Segmentations are written under the subjects' names. */
+    if (st == IE_OK && t.task == &segmentation_task) st = ie_dataset_check_names(t.ds);
     if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item)
         st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
