@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/experiment/cross_validation.h"
@@ -30,9 +31,11 @@ static void usage(FILE *out) {
             "Keys and flags: docs/config.md.\n");
 }
 
-static int fail(const char *what) {
+/* Exit codes (docs/errors.md): 2 when the command line or the configuration
+ * is wrong and nothing was run, 1 when the work failed. */
+static int fail(const char *what, int code) {
     fprintf(stderr, "innereye train: %s%s%s\n", what, what[0] ? ": " : "", ie_error_message());
-    return 1;
+    return code;
 }
 
 int ie_cmd_train(int argc, char **argv) {
@@ -40,10 +43,10 @@ int ie_cmd_train(int argc, char **argv) {
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n_rest = 0;
     ie_config *cfg = NULL;
-    if (!rest || ie_config_new(&cfg) != IE_OK) return fail("out of memory");
+    if (!rest || ie_config_new(&cfg) != IE_OK) return fail("out of memory", 1);
     if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
         usage(stderr);
-        return fail("");
+        return fail("", 2);
     }
     for (int i = 0; i < n_rest; i++) {
         const char *a = rest[i];
@@ -54,7 +57,7 @@ int ie_cmd_train(int argc, char **argv) {
             char assignment[128];
             snprintf(assignment, sizeof assignment, "%s=%s", !strcmp(a, "--cv") ? "cv.splits" : "cv.parallel",
                      rest[++i]);
-            if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("");
+            if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("", 2);
         }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
@@ -71,6 +74,16 @@ int ie_cmd_train(int argc, char **argv) {
         }
         req.config = cfg;
     } else {
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/config.resolved.json", req.resume_dir);
+        if (stat(req.resume_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || stat(path, &sb) != 0) {
+            fprintf(stderr, "innereye train: --resume %s: %s; give the folder of a run that innereye train made\n",
+                    req.resume_dir, stat(req.resume_dir, &sb) != 0 ? "no such folder"
+                                     : !S_ISDIR(sb.st_mode) ? "not a folder"
+                                                            : "not a run folder (it has no config.resolved.json)");
+            return 2;
+        }
         /* --threads is the one setting a resumed run takes from the command
          * line: the thread count never changes results. */
         if (ie_config_resolve(cfg) == IE_OK) {
@@ -100,7 +113,9 @@ int ie_cmd_train(int argc, char **argv) {
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
-        return 1;
+        /* A setting found wrong before a run folder was made is a
+         * configuration error like those the schema finds. */
+        return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
     }
     printf("done: %s\n", run_dir);
     return 0;

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/train/run_dir.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
@@ -78,7 +79,9 @@ static char *state_json(const ie_trainer_state *s, const char *weights, const ch
 ie_status ie_checkpoint_save(const char *run_dir, const ie_trainer_state *state, const ie_params *params,
                              const ie_optimizer *optimizer) {
     char dir[3000], path[4096], weights[64], opt_name[64], state_name[64];
-    if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
+    if (strlen(run_dir) > IE_RUN_DIR_MAX)
+        return ie_error_set(IE_ERR_IO, "checkpoint: the run folder's path is longer than %d bytes: %s", IE_RUN_DIR_MAX,
+                            run_dir);
     snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
     IE_TRY(ensure_dir(dir));
     snprintf(weights, sizeof weights, "epoch_%04d.safetensors", state->epoch);
@@ -132,7 +135,9 @@ ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const 
 ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, ie_params *params,
                                   ie_optimizer *optimizer) {
     char path[4096];
-    if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
+    if (strlen(run_dir) > IE_RUN_DIR_MAX)
+        return ie_error_set(IE_ERR_IO, "checkpoint: the run folder's path is longer than %d bytes: %s", IE_RUN_DIR_MAX,
+                            run_dir);
     snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
     char *text = NULL;
     ie_status st = ie_read_file(path, &text, NULL);

@@ -29,10 +29,17 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
                             size_t out_size) {
     if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
         return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
+    /* The generated name is at most prefix + "_yyyymmddThhmmss_999". */
+    size_t length = strlen(output_dir) + 1 + (name[0] ? strlen(name) : strlen(prefix) + 20);
+    if (length > IE_RUN_DIR_MAX || length >= out_size)
+        return ie_error_set(IE_ERR_CONFIG, "the run folder %.60s...%s/%s would be a path of %zu bytes; a run "
+                            "folder's path may have at most %d (the files inside must fit a path's 4096): choose a "
+                            "shorter output.dir (--output-dir)%s", output_dir,
+                            output_dir + (strlen(output_dir) > 100 ? strlen(output_dir) - 40 : strlen(output_dir)),
+                            name[0] ? name : "<model>_<time>", length, IE_RUN_DIR_MAX, name[0] ? " or run.name" : "");
     IE_TRY(ie_make_dirs(output_dir));
     if (name[0]) {
-        if ((size_t)snprintf(out, out_size, "%s/%s", output_dir, name) >= out_size)
-            return ie_error_set(IE_ERR_IO, "run folder path too long");
+        snprintf(out, out_size, "%s/%s", output_dir, name);
         if (mkdir(out, 0755) != 0) {
             if (errno == EEXIST)
                 return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose "

@@ -15,9 +15,17 @@
 
 struct cJSON;
 
+/* The longest run folder path: every file a run writes (checkpoints,
+ * predictions named after subjects of up to IE_SUBJECT_NAME_MAX bytes, their
+ * temporary names) then fits the 4096 bytes of a path.  Checked before the
+ * folder is made, so a long path never fails a run after an epoch. */
+#define IE_RUN_DIR_MAX 2900
+
 /* Creates <output_dir>/<name> (output_dir is created when missing).  An empty
  * name generates "<prefix>_<UTC yyyymmddThhmmss>" and adds a suffix on
- * collision; an explicit name that exists is an error. */
+ * collision; an explicit name that exists is an error.  A path that would be
+ * longer than IE_RUN_DIR_MAX is refused (IE_ERR_CONFIG) before anything is
+ * made. */
 ie_status ie_run_dir_create(const char *output_dir, const char *name, const char *prefix, char *out,
                             size_t out_size);
 

@@ -734,7 +734,10 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     trainer t = {0};
     bool resume = req->resume_dir != NULL;
     ie_status st = IE_OK;
-    if (resume) {
+    if (resume && strlen(req->resume_dir) > IE_RUN_DIR_MAX) {
+        st = ie_error_set(IE_ERR_CONFIG, "--resume %s: the path is longer than a run folder's %d bytes; move or "
+                          "link the run folder to a shorter path", req->resume_dir, IE_RUN_DIR_MAX);
+    } else if (resume) {
         st = load_resumed_config(&t, req->resume_dir);
         snprintf(t.run_dir, sizeof t.run_dir, "%s", req->resume_dir);
     } else {
