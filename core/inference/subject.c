@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/plugin/guard.h"
 #include "core/data/sample_util.h"
 #include "core/inference/infer.h"
 #include "innereye/ops.h"
@@ -43,7 +44,7 @@ static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_t
     IE_TRY(ie_plugin_forward(net->plugin, net->model, &batch, false, &logits));
     ie_status st;
     if (net->plugin->table.postprocess) {
-        st = net->plugin->table.postprocess(net->model, logits, posteriors);
+        st = IE_GUARDED(net->plugin, "postprocess", net->plugin->table.postprocess(net->model, logits, posteriors));
         if (st == IE_OK && !*posteriors)
             st = ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): postprocess returned OK but no output",
                               net->plugin->table.name, net->plugin->path);
