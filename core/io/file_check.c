@@ -209,25 +209,46 @@ static ie_status check_finite(const char *op, const char *path, const nifti_layo
                         bad == 1 ? "" : "s");
 }
 
+static ie_status nifti_complete(const char *op, const char *path, nifti_layout *lay, const char **data_path_out,
+                                char *img, size_t img_size);
+
+ie_status ie_nifti_check_complete(const char *op, const char *path) {
+    nifti_layout lay = {0};
+    const char *data_path = NULL;
+    char img[4096];
+    return nifti_complete(op, path, &lay, &data_path, img, sizeof img);
+}
+
 ie_status ie_nifti_check(const char *op, const char *path) {
+    nifti_layout lay = {0};
+    const char *data_path = NULL;
+    char img[4096];
+    IE_TRY(nifti_complete(op, path, &lay, &data_path, img, sizeof img));
+    return data_path ? check_finite(op, data_path, &lay) : IE_OK;
+}
+
+/* Header, data length and (compressed) stream; *data_path is the file with
+ * the voxels (NULL when it could not be named: left to the reader). */
+static ie_status nifti_complete(const char *op, const char *path, nifti_layout *lay_out, const char **data_path_out,
+                                char *img, size_t img_size) {
     unsigned char head[540];
     size_t got = 0;
     int64_t length = 0;
     IE_TRY(content_length(op, path, head, sizeof head, &got, &length));
     nifti_layout lay = {0};
     IE_TRY(parse_header(op, path, head, got, &lay));
+    *lay_out = lay;
 
     /* A .hdr/.img pair keeps its voxels in the .img (compressed or not). */
     const char *data_path = path;
-    char img[4096];
     const int pair = ends_with(path, ".hdr") || ends_with(path, ".hdr.gz");
     if (pair) {
         size_t stem = strlen(path) - (ends_with(path, ".gz") ? 7 : 4);
-        if (stem + 8 > sizeof img) return IE_OK; /* cannot name it: leave it to the reader */
+        if (stem + 8 > img_size) return IE_OK; /* cannot name it: leave it to the reader */
         const char *candidates[] = {".img", ".img.gz"};
         data_path = NULL;
         for (int i = 0; i < 2 && !data_path; i++) {
-            snprintf(img, sizeof img, "%.*s%s", (int)stem, path, candidates[i]);
+            snprintf(img, img_size, "%.*s%s", (int)stem, path, candidates[i]);
             struct stat sb;
             if (stat(img, &sb) == 0) data_path = img;
         }
@@ -243,7 +264,8 @@ ie_status ie_nifti_check(const char *op, const char *path) {
                             "the file%s holds %lld bytes; %s",
                             op, path, (long long)lay.data_bytes, (long long)lay.vox_offset,
                             pair ? " with the voxels" : "", (long long)length, hint);
-    return check_finite(op, data_path, &lay);
+    *data_path_out = data_path;
+    return IE_OK;
 }
 
 /* ---- MetaImage ---- */

@@ -24,6 +24,10 @@ extern "C" {
  * Fails with IE_ERR_IO and a message starting "op: path". */
 ie_status ie_nifti_check(const char *op, const char *path);
 
+/* ie_nifti_check less the voxel values: the file is complete (used on files
+ * just written, which may hold NaN on purpose). */
+ie_status ie_nifti_check_complete(const char *op, const char *path);
+
 /* 2 when `path` (gzip-compressed or not) starts with a NIfTI-2 header, which
  * ITK 5.2 cannot read, else 0. */
 int ie_nifti2_header(const char *path);

@@ -88,9 +88,10 @@ ie_status ie_resume_check_data(const cJSON *record, const ie_dataset *ds, const 
 }
 
 /* ie_write_file_atomic and the safetensors writer: "<name>.tmp.<pid>"; the
- * image writer: ".<stem>.tmp-<pid>-<n><ext>". */
+ * image and metrics writers: ".<stem>.tmp-<pid>-<n><ext>"; the dataset.csv
+ * of a pairing: "dataset.csv.tmp-<pid>".  No file a run keeps has either. */
 static bool is_temporary(const char *name) {
-    return strstr(name, ".tmp.") != NULL || (name[0] == '.' && strstr(name, ".tmp-") != NULL);
+    return strstr(name, ".tmp.") != NULL || strstr(name, ".tmp-") != NULL;
 }
 
 int ie_resume_remove_temporaries(const char *run_dir) {

@@ -38,8 +38,9 @@ ie_status ie_resume_check_data(const cJSON *record, const ie_dataset *ds, const 
                                const char *run_dir);
 
 /* Removes the temporary files in run_dir, run_dir/checkpoints and
- * run_dir/predictions that an interrupted writer left (ie_write_file_atomic's
- * "*.tmp.<pid>", the image writer's ".*.tmp-<pid>-<n>.*").  Only call it
+ * run_dir/predictions that an interrupted writer left (names holding ".tmp."
+ * or ".tmp-": ie_write_file_atomic's "*.tmp.<pid>", the image writer's
+ * ".*.tmp-<pid>-<n>.*").  Only call it
  * while holding the run's lock: then no other process is writing them.
  * Returns how many were removed. */
 int ie_resume_remove_temporaries(const char *run_dir);

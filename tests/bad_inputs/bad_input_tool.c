@@ -8,6 +8,7 @@
  *   bad_input_tool nan-weights IN OUT       a safetensors copy with NaN floats
  *   bad_input_tool reseries SRC DST         DICOM files of SRC with another
  *                                           SeriesInstanceUID, into DST
+ *   bad_input_tool verify FILE...           every file reads as a complete image
  * options: --like FILE (its grid), --2d (16x16), --spacing X,Y,Z,
  *          --nan / --inf (one voxel), --value V (labels: one voxel = V,
  *          written as float when V is not whole) */
@@ -170,6 +171,14 @@ int main(int argc, char **argv) {
         return write_volume(argv[2], &o, !strcmp(cmd, "labels"));
     if (!strcmp(cmd, "nan-weights") && argc == 4) return nan_weights(argv[2], argv[3]);
     if (!strcmp(cmd, "reseries") && argc == 4) return reseries(argv[2], argv[3]);
+    if (!strcmp(cmd, "verify")) {
+        for (int i = 2; i < argc; i++) {
+            ie_tensor *t = NULL;
+            if (ie_image_read(argv[i], IE_F32, &t, NULL) != IE_OK) return fail(argv[i]);
+            ie_tensor_release(t);
+        }
+        return 0;
+    }
     fprintf(stderr, "bad_input_tool: cannot do '%s' with these arguments\n", cmd);
     return 2;
 }

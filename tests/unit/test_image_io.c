@@ -6,7 +6,9 @@
  * The real MRI/CT cases are in test_image_io_data.c. */
 #include "image_io_test_util.h"
 
+#include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 /* The oblique grid of tests/reference/gen_dicom_series.py, also written by
  * hand into the NRRD and MetaImage headers below: axes x = (0.6, 0.8, 0),
@@ -519,6 +521,41 @@ static void test_bad_files(void) {
     ie_tensor_release(img);
 }
 
+/* A write that runs out of room (RLIMIT_FSIZE stands in for a full disk: it
+ * needs no root) fails, naming the file, in every format, and leaves neither
+ * the file nor a temporary behind: ITK's NIfTI writer only printed
+ * "** ERROR: NWAD" and the truncated file was renamed into place. */
+static void test_short_writes(void) {
+    const int64_t shape[3] = {16, 16, 16};
+    ie_tensor *t = make_f32(3, shape);
+    float *p = ie_tensor_data_f32(t);
+    uint32_t x = 12345;
+    for (int64_t i = 0; i < ie_tensor_numel(t); i++) p[i] = (float)((x = x * 1664525u + 1013904223u) >> 8); /* incompressible */
+    ie_image_geometry g;
+    CHECK_OK(ie_image_geometry_from_shape(3, shape, &g));
+    const char *names[] = {"fsize.nii.gz", "fsize.nii", "fsize.nrrd", "fsize.mha"};
+    signal(SIGXFSZ, SIG_IGN); /* the write then fails with EFBIG instead of killing us */
+    struct rlimit old, limit;
+    getrlimit(RLIMIT_FSIZE, &old);
+    limit = old;
+    limit.rlim_cur = 4000; /* the image needs 16 KB */
+    CHECK(setrlimit(RLIMIT_FSIZE, &limit) == 0, "setrlimit");
+    for (int i = 0; i < 4; i++) {
+        const char *path = scratch_path(names[i]);
+        CHECK_FAILS(ie_image_write(path, t, &g), IE_ERR_IO, path);
+        CHECK(strstr(ie_error_message(), "writing failed") || strstr(ie_error_message(), "Error writing"),
+              "says the write failed: %s", ie_error_message());
+        CHECK(access(path, F_OK) != 0, "%s: nothing under the final name", names[i]);
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    DIR *d = opendir(scratch_dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        CHECK(!strstr(e->d_name, ".tmp"), "a temporary file was left: %s", e->d_name);
+    if (d) closedir(d);
+    ie_tensor_release(t);
+}
+
 static void test_bad_writes(void) {
     const int64_t shape[3] = {3, 4, 5};
     ie_tensor *t = make_f32(3, shape);
@@ -622,6 +659,7 @@ int main(void) {
     test_dicom_series();
     test_round_trips();
     test_bad_files();
+    test_short_writes();
     test_bad_writes();
     CHECK(count_names_containing(scratch_dir, ".tmp-") == 0, "no temporary files are left behind");
     return test_summary();
