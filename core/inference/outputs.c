@@ -121,8 +121,12 @@ ie_status ie_infer_write(const char *out_dir, const ie_infer_settings *s, const 
         ie_tensor_release(p);
     }
     if (st == IE_OK && rename(partial, final) != 0)
-        st = ie_error_set(IE_ERR_IO, "%s: cannot move the finished outputs into place: %s (they were not kept)",
-                          final, strerror(errno));
+        st = errno == ENOTEMPTY || errno == EEXIST
+                 ? ie_error_set(IE_ERR_IO, "%s already exists: it appeared while this subject was inferred (another "
+                                "process writing into the same --out?); inference never overwrites results, so these "
+                                "outputs were not kept: give another --out folder", final)
+                 : ie_error_set(IE_ERR_IO, "%s: cannot move the finished outputs into place: %s (they were not kept)",
+                                final, strerror(errno));
     if (st != IE_OK) {
         remove_partial(partial);
         return ie_error_wrap(st, "subject '%s': writing outputs into %s", r->subject, out_dir);

@@ -34,7 +34,7 @@ failures=""
 # Every file (with its SHA-256) and folder under $W, one per line: "path sha".
 snapshot() {
   (cd "$W" && { find . -mindepth 1 -type d -printf '%p dir\n'
-                find . -mindepth 1 ! -type d -print0 | xargs -0 -r sha256sum | sed 's/^\([0-9a-f]*\) [ *]\(.*\)$/\2 \1/'
+                find . -mindepth 1 ! -type d -print0 | xargs -0 -r sha256sum 2> /dev/null | sed 's/^\([0-9a-f]*\) [ *]\(.*\)$/\2 \1/'
               } | LC_ALL=C sort)
 }
 
