@@ -24,6 +24,10 @@ typedef struct ie_infer_settings {
     const char *mask_channel;                               /* data.mask_channel; "" none */
     bool write_posteriors;                                  /* infer.write_posteriors */
     bool posteriors_float;                                  /* infer.posterior_dtype "float32" */
+    /* data.target_spacing (mm along x, y, z; 0: none): the loader resamples
+     * every image to it, so the network's posteriors are on that grid and
+     * are resampled back to the input's (linearly) before post-processing. */
+    double target_spacing[3];
 } ie_infer_settings;
 
 /* Reads and checks infer.*, postprocess.*, data.test_crop_size /
@@ -69,7 +73,11 @@ ie_status ie_infer_check_item(const ie_infer_settings *settings, const char *con
 /* Loads the item with `load` (the hook training used, so the normalisation
  * is the same), reads the geometry of `first_channel`'s file and the mask
  * (settings->mask_channel), runs the sliding window and the post-processing.
- * Errors name the subject. */
+ * With a target spacing the posteriors come back to the file's grid
+ * (linear interpolation of each class, as nnU-Net does) before the mask,
+ * the post-processing (with the file's spacing) and the argmax, so
+ * `posteriors` and `segmentation` are always on the input's grid; the
+ * sample keeps the loader's (resampled) grid.  Errors name the subject. */
 ie_status ie_infer_item(const ie_infer_settings *settings, ie_load_item_fn load, void *load_ctx,
                         const char *first_channel, const ie_dataset_item *item, const ie_host *host,
                         const ie_infer_net *net, ie_infer_subject *out);

@@ -140,6 +140,44 @@ static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *it
     return IE_OK;
 }
 
+/* Posteriors [K, D', H', W'] on the loader's grid (the file's resampled to
+ * the target spacing) back onto the file's grid [K, D, H, W], each class by
+ * linear interpolation: the classes still sum to 1 at every voxel. */
+static ie_status posteriors_to_file_grid(const ie_infer_settings *s, const ie_image_geometry *file,
+                                         ie_tensor **posteriors) {
+    ie_image_geometry loaded;
+    IE_TRY(ie_image_resampled_geometry(file, s->target_spacing, &loaded));
+    int64_t from[3], to[3];
+    const int nd = ie_image_geometry_shape(&loaded, from);
+    ie_image_geometry_shape(file, to);
+    const int64_t K = ie_tensor_dim(*posteriors, 0);
+    const int64_t V = ie_tensor_numel(*posteriors) / K, n_from = nd == 2 ? from[0] * from[1] : from[0] * from[1] * from[2];
+    const int64_t n_to = nd == 2 ? to[0] * to[1] : to[0] * to[1] * to[2];
+    if (V != n_from)
+        return ie_error_set(IE_ERR_SHAPE, "the posteriors have %lld voxels per class, the resampled grid %lld: was the "
+                            "image resampled to data.target_spacing by the model's loader?", (long long)V,
+                            (long long)n_from);
+    int64_t shape4[4] = {K, nd == 2 ? 1 : to[0], nd == 2 ? to[0] : to[1], nd == 2 ? to[1] : to[2]};
+    ie_tensor *back = NULL;
+    IE_TRY(ie_tensor_empty(IE_F32, 4, shape4, IE_CPU, &back));
+    ie_status st = IE_OK;
+    for (int64_t k = 0; st == IE_OK && k < K; k++) {
+        ie_tensor *one = NULL, *moved = NULL;
+        st = ie_tensor_from_data(IE_F32, nd, from, ie_tensor_data_f32(*posteriors) + k * V, &one);
+        if (st == IE_OK) st = ie_image_resample_to(one, &loaded, file, IE_INTERP_LINEAR, &moved);
+        if (st == IE_OK) memcpy(ie_tensor_data_f32(back) + k * n_to, ie_tensor_data_f32(moved), (size_t)n_to * sizeof(float));
+        ie_tensor_release(one);
+        ie_tensor_release(moved);
+    }
+    if (st != IE_OK) {
+        ie_tensor_release(back);
+        return ie_error_wrap(st, "moving the posteriors back to the image's grid");
+    }
+    ie_tensor_release(*posteriors);
+    *posteriors = back;
+    return IE_OK;
+}
+
 ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *load_ctx, const char *first_channel,
                         const ie_dataset_item *item, const ie_host *host, const ie_infer_net *net,
                         ie_infer_subject *out) {
@@ -158,10 +196,13 @@ ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *
         for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->sample.image, k + 1);
     if (st == IE_OK) st = channel_path(item, first_channel, path, sizeof path);
     if (st == IE_OK) st = ie_image_read_geometry(path, &out->geometry);
-    if (st == IE_OK && s->mask_channel && s->mask_channel[0]) st = load_mask(s, item, host, size, &out->mask);
     if (st == IE_OK)
         st = ie_sliding_window(out->sample.image, s->n_classes, &s->window, ie_infer_net_window, (void *)net,
                                &out->posteriors);
+    if (st == IE_OK && s->target_spacing[0] > 0) st = posteriors_to_file_grid(s, &out->geometry, &out->posteriors);
+    if (st == IE_OK) /* the grid the mask and the outputs live on: the file's */
+        for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->posteriors, k + 1);
+    if (st == IE_OK && s->mask_channel && s->mask_channel[0]) st = load_mask(s, item, host, size, &out->mask);
     double spacing[3] = {out->geometry.spacing[2], out->geometry.spacing[1], out->geometry.spacing[0]};
     if (st == IE_OK) st = ie_postprocess(&s->post, out->posteriors, out->mask, spacing, &out->segmentation);
     if (st != IE_OK) {

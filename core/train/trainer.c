@@ -334,9 +334,24 @@ static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_
                          &s));
     sample->image = s.sample.image, sample->labels = s.sample.labels, sample->features = s.sample.features;
     s.sample.image = s.sample.labels = s.sample.features = NULL;
+    ie_status st = IE_OK;
+    if (t->infer.target_spacing[0] > 0) {
+        /* The posteriors are on the file's grid (ie_infer_item): so must the
+         * truth be, for the loss and the metrics (nnU-Net scores there too). */
+        ie_seg_config original = t->seg.seg;
+        original.target_spacing[0] = original.target_spacing[1] = original.target_spacing[2] = 0;
+        ie_sample truth = {.struct_size = sizeof truth};
+        st = ie_seg_load(&original, item, &t->host, &truth);
+        if (st == IE_OK) {
+            ie_tensor_release(sample->labels);
+            sample->labels = truth.labels;
+            truth.labels = NULL;
+        }
+        ie_sample_clear(&truth);
+    }
     int64_t shape[5] = {1};
     for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(s.posteriors, i);
-    ie_status st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
+    if (st == IE_OK) st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
     if (st == IE_OK) {
         const float *p = ie_f32(s.posteriors);
         float *o = ie_f32(*log_post);
@@ -378,9 +393,10 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
         ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        st = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION
-                 ? infer_test_subject(t, item, &sample, &logits, &pred)
-                 : predict_subject(t, item, &sample, &logits);
+        /* The test split goes through inference (on the files' grid); the
+         * validation split through one forward (on the loader's grid). */
+        bool inferred = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION;
+        st = inferred ? infer_test_subject(t, item, &sample, &logits, &pred) : predict_subject(t, item, &sample, &logits);
         if (st == IE_OK) {
             int64_t shape[4] = {1};
             for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
@@ -397,8 +413,8 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         if (st == IE_OK && metrics) {
             /* Dice, Hausdorff, HD95 and mean surface distance in mm. */
             ie_seg_metrics m[MAX_CLASSES];
-            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, &work_geom, t->n_classes,
-                                               t->class_names, m);
+            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, inferred ? &geom : &work_geom,
+                                               t->n_classes, t->class_names, m);
             for (int c = 1; st == IE_OK && c < t->n_classes; c++)
                 if (!isnan(m[c - 1].dice)) dice_sum[c] += m[c - 1].dice, dice_count[c]++;
         }
@@ -417,7 +433,7 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
             ie_tensor *volume = NULL;
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
             if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
-            if (st == IE_OK) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
+            if (st == IE_OK && !inferred) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
             if (st == IE_OK) st = ie_image_write(path, volume, &geom);
             ie_tensor_release(volume);
         }

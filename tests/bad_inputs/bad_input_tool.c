@@ -9,6 +9,7 @@
  *   bad_input_tool reseries SRC DST         DICOM files of SRC with another
  *                                           SeriesInstanceUID, into DST
  *   bad_input_tool verify FILE...           every file reads as a complete image
+ *   bad_input_tool same-grid REF FILE...    every file has REF's voxel grid
  * options: --like FILE (its grid), --2d (16x16), --spacing X,Y,Z,
  *          --nan / --inf (one voxel), --value V (labels: one voxel = V,
  *          written as float when V is not whole) */
@@ -171,6 +172,19 @@ int main(int argc, char **argv) {
         return write_volume(argv[2], &o, !strcmp(cmd, "labels"));
     if (!strcmp(cmd, "nan-weights") && argc == 4) return nan_weights(argv[2], argv[3]);
     if (!strcmp(cmd, "reseries") && argc == 4) return reseries(argv[2], argv[3]);
+    if (!strcmp(cmd, "same-grid") && argc >= 4) {
+        ie_image_geometry ref, g;
+        if (ie_image_read_geometry(argv[2], &ref) != IE_OK) return fail(argv[2]);
+        for (int i = 3; i < argc; i++) {
+            char why[256];
+            if (ie_image_read_geometry(argv[i], &g) != IE_OK) return fail(argv[i]);
+            if (!ie_image_geometry_equal(&g, &ref, IE_GEOMETRY_TOLERANCE, why, sizeof why)) {
+                fprintf(stderr, "bad_input_tool: %s is not on the grid of %s: %s\n", argv[i], argv[2], why);
+                return 1;
+            }
+        }
+        return 0;
+    }
     if (!strcmp(cmd, "verify")) {
         for (int i = 2; i < argc; i++) {
             ie_tensor *t = NULL;
