@@ -57,7 +57,7 @@ ie_status ie_infer_net_window(void *ctx, ie_tensor *windows, ie_tensor **posteri
 typedef struct ie_infer_subject {
     const char *subject;         /* borrowed from the item */
     ie_sample sample;            /* image [C, D, H, W] normalised; labels when the loader gave them */
-    ie_tensor *mask;             /* [D, H, W] or NULL */
+    ie_tensor *mask;             /* [D, H, W] i64 (a label map: 0 outside) or NULL */
     ie_image_geometry geometry;  /* of the first image channel's file */
     ie_tensor *posteriors;       /* [K, D, H, W] f32, after masking and smoothing */
     ie_tensor *segmentation;     /* [D, H, W] u8, after every post-processing step */

@@ -112,14 +112,30 @@ static bool same_size(const ie_tensor *t, const int64_t size[3]) {
     return ie_tensor_dim(t, -3) == size[0] && ie_tensor_dim(t, -2) == size[1] && ie_tensor_dim(t, -1) == size[2];
 }
 
+/* The mask is a label map (0 outside, a positive whole number inside): read
+ * as integers, so a mask of 1.5s (resampled linearly, or not a mask at all)
+ * is refused instead of counting as "inside", and on the image's grid. */
 static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *item, const ie_host *host,
-                           const int64_t size[3], ie_tensor **out) {
-    char path[4096], a[96];
+                           const int64_t size[3], const ie_image_geometry *grid, ie_tensor **out) {
+    char path[4096], a[96], why[256];
     IE_TRY(channel_path(item, s->mask_channel, path, sizeof path));
     ie_tensor *m = NULL;
-    ie_status st = host->read_image(host, path, IE_F32, &m);
-    if (st != IE_OK)
-        return ie_error_wrap(st, "subject '%s', mask channel '%s' (%s)", item->subject, s->mask_channel, path);
+    ie_image_geometry g;
+    ie_status st = host->read_image(host, path, IE_I64, &m);
+    if (st == IE_OK && ie_image_read_geometry(path, &g) == IE_OK &&
+        !ie_image_geometry_equal(&g, grid, IE_GEOMETRY_TOLERANCE, why, sizeof why) && same_size(m, size))
+        st = ie_error_set(IE_ERR_SHAPE, "the mask is not on the image's grid: %s; resample it onto the image "
+                          "(nearest neighbour)", why);
+    for (int64_t i = 0, n = st == IE_OK ? ie_tensor_numel(m) : 0; i < n; i++)
+        if (((const int64_t *)ie_tensor_data(m))[i] < 0) {
+            st = ie_error_set(IE_ERR_IO, "voxel %lld holds %lld; a mask holds 0 (outside) and positive whole numbers "
+                              "(inside)", (long long)i, (long long)((const int64_t *)ie_tensor_data(m))[i]);
+            break;
+        }
+    if (st != IE_OK) {
+        ie_tensor_release(m);
+        return ie_error_wrap(st, "mask channel '%s' (%s)", s->mask_channel, path); /* the caller names the subject */
+    }
     if (ie_tensor_ndim(m) == 2) { /* a 2-D image is one slice */
         int64_t shape[3] = {1, ie_tensor_dim(m, 0), ie_tensor_dim(m, 1)};
         ie_tensor *r = NULL;
@@ -202,7 +218,8 @@ ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *
     if (st == IE_OK && s->target_spacing[0] > 0) st = posteriors_to_file_grid(s, &out->geometry, &out->posteriors);
     if (st == IE_OK) /* the grid the mask and the outputs live on: the file's */
         for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->posteriors, k + 1);
-    if (st == IE_OK && s->mask_channel && s->mask_channel[0]) st = load_mask(s, item, host, size, &out->mask);
+    if (st == IE_OK && s->mask_channel && s->mask_channel[0])
+        st = load_mask(s, item, host, size, &out->geometry, &out->mask);
     double spacing[3] = {out->geometry.spacing[2], out->geometry.spacing[1], out->geometry.spacing[0]};
     if (st == IE_OK) st = ie_postprocess(&s->post, out->posteriors, out->mask, spacing, &out->segmentation);
     if (st != IE_OK) {

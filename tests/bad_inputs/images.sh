@@ -59,6 +59,18 @@ expect infer_two_images_one_channel 2 "the model takes 1 image channel \\(data.i
 expect infer_mask_other_size 1 "the mask \\(channel 'mask', .*small.nii.gz\\) is .* but the image is" \
   "the mask must have the image's size" -- \
   "$IE" infer --run runs/good --image "$img" --mask small.nii.gz --out preds
+"$TOOL" labels mask_float.nii.gz --like "$img" --value 1.5
+expect infer_mask_float 1 "subject 'synthetic_000_image': mask channel 'mask' \\((./)?mask_float.nii.gz\\): .*is 1.5, not an integer" \
+  "resample them with nearest neighbour" -- "$IE" infer --run runs/good --image "$img" --mask mask_float.nii.gz --out preds
+"$TOOL" labels mask_negative.nii.gz --like "$img" --value -1
+expect infer_mask_negative 1 "mask channel 'mask' \\((./)?mask_negative.nii.gz\\): voxel [0-9]+ holds -1" \
+  "a mask holds 0 \\(outside\\) and positive whole numbers" -- \
+  "$IE" infer --run runs/good --image "$img" --mask mask_negative.nii.gz --out preds
+"$TOOL" image spaced_image.nii.gz --spacing 1,1,2
+"$TOOL" labels spaced_mask.nii.gz --spacing 1,1,1
+expect infer_mask_other_grid 1 "mask channel 'mask' \\((./)?spaced_mask.nii.gz\\): the mask is not on the image's grid: spacing" \
+  "resample it onto the image" -- "$IE" infer --run runs/good --image spaced_image.nii.gz --mask spaced_mask.nii.gz \
+  --out preds
 
 # NaN and infinite voxels: ITK's NIfTI reader would make them 0 silently.
 "$TOOL" image nan.nii.gz --like "$img" --nan
