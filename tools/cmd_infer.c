@@ -347,7 +347,8 @@ int ie_cmd_infer(int argc, char **argv) {
             return 2;
         }
         if (!is_file(path)) {
-            fprintf(stderr, "innereye infer: --run %s is not a run folder: it has no config.resolved.json\n", r.run);
+            fprintf(stderr, "innereye infer: --run %s is not a run folder: it has no config.resolved.json; give the "
+                            "folder of a run that innereye train made (or an ensemble folder)\n", r.run);
             session_free(&s);
             return 2;
         }

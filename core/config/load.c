@@ -157,7 +157,8 @@ static ie_status read_text_file(const char *path, char **out) {
     }
     if (sb.data && strlen(sb.data) != sb.len) {
         ie_sb_free(&sb);
-        return ie_error_set(IE_ERR_CONFIG, "%s: not a text file (it contains a NUL byte)", path);
+        return ie_error_set(IE_ERR_CONFIG, "%s: not a text file (it contains a NUL byte); give the config's JSON file",
+                            path);
     }
     *out = ie_sb_take(&sb);
     return *out ? IE_OK : ie_error_set(IE_ERR_NOMEM, "config: out of memory reading %s", path);

@@ -874,6 +874,9 @@ static void trainer_free(trainer *t) {
 ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_size) {
     trainer t = {.lock_fd = -1};
     bool resume = req->resume_dir != NULL;
+    /* Plugins run from here on (validate_config, create): a crash or exit()
+     * in one is reported even before the run folder exists. */
+    ie_guard_begin("training", NULL);
     cJSON *resume_record = NULL; /* run.json as the stopped run left it */
     ie_status st = IE_OK;
     if (resume && strlen(req->resume_dir) > IE_RUN_DIR_MAX) {

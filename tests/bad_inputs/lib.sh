@@ -69,6 +69,8 @@ expect() {
   if [ -z "$why" ]; then
     passed=$((passed + 1))
     echo "ok   $name (exit $rc)"
+    # BAD_INPUTS_SHOW=1: the line that names the culprit, for docs/errors.md.
+    [ -n "${BAD_INPUTS_SHOW:-}" ] && printf '%s\n' "$out" | grep -Em1 -- "$names" | sed 's/^/     > /'
   else
     failed=$((failed + 1))
     failures="$failures $name"

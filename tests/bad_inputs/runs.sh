@@ -99,7 +99,7 @@ expect infer_output_exists 1 "preds/synthetic_000_image already exists; inferenc
 mkdir -p runs/empty && cp runs/good/config.resolved.json runs/empty/
 expect infer_run_without_checkpoint 1 "runs/empty has no checkpoint" "was the run stopped before its first checkpoint" \
   -- "$IE" infer --run runs/empty --image data/synthetic_000_image.nii.gz --out preds3
-expect infer_not_a_run 2 "--run data is not a run folder: it has no config.resolved.json" "config.resolved.json" -- \
+expect infer_not_a_run 2 "--run data is not a run folder: it has no config.resolved.json" "give the folder of a run" -- \
   "$IE" infer --run data --image data/synthetic_000_image.nii.gz --out preds3
 
 # ---- innereye eval reads innereye infer's layout (<out>/<subject>/segmentation.nii.gz) ----
