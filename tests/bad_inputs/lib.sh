@@ -50,6 +50,7 @@ expect() {
   before=$(snapshot)
   out=$(timeout 120 "$@" 2>&1)
   rc=$?
+  LAST_OUTPUT=$out # for checks after the case
   after=$(snapshot)
   if [ "$rc" -ne "$want" ]; then why="exit $rc, expected $want"; fi
   if [ -z "$why" ] && ! printf '%s\n' "$out" | grep -Eq -- "$names"; then why="the output does not name: $names"; fi
