@@ -39,7 +39,8 @@ ie_status ie_write_file_atomic(const char *path, const char *text, size_t length
     if (err) {
         unlink(tmp);
         return ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged: %s", path,
-                            strerror(err), err == ENOSPC || err == EDQUOT ? "free some disk space" : "check the folder");
+                            strerror(err),
+                            err == ENOSPC || err == EDQUOT ? "free some disk space" : "check the folder");
     }
     return IE_OK;
 }

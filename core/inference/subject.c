@@ -167,7 +167,8 @@ static ie_status posteriors_to_file_grid(const ie_infer_settings *s, const ie_im
     const int nd = ie_image_geometry_shape(&loaded, from);
     ie_image_geometry_shape(file, to);
     const int64_t K = ie_tensor_dim(*posteriors, 0);
-    const int64_t V = ie_tensor_numel(*posteriors) / K, n_from = nd == 2 ? from[0] * from[1] : from[0] * from[1] * from[2];
+    const int64_t V = ie_tensor_numel(*posteriors) / K;
+    const int64_t n_from = nd == 2 ? from[0] * from[1] : from[0] * from[1] * from[2];
     const int64_t n_to = nd == 2 ? to[0] * to[1] : to[0] * to[1] * to[2];
     if (V != n_from)
         return ie_error_set(IE_ERR_SHAPE, "the posteriors have %lld voxels per class, the resampled grid %lld: was the "
@@ -181,7 +182,8 @@ static ie_status posteriors_to_file_grid(const ie_infer_settings *s, const ie_im
         ie_tensor *one = NULL, *moved = NULL;
         st = ie_tensor_from_data(IE_F32, nd, from, ie_tensor_data_f32(*posteriors) + k * V, &one);
         if (st == IE_OK) st = ie_image_resample_to(one, &loaded, file, IE_INTERP_LINEAR, &moved);
-        if (st == IE_OK) memcpy(ie_tensor_data_f32(back) + k * n_to, ie_tensor_data_f32(moved), (size_t)n_to * sizeof(float));
+        if (st == IE_OK)
+            memcpy(ie_tensor_data_f32(back) + k * n_to, ie_tensor_data_f32(moved), (size_t)n_to * sizeof(float));
         ie_tensor_release(one);
         ie_tensor_release(moved);
     }

@@ -93,7 +93,9 @@ static const char *signal_name(int sig) {
     return "a signal";
 }
 
-static bool is_crash(int sig) { return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT; }
+static bool is_crash(int sig) {
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT;
+}
 
 /* run.json with the final status, written and renamed into place. */
 static void write_record(const char *status, const char *cause) {

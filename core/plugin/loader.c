@@ -322,7 +322,8 @@ ie_status ie_plugin_forward(const ie_loaded_plugin *p, ie_model *model, const ie
     *out = NULL;
     ie_tensor *y = NULL;
     ie_error_clear();
-    ie_status st = IE_GUARDED(p, training ? "forward (training)" : "forward", p->table.forward(model, batch, training, &y));
+    ie_status st =
+        IE_GUARDED(p, training ? "forward (training)" : "forward", p->table.forward(model, batch, training, &y));
     if (st != IE_OK) return plugin_failed(p, "forward", st);
     if (!y)
         return ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): forward returned OK but no output", p->table.name,

@@ -76,7 +76,8 @@ ie_status ie_resume_check_data(const cJSON *record, const ie_dataset *ds, const 
     if (!now) return ie_error_set(IE_ERR_NOMEM, "out of memory");
     ie_status st = ie_data_hash_files(ds, columns, n_columns, now);
     for (const cJSON *f = files->child; st == IE_OK && f; f = f->next) {
-        const char *was = cJSON_GetStringValue(f), *is = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(now, f->string));
+        const char *was = cJSON_GetStringValue(f);
+        const char *is = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(now, f->string));
         if (!is)
             st = ie_error_set(IE_ERR_STATE, "data file %s is no longer in %s, which the run started with; put the "
                               "original dataset back, or start a new run", f->string, ie_dataset_path(ds));

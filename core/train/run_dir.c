@@ -247,9 +247,11 @@ ie_status ie_run_status_print(const char *run_dir, FILE *out, bool *ok) {
         const char *by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "plugin"));
         const char *by_path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "plugin_path"));
         const char *function = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "function"));
-        const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(c, "epoch"), *step = cJSON_GetObjectItemCaseSensitive(c, "step");
+        const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(c, "epoch");
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(c, "step");
         fprintf(out, "  status: %s: %s\n", status, cause ? cause : "?");
-        if (by) fprintf(out, "  in plugin %s (%s), function %s\n", by, by_path ? by_path : "?", function ? function : "?");
+        if (by)
+            fprintf(out, "  in plugin %s (%s), function %s\n", by, by_path ? by_path : "?", function ? function : "?");
         else fprintf(out, "  in the host, not in a plugin\n");
         if (cJSON_IsNumber(epoch) && cJSON_IsNumber(step))
             fprintf(out, "  at epoch %d, step %.0f\n", epoch->valueint, step->valuedouble);

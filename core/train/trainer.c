@@ -254,13 +254,11 @@ static ie_status open_log(trainer *t, bool resume) {
 
 static ie_status append_log(trainer *t, int epoch, double lr, double train_loss, double val_loss,
                             const ie_task_metrics *m, double seconds) {
-    char path[4200], *text = NULL;
+    char path[4200], *old = NULL, *text = NULL;
     size_t size = 0;
     snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
-    IE_TRY(ie_read_file(path, &text, &size));
+    IE_TRY(ie_read_file(path, &old, NULL));
     FILE *mem = open_memstream(&text, &size);
-    char *old = text;
-    text = NULL;
     if (!mem) {
         free(old);
         return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
@@ -396,7 +394,8 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         /* The test split goes through inference (on the files' grid); the
          * validation split through one forward (on the loader's grid). */
         bool inferred = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION;
-        st = inferred ? infer_test_subject(t, item, &sample, &logits, &pred) : predict_subject(t, item, &sample, &logits);
+        st = inferred ? infer_test_subject(t, item, &sample, &logits, &pred)
+                      : predict_subject(t, item, &sample, &logits);
         if (st == IE_OK) {
             int64_t shape[4] = {1};
             for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
@@ -404,8 +403,9 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         }
         ie_batch batch = {.struct_size = sizeof batch, .count = 1, .labels = labels};
         if (st == IE_OK)
-            st = t->plugin->table.loss ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, logits, &batch, &loss))
-                                        : ie_loss_compute(&t->loss, logits, &batch, &loss);
+            st = t->plugin->table.loss
+                     ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, logits, &batch, &loss))
+                     : ie_loss_compute(&t->loss, logits, &batch, &loss);
         if (st == IE_OK) loss_sum += ie_tensor_item(loss);
         if (st == IE_OK && !pred) st = ie_argmax_channels(logits, &pred);
         ie_image_geometry geom, work_geom;
@@ -433,7 +433,8 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
             ie_tensor *volume = NULL;
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
             if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
-            if (st == IE_OK && !inferred) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
+            if (st == IE_OK && !inferred) /* data.target_spacing: back to the file's grid */
+                st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume);
             if (st == IE_OK) st = ie_image_write(path, volume, &geom);
             ie_tensor_release(volume);
         }
@@ -488,16 +489,17 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
         ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
         st = ie_plugin_forward(t->plugin, t->model, &batch, true, &output);
         if (st == IE_OK)
-            st = t->plugin->table.loss ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, &batch, &loss))
-                                        : ie_loss_compute(&t->loss, output, &batch, &loss);
+            st = t->plugin->table.loss
+                     ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, &batch, &loss))
+                     : ie_loss_compute(&t->loss, output, &batch, &loss);
         if (st == IE_OK) {
             double value = ie_tensor_item(loss);
             st = ie_backward(loss);
             if (st == IE_ERR_NUMERIC || !isfinite(value)) {
                 char advice[9000];
                 divergence_advice(t, advice, sizeof advice);
-                st = ie_error_set(IE_ERR_NUMERIC, "epoch %d, step %d: the loss is not finite (%g); training stopped. %s",
-                                  epoch + 1, done + 1, value, advice);
+                st = ie_error_set(IE_ERR_NUMERIC, "epoch %d, step %d: the loss is not finite (%g); training stopped. "
+                                  "%s", epoch + 1, done + 1, value, advice);
             }
             sum += value;
         }

@@ -151,7 +151,8 @@ static void test_root(void) {
     ie_dataset_free(ds);
     ie_config_free(cfg);
     cfg = config("{\"data\": {\"root\": \"/no/such/folder\", \"dataset_csv\": \"/no/such/folder/x.csv\"}}");
-    CHECK(ie_data_prepare(cfg, tmpdir, false, &ds, note, sizeof note) == IE_ERR_IO && ds == NULL, "a missing CSV fails");
+    CHECK(ie_data_prepare(cfg, tmpdir, false, &ds, note, sizeof note) == IE_ERR_IO && ds == NULL,
+          "a missing CSV fails");
     ie_config_free(cfg);
 }
 

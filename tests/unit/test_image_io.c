@@ -487,7 +487,8 @@ static void test_bad_files(void) {
     for (int i = 0; i < 2; i++) {
         const char *path = scratch_path(nan_files[i]);
         CHECK_OK(ie_image_write(path, img, &geo));
-        CHECK_FAILS(ie_image_read(path, IE_F32, &t, &g), IE_ERR_IO, "voxel (x 5, y 7, z 0) is NaN (2 non-finite voxels");
+        CHECK_FAILS(ie_image_read(path, IE_F32, &t, &g), IE_ERR_IO,
+                    "voxel (x 5, y 7, z 0) is NaN (2 non-finite voxels");
         CHECK(strstr(ie_error_message(), path) != NULL, "names the file: %s", ie_error_message());
         CHECK_OK(ie_image_read_geometry(path, &g)); /* the header alone is fine */
     }
@@ -530,7 +531,8 @@ static void test_short_writes(void) {
     ie_tensor *t = make_f32(3, shape);
     float *p = ie_tensor_data_f32(t);
     uint32_t x = 12345;
-    for (int64_t i = 0; i < ie_tensor_numel(t); i++) p[i] = (float)((x = x * 1664525u + 1013904223u) >> 8); /* incompressible */
+    for (int64_t i = 0; i < ie_tensor_numel(t); i++) /* incompressible */
+        p[i] = (float)((x = x * 1664525u + 1013904223u) >> 8);
     ie_image_geometry g;
     CHECK_OK(ie_image_geometry_from_shape(3, shape, &g));
     const char *names[] = {"fsize.nii.gz", "fsize.nii", "fsize.nrrd", "fsize.mha"};
