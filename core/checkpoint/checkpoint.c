@@ -1,8 +1,8 @@
 /* core/checkpoint - checkpoint files of a training run. */
 #include <dirent.h>
 #include <errno.h>
-#include <math.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,6 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
-#include "core/train/run_dir.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"

@@ -12,15 +12,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/util/file_util.h" /* IE_RUN_DIR_MAX */
 #include "innereye/status.h"
 
 struct cJSON;
-
-/* The longest run folder path: every file a run writes (checkpoints,
- * predictions named after subjects of up to IE_SUBJECT_NAME_MAX bytes, their
- * temporary names) then fits the 4096 bytes of a path.  Checked before the
- * folder is made, so a long path never fails a run after an epoch. */
-#define IE_RUN_DIR_MAX 2900
 
 /* Creates <output_dir>/<name> (output_dir is created when missing).  An empty
  * name generates "<prefix>_<UTC yyyymmddThhmmss>" and adds a suffix on
