@@ -26,6 +26,7 @@
 #include "core/submit/cmdline.h"
 #include "core/submit/job_spec.h"
 #include "core/submit/slurm.h"
+#include "core/train/run_dir.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_submit.h"
@@ -325,13 +326,24 @@ static bool find_submission(const char *run, char *dir, size_t size, char *engin
 
 int ie_cmd_status(int argc, char **argv) {
     if (argc != 1) {
-        fprintf(stderr, "usage: innereye status RUN_DIR   (a run submitted with innereye submit)\n");
+        fprintf(stderr, "usage: innereye status RUN_DIR   (a run of innereye train, or one submitted with innereye "
+                        "submit)\n");
         return 2;
     }
-    char dir[4200], engine[32];
+    char dir[4200], engine[32], record[4300];
+    struct stat sb;
+    snprintf(record, sizeof record, "%s/run.json", argv[0]);
+    if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine) && stat(record, &sb) == 0) {
+        bool ok = false; /* a run of innereye train on this machine */
+        if (ie_run_status_print(argv[0], stdout, &ok) != IE_OK) {
+            fprintf(stderr, "innereye status: %s\n", ie_error_message());
+            return 1;
+        }
+        return ok ? 0 : 1;
+    }
     if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine)) {
-        fprintf(stderr, "innereye status: %s has no submission record (submission.json in %s/slurm, %s/azureml, "
-                        "%s.slurm or %s.azureml); was it submitted with innereye submit?\n",
+        fprintf(stderr, "innereye status: %s has no run.json and no submission record (submission.json in %s/slurm, "
+                        "%s/azureml, %s.slurm or %s.azureml); was it made by innereye train or innereye submit?\n",
                 argv[0], argv[0], argv[0], argv[0], argv[0]);
         return 2;
     }
@@ -390,7 +402,17 @@ int ie_cmd_collect(int argc, char **argv) {
                         "with innereye submit azureml into RUN_DIR, then aggregate them)\n");
         return 2;
     }
-    char dir[4200], engine[32];
+    char dir[4200], engine[32], record[4300];
+    struct stat sb;
+    snprintf(record, sizeof record, "%s/run.json", argv[0]);
+    if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine) && stat(record, &sb) == 0) {
+        bool ok = false; /* a run of innereye train on this machine */
+        if (ie_run_status_print(argv[0], stdout, &ok) != IE_OK) {
+            fprintf(stderr, "innereye status: %s\n", ie_error_message());
+            return 1;
+        }
+        return ok ? 0 : 1;
+    }
     if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine)) {
         fprintf(stderr, "innereye collect: %s has no submission record (submission.json in %s/azureml or "
                         "%s.azureml); was it submitted with innereye submit azureml?\n",

@@ -170,10 +170,12 @@ ie_status ie_safetensors_write(const char *path, const ie_params *params) {
         ok = fwrite(ie_tensor_ptr(t), 1, nbytes, f) == nbytes;
     }
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        st = ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged", path,
-                          strerror(errno));
+    int err = ok ? 0 : errno; /* the first failure's: fclose may change errno */
+    if (fclose(f) != 0 && ok) ok = 0, err = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
+    if (!ok) {
+        st = ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged: %s", path,
+                          strerror(err ? err : EIO), err == ENOSPC ? "free some disk space" : "check the folder");
         unlink(tmp);
     }
 done:
