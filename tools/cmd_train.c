@@ -35,12 +35,11 @@ static int fail(const char *what) {
     return 1;
 }
 
-int ie_cmd_train(int argc, char **argv) {
+/* The command on a new config and argument list, which ie_cmd_train frees
+ * whichever way it returns. */
+static int train(int argc, char **argv, ie_config *cfg, char **rest) {
     ie_train_request req = {0};
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n_rest = 0;
-    ie_config *cfg = NULL;
-    if (!rest || ie_config_new(&cfg) != IE_OK) return fail("out of memory");
     if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
         usage(stderr);
         return fail("");
@@ -95,8 +94,6 @@ int ie_cmd_train(int argc, char **argv) {
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }
-    ie_config_free(cfg);
-    free(rest);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
@@ -104,4 +101,13 @@ int ie_cmd_train(int argc, char **argv) {
     }
     printf("done: %s\n", run_dir);
     return 0;
+}
+
+int ie_cmd_train(int argc, char **argv) {
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    ie_config *cfg = NULL;
+    int rc = rest && ie_config_new(&cfg) == IE_OK ? train(argc, argv, cfg, rest) : fail("out of memory");
+    ie_config_free(cfg);
+    free(rest);
+    return rc;
 }
