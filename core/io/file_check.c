@@ -345,3 +345,51 @@ ie_status ie_metaimage_check(const char *op, const char *path) {
                             op, path, (long long)needed, (long long)length, hint);
     return IE_OK;
 }
+
+/* ITK 5.2's MetaIO reads a header field's name into a 255-byte buffer with
+ * strcpy (MET_InitReadField), and copies string values such as Comment or Name
+ * the same way (MetaObject::M_Read): a longer name or value overflows it and
+ * the process aborts.  This scan follows MET_Read: a name starts after white
+ * space and ends at '=', ':' or a line end (trailing blanks and tabs are not
+ * part of it); the value runs to the end of the line.  Reading stops at
+ * ElementDataFile, whose value ITK keeps in a string (a long path is fine). */
+enum { META_NAME_MAX = 254 };
+
+ie_status ie_metaimage_header_check(const char *op, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+    char name[META_NAME_MAX + 2];
+    int c = 0, line = 1;
+    ie_status st = IE_OK;
+    while (st == IE_OK && c != EOF) {
+        while ((c = getc(f)) != EOF && isspace(c))
+            if (c == '\n') line++;
+        size_t n = 0;
+        for (; c != EOF && c != '=' && c != ':' && c != '\r' && c != '\n'; c = getc(f), n++)
+            if (n < sizeof name - 1) name[n] = (char)c;
+        while (n > 0 && n < sizeof name && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
+        name[n < sizeof name ? n : sizeof name - 1] = '\0';
+        if (n > META_NAME_MAX) {
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header has a field name of more than %d "
+                                         "characters, which ITK's reader cannot take; %s",
+                              op, path, line, META_NAME_MAX, hint);
+            break;
+        }
+        if (c != '=' && c != ':') {
+            if (c == '\n') line++;
+            continue;
+        }
+        if (strcmp(name, "ElementDataFile") == 0) break;
+        while ((c = getc(f)) == ' ' || c == '\t') {
+        }
+        size_t value = 0;
+        for (; c != EOF && c != '\n'; c = getc(f)) value++;
+        if (value > META_NAME_MAX)
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header (%s) has a value of more than %d "
+                                         "characters, which ITK's reader cannot take; %s",
+                              op, path, line, name, META_NAME_MAX, hint);
+        if (c == '\n') line++;
+    }
+    fclose(f);
+    return st;
+}
