@@ -352,8 +352,28 @@ ie_status ie_metaimage_check(const char *op, const char *path) {
  * the process aborts.  This scan follows MET_Read: a name starts after white
  * space and ends at '=', ':' or a line end (trailing blanks and tabs are not
  * part of it); the value runs to the end of the line.  Reading stops at
- * ElementDataFile, whose value ITK keeps in a string (a long path is fine). */
+ * ElementDataFile, whose value ITK keeps in a string (a long path is fine)
+ * and which is only checked when it is a pattern (data_file_pattern_check). */
 enum { META_NAME_MAX = 254 };
+
+/* An ElementDataFile value with a '%' is a numbered series of files, which
+ * MetaIO reads as "PATTERN MIN MAX STEP" without checking the words are
+ * there: fewer words, or a step of 0, crash it (out-of-bounds read, division
+ * by zero).  f is just after the '='. */
+static ie_status data_file_pattern_check(const char *op, const char *path, FILE *f, int line) {
+    char value[1024];
+    if (!fgets(value, sizeof value, f) || !strchr(value, '%')) return IE_OK;
+    char pattern[1024], extra;
+    long long lo, hi, step;
+    int words = sscanf(value, " %1023s %lld %lld %lld %c", pattern, &lo, &hi, &step, &extra);
+    int printable = 1;
+    for (const char *c = value; *c && *c != '\n'; c++) printable &= isprint((unsigned char)*c) != 0;
+    if (words != 4 || step == 0 || !printable)
+        return ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header: ElementDataFile with a '%%' must be "
+                                       "\"PATTERN MIN MAX STEP\" (integers, STEP not 0), which ITK's reader needs; %s",
+                            op, path, line, hint);
+    return IE_OK;
+}
 
 ie_status ie_metaimage_header_check(const char *op, const char *path) {
     FILE *f = fopen(path, "rb");
@@ -379,7 +399,10 @@ ie_status ie_metaimage_header_check(const char *op, const char *path) {
             if (c == '\n') line++;
             continue;
         }
-        if (strcmp(name, "ElementDataFile") == 0) break;
+        if (strcmp(name, "ElementDataFile") == 0) {
+            st = data_file_pattern_check(op, path, f, line);
+            break;
+        }
         while ((c = getc(f)) == ' ' || c == '\t') {
         }
         size_t value = 0;

@@ -31,7 +31,8 @@ ie_status ie_metaimage_check(const char *op, const char *path);
 
 /* A MetaImage header that ITK 5.2's MetaIO can parse without overflowing its
  * buffers: every field name, and every value before ElementDataFile, under
- * 255 characters.  Fails with IE_ERR_IO naming the file and line. */
+ * 255 characters, and an ElementDataFile file-name pattern (a '%') given as
+ * "PATTERN MIN MAX STEP".  Fails with IE_ERR_IO naming the file and line. */
 ie_status ie_metaimage_header_check(const char *op, const char *path);
 
 #ifdef __cplusplus

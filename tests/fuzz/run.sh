@@ -37,11 +37,12 @@ for h in "${harnesses[@]}"; do
   start=$(date +%s)
   # -close_fd_mask=1: the code's stdout (notes) is not needed; reports go to stderr.
   # -rss_limit_mb: an input that makes the code allocate > 2 GB is a finding too.
-  # -timeout: an input taking > 10 s is a finding (hang).
+  # -timeout: an input taking > 60 s is a finding (hang); less gives false
+  # alarms when the machine is loaded and nice 19 leaves the fuzzer waiting.
   unwind=
   [ "$h" = image_header ] && unwind=:fast_unwind_on_malloc=0
   ASAN_OPTIONS=$ASAN_OPTIONS$unwind nice -n 19 "$fuzzer" "$corpus" "$here/corpus/$h" -max_total_time="$seconds" -runs="$limit" \
-    -close_fd_mask=1 -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+    -close_fd_mask=1 -print_final_stats=1 -rss_limit_mb=2048 -timeout=60 -max_len=65536 \
     -dict="$here/fuzz.dict" -artifact_prefix="$artifacts/" > "$log" 2>&1
   rc=$?
   elapsed=$(( $(date +%s) - start ))
