@@ -406,8 +406,17 @@ ie_status ie_metaimage_header_check(const char *op, const char *path) {
         while ((c = getc(f)) == ' ' || c == '\t') {
         }
         size_t value = 0;
-        for (; c != EOF && c != '\n'; c = getc(f)) value++;
-        if (value > META_NAME_MAX)
+        char text[32] = "";
+        for (; c != EOF && c != '\n'; c = getc(f))
+            if (value++ < sizeof text - 1) text[value - 1] = (char)c;
+        /* A huge NDims kept MetaIO busy for minutes (fuzz_image_header); MetaIO
+         * images have at most 10 dimensions. */
+        char *end;
+        long ndims = strcmp(name, "NDims") == 0 ? strtol(text, &end, 10) : 1;
+        if (ndims < 1 || ndims > 10 || (strcmp(name, "NDims") == 0 && (end == text || value >= sizeof text)))
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header: NDims must be 1 to 10; %s", op,
+                              path, line, hint);
+        if (st == IE_OK && value > META_NAME_MAX)
             st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header (%s) has a value of more than %d "
                                          "characters, which ITK's reader cannot take; %s",
                               op, path, line, name, META_NAME_MAX, hint);
