@@ -149,6 +149,9 @@ static int resubmit(const char *engine, int argc, char **argv) {
     return 0;
 }
 
+static int submit(const char *engine, bool slurm, bool azureml, int argc, char **argv, char **config_args,
+                  char **rest, ie_config *cfg);
+
 int ie_cmd_submit(int argc, char **argv) {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
         usage(argc < 1 ? stderr : stdout);
@@ -164,14 +167,28 @@ int ie_cmd_submit(int argc, char **argv) {
     argc--, argv++;
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--resubmit")) return resubmit(engine, argc, argv);
+    char **config_args = calloc((size_t)argc + 8, sizeof *config_args), **rest = calloc((size_t)argc + 8, sizeof *rest);
+    ie_config *cfg = NULL;
+    int rc = 1;
+    if (!config_args || !rest || ie_config_new(&cfg) != IE_OK) fprintf(stderr, "innereye submit: out of memory\n");
+    else rc = submit(engine, slurm, azureml, argc, argv, config_args, rest, cfg);
+    ie_config_free(cfg);
+    free(config_args);
+    free(rest);
+    return rc;
+}
 
+/* A new submission: the arguments after the engine's name.  config_args and
+ * rest have room for argc + 8 pointers; ie_cmd_submit frees them and cfg
+ * whichever way this returns. */
+static int submit(const char *engine, bool slurm, bool azureml, int argc, char **argv, char **config_args,
+                  char **rest, ie_config *cfg) {
     ie_sweep_spec spec = {.early_stop = true};
     ie_slurm_opts so = {0};
     ie_azureml_opts ao = {0};
     int parallel = 0;
     const char *innereye = NULL, *repo = NULL;
     bool dry_run = false;
-    char **config_args = calloc((size_t)argc + 8, sizeof *config_args), **rest = calloc((size_t)argc + 8, sizeof *rest);
     static char sets[4][256];
     int n_config = 0, n_rest = 0, n_sets = 0;
     for (int i = 0; i < argc; i++) {
@@ -257,8 +274,7 @@ int ie_cmd_submit(int argc, char **argv) {
                         "azureml:NAME:VERSION (a local folder: --data-path), got '%s'\n", ao.data_asset);
         return 2;
     }
-    ie_config *cfg = NULL;
-    if (ie_config_new(&cfg) != IE_OK || ie_cli_config(n_config, config_args, cfg, &n_rest, rest) != IE_OK) {
+    if (ie_cli_config(n_config, config_args, cfg, &n_rest, rest) != IE_OK) {
         fprintf(stderr, "innereye submit: %s\n", ie_error_message());
         return 2;
     }
@@ -292,9 +308,6 @@ int ie_cmd_submit(int argc, char **argv) {
         ao.dry_run = dry_run;
         st = ie_azureml_submit(&job, cfg, &ao, stdout);
     }
-    ie_config_free(cfg);
-    free(config_args);
-    free(rest);
     if (st != IE_OK) {
         fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
         return 1;

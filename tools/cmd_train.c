@@ -106,13 +106,11 @@ static bool has_resume(int argc, char **argv) {
     return false;
 }
 
-int ie_cmd_train(int argc, char **argv) {
-    if (has_resume(argc, argv)) return resume(argc, argv);
+/* The command on a new config and argument list, which ie_cmd_train frees
+ * whichever way it returns. */
+static int train(int argc, char **argv, ie_config *cfg, char **rest) {
     ie_train_request req = {0};
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int n_rest = 0;
-    ie_config *cfg = NULL;
-    if (!rest || ie_config_new(&cfg) != IE_OK) return fail("out of memory", 1);
     if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
         usage(stderr);
         return fail("", 2);
@@ -154,8 +152,6 @@ int ie_cmd_train(int argc, char **argv) {
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }
-    ie_config_free(cfg);
-    free(rest);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
@@ -165,4 +161,14 @@ int ie_cmd_train(int argc, char **argv) {
     }
     printf("done: %s\n", run_dir);
     return 0;
+}
+
+int ie_cmd_train(int argc, char **argv) {
+    if (has_resume(argc, argv)) return resume(argc, argv);
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    ie_config *cfg = NULL;
+    int rc = rest && ie_config_new(&cfg) == IE_OK ? train(argc, argv, cfg, rest) : fail("out of memory", 1);
+    ie_config_free(cfg);
+    free(rest);
+    return rc;
 }

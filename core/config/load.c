@@ -91,7 +91,10 @@ static ie_status merge_object(cJSON *dst, cJSON *dprov, const cJSON *src, const 
                 free(path);
                 return ie_error_set(IE_ERR_NOMEM, "config: out of memory");
             }
-            if (d) cJSON_ReplaceItemViaPointer(dst, d, copy);
+            /* ReplaceItemInObject names the new item; ReplaceItemViaPointer
+             * would leave a fresh object (a section set over a value, e.g.
+             * --set run=x then --threads 2) without a key. */
+            if (d) cJSON_ReplaceItemInObjectCaseSensitive(dst, c->string, copy);
             else cJSON_AddItemToObject(dst, c->string, copy);
             st = ie_config_prov_set(dprov, path, ie_config_prov_lookup(sprov, path));
             /* A fresh object is filled through the merge too, so that nulls

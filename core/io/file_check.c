@@ -427,3 +427,83 @@ ie_status ie_metaimage_check(const char *op, const char *path) {
                             op, path, (long long)needed, (long long)length, hint);
     return IE_OK;
 }
+
+/* ITK 5.2's MetaIO reads a header field's name into a 255-byte buffer with
+ * strcpy (MET_InitReadField), and copies string values such as Comment or Name
+ * the same way (MetaObject::M_Read): a longer name or value overflows it and
+ * the process aborts.  This scan follows MET_Read: a name starts after white
+ * space and ends at '=', ':' or a line end (trailing blanks and tabs are not
+ * part of it); the value runs to the end of the line.  Reading stops at
+ * ElementDataFile, whose value ITK keeps in a string (a long path is fine)
+ * and which is only checked when it is a pattern (data_file_pattern_check). */
+enum { META_NAME_MAX = 254 };
+
+/* An ElementDataFile value with a '%' is a numbered series of files, which
+ * MetaIO reads as "PATTERN MIN MAX STEP" without checking the words are
+ * there: fewer words, or a step of 0, crash it (out-of-bounds read, division
+ * by zero).  f is just after the '='. */
+static ie_status data_file_pattern_check(const char *op, const char *path, FILE *f, int line) {
+    char value[1024];
+    if (!fgets(value, sizeof value, f) || !strchr(value, '%')) return IE_OK;
+    char pattern[1024], extra;
+    long long lo, hi, step;
+    int words = sscanf(value, " %1023s %lld %lld %lld %c", pattern, &lo, &hi, &step, &extra);
+    int printable = 1;
+    for (const char *c = value; *c && *c != '\n'; c++) printable &= isprint((unsigned char)*c) != 0;
+    if (words != 4 || step == 0 || !printable)
+        return ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header: ElementDataFile with a '%%' must be "
+                                       "\"PATTERN MIN MAX STEP\" (integers, STEP not 0), which ITK's reader needs; %s",
+                            op, path, line, hint);
+    return IE_OK;
+}
+
+ie_status ie_metaimage_header_check(const char *op, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+    char name[META_NAME_MAX + 2];
+    int c = 0, line = 1;
+    ie_status st = IE_OK;
+    while (st == IE_OK && c != EOF) {
+        while ((c = getc(f)) != EOF && isspace(c))
+            if (c == '\n') line++;
+        size_t n = 0;
+        for (; c != EOF && c != '=' && c != ':' && c != '\r' && c != '\n'; c = getc(f), n++)
+            if (n < sizeof name - 1) name[n] = (char)c;
+        while (n > 0 && n < sizeof name && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
+        name[n < sizeof name ? n : sizeof name - 1] = '\0';
+        if (n > META_NAME_MAX) {
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header has a field name of more than %d "
+                                         "characters, which ITK's reader cannot take; %s",
+                              op, path, line, META_NAME_MAX, hint);
+            break;
+        }
+        if (c != '=' && c != ':') {
+            if (c == '\n') line++;
+            continue;
+        }
+        if (strcmp(name, "ElementDataFile") == 0) {
+            st = data_file_pattern_check(op, path, f, line);
+            break;
+        }
+        while ((c = getc(f)) == ' ' || c == '\t') {
+        }
+        size_t value = 0;
+        char text[32] = "";
+        for (; c != EOF && c != '\n'; c = getc(f))
+            if (value++ < sizeof text - 1) text[value - 1] = (char)c;
+        /* A huge NDims kept MetaIO busy for minutes (fuzz_image_header); MetaIO
+         * images have at most 10 dimensions. */
+        char *end;
+        long ndims = strcmp(name, "NDims") == 0 ? strtol(text, &end, 10) : 1;
+        if (ndims < 1 || ndims > 10 || (strcmp(name, "NDims") == 0 && (end == text || value >= sizeof text)))
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header: NDims must be 1 to 10; %s", op,
+                              path, line, hint);
+        if (st == IE_OK && value > META_NAME_MAX)
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header (%s) has a value of more than %d "
+                                         "characters, which ITK's reader cannot take; %s",
+                              op, path, line, name, META_NAME_MAX, hint);
+        if (c == '\n') line++;
+    }
+    fclose(f);
+    return st;
+}

@@ -37,6 +37,12 @@ int ie_nifti2_header(const char *path);
  * complete zlib stream.  Lists and patterns of data files are not checked. */
 ie_status ie_metaimage_check(const char *op, const char *path);
 
+/* A MetaImage header that ITK 5.2's MetaIO can parse without overflowing its
+ * buffers: every field name, and every value before ElementDataFile, under
+ * 255 characters, and an ElementDataFile file-name pattern (a '%') given as
+ * "PATTERN MIN MAX STEP".  Fails with IE_ERR_IO naming the file and line. */
+ie_status ie_metaimage_header_check(const char *op, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
