@@ -33,8 +33,8 @@ struct ie_loss_kernels {
      * *weight_sum receives the denominator. */
     ie_status (*class_loss)(const ie_class_loss_args *a, ie_tensor *out, double *weight_sum);
     /* grad_logits = g[0] / weight_sum * d(sum_i l_i)/d logits. */
-    void (*class_loss_backward)(const ie_class_loss_args *a, const ie_tensor *g, double weight_sum,
-                                ie_tensor *grad_logits);
+    ie_status (*class_loss_backward)(const ie_class_loss_args *a, const ie_tensor *g, double weight_sum,
+                                     ie_tensor *grad_logits);
 
     /* Soft Dice: stats [batch, classes, 3] receives sum(p*t), sum(p^2) and
      * sum(t) per item and class; out[0] the loss (see loss.h). */
@@ -49,9 +49,9 @@ struct ie_loss_kernels {
     ie_status (*pair_loss)(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
                            const ie_tensor *pos_weight, ie_tensor *out);
     /* Gradients for a and b (either may be NULL) of g[0] * the mean loss. */
-    void (*pair_loss_backward)(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
-                               const ie_tensor *pos_weight, const ie_tensor *g, ie_tensor *grad_a,
-                               ie_tensor *grad_b);
+    ie_status (*pair_loss_backward)(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
+                                    const ie_tensor *pos_weight, const ie_tensor *g, ie_tensor *grad_a,
+                                    ie_tensor *grad_b);
 };
 
 #endif

@@ -12,8 +12,9 @@ static ie_status dropout_backward(ie_node *node, ie_tensor *g) {
                   (uint32_t)node->ints[3], 0};
     ie_tensor *gx = NULL;
     IE_TRY(ie_tensor_empty_like(g, &gx));
-    ie_backend_get(g->device)->reduce->dropout(g, (float)node->scalars[0], (float)node->scalars[1], &rng, gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st =
+        ie_backend_get(g->device)->reduce->dropout(g, (float)node->scalars[0], (float)node->scalars[1], &rng, gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -34,21 +35,22 @@ ie_status ie_dropout(ie_tensor *x, float p, bool training, const ie_rng *rng, ie
     IE_TRY(ie_backend_for("dropout", x, &be));
     float scale = 1.0f / (1.0f - p);
     IE_TRY(ie_tensor_empty_like(x, out));
-    be->reduce->dropout(x, p, scale, rng, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = be->reduce->dropout(x, p, scale, rng, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, "dropout", dropout_backward, &x, 1, &node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        st = ie_autograd_record(*out, "dropout", dropout_backward, &x, 1, &node);
+        if (st == IE_OK) {
+            node->ints[0] = (int64_t)rng->seed;
+            node->ints[1] = rng->stream;
+            node->ints[2] = rng->epoch;
+            node->ints[3] = rng->item;
+            node->scalars[0] = p;
+            node->scalars[1] = scale;
         }
-        node->ints[0] = (int64_t)rng->seed;
-        node->ints[1] = rng->stream;
-        node->ints[2] = rng->epoch;
-        node->ints[3] = rng->item;
-        node->scalars[0] = p;
-        node->scalars[1] = scale;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }

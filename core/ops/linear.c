@@ -19,7 +19,7 @@ static ie_status linear_backward(ie_node *node, ie_tensor *g) {
     }
     if (st == IE_OK && ie_autograd_wants(b)) {
         st = ie_tensor_empty_like(b, &gb);
-        if (st == IE_OK) k->linear_grad_bias(g, gb);
+        if (st == IE_OK) st = k->linear_grad_bias(g, gb);
         if (st == IE_OK) st = ie_autograd_accumulate(b, gb);
     }
     ie_tensor_release(gx);

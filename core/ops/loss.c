@@ -75,8 +75,8 @@ static ie_status class_loss_backward(ie_node *node, ie_tensor *g) {
     ie_class_loss_args a = class_args_from_node(node);
     ie_tensor *gx = NULL;
     IE_TRY(ie_tensor_empty_like(a.logits, &gx));
-    ie_backend_get(g->device)->loss->class_loss_backward(&a, g, node->scalars[2], gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st = ie_backend_get(g->device)->loss->class_loss_backward(&a, g, node->scalars[2], gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -178,8 +178,8 @@ static ie_status pair_backward(ie_node *node, ie_tensor *g) {
     if (ie_autograd_wants(a)) st = ie_tensor_empty_like(a, &ga);
     if (st == IE_OK && ie_autograd_wants(b)) st = ie_tensor_empty_like(b, &gb);
     if (st == IE_OK)
-        ie_backend_get(g->device)->loss->pair_loss_backward((ie_pair_loss_kind)node->ints[0], a, b,
-                                                            node->saved[0], g, ga, gb);
+        st = ie_backend_get(g->device)->loss->pair_loss_backward((ie_pair_loss_kind)node->ints[0], a, b,
+                                                                 node->saved[0], g, ga, gb);
     if (st == IE_OK && ga) st = ie_autograd_accumulate(a, ga);
     if (st == IE_OK && gb) st = ie_autograd_accumulate(b, gb);
     ie_tensor_release(ga);

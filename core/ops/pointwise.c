@@ -42,11 +42,14 @@ static ie_status reduce_to_operand(const ie_backend *be, const ie_tensor *grad, 
         return IE_OK;
     }
     IE_TRY(ie_grad_like(b, out));
-    if (bc.kind == IE_BROADCAST_SCALAR)
-        be->pointwise->channel_sum(grad, 1, 1, grad->numel, *out);
-    else
-        be->pointwise->channel_sum(grad, bc.outer, bc.channels, bc.inner, *out);
-    return IE_OK;
+    ie_status st = bc.kind == IE_BROADCAST_SCALAR
+                       ? be->pointwise->channel_sum(grad, 1, 1, grad->numel, *out)
+                       : be->pointwise->channel_sum(grad, bc.outer, bc.channels, bc.inner, *out);
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 static ie_status binary_backward(ie_node *node, ie_tensor *g) {
@@ -59,7 +62,7 @@ static ie_status binary_backward(ie_node *node, ie_tensor *g) {
     if (ie_autograd_wants(a)) {
         if (op == IE_BINARY_MUL) { /* d(a*b)/da = b (broadcast) */
             st = ie_tensor_empty_like(g, &ga);
-            if (st == IE_OK) be->pointwise->binary(IE_BINARY_MUL, g, node->saved[1], bc, ga);
+            if (st == IE_OK) st = be->pointwise->binary(IE_BINARY_MUL, g, node->saved[1], bc, ga);
         } else {
             ga = ie_tensor_retain(g);
         }
@@ -69,11 +72,11 @@ static ie_status binary_backward(ie_node *node, ie_tensor *g) {
         if (op == IE_BINARY_MUL) { /* d(a*b)/db = a, reduced over the broadcast */
             st = ie_tensor_empty_like(g, &gb_full);
             if (st == IE_OK)
-                be->pointwise->binary(IE_BINARY_MUL, g, node->saved[0],
-                                      (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1}, gb_full);
+                st = be->pointwise->binary(IE_BINARY_MUL, g, node->saved[0],
+                                           (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1}, gb_full);
         } else if (op == IE_BINARY_SUB) {
             st = ie_tensor_empty_like(g, &gb_full);
-            if (st == IE_OK) be->pointwise->unary(IE_UNARY_AFFINE, g, -1.0f, 0.0f, gb_full);
+            if (st == IE_OK) st = be->pointwise->unary(IE_UNARY_AFFINE, g, -1.0f, 0.0f, gb_full);
         } else {
             gb_full = ie_tensor_retain(g);
         }
@@ -97,27 +100,28 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
     const ie_backend *be;
     IE_TRY(ie_backend_for(name, a, &be));
     IE_TRY(ie_tensor_empty_like(a, out));
-    be->pointwise->binary(op, a, b, bc, *out);
+    ie_status st = be->pointwise->binary(op, a, b, bc, *out);
     ie_tensor *inputs[2] = {a, b};
-    if (ie_autograd_needed(inputs, 2)) {
+    if (st == IE_OK && ie_autograd_needed(inputs, 2)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, binary_backward, inputs, 2, &node);
+        st = ie_autograd_record(*out, name, binary_backward, inputs, 2, &node);
         if (st == IE_OK && op == IE_BINARY_MUL) {
             st = ie_node_save(node, 0, a);
             if (st == IE_OK) st = ie_node_save(node, 1, b);
         }
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = op;
+            node->ints[1] = bc.kind;
+            node->ints[2] = bc.outer;
+            node->ints[3] = bc.channels;
+            node->ints[4] = bc.inner;
         }
-        node->ints[0] = op;
-        node->ints[1] = bc.kind;
-        node->ints[2] = bc.outer;
-        node->ints[3] = bc.channels;
-        node->ints[4] = bc.inner;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("add", IE_BINARY_ADD, a, b, out); }
@@ -129,9 +133,9 @@ ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("m
 static ie_status unary_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *gx = NULL;
     IE_TRY(ie_tensor_empty_like(g, &gx));
-    ie_backend_get(g->device)->pointwise->unary_backward((ie_unary_op)node->ints[0], node->saved[0], g,
-                                                         (float)node->scalars[0], gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st = ie_backend_get(g->device)->pointwise->unary_backward((ie_unary_op)node->ints[0], node->saved[0],
+                                                                        g, (float)node->scalars[0], gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -143,22 +147,23 @@ static ie_status unary(const char *name, ie_unary_op op, ie_tensor *x, float par
     const ie_backend *be;
     IE_TRY(ie_backend_for(name, x, &be));
     IE_TRY(ie_tensor_empty_like(x, out));
-    be->pointwise->unary(op, x, param, param2, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = be->pointwise->unary(op, x, param, param2, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, unary_backward, &x, 1, &node);
+        st = ie_autograd_record(*out, name, unary_backward, &x, 1, &node);
         /* Leaky ReLU needs the input's sign; the others are cheaper from the output. */
         if (st == IE_OK && op != IE_UNARY_AFFINE)
             st = ie_node_save(node, 0, op == IE_UNARY_LEAKY_RELU ? x : *out);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = op;
+            node->scalars[0] = param;
         }
-        node->ints[0] = op;
-        node->scalars[0] = param;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_relu(ie_tensor *x, ie_tensor **out) { return unary("relu", IE_UNARY_RELU, x, 0, 0, out); }

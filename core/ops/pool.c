@@ -116,12 +116,7 @@ static ie_status pool(const char *op, bool max, int dims, ie_tensor *x, const in
     ie_tensor *y = NULL, *indices = NULL;
     ie_status st = ie_tensor_empty_f32(dims + 2, shape, x->device, &y);
     if (st == IE_OK && max && grad) st = ie_tensor_empty(IE_I32, dims + 2, shape, x->device, &indices);
-    if (st == IE_OK) {
-        if (max)
-            be->pool->max_forward(x, &g, y, indices);
-        else
-            be->pool->avg_forward(x, &g, y);
-    }
+    if (st == IE_OK) st = max ? be->pool->max_forward(x, &g, y, indices) : be->pool->avg_forward(x, &g, y);
     if (st == IE_OK && grad) {
         ie_node *node;
         st = ie_autograd_record(y, op, max ? max_pool_backward : avg_pool_backward, &x, 1, &node);
@@ -159,8 +154,8 @@ ie_status ie_avg_pool2d(ie_tensor *x, const int kernel[2], const int stride[2], 
 static ie_status global_avg_pool_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *x = node->inputs[0], *dx = NULL;
     IE_TRY(ie_tensor_empty(IE_F32, x->ndim, x->shape, x->device, &dx));
-    ie_backend_get(g->device)->pool->global_avg_backward(g, node->ints[0], node->ints[1], dx);
-    ie_status st = ie_autograd_accumulate(x, dx);
+    ie_status st = ie_backend_get(g->device)->pool->global_avg_backward(g, node->ints[0], node->ints[1], dx);
+    if (st == IE_OK) st = ie_autograd_accumulate(x, dx);
     ie_tensor_release(dx);
     return st;
 }
@@ -179,17 +174,18 @@ ie_status ie_global_avg_pool(ie_tensor *x, ie_tensor **out) {
     IE_TRY(ie_backend_for(op, x, &be));
     int64_t planes = x->shape[0] * x->shape[1], spatial = x->numel / planes;
     IE_TRY(ie_tensor_empty_f32(2, x->shape, x->device, out));
-    be->pool->global_avg_forward(x, planes, spatial, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = be->pool->global_avg_forward(x, planes, spatial, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, op, global_avg_pool_backward, &x, 1, &node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        st = ie_autograd_record(*out, op, global_avg_pool_backward, &x, 1, &node);
+        if (st == IE_OK) {
+            node->ints[0] = planes;
+            node->ints[1] = spatial;
         }
-        node->ints[0] = planes;
-        node->ints[1] = spatial;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }

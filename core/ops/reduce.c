@@ -5,8 +5,8 @@
 static ie_status reduce_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *x = node->inputs[0], *gx = NULL;
     IE_TRY(ie_tensor_empty_like(x, &gx));
-    ie_backend_get(g->device)->reduce->fill_from_scalar(g, (float)node->scalars[0], gx);
-    ie_status st = ie_autograd_accumulate(x, gx);
+    ie_status st = ie_backend_get(g->device)->reduce->fill_from_scalar(g, (float)node->scalars[0], gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -20,18 +20,17 @@ static ie_status reduce(const char *name, ie_tensor *x, bool mean, ie_tensor **o
     IE_TRY(ie_backend_for(name, x, &be));
     float scale = mean ? 1.0f / (float)x->numel : 1.0f;
     IE_TRY(ie_tensor_empty(IE_F32, 0, NULL, x->device, out));
-    be->reduce->sum(x, scale, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = be->reduce->sum(x, scale, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, reduce_backward, &x, 1, &node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
-        }
-        node->scalars[0] = scale;
+        st = ie_autograd_record(*out, name, reduce_backward, &x, 1, &node);
+        if (st == IE_OK) node->scalars[0] = scale;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_sum(ie_tensor *x, ie_tensor **out) { return reduce("sum", x, false, out); }

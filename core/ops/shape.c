@@ -32,10 +32,8 @@ static ie_status concat_backward(ie_node *node, ie_tensor *g) {
         int64_t row = row_elems(x, dim) * (int64_t)sizeof(float);
         if (ie_autograd_wants(x)) {
             st = ie_tensor_empty_like(x, &gx);
-            if (st == IE_OK) {
-                be->reduce->copy_rows(g, offset, out_row, gx, 0, row, outer, row);
-                st = ie_autograd_accumulate(x, gx);
-            }
+            if (st == IE_OK) st = be->reduce->copy_rows(g, offset, out_row, gx, 0, row, outer, row);
+            if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
             ie_tensor_release(gx);
         }
         offset += row;
@@ -84,22 +82,22 @@ ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out) {
     IE_TRY(ie_tensor_empty(xs[0]->dtype, xs[0]->ndim, shape, xs[0]->device, out));
     size_t esize = ie_dtype_size(xs[0]->dtype);
     int64_t outer = outer_elems(*out, dim), out_row = row_elems(*out, dim) * (int64_t)esize, offset = 0;
-    for (int k = 0; k < count; k++) {
+    ie_status st = IE_OK;
+    for (int k = 0; k < count && st == IE_OK; k++) {
         int64_t row = row_elems(xs[k], dim) * (int64_t)esize;
-        be->reduce->copy_rows(xs[k], 0, row, *out, offset, out_row, outer, row);
+        st = be->reduce->copy_rows(xs[k], 0, row, *out, offset, out_row, outer, row);
         offset += row;
     }
-    if (ie_autograd_needed(xs, count)) {
+    if (st == IE_OK && ie_autograd_needed(xs, count)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, "concat", concat_backward, xs, count, &node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
-        }
-        node->ints[0] = dim;
+        st = ie_autograd_record(*out, "concat", concat_backward, xs, count, &node);
+        if (st == IE_OK) node->ints[0] = dim;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 /* ---------------- reshape and flatten ----------------

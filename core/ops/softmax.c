@@ -14,9 +14,9 @@ static void axis_view(const ie_tensor *x, int dim, int64_t *outer, int64_t *size
 static ie_status softmax_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *gx = NULL;
     IE_TRY(ie_tensor_empty_like(g, &gx));
-    ie_backend_get(g->device)->reduce->softmax_backward(node->saved[0], g, node->ints[0], node->ints[1],
-                                                        node->ints[2], node->ints[3] != 0, gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st = ie_backend_get(g->device)->reduce->softmax_backward(node->saved[0], g, node->ints[0], node->ints[1],
+                                                                       node->ints[2], node->ints[3] != 0, gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -34,22 +34,23 @@ static ie_status softmax(const char *name, ie_tensor *x, int dim, bool log, ie_t
     int64_t outer, size, inner;
     axis_view(x, dim, &outer, &size, &inner);
     IE_TRY(ie_tensor_empty_like(x, out));
-    be->reduce->softmax(x, outer, size, inner, log, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = be->reduce->softmax(x, outer, size, inner, log, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, softmax_backward, &x, 1, &node);
+        st = ie_autograd_record(*out, name, softmax_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, *out);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = outer;
+            node->ints[1] = size;
+            node->ints[2] = inner;
+            node->ints[3] = log;
         }
-        node->ints[0] = outer;
-        node->ints[1] = size;
-        node->ints[2] = inner;
-        node->ints[3] = log;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_softmax(ie_tensor *x, int dim, ie_tensor **out) { return softmax("softmax", x, dim, false, out); }

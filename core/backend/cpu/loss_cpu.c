@@ -173,8 +173,8 @@ static void class_loss_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_class_loss_backward(const ie_class_loss_args *a, const ie_tensor *g, double weight_sum,
-                                    ie_tensor *grad_logits) {
+static ie_status cpu_class_loss_backward(const ie_class_loss_args *a, const ie_tensor *g, double weight_sum,
+                                         ie_tensor *grad_logits) {
     class_job j = {a, ie_f32(a->logits), a->weights ? ie_f32(a->weights) : NULL, NULL, ie_f32(grad_logits),
                    ie_f32(g)[0] / weight_sum, (double)a->classes};
     if (j.w) {
@@ -182,6 +182,7 @@ static void cpu_class_loss_backward(const ie_class_loss_args *a, const ie_tensor
         for (int64_t c = 0; c < a->classes; c++) j.weight_total += j.w[c];
     }
     ie_parallel_for(ceil_div(a->batch * a->spatial, VOXEL_CHUNK), class_loss_backward_chunk, &j);
+    return IE_OK;
 }
 
 /* ---------------- soft Dice ---------------- */
@@ -378,13 +379,14 @@ static void pair_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_pair_loss_backward(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
-                                   const ie_tensor *pos_weight, const ie_tensor *g, ie_tensor *grad_a,
-                                   ie_tensor *grad_b) {
+static ie_status cpu_pair_loss_backward(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
+                                        const ie_tensor *pos_weight, const ie_tensor *g, ie_tensor *grad_a,
+                                        ie_tensor *grad_b) {
     pair_job j = {kind, ie_f32(a), ie_f32(b), pos_weight ? ie_f32(pos_weight) : NULL, a->numel,
                   pos_weight ? pos_weight->numel : 0, NULL, grad_a ? ie_f32(grad_a) : NULL,
                   grad_b ? ie_f32(grad_b) : NULL, ie_f32(g)[0] / (double)a->numel};
     ie_parallel_for(ie_cpu_chunks(a->numel), pair_backward_chunk, &j);
+    return IE_OK;
 }
 
 const struct ie_loss_kernels ie_cpu_loss_kernels = {
