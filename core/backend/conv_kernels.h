@@ -18,7 +18,7 @@
 #ifndef IE_CORE_BACKEND_CONV_KERNELS_H
 #define IE_CORE_BACKEND_CONV_KERNELS_H
 
-#include "core/tensor/tensor_impl.h"
+#include "core/backend/backend.h"
 
 typedef struct ie_conv_geom {
     int64_t batch, cin, cout;
@@ -28,17 +28,17 @@ typedef struct ie_conv_geom {
 
 struct ie_conv_kernels {
     /* y [batch, cout, out] = conv(x [batch, cin, in], w) + bias (bias may be NULL). */
-    ie_status (*forward)(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *w,
-                         const ie_tensor *bias, ie_tensor *y);
+    ie_status (*forward)(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
+                         const ie_tensor *w, const ie_tensor *bias, ie_tensor *y);
     /* gx [batch, cin, in] = conv^T(gy [batch, cout, out], w) + bias[cin] (may be NULL). */
-    ie_status (*backward_data)(const ie_conv_geom *g, const ie_tensor *gy, const ie_tensor *w,
-                               const ie_tensor *bias, ie_tensor *gx);
+    ie_status (*backward_data)(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *gy,
+                               const ie_tensor *w, const ie_tensor *bias, ie_tensor *gx);
     /* gw [cout, cin, k] = correlation of gy with x over batch and space (overwrites gw). */
-    ie_status (*backward_weight)(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
-                                 ie_tensor *gw);
+    ie_status (*backward_weight)(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
+                                 const ie_tensor *gy, ie_tensor *gw);
     /* gb[c] = sum of t viewed as [batch, channels, inner] over batch and inner. */
-    ie_status (*bias_grad)(const ie_tensor *t, int64_t batch, int64_t channels, int64_t inner,
-                           ie_tensor *gb);
+    ie_status (*bias_grad)(ie_device_ctx *ctx, const ie_tensor *t, int64_t batch, int64_t channels,
+                           int64_t inner, ie_tensor *gb);
 };
 
 /* CPU only: which implementation the CPU conv kernels use.  AUTO takes the

@@ -101,10 +101,12 @@ static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, i
 
 static ie_status batch_norm_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *grads[3];
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_BATCH_BACKWARD, &ctx));
     IE_TRY(grad_buffers(node, grads));
-    ie_status st = ie_backend_get(g->device)->norm->batch_backward(
-        node->saved[0], g, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
-        node->ints[4] != 0, grads[0], grads[1], grads[2]);
+    ie_status st = ctx->backend->norm->batch_backward(ctx, node->saved[0], g, shape_from_ints(node), node->saved[1],
+                                                      node->saved[2], node->saved[3], node->ints[4] != 0, grads[0],
+                                                      grads[1], grads[2]);
     if (st != IE_OK) {
         for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
         return st;
@@ -152,8 +154,8 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     IE_TRY(ie_check_out(op, out));
     IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked,
                             training, momentum, eps));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
     ie_norm_shape sh = norm_shape(x, 0);
     ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
     int64_t n_mean = 2 * sh.c;
@@ -161,8 +163,8 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
     if (st == IE_OK)
-        st = be->norm->batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked,
-                                     training, momentum, eps, y, mean, invstd);
+        st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
+                                               num_batches_tracked, training, momentum, eps, y, mean, invstd);
     ie_node *node = NULL;
     if (st == IE_OK)
         st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
@@ -181,10 +183,11 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
 
 static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *grads[3];
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_GROUP_BACKWARD, &ctx));
     IE_TRY(grad_buffers(node, grads));
-    ie_status st = ie_backend_get(g->device)->norm->group_backward(
-        node->saved[0], g, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
-        grads[0], grads[1], grads[2]);
+    ie_status st = ctx->backend->norm->group_backward(ctx, node->saved[0], g, shape_from_ints(node), node->saved[1],
+                                                      node->saved[2], node->saved[3], grads[0], grads[1], grads[2]);
     if (st != IE_OK) {
         for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
         return st;
@@ -194,15 +197,15 @@ static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
 
 static ie_status group_norm(const char *op, ie_tensor *x, int64_t groups, ie_tensor *weight,
                             ie_tensor *bias, float eps, ie_tensor **out) {
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_GROUP_FORWARD, &ctx));
     ie_norm_shape sh = norm_shape(x, groups);
     int64_t n_stats = sh.n * groups, n_mean = 2 * n_stats;
     ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
     ie_status st = ie_tensor_empty_like(x, &y);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_stats, x->device, &invstd);
-    if (st == IE_OK) st = be->norm->group_forward(x, sh, weight, bias, eps, y, mean, invstd);
+    if (st == IE_OK) st = ctx->backend->norm->group_forward(ctx, x, sh, weight, bias, eps, y, mean, invstd);
     ie_node *node = NULL;
     if (st == IE_OK) st = record(op, group_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
     ie_tensor_release(mean);

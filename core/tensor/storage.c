@@ -50,10 +50,11 @@ static void *cache_take(ie_device device, size_t nbytes) {
 
 ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     *out = NULL;
-    const ie_backend *be = ie_backend_get(device);
-    if (!be)
+    ie_device_ctx *ctx;
+    if (!ie_backend_get(device))
         return ie_error_set(IE_ERR_DEVICE, "no backend for device %s in this build",
                             ie_device_name(device));
+    IE_TRY(ie_device_ctx_get("tensor storage", device, &ctx));
     size_t rounded = round_size(nbytes ? nbytes : 1);
     ie_storage *s = calloc(1, sizeof *s);
     if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory allocating a tensor header");
@@ -61,7 +62,7 @@ ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     void *data = cache_take(device, rounded);
     pthread_mutex_unlock(&cache_lock);
     if (!data) {
-        ie_status st = be->alloc(rounded, &data);
+        ie_status st = ctx->backend->alloc(ctx, rounded, &data);
         if (st != IE_OK) {
             free(s);
             return st;
@@ -96,7 +97,9 @@ void ie_storage_release(ie_storage *s) {
         stats.bytes_cached += s->nbytes;
     }
     pthread_mutex_unlock(&cache_lock);
-    if (!b) ie_backend_get(s->device)->free(s->data);
+    ie_device_ctx *ctx = NULL;
+    /* A storage exists only where a context was made, so the lookup cannot fail here. */
+    if (!b && ie_device_ctx_get("tensor storage", s->device, &ctx) == IE_OK) ctx->backend->free(ctx, s->data);
     free(s);
 }
 
@@ -109,12 +112,13 @@ void ie_memory_get_stats(ie_memory_stats *out) {
 void ie_memory_trim(void) {
     pthread_mutex_lock(&cache_lock);
     for (int d = 0; d < IE_DEVICE_COUNT; d++) {
-        const ie_backend *be = ie_backend_get((ie_device)d);
+        ie_device_ctx *ctx = NULL;
+        /* Only a device that holds cached blocks had a context made. */
         for (int i = 0; i < CACHE_BUCKETS; i++) {
             while (cache[d][i]) {
                 cached_block *b = cache[d][i];
                 cache[d][i] = b->next;
-                if (be) be->free(b->data);
+                if (ctx || ie_device_ctx_get("memory_trim", (ie_device)d, &ctx) == IE_OK) ctx->backend->free(ctx, b->data);
                 stats.bytes_cached -= b->nbytes;
                 free(b);
             }

@@ -87,11 +87,15 @@ ie_status ie_tensor_empty_f32(int ndim, const int64_t *shape, ie_device device, 
 ie_status ie_tensor_zeros(ie_dtype dtype, int ndim, const int64_t *shape, ie_device device,
                           ie_tensor **out) {
     IE_TRY(ie_tensor_empty(dtype, ndim, shape, device, out));
-    if (device == IE_CPU) {
-        memset(ie_tensor_ptr(*out), 0, (size_t)(*out)->numel * ie_dtype_size(dtype));
-        return IE_OK;
+    /* All-zero bytes are 0 in every element type. */
+    ie_device_ctx *ctx = NULL;
+    ie_status st = ie_device_ctx_get("tensor_zeros", device, &ctx);
+    if (st == IE_OK) st = ctx->backend->zero(ctx, ie_tensor_ptr(*out), (size_t)(*out)->numel * ie_dtype_size(dtype));
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
     }
-    return ie_backend_get(device)->fill_f32(*out, 0.0f);
+    return st;
 }
 
 ie_status ie_tensor_empty_like(const ie_tensor *like, ie_tensor **out) {
@@ -205,15 +209,19 @@ ie_status ie_tensor_copy_data(ie_tensor *dst, const ie_tensor *src) {
     if (dst->device != src->device)
         return ie_error_set(IE_ERR_DEVICE, "tensor_copy_data: %s to %s copies are not supported yet",
                             ie_device_name(src->device), ie_device_name(dst->device));
-    return ie_backend_get(dst->device)->copy(ie_tensor_ptr(dst), ie_tensor_ptr(src),
-                                             (size_t)src->numel * ie_dtype_size(src->dtype), 2);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_get("tensor_copy_data", dst->device, &ctx));
+    return ctx->backend->copy(ctx, ie_tensor_ptr(dst), ie_tensor_ptr(src), (size_t)src->numel * ie_dtype_size(src->dtype),
+                              IE_COPY_DEVICE_TO_DEVICE);
 }
 
 ie_status ie_tensor_fill(ie_tensor *t, float value) {
     if (!t) return ie_error_set(IE_ERR_INVALID_ARG, "tensor_fill: tensor is NULL");
     if (t->dtype != IE_F32)
         return ie_error_set(IE_ERR_DTYPE, "tensor_fill: needs f32, got %s", ie_dtype_name(t->dtype));
-    return ie_backend_get(t->device)->fill_f32(t, value);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_get("tensor_fill", t->device, &ctx));
+    return ctx->backend->fill_f32(ctx, t, value);
 }
 
 void ie_tensor_set_requires_grad(ie_tensor *t, bool requires_grad) {

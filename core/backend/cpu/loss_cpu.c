@@ -59,7 +59,9 @@ static void label_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_find_bad_label(const ie_tensor *labels, int64_t classes, int64_t *index, int64_t *value) {
+static ie_status cpu_find_bad_label(ie_device_ctx *ctx, const ie_tensor *labels, int64_t classes,
+                                    int64_t *index, int64_t *value) {
+    (void)ctx;
     int64_t chunks = ie_cpu_chunks(labels->numel);
     int64_t *first = malloc((size_t)(chunks ? chunks : 1) * sizeof *first);
     if (!first) return ie_error_set(IE_ERR_NOMEM, "label check: out of memory");
@@ -122,7 +124,9 @@ static void class_loss_chunk(void *ctx, int64_t chunk) {
     j->partial[2 * chunk + 1] = wsum;
 }
 
-static ie_status cpu_class_loss(const ie_class_loss_args *a, ie_tensor *out, double *weight_sum) {
+static ie_status cpu_class_loss(ie_device_ctx *ctx, const ie_class_loss_args *a, ie_tensor *out,
+                                double *weight_sum) {
+    (void)ctx;
     int64_t chunks = ceil_div(a->batch * a->spatial, VOXEL_CHUNK);
     partials pt;
     IE_TRY(partials_get(&pt, 2 * chunks, "loss"));
@@ -173,8 +177,9 @@ static void class_loss_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_class_loss_backward(const ie_class_loss_args *a, const ie_tensor *g, double weight_sum,
-                                         ie_tensor *grad_logits) {
+static ie_status cpu_class_loss_backward(ie_device_ctx *ctx, const ie_class_loss_args *a, const ie_tensor *g,
+                                         double weight_sum, ie_tensor *grad_logits) {
+    (void)ctx;
     class_job j = {a, ie_f32(a->logits), a->weights ? ie_f32(a->weights) : NULL, NULL, ie_f32(grad_logits),
                    ie_f32(g)[0] / weight_sum, (double)a->classes};
     if (j.w) {
@@ -247,8 +252,10 @@ static double dice_weight_norm(const float *w, int64_t batch, int64_t classes) {
     return (double)batch * total;
 }
 
-static ie_status cpu_dice(const ie_tensor *logits, const ie_tensor *labels, const ie_tensor *weights,
-                          int64_t batch, int64_t classes, int64_t spatial, ie_tensor *stats, ie_tensor *out) {
+static ie_status cpu_dice(ie_device_ctx *ctx, const ie_tensor *logits, const ie_tensor *labels,
+                          const ie_tensor *weights, int64_t batch, int64_t classes, int64_t spatial,
+                          ie_tensor *stats, ie_tensor *out) {
+    (void)ctx;
     dice_job j = {ie_f32(logits), weights ? ie_f32(weights) : NULL, labels, batch, classes, spatial, 0, NULL,
                   NULL, NULL};
     IE_TRY(dice_stats(&j, stats));
@@ -286,9 +293,10 @@ static void dice_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_dice_backward(const ie_tensor *logits, const ie_tensor *labels, const ie_tensor *weights,
-                                   int64_t batch, int64_t classes, int64_t spatial, const ie_tensor *stats,
-                                   const ie_tensor *g, ie_tensor *grad_logits) {
+static ie_status cpu_dice_backward(ie_device_ctx *ctx, const ie_tensor *logits, const ie_tensor *labels,
+                                   const ie_tensor *weights, int64_t batch, int64_t classes, int64_t spatial,
+                                   const ie_tensor *stats, const ie_tensor *g, ie_tensor *grad_logits) {
+    (void)ctx;
     const float *w = weights ? ie_f32(weights) : NULL, *st = ie_f32(stats);
     partials pt;
     IE_TRY(partials_get(&pt, batch * classes * 2, "soft_dice_loss backward"));
@@ -343,8 +351,9 @@ static void pair_chunk(void *ctx, int64_t chunk) {
     j->partial[chunk] = s;
 }
 
-static ie_status cpu_pair_loss(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
-                               const ie_tensor *pos_weight, ie_tensor *out) {
+static ie_status cpu_pair_loss(ie_device_ctx *ctx, ie_pair_loss_kind kind, const ie_tensor *a,
+                               const ie_tensor *b, const ie_tensor *pos_weight, ie_tensor *out) {
+    (void)ctx;
     int64_t chunks = ie_cpu_chunks(a->numel);
     partials pt;
     IE_TRY(partials_get(&pt, chunks, "loss"));
@@ -379,9 +388,10 @@ static void pair_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_pair_loss_backward(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
-                                        const ie_tensor *pos_weight, const ie_tensor *g, ie_tensor *grad_a,
-                                        ie_tensor *grad_b) {
+static ie_status cpu_pair_loss_backward(ie_device_ctx *ctx, ie_pair_loss_kind kind, const ie_tensor *a,
+                                        const ie_tensor *b, const ie_tensor *pos_weight, const ie_tensor *g,
+                                        ie_tensor *grad_a, ie_tensor *grad_b) {
+    (void)ctx;
     pair_job j = {kind, ie_f32(a), ie_f32(b), pos_weight ? ie_f32(pos_weight) : NULL, a->numel,
                   pos_weight ? pos_weight->numel : 0, NULL, grad_a ? ie_f32(grad_a) : NULL,
                   grad_b ? ie_f32(grad_b) : NULL, ie_f32(g)[0] / (double)a->numel};

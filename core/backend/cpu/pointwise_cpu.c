@@ -32,8 +32,9 @@ static void binary_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_binary(ie_binary_op op, const ie_tensor *a, const ie_tensor *b, ie_broadcast bc,
-                            ie_tensor *out) {
+static ie_status cpu_binary(ie_device_ctx *ctx, ie_binary_op op, const ie_tensor *a, const ie_tensor *b,
+                            ie_broadcast bc, ie_tensor *out) {
+    (void)ctx;
     binary_job j = {op, ie_f32(a), ie_f32(b), ie_f32(out), bc, a->numel};
     ie_parallel_for(ie_cpu_chunks(a->numel), binary_chunk, &j);
     return IE_OK;
@@ -71,7 +72,9 @@ static void unary_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_unary(ie_unary_op op, const ie_tensor *x, float param, float param2, ie_tensor *out) {
+static ie_status cpu_unary(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *x, float param, float param2,
+                           ie_tensor *out) {
+    (void)ctx;
     unary_job j = {op, ie_f32(x), NULL, ie_f32(out), param, param2, x->numel};
     ie_parallel_for(ie_cpu_chunks(x->numel), unary_chunk, &j);
     return IE_OK;
@@ -101,8 +104,9 @@ static void unary_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_unary_backward(ie_unary_op op, const ie_tensor *saved, const ie_tensor *grad_out,
-                                    float param, ie_tensor *grad_in) {
+static ie_status cpu_unary_backward(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *saved,
+                                    const ie_tensor *grad_out, float param, ie_tensor *grad_in) {
+    (void)ctx;
     unary_job j = {op, saved ? ie_f32(saved) : NULL, ie_f32(grad_out), ie_f32(grad_in), param, 0,
                    grad_out->numel};
     ie_parallel_for(ie_cpu_chunks(grad_out->numel), unary_backward_chunk, &j);
@@ -126,8 +130,9 @@ static void channel_sum_row(void *ctx, int64_t task) {
     j->partial[task] = s;
 }
 
-static ie_status cpu_channel_sum(const ie_tensor *x, int64_t outer, int64_t channels, int64_t inner,
-                                 ie_tensor *out) {
+static ie_status cpu_channel_sum(ie_device_ctx *ctx, const ie_tensor *x, int64_t outer, int64_t channels,
+                                 int64_t inner, ie_tensor *out) {
+    (void)ctx;
     double *partial = malloc((size_t)(outer * channels > 0 ? outer * channels : 1) * sizeof *partial);
     if (!partial)
         return ie_error_set(IE_ERR_NOMEM, "channel sum: out of memory for %lld partial sums",
