@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "core/backend/backend.h"
-#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "innereye/rng.h"
 #include "innereye/threads.h"
 
