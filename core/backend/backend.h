@@ -91,7 +91,6 @@ typedef struct ie_device_ctx {
     X(REDUCE_LINEAR_GRAD_INPUT, reduce, linear_grad_input)  \
     X(REDUCE_LINEAR_GRAD_WEIGHT, reduce, linear_grad_weight) \
     X(REDUCE_LINEAR_GRAD_BIAS, reduce, linear_grad_bias)    \
-    X(LOSS_FIND_BAD_LABEL, loss, find_bad_label)            \
     X(LOSS_CLASS, loss, class_loss)                         \
     X(LOSS_CLASS_BACKWARD, loss, class_loss_backward)       \
     X(LOSS_DICE, loss, dice)                                \

@@ -53,10 +53,13 @@ static ie_status check_class_inputs(const char *op, const ie_tensor *logits, con
     v->classes = logits->shape[1];
     v->spatial = labels->numel / v->batch;
     IE_TRY(check_class_weights(op, logits, weights, v->classes));
-    IE_TRY(ie_kernel_ctx(op, logits, IE_KERNEL_LOSS_FIND_BAD_LABEL, ctx));
-    IE_TRY(ie_kernel_require(*ctx, kernel, op));
-    int64_t index, value;
-    IE_TRY((*ctx)->backend->loss->find_bad_label(*ctx, labels, v->classes, &index, &value));
+    IE_TRY(ie_kernel_ctx(op, logits, kernel, ctx));
+    /* Labels on a device were checked by the batch upload before they left
+     * the CPU (ie_data_batch_to): reading them back here would stall the
+     * device once per step. */
+    if (labels->device != IE_CPU) return IE_OK;
+    int64_t index = -1, value = 0;
+    IE_TRY(ie_labels_find_bad(labels, v->classes, &index, &value));
     if (index >= 0)
         return ie_error_set(IE_ERR_INVALID_ARG, "%s: label value %lld at index %lld of labels %s is outside "
                                                 "[0, %lld) for logits %s",
@@ -79,7 +82,7 @@ static ie_status class_loss_backward(ie_node *node, ie_tensor *g) {
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_LOSS_CLASS_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty_like(a.logits, &gx));
-    ie_status st = ctx->backend->loss->class_loss_backward(ctx, &a, g, node->scalars[2], gx);
+    ie_status st = ctx->backend->loss->class_loss_backward(ctx, &a, g, node->saved[2], gx);
     if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
@@ -92,25 +95,28 @@ static ie_status class_loss(const char *op, ie_class_loss_kind kind, ie_tensor *
     ie_device_ctx *ctx;
     IE_TRY(check_class_inputs(op, logits, labels, weights, IE_KERNEL_LOSS_CLASS, &v, &ctx));
     ie_class_loss_args a = {kind, logits, labels, weights, v.batch, v.classes, v.spatial, smoothing, gamma};
-    double weight_sum = 0;
-    IE_TRY(ie_tensor_empty(IE_F32, 0, NULL, logits->device, out));
-    ie_status st = ctx->backend->loss->class_loss(ctx, &a, *out, &weight_sum);
-    if (st != IE_OK) return fail_release(out, st);
-    if (ie_autograd_needed(&logits, 1)) {
+    ie_tensor *weight_sum = NULL; /* stays on the device for backward (loss_kernels.h) */
+    int64_t one = 1;
+    IE_TRY(ie_tensor_empty(IE_WEIGHT_SUM_DTYPE, 1, &one, logits->device, &weight_sum));
+    ie_status st = ie_tensor_empty(IE_F32, 0, NULL, logits->device, out);
+    if (st == IE_OK) st = ctx->backend->loss->class_loss(ctx, &a, *out, weight_sum);
+    if (st == IE_OK && ie_autograd_needed(&logits, 1)) {
         ie_node *node;
         st = ie_autograd_record(*out, op, class_loss_backward, &logits, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, labels);
         if (st == IE_OK) st = ie_node_save(node, 1, weights);
-        if (st != IE_OK) return fail_release(out, st);
-        node->ints[0] = kind;
-        node->ints[1] = v.batch;
-        node->ints[2] = v.classes;
-        node->ints[3] = v.spatial;
-        node->scalars[0] = smoothing;
-        node->scalars[1] = gamma;
-        node->scalars[2] = weight_sum;
+        if (st == IE_OK) st = ie_node_save(node, 2, weight_sum);
+        if (st == IE_OK) {
+            node->ints[0] = kind;
+            node->ints[1] = v.batch;
+            node->ints[2] = v.classes;
+            node->ints[3] = v.spatial;
+            node->scalars[0] = smoothing;
+            node->scalars[1] = gamma;
+        }
     }
-    return IE_OK;
+    ie_tensor_release(weight_sum);
+    return st == IE_OK ? IE_OK : fail_release(out, st);
 }
 
 ie_status ie_cross_entropy(ie_tensor *logits, ie_tensor *labels, ie_tensor *class_weights,

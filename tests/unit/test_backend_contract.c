@@ -2,9 +2,13 @@
  * a supports() answer, the CPU backend runs them all, and a backend missing a
  * kernel (an entry left NULL, or supports() saying no) makes the op fail with
  * IE_ERR_UNSUPPORTED naming the op, the kernel and the device. */
+#include "core/autograd/node.h"
 #include "core/backend/backend.h"
 #include "core/backend/conv_kernels.h"
+#include "core/backend/loss_kernels.h"
 #include "core/backend/pointwise_kernels.h"
+#include "core/ops/op_util.h"
+#include "innereye/loss.h"
 #include "test_util.h"
 
 static bool refuse_conv_weight_grad(const ie_device_ctx *ctx, ie_kernel_op k) {
@@ -63,10 +67,65 @@ static void missing_device_is_named(void) {
     CHECK(ctx == NULL, "no context on failure");
 }
 
+/* The class losses keep their weight sum on the logits' device, saved on the
+ * node (never handed to the host mid-forward), as the exact float64 sum. */
+static void weight_sum_stays_on_device(void) {
+    const int64_t ls[2] = {2, 3}, ys[1] = {2}, ws[1] = {3};
+    const float lv[6] = {0.1f, -0.3f, 0.7f, 1.5f, 0.2f, -1.0f}, wv[3] = {0.3f, 1.7f, 0.25f};
+    const int64_t yv[2] = {2, 1};
+    ie_tensor *logits = NULL, *labels = NULL, *w = NULL, *loss = NULL;
+    CHECK_OK(ie_tensor_from_data(IE_F32, 2, ls, lv, &logits));
+    CHECK_OK(ie_tensor_from_data(IE_I64, 1, ys, yv, &labels));
+    CHECK_OK(ie_tensor_from_data(IE_F32, 1, ws, wv, &w));
+    ie_tensor_set_requires_grad(logits, true);
+    CHECK_OK(ie_cross_entropy(logits, labels, w, 0.0f, &loss));
+    ie_node *node = loss->node;
+    ie_tensor *sum = node ? node->saved[2] : NULL;
+    CHECK(sum && sum->dtype == IE_WEIGHT_SUM_DTYPE && sum->numel == 1 && sum->device == logits->device,
+          "the weight sum is a one-element tensor on the logits' device");
+    if (sum) {
+        double v;
+        memcpy(&v, ie_tensor_ptr(sum), sizeof v);
+        CHECK(v == (double)wv[2] + (double)wv[1], "weight sum %.17g, expected w[2] + w[1]", v);
+    }
+    CHECK_OK(ie_backward(loss));
+    CHECK(ie_tensor_grad(logits) != NULL, "backward reads the saved sum");
+    ie_tensor_release(loss);
+    ie_tensor_release(logits);
+    ie_tensor_release(labels);
+    ie_tensor_release(w);
+}
+
+/* The host label check: first bad label across chunk boundaries, both label
+ * types, and a refusal for labels that are not on the CPU. */
+static void label_check_on_host(void) {
+    const int64_t n = 40000;
+    ie_tensor *y64 = NULL, *y32 = NULL;
+    CHECK_OK(ie_tensor_zeros(IE_I64, 1, &n, IE_CPU, &y64));
+    CHECK_OK(ie_tensor_zeros(IE_I32, 1, &n, IE_CPU, &y32));
+    int64_t *a = ie_tensor_data(y64);
+    int32_t *b = ie_tensor_data(y32);
+    int64_t index = 0, value = 0;
+    CHECK_OK(ie_labels_find_bad(y64, 3, &index, &value));
+    CHECK(index == -1, "all valid: index %lld", (long long)index);
+    a[35000] = 3, a[20000] = -1, b[39999] = 7, b[16383] = 5;
+    CHECK_OK(ie_labels_find_bad(y64, 3, &index, &value));
+    CHECK(index == 20000 && value == -1, "i64: index %lld value %lld", (long long)index, (long long)value);
+    CHECK_OK(ie_labels_find_bad(y32, 6, &index, &value));
+    CHECK(index == 39999 && value == 7, "i32: index %lld value %lld", (long long)index, (long long)value);
+    ie_tensor fake = *y64; /* the same header claiming another device */
+    fake.device = IE_CUDA;
+    CHECK_FAILS(ie_labels_find_bad(&fake, 3, &index, &value), IE_ERR_DEVICE, "must be on the CPU");
+    ie_tensor_release(y64);
+    ie_tensor_release(y32);
+}
+
 int main(void) {
     kernel_names();
     cpu_runs_everything();
     partial_backends_refuse();
     missing_device_is_named();
+    weight_sum_stays_on_device();
+    label_check_on_host();
     return test_summary();
 }

@@ -38,42 +38,6 @@ static void partials_free(partials *pt) {
     if (pt->p != pt->stack) free(pt->p);
 }
 
-/* ---------------- label range check ---------------- */
-
-typedef struct label_job {
-    const ie_tensor *labels;
-    int64_t classes;
-    int64_t *first_bad; /* per chunk, -1 when clean */
-} label_job;
-
-static void label_chunk(void *ctx, int64_t chunk) {
-    const label_job *j = ctx;
-    int64_t lo = chunk * IE_CPU_CHUNK, hi = min64(lo + IE_CPU_CHUNK, j->labels->numel);
-    j->first_bad[chunk] = -1;
-    for (int64_t i = lo; i < hi; i++) {
-        int64_t y = label_at(j->labels, i);
-        if (y < 0 || y >= j->classes) {
-            j->first_bad[chunk] = i;
-            return;
-        }
-    }
-}
-
-static ie_status cpu_find_bad_label(ie_device_ctx *ctx, const ie_tensor *labels, int64_t classes,
-                                    int64_t *index, int64_t *value) {
-    (void)ctx;
-    int64_t chunks = ie_cpu_chunks(labels->numel);
-    int64_t *first = malloc((size_t)(chunks ? chunks : 1) * sizeof *first);
-    if (!first) return ie_error_set(IE_ERR_NOMEM, "label check: out of memory");
-    label_job j = {labels, classes, first};
-    ie_parallel_for(chunks, label_chunk, &j);
-    *index = -1;
-    for (int64_t c = 0; c < chunks && *index < 0; c++) *index = first[c];
-    free(first);
-    if (*index >= 0) *value = label_at(labels, *index);
-    return IE_OK;
-}
-
 /* ---------------- cross-entropy and focal ---------------- */
 
 typedef struct class_job {
@@ -125,7 +89,7 @@ static void class_loss_chunk(void *ctx, int64_t chunk) {
 }
 
 static ie_status cpu_class_loss(ie_device_ctx *ctx, const ie_class_loss_args *a, ie_tensor *out,
-                                double *weight_sum) {
+                                ie_tensor *weight_sum) {
     (void)ctx;
     int64_t chunks = ceil_div(a->batch * a->spatial, VOXEL_CHUNK);
     partials pt;
@@ -135,7 +99,7 @@ static ie_status cpu_class_loss(ie_device_ctx *ctx, const ie_class_loss_args *a,
     double loss = 0, wsum = 0;
     for (int64_t c = 0; c < chunks; c++) loss += j.partial[2 * c], wsum += j.partial[2 * c + 1];
     partials_free(&pt);
-    *weight_sum = wsum;
+    memcpy(ie_tensor_ptr(weight_sum), &wsum, sizeof wsum);
     ie_f32(out)[0] = (float)(loss / wsum);
     return IE_OK;
 }
@@ -178,10 +142,12 @@ static void class_loss_backward_chunk(void *ctx, int64_t chunk) {
 }
 
 static ie_status cpu_class_loss_backward(ie_device_ctx *ctx, const ie_class_loss_args *a, const ie_tensor *g,
-                                         double weight_sum, ie_tensor *grad_logits) {
+                                         const ie_tensor *weight_sum, ie_tensor *grad_logits) {
     (void)ctx;
+    double wsum;
+    memcpy(&wsum, ie_tensor_ptr(weight_sum), sizeof wsum);
     class_job j = {a, ie_f32(a->logits), a->weights ? ie_f32(a->weights) : NULL, NULL, ie_f32(grad_logits),
-                   ie_f32(g)[0] / weight_sum, (double)a->classes};
+                   ie_f32(g)[0] / wsum, (double)a->classes};
     if (j.w) {
         j.weight_total = 0;
         for (int64_t c = 0; c < a->classes; c++) j.weight_total += j.w[c];
@@ -400,7 +366,6 @@ static ie_status cpu_pair_loss_backward(ie_device_ctx *ctx, ie_pair_loss_kind ki
 }
 
 const struct ie_loss_kernels ie_cpu_loss_kernels = {
-    .find_bad_label = cpu_find_bad_label,
     .class_loss = cpu_class_loss,
     .class_loss_backward = cpu_class_loss_backward,
     .dice = cpu_dice,
