@@ -1,4 +1,6 @@
 /* core/backend - device lookup and contexts. */
+#include <stdio.h>
+
 #include "core/backend/backend.h"
 #include "core/backend/conv_kernels.h"
 #include "core/backend/loss_kernels.h"
@@ -29,6 +31,21 @@ ie_status ie_device_ctx_get(const char *op, ie_device device, ie_device_ctx **ou
     ie_status st = be->context(0, out);
     if (st != IE_OK) return ie_error_wrap(st, "%s", op);
     return IE_OK;
+}
+
+bool ie_device_available(ie_device device) {
+    /* A yes/no question leaves the caller's last message as it was. */
+    char saved[2048];
+    snprintf(saved, sizeof saved, "%s", ie_error_message());
+    ie_device_ctx *ctx;
+    bool ok = ie_device_ctx_get("device check", device, &ctx) == IE_OK;
+    ie_error_set(IE_OK, "%s", saved);
+    return ok;
+}
+
+ie_status ie_device_check(ie_device device) {
+    ie_device_ctx *ctx;
+    return ie_device_ctx_get("device check", device, &ctx);
 }
 
 ie_status ie_device_ctx_for(const char *op, const ie_tensor *t, ie_device_ctx **out) {

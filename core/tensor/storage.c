@@ -103,6 +103,29 @@ void ie_storage_release(ie_storage *s) {
     free(s);
 }
 
+ie_status ie_memory_copy(const char *op, void *dst, ie_device dst_dev, const void *src, ie_device src_dev,
+                         size_t nbytes) {
+    if (nbytes == 0) return IE_OK;
+    ie_device_ctx *ctx;
+    if (src_dev == dst_dev || src_dev == IE_CPU) {
+        IE_TRY(ie_device_ctx_get(op, dst_dev, &ctx));
+        return ctx->backend->copy(ctx, dst, src, nbytes,
+                                  src_dev == dst_dev ? IE_COPY_DEVICE_TO_DEVICE : IE_COPY_HOST_TO_DEVICE);
+    }
+    if (dst_dev == IE_CPU) {
+        IE_TRY(ie_device_ctx_get(op, src_dev, &ctx));
+        return ctx->backend->copy(ctx, dst, src, nbytes, IE_COPY_DEVICE_TO_HOST);
+    }
+    void *host = malloc(nbytes);
+    if (!host)
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory for %zu bytes staged from %s to %s", op, nbytes,
+                            ie_device_name(src_dev), ie_device_name(dst_dev));
+    ie_status st = ie_memory_copy(op, host, IE_CPU, src, src_dev, nbytes);
+    if (st == IE_OK) st = ie_memory_copy(op, dst, dst_dev, host, IE_CPU, nbytes);
+    free(host);
+    return st;
+}
+
 void ie_memory_get_stats(ie_memory_stats *out) {
     pthread_mutex_lock(&cache_lock);
     *out = stats;

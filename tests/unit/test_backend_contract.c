@@ -7,6 +7,7 @@
 #include "core/backend/conv_kernels.h"
 #include "core/backend/loss_kernels.h"
 #include "core/backend/pointwise_kernels.h"
+#include "core/data/sample_util.h"
 #include "core/ops/op_util.h"
 #include "innereye/loss.h"
 #include "test_util.h"
@@ -120,6 +121,69 @@ static void label_check_on_host(void) {
     ie_tensor_release(y32);
 }
 
+/* The device SDK calls on the CPU: ie_tensor_to to the same device is the same
+ * tensor (as torch's .to), copies and item reads work, ie_params_to keeps the
+ * handles, the batch upload does nothing, and the device queries answer. */
+static void device_calls_on_cpu(void) {
+    const int64_t shape[2] = {2, 3};
+    const float v[6] = {1, 2, 3, 4, 5, 6};
+    ie_tensor *t = NULL, *same = NULL, *copy = NULL, *scalar = NULL;
+    CHECK_OK(ie_tensor_from_data(IE_F32, 2, shape, v, &t));
+    CHECK_OK(ie_tensor_to(t, IE_CPU, &same));
+    CHECK(same == t, "to the same device hands back the same tensor");
+    ie_tensor_release(same);
+    CHECK_OK(ie_tensor_empty(IE_F32, 2, shape, IE_CPU, &copy));
+    CHECK_OK(ie_tensor_copy_data(copy, t));
+    CHECK(memcmp(ie_tensor_data(copy), v, sizeof v) == 0, "copy_data copies");
+    CHECK_FAILS(ie_tensor_to(t, IE_CUDA, &same), IE_ERR_DEVICE, "no backend for device cuda in this build");
+    CHECK(same == NULL, "no tensor on failure");
+    float item = 0;
+    CHECK_OK(ie_tensor_scalar(2.5f, &scalar));
+    CHECK_OK(ie_tensor_read_item(scalar, &item));
+    CHECK(item == 2.5f && ie_tensor_item(scalar) == 2.5f, "item %g", (double)item);
+    ie_tensor *labels = NULL;
+    const int64_t ls[1] = {2};
+    const int64_t lv[2] = {0, 1};
+    CHECK_OK(ie_tensor_from_data(IE_I64, 1, ls, lv, &labels));
+    CHECK_FAILS(ie_tensor_read_item(labels, &item), IE_ERR_SHAPE, "needs an f32 tensor");
+    CHECK(isnan(ie_tensor_item(labels)), "item of an i64 tensor is NaN");
+
+    ie_params *params = NULL;
+    CHECK_OK(ie_params_new(&params));
+    CHECK_OK(ie_params_add(params, "w", t, IE_PARAM));
+    CHECK_OK(ie_params_to(params, IE_CPU));
+    CHECK(ie_params_tensor(params, 0) == t && ie_tensor_device(t) == IE_CPU, "the handle stays");
+    CHECK_FAILS(ie_params_to(params, IE_CUDA), IE_ERR_DEVICE, "no cuda backend");
+    CHECK(ie_tensor_device(t) == IE_CPU && memcmp(ie_tensor_data(t), v, sizeof v) == 0, "nothing moved on failure");
+    ie_params_free(params);
+
+    /* On the CPU the upload leaves even bad labels to the loss front end. */
+    const int64_t bad[2] = {0, 9};
+    ie_tensor *bad_labels = NULL;
+    CHECK_OK(ie_tensor_from_data(IE_I64, 1, ls, bad, &bad_labels));
+    ie_batch batch = {.struct_size = sizeof batch, .count = 2, .image = ie_tensor_retain(copy),
+                      .labels = ie_tensor_retain(bad_labels)};
+    CHECK_OK(ie_data_batch_to(&batch, IE_CPU, 3));
+    CHECK(batch.image == copy && batch.labels == bad_labels, "a CPU batch stays as it is");
+    CHECK_FAILS(ie_data_batch_to(&batch, IE_CUDA, 3), IE_ERR_INVALID_ARG,
+                "batch upload: label value 9 at index 1 of labels [2] i64 (subject ?) is outside [0, 3)");
+    CHECK(batch.labels == bad_labels, "a refused batch is unchanged");
+    ie_data_batch_release(&batch);
+
+    CHECK(ie_device_available(IE_CPU), "the CPU is available");
+    ie_error_set(IE_ERR_IO, "an earlier message");
+    CHECK(!ie_device_available(IE_CUDA), "no CUDA in this build");
+    CHECK(strcmp(ie_error_message(), "an earlier message") == 0, "the question keeps the last message: %s",
+          ie_error_message());
+    CHECK_OK(ie_device_check(IE_CPU));
+    CHECK_FAILS(ie_device_check(IE_CUDA), IE_ERR_DEVICE, "no cuda backend in this build");
+    ie_tensor_release(t);
+    ie_tensor_release(copy);
+    ie_tensor_release(scalar);
+    ie_tensor_release(labels);
+    ie_tensor_release(bad_labels);
+}
+
 int main(void) {
     kernel_names();
     cpu_runs_everything();
@@ -127,5 +191,6 @@ int main(void) {
     missing_device_is_named();
     weight_sum_stays_on_device();
     label_check_on_host();
+    device_calls_on_cpu();
     return test_summary();
 }
