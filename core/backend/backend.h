@@ -155,8 +155,39 @@ typedef struct ie_backend {
     const struct ie_optim_kernels *optim;
 } ie_backend;
 
-/* NULL when the device is not built in. */
+/* ---- backend modules ----
+ * The CPU backend is part of libinnereye.  Any other lives in its own shared
+ * object, so that libinnereye loads on machines without CUDA: the CUDA
+ * backend is libinnereye_cuda.so beside libinnereye (or the file named by
+ * INNEREYE_CUDA_MODULE), opened with dlopen on the first use of the device.
+ * It links cudart statically and cuDNN / cuBLASLt dynamically, so a missing
+ * library is reported by dlopen when the device is first used, never when a
+ * CPU-only program starts.  It exports one symbol, ie_backend_module_entry,
+ * returning its table below.  A module is built from the same source tree as
+ * libinnereye (it shares these internal structs), so its abi and library
+ * version must equal the host's. */
+#define IE_BACKEND_MODULE_ENTRY "ie_backend_module_entry"
+#define IE_BACKEND_MODULE_ABI 1
+
+typedef struct ie_backend_module {
+    uint32_t struct_size;         /* sizeof(ie_backend_module) as built */
+    uint32_t abi;                 /* IE_BACKEND_MODULE_ABI */
+    const char *library_version;  /* IE_VERSION_STRING of the libinnereye it was built with */
+    ie_device device;             /* the device it serves */
+    /* Runs once after loading, before anything else: finds the driver and a
+     * device, or fails with IE_ERR_DEVICE saying which is missing. */
+    ie_status (*init)(void);
+    const ie_backend *backend;
+} ie_backend_module;
+
+typedef const ie_backend_module *(*ie_backend_module_entry_fn)(void);
+
+/* The backend of `device`, loading its module on first use; NULL when there
+ * is none (ie_device_ctx_get says why). */
 const ie_backend *ie_backend_get(ie_device device);
+/* The backend of `device` if it is already loaded (never loads; for code
+ * such as ie_memory_trim that must not start a device). */
+const ie_backend *ie_backend_loaded(ie_device device);
 
 /* The context that runs kernels on `device`, or an IE_ERR_DEVICE status
  * naming `op` (no backend for the device in this build, or the device is

@@ -51,10 +51,7 @@ static void *cache_take(ie_device device, size_t nbytes) {
 ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     *out = NULL;
     ie_device_ctx *ctx;
-    if (!ie_backend_get(device))
-        return ie_error_set(IE_ERR_DEVICE, "no backend for device %s in this build",
-                            ie_device_name(device));
-    IE_TRY(ie_device_ctx_get("tensor storage", device, &ctx));
+    IE_TRY(ie_device_ctx_get("tensor", device, &ctx));
     size_t rounded = round_size(nbytes ? nbytes : 1);
     ie_storage *s = calloc(1, sizeof *s);
     if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory allocating a tensor header");
@@ -136,12 +133,15 @@ void ie_memory_trim(void) {
     pthread_mutex_lock(&cache_lock);
     for (int d = 0; d < IE_DEVICE_COUNT; d++) {
         ie_device_ctx *ctx = NULL;
-        /* Only a device that holds cached blocks had a context made. */
+        /* Only a device that holds cached blocks was ever used, so this never
+         * loads a backend module. */
         for (int i = 0; i < CACHE_BUCKETS; i++) {
             while (cache[d][i]) {
                 cached_block *b = cache[d][i];
                 cache[d][i] = b->next;
-                if (ctx || ie_device_ctx_get("memory_trim", (ie_device)d, &ctx) == IE_OK) ctx->backend->free(ctx, b->data);
+                if (ctx || (ie_backend_loaded((ie_device)d) &&
+                            ie_device_ctx_get("memory_trim", (ie_device)d, &ctx) == IE_OK))
+                    ctx->backend->free(ctx, b->data);
                 stats.bytes_cached -= b->nbytes;
                 free(b);
             }

@@ -62,10 +62,32 @@ static void partial_backends_refuse(void) {
     CHECK(!ie_kernel_supported(&ctx, IE_KERNEL_POINTWISE_BINARY), "a missing family is not supported");
 }
 
+/* Without a CUDA module every way to reach the device says why, and nothing
+ * changes. */
 static void missing_device_is_named(void) {
     ie_device_ctx *ctx = (ie_device_ctx *)1;
-    CHECK_FAILS(ie_device_ctx_get("relu", IE_CUDA, &ctx), IE_ERR_DEVICE, "relu: no cuda backend in this build");
+    CHECK_FAILS(ie_device_ctx_get("relu", IE_CUDA, &ctx), IE_ERR_DEVICE,
+                "relu: no backend for device cuda: this InnerEye has no CUDA backend (");
     CHECK(ctx == NULL, "no context on failure");
+    CHECK(ie_backend_loaded(IE_CUDA) == NULL, "nothing was loaded");
+    ie_error_set(IE_ERR_IO, "an earlier message");
+    CHECK(!ie_device_available(IE_CUDA), "no CUDA in this build");
+    CHECK(strcmp(ie_error_message(), "an earlier message") == 0, "the question keeps the last message: %s",
+          ie_error_message());
+    CHECK_FAILS(ie_device_check(IE_CUDA), IE_ERR_DEVICE, "device check: no backend for device cuda");
+    const int64_t shape[1] = {3};
+    const float v[3] = {1, 2, 3};
+    ie_tensor *t = NULL, *moved = (ie_tensor *)1;
+    CHECK_OK(ie_tensor_from_data(IE_F32, 1, shape, v, &t));
+    CHECK_FAILS(ie_tensor_to(t, IE_CUDA, &moved), IE_ERR_DEVICE, "no backend for device cuda");
+    CHECK(moved == NULL, "no tensor on failure");
+    ie_params *params = NULL;
+    CHECK_OK(ie_params_new(&params));
+    CHECK_OK(ie_params_add(params, "w", t, IE_PARAM));
+    CHECK_FAILS(ie_params_to(params, IE_CUDA), IE_ERR_DEVICE, "no backend for device cuda");
+    CHECK(ie_tensor_device(t) == IE_CPU && memcmp(ie_tensor_data(t), v, sizeof v) == 0, "nothing moved on failure");
+    ie_params_free(params);
+    ie_tensor_release(t);
 }
 
 /* The class losses keep their weight sum on the logits' device, saved on the
@@ -135,8 +157,6 @@ static void device_calls_on_cpu(void) {
     CHECK_OK(ie_tensor_empty(IE_F32, 2, shape, IE_CPU, &copy));
     CHECK_OK(ie_tensor_copy_data(copy, t));
     CHECK(memcmp(ie_tensor_data(copy), v, sizeof v) == 0, "copy_data copies");
-    CHECK_FAILS(ie_tensor_to(t, IE_CUDA, &same), IE_ERR_DEVICE, "no backend for device cuda in this build");
-    CHECK(same == NULL, "no tensor on failure");
     float item = 0;
     CHECK_OK(ie_tensor_scalar(2.5f, &scalar));
     CHECK_OK(ie_tensor_read_item(scalar, &item));
@@ -153,8 +173,6 @@ static void device_calls_on_cpu(void) {
     CHECK_OK(ie_params_add(params, "w", t, IE_PARAM));
     CHECK_OK(ie_params_to(params, IE_CPU));
     CHECK(ie_params_tensor(params, 0) == t && ie_tensor_device(t) == IE_CPU, "the handle stays");
-    CHECK_FAILS(ie_params_to(params, IE_CUDA), IE_ERR_DEVICE, "no cuda backend");
-    CHECK(ie_tensor_device(t) == IE_CPU && memcmp(ie_tensor_data(t), v, sizeof v) == 0, "nothing moved on failure");
     ie_params_free(params);
 
     /* On the CPU the upload leaves even bad labels to the loss front end. */
@@ -171,12 +189,7 @@ static void device_calls_on_cpu(void) {
     ie_data_batch_release(&batch);
 
     CHECK(ie_device_available(IE_CPU), "the CPU is available");
-    ie_error_set(IE_ERR_IO, "an earlier message");
-    CHECK(!ie_device_available(IE_CUDA), "no CUDA in this build");
-    CHECK(strcmp(ie_error_message(), "an earlier message") == 0, "the question keeps the last message: %s",
-          ie_error_message());
     CHECK_OK(ie_device_check(IE_CPU));
-    CHECK_FAILS(ie_device_check(IE_CUDA), IE_ERR_DEVICE, "no cuda backend in this build");
     ie_tensor_release(t);
     ie_tensor_release(copy);
     ie_tensor_release(scalar);
@@ -188,7 +201,12 @@ int main(void) {
     kernel_names();
     cpu_runs_everything();
     partial_backends_refuse();
-    missing_device_is_named();
+    /* Where a CUDA module is present (INNEREYE_CUDA_MODULE or a CUDA build),
+     * test_device_moves covers the device instead. */
+    if (ie_backend_get(IE_CUDA) == NULL)
+        missing_device_is_named();
+    else
+        printf("a cuda backend is present: the missing-device checks do not apply\n");
     weight_sum_stays_on_device();
     label_check_on_host();
     device_calls_on_cpu();
