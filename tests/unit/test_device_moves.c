@@ -7,8 +7,9 @@
  *     then, and allocates nothing after the first step;
  *   - a kernel the backend refuses fails the op (and its backward, before
  *     any gradient is accumulated) with a message naming it.
- * Skipped (77) when no device is present, or when the device is a real one:
- * copy counting and refusals are the stand-in's. */
+ * Skipped (77) when no device is present (a failure when INNEREYE_CUDA_MODULE
+ * names one that does not load), or when the device is a real one: copy
+ * counting and refusals are the stand-in's. */
 #define _GNU_SOURCE /* RTLD_NOLOAD */
 #include <dlfcn.h>
 
@@ -298,6 +299,11 @@ static void refusals(void) {
 int main(void) {
     if (!ie_device_available(IE_CUDA)) {
         (void)ie_device_check(IE_CUDA); /* sets the message that says why */
+        const char *module = getenv("INNEREYE_CUDA_MODULE");
+        if (module && *module) { /* asked for a module that does not load: a failure, not a skip */
+            fprintf(stderr, "FAIL: INNEREYE_CUDA_MODULE=%s does not load: %s\n", module, ie_error_message());
+            return 1;
+        }
         printf("skipped: no cuda device (%s)\n", ie_error_message());
         return 77;
     }
