@@ -1,11 +1,28 @@
-/* core/backend - the per-device kernel table.
+/* core/backend - the per-device kernel table and the device context.
  *
  * Owns: device memory and the kernels behind every op.  Op front ends in
  * core/ops validate arguments, allocate outputs and record autograd; the
- * arithmetic itself is reached only through ie_backend_get(device)->family->fn,
- * so a CUDA backend is one more table and no caller changes.  Each kernel
- * family is declared in its own header in this folder; kernels receive
- * validated, contiguous tensors and preallocated outputs. */
+ * arithmetic itself is reached only through a device context,
+ * ctx->backend->family->kernel(ctx, ...), so a CUDA backend is one more table
+ * and no caller changes.  Each kernel family is declared in its own header in
+ * this folder; kernels receive validated, contiguous tensors on the context's
+ * device and preallocated outputs, and return a status.
+ *
+ * The contract a GPU backend lives by:
+ *   - Every kernel is enqueued on the context's one stream, in call order, and
+ *     may return before it has run: a later kernel on the same stream sees its
+ *     results, the host does not.  Nothing a kernel computes is handed back to
+ *     the host; values that later kernels need stay in device tensors (for
+ *     example the class-loss weight sum, core/backend/loss_kernels.h).
+ *   - The host sees device memory only through backend->copy; a copy to the
+ *     host waits for the kernels enqueued before it, so it is the one place a
+ *     step synchronises.  ie_tensor_to and ie_tensor_item are built on it.
+ *   - Memory freed to the caching allocator (core/tensor/storage.c) may be
+ *     handed out again at once: on one stream, the next user's kernels run
+ *     after the previous user's.
+ *   - A backend may leave entries NULL or answer false in supports(): the op
+ *     then fails with IE_ERR_UNSUPPORTED naming the op, the kernel and the
+ *     device (ie_kernel_ctx), never with a call through NULL. */
 #ifndef IE_CORE_BACKEND_H
 #define IE_CORE_BACKEND_H
 
@@ -13,6 +30,7 @@
 
 #define IE_DEVICE_COUNT 2
 
+struct ie_backend;
 struct ie_conv_kernels;
 struct ie_norm_kernels;
 struct ie_pool_kernels;
@@ -21,14 +39,114 @@ struct ie_reduce_kernels;
 struct ie_loss_kernels;
 struct ie_optim_kernels;
 
+/* Where kernels run: one device, one stream, one workspace.  The CPU's is
+ * trivial (no stream: its kernels have finished when they return; no
+ * workspace: its kernels keep per-thread scratch, conv_cpu_internal.h).  A
+ * CUDA context holds the compute stream that cuDNN, cuBLASLt and the
+ * backend's own kernels all share, so their order is the call order. */
+typedef struct ie_device_ctx {
+    const struct ie_backend *backend;
+    ie_device device;
+    /* Which device of its kind.  One process drives one device (data-parallel
+     * training runs a process per device), so this is 0 until a process is
+     * told otherwise; tensors therefore carry no index. */
+    int index;
+    void *stream;           /* cudaStream_t on CUDA; NULL on the CPU */
+    void *workspace;        /* device scratch kernels share (cuDNN, cuBLASLt); see backend->workspace */
+    size_t workspace_bytes;
+    void *impl;             /* the backend's own state (library handles, plan caches) */
+} ie_device_ctx;
+
+/* Every kernel of every family: (id, family, entry).  supports() answers per
+ * kernel, error messages name kernels "family.entry", and the conformance
+ * test (tests/unit/test_backend_ops.c) checks that it covers each one. */
+#define IE_KERNEL_LIST(X)                                   \
+    X(CONV_FORWARD, conv, forward)                          \
+    X(CONV_BACKWARD_DATA, conv, backward_data)              \
+    X(CONV_BACKWARD_WEIGHT, conv, backward_weight)          \
+    X(CONV_BIAS_GRAD, conv, bias_grad)                      \
+    X(NORM_BATCH_FORWARD, norm, batch_forward)              \
+    X(NORM_BATCH_APPLY, norm, batch_apply)                  \
+    X(NORM_BATCH_BACKWARD, norm, batch_backward)            \
+    X(NORM_GROUP_FORWARD, norm, group_forward)              \
+    X(NORM_GROUP_BACKWARD, norm, group_backward)            \
+    X(POOL_MAX_FORWARD, pool, max_forward)                  \
+    X(POOL_MAX_BACKWARD, pool, max_backward)                \
+    X(POOL_AVG_FORWARD, pool, avg_forward)                  \
+    X(POOL_AVG_BACKWARD, pool, avg_backward)                \
+    X(POOL_GLOBAL_AVG_FORWARD, pool, global_avg_forward)    \
+    X(POOL_GLOBAL_AVG_BACKWARD, pool, global_avg_backward)  \
+    X(POOL_UPSAMPLE_FORWARD, pool, upsample_forward)        \
+    X(POOL_UPSAMPLE_BACKWARD, pool, upsample_backward)      \
+    X(POINTWISE_BINARY, pointwise, binary)                  \
+    X(POINTWISE_UNARY, pointwise, unary)                    \
+    X(POINTWISE_UNARY_BACKWARD, pointwise, unary_backward)  \
+    X(POINTWISE_CHANNEL_SUM, pointwise, channel_sum)        \
+    X(REDUCE_SUM, reduce, sum)                              \
+    X(REDUCE_FILL_FROM_SCALAR, reduce, fill_from_scalar)    \
+    X(REDUCE_SOFTMAX, reduce, softmax)                      \
+    X(REDUCE_SOFTMAX_BACKWARD, reduce, softmax_backward)    \
+    X(REDUCE_COPY_ROWS, reduce, copy_rows)                  \
+    X(REDUCE_DROPOUT, reduce, dropout)                      \
+    X(REDUCE_LINEAR, reduce, linear)                        \
+    X(REDUCE_LINEAR_GRAD_INPUT, reduce, linear_grad_input)  \
+    X(REDUCE_LINEAR_GRAD_WEIGHT, reduce, linear_grad_weight) \
+    X(REDUCE_LINEAR_GRAD_BIAS, reduce, linear_grad_bias)    \
+    X(LOSS_CLASS, loss, class_loss)                         \
+    X(LOSS_CLASS_BACKWARD, loss, class_loss_backward)       \
+    X(LOSS_DICE, loss, dice)                                \
+    X(LOSS_DICE_BACKWARD, loss, dice_backward)              \
+    X(LOSS_PAIR, loss, pair_loss)                           \
+    X(LOSS_PAIR_BACKWARD, loss, pair_loss_backward)         \
+    X(OPTIM_SGD, optim, sgd)                                \
+    X(OPTIM_ADAM, optim, adam)                              \
+    X(OPTIM_RMSPROP, optim, rmsprop)
+
+typedef enum ie_kernel_op {
+#define IE_KERNEL_ENUM_(id, family, entry) IE_KERNEL_##id,
+    IE_KERNEL_LIST(IE_KERNEL_ENUM_)
+#undef IE_KERNEL_ENUM_
+    IE_KERNEL_COUNT
+} ie_kernel_op;
+
+/* "conv.backward_weight"; "unknown" out of range. */
+const char *ie_kernel_op_name(ie_kernel_op k);
+
+typedef enum ie_copy_kind {
+    IE_COPY_HOST_TO_DEVICE = 0,
+    IE_COPY_DEVICE_TO_HOST = 1,
+    IE_COPY_DEVICE_TO_DEVICE = 2
+} ie_copy_kind;
+
 typedef struct ie_backend {
     const char *name;
-    ie_status (*alloc)(size_t nbytes, void **out);
-    void (*free)(void *data);
-    /* Copies between host memory and this device (kind: 0 host->device,
-     * 1 device->host, 2 device->device). */
-    ie_status (*copy)(void *dst, const void *src, size_t nbytes, int kind);
-    ie_status (*fill_f32)(ie_tensor *t, float value);
+    ie_device device;
+    /* The context of device `index`, created on first use and kept for the
+     * life of the process.  Fails with IE_ERR_DEVICE saying why (no driver,
+     * no such device). */
+    ie_status (*context)(int index, ie_device_ctx **out);
+    /* Whether the backend runs kernel k (ggml's supports_op).  NULL: every
+     * kernel whose table entry is set.  A kernel that runs some variants only
+     * (a mode, a dtype) answers true and refuses the others itself with
+     * IE_ERR_UNSUPPORTED naming the variant. */
+    bool (*supports)(const ie_device_ctx *ctx, ie_kernel_op k);
+    ie_status (*alloc)(ie_device_ctx *ctx, size_t nbytes, void **out);
+    void (*free)(ie_device_ctx *ctx, void *data);
+    /* Copies nbytes between host memory and this device, or within it.
+     * Host to device returns once src may be reused (kernels enqueued later
+     * see dst); device to host returns once dst holds the bytes, so it waits
+     * for the kernels enqueued before it; device to device is enqueued like a
+     * kernel. */
+    ie_status (*copy)(ie_device_ctx *ctx, void *dst, const void *src, size_t nbytes, ie_copy_kind kind);
+    /* Sets nbytes bytes at data to 0 (enqueued like a kernel). */
+    ie_status (*zero)(ie_device_ctx *ctx, void *data, size_t nbytes);
+    ie_status (*fill_f32)(ie_device_ctx *ctx, ie_tensor *t, float value);
+    /* Points *out at ctx->workspace grown to at least nbytes; valid until the
+     * next call on this context.  NULL on the CPU. */
+    ie_status (*workspace)(ie_device_ctx *ctx, size_t nbytes, void **out);
+    /* Waits for everything enqueued on ctx and reports a kernel's deferred
+     * failure.  NULL on the CPU (nothing is ever pending). */
+    ie_status (*synchronize)(ie_device_ctx *ctx);
     const struct ie_conv_kernels *conv;
     const struct ie_norm_kernels *norm;
     const struct ie_pool_kernels *pool;
@@ -38,10 +156,58 @@ typedef struct ie_backend {
     const struct ie_optim_kernels *optim;
 } ie_backend;
 
-/* NULL when the device is not built in. */
-const ie_backend *ie_backend_get(ie_device device);
+/* ---- backend modules ----
+ * The CPU backend is part of libinnereye.  Any other lives in its own shared
+ * object, so that libinnereye loads on machines without CUDA: the CUDA
+ * backend is libinnereye_cuda.so beside libinnereye (or the file named by
+ * INNEREYE_CUDA_MODULE), opened with dlopen on the first use of the device.
+ * It links cudart statically and cuDNN / cuBLASLt dynamically, so a missing
+ * library is reported by dlopen when the device is first used, never when a
+ * CPU-only program starts.  It exports one symbol, ie_backend_module_entry,
+ * returning its table below.  A module is built from the same source tree as
+ * libinnereye (it shares these internal structs), so its abi and library
+ * version must equal the host's. */
+#define IE_BACKEND_MODULE_ENTRY "ie_backend_module_entry"
+#define IE_BACKEND_MODULE_ABI 1
 
-/* The backend of `t`, or an IE_ERR_DEVICE status naming `op`. */
-ie_status ie_backend_for(const char *op, const ie_tensor *t, const ie_backend **out);
+typedef struct ie_backend_module {
+    uint32_t struct_size;         /* sizeof(ie_backend_module) as built */
+    uint32_t abi;                 /* IE_BACKEND_MODULE_ABI */
+    const char *library_version;  /* IE_VERSION_STRING of the libinnereye it was built with */
+    ie_device device;             /* the device it serves */
+    /* Runs once after loading, before anything else: finds the driver and a
+     * device, or fails with IE_ERR_DEVICE saying which is missing. */
+    ie_status (*init)(void);
+    const ie_backend *backend;
+} ie_backend_module;
+
+typedef const ie_backend_module *(*ie_backend_module_entry_fn)(void);
+
+/* The backend of `device`, loading its module on first use; NULL when there
+ * is none (ie_device_ctx_get says why). */
+const ie_backend *ie_backend_get(ie_device device);
+/* The backend of `device` if it is already loaded (never loads; for code
+ * such as ie_memory_trim that must not start a device). */
+const ie_backend *ie_backend_loaded(ie_device device);
+
+/* The context that runs kernels on `device`, or an IE_ERR_DEVICE status
+ * naming `op` (no backend for the device in this build, or the device is
+ * unusable). */
+ie_status ie_device_ctx_get(const char *op, ie_device device, ie_device_ctx **out);
+/* The context of t's device (ie_device_ctx_get for t->device). */
+ie_status ie_device_ctx_for(const char *op, const ie_tensor *t, ie_device_ctx **out);
+
+/* Whether ctx's backend runs kernel k: its table entry is set and
+ * supports() (when given) says yes. */
+bool ie_kernel_supported(const ie_device_ctx *ctx, ie_kernel_op k);
+/* IE_OK when ctx runs kernel k; otherwise IE_ERR_UNSUPPORTED naming `op`, the
+ * kernel and the device.  Front ends call it before a kernel, backward
+ * functions before each kernel they use. */
+ie_status ie_kernel_require(const ie_device_ctx *ctx, ie_kernel_op k, const char *op);
+/* ie_device_ctx_for, then ie_kernel_require. */
+ie_status ie_kernel_ctx(const char *op, const ie_tensor *t, ie_kernel_op k, ie_device_ctx **out);
+
+/* Waits for the kernels enqueued on ctx (a no-op on the CPU). */
+ie_status ie_device_ctx_sync(ie_device_ctx *ctx);
 
 #endif

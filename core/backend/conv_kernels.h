@@ -14,11 +14,14 @@
  * layout [cin_t, cout_t, k...] is exactly w above), its input gradient is
  * forward and its weight gradient is backward_weight with x and gy swapped.
  * 2D convolutions are 3D ones with depth 1.  Tensors are contiguous; kernels
- * read only their data and take all sizes from the geometry. */
+ * read only their data and take all sizes from the geometry.  Scratch memory
+ * is the backend's business, never the caller's: the CPU kernels keep
+ * per-thread buffers and host temporaries (cpu/conv_cpu_internal.h), a GPU
+ * backend takes cuDNN's workspace from its context (backend->workspace). */
 #ifndef IE_CORE_BACKEND_CONV_KERNELS_H
 #define IE_CORE_BACKEND_CONV_KERNELS_H
 
-#include "core/tensor/tensor_impl.h"
+#include "core/backend/backend.h"
 
 typedef struct ie_conv_geom {
     int64_t batch, cin, cout;
@@ -28,38 +31,17 @@ typedef struct ie_conv_geom {
 
 struct ie_conv_kernels {
     /* y [batch, cout, out] = conv(x [batch, cin, in], w) + bias (bias may be NULL). */
-    ie_status (*forward)(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *w,
-                         const ie_tensor *bias, ie_tensor *y);
+    ie_status (*forward)(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
+                         const ie_tensor *w, const ie_tensor *bias, ie_tensor *y);
     /* gx [batch, cin, in] = conv^T(gy [batch, cout, out], w) + bias[cin] (may be NULL). */
-    ie_status (*backward_data)(const ie_conv_geom *g, const ie_tensor *gy, const ie_tensor *w,
-                               const ie_tensor *bias, ie_tensor *gx);
+    ie_status (*backward_data)(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *gy,
+                               const ie_tensor *w, const ie_tensor *bias, ie_tensor *gx);
     /* gw [cout, cin, k] = correlation of gy with x over batch and space (overwrites gw). */
-    ie_status (*backward_weight)(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
-                                 ie_tensor *gw);
+    ie_status (*backward_weight)(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
+                                 const ie_tensor *gy, ie_tensor *gw);
     /* gb[c] = sum of t viewed as [batch, channels, inner] over batch and inner. */
-    ie_status (*bias_grad)(const ie_tensor *t, int64_t batch, int64_t channels, int64_t inner,
-                           ie_tensor *gb);
+    ie_status (*bias_grad)(ie_device_ctx *ctx, const ie_tensor *t, int64_t batch, int64_t channels,
+                           int64_t inner, ie_tensor *gb);
 };
-
-/* CPU only: which implementation the CPU conv kernels use.  AUTO takes the
- * direct AVX-512 kernels where the CPU path is avx512 and the shape fits them,
- * and the canonical kernels of the CPU path (core/backend/cpu/cpu_path.h)
- * elsewhere; CANON always takes the canonical kernels; DIRECT_VECTOR takes the
- * direct kernels' 16-voxel variants wherever they fit, even on small grids
- * where AUTO prefers others.  These three give the same bytes (tests use them
- * to check one implementation against another).  BLAS takes vol2col +
- * OpenBLAS: the opt-in fast path (run.blas = openblas), whose results depend
- * on the CPU model and OpenBLAS's kernel choice.  The choice depends only on
- * the shape, the CPU path and this mode, never on the thread count. */
-typedef enum ie_cpu_conv_mode {
-    IE_CPU_CONV_AUTO = 0,
-    IE_CPU_CONV_CANON = 1,
-    IE_CPU_CONV_DIRECT_VECTOR = 2,
-    IE_CPU_CONV_BLAS = 3
-} ie_cpu_conv_mode;
-void ie_cpu_conv_set_mode(ie_cpu_conv_mode mode);
-ie_cpu_conv_mode ie_cpu_conv_get_mode(void);
-/* Whether AUTO would take the direct kernels for this geometry (for tests). */
-bool ie_cpu_conv_direct_applies(const ie_conv_geom *g);
 
 #endif

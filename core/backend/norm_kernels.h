@@ -12,7 +12,7 @@
 #ifndef IE_CORE_BACKEND_NORM_KERNELS_H
 #define IE_CORE_BACKEND_NORM_KERNELS_H
 
-#include "core/tensor/tensor_impl.h"
+#include "core/backend/backend.h"
 
 typedef struct ie_norm_shape {
     int64_t n, c, s; /* batch, channels, spatial elements per channel */
@@ -25,32 +25,33 @@ struct ie_norm_kernels {
      * int64 num_batches_tracked) or eval (normalise with the running
      * statistics).  save_mean [2 * C] / save_invstd [C] receive the statistics
      * used. */
-    ie_status (*batch_forward)(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
-                               const ie_tensor *bias, ie_tensor *running_mean,
-                               ie_tensor *running_var, ie_tensor *num_batches_tracked,
-                               bool training, float momentum, float eps, ie_tensor *y,
-                               ie_tensor *save_mean, ie_tensor *save_invstd);
+    ie_status (*batch_forward)(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                               const ie_tensor *weight, const ie_tensor *bias,
+                               ie_tensor *running_mean, ie_tensor *running_var,
+                               ie_tensor *num_batches_tracked, bool training, float momentum,
+                               float eps, ie_tensor *y, ie_tensor *save_mean,
+                               ie_tensor *save_invstd);
     /* y = the affine map batch_forward applied, from its saved statistics
      * (then, with relu, x > 0 ? x : 0 as the relu op computes it): recomputes
      * a forward output bit for bit. */
-    ie_status (*batch_apply)(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+    ie_status (*batch_apply)(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
                              const ie_tensor *bias, const ie_tensor *save_mean, const ie_tensor *save_invstd,
                              bool relu, ie_tensor *y);
     /* Training: the full backward through the batch statistics; eval: the
      * affine map's backward.  dx, dweight, dbias may each be NULL. */
-    ie_status (*batch_backward)(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
-                                const ie_tensor *weight, const ie_tensor *save_mean,
-                                const ie_tensor *save_invstd, bool training, ie_tensor *dx,
-                                ie_tensor *dweight, ie_tensor *dbias);
+    ie_status (*batch_backward)(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                ie_norm_shape sh, const ie_tensor *weight,
+                                const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                                bool training, ie_tensor *dx, ie_tensor *dweight, ie_tensor *dbias);
     /* Statistics per (n, group) over C/groups channels; affine per channel.
      * save_mean is [2 * N * groups], save_invstd [N * groups]. */
-    ie_status (*group_forward)(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
-                               const ie_tensor *bias, float eps, ie_tensor *y,
-                               ie_tensor *save_mean, ie_tensor *save_invstd);
-    ie_status (*group_backward)(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
-                                const ie_tensor *weight, const ie_tensor *save_mean,
-                                const ie_tensor *save_invstd, ie_tensor *dx, ie_tensor *dweight,
-                                ie_tensor *dbias);
+    ie_status (*group_forward)(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                               const ie_tensor *weight, const ie_tensor *bias, float eps,
+                               ie_tensor *y, ie_tensor *save_mean, ie_tensor *save_invstd);
+    ie_status (*group_backward)(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                ie_norm_shape sh, const ie_tensor *weight,
+                                const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                                ie_tensor *dx, ie_tensor *dweight, ie_tensor *dbias);
 };
 
 #endif

@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "core/tensor/tensor_impl.h"
+#include "core/backend/backend.h"
 
 /* torch.optim.SGD:
  *     d = wd ? fma(p, wd, g) : g
@@ -55,12 +55,14 @@ typedef struct ie_rmsprop_scalars {
 /* All tensors are float32, contiguous, with the parameter's numel; state
  * tensors the scalars do not use may be NULL. */
 struct ie_optim_kernels {
-    void (*sgd)(const ie_sgd_scalars *s, ie_tensor *param, const ie_tensor *grad,
-                ie_tensor *momentum_buffer);
-    void (*adam)(const ie_adam_scalars *s, ie_tensor *param, const ie_tensor *grad,
-                 ie_tensor *exp_avg, ie_tensor *exp_avg_sq, ie_tensor *max_exp_avg_sq);
-    void (*rmsprop)(const ie_rmsprop_scalars *s, ie_tensor *param, const ie_tensor *grad,
-                    ie_tensor *square_avg, ie_tensor *grad_avg, ie_tensor *momentum_buffer);
+    ie_status (*sgd)(ie_device_ctx *ctx, const ie_sgd_scalars *s, ie_tensor *param,
+                     const ie_tensor *grad, ie_tensor *momentum_buffer);
+    ie_status (*adam)(ie_device_ctx *ctx, const ie_adam_scalars *s, ie_tensor *param,
+                      const ie_tensor *grad, ie_tensor *exp_avg, ie_tensor *exp_avg_sq,
+                      ie_tensor *max_exp_avg_sq);
+    ie_status (*rmsprop)(ie_device_ctx *ctx, const ie_rmsprop_scalars *s, ie_tensor *param,
+                         const ie_tensor *grad, ie_tensor *square_avg, ie_tensor *grad_avg,
+                         ie_tensor *momentum_buffer);
 };
 
 #endif

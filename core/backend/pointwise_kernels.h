@@ -3,7 +3,7 @@
 #ifndef IE_CORE_BACKEND_POINTWISE_KERNELS_H
 #define IE_CORE_BACKEND_POINTWISE_KERNELS_H
 
-#include "core/tensor/tensor_impl.h"
+#include "core/backend/backend.h"
 
 typedef enum ie_binary_op { IE_BINARY_ADD, IE_BINARY_SUB, IE_BINARY_MUL } ie_binary_op;
 
@@ -29,17 +29,18 @@ typedef enum ie_unary_op {
 
 struct ie_pointwise_kernels {
     /* out = a (op) broadcast(b); out has a's shape. */
-    void (*binary)(ie_binary_op op, const ie_tensor *a, const ie_tensor *b, ie_broadcast bc,
-                   ie_tensor *out);
-    void (*unary)(ie_unary_op op, const ie_tensor *x, float param, float param2, ie_tensor *out);
+    ie_status (*binary)(ie_device_ctx *ctx, ie_binary_op op, const ie_tensor *a, const ie_tensor *b,
+                        ie_broadcast bc, ie_tensor *out);
+    ie_status (*unary)(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *x, float param,
+                       float param2, ie_tensor *out);
     /* grad_in from grad_out and, per op, the input x (leaky ReLU) or the
      * output y (ReLU, sigmoid, tanh); `saved` is whichever the op saved. */
-    void (*unary_backward)(ie_unary_op op, const ie_tensor *saved, const ie_tensor *grad_out,
-                           float param, ie_tensor *grad_in);
+    ie_status (*unary_backward)(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *saved,
+                                const ie_tensor *grad_out, float param, ie_tensor *grad_in);
     /* out[c] = sum over outer and inner of x viewed as [outer, channels, inner]
      * (channels = 1 sums everything), in a fixed order. */
-    void (*channel_sum)(const ie_tensor *x, int64_t outer, int64_t channels, int64_t inner,
-                        ie_tensor *out);
+    ie_status (*channel_sum)(ie_device_ctx *ctx, const ie_tensor *x, int64_t outer,
+                             int64_t channels, int64_t inner, ie_tensor *out);
 };
 
 #endif

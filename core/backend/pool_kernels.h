@@ -8,7 +8,7 @@
 #ifndef IE_CORE_BACKEND_POOL_KERNELS_H
 #define IE_CORE_BACKEND_POOL_KERNELS_H
 
-#include "core/tensor/tensor_impl.h"
+#include "core/backend/backend.h"
 #include "innereye/ops.h"
 
 typedef struct ie_pool_geom {
@@ -21,21 +21,26 @@ struct ie_pool_kernels {
     /* y = window maxima (padding is -inf; NaN wins; the first maximum wins
      * ties); indices (int32, y's shape, may be NULL) get each maximum's flat
      * position d*H*W + h*W + w inside its input plane. */
-    void (*max_forward)(const ie_tensor *x, const ie_pool_geom *g, ie_tensor *y, ie_tensor *indices);
+    ie_status (*max_forward)(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g,
+                             ie_tensor *y, ie_tensor *indices);
     /* dx[e] = sum of dy over the windows whose maximum was e. */
-    ie_status (*max_backward)(const ie_tensor *dy, const ie_tensor *indices, const ie_pool_geom *g,
-                              ie_tensor *dx);
+    ie_status (*max_backward)(ie_device_ctx *ctx, const ie_tensor *dy, const ie_tensor *indices,
+                              const ie_pool_geom *g, ie_tensor *dx);
     /* Window sums divided by the full kernel volume (padding counts as 0). */
-    void (*avg_forward)(const ie_tensor *x, const ie_pool_geom *g, ie_tensor *y);
-    ie_status (*avg_backward)(const ie_tensor *dy, const ie_pool_geom *g, ie_tensor *dx);
+    ie_status (*avg_forward)(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g,
+                             ie_tensor *y);
+    ie_status (*avg_backward)(ie_device_ctx *ctx, const ie_tensor *dy, const ie_pool_geom *g,
+                              ie_tensor *dx);
     /* y[p] = mean of plane p (spatial elements per plane). */
-    void (*global_avg_forward)(const ie_tensor *x, int64_t planes, int64_t spatial, ie_tensor *y);
-    void (*global_avg_backward)(const ie_tensor *dy, int64_t planes, int64_t spatial, ie_tensor *dx);
+    ie_status (*global_avg_forward)(ie_device_ctx *ctx, const ie_tensor *x, int64_t planes,
+                                    int64_t spatial, ie_tensor *y);
+    ie_status (*global_avg_backward)(ie_device_ctx *ctx, const ie_tensor *dy, int64_t planes,
+                                     int64_t spatial, ie_tensor *dx);
     /* Resizes every plane from g->in to g->out as torch's interpolate. */
-    ie_status (*upsample_forward)(const ie_tensor *x, const ie_pool_geom *g, ie_upsample_mode mode,
-                                  bool align_corners, ie_tensor *y);
-    ie_status (*upsample_backward)(const ie_tensor *dy, const ie_pool_geom *g, ie_upsample_mode mode,
-                                   bool align_corners, ie_tensor *dx);
+    ie_status (*upsample_forward)(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g,
+                                  ie_upsample_mode mode, bool align_corners, ie_tensor *y);
+    ie_status (*upsample_backward)(ie_device_ctx *ctx, const ie_tensor *dy, const ie_pool_geom *g,
+                                   ie_upsample_mode mode, bool align_corners, ie_tensor *dx);
 };
 
 #endif

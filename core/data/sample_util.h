@@ -23,5 +23,12 @@ ie_status ie_data_sample_clone(const ie_sample *src, ie_sample *dst);
 size_t ie_data_sample_bytes(const ie_sample *s);
 /* Releases the batch's tensors and zeroes it. */
 void ie_data_batch_release(ie_batch *b);
+/* The batch upload: moves a collated batch's tensors to `device` for a step
+ * there.  Integer class labels are first checked against [0, label_classes)
+ * while they are still on the CPU (label_classes <= 0: no check), so the loss
+ * never reads them back from the device (core/backend/loss_kernels.h).  On
+ * the CPU it does nothing: the loss front end checks CPU labels itself.  On
+ * failure the batch is unchanged. */
+ie_status ie_data_batch_to(ie_batch *b, ie_device device, int64_t label_classes);
 
 #endif

@@ -189,14 +189,22 @@ static ie_status conv_backward(ie_node *node, ie_tensor *grad) {
     bool transposed = node->ints[G_TRANSPOSED];
     ie_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->ints[G_HAS_BIAS] ? node->inputs[2] : NULL;
     ie_tensor *ws = node->saved[1];
-    const ie_backend *be = ie_backend_get(grad->device);
+    bool want_b = b && ie_autograd_wants(b);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_for(node->op, grad, &ctx));
+    /* Every kernel this backward needs is checked before any gradient is
+     * accumulated, so a refusal leaves none half done. */
+    if (ie_autograd_wants(x))
+        IE_TRY(ie_kernel_require(ctx, transposed ? IE_KERNEL_CONV_FORWARD : IE_KERNEL_CONV_BACKWARD_DATA, node->op));
+    if (ie_autograd_wants(w)) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_CONV_BACKWARD_WEIGHT, node->op));
+    if (want_b) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_CONV_BIAS_GRAD, node->op));
+    const struct ie_conv_kernels *k = ctx->backend->conv;
     ie_status st = IE_OK;
     ie_tensor *gx = NULL, *gw = NULL, *gb = NULL;
     if (ie_autograd_wants(x)) {
         st = ie_tensor_empty_like(x, &gx);
         if (st == IE_OK)
-            st = transposed ? be->conv->forward(&g, grad, ws, NULL, gx)
-                            : be->conv->backward_data(&g, grad, ws, NULL, gx);
+            st = transposed ? k->forward(ctx, &g, grad, ws, NULL, gx) : k->backward_data(ctx, &g, grad, ws, NULL, gx);
         if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
     }
     if (st == IE_OK && ie_autograd_wants(w)) {
@@ -204,16 +212,15 @@ static ie_status conv_backward(ie_node *node, ie_tensor *grad) {
         st = ie_node_saved_data(node, 0, &xs, NULL);
         if (st == IE_OK) st = ie_tensor_empty_like(w, &gw);
         if (st == IE_OK)
-            st = transposed ? be->conv->backward_weight(&g, grad, xs, gw)
-                            : be->conv->backward_weight(&g, xs, grad, gw);
+            st = transposed ? k->backward_weight(ctx, &g, grad, xs, gw) : k->backward_weight(ctx, &g, xs, grad, gw);
         ie_tensor_release(xs);
         if (st == IE_OK) st = ie_autograd_accumulate(w, gw);
     }
-    if (st == IE_OK && b && ie_autograd_wants(b)) {
+    if (st == IE_OK && want_b) {
         st = ie_tensor_empty_like(b, &gb);
         int64_t channels = grad->shape[1], inner = 1;
         for (int i = 2; i < grad->ndim; i++) inner *= grad->shape[i];
-        if (st == IE_OK) st = be->conv->bias_grad(grad, grad->shape[0], channels, inner, gb);
+        if (st == IE_OK) st = k->bias_grad(ctx, grad, grad->shape[0], channels, inner, gb);
         if (st == IE_OK) st = ie_autograd_accumulate(b, gb);
     }
     ie_tensor_release(gx);
@@ -228,11 +235,11 @@ static ie_status conv_op(const conv_spec *sp, ie_tensor *x, ie_tensor *w, ie_ten
     ie_conv_geom g;
     int64_t shape[5];
     IE_TRY(make_geom(sp, x, w, opts, &g, shape));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(sp->name, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(sp->name, x, sp->transposed ? IE_KERNEL_CONV_BACKWARD_DATA : IE_KERNEL_CONV_FORWARD, &ctx));
     IE_TRY(ie_tensor_empty(IE_F32, sp->spatial + 2, shape, x->device, out));
-    ie_status st = sp->transposed ? be->conv->backward_data(&g, x, w, bias, *out)
-                                  : be->conv->forward(&g, x, w, bias, *out);
+    ie_status st = sp->transposed ? ctx->backend->conv->backward_data(ctx, &g, x, w, bias, *out)
+                                  : ctx->backend->conv->forward(ctx, &g, x, w, bias, *out);
     if (st != IE_OK) {
         ie_error_wrap(st, "%s", sp->name);
         goto fail;

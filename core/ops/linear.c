@@ -4,22 +4,28 @@
 
 static ie_status linear_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
-    const struct ie_reduce_kernels *k = ie_backend_get(g->device)->reduce;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_for(node->op, g, &ctx));
+    /* Checked before any gradient is accumulated, so a refusal leaves none half done. */
+    if (ie_autograd_wants(x)) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_REDUCE_LINEAR_GRAD_INPUT, node->op));
+    if (ie_autograd_wants(w)) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_REDUCE_LINEAR_GRAD_WEIGHT, node->op));
+    if (ie_autograd_wants(b)) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_REDUCE_LINEAR_GRAD_BIAS, node->op));
+    const struct ie_reduce_kernels *k = ctx->backend->reduce;
     ie_tensor *gx = NULL, *gw = NULL, *gb = NULL;
     ie_status st = IE_OK;
     if (ie_autograd_wants(x)) {
         st = ie_tensor_empty_like(x, &gx);
-        if (st == IE_OK) st = k->linear_grad_input(g, w, gx);
+        if (st == IE_OK) st = k->linear_grad_input(ctx, g, w, gx);
         if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
     }
     if (st == IE_OK && ie_autograd_wants(w)) {
         st = ie_tensor_empty_like(w, &gw);
-        if (st == IE_OK) st = k->linear_grad_weight(g, x, gw);
+        if (st == IE_OK) st = k->linear_grad_weight(ctx, g, x, gw);
         if (st == IE_OK) st = ie_autograd_accumulate(w, gw);
     }
     if (st == IE_OK && ie_autograd_wants(b)) {
         st = ie_tensor_empty_like(b, &gb);
-        if (st == IE_OK) k->linear_grad_bias(g, gb);
+        if (st == IE_OK) st = k->linear_grad_bias(ctx, g, gb);
         if (st == IE_OK) st = ie_autograd_accumulate(b, gb);
     }
     ie_tensor_release(gx);
@@ -55,11 +61,11 @@ static ie_status linear_check(ie_tensor *x, ie_tensor *w, ie_tensor *b) {
 ie_status ie_linear(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor **out) {
     IE_TRY(ie_check_out("linear", out));
     IE_TRY(linear_check(x, weight, bias));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for("linear", x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx("linear", x, IE_KERNEL_REDUCE_LINEAR, &ctx));
     int64_t shape[2] = {x->shape[0], weight->shape[0]};
     IE_TRY(ie_tensor_empty(IE_F32, 2, shape, x->device, out));
-    ie_status st = be->reduce->linear(x, weight, bias, *out);
+    ie_status st = ctx->backend->reduce->linear(ctx, x, weight, bias, *out);
     ie_tensor *inputs[3] = {x, weight, bias};
     int n = bias ? 3 : 2;
     if (st == IE_OK && ie_autograd_needed(inputs, n))

@@ -33,7 +33,8 @@ static ie_status check_class_weights(const char *op, const ie_tensor *logits, co
 
 /* logits [N, C, ...spatial], labels [N, ...spatial] with values in [0, C). */
 static ie_status check_class_inputs(const char *op, const ie_tensor *logits, const ie_tensor *labels,
-                                    const ie_tensor *weights, class_view *v, const ie_backend **be) {
+                                    const ie_tensor *weights, ie_kernel_op kernel, class_view *v,
+                                    ie_device_ctx **ctx) {
     char dl[96], dy[96];
     IE_TRY(ie_check_f32(op, "logits", logits, -1));
     IE_TRY(ie_check_labels(op, "labels", labels));
@@ -52,9 +53,13 @@ static ie_status check_class_inputs(const char *op, const ie_tensor *logits, con
     v->classes = logits->shape[1];
     v->spatial = labels->numel / v->batch;
     IE_TRY(check_class_weights(op, logits, weights, v->classes));
-    IE_TRY(ie_backend_for(op, logits, be));
-    int64_t index, value;
-    IE_TRY((*be)->loss->find_bad_label(labels, v->classes, &index, &value));
+    IE_TRY(ie_kernel_ctx(op, logits, kernel, ctx));
+    /* Labels on a device were checked by the batch upload before they left
+     * the CPU (ie_data_batch_to): reading them back here would stall the
+     * device once per step. */
+    if (labels->device != IE_CPU) return IE_OK;
+    int64_t index = -1, value = 0;
+    IE_TRY(ie_labels_find_bad(labels, v->classes, &index, &value));
     if (index >= 0)
         return ie_error_set(IE_ERR_INVALID_ARG, "%s: label value %lld at index %lld of labels %s is outside "
                                                 "[0, %lld) for logits %s",
@@ -74,9 +79,11 @@ static ie_class_loss_args class_args_from_node(const ie_node *node) {
 static ie_status class_loss_backward(ie_node *node, ie_tensor *g) {
     ie_class_loss_args a = class_args_from_node(node);
     ie_tensor *gx = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_LOSS_CLASS_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty_like(a.logits, &gx));
-    ie_backend_get(g->device)->loss->class_loss_backward(&a, g, node->scalars[2], gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st = ctx->backend->loss->class_loss_backward(ctx, &a, g, node->saved[2], gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -85,28 +92,31 @@ static ie_status class_loss(const char *op, ie_class_loss_kind kind, ie_tensor *
                             ie_tensor *weights, float smoothing, float gamma, ie_tensor **out) {
     IE_TRY(ie_check_out(op, out));
     class_view v;
-    const ie_backend *be;
-    IE_TRY(check_class_inputs(op, logits, labels, weights, &v, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(check_class_inputs(op, logits, labels, weights, IE_KERNEL_LOSS_CLASS, &v, &ctx));
     ie_class_loss_args a = {kind, logits, labels, weights, v.batch, v.classes, v.spatial, smoothing, gamma};
-    double weight_sum = 0;
-    IE_TRY(ie_tensor_empty(IE_F32, 0, NULL, logits->device, out));
-    ie_status st = be->loss->class_loss(&a, *out, &weight_sum);
-    if (st != IE_OK) return fail_release(out, st);
-    if (ie_autograd_needed(&logits, 1)) {
+    ie_tensor *weight_sum = NULL; /* stays on the device for backward (loss_kernels.h) */
+    int64_t one = 1;
+    IE_TRY(ie_tensor_empty(IE_WEIGHT_SUM_DTYPE, 1, &one, logits->device, &weight_sum));
+    ie_status st = ie_tensor_empty(IE_F32, 0, NULL, logits->device, out);
+    if (st == IE_OK) st = ctx->backend->loss->class_loss(ctx, &a, *out, weight_sum);
+    if (st == IE_OK && ie_autograd_needed(&logits, 1)) {
         ie_node *node;
         st = ie_autograd_record(*out, op, class_loss_backward, &logits, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, labels);
         if (st == IE_OK) st = ie_node_save(node, 1, weights);
-        if (st != IE_OK) return fail_release(out, st);
-        node->ints[0] = kind;
-        node->ints[1] = v.batch;
-        node->ints[2] = v.classes;
-        node->ints[3] = v.spatial;
-        node->scalars[0] = smoothing;
-        node->scalars[1] = gamma;
-        node->scalars[2] = weight_sum;
+        if (st == IE_OK) st = ie_node_save(node, 2, weight_sum);
+        if (st == IE_OK) {
+            node->ints[0] = kind;
+            node->ints[1] = v.batch;
+            node->ints[2] = v.classes;
+            node->ints[3] = v.spatial;
+            node->scalars[0] = smoothing;
+            node->scalars[1] = gamma;
+        }
     }
-    return IE_OK;
+    ie_tensor_release(weight_sum);
+    return st == IE_OK ? IE_OK : fail_release(out, st);
 }
 
 ie_status ie_cross_entropy(ie_tensor *logits, ie_tensor *labels, ie_tensor *class_weights,
@@ -133,10 +143,11 @@ ie_status ie_focal_loss(ie_tensor *logits, ie_tensor *labels, float gamma, ie_te
 
 static ie_status dice_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *logits = node->inputs[0], *gx = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_LOSS_DICE_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty_like(logits, &gx));
-    ie_status st = ie_backend_get(g->device)->loss->dice_backward(logits, node->saved[0], node->saved[1],
-                                                                  node->ints[0], node->ints[1], node->ints[2],
-                                                                  node->saved[2], g, gx);
+    ie_status st = ctx->backend->loss->dice_backward(ctx, logits, node->saved[0], node->saved[1], node->ints[0],
+                                                     node->ints[1], node->ints[2], node->saved[2], g, gx);
     if (st == IE_OK) st = ie_autograd_accumulate(logits, gx);
     ie_tensor_release(gx);
     return st;
@@ -146,14 +157,14 @@ ie_status ie_soft_dice_loss(ie_tensor *logits, ie_tensor *labels, ie_tensor *cla
     const char *op = "soft_dice_loss";
     IE_TRY(ie_check_out(op, out));
     class_view v;
-    const ie_backend *be;
-    IE_TRY(check_class_inputs(op, logits, labels, class_weights, &v, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(check_class_inputs(op, logits, labels, class_weights, IE_KERNEL_LOSS_DICE, &v, &ctx));
     ie_tensor *stats = NULL;
     int64_t stats_shape[3] = {v.batch, v.classes, 3};
     IE_TRY(ie_tensor_empty(IE_F32, 3, stats_shape, logits->device, &stats));
     ie_status st = ie_tensor_empty(IE_F32, 0, NULL, logits->device, out);
     if (st == IE_OK)
-        st = be->loss->dice(logits, labels, class_weights, v.batch, v.classes, v.spatial, stats, *out);
+        st = ctx->backend->loss->dice(ctx, logits, labels, class_weights, v.batch, v.classes, v.spatial, stats, *out);
     if (st == IE_OK && ie_autograd_needed(&logits, 1)) {
         ie_node *node;
         st = ie_autograd_record(*out, op, dice_backward, &logits, 1, &node);
@@ -174,12 +185,14 @@ ie_status ie_soft_dice_loss(ie_tensor *logits, ie_tensor *labels, ie_tensor *cla
 
 static ie_status pair_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *a = node->inputs[0], *b = node->inputs[1], *ga = NULL, *gb = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_LOSS_PAIR_BACKWARD, &ctx));
     ie_status st = IE_OK;
     if (ie_autograd_wants(a)) st = ie_tensor_empty_like(a, &ga);
     if (st == IE_OK && ie_autograd_wants(b)) st = ie_tensor_empty_like(b, &gb);
     if (st == IE_OK)
-        ie_backend_get(g->device)->loss->pair_loss_backward((ie_pair_loss_kind)node->ints[0], a, b,
-                                                            node->saved[0], g, ga, gb);
+        st = ctx->backend->loss->pair_loss_backward(ctx, (ie_pair_loss_kind)node->ints[0], a, b, node->saved[0], g,
+                                                    ga, gb);
     if (st == IE_OK && ga) st = ie_autograd_accumulate(a, ga);
     if (st == IE_OK && gb) st = ie_autograd_accumulate(b, gb);
     ie_tensor_release(ga);
@@ -206,10 +219,10 @@ static ie_status pair_loss(const char *op, ie_pair_loss_kind kind, const char *a
             return ie_error_set(IE_ERR_SHAPE, "%s: pos_weight must be [%lld] (the last dimension of %s %s), got %s",
                                 op, (long long)last, a_name, IE_DESCRIBE(a, da), IE_DESCRIBE(pos_weight, dw));
     }
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, a, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, a, IE_KERNEL_LOSS_PAIR, &ctx));
     IE_TRY(ie_tensor_empty(IE_F32, 0, NULL, a->device, out));
-    ie_status st = be->loss->pair_loss(kind, a, b, pos_weight, *out);
+    ie_status st = ctx->backend->loss->pair_loss(ctx, kind, a, b, pos_weight, *out);
     if (st != IE_OK) return fail_release(out, st);
     ie_tensor *inputs[2] = {a, b};
     if (ie_autograd_needed(inputs, 2)) {

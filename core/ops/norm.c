@@ -103,10 +103,12 @@ static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, i
 
 static ie_status batch_norm_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *grads[3];
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_BATCH_BACKWARD, &ctx));
     IE_TRY(grad_buffers(node, grads));
-    ie_status st = ie_backend_get(g->device)->norm->batch_backward(
-        node->saved[0], g, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
-        node->ints[4] != 0, grads[0], grads[1], grads[2]);
+    ie_status st = ctx->backend->norm->batch_backward(ctx, node->saved[0], g, shape_from_ints(node), node->saved[1],
+                                                      node->saved[2], node->saved[3], node->ints[4] != 0, grads[0],
+                                                      grads[1], grads[2]);
     if (st != IE_OK) {
         for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
         return st;
@@ -154,8 +156,8 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     IE_TRY(ie_check_out(op, out));
     IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked,
                             training, momentum, eps));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
     ie_norm_shape sh = norm_shape(x, 0);
     ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
     int64_t n_mean = 2 * sh.c;
@@ -163,8 +165,8 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
     if (st == IE_OK)
-        st = be->norm->batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked,
-                                     training, momentum, eps, y, mean, invstd);
+        st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
+                                               num_batches_tracked, training, momentum, eps, y, mean, invstd);
     ie_node *node = NULL;
     if (st == IE_OK)
         st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
@@ -189,10 +191,11 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
 
 /* saved: x (or its recipe), weight, mean, invstd, bias; ints: shape, training */
 static ie_status bn_relu_apply(ie_node *node, const ie_tensor *x, bool relu, ie_tensor **out) {
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, x, IE_KERNEL_NORM_BATCH_APPLY, &ctx));
     IE_TRY(ie_tensor_empty_like(x, out));
-    ie_status st = ie_backend_get(x->device)->norm->batch_apply(x, shape_from_ints(node), node->saved[1],
-                                                                node->saved[4], node->saved[2], node->saved[3],
-                                                                relu, *out);
+    ie_status st = ctx->backend->norm->batch_apply(ctx, x, shape_from_ints(node), node->saved[1], node->saved[4],
+                                                   node->saved[2], node->saved[3], relu, *out);
     if (st != IE_OK) {
         ie_tensor_release(*out);
         *out = NULL;
@@ -211,9 +214,11 @@ static ie_status bn_relu_regenerate(ie_node *node, ie_tensor **out) {
         return st;
     }
     /* a recomputed input is ours: normalise it in place (elementwise) */
-    ie_status st = ie_backend_get(x->device)->norm->batch_apply(x, shape_from_ints(node), node->saved[1],
-                                                                node->saved[4], node->saved[2], node->saved[3],
-                                                                true, x);
+    ie_device_ctx *ctx;
+    ie_status st = ie_kernel_ctx(node->op, x, IE_KERNEL_NORM_BATCH_APPLY, &ctx);
+    if (st == IE_OK)
+        st = ctx->backend->norm->batch_apply(ctx, x, shape_from_ints(node), node->saved[1], node->saved[4],
+                                             node->saved[2], node->saved[3], true, x);
     if (st == IE_OK)
         *out = x;
     else
@@ -222,18 +227,20 @@ static ie_status bn_relu_regenerate(ie_node *node, ie_tensor **out) {
 }
 
 static ie_status batch_norm_relu_backward(ie_node *node, ie_tensor *g) {
-    const ie_backend *be = ie_backend_get(g->device);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_BATCH_BACKWARD, &ctx));
+    IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY_BACKWARD, node->op));
     ie_tensor *x = NULL, *bn = NULL, *g_bn = NULL, *grads[3] = {NULL, NULL, NULL};
     ie_status st = ie_node_saved_data(node, 0, &x, NULL);
     /* ReLU's backward needs only where the batch norm output is positive */
     if (st == IE_OK) st = bn_relu_apply(node, x, false, &bn);
     if (st == IE_OK) st = ie_tensor_empty_like(g, &g_bn);
-    if (st == IE_OK) be->pointwise->unary_backward(IE_UNARY_RELU, bn, g, 0.0f, g_bn);
+    if (st == IE_OK) st = ctx->backend->pointwise->unary_backward(ctx, IE_UNARY_RELU, bn, g, 0.0f, g_bn);
     ie_tensor_release(bn);
     if (st == IE_OK) st = grad_buffers(node, grads);
     if (st == IE_OK)
-        st = be->norm->batch_backward(x, g_bn, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
-                                      node->ints[4] != 0, grads[0], grads[1], grads[2]);
+        st = ctx->backend->norm->batch_backward(ctx, x, g_bn, shape_from_ints(node), node->saved[1], node->saved[2],
+                                                node->saved[3], node->ints[4] != 0, grads[0], grads[1], grads[2]);
     ie_tensor_release(x);
     ie_tensor_release(g_bn);
     if (st != IE_OK) {
@@ -250,8 +257,9 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
     IE_TRY(ie_check_out(op, out));
     IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
                             momentum, eps));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
+    IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, op));
     ie_norm_shape sh = norm_shape(x, 0);
     ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
     int64_t n_mean = 2 * sh.c;
@@ -259,9 +267,9 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
     if (st == IE_OK)
-        st = be->norm->batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked,
-                                     training, momentum, eps, y, mean, invstd);
-    if (st == IE_OK) be->pointwise->unary(IE_UNARY_RELU, y, 0.0f, 0.0f, y);
+        st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
+                                               num_batches_tracked, training, momentum, eps, y, mean, invstd);
+    if (st == IE_OK) st = ctx->backend->pointwise->unary(ctx, IE_UNARY_RELU, y, 0.0f, 0.0f, y);
     ie_node *node = NULL;
     if (st == IE_OK) st = record(op, batch_norm_relu_backward, x, weight, bias, mean, invstd, sh, y, &node);
     if (st == IE_OK && node) {
@@ -285,10 +293,11 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
 
 static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *grads[3];
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_GROUP_BACKWARD, &ctx));
     IE_TRY(grad_buffers(node, grads));
-    ie_status st = ie_backend_get(g->device)->norm->group_backward(
-        node->saved[0], g, shape_from_ints(node), node->saved[1], node->saved[2], node->saved[3],
-        grads[0], grads[1], grads[2]);
+    ie_status st = ctx->backend->norm->group_backward(ctx, node->saved[0], g, shape_from_ints(node), node->saved[1],
+                                                      node->saved[2], node->saved[3], grads[0], grads[1], grads[2]);
     if (st != IE_OK) {
         for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
         return st;
@@ -298,15 +307,15 @@ static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
 
 static ie_status group_norm(const char *op, ie_tensor *x, int64_t groups, ie_tensor *weight,
                             ie_tensor *bias, float eps, ie_tensor **out) {
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_GROUP_FORWARD, &ctx));
     ie_norm_shape sh = norm_shape(x, groups);
     int64_t n_stats = sh.n * groups, n_mean = 2 * n_stats;
     ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
     ie_status st = ie_tensor_empty_like(x, &y);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_stats, x->device, &invstd);
-    if (st == IE_OK) st = be->norm->group_forward(x, sh, weight, bias, eps, y, mean, invstd);
+    if (st == IE_OK) st = ctx->backend->norm->group_forward(ctx, x, sh, weight, bias, eps, y, mean, invstd);
     ie_node *node = NULL;
     if (st == IE_OK) st = record(op, group_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
     ie_tensor_release(mean);

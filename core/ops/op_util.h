@@ -17,6 +17,14 @@ ie_status ie_check_same_device(const char *op, const ie_tensor *a, const ie_tens
 /* out pointer non-NULL; sets *out = NULL. */
 ie_status ie_check_out(const char *op, ie_tensor **out);
 
+/* The first element of the integer label tensor `labels` outside
+ * [0, classes): its flat index in *index and its value in *value; *index is
+ * -1 when every label is valid.  Host work on CPU labels, never a kernel:
+ * labels are checked while they are still on the CPU (the loss front end, the
+ * batch upload), so no device hands a verdict back mid-step.  Labels on
+ * another device are refused with IE_ERR_DEVICE. */
+ie_status ie_labels_find_bad(const ie_tensor *labels, int64_t classes, int64_t *index, int64_t *value);
+
 /* A zeroed float32 tensor shaped like `like` (gradient buffers). */
 ie_status ie_grad_like(const ie_tensor *like, ie_tensor **out);
 

@@ -35,31 +35,43 @@ static ie_status resolve_broadcast(const char *op, const ie_tensor *a, const ie_
 }
 
 /* Gradient of the broadcast operand: reduce grad over the broadcast axes. */
-static ie_status reduce_to_operand(const ie_backend *be, const ie_tensor *grad, const ie_tensor *b,
+static ie_status reduce_to_operand(ie_device_ctx *ctx, const char *name, const ie_tensor *grad, const ie_tensor *b,
                                    ie_broadcast bc, ie_tensor **out) {
     if (bc.kind == IE_BROADCAST_NONE) {
         *out = ie_tensor_retain((ie_tensor *)grad);
         return IE_OK;
     }
+    IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_CHANNEL_SUM, name));
     IE_TRY(ie_grad_like(b, out));
-    if (bc.kind == IE_BROADCAST_SCALAR)
-        be->pointwise->channel_sum(grad, 1, 1, grad->numel, *out);
-    else
-        be->pointwise->channel_sum(grad, bc.outer, bc.channels, bc.inner, *out);
-    return IE_OK;
+    const struct ie_pointwise_kernels *k = ctx->backend->pointwise;
+    ie_status st = bc.kind == IE_BROADCAST_SCALAR ? k->channel_sum(ctx, grad, 1, 1, grad->numel, *out)
+                                                  : k->channel_sum(ctx, grad, bc.outer, bc.channels, bc.inner, *out);
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 static ie_status binary_backward(ie_node *node, ie_tensor *g) {
     ie_binary_op op = (ie_binary_op)node->ints[0];
     ie_broadcast bc = {(ie_broadcast_kind)node->ints[1], node->ints[2], node->ints[3], node->ints[4]};
     ie_tensor *a = node->inputs[0], *b = node->inputs[1];
-    const ie_backend *be = ie_backend_get(g->device);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_for(node->op, g, &ctx));
+    const struct ie_pointwise_kernels *k = ctx->backend->pointwise;
+    /* Checked before any gradient is accumulated, so a refusal leaves none half done. */
+    if (op == IE_BINARY_MUL) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_BINARY, node->op));
+    if (op == IE_BINARY_SUB && ie_autograd_wants(b))
+        IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, node->op));
+    if (bc.kind != IE_BROADCAST_NONE && ie_autograd_wants(b))
+        IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_CHANNEL_SUM, node->op));
     ie_status st = IE_OK;
     ie_tensor *ga = NULL, *gb_full = NULL, *gb = NULL;
     if (ie_autograd_wants(a)) {
         if (op == IE_BINARY_MUL) { /* d(a*b)/da = b (broadcast) */
             st = ie_tensor_empty_like(g, &ga);
-            if (st == IE_OK) be->pointwise->binary(IE_BINARY_MUL, g, node->saved[1], bc, ga);
+            if (st == IE_OK) st = k->binary(ctx, IE_BINARY_MUL, g, node->saved[1], bc, ga);
         } else {
             ga = ie_tensor_retain(g);
         }
@@ -69,15 +81,15 @@ static ie_status binary_backward(ie_node *node, ie_tensor *g) {
         if (op == IE_BINARY_MUL) { /* d(a*b)/db = a, reduced over the broadcast */
             st = ie_tensor_empty_like(g, &gb_full);
             if (st == IE_OK)
-                be->pointwise->binary(IE_BINARY_MUL, g, node->saved[0],
-                                      (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1}, gb_full);
+                st = k->binary(ctx, IE_BINARY_MUL, g, node->saved[0], (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1},
+                               gb_full);
         } else if (op == IE_BINARY_SUB) {
             st = ie_tensor_empty_like(g, &gb_full);
-            if (st == IE_OK) be->pointwise->unary(IE_UNARY_AFFINE, g, -1.0f, 0.0f, gb_full);
+            if (st == IE_OK) st = k->unary(ctx, IE_UNARY_AFFINE, g, -1.0f, 0.0f, gb_full);
         } else {
             gb_full = ie_tensor_retain(g);
         }
-        if (st == IE_OK) st = reduce_to_operand(be, gb_full, b, bc, &gb);
+        if (st == IE_OK) st = reduce_to_operand(ctx, node->op, gb_full, b, bc, &gb);
         if (st == IE_OK) st = ie_autograd_accumulate(b, gb);
     }
     ie_tensor_release(ga);
@@ -103,9 +115,11 @@ static ie_status add_regenerate(ie_node *node, ie_tensor **out) {
         else
             st = ie_tensor_empty_like(a, out);
     }
+    ie_device_ctx *ctx;
+    if (st == IE_OK) st = ie_kernel_ctx(node->op, a, IE_KERNEL_POINTWISE_BINARY, &ctx);
     if (st == IE_OK) /* elementwise, so writing over an operand is safe */
-        ie_backend_get(a->device)->pointwise->binary(IE_BINARY_ADD, a, b, (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1},
-                                                     *out);
+        st = ctx->backend->pointwise->binary(ctx, IE_BINARY_ADD, a, b, (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1},
+                                             *out);
     ie_tensor_release(a);
     ie_tensor_release(b);
     return st;
@@ -126,14 +140,14 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
     IE_TRY(ie_check_same_device(name, a, b));
     ie_broadcast bc;
     IE_TRY(resolve_broadcast(name, a, b, &bc));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(name, a, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(name, a, IE_KERNEL_POINTWISE_BINARY, &ctx));
     IE_TRY(ie_tensor_empty_like(a, out));
-    be->pointwise->binary(op, a, b, bc, *out);
+    ie_status st = ctx->backend->pointwise->binary(ctx, op, a, b, bc, *out);
     ie_tensor *inputs[2] = {a, b};
-    if (ie_autograd_needed(inputs, 2)) {
+    if (st == IE_OK && ie_autograd_needed(inputs, 2)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, binary_backward, inputs, 2, &node);
+        st = ie_autograd_record(*out, name, binary_backward, inputs, 2, &node);
         if (st == IE_OK && op == IE_BINARY_MUL) {
             st = ie_node_save(node, 0, a);
             if (st == IE_OK) st = ie_node_save(node, 1, b);
@@ -143,18 +157,19 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
             node->regenerate = add_regenerate;
         }
         if (st == IE_OK) st = ie_node_drop_input_data(node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = op;
+            node->ints[1] = bc.kind;
+            node->ints[2] = bc.outer;
+            node->ints[3] = bc.channels;
+            node->ints[4] = bc.inner;
         }
-        node->ints[0] = op;
-        node->ints[1] = bc.kind;
-        node->ints[2] = bc.outer;
-        node->ints[3] = bc.channels;
-        node->ints[4] = bc.inner;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("add", IE_BINARY_ADD, a, b, out); }
@@ -165,10 +180,12 @@ ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("m
 
 static ie_status unary_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *gx = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_POINTWISE_UNARY_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty_like(g, &gx));
-    ie_backend_get(g->device)->pointwise->unary_backward((ie_unary_op)node->ints[0], node->saved[0], g,
-                                                         (float)node->scalars[0], gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st = ctx->backend->pointwise->unary_backward(ctx, (ie_unary_op)node->ints[0], node->saved[0], g,
+                                                           (float)node->scalars[0], gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -177,26 +194,27 @@ static ie_status unary(const char *name, ie_unary_op op, ie_tensor *x, float par
                        ie_tensor **out) {
     IE_TRY(ie_check_out(name, out));
     IE_TRY(ie_check_f32(name, "input", x, -1));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(name, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(name, x, IE_KERNEL_POINTWISE_UNARY, &ctx));
     IE_TRY(ie_tensor_empty_like(x, out));
-    be->pointwise->unary(op, x, param, param2, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = ctx->backend->pointwise->unary(ctx, op, x, param, param2, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, unary_backward, &x, 1, &node);
+        st = ie_autograd_record(*out, name, unary_backward, &x, 1, &node);
         /* Leaky ReLU needs the input's sign; the others are cheaper from the output. */
         if (st == IE_OK && op != IE_UNARY_AFFINE)
             st = ie_node_save(node, 0, op == IE_UNARY_LEAKY_RELU ? x : *out);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = op;
+            node->scalars[0] = param;
         }
-        node->ints[0] = op;
-        node->scalars[0] = param;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_relu(ie_tensor *x, ie_tensor **out) { return unary("relu", IE_UNARY_RELU, x, 0, 0, out); }

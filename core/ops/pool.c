@@ -91,10 +91,11 @@ static ie_pool_geom geom_from_ints(const ie_node *node) {
 static ie_status pool_backward(ie_node *node, ie_tensor *g, bool max) {
     ie_tensor *x = node->inputs[0], *dx = NULL;
     ie_pool_geom geom = geom_from_ints(node);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, max ? IE_KERNEL_POOL_MAX_BACKWARD : IE_KERNEL_POOL_AVG_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty(IE_F32, x->ndim, x->shape, x->device, &dx));
-    const ie_backend *be = ie_backend_get(g->device);
-    ie_status st = max ? be->pool->max_backward(g, node->saved[0], &geom, dx)
-                       : be->pool->avg_backward(g, &geom, dx);
+    ie_status st = max ? ctx->backend->pool->max_backward(ctx, g, node->saved[0], &geom, dx)
+                       : ctx->backend->pool->avg_backward(ctx, g, &geom, dx);
     if (st == IE_OK) st = ie_autograd_accumulate(x, dx);
     ie_tensor_release(dx);
     return st;
@@ -108,20 +109,16 @@ static ie_status pool(const char *op, bool max, int dims, ie_tensor *x, const in
     IE_TRY(ie_check_out(op, out));
     ie_pool_geom g;
     IE_TRY(pool_geometry(op, x, dims, kernel, stride, padding, &g));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, max ? IE_KERNEL_POOL_MAX_FORWARD : IE_KERNEL_POOL_AVG_FORWARD, &ctx));
     int64_t shape[5] = {x->shape[0], x->shape[1], g.out[0], g.out[1], g.out[2]};
     if (dims == 2) shape[2] = g.out[1], shape[3] = g.out[2];
     bool grad = ie_autograd_needed(&x, 1);
     ie_tensor *y = NULL, *indices = NULL;
     ie_status st = ie_tensor_empty_f32(dims + 2, shape, x->device, &y);
     if (st == IE_OK && max && grad) st = ie_tensor_empty(IE_I32, dims + 2, shape, x->device, &indices);
-    if (st == IE_OK) {
-        if (max)
-            be->pool->max_forward(x, &g, y, indices);
-        else
-            be->pool->avg_forward(x, &g, y);
-    }
+    if (st == IE_OK)
+        st = max ? ctx->backend->pool->max_forward(ctx, x, &g, y, indices) : ctx->backend->pool->avg_forward(ctx, x, &g, y);
     if (st == IE_OK && grad) {
         ie_node *node;
         st = ie_autograd_record(y, op, max ? max_pool_backward : avg_pool_backward, &x, 1, &node);
@@ -159,9 +156,11 @@ ie_status ie_avg_pool2d(ie_tensor *x, const int kernel[2], const int stride[2], 
 
 static ie_status global_avg_pool_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *x = node->inputs[0], *dx = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_POOL_GLOBAL_AVG_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty(IE_F32, x->ndim, x->shape, x->device, &dx));
-    ie_backend_get(g->device)->pool->global_avg_backward(g, node->ints[0], node->ints[1], dx);
-    ie_status st = ie_autograd_accumulate(x, dx);
+    ie_status st = ctx->backend->pool->global_avg_backward(ctx, g, node->ints[0], node->ints[1], dx);
+    if (st == IE_OK) st = ie_autograd_accumulate(x, dx);
     ie_tensor_release(dx);
     return st;
 }
@@ -176,22 +175,23 @@ ie_status ie_global_avg_pool(ie_tensor *x, ie_tensor **out) {
                             op, IE_DESCRIBE(x, d));
     if (x->numel == 0)
         return ie_error_set(IE_ERR_SHAPE, "%s: input %s has no elements", op, IE_DESCRIBE(x, d));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_POOL_GLOBAL_AVG_FORWARD, &ctx));
     int64_t planes = x->shape[0] * x->shape[1], spatial = x->numel / planes;
     IE_TRY(ie_tensor_empty_f32(2, x->shape, x->device, out));
-    be->pool->global_avg_forward(x, planes, spatial, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = ctx->backend->pool->global_avg_forward(ctx, x, planes, spatial, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, op, global_avg_pool_backward, &x, 1, &node);
+        st = ie_autograd_record(*out, op, global_avg_pool_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = planes;
+            node->ints[1] = spatial;
         }
-        node->ints[0] = planes;
-        node->ints[1] = spatial;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }

@@ -4,9 +4,11 @@
 
 static ie_status reduce_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *x = node->inputs[0], *gx = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_REDUCE_FILL_FROM_SCALAR, &ctx));
     IE_TRY(ie_tensor_empty_like(x, &gx));
-    ie_backend_get(g->device)->reduce->fill_from_scalar(g, (float)node->scalars[0], gx);
-    ie_status st = ie_autograd_accumulate(x, gx);
+    ie_status st = ctx->backend->reduce->fill_from_scalar(ctx, g, (float)node->scalars[0], gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -16,23 +18,22 @@ static ie_status reduce(const char *name, ie_tensor *x, bool mean, ie_tensor **o
     IE_TRY(ie_check_f32(name, "input", x, -1));
     if (mean && x->numel == 0)
         return ie_error_set(IE_ERR_SHAPE, "mean: the input has no elements");
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(name, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(name, x, IE_KERNEL_REDUCE_SUM, &ctx));
     float scale = mean ? 1.0f / (float)x->numel : 1.0f;
     IE_TRY(ie_tensor_empty(IE_F32, 0, NULL, x->device, out));
-    be->reduce->sum(x, scale, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = ctx->backend->reduce->sum(ctx, x, scale, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, reduce_backward, &x, 1, &node);
+        st = ie_autograd_record(*out, name, reduce_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
-        }
-        node->scalars[0] = scale;
+        if (st == IE_OK) node->scalars[0] = scale;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_sum(ie_tensor *x, ie_tensor **out) { return reduce("sum", x, false, out); }

@@ -24,7 +24,8 @@ static int64_t outer_elems(const ie_tensor *t, int dim) {
 
 static ie_status concat_backward(ie_node *node, ie_tensor *g) {
     int dim = (int)node->ints[0];
-    const ie_backend *be = ie_backend_get(g->device);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_REDUCE_COPY_ROWS, &ctx));
     int64_t outer = outer_elems(g, dim), out_row = row_elems(g, dim) * (int64_t)sizeof(float), offset = 0;
     ie_status st = IE_OK;
     for (int k = 0; k < node->n_inputs && st == IE_OK; k++) {
@@ -32,10 +33,8 @@ static ie_status concat_backward(ie_node *node, ie_tensor *g) {
         int64_t row = row_elems(x, dim) * (int64_t)sizeof(float);
         if (ie_autograd_wants(x)) {
             st = ie_tensor_empty_like(x, &gx);
-            if (st == IE_OK) {
-                be->reduce->copy_rows(g, offset, out_row, gx, 0, row, outer, row);
-                st = ie_autograd_accumulate(x, gx);
-            }
+            if (st == IE_OK) st = ctx->backend->reduce->copy_rows(ctx, g, offset, out_row, gx, 0, row, outer, row);
+            if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
             ie_tensor_release(gx);
         }
         offset += row;
@@ -75,8 +74,8 @@ static ie_status concat_check(ie_tensor *const *xs, int count, int *dim) {
 ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out) {
     IE_TRY(ie_check_out("concat", out));
     IE_TRY(concat_check(xs, count, &dim));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for("concat", xs[0], &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx("concat", xs[0], IE_KERNEL_REDUCE_COPY_ROWS, &ctx));
     int64_t shape[IE_MAX_DIMS];
     memcpy(shape, xs[0]->shape, sizeof shape);
     shape[dim] = 0;
@@ -84,23 +83,23 @@ ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out) {
     IE_TRY(ie_tensor_empty(xs[0]->dtype, xs[0]->ndim, shape, xs[0]->device, out));
     size_t esize = ie_dtype_size(xs[0]->dtype);
     int64_t outer = outer_elems(*out, dim), out_row = row_elems(*out, dim) * (int64_t)esize, offset = 0;
-    for (int k = 0; k < count; k++) {
+    ie_status st = IE_OK;
+    for (int k = 0; k < count && st == IE_OK; k++) {
         int64_t row = row_elems(xs[k], dim) * (int64_t)esize;
-        be->reduce->copy_rows(xs[k], 0, row, *out, offset, out_row, outer, row);
+        st = ctx->backend->reduce->copy_rows(ctx, xs[k], 0, row, *out, offset, out_row, outer, row);
         offset += row;
     }
-    if (ie_autograd_needed(xs, count)) {
+    if (st == IE_OK && ie_autograd_needed(xs, count)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, "concat", concat_backward, xs, count, &node);
+        st = ie_autograd_record(*out, "concat", concat_backward, xs, count, &node);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
-        }
-        node->ints[0] = dim;
+        if (st == IE_OK) node->ints[0] = dim;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 /* ---------------- reshape and flatten ----------------

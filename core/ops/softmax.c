@@ -13,10 +13,12 @@ static void axis_view(const ie_tensor *x, int dim, int64_t *outer, int64_t *size
 
 static ie_status softmax_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *gx = NULL;
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_REDUCE_SOFTMAX_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty_like(g, &gx));
-    ie_backend_get(g->device)->reduce->softmax_backward(node->saved[0], g, node->ints[0], node->ints[1],
-                                                        node->ints[2], node->ints[3] != 0, gx);
-    ie_status st = ie_autograd_accumulate(node->inputs[0], gx);
+    ie_status st = ctx->backend->reduce->softmax_backward(ctx, node->saved[0], g, node->ints[0], node->ints[1],
+                                                          node->ints[2], node->ints[3] != 0, gx);
+    if (st == IE_OK) st = ie_autograd_accumulate(node->inputs[0], gx);
     ie_tensor_release(gx);
     return st;
 }
@@ -29,28 +31,29 @@ static ie_status softmax(const char *name, ie_tensor *x, int dim, bool log, ie_t
         return ie_error_set(IE_ERR_INVALID_ARG, "%s: dim %d is out of range for input %s (valid: %d to %d)",
                             name, dim, IE_DESCRIBE(x, d), -x->ndim, x->ndim - 1);
     if (dim < 0) dim += x->ndim;
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(name, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(name, x, IE_KERNEL_REDUCE_SOFTMAX, &ctx));
     int64_t outer, size, inner;
     axis_view(x, dim, &outer, &size, &inner);
     IE_TRY(ie_tensor_empty_like(x, out));
-    be->reduce->softmax(x, outer, size, inner, log, *out);
-    if (ie_autograd_needed(&x, 1)) {
+    ie_status st = ctx->backend->reduce->softmax(ctx, x, outer, size, inner, log, *out);
+    if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
-        ie_status st = ie_autograd_record(*out, name, softmax_backward, &x, 1, &node);
+        st = ie_autograd_record(*out, name, softmax_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, *out);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
-        if (st != IE_OK) {
-            ie_tensor_release(*out);
-            *out = NULL;
-            return st;
+        if (st == IE_OK) {
+            node->ints[0] = outer;
+            node->ints[1] = size;
+            node->ints[2] = inner;
+            node->ints[3] = log;
         }
-        node->ints[0] = outer;
-        node->ints[1] = size;
-        node->ints[2] = inner;
-        node->ints[3] = log;
     }
-    return IE_OK;
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 ie_status ie_softmax(ie_tensor *x, int dim, ie_tensor **out) { return softmax("softmax", x, dim, false, out); }

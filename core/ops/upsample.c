@@ -46,9 +46,11 @@ static ie_status upsample_backward(ie_node *node, ie_tensor *g) {
         geom.in[a] = node->ints[1 + a];
         geom.out[a] = node->ints[4 + a];
     }
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_POOL_UPSAMPLE_BACKWARD, &ctx));
     IE_TRY(ie_tensor_empty(IE_F32, x->ndim, x->shape, x->device, &dx));
-    ie_status st = ie_backend_get(g->device)->pool->upsample_backward(
-        g, &geom, (ie_upsample_mode)node->ints[7], node->ints[8] != 0, dx);
+    ie_status st = ctx->backend->pool->upsample_backward(ctx, g, &geom, (ie_upsample_mode)node->ints[7],
+                                                         node->ints[8] != 0, dx);
     if (st == IE_OK) st = ie_autograd_accumulate(x, dx);
     ie_tensor_release(dx);
     return st;
@@ -59,14 +61,14 @@ ie_status ie_upsample(ie_tensor *x, const int64_t *size, ie_upsample_mode mode, 
     const char *op = "upsample";
     IE_TRY(ie_check_out(op, out));
     IE_TRY(check_upsample(op, x, size, mode, align_corners));
-    const ie_backend *be;
-    IE_TRY(ie_backend_for(op, x, &be));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_POOL_UPSAMPLE_FORWARD, &ctx));
     ie_pool_geom g = upsample_geometry(x, size);
     int64_t shape[5] = {x->shape[0], x->shape[1]};
     for (int i = 0; i < x->ndim - 2; i++) shape[2 + i] = size[i];
     ie_tensor *y = NULL;
     IE_TRY(ie_tensor_empty_f32(x->ndim, shape, x->device, &y));
-    ie_status st = be->pool->upsample_forward(x, &g, mode, align_corners, y);
+    ie_status st = ctx->backend->pool->upsample_forward(ctx, x, &g, mode, align_corners, y);
     if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
         st = ie_autograd_record(y, op, upsample_backward, &x, 1, &node);

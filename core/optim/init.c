@@ -5,9 +5,13 @@
  * same bytes on any thread count. */
 #include <math.h>
 
-#include "core/backend/cpu/cpu_parallel.h"
 #include "core/tensor/tensor_impl.h"
 #include "innereye/init.h"
+#include "innereye/threads.h"
+
+/* Elements per parallel task.  Each value depends on its index alone, so any
+ * chunk size gives the same bytes; this one amortises the task overhead. */
+#define FILL_CHUNK ((int64_t)16384)
 
 typedef enum fill_kind { FILL_UNIFORM, FILL_NORMAL } fill_kind;
 
@@ -22,7 +26,7 @@ typedef struct fill_job {
 
 static void fill_task(void *ctx, int64_t chunk) {
     const fill_job *j = ctx;
-    int64_t i0 = chunk * IE_CPU_CHUNK, i1 = i0 + IE_CPU_CHUNK < j->n ? i0 + IE_CPU_CHUNK : j->n;
+    int64_t i0 = chunk * FILL_CHUNK, i1 = i0 + FILL_CHUNK < j->n ? i0 + FILL_CHUNK : j->n;
     if (j->kind == FILL_UNIFORM) {
         ie_rng_fill_uniform(&j->rng, j->first + (uint64_t)i0, j->out + i0, i1 - i0, j->a, j->b);
         return;
@@ -54,7 +58,7 @@ static ie_status fill(const char *op, ie_tensor *t, ie_rng *rng, fill_kind kind,
                             "tensor its own item",
                             op, (unsigned long long)n, rng->next);
     fill_job job = {kind, *rng, first, (float)a, (float)b, ie_f32(t), t->numel};
-    ie_parallel_for(ie_cpu_chunks(t->numel), fill_task, &job);
+    ie_parallel_for((t->numel + FILL_CHUNK - 1) / FILL_CHUNK, fill_task, &job);
     rng->next = (uint32_t)end;
     return IE_OK;
 }

@@ -241,7 +241,7 @@ static ie_status ensure_state(const ie_optimizer *o, slot *s) {
     return IE_OK;
 }
 
-static void step_sgd(const struct ie_optim_kernels *kern, const ie_optimizer_opts *o, slot *s) {
+static ie_status step_sgd(ie_device_ctx *ctx, const ie_optimizer_opts *o, slot *s) {
     ie_sgd_scalars sc = {
         .neg_lr = (float)(-o->lr),
         .weight_decay = (float)o->weight_decay,
@@ -252,10 +252,10 @@ static void step_sgd(const struct ie_optim_kernels *kern, const ie_optimizer_opt
         .nesterov = o->nesterov,
         .first_step = s->step == 1, /* torch: the buffer starts as a copy of d_p */
     };
-    kern->sgd(&sc, s->param, s->param->grad, s->buf[0]);
+    return ctx->backend->optim->sgd(ctx, &sc, s->param, s->param->grad, s->buf[0]);
 }
 
-static void step_adam(const struct ie_optim_kernels *kern, const ie_optimizer_opts *o, slot *s) {
+static ie_status step_adam(ie_device_ctx *ctx, const ie_optimizer_opts *o, slot *s) {
     double step = (double)s->step;
     double bias_correction1 = 1.0 - pow(o->beta1, step);
     double bias_correction2 = 1.0 - pow(o->beta2, step);
@@ -275,10 +275,10 @@ static void step_adam(const struct ie_optim_kernels *kern, const ie_optimizer_op
         .decoupled = decoupled,
         .amsgrad = o->amsgrad,
     };
-    kern->adam(&sc, s->param, s->param->grad, s->buf[0], s->buf[1], s->buf[2]);
+    return ctx->backend->optim->adam(ctx, &sc, s->param, s->param->grad, s->buf[0], s->buf[1], s->buf[2]);
 }
 
-static void step_rmsprop(const struct ie_optim_kernels *kern, const ie_optimizer_opts *o, slot *s) {
+static ie_status step_rmsprop(ie_device_ctx *ctx, const ie_optimizer_opts *o, slot *s) {
     ie_rmsprop_scalars sc = {
         .alpha = (float)o->alpha,
         .one_minus_alpha = (float)(1.0 - o->alpha),
@@ -290,7 +290,18 @@ static void step_rmsprop(const struct ie_optim_kernels *kern, const ie_optimizer
         .use_momentum = o->momentum > 0.0,
         .centered = o->centered,
     };
-    kern->rmsprop(&sc, s->param, s->param->grad, s->buf[0], s->buf[1], s->buf[2]);
+    return ctx->backend->optim->rmsprop(ctx, &sc, s->param, s->param->grad, s->buf[0], s->buf[1], s->buf[2]);
+}
+
+/* The kernel that updates parameters for this kind of optimiser. */
+static ie_kernel_op optim_kernel(ie_optimizer_kind kind) {
+    switch (kind) {
+    case IE_OPTIM_SGD: return IE_KERNEL_OPTIM_SGD;
+    case IE_OPTIM_ADAM:
+    case IE_OPTIM_ADAMW: return IE_KERNEL_OPTIM_ADAM;
+    case IE_OPTIM_RMSPROP: return IE_KERNEL_OPTIM_RMSPROP;
+    }
+    return IE_KERNEL_OPTIM_SGD;
 }
 
 ie_status ie_optimizer_step(ie_optimizer *o) {
@@ -300,24 +311,30 @@ ie_status ie_optimizer_step(ie_optimizer *o) {
         slot *s = &o->slots[i];
         if (!s->param->grad) continue;
         IE_TRY(check_grad(s));
-        const ie_backend *be = NULL;
-        IE_TRY(ie_backend_for("optimizer_step", s->param, &be));
-        if (!be->optim || !be->optim->sgd)
-            return ie_error_set(IE_ERR_UNSUPPORTED, "optimizer_step: the %s backend has no optimiser kernels",
-                                be->name);
+        ie_device_ctx *ctx;
+        IE_TRY(ie_kernel_ctx("optimizer_step", s->param, optim_kernel(o->opts.kind), &ctx));
         IE_TRY(ensure_state(o, s));
     }
     for (int i = 0; i < o->count; i++) {
         slot *s = &o->slots[i];
         if (!s->param->grad) continue;
-        const struct ie_optim_kernels *kern = ie_backend_get(s->param->device)->optim;
+        ie_device_ctx *ctx;
+        IE_TRY(ie_device_ctx_for("optimizer_step", s->param, &ctx));
         s->step++;
+        ie_status st = IE_OK;
         switch (o->opts.kind) {
-        case IE_OPTIM_SGD: step_sgd(kern, &o->opts, s); break;
+        case IE_OPTIM_SGD: st = step_sgd(ctx, &o->opts, s); break;
         case IE_OPTIM_ADAM:
-        case IE_OPTIM_ADAMW: step_adam(kern, &o->opts, s); break;
-        case IE_OPTIM_RMSPROP: step_rmsprop(kern, &o->opts, s); break;
+        case IE_OPTIM_ADAMW: st = step_adam(ctx, &o->opts, s); break;
+        case IE_OPTIM_RMSPROP: st = step_rmsprop(ctx, &o->opts, s); break;
         }
+        /* Only a device failure gets here (the CPU kernels cannot fail): the
+         * parameters before this one have moved, so the run must stop and
+         * resume from its last checkpoint. */
+        if (st != IE_OK)
+            return ie_error_wrap(st, "optimizer_step: parameter '%s' (the step is incomplete; resume from the last "
+                                     "checkpoint)",
+                                 s->name);
     }
     o->steps++;
     return IE_OK;

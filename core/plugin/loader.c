@@ -311,6 +311,18 @@ ie_status ie_plugin_create(const ie_loaded_plugin *p, const char *config_json, c
     if (st != IE_OK) return plugin_failed(p, "create", st);
     if (!model)
         return ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): create returned OK but no model", p->table.name, p->path);
+    /* The model runs where the host said (plugin.h, "Devices"): its tensors
+     * move once, here, whatever ABI the plugin was built for.  Nothing moves
+     * on the CPU. */
+    ie_params *params = host ? p->table.parameters(model) : NULL;
+    if (params) {
+        st = ie_params_to(params, host->device);
+        if (st != IE_OK) {
+            p->table.destroy(model);
+            return ie_error_wrap(st, "plugin %s (%s): moving the model to %s", p->table.name, p->path,
+                                 ie_device_name(host->device));
+        }
+    }
     *out = model;
     return IE_OK;
 }

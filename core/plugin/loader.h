@@ -74,6 +74,8 @@ ie_status ie_plugin_scan(ie_plugin_folder_fn folder, ie_plugin_visit_fn visit, v
  * These call the table's function and make sure a failure carries a message
  * that names the plugin and keeps the plugin's own words; they also refuse
  * results that break the contract (OK with a NULL output). */
+/* create(), then the model's parameters() moved to host->device (plugin.h,
+ * "Devices"); a model that cannot move is destroyed and refused. */
 ie_status ie_plugin_create(const ie_loaded_plugin *plugin, const char *config_json, const ie_host *host,
                            ie_model **out);
 ie_status ie_plugin_forward(const ie_loaded_plugin *plugin, ie_model *model, const ie_batch *batch,

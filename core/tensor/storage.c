@@ -64,10 +64,8 @@ static void *cache_take(ie_device device, size_t nbytes, size_t *got) {
 
 ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     *out = NULL;
-    const ie_backend *be = ie_backend_get(device);
-    if (!be)
-        return ie_error_set(IE_ERR_DEVICE, "no backend for device %s in this build",
-                            ie_device_name(device));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_get("tensor", device, &ctx));
     size_t rounded = round_size(nbytes ? nbytes : 1);
     ie_storage *s = calloc(1, sizeof *s);
     if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory allocating a tensor header");
@@ -77,7 +75,7 @@ ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     pthread_mutex_unlock(&cache_lock);
     rounded = got;
     if (!data) {
-        ie_status st = be->alloc(rounded, &data);
+        ie_status st = ctx->backend->alloc(ctx, rounded, &data);
         if (st != IE_OK) {
             free(s);
             return st;
@@ -112,8 +110,33 @@ void ie_storage_release(ie_storage *s) {
         stats.bytes_cached += s->nbytes;
     }
     pthread_mutex_unlock(&cache_lock);
-    if (!b) ie_backend_get(s->device)->free(s->data);
+    ie_device_ctx *ctx = NULL;
+    /* A storage exists only where a context was made, so the lookup cannot fail here. */
+    if (!b && ie_device_ctx_get("tensor storage", s->device, &ctx) == IE_OK) ctx->backend->free(ctx, s->data);
     free(s);
+}
+
+ie_status ie_memory_copy(const char *op, void *dst, ie_device dst_dev, const void *src, ie_device src_dev,
+                         size_t nbytes) {
+    if (nbytes == 0) return IE_OK;
+    ie_device_ctx *ctx;
+    if (src_dev == dst_dev || src_dev == IE_CPU) {
+        IE_TRY(ie_device_ctx_get(op, dst_dev, &ctx));
+        return ctx->backend->copy(ctx, dst, src, nbytes,
+                                  src_dev == dst_dev ? IE_COPY_DEVICE_TO_DEVICE : IE_COPY_HOST_TO_DEVICE);
+    }
+    if (dst_dev == IE_CPU) {
+        IE_TRY(ie_device_ctx_get(op, src_dev, &ctx));
+        return ctx->backend->copy(ctx, dst, src, nbytes, IE_COPY_DEVICE_TO_HOST);
+    }
+    void *host = malloc(nbytes);
+    if (!host)
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory for %zu bytes staged from %s to %s", op, nbytes,
+                            ie_device_name(src_dev), ie_device_name(dst_dev));
+    ie_status st = ie_memory_copy(op, host, IE_CPU, src, src_dev, nbytes);
+    if (st == IE_OK) st = ie_memory_copy(op, dst, dst_dev, host, IE_CPU, nbytes);
+    free(host);
+    return st;
 }
 
 void ie_memory_get_stats(ie_memory_stats *out) {
@@ -125,12 +148,16 @@ void ie_memory_get_stats(ie_memory_stats *out) {
 void ie_memory_trim(void) {
     pthread_mutex_lock(&cache_lock);
     for (int d = 0; d < IE_DEVICE_COUNT; d++) {
-        const ie_backend *be = ie_backend_get((ie_device)d);
+        ie_device_ctx *ctx = NULL;
+        /* Only a device that holds cached blocks was ever used, so this never
+         * loads a backend module. */
         for (int i = 0; i < CACHE_BUCKETS; i++) {
             while (cache[d][i]) {
                 cached_block *b = cache[d][i];
                 cache[d][i] = b->next;
-                if (be) be->free(b->data);
+                if (ctx || (ie_backend_loaded((ie_device)d) &&
+                            ie_device_ctx_get("memory_trim", (ie_device)d, &ctx) == IE_OK))
+                    ctx->backend->free(ctx, b->data);
                 stats.bytes_cached -= b->nbytes;
                 free(b);
             }

@@ -87,11 +87,15 @@ ie_status ie_tensor_empty_f32(int ndim, const int64_t *shape, ie_device device, 
 ie_status ie_tensor_zeros(ie_dtype dtype, int ndim, const int64_t *shape, ie_device device,
                           ie_tensor **out) {
     IE_TRY(ie_tensor_empty(dtype, ndim, shape, device, out));
-    if (device == IE_CPU) {
-        memset(ie_tensor_ptr(*out), 0, (size_t)(*out)->numel * ie_dtype_size(dtype));
-        return IE_OK;
+    /* All-zero bytes are 0 in every element type. */
+    ie_device_ctx *ctx = NULL;
+    ie_status st = ie_device_ctx_get("tensor_zeros", device, &ctx);
+    if (st == IE_OK) st = ctx->backend->zero(ctx, ie_tensor_ptr(*out), (size_t)(*out)->numel * ie_dtype_size(dtype));
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
     }
-    return ie_backend_get(device)->fill_f32(*out, 0.0f);
+    return st;
 }
 
 ie_status ie_tensor_empty_like(const ie_tensor *like, ie_tensor **out) {
@@ -146,9 +150,19 @@ void *ie_tensor_data(const ie_tensor *t) { return t->device == IE_CPU ? ie_tenso
 float *ie_tensor_data_f32(const ie_tensor *t) {
     return (t->device == IE_CPU && t->dtype == IE_F32) ? ie_f32(t) : NULL;
 }
+ie_status ie_tensor_read_item(const ie_tensor *t, float *out) {
+    char d[96];
+    if (!t || !out) return ie_error_set(IE_ERR_INVALID_ARG, "tensor_read_item: NULL argument");
+    *out = NAN;
+    if (t->dtype != IE_F32 || t->numel < 1)
+        return ie_error_set(IE_ERR_SHAPE, "tensor_read_item: needs an f32 tensor with at least one element, got %s",
+                            ie_tensor_describe(t, d, sizeof d));
+    return ie_memory_copy("tensor_read_item", out, IE_CPU, ie_tensor_ptr(t), t->device, sizeof *out);
+}
+
 float ie_tensor_item(const ie_tensor *t) {
-    if (!t || t->dtype != IE_F32 || t->numel < 1 || t->device != IE_CPU) return NAN;
-    return ie_f32(t)[0];
+    float v = NAN;
+    return ie_tensor_read_item(t, &v) == IE_OK ? v : NAN;
 }
 
 const char *ie_tensor_describe(const ie_tensor *t, char *buf, size_t size) {
@@ -202,18 +216,36 @@ ie_status ie_tensor_copy_data(ie_tensor *dst, const ie_tensor *src) {
     if (dst->numel != src->numel || dst->dtype != src->dtype)
         return ie_error_set(IE_ERR_SHAPE, "tensor_copy_data: cannot copy %s into %s",
                             ie_tensor_describe(src, a, sizeof a), ie_tensor_describe(dst, b, sizeof b));
-    if (dst->device != src->device)
-        return ie_error_set(IE_ERR_DEVICE, "tensor_copy_data: %s to %s copies are not supported yet",
-                            ie_device_name(src->device), ie_device_name(dst->device));
-    return ie_backend_get(dst->device)->copy(ie_tensor_ptr(dst), ie_tensor_ptr(src),
-                                             (size_t)src->numel * ie_dtype_size(src->dtype), 2);
+    return ie_memory_copy("tensor_copy_data", ie_tensor_ptr(dst), dst->device, ie_tensor_ptr(src), src->device,
+                      (size_t)src->numel * ie_dtype_size(src->dtype));
+}
+
+ie_status ie_tensor_to(ie_tensor *t, ie_device device, ie_tensor **out) {
+    if (!out) return ie_error_set(IE_ERR_INVALID_ARG, "tensor_to: out is NULL");
+    *out = NULL;
+    if (!t) return ie_error_set(IE_ERR_INVALID_ARG, "tensor_to: tensor is NULL");
+    if (t->device == device) {
+        *out = ie_tensor_retain(t);
+        return IE_OK;
+    }
+    IE_TRY(ie_tensor_empty(t->dtype, t->ndim, t->shape, device, out));
+    ie_status st = ie_tensor_copy_data(*out, t);
+    if (st != IE_OK) {
+        ie_tensor_release(*out);
+        *out = NULL;
+        return ie_error_wrap(st, "tensor_to %s", ie_device_name(device));
+    }
+    if (t->name) ie_tensor_set_name(*out, t->name);
+    return IE_OK;
 }
 
 ie_status ie_tensor_fill(ie_tensor *t, float value) {
     if (!t) return ie_error_set(IE_ERR_INVALID_ARG, "tensor_fill: tensor is NULL");
     if (t->dtype != IE_F32)
         return ie_error_set(IE_ERR_DTYPE, "tensor_fill: needs f32, got %s", ie_dtype_name(t->dtype));
-    return ie_backend_get(t->device)->fill_f32(t, value);
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_get("tensor_fill", t->device, &ctx));
+    return ctx->backend->fill_f32(ctx, t, value);
 }
 
 void ie_tensor_set_requires_grad(ie_tensor *t, bool requires_grad) {

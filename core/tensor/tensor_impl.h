@@ -46,6 +46,12 @@ ie_status ie_tensor_zeros_like(const ie_tensor *like, ie_tensor **out);
 ie_status ie_tensor_empty_f32(int ndim, const int64_t *shape, ie_device device,
                               ie_tensor **out);
 
+/* Copies nbytes from src on src_dev to dst on dst_dev through the backends'
+ * copy (backend.h): within a device, to or from the host, or between two
+ * devices through a host buffer.  `op` names the caller in errors. */
+ie_status ie_memory_copy(const char *op, void *dst, ie_device dst_dev, const void *src, ie_device src_dev,
+                         size_t nbytes);
+
 /* Storage allocation through the device's caching allocator. */
 ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out);
 void ie_storage_release(ie_storage *s);

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "innereye/threads.h"
 
 ie_status ie_compute_setup(const ie_config *cfg, int threads_override) {

@@ -14,7 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/checkpoint.h"
-#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_path.h"
 #include "core/plugin/loader.h"
 #include "core/train/run_dir.h"

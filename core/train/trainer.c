@@ -16,6 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
+#include "core/data/sample_util.h"
 #include "core/data/strmap.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
@@ -485,26 +486,40 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
         bool got = false;
         st = ie_loader_next(loader, &batch, &got);
         if (st != IE_OK || !got) break;
+        /* Collated on the CPU; labels are checked there before they move
+         * (a no-op when the model lives on the CPU). */
+        st = ie_data_batch_to(&batch, t->host.device, t->n_classes);
         ie_tensor *output = NULL, *loss = NULL;
         ie_optimizer_zero_grad(t->opt);
         ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
-        st = ie_plugin_forward(t->plugin, t->model, &batch, true, &output);
+        if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, &batch, true, &output);
         if (st == IE_OK)
             st = t->plugin->table.loss
                      ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, &batch, &loss))
                      : ie_loss_compute(&t->loss, output, &batch, &loss);
+        /* On the CPU, backward refuses a non-finite loss before any gradient
+         * exists, so the weights never see it. */
+        bool not_finite = false;
         if (st == IE_OK) {
-            double value = ie_tensor_item(loss);
             st = ie_backward(loss);
-            if (st == IE_ERR_NUMERIC || !isfinite(value)) {
+            not_finite = st == IE_ERR_NUMERIC;
+        }
+        if (st == IE_OK) st = ie_optimizer_step(t->opt);
+        /* The loss is read once the whole step is queued: on a device, this
+         * copy is the step's one wait, and it does not hold back backward. */
+        if (st == IE_OK || not_finite) {
+            float value = NAN;
+            ie_status read = ie_tensor_read_item(loss, &value);
+            if (read != IE_OK && !not_finite) st = read;
+            not_finite = not_finite || (read == IE_OK && !isfinite(value));
+            if (not_finite) {
                 char advice[9000];
                 divergence_advice(t, advice, sizeof advice);
                 st = ie_error_set(IE_ERR_NUMERIC, "epoch %d, step %d: the loss is not finite (%g); training stopped. "
-                                  "%s", epoch + 1, done + 1, value, advice);
-            }
-            sum += value;
+                                  "%s", epoch + 1, done + 1, (double)value, advice);
+            } else if (st == IE_OK)
+                sum += value;
         }
-        if (st == IE_OK) st = ie_optimizer_step(t->opt);
         ie_tensor_release(output);
         ie_tensor_release(loss);
         ie_batch_clear(&batch);

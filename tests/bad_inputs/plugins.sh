@@ -53,7 +53,7 @@ plugin_train() { # plugin_train NAME NAMES ADVICE PLUGIN_FILE
   expect "$1" 1 "$2" "$3" --changes runs -- "$IE" train "${TINY[@]}" --set data.dataset_csv=data/dataset.csv \
     --output-dir runs --set run.name="$1" --set "model.plugin=$4"
 }
-plugin_train plugin_wrong_major "libwrong_major.so: built for plugin ABI 2.0, this host speaks 1.1" \
+plugin_train plugin_wrong_major "libwrong_major.so: built for plugin ABI 2.0, this host speaks 1." \
   "rebuild the plugin against this SDK" "$PLUGINS/libwrong_major.so"
 plugin_train plugin_no_entry "libno_entry.so: no symbol ie_plugin_entry" "define it with IE_PLUGIN_EXPORT" \
   "$PLUGINS/libno_entry.so"

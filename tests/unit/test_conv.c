@@ -3,7 +3,7 @@
  * and the opt-in vol2col + OpenBLAS), finite differences, bit-identical
  * results for 1, 2 and 3 threads and between the direct and canonical
  * kernels, and errors.  tests/unit/test_cpu_paths.c compares the CPU paths. */
-#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_path.h"
 #include "innereye/threads.h"
 #include "test_util.h"

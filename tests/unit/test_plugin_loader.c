@@ -1,7 +1,7 @@
 /* Plugin loader: each deliberately broken plugin is refused with a message
  * naming the file and the fault (both ABI versions where they are the
  * fault), a plugin built against the frozen ABI 1.0 header loads and runs on
- * this 1.1 host, failures inside create/forward reach the caller in the
+ * this 1.2 host, failures inside create/forward reach the caller in the
  * plugin's own words, and plugins are found by path and by name. */
 #include <errno.h>
 #include <limits.h>
@@ -147,6 +147,38 @@ static void test_older_minor(void) {
     int wrong = 0;
     for (int64_t i = 0; i < ie_tensor_numel(image); i++) wrong += out[i] != x[i] * 2.0f + 0.5f;
     CHECK(wrong == 0, "%d outputs differ from 2 x + 0.5", wrong);
+    ie_tensor_release(y);
+    ie_tensor_release(image);
+    p->table.destroy(model);
+    ie_plugin_unload(p);
+}
+
+/* Built against tests/abi/v1_1/innereye/plugin.h: the 1.2 host (no new
+ * table fields, new SDK calls) loads it, finds its 1.1 validate_config and
+ * runs it; create() leaves its parameters where the host runs (the CPU). */
+static void test_previous_minor(void) {
+    ie_loaded_plugin *p = NULL;
+    CHECK_OK(ie_plugin_load(plugin_path("abi_v1_1"), &p));
+    CHECK(p->table.abi_major == 1 && p->table.abi_minor == 1, "ABI %u.%u", p->table.abi_major, p->table.abi_minor);
+    CHECK(p->table.validate_config != NULL, "validate_config of a 1.1 plugin is copied");
+    CHECK_OK(ie_plugin_validate_config(p, "{}"));
+    CHECK_FAILS(ie_plugin_validate_config(p, "{\"refuse\": 1}"), IE_ERR_CONFIG, "AbiV1_1: this config asks to be refused");
+    ie_host host = {.struct_size = sizeof host, .abi_major = IE_PLUGIN_ABI_MAJOR,
+                    .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = 1, .threads = 1, .device = IE_CPU, .run_dir = ""};
+    ie_model *model = NULL;
+    CHECK_OK(ie_plugin_create(p, "{}", &host, &model));
+    ie_params *params = p->table.parameters(model);
+    CHECK(ie_params_count(params) == 2 && ie_tensor_device(ie_params_find(params, "scale")) == IE_CPU,
+          "parameters on the host's device");
+    const int64_t shape[5] = {1, 2, 2, 2, 2};
+    ie_tensor *image = test_random(5, shape, 12, -1.0f, 1.0f, false);
+    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .image = image};
+    ie_tensor *y = NULL;
+    CHECK_OK(ie_plugin_forward(p, model, &batch, false, &y));
+    const float *x = ie_tensor_data_f32(image), *out = ie_tensor_data_f32(y);
+    int wrong = 0;
+    for (int64_t i = 0; i < ie_tensor_numel(image); i++) wrong += out[i] != x[i] * 3.0f - 1.0f;
+    CHECK(wrong == 0, "%d outputs differ from 3 x - 1", wrong);
     ie_tensor_release(y);
     ie_tensor_release(image);
     p->table.destroy(model);
@@ -304,10 +336,10 @@ static void test_find(void) {
     CHECK_OK(ie_plugin_scan(record_folder, record_visit, &r));
     CHECK(r.builtin_folders == 1 && r.search_folders == 3 && r.missing_folders == 1, "folders %d %d %d",
           r.builtin_folders, r.search_folders, r.missing_folders);
-    const char *good[] = {"AbiV1_0", "CreateFails", "Faulty", "ForwardFails", "MyModel", "TinySeg"};
+    const char *good[] = {"AbiV1_0", "AbiV1_1", "CreateFails", "Faulty", "ForwardFails", "MyModel", "TinySeg"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         CHECK(listed(r.loaded, r.n_loaded, good[i]), "scan did not load %s", good[i]);
-    CHECK(r.n_loaded == 7, "7 plugins load (TinySeg twice), got %d", r.n_loaded);
+    CHECK(r.n_loaded == 8, "8 plugins load (TinySeg twice), got %d", r.n_loaded);
     const char *bad[] = {"libno_entry.so",    "libnull_entry.so", "libwrong_major.so",     "libnewer_minor.so",
                          "libsmall_struct.so", "libnull_forward.so", "libbad_task.so",      "libno_name.so",
                          "libundefined_symbol.so", "libmissing_dep.so"};
@@ -325,6 +357,7 @@ int main(void) {
     test_refusals();
     test_load_current();
     test_older_minor();
+    test_previous_minor();
     test_failures_propagate();
     test_find();
     return test_summary();

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "core/backend/backend.h"
-#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "innereye/rng.h"
 #include "innereye/threads.h"
 
@@ -89,7 +89,9 @@ typedef struct timing {
 } timing;
 
 static timing time_layer(const layer *l, int repeats) {
-    const struct ie_conv_kernels *k = ie_backend_get(IE_CPU)->conv;
+    ie_device_ctx *ctx;
+    must(ie_device_ctx_get("conv_layers", IE_CPU, &ctx));
+    const struct ie_conv_kernels *k = ctx->backend->conv;
     /* The regular conv whose forward is this layer (or whose backward_data
      * is, for a transposed layer). */
     ie_conv_geom g = {.batch = BATCH};
@@ -119,21 +121,21 @@ static timing time_layer(const layer *l, int repeats) {
     for (int r = 0; r <= repeats; r++) { /* the first run warms caches and allocators */
         double t0 = now();
         if (l->transposed)
-            must(k->backward_data(&g, x, w, l->bias ? b : NULL, y));
+            must(k->backward_data(ctx, &g, x, w, l->bias ? b : NULL, y));
         else
-            must(k->forward(&g, x, w, l->bias ? b : NULL, y));
+            must(k->forward(ctx, &g, x, w, l->bias ? b : NULL, y));
         double t1 = now();
         if (l->transposed) {
-            if (l->input_grad) must(k->forward(&g, gy, w, NULL, gx));
+            if (l->input_grad) must(k->forward(ctx, &g, gy, w, NULL, gx));
         } else {
-            if (l->input_grad) must(k->backward_data(&g, gy, w, NULL, gx));
+            if (l->input_grad) must(k->backward_data(ctx, &g, gy, w, NULL, gx));
         }
         double tm = now();
         if (l->transposed)
-            must(k->backward_weight(&g, gy, x, gw));
+            must(k->backward_weight(ctx, &g, gy, x, gw));
         else
-            must(k->backward_weight(&g, x, gy, gw));
-        if (l->bias) must(k->bias_grad(gy, BATCH, l->cout, ys[2] * ys[3] * ys[4], gb));
+            must(k->backward_weight(ctx, &g, x, gy, gw));
+        if (l->bias) must(k->bias_grad(ctx, gy, BATCH, l->cout, ys[2] * ys[3] * ys[4], gb));
         double t2 = now();
         if (r > 0) {
             if (t1 - t0 < t.fwd) t.fwd = t1 - t0;

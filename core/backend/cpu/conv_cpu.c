@@ -71,8 +71,9 @@ bool ie_cpu_conv_direct_applies(const ie_conv_geom *g) {
            ie_cpu_path_get() == IE_CPU_PATH_AVX512 && ie_conv_direct_available() && ie_conv_direct_fits(g);
 }
 
-static ie_status cpu_forward(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *w,
-                             const ie_tensor *bias, ie_tensor *y) {
+static ie_status cpu_forward(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
+                             const ie_tensor *w, const ie_tensor *bias, ie_tensor *y) {
+    (void)ctx;
     const float *b = bias ? ie_f32(bias) : NULL;
     if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
         return ie_conv_gemm_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
@@ -81,8 +82,9 @@ static ie_status cpu_forward(const ie_conv_geom *g, const ie_tensor *x, const ie
     return ie_cpu_canon()->conv_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
 }
 
-static ie_status cpu_backward_data(const ie_conv_geom *g, const ie_tensor *gy, const ie_tensor *w,
-                                   const ie_tensor *bias, ie_tensor *gx) {
+static ie_status cpu_backward_data(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *gy,
+                                   const ie_tensor *w, const ie_tensor *bias, ie_tensor *gx) {
+    (void)ctx;
     const float *b = bias ? ie_f32(bias) : NULL;
     if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
         return ie_conv_gemm_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
@@ -91,8 +93,9 @@ static ie_status cpu_backward_data(const ie_conv_geom *g, const ie_tensor *gy, c
     return ie_cpu_canon()->conv_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
 }
 
-static ie_status cpu_backward_weight(const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *gy,
-                                     ie_tensor *gw) {
+static ie_status cpu_backward_weight(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
+                                     const ie_tensor *gy, ie_tensor *gw) {
+    (void)ctx;
     if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
         return ie_conv_gemm_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
     if (ie_cpu_conv_direct_applies(g))
@@ -126,8 +129,9 @@ static void bias_chunk(void *ctx, int64_t task) {
     j->partial[task] = (a[0] + a[1]) + (a[2] + a[3]);
 }
 
-static ie_status cpu_bias_grad(const ie_tensor *t, int64_t batch, int64_t channels, int64_t inner,
-                               ie_tensor *gb) {
+static ie_status cpu_bias_grad(ie_device_ctx *ctx, const ie_tensor *t, int64_t batch, int64_t channels,
+                               int64_t inner, ie_tensor *gb) {
+    (void)ctx;
     int64_t chunks = inner > 0 ? (inner + BIAS_CHUNK - 1) / BIAS_CHUNK : 1;
     int64_t n_tasks = channels * batch * chunks;
     double *partial = malloc((size_t)(n_tasks ? n_tasks : 1) * sizeof *partial);

@@ -12,7 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "core/backend/conv_kernels.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_parallel.h"
 
 /* The calling thread's scratch buffer `slot` (0..3): at least nfloats floats,
@@ -20,8 +20,9 @@
  * of memory (the caller reports IE_ERR_NOMEM). */
 float *ie_conv_scratch(int slot, size_t nfloats);
 
-/* A temporary float buffer from the caching allocator (so a training step
- * reuses the previous step's memory); release with ie_tensor_release. */
+/* A temporary host float buffer from the caching allocator (so a training
+ * step reuses the previous step's memory); release with ie_tensor_release.
+ * CPU only: a GPU backend's scratch comes from its context's workspace. */
 ie_status ie_conv_temp(int64_t nfloats, ie_tensor **out);
 
 /* Product of the three spatial sizes. */

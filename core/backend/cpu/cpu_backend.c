@@ -1,11 +1,27 @@
-/* core/backend/cpu - the CPU kernel table (OpenBLAS + the thread pool). */
+/* core/backend/cpu - the CPU backend: host memory and the kernel families of
+ * this folder (the thread pool runs their parallel loops). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/backend/backend.h"
 #include "core/backend/cpu/cpu_families.h"
 
-static ie_status cpu_alloc(size_t nbytes, void **out) {
+extern const ie_backend ie_cpu_backend;
+
+/* The CPU context carries nothing: kernels run on the calling thread (and
+ * the thread pool) and have finished when they return. */
+static ie_device_ctx cpu_ctx = {.backend = &ie_cpu_backend, .device = IE_CPU, .index = 0};
+
+static ie_status cpu_context(int index, ie_device_ctx **out) {
+    *out = NULL;
+    if (index != 0)
+        return ie_error_set(IE_ERR_DEVICE, "there is one CPU device (index 0), not index %d", index);
+    *out = &cpu_ctx;
+    return IE_OK;
+}
+
+static ie_status cpu_alloc(ie_device_ctx *ctx, size_t nbytes, void **out) {
+    (void)ctx;
     *out = aligned_alloc(64, (nbytes + 63) & ~(size_t)63);
     if (!*out)
         return ie_error_set(IE_ERR_NOMEM, "out of memory: could not allocate %zu bytes",
@@ -13,15 +29,26 @@ static ie_status cpu_alloc(size_t nbytes, void **out) {
     return IE_OK;
 }
 
-static void cpu_free(void *data) { free(data); }
+static void cpu_free(ie_device_ctx *ctx, void *data) {
+    (void)ctx;
+    free(data);
+}
 
-static ie_status cpu_copy(void *dst, const void *src, size_t nbytes, int kind) {
+static ie_status cpu_copy(ie_device_ctx *ctx, void *dst, const void *src, size_t nbytes, ie_copy_kind kind) {
+    (void)ctx;
     (void)kind;
     memmove(dst, src, nbytes);
     return IE_OK;
 }
 
-static ie_status cpu_fill_f32(ie_tensor *t, float value) {
+static ie_status cpu_zero(ie_device_ctx *ctx, void *data, size_t nbytes) {
+    (void)ctx;
+    memset(data, 0, nbytes);
+    return IE_OK;
+}
+
+static ie_status cpu_fill_f32(ie_device_ctx *ctx, ie_tensor *t, float value) {
+    (void)ctx;
     float *p = ie_f32(t);
     for (int64_t i = 0; i < t->numel; i++) p[i] = value;
     return IE_OK;
@@ -29,9 +56,12 @@ static ie_status cpu_fill_f32(ie_tensor *t, float value) {
 
 const ie_backend ie_cpu_backend = {
     .name = "cpu",
+    .device = IE_CPU,
+    .context = cpu_context,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .copy = cpu_copy,
+    .zero = cpu_zero,
     .fill_f32 = cpu_fill_f32,
     .conv = &ie_cpu_conv_kernels,
     .norm = &ie_cpu_norm_kernels,

@@ -38,40 +38,6 @@ static void partials_free(partials *pt) {
     if (pt->p != pt->stack) free(pt->p);
 }
 
-/* ---------------- label range check ---------------- */
-
-typedef struct label_job {
-    const ie_tensor *labels;
-    int64_t classes;
-    int64_t *first_bad; /* per chunk, -1 when clean */
-} label_job;
-
-static void label_chunk(void *ctx, int64_t chunk) {
-    const label_job *j = ctx;
-    int64_t lo = chunk * IE_CPU_CHUNK, hi = min64(lo + IE_CPU_CHUNK, j->labels->numel);
-    j->first_bad[chunk] = -1;
-    for (int64_t i = lo; i < hi; i++) {
-        int64_t y = label_at(j->labels, i);
-        if (y < 0 || y >= j->classes) {
-            j->first_bad[chunk] = i;
-            return;
-        }
-    }
-}
-
-static ie_status cpu_find_bad_label(const ie_tensor *labels, int64_t classes, int64_t *index, int64_t *value) {
-    int64_t chunks = ie_cpu_chunks(labels->numel);
-    int64_t *first = malloc((size_t)(chunks ? chunks : 1) * sizeof *first);
-    if (!first) return ie_error_set(IE_ERR_NOMEM, "label check: out of memory");
-    label_job j = {labels, classes, first};
-    ie_parallel_for(chunks, label_chunk, &j);
-    *index = -1;
-    for (int64_t c = 0; c < chunks && *index < 0; c++) *index = first[c];
-    free(first);
-    if (*index >= 0) *value = label_at(labels, *index);
-    return IE_OK;
-}
-
 /* ---------------- cross-entropy and focal ---------------- */
 
 typedef struct class_job {
@@ -122,7 +88,9 @@ static void class_loss_chunk(void *ctx, int64_t chunk) {
     j->partial[2 * chunk + 1] = wsum;
 }
 
-static ie_status cpu_class_loss(const ie_class_loss_args *a, ie_tensor *out, double *weight_sum) {
+static ie_status cpu_class_loss(ie_device_ctx *ctx, const ie_class_loss_args *a, ie_tensor *out,
+                                ie_tensor *weight_sum) {
+    (void)ctx;
     int64_t chunks = ceil_div(a->batch * a->spatial, VOXEL_CHUNK);
     partials pt;
     IE_TRY(partials_get(&pt, 2 * chunks, "loss"));
@@ -131,7 +99,7 @@ static ie_status cpu_class_loss(const ie_class_loss_args *a, ie_tensor *out, dou
     double loss = 0, wsum = 0;
     for (int64_t c = 0; c < chunks; c++) loss += j.partial[2 * c], wsum += j.partial[2 * c + 1];
     partials_free(&pt);
-    *weight_sum = wsum;
+    memcpy(ie_tensor_ptr(weight_sum), &wsum, sizeof wsum);
     ie_f32(out)[0] = (float)(loss / wsum);
     return IE_OK;
 }
@@ -173,15 +141,19 @@ static void class_loss_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_class_loss_backward(const ie_class_loss_args *a, const ie_tensor *g, double weight_sum,
-                                    ie_tensor *grad_logits) {
+static ie_status cpu_class_loss_backward(ie_device_ctx *ctx, const ie_class_loss_args *a, const ie_tensor *g,
+                                         const ie_tensor *weight_sum, ie_tensor *grad_logits) {
+    (void)ctx;
+    double wsum;
+    memcpy(&wsum, ie_tensor_ptr(weight_sum), sizeof wsum);
     class_job j = {a, ie_f32(a->logits), a->weights ? ie_f32(a->weights) : NULL, NULL, ie_f32(grad_logits),
-                   ie_f32(g)[0] / weight_sum, (double)a->classes};
+                   ie_f32(g)[0] / wsum, (double)a->classes};
     if (j.w) {
         j.weight_total = 0;
         for (int64_t c = 0; c < a->classes; c++) j.weight_total += j.w[c];
     }
     ie_parallel_for(ceil_div(a->batch * a->spatial, VOXEL_CHUNK), class_loss_backward_chunk, &j);
+    return IE_OK;
 }
 
 /* ---------------- soft Dice ---------------- */
@@ -246,8 +218,10 @@ static double dice_weight_norm(const float *w, int64_t batch, int64_t classes) {
     return (double)batch * total;
 }
 
-static ie_status cpu_dice(const ie_tensor *logits, const ie_tensor *labels, const ie_tensor *weights,
-                          int64_t batch, int64_t classes, int64_t spatial, ie_tensor *stats, ie_tensor *out) {
+static ie_status cpu_dice(ie_device_ctx *ctx, const ie_tensor *logits, const ie_tensor *labels,
+                          const ie_tensor *weights, int64_t batch, int64_t classes, int64_t spatial,
+                          ie_tensor *stats, ie_tensor *out) {
+    (void)ctx;
     dice_job j = {ie_f32(logits), weights ? ie_f32(weights) : NULL, labels, batch, classes, spatial, 0, NULL,
                   NULL, NULL};
     IE_TRY(dice_stats(&j, stats));
@@ -285,9 +259,10 @@ static void dice_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static ie_status cpu_dice_backward(const ie_tensor *logits, const ie_tensor *labels, const ie_tensor *weights,
-                                   int64_t batch, int64_t classes, int64_t spatial, const ie_tensor *stats,
-                                   const ie_tensor *g, ie_tensor *grad_logits) {
+static ie_status cpu_dice_backward(ie_device_ctx *ctx, const ie_tensor *logits, const ie_tensor *labels,
+                                   const ie_tensor *weights, int64_t batch, int64_t classes, int64_t spatial,
+                                   const ie_tensor *stats, const ie_tensor *g, ie_tensor *grad_logits) {
+    (void)ctx;
     const float *w = weights ? ie_f32(weights) : NULL, *st = ie_f32(stats);
     partials pt;
     IE_TRY(partials_get(&pt, batch * classes * 2, "soft_dice_loss backward"));
@@ -342,8 +317,9 @@ static void pair_chunk(void *ctx, int64_t chunk) {
     j->partial[chunk] = s;
 }
 
-static ie_status cpu_pair_loss(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
-                               const ie_tensor *pos_weight, ie_tensor *out) {
+static ie_status cpu_pair_loss(ie_device_ctx *ctx, ie_pair_loss_kind kind, const ie_tensor *a,
+                               const ie_tensor *b, const ie_tensor *pos_weight, ie_tensor *out) {
+    (void)ctx;
     int64_t chunks = ie_cpu_chunks(a->numel);
     partials pt;
     IE_TRY(partials_get(&pt, chunks, "loss"));
@@ -378,17 +354,18 @@ static void pair_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_pair_loss_backward(ie_pair_loss_kind kind, const ie_tensor *a, const ie_tensor *b,
-                                   const ie_tensor *pos_weight, const ie_tensor *g, ie_tensor *grad_a,
-                                   ie_tensor *grad_b) {
+static ie_status cpu_pair_loss_backward(ie_device_ctx *ctx, ie_pair_loss_kind kind, const ie_tensor *a,
+                                        const ie_tensor *b, const ie_tensor *pos_weight, const ie_tensor *g,
+                                        ie_tensor *grad_a, ie_tensor *grad_b) {
+    (void)ctx;
     pair_job j = {kind, ie_f32(a), ie_f32(b), pos_weight ? ie_f32(pos_weight) : NULL, a->numel,
                   pos_weight ? pos_weight->numel : 0, NULL, grad_a ? ie_f32(grad_a) : NULL,
                   grad_b ? ie_f32(grad_b) : NULL, ie_f32(g)[0] / (double)a->numel};
     ie_parallel_for(ie_cpu_chunks(a->numel), pair_backward_chunk, &j);
+    return IE_OK;
 }
 
 const struct ie_loss_kernels ie_cpu_loss_kernels = {
-    .find_bad_label = cpu_find_bad_label,
     .class_loss = cpu_class_loss,
     .class_loss_backward = cpu_class_loss_backward,
     .dice = cpu_dice,

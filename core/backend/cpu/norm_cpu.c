@@ -267,11 +267,12 @@ static ie_status apply_affine(const layout *l, const ie_tensor *x, ie_norm_shape
     return IE_OK;
 }
 
-static ie_status cpu_batch_forward(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
-                                   const ie_tensor *bias, ie_tensor *running_mean,
-                                   ie_tensor *running_var, ie_tensor *num_batches_tracked,
-                                   bool training, float momentum, float eps, ie_tensor *y,
-                                   ie_tensor *save_mean, ie_tensor *save_invstd) {
+static ie_status cpu_batch_forward(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                                   const ie_tensor *weight, const ie_tensor *bias, ie_tensor *running_mean,
+                                   ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
+                                   float momentum, float eps, ie_tensor *y, ie_tensor *save_mean,
+                                   ie_tensor *save_invstd) {
+    (void)ctx;
     layout l = layout_channels(sh);
     double *partial;
     float *coef; /* a[C], b[C] */
@@ -309,17 +310,19 @@ static ie_status cpu_batch_forward(const ie_tensor *x, ie_norm_shape sh, const i
     return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, false, y);
 }
 
-static ie_status cpu_batch_apply(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+static ie_status cpu_batch_apply(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
                                  const ie_tensor *bias, const ie_tensor *save_mean, const ie_tensor *save_invstd,
                                  bool relu, ie_tensor *y) {
+    (void)ctx;
     layout l = layout_channels(sh);
     return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, relu, y);
 }
 
-static ie_status cpu_batch_backward(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
-                                    const ie_tensor *weight, const ie_tensor *save_mean,
+static ie_status cpu_batch_backward(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                    ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *save_mean,
                                     const ie_tensor *save_invstd, bool training, ie_tensor *dx,
                                     ie_tensor *dweight, ie_tensor *dbias) {
+    (void)ctx;
     layout l = layout_channels(sh);
     bool need_sums = training || dweight || dbias;
     double *partial;
@@ -353,9 +356,10 @@ static ie_status cpu_batch_backward(const ie_tensor *x, const ie_tensor *dy, ie_
 
 /* ---------------- group norm ---------------- */
 
-static ie_status cpu_group_forward(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
-                                   const ie_tensor *bias, float eps, ie_tensor *y,
+static ie_status cpu_group_forward(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                                   const ie_tensor *weight, const ie_tensor *bias, float eps, ie_tensor *y,
                                    ie_tensor *save_mean, ie_tensor *save_invstd) {
+    (void)ctx;
     int64_t cpg = sh.c / sh.groups, planes = sh.n * sh.c;
     layout groups = layout_blocks(sh.n * sh.groups, cpg * sh.s), pl = layout_blocks(planes, sh.s);
     double *partial;
@@ -388,10 +392,11 @@ static ie_status cpu_group_forward(const ie_tensor *x, ie_norm_shape sh, const i
     return IE_OK;
 }
 
-static ie_status cpu_group_backward(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
-                                    const ie_tensor *weight, const ie_tensor *save_mean,
+static ie_status cpu_group_backward(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                    ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *save_mean,
                                     const ie_tensor *save_invstd, ie_tensor *dx, ie_tensor *dweight,
                                     ie_tensor *dbias) {
+    (void)ctx;
     int64_t cpg = sh.c / sh.groups, planes = sh.n * sh.c;
     layout pl = layout_blocks(planes, sh.s);
     double *partial;

@@ -48,11 +48,13 @@ IE_CPU_CLONES static void sgd_task(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_sgd(const ie_sgd_scalars *s, ie_tensor *param, const ie_tensor *grad,
-                    ie_tensor *momentum_buffer) {
+static ie_status cpu_sgd(ie_device_ctx *ctx, const ie_sgd_scalars *s, ie_tensor *param, const ie_tensor *grad,
+                         ie_tensor *momentum_buffer) {
+    (void)ctx;
     optim_job job = {s, ie_f32(param), ie_f32(grad), data_or_null(momentum_buffer), NULL, NULL,
                      param->numel};
     run_chunked(&job, sgd_task);
+    return IE_OK;
 }
 
 /* ---- Adam, AdamW ---- */
@@ -98,11 +100,14 @@ IE_CPU_CLONES static void adam_task(void *ctx, int64_t chunk) {
 #undef ADAM_SPAN
 }
 
-static void cpu_adam(const ie_adam_scalars *s, ie_tensor *param, const ie_tensor *grad,
-                     ie_tensor *exp_avg, ie_tensor *exp_avg_sq, ie_tensor *max_exp_avg_sq) {
+static ie_status cpu_adam(ie_device_ctx *ctx, const ie_adam_scalars *s, ie_tensor *param,
+                          const ie_tensor *grad, ie_tensor *exp_avg, ie_tensor *exp_avg_sq,
+                          ie_tensor *max_exp_avg_sq) {
+    (void)ctx;
     optim_job job = {s, ie_f32(param), ie_f32(grad), ie_f32(exp_avg), ie_f32(exp_avg_sq),
                      data_or_null(max_exp_avg_sq), param->numel};
     run_chunked(&job, adam_task);
+    return IE_OK;
 }
 
 /* ---- RMSprop ---- */
@@ -137,11 +142,14 @@ IE_CPU_CLONES static void rmsprop_task(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_rmsprop(const ie_rmsprop_scalars *s, ie_tensor *param, const ie_tensor *grad,
-                        ie_tensor *square_avg, ie_tensor *grad_avg, ie_tensor *momentum_buffer) {
+static ie_status cpu_rmsprop(ie_device_ctx *ctx, const ie_rmsprop_scalars *s, ie_tensor *param,
+                             const ie_tensor *grad, ie_tensor *square_avg, ie_tensor *grad_avg,
+                             ie_tensor *momentum_buffer) {
+    (void)ctx;
     optim_job job = {s, ie_f32(param), ie_f32(grad), ie_f32(square_avg), data_or_null(grad_avg),
                      data_or_null(momentum_buffer), param->numel};
     run_chunked(&job, rmsprop_task);
+    return IE_OK;
 }
 
 const struct ie_optim_kernels ie_cpu_optim_kernels = {

@@ -42,10 +42,12 @@ static void binary_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_binary(ie_binary_op op, const ie_tensor *a, const ie_tensor *b, ie_broadcast bc,
-                       ie_tensor *out) {
+static ie_status cpu_binary(ie_device_ctx *ctx, ie_binary_op op, const ie_tensor *a, const ie_tensor *b,
+                            ie_broadcast bc, ie_tensor *out) {
+    (void)ctx;
     binary_job j = {op, ie_f32(a), ie_f32(b), ie_f32(out), bc, a->numel};
     ie_parallel_for(ie_cpu_chunks(a->numel), binary_chunk, &j);
+    return IE_OK;
 }
 
 typedef struct unary_job {
@@ -85,9 +87,12 @@ IE_CPU_CLONES static void unary_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_unary(ie_unary_op op, const ie_tensor *x, float param, float param2, ie_tensor *out) {
+static ie_status cpu_unary(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *x, float param, float param2,
+                           ie_tensor *out) {
+    (void)ctx;
     unary_job j = {op, ie_f32(x), NULL, ie_f32(out), param, param2, x->numel};
     ie_parallel_for(ie_cpu_chunks(x->numel), unary_chunk, &j);
+    return IE_OK;
 }
 
 IE_CPU_CLONES static void unary_backward_chunk(void *ctx, int64_t chunk) {
@@ -119,11 +124,13 @@ IE_CPU_CLONES static void unary_backward_chunk(void *ctx, int64_t chunk) {
     }
 }
 
-static void cpu_unary_backward(ie_unary_op op, const ie_tensor *saved, const ie_tensor *grad_out,
-                               float param, ie_tensor *grad_in) {
+static ie_status cpu_unary_backward(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *saved,
+                                    const ie_tensor *grad_out, float param, ie_tensor *grad_in) {
+    (void)ctx;
     unary_job j = {op, saved ? ie_f32(saved) : NULL, ie_f32(grad_out), ie_f32(grad_in), param, 0,
                    grad_out->numel};
     ie_parallel_for(ie_cpu_chunks(grad_out->numel), unary_backward_chunk, &j);
+    return IE_OK;
 }
 
 typedef struct channel_sum_job {
@@ -143,9 +150,13 @@ static void channel_sum_row(void *ctx, int64_t task) {
     j->partial[task] = s;
 }
 
-static void cpu_channel_sum(const ie_tensor *x, int64_t outer, int64_t channels, int64_t inner,
-                            ie_tensor *out) {
-    double *partial = malloc((size_t)(outer * channels) * sizeof *partial);
+static ie_status cpu_channel_sum(ie_device_ctx *ctx, const ie_tensor *x, int64_t outer, int64_t channels,
+                                 int64_t inner, ie_tensor *out) {
+    (void)ctx;
+    double *partial = malloc((size_t)(outer * channels > 0 ? outer * channels : 1) * sizeof *partial);
+    if (!partial)
+        return ie_error_set(IE_ERR_NOMEM, "channel sum: out of memory for %lld partial sums",
+                            (long long)(outer * channels));
     channel_sum_job j = {ie_f32(x), partial, outer, channels, inner};
     ie_parallel_for(outer * channels, channel_sum_row, &j);
     float *o = ie_f32(out);
@@ -155,6 +166,7 @@ static void cpu_channel_sum(const ie_tensor *x, int64_t outer, int64_t channels,
         o[c] = (float)s;
     }
     free(partial);
+    return IE_OK;
 }
 
 const struct ie_pointwise_kernels ie_cpu_pointwise_kernels = {

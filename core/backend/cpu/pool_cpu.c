@@ -304,19 +304,23 @@ static void run_rows(pool_job *j, int64_t count, int64_t width, void (*fn)(void 
 static int64_t out_rows(const ie_pool_geom *g) { return g->planes * g->out[0] * g->out[1]; }
 static int64_t in_rows(const ie_pool_geom *g) { return g->planes * g->in[0] * g->in[1]; }
 
-static void cpu_max_forward(const ie_tensor *x, const ie_pool_geom *g, ie_tensor *y, ie_tensor *indices) {
+static ie_status cpu_max_forward(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g, ie_tensor *y,
+                                 ie_tensor *indices) {
+    (void)ctx;
     pool_job j = {.g = g, .src = ie_f32(x), .dst = ie_f32(y),
                   .idx_out = indices ? (int32_t *)ie_tensor_ptr(indices) : NULL};
     if (tiled_windows(g)) {
         tiled_job t = {.g = g, .src = j.src, .dst = j.dst, .idx_out = j.idx_out, .planes = x->shape[0] * x->shape[1]};
         run_tiled(&t, g->out[0] * g->out[1] * g->out[2], max_forward_tiled_task);
-        return;
+        return IE_OK;
     }
     run_rows(&j, out_rows(g), g->out[2], max_forward_task);
+    return IE_OK;
 }
 
-static ie_status cpu_max_backward(const ie_tensor *dy, const ie_tensor *indices, const ie_pool_geom *g,
-                                  ie_tensor *dx) {
+static ie_status cpu_max_backward(ie_device_ctx *ctx, const ie_tensor *dy, const ie_tensor *indices,
+                                  const ie_pool_geom *g, ie_tensor *dx) {
+    (void)ctx;
     pool_job j = {.g = g, .src = ie_f32(dy), .dst = ie_f32(dx),
                   .idx_in = (const int32_t *)ie_tensor_ptr(indices)};
     if (tiled_windows(g)) {
@@ -331,12 +335,17 @@ static ie_status cpu_max_backward(const ie_tensor *dy, const ie_tensor *indices,
     return IE_OK;
 }
 
-static void cpu_avg_forward(const ie_tensor *x, const ie_pool_geom *g, ie_tensor *y) {
+static ie_status cpu_avg_forward(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g,
+                                 ie_tensor *y) {
+    (void)ctx;
     pool_job j = {.g = g, .src = ie_f32(x), .dst = ie_f32(y)};
     run_rows(&j, out_rows(g), g->out[2], avg_forward_task);
+    return IE_OK;
 }
 
-static ie_status cpu_avg_backward(const ie_tensor *dy, const ie_pool_geom *g, ie_tensor *dx) {
+static ie_status cpu_avg_backward(ie_device_ctx *ctx, const ie_tensor *dy, const ie_pool_geom *g,
+                                  ie_tensor *dx) {
+    (void)ctx;
     pool_job j = {.g = g, .src = ie_f32(dy), .dst = ie_f32(dx)};
     int64_t *tables;
     IE_TRY(cover_tables("avg_pool backward", &j, &tables));
@@ -374,14 +383,20 @@ static void global_backward_task(void *ctx, int64_t chunk) {
     for (int64_t i = lo; i < hi; i++) j->dst[i] = j->src[i / j->spatial] * inv;
 }
 
-static void cpu_global_avg_forward(const ie_tensor *x, int64_t planes, int64_t spatial, ie_tensor *y) {
+static ie_status cpu_global_avg_forward(ie_device_ctx *ctx, const ie_tensor *x, int64_t planes,
+                                        int64_t spatial, ie_tensor *y) {
+    (void)ctx;
     global_job j = {ie_f32(x), ie_f32(y), planes, spatial};
     ie_parallel_for(planes, global_forward_task, &j);
+    return IE_OK;
 }
 
-static void cpu_global_avg_backward(const ie_tensor *dy, int64_t planes, int64_t spatial, ie_tensor *dx) {
+static ie_status cpu_global_avg_backward(ie_device_ctx *ctx, const ie_tensor *dy, int64_t planes,
+                                         int64_t spatial, ie_tensor *dx) {
+    (void)ctx;
     global_job j = {ie_f32(dy), ie_f32(dx), planes, spatial};
     ie_parallel_for(ie_cpu_chunks(planes * spatial), global_backward_task, &j);
+    return IE_OK;
 }
 
 /* ---------------- upsampling ---------------- */
@@ -542,8 +557,9 @@ static void up_backward_task(void *ctx, int64_t p) {
         }
 }
 
-static ie_status cpu_upsample_forward(const ie_tensor *x, const ie_pool_geom *g, ie_upsample_mode mode,
-                                      bool align_corners, ie_tensor *y) {
+static ie_status cpu_upsample_forward(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g,
+                                      ie_upsample_mode mode, bool align_corners, ie_tensor *y) {
+    (void)ctx;
     up_job j = {.g = g, .src = ie_f32(x), .dst = ie_f32(y)};
     void *block;
     IE_TRY(axis_maps("upsample", g, mode, align_corners, &j, &block));
@@ -553,8 +569,9 @@ static ie_status cpu_upsample_forward(const ie_tensor *x, const ie_pool_geom *g,
     return IE_OK;
 }
 
-static ie_status cpu_upsample_backward(const ie_tensor *dy, const ie_pool_geom *g, ie_upsample_mode mode,
-                                       bool align_corners, ie_tensor *dx) {
+static ie_status cpu_upsample_backward(ie_device_ctx *ctx, const ie_tensor *dy, const ie_pool_geom *g,
+                                       ie_upsample_mode mode, bool align_corners, ie_tensor *dx) {
+    (void)ctx;
     up_job j = {.g = g, .src = ie_f32(dy), .dst = ie_f32(dx)};
     void *block;
     IE_TRY(axis_maps("upsample backward", g, mode, align_corners, &j, &block));

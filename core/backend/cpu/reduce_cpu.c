@@ -27,22 +27,29 @@ static void sum_chunk(void *ctx, int64_t chunk) {
     j->partial[chunk] = s;
 }
 
-static void cpu_sum(const ie_tensor *x, float scale, ie_tensor *out) {
+static ie_status cpu_sum(ie_device_ctx *ctx, const ie_tensor *x, float scale, ie_tensor *out) {
+    (void)ctx;
     int64_t chunks = ie_cpu_chunks(x->numel);
     double stack_partial[64];
     double *partial = chunks <= 64 ? stack_partial : malloc((size_t)chunks * sizeof *partial);
+    if (!partial)
+        return ie_error_set(IE_ERR_NOMEM, "sum: out of memory for %lld partial sums of a %lld-element tensor",
+                            (long long)chunks, (long long)x->numel);
     sum_job j = {ie_f32(x), x->numel, partial};
     ie_parallel_for(chunks, sum_chunk, &j);
     double s = 0;
     for (int64_t c = 0; c < chunks; c++) s += partial[c];
     if (partial != stack_partial) free(partial);
     ie_f32(out)[0] = (float)(s * scale);
+    return IE_OK;
 }
 
-static void cpu_fill_from_scalar(const ie_tensor *g, float scale, ie_tensor *out) {
+static ie_status cpu_fill_from_scalar(ie_device_ctx *ctx, const ie_tensor *g, float scale, ie_tensor *out) {
+    (void)ctx;
     float v = ie_f32(g)[0] * scale;
     float *o = ie_f32(out);
     for (int64_t i = 0; i < out->numel; i++) o[i] = v;
+    return IE_OK;
 }
 
 /* ---------------- softmax ----------------
@@ -158,16 +165,21 @@ static void softmax_run(softmax_job *j, void (*rows)(void *, int64_t), void (*la
     }
 }
 
-static void cpu_softmax(const ie_tensor *x, int64_t outer, int64_t dim, int64_t inner, bool log,
-                        ie_tensor *out) {
+static ie_status cpu_softmax(ie_device_ctx *ctx, const ie_tensor *x, int64_t outer, int64_t dim,
+                             int64_t inner, bool log, ie_tensor *out) {
+    (void)ctx;
     softmax_job j = {ie_f32(x), NULL, ie_f32(out), outer, dim, inner, 0, 0, log};
     softmax_run(&j, softmax_rows_task, softmax_lanes_task);
+    return IE_OK;
 }
 
-static void cpu_softmax_backward(const ie_tensor *y, const ie_tensor *grad_out, int64_t outer,
-                                 int64_t dim, int64_t inner, bool log, ie_tensor *grad_in) {
+static ie_status cpu_softmax_backward(ie_device_ctx *ctx, const ie_tensor *y, const ie_tensor *grad_out,
+                                      int64_t outer, int64_t dim, int64_t inner, bool log,
+                                      ie_tensor *grad_in) {
+    (void)ctx;
     softmax_job j = {ie_f32(y), ie_f32(grad_out), ie_f32(grad_in), outer, dim, inner, 0, 0, log};
     softmax_run(&j, softmax_backward_rows_task, softmax_backward_lanes_task);
+    return IE_OK;
 }
 
 /* ---------------- strided row copies (concat) ---------------- */
@@ -187,13 +199,16 @@ static void copy_task(void *ctx, int64_t task) {
         memcpy(j->dst + r * j->dst_stride, j->src + r * j->src_stride, (size_t)j->row_bytes);
 }
 
-static void cpu_copy_rows(const ie_tensor *src, int64_t src_offset, int64_t src_stride, ie_tensor *dst,
-                          int64_t dst_offset, int64_t dst_stride, int64_t rows, int64_t row_bytes) {
-    if (rows <= 0 || row_bytes <= 0) return;
+static ie_status cpu_copy_rows(ie_device_ctx *ctx, const ie_tensor *src, int64_t src_offset,
+                               int64_t src_stride, ie_tensor *dst, int64_t dst_offset, int64_t dst_stride,
+                               int64_t rows, int64_t row_bytes) {
+    (void)ctx;
+    if (rows <= 0 || row_bytes <= 0) return IE_OK;
     copy_job j = {(const char *)ie_tensor_ptr(src) + src_offset, (char *)ie_tensor_ptr(dst) + dst_offset,
                   src_stride, dst_stride, rows, row_bytes,
                   row_bytes >= COPY_TASK_BYTES ? 1 : COPY_TASK_BYTES / row_bytes};
     ie_parallel_for(ceil_div(rows, j.rows_per_task), copy_task, &j);
+    return IE_OK;
 }
 
 /* ---------------- dropout ---------------- */
@@ -213,9 +228,12 @@ static void dropout_chunk(void *ctx, int64_t chunk) {
         j->out[i] = ie_rng_uniform_at(j->rng, (uint64_t)i) < j->p ? 0.0f : j->x[i] * j->scale;
 }
 
-static void cpu_dropout(const ie_tensor *x, float p, float scale, const ie_rng *rng, ie_tensor *out) {
+static ie_status cpu_dropout(ie_device_ctx *ctx, const ie_tensor *x, float p, float scale, const ie_rng *rng,
+                             ie_tensor *out) {
+    (void)ctx;
     dropout_job j = {ie_f32(x), ie_f32(out), p, scale, rng, x->numel};
     ie_parallel_for(ie_cpu_chunks(x->numel), dropout_chunk, &j);
+    return IE_OK;
 }
 
 /* ---------------- linear ----------------
@@ -224,7 +242,9 @@ static void cpu_dropout(const ie_tensor *x, float p, float scale, const ie_rng *
  * reduction index, one fma each, whatever the CPU, block or thread. */
 
 /* out[m, n] = b[n] + x[m, k] * w[n, k]^T */
-static ie_status cpu_linear(const ie_tensor *x, const ie_tensor *w, const ie_tensor *b, ie_tensor *out) {
+static ie_status cpu_linear(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *w, const ie_tensor *b,
+                            ie_tensor *out) {
+    (void)ctx;
     const int64_t m = x->shape[0], n = w->shape[0], k = x->shape[1];
     ie_canon_gemm p = {.m = m, .n = n, .k = k, .a = ie_f32(x), .a_rs = k, .a_ks = 1, .b = ie_f32(w),
                        .b_ks = 1, .b_js = k, .init = b ? ie_f32(b) : NULL, .c = ie_f32(out), .c_rs = n};
@@ -232,7 +252,9 @@ static ie_status cpu_linear(const ie_tensor *x, const ie_tensor *w, const ie_ten
 }
 
 /* gx[m, n] = g[m, k] * w[k, n] */
-static ie_status cpu_linear_grad_input(const ie_tensor *g, const ie_tensor *w, ie_tensor *gx) {
+static ie_status cpu_linear_grad_input(ie_device_ctx *ctx, const ie_tensor *g, const ie_tensor *w,
+                                       ie_tensor *gx) {
+    (void)ctx;
     const int64_t m = g->shape[0], n = w->shape[1], k = w->shape[0];
     ie_canon_gemm p = {.m = m, .n = n, .k = k, .a = ie_f32(g), .a_rs = k, .a_ks = 1, .b = ie_f32(w),
                        .b_ks = n, .b_js = 1, .c = ie_f32(gx), .c_rs = n};
@@ -240,7 +262,9 @@ static ie_status cpu_linear_grad_input(const ie_tensor *g, const ie_tensor *w, i
 }
 
 /* gw[m, n] = g[k, m]^T * x[k, n] */
-static ie_status cpu_linear_grad_weight(const ie_tensor *g, const ie_tensor *x, ie_tensor *gw) {
+static ie_status cpu_linear_grad_weight(ie_device_ctx *ctx, const ie_tensor *g, const ie_tensor *x,
+                                        ie_tensor *gw) {
+    (void)ctx;
     const int64_t m = g->shape[1], n = x->shape[1], k = x->shape[0];
     ie_canon_gemm p = {.m = m, .n = n, .k = k, .a = ie_f32(g), .a_rs = 1, .a_ks = m, .b = ie_f32(x),
                        .b_ks = n, .b_js = 1, .c = ie_f32(gw), .c_rs = n};
@@ -264,9 +288,11 @@ static void bias_task(void *ctx, int64_t task) {
     for (int64_t c = 0; c < cols; c++) j->out[c0 + c] = (float)s[c];
 }
 
-static void cpu_linear_grad_bias(const ie_tensor *g, ie_tensor *gb) {
+static ie_status cpu_linear_grad_bias(ie_device_ctx *ctx, const ie_tensor *g, ie_tensor *gb) {
+    (void)ctx;
     bias_job j = {ie_f32(g), ie_f32(gb), g->shape[0], g->shape[1]};
     ie_parallel_for(ceil_div(j.cols, LINEAR_COLS), bias_task, &j);
+    return IE_OK;
 }
 
 const struct ie_reduce_kernels ie_cpu_reduce_kernels = {

@@ -30,6 +30,15 @@ ie_tensor *ie_params_tensor(const ie_params *params, int i); /* borrowed */
 ie_param_kind ie_params_kind(const ie_params *params, int i);
 ie_tensor *ie_params_find(const ie_params *params, const char *name); /* borrowed or NULL */
 
+/* Moves every tensor of the list, and its gradient, to `device` in place
+ * (plugin ABI 1.2): the handles stay the same, so a model's own pointers to
+ * its parameters stay valid, and each gets storage on `device` holding its
+ * values.  Tensors that shared storage (tied weights) still share it.  All or
+ * nothing: on failure no tensor has moved.  Handles made from a parameter
+ * before the move (an ie_reshape view) keep the old storage, so move a model
+ * before its first forward pass. */
+ie_status ie_params_to(ie_params *params, ie_device device);
+
 #ifdef __cplusplus
 }
 #endif

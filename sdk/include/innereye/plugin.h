@@ -10,6 +10,18 @@
  * its struct_size so either side can tell which fields the other knows.  A
  * plugin built against an older minor keeps loading.
  *
+ * History: 1.0 the table up to postprocess; 1.1 appends validate_config; 1.2
+ * appends nothing to the structs but the SDK calls a plugin may use grow:
+ * moving tensors between devices (ie_tensor_to, ie_tensor_copy_data across
+ * devices, ie_tensor_read_item, ie_params_to) and asking about devices
+ * (ie_device_available, ie_device_check).  A plugin that calls them declares
+ * 1.2.
+ *
+ * Devices: the host creates the model with host->device naming where it will
+ * run, and after create() moves every tensor parameters() returns there
+ * (ie_params_to).  A tensor forward uses that is not in parameters() must be
+ * made on, or moved to, host->device by the plugin (ie_tensor_to).
+ *
  * Ownership: tensors a function hands out through an `out` argument are new
  * references that the receiver releases with ie_tensor_release (the memory
  * always belongs to libinnereye, so neither side frees what the other
@@ -33,7 +45,7 @@ extern "C" {
 #endif
 
 #define IE_PLUGIN_ABI_MAJOR 1
-#define IE_PLUGIN_ABI_MINOR 1
+#define IE_PLUGIN_ABI_MINOR 2
 #define IE_PLUGIN_ENTRY_SYMBOL "ie_plugin_entry"
 
 #if defined(__GNUC__)

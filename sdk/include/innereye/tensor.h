@@ -4,7 +4,8 @@
  * Tensors are always contiguous (row-major); reshapes share storage.  Functions
  * that create a tensor hand the caller one reference, released with
  * ie_tensor_release().  Element types: float32 for data, int64/int32/uint8 for
- * labels, masks and counters.  The device tag selects the kernel backend. */
+ * labels, masks and counters.  The device tag selects the kernel backend;
+ * ie_tensor_to copies a tensor to another device (plugin ABI 1.2). */
 #ifndef INNEREYE_TENSOR_H
 #define INNEREYE_TENSOR_H
 
@@ -28,6 +29,14 @@ typedef struct ie_tensor ie_tensor;
 size_t ie_dtype_size(ie_dtype dtype);
 const char *ie_dtype_name(ie_dtype dtype);
 const char *ie_device_name(ie_device device);
+
+/* Whether tensors can live on `device` in this process (plugin ABI 1.2).
+ * The CPU always can. */
+bool ie_device_available(ie_device device);
+/* IE_OK when `device` is usable; otherwise IE_ERR_DEVICE with a message that
+ * says why (not in this build, no driver, no device) and what to do
+ * (plugin ABI 1.2). */
+ie_status ie_device_check(ie_device device);
 
 /* Uninitialised contents. */
 ie_status ie_tensor_empty(ie_dtype dtype, int ndim, const int64_t *shape,
@@ -54,8 +63,13 @@ ie_device ie_tensor_device(const ie_tensor *t);
 /* Host pointer to the first element (CPU tensors only; NULL otherwise). */
 void *ie_tensor_data(const ie_tensor *t);
 float *ie_tensor_data_f32(const ie_tensor *t);
-/* Value of a one-element float32 tensor. */
+/* Value of a one-element float32 tensor on any device; NaN when t is not
+ * one or the value cannot be read (ie_tensor_read_item says why).  Reading a
+ * device tensor waits for the work queued before it. */
 float ie_tensor_item(const ie_tensor *t);
+/* The same with a status: *out = t's one f32 value, copied back from t's
+ * device (plugin ABI 1.2). */
+ie_status ie_tensor_read_item(const ie_tensor *t, float *out);
 
 /* "[2, 16, 32, 48, 32] f32" into buf, for error messages. Returns buf. */
 const char *ie_tensor_describe(const ie_tensor *t, char *buf, size_t size);
@@ -66,8 +80,14 @@ bool ie_tensor_same_shape(const ie_tensor *a, const ie_tensor *b);
 ie_status ie_tensor_clone(const ie_tensor *t, ie_tensor **out);
 /* New handle sharing t's storage, outside any autograd graph. */
 ie_status ie_tensor_detach(ie_tensor *t, ie_tensor **out);
-/* Copies src's elements into dst (same numel and dtype). */
+/* Copies src's elements into dst (same numel and dtype; the two may be on
+ * different devices). */
 ie_status ie_tensor_copy_data(ie_tensor *dst, const ie_tensor *src);
+/* A tensor on `device` holding t's elements, outside any autograd graph: a
+ * new copy when t is elsewhere; t itself with one more reference when it is
+ * already there (as torch's Tensor.to).  A copy to the CPU waits for the
+ * device's queued work (plugin ABI 1.2). */
+ie_status ie_tensor_to(ie_tensor *t, ie_device device, ie_tensor **out);
 ie_status ie_tensor_fill(ie_tensor *t, float value);
 
 /* ---- autograd state of a tensor ---- */
