@@ -21,6 +21,12 @@ static const subcommand subcommands[] = {
      "pair images and label maps by file name into a dataset.csv (subject,filePath,channel)", ie_cmd_dataset_create},
     {"fingerprint", "--dataset CSV --out FILE [--channels A,B] [--modality CT,MR] [--label-channel NAME] [--threads N]",
      "measure a segmentation dataset for `innereye plan` (docs/planning.md)", ie_cmd_dataset_fingerprint},
+    {"from-msd", "DIR [--out FOLDER]",
+     "dataset.csv + config.json from a Medical Segmentation Decathlon folder (dataset.json, imagesTr, labelsTr)",
+     ie_cmd_dataset_from_msd},
+    {"from-nnunet", "DIR [--out FOLDER]",
+     "dataset.csv + config.json (+ folds/ from splits_final.json) from an nnU-Net raw dataset folder",
+     ie_cmd_dataset_from_nnunet},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 
