@@ -174,7 +174,8 @@ static ie_status summarise(const run *r, cJSON *root, const char *const *channel
         for (int i = 0; i < n; i++)
             for (int64_t j = 0; c[i].samples && j < r->n_samples; j++)
                 all[k++] = c[i].samples[ch * r->n_samples + j];
-        cJSON *o = k ? stats_json((ie_fp_stats_of(all, k, &dataset[ch]), &dataset[ch])) : cJSON_CreateObject();
+        if (k) ie_fp_stats_of(all, k, &dataset[ch]);
+        cJSON *o = k ? stats_json(&dataset[ch]) : cJSON_CreateObject();
         cJSON_AddStringToObject(o, "channel", channels[ch]);
         cJSON_AddNumberToObject(o, "samples", (double)k);
         cJSON_AddItemToArray(inten, o);
