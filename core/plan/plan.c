@@ -251,19 +251,7 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
         for (int i = 0; i < fp.n_cases; i++)
             for (int a = 0; a < 3; a++) r[i * 3 + a] = fp.size[i * 3 + a] * fp.spacing[i * 3 + a] / target[a];
         double med_xyz[3];
-        for (int a = 0; a < 3; a++) {
-            double *col = malloc((size_t)fp.n_cases * sizeof *col);
-            for (int i = 0; i < fp.n_cases; i++) col[i] = r[i * 3 + a];
-            for (int i = 1; i < fp.n_cases; i++)
-                for (int j = i; j > 0 && col[j - 1] > col[j]; j--) {
-                    double t = col[j];
-                    col[j] = col[j - 1];
-                    col[j - 1] = t;
-                }
-            med_xyz[a] = fp.n_cases % 2 ? col[fp.n_cases / 2]
-                                        : (col[fp.n_cases / 2 - 1] + col[fp.n_cases / 2]) / 2;
-            free(col);
-        }
+        for (int a = 0; a < 3; a++) med_xyz[a] = ie_plan_column_percentile(r, fp.n_cases, a, 50);
         free(r);
         for (int a = 0; a < 3; a++) median_dhw[a] = med_xyz[2 - a];
     }

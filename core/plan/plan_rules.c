@@ -12,8 +12,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* numpy.percentile of one column of an n x 3 array. */
-static double column_percentile(const double *v, int n, int col, double q) {
+double ie_plan_column_percentile(const double *v, int n, int col, double q) {
     double *c = malloc((size_t)n * sizeof *c);
     if (!c) return NAN;
     for (int i = 0; i < n; i++) c[i] = v[i * 3 + col];
@@ -27,8 +26,8 @@ void ie_plan_target_spacing(const double *spacings, const double *sizes, int n, 
                             int *axis) {
     double size[3];
     for (int a = 0; a < 3; a++) {
-        out[a] = column_percentile(spacings, n, a, 50);
-        size[a] = column_percentile(sizes, n, a, 50);
+        out[a] = ie_plan_column_percentile(spacings, n, a, 50);
+        size[a] = ie_plan_column_percentile(sizes, n, a, 50);
     }
     int worst = 0;
     for (int a = 1; a < 3; a++)
@@ -42,7 +41,7 @@ void ie_plan_target_spacing(const double *spacings, const double *sizes, int n, 
     *axis = worst;
     *anisotropic = out[worst] > 3 * other_spacing && size[worst] * 3 < other_size;
     if (*anisotropic) {
-        double p10 = column_percentile(spacings, n, worst, 10);
+        double p10 = ie_plan_column_percentile(spacings, n, worst, 10);
         /* nnU-Net: never finer than the other axes (+1e-5 keeps it the coarsest). */
         if (p10 < other_spacing) p10 = other_spacing + 1e-5;
         out[worst] = p10;

@@ -21,6 +21,9 @@ typedef struct ie_plan_net {
     int in_channels, classes;
 } ie_plan_net;
 
+/* numpy.percentile(v[:, col], q) of an n x 3 array (NAN when out of memory). */
+double ie_plan_column_percentile(const double *v, int n, int col, double q);
+
 /* nnU-Net's target spacing (x, y, z): the median spacing per axis; when the
  * coarsest axis is more than 3 times the finest other one AND the median
  * size along it is less than a third of the smallest other size (thick
