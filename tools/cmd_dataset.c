@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/data/pairing.h"
+#include "tools/cmd_plan.h"
 
 typedef struct subcommand {
     const char *name;
@@ -18,6 +19,14 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     {"create", "--images DIR --labels DIR --out FILE [--image-channel NAME] [--label-channel NAME] [--max-subjects N]",
      "pair images and label maps by file name into a dataset.csv (subject,filePath,channel)", ie_cmd_dataset_create},
+    {"fingerprint", "--dataset CSV --out FILE [--channels A,B] [--modality CT,MR] [--label-channel NAME] [--threads N]",
+     "measure a segmentation dataset for `innereye plan` (docs/planning.md)", ie_cmd_dataset_fingerprint},
+    {"from-msd", "DIR [--out FOLDER]",
+     "dataset.csv + config.json from a Medical Segmentation Decathlon folder (dataset.json, imagesTr, labelsTr)",
+     ie_cmd_dataset_from_msd},
+    {"from-nnunet", "DIR [--out FOLDER]",
+     "dataset.csv + config.json (+ folds/ from splits_final.json) from an nnU-Net raw dataset folder",
+     ie_cmd_dataset_from_nnunet},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 

@@ -10,6 +10,7 @@
 #include "tools/cmd_infer.h"
 #include "tools/cmd_dataset_scalar.h"
 #include "tools/cmd_eval_scalar.h"
+#include "tools/cmd_plan.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_submit.h"
 #include "tools/cmd_train.h"
@@ -56,6 +57,12 @@ static void usage(FILE *out) {
             "  dataset create --images DIR --labels DIR --out FILE\n"
             "                                        write a dataset.csv pairing images and label maps\n"
             "                                        by file name (innereye dataset --help: all)\n"
+            "  dataset fingerprint --dataset CSV --out FILE\n"
+            "                                        measure a segmentation dataset for plan\n"
+            "  dataset from-msd DIR | from-nnunet DIR\n"
+            "                                        dataset.csv + config stub from a Decathlon / nnU-Net folder\n"
+            "  plan FINGERPRINT --memory MB --time-budget MIN --out FILE\n"
+            "                                        a training config chosen from the data (docs/planning.md)\n"
             "  dataset fashion-mnist --out DIR       Fashion-MNIST as PNG images and a dataset CSV\n"
             "  dataset hippocampus-volume --images DIR --labels DIR --out DIR\n"
             "                                        a regression dataset: hippocampus volume in mL\n"
@@ -121,6 +128,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "collect")) return ie_cmd_collect(argc - 2, argv + 2);
     if (!strcmp(argv[1], "sweep-aggregate")) return ie_cmd_sweep_aggregate(argc - 2, argv + 2);
     if (!strcmp(argv[1], "plugins")) return ie_cmd_plugins(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "plan")) return ie_cmd_plan(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     if (!strcmp(argv[1], "dataset")) return ie_cmd_dataset(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);

@@ -329,6 +329,12 @@ static const ie_config_key schema_keys[] = {
      .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},
     {.path = "cv.parallel", .type = IE_CFG_INT, .def = "1", BETWEEN(1, 64),
      .doc = "Folds trained at the same time, each in its own process with the cores shared out (`--parallel N`)."},
+    {.path = "plan.why", .type = IE_CFG_OBJECT, .def = "{}",
+     .doc = "Written by `innereye plan` (docs/planning.md): why each planned key has its value, one sentence per "
+            "key; training ignores it, the run's resolved config keeps it."},
+    {.path = "plan.inputs", .type = IE_CFG_OBJECT, .def = "{}",
+     .doc = "Written by `innereye plan`: the fingerprint, memory, time budget and device the plan was made for; "
+            "training ignores it."},
 };
 
 #define N_KEYS ((int)(sizeof schema_keys / sizeof schema_keys[0]))

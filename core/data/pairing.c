@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/data/csv.h"
+#include "core/util/file_util.h"
 
 static const char *const image_endings[] = {".nii.gz", ".nii", ".hdr", ".nrrd", ".nhdr", ".mha", ".mhd"};
 
@@ -221,39 +222,6 @@ ie_status ie_pairing_csv(const ie_pairing *p, const char *image_channel, const c
     return IE_OK;
 }
 
-/* Writes text to a temporary file beside path, then links it to path, which
- * fails when path exists: no window in which a file could be overwritten. */
-static ie_status write_exclusive(const char *path, const char *text, size_t length) {
-    struct stat sb;
-    if (lstat(path, &sb) == 0)
-        return ie_error_set(IE_ERR_IO, "%s already exists; it is never overwritten (remove it or choose another "
-                            "name)", path);
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    size_t done = 0;
-    while (done < length) {
-        ssize_t n = write(fd, text + done, length - done);
-        if (n <= 0) break;
-        done += (size_t)n;
-    }
-    bool ok = done == length && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    int err = ok ? 0 : errno;
-    if (ok && link(tmp, path) != 0) {
-        ok = false;
-        err = errno;
-    }
-    unlink(tmp);
-    if (ok) return IE_OK;
-    if (err == EEXIST)
-        return ie_error_set(IE_ERR_IO, "%s already exists; it is never overwritten (remove it or choose another "
-                            "name)", path);
-    return ie_error_set(IE_ERR_IO, "%s: writing failed: %s; %s (nothing was written)", path, strerror(err),
-                        err == ENOSPC ? "free some disk space" : "check that the folder is writable");
-}
-
 ie_status ie_pairing_write_csv(const ie_pairing *p, const char *image_channel, const char *label_channel,
                                const char *path) {
     if (!path) return ie_error_set(IE_ERR_INVALID_ARG, "pairing: no output path");
@@ -267,7 +235,7 @@ ie_status ie_pairing_write_csv(const ie_pairing *p, const char *image_channel, c
     char *text = NULL;
     size_t length = 0;
     IE_TRY(ie_pairing_csv(p, image_channel, label_channel, folder, &text, &length));
-    ie_status st = write_exclusive(path, text, length);
+    ie_status st = ie_write_file_exclusive(path, text, length);
     free(text);
     return st;
 }

@@ -1,5 +1,9 @@
-/* core/util - reading whole files, making folders. */
+/* core/util - reading whole files, making folders, writing new files. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,4 +54,35 @@ ie_status ie_make_dirs(const char *dir) {
         if (!c) return IE_OK;
         *p = c;
     }
+}
+
+ie_status ie_write_file_exclusive(const char *path, const char *text, size_t length) {
+    struct stat sb;
+    if (lstat(path, &sb) == 0)
+        return ie_error_set(IE_ERR_IO, "%s already exists; it is never overwritten (remove it or choose another "
+                            "name)", path);
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
+    size_t done = 0;
+    while (done < length) {
+        ssize_t n = write(fd, text + done, length - done);
+        if (n <= 0) break;
+        done += (size_t)n;
+    }
+    bool ok = done == length && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    int err = ok ? 0 : errno;
+    if (ok && link(tmp, path) != 0) {
+        ok = false;
+        err = errno;
+    }
+    unlink(tmp);
+    if (ok) return IE_OK;
+    if (err == EEXIST)
+        return ie_error_set(IE_ERR_IO, "%s already exists; it is never overwritten (remove it or choose another "
+                            "name)", path);
+    return ie_error_set(IE_ERR_IO, "%s: writing failed: %s; %s (nothing was written)", path, strerror(err),
+                        err == ENOSPC ? "free some disk space" : "check that the folder is writable");
 }

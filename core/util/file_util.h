@@ -1,4 +1,4 @@
-/* core/util - reading whole files, making folders. */
+/* core/util - reading whole files, making folders, writing new files. */
 #ifndef IE_CORE_UTIL_FILE_UTIL_H
 #define IE_CORE_UTIL_FILE_UTIL_H
 
@@ -20,5 +20,11 @@ ie_status ie_read_file(const char *path, char **text, size_t *length);
 /* mkdir -p: dir and every missing folder above it (0755).  Errors name the
  * folder that could not be made. */
 ie_status ie_make_dirs(const char *dir);
+
+/* Writes `text` to a new file `path`: a temporary file beside it, fsync,
+ * then link() to the name, which fails when path exists, so an existing
+ * file is never overwritten and no half-written file ever has the name.
+ * IE_ERR_IO names the path and says what to do. */
+ie_status ie_write_file_exclusive(const char *path, const char *text, size_t length);
 
 #endif

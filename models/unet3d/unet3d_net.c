@@ -32,13 +32,13 @@ struct ie_unet3d {
  * (0 for k = 1), which keeps the size for odd k.  `dilation` applies to H and
  * W only: InnerEye's UNet2D dilates the second conv of each lower encoder
  * block by (1, 2, 2). */
-static ie_status basic_create(basic_layer *b, const ie_unet3d_config *c, int cin, int cout, int stride,
+static ie_status basic_create(basic_layer *b, const ie_unet3d_config *c, int cin, int cout, const int stride[3],
                               int dilation, bool norm, ie_params *p, const char *prefix, uint64_t seed) {
     char name[256];
-    int kd = c->flat ? 1 : 3, sd = c->flat ? 1 : stride, pad = dilation; /* (3 - 1) / 2 + dilation - 1 */
+    int kd = c->flat ? 1 : 3, pad = dilation; /* (3 - 1) / 2 + dilation - 1 */
     ie_conv_layer_spec spec = {.dims = 3, .in_channels = cin, .out_channels = cout,
                                .kernel = {kd, 3, 3},
-                               .opts = {.stride = {sd, stride, stride}, .padding = {kd / 2, pad, pad},
+                               .opts = {.stride = {stride[0], stride[1], stride[2]}, .padding = {kd / 2, pad, pad},
                                         .dilation = {1, dilation, dilation}}};
     snprintf(name, sizeof name, "%s.conv1", prefix);
     IE_TRY(ie_conv_layer_create(&b->conv, &spec, p, name, seed));
@@ -115,8 +115,20 @@ static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor *
     return residual_add(act, b2, out);
 }
 
-ie_status ie_unet3d_create(const ie_unet3d_config *c, uint64_t seed, ie_unet3d **out) {
+/* Whether encoder level i (1..depth) halves axis a: the pool[a] deepest ones. */
+static bool level_pools(const ie_unet3d_config *c, int level, int axis) {
+    return level >= 1 && level > c->depth - c->pool[axis];
+}
+
+ie_status ie_unet3d_create(const ie_unet3d_config *c_in, uint64_t seed, ie_unet3d **out) {
     *out = NULL;
+    ie_unet3d_config resolved = *c_in, *c = &resolved;
+    if (!c->pool[0] && !c->pool[1] && !c->pool[2]) c->pool[0] = c->pool[1] = c->pool[2] = c->depth;
+    if (c->flat) c->pool[0] = 0;
+    for (int a = 0; a < 3; a++)
+        if (c->pool[a] < 0 || c->pool[a] > c->depth)
+            return ie_error_set(IE_ERR_CONFIG, "unet3d: pool[%d] is %d; each axis pools 0..depth (%d) times", a,
+                                c->pool[a], c->depth);
     if (c->depth < 1 || c->depth > MAX_DEPTH || c->features < 1 || c->in_channels < 1 || c->classes < 1)
         return ie_error_set(IE_ERR_CONFIG,
                             "unet3d: depth must be 1..%d and features, in_channels, classes positive "
@@ -129,34 +141,43 @@ ie_status ie_unet3d_create(const ie_unet3d_config *c, uint64_t seed, ie_unet3d *
     char name[256];
     int ch = c->features;
     for (int i = 0; st == IE_OK && i <= c->depth; i++) {
-        int cin = i == 0 ? c->in_channels : ch / 2, stride = i == 0 ? 1 : 2;
+        int cin = i == 0 ? c->in_channels : ch / 2, one[3] = {1, 1, 1}, stride[3];
+        for (int a = 0; a < 3; a++) stride[a] = level_pools(c, i, a) ? 2 : 1;
         snprintf(name, sizeof name, "_layers.%d.block1", i);
         st = basic_create(&net->encode[i][0], c, cin, ch, stride, 1, true, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.block2", i);
         int dilation = c->flat && i > 0 ? 2 : 1;
         if (st == IE_OK)
-            st = basic_create(&net->encode[i][1], c, ch, ch, 1, dilation, true, net->params, name, seed);
+            st = basic_create(&net->encode[i][1], c, ch, ch, one, dilation, true, net->params, name, seed);
         if (i < c->depth) ch *= 2;
     }
     for (int j = 0; st == IE_OK && j < c->depth; j++) {
-        int idx = c->depth + 1 + 2 * j, kd = c->flat ? 1 : 4, sd = c->flat ? 1 : 2, pd = c->flat ? 0 : 1;
+        /* Decoder step j undoes encoder level depth - j. */
+        int idx = c->depth + 1 + 2 * j, k[3], s[3], pd[3];
+        for (int a = 0; a < 3; a++) {
+            bool pools = level_pools(c, c->depth - j, a);
+            k[a] = pools ? 4 : 1;
+            s[a] = pools ? 2 : 1;
+            pd[a] = pools ? 1 : 0;
+        }
         ie_conv_layer_spec up = {.dims = 3, .transposed = true, .in_channels = ch, .out_channels = ch / 2,
-                                 .kernel = {kd, 4, 4}, .bias = true,
-                                 .opts = {.stride = {sd, 2, 2}, .padding = {pd, 1, 1}}};
+                                 .kernel = {k[0], k[1], k[2]}, .bias = true,
+                                 .opts = {.stride = {s[0], s[1], s[2]}, .padding = {pd[0], pd[1], pd[2]}}};
         snprintf(name, sizeof name, "_layers.%d.upsample_block.0", idx);
         st = ie_conv_layer_create(&net->upsample[j], &up, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.upsample_block.1", idx);
         if (st == IE_OK) st = ie_batch_norm_layer_create(&net->upsample_bn[j], ch / 2, net->params, name);
         ch /= 2;
-        synthesis_block *s = &net->synthesis[j];
+        synthesis_block *sb = &net->synthesis[j];
+        const int one[3] = {1, 1, 1};
         snprintf(name, sizeof name, "_layers.%d.conv1", idx + 1);
-        if (st == IE_OK) st = basic_create(&s->conv1, c, ch, ch, 1, 1, false, net->params, name, seed);
+        if (st == IE_OK) st = basic_create(&sb->conv1, c, ch, ch, one, 1, false, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.conv2", idx + 1);
-        if (st == IE_OK) st = basic_create(&s->conv2, c, ch, ch, 1, 1, false, net->params, name, seed);
+        if (st == IE_OK) st = basic_create(&sb->conv2, c, ch, ch, one, 1, false, net->params, name, seed);
         snprintf(name, sizeof name, "_layers.%d.activation_block.0", idx + 1);
-        if (st == IE_OK) st = ie_batch_norm_layer_create(&s->bn, ch, net->params, name);
+        if (st == IE_OK) st = ie_batch_norm_layer_create(&sb->bn, ch, net->params, name);
         snprintf(name, sizeof name, "_layers.%d.block2", idx + 1);
-        if (st == IE_OK) st = basic_create(&s->block2, c, ch, ch, 1, 1, true, net->params, name, seed);
+        if (st == IE_OK) st = basic_create(&sb->block2, c, ch, ch, one, 1, true, net->params, name, seed);
     }
     ie_conv_layer_spec head = {.dims = 3, .in_channels = c->features, .out_channels = c->classes,
                                .kernel = {1, 1, 1}, .bias = true};
@@ -198,12 +219,11 @@ ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tens
     if (ie_tensor_dim(x, 1) != c->in_channels)
         return ie_error_set(IE_ERR_SHAPE, "unet3d: input has %lld channels, the model expects %d",
                             (long long)ie_tensor_dim(x, 1), c->in_channels);
-    int64_t multiple = (int64_t)1 << c->depth;
     for (int i = 2; i < 5; i++) {
-        int64_t m = (i == 2 && c->flat) ? 1 : multiple;
+        int64_t m = (int64_t)1 << c->pool[i - 2];
         if (ie_tensor_dim(x, i) % m != 0)
             return ie_error_set(IE_ERR_SHAPE,
-                                "unet3d: spatial size %lld (dimension %d) is not a multiple of 2^depth = %lld; "
+                                "unet3d: spatial size %lld (dimension %d) is not a multiple of 2^pool = %lld; "
                                 "choose crop sizes that are",
                                 (long long)ie_tensor_dim(x, i), i, (long long)m);
     }

@@ -23,6 +23,14 @@ typedef struct ie_unet3d_config {
     int features;   /* f: channels of the top level */
     int depth;      /* num_downsampling_paths */
     bool flat;      /* UNet2D: 1x3x3 kernels, no downsampling along D (see above) */
+    /* Levels that halve each axis (D, H, W), 0..depth, the largest = depth;
+     * all 0 means depth for every axis.  An axis pooled p < depth times is
+     * pooled at the p deepest levels: a thick-slice axis (5 mm against
+     * 0.7 mm in-plane) keeps its few slices until the in-plane axes have been
+     * coarsened to a comparable spacing, as nnU-Net's planner does.  At a
+     * level that does not pool an axis, the strided conv has stride 1 and the
+     * transposed conv kernel 1 along it. */
+    int pool[3];
 } ie_unet3d_config;
 
 typedef struct ie_unet3d ie_unet3d;
@@ -32,7 +40,7 @@ void ie_unet3d_free(ie_unet3d *net);
 /* The network's parameters and buffers (borrowed). */
 ie_params *ie_unet3d_params(ie_unet3d *net);
 /* x [N, in_channels, D, H, W] -> logits [N, classes, D, H, W].  Spatial sizes
- * must be multiples of 2^depth (of 1 along D when flat). */
+ * must be multiples of 2^pool[axis] (of 1 along D when flat). */
 ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out);
 
 #endif

@@ -6,10 +6,14 @@
  * model.params (docs/models.md):
  *   features     channels of the top level, f (InnerEye feature_channels[0]); default 32
  *   depth        downsampling steps (InnerEye num_downsampling_paths); default 4
+ *   pool_axes    [D, H, W]: how many of the depth levels halve each axis, each
+ *                0..depth with the largest = depth; default [depth, depth,
+ *                depth].  An axis pooled fewer times is pooled at the deepest
+ *                levels (thick slices, set by `innereye plan`); UNet3D only
  *   in_channels  default: the number of data.image_channels
  *   classes      default: the number of data.classes (background included)
- * data.crop_size and data.test_crop_size must be multiples of 2^depth (along
- * H and W only for UNet2D), and so must data.pad_multiple, the multiple
+ * data.crop_size and data.test_crop_size must be multiples of 2^pool_axes
+ * along each axis (1 along D for UNet2D), and so must data.pad_multiple, the multiple
  * whole volumes are padded to for validation and inference.
  *
  * Only the four required functions and validate_config: the host supplies
@@ -39,10 +43,16 @@ struct ie_model {
 
 static ie_status check_sizes(const ie_config *cfg, const ie_unet3d_config *c) {
     int64_t m = (int64_t)1 << c->depth;
-    const int64_t multiple[3] = {FLAT ? 1 : m, m, m};
-    char why[96];
-    snprintf(why, sizeof why, "2^depth, model.params.depth %d", c->depth);
+    const int64_t multiple[3] = {FLAT ? 1 : (int64_t)1 << c->pool[0], (int64_t)1 << c->pool[1],
+                                 (int64_t)1 << c->pool[2]};
+    char why[160];
+    if (c->pool[0] == c->depth && c->pool[1] == c->depth && c->pool[2] == c->depth)
+        snprintf(why, sizeof why, "2^depth, model.params.depth %d", c->depth);
+    else
+        snprintf(why, sizeof why, "2^pool_axes, model.params.pool_axes [%d, %d, %d]", FLAT ? 0 : c->pool[0],
+                 c->pool[1], c->pool[2]);
     IE_TRY(ie_model_check_crop_multiple(cfg, MODEL_NAME, multiple, why));
+    snprintf(why, sizeof why, "2^depth, model.params.depth %d", c->depth);
     int64_t pad = 0;
     IE_TRY(ie_config_get_int(cfg, "data.pad_multiple", &pad));
     if (pad % m != 0)
@@ -54,13 +64,28 @@ static ie_status check_sizes(const ie_config *cfg, const ie_unet3d_config *c) {
 }
 
 static ie_status read_config(const char *config_json, ie_unet3d_config *c) {
-    static const char *const known[] = {"features", "depth", "in_channels", "classes", NULL};
+    static const char *const known[] = {"features", "depth", "in_channels", "classes", "pool_axes", NULL};
     ie_config *cfg = NULL;
     IE_TRY(ie_model_config_open(config_json, &cfg));
     c->flat = FLAT;
     ie_status st = ie_model_params_check_known(cfg, MODEL_NAME, known);
     if (st == IE_OK) st = ie_model_param_int(cfg, MODEL_NAME, "features", 32, 1, 1024, &c->features);
     if (st == IE_OK) st = ie_model_param_int(cfg, MODEL_NAME, "depth", 4, 1, MAX_DEPTH, &c->depth);
+    if (st == IE_OK) {
+        const int all[3] = {c->depth, c->depth, c->depth};
+        st = ie_model_param_ints(cfg, MODEL_NAME, "pool_axes", all, 3, 0, c->depth, c->pool);
+    }
+    int most = 0;
+    for (int a = FLAT ? 1 : 0; a < 3; a++) most = c->pool[a] > most ? c->pool[a] : most;
+    if (st == IE_OK && most != c->depth)
+        st = ie_error_set(IE_ERR_CONFIG,
+                          "%s: model.params.pool_axes [%d, %d, %d] pools no axis at every one of the %d levels "
+                          "(model.params.depth); the largest entry must equal depth, or lower depth",
+                          MODEL_NAME, c->pool[0], c->pool[1], c->pool[2], c->depth);
+    if (st == IE_OK && FLAT && ie_config_has(cfg, "model.params.pool_axes") && c->pool[0] != 0)
+        st = ie_error_set(IE_ERR_CONFIG,
+                          "%s: model.params.pool_axes[0] is %d; UNet2D never pools along D, set it to 0 or use "
+                          "UNet3D", MODEL_NAME, c->pool[0]);
     if (st == IE_OK)
         st = ie_model_param_from_data(cfg, MODEL_NAME, "in_channels", "data.image_channels", "image channels", 1,
                                       &c->in_channels);

@@ -29,24 +29,28 @@ static int fail(const char *what) {
 
 int main(int argc, char **argv) {
     const char *mode = "train";
-    int reps = 5, threads = 2, features = 16, batch = 2, crop[3] = {32, 48, 32};
+    int reps = 5, threads = 2, features = 16, batch = 2, depth = 4, crop[3] = {32, 48, 32}, pool[3] = {0, 0, 0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--features") && i + 1 < argc) features = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--depth") && i + 1 < argc) depth = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pool") && i + 3 < argc)
+            for (int k = 0; k < 3; k++) pool[k] = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--crop") && i + 3 < argc)
             for (int k = 0; k < 3; k++) crop[k] = atoi(argv[++i]);
         else {
             fprintf(stderr, "usage: unet3d_bench [--mode train|infer] [--reps N] [--threads N] "
-                            "[--features F] [--batch B] [--crop D H W]\n");
+                            "[--features F] [--batch B] [--depth N] [--pool D H W] [--crop D H W]\n");
             return 2;
         }
     }
     bool train = strcmp(mode, "train") == 0;
     ie_threads_set(threads);
-    ie_unet3d_config config = {.in_channels = 1, .classes = 3, .features = features, .depth = 4};
+    ie_unet3d_config config = {.in_channels = 1, .classes = 3, .features = features, .depth = depth,
+                               .pool = {pool[0], pool[1], pool[2]}};
     ie_unet3d *net;
     if (ie_unet3d_create(&config, 0, &net) != IE_OK) return fail("create");
     int64_t xs[5] = {batch, 1, crop[0], crop[1], crop[2]}, ys[4] = {batch, crop[0], crop[1], crop[2]};

@@ -1,0 +1,415 @@
+/* core/plan - a training config from a fingerprint (see plan.h; every rule
+ * is stated where it is applied and again in docs/planning.md). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/plan/plan.h"
+#include "core/plan/plan_rules.h"
+#include "core/util/file_util.h"
+
+/* Rules in numbers (docs/planning.md explains each). */
+#define CPU_FEATURES 16         /* configs/hippocampus.json's width: a quarter of the compute of 32 */
+#define GPU_FEATURES 32         /* nnU-Net's */
+#define MIN_BATCH 2             /* nnU-Net's: batch norm needs more than one sample */
+#define MAX_BATCH_FRACTION 0.05 /* nnU-Net: one batch sees at most 5% of the dataset's voxels */
+#define MIN_STEPS 1000          /* a patch shrinks until this many steps fit the time budget */
+#define MAX_EPOCHS 1000         /* nnU-Net's */
+#define TRAIN_SHARE 0.85        /* of the time budget; the rest: data check, test inference, metrics */
+#define VALIDATION_SHARE 0.10   /* validation passes may take this share of training time */
+#define FOREGROUND_SHARE (1.0 / 3.0) /* nnU-Net's oversample_foreground_percent */
+#define SPLIT_TRAIN 0.7
+#define SPLIT_VAL 0.15
+#define SPLIT_TEST 0.15
+
+typedef struct fingerprint {
+    int n_cases, n_channels, n_classes;
+    double *spacing, *size; /* n x 3, x y z */
+    const char *csv;
+    const char *channel[16], *modality[16];
+    double p005[16], p995[16], mean[16], std[16];
+    const char *label_channel;
+} fingerprint;
+
+static ie_status field_error(const char *path, const char *field, const char *what) {
+    return ie_error_set(IE_ERR_CONFIG, "%s: %s %s; make it with innereye dataset fingerprint", path, field, what);
+}
+
+static const cJSON *get(const cJSON *o, const char *key) { return cJSON_GetObjectItemCaseSensitive(o, key); }
+
+static bool triple(const cJSON *a, double *out) {
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 3) return false;
+    for (int k = 0; k < 3; k++) {
+        const cJSON *v = cJSON_GetArrayItem(a, k);
+        if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) return false;
+        out[k] = v->valuedouble;
+    }
+    return true;
+}
+
+static ie_status read_fingerprint(const char *path, const cJSON *root, fingerprint *fp) {
+    const cJSON *fmt = get(root, "format"), *cases = get(root, "cases"), *chs = get(root, "channels");
+    const cJSON *sum = get(root, "summary");
+    if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, "innereye-fingerprint-1"))
+        return field_error(path, "format", "is not \"innereye-fingerprint-1\"");
+    if (!cJSON_IsArray(cases) || cJSON_GetArraySize(cases) < 1) return field_error(path, "cases", "is missing or empty");
+    if (!cJSON_IsArray(chs) || cJSON_GetArraySize(chs) < 1 || cJSON_GetArraySize(chs) > 16)
+        return field_error(path, "channels", "must list 1 to 16 channels");
+    const cJSON *inten = get(sum, "intensity"), *classes = get(sum, "classes"), *csv = get(root, "dataset_csv");
+    if (!cJSON_IsArray(inten) || cJSON_GetArraySize(inten) != cJSON_GetArraySize(chs))
+        return field_error(path, "summary.intensity", "must have one entry per channel");
+    if (!cJSON_IsNumber(classes) || classes->valuedouble < 2 || classes->valuedouble > IE_PLAN_MAX_CLASSES)
+        return field_error(path, "summary.classes", "must be a number of classes 2..64");
+    if (!cJSON_IsString(csv)) return field_error(path, "dataset_csv", "is missing");
+    fp->csv = csv->valuestring;
+    fp->n_classes = (int)classes->valuedouble;
+    fp->n_channels = cJSON_GetArraySize(chs);
+    const cJSON *lab = get(root, "label_channel");
+    fp->label_channel = cJSON_IsString(lab) ? lab->valuestring : "label";
+    for (int c = 0; c < fp->n_channels; c++) {
+        const cJSON *ch = cJSON_GetArrayItem(chs, c), *st = cJSON_GetArrayItem(inten, c);
+        const cJSON *name = get(ch, "name"), *mod = get(ch, "modality");
+        if (!cJSON_IsString(name) || !cJSON_IsString(mod) || (strcmp(mod->valuestring, "CT") && strcmp(mod->valuestring, "MR")))
+            return field_error(path, "channels[]", "needs a name and a modality CT or MR");
+        fp->channel[c] = name->valuestring;
+        fp->modality[c] = mod->valuestring;
+        const char *keys[4] = {"p00_5", "p99_5", "mean", "std"};
+        double *dst[4] = {&fp->p005[c], &fp->p995[c], &fp->mean[c], &fp->std[c]};
+        for (int k = 0; k < 4; k++) {
+            const cJSON *v = get(st, keys[k]);
+            if (!cJSON_IsNumber(v) && !strcmp(fp->modality[c], "CT"))
+                return field_error(path, "summary.intensity[].p00_5/p99_5/mean/std", "are missing (no foreground?)");
+            *dst[k] = cJSON_IsNumber(v) ? v->valuedouble : 0;
+        }
+    }
+    fp->n_cases = cJSON_GetArraySize(cases);
+    fp->spacing = malloc((size_t)fp->n_cases * 3 * sizeof *fp->spacing);
+    fp->size = malloc((size_t)fp->n_cases * 3 * sizeof *fp->size);
+    if (!fp->spacing || !fp->size) return ie_error_set(IE_ERR_NOMEM, "plan: out of memory");
+    for (int i = 0; i < fp->n_cases; i++) {
+        const cJSON *c = cJSON_GetArrayItem(cases, i);
+        if (!triple(get(c, "spacing_xyz"), fp->spacing + 3 * i) || !triple(get(c, "size_xyz"), fp->size + 3 * i)) {
+            char field[64];
+            snprintf(field, sizeof field, "cases[%d].spacing_xyz/size_xyz", i);
+            return field_error(path, field, "must be three positive numbers");
+        }
+    }
+    return IE_OK;
+}
+
+/* The "why" sentences: printf into plan.why.<key>. */
+static void why(cJSON *w, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void why(cJSON *w, const char *key, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cJSON_AddStringToObject(w, key, buf);
+}
+
+static cJSON *ints(const int *v, int n) { return cJSON_CreateIntArray(v, n); }
+
+/* Picks the patch: starts at the median resampled shape (at most the
+ * device's largest patch), then, as nnU-Net, repeatedly takes 2^pool
+ * voxels off the axis whose patch is largest relative to the median shape
+ * until batch 2 fits the memory and MIN_STEPS steps fit the time, or the
+ * patch cannot shrink further.  Returns how the patch was limited. */
+static const char *choose_patch(ie_plan_net *net, const double spacing_dhw[3], const double median_dhw[3],
+                                double memory_bytes, double step_seconds_budget, double gflops, int max_voxels) {
+    for (int a = 0; a < 3; a++) net->patch[a] = (int)fmax(1, round(median_dhw[a]));
+    /* Cap the starting volume: scale the axes in proportion to mm. */
+    double vox = (double)net->patch[0] * net->patch[1] * net->patch[2];
+    if (vox > max_voxels) {
+        double s = cbrt(max_voxels / vox);
+        for (int a = 0; a < 3; a++) net->patch[a] = (int)fmax(IE_PLAN_MIN_FEATURE_MAP, floor(net->patch[a] * s));
+    }
+    const char *limit = "the median shape";
+    for (int iter = 0; iter < 1000; iter++) {
+        ie_plan_topology(spacing_dhw, IE_PLAN_MAX_DEPTH, net);
+        bool mem_ok = ie_plan_memory_bytes(net, MIN_BATCH) <= memory_bytes;
+        bool time_ok = ie_plan_train_flops(net, MIN_BATCH) / (gflops * 1e9) <= step_seconds_budget;
+        if (mem_ok && time_ok) return limit;
+        limit = mem_ok ? "the time budget" : "the memory budget";
+        int worst = -1;
+        double worst_ratio = 0;
+        for (int a = 0; a < 3; a++) {
+            int step = 1 << net->pool[a];
+            if (net->patch[a] - step < IE_PLAN_MIN_FEATURE_MAP) continue;
+            double r = net->patch[a] / median_dhw[a];
+            if (r > worst_ratio) {
+                worst_ratio = r;
+                worst = a;
+            }
+        }
+        if (worst < 0) return "nothing: the smallest patch still exceeds the budget";
+        net->patch[worst] -= 1 << net->pool[worst];
+    }
+    return limit;
+}
+
+ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
+    *json_out = NULL;
+    char *text = NULL;
+    IE_TRY(ie_read_file(o->fingerprint, &text, NULL));
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root)
+        return ie_error_set(IE_ERR_CONFIG, "%s: not valid JSON; make it with innereye dataset fingerprint",
+                            o->fingerprint);
+    fingerprint fp = {0};
+    ie_status st = read_fingerprint(o->fingerprint, root, &fp);
+    cJSON *plan = NULL;
+    if (st != IE_OK) goto done;
+
+    plan = cJSON_CreateObject();
+    const char *extends = o->extends ? o->extends : "unet3d.json";
+    cJSON_AddStringToObject(plan, "extends", extends);
+    cJSON *model = cJSON_AddObjectToObject(plan, "model"), *params = cJSON_AddObjectToObject(model, "params");
+    cJSON *data = cJSON_AddObjectToObject(plan, "data"), *train = cJSON_AddObjectToObject(plan, "train");
+    cJSON *meta = cJSON_AddObjectToObject(plan, "plan"), *w = cJSON_AddObjectToObject(meta, "why");
+
+    /* ---- data ---- */
+    cJSON_AddStringToObject(data, "dataset_csv", fp.csv);
+    cJSON_AddStringToObject(data, "images_dir", "");
+    cJSON_AddStringToObject(data, "labels_dir", "");
+    cJSON_AddBoolToObject(data, "fallback_synthetic", false);
+    why(w, "data.dataset_csv", "The dataset the fingerprint measured (%d cases).", fp.n_cases);
+    cJSON_AddItemToObject(data, "image_channels", cJSON_CreateStringArray(fp.channel, fp.n_channels));
+    cJSON_AddStringToObject(data, "label_channel", fp.label_channel);
+    if (o->n_classes || !o->extends) {
+        const char *names[IE_PLAN_MAX_CLASSES];
+        char generic[IE_PLAN_MAX_CLASSES][16];
+        for (int k = 0; k < fp.n_classes; k++) {
+            snprintf(generic[k], sizeof generic[k], k ? "class_%d" : "background", k);
+            names[k] = k < o->n_classes ? o->classes[k] : generic[k];
+        }
+        if (o->n_classes && o->n_classes != fp.n_classes) {
+            st = ie_error_set(IE_ERR_CONFIG, "%s: the label maps hold %d classes (0..%d) but --classes names %d",
+                              o->fingerprint, fp.n_classes, fp.n_classes - 1, o->n_classes);
+            goto done;
+        }
+        cJSON_AddItemToObject(data, "classes", cJSON_CreateStringArray(names, fp.n_classes));
+        why(w, "data.classes", "The label maps hold the values 0..%d.", fp.n_classes - 1);
+    }
+
+    double target[3];
+    bool aniso = false;
+    int aniso_axis = 0;
+    ie_plan_target_spacing(fp.spacing, fp.size, fp.n_cases, target, &aniso, &aniso_axis);
+    cJSON_AddItemToObject(data, "target_spacing", cJSON_CreateDoubleArray(target, 3));
+    if (aniso)
+        why(w, "data.target_spacing",
+            "The median spacing per axis, except along %c: the data is anisotropic (that axis's median spacing is "
+            "more than 3 times the others' and it has less than a third of their voxels), so as nnU-Net it takes "
+            "the 10th percentile of the cases' spacings there (%g mm) and most cases keep their slices.",
+            "xyz"[aniso_axis], target[aniso_axis]);
+    else
+        why(w, "data.target_spacing",
+            "The median spacing of the cases along each axis (nnU-Net's rule; no axis is more than 3 times "
+            "coarser than another).");
+
+    /* Normalisation: all CT -> clip to the foreground 0.5/99.5 percentiles
+     * and z-score with the foreground mean/std.  CtWindow maps the window
+     * [lo, hi] linearly onto output_range and clamps; with output_range =
+     * [(lo - mean)/std, (hi - mean)/std] that map is exactly x -> (x - mean)/std
+     * on the clipped values. */
+    int n_ct = 0;
+    for (int c = 0; c < fp.n_channels; c++) n_ct += !strcmp(fp.modality[c], "CT");
+    if (n_ct == fp.n_channels && fp.n_channels == 1) {
+        double lo = fp.p005[0], hi = fp.p995[0], sd = fp.std[0] > 1e-8 ? fp.std[0] : 1e-8;
+        cJSON_AddStringToObject(data, "normalization", "CtWindow");
+        cJSON_AddNumberToObject(data, "window_level", (lo + hi) / 2);
+        cJSON_AddNumberToObject(data, "window_width", hi - lo > 0 ? hi - lo : 1);
+        double range[2] = {(lo - fp.mean[0]) / sd, (hi - fp.mean[0]) / sd};
+        cJSON_AddItemToObject(data, "output_range", cJSON_CreateDoubleArray(range, 2));
+        why(w, "data.normalization",
+            "CT (nnU-Net's CTNormalization): intensities clipped to the foreground's 0.5 and 99.5 percentiles "
+            "[%g, %g] and z-scored with the foreground mean %g and std %g, the same for every case. CtWindow "
+            "with this level, width and output_range is exactly that map.",
+            lo, hi, fp.mean[0], fp.std[0]);
+    } else {
+        cJSON_AddStringToObject(data, "normalization", "SimpleNorm");
+        why(w, "data.normalization", "%s: each case z-scored with its own mean and std (nnU-Net's ZScoreNormalization).",
+            n_ct ? "Mixed CT and MR channels: one method applies to all channels, and per-case z-score is the one "
+                   "that suits both"
+                 : "MR (no absolute intensity scale)");
+    }
+
+    /* ---- network, patch, batch ---- */
+    double median_dhw[3];
+    {
+        double *r = malloc((size_t)fp.n_cases * 3 * sizeof *r);
+        if (!r) {
+            st = ie_error_set(IE_ERR_NOMEM, "plan: out of memory");
+            goto done;
+        }
+        for (int i = 0; i < fp.n_cases; i++)
+            for (int a = 0; a < 3; a++) r[i * 3 + a] = fp.size[i * 3 + a] * fp.spacing[i * 3 + a] / target[a];
+        double med_xyz[3];
+        for (int a = 0; a < 3; a++) med_xyz[a] = ie_plan_column_percentile(r, fp.n_cases, a, 50);
+        free(r);
+        for (int a = 0; a < 3; a++) median_dhw[a] = med_xyz[2 - a];
+    }
+    const double spacing_dhw[3] = {target[2], target[1], target[0]};
+    double gflops = o->gflops > 0 ? o->gflops : o->gpu ? IE_PLAN_GPU_GFLOPS : IE_PLAN_CPU_GFLOPS;
+    double budget_s = o->time_budget_min * 60 * TRAIN_SHARE;
+    int n_train = (int)fmax(1, round(fp.n_cases * SPLIT_TRAIN)), n_val = (int)round(fp.n_cases * SPLIT_VAL);
+    ie_plan_net net = {.features = o->gpu ? GPU_FEATURES : CPU_FEATURES, .in_channels = fp.n_channels,
+                       .classes = fp.n_classes};
+    double memory_bytes = o->memory_mb * 1048576.0;
+    /* nnU-Net starts from 128^3 (GPU); a CPU starts from 64^3, an eighth. */
+    int max_voxels = o->gpu ? 128 * 128 * 128 : 64 * 64 * 64;
+    const char *limit = choose_patch(&net, spacing_dhw, median_dhw, memory_bytes, budget_s / MIN_STEPS, gflops,
+                                     max_voxels);
+    if (!strncmp(limit, "nothing", 7)) {
+        st = ie_error_set(IE_ERR_CONFIG,
+                          "%s: no patch of at least %d voxels per axis fits %g MB and %g minutes on the %s; give "
+                          "more memory (--memory) or time (--time-budget)",
+                          o->fingerprint, 2 * IE_PLAN_MIN_FEATURE_MAP, o->memory_mb, o->time_budget_min,
+                          o->gpu ? "GPU" : "CPU");
+        goto done;
+    }
+    cJSON_AddNumberToObject(params, "features", net.features);
+    cJSON_AddNumberToObject(params, "depth", net.depth);
+    cJSON_AddItemToObject(params, "pool_axes", ints(net.pool, 3));
+    why(w, "model.params.features", "%d channels at the top level: %s.", net.features,
+        o->gpu ? "nnU-Net's width" : "on a CPU a quarter of the compute of nnU-Net's 32, as configs/hippocampus.json");
+    why(w, "model.params.depth",
+        "Pooling stops when no axis can be halved any more: an axis halves while its spacing is less than twice "
+        "the finest one and its size stays at least %d voxels (nnU-Net's rule); %d levels.",
+        IE_PLAN_MIN_FEATURE_MAP, net.depth);
+    why(w, "model.params.pool_axes",
+        "How many levels halve D, H, W: [%d, %d, %d]%s.", net.pool[0], net.pool[1], net.pool[2],
+        net.pool[0] != net.depth || net.pool[1] != net.depth || net.pool[2] != net.depth
+            ? "; an axis pooled fewer times is coarse or short and is pooled only at the deepest levels, after "
+              "the finer axes have caught up with its spacing (anisotropic pooling)"
+            : "; every axis at every level");
+    cJSON_AddItemToObject(data, "crop_size", ints(net.patch, 3));
+    cJSON_AddNumberToObject(data, "pad_multiple", 1 << net.depth);
+    why(w, "data.crop_size",
+        "Patch (D, H, W) of %d x %d x %d voxels: the median case after resampling is %.0f x %.0f x %.0f; the "
+        "patch starts there (at most %d voxels) and, as nnU-Net, loses 2^pool voxels along its relatively "
+        "largest axis until batch %d fits %g MB and %d steps fit the time budget; limited by %s. Each axis is a "
+        "multiple of 2^pool.",
+        net.patch[0], net.patch[1], net.patch[2], median_dhw[0], median_dhw[1], median_dhw[2], max_voxels,
+        MIN_BATCH, o->memory_mb, MIN_STEPS, limit);
+    why(w, "data.pad_multiple", "2^depth: whole volumes are padded so that every level's size is whole.");
+
+    /* Batch: as large as memory allows on a GPU (nnU-Net), capped so that a
+     * batch sees at most 5% of the dataset's voxels; 2 on a CPU, where a
+     * larger batch costs time per step in proportion and buys nothing. */
+    double dataset_voxels = 0;
+    for (int i = 0; i < fp.n_cases; i++)
+        dataset_voxels += fp.size[i * 3] * fp.size[i * 3 + 1] * fp.size[i * 3 + 2] *
+                          (fp.spacing[i * 3] * fp.spacing[i * 3 + 1] * fp.spacing[i * 3 + 2]) /
+                          (target[0] * target[1] * target[2]);
+    double patch_voxels = (double)net.patch[0] * net.patch[1] * net.patch[2];
+    int batch = MIN_BATCH;
+    if (o->gpu) {
+        int cap = (int)fmax(MIN_BATCH, floor(MAX_BATCH_FRACTION * dataset_voxels / patch_voxels));
+        while (batch < cap && ie_plan_memory_bytes(&net, batch + 1) <= memory_bytes) batch++;
+    }
+    cJSON_AddNumberToObject(train, "batch_size", batch);
+    why(w, "train.batch_size", "%s; the model estimates %.0f MB for this batch (budget %g MB).",
+        o->gpu ? "As many patches as fit the memory, at least 2 and at most 5% of the dataset's voxels (nnU-Net)"
+               : "2 (nnU-Net's minimum): on a CPU time per step grows with the batch, so a larger one buys nothing",
+        ie_plan_memory_bytes(&net, batch) / 1048576.0, o->memory_mb);
+
+    /* Sampling: a third of the crops centred on foreground, shared by the
+     * foreground classes (nnU-Net's oversample_foreground_percent 0.33). */
+    double weights[IE_PLAN_MAX_CLASSES];
+    weights[0] = 1 - FOREGROUND_SHARE;
+    for (int k = 1; k < fp.n_classes; k++) weights[k] = FOREGROUND_SHARE / (fp.n_classes - 1);
+    cJSON_AddItemToObject(data, "crop_class_weights", cJSON_CreateDoubleArray(weights, fp.n_classes));
+    why(w, "data.crop_class_weights",
+        "Class-balanced sampling: a third of the crops are centred on a foreground voxel, the classes sharing it "
+        "equally, the rest anywhere (nnU-Net's foreground oversampling of 33%%).");
+    int flips[3] = {0, 1, 2};
+    cJSON_AddItemToObject(data, "flip_axes", ints(flips, 3));
+    cJSON *aug = cJSON_AddObjectToObject(data, "augment");
+    double rot[3] = {15, aniso ? 0 : 15, aniso ? 0 : 15}, scale[2] = {0.85, 1.25}, gamma[2] = {0.7, 1.5};
+    cJSON_AddItemToObject(aug, "rotate_degrees", cJSON_CreateDoubleArray(rot, 3));
+    cJSON_AddItemToObject(aug, "scale_range", cJSON_CreateDoubleArray(scale, 2));
+    cJSON_AddItemToObject(aug, "gamma_range", cJSON_CreateDoubleArray(gamma, 2));
+    why(w, "data.augment",
+        "nnU-Net's ranges: rotation up to 15 degrees%s, zoom 0.85-1.25, gamma 0.7-1.5, mirroring along every axis.",
+        aniso ? " about D only (in-plane: slices are too thick to rotate across)" : " about each axis");
+    why(w, "data.flip_axes", "Mirroring along every axis, as nnU-Net.");
+
+    /* ---- time: steps, epochs, validation ---- */
+    double step_s = ie_plan_train_flops(&net, batch) / (gflops * 1e9);
+    /* A validation pass runs the network over every validation case, padded to 2^depth. */
+    double mean_case_voxels = dataset_voxels / fp.n_cases;
+    double val_s = n_val * mean_case_voxels * ie_plan_forward_flops_per_voxel(&net) / (gflops * 1e9);
+    int steps_per_epoch = (n_train + batch - 1) / batch;
+    double epoch_s = steps_per_epoch * step_s;
+    int validate_every = (int)fmax(1, ceil(val_s / (VALIDATION_SHARE * epoch_s)));
+    int epochs = (int)floor(budget_s / (epoch_s + val_s / validate_every));
+    epochs = epochs < 1 ? 1 : epochs > MAX_EPOCHS ? MAX_EPOCHS : epochs;
+    cJSON_AddNumberToObject(train, "epochs", epochs);
+    cJSON_AddNumberToObject(train, "validate_every", validate_every);
+    cJSON_AddNumberToObject(train, "checkpoint_every", epochs >= 10 ? epochs / 10 : 1);
+    why(w, "train.epochs",
+        "%d epochs of %d steps fill %.0f%% of the %g-minute budget (the rest: data check, test inference, "
+        "metrics): a step is estimated at %.3g GFLOP (3 forward passes), %.3g s at %g GFLOP/s%s; at most %d "
+        "epochs (nnU-Net's).",
+        epochs, steps_per_epoch, TRAIN_SHARE * 100, o->time_budget_min, ie_plan_train_flops(&net, batch) / 1e9,
+        step_s, gflops, o->gflops > 0 ? " (--gflops)" : o->gpu ? " (the GPU default)" : " (the CPU default, measured on 2 cores)",
+        MAX_EPOCHS);
+    why(w, "train.validate_every", "Validation passes (%.3g s each, estimated) take at most %.0f%% of training time.",
+        val_s, VALIDATION_SHARE * 100);
+    why(w, "train.checkpoint_every", "About ten checkpoints per run.");
+    cJSON *opt = cJSON_AddObjectToObject(train, "optimizer"), *sched = cJSON_AddObjectToObject(train, "schedule");
+    cJSON_AddStringToObject(opt, "kind", "adam");
+    cJSON_AddNumberToObject(opt, "lr", 0.003);
+    cJSON_AddNumberToObject(opt, "weight_decay", 0);
+    cJSON_AddStringToObject(sched, "kind", "polynomial");
+    cJSON_AddNumberToObject(sched, "gamma", 0.9);
+    cJSON_AddNumberToObject(sched, "final_lr", 0.0001);
+    why(w, "train.optimizer",
+        "Adam at 3e-3 (configs/hippocampus.json's tuned rate): nnU-Net's SGD at 1e-2 with momentum 0.99 needs its "
+        "1000 epochs; Adam converges in the tens of epochs a time budget allows.");
+    why(w, "train.schedule", "Polynomial decay with exponent 0.9 (nnU-Net's poly schedule) to 1e-4 at the last epoch.");
+    cJSON *loss = cJSON_AddObjectToObject(train, "loss");
+    cJSON_AddStringToObject(loss, "name", "Mixture");
+    why(w, "train.loss", "Cross-entropy + soft Dice (nnU-Net's DC_and_CE_loss).");
+    cJSON *split = cJSON_AddObjectToObject(data, "split");
+    cJSON_AddNumberToObject(split, "train", SPLIT_TRAIN);
+    cJSON_AddNumberToObject(split, "val", SPLIT_VAL);
+    cJSON_AddNumberToObject(split, "test", SPLIT_TEST);
+    why(w, "data.split", "70/15/15: the time estimates assume %d training and %d validation cases.", n_train, n_val);
+
+    cJSON *in = cJSON_AddObjectToObject(meta, "inputs");
+    cJSON_AddStringToObject(in, "fingerprint", o->fingerprint);
+    cJSON_AddNumberToObject(in, "memory_mb", o->memory_mb);
+    cJSON_AddNumberToObject(in, "time_budget_min", o->time_budget_min);
+    cJSON_AddStringToObject(in, "device", o->gpu ? "gpu" : "cpu");
+    cJSON_AddNumberToObject(in, "gflops", gflops);
+    cJSON_AddNumberToObject(in, "estimated_memory_mb", ie_plan_memory_bytes(&net, batch) / 1048576.0);
+    cJSON_AddNumberToObject(in, "estimated_train_minutes", epochs * (epoch_s + val_s / validate_every) / 60);
+
+    text = cJSON_Print(plan);
+    if (!text) {
+        st = ie_error_set(IE_ERR_NOMEM, "plan: out of memory for the JSON");
+        goto done;
+    }
+    size_t len = strlen(text);
+    *json_out = realloc(text, len + 2);
+    if (!*json_out) {
+        free(text);
+        st = ie_error_set(IE_ERR_NOMEM, "plan: out of memory");
+        goto done;
+    }
+    memcpy(*json_out + len, "\n", 2);
+done:
+    cJSON_Delete(plan);
+    cJSON_Delete(root);
+    free(fp.spacing);
+    free(fp.size);
+    return st;
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# tests/cli - fingerprint -> plan -> train on real hippocampus cases
+# (docs/planning.md): the fingerprint is the same bytes for 1 and 2 threads
+# and reports progress in plain lines when not on a terminal; the plan is a
+# config `innereye train` runs; bad inputs are refused with the file and
+# field named and a non-zero exit, leaving no output behind.  Exits 77
+# (skipped) without ../shared/data.
+#   test_plan.sh INNEREYE HIPPOCAMPUS_DIR
+set -u
+innereye=$1
+[ -d "$2/images" ] || { echo "skipped: $2 not found"; exit 77; }
+data=$(cd "$2" && pwd)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fails=0
+check() { # check DESCRIPTION COMMAND...
+  if "${@:2}"; then echo "ok    $1"; else echo "FAIL  $1"; fails=$((fails + 1)); fi
+}
+
+mkdir -p "$out/images" "$out/labels"
+for f in $(ls "$data/labels" | head -12); do
+  ln -s "$data/images/$f" "$out/images/"
+  ln -s "$data/labels/$f" "$out/labels/"
+done
+"$innereye" dataset create --images "$out/images" --labels "$out/labels" --out "$out/dataset.csv" > /dev/null
+
+"$innereye" dataset fingerprint --dataset "$out/dataset.csv" --out "$out/fp1.json" --threads 1 > /dev/null 2> "$out/fp1.err"
+rc=$?; cat "$out/fp1.err" | grep -v "^fingerprint: "; (exit $rc)
+check "fingerprint on 1 thread succeeds" test $? -eq 0
+check "... printing progress as plain lines" grep -qx "fingerprint: 12/12 cases" "$out/fp1.err"
+"$innereye" dataset fingerprint --dataset "$out/dataset.csv" --out "$out/fp2.json" --threads 2 --quiet > /dev/null 2> "$out/fp2.err"
+check "fingerprint on 2 threads succeeds, quietly" test $? -eq 0 -a ! -s "$out/fp2.err"
+check "... with the same bytes" cmp -s "$out/fp1.json" "$out/fp2.json"
+check "... 12 cases, MR, 3 classes" python3 -c "
+import json, sys
+d = json.load(open('$out/fp1.json'))
+assert len(d['cases']) == 12 and d['summary']['classes'] == 3, d['summary']
+assert d['channels'] == [{'name': 'image', 'modality': 'MR'}], d['channels']
+assert d['summary']['orientations'] == {'RAS': 12}, d['summary']['orientations']
+assert [c['flagged'] for c in d['checks'] if c['check'] == 'anisotropy'] == [False]
+"
+
+"$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --classes background,anterior,posterior \
+  --out "$out/plan.json" > /dev/null
+check "plan succeeds" test $? -eq 0
+# The plan records its fingerprint's path, so the 2-thread one takes the same name.
+cp "$out/fp2.json" "$out/fp1.json"
+"$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --classes background,anterior,posterior \
+  --out "$out/plan2.json" > /dev/null
+check "... the same plan from the 2-thread fingerprint" cmp -s "$out/plan.json" "$out/plan2.json"
+check "... 1 mm, SimpleNorm, isotropic pooling" python3 -c "
+import json
+p = json.load(open('$out/plan.json'))
+assert p['data']['target_spacing'] == [1, 1, 1], p['data']['target_spacing']
+assert p['data']['normalization'] == 'SimpleNorm'
+d = p['model']['params']['depth']
+assert p['model']['params']['pool_axes'] == [d, d, d]
+assert 'train.epochs' in p['plan']['why'] and 'data.crop_size' in p['plan']['why']
+"
+"$innereye" train --config "$out/plan.json" --set train.epochs=1 --set output.dir="$out/runs" --threads 2 \
+  > "$out/train.txt" 2>&1
+check "innereye train runs the plan" test $? -eq 0
+check "... and tests the held-out cases" grep -q "dice anterior" "$out/train.txt"
+
+# Refusals: the file and the field named, exit 1, nothing written.
+echo '{"format": "innereye-fingerprint-1", "channels": []}' > "$out/bad.json"
+"$innereye" plan "$out/bad.json" --memory 8000 --time-budget 30 --out "$out/bad_plan.json" 2> "$out/bad.err"
+check "a fingerprint without cases is refused (exit 1)" test $? -eq 1
+check "... naming the file and the field" grep -q "bad.json: cases is missing or empty" "$out/bad.err"
+check "... writing nothing" test ! -e "$out/bad_plan.json"
+"$innereye" plan "$out/fp1.json" --time-budget 30 --out "$out/bad_plan.json" 2> "$out/bad.err"
+check "a plan without --memory is refused (exit 2)" test $? -eq 2
+"$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --classes a,b --out "$out/bad_plan.json" 2> "$out/bad.err"
+check "two class names for three classes are refused" grep -q "hold 3 classes (0..2) but --classes names 2" "$out/bad.err"
+grep -v ",label$" "$out/dataset.csv" > "$out/nolabel.csv"
+"$innereye" dataset fingerprint --dataset "$out/nolabel.csv" --out "$out/bad_fp.json" 2> "$out/bad.err"
+check "a dataset without label maps is refused (exit 1)" test $? -eq 1
+check "... naming the CSV, subject and channel" grep -q "nolabel.csv: subject 'hippocampus_001' has no row with channel 'label'" "$out/bad.err"
+check "... writing nothing" test ! -e "$out/bad_fp.json"
+
+[ $fails -eq 0 ] && echo "all passed" || echo "$fails failed"
+exit $((fails > 0))

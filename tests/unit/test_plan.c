@@ -1,0 +1,268 @@
+/* The dataset fingerprint and the plan (core/plan, docs/planning.md):
+ * numpy's percentiles, orientation codes, nnU-Net's target spacing and
+ * pooling rules on numbers worked out by hand; then, end to end, generated
+ * CT volumes of 0.7 x 0.7 x 5 mm (anisotropic spacing, CT normalisation,
+ * anisotropic pooling), the same fingerprint and plan bytes on 1 and 3
+ * threads, a 16 GB GPU plan against an 8 GB CPU plan, and the real
+ * ct_spleen case (skipped without ../shared/data). */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "test_util.h"
+#include "core/plan/fingerprint.h"
+#include "core/plan/plan.h"
+#include "core/plan/plan_rules.h"
+#include "innereye/image_io.h"
+
+static char tmpdir[] = "/tmp/ie_test_plan_XXXXXX";
+
+static void rules(void) {
+    /* numpy.percentile([1, 2, 3, 4, 10], q): 1.02, 3, 9.88 */
+    const double v[5] = {1, 2, 3, 4, 10};
+    CHECK(fabs(ie_fp_percentile_sorted(v, 5, 0.5) - 1.02) < 1e-12, "p0.5 %g", ie_fp_percentile_sorted(v, 5, 0.5));
+    CHECK(ie_fp_percentile_sorted(v, 5, 50) == 3, "median");
+    CHECK(fabs(ie_fp_percentile_sorted(v, 5, 99.5) - 9.88) < 1e-12, "p99.5 %g", ie_fp_percentile_sorted(v, 5, 99.5));
+    char code[4];
+    const double identity[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, ras[9] = {-1, 0, 0, 0, -1, 0, 0, 0, 1};
+    const double swapped[9] = {0, 0, 1, 0.9, 0.1, 0, 0, -1, 0};
+    ie_fp_orientation(identity, code);
+    CHECK(!strcmp(code, "LPS"), "identity is %s", code);
+    ie_fp_orientation(ras, code);
+    CHECK(!strcmp(code, "RAS"), "flipped x, y is %s", code);
+    ie_fp_orientation(swapped, code);
+    CHECK(!strcmp(code, "PIL"), "permuted axes give %s (columns point to P, I, L)", code);
+
+    /* Ten cases of 0.7 x 0.7 mm and z spacings 3, 4, then eight of 5 mm,
+     * 512 x 512 x 40: anisotropic in spacing and in voxels, so z takes the
+     * 10th percentile, 3 + 0.9 * (4 - 3) = 3.9. */
+    double sp[30], sz[30], target[3];
+    for (int i = 0; i < 10; i++) {
+        sp[3 * i] = sp[3 * i + 1] = 0.7;
+        sp[3 * i + 2] = i == 0 ? 3 : i == 1 ? 4 : 5;
+        sz[3 * i] = sz[3 * i + 1] = 512;
+        sz[3 * i + 2] = 40;
+    }
+    bool aniso;
+    int axis;
+    ie_plan_target_spacing(sp, sz, 10, target, &aniso, &axis);
+    CHECK(aniso && axis == 2, "anisotropic along z expected (got %d, axis %d)", aniso, axis);
+    CHECK(target[0] == 0.7 && target[1] == 0.7 && fabs(target[2] - 3.9) < 1e-12, "target %g x %g x %g", target[0],
+          target[1], target[2]);
+    /* Thick slices but many of them (z size 400 > 512 / 3): not nnU-Net's
+     * anisotropic case, the median stays. */
+    for (int i = 0; i < 10; i++) sz[3 * i + 2] = 400;
+    ie_plan_target_spacing(sp, sz, 10, target, &aniso, &axis);
+    CHECK(!aniso && target[2] == 5, "many slices: median 5 expected, got %g (aniso %d)", target[2], aniso);
+
+    /* Pooling for (D, H, W) spacing (5, 0.7, 0.7), patch 20 x 160 x 160:
+     * H, W halve at levels 1-2 (1.4, 2.8 mm), D joins at 3 (5 < 2 x 2.8)
+     * and 4, then stops at 5 voxels; H, W pool a fifth time. */
+    ie_plan_net net = {.features = 16, .patch = {20, 160, 160}, .in_channels = 1, .classes = 2};
+    const double dhw[3] = {5, 0.7, 0.7};
+    ie_plan_topology(dhw, IE_PLAN_MAX_DEPTH, &net);
+    CHECK(net.depth == 5 && net.pool[0] == 2 && net.pool[1] == 5 && net.pool[2] == 5,
+          "depth %d pool [%d, %d, %d], want 5 [2, 5, 5]", net.depth, net.pool[0], net.pool[1], net.pool[2]);
+    CHECK(net.patch[0] == 20 && net.patch[1] == 160, "patch %dx%dx%d", net.patch[0], net.patch[1], net.patch[2]);
+    /* Our UNet pools D at the deepest two levels: 20, 20, 20, 20, 10, 5 slices. */
+    CHECK(ie_plan_level_voxels(&net, 3) == 20 * 20 * 20 && ie_plan_level_voxels(&net, 5) == 5 * 5 * 5,
+          "level voxels %lld, %lld", (long long)ie_plan_level_voxels(&net, 3), (long long)ie_plan_level_voxels(&net, 5));
+    CHECK(ie_plan_memory_bytes(&net, 3) > ie_plan_memory_bytes(&net, 2), "memory must grow with the batch");
+    /* Isotropic 1 mm, 36 x 50 x 35 -> 3 levels everywhere (36 -> 18 -> 9 -> 5; 5 cannot halve). */
+    ie_plan_net iso = {.features = 16, .patch = {36, 50, 35}, .in_channels = 1, .classes = 3};
+    const double one[3] = {1, 1, 1};
+    ie_plan_topology(one, IE_PLAN_MAX_DEPTH, &iso);
+    CHECK(iso.depth == 3 && iso.pool[0] == 3 && iso.pool[1] == 3 && iso.pool[2] == 3 && iso.patch[0] == 40 &&
+              iso.patch[1] == 56 && iso.patch[2] == 40,
+          "isotropic: depth %d pool [%d %d %d] patch %dx%dx%d", iso.depth, iso.pool[0], iso.pool[1], iso.pool[2],
+          iso.patch[0], iso.patch[1], iso.patch[2]);
+}
+
+/* Writes case i: a CT-like volume (air -1000, a box of soft tissue ~40 HU
+ * with a ramp, an organ 60-140 HU as label 1), x y z = 96 x 96 x 12 at
+ * 0.7 x 0.7 x z_spacing mm. */
+static void write_case(FILE *csv, int i, double z_spacing) {
+    int64_t shape[3] = {12, 96, 96};
+    ie_tensor *img = NULL, *lab = NULL;
+    CHECK_OK(ie_tensor_zeros(IE_F32, 3, shape, IE_CPU, &img));
+    CHECK_OK(ie_tensor_zeros(IE_U8, 3, shape, IE_CPU, &lab));
+    float *x = ie_tensor_data(img);
+    uint8_t *y = ie_tensor_data(lab);
+    for (int d = 0; d < 12; d++)
+        for (int h = 0; h < 96; h++)
+            for (int w = 0; w < 96; w++) {
+                int64_t k = ((int64_t)d * 96 + h) * 96 + w;
+                bool body = h > 10 && h < 86 && w > 10 && w < 86;
+                bool organ = d >= 3 && d < 9 && h >= 30 + i && h < 60 + i && w >= 30 && w < 62;
+                x[k] = body ? 40.0f + (float)((h + w + d) % 17) : -1000.0f;
+                if (organ) x[k] = 60.0f + (float)((h * 7 + w * 3 + d * 11 + i) % 81);
+                y[k] = organ;
+            }
+    ie_image_geometry g;
+    CHECK_OK(ie_image_geometry_from_shape(3, shape, &g));
+    g.spacing[0] = g.spacing[1] = 0.7;
+    g.spacing[2] = z_spacing;
+    char ip[512], lp[512];
+    snprintf(ip, sizeof ip, "%s/ct_%d.nii.gz", tmpdir, i);
+    snprintf(lp, sizeof lp, "%s/seg_%d.nii.gz", tmpdir, i);
+    CHECK_OK(ie_image_write(ip, img, &g));
+    CHECK_OK(ie_image_write(lp, lab, &g));
+    fprintf(csv, "case%d,ct_%d.nii.gz,ct\ncase%d,seg_%d.nii.gz,label\n", i, i, i, i);
+    ie_tensor_release(img);
+    ie_tensor_release(lab);
+}
+
+static char *fingerprint(const char *csv, int threads) {
+    ie_threads_set(threads);
+    ie_fp_options o = {.dataset_csv = csv, .label_channel = "label"};
+    char *json = NULL;
+    CHECK_OK(ie_fingerprint_run(&o, &json));
+    return json;
+}
+
+static char *plan(const char *fp_json, double memory_mb, bool gpu) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/fingerprint.json", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs(fp_json, f);
+    fclose(f);
+    ie_plan_options o = {.fingerprint = path, .memory_mb = memory_mb, .time_budget_min = 30, .gpu = gpu};
+    char *json = NULL;
+    CHECK_OK(ie_plan_make(&o, &json));
+    return json;
+}
+
+static double num(const cJSON *root, const char *a, const char *b, int index) {
+    const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(root, a), b);
+    if (index >= 0) o = cJSON_GetArrayItem(o, index);
+    CHECK(cJSON_IsNumber(o), "%s.%s[%d] is not a number", a, b, index);
+    return o ? o->valuedouble : NAN;
+}
+
+static const char *str(const cJSON *root, const char *a, const char *b) {
+    const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(root, a), b);
+    return cJSON_IsString(o) ? o->valuestring : "";
+}
+
+static void anisotropic_ct(void) {
+    char csv_path[512];
+    snprintf(csv_path, sizeof csv_path, "%s/dataset.csv", tmpdir);
+    FILE *csv = fopen(csv_path, "w");
+    fprintf(csv, "subject,filePath,channel\n");
+    /* z spacings 5, 5, 5, 4, 3 mm: median 5, 10th percentile 3.4. */
+    const double z[5] = {5, 5, 5, 4, 3};
+    for (int i = 0; i < 5; i++) write_case(csv, i, z[i]);
+    fclose(csv);
+    char *one = fingerprint(csv_path, 1), *three = fingerprint(csv_path, 3);
+    CHECK(one && three && !strcmp(one, three), "fingerprint differs between 1 and 3 threads");
+    cJSON *fp = cJSON_Parse(one);
+    const cJSON *checks = cJSON_GetObjectItem(fp, "checks"), *first = cJSON_GetArrayItem(checks, 0);
+    CHECK(!strcmp(cJSON_GetObjectItem(first, "check")->valuestring, "anisotropy") &&
+              cJSON_IsTrue(cJSON_GetObjectItem(first, "flagged")),
+          "the anisotropy check must flag 0.7 x 0.7 x 5 mm");
+    const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItem(fp, "channels"), 0);
+    CHECK(!strcmp(cJSON_GetObjectItem(ch, "modality")->valuestring, "CT"), "channel 'ct' must be CT");
+    /* Foreground intensities are 60..140: percentiles inside that range. */
+    const cJSON *inten = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(fp, "summary"), "intensity"), 0);
+    double lo = cJSON_GetObjectItem(inten, "p00_5")->valuedouble, hi = cJSON_GetObjectItem(inten, "p99_5")->valuedouble;
+    double mean = cJSON_GetObjectItem(inten, "mean")->valuedouble, sd = cJSON_GetObjectItem(inten, "std")->valuedouble;
+    CHECK(lo >= 60 && lo < 62 && hi > 138 && hi <= 140, "foreground percentiles %g, %g", lo, hi);
+    const cJSON *case0 = cJSON_GetArrayItem(cJSON_GetObjectItem(fp, "cases"), 0);
+    CHECK(cJSON_GetArrayItem(cJSON_GetObjectItem(case0, "class_voxels"), 1)->valuedouble == 6 * 30 * 32 &&
+              cJSON_GetArrayItem(cJSON_GetObjectItem(case0, "components"), 1)->valuedouble == 1,
+          "case 0: one organ of 6 x 30 x 32 voxels");
+
+    char *cpu1 = plan(one, 8000, false), *cpu3 = plan(three, 8000, false), *gpu = plan(one, 16000, true);
+    CHECK(cpu1 && cpu3 && !strcmp(cpu1, cpu3), "plans from the 1- and 3-thread fingerprints differ");
+    cJSON *pc = cJSON_Parse(cpu1), *pg = cJSON_Parse(gpu);
+    CHECK(fabs(num(pc, "data", "target_spacing", 0) - 0.7) < 1e-6 && fabs(num(pc, "data", "target_spacing", 2) - 3.4) < 1e-6,
+          "target spacing %g x %g x %g, want 0.7 x 0.7 x 3.4", num(pc, "data", "target_spacing", 0),
+          num(pc, "data", "target_spacing", 1), num(pc, "data", "target_spacing", 2));
+    CHECK(!strcmp(str(pc, "data", "normalization"), "CtWindow"), "CT must be windowed, got %s",
+          str(pc, "data", "normalization"));
+    CHECK(fabs(num(pc, "data", "window_level", -1) - (lo + hi) / 2) < 1e-9 &&
+              fabs(num(pc, "data", "window_width", -1) - (hi - lo)) < 1e-9,
+          "window must be the foreground's 0.5-99.5 percentiles");
+    CHECK(fabs(num(pc, "data", "output_range", 0) - (lo - mean) / sd) < 1e-9, "output_range must z-score");
+    const cJSON *params = cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "model"), "params");
+    const cJSON *pool = cJSON_GetObjectItem(params, "pool_axes");
+    int pd = cJSON_GetArrayItem(pool, 0)->valueint, ph = cJSON_GetArrayItem(pool, 1)->valueint;
+    CHECK(pd < ph, "thick slices: D must pool fewer times than H (pool_axes [%d, %d, ...])", pd, ph);
+    CHECK(ph == cJSON_GetObjectItem(params, "depth")->valueint, "H pools at every level");
+    CHECK(num(pc, "data", "crop_size", 0) <= 16, "D patch %g: 12 slices at 5 mm are about 18 at 3.4 mm",
+          num(pc, "data", "crop_size", 0));
+    /* Rotation only in-plane for thick slices. */
+    const cJSON *rot = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "data"), "augment"),
+                                           "rotate_degrees");
+    CHECK(cJSON_GetArrayItem(rot, 1)->valuedouble == 0, "no rotation across thick slices");
+    /* GPU 16 GB vs CPU 8 GB: the GPU plan is wider (32 features against
+     * 16), its patch at least as large, its batch at least as large. */
+    const cJSON *gparams = cJSON_GetObjectItem(cJSON_GetObjectItem(pg, "model"), "params");
+    CHECK(cJSON_GetObjectItem(gparams, "features")->valueint == 32 &&
+              cJSON_GetObjectItem(params, "features")->valueint == 16,
+          "features: GPU 32, CPU 16");
+    double cv = 1, gv = 1;
+    for (int a = 0; a < 3; a++) {
+        cv *= num(pc, "data", "crop_size", a);
+        gv *= num(pg, "data", "crop_size", a);
+    }
+    CHECK(gv >= cv, "GPU patch %g voxels < CPU patch %g", gv, cv);
+    CHECK(num(pg, "train", "batch_size", -1) >= num(pc, "train", "batch_size", -1), "GPU batch smaller than CPU's");
+    CHECK(cJSON_IsString(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "plan"), "why"),
+                                              "data.target_spacing")),
+          "plan.why explains the spacing");
+    /* A small budget shrinks the patch; none that fits is refused. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/fingerprint.json", tmpdir);
+    ie_plan_options tiny = {.fingerprint = path, .memory_mb = 64, .time_budget_min = 30};
+    char *none = NULL;
+    CHECK_FAILS(ie_plan_make(&tiny, &none), IE_ERR_CONFIG, "give more memory");
+    cJSON_Delete(fp);
+    cJSON_Delete(pc);
+    cJSON_Delete(pg);
+    free(one);
+    free(three);
+    free(cpu1);
+    free(cpu3);
+    free(gpu);
+}
+
+static int ct_spleen(void) {
+    const char *img = IE_SHARED_DATA_DIR "/ct_spleen/image.nii.gz";
+    if (access(img, R_OK) != 0) return 0;
+    char csv_path[512];
+    snprintf(csv_path, sizeof csv_path, "%s/spleen.csv", tmpdir);
+    FILE *csv = fopen(csv_path, "w");
+    fprintf(csv, "subject,filePath,channel\nspleen_2,%s,ct\nspleen_2,%s/ct_spleen/label.nii.gz,label\n", img,
+            IE_SHARED_DATA_DIR);
+    fclose(csv);
+    char *fp = fingerprint(csv_path, 2), *p = plan(fp, 8000, false);
+    cJSON *pc = cJSON_Parse(p);
+    /* 164 x 166 x 26 at 0.795 x 0.795 x 5 mm: one case, so its spacing. */
+    CHECK(fabs(num(pc, "data", "target_spacing", 0) - 0.795) < 0.01 && num(pc, "data", "target_spacing", 2) == 5,
+          "spleen target spacing %g x %g x %g", num(pc, "data", "target_spacing", 0),
+          num(pc, "data", "target_spacing", 1), num(pc, "data", "target_spacing", 2));
+    CHECK(!strcmp(str(pc, "data", "normalization"), "CtWindow"), "spleen: CtWindow expected");
+    const cJSON *pool = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "model"), "params"), "pool_axes");
+    CHECK(cJSON_GetArrayItem(pool, 0)->valueint < cJSON_GetArrayItem(pool, 1)->valueint,
+          "spleen: 5 mm slices pool fewer times along D");
+    /* Spleen HU lie around 50-200; the window must sit there, not on air. */
+    double level = num(pc, "data", "window_level", -1);
+    CHECK(level > 0 && level < 300, "spleen window level %g HU", level);
+    cJSON_Delete(pc);
+    free(fp);
+    free(p);
+    return 1;
+}
+
+int main(void) {
+    if (!mkdtemp(tmpdir)) return 1;
+    rules();
+    anisotropic_ct();
+    if (!ct_spleen()) printf("ct_spleen skipped: no ../shared/data\n");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return test_summary();
+}
