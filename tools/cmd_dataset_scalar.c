@@ -30,7 +30,7 @@
 #include "core/data/csv.h"
 #include "innereye/image_io.h"
 #include "tools/cmd_dataset_scalar.h"
-#include "tools/png_write.h"
+#include "core/io/png_write.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
