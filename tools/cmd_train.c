@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/experiment/cross_validation.h"
+#include "core/report/report.h"
 #include "core/train/trainer.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
@@ -97,6 +98,9 @@ int ie_cmd_train(int argc, char **argv) {
     }
     ie_config_free(cfg);
     free(rest);
+    /* report.html of the run, fold or cross-validation (core/report), also
+     * after a failure once the folder exists: it shows how far it got. */
+    if (run_dir[0]) ie_report_after(run_dir);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
