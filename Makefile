@@ -15,8 +15,40 @@ REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydico
 # Needed only by the Slurm integration test (tests/cli/test_slurm.sh), which
 # starts its own single-node Slurm; without them (not root) it is skipped.
 TEST_PACKAGES := slurm-wlm munge
+# make test-sanitize (CI runs it before `make test`): the unit and CLI tests
+# built with ASan + UBSan (+ LeakSanitizer) in SANITIZE_BUILD; any report
+# fails (tests/sanitize/run.sh).  -O1 keeps the build and the training tests
+# fast enough for CI.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# Left out under the sanitizers (ctest -E), each 2 to 10 minutes there and
+# covering no code that the tests kept do not also run:
+#   hippocampus_quick, cli_fashion_mnist_quick: train to an accuracy target on
+#     real data (long trainings of the paths cli_hello_world and
+#     cli_classification run briefly);
+#   cli_slurm: a real Slurm whose polling timeouts an instrumented job
+#     overruns (cli_submit runs the same scripts through fake sbatch/squeue);
+#   cli_convert_checkpoint: time spent in Python/PyTorch, not in C
+#     (test_convert_unet3d checks the converted weights in C).
+SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|cli_slurm|cli_convert_checkpoint)$$
+# Needed only by `make fuzz` (libFuzzer, with clang's ASan and UBSan runtimes).
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
-.PHONY: all run test deps test-deps build reference-deps fixtures bench clean
+# make fuzz: the harnesses of tests/fuzz built with libFuzzer + ASan + UBSan
+# in FUZZ_BUILD, then each run for FUZZ_SECONDS (or FUZZ_RUNS executions,
+# whichever first; 0: no such limit), one at a time (docs/testing.md).
+# FUZZ_HARNESSES picks some: make fuzz FUZZ_HARNESSES="config cli".
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 0
+FUZZ_HARNESSES ?=
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all
+# The ITK wrapper (C++) is compiled by g++: Debian's ITK headers refuse clang.
+# Its sanitizer calls resolve to clang's runtime in the fuzzer (no vptr check:
+# that part of the runtime is not linked into a C program).
+FUZZ_CXX_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=all
+
+.PHONY: all run test deps test-deps build reference-deps fixtures bench clean fuzz fuzz-deps fuzz-build test-sanitize
 
 all: build
 
@@ -66,5 +98,29 @@ fixtures: reference-deps
 bench: build reference-deps
 	tools/bench/unet3d_cpu.sh
 
+$(SANITIZE_BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_C_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined"
+
+test-sanitize: deps test-deps $(SANITIZE_BUILD)/CMakeCache.txt
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	tests/sanitize/run.sh $(SANITIZE_BUILD) $(JOBS) $(if $(SANITIZE_EXCLUDE),-E '$(SANITIZE_EXCLUDE)')
+
+fuzz-deps: deps
+	@$(MAKE) --no-print-directory deps PACKAGES="$(FUZZ_PACKAGES)"
+
+$(FUZZ_BUILD)/CMakeCache.txt: | fuzz-deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DIE_FUZZ=ON -DBUILD_TESTING=OFF \
+	  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=g++ \
+	  -DCMAKE_C_FLAGS="$(FUZZ_FLAGS)" -DCMAKE_CXX_FLAGS="$(FUZZ_CXX_FLAGS)"
+
+# Only the library and the fuzzers (not the models, tools or tests).
+fuzz-build: fuzz-deps $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(foreach h,$(or $(FUZZ_HARNESSES),config cli dataset_csv scalar_csv safetensors run_json image_header),fuzz_$(h))
+
+fuzz: fuzz-build
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_HARNESSES)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(SANITIZE_BUILD)

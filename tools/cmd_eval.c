@@ -6,7 +6,8 @@
  *                 --out DIR [--threads N]
  *
  * Two folders pair their image files by name without the extension; a
- * prediction may add "_segmentation" (the trainer's naming).  Nothing is
+ * prediction may add "_segmentation" (the trainer's naming), or be
+ * <pred>/<subject>/segmentation.nii.gz (innereye infer's layout).  Nothing is
  * written until every pair has been evaluated, and existing results in DIR
  * are never replaced. */
 #include <dirent.h>
@@ -37,7 +38,8 @@ static void usage(FILE *out) {
             "surface distance (mm) per subject and structure.  Writes DIR/metrics.csv and\n"
             "DIR/metrics_aggregates.csv; DIR is created, existing results are never replaced.\n"
             "Folders pair their images by file name without the extension (.nii.gz, .nii, .nrrd,\n"
-            ".nhdr, .mha, .mhd, .hdr); a prediction may end in _segmentation.  --labels names\n"
+            ".nhdr, .mha, .mhd, .hdr); a prediction may end in _segmentation, or be SUBJECT/segmentation.nii.gz\n"
+            "(innereye infer's output folder).  --labels names\n"
             "classes 1, 2, ...; without it structures are named by their label value.\n"
             "See docs/metrics.md.\n");
 }
@@ -106,11 +108,26 @@ static bool list_images(const char *role, const char *dir, listing *out) {
     bool ok = true;
     for (struct dirent *de; ok && (de = readdir(d));) {
         size_t ext = image_extension(de->d_name);
-        if (de->d_name[0] == '.' || ext == 0) continue;
+        if (de->d_name[0] == '.') continue;
         char path[4096];
         struct stat sb;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        if (stat(path, &sb) != 0) continue;
+        if (S_ISDIR(sb.st_mode) && !strcmp(role, "predicted")) {
+            /* innereye infer's layout: <out>/<subject>/segmentation.nii.gz */
+            static const char *const names[] = {"segmentation.nii.gz", "segmentation.nii", "segmentation.nrrd",
+                                                "segmentation.mha"};
+            for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+                char inner[4200];
+                snprintf(inner, sizeof inner, "%s/%s", path, names[k]);
+                if (stat(inner, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+                ok = add_entry(out, de->d_name, strlen(de->d_name), inner);
+                break;
+            }
+            if (!ok) fprintf(stderr, "innereye eval: out of memory listing %s\n", dir);
+            continue;
+        }
+        if (ext == 0 || !S_ISREG(sb.st_mode)) continue;
         ok = add_entry(out, de->d_name, strlen(de->d_name) - ext, path);
         if (!ok) fprintf(stderr, "innereye eval: out of memory listing %s\n", dir);
     }

@@ -23,9 +23,11 @@
 #include "core/experiment/ensemble.h"
 #include "core/inference/infer.h"
 #include "core/inference/scalar_infer.h"
+#include "core/plugin/guard.h"
 #include "core/plugin/host.h"
 #include "core/train/compute.h"
 #include "core/train/data_setup.h"
+#include "core/train/run_dir.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_infer.h"
@@ -36,6 +38,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: innereye infer --run RUN_DIR (--image FILE [--image FILE ...] [--mask FILE] [--subject NAME]\n"
             "                      | --dataset CSV) --out DIR [--set KEY=VALUE ...] [--threads N]\n"
+            "                      [--allow-plugin-change]\n"
             "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
             "                      --out DIR\n"
             "\n"
@@ -45,7 +48,9 @@ static void usage(FILE *out) {
             "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
             "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
             "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
-            "(subject,filePath,channel).  Settings: infer.* and postprocess.* (docs/inference.md).\n");
+            "(subject,filePath,channel).  Settings: infer.* and postprocess.* (docs/inference.md).\n"
+            "--run refuses a plugin file other than the one the run was trained with (run.json's SHA-256)\n"
+            "unless --allow-plugin-change is given.\n");
 }
 
 static bool is_dir(const char *path) {
@@ -88,6 +93,7 @@ typedef struct request {
     const char *images[MAX_IMAGES];
     int n_images;
     bool has_config;
+    bool allow_plugin_change; /* --allow-plugin-change */
 } request;
 
 static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
@@ -110,6 +116,10 @@ static int parse_request(int argc, char **argv, request *r) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--allow-plugin-change")) {
+            r->allow_plugin_change = true;
+            continue;
         }
         int which = -1;
         for (int f = 0; f < 7; f++)
@@ -175,17 +185,33 @@ typedef struct session {
     ie_host host;
 } session;
 
+static void destroy_model(const ie_loaded_plugin *plugin, ie_model *model) {
+    if (!model) return;
+    ie_guard_enter(plugin, "destroy");
+    plugin->table.destroy(model);
+    ie_guard_leave();
+}
+
+static ie_params *model_parameters(const ie_loaded_plugin *plugin, ie_model *model) {
+    ie_guard_enter(plugin, "parameters");
+    ie_params *params = plugin->table.parameters(model);
+    ie_guard_leave();
+    return params;
+}
+
 static void session_free(session *s) {
     for (int i = 0; i < s->n_others; i++) {
-        if (s->others[i].model) s->other_plugins[i]->table.destroy(s->others[i].model);
+        destroy_model(s->other_plugins[i], s->others[i].model);
         ie_plugin_unload(s->other_plugins[i]);
         ie_config_free(s->other_cfgs[i]);
     }
-    if (s->model) s->plugin->table.destroy(s->model);
+    destroy_model(s->plugin, s->model);
     ie_plugin_unload(s->plugin);
     ie_dataset_free(s->ds);
     ie_config_free(s->cfg);
+    ie_guard_end(); /* the inference ended, one way or the other */
 }
+
 
 static ie_status load_model(session *s, const request *r, char *what, size_t what_size) {
     const char *name = "", *path = "";
@@ -195,6 +221,7 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
     IE_TRY(ie_config_get_int(s->cfg, "seed", &seed));
     IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
     const ie_plugin *p = &s->plugin->table;
+    if (r->run) IE_TRY(ie_run_check_plugin(r->run, s->plugin, r->allow_plugin_change));
     if (p->task != IE_TASK_SEGMENTATION)
         return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images "
                             "with a segmentation model, and predicts with a classification or regression model "
@@ -203,7 +230,7 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
     IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
     s->host = ie_host_default((uint64_t)seed, r->run);
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
-    ie_params *params = p->parameters(s->model);
+    ie_params *params = model_parameters(s->plugin, s->model);
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
     if (r->run) {
         char last[PATH_MAX + 64];
@@ -245,7 +272,7 @@ static ie_status load_ensemble_others(session *s, const char *dir, char *what, s
         IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
         s->others[k].plugin = s->other_plugins[k];
         IE_TRY(ie_safetensors_read(weights[i], &saved));
-        st = ie_params_copy_from(s->other_plugins[k]->table.parameters(s->others[k].model), saved, weights[i], 1);
+        st = ie_params_copy_from(model_parameters(s->other_plugins[k], s->others[k].model), saved, weights[i], 1);
         ie_params_free(saved);
         IE_TRY(st);
     }
@@ -321,7 +348,8 @@ int ie_cmd_infer(int argc, char **argv) {
             return 2;
         }
         if (!is_file(path)) {
-            fprintf(stderr, "innereye infer: --run %s is not a run folder: it has no config.resolved.json\n", r.run);
+            fprintf(stderr, "innereye infer: --run %s is not a run folder: it has no config.resolved.json; give the "
+                            "folder of a run that innereye train made (or an ensemble folder)\n", r.run);
             session_free(&s);
             return 2;
         }
@@ -354,6 +382,9 @@ int ie_cmd_infer(int argc, char **argv) {
         session_free(&s);
         return 2;
     }
+    /* From here a plugin runs: a crash or exit() in it is reported, and the
+     * exit status is never 0 for an inference that did not finish. */
+    ie_guard_begin("inference", NULL);
 
     char what[PATH_MAX + 256];
     ie_status st = ie_infer_settings_from_config(s.cfg, &s.settings);
@@ -364,13 +395,15 @@ int ie_cmd_infer(int argc, char **argv) {
         return 2;
     }
     s.seg.seg.truth = IE_SEG_TRUTH_NONE; /* inference needs no labels */
-    if (load_subjects(&s, &r) != IE_OK) {
+    if (load_subjects(&s, &r) != IE_OK || (r.dataset && ie_dataset_check_names(s.ds) != IE_OK)) {
         int code = fail(&s, ie_error_message());
         return r.n_images ? 2 : code; /* a wrong --image count is a command-line problem */
     }
     int n = ie_dataset_count(s.ds);
     for (int i = 0; i < n; i++)
-        if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK)
+        if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK ||
+            ie_infer_check_item(&s.settings, s.seg.image_channels, s.seg.seg.n_image_channels,
+                                ie_dataset_item_at(s.ds, i)) != IE_OK)
             return fail(&s, ie_error_message());
     if (ensemble) {
         /* Member 0's config makes the session's model; its weights come from
@@ -387,13 +420,14 @@ int ie_cmd_infer(int argc, char **argv) {
     }
     printf("model %s\n%d subject%s -> %s; %d threads\n", what, n, n == 1 ? "" : "s", r.out, ie_threads_get());
 
-    ie_data_hooks hooks = ie_seg_hooks(&s.seg.seg);
-    if (s.plugin->table.load_item) hooks.load_item = s.plugin->table.load_item, hooks.load_item_ctx = s.model;
+    ie_plugin_hooks_ctx hooks_ctx;
+    ie_data_hooks hooks = ie_plugin_data_hooks(s.plugin, s.model, ie_seg_hooks(&s.seg.seg), &hooks_ctx);
     ie_infer_net net = {.plugin = s.plugin, .model = s.model, .n_others = s.n_others, .others = s.others};
     for (int i = 0; i < n; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(s.ds, i);
         ie_infer_subject subject;
         double t0 = now_seconds();
+        ie_guard_subject(item->subject);
         st = ie_infer_item(&s.settings, hooks.load_item, hooks.load_item_ctx, s.seg.image_channels[0], item, &s.host,
                            &net, &subject);
         if (st == IE_OK) st = ie_infer_write(r.out, &s.settings, &subject);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/inference/scalar_infer.h"
+#include "core/plugin/guard.h"
 #include "innereye/threads.h"
 #include "tools/cmd_infer.h"
 
@@ -91,7 +92,11 @@ int ie_cmd_infer_scalar(int argc, char **argv) {
     for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
     r.out = out;
     ie_threads_set(threads);
-    if (ie_scalar_infer(&r) != IE_OK) {
+    /* A plugin's crash or exit() is reported, never an exit status 0. */
+    ie_guard_begin("inference", NULL);
+    ie_status st = ie_scalar_infer(&r);
+    ie_guard_end();
+    if (st != IE_OK) {
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());
         return 1;
     }

@@ -26,6 +26,7 @@
 #include "core/submit/cmdline.h"
 #include "core/submit/job_spec.h"
 #include "core/submit/slurm.h"
+#include "core/train/run_dir.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_submit.h"
@@ -148,6 +149,9 @@ static int resubmit(const char *engine, int argc, char **argv) {
     return 0;
 }
 
+static int submit(const char *engine, bool slurm, bool azureml, int argc, char **argv, char **config_args,
+                  char **rest, ie_config *cfg);
+
 int ie_cmd_submit(int argc, char **argv) {
     if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
         usage(argc < 1 ? stderr : stdout);
@@ -163,14 +167,28 @@ int ie_cmd_submit(int argc, char **argv) {
     argc--, argv++;
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--resubmit")) return resubmit(engine, argc, argv);
+    char **config_args = calloc((size_t)argc + 8, sizeof *config_args), **rest = calloc((size_t)argc + 8, sizeof *rest);
+    ie_config *cfg = NULL;
+    int rc = 1;
+    if (!config_args || !rest || ie_config_new(&cfg) != IE_OK) fprintf(stderr, "innereye submit: out of memory\n");
+    else rc = submit(engine, slurm, azureml, argc, argv, config_args, rest, cfg);
+    ie_config_free(cfg);
+    free(config_args);
+    free(rest);
+    return rc;
+}
 
+/* A new submission: the arguments after the engine's name.  config_args and
+ * rest have room for argc + 8 pointers; ie_cmd_submit frees them and cfg
+ * whichever way this returns. */
+static int submit(const char *engine, bool slurm, bool azureml, int argc, char **argv, char **config_args,
+                  char **rest, ie_config *cfg) {
     ie_sweep_spec spec = {.early_stop = true};
     ie_slurm_opts so = {0};
     ie_azureml_opts ao = {0};
     int parallel = 0;
     const char *innereye = NULL, *repo = NULL;
     bool dry_run = false;
-    char **config_args = calloc((size_t)argc + 8, sizeof *config_args), **rest = calloc((size_t)argc + 8, sizeof *rest);
     static char sets[4][256];
     int n_config = 0, n_rest = 0, n_sets = 0;
     for (int i = 0; i < argc; i++) {
@@ -256,8 +274,7 @@ int ie_cmd_submit(int argc, char **argv) {
                         "azureml:NAME:VERSION (a local folder: --data-path), got '%s'\n", ao.data_asset);
         return 2;
     }
-    ie_config *cfg = NULL;
-    if (ie_config_new(&cfg) != IE_OK || ie_cli_config(n_config, config_args, cfg, &n_rest, rest) != IE_OK) {
+    if (ie_cli_config(n_config, config_args, cfg, &n_rest, rest) != IE_OK) {
         fprintf(stderr, "innereye submit: %s\n", ie_error_message());
         return 2;
     }
@@ -291,9 +308,6 @@ int ie_cmd_submit(int argc, char **argv) {
         ao.dry_run = dry_run;
         st = ie_azureml_submit(&job, cfg, &ao, stdout);
     }
-    ie_config_free(cfg);
-    free(config_args);
-    free(rest);
     if (st != IE_OK) {
         fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
         return 1;
@@ -325,13 +339,24 @@ static bool find_submission(const char *run, char *dir, size_t size, char *engin
 
 int ie_cmd_status(int argc, char **argv) {
     if (argc != 1) {
-        fprintf(stderr, "usage: innereye status RUN_DIR   (a run submitted with innereye submit)\n");
+        fprintf(stderr, "usage: innereye status RUN_DIR   (a run of innereye train, or one submitted with innereye "
+                        "submit)\n");
         return 2;
     }
-    char dir[4200], engine[32];
+    char dir[4200], engine[32], record[4300];
+    struct stat sb;
+    snprintf(record, sizeof record, "%s/run.json", argv[0]);
+    if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine) && stat(record, &sb) == 0) {
+        bool ok = false; /* a run of innereye train on this machine */
+        if (ie_run_status_print(argv[0], stdout, &ok) != IE_OK) {
+            fprintf(stderr, "innereye status: %s\n", ie_error_message());
+            return 1;
+        }
+        return ok ? 0 : 1;
+    }
     if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine)) {
-        fprintf(stderr, "innereye status: %s has no submission record (submission.json in %s/slurm, %s/azureml, "
-                        "%s.slurm or %s.azureml); was it submitted with innereye submit?\n",
+        fprintf(stderr, "innereye status: %s has no run.json and no submission record (submission.json in %s/slurm, "
+                        "%s/azureml, %s.slurm or %s.azureml); was it made by innereye train or innereye submit?\n",
                 argv[0], argv[0], argv[0], argv[0], argv[0]);
         return 2;
     }
@@ -390,7 +415,17 @@ int ie_cmd_collect(int argc, char **argv) {
                         "with innereye submit azureml into RUN_DIR, then aggregate them)\n");
         return 2;
     }
-    char dir[4200], engine[32];
+    char dir[4200], engine[32], record[4300];
+    struct stat sb;
+    snprintf(record, sizeof record, "%s/run.json", argv[0]);
+    if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine) && stat(record, &sb) == 0) {
+        bool ok = false; /* a run of innereye train on this machine */
+        if (ie_run_status_print(argv[0], stdout, &ok) != IE_OK) {
+            fprintf(stderr, "innereye status: %s\n", ie_error_message());
+            return 1;
+        }
+        return ok ? 0 : 1;
+    }
     if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine)) {
         fprintf(stderr, "innereye collect: %s has no submission record (submission.json in %s/azureml or "
                         "%s.azureml); was it submitted with innereye submit azureml?\n",

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/experiment/cross_validation.h"
 #include "core/report/report.h"
+#include "core/train/resume.h"
 #include "core/train/trainer.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
@@ -22,7 +24,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: innereye train [--config FILE] [--model NAME] [--set KEY=VALUE ...] [--threads N]\n"
             "                      [--output-dir DIR] [InnerEye flags: --num_epochs, --random_seed, ...]\n"
-            "       innereye train --resume RUN_DIR [--threads N]\n"
+            "       innereye train --resume RUN_DIR [--threads N] [--set data.workers=N ...]\n"
             "       innereye train ... --cv K [--parallel N]          (K-fold cross-validation)\n"
             "       innereye train ... --cv K --cross_validation_split_index I --set run.name=CV_RUN\n"
             "       innereye --model=NAME [...]      (the same as innereye train)\n"
@@ -31,31 +33,98 @@ static void usage(FILE *out) {
             "Keys and flags: docs/config.md.\n");
 }
 
-static int fail(const char *what) {
+/* Exit codes (docs/errors.md): 2 when the command line or the configuration
+ * is wrong and nothing was run, 1 when the work failed. */
+static int fail(const char *what, int code) {
     fprintf(stderr, "innereye train: %s%s%s\n", what, what[0] ? ": " : "", ie_error_message());
-    return 1;
+    return code;
 }
 
-int ie_cmd_train(int argc, char **argv) {
+/* innereye train --resume RUN [--threads N] [--set KEY=VALUE ...]: a resumed
+ * run keeps its own config.resolved.json, so anything else that would change
+ * it is refused rather than silently ignored; the keys that never change
+ * results may be set (core/train/resume.h). */
+static int resume(int argc, char **argv) {
     ie_train_request req = {0};
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    const char **set = calloc((size_t)argc + 1, sizeof *set);
+    if (!set) return fail("out of memory", 1);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--resume") && v) req.resume_dir = argv[++i];
+        else if (!strncmp(a, "--resume=", 9)) req.resume_dir = a + 9;
+        else if (!strcmp(a, "--stop-after-epochs") && v) req.stop_after_epochs = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && v) req.threads_override = atoi(argv[++i]);
+        else if (!strncmp(a, "--threads=", 10)) req.threads_override = atoi(a + 10);
+        else if ((!strcmp(a, "--set") && v) || !strncmp(a, "--set=", 6)) {
+            const char *assignment = a[5] == '=' ? a + 6 : argv[++i], *eq = strchr(assignment, '=');
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - assignment) : (int)strlen(assignment), assignment);
+            if (!eq || !ie_resume_key_allowed(key)) {
+                fprintf(stderr, "innereye train: --set %s cannot be given with --resume: a resumed run keeps its "
+                        "configuration (config.resolved.json), so that it ends as if never stopped. Only %s may be "
+                        "set on resume (they never change results); to train with other settings, start a new run "
+                        "(--set model.init_checkpoint=RUN/checkpoints/epoch_NNNN.safetensors starts from its "
+                        "weights)\n", assignment, IE_RESUME_KEYS);
+                free(set);
+                return 2;
+            }
+            set[req.n_resume_set++] = assignment;
+        } else {
+            fprintf(stderr, "innereye train: '%s' cannot be given with --resume: a resumed run keeps its "
+                    "configuration (config.resolved.json); only --threads N and --set of %s may be given\n", a,
+                    IE_RESUME_KEYS);
+            free(set);
+            return 2;
+        }
+    }
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/config.resolved.json", req.resume_dir);
+    if (stat(req.resume_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || stat(path, &sb) != 0) {
+        fprintf(stderr, "innereye train: --resume %s: %s; give the folder of a run that innereye train made\n",
+                req.resume_dir, stat(req.resume_dir, &sb) != 0 ? "no such folder"
+                                 : !S_ISDIR(sb.st_mode) ? "not a folder"
+                                                        : "not a run folder (it has no config.resolved.json)");
+        free(set);
+        return 2;
+    }
+    req.resume_set = set;
+    char run_dir[4096] = "";
+    ie_status st = ie_train(&req, run_dir, sizeof run_dir);
+    free(set);
+    if (run_dir[0]) ie_report_after(run_dir);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye train: %s\n", ie_error_message());
+        if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
+        return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
+    }
+    printf("done: %s\n", run_dir);
+    return 0;
+}
+
+static bool has_resume(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--resume") || !strncmp(argv[i], "--resume=", 9)) return true;
+    return false;
+}
+
+/* The command on a new config and argument list, which ie_cmd_train frees
+ * whichever way it returns. */
+static int train(int argc, char **argv, ie_config *cfg, char **rest) {
+    ie_train_request req = {0};
     int n_rest = 0;
-    ie_config *cfg = NULL;
-    if (!rest || ie_config_new(&cfg) != IE_OK) return fail("out of memory");
     if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
         usage(stderr);
-        return fail("");
+        return fail("", 2);
     }
     for (int i = 0; i < n_rest; i++) {
         const char *a = rest[i];
-        if (!strcmp(a, "--resume") && i + 1 < n_rest) req.resume_dir = rest[++i];
-        else if (!strncmp(a, "--resume=", 9)) req.resume_dir = a + 9;
-        else if (!strcmp(a, "--stop-after-epochs") && i + 1 < n_rest) req.stop_after_epochs = atoi(rest[++i]);
+        if (!strcmp(a, "--stop-after-epochs") && i + 1 < n_rest) req.stop_after_epochs = atoi(rest[++i]);
         else if ((!strcmp(a, "--cv") || !strcmp(a, "--parallel")) && i + 1 < n_rest) {
             char assignment[128];
             snprintf(assignment, sizeof assignment, "%s=%s", !strcmp(a, "--cv") ? "cv.splits" : "cv.parallel",
                      rest[++i]);
-            if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("");
+            if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("", 2);
         }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
@@ -65,26 +134,15 @@ int ie_cmd_train(int argc, char **argv) {
             return 2;
         }
     }
-    if (!req.resume_dir) {
-        if (ie_config_resolve(cfg) != IE_OK) {
-            fprintf(stderr, "innereye train: the configuration has problems:\n%s", ie_config_problems(cfg));
-            return 2;
-        }
-        req.config = cfg;
-    } else {
-        /* --threads is the one setting a resumed run takes from the command
-         * line: the thread count never changes results. */
-        if (ie_config_resolve(cfg) == IE_OK) {
-            int64_t threads = 0;
-            if (ie_config_get_int(cfg, "run.threads", &threads) == IE_OK) req.threads_override = (int)threads;
-        }
+    if (ie_config_resolve(cfg) != IE_OK) {
+        fprintf(stderr, "innereye train: the configuration has problems:\n%s", ie_config_problems(cfg));
+        return 2;
     }
+    req.config = cfg;
     char run_dir[4096] = "";
     int64_t folds = 0, fold = -1;
-    if (!req.resume_dir) {
-        ie_config_get_int(cfg, "cv.splits", &folds);
-        ie_config_get_int(cfg, "cv.split_index", &fold);
-    }
+    ie_config_get_int(cfg, "cv.splits", &folds);
+    ie_config_get_int(cfg, "cv.split_index", &fold);
     ie_status st;
     if (folds >= 2 && fold < 0) {
         char self[4096];
@@ -96,16 +154,26 @@ int ie_cmd_train(int argc, char **argv) {
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }
-    ie_config_free(cfg);
-    free(rest);
     /* report.html of the run, fold or cross-validation (core/report), also
      * after a failure once the folder exists: it shows how far it got. */
     if (run_dir[0]) ie_report_after(run_dir);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
-        return 1;
+        /* A setting found wrong before a run folder was made is a
+         * configuration error like those the schema finds. */
+        return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
     }
     printf("done: %s\n", run_dir);
     return 0;
+}
+
+int ie_cmd_train(int argc, char **argv) {
+    if (has_resume(argc, argv)) return resume(argc, argv);
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    ie_config *cfg = NULL;
+    int rc = rest && ie_config_new(&cfg) == IE_OK ? train(argc, argv, cfg, rest) : fail("out of memory", 1);
+    ie_config_free(cfg);
+    free(rest);
+    return rc;
 }

@@ -1,6 +1,8 @@
 /* core/checkpoint - checkpoint files of a training run. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,18 +22,24 @@ ie_status ie_write_file_atomic(const char *path, const char *text, size_t length
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     size_t done = 0;
+    int err = 0; /* the first failure's errno: later calls may change errno */
     while (done < length) {
         ssize_t n = write(fd, text + done, length - done);
-        if (n <= 0) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : ENOSPC;
+            break;
+        }
         done += (size_t)n;
     }
-    int ok = done == length && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int err = errno;
+    if (!err && fsync(fd) != 0) err = errno;
+    if (close(fd) != 0 && !err) err = errno;
+    if (!err && rename(tmp, path) != 0) err = errno;
+    if (err) {
         unlink(tmp);
-        return ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged", path,
-                            strerror(err));
+        return ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged: %s", path,
+                            strerror(err),
+                            err == ENOSPC || err == EDQUOT ? "free some disk space" : "check the folder");
     }
     return IE_OK;
 }
@@ -78,7 +86,9 @@ static char *state_json(const ie_trainer_state *s, const char *weights, const ch
 ie_status ie_checkpoint_save(const char *run_dir, const ie_trainer_state *state, const ie_params *params,
                              const ie_optimizer *optimizer) {
     char dir[3000], path[4096], weights[64], opt_name[64], state_name[64];
-    if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
+    if (strlen(run_dir) > IE_RUN_DIR_MAX)
+        return ie_error_set(IE_ERR_IO, "checkpoint: the run folder's path is longer than %d bytes: %s", IE_RUN_DIR_MAX,
+                            run_dir);
     snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
     IE_TRY(ensure_dir(dir));
     snprintf(weights, sizeof weights, "epoch_%04d.safetensors", state->epoch);
@@ -108,9 +118,27 @@ ie_status ie_checkpoint_save(const char *run_dir, const ie_trainer_state *state,
     return st;
 }
 
+ie_status ie_params_check_finite(const ie_params *params, const char *source_name) {
+    for (int i = 0; i < ie_params_count(params); i++) {
+        const ie_tensor *t = ie_params_tensor(params, i);
+        if (ie_tensor_dtype(t) != IE_F32) continue;
+        const float *v = ie_tensor_data_f32(t);
+        int64_t n = ie_tensor_numel(t), bad = 0;
+        for (int64_t k = 0; k < n; k++) bad += !isfinite(v[k]);
+        if (bad)
+            return ie_error_set(IE_ERR_NUMERIC, "%s: tensor '%s' holds %lld NaN or infinite value%s (of %lld); these "
+                                "weights are unusable (did the training diverge?): use an earlier checkpoint",
+                                source_name, ie_params_name(params, i), (long long)bad, bad == 1 ? "" : "s",
+                                (long long)n);
+    }
+    return IE_OK;
+}
+
 ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const char *source_name,
                               int require_all) {
     char a[96], b[96];
+    /* NaN weights would give all-zero outputs without a word. */
+    IE_TRY(ie_params_check_finite(source, source_name));
     for (int i = 0; i < ie_params_count(params); i++) {
         const char *name = ie_params_name(params, i);
         ie_tensor *dst = ie_params_tensor(params, i), *src = ie_params_find(source, name);
@@ -129,16 +157,11 @@ ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const 
 }
 
 
-ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, ie_params *params,
-                                  ie_optimizer *optimizer) {
-    char path[4096];
-    if (strlen(run_dir) > 2900) return ie_error_set(IE_ERR_IO, "checkpoint: run folder path too long: %s", run_dir);
-    snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
+/* Restores the checkpoint whose trainer state is the JSON file `path`. */
+static ie_status load_state_file(const char *run_dir, const char *path, ie_trainer_state *state, ie_params *params,
+                                 ie_optimizer *optimizer) {
     char *text = NULL;
-    ie_status st = ie_read_file(path, &text, NULL);
-    if (st != IE_OK)
-        return ie_error_wrap(st, "%s has no checkpoint to resume from (was it stopped before its first "
-                                 "checkpoint?)", run_dir);
+    IE_TRY(ie_read_file(path, &text, NULL));
     cJSON *j = cJSON_Parse(text);
     free(text);
     cJSON *epoch = cJSON_GetObjectItem(j, "epoch"), *step = cJSON_GetObjectItem(j, "global_step"),
@@ -146,7 +169,8 @@ ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, 
           *rows = cJSON_GetObjectItem(j, "log_rows"), *hash = cJSON_GetObjectItem(j, "config_sha256"),
           *weights = cJSON_GetObjectItem(j, "weights"), *opt = cJSON_GetObjectItem(j, "optimizer");
     if (!cJSON_IsNumber(epoch) || !cJSON_IsNumber(step) || !cJSON_IsNumber(lr) || !cJSON_IsString(seed) ||
-        !cJSON_IsNumber(rows) || !cJSON_IsString(hash) || !cJSON_IsString(weights) || !cJSON_IsString(opt)) {
+        !cJSON_IsNumber(rows) || !cJSON_IsString(hash) || !cJSON_IsString(weights) || !cJSON_IsString(opt) ||
+        strchr(weights->valuestring, '/') || strchr(opt->valuestring, '/')) {
         cJSON_Delete(j);
         return ie_error_set(IE_ERR_IO, "%s: not a valid checkpoint record (missing or mistyped fields)", path);
     }
@@ -165,15 +189,67 @@ ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, 
 
     ie_params *saved = NULL;
     IE_TRY(ie_safetensors_read(weights_path, &saved));
-    st = ie_params_copy_from(params, saved, weights_path, 1);
+    ie_status st = ie_params_copy_from(params, saved, weights_path, 1);
     ie_params_free(saved);
     IE_TRY(st);
     if (optimizer && has_opt) {
         ie_params *opt_state = NULL;
         IE_TRY(ie_safetensors_read(opt_path, &opt_state));
-        st = ie_optimizer_state_load(optimizer, opt_state);
+        st = ie_params_check_finite(opt_state, opt_path);
+        if (st == IE_OK) st = ie_optimizer_state_load(optimizer, opt_state);
         ie_params_free(opt_state);
         if (st != IE_OK) return ie_error_wrap(st, "%s", opt_path);
     }
+    return IE_OK;
+}
+
+ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, ie_params *params,
+                                  ie_optimizer *optimizer) {
+    char path[4096];
+    if (strlen(run_dir) > IE_RUN_DIR_MAX)
+        return ie_error_set(IE_ERR_IO, "checkpoint: the run folder's path is longer than %d bytes: %s", IE_RUN_DIR_MAX,
+                            run_dir);
+    snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return ie_error_set(IE_ERR_IO, "%s has no checkpoint to resume from (%s: %s; was it stopped before its first "
+                            "checkpoint?)", run_dir, path, strerror(errno));
+    return load_state_file(run_dir, path, state, params, optimizer);
+}
+
+static int by_name_descending(const struct dirent **a, const struct dirent **b) {
+    return strcmp((*b)->d_name, (*a)->d_name);
+}
+
+/* epoch_NNNN.json, not epoch_NNNN.optimizer... */
+static int is_state_file(const struct dirent *e) {
+    size_t n = strlen(e->d_name);
+    return !strncmp(e->d_name, "epoch_", 6) && n == 15 && !strcmp(e->d_name + 10, ".json");
+}
+
+ie_status ie_checkpoint_load_latest(const char *run_dir, ie_trainer_state *state, ie_params *params,
+                                    ie_optimizer *optimizer, char *note, size_t note_size) {
+    note[0] = '\0';
+    ie_status st = ie_checkpoint_load_last(run_dir, state, params, optimizer);
+    if (st == IE_OK) return IE_OK;
+    char why[1024], dir[4200];
+    snprintf(why, sizeof why, "%s", ie_error_message());
+    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    struct dirent **entries = NULL;
+    int n = scandir(dir, &entries, is_state_file, by_name_descending);
+    if (n < 0) return ie_error_set(st, "%s", why);
+    int used = -1;
+    for (int i = 0; i < n; i++) {
+        char path[4600];
+        snprintf(path, sizeof path, "%s/%s", dir, entries[i]->d_name);
+        if (used < 0 && load_state_file(run_dir, path, state, params, optimizer) == IE_OK) used = i;
+        free(entries[i]);
+    }
+    free(entries);
+    if (used < 0)
+        return ie_error_set(st, "%s has no usable checkpoint (the last one: %s; every epoch_NNNN.json in %s failed "
+                            "too): start the run again", run_dir, why, dir);
+    snprintf(note, note_size, "the last checkpoint cannot be used (%s); continuing from the newest one that can: "
+             "epoch %d (the epochs after it are trained again)", why, state->epoch);
     return IE_OK;
 }

@@ -38,8 +38,20 @@ ie_status ie_checkpoint_save(const char *run_dir, const ie_trainer_state *state,
 ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, ie_params *params,
                                   ie_optimizer *optimizer);
 
+/* Resuming: ie_checkpoint_load_last, and when that checkpoint cannot be used
+ * (last.json or a file it names missing, damaged, of another shape, or
+ * holding NaN), the newest epoch_NNNN.json whose checkpoint can.  `note`
+ * says which was used and why ("" when the last one was). */
+ie_status ie_checkpoint_load_latest(const char *run_dir, ie_trainer_state *state, ie_params *params,
+                                    ie_optimizer *optimizer, char *note, size_t note_size);
+
+/* IE_ERR_NUMERIC naming source_name and the first f32 tensor that holds a
+ * NaN or infinite value. */
+ie_status ie_params_check_finite(const ie_params *params, const char *source_name);
+
 /* Copies tensors of `source` into the same-named tensors of `params`; with
- * require_all every tensor of params must be present. */
+ * require_all every tensor of params must be present.  Every f32 tensor of
+ * source must be finite (ie_params_check_finite). */
 ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const char *source_name,
                               int require_all);
 

@@ -88,26 +88,51 @@ ie_status ie_safetensors_read(const char *path, ie_params **out) {
                               path, e->string, IE_MAX_DIMS);
             goto done;
         }
+        /* Sizes and offsets must be whole numbers in range (checked as
+         * doubles: a huge or negative value must not reach an integer cast).
+         * The dimensions' product, zeros counted as ones, is bounded too, so
+         * that a tensor with no elements cannot claim strides that overflow. */
         int64_t dims[IE_MAX_DIMS];
         int ndim = cJSON_GetArraySize(shape);
-        int64_t numel = 1;
+        double numel = 1, extent = 1;
+        int whole = 1;
         for (int i = 0; i < ndim; i++) {
-            dims[i] = (int64_t)cJSON_GetArrayItem(shape, i)->valuedouble;
-            numel *= dims[i];
+            cJSON *d = cJSON_GetArrayItem(shape, i);
+            whole = cJSON_IsNumber(d) && d->valuedouble >= 0 && d->valuedouble <= 0x1p40 &&
+                    d->valuedouble == (double)(int64_t)d->valuedouble;
+            if (!whole) break;
+            dims[i] = (int64_t)d->valuedouble;
+            numel *= (double)dims[i];
+            extent *= dims[i] ? (double)dims[i] : 1.0;
+            whole = extent <= 0x1p40;
+            if (!whole) break;
         }
-        double begin = cJSON_GetArrayItem(offs, 0)->valuedouble, end = cJSON_GetArrayItem(offs, 1)->valuedouble;
-        if (begin < 0 || end > (double)body_size || end - begin != (double)numel * (double)ie_dtype_size(dtype)) {
-            st = ie_error_set(IE_ERR_IO, "%s: entry '%s' data offsets [%.0f, %.0f] do not match its shape "
-                                         "or the file size; the file is corrupt or truncated",
-                              path, e->string, begin, end);
+        cJSON *b = cJSON_GetArrayItem(offs, 0), *z = cJSON_GetArrayItem(offs, 1);
+        for (int i = 0; whole && i < 2; i++) {
+            cJSON *o = i ? z : b;
+            whole = cJSON_IsNumber(o) && o->valuedouble >= 0 && o->valuedouble <= (double)body_size &&
+                    o->valuedouble == (double)(int64_t)o->valuedouble;
+        }
+        if (!whole || z->valuedouble - b->valuedouble != numel * (double)ie_dtype_size(dtype)) {
+            st = ie_error_set(IE_ERR_IO, "%s: entry '%s' shape or data offsets do not match each other or the "
+                                         "file size (%zu bytes of data); the file is corrupt or truncated",
+                              path, e->string, body_size);
+            goto done;
+        }
+        if (ie_params_find(params, e->string)) {
+            st = ie_error_set(IE_ERR_IO, "%s: entry '%s' appears twice; the file is corrupt", path, e->string);
             goto done;
         }
         ie_tensor *t;
-        st = ie_tensor_from_data(dtype, ndim, dims, body + (size_t)begin, &t);
-        if (st != IE_OK) goto done;
-        st = ie_params_add(params, e->string, t, IE_BUFFER);
-        ie_tensor_release(t);
-        if (st != IE_OK) goto done;
+        st = ie_tensor_from_data(dtype, ndim, dims, body + (size_t)b->valuedouble, &t);
+        if (st == IE_OK) {
+            st = ie_params_add(params, e->string, t, IE_BUFFER);
+            ie_tensor_release(t);
+        }
+        if (st != IE_OK) {
+            st = ie_error_wrap(st, "%s: entry '%s'", path, e->string);
+            goto done;
+        }
     }
 done:
     fclose(f);
@@ -170,10 +195,12 @@ ie_status ie_safetensors_write(const char *path, const ie_params *params) {
         ok = fwrite(ie_tensor_ptr(t), 1, nbytes, f) == nbytes;
     }
     ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        st = ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged", path,
-                          strerror(errno));
+    int err = ok ? 0 : errno; /* the first failure's: fclose may change errno */
+    if (fclose(f) != 0 && ok) ok = 0, err = errno;
+    if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
+    if (!ok) {
+        st = ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged: %s", path,
+                          strerror(err ? err : EIO), err == ENOSPC ? "free some disk space" : "check the folder");
         unlink(tmp);
     }
 done:

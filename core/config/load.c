@@ -11,6 +11,12 @@
 #include "core/config/config_impl.h"
 
 #define IE_CONFIG_MAX_EXTENDS_DEPTH 64
+/* Configs are a few KB.  Far larger ones are mistakes (a subject list that
+ * belongs in the dataset CSV, a generated file) and cost memory and time out
+ * of all proportion (a 53 MB config took 2.1 GB and 23 s; an object of 200 000
+ * keys minutes), so they are refused before parsing. */
+#define IE_CONFIG_MAX_BYTES (4 << 20)
+#define IE_CONFIG_MAX_KEYS 4096 /* in one object */
 
 /* ---------------------------------------------------------------- provenance */
 
@@ -85,7 +91,10 @@ static ie_status merge_object(cJSON *dst, cJSON *dprov, const cJSON *src, const 
                 free(path);
                 return ie_error_set(IE_ERR_NOMEM, "config: out of memory");
             }
-            if (d) cJSON_ReplaceItemViaPointer(dst, d, copy);
+            /* ReplaceItemInObject names the new item; ReplaceItemViaPointer
+             * would leave a fresh object (a section set over a value, e.g.
+             * --set run=x then --threads 2) without a key. */
+            if (d) cJSON_ReplaceItemInObjectCaseSensitive(dst, c->string, copy);
             else cJSON_AddItemToObject(dst, c->string, copy);
             st = ie_config_prov_set(dprov, path, ie_config_prov_lookup(sprov, path));
             /* A fresh object is filled through the merge too, so that nulls
@@ -124,7 +133,21 @@ cJSON *ie_config_find(const cJSON *root, const char *path) {
 
 static ie_status read_text_file(const char *path, char **out) {
     FILE *f = fopen(path, "rb");
-    if (!f) return ie_error_set(IE_ERR_IO, "config: cannot open %s: %s", path, strerror(errno));
+    if (!f)
+        return ie_error_set(IE_ERR_IO, "config: cannot open %s: %s; check the path given to --config", path,
+                            strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return ie_error_set(IE_ERR_IO, "config: %s is a folder, not a file; give the config's JSON file", path);
+    }
+    if (fstat(fileno(f), &st) == 0 && st.st_size > IE_CONFIG_MAX_BYTES) {
+        fclose(f);
+        return ie_error_set(IE_ERR_CONFIG, "%s: the config is %.1f MB; a config file may have at most %d MB (they are "
+                            "usually a few KB): list subjects in the dataset CSV (data.split.column) rather than in "
+                            "the config, and check that this is the file you meant", path,
+                            (double)st.st_size / 1048576.0, IE_CONFIG_MAX_BYTES >> 20);
+    }
     ie_strbuf sb = {0};
     char buf[8192];
     size_t n;
@@ -137,7 +160,8 @@ static ie_status read_text_file(const char *path, char **out) {
     }
     if (sb.data && strlen(sb.data) != sb.len) {
         ie_sb_free(&sb);
-        return ie_error_set(IE_ERR_CONFIG, "%s: not a text file (it contains a NUL byte)", path);
+        return ie_error_set(IE_ERR_CONFIG, "%s: not a text file (it contains a NUL byte); give the config's JSON file",
+                            path);
     }
     *out = ie_sb_take(&sb);
     return *out ? IE_OK : ie_error_set(IE_ERR_NOMEM, "config: out of memory reading %s", path);
@@ -180,6 +204,12 @@ static ie_status check_duplicates(const cJSON *node, const char *name, const cha
         return IE_OK;
     }
     if (!cJSON_IsObject(node)) return IE_OK;
+    int keys = 0;
+    for (const cJSON *c = node->child; c; c = c->next) keys++;
+    if (keys > IE_CONFIG_MAX_KEYS)
+        return ie_error_set(IE_ERR_CONFIG, "%s: %s has %d keys; an object in a config may have at most %d: check "
+                            "that this is the file you meant", name, *prefix ? prefix : "the top-level object", keys,
+                            IE_CONFIG_MAX_KEYS);
     for (const cJSON *c = node->child; c; c = c->next) {
         for (const cJSON *e = node->child; e != c; e = e->next)
             if (strcmp(e->string, c->string) == 0)
@@ -310,7 +340,9 @@ static ie_status cycle_error(const load_chain *chain, int from, const char *agai
 
 static ie_status load_path(const ie_config *cfg, const char *path, load_chain *chain, ie_config_layer *out) {
     char real[PATH_MAX];
-    if (!realpath(path, real)) return ie_error_set(IE_ERR_IO, "config: cannot open %s: %s", path, strerror(errno));
+    if (!realpath(path, real))
+        return ie_error_set(IE_ERR_IO, "config: cannot open %s: %s; check the path given to --config", path,
+                            strerror(errno));
     for (int i = 0; i < chain->depth; i++)
         if (chain->real[i] && strcmp(chain->real[i], real) == 0) return cycle_error(chain, i, path);
     if (chain->depth == IE_CONFIG_MAX_EXTENDS_DEPTH)

@@ -147,8 +147,9 @@ static ie_status parse_records(parser *ps, ie_csv *csv) {
             csv->n_columns = n;
             csv->header_line = line;
         } else if (n != csv->n_columns) {
-            st = ie_error_set(IE_ERR_IO, "%s:%d: this row has %d field%s, the header (line %d) has %d", ps->name,
-                              line, n, n == 1 ? "" : "s", csv->header_line, csv->n_columns);
+            st = ie_error_set(IE_ERR_IO, "%s:%d: this row has %d field%s, the header (line %d) has %d; add or remove "
+                              "fields, or quote a field that holds a comma", ps->name, line, n, n == 1 ? "" : "s",
+                              csv->header_line, csv->n_columns);
             break;
         } else {
             if ((size_t)n_records > lines_cap) {

@@ -37,8 +37,8 @@ static ie_status assign_subjects(ie_dataset *ds, int *item_of_row, int *rows_per
     for (int r = 0; r < csv->n_rows; r++) {
         const char *subject = ie_csv_cell(csv, r, ds->subject_column);
         if (!subject[0])
-            return ie_error_set(IE_ERR_IO, "%s:%d: the subject column '%s' is empty in this row", csv->name,
-                                csv->lines[r], csv->header[ds->subject_column]);
+            return ie_error_set(IE_ERR_IO, "%s:%d: the subject column '%s' is empty in this row; fill in the "
+                                "subject's name", csv->name, csv->lines[r], csv->header[ds->subject_column]);
         int existing = -1;
         IE_TRY(ie_strmap_put(&ds->by_subject, subject, ds->n_items, &existing));
         if (existing < 0) existing = ds->n_items++;
@@ -99,8 +99,8 @@ static ie_status build(ie_dataset *ds, const char *subject_column) {
                             csv->name, csv->header_line, subject_column, list);
     }
     if (csv->n_rows == 0)
-        return ie_error_set(IE_ERR_IO, "%s:%d: the header has no rows under it; the dataset is empty",
-                            csv->name, csv->header_line);
+        return ie_error_set(IE_ERR_IO, "%s:%d: the header has no rows under it; the dataset is empty: add a row per "
+                            "subject (and per channel, for images)", csv->name, csv->header_line);
     int *item_of_row = malloc((size_t)csv->n_rows * sizeof *item_of_row);
     int *rows_per_item = calloc((size_t)csv->n_rows, sizeof *rows_per_item);
     ie_status st = (item_of_row && rows_per_item)
@@ -194,3 +194,38 @@ int ie_dataset_line(const ie_dataset *ds, int i, int row) {
     return ds->lines[ds->first_row[i] + row];
 }
 
+
+const char *ie_subject_name_problem(const char *subject) {
+    if (!subject || !subject[0]) return "it is empty";
+    if (!strcmp(subject, ".") || !strcmp(subject, "..")) return "'.' and '..' name folders, not files";
+    if (strlen(subject) > IE_SUBJECT_NAME_MAX) return "it is too long";
+    for (const unsigned char *p = (const unsigned char *)subject; *p; p++) {
+        if (*p == '/') return "it holds '/', which would put outputs into other folders";
+        if (*p < 32 || *p == 127) return "it holds a control character (a line break, a tab, ...)";
+    }
+    return NULL;
+}
+
+/* The name as a message shows it: control characters as '.'. */
+static void printable(const char *s, char *out, size_t size) {
+    size_t n = 0;
+    for (; *s && n + 1 < size; s++, n++) out[n] = (unsigned char)*s < 32 || *s == 127 ? '.' : *s;
+    out[n] = '\0';
+}
+
+ie_status ie_dataset_check_names(const ie_dataset *ds) {
+    for (int i = 0; i < ie_dataset_count(ds); i++) {
+        const char *subject = ie_dataset_item_at(ds, i)->subject, *why = ie_subject_name_problem(subject);
+        if (!why) continue;
+        char shown[IE_SUBJECT_NAME_MAX + 64];
+        printable(subject, shown, sizeof shown);
+        if (strlen(subject) > IE_SUBJECT_NAME_MAX)
+            return ie_error_set(IE_ERR_CONFIG, "subject '%s' (line %d of %s) is %zu bytes long; outputs are named "
+                                "after subjects, so a name is at most %d bytes: rename the subject", shown,
+                                ie_dataset_line(ds, i, 0), ie_dataset_path(ds), strlen(subject), IE_SUBJECT_NAME_MAX);
+        return ie_error_set(IE_ERR_CONFIG, "subject '%s' (line %d of %s) cannot name an output file: %s; rename "
+                            "the subject (one file name: no '/', not '.' or '..', no control characters)", shown,
+                            ie_dataset_line(ds, i, 0), ie_dataset_path(ds), why);
+    }
+    return IE_OK;
+}

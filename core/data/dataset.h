@@ -54,4 +54,16 @@ int ie_dataset_column(const ie_dataset *ds, const char *name);
 /* File line of row `row` of item i (for messages), or 0. */
 int ie_dataset_line(const ie_dataset *ds, int i, int row);
 
+/* Outputs are named after subjects (predictions/<subject>_segmentation.nii.gz,
+ * <out>/<subject>/), so a subject name must be one file name: not empty, not
+ * "." or "..", no '/' or control characters, at most
+ * IE_SUBJECT_NAME_MAX bytes (room for the suffixes and temporary names
+ * within the 255 bytes a file name may have).  ie_subject_name_problem says
+ * what is wrong with `subject` (NULL when nothing is); ie_dataset_check_names
+ * fails (IE_ERR_CONFIG) at the first subject that cannot be a name, naming
+ * it, its line and what to do. */
+#define IE_SUBJECT_NAME_MAX 200
+const char *ie_subject_name_problem(const char *subject);
+ie_status ie_dataset_check_names(const ie_dataset *ds);
+
 #endif

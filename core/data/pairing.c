@@ -250,7 +250,8 @@ static ie_status write_exclusive(const char *path, const char *text, size_t leng
     if (err == EEXIST)
         return ie_error_set(IE_ERR_IO, "%s already exists; it is never overwritten (remove it or choose another "
                             "name)", path);
-    return ie_error_set(IE_ERR_IO, "%s: writing failed: %s", path, strerror(err));
+    return ie_error_set(IE_ERR_IO, "%s: writing failed: %s; %s (nothing was written)", path, strerror(err),
+                        err == ENOSPC ? "free some disk space" : "check that the folder is writable");
 }
 
 ie_status ie_pairing_write_csv(const ie_pairing *p, const char *image_channel, const char *label_channel,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/data/strmap.h"
 #include "innereye/rng.h"
@@ -342,10 +343,14 @@ ie_status ie_split_write_csv(const ie_dataset *ds, const ie_split *split, const 
             }
             owner[s] = (signed char)p;
         }
-    FILE *f = fopen(path, "w");
+    /* Built in memory and written atomically: a full disk leaves no
+     * truncated split.csv behind. */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
     if (!f) {
         free(owner);
-        return ie_error_set(IE_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     }
     fputs("subject,split\n", f);
     for (int s = 0; s < n; s++) {
@@ -354,9 +359,7 @@ ie_status ie_split_write_csv(const ie_dataset *ds, const ie_split *split, const 
         fprintf(f, ",%s\n", part_names[(int)owner[s]]);
     }
     free(owner);
-    int failed = ferror(f);
-    if (fclose(f) != 0 || failed) return ie_error_set(IE_ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-    return IE_OK;
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 static int part_of_name(const char *name) {

@@ -2,6 +2,7 @@
 #include "core/data/validate.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,41 @@ static bool check_truth(const job *j, const char *channel, const char *path, boo
     return true;
 }
 
+/* Reads an image channel in full, so that a truncated or damaged file (and
+ * non-finite voxels, which normalisation would stop at) is found now, not
+ * when a validation or test subject is first loaded after training. */
+static bool check_image(const ie_seg_config *cfg, const char *channel, const char *path, report *r,
+                        ie_image_geometry *g) {
+    ie_tensor *t = NULL;
+    if (ie_image_read(path, IE_F32, &t, g) != IE_OK) {
+        problem(r, channel, path, "%s", ie_error_message());
+        return false;
+    }
+    const float *v = ie_tensor_data_f32(t);
+    int64_t n = ie_tensor_numel(t), bad = 0, first = -1;
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) {
+            if (first < 0) first = i;
+            bad++;
+        }
+    if (bad) {
+        const int64_t W = g->size[0], H = g->size[1];
+        problem(r, channel, path, "voxel (x %lld, y %lld, z %lld) is %s (%lld non-finite voxel%s); images must hold "
+                "finite values: replace them (for example with the background value)", (long long)(first % W),
+                (long long)(first / W % H), (long long)(first / (W * H)), isnan(v[first]) ? "NaN" : "infinite",
+                (long long)bad, bad == 1 ? "" : "s");
+    }
+    ie_tensor_release(t);
+    /* A 2-D image would reach a 3-D model as one slice, padded to its crop:
+     * a model trained on that is not what anyone meant. */
+    if (!bad && (g->ndim == 2 || g->size[2] == 1) && cfg->crop[0] > 1)
+        problem(r, channel, path, "a %s (%lldx%lld%s), but the model works on 3-D crops (data.crop_size [%lld, %lld, "
+                "%lld]): give 3-D volumes, or train a 2-D model (data.crop_size [1, H, W], for example UNet2D)",
+                g->ndim == 2 ? "2-D image" : "3-D image of one slice", (long long)g->size[0], (long long)g->size[1],
+                g->ndim == 2 ? "" : "x1", (long long)cfg->crop[0], (long long)cfg->crop[1], (long long)cfg->crop[2]);
+    return !bad;
+}
+
 static void check_subject(void *ctx, int64_t k) {
     const job *j = ctx;
     const int index = j->items ? j->items[k] : (int)k;
@@ -158,9 +194,8 @@ static void check_subject(void *ctx, int64_t k) {
         }
         ie_image_geometry g;
         bool ok = is_truth ? check_truth(j, channel, path, cfg->truth == IE_SEG_TRUTH_LABEL_MAP, &r, &g, &foreground)
-                           : ie_image_read_geometry(path, &g) == IE_OK;
+                           : check_image(cfg, channel, path, &r, &g);
         if (!ok) {
-            if (!is_truth) problem(&r, channel, path, "%s", ie_error_message());
             truth_read = truth_read && !is_truth;
             continue;
         }

@@ -4,13 +4,14 @@
  *
  * For each subject: every configured channel (image channels, then the
  * label map or each mask) has exactly one row with a non-empty path; the
- * file exists and its header reads (ie_image_read_geometry); every channel
- * has the grid of the first image channel (ie_image_geometry_equal with
- * ITK's tolerance); label maps and masks are read in full: their voxels
- * must be whole numbers >= 0, label maps' below n_classes (when > 0); and
- * with allow_empty_truth false the truth must hold a foreground voxel.
- * Image voxels are not read (their headers are), so a truncated image file
- * is only noticed when it is loaded.
+ * file exists and reads in full (so a truncated or damaged file of a
+ * validation or test subject is found before training, not after it);
+ * image voxels are finite; an image is 3-D unless the model's crops are
+ * one slice thick (data.crop_size [1, H, W]); every channel has the grid of
+ * the first image channel (ie_image_geometry_equal with ITK's tolerance);
+ * label maps' and masks' voxels must be whole numbers >= 0, label maps'
+ * below n_classes (when > 0); and with allow_empty_truth false the truth
+ * must hold a foreground voxel.
  *
  * Subjects are checked in parallel (ie_parallel_for); the report lists them
  * in dataset order, so it is the same for any thread count. */

@@ -24,6 +24,10 @@ typedef struct ie_infer_settings {
     const char *mask_channel;                               /* data.mask_channel; "" none */
     bool write_posteriors;                                  /* infer.write_posteriors */
     bool posteriors_float;                                  /* infer.posterior_dtype "float32" */
+    /* data.target_spacing (mm along x, y, z; 0: none): the loader resamples
+     * every image to it, so the network's posteriors are on that grid and
+     * are resampled back to the input's (linearly) before post-processing. */
+    double target_spacing[3];
 } ie_infer_settings;
 
 /* Reads and checks infer.*, postprocess.*, data.test_crop_size /
@@ -53,17 +57,27 @@ ie_status ie_infer_net_window(void *ctx, ie_tensor *windows, ie_tensor **posteri
 typedef struct ie_infer_subject {
     const char *subject;         /* borrowed from the item */
     ie_sample sample;            /* image [C, D, H, W] normalised; labels when the loader gave them */
-    ie_tensor *mask;             /* [D, H, W] or NULL */
+    ie_tensor *mask;             /* [D, H, W] i64 (a label map: 0 outside) or NULL */
     ie_image_geometry geometry;  /* of the first image channel's file */
     ie_tensor *posteriors;       /* [K, D, H, W] f32, after masking and smoothing */
     ie_tensor *segmentation;     /* [D, H, W] u8, after every post-processing step */
 } ie_infer_subject;
 void ie_infer_subject_clear(ie_infer_subject *s);
 
+/* Checks, before any work, that each of the item's `channels` names a file
+ * whose header reads and that a 3-D model (a window more than one slice
+ * deep) is not given a 2-D image.  Errors name the subject and the file. */
+ie_status ie_infer_check_item(const ie_infer_settings *settings, const char *const *channels, int n_channels,
+                              const ie_dataset_item *item);
+
 /* Loads the item with `load` (the hook training used, so the normalisation
  * is the same), reads the geometry of `first_channel`'s file and the mask
  * (settings->mask_channel), runs the sliding window and the post-processing.
- * Errors name the subject. */
+ * With a target spacing the posteriors come back to the file's grid
+ * (linear interpolation of each class, as nnU-Net does) before the mask,
+ * the post-processing (with the file's spacing) and the argmax, so
+ * `posteriors` and `segmentation` are always on the input's grid; the
+ * sample keeps the loader's (resampled) grid.  Errors name the subject. */
 ie_status ie_infer_item(const ie_infer_settings *settings, ie_load_item_fn load, void *load_ctx,
                         const char *first_channel, const ie_dataset_item *item, const ie_host *host,
                         const ie_infer_net *net, ie_infer_subject *out);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/data/dataset.h"
 #include "core/util/file_util.h"
 #include "core/inference/infer.h"
 #include "core/tensor/tensor_impl.h"
@@ -27,9 +28,11 @@ static bool is_empty_dir(const char *path) {
 
 ie_status ie_infer_outputs_check(const char *out_dir, const char *subject) {
     if (!out_dir || !subject) return ie_error_set(IE_ERR_INVALID_ARG, "infer outputs: NULL argument");
-    if (!subject[0] || strchr(subject, '/') || !strcmp(subject, ".") || !strcmp(subject, ".."))
-        return ie_error_set(IE_ERR_CONFIG, "subject '%s' cannot name an output folder (it must be non-empty, "
-                            "without '/', and not '.' or '..')", subject);
+    const char *why = ie_subject_name_problem(subject);
+    if (why)
+        return ie_error_set(IE_ERR_CONFIG, "subject '%.*s' cannot name an output folder: %s; rename the subject (one "
+                            "file name of at most %d bytes: no '/', not '.' or '..', no control characters)",
+                            IE_SUBJECT_NAME_MAX, subject, why, IE_SUBJECT_NAME_MAX);
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s", out_dir, subject) >= (int)sizeof path)
         return ie_error_set(IE_ERR_IO, "%s/%s: the path is too long", out_dir, subject);
@@ -118,8 +121,12 @@ ie_status ie_infer_write(const char *out_dir, const ie_infer_settings *s, const 
         ie_tensor_release(p);
     }
     if (st == IE_OK && rename(partial, final) != 0)
-        st = ie_error_set(IE_ERR_IO, "%s: cannot move the finished outputs into place: %s (they were not kept)",
-                          final, strerror(errno));
+        st = errno == ENOTEMPTY || errno == EEXIST
+                 ? ie_error_set(IE_ERR_IO, "%s already exists: it appeared while this subject was inferred (another "
+                                "process writing into the same --out?); inference never overwrites results, so these "
+                                "outputs were not kept: give another --out folder", final)
+                 : ie_error_set(IE_ERR_IO, "%s: cannot move the finished outputs into place: %s (they were not kept)",
+                                final, strerror(errno));
     if (st != IE_OK) {
         remove_partial(partial);
         return ie_error_wrap(st, "subject '%s': writing outputs into %s", r->subject, out_dir);

@@ -1,5 +1,6 @@
 /* core/inference - classification and regression: outputs to predictions,
  * and one trained model opened and run over a dataset (scalar_infer.h). */
+#include "core/plugin/guard.h"
 #include "core/inference/scalar_infer.h"
 
 #include <math.h>
@@ -33,7 +34,8 @@ ie_status ie_scalar_outputs_check(const ie_scalar_data *d, const ie_tensor *outp
 ie_status ie_scalar_outputs_map(const ie_loaded_plugin *plugin, ie_model *model, const ie_scalar_data *d,
                                 ie_tensor *output, ie_tensor **out) {
     ie_scalar_target target = ie_scalar_data_config(d)->target;
-    if (plugin->table.postprocess) return plugin->table.postprocess(model, output, out);
+    if (plugin->table.postprocess)
+        return IE_GUARDED(plugin, "postprocess", plugin->table.postprocess(model, output, out));
     if (target == IE_TARGET_BINARY) return ie_sigmoid(output, out);
     if (target == IE_TARGET_MULTICLASS) return ie_softmax(output, 1, out);
     IE_TRY(ie_tensor_clone(output, out));
@@ -81,7 +83,9 @@ static ie_status read_settings(ie_scalar_model *m) {
 }
 
 static ie_status load_weights(ie_scalar_model *m) {
+    ie_guard_enter(m->plugin, "parameters");
     ie_params *params = m->plugin->table.parameters(m->model);
+    ie_guard_leave();
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", m->plugin->path);
     ie_params *saved = NULL;
     IE_TRY(ie_safetensors_read(m->weights, &saved));
@@ -133,7 +137,11 @@ ie_status ie_scalar_model_open(const char *config_path, const char *statistics_p
 
 void ie_scalar_model_close(ie_scalar_model *m) {
     if (!m) return;
-    if (m->model) m->plugin->table.destroy(m->model);
+    if (m->model) {
+        ie_guard_enter(m->plugin, "destroy");
+        m->plugin->table.destroy(m->model);
+        ie_guard_leave();
+    }
     ie_plugin_unload(m->plugin);
     ie_scalar_data_free(m->data);
     ie_config_free(m->cfg);

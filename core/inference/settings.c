@@ -140,6 +140,8 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
     s->post.min_component_voxels = min_voxels;
     IE_TRY(ie_config_get_number(cfg, "postprocess.min_component_mm3", &s->post.min_component_mm3));
     IE_TRY(read_rules(cfg, s));
+    IE_TRY(ie_config_get_number_array(cfg, "data.target_spacing", s->target_spacing, 3, &n));
+    if (n != 3) s->target_spacing[0] = s->target_spacing[1] = s->target_spacing[2] = 0;
     IE_TRY(ie_config_get_bool(cfg, "infer.write_posteriors", &s->write_posteriors));
     const char *dtype = "uint8";
     IE_TRY(ie_config_get_string(cfg, "infer.posterior_dtype", &dtype));

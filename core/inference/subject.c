@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/plugin/guard.h"
 #include "core/data/sample_util.h"
 #include "core/inference/infer.h"
 #include "innereye/ops.h"
@@ -43,7 +44,7 @@ static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_t
     IE_TRY(ie_plugin_forward(net->plugin, net->model, &batch, false, &logits));
     ie_status st;
     if (net->plugin->table.postprocess) {
-        st = net->plugin->table.postprocess(net->model, logits, posteriors);
+        st = IE_GUARDED(net->plugin, "postprocess", net->plugin->table.postprocess(net->model, logits, posteriors));
         if (st == IE_OK && !*posteriors)
             st = ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): postprocess returned OK but no output",
                               net->plugin->table.name, net->plugin->path);
@@ -88,18 +89,53 @@ static ie_status channel_path(const ie_dataset_item *item, const char *channel, 
     return ie_error_set(IE_ERR_CONFIG, "subject '%s' has no row with channel '%s'", item->subject, channel);
 }
 
+ie_status ie_infer_check_item(const ie_infer_settings *s, const char *const *channels, int n_channels,
+                              const ie_dataset_item *item) {
+    for (int c = 0; c < n_channels; c++) {
+        char path[4096];
+        ie_image_geometry g;
+        IE_TRY(channel_path(item, channels[c], path, sizeof path));
+        ie_status st = ie_image_read_geometry(path, &g);
+        if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s'", item->subject, channels[c]);
+        if ((g.ndim == 2 || g.size[2] == 1) && s->window.window[0] > 1)
+            return ie_error_set(IE_ERR_SHAPE, "subject '%s', channel '%s': %s: a %s (%lldx%lld%s), but the model works "
+                                "on 3-D crops (window %lldx%lldx%lld, D x H x W): give 3-D volumes, or use a 2-D model",
+                                item->subject, channels[c], path, g.ndim == 2 ? "2-D image" : "3-D image of one slice",
+                                (long long)g.size[0], (long long)g.size[1], g.ndim == 2 ? "" : "x1",
+                                (long long)s->window.window[0], (long long)s->window.window[1],
+                                (long long)s->window.window[2]);
+    }
+    return IE_OK;
+}
+
 static bool same_size(const ie_tensor *t, const int64_t size[3]) {
     return ie_tensor_dim(t, -3) == size[0] && ie_tensor_dim(t, -2) == size[1] && ie_tensor_dim(t, -1) == size[2];
 }
 
+/* The mask is a label map (0 outside, a positive whole number inside): read
+ * as integers, so a mask of 1.5s (resampled linearly, or not a mask at all)
+ * is refused instead of counting as "inside", and on the image's grid. */
 static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *item, const ie_host *host,
-                           const int64_t size[3], ie_tensor **out) {
-    char path[4096], a[96];
+                           const int64_t size[3], const ie_image_geometry *grid, ie_tensor **out) {
+    char path[4096], a[96], why[256];
     IE_TRY(channel_path(item, s->mask_channel, path, sizeof path));
     ie_tensor *m = NULL;
-    ie_status st = host->read_image(host, path, IE_F32, &m);
-    if (st != IE_OK)
-        return ie_error_wrap(st, "subject '%s', mask channel '%s' (%s)", item->subject, s->mask_channel, path);
+    ie_image_geometry g;
+    ie_status st = host->read_image(host, path, IE_I64, &m);
+    if (st == IE_OK && ie_image_read_geometry(path, &g) == IE_OK &&
+        !ie_image_geometry_equal(&g, grid, IE_GEOMETRY_TOLERANCE, why, sizeof why) && same_size(m, size))
+        st = ie_error_set(IE_ERR_SHAPE, "the mask is not on the image's grid: %s; resample it onto the image "
+                          "(nearest neighbour)", why);
+    for (int64_t i = 0, n = st == IE_OK ? ie_tensor_numel(m) : 0; i < n; i++)
+        if (((const int64_t *)ie_tensor_data(m))[i] < 0) {
+            st = ie_error_set(IE_ERR_IO, "voxel %lld holds %lld; a mask holds 0 (outside) and positive whole numbers "
+                              "(inside)", (long long)i, (long long)((const int64_t *)ie_tensor_data(m))[i]);
+            break;
+        }
+    if (st != IE_OK) {
+        ie_tensor_release(m);
+        return ie_error_wrap(st, "mask channel '%s' (%s)", s->mask_channel, path); /* the caller names the subject */
+    }
     if (ie_tensor_ndim(m) == 2) { /* a 2-D image is one slice */
         int64_t shape[3] = {1, ie_tensor_dim(m, 0), ie_tensor_dim(m, 1)};
         ie_tensor *r = NULL;
@@ -109,14 +145,54 @@ static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *it
         if (st != IE_OK) return st;
     }
     if (ie_tensor_ndim(m) != 3 || !same_size(m, size)) {
-        st = ie_error_set(IE_ERR_SHAPE, "subject '%s': the mask (channel '%s', %s) is %s but the image is [%lld, %lld, "
-                          "%lld]; the mask must have the image's size", item->subject, s->mask_channel, path,
+        st = ie_error_set(IE_ERR_SHAPE, "the mask (channel '%s', %s) is %s but the image is [%lld, %lld, %lld]; the "
+                          "mask must have the image's size", s->mask_channel, path,
                           ie_tensor_describe(m, a, sizeof a), (long long)size[0], (long long)size[1],
                           (long long)size[2]);
         ie_tensor_release(m);
         return st;
     }
     *out = m;
+    return IE_OK;
+}
+
+/* Posteriors [K, D', H', W'] on the loader's grid (the file's resampled to
+ * the target spacing) back onto the file's grid [K, D, H, W], each class by
+ * linear interpolation: the classes still sum to 1 at every voxel. */
+static ie_status posteriors_to_file_grid(const ie_infer_settings *s, const ie_image_geometry *file,
+                                         ie_tensor **posteriors) {
+    ie_image_geometry loaded;
+    IE_TRY(ie_image_resampled_geometry(file, s->target_spacing, &loaded));
+    int64_t from[3], to[3];
+    const int nd = ie_image_geometry_shape(&loaded, from);
+    ie_image_geometry_shape(file, to);
+    const int64_t K = ie_tensor_dim(*posteriors, 0);
+    const int64_t V = ie_tensor_numel(*posteriors) / K;
+    const int64_t n_from = nd == 2 ? from[0] * from[1] : from[0] * from[1] * from[2];
+    const int64_t n_to = nd == 2 ? to[0] * to[1] : to[0] * to[1] * to[2];
+    if (V != n_from)
+        return ie_error_set(IE_ERR_SHAPE, "the posteriors have %lld voxels per class, the resampled grid %lld: was the "
+                            "image resampled to data.target_spacing by the model's loader?", (long long)V,
+                            (long long)n_from);
+    int64_t shape4[4] = {K, nd == 2 ? 1 : to[0], nd == 2 ? to[0] : to[1], nd == 2 ? to[1] : to[2]};
+    ie_tensor *back = NULL;
+    IE_TRY(ie_tensor_empty(IE_F32, 4, shape4, IE_CPU, &back));
+    ie_status st = IE_OK;
+    for (int64_t k = 0; st == IE_OK && k < K; k++) {
+        ie_tensor *one = NULL, *moved = NULL;
+        st = ie_tensor_from_data(IE_F32, nd, from, ie_tensor_data_f32(*posteriors) + k * V, &one);
+        if (st == IE_OK) st = ie_image_resample_to(one, &loaded, file, IE_INTERP_LINEAR, &moved);
+        if (st == IE_OK)
+            memcpy(ie_tensor_data_f32(back) + k * n_to, ie_tensor_data_f32(moved), (size_t)n_to * sizeof(float));
+        ie_tensor_release(one);
+        ie_tensor_release(moved);
+    }
+    if (st != IE_OK) {
+        ie_tensor_release(back);
+        return ie_error_wrap(st, "moving the posteriors back to the image's grid");
+    }
+    ie_tensor_release(*posteriors);
+    *posteriors = back;
     return IE_OK;
 }
 
@@ -138,10 +214,14 @@ ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *
         for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->sample.image, k + 1);
     if (st == IE_OK) st = channel_path(item, first_channel, path, sizeof path);
     if (st == IE_OK) st = ie_image_read_geometry(path, &out->geometry);
-    if (st == IE_OK && s->mask_channel && s->mask_channel[0]) st = load_mask(s, item, host, size, &out->mask);
     if (st == IE_OK)
         st = ie_sliding_window(out->sample.image, s->n_classes, &s->window, ie_infer_net_window, (void *)net,
                                &out->posteriors);
+    if (st == IE_OK && s->target_spacing[0] > 0) st = posteriors_to_file_grid(s, &out->geometry, &out->posteriors);
+    if (st == IE_OK) /* the grid the mask and the outputs live on: the file's */
+        for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->posteriors, k + 1);
+    if (st == IE_OK && s->mask_channel && s->mask_channel[0])
+        st = load_mask(s, item, host, size, &out->geometry, &out->mask);
     double spacing[3] = {out->geometry.spacing[2], out->geometry.spacing[1], out->geometry.spacing[0]};
     if (st == IE_OK) st = ie_postprocess(&s->post, out->posteriors, out->mask, spacing, &out->segmentation);
     if (st != IE_OK) {

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,9 @@ static const char *const hint = "the file is incomplete or damaged: copy or expo
 typedef struct nifti_layout {
     int64_t vox_offset; /* bytes before the voxels (in the data file) */
     int64_t data_bytes; /* bytes of voxels the header promises */
+    int datatype;       /* NIfTI DT_* code: 16 float32, 64 float64 */
+    int swap;           /* the file's byte order is not this machine's */
+    int64_t dims[3];    /* voxels along x, y, z (1 where absent) */
 } nifti_layout;
 
 static uint16_t rd16(const unsigned char *p, int swap) {
@@ -47,10 +51,12 @@ static ie_status parse_header(const char *op, const char *path, const unsigned c
         return ie_error_set(IE_ERR_IO, "%s: %s: not a complete NIfTI header; %s", op, path, hint);
     int64_t ndim, dims[8], bitpix;
     if (v2) {
+        out->datatype = (int16_t)rd16(h + 12, swap);
         bitpix = (int16_t)rd16(h + 14, swap);
         for (int i = 0; i < 8; i++) dims[i] = (int64_t)rd64(h + 16 + 8 * i, swap);
         out->vox_offset = (int64_t)rd64(h + 168, swap);
     } else {
+        out->datatype = (int16_t)rd16(h + 70, swap);
         bitpix = (int16_t)rd16(h + 72, swap);
         for (int i = 0; i < 8; i++) dims[i] = (int16_t)rd16(h + 40 + 2 * i, swap);
         uint32_t bits = rd32(h + 108, swap);
@@ -71,6 +77,8 @@ static ie_status parse_header(const char *op, const char *path, const unsigned c
         bytes *= d;
     }
     out->data_bytes = bytes;
+    out->swap = swap;
+    for (int i = 0; i < 3; i++) out->dims[i] = i < ndim && dims[i + 1] > 1 ? dims[i + 1] : 1;
     return IE_OK;
 }
 
@@ -149,25 +157,98 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* nifti1_io, inside ITK's reader, turns every NaN and infinite float voxel
+ * into 0 and says nothing, so a damaged image would train and predict
+ * "successfully".  The float voxels are therefore read here first (through
+ * zlib, which reads uncompressed files as they are) and any non-finite one
+ * is refused, naming the first. */
+static ie_status check_finite(const char *op, const char *path, const nifti_layout *lay) {
+    const int size = lay->datatype == 16 ? 4 : lay->datatype == 64 ? 8 : 0;
+    if (!size) return IE_OK;
+    gzFile z = gzopen(path, "rb");
+    if (!z) return ie_error_set(IE_ERR_IO, "%s: %s: cannot open: %s", op, path, strerror(errno));
+    gzbuffer(z, 1 << 17);
+    enum { chunk = 1 << 17 }; /* a multiple of 8: no voxel straddles two reads */
+    unsigned char *buf = malloc(chunk);
+    if (!buf) {
+        gzclose(z);
+        return ie_error_set(IE_ERR_NOMEM, "%s: %s: out of memory", op, path);
+    }
+    int64_t skip = lay->vox_offset, voxel = 0, voxels = lay->data_bytes / size, bad = 0, first = -1;
+    double first_value = 0;
+    int n = 0;
+    while (skip > 0 && (n = gzread(z, buf, (unsigned)(skip < chunk ? skip : chunk))) > 0) skip -= n;
+    while (voxel < voxels && (n = gzread(z, buf, chunk)) > 0) {
+        for (int i = 0; i + size <= n && voxel < voxels; i += size, voxel++) {
+            double v;
+            if (size == 4) {
+                uint32_t bits = rd32(buf + i, lay->swap);
+                float f;
+                memcpy(&f, &bits, 4);
+                v = f;
+            } else {
+                uint64_t bits = rd64(buf + i, lay->swap);
+                memcpy(&v, &bits, 8);
+            }
+            if (isfinite(v)) continue;
+            if (first < 0) first = voxel, first_value = v;
+            bad++;
+        }
+    }
+    gzclose(z);
+    free(buf);
+    if (!bad) return IE_OK;
+    const int64_t x = first % lay->dims[0], y = first / lay->dims[0] % lay->dims[1],
+                  zz = first / (lay->dims[0] * lay->dims[1]);
+    return ie_error_set(IE_ERR_IO,
+                        "%s: %s: voxel (x %lld, y %lld, z %lld) is %s (%lld non-finite voxel%s in all); NIfTI "
+                        "readers would silently make them 0, so the image is refused: replace them (for example "
+                        "with the background value) in the tool that wrote the file",
+                        op, path, (long long)x, (long long)y, (long long)zz,
+                        isnan(first_value) ? "NaN" : first_value > 0 ? "+Inf" : "-Inf", (long long)bad,
+                        bad == 1 ? "" : "s");
+}
+
+static ie_status nifti_complete(const char *op, const char *path, nifti_layout *lay, const char **data_path_out,
+                                char *img, size_t img_size);
+
+ie_status ie_nifti_check_complete(const char *op, const char *path) {
+    nifti_layout lay = {0};
+    const char *data_path = NULL;
+    char img[4096];
+    return nifti_complete(op, path, &lay, &data_path, img, sizeof img);
+}
+
 ie_status ie_nifti_check(const char *op, const char *path) {
+    nifti_layout lay = {0};
+    const char *data_path = NULL;
+    char img[4096];
+    IE_TRY(nifti_complete(op, path, &lay, &data_path, img, sizeof img));
+    return data_path ? check_finite(op, data_path, &lay) : IE_OK;
+}
+
+/* Header, data length and (compressed) stream; *data_path is the file with
+ * the voxels (NULL when it could not be named: left to the reader). */
+static ie_status nifti_complete(const char *op, const char *path, nifti_layout *lay_out, const char **data_path_out,
+                                char *img, size_t img_size) {
     unsigned char head[540];
     size_t got = 0;
     int64_t length = 0;
     IE_TRY(content_length(op, path, head, sizeof head, &got, &length));
-    nifti_layout lay = {0, 0};
+    nifti_layout lay = {0};
     IE_TRY(parse_header(op, path, head, got, &lay));
+    *lay_out = lay;
 
     /* A .hdr/.img pair keeps its voxels in the .img (compressed or not). */
     const char *data_path = path;
-    char img[4096];
     const int pair = ends_with(path, ".hdr") || ends_with(path, ".hdr.gz");
     if (pair) {
         size_t stem = strlen(path) - (ends_with(path, ".gz") ? 7 : 4);
-        if (stem + 8 > sizeof img) return IE_OK; /* cannot name it: leave it to the reader */
+        if (stem + 8 > img_size) return IE_OK; /* cannot name it: leave it to the reader */
         const char *candidates[] = {".img", ".img.gz"};
         data_path = NULL;
         for (int i = 0; i < 2 && !data_path; i++) {
-            snprintf(img, sizeof img, "%.*s%s", (int)stem, path, candidates[i]);
+            snprintf(img, img_size, "%.*s%s", (int)stem, path, candidates[i]);
             struct stat sb;
             if (stat(img, &sb) == 0) data_path = img;
         }
@@ -183,6 +264,7 @@ ie_status ie_nifti_check(const char *op, const char *path) {
                             "the file%s holds %lld bytes; %s",
                             op, path, (long long)lay.data_bytes, (long long)lay.vox_offset,
                             pair ? " with the voxels" : "", (long long)length, hint);
+    *data_path_out = data_path;
     return IE_OK;
 }
 
@@ -344,4 +426,84 @@ ie_status ie_metaimage_check(const char *op, const char *path) {
                             "holds %lld; %s",
                             op, path, (long long)needed, (long long)length, hint);
     return IE_OK;
+}
+
+/* ITK 5.2's MetaIO reads a header field's name into a 255-byte buffer with
+ * strcpy (MET_InitReadField), and copies string values such as Comment or Name
+ * the same way (MetaObject::M_Read): a longer name or value overflows it and
+ * the process aborts.  This scan follows MET_Read: a name starts after white
+ * space and ends at '=', ':' or a line end (trailing blanks and tabs are not
+ * part of it); the value runs to the end of the line.  Reading stops at
+ * ElementDataFile, whose value ITK keeps in a string (a long path is fine)
+ * and which is only checked when it is a pattern (data_file_pattern_check). */
+enum { META_NAME_MAX = 254 };
+
+/* An ElementDataFile value with a '%' is a numbered series of files, which
+ * MetaIO reads as "PATTERN MIN MAX STEP" without checking the words are
+ * there: fewer words, or a step of 0, crash it (out-of-bounds read, division
+ * by zero).  f is just after the '='. */
+static ie_status data_file_pattern_check(const char *op, const char *path, FILE *f, int line) {
+    char value[1024];
+    if (!fgets(value, sizeof value, f) || !strchr(value, '%')) return IE_OK;
+    char pattern[1024], extra;
+    long long lo, hi, step;
+    int words = sscanf(value, " %1023s %lld %lld %lld %c", pattern, &lo, &hi, &step, &extra);
+    int printable = 1;
+    for (const char *c = value; *c && *c != '\n'; c++) printable &= isprint((unsigned char)*c) != 0;
+    if (words != 4 || step == 0 || !printable)
+        return ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header: ElementDataFile with a '%%' must be "
+                                       "\"PATTERN MIN MAX STEP\" (integers, STEP not 0), which ITK's reader needs; %s",
+                            op, path, line, hint);
+    return IE_OK;
+}
+
+ie_status ie_metaimage_header_check(const char *op, const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ie_error_set(IE_ERR_IO, "%s: %s: %s", op, path, strerror(errno));
+    char name[META_NAME_MAX + 2];
+    int c = 0, line = 1;
+    ie_status st = IE_OK;
+    while (st == IE_OK && c != EOF) {
+        while ((c = getc(f)) != EOF && isspace(c))
+            if (c == '\n') line++;
+        size_t n = 0;
+        for (; c != EOF && c != '=' && c != ':' && c != '\r' && c != '\n'; c = getc(f), n++)
+            if (n < sizeof name - 1) name[n] = (char)c;
+        while (n > 0 && n < sizeof name && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
+        name[n < sizeof name ? n : sizeof name - 1] = '\0';
+        if (n > META_NAME_MAX) {
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header has a field name of more than %d "
+                                         "characters, which ITK's reader cannot take; %s",
+                              op, path, line, META_NAME_MAX, hint);
+            break;
+        }
+        if (c != '=' && c != ':') {
+            if (c == '\n') line++;
+            continue;
+        }
+        if (strcmp(name, "ElementDataFile") == 0) {
+            st = data_file_pattern_check(op, path, f, line);
+            break;
+        }
+        while ((c = getc(f)) == ' ' || c == '\t') {
+        }
+        size_t value = 0;
+        char text[32] = "";
+        for (; c != EOF && c != '\n'; c = getc(f))
+            if (value++ < sizeof text - 1) text[value - 1] = (char)c;
+        /* A huge NDims kept MetaIO busy for minutes (fuzz_image_header); MetaIO
+         * images have at most 10 dimensions. */
+        char *end;
+        long ndims = strcmp(name, "NDims") == 0 ? strtol(text, &end, 10) : 1;
+        if (ndims < 1 || ndims > 10 || (strcmp(name, "NDims") == 0 && (end == text || value >= sizeof text)))
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header: NDims must be 1 to 10; %s", op,
+                              path, line, hint);
+        if (st == IE_OK && value > META_NAME_MAX)
+            st = ie_error_set(IE_ERR_IO, "%s: %s: line %d of the MetaImage header (%s) has a value of more than %d "
+                                         "characters, which ITK's reader cannot take; %s",
+                              op, path, line, name, META_NAME_MAX, hint);
+        if (c == '\n') line++;
+    }
+    fclose(f);
+    return st;
 }

@@ -8,6 +8,7 @@
 // itk::ImageSeriesReader, which stacks and sorts the slices.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -328,6 +329,8 @@ ie_status read_file(const char *op, const char *path, ie_dtype dtype, ie_tensor 
                             "%s: %s is not an image any reader recognises (or its header is damaged); "
                             "InnerEye reads %s",
                             op, path, kFormats);
+    // ITK's MetaIO overflows its buffers on over-long header lines (file_check.h).
+    if (std::strcmp(io->GetNameOfClass(), "MetaImageIO") == 0) IE_TRY(ie_metaimage_header_check(op, path));
     Header h;
     IE_TRY(read_header(op, path, io, h));
     if (geometry) *geometry = h.geometry;
@@ -372,6 +375,18 @@ std::vector<std::string> series_files(const char *op, const char *path, ie_statu
                           "%s: %s is a folder without a DICOM series; give an image file (%s) or a folder "
                           "of DICOM slices",
                           op, path, kFormats);
+        return {};
+    }
+    if (uids.size() > 1) {
+        // Taking the first series would train on whichever GDCM lists first.
+        std::string list;
+        for (size_t i = 0; i < uids.size() && i < 4; i++)
+            list += (i ? ", " : "") + uids[i] + " (" + std::to_string(names->GetFileNames(uids[i]).size()) + " files)";
+        if (uids.size() > 4) list += ", ...";
+        st = ie_error_set(IE_ERR_UNSUPPORTED,
+                          "%s: %s holds %zu DICOM series (%s); InnerEye reads one series per folder: move each "
+                          "series into a folder of its own and name that folder",
+                          op, path, uids.size(), list.c_str());
         return {};
     }
     std::vector<std::string> files = names->GetFileNames(uids.front());
@@ -566,6 +581,52 @@ struct TempFile {
     }
 };
 
+size_t component_size(IOComponentEnum c) {
+    return c == IOComponentEnum::UCHAR ? 1 : 4; /* what choose_voxels writes: uchar, int or float */
+}
+
+// ITK's writers do not all report a failed write: the NIfTI writer prints
+// "** ERROR: NWAD: wrote only N of M bytes" and returns, so a full disk left
+// truncated images under their final names.  The temporary file is
+// therefore checked before it is renamed: NIfTI for completeness (length and
+// gzip stream with its CRC; reading it back would turn a NaN we wrote into 0),
+// the other formats by reading the voxels back and comparing bytes.
+ie_status write_failed(const char *op, const char *path, const std::string &tmp) {
+    struct statvfs fs;
+    const bool full = statvfs(tmp.c_str(), &fs) == 0 && (double)fs.f_bavail * (double)fs.f_frsize < 1048576.0;
+    return ie_error_set(IE_ERR_IO, "%s: %s: writing failed: the file came out incomplete%s; %s (nothing was written "
+                        "under this name)", op, path,
+                        full ? " (the file system holding it is full)" : "", kWriteHint);
+}
+
+ie_status verify_written(const char *op, const char *path, const std::string &tmp, const char *ext,
+                         const Voxels &voxels, int64_t n) {
+    if (ext[1] == 'n' && ext[2] == 'i')
+        return ie_nifti_check_complete(op, tmp.c_str()) == IE_OK ? IE_OK : write_failed(op, path, tmp);
+    if (std::strcmp(ext, ".mha") == 0 && ie_metaimage_check(op, tmp.c_str()) != IE_OK)
+        return write_failed(op, path, tmp);
+    itk::ImageIOBase::Pointer io = itk::ImageIOFactory::CreateImageIO(tmp.c_str(), itk::IOFileModeEnum::ReadMode);
+    const size_t bytes = (size_t)n * component_size(voxels.component);
+    std::vector<unsigned char> back(bytes);
+    bool same = false;
+    if (io) {
+        io->SetFileName(tmp);
+        io->ReadImageInformation();
+        itk::ImageIORegion region(io->GetNumberOfDimensions());
+        for (unsigned i = 0; i < io->GetNumberOfDimensions(); i++) {
+            region.SetIndex(i, 0);
+            region.SetSize(i, io->GetDimensions(i));
+        }
+        io->SetIORegion(region);
+        same = io->GetComponentType() == voxels.component && (size_t)io->GetImageSizeInBytes() == bytes;
+        if (same) {
+            io->Read(back.data());
+            same = std::memcmp(back.data(), voxels.data, bytes) == 0;
+        }
+    }
+    return same ? IE_OK : write_failed(op, path, tmp);
+}
+
 ie_status write_image(const char *op, const char *path, const ie_tensor *t, const ie_image_geometry *g) {
     const std::string dest(path);
     const char *ext = write_extension(dest);
@@ -628,6 +689,7 @@ ie_status write_image(const char *op, const char *path, const ie_tensor *t, cons
     io->SetFileName(tmp.path);
     io->SetIORegion(region);
     io->Write(voxels.data);
+    IE_TRY(verify_written(op, path, tmp.path, ext, voxels, ie_tensor_numel(t)));
 
     sync_path(tmp.path, O_RDONLY);
     if (rename(tmp.path.c_str(), path) != 0)

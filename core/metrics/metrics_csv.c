@@ -66,11 +66,14 @@ static ie_status out_open(const char *op, const char *path, bool overwrite, out_
 static ie_status out_commit(const char *op, out_file *o) {
     ie_status st = IE_OK;
     bool ok = fflush(o->f) == 0 && !ferror(o->f);
+    int err = ok ? 0 : errno;
     if (ok) (void)fsync(fileno(o->f)); /* best effort: some file systems refuse it */
-    ok = fclose(o->f) == 0 && ok;
+    if (fclose(o->f) != 0 && ok) ok = false, err = errno;
     o->f = NULL;
     if (!ok) {
-        st = ie_error_set(IE_ERR_IO, "%s: writing %s failed: %s", op, o->tmp, strerror(errno));
+        st = ie_error_set(IE_ERR_IO, "%s: writing %s failed: %s; %s (%s was not written)", op, o->tmp,
+                          strerror(err ? err : EIO), err == ENOSPC ? "free some disk space" : "check the folder",
+                          o->path);
     } else if (o->overwrite) {
         if (rename(o->tmp, o->path) != 0)
             st = ie_error_set(IE_ERR_IO, "%s: cannot move %s to %s: %s", op, o->tmp, o->path, strerror(errno));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/plugin/guard.h"
 #include "core/util/sha256.h"
 
 /* ---- loading ---- */
@@ -306,7 +307,7 @@ ie_status ie_plugin_create(const ie_loaded_plugin *p, const char *config_json, c
     *out = NULL;
     ie_model *model = NULL;
     ie_error_clear();
-    ie_status st = p->table.create(config_json ? config_json : "{}", host, &model);
+    ie_status st = IE_GUARDED(p, "create", p->table.create(config_json ? config_json : "{}", host, &model));
     if (st != IE_OK) return plugin_failed(p, "create", st);
     if (!model)
         return ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): create returned OK but no model", p->table.name, p->path);
@@ -321,7 +322,8 @@ ie_status ie_plugin_forward(const ie_loaded_plugin *p, ie_model *model, const ie
     *out = NULL;
     ie_tensor *y = NULL;
     ie_error_clear();
-    ie_status st = p->table.forward(model, batch, training, &y);
+    ie_status st =
+        IE_GUARDED(p, training ? "forward (training)" : "forward", p->table.forward(model, batch, training, &y));
     if (st != IE_OK) return plugin_failed(p, "forward", st);
     if (!y)
         return ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): forward returned OK but no output", p->table.name,
@@ -334,6 +336,6 @@ ie_status ie_plugin_validate_config(const ie_loaded_plugin *p, const char *confi
     if (!p) return ie_error_set(IE_ERR_INVALID_ARG, "ie_plugin_validate_config: plugin is NULL");
     if (!p->table.validate_config) return IE_OK;
     ie_error_clear();
-    ie_status st = p->table.validate_config(config_json ? config_json : "{}");
+    ie_status st = IE_GUARDED(p, "validate_config", p->table.validate_config(config_json ? config_json : "{}"));
     return st == IE_OK ? IE_OK : plugin_failed(p, "validate_config", st);
 }

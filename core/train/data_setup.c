@@ -26,8 +26,10 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
     snprintf(csv_path, size, "%s/dataset.csv", dir);
-    FILE *f = fopen(csv_path, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", csv_path, strerror(errno));
+    char *text = NULL;
+    size_t text_size = 0;
+    FILE *f = open_memstream(&text, &text_size); /* written atomically at the end */
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", csv_path);
     fprintf(f, "subject,filePath,channel\n");
     const int64_t shape[3] = {24, 40, 32}; /* D, H, W: hippocampus-like crops */
     ie_status st = IE_OK;
@@ -67,8 +69,12 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
         ie_tensor_release(image);
         ie_tensor_release(labels);
     }
-    if (fclose(f) != 0 && st == IE_OK) st = ie_error_set(IE_ERR_IO, "%s: write failed", csv_path);
-    return st;
+    if (st != IE_OK) {
+        fclose(f);
+        free(text);
+        return st;
+    }
+    return ie_write_stream_atomic(f, &text, &text_size, csv_path);
 }
 
 /* dataset.csv in the run folder pairing data.images_dir with data.labels_dir. */
@@ -98,6 +104,12 @@ static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, c
     char path[4200];
     if (csv[0]) snprintf(path, sizeof path, "%s", csv);
     else snprintf(path, sizeof path, "%s/dataset.csv", root);
+    const char *key = csv[0] ? "data.dataset_csv" : "data.root";
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return ie_error_set(IE_ERR_IO, "%s: cannot open '%s': %s; check %s (relative paths start at the current "
+                            "folder%s)", key, path, S_ISDIR(sb.st_mode) ? "it is a folder" : strerror(errno), key,
+                            csv[0] ? "" : "; data.root must hold dataset.csv");
     IE_TRY(ie_dataset_load(path, "subject", out));
     snprintf(note, note_size, "data: %s", path);
     if (!root[0]) return IE_OK;
@@ -113,8 +125,17 @@ static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, c
     return st;
 }
 
-ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset **out, char *note,
+/* A resumed run reads the dataset.csv it built itself (pairing the folders
+ * again would meet its own file, which is never overwritten, and must not
+ * silently pick up images added since). */
+static ie_status reuse_built(const char *path, const char *what, ie_dataset **out, char *note, size_t note_size) {
+    snprintf(note, note_size, "data: %s (%s, as the run started)", path, what);
+    return ie_dataset_load(path, "subject", out);
+}
+
+ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume, ie_dataset **out, char *note,
                           size_t note_size) {
+    *out = NULL;
     const char *csv = "", *root = "", *images = "", *labels = "";
     bool synthetic = false, fallback = false;
     int64_t max_subjects = 0, synthetic_count = 12, seed = 0;
@@ -127,13 +148,15 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset 
     IE_TRY(ie_config_get_int(cfg, "data.max_subjects", &max_subjects));
     IE_TRY(ie_config_get_int(cfg, "data.synthetic_subjects", &synthetic_count));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-    char path[4200];
+    char path[4400];
     if (!synthetic && (csv[0] || root[0])) return load_csv(csv, root, out, note, note_size);
     if (!synthetic && images[0] && (is_dir(images) || !fallback)) {
         if (!is_dir(images))
             return ie_error_set(IE_ERR_IO, "data.images_dir %s is not a folder (paths are relative to the "
                                            "current folder)", images);
         if (!labels[0]) return ie_error_set(IE_ERR_CONFIG, "data.images_dir is set but data.labels_dir is empty");
+        snprintf(path, sizeof path, "%s/dataset.csv", run_dir);
+        if (resume) return reuse_built(path, "paired from data.images_dir", out, note, note_size);
         IE_TRY(pair_folders(cfg, images, labels, (int)max_subjects, run_dir, path, sizeof path, note, note_size));
         return ie_dataset_load(path, "subject", out);
     }
@@ -142,6 +165,8 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset 
                                            "or data.synthetic");
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/synthetic_data", run_dir);
+    snprintf(path, sizeof path, "%s/dataset.csv", dir);
+    if (resume) return reuse_built(path, "generated", out, note, note_size);
     IE_TRY(ie_data_write_synthetic(dir, (int)synthetic_count, (uint64_t)seed, path, sizeof path));
     if (synthetic)
         snprintf(note, note_size, "data: %d generated volumes in %s", (int)synthetic_count, dir);

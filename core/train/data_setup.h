@@ -25,9 +25,10 @@ typedef struct ie_seg_setup {
  * <data.root>/dataset.csv); or data.images_dir + data.labels_dir paired by
  * file name (core/data/pairing.h); or generated volumes (data.synthetic, or
  * data.fallback_synthetic when the images folder is missing).  Built CSVs
- * and generated volumes go into run_dir.  `note` receives one line saying
+ * and generated volumes go into run_dir; when `resume`, the ones there are
+ * read back instead of being built again.  `note` receives one line saying
  * which source was used. */
-ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, ie_dataset **out, char *note,
+ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume, ie_dataset **out, char *note,
                           size_t note_size);
 
 /* Train/val/test split of the dataset per data.split.*: explicit subject

@@ -1,5 +1,7 @@
 /* core/train - run folders and provenance. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/backend/conv_kernels.h"
 #include "core/backend/cpu/cpu_path.h"
+#include "core/plugin/loader.h"
 #include "core/train/run_dir.h"
 #include "core/util/file_util.h"
 #include "innereye/image_io.h"
@@ -31,10 +34,17 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
                             size_t out_size) {
     if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
         return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
+    /* The generated name is at most prefix + "_yyyymmddThhmmss_999". */
+    size_t length = strlen(output_dir) + 1 + (name[0] ? strlen(name) : strlen(prefix) + 20);
+    if (length > IE_RUN_DIR_MAX || length >= out_size)
+        return ie_error_set(IE_ERR_CONFIG, "the run folder %.60s...%s/%s would be a path of %zu bytes; a run "
+                            "folder's path may have at most %d (the files inside must fit a path's 4096): choose a "
+                            "shorter output.dir (--output-dir)%s", output_dir,
+                            output_dir + (strlen(output_dir) > 100 ? strlen(output_dir) - 40 : strlen(output_dir)),
+                            name[0] ? name : "<model>_<time>", length, IE_RUN_DIR_MAX, name[0] ? " or run.name" : "");
     IE_TRY(ie_make_dirs(output_dir));
     if (name[0]) {
-        if ((size_t)snprintf(out, out_size, "%s/%s", output_dir, name) >= out_size)
-            return ie_error_set(IE_ERR_IO, "run folder path too long");
+        snprintf(out, out_size, "%s/%s", output_dir, name);
         if (mkdir(out, 0755) != 0) {
             if (errno == EEXIST)
                 return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose "
@@ -135,4 +145,138 @@ bool ie_run_finished(const char *run_dir) {
     bool finished = status && !strcmp(status, "finished");
     cJSON_Delete(record);
     return finished;
+}
+
+ie_status ie_run_dir_lock(const char *run_dir, int *fd) {
+    *fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot open the run folder: %s", run_dir, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0) return IE_OK;
+    int err = errno;
+    close(*fd);
+    *fd = -1;
+    if (err != EWOULDBLOCK)
+        return ie_error_set(IE_ERR_IO, "%s: cannot lock the run folder: %s", run_dir, strerror(err));
+    char who[160] = "another process";
+    cJSON *record = NULL;
+    if (ie_run_record_read(run_dir, &record) == IE_OK) {
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(record, "pid");
+        const char *host = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "host"));
+        const char *since = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "running_since"));
+        if (cJSON_IsNumber(pid))
+            snprintf(who, sizeof who, "process %d%s%s%s%s", pid->valueint, host ? " on " : "", host ? host : "",
+                     since ? ", running since " : "", since ? since : "");
+        cJSON_Delete(record);
+    }
+    return ie_error_set(IE_ERR_STATE, "run folder %s is in use by %s; two processes must not work in one run: wait "
+                        "for it to finish (innereye status %s), or stop it first", run_dir, who, run_dir);
+}
+
+void ie_run_dir_unlock(int fd) {
+    if (fd >= 0) close(fd); /* closing releases the flock */
+}
+
+bool ie_run_dir_in_use(const char *run_dir) {
+    int fd = open(run_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return busy;
+}
+
+/* The run recorded the plugin it trained with; another one (a different
+ * model, or a rebuilt file) would give other results without a word. */
+ie_status ie_run_check_plugin(const char *run, const ie_loaded_plugin *p, bool allow_change) {
+    cJSON *record = NULL;
+    if (ie_run_record_read(run, &record) != IE_OK) return IE_OK; /* older runs; the checkpoint still must fit */
+    const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(record, "plugin");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plugin, "name"));
+    const char *sha = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plugin, "sha256"));
+    const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plugin, "path"));
+    ie_status st = IE_OK;
+    if (name && strcmp(name, p->table.name) != 0)
+        st = ie_error_set(IE_ERR_PLUGIN, "%s was trained with plugin %s, but %s provides %s; load the run's plugin "
+                          "(model.plugin, INNEREYE_PLUGIN_PATH)", run, name, p->path, p->table.name);
+    else if (sha && strcmp(sha, p->sha256) != 0 && !allow_change)
+        st = ie_error_set(IE_ERR_PLUGIN, "%s was trained with plugin %s of SHA-256 %.12s... (%s), but %s has SHA-256 "
+                          "%.12s...: the plugin file changed since. Use the plugin the run was trained with; if it was "
+                          "rebuilt from the same source on purpose, add --allow-plugin-change", run, p->table.name, sha,
+                          path ? path : "?", p->path, p->sha256);
+    else if (sha && strcmp(sha, p->sha256) != 0)
+        fprintf(stderr, "warning: plugin %s (%s) is not the file %s was trained with (SHA-256 %.12s... then, %.12s... "
+                "now); using it as --allow-plugin-change asks\n", p->table.name, p->path, run, sha, p->sha256);
+    cJSON_Delete(record);
+    return st;
+}
+
+/* The epoch of <run>/checkpoints/last.json, or 0. */
+static int last_checkpoint_epoch(const char *run_dir) {
+    char path[4200], *text = NULL;
+    snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
+    if (ie_read_file(path, &text, NULL) != IE_OK) return 0;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "epoch");
+    int epoch = cJSON_IsNumber(e) ? e->valueint : 0;
+    cJSON_Delete(j);
+    return epoch;
+}
+
+static void print_resume_advice(const char *run_dir, FILE *out) {
+    int epoch = last_checkpoint_epoch(run_dir);
+    if (epoch > 0)
+        fprintf(out, "  innereye train --resume %s continues it from its last checkpoint (epoch %d)\n", run_dir, epoch);
+    else
+        fprintf(out, "  it has no checkpoint: start it again\n");
+}
+
+ie_status ie_run_status_print(const char *run_dir, FILE *out, bool *ok) {
+    *ok = false;
+    cJSON *record = NULL;
+    IE_TRY(ie_run_record_read(run_dir, &record));
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "status"));
+    const cJSON *plugin = cJSON_GetObjectItemCaseSensitive(record, "plugin");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(plugin, "name"));
+    if (!status) status = "unknown";
+    bool busy = ie_run_dir_in_use(run_dir);
+    fprintf(out, "run %s (model %s)\n", run_dir, name ? name : "?");
+    if (!strcmp(status, "running") && busy) {
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(record, "pid");
+        const char *since = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "running_since"));
+        fprintf(out, "  status: running (process %d, since %s)\n", cJSON_IsNumber(pid) ? pid->valueint : 0,
+                since ? since : "?");
+        *ok = true;
+    } else if (!strcmp(status, "running")) {
+        fprintf(out, "  status: stopped: run.json says running, but no process works in it (it was killed, or the "
+                     "machine stopped)\n");
+        print_resume_advice(run_dir, out);
+    } else if (!strcmp(status, "crashed") || !strcmp(status, "interrupted")) {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(record, status);
+        const char *cause = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "cause"));
+        const char *by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "plugin"));
+        const char *by_path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "plugin_path"));
+        const char *function = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "function"));
+        const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(c, "epoch");
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(c, "step");
+        fprintf(out, "  status: %s: %s\n", status, cause ? cause : "?");
+        if (by)
+            fprintf(out, "  in plugin %s (%s), function %s\n", by, by_path ? by_path : "?", function ? function : "?");
+        else fprintf(out, "  in the host, not in a plugin\n");
+        if (cJSON_IsNumber(epoch) && cJSON_IsNumber(step))
+            fprintf(out, "  at epoch %d, step %.0f\n", epoch->valueint, step->valuedouble);
+        print_resume_advice(run_dir, out);
+    } else if (!strcmp(status, "failed")) {
+        const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "error"));
+        fprintf(out, "  status: failed: %s\n", error ? error : "?");
+        print_resume_advice(run_dir, out);
+    } else if (!strcmp(status, "finished")) {
+        const char *end = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "end_time"));
+        fprintf(out, "  status: finished at %s (last checkpoint: epoch %d)\n", end ? end : "?",
+                last_checkpoint_epoch(run_dir));
+        *ok = true;
+    } else {
+        fprintf(out, "  status: %s\n", status);
+    }
+    if (busy && strcmp(status, "running") != 0) fprintf(out, "  a process works in it now\n");
+    cJSON_Delete(record);
+    return IE_OK;
 }

@@ -10,16 +10,42 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
+#include "core/util/file_util.h" /* IE_RUN_DIR_MAX */
 #include "innereye/status.h"
 
 struct cJSON;
 
 /* Creates <output_dir>/<name> (output_dir is created when missing).  An empty
  * name generates "<prefix>_<UTC yyyymmddThhmmss>" and adds a suffix on
- * collision; an explicit name that exists is an error. */
+ * collision; an explicit name that exists is an error.  A path that would be
+ * longer than IE_RUN_DIR_MAX is refused (IE_ERR_CONFIG) before anything is
+ * made. */
 ie_status ie_run_dir_create(const char *output_dir, const char *name, const char *prefix, char *out,
                             size_t out_size);
+
+/* One process at a time works in a run folder: the lock is flock() on the
+ * folder itself (nothing is created in it), held until ie_run_dir_unlock or
+ * the process ends, even by a crash or SIGKILL.  A folder locked by another
+ * process is refused (IE_ERR_STATE) naming that process (pid and start
+ * time from run.json) and what to do. */
+ie_status ie_run_dir_lock(const char *run_dir, int *fd);
+void ie_run_dir_unlock(int fd);
+/* Whether some process holds the run folder's lock now. */
+bool ie_run_dir_in_use(const char *run_dir);
+
+/* `innereye status RUN` for a run folder: its status from run.json
+ * (running, finished, failed, crashed, interrupted; "running" without a
+ * process holding the lock reads "stopped"), where a crash happened (plugin,
+ * function, epoch, step) and how to resume.  *ok: finished or running. */
+ie_status ie_run_status_print(const char *run_dir, FILE *out, bool *ok);
+
+/* Inference with a run's weights: `plugin` must be the one run.json records
+ * (its name; and its SHA-256 unless allow_change, which only warns).  A run
+ * without run.json is not checked.  IE_ERR_PLUGIN says what differs. */
+struct ie_loaded_plugin;
+ie_status ie_run_check_plugin(const char *run_dir, const struct ie_loaded_plugin *plugin, bool allow_change);
 
 /* Adds code, library and machine facts to `record` ("code", "libraries",
  * "machine"). */

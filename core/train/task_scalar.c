@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/plugin/guard.h"
 #include "core/data/scalar_hooks.h"
 #include "core/data/scalar_statistics.h"
 #include "core/inference/scalar_infer.h"
@@ -211,8 +212,9 @@ static ie_status predict_split(scalar_task *s, const ie_task_env *env, int part,
         st = ie_plugin_forward(env->plugin, env->model, &batch, false, &output);
         if (st == IE_OK) st = ie_scalar_outputs_check(s->data, output, batch.count);
         if (st == IE_OK)
-            st = env->plugin->table.loss ? env->plugin->table.loss(env->model, output, &batch, &loss)
-                                         : ie_loss_compute(env->loss, output, &batch, &loss);
+            st = env->plugin->table.loss
+                     ? IE_GUARDED(env->plugin, "loss", env->plugin->table.loss(env->model, output, &batch, &loss))
+                     : ie_loss_compute(env->loss, output, &batch, &loss);
         if (st == IE_OK) {
             loss_sum += ie_tensor_item(loss) * batch.count;
             count += batch.count;

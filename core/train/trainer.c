@@ -20,6 +20,7 @@
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
+#include "core/plugin/guard.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
 #include "core/submit/mlflow_log.h"
@@ -29,9 +30,11 @@
 #include "core/train/default_loss.h"
 #include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
+#include "core/train/resume.h"
 #include "core/train/run_dir.h"
 #include "core/train/task.h"
 #include "core/train/trainer.h"
+#include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
 #include "innereye/image_io.h"
@@ -68,6 +71,9 @@ typedef struct trainer {
     ie_median_stop median;
     char init_sha[65]; /* of model.init_checkpoint, when one was loaded */
     ie_infer_settings infer; /* test split: sliding windows and post-processing */
+    int lock_fd;             /* the run folder's lock (run_dir.h) */
+    int checkpoint_epoch;    /* the newest checkpoint on disk; 0: none yet */
+    ie_plugin_hooks_ctx hooks_ctx; /* the plugin's data hooks, guarded */
     /* What depends on the kind of model (core/train/task.h). */
     const ie_task *task;
     void *task_state;
@@ -171,12 +177,19 @@ static ie_status create_model(trainer *t) {
     free(config_json);
     IE_TRY(created);
     t->env.model = t->model;
+    ie_guard_enter(t->plugin, "parameters");
     t->params = t->plugin->table.parameters(t->model);
+    ie_guard_leave();
     if (!t->params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", t->plugin->path);
     IE_TRY(ie_optim_setup_from_config(t->cfg, &t->opt_opts, &t->schedule));
     if (t->plugin->table.configure_optimizer)
-        IE_TRY(t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule));
-    return ie_optimizer_new(&t->opt_opts, t->params, &t->opt);
+        IE_TRY(IE_GUARDED(t->plugin, "configure_optimizer",
+                          t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule)));
+    ie_status st = ie_optimizer_new(&t->opt_opts, t->params, &t->opt);
+    if (st != IE_OK)
+        ie_error_wrap(st, "plugin %s (%s): the optimiser cannot use the model's parameters", t->plugin->table.name,
+                      t->plugin->path);
+    return st;
 }
 
 /* model.init_checkpoint: start from given weights (docs/models.md).  Strict:
@@ -209,56 +222,56 @@ static ie_status load_init_checkpoint(trainer *t) {
 }
 
 static ie_data_hooks data_hooks(trainer *t) {
-    ie_data_hooks h = t->task->hooks(t->task_state);
-    const ie_plugin *p = &t->plugin->table;
-    if (p->load_item) h.load_item = p->load_item, h.load_item_ctx = t->model;
-    if (p->augment) h.augment = p->augment, h.augment_ctx = t->model;
-    if (p->collate) h.collate = p->collate, h.collate_ctx = t->model;
-    return h;
+    return ie_plugin_data_hooks(t->plugin, t->model, t->task->hooks(t->task_state), &t->hooks_ctx);
 }
 
 /* ------------------------------------------------------------------ logs */
 
+/* train_log.csv is rewritten whole (it is small) through a temporary file,
+ * so a full disk or a crash never leaves a half-written row. */
 static ie_status open_log(trainer *t, bool resume) {
     char path[4200];
     snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
+    char *kept = NULL;
+    size_t size = 0;
+    FILE *mem = open_memstream(&kept, &size);
+    if (!mem) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     if (resume) {
         /* Keep the header and the rows of the epochs the checkpoint covers:
          * epochs after it are trained again. */
         FILE *f = fopen(path, "r");
-        char *kept = NULL;
-        size_t size = 0;
-        FILE *mem = open_memstream(&kept, &size);
         char line[8192];
-        for (int row = -1; f && mem && row < t->state.log_rows && fgets(line, sizeof line, f); row++) fputs(line, mem);
+        for (int row = -1; f && row < t->state.log_rows && fgets(line, sizeof line, f); row++) fputs(line, mem);
         if (f) fclose(f);
-        if (mem) fclose(mem);
-        ie_status st = ie_write_file_atomic(path, kept ? kept : "", kept ? strlen(kept) : 0);
-        free(kept);
-        return st;
+    } else {
+        fprintf(mem, "epoch,lr,train_loss,val_loss");
+        ie_task_metrics m;
+        t->task->metric_names(t->task_state, &m);
+        for (int c = 0; c < m.count; c++) fprintf(mem, ",%s", m.column[c]);
+        fprintf(mem, ",seconds\n");
     }
-    FILE *f = fopen(path, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    fprintf(f, "epoch,lr,train_loss,val_loss");
-    ie_task_metrics m;
-    t->task->metric_names(t->task_state, &m);
-    for (int c = 0; c < m.count; c++) fprintf(f, ",%s", m.column[c]);
-    fprintf(f, ",seconds\n");
-    fclose(f);
-    return IE_OK;
+    return ie_write_stream_atomic(mem, &kept, &size, path);
 }
 
-static void append_log(trainer *t, int epoch, double lr, double train_loss, double val_loss,
-                       const ie_task_metrics *m, double seconds) {
-    char path[4200];
+static ie_status append_log(trainer *t, int epoch, double lr, double train_loss, double val_loss,
+                            const ie_task_metrics *m, double seconds) {
+    char path[4200], *old = NULL, *text = NULL;
+    size_t size = 0;
     snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
-    FILE *f = fopen(path, "a");
-    if (!f) return;
-    fprintf(f, "%d,%.9g,%.9g,%.9g", epoch, lr, train_loss, val_loss);
-    for (int c = 0; c < m->count; c++) fprintf(f, ",%.6f", m->value[c]);
-    fprintf(f, ",%.3f\n", seconds);
-    fclose(f);
+    IE_TRY(ie_read_file(path, &old, NULL));
+    FILE *mem = open_memstream(&text, &size);
+    if (!mem) {
+        free(old);
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    }
+    fputs(old, mem);
+    free(old);
+    fprintf(mem, "%d,%.9g,%.9g,%.9g", epoch, lr, train_loss, val_loss);
+    for (int c = 0; c < m->count; c++) fprintf(mem, ",%.6f", m->value[c]);
+    fprintf(mem, ",%.3f\n", seconds);
+    IE_TRY(ie_write_stream_atomic(mem, &text, &size, path));
     t->state.log_rows = epoch;
+    return IE_OK;
 }
 
 static double seconds_since(const struct timespec *t0) {
@@ -293,7 +306,7 @@ static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sam
     ie_status st = ie_reshape(sample->image, 5, shape, &image);
     const char *subjects[1] = {item->subject};
     ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = image};
-    if (st == IE_OK) st = t->plugin->table.forward(t->model, &batch, false, &padded);
+    if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, &batch, false, &padded);
     if (st == IE_OK) st = ie_seg_unpad(padded, &pad, logits);
     if (st == IE_OK && sample->labels) st = ie_seg_unpad(sample->labels, &pad, &labels);
     if (st == IE_OK && labels) {
@@ -320,9 +333,24 @@ static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_
                          &s));
     sample->image = s.sample.image, sample->labels = s.sample.labels, sample->features = s.sample.features;
     s.sample.image = s.sample.labels = s.sample.features = NULL;
+    ie_status st = IE_OK;
+    if (t->infer.target_spacing[0] > 0) {
+        /* The posteriors are on the file's grid (ie_infer_item): so must the
+         * truth be, for the loss and the metrics (nnU-Net scores there too). */
+        ie_seg_config original = t->seg.seg;
+        original.target_spacing[0] = original.target_spacing[1] = original.target_spacing[2] = 0;
+        ie_sample truth = {.struct_size = sizeof truth};
+        st = ie_seg_load(&original, item, &t->host, &truth);
+        if (st == IE_OK) {
+            ie_tensor_release(sample->labels);
+            sample->labels = truth.labels;
+            truth.labels = NULL;
+        }
+        ie_sample_clear(&truth);
+    }
     int64_t shape[5] = {1};
     for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(s.posteriors, i);
-    ie_status st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
+    if (st == IE_OK) st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
     if (st == IE_OK) {
         const float *p = ie_f32(s.posteriors);
         float *o = ie_f32(*log_post);
@@ -364,9 +392,11 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
         ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        st = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION
-                 ? infer_test_subject(t, item, &sample, &logits, &pred)
-                 : predict_subject(t, item, &sample, &logits);
+        /* The test split goes through inference (on the files' grid); the
+         * validation split through one forward (on the loader's grid). */
+        bool inferred = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION;
+        st = inferred ? infer_test_subject(t, item, &sample, &logits, &pred)
+                      : predict_subject(t, item, &sample, &logits);
         if (st == IE_OK) {
             int64_t shape[4] = {1};
             for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
@@ -374,8 +404,9 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         }
         ie_batch batch = {.struct_size = sizeof batch, .count = 1, .labels = labels};
         if (st == IE_OK)
-            st = t->plugin->table.loss ? t->plugin->table.loss(t->model, logits, &batch, &loss)
-                                        : ie_loss_compute(&t->loss, logits, &batch, &loss);
+            st = t->plugin->table.loss
+                     ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, logits, &batch, &loss))
+                     : ie_loss_compute(&t->loss, logits, &batch, &loss);
         if (st == IE_OK) loss_sum += ie_tensor_item(loss);
         if (st == IE_OK && !pred) st = ie_argmax_channels(logits, &pred);
         ie_image_geometry geom, work_geom;
@@ -383,8 +414,8 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         if (st == IE_OK && metrics) {
             /* Dice, Hausdorff, HD95 and mean surface distance in mm. */
             ie_seg_metrics m[MAX_CLASSES];
-            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, &work_geom, t->n_classes,
-                                               t->class_names, m);
+            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, inferred ? &geom : &work_geom,
+                                               t->n_classes, t->class_names, m);
             for (int c = 1; st == IE_OK && c < t->n_classes; c++)
                 if (!isnan(m[c - 1].dice)) dice_sum[c] += m[c - 1].dice, dice_count[c]++;
         }
@@ -398,12 +429,13 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         if (st == IE_OK && write_segmentations) {
             char dir[4200], path[4400];
             snprintf(dir, sizeof dir, "%s/predictions", t->run_dir);
-            mkdir(dir, 0755);
+            st = ie_make_dirs(dir);
             snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
             ie_tensor *volume = NULL;
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
-            st = ie_reshape(pred, 3, vshape, &volume);
-            if (st == IE_OK) st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume); /* data.target_spacing */
+            if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
+            if (st == IE_OK && !inferred) /* data.target_spacing: back to the file's grid */
+                st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume);
             if (st == IE_OK) st = ie_image_write(path, volume, &geom);
             ie_tensor_release(volume);
         }
@@ -423,7 +455,22 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
 /* ------------------------------------------------------------- training */
 
 static ie_status checkpoint(trainer *t) {
-    return ie_checkpoint_save(t->run_dir, &t->state, t->params, t->opt);
+    IE_TRY(ie_checkpoint_save(t->run_dir, &t->state, t->params, t->opt));
+    t->checkpoint_epoch = t->state.epoch;
+    return IE_OK;
+}
+
+/* What to do after a non-finite loss: never resume (it would diverge again
+ * from the same state), but start anew with a lower learning rate. */
+static void divergence_advice(const trainer *t, char *out, size_t size) {
+    if (t->checkpoint_epoch > 0)
+        snprintf(out, size, "The last good checkpoint is of epoch %d (%s/checkpoints/epoch_%04d.safetensors): start a "
+                 "new run with a lower train.optimizer.lr, from those weights if you like (--set "
+                 "model.init_checkpoint=%s/checkpoints/epoch_%04d.safetensors), or check the data",
+                 t->checkpoint_epoch, t->run_dir, t->checkpoint_epoch, t->run_dir, t->checkpoint_epoch);
+    else
+        snprintf(out, size, "No checkpoint was written yet: start a new run with a lower train.optimizer.lr, or check "
+                 "the data");
 }
 
 static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *mean_loss) {
@@ -440,19 +487,21 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
         if (st != IE_OK || !got) break;
         ie_tensor *output = NULL, *loss = NULL;
         ie_optimizer_zero_grad(t->opt);
-        st = t->plugin->table.forward(t->model, &batch, true, &output);
+        ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
+        st = ie_plugin_forward(t->plugin, t->model, &batch, true, &output);
         if (st == IE_OK)
-            st = t->plugin->table.loss ? t->plugin->table.loss(t->model, output, &batch, &loss)
-                                        : ie_loss_compute(&t->loss, output, &batch, &loss);
+            st = t->plugin->table.loss
+                     ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, &batch, &loss))
+                     : ie_loss_compute(&t->loss, output, &batch, &loss);
         if (st == IE_OK) {
             double value = ie_tensor_item(loss);
             st = ie_backward(loss);
-            if (st == IE_ERR_NUMERIC || !isfinite(value))
-                st = ie_error_set(IE_ERR_NUMERIC,
-                                  "epoch %d, step %d: the loss is not finite (%g); training stopped. The last good "
-                                  "checkpoint (epoch %d) is in %s/checkpoints: lower train.optimizer.lr, or check "
-                                  "the data, then resume with --resume %s",
-                                  epoch + 1, done + 1, value, t->state.epoch, t->run_dir, t->run_dir);
+            if (st == IE_ERR_NUMERIC || !isfinite(value)) {
+                char advice[9000];
+                divergence_advice(t, advice, sizeof advice);
+                st = ie_error_set(IE_ERR_NUMERIC, "epoch %d, step %d: the loss is not finite (%g); training stopped. "
+                                  "%s", epoch + 1, done + 1, value, advice);
+            }
             sum += value;
         }
         if (st == IE_OK) st = ie_optimizer_step(t->opt);
@@ -504,10 +553,11 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (st == IE_OK) st = train_epoch(t, loader, epoch, &train_loss);
         if (st == IE_OK && t->split.count[IE_SPLIT_VAL] && (epoch + 1) % t->validate_every == 0)
             st = t->task->validate(t->task_state, &t->env, epoch + 1, &val_loss, &metrics);
-        if (st == IE_OK && t->plugin->table.on_epoch_end) st = t->plugin->table.on_epoch_end(t->model, epoch, &t->host);
-        if (st != IE_OK) break;
+        if (st == IE_OK && t->plugin->table.on_epoch_end)
+            st = IE_GUARDED(t->plugin, "on_epoch_end", t->plugin->table.on_epoch_end(t->model, epoch, &t->host));
         double seconds = seconds_since(&t0);
-        append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
+        if (st == IE_OK) st = append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
+        if (st != IE_OK) break;
         ie_mlflow_log(t->run_dir, "RUNNING"); /* AzureML job / MLflow server only (core/submit/mlflow_log.h) */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
@@ -618,24 +668,43 @@ static const ie_task segmentation_task = {
 
 /* ------------------------------------------------------------- the run */
 
-static ie_status record_start(trainer *t, bool resume) {
+/* Writes run.json, and gives the fault handlers (core/plugin/guard.h) the
+ * text they write if the process dies before the next write. */
+static ie_status record_write(trainer *t) {
+    IE_TRY(ie_run_record_write(t->run_dir, t->record));
+    cJSON *pending = cJSON_Duplicate(t->record, 1);
+    static const char *const outcome[] = {"status", "error", "end_time", "crashed", "interrupted"};
+    for (size_t i = 0; pending && i < sizeof outcome / sizeof outcome[0]; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(pending, outcome[i]);
+    char *text = pending ? cJSON_Print(pending) : NULL;
+    ie_guard_set_record(text);
+    free(text);
+    cJSON_Delete(pending);
+    return IE_OK;
+}
+
+/* Who is running the run now, for messages when another process finds it
+ * locked (run_dir.c) and for innereye status. */
+static void record_process(trainer *t, const char *now) {
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(t->record, "pid");
+    cJSON_DeleteItemFromObjectCaseSensitive(t->record, "host");
+    cJSON_DeleteItemFromObjectCaseSensitive(t->record, "running_since");
+    cJSON_AddNumberToObject(t->record, "pid", (double)getpid());
+    cJSON_AddStringToObject(t->record, "host", host);
+    cJSON_AddStringToObject(t->record, "running_since", now);
+}
+
+/* A new run: written as soon as its folder exists, so that every run folder
+ * says what became of it (a failure writes status "failed" and the error). */
+static ie_status record_start(trainer *t) {
     char now[32];
     ie_utc_now(now, sizeof now);
-    if (resume) {
-        if (ie_run_record_read(t->run_dir, &t->record) != IE_OK) t->record = cJSON_CreateObject();
-        cJSON *resumes = cJSON_GetObjectItem(t->record, "resumed");
-        if (!resumes) resumes = cJSON_AddArrayToObject(t->record, "resumed");
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "time", now);
-        cJSON_AddNumberToObject(r, "from_epoch", t->state.epoch);
-        cJSON_AddNumberToObject(r, "threads", ie_threads_get());
-        cJSON_AddItemToArray(resumes, r);
-        cJSON_ReplaceItemInObject(t->record, "status", cJSON_CreateString("running"));
-        return ie_run_record_write(t->run_dir, t->record);
-    }
     t->record = cJSON_CreateObject();
     cJSON_AddStringToObject(t->record, "status", "running");
     cJSON_AddStringToObject(t->record, "start_time", now);
+    record_process(t, now);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->seed);
     cJSON_AddStringToObject(t->record, "seed", seed);
@@ -645,6 +714,63 @@ static ie_status record_start(trainer *t, bool resume) {
     cJSON_AddStringToObject(plugin, "version", t->plugin->table.version);
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
+    ie_provenance_add(t->record);
+    return record_write(t);
+}
+
+/* A resumed run: the record read when the resume was checked, with this
+ * resume added.  How the previous attempt ended moves into the resume's
+ * entry, so the top level describes this attempt only. */
+static ie_status record_resume(trainer *t, cJSON *record, const char *const *set, int n_set) {
+    char now[32];
+    ie_utc_now(now, sizeof now);
+    t->record = record;
+    cJSON *resumes = cJSON_GetObjectItem(t->record, "resumed");
+    if (!resumes) resumes = cJSON_AddArrayToObject(t->record, "resumed");
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "time", now);
+    cJSON_AddNumberToObject(r, "from_epoch", t->state.epoch);
+    cJSON_AddNumberToObject(r, "threads", ie_threads_get());
+    if (n_set > 0) {
+        cJSON *changes = cJSON_AddArrayToObject(r, "set");
+        for (int i = 0; i < n_set; i++) cJSON_AddItemToArray(changes, cJSON_CreateString(set[i]));
+    }
+    static const char *const previous[] = {"status", "error", "end_time", "crashed", "interrupted"};
+    cJSON *before = cJSON_AddObjectToObject(r, "previous");
+    for (size_t i = 0; i < sizeof previous / sizeof previous[0]; i++) {
+        cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(t->record, previous[i]);
+        if (item) cJSON_AddItemToObject(before, previous[i], item);
+    }
+    cJSON_AddItemToArray(resumes, r);
+    cJSON_AddStringToObject(t->record, "status", "running");
+    record_process(t, now);
+    return record_write(t);
+}
+
+/* The file columns whose files run.json hashes: filePath and, for
+ * classification and regression, data.scalar.image_columns. */
+static ie_status data_columns(trainer *t, const char *columns[17], int *n) {
+    columns[0] = "filePath";
+    IE_TRY(ie_config_get_string_array(t->cfg, "data.scalar.image_columns", columns + 1, 16, n));
+    (*n)++;
+    return IE_OK;
+}
+
+/* SHA-256 of the dataset CSV, every file it lists and split.csv. */
+static ie_status record_data(trainer *t, const char *note) {
+    cJSON *data = cJSON_AddObjectToObject(t->record, "data");
+    cJSON_AddStringToObject(data, "source", note);
+    char hex[65], split[4200];
+    IE_TRY(ie_sha256_file_hex(ie_dataset_path(t->ds), hex));
+    cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
+    cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
+    snprintf(split, sizeof split, "%s/split.csv", t->run_dir);
+    IE_TRY(ie_sha256_file_hex(split, hex));
+    cJSON_AddStringToObject(data, "split_csv_sha256", hex);
+    const char *columns[17];
+    int n_columns = 0;
+    IE_TRY(data_columns(t, columns, &n_columns));
+    IE_TRY(ie_data_hash_files(t->ds, columns, n_columns, cJSON_AddObjectToObject(data, "files_sha256")));
     if (t->init_sha[0]) { /* model.init_checkpoint */
         cJSON *init = cJSON_AddObjectToObject(t->record, "init_checkpoint");
         const char *path = "";
@@ -652,44 +778,7 @@ static ie_status record_start(trainer *t, bool resume) {
         cJSON_AddStringToObject(init, "path", path);
         cJSON_AddStringToObject(init, "sha256", t->init_sha);
     }
-    ie_provenance_add(t->record);
-    return ie_run_record_write(t->run_dir, t->record);
-}
-
-/* SHA-256 of the dataset CSV and every file it lists (the filePath column
- * and, for classification and regression, data.scalar.image_columns). */
-static ie_status record_data(trainer *t, const char *note) {
-    cJSON *data = cJSON_AddObjectToObject(t->record, "data");
-    cJSON_AddStringToObject(data, "source", note);
-    char hex[65];
-    IE_TRY(ie_sha256_file_hex(ie_dataset_path(t->ds), hex));
-    cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
-    cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
-    cJSON *files = cJSON_AddObjectToObject(data, "files_sha256");
-    const char *columns[17] = {"filePath"};
-    int n_columns = 0;
-    IE_TRY(ie_config_get_string_array(t->cfg, "data.scalar.image_columns", columns + 1, 16, &n_columns));
-    n_columns++;
-    ie_strmap seen; /* cJSON's lookup is linear: 70 000 images would take minutes */
-    IE_TRY(ie_strmap_init(&seen, 1024));
-    ie_status st = IE_OK;
-    for (int i = 0; st == IE_OK && i < ie_dataset_count(t->ds); i++) {
-        const ie_dataset_item *item = ie_dataset_item_at(t->ds, i);
-        for (int r = 0; st == IE_OK && r < item->n_rows; r++)
-            for (int c = 0; st == IE_OK && c < n_columns; c++) {
-                const char *p = ie_dataset_item_value(item, r, columns[c]);
-                if (!p || !p[0] || ie_strmap_get(&seen, p) >= 0) continue;
-                char full[4200];
-                if (p[0] != '/' && item->root && item->root[0]) snprintf(full, sizeof full, "%s/%s", item->root, p);
-                else snprintf(full, sizeof full, "%s", p);
-                st = ie_sha256_file_hex(full, hex);
-                if (st == IE_OK) st = ie_strmap_put(&seen, p, 0, NULL);
-                if (st == IE_OK) cJSON_AddStringToObject(files, p, hex);
-            }
-    }
-    ie_strmap_free(&seen);
-    IE_TRY(st);
-    return ie_run_record_write(t->run_dir, t->record);
+    return record_write(t);
 }
 
 static ie_status record_end(trainer *t, ie_status st) {
@@ -697,7 +786,8 @@ static ie_status record_end(trainer *t, ie_status st) {
     ie_utc_now(now, sizeof now);
     cJSON_DeleteItemFromObject(t->record, "end_time");
     cJSON_AddStringToObject(t->record, "end_time", now);
-    cJSON_ReplaceItemInObject(t->record, "status", cJSON_CreateString(st == IE_OK ? "finished" : "failed"));
+    cJSON_DeleteItemFromObject(t->record, "status");
+    cJSON_AddStringToObject(t->record, "status", st == IE_OK ? "finished" : "failed");
     if (st != IE_OK) {
         cJSON_DeleteItemFromObject(t->record, "error");
         cJSON_AddStringToObject(t->record, "error", ie_error_message());
@@ -710,13 +800,61 @@ static ie_status record_end(trainer *t, ie_status st) {
     return st != IE_OK ? st : w;
 }
 
-static ie_status load_resumed_config(trainer *t, const char *run_dir) {
+/* The run's own config, with the --set values a resume may take; the hash
+ * checkpoints are compared with is the file's, which those values do not
+ * change (they never change results). */
+static ie_status load_resumed_config(trainer *t, const ie_train_request *req) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", run_dir);
+    snprintf(path, sizeof path, "%s/config.resolved.json", req->resume_dir);
+    ie_config *file = NULL;
+    ie_status st = ie_config_new(&file);
+    if (st == IE_OK) st = ie_config_add_file(file, path);
+    if (st == IE_OK) st = ie_config_resolve(file);
+    if (st == IE_OK) st = ie_config_sha256(file, t->config_sha);
+    ie_config_free(file);
+    IE_TRY(st);
     IE_TRY(ie_config_new(&t->cfg));
     t->owns_cfg = true;
     IE_TRY(ie_config_add_file(t->cfg, path));
-    return ie_config_resolve(t->cfg);
+    for (int i = 0; i < req->n_resume_set; i++) {
+        char key[256];
+        const char *eq = strchr(req->resume_set[i], '=');
+        snprintf(key, sizeof key, "%.*s", eq ? (int)(eq - req->resume_set[i]) : 0, req->resume_set[i]);
+        if (!ie_resume_key_allowed(key))
+            return ie_error_set(IE_ERR_CONFIG, "--set %s: a resumed run keeps its configuration; only %s may be set "
+                                "(they never change results)", req->resume_set[i], IE_RESUME_KEYS);
+        IE_TRY(ie_config_set(t->cfg, req->resume_set[i], "--set"));
+    }
+    if (ie_config_resolve(t->cfg) != IE_OK)
+        return ie_error_set(IE_ERR_CONFIG, "the configuration has problems:\n%s", ie_config_problems(t->cfg));
+    return IE_OK;
+}
+
+/* The checks a resume passes before it changes anything in the run folder:
+ * the run is not finished, and its data and split are what it started
+ * with. */
+static ie_status check_resume(trainer *t, const cJSON *record) {
+    const char *status = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(record, "status"));
+    if (status && !strcmp(status, "finished")) {
+        ie_trainer_state last = {0};
+        char path[4300], *text = NULL;
+        snprintf(path, sizeof path, "%s/checkpoints/last.json", t->run_dir);
+        if (ie_read_file(path, &text, NULL) == IE_OK) {
+            cJSON *j = cJSON_Parse(text);
+            cJSON *e = cJSON_GetObjectItem(j, "epoch");
+            if (cJSON_IsNumber(e)) last.epoch = e->valueint;
+            cJSON_Delete(j);
+            free(text);
+        }
+        return ie_error_set(IE_ERR_STATE, "run %s finished (run.json); there is nothing to resume and its results "
+                            "stay as they are. To train on, start a new run from its weights: --set "
+                            "model.init_checkpoint=%s/checkpoints/epoch_%04d.safetensors", t->run_dir, t->run_dir,
+                            last.epoch);
+    }
+    const char *columns[17];
+    int n_columns = 0;
+    IE_TRY(data_columns(t, columns, &n_columns));
+    return ie_resume_check_data(record, t->ds, columns, n_columns, t->run_dir);
 }
 
 static void trainer_free(trainer *t) {
@@ -724,26 +862,47 @@ static void trainer_free(trainer *t) {
     if (t->record) cJSON_Delete(t->record);
     ie_optimizer_free(t->opt);
     ie_loss_spec_clear(&t->loss);
-    if (t->model) t->plugin->table.destroy(t->model);
+    if (t->model) {
+        ie_guard_enter(t->plugin, "destroy");
+        t->plugin->table.destroy(t->model);
+        ie_guard_leave();
+    }
     ie_plugin_unload(t->plugin);
     ie_split_free(&t->split);
     ie_dataset_free(t->ds);
     if (t->owns_cfg) ie_config_free(t->cfg);
+    ie_run_dir_unlock(t->lock_fd);
 }
 
 ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_size) {
-    trainer t = {0};
+    trainer t = {.lock_fd = -1};
     bool resume = req->resume_dir != NULL;
+    /* Plugins run from here on (validate_config, create): a crash or exit()
+     * in one is reported even before the run folder exists. */
+    ie_guard_begin("training", NULL);
+    cJSON *resume_record = NULL; /* run.json as the stopped run left it */
     ie_status st = IE_OK;
-    if (resume) {
-        st = load_resumed_config(&t, req->resume_dir);
+    if (resume && strlen(req->resume_dir) > IE_RUN_DIR_MAX) {
+        st = ie_error_set(IE_ERR_CONFIG, "--resume %s: the path is longer than a run folder's %d bytes; move or "
+                          "link the run folder to a shorter path", req->resume_dir, IE_RUN_DIR_MAX);
+    } else if (resume) {
         snprintf(t.run_dir, sizeof t.run_dir, "%s", req->resume_dir);
+        /* First of all: no other process may be working in it. */
+        st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
+        if (st == IE_OK && ie_run_record_read(t.run_dir, &resume_record) != IE_OK) {
+            fprintf(stderr, "warning: %s; the run's data cannot be checked against it\n", ie_error_message());
+            resume_record = cJSON_CreateObject();
+        }
+        if (st == IE_OK) st = load_resumed_config(&t, req);
     } else {
         t.cfg = req->config;
     }
     if (st == IE_OK) st = ie_compute_setup(t.cfg, req->threads_override);
     t.progress = isatty(STDOUT_FILENO);
+    char resumed_sha[65];
+    snprintf(resumed_sha, sizeof resumed_sha, "%s", t.config_sha);
     if (st == IE_OK) st = read_settings(&t);
+    if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
     if (st == IE_OK) {
         ie_task_kind kind = t.plugin->table.task;
@@ -764,16 +923,22 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
         if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
         if (st == IE_OK) st = ie_run_dir_create(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
+        if (st == IE_OK) st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
         if (st == IE_OK) {
             char path[4200];
             snprintf(path, sizeof path, "%s/config.resolved.json", t.run_dir);
             const char *text = ie_config_text_pretty(t.cfg);
             st = ie_write_file_atomic(path, text, strlen(text));
         }
+        if (st == IE_OK) ie_guard_begin("training", t.run_dir);
+        if (st == IE_OK) st = record_start(&t);
     }
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
-    char note[4400] = "";
-    if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, &t.ds, note, sizeof note);
+    char note[4400] = "", checkpoint_note[1400] = "";
+    if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume, &t.ds, note, sizeof note);
+    /* Segmentations are written under the subjects' names. */
+    if (st == IE_OK && t.task == &segmentation_task) st = ie_dataset_check_names(t.ds);
+    if (st == IE_OK && resume) st = check_resume(&t, resume_record);
     if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item)
         st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
@@ -787,20 +952,32 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     }
     if (st == IE_OK) st = create_model(&t);
     if (st == IE_OK && !resume) st = load_init_checkpoint(&t);
-    if (st == IE_OK && resume) st = ie_checkpoint_load_last(t.run_dir, &t.state, t.params, t.opt);
+    if (st == IE_OK && resume)
+        st = ie_checkpoint_load_latest(t.run_dir, &t.state, t.params, t.opt, checkpoint_note, sizeof checkpoint_note);
     if (st == IE_OK && resume && strcmp(t.state.config_sha256, t.config_sha) != 0)
         st = ie_error_set(IE_ERR_STATE, "%s: the checkpoint was written with another configuration (sha256 %.12s, "
-                                        "config.resolved.json now %.12s)",
+                                        "config.resolved.json now %.12s): put the run's own config.resolved.json "
+                                        "back, or start a new run",
                           t.run_dir, t.state.config_sha256, t.config_sha);
     if (st == IE_OK && !resume) {
         t.state.seed = t.seed;
         snprintf(t.state.config_sha256, sizeof t.state.config_sha256, "%s", t.config_sha);
     }
-    if (st == IE_OK) st = record_start(&t, resume);
+    if (st == IE_OK && resume) {
+        /* From here on the run folder is changed: the resume is accepted. */
+        t.checkpoint_epoch = t.state.epoch;
+        ie_guard_begin("training", t.run_dir);
+        int removed = ie_resume_remove_temporaries(t.run_dir);
+        if (removed) printf("removed %d temporary file%s that an interrupted process left in %s\n", removed,
+                            removed == 1 ? "" : "s", t.run_dir);
+        if (checkpoint_note[0]) fprintf(stderr, "warning: %s\n", checkpoint_note);
+        st = record_resume(&t, resume_record, req->resume_set, req->n_resume_set);
+        resume_record = NULL;
+    }
     if (st == IE_OK && !resume) st = record_data(&t, note);
     if (st == IE_OK) {
         printf("run folder: %s\n%s\nmodel %s %s (%s); %d train / %d val / %d test subjects; %d threads\n", t.run_dir,
-               resume ? "resuming" : note, t.plugin->table.name, t.plugin->table.version, t.plugin->path,
+               note, t.plugin->table.name, t.plugin->table.version, t.plugin->path,
                t.split.count[IE_SPLIT_TRAIN], t.split.count[IE_SPLIT_VAL], t.split.count[IE_SPLIT_TEST],
                ie_threads_get());
         if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
@@ -810,8 +987,13 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     bool do_train = true;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
     if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
-    if (st == IE_OK) st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
+    if (st == IE_OK) {
+        ie_guard_progress(0, 0, t.checkpoint_epoch);
+        st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
+    }
     if (t.record) st = record_end(&t, st);
+    cJSON_Delete(resume_record);
     trainer_free(&t);
+    ie_guard_end();
     return st;
 }

@@ -19,6 +19,10 @@ typedef struct ie_train_request {
     const char *resume_dir;  /* continue this run folder, or NULL */
     int threads_override;    /* > 0: compute threads (also when resuming) */
     int stop_after_epochs;   /* > 0: stop (as if killed) after this many epochs; tests */
+    /* Resuming: "KEY=VALUE" assignments from --set; only keys that never
+     * change results are accepted (core/train/resume.h), others refused. */
+    const char *const *resume_set;
+    int n_resume_set;
 } ie_train_request;
 
 /* The training seed of cross-validation fold `fold` of a run with `seed`. */

@@ -6,6 +6,13 @@
 
 #include "innereye/status.h"
 
+/* The longest run folder path (core/train/run_dir.h): every file a run
+ * writes (checkpoints, predictions named after subjects of up to 200 bytes,
+ * their temporary names) then fits the 4096 bytes of a path.  Checked before
+ * the folder is made, so a long path never fails a run after an epoch; here
+ * so that the checkpoint writer can check it too. */
+#define IE_RUN_DIR_MAX 2900
+
 /* The whole file as a NUL-terminated malloc'd string (free() it); length may
  * be NULL.  Errors name the file. */
 ie_status ie_read_file(const char *path, char **text, size_t *length);

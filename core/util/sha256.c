@@ -1,8 +1,11 @@
 /* core/util - SHA-256 (FIPS 180-4), written out so that hashes do not depend
  * on which crypto library a machine has. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/util/sha256.h"
 
@@ -104,8 +107,38 @@ void ie_sha256_hex(const uint8_t digest[IE_SHA256_DIGEST_SIZE], char hex[IE_SHA2
     hex[64] = '\0';
 }
 
+static int not_hidden(const struct dirent *e) { return e->d_name[0] != '.'; }
+
+/* A folder (a DICOM series) as the hash of its files' names and hashes in
+ * name order: a renamed, added, removed or changed slice changes it. */
+static ie_status sha256_folder(const char *path, uint8_t digest[IE_SHA256_DIGEST_SIZE]) {
+    struct dirent **entries = NULL;
+    int n = scandir(path, &entries, not_hidden, alphasort);
+    if (n < 0) return ie_error_set(IE_ERR_IO, "sha256: cannot list the folder %s: %s", path, strerror(errno));
+    ie_sha256 ctx;
+    ie_sha256_init(&ctx);
+    ie_status st = IE_OK;
+    for (int i = 0; i < n; i++) {
+        char file[4096];
+        struct stat sb;
+        uint8_t d[IE_SHA256_DIGEST_SIZE];
+        if (st == IE_OK && snprintf(file, sizeof file, "%s/%s", path, entries[i]->d_name) < (int)sizeof file &&
+            stat(file, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            st = ie_sha256_file(file, d);
+            ie_sha256_update(&ctx, entries[i]->d_name, strlen(entries[i]->d_name) + 1);
+            ie_sha256_update(&ctx, d, sizeof d);
+        }
+        free(entries[i]);
+    }
+    free(entries);
+    if (st == IE_OK) ie_sha256_final(&ctx, digest);
+    return st;
+}
+
 ie_status ie_sha256_file(const char *path, uint8_t digest[IE_SHA256_DIGEST_SIZE]) {
     if (!path || !digest) return ie_error_set(IE_ERR_INVALID_ARG, "sha256: path and digest must not be NULL");
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) return sha256_folder(path, digest);
     FILE *f = fopen(path, "rb");
     if (!f) return ie_error_set(IE_ERR_IO, "sha256: cannot open %s: %s", path, strerror(errno));
     ie_sha256 ctx;

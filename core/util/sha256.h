@@ -29,7 +29,9 @@ void ie_sha256_final(ie_sha256 *ctx, uint8_t digest[IE_SHA256_DIGEST_SIZE]);
 void ie_sha256_buffer(const void *data, size_t n, uint8_t digest[IE_SHA256_DIGEST_SIZE]);
 /* Lower-case hex, NUL-terminated. */
 void ie_sha256_hex(const uint8_t digest[IE_SHA256_DIGEST_SIZE], char hex[IE_SHA256_HEX_SIZE]);
-/* Streams the file (any size); IE_ERR_IO naming the file when it cannot be read. */
+/* Streams the file (any size); IE_ERR_IO naming the file when it cannot be read.
+ * A folder (a DICOM series) hashes its regular, not hidden files: the SHA-256
+ * of each name (with its NUL) and that file's digest, in name order. */
 ie_status ie_sha256_file(const char *path, uint8_t digest[IE_SHA256_DIGEST_SIZE]);
 /* The same as lower-case hex text (plugins, data files in run.json). */
 ie_status ie_sha256_file_hex(const char *path, char hex[IE_SHA256_HEX_SIZE]);

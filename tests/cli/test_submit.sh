@@ -125,7 +125,7 @@ check "a malformed --time is refused" grep -q -- "--time takes Slurm's form HH:M
 "$innereye" submit azureml "${tiny[@]}" > nocompute.txt 2>&1
 check "azureml needs --compute" grep -q -- "give --compute CLUSTER" nocompute.txt
 "$innereye" status outputs/nothing > nostatus.txt 2>&1
-check "status of a run never submitted says so" grep -q "has no submission record" nostatus.txt
+check "status of a run never submitted says so" grep -q "has no run.json and no submission record" nostatus.txt
 
 # ---- AzureML: a fold's trial command with the values AzureML substitutes ----
 "$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=az --compute cpu --repo "$src" --dry-run > az.txt 2>&1

@@ -136,7 +136,7 @@ static void test_root(void) {
     ie_config *cfg = config(json);
     ie_dataset *ds = NULL;
     char note[256];
-    CHECK_OK(ie_data_prepare(cfg, tmpdir, &ds, note, sizeof note));
+    CHECK_OK(ie_data_prepare(cfg, tmpdir, false, &ds, note, sizeof note));
     CHECK(ie_dataset_count(ds) == 1 && strstr(ie_dataset_item_at(ds, 0)->root, "/ds") && strstr(note, "dataset.csv"),
           "data.root alone reads <root>/dataset.csv: %s", note);
     ie_dataset_free(ds);
@@ -144,14 +144,15 @@ static void test_root(void) {
     /* with a CSV elsewhere, file paths start at data.root */
     snprintf(json, sizeof json, "{\"data\": {\"root\": \"%s\", \"dataset_csv\": \"%s/ds/dataset.csv\"}}", tmpdir, tmpdir);
     cfg = config(json);
-    CHECK_OK(ie_data_prepare(cfg, tmpdir, &ds, note, sizeof note));
+    CHECK_OK(ie_data_prepare(cfg, tmpdir, false, &ds, note, sizeof note));
     char real[PATH_MAX];
     CHECK(realpath(tmpdir, real) && !strcmp(ie_dataset_item_at(ds, 0)->root, real), "root is data.root: %s",
           ie_dataset_item_at(ds, 0)->root);
     ie_dataset_free(ds);
     ie_config_free(cfg);
     cfg = config("{\"data\": {\"root\": \"/no/such/folder\", \"dataset_csv\": \"/no/such/folder/x.csv\"}}");
-    CHECK(ie_data_prepare(cfg, tmpdir, &ds, note, sizeof note) == IE_ERR_IO && ds == NULL, "a missing CSV fails");
+    CHECK(ie_data_prepare(cfg, tmpdir, false, &ds, note, sizeof note) == IE_ERR_IO && ds == NULL,
+          "a missing CSV fails");
     ie_config_free(cfg);
 }
 

@@ -6,7 +6,9 @@
  * The real MRI/CT cases are in test_image_io_data.c. */
 #include "image_io_test_util.h"
 
+#include <signal.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 /* The oblique grid of tests/reference/gen_dicom_series.py, also written by
  * hand into the NRRD and MetaImage headers below: axes x = (0.6, 0.8, 0),
@@ -380,7 +382,8 @@ static void test_round_trips(void) {
           (long long)g2b.size[0], (long long)g2b.size[1], g2b.ndim);
 
     /* NaN and infinities: MetaImage and NRRD keep them; ITK's NIfTI reader
-     * (niftilib) turns them into 0 although the file holds them (docs/io.md). */
+     * (niftilib) would turn them into 0 although the file holds them, so such
+     * a NIfTI file is refused (docs/io.md). */
     const int64_t shape1[1 + 2] = {1, 1, 4};
     ie_tensor *odd = NULL;
     CHECK_OK(ie_tensor_empty(IE_F32, 3, shape1, IE_CPU, &odd));
@@ -396,10 +399,9 @@ static void test_round_trips(void) {
     CHECK(f && fseek(f, 352, SEEK_SET) == 0 && fread(stored, 4, 4, f) == 4, "read odd.nii");
     if (f) fclose(f);
     CHECK(isnan(stored[0]) && stored[1] == INFINITY && stored[2] == -INFINITY, "the NIfTI file holds NaN and inf");
-    CHECK_OK(ie_image_read(scratch_path("odd.nii"), IE_F32, &t, NULL));
-    q = ie_tensor_data_f32(t);
-    CHECK(q[0] == 0 && q[1] == 0 && q[2] == 0 && q[3] == 2.5f, "ITK's NIfTI reader gives 0 for them");
-    ie_tensor_release(t);
+    CHECK_FAILS(ie_image_read(scratch_path("odd.nii"), IE_F32, &t, NULL), IE_ERR_IO,
+                "voxel (x 0, y 0, z 0) is NaN (3 non-finite voxels in all)");
+    CHECK(t == NULL, "no tensor from a refused file");
     ie_tensor_release(odd);
 
     /* Overwriting replaces the file. */
@@ -477,6 +479,22 @@ static void test_bad_files(void) {
         CHECK_FAILS(ie_image_read(damaged, IE_F32, &t, &g), IE_ERR_IO, damaged);
     }
 
+    /* NaN and infinite voxels: ITK's NIfTI reader would make them 0 without a
+     * word; every format refuses them when read as labels, NIfTI always. */
+    p[7 * 40 + 5] = NAN; /* voxel (x 5, y 7, z 0): [D, H, W] = [20, 30, 40] */
+    p[1000] = INFINITY;
+    const char *nan_files[] = {"nan.nii.gz", "nan.nii"};
+    for (int i = 0; i < 2; i++) {
+        const char *path = scratch_path(nan_files[i]);
+        CHECK_OK(ie_image_write(path, img, &geo));
+        CHECK_FAILS(ie_image_read(path, IE_F32, &t, &g), IE_ERR_IO,
+                    "voxel (x 5, y 7, z 0) is NaN (2 non-finite voxels");
+        CHECK(strstr(ie_error_message(), path) != NULL, "names the file: %s", ie_error_message());
+        CHECK_OK(ie_image_read_geometry(path, &g)); /* the header alone is fine */
+    }
+    p[7 * 40 + 5] = 1.0f;
+    p[1000] = 1.0f;
+
     /* Not images. */
     const char *notes = scratch_path("notes.txt");
     write_bytes(notes, "not an image\n", 13);
@@ -502,6 +520,42 @@ static void test_bad_files(void) {
     CHECK_FAILS(ie_image_read(good, (ie_dtype)42, &t, &g), IE_ERR_INVALID_ARG, "dtype");
     CHECK_FAILS(ie_image_read_geometry(good, NULL), IE_ERR_INVALID_ARG, "geometry is NULL");
     ie_tensor_release(img);
+}
+
+/* A write that runs out of room (RLIMIT_FSIZE stands in for a full disk: it
+ * needs no root) fails, naming the file, in every format, and leaves neither
+ * the file nor a temporary behind: ITK's NIfTI writer only printed
+ * "** ERROR: NWAD" and the truncated file was renamed into place. */
+static void test_short_writes(void) {
+    const int64_t shape[3] = {16, 16, 16};
+    ie_tensor *t = make_f32(3, shape);
+    float *p = ie_tensor_data_f32(t);
+    uint32_t x = 12345;
+    for (int64_t i = 0; i < ie_tensor_numel(t); i++) /* incompressible */
+        p[i] = (float)((x = x * 1664525u + 1013904223u) >> 8);
+    ie_image_geometry g;
+    CHECK_OK(ie_image_geometry_from_shape(3, shape, &g));
+    const char *names[] = {"fsize.nii.gz", "fsize.nii", "fsize.nrrd", "fsize.mha"};
+    signal(SIGXFSZ, SIG_IGN); /* the write then fails with EFBIG instead of killing us */
+    struct rlimit old, limit;
+    getrlimit(RLIMIT_FSIZE, &old);
+    limit = old;
+    limit.rlim_cur = 4000; /* the image needs 16 KB */
+    CHECK(setrlimit(RLIMIT_FSIZE, &limit) == 0, "setrlimit");
+    for (int i = 0; i < 4; i++) {
+        const char *path = scratch_path(names[i]);
+        CHECK_FAILS(ie_image_write(path, t, &g), IE_ERR_IO, path);
+        CHECK(strstr(ie_error_message(), "writing failed") || strstr(ie_error_message(), "Error writing"),
+              "says the write failed: %s", ie_error_message());
+        CHECK(access(path, F_OK) != 0, "%s: nothing under the final name", names[i]);
+    }
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, SIG_DFL);
+    DIR *d = opendir(scratch_dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        CHECK(!strstr(e->d_name, ".tmp"), "a temporary file was left: %s", e->d_name);
+    if (d) closedir(d);
+    ie_tensor_release(t);
 }
 
 static void test_bad_writes(void) {
@@ -607,6 +661,7 @@ int main(void) {
     test_dicom_series();
     test_round_trips();
     test_bad_files();
+    test_short_writes();
     test_bad_writes();
     CHECK(count_names_containing(scratch_dir, ".tmp-") == 0, "no temporary files are left behind");
     return test_summary();

@@ -75,7 +75,7 @@ int main(void) {
 
     const float *p = ie_f32(subj.posteriors);
     const uint8_t *s = ie_tensor_data(subj.segmentation);
-    const float *m = ie_f32(subj.mask);
+    const int64_t *m = ie_tensor_data(subj.mask); /* a mask is read as a label map (i64) */
     double worst = 0;
     int64_t outside = 0;
     for (int64_t i = 0; i < V; i++) {

@@ -208,6 +208,7 @@ static void test_images(void) {
     c.norm = IE_SEG_NORM_SIMPLE;
     c.flip[2] = true;
     CHECK_OK(ie_scalar_data_prepare(&c, ds, train, 2, &d));
+    h = ie_scalar_hooks(d); /* the hooks of the new data: the old ones point at the freed d */
     load(d, ds, 0, &a);
     const float *x = ie_tensor_data_f32(a.image);
     /* a's pixels 0..11 z-scored: mean 5.5, std sqrt(143/12) */

@@ -1,5 +1,6 @@
 /* SHA-256 against the FIPS 180-2 / NIST known-answer vectors, streaming in
  * odd-sized pieces, and file hashing. */
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util/sha256.h"
@@ -70,5 +71,37 @@ int main(void) {
         unlink(path);
     }
     CHECK_FAILS(ie_sha256_file("/nonexistent/ie_sha256", d), IE_ERR_IO, "/nonexistent/ie_sha256");
+
+    /* A folder (a DICOM series): SHA-256 over each file's name, its NUL and
+     * its digest, in name order; hidden files and sub-folders are left out.
+     * Here: "a" holds "abc", "b" holds "" (digests from FIPS 180-4 above). */
+    char dir[] = "/tmp/ie_sha256_dir_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp failed");
+    char file[64];
+    const char *names[] = {"b", "a", ".hidden"}, *bodies[] = {"", "abc", "ignored"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(file, sizeof file, "%s/%s", dir, names[i]);
+        FILE *f = fopen(file, "w");
+        CHECK(f && fputs(bodies[i], f) >= 0 && fclose(f) == 0, "writing %s", file);
+    }
+    snprintf(file, sizeof file, "%s/sub", dir);
+    CHECK(mkdir(file, 0755) == 0, "mkdir");
+    uint8_t expect[32], part[32];
+    ie_sha256_init(&ctx);
+    ie_sha256_buffer("abc", 3, part);
+    ie_sha256_update(&ctx, "a", 2);
+    ie_sha256_update(&ctx, part, 32);
+    ie_sha256_buffer("", 0, part);
+    ie_sha256_update(&ctx, "b", 2);
+    ie_sha256_update(&ctx, part, 32);
+    ie_sha256_final(&ctx, expect);
+    CHECK_OK(ie_sha256_file(dir, d));
+    CHECK(memcmp(d, expect, 32) == 0, "a folder hashes its files' names and digests in name order");
+    rmdir(file);
+    for (int i = 0; i < 3; i++) {
+        snprintf(file, sizeof file, "%s/%s", dir, names[i]);
+        unlink(file);
+    }
+    rmdir(dir);
     return test_summary();
 }

@@ -48,9 +48,9 @@ typedef struct ie_image_geometry {
  *                      is the usual cause).
  * Multi-component images (RGB, vectors) and images with more than 3
  * dimensions (unless the extra ones have size 1) are refused with
- * IE_ERR_UNSUPPORTED.  A folder reads the first DICOM series found in it
- * (GDCM's order of series UIDs), slices sorted by position along the slice
- * normal.  `geometry` may be NULL.  On failure *out is NULL. */
+ * IE_ERR_UNSUPPORTED.  A folder holds one DICOM series (a folder with several
+ * series is refused with IE_ERR_UNSUPPORTED, listing their UIDs), its slices
+ * sorted by position along the slice normal.  `geometry` may be NULL.  On failure *out is NULL. */
 ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out,
                         ie_image_geometry *geometry);
 
