@@ -101,6 +101,10 @@ static void upload(const char *abs_dir, ie_mlflow_client *c) {
     snprintf(endpoint, sizeof endpoint, "runs/get?run_id=%s", run_id);
     ie_mlflow_result r;
     if (ie_mlflow_call(c, "GET", endpoint, NULL, &r) != IE_MLFLOW_OK) {
+        if (r.failure == IE_MLFLOW_UNREACHABLE && ie_mlflow_remote_warned()) { /* the metrics' warning said it */
+            cJSON_Delete(r.json);
+            return;
+        }
         warn_once(2, "warning: MLflow: the run's artifact location could not be read (%s)%s; the report stays in "
                      "the run folder\n", r.detail, "");
         cJSON_Delete(r.json);
