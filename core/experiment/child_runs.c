@@ -36,7 +36,7 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
          trials = count > 0 && runs[0].label && !strncmp(runs[0].label, "trial", 5);
     ie_progress bar;
     ie_progress_begin(&bar, folds ? "cross-validation" : trials ? "sweep" : "child runs",
-                      folds ? "folds" : trials ? "trials" : "runs", count, 0);
+                      folds ? "folds" : trials ? "trials" : "runs", count > 1 ? count : 0, 0); /* one: its own lines say it */
     /* A child's output is a log file: its progress as plain lines there,
      * never a terminal's escapes, even when IE_PROGRESS=tty forced ours. */
     const char *forced = getenv("IE_PROGRESS");

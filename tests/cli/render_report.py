@@ -105,7 +105,7 @@ def main():
             share = top / (img.width * img.height)
             print("screenshot: %dx%d, %d colours, the commonest on %.0f%% of pixels" %
                   (img.width, img.height, len(colours), 100 * share))
-            if len(colours) < 50 or share > 0.97:
+            if len(colours) < 50 or share > 0.985:
                 fails.append("the screenshot is blank (%d colours, %.1f%% one colour)" % (len(colours), 100 * share))
         except ImportError:  # without python3-pil: a blank page compresses to a few kB
             size = os.path.getsize(shot)

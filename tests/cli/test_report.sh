@@ -104,6 +104,22 @@ subject=$(awk -F, 'NR == 2 {print $1}' "$out/C/metrics.csv")
 grep -q ",$subject," "$out/A/metrics.csv" || grep -q "^$subject," "$out/A/metrics.csv" ||
   check "  naming a subject only C has ($subject)" grep -q "$subject" "$out/cmp_bad.txt"
 
+# a cross-validation (its page, its ensemble's page) and a sweep
+$hello --num_epochs=1 --cv 2 --set run.name=cv > "$out/cv.txt" 2>&1 || { echo "FAIL: cross-validation"; cat "$out/cv.txt"; exit 1; }
+check "the cross-validation wrote report.html" test -s "$out/cv/report.html"
+check "  each fold wrote its own" test -s "$out/cv/fold_0/report.html" -a -s "$out/cv/fold_1/report.html"
+check "cross-validation: every number is its files'" $py "$here/check_report.py" "$out/cv/report.html" "$out/cv" "$out/cv/ensemble"
+check "cross-validation: each fold beside the mean and the ensemble" grep -q 'data-plot="folds:' "$out/cv/report.html"
+check "cross-validation report renders in Chromium" $py "$here/render_report.py" "$out/cv/report.html" "$out"
+"$innereye" report "$out/cv/ensemble" > "$out/ens.txt" 2>&1
+check "an ensemble folder's report" $py "$here/check_report.py" "$out/cv/ensemble/report.html" "$out/cv/ensemble"
+"$innereye" sweep --model HelloWorld --grid train.optimizer.lr=0.001,0.01 --set train.epochs=1 --set run.name=sweep \
+  --output-dir "$out" --threads 2 > "$out/sweep.txt" 2>&1 || { echo "FAIL: sweep"; cat "$out/sweep.txt"; exit 1; }
+check "the sweep wrote report.html: trials ranked" grep -q 'id="trials"' "$out/sweep/report.html"
+check "sweep: every number is sweep.csv's" $py "$here/check_report.py" "$out/sweep/report.html" "$out/sweep"
+check "sweep: the objective against the swept key" grep -q 'data-plot="sweep:train.optimizer.lr"' "$out/sweep/report.html"
+check "sweep report renders in Chromium" $py "$here/render_report.py" "$out/sweep/report.html" "$out"
+
 # classification and regression (tests/cli/tabular_dataset.sh)
 bash "$here/tabular_dataset.sh" "$out" 240 7 20
 for kind in binary regression; do
