@@ -175,6 +175,20 @@ static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const c
         ie_report_csv_table(&h, table_csv, "compare.csv", NULL, 0);
         ie_csv_free(table_csv);
     }
+    /* The subjects that got worse, as compare_subjects.csv lists them. */
+    ie_csv *subjects = NULL;
+    snprintf(path, sizeof path, "%s/compare_subjects.csv", o->out_dir);
+    if (st == IE_OK) st = ie_csv_read(path, &subjects);
+    if (st == IE_OK) {
+        int worse = ie_csv_column(subjects, "worse"), n = 0;
+        int *rows = malloc(sizeof(int) * (size_t)(subjects->n_rows + 1));
+        for (int r = 0; rows && worse >= 0 && r < subjects->n_rows; r++)
+            if (!strcmp(ie_csv_cell(subjects, r, worse), "1")) rows[n++] = r;
+        ie_html_printf(&h, "<h2 id=\"worse\">Subjects that got worse (%d; compare_subjects.csv)</h2>\n", n);
+        if (rows && n) ie_report_csv_table(&h, subjects, "compare_subjects.csv", rows, n);
+        free(rows);
+        ie_csv_free(subjects);
+    }
     ie_html_printf(&h, "<div class=\"plots\">\n");
     for (int i = 0; st == IE_OK && i < n_res; i++) {
         int col_b = ie_csv_column(b->csv, res[i].metric), col_a = ie_csv_column(a->csv, res[i].metric), n = 0;

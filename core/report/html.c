@@ -11,7 +11,7 @@
 static const char *const STYLE =
     "body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;color:#222;padding:0 1em}"
     "h1{font-size:1.5em}h2{font-size:1.25em;border-bottom:1px solid #ccc;margin-top:1.6em}h3{font-size:1.05em}"
-    "table{border-collapse:collapse;margin:.5em 0;font-size:.85em}"
+    "table{border-collapse:collapse;margin:.5em 0;font-size:.85em;display:block;overflow-x:auto;max-width:100%}"
     "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}"
     "th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}"
     "tr.bad td{background:#fde8e8}"
