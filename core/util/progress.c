@@ -69,10 +69,12 @@ static void draw(ie_progress *p, double now) {
     p->wrote = true;
 }
 
-void ie_progress_tick(ie_progress *p) {
+void ie_progress_tick(ie_progress *p) { ie_progress_advance(p, 1); }
+
+void ie_progress_advance(ie_progress *p, int n) {
     if (p->mode == IE_PROGRESS_OFF) return;
     pthread_mutex_lock(&p->lock);
-    p->done++;
+    p->done += n;
     double now = elapsed(p);
     bool due = p->mode == IE_PROGRESS_TTY ? (now - p->last_s >= REDRAW_S || p->done == p->total || !p->wrote)
                                           : (p->done > 0 && (p->every_s <= 0 || now - p->last_s >= p->every_s));

@@ -1,6 +1,6 @@
 /* core/util - progress of long work a person waits for: validation, test
  * inference, `innereye infer` over a dataset, cross-validation folds, sweep
- * trials, dataset checks (training's own bar is core/train's).
+ * trials, dataset checks and creation (training's own bar is core/train's).
  *
  * On a terminal (stderr is a TTY) one line is redrawn in place:
  *     validation [#########...............] 3/8 subjects  00:04  ETA 00:07
@@ -35,8 +35,9 @@ typedef struct ie_progress {
 
 /* what: "validation"; unit: "subjects"; every_s: see above. */
 void ie_progress_begin(ie_progress *p, const char *what, const char *unit, int total, double every_s);
-/* One more item done. */
+/* One more item done; n more items done. */
 void ie_progress_tick(ie_progress *p);
+void ie_progress_advance(ie_progress *p, int n);
 /* Before printing a line of one's own to a terminal: clears the bar (it is
  * drawn again at the next tick). */
 void ie_progress_clear(ie_progress *p);
