@@ -48,7 +48,6 @@ static void config_diff(ie_html *h, const cJSON *node, const char *path, int *ro
 
 void ie_report_what_ran(ie_html *h, const cJSON *record, const char *config_dir) {
     ie_html_printf(h, "<h2 id=\"what-ran\">What ran</h2>\n<table class=\"facts\" data-file=\"run.json\">\n");
-    const char *s = NULL;
     fact(h, "status", ie_report_json_string(record, "status", NULL));
     fact(h, "model", ie_report_json_string(record, "plugin.name", NULL));
     fact(h, "plugin version", ie_report_json_string(record, "plugin.version", NULL));
@@ -95,7 +94,6 @@ void ie_report_what_ran(ie_html *h, const cJSON *record, const char *config_dir)
     }
     fact_number(h, "stopped early at epoch", cJSON_GetObjectItemCaseSensitive(record, "stopped_early_at_epoch"));
     fact(h, "error", ie_report_json_string(record, "error", NULL));
-    (void)s;
     ie_html_printf(h, "</table>\n");
 
     cJSON *config = ie_report_json(config_dir, "config.resolved.json");
