@@ -13,8 +13,11 @@ PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libins
 # side of benchmarks.
 REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy python3-sklearn
 # Needed only by the Slurm integration test (tests/cli/test_slurm.sh), which
-# starts its own single-node Slurm; without them (not root) it is skipped.
-TEST_PACKAGES := slurm-wlm munge
+# starts its own single-node Slurm, and by the report test (tests/cli/
+# test_report.sh: the page rendered in headless Chromium, compare checked
+# against scipy; `script` of bsdutils drives tests/cli/test_progress.sh);
+# without them (not root) those tests are skipped.
+TEST_PACKAGES := slurm-wlm munge chromium bsdutils python3-numpy python3-scipy python3-pil
 # make test-sanitize (CI runs it before `make test`): the unit and CLI tests
 # built with ASan + UBSan (+ LeakSanitizer) in SANITIZE_BUILD; any report
 # fails (tests/sanitize/run.sh).  -O1 keeps the build and the training tests
@@ -86,7 +89,7 @@ test-deps:
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps PACKAGES="$(TEST_PACKAGES)"; \
 	else missing=""; for p in $(TEST_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; [ -z "$$missing" ] || echo "Not root: the Slurm integration test will be skipped (sudo apt-get install -y$$missing)"; fi
+	done; [ -z "$$missing" ] || echo "Not root: the Slurm, report or progress tests will be skipped (sudo apt-get install -y$$missing)"; fi
 
 reference-deps:
 	@$(MAKE) --no-print-directory deps PACKAGES="$(REFERENCE_PACKAGES)"

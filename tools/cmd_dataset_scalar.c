@@ -26,11 +26,12 @@
 #include <zlib.h>
 
 #include "core/util/file_util.h"
+#include "core/util/progress.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "innereye/image_io.h"
 #include "tools/cmd_dataset_scalar.h"
-#include "tools/png_write.h"
+#include "core/io/png_write.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
@@ -102,15 +103,28 @@ static ie_status write_part(const char *root, const char *part, const idx *image
     snprintf(dir, sizeof dir, "%s/%s", root, part);
     if (mkdir(dir, 0755) != 0) return ie_error_set(IE_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     size_t pixels = (size_t)images->rows * images->cols;
+    char what[64];
+    snprintf(what, sizeof what, "dataset fashion-mnist %s", part);
+    ie_progress bar;
+    ie_progress_begin(&bar, what, "images", n, 10);
     for (int i = 0; i < n; i++) {
         snprintf(path, sizeof path, "%s/%05d.png", dir, i);
-        IE_TRY(ie_png_write_gray8(path, images->data + (size_t)i * pixels, images->cols, images->rows));
+        ie_status written = ie_png_write_gray8(path, images->data + (size_t)i * pixels, images->cols, images->rows);
+        ie_progress_tick(&bar);
+        if (written != IE_OK) {
+            ie_progress_end(&bar);
+            return written;
+        }
         int label = labels->data[i];
-        if (label > 9) return ie_error_set(IE_ERR_IO, "%s label %d is %d; Fashion-MNIST has classes 0..9", part, i, label);
+        if (label > 9) {
+            ie_progress_end(&bar);
+            return ie_error_set(IE_ERR_IO, "%s label %d is %d; Fashion-MNIST has classes 0..9", part, i, label);
+        }
         fprintf(csv, "%s_%05d,%s/%05d.png,%d,", part, i, part, i, label);
         ie_csv_write_field(csv, fashion_classes[label]);
         fprintf(csv, ",%s\n", i >= val_from ? "val" : part);
     }
+    ie_progress_end(&bar);
     return IE_OK;
 }
 
@@ -287,7 +301,9 @@ static int hippocampus_volume(int argc, char **argv) {
     volume_row *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
     ie_status st = rows ? IE_OK : ie_error_set(IE_ERR_NOMEM, "out of memory");
     int max_label = 0, written = 0, skipped = 0;
-    for (int i = 0; st == IE_OK && i < n; i++) {
+    ie_progress bar;
+    ie_progress_begin(&bar, "dataset hippocampus-volume", "subjects", n, 10);
+    for (int i = 0; st == IE_OK && i < n; i++, ie_progress_tick(&bar)) {
         volume_row *r = &rows[written];
         char label[2 * PATH_MAX];
         snprintf(r->image, sizeof r->image, "%s/%s", images_abs, names[i]);
@@ -304,6 +320,7 @@ static int hippocampus_volume(int argc, char **argv) {
         st = measure(label, r, &max_label);
         written += st == IE_OK;
     }
+    ie_progress_end(&bar);
     if (st == IE_OK && written == 0)
         st = ie_error_set(IE_ERR_IO, "%s: no label map has an image of the same name in %s", labels, images);
     char *text = NULL;

@@ -18,6 +18,7 @@
 #include "core/experiment/child_runs.h"
 #include "core/experiment/repro.h"
 #include "core/experiment/sweep.h"
+#include "core/report/report.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_experiment.h"
@@ -213,6 +214,7 @@ int ie_cmd_cv_aggregate(int argc, char **argv) {
     char self[4096];
     ie_self_path(self, sizeof self);
     if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, argv[0], folds, self);
+    if (st == IE_OK) ie_report_after(argv[0]); /* report.html (core/report) */
     ie_config_free(cfg);
     if (st != IE_OK) {
         fprintf(stderr, "innereye cv-aggregate: %s\n", ie_error_message());

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/checkpoint/checkpoint.h"
+#include "core/util/progress.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/csv.h"
 #include "core/data/dataset.h"
@@ -423,6 +424,8 @@ int ie_cmd_infer(int argc, char **argv) {
     ie_plugin_hooks_ctx hooks_ctx;
     ie_data_hooks hooks = ie_plugin_data_hooks(s.plugin, s.model, ie_seg_hooks(&s.seg.seg), &hooks_ctx);
     ie_infer_net net = {.plugin = s.plugin, .model = s.model, .n_others = s.n_others, .others = s.others};
+    ie_progress bar;
+    ie_progress_begin(&bar, "infer", "subjects", n, 10);
     for (int i = 0; i < n; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(s.ds, i);
         ie_infer_subject subject;
@@ -433,19 +436,23 @@ int ie_cmd_infer(int argc, char **argv) {
         if (st == IE_OK) st = ie_infer_write(r.out, &s.settings, &subject);
         if (st == IE_OK) {
             const ie_tensor *seg = subject.segmentation;
+            ie_progress_clear(&bar); /* the subject's line above the bar */
             printf("%s: %lldx%lldx%lld voxels -> %s/%s (%.1f s)\n", item->subject, (long long)ie_tensor_dim(seg, 0),
                    (long long)ie_tensor_dim(seg, 1), (long long)ie_tensor_dim(seg, 2), r.out, item->subject,
                    now_seconds() - t0);
             fflush(stdout);
         }
         ie_infer_subject_clear(&subject);
+        if (st == IE_OK) ie_progress_tick(&bar);
         if (st != IE_OK) {
+            ie_progress_end(&bar);
             char message[4096];
             snprintf(message, sizeof message, "%s\ninnereye infer: %d of %d subjects were written before this one",
                      ie_error_message(), i, n);
             return fail(&s, message);
         }
     }
+    ie_progress_end(&bar);
     session_free(&s);
     printf("done: %s\n", r.out);
     return 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/experiment/cross_validation.h"
+#include "core/report/report.h"
 #include "core/train/resume.h"
 #include "core/train/trainer.h"
 #include "innereye/config.h"
@@ -91,6 +92,7 @@ static int resume(int argc, char **argv) {
     char run_dir[4096] = "";
     ie_status st = ie_train(&req, run_dir, sizeof run_dir);
     free(set);
+    if (st == IE_OK && run_dir[0]) ie_report_after(run_dir);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
@@ -152,6 +154,10 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest) {
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }
+    /* report.html of the run, fold or cross-validation (core/report); a
+     * failed run's folder keeps only what docs/errors.md lists ("innereye
+     * report DIR" still shows how far it got). */
+    if (st == IE_OK && run_dir[0]) ie_report_after(run_dir);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);

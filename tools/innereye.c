@@ -12,6 +12,7 @@
 #include "tools/cmd_eval_scalar.h"
 #include "tools/cmd_plan.h"
 #include "tools/cmd_plugins.h"
+#include "tools/cmd_report.h"
 #include "tools/cmd_submit.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -67,7 +68,11 @@ static void usage(FILE *out) {
             "  dataset hippocampus-volume --images DIR --labels DIR --out DIR\n"
             "                                        a regression dataset: hippocampus volume in mL\n"
             "  eval --task classification|regression --predictions CSV --out DIR\n"
-            "                                        metrics of a per-subject predictions CSV\n");
+            "                                        metrics of a per-subject predictions CSV\n"
+            "  report DIR                            report.html of a run, cross-validation, ensemble or sweep\n"
+            "                                        (docs/reports.md)\n"
+            "  compare A B [--metric dice] [--out DIR]\n"
+            "                                        paired Wilcoxon tests of two runs on the same subjects\n");
 }
 
 static int parse_int(const char *flag, const char *value, int lo, int *out) {
@@ -131,6 +136,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "plan")) return ie_cmd_plan(argc - 2, argv + 2);
     if (!strcmp(argv[1], "new-plugin")) return ie_cmd_new_plugin(argc - 2, argv + 2);
     if (!strcmp(argv[1], "dataset")) return ie_cmd_dataset(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "report")) return ie_cmd_report(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "compare")) return ie_cmd_compare(argc - 2, argv + 2);
     fprintf(stderr, "innereye: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -310,6 +310,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "MLflow (docs/cluster.md): auto sends the metrics to the tracking server MLFLOW_TRACKING_URI names "
             "(AzureML's inside a job, or any MLflow server) and, inside an AzureML job, also writes mlruns/ in the "
             "run folder; off does neither."},
+    {.path = "run.report", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Write report.html (docs/reports.md) into the run folder at the end of train, a cross-validation or a "
+            "sweep; `innereye report DIR` writes it at any time."},
     {.path = "output.dir", .type = IE_CFG_STRING, .def = "\"outputs\"",
      .doc = "Folder that holds one folder per run (InnerEye `--output_to`)."},
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/util/progress.h"
 #include "innereye/image_io.h"
 #include "innereye/threads.h"
 
@@ -23,6 +24,7 @@ typedef struct job {
     char **text;    /* per subject, NULL when fine */
     int *problems;  /* per subject */
     bool *nomem;
+    ie_progress *bar;
 } job;
 
 /* One subject's report, written through a memory stream. */
@@ -153,7 +155,7 @@ static bool check_image(const ie_seg_config *cfg, const char *channel, const cha
     return !bad;
 }
 
-static void check_subject(void *ctx, int64_t k) {
+static void check_one(void *ctx, int64_t k) {
     const job *j = ctx;
     const int index = j->items ? j->items[k] : (int)k;
     const ie_dataset_item *item = ie_dataset_item_at(j->ds, index);
@@ -223,6 +225,11 @@ static void check_subject(void *ctx, int64_t k) {
     else free(text);
 }
 
+static void check_subject(void *ctx, int64_t k) {
+    check_one(ctx, k);
+    ie_progress_tick(((const job *)ctx)->bar);
+}
+
 void ie_validate_result_free(ie_validate_result *r) {
     if (!r) return;
     free(r->report);
@@ -268,7 +275,11 @@ ie_status ie_seg_validate(const ie_seg_config *cfg, const ie_dataset *ds, const 
         free(j.problems);
         return ie_error_set(IE_ERR_NOMEM, "validate: out of memory for %d subjects", n);
     }
+    ie_progress bar;
+    ie_progress_begin(&bar, "dataset check", "subjects", n, 10);
+    j.bar = &bar;
     ie_parallel_for(n, check_subject, &j);
+    ie_progress_end(&bar);
     size_t total = 1;
     for (int k = 0; k < n; k++) {
         out->problems += j.problems[k];

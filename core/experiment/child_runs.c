@@ -11,6 +11,7 @@
 
 #include "core/experiment/child_runs.h"
 #include "core/submit/mlflow_rest.h"
+#include "core/util/progress.h"
 
 extern char **environ;
 
@@ -29,6 +30,18 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
      * run the environment names (core/submit/mlflow_rest.h), not all in it. */
     bool nested_before = getenv(IE_MLFLOW_NESTED_ENV) != NULL;
     setenv(IE_MLFLOW_NESTED_ENV, "1", 1);
+    /* Folds or trials finished, with an ETA (one line each when not on a
+     * terminal: they are long). */
+    bool folds = count > 0 && runs[0].label && !strncmp(runs[0].label, "fold", 4),
+         trials = count > 0 && runs[0].label && !strncmp(runs[0].label, "trial", 5);
+    ie_progress bar;
+    ie_progress_begin(&bar, folds ? "cross-validation" : trials ? "sweep" : "child runs",
+                      folds ? "folds" : trials ? "trials" : "runs", count > 1 ? count : 0, 0); /* one: its own lines say it */
+    /* A child's output is a log file: its progress as plain lines there,
+     * never a terminal's escapes, even when IE_PROGRESS=tty forced ours. */
+    const char *forced = getenv("IE_PROGRESS");
+    bool forced_tty = forced && !strcmp(forced, "tty");
+    if (forced_tty) setenv("IE_PROGRESS", "plain", 1);
     ie_status st = IE_OK;
     while (finished < count) {
         while (st == IE_OK && running < parallel && next < count) {
@@ -44,6 +57,7 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
                                   strerror(rc));
                 break;
             }
+            ie_progress_clear(&bar);
             printf("%s started (log: %s)\n", runs[next].label, runs[next].log);
             fflush(stdout);
             next++;
@@ -61,10 +75,14 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
             runs[i].exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             running--;
             finished++;
+            ie_progress_clear(&bar);
             printf("%s %s\n", runs[i].label, runs[i].exit_code == 0 ? "finished" : "FAILED (see its log)");
             fflush(stdout);
+            ie_progress_tick(&bar);
         }
     }
+    ie_progress_end(&bar);
+    if (forced_tty) setenv("IE_PROGRESS", "tty", 1);
     if (!nested_before) unsetenv(IE_MLFLOW_NESTED_ENV);
     return st;
 }

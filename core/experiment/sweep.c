@@ -12,6 +12,7 @@
 #include "core/data/csv.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/sweep.h"
+#include "core/report/report.h"
 #include "core/train/median_stop.h"
 #include "core/train/run_dir.h"
 #include "innereye/rng.h"
@@ -207,6 +208,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     int exit_codes[MAX_TRIALS];
     for (int k = 0; k < trials; k++) exit_codes[k] = runs[k].exit_code;
     ie_status ranked = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), exit_codes, trials);
+    if (ranked == IE_OK) ie_report_after(parent); /* report.html: the trials ranked (core/report) */
     return st != IE_OK ? st : ranked;
 }
 
@@ -297,6 +299,7 @@ ie_status ie_sweep_aggregate(const char *parent) {
     if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.metric", &metric);
     if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.goal", &goal);
     if (st == IE_OK) st = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), NULL, 0);
+    if (st == IE_OK) ie_report_after(parent);
     ie_config_free(cfg);
     return st;
 }

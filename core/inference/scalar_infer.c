@@ -2,6 +2,7 @@
  * and one trained model opened and run over a dataset (scalar_infer.h). */
 #include "core/plugin/guard.h"
 #include "core/inference/scalar_infer.h"
+#include "core/util/progress.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -187,6 +188,8 @@ ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out) {
     ie_status st = ie_loader_create(&lo, &loader);
     bool was = ie_grad_set_enabled(false);
     if (st == IE_OK) st = ie_loader_begin_epoch(loader, 0);
+    ie_progress bar;
+    ie_progress_begin(&bar, "infer", "subjects", n, 10);
     while (st == IE_OK) {
         ie_batch batch = {.struct_size = sizeof batch};
         bool got = false;
@@ -200,10 +203,12 @@ ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out) {
             int i = ie_dataset_find(ds, batch.subjects[b]);
             memcpy(pred + (size_t)i * K, ie_tensor_data_f32(p) + (size_t)b * K, (size_t)K * sizeof *pred);
         }
+        if (st == IE_OK) ie_progress_advance(&bar, batch.count);
         ie_tensor_release(output);
         ie_tensor_release(p);
         ie_batch_clear(&batch);
     }
+    ie_progress_end(&bar);
     if (loader) ie_loader_end_epoch(loader);
     ie_loader_free(loader);
     ie_grad_set_enabled(was);

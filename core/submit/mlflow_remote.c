@@ -52,6 +52,12 @@ static bool client(void) {
     return g.usable;
 }
 
+struct ie_mlflow_client *ie_mlflow_remote_client(void) {
+    return client() ? &g.client : NULL;
+}
+
+bool ie_mlflow_remote_warned(void) { return g.warned != 0; }
+
 static void warn(ie_mlflow_failure kind, const ie_mlflow_result *r, const char *what) {
     if (kind == IE_MLFLOW_OK || (g.warned & (1u << kind))) return;
     g.warned |= 1u << kind;

@@ -34,6 +34,13 @@ bool ie_mlflow_remote_wanted(void);
 struct ie_mlflow_client;
 void ie_mlflow_remote_set_client(const struct ie_mlflow_client *client);
 
+/* The process's client of the tracking server (the environment's, or the
+ * one set above); NULL when none is usable. */
+struct ie_mlflow_client *ie_mlflow_remote_client(void);
+/* Whether this process already warned that the server failed (then the
+ * artifacts' upload does not warn about the same server again). */
+bool ie_mlflow_remote_warned(void);
+
 /* Sends the news of `data` (ie_mlflow_run_data_read of abs_run).  status:
  * "RUNNING", "FINISHED" or "FAILED". */
 void ie_mlflow_remote_sync(const char *abs_run, const ie_mlflow_run_data *data, const char *status);

@@ -171,7 +171,8 @@ static size_t on_header(char *data, size_t one, size_t n, void *user) {
 
 /* One HTTP exchange, no retries.  *http: the status (0 when none). */
 static CURLcode perform(const ie_mlflow_client *c, const char *method, const char *url, const char *body,
-                        long *http, buffer *reply, double *retry_after, char *error, size_t error_size) {
+                        size_t body_size, const char *content_type, long *http, buffer *reply, double *retry_after,
+                        char *error, size_t error_size) {
     pthread_once(&curl_once, curl_init);
     *http = 0;
     *retry_after = 0;
@@ -184,7 +185,9 @@ static CURLcode perform(const ie_mlflow_client *c, const char *method, const cha
     }
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
-    if (body) headers = curl_slist_append(headers, "Content-Type: application/json");
+    char type_header[128];
+    snprintf(type_header, sizeof type_header, "Content-Type: %s", content_type ? content_type : "application/json");
+    if (body) headers = curl_slist_append(headers, type_header);
     if (c->token) { /* libcurl builds the header: no copy of the token of ours, whatever its length */
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
         curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->token);
@@ -210,9 +213,11 @@ static CURLcode perform(const ie_mlflow_client *c, const char *method, const cha
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (c->ca_path[0]) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_path);
-    if (!strcmp(method, "POST")) {
+    if (!strcmp(method, "POST") || !strcmp(method, "PUT")) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_size : 0));
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        if (!strcmp(method, "PUT")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT"); /* the body sent as a POST's */
     } else {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
@@ -239,7 +244,7 @@ static bool refresh_token(ie_mlflow_client *c) {
     buffer reply = {0};
     long http;
     double retry_after;
-    CURLcode rc = perform(c, "GET", url, NULL, &http, &reply, &retry_after, error, sizeof error);
+    CURLcode rc = perform(c, "GET", url, NULL, 0, NULL, &http, &reply, &retry_after, error, sizeof error);
     cJSON *json = rc == CURLE_OK && http / 100 == 2 && reply.data ? cJSON_Parse(reply.data) : NULL;
     const char *token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "token"));
     bool ok = token && token[0];
@@ -271,23 +276,18 @@ static void describe_error(const buffer *reply, ie_mlflow_result *r) {
     cJSON_Delete(json);
 }
 
-ie_mlflow_failure ie_mlflow_call(ie_mlflow_client *c, const char *method, const char *endpoint, const cJSON *body,
-                                 ie_mlflow_result *r) {
-    memset(r, 0, sizeof *r);
-    char url[4096];
-    snprintf(url, sizeof url, "%s/api/2.0/mlflow/%s", c->base_url, endpoint);
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    if (body && !text) {
-        snprintf(r->detail, sizeof r->detail, "out of memory");
-        return r->failure = IE_MLFLOW_BAD_REPLY;
-    }
+/* One request with the retries and token refresh of ie_mlflow_call, to a
+ * full URL with a body of any type. */
+static ie_mlflow_failure request(ie_mlflow_client *c, const char *method, const char *url, const char *text,
+                                 size_t text_size, const char *content_type, ie_mlflow_result *r) {
     buffer reply = {0};
     bool refreshed = false;
     double wait = c->backoff_s;
     for (int attempt = 1;; attempt++) {
         char error[CURL_ERROR_SIZE] = "";
         double retry_after;
-        CURLcode rc = perform(c, method, url, text, &r->http, &reply, &retry_after, error, sizeof error);
+        CURLcode rc = perform(c, method, url, text, text_size, content_type, &r->http, &reply, &retry_after, error,
+                              sizeof error);
         bool last = attempt >= c->attempts;
         if (rc != CURLE_OK) {
             /* A dropped connection may be a restart: retried.  A refused or
@@ -333,9 +333,31 @@ ie_mlflow_failure ie_mlflow_call(ie_mlflow_client *c, const char *method, const 
                                                             : IE_MLFLOW_BAD_REPLY;
         break;
     }
-    free(text);
     free(reply.data);
     return r->failure;
+}
+
+ie_mlflow_failure ie_mlflow_call(ie_mlflow_client *c, const char *method, const char *endpoint, const cJSON *body,
+                                 ie_mlflow_result *r) {
+    memset(r, 0, sizeof *r);
+    char url[4096];
+    snprintf(url, sizeof url, "%s/api/2.0/mlflow/%s", c->base_url, endpoint);
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (body && !text) {
+        snprintf(r->detail, sizeof r->detail, "out of memory");
+        return r->failure = IE_MLFLOW_BAD_REPLY;
+    }
+    request(c, method, url, text, text ? strlen(text) : 0, NULL, r);
+    free(text);
+    return r->failure;
+}
+
+ie_mlflow_failure ie_mlflow_upload_artifact(ie_mlflow_client *c, const char *artifact_path, const char *data,
+                                            size_t size, const char *content_type, ie_mlflow_result *r) {
+    memset(r, 0, sizeof *r);
+    char url[4096];
+    snprintf(url, sizeof url, "%s/api/2.0/mlflow-artifacts/artifacts/%s", c->base_url, artifact_path);
+    return request(c, "PUT", url, data ? data : "", size, content_type, r);
 }
 
 /* ------------------------------------------------------------ API */

@@ -109,6 +109,14 @@ void ie_mlflow_client_free(ie_mlflow_client *c);
 ie_mlflow_failure ie_mlflow_call(ie_mlflow_client *c, const char *method, const char *endpoint,
                                  const struct cJSON *body, ie_mlflow_result *result);
 
+/* PUT of a file's bytes to MLflow's artifact proxy (a server started with
+ * --serve-artifacts, the default since MLflow 2.0):
+ * <base>/api/2.0/mlflow-artifacts/artifacts/<artifact_path>, where
+ * artifact_path is the run's artifact URI after "mlflow-artifacts:/" plus
+ * the file's name. */
+ie_mlflow_failure ie_mlflow_upload_artifact(ie_mlflow_client *c, const char *artifact_path, const char *data,
+                                            size_t size, const char *content_type, ie_mlflow_result *r);
+
 /* runs/log-batch of metrics and params into `run_id`, split into requests
  * within MLflow's limits (params, truncated to IE_MLFLOW_PARAM_VALUE_MAX,
  * in their own requests; empty values left out).  Stops at the first

@@ -35,6 +35,7 @@
 #include "core/train/run_dir.h"
 #include "core/train/task.h"
 #include "core/train/trainer.h"
+#include "core/util/progress.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
@@ -389,6 +390,8 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
     int dice_count[MAX_CLASSES] = {0};
     bool was = ie_grad_set_enabled(false);
     ie_status st = IE_OK;
+    ie_progress bar;
+    ie_progress_begin(&bar, write_segmentations ? "test inference" : "validation", "subjects", count, 10);
     for (int i = 0; st == IE_OK && i < count; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
@@ -446,7 +449,9 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         ie_tensor_release(pred);
         ie_tensor_release(loss);
         ie_tensor_release(labels);
+        if (st == IE_OK) ie_progress_tick(&bar);
     }
+    ie_progress_end(&bar);
     ie_grad_set_enabled(was);
     *mean_loss = count ? loss_sum / count : NAN;
     for (int c = 0; c < t->n_classes; c++) mean_dice[c] = dice_count[c] ? dice_sum[c] / dice_count[c] : NAN;

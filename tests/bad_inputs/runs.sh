@@ -21,8 +21,8 @@ check "resume_run_from_images_folder: ends byte-identical to an uninterrupted ru
   --stop-after-epochs 1 > /dev/null 2>&1
 expect resume_generated_data 0 "data: runs/synth/synthetic_data/dataset.csv \\(generated, as the run started\\)" \
   "done: runs/synth" --changes runs/synth/checkpoints --changes runs/synth/run.json --changes runs/synth/train_log.csv \
-  --changes runs/synth/metrics.csv --changes runs/synth/metrics_aggregates.csv --changes runs/synth/predictions -- \
-  "$IE" train --resume runs/synth
+  --changes runs/synth/metrics.csv --changes runs/synth/metrics_aggregates.csv --changes runs/synth/predictions \
+  --changes runs/synth/report.html -- "$IE" train --resume runs/synth
 
 # ---- resume: what it refuses, changing nothing ----
 stopped() { rm -rf "runs/$1"; "$IE" train "${TINY[@]}" --set data.dataset_csv=data/dataset.csv --output-dir runs \

@@ -180,6 +180,11 @@ static void *serve(void *arg) {
         } else if (strstr(r.path, "/experiments/create")) {
             srv.experiment_exists = true;
             body = "{\"experiment_id\": \"7\"}";
+        } else if (strstr(r.path, "/runs/get?run_id=")) { /* a server with --serve-artifacts */
+            snprintf(created, sizeof created, "{\"run\": {\"info\": {\"artifact_uri\": "
+                                              "\"mlflow-artifacts:/7/%.40s/artifacts\"}}}",
+                     strstr(r.path, "run_id=") + 7);
+            body = created;
         } else if (strstr(r.path, "/runs/create")) {
             snprintf(created, sizeof created, "{\"run\": {\"info\": {\"run_id\": \"created%d\", \"experiment_id\": "
                                               "\"7\"}, \"data\": {}}}",
@@ -722,6 +727,23 @@ static void test_train_with_server(void) {
     CHECK(copies == 1 && fabs(sent - dice) < 1e-6, "test_Dice_anterior %.9g vs metrics.csv %.9g", sent, dice);
     CHECK(!strcmp(sent_param("train.epochs"), "2") && !strcmp(sent_param("model.name"), "HelloWorld"),
           "the config as params: train.epochs=%s", sent_param("train.epochs"));
+    /* The report and the metrics tables as artifacts of the run, through the
+     * server's artifact proxy, byte for byte (core/submit/mlflow_artifacts.h). */
+    static const char *const artifacts[] = {"report.html", "metrics.csv", "metrics_aggregates.csv", "train_log.csv"};
+    for (int k = 0; k < 4; k++) {
+        char want[300];
+        snprintf(want, sizeof want, "/api/2.0/mlflow-artifacts/artifacts/7/run-e2e/artifacts/%s", artifacts[k]);
+        snprintf(path, sizeof path, "%s/%s", run, artifacts[k]);
+        char *file = slurp(path);
+        int found = 0;
+        for (int i = 0; i < srv.n; i++)
+            if (!strcmp(srv.req[i].method, "PUT") && !strcmp(srv.req[i].path, want)) {
+                found++;
+                CHECK(file && !strcmp(srv.req[i].body, file), "%s uploaded byte for byte", artifacts[k]);
+            }
+        CHECK(file && found == 1, "%s uploaded once as an artifact of the run (%d)", artifacts[k], found);
+        free(file);
+    }
     /* The end: FINISHED with the end time. */
     int updates = 0;
     for (int i = 0; i < srv.n; i++) {

@@ -1,0 +1,193 @@
+"""Checks that every number a report.html shows is the one in the folder's
+own files (tests/cli/test_report.sh):
+  - each <table data-file="F">: its header is F's header and each row is one
+    of F's rows, cell for cell as the file spells it;
+  - the "What ran" facts: the values of run.json;
+  - training curves: each series' data-y is train_log.csv's column;
+  - box plots: n, quartiles and median are numpy's percentiles of
+    metrics.csv's finite values per structure;
+  - ROC / PR titles: the areas of metrics.csv.
+    check_report.py REPORT_HTML FOLDER [FILES_FOLDER]
+FILES_FOLDER: where the tables' files are when not in FOLDER (a
+cross-validation's ensemble/).  Prints what it checked; exits 1 on a
+disagreement."""
+import csv
+import json
+import os
+import re
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+
+
+class Page(HTMLParser):
+    """Tables (by data-file), facts, plots and their series, boxes."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.plots, self.boxes = [], [], []
+        self.table = self.row = self.cell = None
+        self.plot = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.table = {"file": a.get("data-file"), "rows": []}
+        elif tag == "tr" and self.table is not None:
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = ""
+        elif tag == "svg" and "data-plot" in a:
+            self.plot = {"id": a["data-plot"], "series": [], "title": ""}
+            self.plots.append(self.plot)
+        elif tag == "g" and a.get("class") == "series" and self.plot is not None:
+            self.plot["series"].append(a)
+        elif tag == "g" and a.get("class") == "box" and self.plot is not None:
+            self.boxes.append((self.plot["id"], a))
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self.cell is not None:
+            self.row.append(self.cell)
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            self.table["rows"].append(self.row)
+            self.row = None
+        elif tag == "table" and self.table is not None:
+            self.tables.append(self.table)
+            self.table = None
+        elif tag == "svg":
+            self.plot = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell += data
+
+
+def numbers(text):
+    return [float(v) for v in text.split()] if text else []
+
+
+def close(a, b):
+    if np.isnan(a) and np.isnan(b):
+        return True
+    return abs(a - b) <= 1e-8 * max(1.0, abs(b))  # the page writes %.9g
+
+
+def main():
+    html_path, folder = sys.argv[1], sys.argv[2]
+    files = sys.argv[3] if len(sys.argv) > 3 else folder
+    page = Page()
+    html_text = open(html_path, encoding="utf-8").read()
+    page.feed(html_text)
+    fails, checked = [], 0
+
+    def read_csv(name):
+        for d in (files, folder):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                with open(p, newline="") as f:
+                    return list(csv.reader(f))
+        return None
+
+    for t in page.tables:
+        name = t["file"]
+        if not name or name.endswith(".json"):
+            continue
+        rows = read_csv(name)
+        if rows is None:
+            fails.append("table of %s: no such file" % name)
+            continue
+        if not t["rows"]:
+            continue
+        header, body = t["rows"][0], t["rows"][1:]
+        if name == "confusion_matrix.csv":
+            continue  # pivoted: checked through predictions below
+        if header != rows[0]:
+            fails.append("table of %s: header %s, file %s" % (name, header, rows[0]))
+        file_rows = set(tuple(r) for r in rows[1:])
+        for r in body:
+            checked += 1
+            if tuple(r) not in file_rows:
+                fails.append("table of %s: row %s is not in the file" % (name, r))
+
+    record_path = os.path.join(folder, "run.json")
+    if os.path.exists(record_path):
+        record = json.load(open(record_path))
+        facts = {}
+        for t in page.tables:
+            if t["file"] == "run.json":
+                facts = {r[0]: r[1] for r in t["rows"] if len(r) == 2}
+        for label, path in (("status", "status"), ("plugin SHA-256", "plugin.sha256"), ("seed", "seed"),
+                            ("commit", "code.git_commit"), ("dataset SHA-256", "data.dataset_csv_sha256"),
+                            ("CPU path", "machine.cpu_path"), ("model", "plugin.name")):
+            v = record
+            for k in path.split("."):
+                v = v.get(k) if isinstance(v, dict) else None
+            if v is None:
+                continue
+            checked += 1
+            if facts.get(label) != str(v):
+                fails.append("what ran: %s shows %r, run.json has %r" % (label, facts.get(label), v))
+
+    log = read_csv("train_log.csv")
+    if log:
+        cols = {name: [float(r[i]) if r[i] not in ("", "nan") else float("nan") for r in log[1:]]
+                for i, name in enumerate(log[0])}
+        for p in page.plots:
+            if not p["id"].startswith("curve:"):
+                continue
+            for s in p["series"]:
+                name = s.get("data-name")
+                if name not in cols:
+                    fails.append("curve %s: series %s is not a train_log.csv column" % (p["id"], name))
+                    continue
+                got, want = numbers(s.get("data-y")), cols[name]
+                checked += 1
+                if len(got) != len(want) or not all(close(a, b) for a, b in zip(got, want)):
+                    fails.append("curve %s: %s %s, train_log.csv %s" % (p["id"], name, got, want))
+                if numbers(s.get("data-x")) != cols["epoch"]:
+                    fails.append("curve %s: epochs differ from train_log.csv" % p["id"])
+
+    metrics = read_csv("metrics.csv")
+    if metrics and "Patient" in metrics[0]:
+        h = metrics[0]
+        for plot_id, box in page.boxes:
+            column = plot_id.split(":", 1)[1]
+            label = box["data-label"]
+            values = [float(r[h.index(column)]) for r in metrics[1:] if r[h.index("Structure")] == label]
+            finite = np.array([v for v in values if np.isfinite(v)])
+            checked += 1
+            if int(box["data-n"]) != len(finite):
+                fails.append("box %s %s: n %s, metrics.csv %d" % (column, label, box["data-n"], len(finite)))
+                continue
+            for key, q in (("data-q1", 25), ("data-median", 50), ("data-q3", 75)):
+                if not close(float(box[key]), float(np.percentile(finite, q))):
+                    fails.append("box %s %s: %s %s, numpy %r" % (column, label, key, box[key],
+                                                               np.percentile(finite, q)))
+    elif metrics and "metric" in metrics[0]:
+        h = metrics[0]
+        for p in page.plots:
+            m = re.match(r"(roc|pr):([^:]*):(.*)$", p["id"])
+            if not m:
+                continue
+            name = "area_under_roc_curve" if m.group(1) == "roc" else "area_under_pr_curve"
+            want = [r[h.index("value")] for r in metrics[1:]
+                    if r[h.index("split")] == m.group(2) and r[h.index("target")] == m.group(3)
+                    and r[h.index("metric")] == name]
+            checked += 1
+            shown = "AU%s %s" % ("ROC" if m.group(1) == "roc" else "PRC", want[0] if want else "?")
+            if not want or shown not in html_text:
+                fails.append("%s: the page does not show metrics.csv's %s %s" % (p["id"], name, want))
+
+    for f in fails:
+        print("FAIL", f)
+    print("%d values checked against the folder's files, %d disagreements" % (checked, len(fails)))
+    if checked == 0:
+        print("FAIL nothing was checked")
+        return 1
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+/* tools - `innereye report DIR`: report.html of a run, cross-validation,
+ * ensemble or sweep folder (core/report/report.h); `innereye compare A B`:
+ * paired tests of two runs' per-subject metrics (core/report/compare.h). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/report/compare.h"
+#include "core/report/report.h"
+#include "tools/cmd_report.h"
+
+int ie_cmd_report(int argc, char **argv) {
+    if (argc != 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        bool help = argc == 1;
+        fprintf(help ? stdout : stderr,
+                "usage: innereye report DIR\n"
+                "  writes DIR/report.html for a run, cross-validation, ensemble or sweep folder\n"
+                "  (docs/reports.md)\n");
+        return help ? 0 : 2;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char path[4200];
+    if (ie_report_write(argv[0], path, sizeof path) != IE_OK) {
+        fprintf(stderr, "innereye report: %s\n", ie_error_message());
+        return 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("report: %s (%.2f s)\n", path, (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    return 0;
+}
+
+int ie_cmd_compare(int argc, char **argv) {
+    ie_compare_opts o = {0};
+    const char *usage = "usage: innereye compare A B [--metric dice|hd95|hausdorff|msd|...] [--out DIR]\n"
+                        "  A, B: run, ensemble or cross-validation folders (or metrics.csv files) evaluated on\n"
+                        "  the same test subjects; a paired Wilcoxon signed-rank test per structure and metric,\n"
+                        "  the mean difference B - A with its 95% confidence interval, the subjects that got\n"
+                        "  worse; --out DIR writes compare.csv, compare_subjects.csv and compare.html there\n";
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
+            o.metric = argv[++i];
+        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+            o.out_dir = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "innereye compare: unknown option '%s'\n", argv[i]);
+            fputs(usage, stderr);
+            return 2;
+        } else if (!o.a) {
+            o.a = argv[i];
+        } else if (!o.b) {
+            o.b = argv[i];
+        } else {
+            fprintf(stderr, "innereye compare: one A and one B, got a third: '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!o.b) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (ie_compare(&o, stdout) != IE_OK) {
+        fprintf(stderr, "innereye compare: %s\n", ie_error_message());
+        return 1;
+    }
+    if (o.out_dir) printf("written: %s/compare.csv, compare_subjects.csv, compare.html\n", o.out_dir);
+    return 0;
+}
