@@ -92,6 +92,12 @@ typedef struct ie_device_ctx {
     X(REDUCE_LINEAR_GRAD_INPUT, reduce, linear_grad_input)  \
     X(REDUCE_LINEAR_GRAD_WEIGHT, reduce, linear_grad_weight) \
     X(REDUCE_LINEAR_GRAD_BIAS, reduce, linear_grad_bias)    \
+    X(REDUCE_MATMUL, reduce, matmul)                        \
+    X(REDUCE_PERMUTE, reduce, permute)                      \
+    X(REDUCE_EMBEDDING, reduce, embedding)                  \
+    X(REDUCE_EMBEDDING_BACKWARD, reduce, embedding_backward) \
+    X(REDUCE_ATTENTION_FORWARD, reduce, attention_forward)  \
+    X(REDUCE_ATTENTION_BACKWARD, reduce, attention_backward) \
     X(LOSS_CLASS, loss, class_loss)                         \
     X(LOSS_CLASS_BACKWARD, loss, class_loss_backward)       \
     X(LOSS_DICE, loss, dice)                                \

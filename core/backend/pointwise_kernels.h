@@ -24,7 +24,10 @@ typedef enum ie_unary_op {
     IE_UNARY_LEAKY_RELU, /* param: negative slope */
     IE_UNARY_SIGMOID,
     IE_UNARY_TANH,
-    IE_UNARY_AFFINE      /* y = param * x + param2 */
+    IE_UNARY_AFFINE,     /* y = param * x + param2 */
+    IE_UNARY_GELU,       /* y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) */
+    IE_UNARY_GELU_TANH,  /* y = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    IE_UNARY_SILU        /* y = x * sigmoid(x) */
 } ie_unary_op;
 
 struct ie_pointwise_kernels {
@@ -33,7 +36,8 @@ struct ie_pointwise_kernels {
                         ie_broadcast bc, ie_tensor *out);
     ie_status (*unary)(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *x, float param,
                        float param2, ie_tensor *out);
-    /* grad_in from grad_out and, per op, the input x (leaky ReLU) or the
+    /* grad_in from grad_out and, per op, the input x (leaky ReLU, GELU in
+     * both forms, SiLU: their derivative is not a function of y) or the
      * output y (ReLU, sigmoid, tanh); `saved` is whichever the op saved. */
     ie_status (*unary_backward)(ie_device_ctx *ctx, ie_unary_op op, const ie_tensor *saved,
                                 const ie_tensor *grad_out, float param, ie_tensor *grad_in);

@@ -7,6 +7,28 @@
 #include "core/backend/backend.h"
 #include "innereye/rng.h"
 
+/* A batch of matrix products (the matmul op and both of its gradients):
+ * out[p] = op_a(a[p]) * op_b(b[p]) for p in [0, batch), out[p] [m, n].
+ * a[p] is [m, k], or [k, m] read transposed when trans_a; b[p] is [k, n], or
+ * [n, k] read transposed when trans_b.  Matrices are contiguous and follow
+ * each other in memory. */
+typedef struct ie_matmul_shape {
+    int64_t batch, m, k, n;
+    bool trans_a, trans_b;
+} ie_matmul_shape;
+
+/* Scaled-dot-product attention over `batch` independent (batch x head)
+ * items: q [batch, nq, d], k and v [batch, nk, d], out [batch, nq, d],
+ * out_i = sum_j softmax_j(scale q_i . k_j) v_j, over j <= i when causal
+ * (top-left aligned, as torch's is_causal).  lse [batch, nq] keeps each row's
+ * log-sum-exp so that backward recomputes the probabilities as forward saw
+ * them (to the rounding of the saved float). */
+typedef struct ie_attention_shape {
+    int64_t batch, nq, nk, d;
+    float scale;
+    bool causal;
+} ie_attention_shape;
+
 struct ie_reduce_kernels {
     /* out[0] = scale * sum(x), accumulated in double over fixed chunks. */
     ie_status (*sum)(ie_device_ctx *ctx, const ie_tensor *x, float scale, ie_tensor *out);
@@ -44,6 +66,30 @@ struct ie_reduce_kernels {
     /* gw[out, in] = g[N, out]^T * x[N, in] */
     ie_status (*linear_grad_weight)(ie_device_ctx *ctx, const ie_tensor *g, const ie_tensor *x,
                                     ie_tensor *gw);
+    /* See ie_matmul_shape.  Each output is a sum of k products; on the CPU in
+     * the canonical order (+0, then k ascending, one fma each). */
+    ie_status (*matmul)(ie_device_ctx *ctx, const ie_tensor *a, const ie_tensor *b, ie_matmul_shape sh,
+                        ie_tensor *out);
+    /* out = x with its dimensions reordered: out dimension d is x dimension
+     * perm[d] (out's shape is x's permuted).  A copy, exact. */
+    ie_status (*permute)(ie_device_ctx *ctx, const ie_tensor *x, const int *perm, ie_tensor *out);
+    /* out[i, :] = table[idx[i], :] for table [rows, dim], idx (int64) [n],
+     * out [n, dim]; indices are validated by the op. */
+    ie_status (*embedding)(ie_device_ctx *ctx, const ie_tensor *table, const ie_tensor *idx, ie_tensor *out);
+    /* gtable[r, :] = sum over i with idx[i] == r of g[i, :] in ascending i
+     * (+0 where no index hits r): a fixed order, so no races and the same
+     * bits whatever the thread count.  gtable is fully written. */
+    ie_status (*embedding_backward)(ie_device_ctx *ctx, const ie_tensor *idx, const ie_tensor *g,
+                                    ie_tensor *gtable);
+    /* Fused attention, memory-bounded: one pass over the keys per query row
+     * with an online softmax (running max and sum), never an nq x nk matrix. */
+    ie_status (*attention_forward)(ie_device_ctx *ctx, const ie_tensor *q, const ie_tensor *k, const ie_tensor *v,
+                                   ie_attention_shape sh, ie_tensor *out, ie_tensor *lse);
+    /* gq, gk, gv from the forward's out and lse and the output gradient g,
+     * recomputing the probabilities block by block (none may be NULL). */
+    ie_status (*attention_backward)(ie_device_ctx *ctx, const ie_tensor *q, const ie_tensor *k, const ie_tensor *v,
+                                    const ie_tensor *out, const ie_tensor *lse, const ie_tensor *g,
+                                    ie_attention_shape sh, ie_tensor *gq, ie_tensor *gk, ie_tensor *gv);
     /* gb[out] = sum over N of g[N, out] */
     ie_status (*linear_grad_bias)(ie_device_ctx *ctx, const ie_tensor *g, ie_tensor *gb);
 };

@@ -1,4 +1,5 @@
-/* core/ops - normalisation layers: batch norm, instance norm, group norm.
+/* core/ops - normalisation layers: batch norm, instance norm, group norm,
+ * layer norm.
  *
  * Argument checks, output and statistics allocation, autograd recording; the
  * arithmetic is in the backend's norm kernels.  Forward saves the input and
@@ -305,12 +306,11 @@ static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
     return accumulate_and_release(node, grads);
 }
 
-static ie_status group_norm(const char *op, ie_tensor *x, int64_t groups, ie_tensor *weight,
+static ie_status group_norm(const char *op, ie_tensor *x, ie_norm_shape sh, ie_tensor *weight,
                             ie_tensor *bias, float eps, ie_tensor **out) {
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_GROUP_FORWARD, &ctx));
-    ie_norm_shape sh = norm_shape(x, groups);
-    int64_t n_stats = sh.n * groups, n_mean = 2 * n_stats;
+    int64_t n_stats = sh.n * sh.groups, n_mean = 2 * n_stats;
     ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
     ie_status st = ie_tensor_empty_like(x, &y);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
@@ -342,7 +342,7 @@ ie_status ie_group_norm(ie_tensor *x, int groups, ie_tensor *weight, ie_tensor *
     if (x->shape[1] % groups != 0)
         return ie_error_set(IE_ERR_SHAPE, "%s: %d groups do not divide the %lld channels of input %s", op,
                             groups, (long long)x->shape[1], IE_DESCRIBE(x, d));
-    return group_norm(op, x, groups, weight, bias, eps, out);
+    return group_norm(op, x, norm_shape(x, groups), weight, bias, eps, out);
 }
 
 ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, float eps, ie_tensor **out) {
@@ -356,5 +356,39 @@ ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, flo
     if (x->numel / (x->shape[0] * x->shape[1]) < 2)
         return ie_error_set(IE_ERR_SHAPE, "%s: needs more than 1 spatial element per channel, input is %s",
                             op, IE_DESCRIBE(x, d));
-    return group_norm(op, x, x->shape[1], weight, bias, eps, out);
+    return group_norm(op, x, norm_shape(x, x->shape[1]), weight, bias, eps, out);
+}
+
+/* Layer norm is group norm of x viewed as [rows, cols, 1] with one group:
+ * the statistics of each row over its cols elements (in double, as for
+ * batch norm), the affine map per element of the row.  So it shares the
+ * group-norm kernels, their fixed order and their conformance cases. */
+ie_status ie_layer_norm(ie_tensor *x, int dims, ie_tensor *weight, ie_tensor *bias, float eps, ie_tensor **out) {
+    const char *op = "layer_norm";
+    char d[96], dw[96];
+    IE_TRY(ie_check_out(op, out));
+    IE_TRY(ie_check_f32(op, "input", x, -1));
+    if (dims < 1 || dims > x->ndim)
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: dims must be 1 to %d (the trailing dimensions of input %s), got %d",
+                            op, x->ndim, IE_DESCRIBE(x, d), dims);
+    if (x->numel == 0)
+        return ie_error_set(IE_ERR_SHAPE, "%s: input %s has no elements", op, IE_DESCRIBE(x, d));
+    IE_TRY(check_eps(op, eps));
+    int64_t cols = 1;
+    for (int i = x->ndim - dims; i < x->ndim; i++) cols *= x->shape[i];
+    ie_tensor *affine[2] = {weight, bias};
+    for (int k = 0; k < 2; k++) {
+        ie_tensor *t = affine[k];
+        if (!t) continue;
+        const char *what = k ? "bias" : "weight";
+        IE_TRY(ie_check_f32(op, what, t, -1));
+        IE_TRY(ie_check_same_device(op, x, t));
+        bool same = t->ndim == dims;
+        for (int i = 0; same && i < dims; i++) same = t->shape[i] == x->shape[x->ndim - dims + i];
+        if (!same)
+            return ie_error_set(IE_ERR_SHAPE, "%s: %s %s must have the shape of the last %d dimension(s) of input %s",
+                                op, what, IE_DESCRIBE(t, dw), dims, IE_DESCRIBE(x, d));
+    }
+    ie_norm_shape sh = {x->numel / cols, cols, 1, 1};
+    return group_norm(op, x, sh, weight, bias, eps, out);
 }

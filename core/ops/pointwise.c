@@ -201,9 +201,12 @@ static ie_status unary(const char *name, ie_unary_op op, ie_tensor *x, float par
     if (st == IE_OK && ie_autograd_needed(&x, 1)) {
         ie_node *node;
         st = ie_autograd_record(*out, name, unary_backward, &x, 1, &node);
-        /* Leaky ReLU needs the input's sign; the others are cheaper from the output. */
-        if (st == IE_OK && op != IE_UNARY_AFFINE)
-            st = ie_node_save(node, 0, op == IE_UNARY_LEAKY_RELU ? x : *out);
+        /* Leaky ReLU needs the input's sign, and GELU's and SiLU's
+         * derivatives are not functions of their output; the others are
+         * cheaper from the output. */
+        bool save_input = op == IE_UNARY_LEAKY_RELU || op == IE_UNARY_GELU || op == IE_UNARY_GELU_TANH ||
+                          op == IE_UNARY_SILU;
+        if (st == IE_OK && op != IE_UNARY_AFFINE) st = ie_node_save(node, 0, save_input ? x : *out);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st == IE_OK) {
             node->ints[0] = op;
@@ -223,6 +226,10 @@ ie_status ie_leaky_relu(ie_tensor *x, float slope, ie_tensor **out) {
 }
 ie_status ie_sigmoid(ie_tensor *x, ie_tensor **out) { return unary("sigmoid", IE_UNARY_SIGMOID, x, 0, 0, out); }
 ie_status ie_tanh(ie_tensor *x, ie_tensor **out) { return unary("tanh", IE_UNARY_TANH, x, 0, 0, out); }
+ie_status ie_gelu(ie_tensor *x, bool tanh_approx, ie_tensor **out) {
+    return tanh_approx ? unary("gelu_tanh", IE_UNARY_GELU_TANH, x, 0, 0, out) : unary("gelu", IE_UNARY_GELU, x, 0, 0, out);
+}
+ie_status ie_silu(ie_tensor *x, ie_tensor **out) { return unary("silu", IE_UNARY_SILU, x, 0, 0, out); }
 ie_status ie_add_scalar(ie_tensor *x, float v, ie_tensor **out) {
     return unary("add_scalar", IE_UNARY_AFFINE, x, 1.0f, v, out);
 }

@@ -19,7 +19,7 @@
  *
  * Tolerances for a non-CPU backend, and why (u = 2^-24, fp32 strict):
  *   EXACT    elementwise arithmetic, selections and copies: pointwise ops,
- *            activations (their expf/tanhf included: the issue asks for
+ *            activations (their expf/tanhf/erff included: the issue asks for
  *            pointwise ops and optimisers bit-identical to the CPU),
  *            optimisers (the fma order is written in optim_kernels.h),
  *            dropout (the mask is a pure function of Philox), max-pool
@@ -37,7 +37,7 @@
  *            (these kernels are linear in each input, with non-negative
  *            coefficients where the op itself supplies them).  n is the
  *            case's largest number of terms per output.
- *   NORMWISE nonlinear functions of reductions (softmax, log-softmax, batch
+ *   NORMWISE nonlinear functions of reductions (softmax, log-softmax, attention, batch
  *            and group norm with their statistics and running buffers, the
  *            losses and their gradients): ||d||_2 <= 1e-5 ||reference||_2,
  *            the issue's figure for conv/BN/softmax/losses in fp32.  Their
@@ -275,7 +275,9 @@ static ie_status run_unary_backward(ie_device_ctx *x, const bcase *c, ie_tensor 
 }
 /* The saved tensor is what the op saves: the output, except for leaky ReLU. */
 static ie_status prepare_unary_backward(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
-    if (c->op == IE_UNARY_LEAKY_RELU || c->op == IE_UNARY_AFFINE) return IE_OK;
+    if (c->op == IE_UNARY_LEAKY_RELU || c->op == IE_UNARY_AFFINE || c->op == IE_UNARY_GELU ||
+        c->op == IE_UNARY_GELU_TANH || c->op == IE_UNARY_SILU)
+        return IE_OK; /* these save the input: slot 0 is it */
     ie_tensor *in = NULL;
     IE_TRY(ie_tensor_clone(t[0], &in));
     ie_status st = x->backend->pointwise->unary(x, (ie_unary_op)c->op, in, c->f[0], c->f[1], t[0]);
@@ -327,6 +329,42 @@ static ie_status run_linear_grad_input(ie_device_ctx *x, const bcase *c, ie_tens
 static ie_status run_linear_grad_weight(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
     (void)c;
     return x->backend->reduce->linear_grad_weight(x, t[0], t[1], t[3]);
+}
+/* matmul slots: 0 a, 1 b, 3 out; i[0..3] batch, m, k, n; b[0..1] trans_a, trans_b. */
+static ie_status run_matmul(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    ie_matmul_shape sh = {c->i[0], c->i[1], c->i[2], c->i[3], c->b[0], c->b[1]};
+    return x->backend->reduce->matmul(x, t[0], t[1], sh, t[3]);
+}
+/* permute slots: 0 x, 3 out; i[0..ndim-1] the permutation. */
+static ie_status run_permute(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    int perm[IE_MAX_DIMS];
+    for (int d = 0; d < t[0]->ndim; d++) perm[d] = (int)c->i[d];
+    return x->backend->reduce->permute(x, t[0], perm, t[3]);
+}
+/* embedding slots: 0 table, 1 indices, 3 out; backward: 1 indices, 2 g, 3 gtable. */
+static ie_status run_embedding(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    (void)c;
+    return x->backend->reduce->embedding(x, t[0], t[1], t[3]);
+}
+static ie_status run_embedding_backward(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    (void)c;
+    return x->backend->reduce->embedding_backward(x, t[1], t[2], t[3]);
+}
+/* attention slots: 0 q, 1 k, 2 v, 3 out, 4 lse; backward: 5 g, 6 gq, 7 gk,
+ * 8 gv (3 and 4 are the forward's, made by prepare). i[0..3] the shape, b[0] causal. */
+static ie_attention_shape att_shape(const bcase *c) {
+    ie_attention_shape sh = {c->i[0], c->i[1], c->i[2], c->i[3], c->f[0], c->b[0]};
+    return sh;
+}
+static ie_status run_attention_forward(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    return x->backend->reduce->attention_forward(x, t[0], t[1], t[2], att_shape(c), t[3], t[4]);
+}
+static ie_status run_attention_backward(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    return x->backend->reduce->attention_backward(x, t[0], t[1], t[2], t[3], t[4], t[5], att_shape(c), t[6], t[7],
+                                                  t[8]);
+}
+static ie_status prepare_attention_backward(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
+    return x->backend->reduce->attention_forward(x, t[0], t[1], t[2], att_shape(c), t[3], t[4]);
 }
 static ie_status run_linear_grad_bias(ie_device_ctx *x, const bcase *c, ie_tensor **t) {
     (void)c;
@@ -520,6 +558,22 @@ static void norm_cases(void) {
         out_t(c, 2, IE_F32, 5, gs);
         if (!i) out_t(c, 3, IE_F32, SH(4)), out_t(c, 4, IE_F32, SH(4));
     }
+    /* layer norm (ie_layer_norm): 37 rows of 96 features viewed as
+     * [rows, features, 1] with one group; affine per feature. */
+    {
+        ie_norm_shape g = {37, 96, 1, 1};
+        bcase *c = add_case(IE_KERNEL_NORM_GROUP_FORWARD, TOL_NORMWISE, run_group_forward, "layer norm [37, 96]");
+        c->norm = g, c->f[1] = 1e-5f;
+        in_f32(c, 0, SH(37, 96), -3, 1), in_f32(c, 1, SH(96), 0.5f, 1.5f), in_f32(c, 2, SH(96), -1, 1);
+        out_t(c, 6, IE_F32, SH(37, 96)), out_t(c, 7, IE_F32, SH(2 * 37)), out_t(c, 8, IE_F32, SH(37));
+        c = add_case(IE_KERNEL_NORM_GROUP_BACKWARD, TOL_NORMWISE, run_group_backward,
+                     "layer norm [37, 96], dx dweight dbias");
+        c->norm = g, c->f[1] = 1e-5f, c->prepare = prepare_group_backward;
+        in_f32(c, 0, SH(37, 96), -3, 1), in_f32(c, 6, SH(37, 96), -1, 1), in_f32(c, 1, SH(96), 0.5f, 1.5f);
+        set_slot(c, 7, IN, IE_F32, 1, (const int64_t[]){2 * 37}, 0, 0);
+        set_slot(c, 8, IN, IE_F32, 1, (const int64_t[]){37}, 0, 0);
+        out_t(c, 2, IE_F32, SH(37, 96)), out_t(c, 3, IE_F32, SH(96)), out_t(c, 4, IE_F32, SH(96));
+    }
 }
 
 static ie_pool_geom pool_geom(int64_t planes, const int64_t in[3], const int k[3], const int s[3], const int p[3]) {
@@ -637,7 +691,9 @@ static void pointwise_cases(void) {
         float p, p2;
     } unary[] = {{"relu", IE_UNARY_RELU, 0, 0},         {"leaky_relu 0.01", IE_UNARY_LEAKY_RELU, 0.01f, 0},
                  {"sigmoid", IE_UNARY_SIGMOID, 0, 0},   {"tanh", IE_UNARY_TANH, 0, 0},
-                 {"affine 0.7 x - 0.3", IE_UNARY_AFFINE, 0.7f, -0.3f}};
+                 {"affine 0.7 x - 0.3", IE_UNARY_AFFINE, 0.7f, -0.3f},
+                 {"gelu", IE_UNARY_GELU, 0, 0},         {"gelu_tanh", IE_UNARY_GELU_TANH, 0, 0},
+                 {"silu", IE_UNARY_SILU, 0, 0}};
     for (size_t i = 0; i < sizeof unary / sizeof *unary; i++) {
         bcase *c = add_case(IE_KERNEL_POINTWISE_UNARY, TOL_EXACT, run_unary, "%s", unary[i].name);
         c->op = unary[i].op, c->f[0] = unary[i].p, c->f[1] = unary[i].p2;
@@ -721,6 +777,72 @@ static void reduce_cases(void) {
         c->terms = n;
         in_f32(c, 0, SH(n, out), -1, 1), out_t(c, 3, IE_F32, SH(out));
     }
+    /* matmul: every transpose combination (the op's forward and its two
+     * gradients), batched, and one long reduction. */
+    const int64_t ms[2][4] = {{3, 5, 33, 7}, {1, 17, 600, 9}};
+    for (int i = 0; i < 2; i++)
+        for (int tr = 0; tr < 4; tr++) {
+            int64_t bt = ms[i][0], m = ms[i][1], k = ms[i][2], n = ms[i][3];
+            bool ta = tr & 1, tb = (tr >> 1) & 1;
+            c = add_case(IE_KERNEL_REDUCE_MATMUL, TOL_DOT, run_matmul, "%lld x [%lld, %lld] x [%lld, %lld]%s%s",
+                         (long long)bt, (long long)m, (long long)k, (long long)k, (long long)n, ta ? " a^T" : "",
+                         tb ? " b^T" : "");
+            c->terms = k;
+            c->i[0] = bt, c->i[1] = m, c->i[2] = k, c->i[3] = n, c->b[0] = ta, c->b[1] = tb;
+            in_f32(c, 0, SH(bt, ta ? k : m, ta ? m : k), -1, 1);
+            in_f32(c, 1, SH(bt, tb ? n : k, tb ? k : n), -1, 1);
+            out_t(c, 3, IE_F32, SH(bt, m, n));
+        }
+    /* permute: a transpose of the last two dimensions, a full reversal
+     * beyond one 16384-element chunk, and attention's head split. */
+    static const struct {
+        int ndim;
+        int64_t shape[5];
+        int64_t perm[5];
+    } ps[] = {{3, {4, 33, 7}, {0, 2, 1}}, {4, {5, 6, 7, 90}, {3, 2, 1, 0}}, {4, {2, 9, 4, 16}, {0, 2, 1, 3}}};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+        c = add_case(IE_KERNEL_REDUCE_PERMUTE, TOL_EXACT, run_permute, "%d-D case %zu", ps[i].ndim, i);
+        int64_t os[5];
+        for (int d = 0; d < ps[i].ndim; d++) c->i[d] = ps[i].perm[d], os[d] = ps[i].shape[ps[i].perm[d]];
+        in_f32(c, 0, ps[i].ndim, ps[i].shape, -1, 1), out_t(c, 3, IE_F32, ps[i].ndim, os);
+    }
+    /* embedding: 300 lookups into a [50, 70] table (repeats certain), so the
+     * backward sums several rows per table row. */
+    c = add_case(IE_KERNEL_REDUCE_EMBEDDING, TOL_EXACT, run_embedding, "[50, 70] table, [3, 100] indices");
+    in_f32(c, 0, SH(50, 70), -1, 1), in_int(c, 1, IE_I64, SH(3, 100), 0, 50), out_t(c, 3, IE_F32, SH(3, 100, 70));
+    c = add_case(IE_KERNEL_REDUCE_EMBEDDING_BACKWARD, TOL_DOT, run_embedding_backward,
+                 "[50, 70] table, [3, 100] indices");
+    c->terms = 300;
+    in_int(c, 1, IE_I64, SH(3, 100), 0, 50), in_f32(c, 2, SH(3, 100, 70), -1, 1), out_t(c, 3, IE_F32, SH(50, 70));
+    /* attention: 6 (batch x head) items, more queries than one 16-row task,
+     * Lq != Lk, with and without the causal mask. */
+    const int64_t at[2][4] = {{6, 37, 37, 16}, {2, 20, 45, 8}};
+    for (int i = 0; i < 2; i++)
+        for (int causal = 0; causal < 2; causal++) {
+            int64_t bt = at[i][0], nq = at[i][1], nk = at[i][2], d = at[i][3];
+            for (int backward = 0; backward < 2; backward++) {
+                c = backward ? add_case(IE_KERNEL_REDUCE_ATTENTION_BACKWARD, TOL_NORMWISE, run_attention_backward,
+                                        "%lld x [%lld, %lld] keys %lld%s", (long long)bt, (long long)nq, (long long)d,
+                                        (long long)nk, causal ? " causal" : "")
+                             : add_case(IE_KERNEL_REDUCE_ATTENTION_FORWARD, TOL_NORMWISE, run_attention_forward,
+                                        "%lld x [%lld, %lld] keys %lld%s", (long long)bt, (long long)nq, (long long)d,
+                                        (long long)nk, causal ? " causal" : "");
+                c->i[0] = bt, c->i[1] = nq, c->i[2] = nk, c->i[3] = d, c->b[0] = causal;
+                c->f[0] = 1.0f / sqrtf((float)d);
+                in_f32(c, 0, SH(bt, nq, d), -2, 2), in_f32(c, 1, SH(bt, nk, d), -2, 2);
+                in_f32(c, 2, SH(bt, nk, d), -1, 1);
+                if (!backward) {
+                    out_t(c, 3, IE_F32, SH(bt, nq, d)), out_t(c, 4, IE_F32, SH(bt * nq));
+                    continue;
+                }
+                c->prepare = prepare_attention_backward;
+                set_slot(c, 3, IN, IE_F32, 3, (const int64_t[]){bt, nq, d}, 0, 0);
+                set_slot(c, 4, IN, IE_F32, 1, (const int64_t[]){bt * nq}, 0, 0);
+                in_f32(c, 5, SH(bt, nq, d), -1, 1);
+                out_t(c, 6, IE_F32, SH(bt, nq, d)), out_t(c, 7, IE_F32, SH(bt, nk, d));
+                out_t(c, 8, IE_F32, SH(bt, nk, d));
+            }
+        }
 }
 
 static void loss_cases(void) {

@@ -4,6 +4,35 @@
 #include "core/backend/cpu/cpu_families.h"
 #include "core/backend/cpu/cpu_parallel.h"
 
+/* GELU and SiLU, written once for forward and backward.  Each is a fixed
+ * sequence of float operations and libm calls (erff, tanhf, expf), and libm
+ * is the same function on every CPU path, so every path gives the same bits
+ * (-ffp-contract=off keeps the compiler from fusing any of it). */
+#define GELU_RSQRT2 0.70710678118654752440f  /* 1 / sqrt(2) */
+#define GELU_RSQRT2PI 0.39894228040143267794f /* 1 / sqrt(2 pi) */
+#define GELU_SQRT2_PI 0.79788456080286535588f /* sqrt(2 / pi) */
+#define GELU_C 0.044715f
+
+static inline float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * GELU_RSQRT2)); }
+/* d/dx x Phi(x) = Phi(x) + x phi(x) */
+static inline float gelu_erf_grad(float x) {
+    return 0.5f * (1.0f + erff(x * GELU_RSQRT2)) + x * GELU_RSQRT2PI * expf(-0.5f * x * x);
+}
+static inline float gelu_tanh(float x) {
+    return 0.5f * x * (1.0f + tanhf(GELU_SQRT2_PI * (x + GELU_C * x * x * x)));
+}
+/* With t = tanh(u), u = s (x + c x^3): 0.5 (1 + t) + 0.5 x (1 - t^2) s (1 + 3 c x^2) */
+static inline float gelu_tanh_grad(float x) {
+    float t = tanhf(GELU_SQRT2_PI * (x + GELU_C * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GELU_SQRT2_PI * (1.0f + 3.0f * GELU_C * x * x);
+}
+static inline float silu(float x) { return x / (1.0f + expf(-x)); }
+/* d/dx x s(x) = s(x) (1 + x (1 - s(x))) */
+static inline float silu_grad(float x) {
+    float s = 1.0f / (1.0f + expf(-x));
+    return s * (1.0f + x * (1.0f - s));
+}
+
 typedef struct binary_job {
     ie_binary_op op;
     const float *a, *b;
@@ -84,6 +113,15 @@ IE_CPU_CLONES static void unary_chunk(void *ctx, int64_t chunk) {
 #pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = j->param * x[i] + j->param2;
         break;
+    case IE_UNARY_GELU:
+        for (int64_t i = lo; i < hi; i++) o[i] = gelu_erf(x[i]);
+        break;
+    case IE_UNARY_GELU_TANH:
+        for (int64_t i = lo; i < hi; i++) o[i] = gelu_tanh(x[i]);
+        break;
+    case IE_UNARY_SILU:
+        for (int64_t i = lo; i < hi; i++) o[i] = silu(x[i]);
+        break;
     }
 }
 
@@ -120,6 +158,15 @@ IE_CPU_CLONES static void unary_backward_chunk(void *ctx, int64_t chunk) {
     case IE_UNARY_AFFINE:
 #pragma GCC ivdep
         for (int64_t i = lo; i < hi; i++) o[i] = g[i] * j->param;
+        break;
+    case IE_UNARY_GELU:
+        for (int64_t i = lo; i < hi; i++) o[i] = g[i] * gelu_erf_grad(s[i]);
+        break;
+    case IE_UNARY_GELU_TANH:
+        for (int64_t i = lo; i < hi; i++) o[i] = g[i] * gelu_tanh_grad(s[i]);
+        break;
+    case IE_UNARY_SILU:
+        for (int64_t i = lo; i < hi; i++) o[i] = g[i] * silu_grad(s[i]);
         break;
     }
 }

@@ -271,6 +271,25 @@ static ie_status cpu_linear_grad_weight(ie_device_ctx *ctx, const ie_tensor *g, 
     return ie_cpu_canon()->gemm(&p);
 }
 
+/* The matmul op and its gradients: one canonical product per batch item.
+ * A transposed operand is read through its strides, never copied, so the
+ * products are the same whichever side the transpose is on. */
+static ie_status cpu_matmul(ie_device_ctx *ctx, const ie_tensor *a, const ie_tensor *b, ie_matmul_shape sh,
+                            ie_tensor *out) {
+    (void)ctx;
+    const int64_t m = sh.m, n = sh.n, k = sh.k;
+    const float *pa = ie_f32(a), *pb = ie_f32(b);
+    float *pc = ie_f32(out);
+    for (int64_t p = 0; p < sh.batch; p++) {
+        ie_canon_gemm g = {.m = m, .n = n, .k = k,
+                           .a = pa + p * m * k, .a_rs = sh.trans_a ? 1 : k, .a_ks = sh.trans_a ? m : 1,
+                           .b = pb + p * k * n, .b_ks = sh.trans_b ? 1 : n, .b_js = sh.trans_b ? k : 1,
+                           .c = pc + p * m * n, .c_rs = n};
+        IE_TRY(ie_cpu_canon()->gemm(&g));
+    }
+    return IE_OK;
+}
+
 #define LINEAR_COLS 128
 
 typedef struct bias_job {
@@ -306,4 +325,10 @@ const struct ie_reduce_kernels ie_cpu_reduce_kernels = {
     .linear_grad_input = cpu_linear_grad_input,
     .linear_grad_weight = cpu_linear_grad_weight,
     .linear_grad_bias = cpu_linear_grad_bias,
+    .matmul = cpu_matmul,
+    .permute = ie_cpu_permute,
+    .embedding = ie_cpu_embedding,
+    .embedding_backward = ie_cpu_embedding_backward,
+    .attention_forward = ie_cpu_attention_forward,
+    .attention_backward = ie_cpu_attention_backward,
 };

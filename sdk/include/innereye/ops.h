@@ -59,12 +59,22 @@ ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
                            float eps, ie_tensor **out);
 ie_status ie_group_norm(ie_tensor *x, int groups, ie_tensor *weight,
                         ie_tensor *bias, float eps, ie_tensor **out);
+/* torch.nn.functional.layer_norm over the last `dims` dimensions of x (any
+ * rank); weight and bias (each may be NULL) have the shape of those
+ * dimensions.  Statistics in double.  Since plugin ABI 1.3. */
+ie_status ie_layer_norm(ie_tensor *x, int dims, ie_tensor *weight,
+                        ie_tensor *bias, float eps, ie_tensor **out);
 
 /* ---- activations ---- */
 ie_status ie_relu(ie_tensor *x, ie_tensor **out);
 ie_status ie_leaky_relu(ie_tensor *x, float negative_slope, ie_tensor **out);
 ie_status ie_sigmoid(ie_tensor *x, ie_tensor **out);
 ie_status ie_tanh(ie_tensor *x, ie_tensor **out);
+/* GELU, x * Phi(x): exact (erf) form, or with tanh_approx the tanh form of
+ * torch's approximate="tanh".  Since plugin ABI 1.3. */
+ie_status ie_gelu(ie_tensor *x, bool tanh_approx, ie_tensor **out);
+/* SiLU (swish), x * sigmoid(x).  Since plugin ABI 1.3. */
+ie_status ie_silu(ie_tensor *x, ie_tensor **out);
 
 /* ---- arithmetic ----
  * b has a's shape, or one element, or one value per channel (shape [C] or
@@ -106,6 +116,28 @@ ie_status ie_upsample(ie_tensor *x, const int64_t *size, ie_upsample_mode mode,
 /* ---- dense ---- */
 /* x [N, in], weight [out, in], bias [out] -> [N, out] */
 ie_status ie_linear(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor **out);
+/* a [..., m, k] * b [..., k, n] -> [..., m, n], as torch.matmul where the
+ * leading dimensions of a and b are equal (batched products), or b is 2-D
+ * (one matrix shared by every batch item of a).  Each output is summed in a
+ * fixed order, the same on every CPU and thread count.  Since plugin ABI 1.3. */
+ie_status ie_matmul(ie_tensor *a, ie_tensor *b, ie_tensor **out);
+/* table [rows, dim], idx int64 [...] -> [..., dim]: out[i] = table[idx[i]]
+ * (token or positional embeddings).  The table's gradient sums repeated
+ * indices in a fixed order.  Since plugin ABI 1.3. */
+ie_status ie_embedding(ie_tensor *table, ie_tensor *idx, ie_tensor **out);
+/* Dimensions reordered: out dimension d is x dimension perm[d] (negative
+ * values count from the end), as torch.permute.  A contiguous copy, never a
+ * view (every tensor here is contiguous); ie_reshape is the no-copy
+ * reshaping.  Since plugin ABI 1.3. */
+ie_status ie_permute(ie_tensor *x, const int *perm, ie_tensor **out);
+/* ie_permute swapping dim0 and dim1.  Since plugin ABI 1.3. */
+ie_status ie_transpose(ie_tensor *x, int dim0, int dim1, ie_tensor **out);
+/* Scaled-dot-product attention, softmax(q k^T / sqrt(d)) v, q [..., Lq, d],
+ * k and v [..., Lk, d] with equal leading dimensions (batch, heads);
+ * causal masks key j > query i (torch's is_causal).  Fused and
+ * memory-bounded: no Lq x Lk matrix is ever stored, forward or backward.
+ * Since plugin ABI 1.3. */
+ie_status ie_attention(ie_tensor *q, ie_tensor *k, ie_tensor *v, bool causal, ie_tensor **out);
 /* Inverted dropout: in training zeroes each element with probability p (draws
  * from rng, element i uses counter i) and scales the rest by 1/(1-p); outside
  * training returns x unchanged (a new reference). */
