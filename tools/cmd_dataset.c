@@ -18,6 +18,12 @@ typedef struct subcommand {
 static const subcommand subcommands[] = {
     {"create", "--images DIR --labels DIR --out FILE [--image-channel NAME] [--label-channel NAME] [--max-subjects N]",
      "pair images and label maps by file name into a dataset.csv (subject,filePath,channel)", ie_cmd_dataset_create},
+    {"from-dicom", "--series DIR --rtstruct FILE --out DIR [--subject NAME] [--structures A,B] [--select SELECTOR]",
+     "rasterise an RT structure set drawn on a DICOM series into a label map and add it to OUT/dataset.csv",
+     ie_cmd_dataset_from_dicom},
+    {"to-dicom", "--series DIR --labels FILE --out FILE --format rtstruct|dicom-seg --classes bg,A,B [--colours ...]",
+     "write a label map on a DICOM series' grid as an RT structure set or a DICOM segmentation",
+     ie_cmd_dataset_to_dicom},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 
