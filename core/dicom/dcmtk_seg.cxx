@@ -99,6 +99,7 @@ extern "C" ie_status ie_dicom_seg_write(const char *path, const ie_dicom_series 
               "Dimension Index (position)");
 
         std::vector<Uint8> frame(plane);
+        std::vector<Uint8> all_frames; // one byte per voxel, frames in the order added (see below)
         for (int s = 1; s <= n_segments; s++) {
             DcmSegment *segment = nullptr;
             // Category and type "Anatomical Structure" (SNOMED CT 91723000):
@@ -143,10 +144,26 @@ extern "C" ie_status ie_dicom_seg_write(const char *path, const ie_dicom_series 
                 per_frame.push_back(&content_fg);
                 per_frame.push_back(&derivation);
                 check(seg->addFrame(frame.data(), number, per_frame), "adding a frame");
+                all_frames.insert(all_frames.end(), frame.begin(), frame.end());
             }
         }
+        if (all_frames.empty())
+            return ie_error_set(IE_ERR_UNSUPPORTED, "%s: %s: no voxel belongs to any segment, and a DICOM "
+                                "Segmentation needs at least one frame; nothing was written (an empty result can "
+                                "go out as an RT structure set, whose ROIs may be empty)", op, path);
         DcmFileFormat file;
         check(seg->writeDataset(*file.getDataset()), "encoding");
+        // DCMTK 3.6.7 packs binary frames wrongly when a frame's voxel count
+        // is not a multiple of 8: later frames come out shifted (found by
+        // tests/cli/test_dicom.sh on a 35x34 coronal series).  The standard's
+        // packing is one continuous little-endian bit stream over all frames,
+        // padded to an even length; it is written here instead.
+        size_t bytes = (all_frames.size() + 7) / 8;
+        std::vector<Uint8> packed(bytes + bytes % 2, 0);
+        for (size_t b = 0; b < all_frames.size(); b++)
+            if (all_frames[b]) packed[b / 8] |= (Uint8)(1u << (b % 8));
+        check(file.getDataset()->putAndInsertUint8Array(DCM_PixelData, packed.data(), (unsigned long)packed.size()),
+              "Pixel Data");
         // Common Instance Reference: the series every frame derives from.
         DcmDataset *out = file.getDataset();
         DcmItem *ref = nullptr;
