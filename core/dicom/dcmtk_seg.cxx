@@ -109,13 +109,13 @@ extern "C" ie_status ie_dicom_seg_write(const char *path, const ie_dicom_series 
                                      CodeSequenceMacro("91723000", "SCT", "Anatomical Structure"),
                                      DcmSegTypes::SAT_AUTOMATIC, software),
                   segments[s - 1].name);
+            std::unique_ptr<DcmSegment> owned(segment); // until the document takes it
             Uint16 lab[3];
             rgb_to_dicom_lab(segments[s - 1].colour, lab);
             check(segment->setRecommendedDisplayCIELabValue(lab[0], lab[1], lab[2]), "Recommended Display CIELab");
             Uint16 number = 0;
-            OFCondition added = seg->addSegment(segment, number);
-            if (added.bad()) delete segment;
-            check(added, segments[s - 1].name);
+            check(seg->addSegment(segment, number), segments[s - 1].name);
+            owned.release();
             for (int k = 0; k < series->n_slices; k++) {
                 const uint8_t *src = labels + plane * (size_t)k;
                 bool any = false;
