@@ -118,6 +118,15 @@ check "the refusal lists each series with its description" grep -q 'description=
 check "--series description=coronal picks that series" test $? -eq 0
 check "... on the coronal grid, contours on its slices" pycheck rtstruct "$out/mixed/m/rtstruct.dcm" \
   "$gen/hippocampus_001_coronal/series" "$out/mixed/m/segmentation.nii.gz" anterior,posterior 0.99
+# Training reads the series data.dicom_series picks from such folders.
+{ echo "subject,filePath,channel"
+  for s in a b c; do echo "$s,$mixed,image"; echo "$s,$gen/hippocampus_001_coronal/label.nii.gz,label"; done
+} > "$out/mixed.csv"
+"$innereye" train --model HelloWorld --output-dir "$out" --set run.name=mixed --set data.dataset_csv="$out/mixed.csv" \
+  --set 'data.classes=["background","anterior","posterior"]' --set model.params.features=4 --set model.params.depth=2 \
+  --set train.epochs=1 --set data.crop_size=[16,16,16] --set data.split.train=0.34 --set data.split.val=0.33 \
+  --set data.split.test=0.33 --set data.dicom_series=description=coronal > "$out/train_mixed.txt" 2>&1
+check "training with data.dicom_series reads the chosen series of two-series folders" test $? -eq 0 || tail -5 "$out/train_mixed.txt"
 refused "a selector no series matches" 1 'no series match data.dicom_series "modality=CT"' \
   "$innereye" infer --run "$out/run" --image "$mixed" --subject m2 --series modality=CT --out "$out/mixed"
 
