@@ -86,13 +86,17 @@ sed -i "s|,labels/|,$out/ds_hippocampus_001/labels/|" "$out/hippo.csv"
   --set 'data.classes=["background","anterior","posterior"]' --set 'data.class_colours=["#FF8000","#0080FF"]' \
   --set model.params.features=4 --set model.params.depth=2 --set train.epochs=1 --set data.crop_size=[16,16,16] \
   --set data.split.train=0.5 --set data.split.val=0.17 --set data.split.test=0.33 > "$out/train.txt" 2>&1
-check "a model trains on DICOM series folders" test $? -eq 0 || tail -5 "$out/train.txt"
+rc=$?
+check "a model trains on DICOM series folders" test $rc -eq 0
+[ $rc -eq 0 ] || tail -5 "$out/train.txt"
 
 series=$gen/hippocampus_003_sagittal/series
 for format in rtstruct dicom-seg; do
   "$innereye" infer --run "$out/run" --image "$series" --subject case --format $format --out "$out/infer_$format" \
     > "$out/infer.txt" 2>&1
-  check "infer --format $format on a sagittal series" test $? -eq 0 || cat "$out/infer.txt"
+  rc=$?
+  check "infer --format $format on a sagittal series" test $rc -eq 0
+  [ $rc -eq 0 ] || cat "$out/infer.txt"
 done
 pred=$out/infer_rtstruct/case
 check "infer --format rtstruct writes segmentation.nii.gz and rtstruct.dcm" test -f "$pred/rtstruct.dcm" -a -f "$pred/segmentation.nii.gz"
@@ -122,11 +126,13 @@ check "... on the coronal grid, contours on its slices" pycheck rtstruct "$out/m
 { echo "subject,filePath,channel"
   for s in a b c; do echo "$s,$mixed,image"; echo "$s,$gen/hippocampus_001_coronal/label.nii.gz,label"; done
 } > "$out/mixed.csv"
-"$innereye" train --model HelloWorld --output-dir "$out" --set run.name=mixed --set data.dataset_csv="$out/mixed.csv" \
+"$innereye" train --model HelloWorld --output-dir "$out" --set run.name=run_two_series --set data.dataset_csv="$out/mixed.csv" \
   --set 'data.classes=["background","anterior","posterior"]' --set model.params.features=4 --set model.params.depth=2 \
   --set train.epochs=1 --set data.crop_size=[16,16,16] --set data.split.train=0.34 --set data.split.val=0.33 \
   --set data.split.test=0.33 --set data.dicom_series=description=coronal > "$out/train_mixed.txt" 2>&1
-check "training with data.dicom_series reads the chosen series of two-series folders" test $? -eq 0 || tail -5 "$out/train_mixed.txt"
+rc=$?
+check "training with data.dicom_series reads the chosen series of two-series folders" test $rc -eq 0
+[ $rc -eq 0 ] || tail -5 "$out/train_mixed.txt"
 refused "a selector no series matches" 1 'no series match data.dicom_series "modality=CT"' \
   "$innereye" infer --run "$out/run" --image "$mixed" --subject m2 --series modality=CT --out "$out/mixed"
 
