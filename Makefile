@@ -5,19 +5,22 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 # Build and runtime dependencies (Debian 12 package names); dataset-fashion-mnist
 # holds the images of the classification tests and configs/fashion_mnist.json;
-# libcurl sends metrics to an MLflow tracking server (docs/cluster.md).
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libcurl4-openssl-dev dataset-fashion-mnist
+# libcurl sends metrics to an MLflow tracking server (docs/cluster.md);
+# DCMTK writes and reads DICOM-RT structure sets and DICOM-SEG (core/dicom).
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libcurl4-openssl-dev libdcmtk-dev dataset-fashion-mnist
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
 # image IO fixtures; scipy for the segmentation metrics and post-processing
 # fixtures; scikit-learn for the classification metrics) and run the PyTorch
 # side of benchmarks.
 REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy python3-sklearn
 # Needed only by the Slurm integration test (tests/cli/test_slurm.sh), which
-# starts its own single-node Slurm, and by the report test (tests/cli/
+# starts its own single-node Slurm, by the report test (tests/cli/
 # test_report.sh: the page rendered in headless Chromium, compare checked
-# against scipy; `script` of bsdutils drives tests/cli/test_progress.sh);
-# without them (not root) those tests are skipped.
-TEST_PACKAGES := slurm-wlm munge chromium bsdutils python3-numpy python3-scipy python3-pil
+# against scipy; `script` of bsdutils drives tests/cli/test_progress.sh) and
+# by the DICOM test (tests/cli/test_dicom.sh: dciodvfy validates the DICOM-RT
+# and DICOM-SEG outputs, pydicom and nibabel write the test series and read
+# the outputs back); without them (not root) those tests are skipped.
+TEST_PACKAGES := slurm-wlm munge chromium bsdutils python3-numpy python3-scipy python3-pil dicom3tools python3-pydicom python3-nibabel
 # make test-sanitize (CI runs it before `make test`): the unit and CLI tests
 # built with ASan + UBSan (+ LeakSanitizer) in SANITIZE_BUILD; any report
 # fails (tests/sanitize/run.sh).  -O1 keeps the build and the training tests
@@ -89,7 +92,7 @@ test-deps:
 	@if [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory deps PACKAGES="$(TEST_PACKAGES)"; \
 	else missing=""; for p in $(TEST_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; [ -z "$$missing" ] || echo "Not root: the Slurm, report or progress tests will be skipped (sudo apt-get install -y$$missing)"; fi
+	done; [ -z "$$missing" ] || echo "Not root: the Slurm, report, progress or DICOM tests will be skipped (sudo apt-get install -y$$missing)"; fi
 
 reference-deps:
 	@$(MAKE) --no-print-directory deps PACKAGES="$(REFERENCE_PACKAGES)"

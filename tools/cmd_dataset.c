@@ -27,6 +27,12 @@ static const subcommand subcommands[] = {
     {"from-nnunet", "DIR [--out FOLDER]",
      "dataset.csv + config.json (+ folds/ from splits_final.json) from an nnU-Net raw dataset folder",
      ie_cmd_dataset_from_nnunet},
+    {"from-dicom", "--series DIR --rtstruct FILE --out DIR [--subject NAME] [--structures A,B] [--select SELECTOR]",
+     "rasterise an RT structure set drawn on a DICOM series into a label map and add it to OUT/dataset.csv",
+     ie_cmd_dataset_from_dicom},
+    {"to-dicom", "--series DIR --labels FILE --out FILE --format rtstruct|dicom-seg --classes bg,A,B [--colours ...]",
+     "write a label map on a DICOM series' grid as an RT structure set or a DICOM segmentation",
+     ie_cmd_dataset_to_dicom},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 

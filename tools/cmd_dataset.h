@@ -19,4 +19,9 @@ typedef int (*ie_dataset_subcommand)(int argc, char **argv);
 /* `dataset create` (pairs an image and a label folder). */
 int ie_cmd_dataset_create(int argc, char **argv);
 
+/* `dataset from-dicom` (an RT structure set into a label map; cmd_dataset_dicom.c). */
+int ie_cmd_dataset_from_dicom(int argc, char **argv);
+/* `dataset to-dicom` (a label map into an RT structure set or DICOM-SEG; cmd_dataset_to_dicom.c). */
+int ie_cmd_dataset_to_dicom(int argc, char **argv);
+
 #endif

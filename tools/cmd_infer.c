@@ -39,7 +39,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: innereye infer --run RUN_DIR (--image FILE [--image FILE ...] [--mask FILE] [--subject NAME]\n"
             "                      | --dataset CSV) --out DIR [--set KEY=VALUE ...] [--threads N]\n"
-            "                      [--allow-plugin-change]\n"
+            "                      [--allow-plugin-change] [--format nifti|rtstruct|dicom-seg] [--series SELECTOR]\n"
             "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
             "                      --out DIR\n"
             "\n"
@@ -50,6 +50,9 @@ static void usage(FILE *out) {
             "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
             "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
             "(subject,filePath,channel).  Settings: infer.* and postprocess.* (docs/inference.md).\n"
+            "--format rtstruct|dicom-seg also writes rtstruct.dcm or segmentation.dcm referencing the input DICOM\n"
+            "series (infer.format); --series picks a series of a DICOM folder: uid=..., modality=... or\n"
+            "description=... (data.dicom_series).\n"
             "--run refuses a plugin file other than the one the run was trained with (run.json's SHA-256)\n"
             "unless --allow-plugin-change is given.\n");
 }
@@ -356,10 +359,40 @@ int ie_cmd_infer(int argc, char **argv) {
         }
         if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
     }
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
-    int n_rest = 0;
-    if (!rest) return fail(&s, "out of memory");
-    if (ie_config_parse_args(s.cfg, argc, argv, &n_rest, rest) != IE_OK) {
+    /* --format F and --series S are short for --set infer.format=F and
+     * --set data.dicom_series=S. */
+    char **args = calloc((size_t)argc + 1, sizeof *args), **rest = calloc((size_t)argc + 1, sizeof *rest);
+    static char owned[2][4200];
+    bool given[2] = {false, false};
+    int n_args = 0, n_rest = 0;
+    if (!rest || !args) {
+        free(args);
+        free(rest);
+        return fail(&s, "out of memory");
+    }
+    for (int i = 0; i < argc; i++) {
+        static const char *const shorthand[2][2] = {{"--format", "infer.format"}, {"--series", "data.dicom_series"}};
+        int which = is_flag(argv[i], "--format") ? 0 : is_flag(argv[i], "--series") ? 1 : -1;
+        if (which < 0 || given[which]) {
+            args[n_args++] = argv[i];
+            continue;
+        }
+        const char *v = flag_value(argc, argv, &i, shorthand[which][0]);
+        if (!v || (size_t)snprintf(owned[which], sizeof owned[which], "%s=%s", shorthand[which][1], v) >=
+                      sizeof owned[which]) {
+            free(args);
+            free(rest);
+            fprintf(stderr, "innereye infer: %s needs a value\n", shorthand[which][0]);
+            session_free(&s);
+            return 2;
+        }
+        given[which] = true;
+        args[n_args++] = "--set";
+        args[n_args++] = owned[which];
+    }
+    ie_status parsed_args = ie_config_parse_args(s.cfg, n_args, args, &n_rest, rest);
+    free(args);
+    if (parsed_args != IE_OK) {
         free(rest);
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());
         session_free(&s);

@@ -96,6 +96,12 @@ static const ie_config_key schema_keys[] = {
             "(at least 2^depth of a UNet), then predictions are cut back."},
     {.path = "data.classes", .type = IE_CFG_STRING_ARRAY, .def = "[]",
      .doc = "Names of the classes or structures (InnerEye `ground_truth_ids`); [] lets the model decide."},
+    {.path = "data.class_colours", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Display colour of each structure after the background, \"#RRGGBB\", in the order of data.classes "
+            "(InnerEye `colours`); written into DICOM-RT and DICOM-SEG outputs; []: a fixed palette."},
+    {.path = "data.dicom_series", .type = IE_CFG_STRING, .def = "\"\"",
+     .doc = "Which series of a DICOM folder to read when it holds several: uid=<SeriesInstanceUID>, "
+            "modality=<CT, MR, ...> or description=<SeriesDescription>; \"\": the folder must hold one series."},
     {.path = "data.normalization", .type = IE_CFG_ENUM, .def = "\"SimpleNorm\"",
      .choices = "None|SimpleNorm|CtWindow|MriWindow|TrimmedNorm",
      .doc = "Intensity normalisation (InnerEye `norm_method`)."},
@@ -268,6 +274,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "`innereye infer` writes posterior_<class>.nii.gz for every class besides segmentation.nii.gz."},
     {.path = "infer.posterior_dtype", .type = IE_CFG_ENUM, .def = "\"uint8\"", .choices = "uint8|float32",
      .doc = "Posterior files as uint8 0..255 (InnerEye's floor(p * 255)) or float32 probabilities."},
+    {.path = "infer.format", .type = IE_CFG_ENUM, .def = "\"nifti\"", .choices = "nifti|rtstruct|dicom-seg",
+     .doc = "`innereye infer` also writes the segmentation as a DICOM RT Structure Set (rtstruct.dcm) or a "
+            "DICOM Segmentation (segmentation.dcm) referencing the input series; needs a DICOM series input."},
     {.path = "postprocess.smoothing_mm", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", .length = 3, .min = 0,
      .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
      .doc = "Gaussian smoothing of the posteriors before the argmax, sigma in mm along (D, H, W) "

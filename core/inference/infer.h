@@ -28,6 +28,10 @@ typedef struct ie_infer_settings {
      * every image to it, so the network's posteriors are on that grid and
      * are resampled back to the input's (linearly) before post-processing. */
     double target_spacing[3];
+    /* infer.format: the segmentation also as DICOM, referencing the input
+     * series (core/dicom); colours of data.class_colours, index 0 unused. */
+    enum { IE_INFER_NIFTI, IE_INFER_RTSTRUCT, IE_INFER_DICOM_SEG } format;
+    uint8_t colours[IE_POSTPROCESS_MAX_CLASSES][3];
 } ie_infer_settings;
 
 /* Reads and checks infer.*, postprocess.*, data.test_crop_size /
@@ -59,6 +63,7 @@ typedef struct ie_infer_subject {
     ie_sample sample;            /* image [C, D, H, W] normalised; labels when the loader gave them */
     ie_tensor *mask;             /* [D, H, W] i64 (a label map: 0 outside) or NULL */
     ie_image_geometry geometry;  /* of the first image channel's file */
+    char source[4096];           /* that file (or DICOM folder), for DICOM outputs */
     ie_tensor *posteriors;       /* [K, D, H, W] f32, after masking and smoothing */
     ie_tensor *segmentation;     /* [D, H, W] u8, after every post-processing step */
 } ie_infer_subject;
@@ -95,6 +100,10 @@ ie_status ie_infer_item(const ie_infer_settings *settings, ie_load_item_fn load,
 /* Fails (IE_ERR_IO) when <out_dir>/<subject> exists and is not an empty
  * folder, or when the subject's name cannot be a folder name. */
 ie_status ie_infer_outputs_check(const char *out_dir, const char *subject);
+/* infer.format rtstruct / dicom-seg: <dir>/rtstruct.dcm or
+ * <dir>/segmentation.dcm, referencing the input series (s->source must be a
+ * DICOM series folder); nothing for nifti. */
+ie_status ie_infer_write_dicom(const char *dir, const ie_infer_settings *settings, const ie_infer_subject *s);
 ie_status ie_infer_write(const char *out_dir, const ie_infer_settings *settings, const ie_infer_subject *s);
 
 #endif

@@ -112,6 +112,7 @@ ie_status ie_infer_write(const char *out_dir, const ie_infer_settings *s, const 
     ie_status st = ie_reshape(r->segmentation, ndim, wshape, &seg);
     if (st == IE_OK) st = ie_image_write(path, seg, &r->geometry);
     ie_tensor_release(seg);
+    if (st == IE_OK) st = ie_infer_write_dicom(partial, s, r);
     for (int k = 0; st == IE_OK && s->write_posteriors && k < s->n_classes; k++) {
         ie_tensor *p = NULL;
         posterior_name(s->class_names[k], name, sizeof name);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dicom/colours.h"
 #include "core/inference/infer.h"
 
 static int class_index(const ie_infer_settings *s, const char *name, size_t len) {
@@ -146,6 +147,11 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
     const char *dtype = "uint8";
     IE_TRY(ie_config_get_string(cfg, "infer.posterior_dtype", &dtype));
     s->posteriors_float = strcmp(dtype, "float32") == 0;
+    const char *format = "nifti";
+    IE_TRY(ie_config_get_string(cfg, "infer.format", &format));
+    s->format = !strcmp(format, "rtstruct") ? IE_INFER_RTSTRUCT
+                : !strcmp(format, "dicom-seg") ? IE_INFER_DICOM_SEG : IE_INFER_NIFTI;
+    IE_TRY(ie_class_colours_from_config(cfg, s->n_classes, s->colours));
     /* A stride larger than the window leaves gaps: refuse it now rather than
      * at the first subject. */
     for (int a = 0; a < 3; a++) {

@@ -2,6 +2,7 @@
  * post-processing (see infer.h). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/plugin/guard.h"
 #include "core/data/sample_util.h"
@@ -97,6 +98,15 @@ ie_status ie_infer_check_item(const ie_infer_settings *s, const char *const *cha
         IE_TRY(channel_path(item, channels[c], path, sizeof path));
         ie_status st = ie_image_read_geometry(path, &g);
         if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s'", item->subject, channels[c]);
+        /* DICOM outputs reference the input's slices, so the input must be
+         * a series: refused here, before any work, not after inference. */
+        struct stat sb;
+        if (c == 0 && s->format != IE_INFER_NIFTI && (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+            return ie_error_set(IE_ERR_UNSUPPORTED, "subject '%s', channel '%s': %s is not a DICOM series folder; "
+                                "infer.format %s references the source series' slices (Frame of Reference, SOP "
+                                "Instance UIDs), so the first image channel must be a folder of DICOM slices "
+                                "(or use infer.format nifti)", item->subject, channels[c], path,
+                                s->format == IE_INFER_RTSTRUCT ? "rtstruct" : "dicom-seg");
         if ((g.ndim == 2 || g.size[2] == 1) && s->window.window[0] > 1)
             return ie_error_set(IE_ERR_SHAPE, "subject '%s', channel '%s': %s: a %s (%lldx%lld%s), but the model works "
                                 "on 3-D crops (window %lldx%lldx%lld, D x H x W): give 3-D volumes, or use a 2-D model",
@@ -214,6 +224,7 @@ ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *
         for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->sample.image, k + 1);
     if (st == IE_OK) st = channel_path(item, first_channel, path, sizeof path);
     if (st == IE_OK) st = ie_image_read_geometry(path, &out->geometry);
+    if (st == IE_OK) snprintf(out->source, sizeof out->source, "%s", path);
     if (st == IE_OK)
         st = ie_sliding_window(out->sample.image, s->n_classes, &s->window, ie_infer_net_window, (void *)net,
                                &out->posteriors);

@@ -43,6 +43,7 @@
 
 #include "core/io/image_geometry.h"
 #include "core/io/file_check.h"
+#include "core/io/dicom_select.h"
 #include "innereye/image_io.h"
 
 namespace {
@@ -377,17 +378,19 @@ std::vector<std::string> series_files(const char *op, const char *path, ie_statu
                           op, path, kFormats);
         return {};
     }
-    if (uids.size() > 1) {
-        // Taking the first series would train on whichever GDCM lists first.
-        std::string list;
-        for (size_t i = 0; i < uids.size() && i < 4; i++)
-            list += (i ? ", " : "") + uids[i] + " (" + std::to_string(names->GetFileNames(uids[i]).size()) + " files)";
-        if (uids.size() > 4) list += ", ...";
-        st = ie_error_set(IE_ERR_UNSUPPORTED,
-                          "%s: %s holds %zu DICOM series (%s); InnerEye reads one series per folder: move each "
-                          "series into a folder of its own and name that folder",
-                          op, path, uids.size(), list.c_str());
-        return {};
+    if (uids.size() > 1 || ie_image_dicom_series_selector()[0]) {
+        // Taking the first series would train on whichever GDCM lists first:
+        // the selector (data.dicom_series) names one, or the error lists them.
+        char uid[IE_DICOM_UID_MAX];
+        st = ie_dicom_series_pick(path, uid);
+        if (st != IE_OK) return {};
+        auto plain = itk::GDCMSeriesFileNames::New();
+        plain->SetUseSeriesDetails(false); // identifiers are then the plain Series Instance UIDs
+        plain->SetDirectory(path);
+        std::vector<std::string> files = plain->GetFileNames(uid);
+        if (files.empty())
+            st = ie_error_set(IE_ERR_IO, "%s: %s: GDCM finds no file of series %s", op, path, uid);
+        return files;
     }
     std::vector<std::string> files = names->GetFileNames(uids.front());
     st = IE_OK;

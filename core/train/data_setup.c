@@ -346,6 +346,10 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
     s->seg.image_channels = s->image_channels;
     IE_TRY(norm_from_config(cfg, s, n));
     IE_TRY(truth_from_config(cfg, s, n_classes));
+    /* Before any image is read: which series a DICOM folder gives. */
+    const char *series = "";
+    IE_TRY(ie_config_get_string(cfg, "data.dicom_series", &series));
+    if (ie_image_dicom_series_select(series) != IE_OK) return ie_error_wrap(IE_ERR_CONFIG, "data.dicom_series");
     int64_t crop[3];
     int count = 0;
     IE_TRY(ie_config_get_int_array(cfg, "data.crop_size", crop, 3, &count));

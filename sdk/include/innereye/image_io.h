@@ -54,6 +54,17 @@ typedef struct ie_image_geometry {
 ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out,
                         ie_image_geometry *geometry);
 
+/* Which series ie_image_read takes from a DICOM folder (config key
+ * data.dicom_series): "" (the default) needs exactly one series in the
+ * folder; "uid=<Series Instance UID>", "modality=<CT, MR, ...>" or
+ * "description=<Series Description>" (case-insensitive) picks the one series
+ * that matches, and a folder where none or several match is refused with a
+ * list of its series.  Process-wide: the host sets it from the config before
+ * any image is read, so plugins' reads follow it too.  IE_ERR_CONFIG for a
+ * selector of another form. */
+ie_status ie_image_dicom_series_select(const char *selector);
+const char *ie_image_dicom_series_selector(void);
+
 /* Reads only the header: the geometry of the image at `path`. */
 ie_status ie_image_read_geometry(const char *path, ie_image_geometry *geometry);
 
