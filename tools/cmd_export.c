@@ -15,12 +15,14 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
+#include "core/data/scalar_statistics.h"
 #include "core/experiment/ensemble.h"
 #include "core/export/export.h"
 #include "core/inference/infer.h"
 #include "core/plugin/guard.h"
 #include "core/plugin/host.h"
 #include "core/train/compute.h"
+#include "core/util/file_util.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_export.h"
 
@@ -34,7 +36,10 @@ static void usage(FILE *out) {
             "graph is traced from the model's forward pass, so any plugin built from SDK ops exports.\n"
             "RUN_DIR may be an ensemble folder: the members' posteriors are averaged in the graph.\n"
             "Classes, normalisation, window, spacing and post-processing settings are in the model's\n"
-            "metadata_props (innereye.*).  --set changes config keys first (for example the window:\n"
+            "metadata_props (innereye.*).  A classification run exports its network with the mapping to\n"
+            "probabilities (input \"image\" of the training images' shape, \"features\" when it has any,\n"
+            "output \"predictions\"); its inputs are prepared as its training statistics say.\n"
+            "--set changes config keys first (for example the window:\n"
             "--set data.test_crop_size=[64,64,64]).  FILE must not exist.\n");
 }
 
@@ -46,6 +51,8 @@ typedef struct session {
     ie_loaded_plugin *plugins[MAX_MEMBERS];
     ie_model *models[MAX_MEMBERS];
     ie_host host;
+    ie_scalar_model scalar; /* a classification run (instead of cfgs/plugins/models) */
+    bool is_scalar;
     char *meta_values[32];
     const char *meta_keys[32];
     int n_meta;
@@ -62,6 +69,7 @@ static void session_free(session *s) {
         ie_config_free(s->cfgs[i]);
     }
     for (int i = 0; i < s->n_meta; i++) ie_config_string_free(s->meta_values[i]);
+    if (s->is_scalar) ie_scalar_model_close(&s->scalar);
     ie_guard_end();
 }
 
@@ -105,12 +113,19 @@ static ie_status load_member(session *s, int i, const char *run, const char *wei
     return st;
 }
 
+static int fail(session *s, int code, const char *message) {
+    fprintf(stderr, "innereye export: %s\n", message);
+    session_free(s);
+    return code;
+}
+
 /* metadata_props: what a user of the ONNX file needs to prepare the input
  * and read the output as `innereye infer` does (docs/export.md). */
 static ie_status add_meta(session *s, const char *key, const char *config_path) {
-    if (config_path[0] && !ie_config_has(s->cfgs[0], config_path)) return IE_OK;
+    const ie_config *cfg = s->is_scalar ? s->scalar.cfg : s->cfgs[0];
+    if (config_path[0] && !ie_config_has(cfg, config_path)) return IE_OK;
     char *json = NULL;
-    IE_TRY(ie_config_get_json(s->cfgs[0], config_path, &json));
+    IE_TRY(ie_config_get_json(cfg, config_path, &json));
     s->meta_keys[s->n_meta] = key;
     s->meta_values[s->n_meta++] = json;
     return IE_OK;
@@ -149,16 +164,45 @@ static ie_status metadata(session *s, const int64_t *window, int channels) {
     IE_TRY(add_meta_text(s, "innereye.input_shape", text));
     snprintf(text, sizeof text, "%d", s->n);
     IE_TRY(add_meta_text(s, "innereye.ensemble_members", text));
+    if (s->is_scalar) {
+        IE_TRY(add_meta(s, "innereye.scalar", "data.scalar"));
+        char *stats = NULL; /* the training statistics that prepare inputs (normalisation, features) */
+        IE_TRY(ie_read_file(s->scalar.statistics, &stats, NULL));
+        s->meta_keys[s->n_meta] = "innereye.data_statistics";
+        s->meta_values[s->n_meta++] = stats;
+        IE_TRY(add_meta_text(s, "innereye.output", "predictions: one value per output (innereye.data_statistics "
+                                                   "outputs): probabilities (sigmoid for binary, softmax for "
+                                                   "multi-class)"));
+        return add_meta_text(s, "innereye.task", ie_task_kind_name(s->scalar.plugin->table.task));
+    }
     IE_TRY(add_meta_text(s, "innereye.output", "posteriors: class probabilities per voxel, background first "
                                                "(innereye.classes order); argmax and innereye.postprocess give "
                                                "the segmentation"));
     return add_meta_text(s, "innereye.task", "segmentation");
 }
 
-static int fail(session *s, int code, const char *message) {
-    fprintf(stderr, "innereye export: %s\n", message);
+/* A classification run: one member, its image shape and features from the
+ * run's statistics. */
+static int export_scalar(session *s, const char *run, bool ensemble, const char *out) {
+    if (ensemble) return 1; /* checked by the caller */
+    s->is_scalar = true;
+    if (ie_export_scalar_open(run, &s->scalar) != IE_OK) return fail(s, 1, ie_error_message());
+    int64_t shape[4];
+    ie_scalar_data_image_shape(s->scalar.data, shape);
+    int64_t features = ie_scalar_data_feature_count(s->scalar.data);
+    const int64_t window[3] = {shape[1], shape[2], shape[3]};
+    if (metadata(s, window, (int)shape[0]) != IE_OK) return fail(s, 1, ie_error_message());
+    ie_export_member member = {s->scalar.plugin, s->scalar.model, s->scalar.data};
+    ie_onnx_export_spec spec = {.n_members = 1, .members = &member,
+                                .image_shape = {shape[0] ? 1 : 0, shape[0], shape[1], shape[2], shape[3]},
+                                .features = features, .n_meta = s->n_meta, .meta_keys = s->meta_keys,
+                                .meta_values = (const char *const *)s->meta_values};
+    if (ie_export_onnx(&spec, out) != IE_OK) return fail(s, 1, ie_error_message());
+    printf("wrote %s: %s, ONNX opset 17, input image [1, %lld, %lld, %lld, %lld], %lld features\n", out,
+           s->scalar.plugin->table.name, (long long)shape[0], (long long)shape[1], (long long)shape[2],
+           (long long)shape[3], (long long)features);
     session_free(s);
-    return code;
+    return 0;
 }
 
 int ie_cmd_export(int argc, char **argv) {
@@ -228,6 +272,19 @@ int ie_cmd_export(int argc, char **argv) {
                  "replaces a file)", out);
         return fail(&s, 2, path);
     }
+    bool scalar = false;
+    if (ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar) {
+        if (ensemble)
+            return fail(&s, 2, "exporting an ensemble of classification or regression runs is not supported; "
+                                "export one member's run");
+        bool has_set = false;
+        for (int i = 0; i < argc; i++) has_set = has_set || !strncmp(argv[i], "--set", 5);
+        if (has_set)
+            return fail(&s, 2, "--set is not used for a classification run: its inputs are fixed by its "
+                               "training statistics");
+        ie_guard_begin("export", NULL);
+        return export_scalar(&s, run, ensemble, out);
+    }
     if (ie_config_resolve(s.cfgs[0]) != IE_OK) {
         fprintf(stderr, "innereye export: the configuration has problems:\n%s", ie_config_problems(s.cfgs[0]));
         session_free(&s);
@@ -257,7 +314,7 @@ int ie_cmd_export(int argc, char **argv) {
     if (st != IE_OK) return fail(&s, 1, ie_error_message());
 
     ie_export_member members[MAX_MEMBERS];
-    for (int i = 0; i < s.n; i++) members[i] = (ie_export_member){s.plugins[i], s.models[i]};
+    for (int i = 0; i < s.n; i++) members[i] = (ie_export_member){s.plugins[i], s.models[i], NULL};
     ie_onnx_export_spec spec = {.n_members = s.n, .members = members,
                                 .image_shape = {1, channels, settings.window.window[0], settings.window.window[1],
                                                 settings.window.window[2]},

@@ -12,24 +12,21 @@
 
 #include "core/plugin/loader.h"
 
+struct ie_scalar_data;
+
 typedef struct ie_export_member {
     const ie_loaded_plugin *plugin;
     ie_model *model;
+    /* Classification: the run's data (its statistics), which says how the
+     * outputs become predictions (ie_scalar_outputs_map); NULL otherwise. */
+    const struct ie_scalar_data *scalar;
 } ie_export_member;
-
-/* What inference does with a classification/regression network's output. */
-typedef enum ie_export_scalar_map {
-    IE_EXPORT_MAP_NONE = 0, /* regression: the values */
-    IE_EXPORT_MAP_SIGMOID,  /* binary and multi-label */
-    IE_EXPORT_MAP_SOFTMAX   /* multi-class */
-} ie_export_scalar_map;
 
 typedef struct ie_onnx_export_spec {
     int n_members;                      /* 1, or an ensemble's members (posteriors averaged in-graph) */
     const ie_export_member *members;
     int64_t image_shape[5];             /* the input "image": [1, C, D, H, W] */
     int64_t features;                   /* > 0: a second input "features" [1, F] (classification) */
-    ie_export_scalar_map scalar_map;    /* classification/regression only */
     int n_meta;                         /* metadata_props, key/value strings */
     const char *const *meta_keys;
     const char *const *meta_values;
@@ -39,5 +36,11 @@ typedef struct ie_onnx_export_spec {
  * output "posteriors" for segmentation, "predictions" otherwise) and writes
  * the model to `path` atomically.  Errors name the model and the op. */
 ie_status ie_export_onnx(const ie_onnx_export_spec *spec, const char *path);
+
+/* A classification run's model with its statistics and last weights, as
+ * `innereye infer` opens it (core/export/scalar_model.c); close with
+ * ie_scalar_model_close. */
+#include "core/inference/scalar_infer.h"
+ie_status ie_export_scalar_open(const char *run, ie_scalar_model *m);
 
 #endif

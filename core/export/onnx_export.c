@@ -9,12 +9,13 @@
 #include "core/export/onnx_graph.h"
 #include "core/export/onnx_writer.h"
 #include "core/inference/infer.h"
+#include "core/inference/scalar_infer.h"
 #include "core/plugin/guard.h"
 #include "innereye/ops.h"
 
 /* One member's traced output: what inference computes from a window
  * (segmentation) or a batch (classification, regression). */
-static ie_status trace_member(const ie_onnx_export_spec *spec, const ie_export_member *m, ie_tensor *image,
+static ie_status trace_member(const ie_export_member *m, ie_tensor *image,
                               ie_tensor *features, ie_tensor **out) {
     bool was_tracing = ie_trace_set(true);
     ie_status st;
@@ -24,14 +25,11 @@ static ie_status trace_member(const ie_onnx_export_spec *spec, const ie_export_m
     } else {
         ie_batch batch = {.struct_size = sizeof batch, .count = 1, .image = image, .features = features};
         ie_tensor *raw = NULL;
+        /* the mapping inference applies (sigmoid, softmax, or the plugin's
+         * postprocess) is traced too; regression's rescaling is plain C,
+         * so such a model is refused by the tracer, naming it */
         st = ie_plugin_forward(m->plugin, m->model, &batch, false, &raw);
-        if (st == IE_OK && m->plugin->table.postprocess)
-            st = ie_error_set(IE_ERR_UNSUPPORTED, "export: model %s has its own postprocess for predictions; only "
-                              "the standard mappings (sigmoid, softmax, values) are exported",
-                              m->plugin->table.name);
-        else if (st == IE_OK && spec->scalar_map == IE_EXPORT_MAP_SIGMOID) st = ie_sigmoid(raw, out);
-        else if (st == IE_OK && spec->scalar_map == IE_EXPORT_MAP_SOFTMAX) st = ie_softmax(raw, 1, out);
-        else if (st == IE_OK) *out = ie_tensor_retain(raw);
+        if (st == IE_OK) st = ie_scalar_outputs_map(m->plugin, m->model, m->scalar, raw, out);
         ie_tensor_release(raw);
     }
     ie_trace_set(was_tracing);
@@ -67,7 +65,7 @@ static ie_status build_graph(const ie_onnx_export_spec *spec, ie_onnx_builder *b
         ie_guard_leave();
         char prefix[32] = "", name[IE_ONNX_NAME];
         if (spec->n_members > 1) snprintf(prefix, sizeof prefix, "member%d.", k);
-        st = trace_member(spec, m, image, features, &out);
+        st = trace_member(m, image, features, &out);
         if (st == IE_OK)
             st = ie_onnx_add_trace(b, m->plugin->table.name, out, inputs, input_names, features ? 2 : 1, params,
                                    prefix, name);

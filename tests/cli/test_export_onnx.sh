@@ -120,6 +120,38 @@ compare_ensemble() {
 }
 check "ensemble: onnxruntime's mean posteriors are within $tol of innereye infer" compare_ensemble
 
+# ---- the Classifier on Fashion-MNIST (Debian's dataset-fashion-mnist) ----
+if [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
+  "$innereye" dataset fashion-mnist --out "$out/fm" --train 200 --val 50 --test 50 > "$out/fm.txt" 2>&1 ||
+    { cat "$out/fm.txt"; exit 1; }
+  "$innereye" train --config "$src/configs/fashion_mnist_quick.json" --set data.dataset_csv="$out/fm/dataset.csv" \
+    --output-dir "$out" --set run.name=classifier --set train.epochs=1 --threads 2 > "$out/t5.txt" 2>&1 ||
+    { cat "$out/t5.txt"; exit 1; }
+  cls=$(ls -d "$out"/classifier*/ | head -1)
+  (head -1 "$out/fm/dataset.csv"; grep '^test_0000[0-4],' "$out/fm/dataset.csv") > "$out/fm/few.csv"
+  check "Classifier: export writes an ONNX file" "$innereye" export --run "$cls" --format onnx --out "$out/cls.onnx"
+  check "Classifier: the ONNX checker accepts it" onnx_check "$out/cls.onnx"
+  "$innereye" infer --run "$cls" --dataset "$out/fm/few.csv" --out "$out/cls.infer" > /dev/null 2>&1
+  compare_classifier() { # every output of 5 test images, against predictions.csv (9 significant digits)
+    local s worst=0
+    for s in test_00000 test_00001 test_00002 test_00003 test_00004; do
+      "$tool" scalar-prepare "$cls" "$out/fm/few.csv" "$s" "$out/$s.in" &&
+      NODE_PATH=$ort_modules node "$src/tests/export/ort_run.js" "$out/cls.onnx" "$out/$s.in" "$out/$s.ort" \
+        > /dev/null || return 1
+      od -An -f -v -w4 "$out/$s.ort" | awk '{ print $1 }' > "$out/$s.ort.txt"
+      awk -F, -v s="$s" '$1 == s { print $4 }' "$out/cls.infer/predictions.csv" > "$out/$s.infer.txt"
+      [ "$(wc -l < "$out/$s.ort.txt")" -eq 10 ] && [ "$(wc -l < "$out/$s.infer.txt")" -eq 10 ] || return 1
+      worst=$(paste "$out/$s.ort.txt" "$out/$s.infer.txt" |
+              awk -v w="$worst" '{ d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d } END { print w }')
+    done
+    echo "largest |onnxruntime - innereye infer| over 5 images x 10 classes: $worst (tolerance $tol)"
+    awk -v w="$worst" -v t="$tol" 'BEGIN { exit !(w <= t) }'
+  }
+  check "Classifier: onnxruntime's probabilities are within $tol of innereye infer on Fashion-MNIST" compare_classifier
+else
+  echo "skipped: the Classifier part (apt-get install dataset-fashion-mnist)"
+fi
+
 # ---- refusals: clear message, non-zero exit, nothing written ----
 echo keep > "$out/kept.onnx"
 refused "an existing --out is never replaced" 2 "already exists" --run "$unet3d" --format onnx --out "$out/kept.onnx"

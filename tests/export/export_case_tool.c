@@ -15,6 +15,10 @@
  *       crops them back to the image and compares each class with
  *       SUBJECT_DIR/posterior_<class>.nii.gz (infer.posterior_dtype float32).
  *       Prints the largest difference; exit 1 above TOLERANCE.
+ *   export_case_tool scalar-prepare RUN_DIR DATASET_CSV SUBJECT INPUT.bin
+ *       a classification run's input for SUBJECT of the CSV, prepared with
+ *       the run's statistics as `innereye infer` prepares it: [1, C, D, H, W]
+ *       float32, raw (images only: the test models have no features).
  * The window must cover the image (one window, so the sliding window's
  * blending reduces to p * w / w), or be one slice deep (a 2-D model: the
  * input then has every slice, which ort_run.js feeds one at a time).  Exit 2: bad arguments or files. */
@@ -24,6 +28,9 @@
 #include <string.h>
 
 #include "core/data/dataset.h"
+#include "core/data/scalar_hooks.h"
+#include "core/data/scalar_statistics.h"
+#include "core/export/export.h"
 #include "core/inference/infer.h"
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
@@ -136,6 +143,35 @@ static int compare(loaded *l, const char *ort_path, const char *subject_dir, dou
     return worst <= tolerance ? 0 : 1;
 }
 
+static int scalar_prepare(const char *run, const char *csv, const char *subject, const char *out_path) {
+    ie_scalar_model m;
+    ie_dataset *ds = NULL;
+    char config[4200], stats[4200];
+    snprintf(config, sizeof config, "%s/config.resolved.json", run);
+    snprintf(stats, sizeof stats, "%s/" IE_SCALAR_STATISTICS_FILE, run);
+    if (ie_dataset_load(csv, "subject", &ds) != IE_OK) return die(ie_error_message());
+    /* the weights do not matter here: the dummy export model's are used */
+    if (ie_export_scalar_open(run, &m) != IE_OK) return die(ie_error_message());
+    ie_scalar_data *data = NULL;
+    if (ie_scalar_data_from_statistics(stats, ds, false, &data) != IE_OK) return die(ie_error_message());
+    const ie_dataset_item *item = NULL;
+    for (int i = 0; i < ie_dataset_count(ds); i++)
+        if (!strcmp(ie_dataset_item_at(ds, i)->subject, subject)) item = ie_dataset_item_at(ds, i);
+    if (!item) return die("no such subject in the CSV");
+    ie_sample sample = {.struct_size = sizeof sample};
+    if (ie_scalar_load(data, item, &m.host, &sample) != IE_OK) return die(ie_error_message());
+    size_t n = (size_t)ie_tensor_numel(sample.image);
+    FILE *f = fopen(out_path, "wb");
+    bool ok = f && fwrite(ie_tensor_data_f32(sample.image), sizeof(float), n, f) == n;
+    if (f && fclose(f) != 0) ok = false;
+    ie_sample_clear(&sample);
+    ie_scalar_data_free(data);
+    ie_scalar_model_close(&m);
+    ie_dataset_free(ds);
+    (void)config;
+    return ok ? 0 : die("cannot write the input file");
+}
+
 /* The sliding window's rule (docs/inference.md, "Window size"). */
 static int window(loaded *l) {
     for (int a = 0; a < 3; a++) {
@@ -151,6 +187,7 @@ int main(int argc, char **argv) {
     bool is_window = argc == 5 && !strcmp(argv[1], "window");
     bool is_prepare = argc == 6 && !strcmp(argv[1], "prepare");
     bool is_compare = argc == 8 && !strcmp(argv[1], "compare");
+    if (argc == 6 && !strcmp(argv[1], "scalar-prepare")) return scalar_prepare(argv[2], argv[3], argv[4], argv[5]);
     if (!is_window && !is_prepare && !is_compare) return die("usage: see tests/export/export_case_tool.c");
     loaded l = {0};
     if (is_window) l.allow_larger = true;

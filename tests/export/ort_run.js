@@ -29,12 +29,16 @@ async function main() {
       x.set(data.subarray((ch * depth + s * d) * plane, (ch * depth + (s + 1) * d) * plane), ch * d * plane);
     const results = await session.run({ image: new ort.Tensor('float32', x, shape) });
     const out = results[session.outputNames[0]];
+    if (out.dims.length === 2) { // a classifier's [1, K] predictions: one run
+      outAll = out.data; outShape = out.dims;
+      break;
+    }
     const k = out.dims[1];
     if (!outAll) { outAll = new Float32Array(k * depth * plane); outShape = [1, k, depth, ...out.dims.slice(3)]; }
     for (let ch = 0; ch < k; ch++)
       outAll.set(out.data.subarray(ch * d * plane, (ch + 1) * d * plane), (ch * depth + s * d) * plane);
   }
-  fs.writeFileSync(output, Buffer.from(outAll.buffer));
+  fs.writeFileSync(output, Buffer.from(outAll.buffer, outAll.byteOffset, outAll.byteLength));
   console.log(`onnxruntime: ${session.outputNames[0]} [${outShape}] in ${slabs} run(s)`);
   void meta;
 }
