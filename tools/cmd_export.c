@@ -17,6 +17,7 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/data/scalar_statistics.h"
 #include "core/experiment/ensemble.h"
+#include "core/export/bundle.h"
 #include "core/export/export.h"
 #include "core/inference/infer.h"
 #include "core/plugin/guard.h"
@@ -29,6 +30,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: innereye export --run RUN_DIR --format onnx --out FILE [--set KEY=VALUE ...]\n"
+            "       innereye export --run RUN_DIR --format bundle --out FILE\n"
             "\n"
             "Writes the run's model (its last checkpoint) as an ONNX model (opset 17): input \"image\"\n"
             "[1, C, D, H, W] of the inference window (data.test_crop_size, rounded up to data.pad_multiple),\n"
@@ -40,7 +42,10 @@ static void usage(FILE *out) {
             "probabilities (input \"image\" of the training images' shape, \"features\" when it has any,\n"
             "output \"predictions\"); its inputs are prepared as its training statistics say.\n"
             "--set changes config keys first (for example the window:\n"
-            "--set data.test_crop_size=[64,64,64]).  FILE must not exist.\n");
+            "--set data.test_crop_size=[64,64,64]).  FILE must not exist.\n"
+            "\n"
+            "--format bundle writes one file with the weights, config and training statistics of the run (or of\n"
+            "every member of an ensemble), checked by SHA-256: innereye infer --bundle FILE uses it as --run.\n");
 }
 
 #define MAX_MEMBERS IE_ENSEMBLE_MAX_MEMBERS
@@ -205,6 +210,25 @@ static int export_scalar(session *s, const char *run, bool ensemble, const char 
     return 0;
 }
 
+/* A bundle carries an ensemble folder; a run becomes an ensemble of one
+ * (core/export/bundle.h). */
+static int export_bundle(session *s, const char *run, bool ensemble, const char *out) {
+    char tmp[4200], folder[4300];
+    ie_status st = IE_OK;
+    if (ensemble) {
+        st = ie_bundle_pack(run, out);
+    } else if ((st = ie_bundle_temp_dir(tmp, sizeof tmp)) == IE_OK) {
+        snprintf(folder, sizeof folder, "%s/run", tmp);
+        st = ie_ensemble_create_single(run, folder);
+        if (st == IE_OK) st = ie_bundle_pack(folder, out);
+        ie_bundle_remove_tree(tmp);
+    }
+    if (st != IE_OK) return fail(s, 1, ie_error_message());
+    printf("wrote %s: a bundle of %s (use it with innereye infer --bundle %s)\n", out, run, out);
+    session_free(s);
+    return 0;
+}
+
 int ie_cmd_export(int argc, char **argv) {
     session s = {0};
     const char *run = NULL, *format = NULL, *out = NULL;
@@ -259,10 +283,16 @@ int ie_cmd_export(int argc, char **argv) {
         *slots[which] = rest[++i];
     }
     free(rest);
+    bool bundle = format && !strcmp(format, "bundle");
+    bool has_set = false;
+    for (int i = 0; i < argc; i++) has_set = has_set || !strncmp(argv[i], "--set", 5);
     const char *problem = !run ? "give --run RUN_DIR (a training run or an ensemble folder)"
-                          : !format ? "give --format onnx"
-                          : strcmp(format, "onnx") ? "--format must be onnx"
-                          : !out ? "give --out FILE" : NULL;
+                          : !format ? "give --format onnx|bundle"
+                          : strcmp(format, "onnx") && !bundle ? "--format must be onnx or bundle"
+                          : !out ? "give --out FILE"
+                          : bundle && has_set ? "--set does not go with --format bundle: the bundle keeps the run's "
+                                                "config; give --set to innereye infer --bundle"
+                          : NULL;
     if (problem) {
         usage(stderr);
         return fail(&s, 2, problem);
@@ -272,13 +302,12 @@ int ie_cmd_export(int argc, char **argv) {
                  "replaces a file)", out);
         return fail(&s, 2, path);
     }
+    if (bundle) return export_bundle(&s, run, ensemble, out);
     bool scalar = false;
     if (ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar) {
         if (ensemble)
             return fail(&s, 2, "exporting an ensemble of classification or regression runs is not supported; "
                                 "export one member's run");
-        bool has_set = false;
-        for (int i = 0; i < argc; i++) has_set = has_set || !strncmp(argv[i], "--set", 5);
         if (has_set)
             return fail(&s, 2, "--set is not used for a classification run: its inputs are fixed by its "
                                "training statistics");

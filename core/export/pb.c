@@ -74,3 +74,5 @@ void ie_pb_append(ie_pb *b, ie_pb *other) {
     else put(b, other->data, other->len);
     ie_pb_free(other);
 }
+
+void ie_pb_raw(ie_pb *b, const void *data, size_t n) { put(b, data, n); }

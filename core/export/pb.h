@@ -29,6 +29,8 @@ void ie_pb_float(ie_pb *b, int field, float v);
 /* wire type 2 */
 void ie_pb_bytes(ie_pb *b, int field, const void *data, size_t n);
 void ie_pb_string(ie_pb *b, int field, const char *s);
+/* Appends raw bytes (no field key): for containers other than protobuf. */
+void ie_pb_raw(ie_pb *b, const void *data, size_t n);
 /* Appends other's bytes (already complete fields) to b and frees other. */
 void ie_pb_append(ie_pb *b, ie_pb *other);
 /* Appends `msg` as field `field` of b and frees msg (failure propagates). */
