@@ -19,6 +19,7 @@
 #include "core/experiment/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/export/export.h"
+#include "core/export/pytorch.h"
 #include "core/inference/infer.h"
 #include "core/plugin/guard.h"
 #include "core/plugin/host.h"
@@ -30,7 +31,7 @@
 static void usage(FILE *out) {
     fprintf(out,
             "usage: innereye export --run RUN_DIR --format onnx --out FILE [--set KEY=VALUE ...]\n"
-            "       innereye export --run RUN_DIR --format bundle --out FILE\n"
+            "       innereye export --run RUN_DIR --format pytorch|bundle --out FILE\n"
             "\n"
             "Writes the run's model (its last checkpoint) as an ONNX model (opset 17): input \"image\"\n"
             "[1, C, D, H, W] of the inference window (data.test_crop_size, rounded up to data.pad_multiple),\n"
@@ -44,6 +45,8 @@ static void usage(FILE *out) {
             "--set changes config keys first (for example the window:\n"
             "--set data.test_crop_size=[64,64,64]).  FILE must not exist.\n"
             "\n"
+            "--format pytorch writes the run's weights as torch.save(state_dict) does, with the state_dict\n"
+            "names of InnerEye's PyTorch models (the reverse of tools/convert_pytorch_checkpoint.py).\n"
             "--format bundle writes one file with the weights, config and training statistics of the run (or of\n"
             "every member of an ensemble), checked by SHA-256: innereye infer --bundle FILE uses it as --run.\n");
 }
@@ -229,6 +232,40 @@ static int export_bundle(session *s, const char *run, bool ensemble, const char 
     return 0;
 }
 
+/* The run's last weights as torch.save(state_dict) writes them. */
+static int export_pytorch(session *s, const char *run, bool scalar, const char *out) {
+    ie_guard_begin("export", NULL);
+    ie_params *params = NULL;
+    ie_status st;
+    if (scalar) {
+        s->is_scalar = true;
+        st = ie_export_scalar_open(run, &s->scalar);
+        if (st == IE_OK) {
+            ie_guard_enter(s->scalar.plugin, "parameters");
+            params = s->scalar.plugin->table.parameters(s->scalar.model);
+            ie_guard_leave();
+        }
+    } else {
+        st = ie_config_resolve(s->cfgs[0]);
+        if (st != IE_OK) {
+            fprintf(stderr, "innereye export: the configuration has problems:\n%s", ie_config_problems(s->cfgs[0]));
+            session_free(s);
+            return 2;
+        }
+        st = load_member(s, 0, run, NULL);
+        if (st == IE_OK) {
+            ie_guard_enter(s->plugins[0], "parameters");
+            params = s->plugins[0]->table.parameters(s->models[0]);
+            ie_guard_leave();
+        }
+    }
+    if (st == IE_OK) st = ie_export_pytorch(params, out);
+    if (st != IE_OK) return fail(s, 1, ie_error_message());
+    printf("wrote %s: %d tensors (torch.load gives the state_dict)\n", out, ie_params_count(params));
+    session_free(s);
+    return 0;
+}
+
 int ie_cmd_export(int argc, char **argv) {
     session s = {0};
     const char *run = NULL, *format = NULL, *out = NULL;
@@ -284,14 +321,18 @@ int ie_cmd_export(int argc, char **argv) {
     }
     free(rest);
     bool bundle = format && !strcmp(format, "bundle");
+    bool pytorch = format && !strcmp(format, "pytorch");
     bool has_set = false;
     for (int i = 0; i < argc; i++) has_set = has_set || !strncmp(argv[i], "--set", 5);
     const char *problem = !run ? "give --run RUN_DIR (a training run or an ensemble folder)"
-                          : !format ? "give --format onnx|bundle"
-                          : strcmp(format, "onnx") && !bundle ? "--format must be onnx or bundle"
+                          : !format ? "give --format onnx, pytorch or bundle"
+                          : strcmp(format, "onnx") && !bundle && !pytorch ? "--format must be onnx, pytorch or bundle"
                           : !out ? "give --out FILE"
                           : bundle && has_set ? "--set does not go with --format bundle: the bundle keeps the run's "
                                                 "config; give --set to innereye infer --bundle"
+                          : pytorch && has_set ? "--set does not go with --format pytorch: a state_dict holds weights only"
+                          : pytorch && ensemble ? "--format pytorch writes one model's state_dict; export a member's run "
+                                                  "(an ensemble has several)"
                           : NULL;
     if (problem) {
         usage(stderr);
@@ -304,6 +345,7 @@ int ie_cmd_export(int argc, char **argv) {
     }
     if (bundle) return export_bundle(&s, run, ensemble, out);
     bool scalar = false;
+    if (pytorch) return export_pytorch(&s, run, ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar, out);
     if (ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar) {
         if (ensemble)
             return fail(&s, 2, "exporting an ensemble of classification or regression runs is not supported; "

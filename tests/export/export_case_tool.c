@@ -11,7 +11,7 @@
  *       the window as the sliding window pads a volume smaller than its
  *       window (floor(extra / 2) before): [1, C, D, H, W] float32, raw.
  *   export_case_tool compare RUN_DIR IMAGE WINDOW_D,H,W OUTPUT.bin SUBJECT_DIR TOLERANCE
- *       OUTPUT.bin: ONNX Runtime's posteriors [1, K, D, H, W] for INPUT.bin;
+ *       OUTPUT.bin: the posteriors [1, K, D, H, W] that ONNX Runtime or PyTorch gave for INPUT.bin;
  *       crops them back to the image and compares each class with
  *       SUBJECT_DIR/posterior_<class>.nii.gz (infer.posterior_dtype float32).
  *       Prints the largest difference; exit 1 above TOLERANCE.
@@ -139,7 +139,7 @@ static int compare(loaded *l, const char *ort_path, const char *subject_dir, dou
         ie_tensor_release(post);
     }
     free(ort);
-    printf("largest |onnxruntime - innereye infer| over %d classes: %.3g (tolerance %.3g)\n", k, worst, tolerance);
+    printf("largest |reference - innereye infer| over %d classes: %.3g (tolerance %.3g)\n", k, worst, tolerance);
     return worst <= tolerance ? 0 : 1;
 }
 
