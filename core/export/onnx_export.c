@@ -47,14 +47,17 @@ static ie_status dummy(int ndim, const int64_t *shape, ie_tensor **out) {
 static ie_status build_graph(const ie_onnx_export_spec *spec, ie_onnx_builder *b, int64_t *out_shape,
                              int *out_ndim, char out_name[IE_ONNX_NAME]) {
     ie_tensor *image = NULL, *features = NULL;
-    IE_TRY(dummy(5, spec->image_shape, &image));
     ie_status st = IE_OK;
+    if (spec->image_shape[0] > 0) st = dummy(5, spec->image_shape, &image); /* 0: features only */
     if (spec->features > 0) {
         const int64_t fs[2] = {1, spec->features};
         st = dummy(2, fs, &features);
     }
     ie_tensor *inputs[2] = {image, features};
     const char *input_names[2] = {"image", "features"};
+    int n_inputs = 2;
+    if (!image) inputs[0] = features, input_names[0] = "features", n_inputs = 1;
+    else if (!features) n_inputs = 1;
     char sum[IE_ONNX_NAME] = "";
     for (int k = 0; st == IE_OK && k < spec->n_members; k++) {
         const ie_export_member *m = &spec->members[k];
@@ -67,8 +70,8 @@ static ie_status build_graph(const ie_onnx_export_spec *spec, ie_onnx_builder *b
         if (spec->n_members > 1) snprintf(prefix, sizeof prefix, "member%d.", k);
         st = trace_member(m, image, features, &out);
         if (st == IE_OK)
-            st = ie_onnx_add_trace(b, m->plugin->table.name, out, inputs, input_names, features ? 2 : 1, params,
-                                   prefix, name);
+            st = ie_onnx_add_trace(b, m->plugin->table.name, out, inputs, input_names, n_inputs, params, prefix,
+                                   name);
         if (st == IE_OK && k == 0) {
             *out_ndim = ie_tensor_ndim(out);
             memcpy(out_shape, ie_tensor_shape(out), (size_t)*out_ndim * sizeof *out_shape);
@@ -97,6 +100,37 @@ static ie_status build_graph(const ie_onnx_export_spec *spec, ie_onnx_builder *b
     return st;
 }
 
+ie_status ie_onnx_save(ie_onnx_builder *b, const char *graph_name, int n_inputs, const char *const *input_names,
+                       const int *input_ndims, const int64_t *const *input_shapes, const char *result,
+                       const char *output, int out_ndim, const int64_t *out_shape, int n_meta,
+                       const char *const *meta_keys, const char *const *meta_values, const char *path) {
+    const char *in[1] = {result};
+    ie_onnx_node(&b->graph, "Identity", "output", in, 1, output, NULL);
+    for (int i = 0; i < n_inputs; i++) ie_onnx_value_info(&b->graph, 11, input_names[i], input_ndims[i], input_shapes[i]);
+    ie_onnx_value_info(&b->graph, 12, output, out_ndim, out_shape);
+    ie_pb_string(&b->graph, 2, graph_name); /* GraphProto.name */
+    ie_pb model = {0};
+    ie_pb_varint(&model, 1, IE_ONNX_IR_VERSION);
+    ie_pb_string(&model, 2, "InnerEye-C");
+    ie_pb_string(&model, 3, IE_VERSION_STRING);
+    ie_pb_varint(&model, 5, 1);
+    ie_pb_message(&model, 7, &b->graph);
+    ie_pb opset = {0};
+    ie_pb_string(&opset, 1, "");
+    ie_pb_varint(&opset, 2, IE_ONNX_OPSET);
+    ie_pb_message(&model, 8, &opset);
+    for (int i = 0; i < n_meta; i++) {
+        ie_pb kv = {0};
+        ie_pb_string(&kv, 1, meta_keys[i]);
+        ie_pb_string(&kv, 2, meta_values[i]);
+        ie_pb_message(&model, 14, &kv);
+    }
+    ie_status st = ie_pb_ok(&model) ? ie_write_file_atomic(path, (const char *)model.data, model.len)
+                                    : ie_error_set(IE_ERR_NOMEM, "export: out of memory writing %s", path);
+    ie_pb_free(&model);
+    return st;
+}
+
 ie_status ie_export_onnx(const ie_onnx_export_spec *spec, const char *path) {
     if (spec->n_members < 1) return ie_error_set(IE_ERR_INVALID_ARG, "export: no model to export");
     ie_onnx_builder b = {0};
@@ -105,37 +139,16 @@ ie_status ie_export_onnx(const ie_onnx_export_spec *spec, const char *path) {
     char result[IE_ONNX_NAME];
     ie_status st = build_graph(spec, &b, out_shape, &out_ndim, result);
     bool segmentation = spec->members[0].plugin->table.task == IE_TASK_SEGMENTATION;
-    const char *output = segmentation ? "posteriors" : "predictions";
-    if (st == IE_OK) {
-        const char *in[1] = {result};
-        ie_onnx_node(&b.graph, "Identity", "output", in, 1, output, NULL);
-        ie_onnx_value_info(&b.graph, 11, "image", 5, spec->image_shape);
-        const int64_t fs[2] = {1, spec->features};
-        if (spec->features > 0) ie_onnx_value_info(&b.graph, 11, "features", 2, fs);
-        ie_onnx_value_info(&b.graph, 12, output, out_ndim, out_shape);
-        ie_pb_string(&b.graph, 2, spec->members[0].plugin->table.name); /* GraphProto.name */
-    }
-    ie_pb model = {0};
-    if (st == IE_OK) { /* ModelProto */
-        ie_pb_varint(&model, 1, IE_ONNX_IR_VERSION);
-        ie_pb_string(&model, 2, "InnerEye-C");
-        ie_pb_string(&model, 3, IE_VERSION_STRING);
-        ie_pb_varint(&model, 5, 1);
-        ie_pb_message(&model, 7, &b.graph);
-        ie_pb opset = {0};
-        ie_pb_string(&opset, 1, "");
-        ie_pb_varint(&opset, 2, IE_ONNX_OPSET);
-        ie_pb_message(&model, 8, &opset);
-        for (int i = 0; i < spec->n_meta; i++) {
-            ie_pb kv = {0};
-            ie_pb_string(&kv, 1, spec->meta_keys[i]);
-            ie_pb_string(&kv, 2, spec->meta_values[i]);
-            ie_pb_message(&model, 14, &kv);
-        }
-        if (!ie_pb_ok(&model)) st = ie_error_set(IE_ERR_NOMEM, "export: out of memory writing %s", path);
-    }
-    if (st == IE_OK) st = ie_write_file_atomic(path, (const char *)model.data, model.len);
-    ie_pb_free(&model);
+    const int64_t fs[2] = {1, spec->features};
+    const char *names[2];
+    const int64_t *shapes[2];
+    int ndims[2], n = 0;
+    if (spec->image_shape[0] > 0) names[n] = "image", shapes[n] = spec->image_shape, ndims[n++] = 5;
+    if (spec->features > 0) names[n] = "features", shapes[n] = fs, ndims[n++] = 2;
+    if (st == IE_OK)
+        st = ie_onnx_save(&b, spec->members[0].plugin->table.name, n, names, ndims, shapes, result,
+                          segmentation ? "posteriors" : "predictions", out_ndim, out_shape, spec->n_meta,
+                          spec->meta_keys, spec->meta_values, path);
     ie_onnx_builder_free(&b);
     return st;
 }

@@ -48,6 +48,14 @@ void ie_onnx_const_i64(ie_onnx_builder *b, int n, const int64_t *data, char name
 /* A float constant initializer with a fresh name (written to name). */
 void ie_onnx_const_f32(ie_onnx_builder *b, int ndim, const int64_t *dims, const float *data, char name[IE_ONNX_NAME]);
 
+/* Finishes the graph (an Identity from `result` to the graph output
+ * `output`, the inputs' and output's types) and writes the ModelProto
+ * (opset 17, metadata_props) to `path` atomically.  b's graph is consumed. */
+ie_status ie_onnx_save(ie_onnx_builder *b, const char *graph_name, int n_inputs, const char *const *input_names,
+                       const int *input_ndims, const int64_t *const *input_shapes, const char *result,
+                       const char *output, int out_ndim, const int64_t *out_shape, int n_meta,
+                       const char *const *meta_keys, const char *const *meta_values, const char *path);
+
 /* One traced node as ONNX node(s) writing `out` (core/export/onnx_ops.c).
  * names: the ONNX names of node->inputs ("" for NULL); ndim/shape: the
  * node's output shape. */

@@ -6,13 +6,17 @@
 # Also the refusals: bad arguments, an existing --out (kept), a model whose
 # forward pass uses data computed outside SDK ops.  Skipped (exit 77)
 # without python3-onnx, onnxruntime-node or the hippocampus data.
-#   test_export_onnx.sh INNEREYE CASE_TOOL SOURCE_DIR ORT_NODE_MODULES DATA_DIR
+# Every op mapping is also checked on small graphs (export_ops_tool: strided,
+# dilated, transposed convolutions, pools, upsampling, norms, window, ...),
+# with the refusals of the tracer.
+#   test_export_onnx.sh INNEREYE CASE_TOOL SOURCE_DIR ORT_NODE_MODULES DATA_DIR OPS_TOOL
 set -u
 innereye=$1
 tool=$2
 src=$3
 ort_modules=$4
 data=$5
+ops_tool=$6
 python=/usr/bin/python3
 for need in "$python -c 'import onnx'" "test -d $ort_modules/onnxruntime-node" "test -d $data/images"; do
   if ! eval "$need" > /dev/null 2>&1; then
@@ -65,6 +69,15 @@ export_and_compare() { # NAME RUN WINDOW: the window infer uses on the case (the
   check "$name: onnxruntime's posteriors are within $tol of innereye infer on hippocampus_001" \
     compare_with_infer "$name" "$run" "$window" "$out/$name.onnx"
 }
+
+# ---- every op mapping, on small graphs ----
+mkdir -p "$out/ops"
+check "the tracer's refusals name the op and the model; the op graphs export" "$ops_tool" "$out/ops"
+for c in ops_2d ops_3d ops_norm_window; do
+  check "$c: the ONNX checker accepts it" onnx_check "$out/ops/$c.onnx"
+  check "$c: onnxruntime's output is within $tol of the engine's" env NODE_PATH="$ort_modules" \
+    node "$src/tests/export/ort_run.js" "$out/ops/$c.onnx" "$out/ops/$c.in" "$out/ops/$c.ort" "$out/ops/$c.expected" "$tol"
+done
 
 "$innereye" train --model UNet3D "${common[@]}" --set run.name=unet3d --set model.params.features=4 \
   --set model.params.depth=2 --set data.crop_size=[16,16,16] --set data.pad_multiple=4 > "$out/t1.txt" 2>&1 ||

@@ -2,13 +2,15 @@
 // onnxruntime-node, installed by `make export-test-deps` into
 // build/onnxruntime): the input "image" from a raw float32 file of the
 // model's input shape, the first output written as raw float32.
-//   NODE_PATH=build/onnxruntime/node_modules node ort_run.js MODEL.onnx INPUT.bin OUTPUT.bin
+//   NODE_PATH=build/onnxruntime/node_modules node ort_run.js MODEL.onnx INPUT.bin OUTPUT.bin [EXPECTED.bin TOL]
+// With EXPECTED.bin (raw float32 of the output's size) it also prints the
+// largest difference and exits 1 above TOL.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
 async function main() {
-  const [model, input, output] = process.argv.slice(2);
+  const [model, input, output, expected, tol] = process.argv.slice(2);
   const session = await ort.InferenceSession.create(model);
   const meta = session.handler && session.handler.inputMetadata;
   const bytes = fs.readFileSync(input);
@@ -24,6 +26,12 @@ async function main() {
   const slabs = data.length / n, depth = slabs * d;
   let outAll = null, outShape = null;
   for (let s = 0; s < slabs; s++) {
+    if (slabs === 1) { // one run: any output shape, as it comes
+      const results = await session.run({ image: new ort.Tensor('float32', data, shape) });
+      const out = results[session.outputNames[0]];
+      outAll = out.data; outShape = out.dims;
+      break;
+    }
     const x = new Float32Array(n);
     for (let ch = 0; ch < c; ch++)
       x.set(data.subarray((ch * depth + s * d) * plane, (ch * depth + (s + 1) * d) * plane), ch * d * plane);
@@ -40,6 +48,18 @@ async function main() {
   }
   fs.writeFileSync(output, Buffer.from(outAll.buffer, outAll.byteOffset, outAll.byteLength));
   console.log(`onnxruntime: ${session.outputNames[0]} [${outShape}] in ${slabs} run(s)`);
+  if (expected) {
+    const e = fs.readFileSync(expected);
+    const want = new Float32Array(e.buffer, e.byteOffset, e.length / 4);
+    if (want.length !== outAll.length) throw new Error(`${expected} has ${want.length} values, the output ${outAll.length}`);
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      const d = Math.abs(want[i] - outAll[i]);
+      if (!(d <= worst)) worst = d; // NaN counts as the worst
+    }
+    console.log(`largest |onnxruntime - innereye| ${worst} (tolerance ${tol})`);
+    if (!(worst <= Number(tol))) process.exit(1);
+  }
   void meta;
 }
 
