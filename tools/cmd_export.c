@@ -100,8 +100,8 @@ static ie_status load_member(session *s, int i, const char *run, const char *wei
     IE_TRY(ie_config_get_int(s->cfgs[i], "seed", &seed));
     IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugins[i]));
     if (s->plugins[i]->table.task != IE_TASK_SEGMENTATION)
-        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" is a %s model; this version exports segmentation "
-                            "models only", s->plugins[i]->table.name,
+        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" is a %s model; export takes segmentation, "
+                            "classification and regression runs", s->plugins[i]->table.name,
                             ie_task_kind_name(s->plugins[i]->table.task));
     IE_TRY(ie_plugin_validate_config(s->plugins[i], ie_config_text(s->cfgs[i])));
     if (i == 0) s->host = ie_host_default((uint64_t)seed, "");
@@ -195,6 +195,10 @@ static int export_scalar(session *s, const char *run, bool ensemble, const char 
     if (ensemble) return 1; /* checked by the caller */
     s->is_scalar = true;
     if (ie_export_scalar_open(run, &s->scalar) != IE_OK) return fail(s, 1, ie_error_message());
+    if (s->scalar.plugin->table.task == IE_TASK_REGRESSION && !s->scalar.plugin->table.postprocess)
+        return fail(s, 1, "a regression run cannot be exported to ONNX: its outputs are mapped back from "
+                          "standardised units in plain C, outside the engine's op records (--format pytorch and "
+                          "--format bundle take it)");
     int64_t shape[4];
     ie_scalar_data_image_shape(s->scalar.data, shape);
     int64_t features = ie_scalar_data_feature_count(s->scalar.data);

@@ -10,6 +10,7 @@
 #ifndef IE_CORE_EXPORT_EXPORT_H
 #define IE_CORE_EXPORT_EXPORT_H
 
+#include "core/inference/scalar_infer.h"
 #include "core/plugin/loader.h"
 
 struct ie_scalar_data;
@@ -40,7 +41,6 @@ ie_status ie_export_onnx(const ie_onnx_export_spec *spec, const char *path);
 /* A classification run's model with its statistics and last weights, as
  * `innereye infer` opens it (core/export/scalar_model.c); close with
  * ie_scalar_model_close. */
-#include "core/inference/scalar_infer.h"
 ie_status ie_export_scalar_open(const char *run, ie_scalar_model *m);
 
 #endif
