@@ -9,7 +9,9 @@
 # Every op mapping is also checked on small graphs (export_ops_tool: strided,
 # dilated, transposed convolutions, pools, upsampling, norms, window, ...),
 # with the refusals of the tracer.
-#   test_export_onnx.sh INNEREYE CASE_TOOL SOURCE_DIR ORT_NODE_MODULES DATA_DIR OPS_TOOL
+# A third-party plugin (TinySeg, plugins/examples, built through the SDK
+# package) exports the same way.
+#   test_export_onnx.sh INNEREYE CASE_TOOL SOURCE_DIR ORT_NODE_MODULES DATA_DIR OPS_TOOL PLUGIN_DIR
 set -u
 innereye=$1
 tool=$2
@@ -17,6 +19,7 @@ src=$3
 ort_modules=$4
 data=$5
 ops_tool=$6
+plugin_dir=$7
 python=/usr/bin/python3
 for need in "$python -c 'import onnx'" "test -d $ort_modules/onnxruntime-node" "test -d $data/images"; do
   if ! eval "$need" > /dev/null 2>&1; then
@@ -61,13 +64,14 @@ compare_with_infer() { # NAME RUN WINDOW(D,H,W) ONNX
 }
 
 export_and_compare() { # NAME RUN WINDOW: the window infer uses on the case (the image rounded up)
-  local name=$1 run=$2 window
+  local name=$1 run=$2 window file
   window=$("$tool" window "$run" "$case_img" "$3")
-  check "$name: export writes an ONNX file" "$innereye" export --run "$run" --format onnx --out "$out/$name.onnx" \
+  file=${name%% *} # the first word names the files
+  check "$name: export writes an ONNX file" "$innereye" export --run "$run" --format onnx --out "$out/$file.onnx" \
     --set "data.test_crop_size=[$window]"
-  check "$name: the ONNX checker accepts it (full check, with shape inference)" onnx_check "$out/$name.onnx"
+  check "$name: the ONNX checker accepts it (full check, with shape inference)" onnx_check "$out/$file.onnx"
   check "$name: onnxruntime's posteriors are within $tol of innereye infer on hippocampus_001" \
-    compare_with_infer "$name" "$run" "$window" "$out/$name.onnx"
+    compare_with_infer "$file" "$run" "$window" "$out/$file.onnx"
 }
 
 # ---- every op mapping, on small graphs ----
@@ -95,6 +99,11 @@ basic=$(ls -d "$out"/basic*/ | head -1)
 export_and_compare UNet3D "$unet3d" 64,64,64
 export_and_compare UNet2D "$unet2d" 1,64,64
 export_and_compare Basic "$basic" 64,64,64
+
+"$innereye" train --model HelloWorld "${common[@]}" --set run.name=tinyseg --set model.name=TinySeg \
+  --set model.plugin="$plugin_dir/libtinyseg.so" --set 'model.params={}' > "$out/t0.txt" 2>&1 ||
+  { cat "$out/t0.txt"; exit 1; }
+export_and_compare "TinySeg (a third-party plugin)" "$(ls -d "$out"/tinyseg*/ | head -1)" 64,64,64
 
 # Metadata: what a user needs to prepare the input and read the output.
 check "metadata: classes, normalisation, window, post-processing" "$python" - "$out/UNet3D.onnx" <<'PY'
