@@ -13,6 +13,12 @@ PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libins
 # fixtures; scikit-learn for the classification metrics) and run the PyTorch
 # side of benchmarks.
 REFERENCE_PACKAGES := python3-torch python3-numpy python3-nibabel python3-pydicom python3-scipy python3-sklearn
+# Needed only by the export tests (tests/cli/test_export_onnx.sh): the ONNX
+# checker; ONNX Runtime for Node (npm onnxruntime-node) is installed with the
+# npm of Node.js into $(BUILD)/onnxruntime (make export-test-deps); without
+# them those tests are skipped (exit 77).
+EXPORT_TEST_PACKAGES := python3-onnx
+ORT_NODE_VERSION ?= 1.31.1
 # Needed only by the Slurm integration test (tests/cli/test_slurm.sh), which
 # starts its own single-node Slurm, by the report test (tests/cli/
 # test_report.sh: the page rendered in headless Chromium, compare checked
@@ -54,7 +60,8 @@ FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer
 # that part of the runtime is not linked into a C program).
 FUZZ_CXX_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=all
 
-.PHONY: all run test deps test-deps build reference-deps fixtures bench clean fuzz fuzz-deps fuzz-build test-sanitize
+.PHONY: all run test deps test-deps build reference-deps fixtures bench clean fuzz fuzz-deps fuzz-build test-sanitize \
+	export-test-deps
 
 all: build
 
@@ -85,7 +92,7 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/bin/innereye train --model HelloWorld
 
-test: build test-deps
+test: build test-deps export-test-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 test-deps:
@@ -96,6 +103,18 @@ test-deps:
 
 reference-deps:
 	@$(MAKE) --no-print-directory deps PACKAGES="$(REFERENCE_PACKAGES)"
+
+# ONNX Runtime for the export tests only, never a dependency of the product.
+# Its install script would fetch CUDA binaries from nuget.org: skipped (the
+# CPU build is in the npm package itself).
+# A failure here only makes the export tests skip, so `make test` goes on.
+export-test-deps:
+	-@$(MAKE) --no-print-directory deps PACKAGES="$(EXPORT_TEST_PACKAGES)"
+	@if [ -d $(BUILD)/onnxruntime/node_modules/onnxruntime-node ]; then :; \
+	elif ! command -v npm > /dev/null; then echo "npm not found: the ONNX Runtime export tests will be skipped"; \
+	else mkdir -p $(BUILD)/onnxruntime && cd $(BUILD)/onnxruntime && ONNXRUNTIME_NODE_INSTALL_CUDA=skip \
+	  npm install --no-audit --no-fund --no-save onnxruntime-node@$(ORT_NODE_VERSION) || \
+	  echo "npm install onnxruntime-node failed: the ONNX Runtime export tests will be skipped"; fi
 
 # Rebuilds tests/reference/fixtures from PyTorch (not needed for `make test`).
 fixtures: reference-deps

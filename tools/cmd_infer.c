@@ -22,6 +22,7 @@
 #include "core/data/csv.h"
 #include "core/data/dataset.h"
 #include "core/experiment/ensemble.h"
+#include "core/export/bundle.h"
 #include "core/inference/infer.h"
 #include "core/inference/scalar_infer.h"
 #include "core/plugin/guard.h"
@@ -42,8 +43,10 @@ static void usage(FILE *out) {
             "                      [--allow-plugin-change] [--format nifti|rtstruct|dicom-seg] [--series SELECTOR]\n"
             "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
             "                      --out DIR\n"
+            "       innereye infer --bundle FILE (--image ... | --dataset CSV) --out DIR\n"
             "\n"
             "RUN_DIR may also be an ensemble folder (innereye ensemble): the members' posteriors are averaged.\n"
+            "--bundle FILE (innereye export --format bundle) is a run or ensemble in one file, used as --run.\n"
             "For a classification or regression run: innereye infer --run RUN_DIR --dataset CSV --out DIR\n"
             "(see innereye infer --run RUN_DIR --help).\n"
             "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
@@ -328,7 +331,46 @@ static int fail(session *s, const char *message) {
     return 1;
 }
 
+/* --bundle FILE (innereye export --format bundle): checked, unpacked into a
+ * temporary folder (an ensemble folder) and inferred from as --run. */
+static int infer_bundle(int argc, char **argv, int at) {
+    const char *file = at + 1 < argc ? argv[at + 1] : NULL;
+    for (int i = 0; i < argc; i++)
+        if (is_flag(argv[i], "--run") || is_flag(argv[i], "--checkpoint") || is_flag(argv[i], "--config")) {
+            fprintf(stderr, "innereye infer: --bundle replaces --run, --checkpoint and --config; give only one\n");
+            return 2;
+        }
+    if (!file || !file[0]) {
+        fprintf(stderr, "innereye infer: --bundle needs a value (a file from innereye export --format bundle)\n");
+        return 2;
+    }
+    char dir[4200];
+    if (ie_bundle_temp_dir(dir, sizeof dir) != IE_OK) {
+        fprintf(stderr, "innereye infer: %s\n", ie_error_message());
+        return 1;
+    }
+    if (ie_bundle_unpack(file, dir) != IE_OK) {
+        fprintf(stderr, "innereye infer: --bundle %s: %s\n", file, ie_error_message());
+        ie_bundle_remove_tree(dir);
+        return 2;
+    }
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        ie_bundle_remove_tree(dir);
+        return 1;
+    }
+    for (int i = 0; i < argc; i++) args[i] = argv[i];
+    args[at] = "--run";
+    args[at + 1] = dir;
+    int code = ie_cmd_infer(argc, args);
+    free(args);
+    ie_bundle_remove_tree(dir);
+    return code;
+}
+
 int ie_cmd_infer(int argc, char **argv) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--bundle")) return infer_bundle(argc, argv, i);
     session s = {0};
     request r = {0};
     for (int i = 0; i < argc; i++) {

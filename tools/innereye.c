@@ -7,6 +7,7 @@
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_eval.h"
 #include "tools/cmd_dataset.h"
+#include "tools/cmd_export.h"
 #include "tools/cmd_infer.h"
 #include "tools/cmd_dataset_scalar.h"
 #include "tools/cmd_eval_scalar.h"
@@ -29,6 +30,8 @@ static void usage(FILE *out) {
             "                                        segment images with a trained model (docs/inference.md)\n"
             "  infer --run RUN_DIR --dataset CSV --out DIR\n"
             "                                        predict with a classification or regression run or ensemble\n"
+            "  export --run RUN_DIR --format onnx --out FILE\n"
+            "                                        a trained run or ensemble as an ONNX model (docs/export.md)\n"
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
             "                                        check that its loss falls (default 40 steps,\n"
             "                                        all cores)\n"
@@ -127,6 +130,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "ensemble")) return ie_cmd_ensemble(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(argv[1], "infer")) return ie_cmd_infer(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "export")) return ie_cmd_export(argc - 2, argv + 2);
     /* Cluster submission (tools/cmd_submit.c). */
     if (!strcmp(argv[1], "submit")) return ie_cmd_submit(argc - 2, argv + 2);
     if (!strcmp(argv[1], "status")) return ie_cmd_status(argc - 2, argv + 2);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/autograd/node.h"
+#include "core/autograd/trace.h"
 #include "innereye/ops.h"
 
 static _Thread_local bool grad_disabled;
@@ -19,6 +20,12 @@ bool ie_grad_set_enabled(bool enabled) {
 bool ie_grad_enabled(void) { return !grad_disabled; }
 
 bool ie_autograd_needed(ie_tensor *const *inputs, int n) {
+    /* A trace records every op, whatever requires a gradient. */
+    if (ie_trace_active()) {
+        for (int i = 0; i < n; i++)
+            if (inputs[i]) return true;
+        return false;
+    }
     if (grad_disabled) return false;
     for (int i = 0; i < n; i++)
         if (inputs[i] && inputs[i]->requires_grad) return true;
@@ -40,6 +47,7 @@ static void node_drop_graph(ie_node *node) {
     node->ctx = NULL;
     ie_tensor_release(node->grad);
     node->grad = NULL;
+    ie_trace_desc_free(node);
 }
 
 void ie_node_release(ie_node *node) {

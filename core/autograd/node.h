@@ -44,6 +44,8 @@ struct ie_node {
      * instead of the data (ie_node_save_or_recipe).  NULL: not offered. */
     ie_status (*regenerate)(ie_node *node, ie_tensor **out);
     bool consumed;            /* backward already ran */
+    /* Set only while tracing (core/autograd/trace.h): what an exporter needs. */
+    struct ie_op_desc *desc;
 };
 
 /* Grad mode is on and some input requires a gradient. */

@@ -80,11 +80,19 @@ static void remove_partial(const char *dir, int count) {
 
 static ie_status build_into(const char *const *runs, int count, const char *out);
 
+static ie_status create(const char *const *runs, int count, const char *out);
+
 /* Built under a temporary name and renamed: an ensemble folder is either
  * complete or absent. */
 ie_status ie_ensemble_create(const char *const *runs, int count, const char *out) {
     if (count < 2 || count > IE_ENSEMBLE_MAX_MEMBERS)
         return ie_error_set(IE_ERR_INVALID_ARG, "ensemble: needs 2 to %d runs, got %d", IE_ENSEMBLE_MAX_MEMBERS, count);
+    return create(runs, count, out);
+}
+
+ie_status ie_ensemble_create_single(const char *run, const char *out) { return create(&run, 1, out); }
+
+static ie_status create(const char *const *runs, int count, const char *out) {
     struct stat sb;
     if (stat(out, &sb) == 0)
         return ie_error_set(IE_ERR_IO, "%s: already exists; an ensemble folder is never overwritten", out);

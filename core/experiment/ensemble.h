@@ -24,6 +24,10 @@
  * under a temporary name renamed at the end (complete or absent). */
 ie_status ie_ensemble_create(const char *const *runs, int count, const char *out);
 
+/* The same folder for one run (an export bundle carries a run in this
+ * layout, so `infer` reads bundles, ensembles and runs through one path). */
+ie_status ie_ensemble_create_single(const char *run, const char *out);
+
 /* True when dir is an ensemble of exactly these runs, in this order, with
  * the runs' current final weights (their SHA-256 equal the manifest's). */
 bool ie_ensemble_matches(const char *dir, const char *const *runs, int count);

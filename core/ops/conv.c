@@ -7,6 +7,7 @@
 
 #include "core/backend/conv_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 typedef struct conv_spec {
     const char *name;
@@ -254,6 +255,16 @@ static ie_status conv_op(const conv_spec *sp, ie_tensor *x, ie_tensor *w, ie_ten
         if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st != IE_OK) goto fail;
         geom_store(&g, sp->transposed, bias != NULL, node->ints);
+        /* For a trace: the call's own arguments, defaults filled in. */
+        int64_t d[2 + 12] = {sp->spatial, sp->transposed};
+        for (int i = 0; i < 3; i++) {
+            d[2 + i] = opts.stride[i] ? opts.stride[i] : 1;
+            d[5 + i] = opts.padding[i];
+            d[8 + i] = opts.dilation[i] ? opts.dilation[i] : 1;
+            d[11 + i] = opts.output_padding[i];
+        }
+        st = ie_trace_describe(node, "conv", d, 14, NULL, 0, NULL, 0);
+        if (st != IE_OK) goto fail;
     }
     return IE_OK;
 fail:

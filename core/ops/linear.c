@@ -1,6 +1,7 @@
 /* core/ops - the fully connected layer: x [N, in] * weight [out, in]^T + bias. */
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static ie_status linear_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *x = node->inputs[0], *w = node->inputs[1], *b = node->n_inputs > 2 ? node->inputs[2] : NULL;
@@ -68,8 +69,11 @@ ie_status ie_linear(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor 
     ie_status st = ctx->backend->reduce->linear(ctx, x, weight, bias, *out);
     ie_tensor *inputs[3] = {x, weight, bias};
     int n = bias ? 3 : 2;
-    if (st == IE_OK && ie_autograd_needed(inputs, n))
-        st = ie_autograd_record(*out, "linear", linear_backward, inputs, n, NULL);
+    if (st == IE_OK && ie_autograd_needed(inputs, n)) {
+        ie_node *node = NULL;
+        st = ie_autograd_record(*out, "linear", linear_backward, inputs, n, &node);
+        if (st == IE_OK) st = ie_trace_describe(node, "linear", NULL, 0, NULL, 0, NULL, 0);
+    }
     if (st != IE_OK) {
         ie_tensor_release(*out);
         *out = NULL;

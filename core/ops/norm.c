@@ -10,6 +10,7 @@
 #include "core/backend/norm_kernels.h"
 #include "core/backend/pointwise_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 /* x is f32 with min_ndim..5 dimensions: [N, C, ...]. */
 static ie_status check_activation(const char *op, const ie_tensor *x, int min_ndim, const char *layouts) {
@@ -150,6 +151,15 @@ static ie_status check_batch_norm(const char *op, ie_tensor *x, ie_tensor *weigh
     return IE_OK;
 }
 
+/* For a trace: the running statistics are operands backward never takes. */
+static ie_status describe_batch_norm(ie_node *node, bool training, bool relu, float eps, ie_tensor *running_mean,
+                                     ie_tensor *running_var) {
+    const int64_t ints[2] = {training, relu};
+    const double floats[1] = {eps};
+    ie_tensor *extra[2] = {running_mean, running_var};
+    return ie_trace_describe(node, "batch_norm", ints, 2, floats, 1, extra, 2);
+}
+
 ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor *running_mean,
                         ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
                         float momentum, float eps, ie_tensor **out) {
@@ -172,6 +182,7 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     if (st == IE_OK)
         st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
     if (node) node->ints[4] = training;
+    if (st == IE_OK) st = describe_batch_norm(node, training, false, eps, running_mean, running_var);
     ie_tensor_release(mean);
     ie_tensor_release(invstd);
     if (st != IE_OK) {
@@ -279,6 +290,7 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
         st = ie_node_save(node, 4, bias);
         /* a recomputable input (a residual sum) is kept as its recipe */
         if (st == IE_OK) st = ie_node_save_or_recipe(node, 0, x);
+        if (st == IE_OK) st = describe_batch_norm(node, training, true, eps, running_mean, running_var);
     }
     ie_tensor_release(mean);
     ie_tensor_release(invstd);
@@ -318,6 +330,11 @@ static ie_status group_norm(const char *op, ie_tensor *x, ie_norm_shape sh, ie_t
     if (st == IE_OK) st = ctx->backend->norm->group_forward(ctx, x, sh, weight, bias, eps, y, mean, invstd);
     ie_node *node = NULL;
     if (st == IE_OK) st = record(op, group_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
+    if (st == IE_OK) {
+        const double feps = eps;
+        const int64_t groups = sh.groups;
+        st = ie_trace_describe(node, "group_norm", &groups, 1, &feps, 1, NULL, 0);
+    }
     ie_tensor_release(mean);
     ie_tensor_release(invstd);
     if (st != IE_OK) {

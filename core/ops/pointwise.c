@@ -4,6 +4,7 @@
  * dispatch the kernel through the backend table, record backward. */
 #include "core/backend/pointwise_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 /* ---------------- binary ops with broadcasting ---------------- */
 
@@ -157,6 +158,7 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
             node->regenerate = add_regenerate;
         }
         if (st == IE_OK) st = ie_node_drop_input_data(node);
+        if (st == IE_OK) st = ie_trace_describe(node, name, NULL, 0, NULL, 0, NULL, 0);
         if (st == IE_OK) {
             node->ints[0] = op;
             node->ints[1] = bc.kind;
@@ -208,6 +210,8 @@ static ie_status unary(const char *name, ie_unary_op op, ie_tensor *x, float par
                           op == IE_UNARY_SILU;
         if (st == IE_OK && op != IE_UNARY_AFFINE) st = ie_node_save(node, 0, save_input ? x : *out);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
+        const double params[2] = {param, param2}; /* affine: param * x + param2 */
+        if (st == IE_OK) st = ie_trace_describe(node, name, NULL, 0, params, 2, NULL, 0);
         if (st == IE_OK) {
             node->ints[0] = op;
             node->scalars[0] = param;

@@ -7,6 +7,7 @@
 
 #include "core/backend/pool_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static const char *ints_text(const int *v, int n, char *buf, size_t size) {
     if (n == 2)
@@ -125,6 +126,15 @@ static ie_status pool(const char *op, bool max, int dims, ie_tensor *x, const in
         if (st == IE_OK) st = ie_node_save(node, 0, indices);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
         if (st == IE_OK) geom_to_ints(node, &g);
+        if (st == IE_OK) { /* for a trace: the call's arguments, defaults filled in */
+            int64_t d[10] = {dims};
+            for (int i = 0; i < dims; i++) {
+                d[1 + i] = kernel[i];
+                d[1 + dims + i] = stride && stride[i] ? stride[i] : kernel[i];
+                d[1 + 2 * dims + i] = padding ? padding[i] : 0;
+            }
+            st = ie_trace_describe(node, max ? "max_pool" : "avg_pool", d, 1 + 3 * dims, NULL, 0, NULL, 0);
+        }
     }
     ie_tensor_release(indices);
     if (st != IE_OK) {
@@ -184,6 +194,7 @@ ie_status ie_global_avg_pool(ie_tensor *x, ie_tensor **out) {
         ie_node *node;
         st = ie_autograd_record(*out, op, global_avg_pool_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
+        if (st == IE_OK) st = ie_trace_describe(node, op, NULL, 0, NULL, 0, NULL, 0);
         if (st == IE_OK) {
             node->ints[0] = planes;
             node->ints[1] = spatial;

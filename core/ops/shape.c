@@ -4,6 +4,7 @@
 
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 /* ---------------- concat ----------------
  * Every tensor is viewed as [outer, shape[dim] * inner]: input k fills the
@@ -93,6 +94,8 @@ ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out) {
         ie_node *node;
         st = ie_autograd_record(*out, "concat", concat_backward, xs, count, &node);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
+        const int64_t d = dim;
+        if (st == IE_OK) st = ie_trace_describe(node, "concat", &d, 1, NULL, 0, NULL, 0);
         if (st == IE_OK) node->ints[0] = dim;
     }
     if (st != IE_OK) {
@@ -116,7 +119,9 @@ static ie_status view_as(const char *name, ie_tensor *x, int ndim, const int64_t
     memset((*out)->shape, 0, sizeof (*out)->shape);
     for (int i = 0; i < ndim; i++) (*out)->shape[i] = shape[i];
     if (ie_autograd_needed(&x, 1)) {
-        ie_status st = ie_autograd_record(*out, name, reshape_backward, &x, 1, NULL);
+        ie_node *node = NULL; /* a trace reads the new shape from the output */
+        ie_status st = ie_autograd_record(*out, name, reshape_backward, &x, 1, &node);
+        if (st == IE_OK) st = ie_trace_describe(node, "reshape", NULL, 0, NULL, 0, NULL, 0);
         if (st != IE_OK) {
             ie_tensor_release(*out);
             *out = NULL;

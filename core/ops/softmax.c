@@ -1,6 +1,7 @@
 /* core/ops - softmax and log-softmax over any dimension. */
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 /* x viewed as [outer, shape[dim], inner]. */
 static void axis_view(const ie_tensor *x, int dim, int64_t *outer, int64_t *size, int64_t *inner) {
@@ -42,6 +43,8 @@ static ie_status softmax(const char *name, ie_tensor *x, int dim, bool log, ie_t
         st = ie_autograd_record(*out, name, softmax_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, *out);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
+        const int64_t axis = dim;
+        if (st == IE_OK) st = ie_trace_describe(node, name, &axis, 1, NULL, 0, NULL, 0);
         if (st == IE_OK) {
             node->ints[0] = outer;
             node->ints[1] = size;

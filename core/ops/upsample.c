@@ -3,6 +3,7 @@
  * a depth of 1 that is left unchanged. */
 #include "core/backend/pool_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static ie_status check_upsample(const char *op, const ie_tensor *x, const int64_t *size,
                                 ie_upsample_mode mode, bool align_corners) {
@@ -81,6 +82,8 @@ ie_status ie_upsample(ie_tensor *x, const int64_t *size, ie_upsample_mode mode, 
             }
             node->ints[7] = mode;
             node->ints[8] = align_corners;
+            const int64_t d[2] = {mode, align_corners}; /* the sizes are the output's */
+            st = ie_trace_describe(node, op, d, 2, NULL, 0, NULL, 0);
         }
     }
     if (st != IE_OK) {

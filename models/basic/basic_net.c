@@ -69,32 +69,6 @@ static ie_status layer_forward(const basic_layer *b, ie_tensor *x, bool training
     return st;
 }
 
-/* out[n, c, i, j, k] = x[n, c, clamp(i + off0), clamp(j + off1), clamp(k + off2)]
- * with sizes `size`: a crop (offsets inside x) or an edge padding (negative
- * offsets).  Plain data, no autograd history. */
-static ie_status window_copy(ie_tensor *x, const int64_t off[3], const int64_t size[3], ie_tensor **out) {
-    const int64_t *in = ie_tensor_shape(x);
-    int64_t shape[5] = {in[0], in[1], size[0], size[1], size[2]};
-    IE_TRY(ie_tensor_empty(IE_F32, 5, shape, ie_tensor_device(x), out));
-    const float *src = ie_tensor_data_f32(x);
-    float *dst = ie_tensor_data_f32(*out);
-    for (int64_t nc = 0; nc < in[0] * in[1]; nc++) {
-        const float *s = src + nc * in[2] * in[3] * in[4];
-        for (int64_t i = 0; i < size[0]; i++) {
-            int64_t si = i + off[0] < 0 ? 0 : i + off[0] >= in[2] ? in[2] - 1 : i + off[0];
-            for (int64_t j = 0; j < size[1]; j++) {
-                int64_t sj = j + off[1] < 0 ? 0 : j + off[1] >= in[3] ? in[3] - 1 : j + off[1];
-                const float *row = s + (si * in[3] + sj) * in[4];
-                for (int64_t k = 0; k < size[2]; k++) {
-                    int64_t sk = k + off[2] < 0 ? 0 : k + off[2] >= in[4] ? in[4] - 1 : k + off[2];
-                    *dst++ = row[sk];
-                }
-            }
-        }
-    }
-    return IE_OK;
-}
-
 ie_status ie_basic_pad_edges(ie_tensor *x, ie_tensor **out) {
     *out = NULL;
     if (!x || ie_tensor_ndim(x) != 5 || ie_tensor_dtype(x) != IE_F32 || ie_tensor_device(x) != IE_CPU)
@@ -102,7 +76,7 @@ ie_status ie_basic_pad_edges(ie_tensor *x, ie_tensor **out) {
     const int64_t *in = ie_tensor_shape(x), half = IE_BASIC_SHRINKAGE / 2;
     const int64_t off[3] = {-half, -half, -half};
     const int64_t size[3] = {in[2] + 2 * half, in[3] + 2 * half, in[4] + 2 * half};
-    return window_copy(x, off, size, out);
+    return ie_window(x, off, size, out);
 }
 
 static ie_status residual_forward(const residual_block *r, ie_tensor *x, bool training, ie_tensor **out) {
@@ -113,7 +87,7 @@ static ie_status residual_forward(const residual_block *r, ie_tensor *x, bool tr
         const int64_t *in = ie_tensor_shape(x);
         const int64_t off[3] = {RESIDUAL_CROP, RESIDUAL_CROP, RESIDUAL_CROP};
         const int64_t size[3] = {in[2] - 2 * RESIDUAL_CROP, in[3] - 2 * RESIDUAL_CROP, in[4] - 2 * RESIDUAL_CROP};
-        st = window_copy(x, off, size, &skip); /* detached, as InnerEye's torch.tensor(x) */
+        st = ie_window(x, off, size, &skip); /* detached, as InnerEye's torch.tensor(x) */
     }
     if (st == IE_OK && r->has_conv) st = layer_forward(&r->conv, skip, training, &projected);
     if (st == IE_OK) st = ie_add(b, r->has_conv ? projected : skip, &sum);

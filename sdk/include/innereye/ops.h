@@ -91,6 +91,13 @@ ie_status ie_concat(ie_tensor *const *xs, int count, int dim, ie_tensor **out);
 ie_status ie_reshape(ie_tensor *x, int ndim, const int64_t *shape, ie_tensor **out);
 /* Keeps dimension 0, flattens the rest: [N, ...] -> [N, prod(...)]. */
 ie_status ie_flatten(ie_tensor *x, ie_tensor **out);
+/* A window of a float [N, C, D, H, W] volume: out[n, c, i, j, k] =
+ * x[n, c, clamp(offset[0] + i), clamp(offset[1] + j), clamp(offset[2] + k)]
+ * with out's spatial size `size`: a crop (offsets inside x), an edge padding
+ * (negative offsets, numpy's "edge" mode) or both.  Like torch.tensor(x[...]),
+ * the result takes no gradient (it is a constant to autograd); exporters see
+ * it as a crop or an edge pad. */
+ie_status ie_window(ie_tensor *x, const int64_t offset[3], const int64_t size[3], ie_tensor **out);
 
 /* ---- pooling and resampling ----
  * stride 0 means stride = kernel; padding is implicit -inf (max) or zeros
