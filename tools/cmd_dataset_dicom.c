@@ -70,18 +70,21 @@ static int parse(int argc, char **argv, request *r) {
     return -1;
 }
 
-/* The subject: --subject, else the series folder's name. */
-static void subject_name(const request *r, char *out, size_t size) {
-    if (r->subject) {
-        snprintf(out, size, "%s", r->subject);
-        return;
-    }
+/* The subject: --subject, else the series folder's name; false when it
+ * does not fit in size bytes. */
+static bool subject_name(const request *r, char *out, size_t size) {
+    const char *name = r->subject;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", r->series);
-    size_t n = strlen(tmp);
-    while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
-    const char *base = strrchr(tmp, '/');
-    snprintf(out, size, "%s", base ? base + 1 : tmp);
+    if (!name) {
+        snprintf(tmp, sizeof tmp, "%s", r->series);
+        size_t n = strlen(tmp);
+        while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
+        const char *base = strrchr(tmp, '/');
+        name = base ? base + 1 : tmp;
+    }
+    if (strlen(name) >= size) return false;
+    memcpy(out, name, strlen(name) + 1);
+    return true;
 }
 
 /* The ROIs to rasterise, in label order. */
@@ -247,7 +250,11 @@ int ie_cmd_dataset_from_dicom(int argc, char **argv) {
     int code = parse(argc, argv, &r);
     if (code >= 0) return code;
     char subject[256], classes[4096];
-    subject_name(&r, subject, sizeof subject);
+    if (!subject_name(&r, subject, sizeof subject)) {
+        fprintf(stderr, "innereye dataset from-dicom: the subject name is longer than %zu characters; give a shorter "
+                        "--subject NAME\n", sizeof subject - 1);
+        return 2;
+    }
     if (!subject[0] || strchr(subject, '/') || !strcmp(subject, ".") || !strcmp(subject, "..")) {
         fprintf(stderr, "innereye dataset from-dicom: '%s' cannot be a subject name; give --subject NAME\n", subject);
         return 2;
