@@ -13,6 +13,7 @@ extern const ie_backend ie_cuda_backend;
 extern const struct ie_pointwise_kernels ie_cuda_pointwise_kernels;
 extern const struct ie_reduce_kernels ie_cuda_reduce_kernels;
 extern const struct ie_optim_kernels ie_cuda_optim_kernels;
+extern const struct ie_pool_kernels ie_cuda_pool_kernels;
 
 /* IE_OK for cudaSuccess, else IE_ERR_DEVICE (IE_ERR_NOMEM for an allocation)
  * naming `what` and CUDA's own words. */

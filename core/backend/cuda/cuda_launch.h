@@ -75,6 +75,16 @@ int ie_cu_gemm(void *stream, int64_t m, int64_t n, int64_t k, const float *a, in
 /* out[j] = sum over rows of g[rows, cols], rows in order, in double. */
 int ie_cu_column_sum(void *stream, const float *g, int64_t rows, int64_t cols, float *out);
 
+/* ---- pooling (pool.cu); mode 0 max (ind: int32 flat positions in the
+ * input plane), 1 average over the full kernel volume ---- */
+int ie_cu_pool_forward(void *stream, int mode, int64_t planes, const int64_t in[3], const int64_t out[3],
+                       const int k[3], const int s[3], const int p[3], const float *x, float *y, int32_t *ind);
+int ie_cu_pool_backward(void *stream, int mode, int64_t planes, const int64_t in[3], const int64_t out[3],
+                        const int k[3], const int s[3], const int p[3], const float *dy, const int32_t *ind,
+                        float *dx);
+/* backward 0: dst[p] = mean of plane p; 1: dst[i] = src[i / spatial] / spatial. */
+int ie_cu_global_avg(void *stream, int backward, const float *src, int64_t planes, int64_t spatial, float *dst);
+
 #ifdef __cplusplus
 }
 #endif
