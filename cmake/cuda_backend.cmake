@@ -10,9 +10,16 @@
 # toolkit, in the layouts of NVIDIA's packages (include/, lib/ or lib64/),
 # pip wheels (site-packages/nvidia/cudnn/{include,lib}, whose library is only
 # libcudnn.so.9) and conda (include/, lib/).
+# IE_CUDA=OFF skips it (the sanitizer and fuzzing builds of the Makefile:
+# their flags are for clang/gcc objects, not for nvcc's).
+option(IE_CUDA "Build the CUDA backend module when nvcc, cuDNN and cuBLASLt are found" ON)
+set(IE_CUDA_BACKEND OFF)
+if(NOT IE_CUDA)
+  message(STATUS "InnerEye: IE_CUDA=OFF; building the CPU backend only")
+  return()
+endif()
 include(CheckLanguage)
 check_language(CUDA)
-set(IE_CUDA_BACKEND OFF)
 if(NOT CMAKE_CUDA_COMPILER)
   message(STATUS "InnerEye: no CUDA compiler found; building the CPU backend only")
   return()
