@@ -34,7 +34,7 @@ LOG="$OUT/gpu_check.log"
 PY=${PYTHON:-python3}
 T0=$(date +%s)
 rows=()
-row() { rows+=("$(printf '%-28s | %-6s | %s' "$1" "$2" "$3")"); }
+row() { rows+=("$(printf '%-32s | %-6s | %s' "$1" "$2" "$3")"); }
 say() { echo "== $*" | tee -a "$LOG"; }
 
 # cuDNN / cuBLAS come from PyTorch's NVIDIA wheels on the GPU machines.
@@ -64,7 +64,7 @@ say "backend conformance, cuda target"
 out=$(IE_REQUIRE_DEVICE=1 timeout 180 "$BIN/test_backend_ops" cuda 2>&1); rc=$?
 echo "$out" >>"$LOG"
 echo "$out" | grep -E 'FAIL|not in the backend|backend conformance|skipped|not run' | tail -40
-summary=$(echo "$out" | grep 'backend conformance:' | tail -1)
+summary=$(echo "$out" | grep "backend conformance:" | tail -1); [ -n "$summary" ] || summary=$(echo "$out" | tail -1 | cut -c1-150)
 missing=$(echo "$out" | grep -c 'not in the backend' || true)
 row "conformance (cuda)" "$([ $rc = 0 ] && echo PASS || echo FAIL)" "rc $rc; ${summary:-no summary}; $missing cases not in the table"
 
@@ -80,11 +80,11 @@ ha=$(echo "$a" | awk '/^sha256/{print $2}'); hb=$(echo "$b" | awk '/^sha256/{pri
 hd=$(echo "$d" | awk '/^sha256/{print $2}')
 if [ $ra != 0 ] || [ $rb != 0 ]; then
   row "determinism 2 x 20 steps" "FAIL" "$(echo "$a" | tail -1 | cut -c1-150)"
-elif [ "$ha" = "$hb" ]; then row "determinism 2 x 20 steps" "PASS" "sha256 ${ha:0:16}..."
+elif [ -n "$ha" ] && [ "$ha" = "$hb" ]; then row "determinism 2 x 20 steps" "PASS" "sha256 ${ha:0:16}..."
 else row "determinism 2 x 20 steps" "FAIL" "${ha:0:16} != ${hb:0:16}"; fi
 if [ $rc1 != 0 ] || [ $rd != 0 ]; then
   row "10 + resume + 10 = 20" "FAIL" "$(echo "$c$d" | tail -1 | cut -c1-150)"
-elif [ "$hd" = "$ha" ]; then row "10 + resume + 10 = 20" "PASS" "sha256 ${hd:0:16}..."
+elif [ -n "$hd" ] && [ "$hd" = "$ha" ]; then row "10 + resume + 10 = 20" "PASS" "sha256 ${hd:0:16}..."
 else row "10 + resume + 10 = 20" "FAIL" "${hd:0:16} != ${ha:0:16}"; fi
 
 # ---- 4. timing against PyTorch on the same card ----
@@ -109,8 +109,8 @@ done
 {
   echo
   echo "InnerEye CUDA backend check ($(date -u +%FT%TZ), $(($(date +%s) - T0)) s)"
-  printf '%-28s | %-6s | %s\n' "check" "result" "detail"
-  printf '%s\n' "-----------------------------+--------+-------------------------------------------"
+  printf '%-32s | %-6s | %s\n' "check" "result" "detail"
+  printf '%s\n' "---------------------------------+--------+-------------------------------------------"
   printf '%s\n' "${rows[@]}"
 } | tee "$OUT/gpu_check.txt"
 grep -q '| FAIL ' "$OUT/gpu_check.txt" && exit 1
