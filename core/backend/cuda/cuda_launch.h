@@ -1,0 +1,92 @@
+/* core/backend/cuda - the launchers the .cu files export to the C side.
+ *
+ * The kernel family headers include tensor_impl.h, which is C11 (stdatomic)
+ * and does not compile as C++; so the C files of this folder unpack tensors
+ * and scalars, and the .cu files see only raw device pointers, sizes and the
+ * stream.  Every launcher enqueues on `stream` and returns the launch's
+ * cudaError_t as an int (0: enqueued); failures of the kernel itself surface
+ * at the next synchronisation, as backend.h says.
+ *
+ * Launch grids are functions of the sizes only (never of the SM count), and
+ * every reduction sums fixed-size pieces in a fixed order, so results are the
+ * same bytes on every run on the same GPU model (docs/gpu.md). */
+#ifndef IE_CORE_BACKEND_CUDA_LAUNCH_H
+#define IE_CORE_BACKEND_CUDA_LAUNCH_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- memory (cuda_fill.cu) ---- */
+int ie_cu_fill_f32(void *stream, float *p, int64_t n, float v);
+
+/* ---- pointwise (pointwise.cu); op codes are ie_binary_op / ie_unary_op ---- */
+/* bkind: 0 none, 1 scalar, 2 one b per run of `inner` (channel = (i / inner) % channels) */
+int ie_cu_binary(void *stream, int op, const float *a, const float *b, int bkind, int64_t channels,
+                 int64_t inner, float *out, int64_t n);
+int ie_cu_unary(void *stream, int op, const float *x, float param, float param2, float *out, int64_t n);
+int ie_cu_unary_backward(void *stream, int op, const float *saved, const float *g, float param, float *out,
+                         int64_t n);
+/* out[c] = sum over (outer, inner) of x[outer, channels, inner]: each
+ * (channel, outer) row in double, rows combined in outer order (the CPU's
+ * order of combination). partial: outer * channels doubles of scratch. */
+int ie_cu_channel_sum(void *stream, const float *x, int64_t outer, int64_t channels, int64_t inner,
+                      double *partial, float *out);
+
+/* ---- optimisers (optim.cu): the operation order of optim_kernels.h ---- */
+typedef struct ie_cu_sgd {
+    float neg_lr, weight_decay, momentum, one_minus_dampening;
+    int use_weight_decay, use_momentum, nesterov, first_step;
+} ie_cu_sgd;
+typedef struct ie_cu_adam {
+    float beta1, one_minus_beta1, beta2, one_minus_beta2;
+    float weight_decay, decay, neg_step_size, bias_correction2_sqrt, eps;
+    int use_weight_decay, decoupled, amsgrad;
+} ie_cu_adam;
+typedef struct ie_cu_rmsprop {
+    float alpha, one_minus_alpha, eps, weight_decay, momentum, neg_lr;
+    int use_weight_decay, use_momentum, centered;
+} ie_cu_rmsprop;
+int ie_cu_sgd_step(void *stream, ie_cu_sgd s, float *p, const float *g, float *buf, int64_t n);
+int ie_cu_adam_step(void *stream, ie_cu_adam s, float *p, const float *g, float *m, float *v, float *vmax,
+                    int64_t n);
+int ie_cu_rmsprop_step(void *stream, ie_cu_rmsprop s, float *p, const float *g, float *sq, float *ga, float *buf,
+                       int64_t n);
+
+/* ---- reductions (reduce.cu) ---- */
+/* Pieces of IE_CU_SUM_PIECE elements, each summed in double by a fixed
+ * tree; the pieces' sums are then added in piece order by one thread. */
+#define IE_CU_SUM_PIECE 4096
+int ie_cu_sum(void *stream, const float *x, int64_t n, float scale, double *partial, float *out);
+int ie_cu_fill_from_scalar(void *stream, const float *g, float scale, float *out, int64_t n);
+int ie_cu_softmax(void *stream, const float *x, int64_t outer, int64_t dim, int64_t inner, int log, float *out);
+int ie_cu_softmax_backward(void *stream, const float *y, const float *g, int64_t outer, int64_t dim,
+                           int64_t inner, int log, float *out);
+/* The counter-based Philox generator of core/random/philox.c. */
+int ie_cu_dropout(void *stream, const float *x, float p, float scale, uint64_t seed, uint32_t stream_id,
+                  uint32_t epoch, uint32_t item, float *out, int64_t n);
+/* out[m, n] = init[n] + sum_k a[m, k] * b[n, k] and the transposes the
+ * linear layer needs, each output one fma per k in k order: the CPU's
+ * canonical product (canon_kernels.h), so results equal the CPU's. */
+int ie_cu_gemm(void *stream, int64_t m, int64_t n, int64_t k, const float *a, int64_t a_rs, int64_t a_ks,
+               const float *b, int64_t b_ks, int64_t b_js, const float *init, float *c);
+/* out[j] = sum over rows of g[rows, cols], rows in order, in double. */
+int ie_cu_column_sum(void *stream, const float *g, int64_t rows, int64_t cols, float *out);
+
+/* ---- pooling (pool.cu); mode 0 max (ind: int32 flat positions in the
+ * input plane), 1 average over the full kernel volume ---- */
+int ie_cu_pool_forward(void *stream, int mode, int64_t planes, const int64_t in[3], const int64_t out[3],
+                       const int k[3], const int s[3], const int p[3], const float *x, float *y, int32_t *ind);
+int ie_cu_pool_backward(void *stream, int mode, int64_t planes, const int64_t in[3], const int64_t out[3],
+                        const int k[3], const int s[3], const int p[3], const float *dy, const int32_t *ind,
+                        float *dx);
+/* backward 0: dst[p] = mean of plane p; 1: dst[i] = src[i / spatial] / spatial. */
+int ie_cu_global_avg(void *stream, int backward, const float *src, int64_t planes, int64_t spatial, float *dst);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
