@@ -40,6 +40,23 @@ static int fail(const char *what, int code) {
     return code;
 }
 
+/* The end of a training, resumed or new: report.html of the run, fold or
+ * cross-validation (core/report) after a success (a failed run's folder
+ * keeps only what docs/errors.md lists; "innereye report DIR" still shows
+ * how far it got), else the error and the exit code. */
+static int finish(ie_status st, const char *run_dir) {
+    if (st == IE_OK && run_dir[0]) ie_report_after(run_dir);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye train: %s\n", ie_error_message());
+        if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
+        /* A setting found wrong before a run folder was made is a
+         * configuration error like those the schema finds. */
+        return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
+    }
+    printf("done: %s\n", run_dir);
+    return 0;
+}
+
 /* innereye train --resume RUN [--threads N] [--set KEY=VALUE ...]: a resumed
  * run keeps its own config.resolved.json, so anything else that would change
  * it is refused rather than silently ignored; the keys that never change
@@ -92,14 +109,7 @@ static int resume(int argc, char **argv) {
     char run_dir[4096] = "";
     ie_status st = ie_train(&req, run_dir, sizeof run_dir);
     free(set);
-    if (st == IE_OK && run_dir[0]) ie_report_after(run_dir);
-    if (st != IE_OK) {
-        fprintf(stderr, "innereye train: %s\n", ie_error_message());
-        if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
-        return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
-    }
-    printf("done: %s\n", run_dir);
-    return 0;
+    return finish(st, run_dir);
 }
 
 static bool has_resume(int argc, char **argv) {
@@ -154,19 +164,7 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest) {
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }
-    /* report.html of the run, fold or cross-validation (core/report); a
-     * failed run's folder keeps only what docs/errors.md lists ("innereye
-     * report DIR" still shows how far it got). */
-    if (st == IE_OK && run_dir[0]) ie_report_after(run_dir);
-    if (st != IE_OK) {
-        fprintf(stderr, "innereye train: %s\n", ie_error_message());
-        if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
-        /* A setting found wrong before a run folder was made is a
-         * configuration error like those the schema finds. */
-        return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
-    }
-    printf("done: %s\n", run_dir);
-    return 0;
+    return finish(st, run_dir);
 }
 
 int ie_cmd_train(int argc, char **argv) {
