@@ -41,8 +41,12 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 #   cli_slurm: a real Slurm whose polling timeouts an instrumented job
 #     overruns (cli_submit runs the same scripts through fake sbatch/squeue);
 #   cli_convert_checkpoint: time spent in Python/PyTorch, not in C
-#     (test_convert_unet3d checks the converted weights in C).
-SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|cli_slurm|cli_convert_checkpoint)$$
+#     (test_convert_unet3d checks the converted weights in C);
+#   cli_report: seven trainings (segmentation, classification, regression,
+#     a cross-validation with its ensemble, a sweep), over 10 minutes
+#     instrumented; every CLI test that trains writes report.html through the
+#     same code, and test_wilcoxon / test_report_overlay run its parts.
+SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|cli_slurm|cli_convert_checkpoint|cli_report)$$
 # Needed only by `make fuzz` (libFuzzer, with clang's ASan and UBSan runtimes).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
