@@ -160,27 +160,47 @@ static ie_status describe_batch_norm(ie_node *node, bool training, bool relu, fl
     return ie_trace_describe(node, "batch_norm", ints, 2, floats, 1, extra, 2);
 }
 
+/* The checked forward both batch norm ops share: y = batch_norm(x), then
+ * ReLU over it in place when relu; *mean / *invstd receive the statistics
+ * (the caller records them on its node, then releases them). */
+static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                                    ie_tensor *running_mean, ie_tensor *running_var,
+                                    ie_tensor *num_batches_tracked, bool training, float momentum, float eps,
+                                    bool relu, ie_tensor **y, ie_tensor **mean, ie_tensor **invstd) {
+    IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
+                            momentum, eps));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
+    if (relu) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, op));
+    ie_norm_shape sh = norm_shape(x, 0);
+    int64_t n_mean = 2 * sh.c;
+    *y = *mean = *invstd = NULL;
+    ie_status st = ie_tensor_empty_like(x, y);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, mean);
+    if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, invstd);
+    if (st == IE_OK)
+        st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
+                                               num_batches_tracked, training, momentum, eps, *y, *mean, *invstd);
+    if (st == IE_OK && relu) st = ctx->backend->pointwise->unary(ctx, IE_UNARY_RELU, *y, 0.0f, 0.0f, *y);
+    if (st != IE_OK) {
+        ie_tensor_release(*y);
+        ie_tensor_release(*mean);
+        ie_tensor_release(*invstd);
+        *y = *mean = *invstd = NULL;
+    }
+    return st;
+}
+
 ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor *running_mean,
                         ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
                         float momentum, float eps, ie_tensor **out) {
     const char *op = "batch_norm";
     IE_TRY(ie_check_out(op, out));
-    IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked,
-                            training, momentum, eps));
-    ie_device_ctx *ctx;
-    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
-    ie_norm_shape sh = norm_shape(x, 0);
-    ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
-    int64_t n_mean = 2 * sh.c;
-    ie_status st = ie_tensor_empty_like(x, &y);
-    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
-    if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
-    if (st == IE_OK)
-        st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
-                                               num_batches_tracked, training, momentum, eps, y, mean, invstd);
+    ie_tensor *y, *mean, *invstd;
+    IE_TRY(batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
+                              momentum, eps, false, &y, &mean, &invstd));
     ie_node *node = NULL;
-    if (st == IE_OK)
-        st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
+    ie_status st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, norm_shape(x, 0), y, &node);
     if (node) node->ints[4] = training;
     if (st == IE_OK) st = describe_batch_norm(node, training, false, eps, running_mean, running_var);
     ie_tensor_release(mean);
@@ -267,23 +287,11 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
                              float eps, ie_tensor **out) {
     const char *op = "batch_norm_relu";
     IE_TRY(ie_check_out(op, out));
-    IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
-                            momentum, eps));
-    ie_device_ctx *ctx;
-    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
-    IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, op));
-    ie_norm_shape sh = norm_shape(x, 0);
-    ie_tensor *y = NULL, *mean = NULL, *invstd = NULL;
-    int64_t n_mean = 2 * sh.c;
-    ie_status st = ie_tensor_empty_like(x, &y);
-    if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, &mean);
-    if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, &invstd);
-    if (st == IE_OK)
-        st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
-                                               num_batches_tracked, training, momentum, eps, y, mean, invstd);
-    if (st == IE_OK) st = ctx->backend->pointwise->unary(ctx, IE_UNARY_RELU, y, 0.0f, 0.0f, y);
+    ie_tensor *y, *mean, *invstd;
+    IE_TRY(batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
+                              momentum, eps, true, &y, &mean, &invstd));
     ie_node *node = NULL;
-    if (st == IE_OK) st = record(op, batch_norm_relu_backward, x, weight, bias, mean, invstd, sh, y, &node);
+    ie_status st = record(op, batch_norm_relu_backward, x, weight, bias, mean, invstd, norm_shape(x, 0), y, &node);
     if (st == IE_OK && node) {
         node->ints[4] = training;
         node->regenerate = bn_relu_regenerate;
