@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/backend/backend.h"
+#include "core/util/library_dir.h"
 #include "core/backend/conv_kernels.h"
 #include "core/backend/loss_kernels.h"
 #include "core/backend/norm_kernels.h"
@@ -42,14 +43,12 @@ static module_slot modules[IE_DEVICE_COUNT] = {
 static bool module_path(char *buf, size_t size, char *why, size_t why_size) {
     const char *env = getenv("INNEREYE_CUDA_MODULE");
     if (env && *env) return (size_t)snprintf(buf, size, "%s", env) < size;
-    Dl_info info;
     char lib[PATH_MAX];
-    if (!dladdr((const void *)&ie_backend_get, &info) || !info.dli_fname || !realpath(info.dli_fname, lib)) {
-        snprintf(why, why_size, "cannot locate libinnereye itself, so not its CUDA module; set INNEREYE_CUDA_MODULE");
+    if (ie_library_dir(lib, sizeof lib) != IE_OK) {
+        snprintf(why, why_size, "%s; set INNEREYE_CUDA_MODULE", ie_error_message());
+        ie_error_clear();
         return false;
     }
-    char *slash = strrchr(lib, '/');
-    if (slash) *slash = '\0';
     return (size_t)snprintf(buf, size, "%s/libinnereye_cuda.so", lib) < size;
 }
 

@@ -2,6 +2,7 @@
  * against this host's ABI, keeps a full-size copy, finds plugins by name. */
 #define _GNU_SOURCE /* dladdr */
 #include "core/plugin/loader.h"
+#include "core/util/library_dir.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -139,13 +140,9 @@ bool ie_plugin_spec_is_path(const char *spec) {
 /* ---- finding ---- */
 
 ie_status ie_plugin_builtin_dir(char *buf, size_t size) {
-    Dl_info info;
     char lib[PATH_MAX];
-    if (!dladdr((const void *)&ie_plugin_builtin_dir, &info) || !info.dli_fname ||
-        !realpath(info.dli_fname, lib))
-        return ie_error_set(IE_ERR_INTERNAL, "cannot locate libinnereye itself, so not the built-in models folder");
-    char *slash = strrchr(lib, '/');
-    if (slash) *slash = '\0';
+    ie_status st = ie_library_dir(lib, sizeof lib);
+    if (st != IE_OK) return st;
     if ((size_t)snprintf(buf, size, "%s/innereye/models", lib) >= size)
         return ie_error_set(IE_ERR_INTERNAL, "built-in models folder path is longer than %zu bytes", size);
     return IE_OK;

@@ -25,7 +25,8 @@
 
 #define TESTDEV_EXPORT __attribute__((visibility("default")))
 
-extern const ie_backend ie_cpu_backend;
+/* The CPU backend module ABI export (core/backend/cpu/cpu_backend.c). */
+const ie_backend *ie_cpu_backend_table(void);
 
 static ie_backend testdev;
 static ie_device_ctx ctx0;
@@ -125,7 +126,7 @@ static ie_status td_copy(ie_device_ctx *ctx, void *dst, const void *src, size_t 
                             (int)kind >= 0 && kind <= 2 ? names[kind] : "unknown", nbytes, src_dev ? "device" : "host",
                             dst_dev ? "device" : "host");
     atomic_fetch_add(&copies[kind], 1);
-    return ie_cpu_backend.copy(ctx, dst, src, nbytes, kind);
+    return ie_cpu_backend_table()->copy(ctx, dst, src, nbytes, kind);
 }
 
 static ie_status td_sync(ie_device_ctx *ctx) {
@@ -143,7 +144,7 @@ static ie_status td_sync(ie_device_ctx *ctx) {
 static ie_status td_init(void) {
     if (TESTDEV_VARIANT == 2)
         return ie_error_set(IE_ERR_DEVICE, "testdev: no device answers (a driver or device is missing)");
-    testdev = ie_cpu_backend; /* the CPU's kernel families and zero/fill */
+    testdev = *ie_cpu_backend_table(); /* the CPU's kernel families and zero/fill */
     testdev.name = "testdev";
     testdev.device = IE_CUDA;
     testdev.context = td_context;

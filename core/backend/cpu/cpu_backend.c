@@ -71,3 +71,12 @@ const ie_backend ie_cpu_backend = {
     .loss = &ie_cpu_loss_kernels,
     .optim = &ie_cpu_optim_kernels,
 };
+
+/* Exported although internal (the library hides everything else not in the
+ * SDK): backend modules built in this tree may serve kernel families from
+ * the CPU's table (tests/backend/testdev.c serves the CUDA slot with them).
+ * Part of the backend module ABI (IE_BACKEND_MODULE_ABI), not the SDK; the
+ * test sdk_exports lists it as the one such symbol.  A function, not the
+ * table itself: a host executable carries its own copy of the library beside
+ * libinnereye.so, and an exported variable would exist twice. */
+__attribute__((visibility("default"))) const ie_backend *ie_cpu_backend_table(void) { return &ie_cpu_backend; }

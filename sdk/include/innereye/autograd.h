@@ -9,6 +9,8 @@
 #ifndef INNEREYE_AUTOGRAD_H
 #define INNEREYE_AUTOGRAD_H
 
+#include "innereye/api.h"
+
 #include "innereye/tensor.h"
 
 #ifdef __cplusplus
@@ -17,13 +19,13 @@ extern "C" {
 
 /* `loss` must be a one-element float32 tensor that requires grad. Fails with
  * IE_ERR_NUMERIC (naming the value) when it is not finite. */
-ie_status ie_backward(ie_tensor *loss);
+IE_API ie_status ie_backward(ie_tensor *loss);
 
 /* No-grad mode (inference): ops record nothing.  Per thread.
  * Returns the previous setting, so scopes nest:
  *     bool was = ie_grad_set_enabled(false); ...; ie_grad_set_enabled(was); */
-bool ie_grad_set_enabled(bool enabled);
-bool ie_grad_enabled(void);
+IE_API bool ie_grad_set_enabled(bool enabled);
+IE_API bool ie_grad_enabled(void);
 
 #ifdef __cplusplus
 }

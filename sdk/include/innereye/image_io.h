@@ -13,6 +13,8 @@
 #ifndef INNEREYE_IMAGE_IO_H
 #define INNEREYE_IMAGE_IO_H
 
+#include "innereye/api.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,7 +53,7 @@ typedef struct ie_image_geometry {
  * IE_ERR_UNSUPPORTED.  A folder holds one DICOM series (a folder with several
  * series is refused with IE_ERR_UNSUPPORTED, listing their UIDs), its slices
  * sorted by position along the slice normal.  `geometry` may be NULL.  On failure *out is NULL. */
-ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out,
+IE_API ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out,
                         ie_image_geometry *geometry);
 
 /* Which series ie_image_read takes from a DICOM folder (config key
@@ -62,11 +64,11 @@ ie_status ie_image_read(const char *path, ie_dtype dtype, ie_tensor **out,
  * list of its series.  Process-wide: the host sets it from the config before
  * any image is read, so plugins' reads follow it too.  IE_ERR_CONFIG for a
  * selector of another form. */
-ie_status ie_image_dicom_series_select(const char *selector);
-const char *ie_image_dicom_series_selector(void);
+IE_API ie_status ie_image_dicom_series_select(const char *selector);
+IE_API const char *ie_image_dicom_series_selector(void);
 
 /* Reads only the header: the geometry of the image at `path`. */
-ie_status ie_image_read_geometry(const char *path, ie_image_geometry *geometry);
+IE_API ie_status ie_image_read_geometry(const char *path, ie_image_geometry *geometry);
 
 /* Writes `t` ([D, H, W] or [H, W], CPU, matching geometry->size in reverse)
  * to `path`, the format chosen by the extension: .nii, .nii.gz, .nrrd, .mha
@@ -78,26 +80,26 @@ ie_status ie_image_read_geometry(const char *path, ie_image_geometry *geometry);
  * geometry is stored exactly as far as the format allows (NIfTI keeps it in
  * float32). */
 /* Version of the image library behind this API ("ITK 5.2.1"), for run records. */
-const char *ie_image_io_version(void);
+IE_API const char *ie_image_io_version(void);
 
-ie_status ie_image_write(const char *path, const ie_tensor *t,
+IE_API ie_status ie_image_write(const char *path, const ie_tensor *t,
                          const ie_image_geometry *geometry);
 
 /* Identity geometry for a tensor shape ([D, H, W] or [H, W]): 1 mm spacing,
  * origin 0, identity direction. */
-ie_status ie_image_geometry_from_shape(int ndim, const int64_t *shape,
+IE_API ie_status ie_image_geometry_from_shape(int ndim, const int64_t *shape,
                                        ie_image_geometry *geometry);
 
 /* The tensor shape ([D, H, W] or [H, W]) of an image with this geometry;
  * returns its number of dimensions. */
-int ie_image_geometry_shape(const ie_image_geometry *geometry, int64_t shape[3]);
+IE_API int ie_image_geometry_shape(const ie_image_geometry *geometry, int64_t shape[3]);
 
 /* True when a and b describe the same voxel grid, within ITK's conventions:
  * sizes equal; spacings equal to `tolerance` relative; origins within
  * `tolerance` * (smallest spacing of a) mm; direction cosines within
  * `tolerance`.  When they differ and `why` is not NULL, the first difference
  * is written there ("spacing 1x1x1 mm vs 1x1x1.2 mm"). */
-bool ie_image_geometry_equal(const ie_image_geometry *a, const ie_image_geometry *b,
+IE_API bool ie_image_geometry_equal(const ie_image_geometry *a, const ie_image_geometry *b,
                              double tolerance, char *why, size_t why_size);
 
 /* ---- resampling (ITK's ResampleImageFilter) ---- */
@@ -111,7 +113,7 @@ typedef enum ie_interpolation {
  * z value is ignored for 2-D images): the same origin (centre of voxel 0) and
  * direction, size[j] = max(1, round(size[j] * spacing_old[j] / spacing[j])),
  * so the grid covers the same extent to within half a new voxel. */
-ie_status ie_image_resampled_geometry(const ie_image_geometry *geometry, const double spacing[3],
+IE_API ie_status ie_image_resampled_geometry(const ie_image_geometry *geometry, const double spacing[3],
                                       ie_image_geometry *out);
 
 /* Resamples t ([D, H, W] or [H, W], CPU, on the grid `geometry`) onto the
@@ -121,18 +123,18 @@ ie_status ie_image_resampled_geometry(const ie_image_geometry *geometry, const d
  * outside the input take the nearest input voxel's value (ITK's
  * NearestNeighborExtrapolateImageFunction), so a constant image stays
  * constant and no zero border appears.  Runs on the calling thread. */
-ie_status ie_image_resample_to(const ie_tensor *t, const ie_image_geometry *geometry,
+IE_API ie_status ie_image_resample_to(const ie_tensor *t, const ie_image_geometry *geometry,
                                const ie_image_geometry *target, ie_interpolation interpolation,
                                ie_tensor **out);
 
 /* ie_image_resampled_geometry, then ie_image_resample_to; out_geometry (may be
  * NULL) receives the new grid. */
-ie_status ie_image_resample(const ie_tensor *t, const ie_image_geometry *geometry, const double spacing[3],
+IE_API ie_status ie_image_resample(const ie_tensor *t, const ie_image_geometry *geometry, const double spacing[3],
                             ie_interpolation interpolation, ie_tensor **out, ie_image_geometry *out_geometry);
 
 /* "35x51x35 voxels, spacing 1x1x1 mm, origin (-1, -1, 1) mm, direction
  * [-1 0 0; 0 -1 0; 0 0 1]" into buf. Returns buf. */
-const char *ie_image_geometry_describe(const ie_image_geometry *geometry, char *buf,
+IE_API const char *ie_image_geometry_describe(const ie_image_geometry *geometry, char *buf,
                                        size_t size);
 
 #ifdef __cplusplus

@@ -9,6 +9,8 @@
 #ifndef INNEREYE_LAYERS_H
 #define INNEREYE_LAYERS_H
 
+#include "innereye/api.h"
+
 #include "innereye/ops.h"
 #include "innereye/params.h"
 
@@ -33,10 +35,10 @@ typedef struct ie_conv_layer_spec {
     bool bias;
 } ie_conv_layer_spec;
 
-ie_status ie_conv_layer_create(ie_conv_layer *layer, const ie_conv_layer_spec *spec,
+IE_API ie_status ie_conv_layer_create(ie_conv_layer *layer, const ie_conv_layer_spec *spec,
                                ie_params *params, const char *prefix, uint64_t seed);
-ie_status ie_conv_layer_forward(const ie_conv_layer *layer, ie_tensor *x, ie_tensor **out);
-void ie_conv_layer_destroy(ie_conv_layer *layer);
+IE_API ie_status ie_conv_layer_forward(const ie_conv_layer *layer, ie_tensor *x, ie_tensor **out);
+IE_API void ie_conv_layer_destroy(ie_conv_layer *layer);
 
 typedef struct ie_batch_norm_layer {
     ie_tensor *weight, *bias, *running_mean, *running_var, *num_batches_tracked;
@@ -45,27 +47,27 @@ typedef struct ie_batch_norm_layer {
 
 /* weight 1, bias 0, running mean 0, running var 1, momentum 0.1, eps 1e-5
  * (torch.nn.BatchNorm defaults). */
-ie_status ie_batch_norm_layer_create(ie_batch_norm_layer *layer, int channels, ie_params *params,
+IE_API ie_status ie_batch_norm_layer_create(ie_batch_norm_layer *layer, int channels, ie_params *params,
                                      const char *prefix);
-ie_status ie_batch_norm_layer_forward(const ie_batch_norm_layer *layer, ie_tensor *x, bool training,
+IE_API ie_status ie_batch_norm_layer_forward(const ie_batch_norm_layer *layer, ie_tensor *x, bool training,
                                       ie_tensor **out);
 /* The layer followed by ReLU (ie_batch_norm_relu: same bytes, less memory). */
-ie_status ie_batch_norm_layer_forward_relu(const ie_batch_norm_layer *layer, ie_tensor *x, bool training,
+IE_API ie_status ie_batch_norm_layer_forward_relu(const ie_batch_norm_layer *layer, ie_tensor *x, bool training,
                                            ie_tensor **out);
-void ie_batch_norm_layer_destroy(ie_batch_norm_layer *layer);
+IE_API void ie_batch_norm_layer_destroy(ie_batch_norm_layer *layer);
 
 typedef struct ie_linear_layer {
     ie_tensor *weight; /* [out, in] */
     ie_tensor *bias;   /* [out] or NULL */
 } ie_linear_layer;
 
-ie_status ie_linear_layer_create(ie_linear_layer *layer, int in_features, int out_features, bool bias,
+IE_API ie_status ie_linear_layer_create(ie_linear_layer *layer, int in_features, int out_features, bool bias,
                                  ie_params *params, const char *prefix, uint64_t seed);
-ie_status ie_linear_layer_forward(const ie_linear_layer *layer, ie_tensor *x, ie_tensor **out);
-void ie_linear_layer_destroy(ie_linear_layer *layer);
+IE_API ie_status ie_linear_layer_forward(const ie_linear_layer *layer, ie_tensor *x, ie_tensor **out);
+IE_API void ie_linear_layer_destroy(ie_linear_layer *layer);
 
 /* The generator item of a parameter: a 32-bit FNV-1a hash of its name. */
-uint32_t ie_param_item(const char *name);
+IE_API uint32_t ie_param_item(const char *name);
 
 #ifdef __cplusplus
 }

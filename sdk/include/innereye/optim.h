@@ -12,6 +12,8 @@
 #ifndef INNEREYE_OPTIM_H
 #define INNEREYE_OPTIM_H
 
+#include "innereye/api.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,38 +51,38 @@ typedef struct ie_optimizer_opts {
 typedef struct ie_optimizer ie_optimizer;
 
 /* PyTorch's defaults for `kind` (SGD has no default lr in torch; 0.01 here). */
-ie_optimizer_opts ie_optimizer_defaults(ie_optimizer_kind kind);
+IE_API ie_optimizer_opts ie_optimizer_defaults(ie_optimizer_kind kind);
 /* "sgd", "adam", "adamw", "rmsprop" (NULL for an unknown kind). */
-const char *ie_optimizer_kind_name(ie_optimizer_kind kind);
+IE_API const char *ie_optimizer_kind_name(ie_optimizer_kind kind);
 /* Accepts the names above, case-insensitively. */
-ie_status ie_optimizer_kind_parse(const char *name, ie_optimizer_kind *out);
+IE_API ie_status ie_optimizer_kind_parse(const char *name, ie_optimizer_kind *out);
 
 /* Checks every field torch checks (and that they are finite); the message
  * names the field, its value and the allowed range. */
-ie_status ie_optimizer_opts_validate(const ie_optimizer_opts *opts);
+IE_API ie_status ie_optimizer_opts_validate(const ie_optimizer_opts *opts);
 
 /* An optimiser over the IE_PARAM entries of `params` (buffers are ignored).
  * The optimiser retains the tensors and copies their names; `params` may be
  * freed afterwards.  Parameters must be float32. */
-ie_status ie_optimizer_new(const ie_optimizer_opts *opts, const ie_params *params,
+IE_API ie_status ie_optimizer_new(const ie_optimizer_opts *opts, const ie_params *params,
                            ie_optimizer **out);
-void ie_optimizer_free(ie_optimizer *opt); /* NULL is allowed */
+IE_API void ie_optimizer_free(ie_optimizer *opt); /* NULL is allowed */
 
 /* One update of every parameter that has a gradient; parameters whose grad is
  * NULL are skipped and their state (including the step count that drives
  * Adam's bias correction) does not advance, as in torch.  All gradients are
  * checked before any parameter changes, so a failed step changes nothing. */
-ie_status ie_optimizer_step(ie_optimizer *opt);
+IE_API ie_status ie_optimizer_step(ie_optimizer *opt);
 /* Drops every parameter's gradient (torch's zero_grad(set_to_none=True)). */
-void ie_optimizer_zero_grad(ie_optimizer *opt);
+IE_API void ie_optimizer_zero_grad(ie_optimizer *opt);
 
 /* The rate used by the next step (a schedule sets it once per epoch). */
-ie_status ie_optimizer_set_lr(ie_optimizer *opt, double lr);
-double ie_optimizer_get_lr(const ie_optimizer *opt);
-const ie_optimizer_opts *ie_optimizer_get_opts(const ie_optimizer *opt);
+IE_API ie_status ie_optimizer_set_lr(ie_optimizer *opt, double lr);
+IE_API double ie_optimizer_get_lr(const ie_optimizer *opt);
+IE_API const ie_optimizer_opts *ie_optimizer_get_opts(const ie_optimizer *opt);
 /* Number of trained parameters and calls of ie_optimizer_step so far. */
-int ie_optimizer_param_count(const ie_optimizer *opt);
-int64_t ie_optimizer_steps(const ie_optimizer *opt);
+IE_API int ie_optimizer_param_count(const ie_optimizer *opt);
+IE_API int64_t ie_optimizer_steps(const ie_optimizer *opt);
 
 /* The optimiser's state as a new list of tensors (copies, kind IE_BUFFER),
  * named after PyTorch's state entries:
@@ -93,12 +95,12 @@ int64_t ie_optimizer_steps(const ie_optimizer *opt);
  *     "<param>.grad_avg"         RMSprop, centered
  * plus "optimizer.steps" (int64 scalar, ie_optimizer_steps).  A parameter
  * that never had a gradient has no entries, as in torch. */
-ie_status ie_optimizer_state_save(const ie_optimizer *opt, ie_params **out);
+IE_API ie_status ie_optimizer_state_save(const ie_optimizer *opt, ie_params **out);
 /* Replaces the optimiser's state with `state` (as written by
  * ie_optimizer_state_save of an optimiser of the same kind and options).
  * Refuses entries that do not belong to this optimiser, missing or mis-shaped
  * buffers, and step counts below 1; on failure the state is unchanged. */
-ie_status ie_optimizer_state_load(ie_optimizer *opt, const ie_params *state);
+IE_API ie_status ie_optimizer_state_load(ie_optimizer *opt, const ie_params *state);
 
 /* ------------------------------------------------------ learning-rate schedules */
 
@@ -130,15 +132,15 @@ typedef struct ie_lr_schedule {
 } ie_lr_schedule;
 
 /* "constant", "polynomial", "cosine", "step", "multistep", "exponential". */
-const char *ie_lr_kind_name(ie_lr_kind kind);
-ie_status ie_lr_kind_parse(const char *name, ie_lr_kind *out);
+IE_API const char *ie_lr_kind_name(ie_lr_kind kind);
+IE_API ie_status ie_lr_kind_parse(const char *name, ie_lr_kind *out);
 
 /* Checks the fields `kind` uses; the message names the field and value. */
-ie_status ie_lr_schedule_validate(const ie_lr_schedule *schedule);
+IE_API ie_status ie_lr_schedule_validate(const ie_lr_schedule *schedule);
 
 /* lr at `epoch` (a validated schedule).  Epochs below 0 count as 0; past
  * max_epochs, polynomial and cosine stay at final_lr. */
-double ie_lr_schedule_at(const ie_lr_schedule *schedule, int epoch);
+IE_API double ie_lr_schedule_at(const ie_lr_schedule *schedule, int epoch);
 
 #ifdef __cplusplus
 }

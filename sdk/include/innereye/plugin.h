@@ -33,6 +33,8 @@
 #ifndef INNEREYE_PLUGIN_H
 #define INNEREYE_PLUGIN_H
 
+#include "innereye/api.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,7 +65,7 @@ typedef enum ie_task_kind {
     IE_TASK_OTHER = 3
 } ie_task_kind;
 
-const char *ie_task_kind_name(ie_task_kind task);
+IE_API const char *ie_task_kind_name(ie_task_kind task);
 
 /* The plugin's model: whatever the plugin wants behind the pointer. */
 typedef struct ie_model ie_model;
@@ -176,11 +178,11 @@ typedef const ie_plugin *(*ie_plugin_entry_fn)(void);
 /* Releases the sample's tensors and zeroes it, keeping struct_size so it can
  * be filled again.  ie_batch_clear does the same for a batch; its subjects
  * array belongs to whoever collated the batch and is not freed. */
-void ie_sample_clear(ie_sample *sample);
-void ie_batch_clear(ie_batch *batch);
+IE_API void ie_sample_clear(ie_sample *sample);
+IE_API void ie_batch_clear(ie_batch *batch);
 
 /* Value of `column` in row `row` of the item, or NULL. */
-const char *ie_dataset_item_value(const ie_dataset_item *item, int row, const char *column);
+IE_API const char *ie_dataset_item_value(const ie_dataset_item *item, int row, const char *column);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,8 @@
 #ifndef INNEREYE_RNG_H
 #define INNEREYE_RNG_H
 
+#include "innereye/api.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -32,27 +34,27 @@ typedef struct ie_rng {
     uint32_t next; /* index of the next sequential draw */
 } ie_rng;
 
-ie_rng ie_rng_make(uint64_t seed, uint32_t stream, uint32_t epoch, uint32_t item);
+IE_API ie_rng ie_rng_make(uint64_t seed, uint32_t stream, uint32_t epoch, uint32_t item);
 
 /* The raw generator: four 32-bit words for block `block` of this key. */
-void ie_philox4x32(uint64_t seed, const uint32_t counter[4], uint32_t out[4]);
+IE_API void ie_philox4x32(uint64_t seed, const uint32_t counter[4], uint32_t out[4]);
 
 /* Element `index` of the rng's sequence, without advancing it. */
-uint32_t ie_rng_u32_at(const ie_rng *rng, uint64_t index);
+IE_API uint32_t ie_rng_u32_at(const ie_rng *rng, uint64_t index);
 /* Uniform in [0, 1) with 24 random bits. */
-float ie_rng_uniform_at(const ie_rng *rng, uint64_t index);
+IE_API float ie_rng_uniform_at(const ie_rng *rng, uint64_t index);
 /* Standard normal (Box-Muller over indices 2*index and 2*index+1). */
-float ie_rng_normal_at(const ie_rng *rng, uint64_t index);
+IE_API float ie_rng_normal_at(const ie_rng *rng, uint64_t index);
 
 /* Sequential draws: each advances rng->next. */
-uint32_t ie_rng_u32(ie_rng *rng);
-float ie_rng_uniform(ie_rng *rng);
-float ie_rng_normal(ie_rng *rng);
+IE_API uint32_t ie_rng_u32(ie_rng *rng);
+IE_API float ie_rng_uniform(ie_rng *rng);
+IE_API float ie_rng_normal(ie_rng *rng);
 /* Uniform integer in [0, n) without modulo bias. */
-uint32_t ie_rng_below(ie_rng *rng, uint32_t n);
+IE_API uint32_t ie_rng_below(ie_rng *rng, uint32_t n);
 
 /* out[i] = lo + (hi - lo) * uniform_at(offset + i). */
-void ie_rng_fill_uniform(const ie_rng *rng, uint64_t offset, float *out,
+IE_API void ie_rng_fill_uniform(const ie_rng *rng, uint64_t offset, float *out,
                          int64_t n, float lo, float hi);
 
 #ifdef __cplusplus

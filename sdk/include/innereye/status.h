@@ -8,6 +8,8 @@
 #ifndef INNEREYE_STATUS_H
 #define INNEREYE_STATUS_H
 
+#include "innereye/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,21 +31,21 @@ typedef enum ie_status {
 } ie_status;
 
 /* Human-readable name of a status code ("shape error", ...). */
-const char *ie_status_name(ie_status status);
+IE_API const char *ie_status_name(ie_status status);
 
 /* The calling thread's last error message ("" when none). */
-const char *ie_error_message(void);
+IE_API const char *ie_error_message(void);
 
 /* Records a message for the calling thread and returns `status`, so failures
  * read `return ie_error_set(IE_ERR_SHAPE, "conv3d: ...", ...);`. */
-ie_status ie_error_set(ie_status status, const char *fmt, ...)
+IE_API ie_status ie_error_set(ie_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Prepends context to the current message: "while X: <old message>". */
-ie_status ie_error_wrap(ie_status status, const char *fmt, ...)
+IE_API ie_status ie_error_wrap(ie_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-void ie_error_clear(void);
+IE_API void ie_error_clear(void);
 
 /* Propagate a failure to the caller unchanged. */
 #define IE_TRY(expr)                                                           \

@@ -6,6 +6,8 @@
 #ifndef INNEREYE_THREADS_H
 #define INNEREYE_THREADS_H
 
+#include "innereye/api.h"
+
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -13,13 +15,13 @@ extern "C" {
 #endif
 
 /* n <= 0 selects the number of online cores. */
-void ie_threads_set(int n);
-int ie_threads_get(void);
+IE_API void ie_threads_set(int n);
+IE_API int ie_threads_get(void);
 
 /* Calls fn(ctx, i) once for every i in [0, n_tasks), spread over the pool; the
  * caller's thread takes part.  Returns when all are done.  Tasks must write
  * disjoint memory.  A nested call runs serially on the calling thread. */
-void ie_parallel_for(int64_t n_tasks, void (*fn)(void *ctx, int64_t task), void *ctx);
+IE_API void ie_parallel_for(int64_t n_tasks, void (*fn)(void *ctx, int64_t task), void *ctx);
 
 #ifdef __cplusplus
 }
