@@ -33,8 +33,9 @@ typedef struct ie_infer_session {
     ie_seg_setup seg;
     ie_host host;
     char run_dir[4200]; /* the host borrows it */
-    /* SHA-256 of the weights file, or for an ensemble of the member
-     * weights files' digests one after the other (ie_infer_session_load). */
+    /* The SHA-256 of the weights file (what sha256sum prints); for an
+     * ensemble, the SHA-256 of its members' digests (32 bytes each) one
+     * after the other, in member order. */
     char weights_sha256[IE_SHA256_HEX_SIZE];
 } ie_infer_session;
 
