@@ -272,13 +272,14 @@ static enum MHD_Result answer_segment(server *srv, struct MHD_Connection *c, req
     while (j->state != JOB_DONE)
         if (pthread_cond_timedwait(&srv->done, &srv->lock, &deadline) == ETIMEDOUT) break;
     if (j->state == JOB_QUEUED) { /* still waiting: out of the queue */
-        int at = -1;
+        int at = -1, cap = srv->opt->max_requests;
         for (int i = 0; i < srv->count; i++)
-            if (srv->queue[(srv->head + i) % srv->opt->max_requests] == j) at = i;
-        for (int i = at; i + 1 < srv->count; i++)
-            srv->queue[(srv->head + i) % srv->opt->max_requests] =
-                srv->queue[(srv->head + i + 1) % srv->opt->max_requests];
-        srv->count--;
+            if (srv->queue[(srv->head + i) % cap] == j) at = i;
+        if (at >= 0) { /* always: a queued job is in the ring */
+            for (int i = at; i + 1 < srv->count; i++)
+                srv->queue[(srv->head + i) % cap] = srv->queue[(srv->head + i + 1) % cap];
+            srv->count--;
+        }
         pthread_mutex_unlock(&srv->lock);
         job_free(j);
         return respond_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the request waited %d s (--timeout) behind others "

@@ -11,7 +11,8 @@
 #   bad uploads (not an image, truncated, 4-D, path traversal in a zip, too
 #     large, a zip bomb, a gzip bomb, an unknown format) get 4xx with a message
 #     and the server goes on answering;
-#   a full queue gives 503, a missing or wrong token 401;
+#   a full queue gives 503, a missing or wrong token 401; a stalled upload
+#     loses its slot after --timeout;
 #   one log line per request; SIGTERM stops it with exit 0;
 #   --bundle serves the same model.
 #   test_serve.sh INNEREYE SOURCE_DIR DATA_DIR [PYTHON]
@@ -263,8 +264,19 @@ grep -E "$any_line" "$out/serve.err" | grep -Ev ' 200 ' | sed 's/^/      log: /'
 # ---- --bundle: the same model from one file
 "$innereye" export --run "$run" --format bundle --out "$out/model.bundle" > "$out/export.txt" 2>&1
 check "export --format bundle" test $? -eq 0
-start_server "$out/bundle" --bundle "$out/model.bundle"
+start_server "$out/bundle" --bundle "$out/model.bundle" --queue 1 --timeout 2
 check "serve --bundle starts (no token)" test -n "$base"
+# A stalled upload holds the one slot only until --timeout 2 closes it.
+hold 5
+for _ in $(seq 1 50); do
+  status /v1/health > /dev/null
+  grep -q '"requests":1' "$out/body" && break
+  sleep 0.1
+done
+check "a stalled upload holds the one slot: 503" test "$(post "" "$images/${s}_image.nii.gz")" = 503
+sleep 3
+check "after --timeout 2 s the server has closed it: 200" test "$(post "" "$images/${s}_image.nii.gz")" = 200
+exec 5>&-
 check "GET /v1/model: 200 without a token" test "$(status /v1/model)" = 200
 check "... the same weights SHA-256" grep -q "\"weights_sha256\":\"$weights_sha\"" "$out/body"
 check "a segmentation from the bundle: the same bytes as infer" \
