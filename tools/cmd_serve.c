@@ -165,7 +165,8 @@ static char *model_json(const ie_infer_session *s, const char *source) {
     cJSON_AddStringToObject(j, "weights_sha256", s->weights_sha256);
     cJSON_AddNumberToObject(j, "members", 1 + s->n_others);
     cJSON *classes = cJSON_AddArrayToObject(j, "classes");
-    for (int c = 0; c < s->settings.n_classes; c++) cJSON_AddItemToArray(classes, cJSON_CreateString(s->settings.class_names[c]));
+    for (int c = 0; c < s->settings.n_classes; c++)
+        cJSON_AddItemToArray(classes, cJSON_CreateString(s->settings.class_names[c]));
     cJSON *channels = cJSON_AddArrayToObject(j, "image_channels");
     for (int c = 0; c < s->seg.seg.n_image_channels; c++)
         cJSON_AddItemToArray(channels, cJSON_CreateString(s->seg.image_channels[c]));

@@ -93,7 +93,8 @@ static void *client(void *arg) {
         double seconds = now() - t0;
         long status = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        bool matches = !s->expect.data || (body.size == s->expect.size && !memcmp(body.data, s->expect.data, body.size));
+        bool matches = !s->expect.data || (body.size == s->expect.size &&
+                                           (body.size == 0 || !memcmp(body.data, s->expect.data, body.size)));
         pthread_mutex_lock(&s->lock);
         s->latency[s->done++] = seconds;
         if (rc != CURLE_OK) s->failed++;
