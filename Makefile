@@ -6,8 +6,9 @@ JOBS ?= $(shell nproc)
 # Build and runtime dependencies (Debian 12 package names); dataset-fashion-mnist
 # holds the images of the classification tests and configs/fashion_mnist.json;
 # libcurl sends metrics to an MLflow tracking server (docs/cluster.md);
-# DCMTK writes and reads DICOM-RT structure sets and DICOM-SEG (core/dicom).
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libcurl4-openssl-dev libdcmtk-dev dataset-fashion-mnist
+# DCMTK writes and reads DICOM-RT structure sets and DICOM-SEG (core/dicom);
+# libmicrohttpd and libzip: innereye serve (core/serve).
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libcurl4-openssl-dev libdcmtk-dev libmicrohttpd-dev libzip-dev dataset-fashion-mnist
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
 # image IO fixtures; scipy for the segmentation metrics and post-processing
 # fixtures; scikit-learn for the classification metrics) and run the PyTorch
@@ -25,8 +26,9 @@ ORT_NODE_VERSION ?= 1.31.1
 # against scipy; `script` of bsdutils drives tests/cli/test_progress.sh) and
 # by the DICOM test (tests/cli/test_dicom.sh: dciodvfy validates the DICOM-RT
 # and DICOM-SEG outputs, pydicom and nibabel write the test series and read
-# the outputs back); without them (not root) those tests are skipped.
-TEST_PACKAGES := slurm-wlm munge chromium bsdutils python3-numpy python3-scipy python3-pil dicom3tools python3-pydicom python3-nibabel
+# the outputs back; curl drives tests/cli/test_serve.sh); without them (not
+# root) those tests are skipped.
+TEST_PACKAGES := slurm-wlm munge chromium bsdutils python3-numpy python3-scipy python3-pil dicom3tools python3-pydicom python3-nibabel curl
 # make test-sanitize (CI runs it before `make test`): the unit and CLI tests
 # built with ASan + UBSan (+ LeakSanitizer) in SANITIZE_BUILD; any report
 # fails (tests/sanitize/run.sh).  -O1 keeps the build and the training tests

@@ -16,23 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/util/progress.h"
-#include "core/checkpoint/safetensors.h"
-#include "core/data/csv.h"
 #include "core/data/dataset.h"
 #include "core/experiment/ensemble.h"
 #include "core/export/bundle.h"
-#include "core/inference/infer.h"
 #include "core/inference/scalar_infer.h"
-#include "core/plugin/guard.h"
-#include "core/plugin/host.h"
-#include "core/train/compute.h"
-#include "core/train/data_setup.h"
-#include "core/train/run_dir.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_infer.h"
+#include "tools/infer_session.h"
 
 #define MAX_IMAGES 16
 
@@ -84,15 +76,6 @@ static void subject_from_file(const char *path, char *out, size_t size) {
             return;
         }
     }
-}
-
-static void csv_row(FILE *f, const char *subject, const char *file, const char *channel) {
-    ie_csv_write_field(f, subject);
-    fputc(',', f);
-    ie_csv_write_field(f, file);
-    fputc(',', f);
-    ie_csv_write_field(f, channel);
-    fputc('\n', f);
 }
 
 typedef struct request {
@@ -176,159 +159,25 @@ static int parse_request(int argc, char **argv, request *r) {
     return -1; /* go on */
 }
 
-/* Everything the command holds, freed in one place. */
-typedef struct session {
-    ie_config *cfg;
-    ie_loaded_plugin *plugin;
-    ie_model *model;
-    /* Ensemble members after the first (--run on an ensemble folder). */
-    int n_others;
-    ie_infer_net others[IE_ENSEMBLE_MAX_MEMBERS];
-    ie_loaded_plugin *other_plugins[IE_ENSEMBLE_MAX_MEMBERS];
-    ie_config *other_cfgs[IE_ENSEMBLE_MAX_MEMBERS];
-    ie_dataset *ds;
-    ie_infer_settings settings;
-    ie_seg_setup seg;
-    ie_host host;
-} session;
-
-static void destroy_model(const ie_loaded_plugin *plugin, ie_model *model) {
-    if (!model) return;
-    ie_guard_enter(plugin, "destroy");
-    plugin->table.destroy(model);
-    ie_guard_leave();
-}
-
-static ie_params *model_parameters(const ie_loaded_plugin *plugin, ie_model *model) {
-    ie_guard_enter(plugin, "parameters");
-    ie_params *params = plugin->table.parameters(model);
-    ie_guard_leave();
-    return params;
-}
-
-static void session_free(session *s) {
-    for (int i = 0; i < s->n_others; i++) {
-        destroy_model(s->other_plugins[i], s->others[i].model);
-        ie_plugin_unload(s->other_plugins[i]);
-        ie_config_free(s->other_cfgs[i]);
-    }
-    destroy_model(s->plugin, s->model);
-    ie_plugin_unload(s->plugin);
-    ie_dataset_free(s->ds);
-    ie_config_free(s->cfg);
-    ie_guard_end(); /* the inference ended, one way or the other */
-}
-
-
-static ie_status load_model(session *s, const request *r, char *what, size_t what_size) {
-    const char *name = "", *path = "";
-    int64_t seed = 0;
-    IE_TRY(ie_config_get_string(s->cfg, "model.name", &name));
-    IE_TRY(ie_config_get_string(s->cfg, "model.plugin", &path));
-    IE_TRY(ie_config_get_int(s->cfg, "seed", &seed));
-    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
-    const ie_plugin *p = &s->plugin->table;
-    if (r->run) IE_TRY(ie_run_check_plugin(r->run, s->plugin, r->allow_plugin_change));
-    if (p->task != IE_TASK_SEGMENTATION)
-        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images "
-                            "with a segmentation model, and predicts with a classification or regression model "
-                            "from its run folder: --run RUN_DIR --dataset CSV (the run's training statistics are "
-                            "needed)", p->name, s->plugin->path, ie_task_kind_name(p->task));
-    IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
-    s->host = ie_host_default((uint64_t)seed, r->run);
-    IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
-    ie_params *params = model_parameters(s->plugin, s->model);
-    if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
-    if (r->run) {
-        char last[PATH_MAX + 64];
-        snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
-        if (!is_file(last))
-            return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its "
-                                "first checkpoint?", r->run, last);
-        ie_trainer_state state;
-        IE_TRY(ie_checkpoint_load_last(r->run, &state, params, NULL));
-        snprintf(what, what_size, "%s %s, epoch %d of %s", p->name, p->version, state.epoch, r->run);
-    } else {
-        ie_params *saved = NULL;
-        IE_TRY(ie_safetensors_read(r->checkpoint, &saved));
-        ie_status st = ie_params_copy_from(params, saved, r->checkpoint, 1);
-        ie_params_free(saved);
-        IE_TRY(st);
-        snprintf(what, what_size, "%s %s, weights %s", p->name, p->version, r->checkpoint);
-    }
-    return IE_OK;
-}
-
-/* Members 1.. of an ensemble folder: each with its own config and weights. */
-static ie_status load_ensemble_others(session *s, const char *dir, char *what, size_t what_size) {
-    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
-    int count = 0;
-    IE_TRY(ie_ensemble_members(dir, &count, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
-    ie_params *saved = NULL;
-    ie_status st;
-    for (int i = 1; i < count; i++) { /* member 0 is the session's own model */
-        int k = s->n_others;
-        IE_TRY(ie_config_new(&s->other_cfgs[k]));
-        s->n_others++;
-        IE_TRY(ie_config_add_file(s->other_cfgs[k], configs[i]));
-        IE_TRY(ie_config_resolve(s->other_cfgs[k]));
-        const char *name = "", *path = "";
-        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
-        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
-        IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
-        IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
-        s->others[k].plugin = s->other_plugins[k];
-        IE_TRY(ie_safetensors_read(weights[i], &saved));
-        st = ie_params_copy_from(model_parameters(s->other_plugins[k], s->others[k].model), saved, weights[i], 1);
-        ie_params_free(saved);
-        IE_TRY(st);
-    }
-    snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, dir);
-    return IE_OK;
-}
-
-/* The subjects: the --dataset CSV, or one subject made of the --image files. */
-static ie_status load_subjects(session *s, const request *r) {
-    if (r->dataset) return ie_dataset_load(r->dataset, "subject", &s->ds);
-    int want = s->seg.seg.n_image_channels;
-    if (r->n_images != want) {
-        char names[1024] = "";
-        for (int c = 0; c < want; c++) {
-            size_t n = strlen(names);
-            snprintf(names + n, sizeof names - n, "%s%s", c ? ", " : "", s->seg.image_channels[c]);
-        }
-        return ie_error_set(IE_ERR_CONFIG, "the model takes %d image channel%s (data.image_channels: %s), but %d "
-                            "--image file%s %s given; give one --image per channel, in that order", want,
-                            want == 1 ? "" : "s", names, r->n_images, r->n_images == 1 ? "" : "s",
-                            r->n_images == 1 ? "was" : "were");
-    }
-    char subject[512];
-    if (r->subject) snprintf(subject, sizeof subject, "%s", r->subject);
-    else subject_from_file(r->images[0], subject, sizeof subject);
-    if (r->mask && !s->settings.mask_channel[0]) s->settings.mask_channel = "mask";
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    fprintf(f, "subject,filePath,channel\n");
-    for (int c = 0; c < r->n_images; c++) csv_row(f, subject, r->images[c], s->seg.image_channels[c]);
-    if (r->mask) csv_row(f, subject, r->mask, s->settings.mask_channel);
-    fclose(f);
-    ie_status st = ie_dataset_parse(text, len, "--image", ".", "subject", &s->ds);
-    free(text);
-    return st;
-}
-
 static double now_seconds(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static int fail(session *s, const char *message) {
+static int fail(ie_infer_session *s, const char *message) {
     fprintf(stderr, "innereye infer: %s\n", message);
-    session_free(s);
+    ie_infer_session_free(s);
     return 1;
+}
+
+/* The subjects: the --dataset CSV, or one subject made of the --image files. */
+static ie_status load_subjects(ie_infer_session *s, const request *r) {
+    if (r->dataset) return ie_dataset_load(r->dataset, "subject", &s->ds);
+    char subject[512];
+    if (r->subject) snprintf(subject, sizeof subject, "%s", r->subject);
+    else subject_from_file(r->images[0], subject, sizeof subject);
+    return ie_infer_session_subject(s, r->images, r->n_images, r->mask, subject);
 }
 
 /* --bundle FILE (innereye export --format bundle): checked, unpacked into a
@@ -371,7 +220,7 @@ static int infer_bundle(int argc, char **argv, int at) {
 int ie_cmd_infer(int argc, char **argv) {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "--bundle")) return infer_bundle(argc, argv, i);
-    session s = {0};
+    ie_infer_session s = {0};
     request r = {0};
     for (int i = 0; i < argc; i++) {
         if (is_flag(argv[i], "--run")) r.run = flag_value(argc, argv, &i, "--run");
@@ -390,13 +239,13 @@ int ie_cmd_infer(int argc, char **argv) {
         snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", r.run);
         if (!is_dir(r.run)) {
             fprintf(stderr, "innereye infer: --run %s: no such run folder\n", r.run);
-            session_free(&s);
+            ie_infer_session_free(&s);
             return 2;
         }
         if (!is_file(path)) {
             fprintf(stderr, "innereye infer: --run %s is not a run folder: it has no config.resolved.json; give the "
                             "folder of a run that innereye train made (or an ensemble folder)\n", r.run);
-            session_free(&s);
+            ie_infer_session_free(&s);
             return 2;
         }
         if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
@@ -425,7 +274,7 @@ int ie_cmd_infer(int argc, char **argv) {
             free(args);
             free(rest);
             fprintf(stderr, "innereye infer: %s needs a value\n", shorthand[which][0]);
-            session_free(&s);
+            ie_infer_session_free(&s);
             return 2;
         }
         given[which] = true;
@@ -437,40 +286,23 @@ int ie_cmd_infer(int argc, char **argv) {
     if (parsed_args != IE_OK) {
         free(rest);
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());
-        session_free(&s);
+        ie_infer_session_free(&s);
         return 2;
     }
     request parsed = {.has_config = r.has_config};
     int code = parse_request(n_rest, rest, &parsed);
     free(rest);
     if (code >= 0) {
-        session_free(&s);
+        ie_infer_session_free(&s);
         return code;
     }
     r = parsed;
-    if (ie_config_resolve(s.cfg) != IE_OK) {
-        fprintf(stderr, "innereye infer: the configuration has problems:\n%s", ie_config_problems(s.cfg));
-        session_free(&s);
-        return 2;
-    }
-    if (ie_compute_setup(s.cfg, 0) != IE_OK) {
+    if (ie_infer_session_prepare(&s, 0) != IE_OK) {
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());
-        session_free(&s);
+        ie_infer_session_free(&s);
         return 2;
     }
-    /* From here a plugin runs: a crash or exit() in it is reported, and the
-     * exit status is never 0 for an inference that did not finish. */
-    ie_guard_begin("inference", NULL);
-
     char what[PATH_MAX + 256];
-    ie_status st = ie_infer_settings_from_config(s.cfg, &s.settings);
-    if (st == IE_OK) st = ie_seg_setup_from_config(s.cfg, s.settings.n_classes, &s.seg);
-    if (st != IE_OK) {
-        fprintf(stderr, "innereye infer: %s\n", ie_error_message());
-        session_free(&s);
-        return 2;
-    }
-    s.seg.seg.truth = IE_SEG_TRUTH_NONE; /* inference needs no labels */
     if (load_subjects(&s, &r) != IE_OK || (r.dataset && ie_dataset_check_names(s.ds) != IE_OK)) {
         int code = fail(&s, ie_error_message());
         return r.n_images ? 2 : code; /* a wrong --image count is a command-line problem */
@@ -481,34 +313,18 @@ int ie_cmd_infer(int argc, char **argv) {
             ie_infer_check_item(&s.settings, s.seg.image_channels, s.seg.seg.n_image_channels,
                                 ie_dataset_item_at(s.ds, i)) != IE_OK)
             return fail(&s, ie_error_message());
-    if (ensemble) {
-        /* Member 0's config makes the session's model; its weights come from
-         * the ensemble, not from a checkpoint. */
-        request member0 = r;
-        member0.run = NULL;
-        snprintf(path, sizeof path, "%s/members/0/weights.safetensors", r.run);
-        member0.checkpoint = path;
-        if (load_model(&s, &member0, what, sizeof what) != IE_OK ||
-            load_ensemble_others(&s, r.run, what, sizeof what) != IE_OK)
-            return fail(&s, ie_error_message());
-    } else if (load_model(&s, &r, what, sizeof what) != IE_OK) {
-        return fail(&s, ie_error_message());
-    }
+    ie_infer_source source = {.run = r.run, .checkpoint = r.checkpoint, .ensemble = ensemble,
+                              .allow_plugin_change = r.allow_plugin_change};
+    if (ie_infer_session_load(&s, &source, what, sizeof what) != IE_OK) return fail(&s, ie_error_message());
     printf("model %s\n%d subject%s -> %s; %d threads\n", what, n, n == 1 ? "" : "s", r.out, ie_threads_get());
 
-    ie_plugin_hooks_ctx hooks_ctx;
-    ie_data_hooks hooks = ie_plugin_data_hooks(s.plugin, s.model, ie_seg_hooks(&s.seg.seg), &hooks_ctx);
-    ie_infer_net net = {.plugin = s.plugin, .model = s.model, .n_others = s.n_others, .others = s.others};
     ie_progress bar;
     ie_progress_begin(&bar, "infer", "subjects", n, 10);
     for (int i = 0; i < n; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(s.ds, i);
-        ie_infer_subject subject;
+        ie_infer_subject subject = {0};
         double t0 = now_seconds();
-        ie_guard_subject(item->subject);
-        st = ie_infer_item(&s.settings, hooks.load_item, hooks.load_item_ctx, s.seg.image_channels[0], item, &s.host,
-                           &net, &subject);
-        if (st == IE_OK) st = ie_infer_write(r.out, &s.settings, &subject);
+        ie_status st = ie_infer_session_segment(&s, &s.settings, item, r.out, &subject);
         if (st == IE_OK) {
             const ie_tensor *seg = subject.segmentation;
             ie_progress_clear(&bar); /* the subject's line above the bar */
@@ -528,7 +344,7 @@ int ie_cmd_infer(int argc, char **argv) {
         }
     }
     ie_progress_end(&bar);
-    session_free(&s);
+    ie_infer_session_free(&s);
     printf("done: %s\n", r.out);
     return 0;
 }

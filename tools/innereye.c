@@ -14,6 +14,7 @@
 #include "tools/cmd_plan.h"
 #include "tools/cmd_plugins.h"
 #include "tools/cmd_report.h"
+#include "tools/cmd_serve.h"
 #include "tools/cmd_submit.h"
 #include "tools/cmd_train.h"
 #include "tools/selfcheck.h"
@@ -30,6 +31,7 @@ static void usage(FILE *out) {
             "                                        segment images with a trained model (docs/inference.md)\n"
             "  infer --run RUN_DIR --dataset CSV --out DIR\n"
             "                                        predict with a classification or regression run or ensemble\n"
+            "  serve (--run RUN_DIR | --bundle FILE) [--port N]   segment images over HTTP (docs/deploy.md)\n"
             "  export --run RUN_DIR --format onnx --out FILE\n"
             "                                        a trained run or ensemble as an ONNX model (docs/export.md)\n"
             "  selfcheck [--steps N] [--threads N]   train a small UNet3D on synthetic volumes and\n"
@@ -130,6 +132,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "ensemble")) return ie_cmd_ensemble(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval")) return ie_cmd_eval(argc - 2, argv + 2);
     if (!strcmp(argv[1], "infer")) return ie_cmd_infer(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "serve")) return ie_cmd_serve(argc - 2, argv + 2);
     if (!strcmp(argv[1], "export")) return ie_cmd_export(argc - 2, argv + 2);
     /* Cluster submission (tools/cmd_submit.c). */
     if (!strcmp(argv[1], "submit")) return ie_cmd_submit(argc - 2, argv + 2);

@@ -1,0 +1,79 @@
+/* core/serve - an HTTP inference service (libmicrohttpd), for `innereye
+ * serve` (tools/cmd_serve.c; docs/deploy.md is the user's guide):
+ *
+ *   GET  /v1/health    {"status": "ok", ...}: answers while the server runs (no token needed)
+ *   GET  /v1/model     the model's JSON (given by the caller)
+ *   POST /v1/segment[?format=nifti|dicom-seg|rtstruct]
+ *                      body: a NIfTI, NRRD or zip of one DICOM series (upload.h);
+ *                      answer: the segmentation file
+ *
+ * The server knows nothing of models: `segment` does the work.  It runs on
+ * the thread that called ie_serve_run, one request at a time, so the model
+ * is used by one thread only; connections are received by libmicrohttpd's
+ * threads, one per connection.  What it guarantees:
+ *   - at most max_requests requests at once (being received, waiting or
+ *     being segmented); one more is answered 503 at once, before its body
+ *     is read, so memory stays bounded by max_requests x max_upload;
+ *   - an upload larger than max_upload is answered 413 from its
+ *     Content-Length; one without a length is cut off there;
+ *   - a request not answered within timeout_s of its upload is answered 503
+ *     (still waiting) or 504 (being segmented; the result is dropped), and
+ *     a connection idle for timeout_s is closed;
+ *   - with a token, every endpoint but /v1/health needs
+ *     "Authorization: Bearer TOKEN" (401 otherwise);
+ *   - one log line per request: time (UTC), client, method and endpoint,
+ *     status, bytes received and sent, seconds, the model's SHA-256;
+ *   - SIGINT or SIGTERM (ie_serve_run handles them while it runs, in place of
+ *     any handler before): no new requests, the request being segmented
+ *     finishes, waiting ones are answered 503, then ie_serve_run returns. */
+#ifndef IE_CORE_SERVE_SERVE_H
+#define IE_CORE_SERVE_SERVE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/serve/upload.h"
+#include "innereye/status.h"
+
+typedef enum ie_serve_format { IE_SERVE_NIFTI, IE_SERVE_DICOM_SEG, IE_SERVE_RTSTRUCT } ie_serve_format;
+
+/* What `segment` answers: status 200 with a malloc'd body (the server frees
+ * it), or an error status and message. */
+typedef struct ie_serve_reply {
+    int status;
+    char *body;
+    size_t size;
+    const char *content_type; /* static */
+    const char *filename;     /* static: Content-Disposition */
+    char message[2048];       /* for an error status */
+} ie_serve_reply;
+
+typedef struct ie_serve_app {
+    /* Segments the image at `image` (a file, or a folder holding a DICOM
+     * series) into `format`; `work_dir` is an empty folder of this request,
+     * removed afterwards. */
+    void (*segment)(void *ctx, const char *image, ie_upload_kind kind, ie_serve_format format,
+                    const char *work_dir, ie_serve_reply *reply);
+    void *ctx;
+    const char *model_json;   /* GET /v1/model */
+    const char *model_sha256; /* for the log */
+} ie_serve_app;
+
+typedef struct ie_serve_options {
+    const char *host; /* address to listen on: "127.0.0.1", "::1", "0.0.0.0" */
+    int port;         /* 0: any free port (printed) */
+    const char *token; /* NULL: no authorisation */
+    size_t max_upload;       /* bytes of one request body */
+    size_t max_image;        /* bytes an upload may decompress to, and of the image as float32 voxels */
+    int max_requests;        /* at once: received, waiting or segmented */
+    int timeout_s;
+    const char *tmp_dir;     /* where each request's work folder goes */
+    FILE *log;               /* request log lines */
+} ie_serve_options;
+
+/* Listens, prints "listening on http://HOST:PORT" to stdout, answers until
+ * SIGINT or SIGTERM, then returns IE_OK.  Fails before listening when the
+ * address cannot be used (names it). */
+ie_status ie_serve_run(const ie_serve_options *options, const ie_serve_app *app);
+
+#endif

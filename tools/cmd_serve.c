@@ -1,0 +1,316 @@
+/* tools - `innereye serve` (docs/deploy.md, "Serving over HTTP"):
+ *
+ *   innereye serve (--run RUN_DIR | --bundle FILE) [--port N] [--host ADDR] [--token-file FILE] ...
+ *
+ * Loads the model once, as `innereye infer` does (tools/infer_session.c),
+ * and answers POST /v1/segment with the bytes infer writes for the same
+ * image: the upload is put on disk, segmented and written by the same code
+ * into a work folder, and the file is sent back.  The HTTP side, limits and
+ * queue are core/serve. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/export/bundle.h"
+#include "core/serve/serve.h"
+#include "core/util/file_util.h"
+#include "innereye/threads.h"
+#include "tools/cli_config.h"
+#include "tools/cmd_serve.h"
+#include "tools/infer_session.h"
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: innereye serve (--run RUN_DIR | --bundle FILE) [--port N] [--host ADDR] [--token-file FILE]\n"
+            "                      [--queue N] [--max-upload-mb N] [--max-image-mb N] [--timeout SECONDS]\n"
+            "                      [--set KEY=VALUE ...] [--threads N] [--allow-plugin-change]\n"
+            "\n"
+            "Answers HTTP requests with the segmentation model of a run, an ensemble folder or a bundle\n"
+            "(innereye export --format bundle), loaded once:\n"
+            "  POST /v1/segment[?format=nifti|dicom-seg|rtstruct]  body: a NIfTI (.nii, .nii.gz), a single-file\n"
+            "        NRRD or a zip of one DICOM series; answer: segmentation.nii.gz, the same bytes as innereye\n"
+            "        infer writes (dicom-seg and rtstruct: segmentation.dcm / rtstruct.dcm, DICOM input only)\n"
+            "  GET  /v1/model    name, version, SHA-256 of the weights, classes (JSON)\n"
+            "  GET  /v1/health   {\"status\": \"ok\"} (no token needed)\n"
+            "--port N        port to listen on (default 8080; 0: any free port, printed)\n"
+            "--host ADDR     address to listen on (default 127.0.0.1: this machine only)\n"
+            "--token-file F  the requests need \"Authorization: Bearer TOKEN\", TOKEN being F's first line\n"
+            "--queue N       requests at once, being received, waiting or segmented (default 8); more: 503\n"
+            "--max-upload-mb N   largest request body (default 512); larger: 413\n"
+            "--max-image-mb N    largest decompressed upload, and largest image as float32 voxels (default 2048)\n"
+            "--timeout S     answer within S seconds of the upload or give up (503 waiting, 504 running), and\n"
+            "                close connections idle for S seconds (default 600)\n"
+            "--set KEY=VALUE changes infer.* and postprocess.* as for innereye infer; --threads N compute threads.\n"
+            "One log line per request on stderr; SIGINT or SIGTERM stop the server cleanly.\n");
+}
+
+static bool is_flag(const char *arg, const char *flag) {
+    size_t n = strlen(flag);
+    return !strncmp(arg, flag, n) && (arg[n] == '\0' || arg[n] == '=');
+}
+
+static const char *flag_value(int argc, char **argv, int *i, const char *flag) {
+    size_t n = strlen(flag);
+    if (!strncmp(argv[*i], flag, n) && argv[*i][n] == '=') return argv[*i] + n + 1;
+    return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+typedef struct serve_args {
+    const char *run, *bundle, *host, *token_file;
+    int port, queue, max_upload_mb, max_image_mb, timeout_s;
+    bool allow_plugin_change;
+} serve_args;
+
+static int parse_number(const char *flag, const char *v, int lo, int hi, int *out) {
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || !v[0] || *end || n < lo || n > hi) {
+        fprintf(stderr, "innereye serve: %s needs a whole number from %d to %d, got '%s'\n", flag, lo, hi,
+                v ? v : "");
+        return 2;
+    }
+    *out = (int)n;
+    return -1;
+}
+
+/* The serve flags among the arguments ie_config_parse_args left; -1: go on. */
+static int parse_args(int argc, char **argv, serve_args *a) {
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(arg, "--allow-plugin-change")) {
+            a->allow_plugin_change = true;
+            continue;
+        }
+        static const char *const text_flags[] = {"--run", "--bundle", "--host", "--token-file"};
+        const char **text_slots[] = {&a->run, &a->bundle, &a->host, &a->token_file};
+        static const char *const number_flags[] = {"--port", "--queue", "--max-upload-mb", "--max-image-mb",
+                                                   "--timeout"};
+        int *number_slots[] = {&a->port, &a->queue, &a->max_upload_mb, &a->max_image_mb, &a->timeout_s};
+        static const int lo[] = {0, 1, 1, 1, 1}, hi[] = {65535, 10000, 1 << 20, 1 << 20, 86400};
+        bool known = false;
+        for (int f = 0; f < 4 && !known; f++)
+            if (is_flag(arg, text_flags[f])) {
+                known = true;
+                const char *v = flag_value(argc, argv, &i, text_flags[f]);
+                if (!v || !v[0]) {
+                    fprintf(stderr, "innereye serve: %s needs a value\n", text_flags[f]);
+                    return 2;
+                }
+                *text_slots[f] = v;
+            }
+        for (int f = 0; f < 5 && !known; f++)
+            if (is_flag(arg, number_flags[f])) {
+                known = true;
+                int code = parse_number(number_flags[f], flag_value(argc, argv, &i, number_flags[f]), lo[f], hi[f],
+                                        number_slots[f]);
+                if (code >= 0) return code;
+            }
+        if (!known) {
+            fprintf(stderr, "innereye serve: unknown argument '%s' (see innereye serve --help)\n", arg);
+            return 2;
+        }
+    }
+    if (!a->run == !a->bundle) {
+        usage(stderr);
+        fprintf(stderr, "innereye serve: give either --run RUN_DIR (a run or ensemble folder) or --bundle FILE\n");
+        return 2;
+    }
+    return -1;
+}
+
+/* The token: the file's first line, which must not be empty. */
+static int read_token(const char *path, char *token, size_t size) {
+    char *text = NULL;
+    if (ie_read_file(path, &text, NULL) != IE_OK) {
+        fprintf(stderr, "innereye serve: --token-file %s: %s\n", path, ie_error_message());
+        return 2;
+    }
+    size_t n = strcspn(text, "\r\n");
+    text[n] = '\0';
+    bool printable = n > 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] <= ' ' || text[i] == 127) printable = false;
+    if (!printable || n >= size) {
+        free(text);
+        fprintf(stderr, "innereye serve: --token-file %s: the first line must be the token: 1 to %zu characters, "
+                "no spaces or control characters (for example: openssl rand -hex 32 > %s)\n", path, size - 1, path);
+        return 2;
+    }
+    memcpy(token, text, n + 1);
+    free(text);
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        fprintf(stderr, "innereye serve: warning: --token-file %s can be read by other users (chmod 600 %s)\n", path,
+                path);
+    return -1;
+}
+
+/* GET /v1/model. */
+static char *model_json(const ie_infer_session *s, const char *source) {
+    const ie_plugin *p = &s->plugin->table;
+    const char *name = "";
+    ie_config_get_string(s->cfg, "model.name", &name);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", name[0] ? name : p->name);
+    cJSON_AddStringToObject(j, "plugin", p->name);
+    cJSON_AddStringToObject(j, "version", p->version);
+    cJSON_AddStringToObject(j, "weights_sha256", s->weights_sha256);
+    cJSON_AddNumberToObject(j, "members", 1 + s->n_others);
+    cJSON *classes = cJSON_AddArrayToObject(j, "classes");
+    for (int c = 0; c < s->settings.n_classes; c++)
+        cJSON_AddItemToArray(classes, cJSON_CreateString(s->settings.class_names[c]));
+    cJSON *channels = cJSON_AddArrayToObject(j, "image_channels");
+    for (int c = 0; c < s->seg.seg.n_image_channels; c++)
+        cJSON_AddItemToArray(channels, cJSON_CreateString(s->seg.image_channels[c]));
+    cJSON_AddStringToObject(j, "source", source);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text) return NULL;
+    char *out = malloc(strlen(text) + 2);
+    if (out) sprintf(out, "%s\n", text);
+    cJSON_free(text);
+    return out;
+}
+
+/* The app's segment(): the image through the session, as infer does it. */
+static void segment(void *ctx, const char *image, ie_upload_kind kind, ie_serve_format format, const char *work_dir,
+                    ie_serve_reply *reply) {
+    (void)kind;
+    ie_infer_session *s = ctx;
+    ie_infer_settings settings = s->settings;
+    settings.write_posteriors = false; /* the answer is the segmentation only */
+    settings.format = format == IE_SERVE_RTSTRUCT    ? IE_INFER_RTSTRUCT
+                      : format == IE_SERVE_DICOM_SEG ? IE_INFER_DICOM_SEG
+                                                     : IE_INFER_NIFTI;
+    const char *images[1] = {image};
+    ie_status st = ie_infer_session_subject(s, images, 1, NULL, "upload");
+    const ie_dataset_item *item = st == IE_OK ? ie_dataset_item_at(s->ds, 0) : NULL;
+    if (st == IE_OK)
+        st = ie_infer_check_item(&settings, s->seg.image_channels, s->seg.seg.n_image_channels, item);
+    char out[4400], file[4600];
+    snprintf(out, sizeof out, "%s/out", work_dir);
+    ie_infer_subject subject = {0};
+    if (st == IE_OK) st = ie_infer_session_segment(s, &settings, item, out, &subject);
+    ie_infer_subject_clear(&subject);
+    static const char *const names[] = {"segmentation.nii.gz", "segmentation.dcm", "rtstruct.dcm"};
+    snprintf(file, sizeof file, "%s/upload/%s", out, names[format]);
+    if (st == IE_OK) st = ie_read_file(file, &reply->body, &reply->size);
+    if (st != IE_OK) {
+        /* The image's fault unless the server or a plugin broke. */
+        reply->status = st == IE_ERR_NOMEM                                                  ? 503
+                        : st == IE_ERR_INTERNAL || st == IE_ERR_PLUGIN || st == IE_ERR_STATE ? 500
+                                                                                            : 400;
+        snprintf(reply->message, sizeof reply->message, "%s", ie_error_message());
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = format == IE_SERVE_NIFTI ? "application/gzip" : "application/dicom";
+    reply->filename = names[format];
+}
+
+static int fail(ie_infer_session *s, const char *bundle_dir, int code) {
+    fprintf(stderr, "innereye serve: %s\n", ie_error_message());
+    ie_infer_session_free(s);
+    if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+    return code;
+}
+
+int ie_cmd_serve(int argc, char **argv) {
+    serve_args a = {.host = "127.0.0.1", .port = 8080, .queue = 8, .max_upload_mb = 512, .max_image_mb = 2048,
+                    .timeout_s = 600};
+    for (int i = 0; i < argc; i++) {
+        if (is_flag(argv[i], "--run")) a.run = flag_value(argc, argv, &i, "--run");
+        else if (is_flag(argv[i], "--bundle")) a.bundle = flag_value(argc, argv, &i, "--bundle");
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+    }
+    ie_infer_session s = {0};
+    char bundle_dir[4200] = "", run[4200] = "", path[4400];
+    if (a.bundle && !a.run) {
+        if (ie_bundle_temp_dir(bundle_dir, sizeof bundle_dir) != IE_OK) return fail(&s, "", 1);
+        if (ie_bundle_unpack(a.bundle, bundle_dir) != IE_OK) {
+            fprintf(stderr, "innereye serve: --bundle %s: %s\n", a.bundle, ie_error_message());
+            ie_bundle_remove_tree(bundle_dir);
+            return 2;
+        }
+        snprintf(run, sizeof run, "%s", bundle_dir);
+    } else if (a.run) {
+        snprintf(run, sizeof run, "%s", a.run);
+    }
+    bool ensemble = run[0] && ie_ensemble_is(run);
+    struct stat st;
+    snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run);
+    if (run[0] && stat(path, &st) != 0) {
+        fprintf(stderr, "innereye serve: --run %s is not a run folder: it has no config.resolved.json; give the "
+                        "folder of a run that innereye train made, an ensemble folder, or --bundle FILE\n", run);
+        if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+        return 2;
+    }
+    char dir[PATH_MAX];
+    ie_cli_config_dir(dir, sizeof dir);
+    if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK ||
+        (run[0] && ie_config_add_file(s.cfg, path) != IE_OK))
+        return fail(&s, bundle_dir, 1);
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n_rest = 0;
+    if (!rest) return fail(&s, bundle_dir, 1);
+    if (ie_config_parse_args(s.cfg, argc, argv, &n_rest, rest) != IE_OK) {
+        free(rest);
+        return fail(&s, bundle_dir, 2);
+    }
+    serve_args parsed = a;
+    parsed.run = parsed.bundle = NULL;
+    int code = parse_args(n_rest, rest, &parsed);
+    free(rest);
+    if (code >= 0) {
+        ie_infer_session_free(&s);
+        if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+        return code;
+    }
+    a = parsed;
+    char token[512];
+    if (a.token_file && (code = read_token(a.token_file, token, sizeof token)) >= 0) {
+        ie_infer_session_free(&s);
+        if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+        return code;
+    }
+    if (ie_infer_session_prepare(&s, 0) != IE_OK) return fail(&s, bundle_dir, 2);
+    if (s.seg.seg.n_image_channels != 1) {
+        ie_error_set(IE_ERR_UNSUPPORTED, "the model takes %d image channels; innereye serve takes one image per "
+                     "request, so it serves models of one channel: use innereye infer with one --image per channel",
+                     s.seg.seg.n_image_channels);
+        return fail(&s, bundle_dir, 2);
+    }
+    char what[PATH_MAX + 256];
+    ie_infer_source source = {.run = run, .ensemble = ensemble, .allow_plugin_change = a.allow_plugin_change};
+    if (ie_infer_session_load(&s, &source, what, sizeof what) != IE_OK) return fail(&s, bundle_dir, 1);
+    char *json = model_json(&s, a.bundle ? a.bundle : a.run);
+    if (!json) {
+        ie_error_set(IE_ERR_NOMEM, "out of memory");
+        return fail(&s, bundle_dir, 1);
+    }
+    printf("model %s\nweights SHA-256 %s; %d threads\n", what, s.weights_sha256, ie_threads_get());
+    const char *tmp = getenv("TMPDIR");
+    ie_serve_options options = {.host = a.host, .port = a.port, .token = a.token_file ? token : NULL,
+                                .max_upload = (size_t)a.max_upload_mb << 20, .max_image = (size_t)a.max_image_mb << 20,
+                                .max_requests = a.queue, .timeout_s = a.timeout_s,
+                                .tmp_dir = tmp && tmp[0] ? tmp : "/tmp", .log = stderr};
+    ie_serve_app app = {.segment = segment, .ctx = &s, .model_json = json, .model_sha256 = s.weights_sha256};
+    ie_status served = ie_serve_run(&options, &app);
+    free(json);
+    if (served != IE_OK) return fail(&s, bundle_dir, 1);
+    ie_infer_session_free(&s);
+    if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+    printf("stopped\n");
+    return 0;
+}

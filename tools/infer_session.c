@@ -1,0 +1,212 @@
+/* tools - a segmentation model loaded for inference (infer_session.h). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/checkpoint/checkpoint.h"
+#include "core/checkpoint/safetensors.h"
+#include "core/data/csv.h"
+#include "core/plugin/guard.h"
+#include "core/train/compute.h"
+#include "core/train/run_dir.h"
+#include "tools/infer_session.h"
+
+static void destroy_model(const ie_loaded_plugin *plugin, ie_model *model) {
+    if (!model) return;
+    ie_guard_enter(plugin, "destroy");
+    plugin->table.destroy(model);
+    ie_guard_leave();
+}
+
+static ie_params *model_parameters(const ie_loaded_plugin *plugin, ie_model *model) {
+    ie_guard_enter(plugin, "parameters");
+    ie_params *params = plugin->table.parameters(model);
+    ie_guard_leave();
+    return params;
+}
+
+void ie_infer_session_free(ie_infer_session *s) {
+    for (int i = 0; i < s->n_others; i++) {
+        destroy_model(s->other_plugins[i], s->others[i].model);
+        ie_plugin_unload(s->other_plugins[i]);
+        ie_config_free(s->other_cfgs[i]);
+    }
+    destroy_model(s->plugin, s->model);
+    ie_plugin_unload(s->plugin);
+    ie_dataset_free(s->ds);
+    ie_config_free(s->cfg);
+    ie_guard_end(); /* the inference ended, one way or the other */
+}
+
+ie_status ie_infer_session_prepare(ie_infer_session *s, int threads_override) {
+    if (ie_config_resolve(s->cfg) != IE_OK)
+        return ie_error_set(IE_ERR_CONFIG, "the configuration has problems:\n%s", ie_config_problems(s->cfg));
+    IE_TRY(ie_compute_setup(s->cfg, threads_override));
+    /* From here a plugin runs: a crash or exit() in it is reported, and the
+     * exit status is never 0 for an inference that did not finish. */
+    ie_guard_begin("inference", NULL);
+    IE_TRY(ie_infer_settings_from_config(s->cfg, &s->settings));
+    IE_TRY(ie_seg_setup_from_config(s->cfg, s->settings.n_classes, &s->seg));
+    s->seg.seg.truth = IE_SEG_TRUTH_NONE; /* inference needs no labels */
+    return IE_OK;
+}
+
+/* The SHA-256 of each weights file loaded, member by member. */
+typedef struct weights_digests {
+    int n;
+    uint8_t digest[IE_ENSEMBLE_MAX_MEMBERS][IE_SHA256_DIGEST_SIZE];
+} weights_digests;
+
+static ie_status hash_weights(const char *file, weights_digests *w) {
+    if (w->n == IE_ENSEMBLE_MAX_MEMBERS) return ie_error_set(IE_ERR_INTERNAL, "more weights files than members");
+    return ie_sha256_file(file, w->digest[w->n++]);
+}
+
+static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weights_digests *weights_hash, char *what,
+                            size_t what_size) {
+    const char *name = "", *path = "";
+    int64_t seed = 0;
+    IE_TRY(ie_config_get_string(s->cfg, "model.name", &name));
+    IE_TRY(ie_config_get_string(s->cfg, "model.plugin", &path));
+    IE_TRY(ie_config_get_int(s->cfg, "seed", &seed));
+    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
+    const ie_plugin *p = &s->plugin->table;
+    if (r->run) IE_TRY(ie_run_check_plugin(r->run, s->plugin, r->allow_plugin_change));
+    if (p->task != IE_TASK_SEGMENTATION)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images "
+                            "with a segmentation model, and predicts with a classification or regression model "
+                            "from its run folder: --run RUN_DIR --dataset CSV (the run's training statistics are "
+                            "needed)", p->name, s->plugin->path, ie_task_kind_name(p->task));
+    IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
+    snprintf(s->run_dir, sizeof s->run_dir, "%s", r->run ? r->run : "");
+    s->host = ie_host_default((uint64_t)seed, r->run ? s->run_dir : NULL);
+    IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
+    ie_params *params = model_parameters(s->plugin, s->model);
+    if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
+    if (r->run) {
+        char last[PATH_MAX + 64];
+        struct stat st;
+        snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
+        if (stat(last, &st) != 0 || !S_ISREG(st.st_mode))
+            return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its "
+                                "first checkpoint?", r->run, last);
+        ie_trainer_state state;
+        IE_TRY(ie_checkpoint_load_last(r->run, &state, params, NULL));
+        snprintf(last, sizeof last, "%s/checkpoints/epoch_%04d.safetensors", r->run, state.epoch);
+        IE_TRY(hash_weights(last, weights_hash));
+        snprintf(what, what_size, "%s %s, epoch %d of %s", p->name, p->version, state.epoch, r->run);
+    } else {
+        ie_params *saved = NULL;
+        IE_TRY(ie_safetensors_read(r->checkpoint, &saved));
+        ie_status st = ie_params_copy_from(params, saved, r->checkpoint, 1);
+        ie_params_free(saved);
+        IE_TRY(st);
+        IE_TRY(hash_weights(r->checkpoint, weights_hash));
+        snprintf(what, what_size, "%s %s, weights %s", p->name, p->version, r->checkpoint);
+    }
+    return IE_OK;
+}
+
+/* Members 1.. of an ensemble folder: each with its own config and weights. */
+static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, weights_digests *weights_hash, char *what,
+                                      size_t what_size) {
+    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
+    int count = 0;
+    IE_TRY(ie_ensemble_members(dir, &count, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
+    ie_params *saved = NULL;
+    ie_status st;
+    for (int i = 1; i < count; i++) { /* member 0 is the session's own model */
+        int k = s->n_others;
+        IE_TRY(ie_config_new(&s->other_cfgs[k]));
+        s->n_others++;
+        IE_TRY(ie_config_add_file(s->other_cfgs[k], configs[i]));
+        IE_TRY(ie_config_resolve(s->other_cfgs[k]));
+        const char *name = "", *path = "";
+        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
+        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
+        IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
+        IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
+        s->others[k].plugin = s->other_plugins[k];
+        IE_TRY(ie_safetensors_read(weights[i], &saved));
+        st = ie_params_copy_from(model_parameters(s->other_plugins[k], s->others[k].model), saved, weights[i], 1);
+        ie_params_free(saved);
+        IE_TRY(st);
+        IE_TRY(hash_weights(weights[i], weights_hash));
+    }
+    snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, dir);
+    return IE_OK;
+}
+
+ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src, char *what, size_t what_size) {
+    weights_digests weights_hash = {0};
+    if (src->ensemble) {
+        /* Member 0's config makes the session's model; its weights come from
+         * the ensemble, not from a checkpoint. */
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/members/0/weights.safetensors", src->run);
+        ie_infer_source member0 = {.checkpoint = path};
+        IE_TRY(load_model(s, &member0, &weights_hash, what, what_size));
+        IE_TRY(load_ensemble_others(s, src->run, &weights_hash, what, what_size));
+    } else {
+        IE_TRY(load_model(s, src, &weights_hash, what, what_size));
+    }
+    /* One model: the digest of its weights file (what sha256sum prints);
+     * an ensemble: the digest of its members' digests in member order. */
+    uint8_t digest[IE_SHA256_DIGEST_SIZE];
+    if (weights_hash.n == 1) memcpy(digest, weights_hash.digest[0], sizeof digest);
+    else ie_sha256_buffer(weights_hash.digest, (size_t)weights_hash.n * IE_SHA256_DIGEST_SIZE, digest);
+    ie_sha256_hex(digest, s->weights_sha256);
+    return IE_OK;
+}
+
+static void csv_row(FILE *f, const char *subject, const char *file, const char *channel) {
+    ie_csv_write_field(f, subject);
+    fputc(',', f);
+    ie_csv_write_field(f, file);
+    fputc(',', f);
+    ie_csv_write_field(f, channel);
+    fputc('\n', f);
+}
+
+ie_status ie_infer_session_subject(ie_infer_session *s, const char *const *images, int n_images, const char *mask,
+                                   const char *subject) {
+    int want = s->seg.seg.n_image_channels;
+    if (n_images != want) {
+        char names[1024] = "";
+        for (int c = 0; c < want; c++) {
+            size_t n = strlen(names);
+            snprintf(names + n, sizeof names - n, "%s%s", c ? ", " : "", s->seg.image_channels[c]);
+        }
+        return ie_error_set(IE_ERR_CONFIG, "the model takes %d image channel%s (data.image_channels: %s), but %d "
+                            "--image file%s %s given; give one --image per channel, in that order", want,
+                            want == 1 ? "" : "s", names, n_images, n_images == 1 ? "" : "s",
+                            n_images == 1 ? "was" : "were");
+    }
+    if (mask && !s->settings.mask_channel[0]) s->settings.mask_channel = "mask";
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    fprintf(f, "subject,filePath,channel\n");
+    for (int c = 0; c < n_images; c++) csv_row(f, subject, images[c], s->seg.image_channels[c]);
+    if (mask) csv_row(f, subject, mask, s->settings.mask_channel);
+    fclose(f);
+    ie_dataset_free(s->ds);
+    s->ds = NULL;
+    ie_status st = ie_dataset_parse(text, len, "--image", ".", "subject", &s->ds);
+    free(text);
+    return st;
+}
+
+ie_status ie_infer_session_segment(ie_infer_session *s, const ie_infer_settings *settings,
+                                   const ie_dataset_item *item, const char *out_dir, ie_infer_subject *subject) {
+    ie_plugin_hooks_ctx hooks_ctx;
+    ie_data_hooks hooks = ie_plugin_data_hooks(s->plugin, s->model, ie_seg_hooks(&s->seg.seg), &hooks_ctx);
+    ie_infer_net net = {.plugin = s->plugin, .model = s->model, .n_others = s->n_others, .others = s->others};
+    ie_guard_subject(item->subject);
+    IE_TRY(ie_infer_item(settings, hooks.load_item, hooks.load_item_ctx, s->seg.image_channels[0], item, &s->host,
+                         &net, subject));
+    return ie_infer_write(out_dir, settings, subject);
+}
