@@ -643,9 +643,15 @@ static ie_status infer_split(trainer *t, int split, const char *prefix, const ch
 }
 
 static ie_status test_inference(trainer *t) {
-    bool on_test = true, on_val = false;
+    bool on_test = true, on_val = false, choose = false;
+    int64_t fold = -1;
     IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &on_test));
     IE_TRY(ie_config_get_bool(t->cfg, "run.infer_val", &on_val));
+    /* A cross-validation fold's validation predictions are what the folds'
+     * ensemble chooses its post-processing on (core/experiment/cv_postprocess.h). */
+    IE_TRY(ie_config_get_int(t->cfg, "cv.split_index", &fold));
+    IE_TRY(ie_config_get_bool(t->cfg, "cv.choose_postprocessing", &choose));
+    on_val = on_val || (fold >= 0 && choose);
     if (on_val && t->split.count[IE_SPLIT_VAL] > 0) IE_TRY(infer_split(t, IE_SPLIT_VAL, "val_", "val"));
     if (on_test && t->split.count[IE_SPLIT_TEST] > 0) IE_TRY(infer_split(t, IE_SPLIT_TEST, "", "test"));
     return IE_OK;
