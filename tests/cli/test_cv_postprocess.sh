@@ -10,7 +10,8 @@
 #     ensemble told to keep the largest component of every class predicts
 #     one component per class), and the ensemble's test predictions obey the
 #     chosen removals;
-#   - the cross-validation's report shows the table, each number the file's.
+#   - the cross-validation's report shows the table, each number the file's;
+#     a fold's report shows its validation split, and a comparison section.
 # Skipped (77) without the hippocampus data or nibabel/scipy.
 #   test_cv_postprocess.sh INNEREYE SOURCE_DIR
 set -u
@@ -168,5 +169,11 @@ check "a postprocess.json naming no class: refused, naming the key" grep -q "cla
 check "the cross-validation's report shows the table, every number the file's" \
   grep -q 'data-file="postprocessing.csv"' "$cv/report.html"
 check "  (check_report.py)" $py "$here/check_report.py" "$cv/report.html" "$cv" "$cv/ensemble"
+# A fold's report with a comparison section (the folds share the test set);
+# cli_report checks this in depth, but is too long for the sanitizer build.
+"$innereye" report "$cv/fold_1" --compare "$cv/fold_0" > "$out/report_compare.txt" 2>&1
+check "report fold_1 --compare fold_0: validation and test splits and the comparison, every number the files'" \
+  $py "$here/check_report.py" "$cv/fold_1/report.html" "$cv/fold_1"
+check "  with the comparison section" grep -q 'id="compare"' "$cv/fold_1/report.html"
 echo "$fails failures"
 exit $fails
