@@ -84,10 +84,12 @@ ie_status ie_pp_add_subject(ie_pp_state *st, const ie_pp_subject *s) {
         largest.connectivity = small.connectivity = st->connectivity;
         largest.largest_component[c] = true;
         small.class_min_component_mm3[c] = threshold(st, c);
-        double after_largest, after_small;
-        IE_TRY(dice_after(s, c, &largest, &after_largest));
-        IE_TRY(dice_after(s, c, &small, &after_small));
-        st->sum[c][0] += dice_or_one(p, t, c);
+        double none = dice_or_one(p, t, c), after_largest = none, after_small = none;
+        if (ie_label_count(p, c) > 0) { /* else nothing to remove: labelling a volume per class costs */
+            IE_TRY(dice_after(s, c, &largest, &after_largest));
+            IE_TRY(dice_after(s, c, &small, &after_small));
+        }
+        st->sum[c][0] += none;
         st->sum[c][1] += after_largest;
         st->sum[c][2] += after_small;
     }

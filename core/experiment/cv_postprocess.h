@@ -54,7 +54,7 @@ typedef struct ie_pp_decision {
     ie_pp_choice choice;
 } ie_pp_decision;
 
-#define IE_PP_MAX_CLASSES 64
+#define IE_PP_MAX_CLASSES 255 /* as post-processing (IE_POSTPROCESS_MAX_CLASSES) */
 
 /* The decision made one subject at a time, so that no more than one
  * subject's volumes are held (a CT dataset's validation parts would not fit

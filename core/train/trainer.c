@@ -364,8 +364,6 @@ static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_
     return st;
 }
 
-/* Loss and Dice per class over a list of subjects; optionally writes
- * per-subject metrics and segmentations. */
 /* The image grid of a subject's first channel (geometry for outputs), and the
  * grid its predictions live on (different when data.target_spacing
  * resamples). */
@@ -384,17 +382,19 @@ static ie_status subject_grids(trainer *t, const ie_dataset_item *item, ie_image
     return IE_OK;
 }
 
+/* Loss and Dice per class over a list of subjects; optionally writes
+ * per-subject metrics, and with predictions_dir (a folder of the run) the
+ * subjects go through inference and their segmentations are written there.
+ * progress_label names the work on the progress bar. */
 static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
-                          ie_metrics_writer *metrics, const char *predictions_dir) {
+                          ie_metrics_writer *metrics, const char *predictions_dir, const char *progress_label) {
     bool write_segmentations = predictions_dir != NULL;
     double loss_sum = 0, dice_sum[MAX_CLASSES] = {0};
     int dice_count[MAX_CLASSES] = {0};
     bool was = ie_grad_set_enabled(false);
     ie_status st = IE_OK;
     ie_progress bar;
-    char what[64];
-    snprintf(what, sizeof what, "inference (%s)", write_segmentations ? predictions_dir : "");
-    ie_progress_begin(&bar, write_segmentations ? what : "validation", "subjects", count, 10);
+    ie_progress_begin(&bar, progress_label, "subjects", count, 10);
     for (int i = 0; st == IE_OK && i < count; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
@@ -622,7 +622,9 @@ static ie_status infer_split(trainer *t, int split, const char *prefix, const ch
     /* A resumed run that failed during inference redoes it. */
     IE_TRY(ie_metrics_writer_open(path, true, &writer));
     double loss, dice[MAX_CLASSES];
-    ie_status st = evaluate(t, t->split.part[split], t->split.count[split], &loss, dice, writer, predictions);
+    char label[64];
+    snprintf(label, sizeof label, "%s inference", split == IE_SPLIT_TEST ? "test" : "validation");
+    ie_status st = evaluate(t, t->split.part[split], t->split.count[split], &loss, dice, writer, predictions, label);
     if (st != IE_OK) {
         ie_metrics_writer_discard(writer);
         return st;
@@ -689,7 +691,7 @@ static ie_status seg_validate(void *state, const ie_task_env *env, int epoch, do
     trainer *t = state;
     double dice[MAX_CLASSES];
     seg_metric_names(t, m);
-    IE_TRY(evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], loss, dice, NULL, NULL));
+    IE_TRY(evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], loss, dice, NULL, NULL, "validation"));
     for (int c = 1; c < t->n_classes && c - 1 < m->count; c++) m->value[c - 1] = dice[c];
     return IE_OK;
 }
