@@ -249,6 +249,10 @@ int ie_cmd_infer(int argc, char **argv) {
             return 2;
         }
         if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
+        /* The post-processing a cross-validation chose for its folds'
+         * ensemble (core/experiment/cv_postprocess.h) overrides the members'. */
+        snprintf(path, sizeof path, "%s/postprocess.json", r.run);
+        if (ensemble && is_file(path) && ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
     }
     /* --format F and --series S are short for --set infer.format=F and
      * --set data.dicom_series=S. */

@@ -1,6 +1,8 @@
-/* tools - `innereye report DIR`: report.html of a run, cross-validation,
- * ensemble or sweep folder (core/report/report.h); `innereye compare A B`:
- * paired tests of two runs' per-subject metrics (core/report/compare.h). */
+/* tools - `innereye report DIR [--compare OTHER]`: report.html of a run,
+ * cross-validation, ensemble, sweep or comparison folder
+ * (core/report/report.h); `innereye compare A B`: paired tests of two runs'
+ * per-subject metrics (core/report/compare.h), written with a report of
+ * their own. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,18 +13,57 @@
 #include "tools/cmd_report.h"
 
 int ie_cmd_report(int argc, char **argv) {
-    if (argc != 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        bool help = argc == 1;
-        fprintf(help ? stdout : stderr,
-                "usage: innereye report DIR\n"
-                "  writes DIR/report.html for a run, cross-validation, ensemble or sweep folder\n"
-                "  (docs/reports.md)\n");
-        return help ? 0 : 2;
+    const char *usage = "usage: innereye report DIR [--compare OTHER] [--metric dice|hd95|...]\n"
+                        "  writes DIR/report.html for a run, cross-validation, ensemble, sweep or comparison\n"
+                        "  folder (docs/reports.md); --compare OTHER adds a section comparing DIR (B) with OTHER\n"
+                        "  (A) on the same test subjects, kept in DIR/" IE_REPORT_COMPARISON_DIR "/ (it replaces an earlier one)\n";
+    const char *dir = NULL;
+    ie_compare_opts o = {0};
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (!strcmp(argv[i], "--compare") && i + 1 < argc) {
+            o.a = argv[++i];
+        } else if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
+            o.metric = argv[++i];
+        } else if (argv[i][0] == '-' || dir) {
+            fprintf(stderr, "innereye report: unexpected '%s'\n", argv[i]);
+            fputs(usage, stderr);
+            return 2;
+        } else {
+            dir = argv[i];
+        }
+    }
+    if (!dir || (o.metric && !o.a)) {
+        if (dir) fprintf(stderr, "innereye report: --metric goes with --compare OTHER\n");
+        fputs(usage, stderr);
+        return 2;
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char path[4200];
-    if (ie_report_write(argv[0], path, sizeof path) != IE_OK) {
+    char path[4200], comparison[4200];
+    if (o.a) {
+        ie_report_kind kind;
+        if (ie_report_kind_of(dir, &kind) != IE_OK) {
+            fprintf(stderr, "innereye report: %s\n", ie_error_message());
+            return 1;
+        }
+        if (kind == IE_REPORT_SWEEP || kind == IE_REPORT_COMPARISON) {
+            fprintf(stderr, "innereye report: --compare takes a run, cross-validation or ensemble folder; %s is a "
+                            "%s folder\n", dir, ie_report_kind_name(kind));
+            return 2;
+        }
+        snprintf(comparison, sizeof comparison, "%s/%s", dir, IE_REPORT_COMPARISON_DIR);
+        o.b = dir;
+        o.out_dir = comparison;
+        o.replace = true;
+        if (ie_compare(&o, stdout) != IE_OK) {
+            fprintf(stderr, "innereye report: --compare %s: %s\n", o.a, ie_error_message());
+            return 1;
+        }
+    }
+    if (ie_report_write(dir, path, sizeof path) != IE_OK) {
         fprintf(stderr, "innereye report: %s\n", ie_error_message());
         return 1;
     }
@@ -37,7 +78,8 @@ int ie_cmd_compare(int argc, char **argv) {
                         "  A, B: run, ensemble or cross-validation folders (or metrics.csv files) evaluated on\n"
                         "  the same test subjects; a paired Wilcoxon signed-rank test per structure and metric,\n"
                         "  the mean difference B - A with its 95% confidence interval, the subjects that got\n"
-                        "  worse; --out DIR writes compare.csv, compare_subjects.csv and compare.html there\n";
+                        "  worse; --out DIR writes compare.csv, compare_subjects.csv, compare.json and\n"
+                        "  report.html there (innereye report B --compare A puts the same section in B's report)\n";
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage, stdout);
@@ -63,10 +105,11 @@ int ie_cmd_compare(int argc, char **argv) {
         fputs(usage, stderr);
         return 2;
     }
-    if (ie_compare(&o, stdout) != IE_OK) {
+    char path[4200];
+    if (ie_compare(&o, stdout) != IE_OK || (o.out_dir && ie_report_write(o.out_dir, path, sizeof path) != IE_OK)) {
         fprintf(stderr, "innereye compare: %s\n", ie_error_message());
         return 1;
     }
-    if (o.out_dir) printf("written: %s/compare.csv, compare_subjects.csv, compare.html\n", o.out_dir);
+    if (o.out_dir) printf("written: %s/compare.csv, compare_subjects.csv, compare.json, report.html\n", o.out_dir);
     return 0;
 }

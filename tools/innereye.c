@@ -74,7 +74,7 @@ static void usage(FILE *out) {
             "                                        a regression dataset: hippocampus volume in mL\n"
             "  eval --task classification|regression --predictions CSV --out DIR\n"
             "                                        metrics of a per-subject predictions CSV\n"
-            "  report DIR                            report.html of a run, cross-validation, ensemble or sweep\n"
+            "  report DIR [--compare OTHER]          report.html of a run, cross-validation, ensemble or sweep\n"
             "                                        (docs/reports.md)\n"
             "  compare A B [--metric dice] [--out DIR]\n"
             "                                        paired Wilcoxon tests of two runs on the same subjects\n");

@@ -294,6 +294,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "Removes connected components of any foreground class smaller than this many voxels; 0: off."},
     {.path = "postprocess.min_component_mm3", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
      .doc = "Removes connected components of any foreground class smaller than this volume in mm^3; 0: off."},
+    {.path = "postprocess.class_min_component_mm3", .type = IE_CFG_STRING_ARRAY, .def = "[]",
+     .doc = "Per class, each \"class,mm3\": removes that class's connected components smaller than mm3 cubic "
+            "millimetres (what a cross-validation chooses, docs/experiments.md)."},
     {.path = "postprocess.connectivity", .type = IE_CFG_INT, .def = "6", BETWEEN(6, 26), .range_doc = "6 or 26",
      .doc = "Connected components: 6 joins voxels sharing a face (scipy's default, InnerEye), 26 also edges and "
             "corners."},
@@ -341,6 +344,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},
     {.path = "cv.parallel", .type = IE_CFG_INT, .def = "1", BETWEEN(1, 64),
      .doc = "Folds trained at the same time, each in its own process with the cores shared out (`--parallel N`)."},
+    {.path = "cv.choose_postprocessing", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Segmentation: each fold also infers its validation split, and the folds' ensemble keeps, per class, "
+            "the largest-component or small-component removal that raises the validation Dice (nnU-Net's "
+            "determine_postprocessing; docs/experiments.md)."},
     {.path = "plan.why", .type = IE_CFG_OBJECT, .def = "{}",
      .doc = "Written by `innereye plan` (docs/planning.md): why each planned key has its value, one sentence per "
             "key; training ignores it, the run's resolved config keeps it."},

@@ -14,6 +14,7 @@
 #include "core/data/split.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cv_ensemble.h"
+#include "core/experiment/cv_postprocess.h"
 #include "core/experiment/ensemble.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/plugin/host.h"
@@ -209,6 +210,13 @@ ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *inn
     snprintf(predictions, sizeof predictions, "%s/test_predictions", ens);
     snprintf(log, sizeof log, "%s/test_inference.log", ens);
     if (st == IE_OK) st = write_test_csv(ds, &split, test_csv);
+    /* Post-processing chosen on the folds' validation predictions, into the
+     * ensemble's config before it predicts (cv_postprocess.h).  Kept
+     * predictions were made with the same choice: the same folds' weights
+     * give the same validation predictions. */
+    bool choose = true;
+    if (st == IE_OK) st = ie_config_get_bool(cfg, "cv.choose_postprocessing", &choose);
+    if (st == IE_OK && choose) st = ie_cv_choose_postprocessing(parent, folds, ens, stdout);
     if (st == IE_OK && !exists(predictions)) {
         char *argv[] = {(char *)innereye, "infer", "--run", ens, "--dataset", test_csv, "--out", predictions, NULL};
         ie_child_run run = {.argv = argv, .log = log, .label = "ensemble inference on the test set"};

@@ -196,7 +196,8 @@ ie_status ie_segmentation_summed_rules(ie_tensor *seg, const ie_tensor *post, co
 ie_status ie_segmentation_filter_components(ie_tensor *seg, const ie_postprocess_opts *o, double voxel_mm3) {
     IE_TRY(check_segmentation("connected components", seg, NULL));
     bool any = o->min_component_voxels > 0 || o->min_component_mm3 > 0;
-    for (int c = 1; c < IE_POSTPROCESS_MAX_CLASSES; c++) any = any || o->largest_component[c];
+    for (int c = 1; c < IE_POSTPROCESS_MAX_CLASSES; c++)
+        any = any || o->largest_component[c] || o->class_min_component_mm3[c] > 0;
     if (!any) return IE_OK;
     int64_t size[3] = {ie_tensor_dim(seg, 0), ie_tensor_dim(seg, 1), ie_tensor_dim(seg, 2)};
     ie_tensor *labels_t = NULL;
@@ -234,7 +235,8 @@ ie_status ie_segmentation_filter_components(ie_tensor *seg, const ie_postprocess
         }
         for (int32_t l = 1; l <= n; l++)
             if (count[l] < o->min_component_voxels ||
-                (o->min_component_mm3 > 0 && (double)count[l] * voxel_mm3 < o->min_component_mm3))
+                (o->min_component_mm3 > 0 && (double)count[l] * voxel_mm3 < o->min_component_mm3) ||
+                (double)count[l] * voxel_mm3 < o->class_min_component_mm3[cls[l]])
                 keep[l] = false;
         for (int64_t i = 0; i < V; i++)
             if (!keep[labels[i]]) s[i] = 0;

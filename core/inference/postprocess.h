@@ -23,8 +23,10 @@
  *                classes with a threshold; f = 0.5 keeps only the largest,
  *                as InnerEye).  Then, for every foreground class, components
  *                smaller than min_voxels voxels or min_mm3 cubic millimetres
- *                are removed (an addition of ours).  Removed voxels become
- *                background;
+ *                are removed, and for class c those smaller than
+ *                class_min_component_mm3[c] (additions of ours; the latter is
+ *                what a cross-validation chooses, core/experiment/
+ *                cv_postprocess.h).  Removed voxels become background;
  *   6. slice exclusion rules, in order (SliceExclusionRule): when class
  *                `higher` appears in a slice (along D) at or below the
  *                highest slice of class `lower`, the voxels of the dominated
@@ -61,6 +63,7 @@ typedef struct ie_postprocess_opts {
     double largest_component_fraction;                   /* 0, or (0, 0.5] */
     int64_t min_component_voxels;                        /* 0: off */
     double min_component_mm3;                            /* 0: off */
+    double class_min_component_mm3[IE_POSTPROCESS_MAX_CLASSES]; /* by class index; 0: off */
     int connectivity;                                    /* 6 or 26 */
     int n_slice;
     ie_slice_rule slice[IE_POSTPROCESS_MAX_RULES];

@@ -1,5 +1,6 @@
 /* core/inference - inference and post-processing settings from a resolved
  * config (keys in core/config/schema.c, documented in docs/inference.md). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,21 @@ static ie_status read_rules(const ie_config *cfg, ie_infer_settings *s) {
             return ie_error_set(IE_ERR_CONFIG, "%s[%d] is \"%s\", the background (the first of data.classes); list "
                                 "foreground classes only", key, i, names[i]);
         s->post.largest_component[c] = true;
+    }
+    key = "postprocess.class_min_component_mm3";
+    IE_TRY(ie_config_get_string_array(cfg, key, names, IE_POSTPROCESS_MAX_CLASSES, &n));
+    for (int i = 0; i < n; i++) {
+        const char *comma = strchr(names[i], ',');
+        int c = comma ? class_index(s, names[i], (size_t)(comma - names[i])) : -1;
+        char *end = NULL;
+        double mm3 = comma ? strtod(comma + 1, &end) : NAN;
+        char classes[2048];
+        class_list(s, classes, sizeof classes);
+        if (c <= 0 || !end || *end || !(mm3 >= 0) || isinf(mm3))
+            return ie_error_set(IE_ERR_CONFIG, "%s[%d] is \"%s\"; write \"class,mm3\" with a foreground class of "
+                                "data.classes (%s) and a volume >= 0 in cubic millimetres", key, i, names[i],
+                                classes);
+        s->post.class_min_component_mm3[c] = mm3;
     }
     return IE_OK;
 }

@@ -17,6 +17,12 @@ static int64_t label_at(const ie_tensor *t, int64_t i) {
     }
 }
 
+int64_t ie_label_count(const ie_tensor *t, int64_t cls) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < t->numel; i++) n += label_at(t, i) == cls;
+    return n;
+}
+
 double ie_dice(const ie_tensor *p, const ie_tensor *t, int64_t cls) {
     int64_t inter = 0, np = 0, nt = 0;
     for (int64_t i = 0; i < p->numel && i < t->numel; i++) {

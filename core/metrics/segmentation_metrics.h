@@ -37,6 +37,9 @@ typedef struct ie_seg_metrics {
  * 2|P n T| / (|P| + |T|).  InnerEye's conventions: both empty gives NaN. */
 double ie_dice(const ie_tensor *prediction, const ie_tensor *truth, int64_t cls);
 
+/* Voxels of class `cls` in an integer label map. */
+int64_t ie_label_count(const ie_tensor *labels, int64_t cls);
+
 /* argmax over dimension 1 of logits [N, C, ...] -> int64 [N, ...]. */
 ie_status ie_argmax_channels(const ie_tensor *logits, ie_tensor **out);
 

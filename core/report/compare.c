@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/metrics/wilcoxon.h"
@@ -103,11 +105,20 @@ static const char *fmt(char *buf, double v) {
     return buf;
 }
 
+/* compare.csv, compare_subjects.csv and compare.json: everything the
+ * comparison section of a report shows (section_compare.c). */
 static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const char *pb, const table *a,
                                const table *b, const result *res, int n_res, const int *metric_col, int n_metrics) {
+    static const char *const folders[] = {"run.json", "cv_status.csv", "manifest.json", "sweep.csv"};
+    for (int i = 0; !o->replace && i < 4; i++)
+        if (ie_report_has(o->out_dir, folders[i]))
+            return ie_error_set(IE_ERR_IO, "--out %s is a run, cross-validation, ensemble or sweep folder (it has %s); "
+                                           "give a new folder, or put the comparison into that folder's report with "
+                                           "innereye report %s --compare A (nothing was written)",
+                                o->out_dir, folders[i], o->out_dir);
     IE_TRY(ie_make_dirs(o->out_dir));
-    static const char *const names[3] = {"compare.csv", "compare_subjects.csv", "compare.html"};
-    for (int i = 0; i < 3; i++)
+    static const char *const names[4] = {"compare.csv", "compare_subjects.csv", "compare.json", "report.html"};
+    for (int i = 0; !o->replace && i < 4; i++)
         if (ie_report_has(o->out_dir, names[i]))
             return ie_error_set(IE_ERR_IO, "%s/%s already exists; give another --out folder (nothing was written)",
                                 o->out_dir, names[i]);
@@ -154,67 +165,20 @@ static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const c
     }
     snprintf(path, sizeof path, "%s/compare_subjects.csv", o->out_dir);
     IE_TRY(ie_write_stream_atomic(f, &text, &size, path));
-    /* The HTML section: the table and, per structure and metric, B against A. */
-    ie_html h;
-    IE_TRY(ie_html_begin(&h, "innereye compare"));
-    ie_html_printf(&h, "<h1>B against A</h1>\n<p>A: ");
-    ie_html_text(&h, pa);
-    ie_html_printf(&h, "<br>B: ");
-    ie_html_text(&h, pb);
-    ie_html_printf(&h, "</p>\n");
-    ie_csv *table_csv = NULL;
-    snprintf(path, sizeof path, "%s/compare.csv", o->out_dir);
-    ie_status st = ie_csv_read(path, &table_csv);
-    if (st == IE_OK) {
-        ie_html_printf(&h, "<h2 id=\"compare\">Paired comparison (compare.csv)</h2>\n<p class=\"note\">Difference = "
-                           "B - A per subject; Wilcoxon signed-rank test, two-sided (exact for up to %d pairs "
-                           "without zero or tied differences, else the normal approximation with tie and "
-                           "continuity corrections); mean difference with its 95%% t interval over the finite "
-                           "differences; better / worse: subjects whose value improved / got worse (Dice: higher "
-                           "is better; distances: lower).</p>\n", IE_WILCOXON_EXACT_MAX);
-        ie_report_csv_table(&h, table_csv, "compare.csv", NULL, 0);
-        ie_csv_free(table_csv);
-    }
-    /* The subjects that got worse, as compare_subjects.csv lists them. */
-    ie_csv *subjects = NULL;
-    snprintf(path, sizeof path, "%s/compare_subjects.csv", o->out_dir);
-    if (st == IE_OK) st = ie_csv_read(path, &subjects);
-    if (st == IE_OK) {
-        int worse = ie_csv_column(subjects, "worse"), n = 0;
-        int *rows = malloc(sizeof(int) * (size_t)(subjects->n_rows + 1));
-        for (int r = 0; rows && worse >= 0 && r < subjects->n_rows; r++)
-            if (!strcmp(ie_csv_cell(subjects, r, worse), "1")) rows[n++] = r;
-        ie_html_printf(&h, "<h2 id=\"worse\">Subjects that got worse (%d; compare_subjects.csv)</h2>\n", n);
-        if (rows && n) ie_report_csv_table(&h, subjects, "compare_subjects.csv", rows, n);
-        free(rows);
-        ie_csv_free(subjects);
-    }
-    ie_html_printf(&h, "<div class=\"plots\">\n");
-    for (int i = 0; st == IE_OK && i < n_res; i++) {
-        int col_b = ie_csv_column(b->csv, res[i].metric), col_a = ie_csv_column(a->csv, res[i].metric), n = 0;
-        double *x = malloc(sizeof(double) * (size_t)(a->csv->n_rows + 1)),
-               *y = malloc(sizeof(double) * (size_t)(a->csv->n_rows + 1));
-        for (int r = 0; x && y && r < a->csv->n_rows; r++) {
-            if (strcmp(ie_csv_cell(a->csv, r, a->structure), res[i].structure) != 0) continue;
-            int rb = find_row(b, ie_csv_cell(a->csv, r, a->patient), res[i].structure);
-            x[n] = ie_report_number(ie_csv_cell(a->csv, r, col_a));
-            y[n++] = ie_report_number(ie_csv_cell(b->csv, rb, col_b));
-        }
-        char id[300], title[300];
-        snprintf(id, sizeof id, "compare:%s:%s", res[i].structure, res[i].metric);
-        snprintf(title, sizeof title, "%s %s: p = %.3g", res[i].structure, res[i].metric, res[i].w.p_value);
-        ie_plot_series s = {.name = "subjects", .x = x, .y = y, .n = n, .style = IE_PLOT_POINTS};
-        ie_plot p = {.id = id, .title = title, .x_label = "A", .y_label = "B", .identity = true};
-        if (x && y) ie_plot_xy(&h, &p, &s, 1);
-        free(x), free(y);
-    }
-    ie_html_printf(&h, "</div>\n");
-    snprintf(path, sizeof path, "%s/compare.html", o->out_dir);
-    if (st != IE_OK) {
-        ie_html_discard(&h);
-        return st;
-    }
-    return ie_html_commit(&h, path);
+    /* Which files A and B were, for the section's heading. */
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "a", o->a);
+    cJSON_AddStringToObject(j, "b", o->b);
+    cJSON_AddStringToObject(j, "a_metrics", pa);
+    cJSON_AddStringToObject(j, "b_metrics", pb);
+    cJSON_AddStringToObject(j, "metric", o->metric ? o->metric : "all");
+    char *json = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!json) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/compare.json", o->out_dir);
+    ie_status st = ie_write_file_atomic(path, json, strlen(json));
+    free(json);
+    return st;
 }
 
 ie_status ie_compare(const ie_compare_opts *o, FILE *summary) {

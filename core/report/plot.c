@@ -222,9 +222,17 @@ void ie_plot_boxes(ie_html *h, const char *id, const char *title, const char *y_
             if (v[i] <= q3 + 1.5 * iqr && v[i] > whi) whi = v[i];
         }
         double cx = px(&f, k), half = 18;
-        const char *color = ie_plot_color(k);
+        const char *color = ie_plot_color(b[k].color);
         ie_html_printf(h, "<g class=\"box\" data-label=\"");
         ie_html_text(h, b[k].label);
+        if (b[k].file) {
+            ie_html_printf(h, "\" data-file=\"");
+            ie_html_text(h, b[k].file);
+        }
+        if (b[k].key) {
+            ie_html_printf(h, "\" data-key=\"");
+            ie_html_text(h, b[k].key);
+        }
         ie_html_printf(h, "\" data-n=\"%d\" data-inf=\"%d\" data-q1=\"%.9g\" data-median=\"%.9g\" data-q3=\"%.9g\" "
                           "data-whisker-low=\"%.9g\" data-whisker-high=\"%.9g\">",
                        n, n_inf, q1, med, q3, wlo, whi);

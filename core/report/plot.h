@@ -43,6 +43,8 @@ typedef struct ie_plot_box {
     const char *label;
     const double *values; /* NaN left out; +-inf counted and left out */
     int n;
+    const char *file, *key; /* optional, for tests: data-file (where the values are), data-key (their group) */
+    int color;              /* palette index; boxes of one colour belong together (a split) */
 } ie_plot_box;
 
 /* One box per entry: median, quartiles (numpy's linear percentiles),

@@ -13,7 +13,7 @@
 #include "innereye/config.h"
 
 const char *ie_report_kind_name(ie_report_kind kind) {
-    static const char *const names[] = {"run", "cross-validation", "ensemble", "sweep"};
+    static const char *const names[] = {"run", "cross-validation", "ensemble", "sweep", "comparison"};
     return names[kind];
 }
 
@@ -25,10 +25,11 @@ ie_status ie_report_kind_of(const char *dir, ie_report_kind *kind) {
              ie_report_has(dir, "fold_0"))
         *kind = IE_REPORT_CROSS_VALIDATION;
     else if (ie_report_has(dir, "run.json")) *kind = IE_REPORT_RUN;
+    else if (ie_report_has(dir, "compare.csv")) *kind = IE_REPORT_COMPARISON;
     else
-        return ie_error_set(IE_ERR_IO, "%s is not a run, cross-validation, ensemble or sweep folder (it has no "
-                                       "run.json, cv_status.csv, manifest.json or sweep.csv); give the folder that "
-                                       "innereye train, ensemble or sweep made", dir);
+        return ie_error_set(IE_ERR_IO, "%s is not a run, cross-validation, ensemble, sweep or comparison folder (it "
+                                       "has no run.json, cv_status.csv, manifest.json, sweep.csv or compare.csv); "
+                                       "give the folder that innereye train, ensemble, sweep or compare made", dir);
     return IE_OK;
 }
 
@@ -115,7 +116,11 @@ ie_status ie_report_write(const char *dir, char *path_out, size_t size) {
     ie_status st = kind == IE_REPORT_RUN                ? run_page(&h, dir)
                    : kind == IE_REPORT_CROSS_VALIDATION ? cv_page(&h, dir)
                    : kind == IE_REPORT_ENSEMBLE         ? ensemble_page(&h, dir)
-                                                        : sweep_page(&h, dir);
+                   : kind == IE_REPORT_SWEEP            ? sweep_page(&h, dir)
+                                                        : ie_report_comparison(&h, dir, "");
+    /* This folder against another (innereye report DIR --compare OTHER). */
+    if (st == IE_OK && kind != IE_REPORT_COMPARISON && kind != IE_REPORT_SWEEP)
+        st = ie_report_comparison(&h, dir, IE_REPORT_COMPARISON_DIR "/");
     snprintf(path, sizeof path, "%s/report.html", dir);
     if (st != IE_OK) {
         ie_html_discard(&h);

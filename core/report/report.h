@@ -6,7 +6,10 @@
  *   a cross-validation  each fold beside the folds' mean and the ensemble,
  *                    then the ensemble's results as a run's;
  *   an ensemble      its members, and its results when it was evaluated;
- *   a sweep          the trials ranked, the objective against each key.
+ *   a sweep          the trials ranked, the objective against each key;
+ *   a comparison     B against A (innereye compare --out DIR).
+ * A run, cross-validation or ensemble folder with a comparison/ subfolder
+ * (innereye report DIR --compare OTHER) shows it as a section too.
  * Everything shown is read from the folder's own CSV and JSON files. */
 #ifndef IE_CORE_REPORT_REPORT_H
 #define IE_CORE_REPORT_REPORT_H
@@ -19,7 +22,8 @@ typedef enum ie_report_kind {
     IE_REPORT_RUN,
     IE_REPORT_CROSS_VALIDATION,
     IE_REPORT_ENSEMBLE,
-    IE_REPORT_SWEEP
+    IE_REPORT_SWEEP,
+    IE_REPORT_COMPARISON
 } ie_report_kind;
 
 /* What kind of folder `dir` is; an error names what is missing. */
@@ -29,6 +33,10 @@ const char *ie_report_kind_name(ie_report_kind kind);
 /* Writes <dir>/report.html (atomically, replacing an older report); the
  * file's path goes to path_out (may be NULL). */
 ie_status ie_report_write(const char *dir, char *path_out, size_t size);
+
+/* The folder a run's comparison with another is kept in, inside the run
+ * folder (innereye report DIR --compare OTHER). */
+#define IE_REPORT_COMPARISON_DIR "comparison"
 
 /* At the end of train, a cross-validation or a sweep: writes the report
  * unless the folder's config.resolved.json sets run.report to false.  Never

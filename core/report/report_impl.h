@@ -72,6 +72,10 @@ ie_status ie_report_scalar(ie_html *h, const char *dir);
 ie_status ie_report_cross_validation(ie_html *h, const char *dir);
 /* An ensemble folder's members (manifest.json). */
 ie_status ie_report_ensemble_members(ie_html *h, const char *dir);
+/* B against A (innereye compare): compare.csv as a table, the subjects that
+ * got worse, B against A per subject, from <dir>/<sub>/ (sub "" or a
+ * subfolder such as "comparison/"); nothing when there is no compare.csv. */
+ie_status ie_report_comparison(ie_html *h, const char *dir, const char *sub);
 /* A sweep: trials ranked (sweep.csv), the objective against each swept key,
  * each trial's objective per epoch. */
 ie_status ie_report_sweep(ie_html *h, const char *dir);

@@ -52,8 +52,9 @@ static void comparison_charts(ie_html *h, const ie_csv *c) {
 }
 
 ie_status ie_report_cross_validation(ie_html *h, const char *dir) {
-    ie_csv *status = NULL, *comparison = NULL, *summary = NULL;
+    ie_csv *status = NULL, *comparison = NULL, *summary = NULL, *post = NULL;
     ie_status st = ie_report_csv(dir, "cv_status.csv", &status);
+    if (st == IE_OK) st = ie_report_csv(dir, "postprocessing.csv", &post);
     if (st == IE_OK) st = ie_report_csv(dir, "ensemble_comparison.csv", &comparison);
     if (st == IE_OK) st = ie_report_csv(dir, "cv_summary.csv", &summary);
     if (st == IE_OK) {
@@ -85,7 +86,17 @@ ie_status ie_report_cross_validation(ie_html *h, const char *dir) {
             ie_html_printf(h, "<h3>Mean and standard deviation across folds (cv_summary.csv)</h3>\n");
             ie_report_csv_table(h, summary, "cv_summary.csv", NULL, 0);
         }
+        if (post) {
+            ie_html_printf(h, "<h3 id=\"postprocessing\">Post-processing chosen on the folds' validation predictions "
+                              "(postprocessing.csv)</h3>\n<p class=\"note\">Per structure, the mean Dice over every "
+                              "fold's validation subjects as predicted, keeping only the largest connected "
+                              "component, and removing components smaller than the threshold; the ensemble applies "
+                              "the chosen one (ensemble/postprocess.json) only where it is strictly better than "
+                              "none. docs/experiments.md gives the rule.</p>\n");
+            ie_report_csv_table(h, post, "postprocessing.csv", NULL, 0);
+        }
     }
+    ie_csv_free(post);
     ie_csv_free(status);
     ie_csv_free(comparison);
     ie_csv_free(summary);

@@ -105,87 +105,123 @@ static int by_dice(const void *a, const void *b) {
     return x->dice < y->dice ? -1 : x->dice > y->dice ? 1 : x->row - y->row;
 }
 
-ie_status ie_report_segmentation(ie_html *h, const char *dir, const ie_report_seg_files *where) {
-    ie_csv *m = NULL, *agg = NULL;
-    IE_TRY(ie_report_csv(dir, "metrics.csv", &m));
-    if (!m) return IE_OK;
-    int patient = ie_csv_column(m, "Patient"), structure = ie_csv_column(m, "Structure");
-    int dice = ie_csv_column(m, "Dice"), split = ie_csv_column(m, "split");
-    if (patient < 0 || structure < 0 || dice < 0) {
-        ie_csv_free(m);
-        return ie_error_set(IE_ERR_IO, "%s/metrics.csv: not a segmentation metrics.csv (needs Patient, Structure, "
-                                       "Dice)", dir);
-    }
-    /* Groups: structure, and the split when the file has one (else all rows
-     * are the test set). */
-    char groups[MAX_GROUPS][160];
-    int n_groups = 0, *group_of = malloc(sizeof(int) * (size_t)(m->n_rows + 1));
-    for (int r = 0; group_of && r < m->n_rows; r++) {
-        char g[160];
-        snprintf(g, sizeof g, "%s%s%s", ie_csv_cell(m, r, structure), split >= 0 ? " " : "",
-                 split >= 0 ? ie_csv_cell(m, r, split) : "");
+/* The splits a folder's segmentation results can hold, in the order shown:
+ * what the trainer writes after training (core/train/trainer.c). */
+typedef struct split_files {
+    const char *name, *metrics, *aggregates, *predictions;
+} split_files;
+static const split_files SPLITS[] = {
+    {"test", "metrics.csv", "metrics_aggregates.csv", NULL}, /* predictions: where->pred_dir */
+    {"val", "val_metrics.csv", "val_metrics_aggregates.csv", "val_predictions"},
+};
+#define N_SPLITS ((int)(sizeof SPLITS / sizeof SPLITS[0]))
+
+/* One split's metrics file, its rows grouped by structure. */
+typedef struct split_table {
+    const split_files *split;
+    ie_csv *m;
+    int patient, structure, dice;
+    char groups[MAX_GROUPS][128];
+    int n_groups, *group_of;
+} split_table;
+
+static ie_status split_open(const char *dir, const split_files *split, split_table *t) {
+    memset(t, 0, sizeof *t);
+    t->split = split;
+    IE_TRY(ie_report_csv(dir, split->metrics, &t->m));
+    if (!t->m) return IE_OK;
+    t->patient = ie_csv_column(t->m, "Patient");
+    t->structure = ie_csv_column(t->m, "Structure");
+    t->dice = ie_csv_column(t->m, "Dice");
+    if (t->patient < 0 || t->structure < 0 || t->dice < 0)
+        return ie_error_set(IE_ERR_IO, "%s/%s: not a segmentation metrics file (needs Patient, Structure, Dice)", dir,
+                            split->metrics);
+    t->group_of = malloc(sizeof(int) * (size_t)(t->m->n_rows + 1));
+    if (!t->group_of) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    for (int r = 0; r < t->m->n_rows; r++) {
+        const char *g = ie_csv_cell(t->m, r, t->structure);
         int k = 0;
-        while (k < n_groups && strcmp(groups[k], g) != 0) k++;
-        if (k == n_groups && n_groups < MAX_GROUPS) snprintf(groups[n_groups++], sizeof groups[0], "%s", g);
-        group_of[r] = k < n_groups ? k : -1;
+        while (k < t->n_groups && strcmp(t->groups[k], g) != 0) k++;
+        if (k == t->n_groups && t->n_groups < MAX_GROUPS) snprintf(t->groups[t->n_groups++], sizeof t->groups[0], "%s", g);
+        t->group_of[r] = k < t->n_groups ? k : -1;
     }
-    ie_html_printf(h, "<h2 id=\"segmentation\">Segmentation: %s</h2>\n<p class=\"note\">metrics.csv: %d rows "
-                      "(subject and structure)%s; docs/metrics.md defines each metric.</p>\n<div class=\"plots\">\n",
-                   split >= 0 ? "per structure and split" : "test subjects", m->n_rows,
-                   split >= 0 ? "" : ", all from the test split");
+    return IE_OK;
+}
+
+static void split_close(split_table *t) {
+    ie_csv_free(t->m);
+    free(t->group_of);
+}
+
+/* Box plots of Dice, HD95 and mean surface distance: one box per structure
+ * and split, the splits side by side (one colour each). */
+static void box_plots(ie_html *h, split_table *tables, int n_tables) {
+    ie_html_printf(h, "<div class=\"plots\">\n");
     for (int b = 0; b < 3; b++) {
-        int c = ie_csv_column(m, BOXED[b]);
-        if (c < 0) continue;
-        double *v = ie_report_column(m, c, NULL, 0);
         ie_plot_box boxes[MAX_GROUPS];
         double *per[MAX_GROUPS];
-        for (int g = 0; g < n_groups; g++) {
-            per[g] = malloc(sizeof(double) * (size_t)(m->n_rows + 1));
-            boxes[g] = (ie_plot_box){.label = groups[g], .values = per[g], .n = 0};
-            for (int r = 0; per[g] && v && r < m->n_rows; r++)
-                if (group_of[r] == g) per[g][boxes[g].n++] = v[r];
-        }
+        char labels[MAX_GROUPS][160];
+        int n_boxes = 0;
+        /* Structures in the order of the first file that has them. */
+        for (int s = 0; s < n_tables; s++)
+            for (int g = 0; g < tables[s].n_groups; g++) {
+                const char *structure = tables[s].groups[g];
+                bool seen = false;
+                for (int e = 0; e < s && !seen; e++)
+                    for (int q = 0; q < tables[e].n_groups && !seen; q++) seen = !strcmp(tables[e].groups[q], structure);
+                for (int t = s; !seen && t < n_tables && n_boxes < MAX_GROUPS; t++) {
+                    int c = ie_csv_column(tables[t].m, BOXED[b]), k = 0;
+                    while (k < tables[t].n_groups && strcmp(tables[t].groups[k], structure) != 0) k++;
+                    if (c < 0 || k == tables[t].n_groups) continue;
+                    double *v = ie_report_column(tables[t].m, c, NULL, 0);
+                    per[n_boxes] = malloc(sizeof(double) * (size_t)(tables[t].m->n_rows + 1));
+                    snprintf(labels[n_boxes], sizeof labels[0], "%s %s", structure, tables[t].split->name);
+                    boxes[n_boxes] = (ie_plot_box){.label = labels[n_boxes], .values = per[n_boxes], .n = 0,
+                                                   .file = tables[t].split->metrics, .key = structure,
+                                                   .color = (int)(tables[t].split - SPLITS)};
+                    for (int r = 0; per[n_boxes] && v && r < tables[t].m->n_rows; r++)
+                        if (tables[t].group_of[r] == k) per[n_boxes][boxes[n_boxes].n++] = v[r];
+                    free(v);
+                    n_boxes++;
+                }
+            }
         char id[64];
         snprintf(id, sizeof id, "box:%s", BOXED[b]);
-        ie_plot_boxes(h, id, BOXED_LABEL[b], BOXED_LABEL[b], boxes, n_groups);
-        for (int g = 0; g < n_groups; g++) free(per[g]);
-        free(v);
+        if (n_boxes) ie_plot_boxes(h, id, BOXED_LABEL[b], BOXED_LABEL[b], boxes, n_boxes);
+        for (int k = 0; k < n_boxes; k++) free(per[k]);
     }
     ie_html_printf(h, "</div>\n");
-    ie_status st = ie_report_csv(dir, "metrics_aggregates.csv", &agg);
-    if (st == IE_OK && agg) {
-        ie_html_printf(h, "<h3>Per structure (metrics_aggregates.csv)</h3>\n<p class=\"note\">mean and std over "
-                          "the finite values; inf_count subjects where a structure is in one map only.</p>\n");
-        ie_report_csv_table(h, agg, "metrics_aggregates.csv", NULL, 0);
-    }
-    /* The worst subjects of each structure by Dice, with their overlays. */
-    seg_files f;
-    bool have_files = false;
-    if (st == IE_OK && where) {
-        ie_status fs = seg_files_open(&f, where);
-        have_files = fs == IE_OK;
-        if (!have_files) {
-            ie_html_printf(h, "<p class=\"note\">No overlays: ");
-            ie_html_text(h, ie_error_message());
-            ie_html_printf(h, "</p>\n");
-            seg_files_free(&f);
-        }
+}
+
+/* One split's aggregates, its worst subjects by Dice per structure (with
+ * overlays when the files are there) and every subject. */
+static ie_status split_details(ie_html *h, const char *dir, const split_table *t, seg_files *f, bool have_files) {
+    const ie_csv *m = t->m;
+    ie_csv *agg = NULL;
+    IE_TRY(ie_report_csv(dir, t->split->aggregates, &agg));
+    if (agg) {
+        ie_html_printf(h, "<h3>%s split, per structure (%s)</h3>\n<p class=\"note\">mean and std over the finite "
+                          "values; inf_count subjects where a structure is in one map only.</p>\n",
+                       t->split->name, t->split->aggregates);
+        ie_report_csv_table(h, agg, t->split->aggregates, NULL, 0);
+        ie_csv_free(agg);
     }
     ranked *order = malloc(sizeof *order * (size_t)(m->n_rows + 1));
-    for (int g = 0; st == IE_OK && order && g < n_groups; g++) {
+    if (!order) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    for (int g = 0; g < t->n_groups; g++) {
         int n = 0;
         for (int r = 0; r < m->n_rows; r++) {
-            double d = ie_report_number(ie_csv_cell(m, r, dice));
-            if (group_of[r] == g && !isnan(d)) order[n++] = (ranked){r, d};
+            double d = ie_report_number(ie_csv_cell(m, r, t->dice));
+            if (t->group_of[r] == g && !isnan(d)) order[n++] = (ranked){r, d};
         }
         qsort(order, (size_t)n, sizeof *order, by_dice);
         if (n > WORST) n = WORST;
         int rows[WORST];
         for (int i = 0; i < n; i++) rows[i] = order[i].row;
-        ie_html_printf(h, "<h3>The %d worst subjects by Dice: ", n);
-        ie_html_text(h, groups[g]);
+        ie_html_printf(h, "<h3>%s split, the %d worst subjects by Dice: ", t->split->name, n);
+        ie_html_text(h, t->groups[g]);
         ie_html_printf(h, "</h3>\n");
-        ie_report_csv_table(h, m, "metrics.csv", rows, n);
+        ie_report_csv_table(h, m, t->split->metrics, rows, n);
         if (have_files)
             ie_html_printf(h, "<p class=\"legend note\"><span style=\"color:#00a000\">&#9632; truth</span>"
                               "<span style=\"color:#ff2828\">&#9632; prediction</span><span style=\"color:#d4b000\">"
@@ -193,12 +229,12 @@ ie_status ie_report_segmentation(ie_html *h, const char *dir, const ie_report_se
                               "square millimetres.</p>\n");
         for (int i = 0; have_files && i < n; i++) {
             char caption[300];
-            const char *subject = ie_csv_cell(m, rows[i], patient), *name = ie_csv_cell(m, rows[i], structure);
-            snprintf(caption, sizeof caption, "%s, %s: Dice %s", subject, name, ie_csv_cell(m, rows[i], dice));
+            const char *subject = ie_csv_cell(m, rows[i], t->patient), *name = ie_csv_cell(m, rows[i], t->structure);
+            snprintf(caption, sizeof caption, "%s, %s: Dice %s", subject, name, ie_csv_cell(m, rows[i], t->dice));
             ie_html_printf(h, "<div data-subject=\"");
             ie_html_text(h, subject);
             ie_html_printf(h, "\">");
-            if (overlay(h, &f, subject, name, caption) != IE_OK) {
+            if (overlay(h, f, subject, name, caption) != IE_OK) {
                 ie_html_printf(h, "<p class=\"note\">No overlay for ");
                 ie_html_text(h, caption);
                 ie_html_printf(h, ": ");
@@ -208,14 +244,54 @@ ie_status ie_report_segmentation(ie_html *h, const char *dir, const ie_report_se
             ie_html_printf(h, "</div>\n");
         }
     }
-    if (st == IE_OK) {
-        ie_html_printf(h, "<h3>Every subject (metrics.csv)</h3>\n");
-        ie_report_csv_table(h, m, "metrics.csv", NULL, 0);
-    }
-    if (have_files) seg_files_free(&f);
     free(order);
-    free(group_of);
-    ie_csv_free(agg);
-    ie_csv_free(m);
+    ie_html_printf(h, "<h3>%s split, every subject (%s)</h3>\n", t->split->name, t->split->metrics);
+    ie_report_csv_table(h, m, t->split->metrics, NULL, 0);
+    return IE_OK;
+}
+
+ie_status ie_report_segmentation(ie_html *h, const char *dir, const ie_report_seg_files *where) {
+    split_table tables[N_SPLITS];
+    int n_tables = 0;
+    ie_status st = IE_OK;
+    for (int s = 0; st == IE_OK && s < N_SPLITS; s++) {
+        st = split_open(dir, &SPLITS[s], &tables[n_tables]);
+        if (tables[n_tables].m) n_tables++;
+        else split_close(&tables[n_tables]);
+    }
+    if (st != IE_OK || n_tables == 0) {
+        for (int s = 0; s < n_tables; s++) split_close(&tables[s]);
+        return st;
+    }
+    ie_html_printf(h, "<h2 id=\"segmentation\">Segmentation: per structure and split</h2>\n<p class=\"note\">");
+    for (int s = 0; s < n_tables; s++)
+        ie_html_printf(h, "%s%s split: %s, %d rows (subject and structure)", s ? "; " : "", tables[s].split->name,
+                       tables[s].split->metrics, tables[s].m->n_rows);
+    ie_html_printf(h, ". docs/metrics.md defines each metric.</p>\n");
+    box_plots(h, tables, n_tables);
+    for (int s = 0; st == IE_OK && s < n_tables; s++) {
+        /* Overlays need the dataset (the run's config) and the split's predictions. */
+        char pred[4200];
+        ie_report_seg_files split_where = where ? *where : (ie_report_seg_files){0};
+        if (tables[s].split->predictions) {
+            snprintf(pred, sizeof pred, "%s/%s", dir, tables[s].split->predictions);
+            split_where.pred_dir = pred;
+            split_where.pred_subfolders = false;
+        }
+        seg_files f;
+        bool have_files = false;
+        if (where) {
+            have_files = seg_files_open(&f, &split_where) == IE_OK;
+            if (!have_files) {
+                ie_html_printf(h, "<p class=\"note\">No overlays: ");
+                ie_html_text(h, ie_error_message());
+                ie_html_printf(h, "</p>\n");
+                seg_files_free(&f);
+            }
+        }
+        st = split_details(h, dir, &tables[s], &f, have_files);
+        if (have_files) seg_files_free(&f);
+    }
+    for (int s = 0; s < n_tables; s++) split_close(&tables[s]);
     return st;
 }

@@ -22,7 +22,8 @@
 static const char *const FILES[] = {"report.html",     "metrics.csv",           "metrics_aggregates.csv",
                                     "train_log.csv",   "predictions.csv",       "confusion_matrix.csv",
                                     "cv_summary.csv",  "cv_metrics.csv",        "ensemble_comparison.csv",
-                                    "sweep.csv"};
+                                    "sweep.csv",       "val_metrics.csv",       "val_metrics_aggregates.csv",
+                                    "postprocessing.csv"};
 #define N_FILES (int)(sizeof FILES / sizeof FILES[0])
 
 static unsigned warned; /* one warning per kind of problem and process */

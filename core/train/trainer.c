@@ -364,8 +364,6 @@ static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_
     return st;
 }
 
-/* Loss and Dice per class over a list of subjects; optionally writes
- * per-subject metrics and segmentations. */
 /* The image grid of a subject's first channel (geometry for outputs), and the
  * grid its predictions live on (different when data.target_spacing
  * resamples). */
@@ -384,20 +382,26 @@ static ie_status subject_grids(trainer *t, const ie_dataset_item *item, ie_image
     return IE_OK;
 }
 
+/* Loss and Dice per class over a list of subjects; optionally writes
+ * per-subject metrics, and with predictions_dir (a folder of the run) the
+ * subjects go through inference and their segmentations are written there.
+ * progress_label names the work on the progress bar. */
 static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
-                          ie_metrics_writer *metrics, bool write_segmentations) {
+                          ie_metrics_writer *metrics, const char *predictions_dir, const char *progress_label) {
+    bool write_segmentations = predictions_dir != NULL;
     double loss_sum = 0, dice_sum[MAX_CLASSES] = {0};
     int dice_count[MAX_CLASSES] = {0};
     bool was = ie_grad_set_enabled(false);
     ie_status st = IE_OK;
     ie_progress bar;
-    ie_progress_begin(&bar, write_segmentations ? "test inference" : "validation", "subjects", count, 10);
+    ie_progress_begin(&bar, progress_label, "subjects", count, 10);
     for (int i = 0; st == IE_OK && i < count; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
         ie_sample sample = {.struct_size = sizeof sample};
         ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        /* The test split goes through inference (on the files' grid); the
-         * validation split through one forward (on the loader's grid). */
+        /* The splits inferred after training go through inference (on the
+         * files' grid); validation during training through one forward (on
+         * the loader's grid). */
         bool inferred = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION;
         st = inferred ? infer_test_subject(t, item, &sample, &logits, &pred)
                       : predict_subject(t, item, &sample, &logits);
@@ -432,7 +436,7 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
         }
         if (st == IE_OK && write_segmentations) {
             char dir[4200], path[4400];
-            snprintf(dir, sizeof dir, "%s/predictions", t->run_dir);
+            snprintf(dir, sizeof dir, "%s/%s", t->run_dir, predictions_dir);
             st = ie_make_dirs(dir);
             snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
             ie_tensor *volume = NULL;
@@ -604,31 +608,54 @@ static ie_status train_loop(trainer *t, int stop_after) {
     return st;
 }
 
-static ie_status test_inference(trainer *t) {
-    bool infer = true;
-    IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &infer));
-    if (!infer || t->split.count[IE_SPLIT_TEST] == 0) return IE_OK;
-    char path[4200], aggregates[4200];
-    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", t->run_dir);
+/* Inference and metrics on one held-out split after training: the test split
+ * into metrics.csv, metrics_aggregates.csv and predictions/ (the files every
+ * tool reads), the validation split (run.infer_val) into val_metrics.csv,
+ * val_metrics_aggregates.csv and val_predictions/ beside them, so test
+ * results never mix with validation ones. */
+static ie_status infer_split(trainer *t, int split, const char *prefix, const char *name) {
+    char path[4200], aggregates[4200], predictions[64];
+    snprintf(path, sizeof path, "%s/%smetrics.csv", t->run_dir, prefix);
+    snprintf(aggregates, sizeof aggregates, "%s/%smetrics_aggregates.csv", t->run_dir, prefix);
+    snprintf(predictions, sizeof predictions, "%spredictions", prefix);
     ie_metrics_writer *writer = NULL;
     /* A resumed run that failed during inference redoes it. */
     IE_TRY(ie_metrics_writer_open(path, true, &writer));
     double loss, dice[MAX_CLASSES];
-    ie_status st = evaluate(t, t->split.part[IE_SPLIT_TEST], t->split.count[IE_SPLIT_TEST], &loss, dice, writer, true);
+    char label[64];
+    snprintf(label, sizeof label, "%s inference", split == IE_SPLIT_TEST ? "test" : "validation");
+    ie_status st = evaluate(t, t->split.part[split], t->split.count[split], &loss, dice, writer, predictions, label);
     if (st != IE_OK) {
         ie_metrics_writer_discard(writer);
         return st;
     }
     IE_TRY(ie_metrics_writer_commit(writer));
     IE_TRY(ie_metrics_aggregates_write(path, aggregates, true));
-    printf("test (%d subjects): loss %.4f", t->split.count[IE_SPLIT_TEST], loss);
+    printf("%s (%d subjects): loss %.4f", name, t->split.count[split], loss);
     for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
     printf("\nmetrics: %s (aggregates: %s)\n", path, aggregates);
-    cJSON *m = cJSON_AddObjectToObject(t->record, "test_metrics");
+    char key[64];
+    snprintf(key, sizeof key, "%s_metrics", name);
+    cJSON_DeleteItemFromObjectCaseSensitive(t->record, key);
+    cJSON *m = cJSON_AddObjectToObject(t->record, key);
     for (int c = 1; c < t->n_classes; c++) /* NaN (no subject scored) is null, never a number */
         if (isfinite(dice[c])) cJSON_AddNumberToObject(m, t->class_names[c], dice[c]);
         else cJSON_AddNullToObject(m, t->class_names[c]);
+    return IE_OK;
+}
+
+static ie_status test_inference(trainer *t) {
+    bool on_test = true, on_val = false, choose = false;
+    int64_t fold = -1;
+    IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &on_test));
+    IE_TRY(ie_config_get_bool(t->cfg, "run.infer_val", &on_val));
+    /* A cross-validation fold's validation predictions are what the folds'
+     * ensemble chooses its post-processing on (core/experiment/cv_postprocess.h). */
+    IE_TRY(ie_config_get_int(t->cfg, "cv.split_index", &fold));
+    IE_TRY(ie_config_get_bool(t->cfg, "cv.choose_postprocessing", &choose));
+    on_val = on_val || (fold >= 0 && choose);
+    if (on_val && t->split.count[IE_SPLIT_VAL] > 0) IE_TRY(infer_split(t, IE_SPLIT_VAL, "val_", "val"));
+    if (on_test && t->split.count[IE_SPLIT_TEST] > 0) IE_TRY(infer_split(t, IE_SPLIT_TEST, "", "test"));
     return IE_OK;
 }
 
@@ -664,7 +691,7 @@ static ie_status seg_validate(void *state, const ie_task_env *env, int epoch, do
     trainer *t = state;
     double dice[MAX_CLASSES];
     seg_metric_names(t, m);
-    IE_TRY(evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], loss, dice, NULL, false));
+    IE_TRY(evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], loss, dice, NULL, NULL, "validation"));
     for (int c = 1; c < t->n_classes && c - 1 < m->count; c++) m->value[c - 1] = dice[c];
     return IE_OK;
 }

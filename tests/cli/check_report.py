@@ -4,9 +4,11 @@ own files (tests/cli/test_report.sh):
     of F's rows, cell for cell as the file spells it;
   - the "What ran" facts: the values of run.json;
   - training curves: each series' data-y is train_log.csv's column;
-  - box plots: n, quartiles and median are numpy's percentiles of
-    metrics.csv's finite values per structure;
-  - ROC / PR titles: the areas of metrics.csv.
+  - box plots: n, quartiles and median are numpy's percentiles of the
+    finite values per structure of the split's file (metrics.csv: test,
+    val_metrics.csv: validation), and every split file present is shown;
+  - ROC / PR titles: the areas of metrics.csv;
+  - the comparison's B-against-A plots: compare_subjects.csv's a and b.
     check_report.py REPORT_HTML FOLDER [FILES_FOLDER]
 FILES_FOLDER: where the tables' files are when not in FOLDER (a
 cross-validation's ensemble/).  Prints what it checked; exits 1 on a
@@ -69,7 +71,7 @@ def numbers(text):
 
 
 def close(a, b):
-    if np.isnan(a) and np.isnan(b):
+    if (np.isnan(a) and np.isnan(b)) or a == b:  # a == b: equal infinities
         return True
     return abs(a - b) <= 1e-8 * max(1.0, abs(b))  # the page writes %.9g
 
@@ -151,20 +153,36 @@ def main():
 
     metrics = read_csv("metrics.csv")
     if metrics and "Patient" in metrics[0]:
-        h = metrics[0]
+        # Each box names the file its values are from (data-file: metrics.csv
+        # for the test split, val_metrics.csv for the validation split) and the
+        # structure (data-key); every split file present must have its boxes.
+        seen = set()
         for plot_id, box in page.boxes:
             column = plot_id.split(":", 1)[1]
-            label = box["data-label"]
-            values = [float(r[h.index(column)]) for r in metrics[1:] if r[h.index("Structure")] == label]
+            name, label = box.get("data-file"), box.get("data-key")
+            rows = read_csv(name) if name else None
+            if rows is None:
+                fails.append("box %s %s: data-file %r is not a file of the folder" % (column, label, name))
+                continue
+            seen.add(name)
+            h = rows[0]
+            values = [float(r[h.index(column)]) for r in rows[1:] if r[h.index("Structure")] == label]
             finite = np.array([v for v in values if np.isfinite(v)])
             checked += 1
-            if int(box["data-n"]) != len(finite):
-                fails.append("box %s %s: n %s, metrics.csv %d" % (column, label, box["data-n"], len(finite)))
+            if not values:
+                fails.append("box %s %s: %s has no rows of that structure" % (column, label, name))
+                continue
+            if int(box["data-n"]) != len(finite) or int(box["data-inf"]) != sum(np.isinf(values)):
+                fails.append("box %s %s (%s): n %s inf %s, file %d finite" % (column, label, name, box["data-n"],
+                                                                             box["data-inf"], len(finite)))
                 continue
             for key, q in (("data-q1", 25), ("data-median", 50), ("data-q3", 75)):
                 if not close(float(box[key]), float(np.percentile(finite, q))):
-                    fails.append("box %s %s: %s %s, numpy %r" % (column, label, key, box[key],
-                                                               np.percentile(finite, q)))
+                    fails.append("box %s %s (%s): %s %s, numpy %r" % (column, label, name, key, box[key],
+                                                                      np.percentile(finite, q)))
+        for name in ("metrics.csv", "val_metrics.csv"):
+            if read_csv(name) is not None and name not in seen:
+                fails.append("%s is in the folder but no box plot shows it" % name)
     elif metrics and "metric" in metrics[0]:
         h = metrics[0]
         for p in page.plots:
@@ -179,6 +197,29 @@ def main():
             shown = "AU%s %s" % ("ROC" if m.group(1) == "roc" else "PRC", want[0] if want else "?")
             if not want or shown not in html_text:
                 fails.append("%s: the page does not show metrics.csv's %s %s" % (p["id"], name, want))
+
+    # The comparison section: each B-against-A plot's points are
+    # compare_subjects.csv's a and b of that structure and metric.
+    subject_files = [t["file"] for t in page.tables if t["file"] and t["file"].endswith("compare_subjects.csv")]
+    subject_file = subject_files[0] if subject_files else \
+        next((n for n in ("compare_subjects.csv", "comparison/compare_subjects.csv") if read_csv(n)), None)
+    for p in page.plots:
+        m = re.match(r"compare:([^:]*):(.*)$", p["id"])
+        if not m:
+            continue
+        rows = read_csv(subject_file) if subject_file else None
+        if rows is None:
+            fails.append("%s: no compare_subjects.csv beside the page" % p["id"])
+            continue
+        h = rows[0]
+        pick = [r for r in rows[1:] if r[h.index("structure")] == m.group(1) and r[h.index("metric")] == m.group(2)]
+        want_x = [float(r[h.index("a")]) for r in pick]
+        want_y = [float(r[h.index("b")]) for r in pick]
+        for s in p["series"]:
+            got_x, got_y = numbers(s.get("data-x")), numbers(s.get("data-y"))
+            checked += 1
+            if len(got_x) != len(want_x) or not all(close(a, b) for a, b in zip(got_x + got_y, want_x + want_y)):
+                fails.append("%s: points %s %s, %s has %s %s" % (p["id"], got_x, got_y, subject_file, want_x, want_y))
 
     for f in fails:
         print("FAIL", f)

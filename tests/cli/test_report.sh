@@ -32,8 +32,17 @@ py=/usr/bin/python3
 hello="$innereye --model=HelloWorld --threads 2 --output-dir $out"
 
 # A and B: the same seed, so the same split and test subjects; C: another seed, another test set.
-$hello --num_epochs=1 --set run.name=A > "$out/A.txt" 2>&1 || { echo "FAIL: run A"; cat "$out/A.txt"; exit 1; }
+# A also infers its validation split (run.infer_val): the report shows both splits.
+$hello --num_epochs=1 --set run.name=A --set run.infer_val=true > "$out/A.txt" 2>&1 ||
+  { echo "FAIL: run A"; cat "$out/A.txt"; exit 1; }
 check "train wrote report.html by itself" test -s "$out/A/report.html"
+check "run.infer_val: val_metrics.csv, val_metrics_aggregates.csv and val_predictions/" \
+  test -s "$out/A/val_metrics.csv" -a -s "$out/A/val_metrics_aggregates.csv" -a -d "$out/A/val_predictions"
+check "  metrics.csv keeps the test split only" test "$(cut -d, -f1 "$out/A/val_metrics.csv" | sort -u | grep -c -x -F \
+  -f - <(cut -d, -f1 "$out/A/metrics.csv" | tail -n +2))" -eq 0
+check "box plots per structure and split (test and val)" \
+  grep -q 'data-label="[^"]* val" data-file="val_metrics.csv"' "$out/A/report.html"
+check "  the validation split's worst subjects have overlays" grep -q "val split, the 5 worst" "$out/A/report.html"
 check "train said where the report is" grep -q "^report: $out/A/report.html" "$out/A.txt"
 $hello --num_epochs=2 --set run.name=B > "$out/B.txt" 2>&1 || { echo "FAIL: run B"; exit 1; }
 $hello --num_epochs=1 --random_seed=7 --set run.name=C --set run.report=false > "$out/C.txt" 2>&1 ||
@@ -51,13 +60,14 @@ check "a missing folder: non-zero exit" test $? -ne 0
 check "  naming it" grep -q "$out/nowhere" "$out/bad.txt"
 "$innereye" report "$out/A/checkpoints" > "$out/bad2.txt" 2>&1
 check "a folder that is no run: non-zero exit" test $? -ne 0
-check "  saying what to give" grep -q "is not a run, cross-validation, ensemble or sweep folder" "$out/bad2.txt"
+check "  saying what to give" grep -q "is not a run, cross-validation, ensemble, sweep or comparison folder" "$out/bad2.txt"
 
 # compare: B against A on the same subjects, against scipy.
 "$innereye" compare "$out/A" "$out/B" --out "$out/cmp" > "$out/cmp.txt" 2>&1
 check "compare A B succeeds" test $? -eq 0
-check "compare wrote compare.csv, compare_subjects.csv, compare.html" \
-  test -s "$out/cmp/compare.csv" -a -s "$out/cmp/compare_subjects.csv" -a -s "$out/cmp/compare.html"
+check "compare wrote compare.csv, compare_subjects.csv, compare.json and report.html" \
+  test -s "$out/cmp/compare.csv" -a -s "$out/cmp/compare_subjects.csv" -a -s "$out/cmp/compare.json" -a \
+  -s "$out/cmp/report.html"
 check "compare.csv's tests are scipy's on the runs' metrics.csv" $py - "$out/A/metrics.csv" "$out/B/metrics.csv" \
   "$out/cmp/compare.csv" <<'PY'
 import csv, sys
@@ -91,8 +101,21 @@ for row in c:
     bad += not ok
 sys.exit(1 if bad or not c else 0)
 PY
-check "compare.html: every number is compare.csv's" $py "$here/check_report.py" "$out/cmp/compare.html" "$out/cmp"
-check "compare.html renders in Chromium" $py "$here/render_report.py" "$out/cmp/compare.html" "$out"
+check "the comparison's report: every number is compare.csv's" $py "$here/check_report.py" "$out/cmp/report.html" "$out/cmp"
+check "the comparison's report renders in Chromium" $py "$here/render_report.py" "$out/cmp/report.html" "$out"
+"$innereye" report "$out/B" --compare "$out/A" > "$out/report_B.txt" 2>&1
+check "report B --compare A succeeds" test $? -eq 0
+check "  B's report has the comparison section" grep -q 'id="compare"' "$out/B/report.html"
+check "  its compare.csv is compare A B's, byte for byte" cmp -s "$out/B/comparison/compare.csv" "$out/cmp/compare.csv"
+check "  every number of B's report is B's files'" $py "$here/check_report.py" "$out/B/report.html" "$out/B"
+"$innereye" report "$out/B" > "$out/report_B2.txt" 2>&1
+check "  innereye report B again keeps the section" grep -q 'id="compare"' "$out/B/report.html"
+"$innereye" report "$out/B" --compare "$out/C" > "$out/report_BC.txt" 2>&1
+check "report --compare of runs on different subjects: refused" test $? -ne 0
+check "  the earlier comparison is kept" cmp -s "$out/B/comparison/compare.csv" "$out/cmp/compare.csv"
+"$innereye" compare "$out/A" "$out/B" --out "$out/A" > "$out/cmp_into_run.txt" 2>&1
+check "compare --out a run folder: refused, pointing at report --compare" grep -q "report $out/A --compare" \
+  "$out/cmp_into_run.txt"
 "$innereye" compare "$out/A" "$out/B" --metric dice > "$out/cmp_dice.txt" 2>&1
 check "--metric dice: only Dice lines" test "$(grep -c Dice "$out/cmp_dice.txt")" -eq 2 -a \
   "$(grep -c HD95 "$out/cmp_dice.txt")" -eq 0
