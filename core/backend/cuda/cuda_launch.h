@@ -85,6 +85,43 @@ int ie_cu_pool_backward(void *stream, int mode, int64_t planes, const int64_t in
 /* backward 0: dst[p] = mean of plane p; 1: dst[i] = src[i / spatial] / spatial. */
 int ie_cu_global_avg(void *stream, int backward, const float *src, int64_t planes, int64_t spatial, float *dst);
 
+/* ---- normalisation (norm.cu), the layout of core/backend/cpu/norm_cpu.c:
+ * unit u's element j lives at u*ubase + (j/seg)*segstride + j%seg; each unit
+ * is cut into `chunks` chunks of IE_CU_NORM_CHUNK elements, one partial
+ * (two doubles) per (unit, chunk).  Statistics: mean [2 * n_stats] (all
+ * high parts, then all low parts), invstd [n_stats]; groups 0 is batch norm
+ * (a statistic per channel), else group norm (one per (n, group)). ---- */
+#define IE_CU_NORM_CHUNK ((int64_t)16384)
+typedef struct ie_cu_norm_layout {
+    int64_t units, len, ubase, seg, segstride, chunks;
+} ie_cu_norm_layout;
+/* grad 0: (sum(x - k), sum((x - k)^2)), k the unit's first element;
+ * grad 1: (sum(g), sum(g * (x - mean))), the mean of the unit's statistic
+ * (stat_mode 0: statistic u; 1: unit u is an (n, c) plane of group norm). */
+int ie_cu_norm_sums(void *stream, ie_cu_norm_layout l, int grad, int stat_mode, const float *x, const float *g,
+                    const float *mean, int64_t n_stats, int64_t channels, int64_t groups, double *partial);
+int ie_cu_batch_stats(void *stream, ie_cu_norm_layout l, const float *x, const double *partial, int training,
+                      float momentum, float eps, float *running_mean, float *running_var,
+                      int64_t *num_batches_tracked, float *mean, float *invstd);
+int ie_cu_group_stats(void *stream, ie_cu_norm_layout l, const float *x, const double *partial, float eps,
+                      float *mean, float *invstd);
+/* y = ((x - hi) - lo) * (invstd * weight) + bias (then ReLU) over n
+ * elements of [N, C, S]. */
+int ie_cu_norm_apply(void *stream, const float *x, int64_t n, int64_t S, int64_t C, int64_t groups,
+                     const float *mean, int64_t n_stats, const float *invstd, const float *weight, const float *bias,
+                     int relu, float *y);
+/* coef [3 * C]: a, b, c of dx = a dy + b (x - mean) + c per channel. */
+int ie_cu_batch_backward_coef(void *stream, ie_cu_norm_layout l, const double *partial, int need_sums, int training,
+                              const float *invstd, const float *weight, float *dweight, float *dbias, float *coef);
+/* planes: the (n, c) plane layout whose grad sums are in partial;
+ * plane_sum [2 * N * C] scratch; coef [3 * N * C] (may be NULL). */
+int ie_cu_group_backward_coef(void *stream, ie_cu_norm_layout planes, const double *partial, double *plane_sum,
+                              const float *invstd, const float *weight, int64_t N, int64_t C, int64_t groups,
+                              int64_t S, float *dweight, float *dbias, float *coef);
+int ie_cu_norm_grad_input(void *stream, const float *x, const float *g, int64_t n, int64_t S, int64_t C,
+                          int64_t groups, const float *mean, int64_t n_stats, const float *coef, int64_t n_coef,
+                          float *dx);
+
 #ifdef __cplusplus
 }
 #endif
