@@ -217,7 +217,7 @@ const ie_backend ie_cuda_backend = {
     .pool = &ie_cuda_pool_kernels,
     .pointwise = &ie_cuda_pointwise_kernels,
     .reduce = &ie_cuda_reduce_kernels,
-    .loss = NULL,
+    .loss = &ie_cuda_loss_kernels,
     .optim = &ie_cuda_optim_kernels,
 };
 

@@ -405,9 +405,22 @@ static ie_status plan_get(ie_device_ctx *ctx, conv_product product, const ie_con
     return st;
 }
 
-/* Runs product on (x, w, y) pointers in the forward's naming. */
+static int64_t volume(const int64_t s[3]) { return s[0] * s[1] * s[2]; }
+
+/* Runs product on (x, w, y) pointers in the forward's naming.  A geometry
+ * with nothing to sum (an empty batch, channel count or volume) is not a
+ * cuDNN graph: the product's output is zeroed, as the CPU's sums of no
+ * terms are. */
 static ie_status execute(ie_device_ctx *ctx, conv_product product, const ie_conv_geom *g, void *x, void *w, void *y) {
-    if (g->batch == 0 || g->cin == 0 || g->cout == 0) return IE_OK;
+    if (g->batch == 0 || g->cin == 0 || g->cout == 0 || volume(g->in) == 0 || volume(g->out) == 0) {
+        int64_t n = product == PRODUCT_FORWARD         ? g->batch * g->cout * volume(g->out)
+                    : product == PRODUCT_BACKWARD_DATA ? g->batch * g->cin * volume(g->in)
+                                                       : g->cout * g->cin * g->kernel[0] * g->kernel[1] * g->kernel[2];
+        void *dst = product == PRODUCT_FORWARD ? y : product == PRODUCT_BACKWARD_DATA ? x : w;
+        if (n <= 0) return IE_OK;
+        return ie_cuda_status(cudaMemsetAsync(dst, 0, (size_t)n * sizeof(float), ie_cuda_stream(ctx)),
+                              PRODUCT_NAMES[product]);
+    }
     const void *ptrs[3] = {x, w, y};
     plan_entry *e;
     IE_TRY(plan_get(ctx, product, g, ptrs, &e));
@@ -444,8 +457,6 @@ static ie_status add_bias(ie_device_ctx *ctx, ie_tensor *out, const ie_tensor *b
     return ie_cuda_status(ie_cu_binary(ctx->stream, IE_BINARY_ADD, o, ie_f32(bias), 2, channels, inner, o, out->numel),
                           what);
 }
-
-static int64_t volume(const int64_t s[3]) { return s[0] * s[1] * s[2]; }
 
 static ie_status cuda_conv_forward(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x, const ie_tensor *w,
                                    const ie_tensor *bias, ie_tensor *y) {

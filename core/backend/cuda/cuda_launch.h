@@ -122,6 +122,47 @@ int ie_cu_norm_grad_input(void *stream, const float *x, const float *g, int64_t 
                           int64_t groups, const float *mean, int64_t n_stats, const float *coef, int64_t n_coef,
                           float *dx);
 
+/* ---- losses (loss.cu): sums over chunks of IE_CU_LOSS_CHUNK voxels or
+ * elements, one partial per chunk, added in chunk order ---- */
+#define IE_CU_LOSS_CHUNK ((int64_t)4096)
+typedef struct ie_cu_class_loss_args {
+    const float *logits;
+    const void *labels; /* int64 when label_i64, else int32 */
+    int label_i64, focal;
+    const float *weights; /* [classes] or NULL */
+    int64_t batch, classes, spatial;
+    float label_smoothing, gamma;
+} ie_cu_class_loss_args;
+/* partial: 2 doubles per chunk; weight_sum: one double on the device. */
+int ie_cu_class_loss(void *stream, ie_cu_class_loss_args a, double *partial, float *out, double *weight_sum);
+int ie_cu_class_loss_backward(void *stream, ie_cu_class_loss_args a, const float *g, const double *weight_sum,
+                              float *grad);
+typedef struct ie_cu_dice_args {
+    const float *logits;
+    const void *labels;
+    int label_i64;
+    const float *weights;
+    int64_t batch, classes, spatial;
+} ie_cu_dice_args;
+/* Doubles of scratch ie_cu_dice needs. */
+int64_t ie_cu_dice_partials(ie_cu_dice_args d);
+int ie_cu_dice(void *stream, ie_cu_dice_args d, double *partial, float *stats, float *out);
+/* coef: 2 * batch * classes doubles of scratch. */
+int ie_cu_dice_backward(void *stream, ie_cu_dice_args d, const float *stats, const float *g, double *coef, float *grad);
+/* kind: 0 MSE, 1 L1, 2 BCE (pw may be NULL); partial: ie_cu_pair_chunks(n) doubles. */
+int64_t ie_cu_pair_chunks(int64_t n);
+int ie_cu_pair_loss(void *stream, int kind, const float *a, const float *b, const float *pw, int64_t pw_len,
+                    int64_t n, double *partial, float *out);
+int ie_cu_pair_loss_backward(void *stream, int kind, const float *a, const float *b, const float *pw, int64_t pw_len,
+                             int64_t n, const float *g, float *ga, float *gb);
+
+/* ---- upsampling (pool.cu): torch's interpolate, nearest (mode 0) or
+ * linear (1), source positions computed as core/backend/cpu/pool_cpu.c does;
+ * backward in gather form, each input element summing its outputs in the
+ * CPU's order ---- */
+int ie_cu_upsample(void *stream, int backward, int linear, int align_corners, int64_t planes, const int64_t in[3],
+                   const int64_t out[3], const float *src, float *dst);
+
 #ifdef __cplusplus
 }
 #endif
