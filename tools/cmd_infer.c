@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/backend/backend.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/util/progress.h"
 #include "core/checkpoint/safetensors.h"
@@ -259,6 +260,26 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
     return IE_OK;
 }
 
+/* train.device / train.precision of the session's config (the run's, or
+ * --set train.device=cpu|cuda): every member's parameters move there; the
+ * error names what is missing (module, driver, device). */
+static ie_status to_device(session *s, ie_device *device) {
+    const char *name = "cpu", *prec = "fp32";
+    IE_TRY(ie_config_get_string(s->cfg, "train.device", &name));
+    IE_TRY(ie_config_get_string(s->cfg, "train.precision", &prec));
+    *device = strcmp(name, "cuda") == 0 ? IE_CUDA : IE_CPU;
+    ie_precision p = IE_PRECISION_FP32;
+    if (!ie_precision_parse(prec, &p))
+        return ie_error_set(IE_ERR_CONFIG, "train.precision: unknown value '%s' (fp32, tf32 or bf16)", prec);
+    ie_status st = ie_device_check(*device);
+    if (st == IE_OK) st = ie_device_set_precision(*device, p);
+    if (st == IE_OK) st = ie_params_to(model_parameters(s->plugin, s->model), *device);
+    for (int k = 0; st == IE_OK && k < s->n_others; k++)
+        st = ie_params_to(model_parameters(s->other_plugins[k], s->others[k].model), *device);
+    if (st != IE_OK) ie_error_wrap(st, "train.device %s (set it with --set train.device=cpu|cuda)", name);
+    return st;
+}
+
 /* Members 1.. of an ensemble folder: each with its own config and weights. */
 static ie_status load_ensemble_others(session *s, const char *dir, char *what, size_t what_size) {
     static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
@@ -494,11 +515,15 @@ int ie_cmd_infer(int argc, char **argv) {
     } else if (load_model(&s, &r, what, sizeof what) != IE_OK) {
         return fail(&s, ie_error_message());
     }
+    ie_device device = IE_CPU;
+    if (to_device(&s, &device) != IE_OK) return fail(&s, ie_error_message());
     printf("model %s\n%d subject%s -> %s; %d threads\n", what, n, n == 1 ? "" : "s", r.out, ie_threads_get());
 
     ie_plugin_hooks_ctx hooks_ctx;
     ie_data_hooks hooks = ie_plugin_data_hooks(s.plugin, s.model, ie_seg_hooks(&s.seg.seg), &hooks_ctx);
-    ie_infer_net net = {.plugin = s.plugin, .model = s.model, .n_others = s.n_others, .others = s.others};
+    for (int k = 0; k < s.n_others; k++) s.others[k].device = device;
+    ie_infer_net net = {
+        .plugin = s.plugin, .model = s.model, .device = device, .n_others = s.n_others, .others = s.others};
     ie_progress bar;
     ie_progress_begin(&bar, "infer", "subjects", n, 10);
     for (int i = 0; i < n; i++) {
