@@ -35,7 +35,7 @@ LOG="$OUT/gpu_check.log"
 PY=${PYTHON:-python3}
 T0=$(date +%s)
 rows=()
-row() { rows+=("$(printf '%-32s | %-6s | %s' "$1" "$2" "$3")"); }
+row() { rows+=("$(printf '%-42s | %-6s | %s' "$1" "$2" "$3")"); }
 say() { echo "== $*" | tee -a "$LOG"; }
 
 # cuDNN / cuBLAS come from PyTorch's NVIDIA wheels on the GPU machines.
@@ -134,8 +134,8 @@ fi
 {
   echo
   echo "InnerEye CUDA backend check ($(date -u +%FT%TZ), $(($(date +%s) - T0)) s)"
-  printf '%-32s | %-6s | %s\n' "check" "result" "detail"
-  printf '%s\n' "---------------------------------+--------+-------------------------------------------"
+  printf '%-42s | %-6s | %s\n' "check" "result" "detail"
+  printf '%s\n' "-------------------------------------------+--------+-------------------------------------------"
   printf '%s\n' "${rows[@]}"
 } | tee "$OUT/gpu_check.txt"
 grep -q '| FAIL ' "$OUT/gpu_check.txt" && exit 1
