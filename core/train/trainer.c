@@ -185,6 +185,11 @@ static void init_host(trainer *t) {
  * names what is missing: the CUDA module, the driver or a device) before the
  * model is made on it. */
 static ie_status select_device(trainer *t) {
+    if (t->device != IE_CPU && t->task == ie_task_scalar())
+        return ie_error_set(IE_ERR_UNSUPPORTED,
+                            "train.device %s: classification and regression models train on the CPU only so far "
+                            "(their evaluation reads outputs on the host); use train.device cpu",
+                            ie_device_name(t->device));
     ie_status st = ie_device_check(t->device);
     if (st == IE_OK) st = ie_device_set_precision(t->device, t->precision);
     if (st != IE_OK)

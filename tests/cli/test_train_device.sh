@@ -61,5 +61,13 @@ check "a missing CUDA module fails" test $? -eq 1
 check "the error names the missing module" grep -q "no_such_module.so does not exist" "$out/nomod.txt"
 check "no run folder is left behind" test ! -e "$out/nomod"
 
+# Classification and regression models are CPU-only so far: refused by name.
+mkdir -p "$out/tab" && bash "$(dirname "$0")/tabular_dataset.sh" "$out/tab" 40 7 30 > /dev/null
+INNEREYE_CUDA_MODULE=$testdev "$innereye" train --config "$out/tab/binary.json" --output-dir "$out" \
+  --set run.name=cls --device cuda > "$out/cls.txt" 2>&1
+check "a classifier on the device is refused" test $? -ne 0
+check "the refusal says classification trains on the CPU" grep -q "classification and regression models train on the CPU" \
+  "$out/cls.txt"
+
 echo "$fails failed"
 [ "$fails" -eq 0 ]
