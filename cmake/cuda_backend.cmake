@@ -58,7 +58,7 @@ target_compile_options(innereye_cuda PRIVATE
   # every build.  Never --use_fast_math (approximate division and sqrt).
   $<$<COMPILE_LANGUAGE:CUDA>:--fmad=false -Werror=all-warnings -Xcompiler=-Wall,-Wextra,-Werror>)
 target_compile_definitions(innereye_cuda PRIVATE IE_VERSION_STRING="${PROJECT_VERSION}")
-target_link_libraries(innereye_cuda PRIVATE innereye CUDA::cudart_static Threads::Threads)
+target_link_libraries(innereye_cuda PRIVATE innereye CUDA::cudart_static ${CUDNN_LIBRARY} Threads::Threads)
 set_target_properties(innereye_cuda PROPERTIES C_VISIBILITY_PRESET hidden CUDA_VISIBILITY_PRESET hidden
                       CUDA_RUNTIME_LIBRARY Static)
 install(TARGETS innereye_cuda LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

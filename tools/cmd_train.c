@@ -27,6 +27,7 @@ static void usage(FILE *out) {
             "       innereye train --resume RUN_DIR [--threads N] [--set data.workers=N ...]\n"
             "       innereye train ... --cv K [--parallel N]          (K-fold cross-validation)\n"
             "       innereye train ... --cv K --cross_validation_split_index I --set run.name=CV_RUN\n"
+            "       innereye train ... --device cpu|cuda [--precision fp32|tf32]   (train.device, train.precision)\n"
             "       innereye --model=NAME [...]      (the same as innereye train)\n"
             "\n"
             "Without --config, the model's built-in config configs/<model_name>.json is used.\n"
@@ -130,10 +131,15 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest) {
     for (int i = 0; i < n_rest; i++) {
         const char *a = rest[i];
         if (!strcmp(a, "--stop-after-epochs") && i + 1 < n_rest) req.stop_after_epochs = atoi(rest[++i]);
-        else if ((!strcmp(a, "--cv") || !strcmp(a, "--parallel")) && i + 1 < n_rest) {
+        else if ((!strcmp(a, "--cv") || !strcmp(a, "--parallel") || !strcmp(a, "--device") ||
+                  !strcmp(a, "--precision")) &&
+                 i + 1 < n_rest) {
             char assignment[128];
-            snprintf(assignment, sizeof assignment, "%s=%s", !strcmp(a, "--cv") ? "cv.splits" : "cv.parallel",
-                     rest[++i]);
+            const char *key = !strcmp(a, "--cv")       ? "cv.splits"
+                              : !strcmp(a, "--parallel") ? "cv.parallel"
+                              : !strcmp(a, "--device")   ? "train.device"
+                                                         : "train.precision";
+            snprintf(assignment, sizeof assignment, "%s=%s", key, rest[++i]);
             if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("", 2);
         }
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/backend/backend.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/csv.h"
@@ -139,6 +140,27 @@ static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, weig
     return IE_OK;
 }
 
+/* train.device / train.precision of the session's config (the run's, or
+ * --set train.device=cpu|cuda): every member's parameters move there. */
+static ie_status to_device(ie_infer_session *s) {
+    const char *name = "cpu", *prec = "fp32";
+    IE_TRY(ie_config_get_string(s->cfg, "train.device", &name));
+    IE_TRY(ie_config_get_string(s->cfg, "train.precision", &prec));
+    s->device = strcmp(name, "cuda") == 0 ? IE_CUDA : IE_CPU;
+    ie_precision p = IE_PRECISION_FP32;
+    if (!ie_precision_parse(prec, &p))
+        return ie_error_set(IE_ERR_CONFIG, "train.precision: unknown value '%s' (fp32, tf32 or bf16)", prec);
+    ie_status st = ie_device_check(s->device);
+    if (st == IE_OK) st = ie_device_set_precision(s->device, p);
+    if (st == IE_OK) st = ie_params_to(model_parameters(s->plugin, s->model), s->device);
+    for (int k = 0; st == IE_OK && k < s->n_others; k++) {
+        s->others[k].device = s->device;
+        st = ie_params_to(model_parameters(s->other_plugins[k], s->others[k].model), s->device);
+    }
+    if (st != IE_OK) ie_error_wrap(st, "train.device %s (set it with --set train.device=cpu|cuda)", name);
+    return st;
+}
+
 ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src, char *what, size_t what_size) {
     weights_digests weights_hash = {0};
     if (src->ensemble) {
@@ -158,7 +180,7 @@ ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src,
     if (weights_hash.n == 1) memcpy(digest, weights_hash.digest[0], sizeof digest);
     else ie_sha256_buffer(weights_hash.digest, (size_t)weights_hash.n * IE_SHA256_DIGEST_SIZE, digest);
     ie_sha256_hex(digest, s->weights_sha256);
-    return IE_OK;
+    return to_device(s);
 }
 
 static void csv_row(FILE *f, const char *subject, const char *file, const char *channel) {
@@ -204,7 +226,8 @@ ie_status ie_infer_session_segment(ie_infer_session *s, const ie_infer_settings 
                                    const ie_dataset_item *item, const char *out_dir, ie_infer_subject *subject) {
     ie_plugin_hooks_ctx hooks_ctx;
     ie_data_hooks hooks = ie_plugin_data_hooks(s->plugin, s->model, ie_seg_hooks(&s->seg.seg), &hooks_ctx);
-    ie_infer_net net = {.plugin = s->plugin, .model = s->model, .n_others = s->n_others, .others = s->others};
+    ie_infer_net net = {
+        .plugin = s->plugin, .model = s->model, .device = s->device, .n_others = s->n_others, .others = s->others};
     ie_guard_subject(item->subject);
     IE_TRY(ie_infer_item(settings, hooks.load_item, hooks.load_item_ctx, s->seg.image_channels[0], item, &s->host,
                          &net, subject));

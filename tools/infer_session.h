@@ -32,6 +32,9 @@ typedef struct ie_infer_session {
     ie_infer_settings settings;
     ie_seg_setup seg;
     ie_host host;
+    /* train.device of cfg: where every member's parameters live and the
+     * inference runs (ie_infer_session_load moves them). */
+    ie_device device;
     char run_dir[4200]; /* the host borrows it */
     /* The SHA-256 of the weights file (what sha256sum prints); for an
      * ensemble, the SHA-256 of its members' digests (32 bytes each) one
@@ -53,8 +56,10 @@ typedef struct ie_infer_source {
  * setup (labels are not needed).  Starts the plugin guard ("inference"). */
 ie_status ie_infer_session_prepare(ie_infer_session *s, int threads_override);
 
-/* Creates the model(s) and loads the weights; `what` says which ("UNet3D
- * 0.1, epoch 3 of RUN", "ensemble of 5 members ..."). */
+/* Creates the model(s), loads the weights and moves them to train.device
+ * (train.precision set there; the error names what is missing: module,
+ * driver, device); `what` says which ("UNet3D 0.1, epoch 3 of RUN",
+ * "ensemble of 5 members ..."). */
 ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src, char *what, size_t what_size);
 
 /* One subject of the given image files (one per data.image_channels entry,

@@ -162,6 +162,36 @@ ie_status ie_device_check(ie_device device) {
     return ie_device_ctx_get("device check", device, &ctx);
 }
 
+static const char *const PRECISION_NAMES[] = {"fp32", "tf32", "bf16"};
+
+const char *ie_precision_name(ie_precision p) {
+    return (int)p >= 0 && p <= IE_PRECISION_BF16 ? PRECISION_NAMES[p] : NULL;
+}
+
+bool ie_precision_parse(const char *name, ie_precision *out) {
+    for (int p = 0; p <= IE_PRECISION_BF16; p++)
+        if (name && !strcmp(name, PRECISION_NAMES[p])) {
+            *out = (ie_precision)p;
+            return true;
+        }
+    return false;
+}
+
+ie_status ie_device_set_precision(ie_device device, ie_precision p) {
+    if (!ie_precision_name(p)) return ie_error_set(IE_ERR_INVALID_ARG, "precision: unknown value %d", (int)p);
+    if (p == IE_PRECISION_BF16)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "precision bf16 is not implemented yet (on any device); use fp32 "
+                                                "or, on a GPU, tf32");
+    if (device == IE_CPU && p != IE_PRECISION_FP32)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "precision %s needs a GPU; the CPU computes in fp32 only (use "
+                                                "precision fp32 or device cuda)",
+                            ie_precision_name(p));
+    ie_device_ctx *ctx;
+    IE_TRY(ie_device_ctx_get("precision", device, &ctx));
+    ctx->precision = p;
+    return IE_OK;
+}
+
 ie_status ie_device_ctx_for(const char *op, const ie_tensor *t, ie_device_ctx **out) {
     return ie_device_ctx_get(op, t->device, out);
 }

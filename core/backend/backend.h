@@ -39,6 +39,19 @@ struct ie_reduce_kernels;
 struct ie_loss_kernels;
 struct ie_optim_kernels;
 
+/* The arithmetic a device's library calls may use (train.precision):
+ *   FP32  strict: convolutions are sums of fp32 products, engines using
+ *         tensor cores (TF32), down-converted inputs, FFT or Winograd are
+ *         excluded; the only precision the CPU has;
+ *   TF32  cuDNN may pick tensor-core (TF32), FFT and Winograd engines;
+ *   BF16  autocast: not implemented yet, refused by ie_device_set_precision. */
+typedef enum ie_precision { IE_PRECISION_FP32 = 0, IE_PRECISION_TF32 = 1, IE_PRECISION_BF16 = 2 } ie_precision;
+
+/* "fp32", "tf32", "bf16"; NULL out of range. */
+const char *ie_precision_name(ie_precision p);
+/* Parses a name of ie_precision_name; false when unknown. */
+bool ie_precision_parse(const char *name, ie_precision *out);
+
 /* Where kernels run: one device, one stream, one workspace.  The CPU's is
  * trivial (no stream: its kernels have finished when they return; no
  * workspace: its kernels keep per-thread scratch, conv_cpu_internal.h).  A
@@ -55,6 +68,7 @@ typedef struct ie_device_ctx {
     void *workspace;        /* device scratch kernels share (cuDNN, cuBLASLt); see backend->workspace */
     size_t workspace_bytes;
     void *impl;             /* the backend's own state (library handles, plan caches) */
+    ie_precision precision; /* what library calls may use; FP32 unless ie_device_set_precision said otherwise */
 } ie_device_ctx;
 
 /* Every kernel of every family: (id, family, entry).  supports() answers per
@@ -153,6 +167,11 @@ typedef struct ie_backend {
     /* Waits for everything enqueued on ctx and reports a kernel's deferred
      * failure.  NULL on the CPU (nothing is ever pending). */
     ie_status (*synchronize)(ie_device_ctx *ctx);
+    /* A JSON object (malloc'd text, the caller frees it) describing the
+     * device and the libraries for run.json: GPU name, SM count, driver,
+     * runtime and library versions, precision, and the convolution engines
+     * chosen so far.  NULL on the CPU. */
+    ie_status (*describe)(ie_device_ctx *ctx, char **json);
     const struct ie_conv_kernels *conv;
     const struct ie_norm_kernels *norm;
     const struct ie_pool_kernels *pool;
@@ -212,6 +231,12 @@ bool ie_kernel_supported(const ie_device_ctx *ctx, ie_kernel_op k);
 ie_status ie_kernel_require(const ie_device_ctx *ctx, ie_kernel_op k, const char *op);
 /* ie_device_ctx_for, then ie_kernel_require. */
 ie_status ie_kernel_ctx(const char *op, const ie_tensor *t, ie_kernel_op k, ie_device_ctx **out);
+
+/* Sets the precision kernels on `device` may use (ie_precision).  The CPU
+ * runs fp32 only; bf16 is not implemented on any device yet: both are
+ * refused with IE_ERR_UNSUPPORTED saying so.  Fails like ie_device_ctx_get
+ * when the device is unusable. */
+ie_status ie_device_set_precision(ie_device device, ie_precision p);
 
 /* Waits for the kernels enqueued on ctx (a no-op on the CPU). */
 ie_status ie_device_ctx_sync(ie_device_ctx *ctx);

@@ -147,17 +147,48 @@ done:
     return IE_OK;
 }
 
+static ie_status write_host(const char *path, const ie_params *params, ie_tensor *const *host);
+
+/* CPU views of every tensor of params: the tensor itself (one more
+ * reference) on the CPU, a host copy of one on a device (waiting for the
+ * device's queued work: a checkpoint is one of the places a step syncs). */
+static ie_status host_tensors(const char *path, const ie_params *params, ie_tensor ***out) {
+    int count = ie_params_count(params);
+    ie_tensor **host = calloc((size_t)(count > 0 ? count : 1), sizeof *host);
+    if (!host) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < count; i++) {
+        ie_status st = ie_tensor_to(ie_params_tensor(params, i), IE_CPU, &host[i]);
+        if (st != IE_OK) {
+            for (int k = 0; k < i; k++) ie_tensor_release(host[k]);
+            free(host);
+            return ie_error_wrap(st, "%s: tensor '%s'", path, ie_params_name(params, i));
+        }
+    }
+    *out = host;
+    return IE_OK;
+}
+
+static void host_tensors_free(ie_tensor **host, int count) {
+    for (int i = 0; i < count; i++) ie_tensor_release(host[i]);
+    free(host);
+}
+
 ie_status ie_safetensors_write(const char *path, const ie_params *params) {
+    int count = ie_params_count(params);
+    ie_tensor **host = NULL;
+    IE_TRY(host_tensors(path, params, &host));
+    ie_status st = write_host(path, params, host);
+    host_tensors_free(host, count);
+    return st;
+}
+
+/* ie_safetensors_write with host[i] the CPU view of params' tensor i. */
+static ie_status write_host(const char *path, const ie_params *params, ie_tensor *const *host) {
     cJSON *json = cJSON_CreateObject();
     size_t offset = 0;
     int count = ie_params_count(params);
     for (int i = 0; i < count; i++) {
-        ie_tensor *t = ie_params_tensor(params, i);
-        if (t->device != IE_CPU) {
-            cJSON_Delete(json);
-            return ie_error_set(IE_ERR_DEVICE, "%s: tensor '%s' is on %s; copy it to the CPU first", path,
-                                ie_params_name(params, i), ie_device_name(t->device));
-        }
+        ie_tensor *t = host[i];
         size_t nbytes = (size_t)t->numel * ie_dtype_size(t->dtype);
         cJSON *e = cJSON_AddObjectToObject(json, ie_params_name(params, i));
         cJSON_AddStringToObject(e, "dtype", dtype_code(t->dtype));
@@ -190,7 +221,7 @@ ie_status ie_safetensors_write(const char *path, const ie_params *params) {
     int ok = fwrite(len_bytes, 1, 8, f) == 8 && fwrite(header, 1, hlen, f) == hlen;
     for (size_t i = hlen; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
     for (int i = 0; ok && i < count; i++) {
-        ie_tensor *t = ie_params_tensor(params, i);
+        ie_tensor *t = host[i];
         size_t nbytes = (size_t)t->numel * ie_dtype_size(t->dtype);
         ok = fwrite(ie_tensor_ptr(t), 1, nbytes, f) == nbytes;
     }

@@ -16,7 +16,8 @@ ie_status ie_safetensors_read(const char *path, ie_params **out);
 
 /* Writes every tensor of `params` atomically: to a temporary file beside
  * `path`, fsync, rename.  An existing file is replaced only once the new one
- * is complete. */
+ * is complete.  Tensors on a device are copied to the host first (a wait for
+ * the device's queued work). */
 ie_status ie_safetensors_write(const char *path, const ie_params *params);
 
 #endif

@@ -195,6 +195,12 @@ static const ie_config_key schema_keys[] = {
      .doc = "Regression: train on targets standardised with the training split's mean and std; "
             "predictions are mapped back to the labels' units."},
 
+    {.path = "train.device", .type = IE_CFG_ENUM, .def = "\"cpu\"", .choices = "cpu|cuda",
+     .doc = "Where training and inference run: the CPU, or the GPU through the CUDA backend module "
+            "(libinnereye_cuda.so, docs/gpu.md; an error names what is missing: the module, the driver or a device)."},
+    {.path = "train.precision", .type = IE_CFG_ENUM, .def = "\"fp32\"", .choices = "fp32|tf32|bf16",
+     .doc = "Arithmetic the GPU libraries may use: fp32 (strict; the only CPU choice), tf32 (cuDNN may pick "
+            "tensor-core, FFT and Winograd convolution engines) or bf16 (not implemented yet: refused)."},
     {.path = "train.epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
      .doc = "Training epochs (InnerEye `num_epochs`)."},
     {.path = "train.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
@@ -674,6 +680,20 @@ int ie_config_schema_cross_check(const ie_config_layer *r, ie_strbuf *problems) 
         sources_prefix(r, problems, nesterov, 3);
         ie_sb_append(problems, "train.optimizer.nesterov: sgd's Nesterov momentum needs "
                                "train.optimizer.momentum > 0\n");
+        count++;
+    }
+
+    static const char *const precision[] = {"train.precision", "train.device"};
+    const cJSON *prec = typed(r, precision[0]), *dev = typed(r, precision[1]);
+    if (prec && dev && strcmp(prec->valuestring, "bf16") == 0) {
+        sources_prefix(r, problems, precision, 1);
+        ie_sb_append(problems, "train.precision: bf16 is not implemented yet (on any device); use fp32, or tf32 "
+                               "with train.device cuda\n");
+        count++;
+    } else if (prec && dev && strcmp(prec->valuestring, "fp32") != 0 && strcmp(dev->valuestring, "cpu") == 0) {
+        sources_prefix(r, problems, precision, 2);
+        ie_sb_printf(problems, "train.precision: %s needs train.device cuda; the CPU computes in fp32 only\n",
+                     prec->valuestring);
         count++;
     }
     return count;

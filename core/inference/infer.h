@@ -48,6 +48,9 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
 typedef struct ie_infer_net {
     const ie_loaded_plugin *plugin;
     ie_model *model;
+    /* Where the model's parameters live (train.device); windows are moved
+     * there for forward and the posteriors brought back to the CPU. */
+    ie_device device;
     /* An ensemble: the posteriors of these further members are averaged with
      * this one's, window by window (blending is linear, so this equals
      * averaging each member's blended posteriors). */

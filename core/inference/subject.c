@@ -40,10 +40,13 @@ ie_status ie_infer_net_window(void *ctx, ie_tensor *windows, ie_tensor **posteri
 }
 
 static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_tensor **posteriors) {
-    ie_batch batch = {.struct_size = sizeof batch, .count = (int)ie_tensor_dim(windows, 0), .image = windows};
+    ie_tensor *on_device = NULL;
+    IE_TRY(ie_tensor_to(windows, net->device, &on_device));
+    ie_batch batch = {.struct_size = sizeof batch, .count = (int)ie_tensor_dim(windows, 0), .image = on_device};
     ie_tensor *logits = NULL;
-    IE_TRY(ie_plugin_forward(net->plugin, net->model, &batch, false, &logits));
-    ie_status st;
+    ie_status st = ie_plugin_forward(net->plugin, net->model, &batch, false, &logits);
+    ie_tensor_release(on_device);
+    IE_TRY(st);
     if (net->plugin->table.postprocess) {
         st = IE_GUARDED(net->plugin, "postprocess", net->plugin->table.postprocess(net->model, logits, posteriors));
         if (st == IE_OK && !*posteriors)
@@ -60,6 +63,13 @@ static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_t
                                                         ie_tensor_describe(logits, d, sizeof d));
     }
     ie_tensor_release(logits);
+    if (st == IE_OK && net->device != IE_CPU) {
+        /* Blending and post-processing run on the CPU. */
+        ie_tensor *host = NULL;
+        st = ie_tensor_to(*posteriors, IE_CPU, &host);
+        ie_tensor_release(*posteriors);
+        *posteriors = host;
+    }
     return st;
 }
 

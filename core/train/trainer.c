@@ -22,6 +22,7 @@
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/guard.h"
+#include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
 #include "core/submit/mlflow_log.h"
@@ -55,6 +56,8 @@ typedef struct trainer {
     int epochs, batch_size, workers, prefetch, checkpoint_every, validate_every, pad_multiple;
     size_t cache_bytes;
     bool progress; /* a terminal: redraw a progress line */
+    ie_device device;       /* train.device: where parameters, batches and kernels live */
+    ie_precision precision; /* train.precision */
     ie_loaded_plugin *plugin;
     ie_model *model;
     ie_params *params;
@@ -118,6 +121,12 @@ static ie_status read_settings(trainer *t) {
     t->validate_every = (int)v;
     IE_TRY(ie_config_get_int(t->cfg, "data.pad_multiple", &v));
     t->pad_multiple = (int)v;
+    const char *device = "cpu", *precision = "fp32";
+    IE_TRY(ie_config_get_string(t->cfg, "train.device", &device));
+    IE_TRY(ie_config_get_string(t->cfg, "train.precision", &precision));
+    t->device = strcmp(device, "cuda") == 0 ? IE_CUDA : IE_CPU;
+    if (!ie_precision_parse(precision, &t->precision))
+        return ie_error_set(IE_ERR_CONFIG, "train.precision: unknown value '%s' (fp32, tf32 or bf16)", precision);
     return ie_config_sha256(t->cfg, t->config_sha);
 }
 
@@ -169,6 +178,24 @@ static ie_status model_config(trainer *t, char **out) {
 
 static void init_host(trainer *t) {
     t->host = ie_host_default(t->seed, t->run_dir);
+    t->host.device = t->device;
+}
+
+/* train.device and train.precision: the device must be usable (the error
+ * names what is missing: the CUDA module, the driver or a device) before the
+ * model is made on it. */
+static ie_status select_device(trainer *t) {
+    if (t->device != IE_CPU && t->task == ie_task_scalar())
+        return ie_error_set(IE_ERR_UNSUPPORTED,
+                            "train.device %s: classification and regression models train on the CPU only so far "
+                            "(their evaluation reads outputs on the host); use train.device cpu",
+                            ie_device_name(t->device));
+    ie_status st = ie_device_check(t->device);
+    if (st == IE_OK) st = ie_device_set_precision(t->device, t->precision);
+    if (st != IE_OK)
+        ie_error_wrap(st, "train.device %s, train.precision %s", ie_device_name(t->device),
+                      ie_precision_name(t->precision));
+    return st;
 }
 
 static ie_status create_model(trainer *t) {
@@ -183,6 +210,9 @@ static ie_status create_model(trainer *t) {
     t->params = t->plugin->table.parameters(t->model);
     ie_guard_leave();
     if (!t->params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", t->plugin->path);
+    /* A plugin may make its tensors on the CPU whatever host->device says;
+     * the parameters (and so the optimiser state) move to the device here. */
+    IE_TRY(ie_params_to(t->params, t->device));
     IE_TRY(ie_optim_setup_from_config(t->cfg, &t->opt_opts, &t->schedule));
     if (t->plugin->table.configure_optimizer)
         IE_TRY(IE_GUARDED(t->plugin, "configure_optimizer",
@@ -306,9 +336,17 @@ static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sam
     int64_t shape[5] = {1}; /* a batch of one: [1, C, D, H, W] */
     for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(sample->image, i);
     ie_status st = ie_reshape(sample->image, 5, shape, &image);
+    /* On a device the volume goes there and its logits come back: the
+     * evaluation (loss, argmax, metrics) runs on the CPU. */
+    ie_tensor *on_device = NULL, *host_logits = NULL;
+    if (st == IE_OK) st = ie_tensor_to(image, t->device, &on_device);
     const char *subjects[1] = {item->subject};
-    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = image};
+    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = on_device};
     if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, &batch, false, &padded);
+    ie_tensor_release(on_device);
+    if (st == IE_OK) st = ie_tensor_to(padded, IE_CPU, &host_logits);
+    ie_tensor_release(padded);
+    padded = host_logits;
     if (st == IE_OK) st = ie_seg_unpad(padded, &pad, logits);
     if (st == IE_OK && sample->labels) st = ie_seg_unpad(sample->labels, &pad, &labels);
     if (st == IE_OK && labels) {
@@ -329,7 +367,7 @@ static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sam
 static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_sample *sample, ie_tensor **log_post,
                                     ie_tensor **pred) {
     ie_data_hooks h = data_hooks(t);
-    ie_infer_net net = {.plugin = t->plugin, .model = t->model};
+    ie_infer_net net = {.plugin = t->plugin, .model = t->model, .device = t->device};
     ie_infer_subject s;
     IE_TRY(ie_infer_item(&t->infer, h.load_item, h.load_item_ctx, t->seg.seg.image_channels[0], item, &t->host, &net,
                          &s));
@@ -732,6 +770,30 @@ static ie_status record_write(trainer *t) {
 
 /* Who is running the run now, for messages when another process finds it
  * locked (run_dir.c) and for innereye status. */
+/* run.json's "device": where the run computes, its precision and, on a
+ * GPU, what the backend says of itself (backend->describe: GPU, SM count,
+ * driver, CUDA / cuDNN versions, the convolution engines chosen so far).
+ * Rewritten at the start and the end of a run, so the engines are there. */
+static void record_device(trainer *t) {
+    cJSON_DeleteItemFromObjectCaseSensitive(t->record, "device");
+    cJSON *dev = cJSON_AddObjectToObject(t->record, "device");
+    if (!dev) return;
+    cJSON_AddStringToObject(dev, "kind", ie_device_name(t->device));
+    cJSON_AddStringToObject(dev, "precision", ie_precision_name(t->precision));
+    const ie_backend *be = ie_backend_loaded(t->device);
+    ie_device_ctx *ctx;
+    char *json = NULL;
+    char saved[2048];
+    snprintf(saved, sizeof saved, "%s", ie_error_message());
+    if (be && be->describe && ie_device_ctx_get("run.json", t->device, &ctx) == IE_OK &&
+        be->describe(ctx, &json) == IE_OK) {
+        cJSON *d = cJSON_Parse(json);
+        if (d) cJSON_AddItemToObject(dev, "backend", d);
+    }
+    free(json);
+    ie_error_set(IE_OK, "%s", saved); /* a missing description never replaces the run's own error */
+}
+
 static void record_process(trainer *t, const char *now) {
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);
@@ -762,6 +824,7 @@ static ie_status record_start(trainer *t) {
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
     ie_provenance_add(t->record);
+    record_device(t);
     return record_write(t);
 }
 
@@ -829,6 +892,7 @@ static ie_status record_data(trainer *t, const char *note) {
 }
 
 static ie_status record_end(trainer *t, ie_status st) {
+    record_device(t);
     char now[32];
     ie_utc_now(now, sizeof now);
     cJSON_DeleteItemFromObject(t->record, "end_time");
@@ -961,6 +1025,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
      * nothing behind. */
     if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
     if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, &t.opt_opts, &t.schedule);
+    /* A missing GPU (module, driver, device) is found before the run folder. */
+    if (st == IE_OK) st = select_device(&t);
     if (st == IE_OK && t.task == &segmentation_task) {
         ie_seg_setup probe;
         st = ie_seg_setup_from_config(t.cfg, t.n_classes, &probe);

@@ -445,6 +445,11 @@ static void conv_cases(void) {
         {"3x3x3 dilation 2", 1, 2, 3, {9, 9, 9}, {3, 3, 3}, {1, 1, 1}, {2, 2, 2}, {2, 2, 2}, false},
         {"2-D 1x3x3 no padding", 2, 5, 3, {1, 10, 9}, {1, 3, 3}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, true},
         {"1x1x1", 2, 6, 3, {4, 5, 6}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, true},
+        /* A UNet3D block's sizes (the channel counts where cuDNN's engines
+         * differ from the toy shapes) and its 2x2x2 stride-2 transposed
+         * convolution, which is backward_data of this regular one. */
+        {"UNet block 3x3x3 16->16", 2, 16, 16, {10, 12, 14}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, true},
+        {"2x2x2 s2 (ConvTranspose)", 2, 16, 8, {10, 12, 14}, {2, 2, 2}, {2, 2, 2}, {0, 0, 0}, {1, 1, 1}, true},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         const conv_shape *s = &shapes[i];
@@ -559,6 +564,43 @@ static void norm_cases(void) {
         out_t(c, 2, IE_F32, 5, gs);
         if (!i) out_t(c, 3, IE_F32, SH(4)), out_t(c, 4, IE_F32, SH(4));
     }
+    /* Units beyond one 16384-element chunk (the CPU's and the CUDA kernels'
+     * chunk size), so partials are combined across chunks: batch norm with
+     * 2 x 9600 elements per channel, group norm with 2 x 9600 per group. */
+    {
+        const int64_t bx[5] = {2, 2, 12, 20, 40};
+        ie_norm_shape bsh = {2, 2, 9600, 0};
+        bcase *c = add_case(IE_KERNEL_NORM_BATCH_FORWARD, TOL_NORMWISE, run_batch_forward,
+                            "training affine, 19200 per channel (two chunks)");
+        c->norm = bsh, c->b[0] = 1, c->f[0] = 0.1f, c->f[1] = 1e-5f;
+        in_f32(c, 0, 5, bx, 2, 5), in_f32(c, 1, SH(2), 0.5f, 1.5f), in_f32(c, 2, SH(2), -1, 1);
+        set_slot(c, 3, INOUT, IE_F32, 1, (const int64_t[]){2}, -1, 1);
+        set_slot(c, 4, INOUT, IE_F32, 1, (const int64_t[]){2}, 0.5f, 2);
+        set_slot(c, 5, INOUT, IE_I64, 1, (const int64_t[]){1}, 0, 5);
+        out_t(c, 6, IE_F32, 5, bx), out_t(c, 7, IE_F32, SH(4)), out_t(c, 8, IE_F32, SH(2));
+        c = add_case(IE_KERNEL_NORM_BATCH_BACKWARD, TOL_NORMWISE, run_batch_backward,
+                     "training dx dweight dbias, 19200 per channel (two chunks)");
+        c->norm = bsh, c->b[0] = 1, c->f[1] = 1e-5f, c->prepare = prepare_batch_backward;
+        in_f32(c, 0, 5, bx, 2, 5), in_f32(c, 6, 5, bx, -1, 1), in_f32(c, 1, SH(2), 0.5f, 1.5f);
+        in_f32(c, 9, SH(2), -1, 1), in_f32(c, 10, SH(2), 0.5f, 2);
+        set_slot(c, 7, IN, IE_F32, 1, (const int64_t[]){4}, 0, 0);
+        set_slot(c, 8, IN, IE_F32, 1, (const int64_t[]){2}, 0, 0);
+        out_t(c, 2, IE_F32, 5, bx), out_t(c, 3, IE_F32, SH(2)), out_t(c, 4, IE_F32, SH(2));
+        ie_norm_shape gsh = {2, 4, 9600, 2};
+        const int64_t gx[5] = {2, 4, 12, 20, 40};
+        c = add_case(IE_KERNEL_NORM_GROUP_FORWARD, TOL_NORMWISE, run_group_forward,
+                     "2 groups affine, 19200 per group (two chunks)");
+        c->norm = gsh, c->f[1] = 1e-5f;
+        in_f32(c, 0, 5, gx, -3, 1), in_f32(c, 1, SH(4), 0.5f, 1.5f), in_f32(c, 2, SH(4), -1, 1);
+        out_t(c, 6, IE_F32, 5, gx), out_t(c, 7, IE_F32, SH(8)), out_t(c, 8, IE_F32, SH(4));
+        c = add_case(IE_KERNEL_NORM_GROUP_BACKWARD, TOL_NORMWISE, run_group_backward,
+                     "2 groups affine, dx dweight dbias, 19200 per group (two chunks)");
+        c->norm = gsh, c->f[1] = 1e-5f, c->prepare = prepare_group_backward;
+        in_f32(c, 0, 5, gx, -3, 1), in_f32(c, 6, 5, gx, -1, 1), in_f32(c, 1, SH(4), 0.5f, 1.5f);
+        set_slot(c, 7, IN, IE_F32, 1, (const int64_t[]){8}, 0, 0);
+        set_slot(c, 8, IN, IE_F32, 1, (const int64_t[]){4}, 0, 0);
+        out_t(c, 2, IE_F32, 5, gx), out_t(c, 3, IE_F32, SH(4)), out_t(c, 4, IE_F32, SH(4));
+    }
     /* layer norm (ie_layer_norm): 37 rows of 96 features viewed as
      * [rows, features, 1] with one group; affine per feature. */
     {
@@ -645,6 +687,7 @@ static void pool_cases(void) {
         {"3-D x2", {3, 4, 5}, {6, 8, 10}},
         {"3-D odd sizes", {4, 3, 5}, {7, 8, 3}},
         {"2-D", {1, 5, 4}, {1, 9, 11}},
+        {"3-D down and up", {6, 9, 4}, {4, 5, 9}},
     };
     for (size_t i = 0; i < sizeof ups / sizeof *ups; i++)
         for (int mode = 0; mode < 3; mode++) {

@@ -2,7 +2,7 @@
 # tools/gpu/bundle.sh - run HERE (the build machine) after building: gathers
 # what tools/gpu/check.sh needs on a GPU machine into gpu-carry/bundle.tar.gz
 # (gpu-carry/ is ignored by git), small enough for the device runner's
-# `carry` (64 MiB in all; about 80 MB unpacked, so it travels packed): the test
+# `carry` (64 MiB in all; about 43 MB packed, 125 MB unpacked): the test
 # and tool binaries, libinnereye, libinnereye_cuda.so and the non-system
 # libraries they load (OpenBLAS, cJSON, ITK, ...), which GPU machines may lack.
 # cuDNN and cuBLAS are not carried: check.sh finds PyTorch's wheels there.

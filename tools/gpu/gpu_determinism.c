@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/backend/backend.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
 #include "innereye/loss.h"
@@ -99,6 +100,7 @@ int main(int argc, char **argv) {
     int steps = 20, features = 8, depth = 2, classes = 3;
     int64_t crop[3] = {16, 32, 32};
     const char *save = NULL, *resume = NULL;
+    ie_precision precision = IE_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--device") && i + 1 < argc) device = strcmp(argv[++i], "cpu") ? IE_CUDA : IE_CPU;
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
@@ -107,12 +109,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--classes") && i + 1 < argc) classes = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--crop") && i + 3 < argc)
             for (int k = 0; k < 3; k++) crop[k] = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc && ie_precision_parse(argv[i + 1], &precision)) i++;
         else if (!strcmp(argv[i], "--save") && i + 1 < argc) save = argv[++i];
         else if (!strcmp(argv[i], "--resume") && i + 1 < argc) resume = argv[++i];
         else {
             fprintf(stderr, "usage: gpu_determinism [--device cuda|cpu] [--steps N] [--features F] [--depth L] [--classes C] "
                             "[--crop D H W] "
-                            "[--save FILE | --resume FILE]\n");
+                            "[--precision fp32|tf32] [--save FILE | --resume FILE]\n");
             return 2;
         }
     }
@@ -131,6 +134,7 @@ int main(int argc, char **argv) {
             if (ie_tensor_copy_data(ie_params_tensor(params, i), ie_params_tensor(saved_params, i)) != IE_OK)
                 return fail("restore a parameter");
     }
+    if (ie_device_set_precision(device, precision) != IE_OK) return fail("set the precision");
     if (ie_params_to(params, device) != IE_OK) return fail("move the parameters");
 
     /* A fixed batch of 2, labels from thresholds of the image. */
@@ -185,6 +189,13 @@ int main(int argc, char **argv) {
     printf("loss %.9g\nstep_ms %.3f\nsha256 %s\n", (double)loss_value, steps > 1 ? ms[1 + (steps - 1) / 2] : ms[0],
            hex);
     free(ms);
+    /* What run.json would record: GPU, versions, the convolution engines. */
+    const ie_backend *be = ie_backend_loaded(device);
+    ie_device_ctx *ctx = NULL;
+    char *json = NULL;
+    if (be && be->describe && ie_device_ctx_get("describe", device, &ctx) == IE_OK && be->describe(ctx, &json) == IE_OK)
+        printf("backend %s\n", json);
+    free(json);
     ie_params_free(state);
     ie_params_free(saved_params);
     ie_params_free(saved_state);

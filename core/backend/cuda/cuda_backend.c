@@ -10,6 +10,7 @@
  * IE_ERR_UNSUPPORTED naming the kernel, never run a stand-in. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cuda_runtime_api.h>
@@ -142,7 +143,7 @@ static ie_status cuda_fill_f32(ie_device_ctx *ctx, ie_tensor *t, float value) {
 
 /* The workspace grows in stream order: the old block is freed after the
  * kernels enqueued before the call, the new one is ready for those after. */
-static ie_status cuda_workspace(ie_device_ctx *ctx, size_t nbytes, void **out) {
+ie_status ie_cuda_workspace(ie_device_ctx *ctx, size_t nbytes, void **out) {
     *out = NULL;
     if (nbytes > ctx->workspace_bytes || !ctx->workspace) {
         void *grown = NULL;
@@ -161,6 +162,43 @@ static ie_status cuda_synchronize(ie_device_ctx *ctx) {
     return ie_cuda_status(e, "a kernel failed (reported at synchronisation)");
 }
 
+/* run.json's "cuda" object (backend.h, describe). */
+static ie_status cuda_describe(ie_device_ctx *ctx, char **json) {
+    *json = NULL;
+    struct cudaDeviceProp prop;
+    int driver = 0, runtime = 0;
+    cudaError_t e = cudaGetDeviceProperties(&prop, ctx->index);
+    if (e == cudaSuccess) e = cudaDriverGetVersion(&driver);
+    if (e == cudaSuccess) e = cudaRuntimeGetVersion(&runtime);
+    IE_TRY(ie_cuda_status(e, "cannot read the device properties"));
+    size_t dnn = ie_cuda_cudnn_version();
+    size_t engines = ie_cuda_conv_engines_json(NULL, 0);
+    size_t size = engines + 1024 + sizeof prop.name;
+    char *buf = malloc(size);
+    if (!buf) return ie_error_set(IE_ERR_NOMEM, "cuda: out of memory describing the device");
+    /* The device name is the driver's ASCII product name; quotes and
+     * backslashes are replaced so the text stays valid JSON. */
+    for (char *c = prop.name; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 32) *c = '_';
+    size_t used = (size_t)snprintf(
+        buf, size,
+        "{\"gpu\": \"%s\", \"compute_capability\": \"%d.%d\", \"sm_count\": %d, \"memory_bytes\": %zu, "
+        "\"driver\": \"%d.%d\", \"cuda_runtime\": \"%d.%d\", \"cudnn\": \"%zu.%zu.%zu\", "
+        "\"cublas\": \"not used (linear layers run our own kernels)\", \"precision\": \"%s\", "
+        "\"conv_engines\": ",
+        prop.name, prop.major, prop.minor, prop.multiProcessorCount, prop.totalGlobalMem, driver / 1000,
+        driver % 1000 / 10, runtime / 1000, runtime % 1000 / 10, dnn / 10000, dnn % 10000 / 100, dnn % 100,
+        ie_precision_name(ctx->precision));
+    if (used < size) used += ie_cuda_conv_engines_json(buf + used, size - used);
+    if (used + 2 > size) {
+        free(buf);
+        return ie_error_set(IE_ERR_INTERNAL, "cuda: the device description outgrew its buffer");
+    }
+    memcpy(buf + used, "}", 2);
+    *json = buf;
+    return IE_OK;
+}
+
 const ie_backend ie_cuda_backend = {
     .name = "cuda",
     .device = IE_CUDA,
@@ -171,14 +209,15 @@ const ie_backend ie_cuda_backend = {
     .copy = cuda_copy,
     .zero = cuda_zero,
     .fill_f32 = cuda_fill_f32,
-    .workspace = cuda_workspace,
+    .workspace = ie_cuda_workspace,
     .synchronize = cuda_synchronize,
-    .conv = NULL,
-    .norm = NULL,
+    .describe = cuda_describe,
+    .conv = &ie_cuda_conv_kernels,
+    .norm = &ie_cuda_norm_kernels,
     .pool = &ie_cuda_pool_kernels,
     .pointwise = &ie_cuda_pointwise_kernels,
     .reduce = &ie_cuda_reduce_kernels,
-    .loss = NULL,
+    .loss = &ie_cuda_loss_kernels,
     .optim = &ie_cuda_optim_kernels,
 };
 

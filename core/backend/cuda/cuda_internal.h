@@ -14,6 +14,9 @@ extern const struct ie_pointwise_kernels ie_cuda_pointwise_kernels;
 extern const struct ie_reduce_kernels ie_cuda_reduce_kernels;
 extern const struct ie_optim_kernels ie_cuda_optim_kernels;
 extern const struct ie_pool_kernels ie_cuda_pool_kernels;
+extern const struct ie_conv_kernels ie_cuda_conv_kernels;
+extern const struct ie_norm_kernels ie_cuda_norm_kernels;
+extern const struct ie_loss_kernels ie_cuda_loss_kernels;
 
 /* IE_OK for cudaSuccess, else IE_ERR_DEVICE (IE_ERR_NOMEM for an allocation)
  * naming `what` and CUDA's own words. */
@@ -27,5 +30,14 @@ static inline cudaStream_t ie_cuda_stream(const ie_device_ctx *ctx) { return (cu
  * after enqueuing the kernels that use it. */
 ie_status ie_cuda_scratch(ie_device_ctx *ctx, size_t nbytes, void **out);
 void ie_cuda_scratch_free(ie_device_ctx *ctx, void *p);
+
+/* backend->workspace: ctx's workspace grown to nbytes, in stream order. */
+ie_status ie_cuda_workspace(ie_device_ctx *ctx, size_t nbytes, void **out);
+
+/* The convolution plans built so far as a JSON array (cuda_conv.c), written
+ * into buf like snprintf; returns the full length. */
+size_t ie_cuda_conv_engines_json(char *buf, size_t size);
+/* cudnnGetVersion() of the loaded libcudnn. */
+size_t ie_cuda_cudnn_version(void);
 
 #endif

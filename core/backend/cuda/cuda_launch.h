@@ -85,6 +85,84 @@ int ie_cu_pool_backward(void *stream, int mode, int64_t planes, const int64_t in
 /* backward 0: dst[p] = mean of plane p; 1: dst[i] = src[i / spatial] / spatial. */
 int ie_cu_global_avg(void *stream, int backward, const float *src, int64_t planes, int64_t spatial, float *dst);
 
+/* ---- normalisation (norm.cu), the layout of core/backend/cpu/norm_cpu.c:
+ * unit u's element j lives at u*ubase + (j/seg)*segstride + j%seg; each unit
+ * is cut into `chunks` chunks of IE_CU_NORM_CHUNK elements, one partial
+ * (two doubles) per (unit, chunk).  Statistics: mean [2 * n_stats] (all
+ * high parts, then all low parts), invstd [n_stats]; groups 0 is batch norm
+ * (a statistic per channel), else group norm (one per (n, group)). ---- */
+#define IE_CU_NORM_CHUNK ((int64_t)16384)
+typedef struct ie_cu_norm_layout {
+    int64_t units, len, ubase, seg, segstride, chunks;
+} ie_cu_norm_layout;
+/* grad 0: (sum(x - k), sum((x - k)^2)), k the unit's first element;
+ * grad 1: (sum(g), sum(g * (x - mean))), the mean of the unit's statistic
+ * (stat_mode 0: statistic u; 1: unit u is an (n, c) plane of group norm). */
+int ie_cu_norm_sums(void *stream, ie_cu_norm_layout l, int grad, int stat_mode, const float *x, const float *g,
+                    const float *mean, int64_t n_stats, int64_t channels, int64_t groups, double *partial);
+int ie_cu_batch_stats(void *stream, ie_cu_norm_layout l, const float *x, const double *partial, int training,
+                      float momentum, float eps, float *running_mean, float *running_var,
+                      int64_t *num_batches_tracked, float *mean, float *invstd);
+int ie_cu_group_stats(void *stream, ie_cu_norm_layout l, const float *x, const double *partial, float eps,
+                      float *mean, float *invstd);
+/* y = ((x - hi) - lo) * (invstd * weight) + bias (then ReLU) over n
+ * elements of [N, C, S]. */
+int ie_cu_norm_apply(void *stream, const float *x, int64_t n, int64_t S, int64_t C, int64_t groups,
+                     const float *mean, int64_t n_stats, const float *invstd, const float *weight, const float *bias,
+                     int relu, float *y);
+/* coef [3 * C]: a, b, c of dx = a dy + b (x - mean) + c per channel. */
+int ie_cu_batch_backward_coef(void *stream, ie_cu_norm_layout l, const double *partial, int need_sums, int training,
+                              const float *invstd, const float *weight, float *dweight, float *dbias, float *coef);
+/* planes: the (n, c) plane layout whose grad sums are in partial;
+ * plane_sum [2 * N * C] scratch; coef [3 * N * C] (may be NULL). */
+int ie_cu_group_backward_coef(void *stream, ie_cu_norm_layout planes, const double *partial, double *plane_sum,
+                              const float *invstd, const float *weight, int64_t N, int64_t C, int64_t groups,
+                              int64_t S, float *dweight, float *dbias, float *coef);
+int ie_cu_norm_grad_input(void *stream, const float *x, const float *g, int64_t n, int64_t S, int64_t C,
+                          int64_t groups, const float *mean, int64_t n_stats, const float *coef, int64_t n_coef,
+                          float *dx);
+
+/* ---- losses (loss.cu): sums over chunks of IE_CU_LOSS_CHUNK voxels or
+ * elements, one partial per chunk, added in chunk order ---- */
+#define IE_CU_LOSS_CHUNK ((int64_t)4096)
+typedef struct ie_cu_class_loss_args {
+    const float *logits;
+    const void *labels; /* int64 when label_i64, else int32 */
+    int label_i64, focal;
+    const float *weights; /* [classes] or NULL */
+    int64_t batch, classes, spatial;
+    float label_smoothing, gamma;
+} ie_cu_class_loss_args;
+/* partial: 2 doubles per chunk; weight_sum: one double on the device. */
+int ie_cu_class_loss(void *stream, ie_cu_class_loss_args a, double *partial, float *out, double *weight_sum);
+int ie_cu_class_loss_backward(void *stream, ie_cu_class_loss_args a, const float *g, const double *weight_sum,
+                              float *grad);
+typedef struct ie_cu_dice_args {
+    const float *logits;
+    const void *labels;
+    int label_i64;
+    const float *weights;
+    int64_t batch, classes, spatial;
+} ie_cu_dice_args;
+/* Doubles of scratch ie_cu_dice needs. */
+int64_t ie_cu_dice_partials(ie_cu_dice_args d);
+int ie_cu_dice(void *stream, ie_cu_dice_args d, double *partial, float *stats, float *out);
+/* coef: 2 * batch * classes doubles of scratch. */
+int ie_cu_dice_backward(void *stream, ie_cu_dice_args d, const float *stats, const float *g, double *coef, float *grad);
+/* kind: 0 MSE, 1 L1, 2 BCE (pw may be NULL); partial: ie_cu_pair_chunks(n) doubles. */
+int64_t ie_cu_pair_chunks(int64_t n);
+int ie_cu_pair_loss(void *stream, int kind, const float *a, const float *b, const float *pw, int64_t pw_len,
+                    int64_t n, double *partial, float *out);
+int ie_cu_pair_loss_backward(void *stream, int kind, const float *a, const float *b, const float *pw, int64_t pw_len,
+                             int64_t n, const float *g, float *ga, float *gb);
+
+/* ---- upsampling (pool.cu): torch's interpolate, nearest (mode 0) or
+ * linear (1), source positions computed as core/backend/cpu/pool_cpu.c does;
+ * backward in gather form, each input element summing its outputs in the
+ * CPU's order ---- */
+int ie_cu_upsample(void *stream, int backward, int linear, int align_corners, int64_t planes, const int64_t in[3],
+                   const int64_t out[3], const float *src, float *dst);
+
 #ifdef __cplusplus
 }
 #endif

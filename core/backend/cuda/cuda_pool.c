@@ -1,5 +1,5 @@
-/* core/backend/cuda - the pool family: pooling geometry unpacked for
- * pool.cu.  Upsampling is not in the table yet (refused by name). */
+/* core/backend/cuda - the pool family: pooling and upsampling geometry
+ * unpacked for pool.cu. */
 #include "core/backend/cuda/cuda_internal.h"
 #include "core/backend/pool_kernels.h"
 
@@ -43,6 +43,20 @@ static ie_status cuda_global_avg_backward(ie_device_ctx *ctx, const ie_tensor *d
                           "pool.global_avg_backward");
 }
 
+static ie_status cuda_upsample_forward(ie_device_ctx *ctx, const ie_tensor *x, const ie_pool_geom *g,
+                                       ie_upsample_mode mode, bool align_corners, ie_tensor *y) {
+    return ie_cuda_status(ie_cu_upsample(ctx->stream, 0, mode == IE_UPSAMPLE_LINEAR, align_corners, g->planes, g->in,
+                                         g->out, ie_f32(x), ie_f32(y)),
+                          "pool.upsample_forward");
+}
+
+static ie_status cuda_upsample_backward(ie_device_ctx *ctx, const ie_tensor *dy, const ie_pool_geom *g,
+                                        ie_upsample_mode mode, bool align_corners, ie_tensor *dx) {
+    return ie_cuda_status(ie_cu_upsample(ctx->stream, 1, mode == IE_UPSAMPLE_LINEAR, align_corners, g->planes, g->in,
+                                         g->out, ie_f32(dy), ie_f32(dx)),
+                          "pool.upsample_backward");
+}
+
 const struct ie_pool_kernels ie_cuda_pool_kernels = {
     .max_forward = cuda_max_forward,
     .max_backward = cuda_max_backward,
@@ -50,6 +64,6 @@ const struct ie_pool_kernels ie_cuda_pool_kernels = {
     .avg_backward = cuda_avg_backward,
     .global_avg_forward = cuda_global_avg_forward,
     .global_avg_backward = cuda_global_avg_backward,
-    .upsample_forward = NULL, /* not yet: refused as pool.upsample_forward */
-    .upsample_backward = NULL,
+    .upsample_forward = cuda_upsample_forward,
+    .upsample_backward = cuda_upsample_backward,
 };

@@ -143,3 +143,159 @@ int ie_cu_global_avg(void *stream, int backward, const float *src, int64_t plane
         global_avg_kernel<<<ie_cu_blocks(planes), IE_CU_THREADS, 0, st>>>(src, planes, spatial, dst);
     return ie_cu_launched();
 }
+
+// ---------------- upsampling ----------------
+//
+// Source positions along one axis, computed exactly as pool_cpu.c's
+// nearest_source / linear_source (the same float and double operations, no
+// contraction), so the sampled positions and weights equal the CPU's.
+
+struct up_src {
+    int64_t i0, i1;
+    float l0, l1;
+};
+
+__device__ static up_src up_source(int64_t o, int64_t in, int64_t out, int linear, int align_corners) {
+    up_src m;
+    if (!linear) {
+        if (out == in)
+            m.i0 = o;
+        else if (out == 2 * in)
+            m.i0 = o >> 1;
+        else {
+            float scale = (float)in / (float)out;
+            int64_t i = (int64_t)floorf((float)o * scale);
+            m.i0 = i < in - 1 ? i : in - 1;
+        }
+        m.i1 = m.i0, m.l0 = 1.0f, m.l1 = 0.0f;
+        return m;
+    }
+    if (in == out) {
+        m.i0 = m.i1 = o, m.l0 = 1.0f, m.l1 = 0.0f;
+        return m;
+    }
+    float real;
+    if (align_corners) {
+        float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
+        real = scale * (float)o;
+    } else {
+        float scale = (float)in / (float)out;
+        real = (float)((double)scale * ((double)o + 0.5) - 0.5);
+        if (real < 0) real = 0;
+    }
+    int64_t i0 = (int64_t)real;
+    float l1 = real - (float)i0;
+    l1 = l1 < 0 ? 0 : l1 > 1 ? 1 : l1;
+    m.i0 = i0, m.i1 = i0 + (i0 < in - 1 ? 1 : 0), m.l1 = l1, m.l0 = 1.0f - l1;
+    return m;
+}
+
+struct up_shape {
+    int64_t in[3], out[3];
+    int linear, align_corners;
+};
+
+// One thread per output element, pool_cpu.c's up_forward_task expression.
+__global__ void upsample_forward_kernel(up_shape g, int64_t planes, const float *x, float *y) {
+    int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2], W = g.in[2], hw = g.in[1] * g.in[2];
+    int64_t in_plane = g.in[0] * hw;
+    IE_CU_FOR(t, planes * OD * OH * OW) {
+        int64_t ow = t % OW, oh = t / OW % OH, od = t / (OW * OH) % OD, p = t / (OW * OH * OD);
+        up_src d = up_source(od, g.in[0], OD, g.linear, g.align_corners);
+        up_src h = up_source(oh, g.in[1], OH, g.linear, g.align_corners);
+        up_src w = up_source(ow, g.in[2], OW, g.linear, g.align_corners);
+        const float *xp = x + p * in_plane;
+        if (!g.linear) {
+            y[t] = xp[d.i0 * hw + h.i0 * W + w.i0];
+            continue;
+        }
+        const float *x00 = xp + d.i0 * hw + h.i0 * W, *x01 = xp + d.i0 * hw + h.i1 * W;
+        const float *x10 = xp + d.i1 * hw + h.i0 * W, *x11 = xp + d.i1 * hw + h.i1 * W;
+        float near = (x00[w.i0] * w.l0 + x00[w.i1] * w.l1) * h.l0 + (x01[w.i0] * w.l0 + x01[w.i1] * w.l1) * h.l1;
+        if (g.in[0] == OD) {
+            y[t] = near;
+            continue;
+        }
+        float far = (x10[w.i0] * w.l0 + x10[w.i1] * w.l1) * h.l0 + (x11[w.i0] * w.l0 + x11[w.i1] * w.l1) * h.l1;
+        y[t] = near * d.l0 + far * d.l1;
+    }
+}
+
+// Outputs [*lo, *hi] whose sources along this axis include input i: the
+// sources' i0 is nondecreasing in the output index and i1 is i0 or i0 + 1,
+// so they are the outputs with i0 in [i - 1, i], found by binary search.
+__device__ static void up_covering(int64_t i, int64_t in, int64_t out, int linear, int align_corners, int64_t *lo,
+                                   int64_t *hi) {
+    int64_t a = 0, b = out; // first o with i0(o) >= i - 1
+    while (a < b) {
+        int64_t m = a + (b - a) / 2;
+        if (up_source(m, in, out, linear, align_corners).i0 >= i - 1) b = m; else a = m + 1;
+    }
+    *lo = a;
+    a = 0, b = out; // first o with i0(o) > i
+    while (a < b) {
+        int64_t m = a + (b - a) / 2;
+        if (up_source(m, in, out, linear, align_corners).i0 > i) b = m; else a = m + 1;
+    }
+    *hi = a - 1;
+}
+
+// One thread per input-gradient element: the sum, in pool_cpu.c's scatter
+// order (outputs in order; corners d, h; then the w0 and w1 terms), of the
+// contributions the CPU's up_backward_task adds to this element.
+__global__ void upsample_backward_kernel(up_shape g, int64_t planes, const float *dy, float *dx) {
+    int64_t D = g.in[0], H = g.in[1], W = g.in[2], OD = g.out[0], OH = g.out[1], OW = g.out[2];
+    int64_t out_plane = OD * OH * OW;
+    bool d_identity = D == OD;
+    IE_CU_FOR(t, planes * D * H * W) {
+        int64_t iw = t % W, ih = t / W % H, id = t / (W * H) % D, p = t / (W * H * D);
+        int64_t od0, od1, oh0, oh1, ow0, ow1;
+        up_covering(id, D, OD, g.linear, g.align_corners, &od0, &od1);
+        up_covering(ih, H, OH, g.linear, g.align_corners, &oh0, &oh1);
+        up_covering(iw, W, OW, g.linear, g.align_corners, &ow0, &ow1);
+        const float *gp = dy + p * out_plane;
+        float acc = 0.0f;
+        for (int64_t od = od0; od <= od1; od++) {
+            up_src sd = up_source(od, D, OD, g.linear, g.align_corners);
+            for (int64_t oh = oh0; oh <= oh1; oh++) {
+                up_src sh = up_source(oh, H, OH, g.linear, g.align_corners);
+                const float *gr = gp + (od * OH + oh) * OW;
+                for (int64_t ow = ow0; ow <= ow1; ow++) {
+                    up_src sw = up_source(ow, W, OW, g.linear, g.align_corners);
+                    float v = gr[ow];
+                    if (!g.linear) {
+                        if (sd.i0 == id && sh.i0 == ih && sw.i0 == iw) acc += v;
+                        continue;
+                    }
+                    int nd = d_identity ? 1 : 2;
+                    for (int a = 0; a < nd; a++) {
+                        if ((a ? sd.i1 : sd.i0) != id) continue;
+                        float wd = nd == 1 ? 1.0f : a ? sd.l1 : sd.l0;
+                        for (int b = 0; b < 2; b++) {
+                            if ((b ? sh.i1 : sh.i0) != ih) continue;
+                            float wh = b ? sh.l1 : sh.l0;
+                            if (sw.i0 == iw) acc += wd * wh * sw.l0 * v;
+                            if (sw.i1 == iw) acc += wd * wh * sw.l1 * v;
+                        }
+                    }
+                }
+            }
+        }
+        dx[t] = acc;
+    }
+}
+
+int ie_cu_upsample(void *stream, int backward, int linear, int align_corners, int64_t planes, const int64_t in[3],
+                   const int64_t out[3], const float *src, float *dst) {
+    up_shape g;
+    for (int a = 0; a < 3; a++) g.in[a] = in[a], g.out[a] = out[a];
+    g.linear = linear, g.align_corners = align_corners;
+    cudaStream_t st = ie_cu_stream(stream);
+    int64_t n = planes * (backward ? in[0] * in[1] * in[2] : out[0] * out[1] * out[2]);
+    if (n <= 0) return 0;
+    if (backward)
+        upsample_backward_kernel<<<ie_cu_blocks(n), IE_CU_THREADS, 0, st>>>(g, planes, src, dst);
+    else
+        upsample_forward_kernel<<<ie_cu_blocks(n), IE_CU_THREADS, 0, st>>>(g, planes, src, dst);
+    return ie_cu_launched();
+}
