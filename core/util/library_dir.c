@@ -27,18 +27,25 @@ static bool is_library_file(const char *path) {
 ie_status ie_library_dir(char *buf, size_t size) {
     Dl_info info;
     char self[PATH_MAX];
-    if (!dladdr((const void *)&ie_library_dir, &info) || !info.dli_fname || !realpath(info.dli_fname, self))
+    if (!dladdr((const void *)&ie_library_dir, &info) || !info.dli_fname)
         return ie_error_set(IE_ERR_INTERNAL, "cannot locate libinnereye itself (dladdr), so not the folder of its "
                                              "models and modules");
-    char *slash = strrchr(self, '/');
-    if (!slash) return ie_error_set(IE_ERR_INTERNAL, "libinnereye's own path '%s' has no folder", self);
-    bool in_library = is_library_file(slash + 1);
-    *slash = '\0';
-    if (in_library) {
+    if (is_library_file(info.dli_fname)) {
+        if (!realpath(info.dli_fname, self))
+            return ie_error_set(IE_ERR_IO, "cannot resolve libinnereye's path '%s'", info.dli_fname);
+        char *slash = strrchr(self, '/');
+        if (slash) *slash = '\0';
         if ((size_t)snprintf(buf, size, "%s", self) >= size)
             return ie_error_set(IE_ERR_INTERNAL, "libinnereye's folder path is longer than %zu bytes", size);
         return IE_OK;
     }
+    /* In the main program dladdr names it as it was started (argv[0], maybe
+     * found through PATH and relative to another folder): ask the kernel. */
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return ie_error_set(IE_ERR_IO, "cannot read /proc/self/exe, so not libinnereye's folder");
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
     /* A host executable: the first candidate holding libinnereye.so.0 (which
      * every install and build tree has beside the models). */
     for (size_t i = 0; i < sizeof from_executable / sizeof *from_executable; i++) {
