@@ -43,6 +43,7 @@ static void usage(FILE *f) {
             "                             --compute CLUSTER [--data azureml:NAME@latest | --data-path PATH]\n"
             "                             [--experiment NAME] [--cuda] [--parallel N] [--resource-group RG]\n"
             "                             [--workspace WS] [--repo DIR] [--dry-run]\n"
+            "                             [--instance-count N --processes-per-instance T]\n"
             "       innereye submit azureml --resubmit RUN_DIR --task I [--dry-run]\n"
             "Sweep flags as for innereye sweep: --grid, --random, --trials, --metric, --goal, --no-early-stop.\n"
             "Step by step: docs/cluster.md.\n");
@@ -198,7 +199,8 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
                                              "--cv", "--partition", "--gpus-per-task", "--cpus-per-task", "--time",
                                              "--mem", "--innereye", "--compute", "--data", "--data-path",
                                              "--experiment", "--resource-group", "--workspace", "--repo",
-                                             "--nodes", "--tasks-per-node"};
+                                             "--nodes", "--tasks-per-node", "--instance-count",
+                                             "--processes-per-instance"};
         bool takes = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(a, valued[k]);
         if (takes && !v) {
@@ -210,7 +212,8 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
                           !strcmp(a, "--nodes") || !strcmp(a, "--tasks-per-node");
         bool azure_only = !strcmp(a, "--compute") || !strcmp(a, "--data") || !strcmp(a, "--data-path") ||
                           !strcmp(a, "--experiment") || !strcmp(a, "--resource-group") || !strcmp(a, "--workspace") ||
-                          !strcmp(a, "--repo") || !strcmp(a, "--cuda") || !strcmp(a, "--jobs-per-fold");
+                          !strcmp(a, "--repo") || !strcmp(a, "--cuda") || !strcmp(a, "--jobs-per-fold") ||
+                          !strcmp(a, "--instance-count") || !strcmp(a, "--processes-per-instance");
         if ((slurm_only && !slurm) || (azure_only && !azureml)) {
             fprintf(stderr, "innereye submit %s: %s is an option of innereye submit %s\n", engine, a,
                     slurm ? "azureml" : "slurm");
@@ -227,6 +230,10 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
             if (!parse_count(a, v, 1, &parallel)) return 2;
         } else if (!strcmp(a, "--cpus-per-task")) {
             if (!parse_count(a, v, 1, &so.cpus_per_task)) return 2;
+        } else if (!strcmp(a, "--instance-count")) {
+            if (!parse_count(a, v, 1, &ao.instance_count)) return 2;
+        } else if (!strcmp(a, "--processes-per-instance")) {
+            if (!parse_count(a, v, 1, &ao.processes_per_instance)) return 2;
         } else if (!strcmp(a, "--nodes")) {
             if (!parse_count(a, v, 1, &so.nodes)) return 2;
         } else if (!strcmp(a, "--tasks-per-node")) {
