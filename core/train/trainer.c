@@ -94,6 +94,8 @@ typedef struct trainer {
     float *leaves, *sum;     /* this rank's leaves of a step; the root */
     void *buffers;           /* the buffers a step keeps (see distributed_step) */
     double dist_timeout;
+    double exchange_seconds; /* in the reduction and the buffer broadcast (docs/performance.md) */
+    long long exchanges;
 } trainer;
 
 uint64_t ie_fold_seed(uint64_t seed, int fold) {
@@ -627,7 +629,11 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
         ie_batch_clear(&batch);
     }
     float failed = 0;
+    struct timespec exchange_start;
+    clock_gettime(CLOCK_MONOTONIC, &exchange_start);
     st = ie_dist_reduce(t->comm, count, t->leaves, t->layout.len, t->sum);
+    t->exchange_seconds += seconds_since(&exchange_start);
+    t->exchanges++;
     if (st == IE_OK) st = ie_grads_unpack(t->params, &t->layout, t->sum, value, &failed);
     if (st == IE_OK && local != IE_OK) return ie_error_set(local, "%s", local_message);
     if (st == IE_OK && failed > 0)
@@ -638,7 +644,9 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
     if (st == IE_OK && t->ranks > 1) {
         char what[96];
         snprintf(what, sizeof what, "the batch-norm statistics of step %lld", (long long)t->state.global_step + 1);
+        clock_gettime(CLOCK_MONOTONIC, &exchange_start);
         st = ie_comm_bcast(t->comm, ie_dist_owner(count, t->ranks, 0), t->buffers, buffer_bytes, what);
+        t->exchange_seconds += seconds_since(&exchange_start);
         if (st == IE_OK) ie_buffers_load(t->params, t->buffers);
     }
     return st;
@@ -762,6 +770,11 @@ static ie_status train_loop(trainer *t, int stop_after) {
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
         }
     }
+    if (st == IE_OK && t->accumulate && t->exchanges > 0) /* rank 0's view: waiting for others counts as exchange */
+        printf("gradient exchange: %.2f ms per step on average (%lld steps, %zu values of %.1f KB per message, "
+               "%d processes); it includes waiting for the slowest rank\n",
+               1e3 * t->exchange_seconds / (double)t->exchanges, t->exchanges, t->layout.len,
+               (double)t->layout.len * sizeof(float) / 1024.0, t->ranks);
     ie_loader_stats cache;
     ie_loader_get_stats(loader, &cache);
     if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */
