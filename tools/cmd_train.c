@@ -157,9 +157,9 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
     ie_config_get_int(cfg, "cv.splits", &folds);
     ie_config_get_int(cfg, "cv.split_index", &fold);
     ie_status st;
-    if (folds >= 2 && ie_comm_size(comm) > 1) {
-        fprintf(stderr, "innereye train: --cv with several processes: run the folds in parallel instead (--cv K "
-                "--parallel N), or train one fold with --processes (--cross_validation_split_index I)\n");
+    if (folds >= 2 && fold < 0 && ie_comm_size(comm) > 1) {
+        fprintf(stderr, "innereye train: --cv K with several processes: run the folds in parallel instead (--cv K "
+                "--parallel N), or one fold on several processes (--cross_validation_split_index I)\n");
         return 2;
     }
     if (folds >= 2 && fold < 0) {
@@ -168,7 +168,7 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
         self[n > 0 ? n : 0] = '\0';
         st = ie_cv_run_all(cfg, self, run_dir, sizeof run_dir);
     } else if (folds >= 2) {
-        st = ie_cv_run_fold(cfg, req.threads_override, run_dir, sizeof run_dir);
+        st = ie_cv_run_fold_on(cfg, req.threads_override, comm, run_dir, sizeof run_dir);
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }

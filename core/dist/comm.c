@@ -112,6 +112,11 @@ long long ie_comm_progress(const ie_comm *c) { return c ? c->progress : 0; }
 
 /* A wait that failed: which rank, what for, and what this rank completed. */
 static ie_status comm_failed(ie_comm *c, int rc, int peer, const char *what, const char *why) {
+    if (rc == 2 && peer < 0)
+        return ie_error_set(IE_ERR_STATE, "rank %d: the other ranks did not take %s within %g s (dist.timeout_s): one "
+                            "died, hangs or is far slower; this rank completed step %lld. The job stops; resume it "
+                            "from its last checkpoint (innereye train --resume RUN_DIR, any number of processes)",
+                            c->rank, what, c->timeout, c->progress);
     if (rc == 2)
         return ie_error_set(IE_ERR_STATE, "rank %d: rank %d did not deliver %s within %g s (dist.timeout_s): it died, "
                             "hangs or is far slower; this rank completed step %lld, so rank %d's last completed step "
@@ -133,7 +138,7 @@ ie_status ie_comm_flush(ie_comm *c) {
     if (!c->mpi) return IE_OK;
     char why[512] = "";
     int rc = c->mpi->wait_sends(now() + c->timeout, why, sizeof why);
-    return rc ? comm_failed(c, rc, -1, "its sends", why) : IE_OK;
+    return rc ? comm_failed(c, rc, -1, "this rank's gradient messages", why) : IE_OK;
 }
 
 ie_status ie_comm_recv(ie_comm *c, int from, int tag, void *data, size_t bytes, const char *what) {

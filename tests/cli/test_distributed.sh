@@ -52,6 +52,17 @@ for p in 1 2 3; do
 done
 check "only rank 0 printed progress" test "$(grep -c '^epoch 3/3' "$out/p3.txt")" -eq 1
 
+# One fold of a cross-validation on 2 processes (what submit slurm --cv runs
+# with --tasks-per-node 2): the fold of one process.
+fold=(--cv 2 --cross_validation_split_index 1 --set train.epochs=1)
+"$innereye" train "${tiny[@]}" "${fold[@]}" --set run.name=cv1 > "$out/cv1.txt" 2>&1
+timeout 120 "$innereye" train "${tiny[@]}" "${fold[@]}" --set run.name=cv2 --processes 2 > "$out/cv2.txt" 2>&1
+check "a cross-validation fold trains on 2 processes" test $? -eq 0
+check "... with the bytes of one process" "$innereye" compare-runs "$out/cv1/fold_1" "$out/cv2/fold_1"
+"$innereye" train "${tiny[@]}" --cv 2 --set run.name=cvall --processes 2 > "$out/cvall.txt" 2>&1
+check "all folds (--cv K) on several processes is refused, saying what works" \
+  grep -q "one fold on several processes (--cross_validation_split_index I)" "$out/cvall.txt"
+
 # A rank that hangs before step 4 (epoch 2): the others stop within the
 # timeout, naming it; the run resumes on 3 processes.
 start=$(date +%s)

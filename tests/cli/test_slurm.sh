@@ -171,7 +171,7 @@ check "the resubmitted fold equals the first CV's fold 1" "$innereye" compare-ru
 # ---- one run as 2 MPI processes (srun --mpi=pmix): the bytes of one process ----
 mpi_lib=$(dirname "$(dirname "$innereye")")/lib/libinnereye_mpi.so
 if [ -f "$mpi_lib" ] && srun --mpi=list 2>&1 | grep -q pmix; then
-  micro=(--set train.batch_size=4 --set train.micro_batch_size=1 --set run.infer_test=false)
+  micro=(--set train.batch_size=4 --set train.micro_batch_size=1 --set run.infer_test=false --set train.epochs=1)
   "$innereye" submit slurm "${tiny[@]}" "${micro[@]}" --set run.name=dp --nodes 1 --tasks-per-node 2 \
     > submit_dp.txt 2>&1
   check "submit slurm --nodes 1 --tasks-per-node 2 submits one job" grep -q "^submitted" submit_dp.txt
