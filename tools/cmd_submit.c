@@ -36,12 +36,14 @@ static void usage(FILE *f) {
             "usage: innereye submit slurm (--model NAME | --config FILE) [--set KEY=VALUE ...]\n"
             "                             [--cv K | --grid KEY=V1,V2 --random KEY=uniform(A,B) [--trials N] ...]\n"
             "                             [--parallel N] [--partition P] [--gpus-per-task N] [--cpus-per-task N]\n"
-            "                             [--time HH:MM:SS] [--mem M] [--innereye PATH] [--dry-run]\n"
+            "                             [--time HH:MM:SS] [--mem M] [--nodes N --tasks-per-node T]\n"
+            "                             [--innereye PATH] [--dry-run]\n"
             "       innereye submit slurm --resubmit RUN_DIR --task I\n"
             "       innereye submit azureml (--model NAME | --config FILE) [--cv K [--jobs-per-fold] | --grid ...]\n"
             "                             --compute CLUSTER [--data azureml:NAME@latest | --data-path PATH]\n"
             "                             [--experiment NAME] [--cuda] [--parallel N] [--resource-group RG]\n"
             "                             [--workspace WS] [--repo DIR] [--dry-run]\n"
+            "                             [--instance-count N --processes-per-instance T]\n"
             "       innereye submit azureml --resubmit RUN_DIR --task I [--dry-run]\n"
             "Sweep flags as for innereye sweep: --grid, --random, --trials, --metric, --goal, --no-early-stop.\n"
             "Step by step: docs/cluster.md.\n");
@@ -196,7 +198,9 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
         static const char *const valued[] = {"--grid", "--random", "--trials", "--parallel", "--metric", "--goal",
                                              "--cv", "--partition", "--gpus-per-task", "--cpus-per-task", "--time",
                                              "--mem", "--innereye", "--compute", "--data", "--data-path",
-                                             "--experiment", "--resource-group", "--workspace", "--repo"};
+                                             "--experiment", "--resource-group", "--workspace", "--repo",
+                                             "--nodes", "--tasks-per-node", "--instance-count",
+                                             "--processes-per-instance"};
         bool takes = false;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(a, valued[k]);
         if (takes && !v) {
@@ -204,10 +208,12 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
             return 2;
         }
         bool slurm_only = !strcmp(a, "--partition") || !strcmp(a, "--gpus-per-task") ||
-                          !strcmp(a, "--cpus-per-task") || !strcmp(a, "--time") || !strcmp(a, "--mem");
+                          !strcmp(a, "--cpus-per-task") || !strcmp(a, "--time") || !strcmp(a, "--mem") ||
+                          !strcmp(a, "--nodes") || !strcmp(a, "--tasks-per-node");
         bool azure_only = !strcmp(a, "--compute") || !strcmp(a, "--data") || !strcmp(a, "--data-path") ||
                           !strcmp(a, "--experiment") || !strcmp(a, "--resource-group") || !strcmp(a, "--workspace") ||
-                          !strcmp(a, "--repo") || !strcmp(a, "--cuda") || !strcmp(a, "--jobs-per-fold");
+                          !strcmp(a, "--repo") || !strcmp(a, "--cuda") || !strcmp(a, "--jobs-per-fold") ||
+                          !strcmp(a, "--instance-count") || !strcmp(a, "--processes-per-instance");
         if ((slurm_only && !slurm) || (azure_only && !azureml)) {
             fprintf(stderr, "innereye submit %s: %s is an option of innereye submit %s\n", engine, a,
                     slurm ? "azureml" : "slurm");
@@ -224,6 +230,14 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
             if (!parse_count(a, v, 1, &parallel)) return 2;
         } else if (!strcmp(a, "--cpus-per-task")) {
             if (!parse_count(a, v, 1, &so.cpus_per_task)) return 2;
+        } else if (!strcmp(a, "--instance-count")) {
+            if (!parse_count(a, v, 1, &ao.instance_count)) return 2;
+        } else if (!strcmp(a, "--processes-per-instance")) {
+            if (!parse_count(a, v, 1, &ao.processes_per_instance)) return 2;
+        } else if (!strcmp(a, "--nodes")) {
+            if (!parse_count(a, v, 1, &so.nodes)) return 2;
+        } else if (!strcmp(a, "--tasks-per-node")) {
+            if (!parse_count(a, v, 1, &so.tasks_per_node)) return 2;
         } else if (!strcmp(a, "--gpus-per-task")) {
             if (!parse_count(a, v, 0, &so.gpus_per_task)) return 2;
         } else if (!strcmp(a, "--time")) {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/dist/comm.h"
 #include "core/experiment/cross_validation.h"
 #include "core/report/report.h"
 #include "core/train/resume.h"
@@ -19,6 +20,7 @@
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_train.h"
+#include "tools/train_launch.h"
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -26,6 +28,7 @@ static void usage(FILE *out) {
             "                      [--output-dir DIR] [InnerEye flags: --num_epochs, --random_seed, ...]\n"
             "       innereye train --resume RUN_DIR [--threads N] [--set data.workers=N ...]\n"
             "       innereye train ... --cv K [--parallel N]          (K-fold cross-validation)\n"
+            "       innereye train ... --processes P   (data-parallel: P MPI processes, the same bytes as one)\n"
             "       innereye train ... --cv K --cross_validation_split_index I --set run.name=CV_RUN\n"
             "       innereye train ... --device cpu|cuda [--precision fp32|tf32]   (train.device, train.precision)\n"
             "       innereye --model=NAME [...]      (the same as innereye train)\n"
@@ -45,8 +48,8 @@ static int fail(const char *what, int code) {
  * cross-validation (core/report) after a success (a failed run's folder
  * keeps only what docs/errors.md lists; "innereye report DIR" still shows
  * how far it got), else the error and the exit code. */
-static int finish(ie_status st, const char *run_dir) {
-    if (st == IE_OK && run_dir[0]) ie_report_after(run_dir);
+static int finish(ie_status st, const char *run_dir, const ie_comm *comm) {
+    if (st == IE_OK && run_dir[0] && ie_comm_rank(comm) == 0) ie_report_after(run_dir);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
@@ -62,8 +65,8 @@ static int finish(ie_status st, const char *run_dir) {
  * run keeps its own config.resolved.json, so anything else that would change
  * it is refused rather than silently ignored; the keys that never change
  * results may be set (core/train/resume.h). */
-static int resume(int argc, char **argv) {
-    ie_train_request req = {0};
+static int resume(int argc, char **argv, ie_comm *comm) {
+    ie_train_request req = {.comm = comm};
     const char **set = calloc((size_t)argc + 1, sizeof *set);
     if (!set) return fail("out of memory", 1);
     for (int i = 0; i < argc; i++) {
@@ -110,7 +113,7 @@ static int resume(int argc, char **argv) {
     char run_dir[4096] = "";
     ie_status st = ie_train(&req, run_dir, sizeof run_dir);
     free(set);
-    return finish(st, run_dir);
+    return finish(st, run_dir, comm);
 }
 
 static bool has_resume(int argc, char **argv) {
@@ -121,8 +124,8 @@ static bool has_resume(int argc, char **argv) {
 
 /* The command on a new config and argument list, which ie_cmd_train frees
  * whichever way it returns. */
-static int train(int argc, char **argv, ie_config *cfg, char **rest) {
-    ie_train_request req = {0};
+static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *comm) {
+    ie_train_request req = {.comm = comm};
     int n_rest = 0;
     if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
         usage(stderr);
@@ -160,25 +163,55 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest) {
     ie_config_get_int(cfg, "cv.splits", &folds);
     ie_config_get_int(cfg, "cv.split_index", &fold);
     ie_status st;
+    if (folds >= 2 && fold < 0 && ie_comm_size(comm) > 1) {
+        fprintf(stderr, "innereye train: --cv K with several processes: run the folds in parallel instead (--cv K "
+                "--parallel N), or one fold on several processes (--cross_validation_split_index I)\n");
+        return 2;
+    }
     if (folds >= 2 && fold < 0) {
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         self[n > 0 ? n : 0] = '\0';
         st = ie_cv_run_all(cfg, self, run_dir, sizeof run_dir);
     } else if (folds >= 2) {
-        st = ie_cv_run_fold(cfg, req.threads_override, run_dir, sizeof run_dir);
+        st = ie_cv_run_fold_on(cfg, req.threads_override, comm, run_dir, sizeof run_dir);
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }
-    return finish(st, run_dir);
+    return finish(st, run_dir, comm);
+}
+
+/* Under mpirun or srun every process runs this; rank 0 alone prints
+ * progress (the others' stdout goes to /dev/null, their errors still show).
+ * A failure with several processes ends the whole job (MPI_Abort): the
+ * others may be waiting for this one, and must not hang. */
+static int train_ranks(int argc, char **argv) {
+    ie_comm *comm = NULL;
+    if (ie_comm_open(&comm) != IE_OK) return fail("", 1);
+    if (ie_comm_rank(comm) != 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "innereye train: rank %d: cannot silence its output\n", ie_comm_rank(comm));
+    int rc;
+    if (has_resume(argc, argv)) {
+        rc = resume(argc, argv, comm);
+    } else {
+        char **rest = calloc((size_t)argc + 1, sizeof *rest);
+        ie_config *cfg = NULL;
+        rc = rest && ie_config_new(&cfg) == IE_OK ? train(argc, argv, cfg, rest, comm) : fail("out of memory", 1);
+        ie_config_free(cfg);
+        free(rest);
+    }
+    if (rc != 0 && ie_comm_size(comm) > 1) {
+        fflush(stdout);
+        fflush(stderr);
+        ie_comm_abort(comm, rc);
+    }
+    ie_comm_close(comm);
+    return rc;
 }
 
 int ie_cmd_train(int argc, char **argv) {
-    if (has_resume(argc, argv)) return resume(argc, argv);
-    char **rest = calloc((size_t)argc + 1, sizeof *rest);
-    ie_config *cfg = NULL;
-    int rc = rest && ie_config_new(&cfg) == IE_OK ? train(argc, argv, cfg, rest) : fail("out of memory", 1);
-    ie_config_free(cfg);
-    free(rest);
-    return rc;
+    int processes = ie_train_processes_arg(argc, argv);
+    if (processes < 0) return 2;
+    if (processes > 0) return ie_train_launch(argc, argv, processes);
+    return train_ranks(argc, argv);
 }

@@ -205,6 +205,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "Training epochs (InnerEye `num_epochs`)."},
     {.path = "train.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
      .doc = "Samples per training step (InnerEye `train_batch_size`)."},
+    {.path = "train.micro_batch_size", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+     .doc = "Samples per forward and backward pass; a step sums the gradients of train.batch_size / "
+            "micro_batch_size micro-batches in a fixed tree, so any number of processes gives the same bytes "
+            "(docs/distributed.md). Must divide train.batch_size; 0: the batch size (one pass per step)."},
     {.path = "train.optimizer.kind", .type = IE_CFG_ENUM, .def = "\"adam\"", .choices = "adam|adamw|sgd|rmsprop",
      .doc = "Optimiser, with torch.optim's update rules."},
     {.path = "train.optimizer.lr", .type = IE_CFG_NUMBER, .def = "0.001", ABOVE(0),
@@ -316,6 +320,9 @@ static const ie_config_key schema_keys[] = {
      .doc = "Run inference and metrics on the test set (InnerEye `--inference_on_test_set`)."},
     {.path = "run.infer_val", .type = IE_CFG_BOOL, .def = "false",
      .doc = "Run inference and metrics on the validation set (InnerEye `--inference_on_val_set`)."},
+    {.path = "dist.timeout_s", .type = IE_CFG_NUMBER, .def = "300", ABOVE(0),
+     .doc = "Data-parallel runs: how long a process waits for another's part of a step before the job stops "
+            "with a message naming the missing rank (docs/distributed.md). Never changes results."},
     {.path = "run.threads", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 4096),
      .doc = "Compute threads; 0 uses every core.  Results do not depend on it."},
     {.path = "run.blas", .type = IE_CFG_ENUM, .def = "\"none\"", .choices = "none|openblas",

@@ -30,6 +30,7 @@ struct ie_loader {
     ie_loader_opts opts;
     int *items;
     int n_items, n_batches;
+    int *batch_ids; /* opts.batches: which batch of the order the b-th handed out is; NULL: b itself */
 
     /* the epoch (written only while no worker runs) */
     bool running;
@@ -213,6 +214,7 @@ static ie_status collate_batch(ie_loader *l, int b, int start, int n, ie_sample 
 
 static void build_batch(ie_loader *l, int b, built *r) {
     memset(r, 0, sizeof *r);
+    if (l->batch_ids) b = l->batch_ids[b];
     int bs = l->opts.batch_size, start = b * bs;
     int n = l->n_items - start < bs ? l->n_items - start : bs;
     ie_sample *samples = calloc((size_t)n, sizeof *samples);
@@ -321,6 +323,13 @@ ie_status ie_loader_create(const ie_loader_opts *opts, ie_loader **out) {
     l->opts.items = NULL;
     l->n_items = n;
     l->n_batches = opts->drop_last ? n / opts->batch_size : (n + opts->batch_size - 1) / opts->batch_size;
+    for (int i = 0; opts->batches && i < opts->n_batches; i++)
+        if (opts->batches[i] < 0 || opts->batches[i] >= l->n_batches || (i && opts->batches[i] <= opts->batches[i - 1])) {
+            int bad = opts->batches[i], total = l->n_batches;
+            free(l);
+            return ie_error_set(IE_ERR_INVALID_ARG, "loader: selected batch %d is %d; it must be in 0..%d and above "
+                                "the one before", i, bad, total - 1);
+        }
     l->prefetch = opts->prefetch > 0 ? opts->prefetch : 2 * opts->workers;
     if (l->prefetch < 1) l->prefetch = 1;
     size_t nn = (size_t)(n ? n : 1);
@@ -330,7 +339,13 @@ ie_status ie_loader_create(const ie_loader_opts *opts, ie_loader **out) {
     l->slots = calloc((size_t)l->prefetch, sizeof *l->slots);
     l->threads = calloc((size_t)(opts->workers ? opts->workers : 1), sizeof *l->threads);
     if (opts->cache_bytes) l->cache = calloc((size_t)(n_ds ? n_ds : 1), sizeof *l->cache);
-    if (!l->items || !l->order || !l->subjects || !l->slots || !l->threads || (opts->cache_bytes && !l->cache)) {
+    if (opts->batches) {
+        l->batch_ids = malloc((size_t)(opts->n_batches ? opts->n_batches : 1) * sizeof *l->batch_ids);
+        if (l->batch_ids) memcpy(l->batch_ids, opts->batches, (size_t)opts->n_batches * sizeof *l->batch_ids);
+        l->n_batches = opts->n_batches;
+        l->opts.batches = NULL;
+    }
+    if ((opts->batches && !l->batch_ids) || !l->items || !l->order || !l->subjects || !l->slots || !l->threads || (opts->cache_bytes && !l->cache)) {
         ie_loader_free(l);
         return ie_error_set(IE_ERR_NOMEM, "loader: out of memory for %d items", n);
     }
@@ -368,6 +383,7 @@ void ie_loader_free(ie_loader *l) {
     free(l->cache);
     free(l->fail_message);
     free(l->items);
+    free(l->batch_ids);
     free(l->order);
     free(l->subjects);
     free(l->slots);

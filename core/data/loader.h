@@ -86,6 +86,11 @@ typedef struct ie_loader_opts {
     size_t cache_bytes;        /* 0: no cache */
     const ie_host *host;       /* passed to load_item (borrowed) */
     ie_data_hooks hooks;
+    /* Data-parallel training (core/dist): only these batches of every
+     * epoch's order are built and handed out, in this (increasing) order;
+     * the others are never loaded.  Copied.  NULL: every batch. */
+    const int *batches;
+    int n_batches;
 } ie_loader_opts;
 
 typedef struct ie_loader ie_loader;
@@ -103,7 +108,7 @@ void ie_loader_free(ie_loader *loader);
 
 /* Starts epoch `epoch` (>= 0); a running epoch is ended first. */
 ie_status ie_loader_begin_epoch(ie_loader *loader, int epoch);
-/* Number of batches in an epoch. */
+/* Number of batches in an epoch (of opts.batches when given). */
 int ie_loader_batch_count(const ie_loader *loader);
 /* The epoch's order of dataset indices (batch_count * batch_size entries, or
  * fewer for a kept last batch); valid until the next begin_epoch. */

@@ -10,6 +10,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
+#include "core/dist/comm.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
@@ -64,12 +65,16 @@ static ie_status write_parent_config(ie_config *cfg, const char *parent) {
 }
 
 ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size) {
+    return ie_cv_run_fold_on(cfg, threads_override, NULL, run_dir, size);
+}
+
+ie_status ie_cv_run_fold_on(ie_config *cfg, int threads_override, struct ie_comm *comm, char *run_dir, size_t size) {
     int64_t folds = 0, fold = -1;
     IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
     IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
     char parent[4096];
     IE_TRY(parent_path(cfg, false, parent, sizeof parent));
-    IE_TRY(write_parent_config(cfg, parent));
+    if (ie_comm_rank(comm) == 0) IE_TRY(write_parent_config(cfg, parent));
     ie_config *child = NULL;
     char assignment[4200], name[64];
     snprintf(name, sizeof name, "fold_%lld", (long long)fold);
@@ -80,7 +85,7 @@ ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, si
     snprintf(assignment, sizeof assignment, "output.dir=%s", parent);
     if (st == IE_OK) st = ie_config_set(child, assignment, "cross-validation");
     if (st == IE_OK) st = ie_config_resolve(child);
-    ie_train_request req = {.config = child, .threads_override = threads_override};
+    ie_train_request req = {.config = child, .threads_override = threads_override, .comm = comm};
     if (st == IE_OK) st = ie_train(&req, run_dir, size);
     ie_config_free(child);
     return st;

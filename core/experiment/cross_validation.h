@@ -15,6 +15,8 @@
 
 #include "innereye/config.h"
 
+struct ie_comm; /* core/dist/comm.h */
+
 /* Runs all cv.splits folds of a resolved config (cv.split_index = -1),
  * cv.parallel at a time, then aggregates.  `innereye` is the path of the
  * command to start folds with. */
@@ -24,6 +26,9 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent_dir, 
  * <output.dir>/<run.name>/fold_<i> (the parent folder is created when
  * missing and shared with the other folds). */
 ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size);
+/* The same on the processes of `comm` (core/dist/comm.h; NULL: this one):
+ * rank 0 writes the parent's config and the fold's folder. */
+ie_status ie_cv_run_fold_on(ie_config *cfg, int threads_override, struct ie_comm *comm, char *run_dir, size_t size);
 
 /* The config of an existing cross-validation folder (its
  * config.resolved.json) and its fold count (cv.splits, at least 2). */

@@ -299,6 +299,13 @@ static ie_status command_job(const spec_ctx *c, int fold, const char *const valu
         header(f, c, COMMAND_SCHEMA, "command", display, description, fold);
         runnable(f, 0, c, command);
         io(f, c);
+        int nodes = c->o->instance_count > 0 ? c->o->instance_count : 1,
+            per_node = c->o->processes_per_instance > 0 ? c->o->processes_per_instance : 1;
+        /* AzureML starts the command once per process under its mpirun; each
+         * joins the run (core/dist/comm.c) and rank 0 writes the outputs. */
+        if (nodes * per_node > 1)
+            fprintf(f, "distribution:\n  type: mpi\n  process_count_per_instance: %d\nresources:\n"
+                       "  instance_count: %d\n", per_node, nodes);
     }
     free(command);
     fclose(f);
@@ -448,6 +455,11 @@ static void az_args(const ie_azureml_opts *o, char **argv, int *n) {
 }
 
 ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *o, FILE *out) {
+    bool command_jobs = job->kind == IE_JOB_SINGLE || (job->kind == IE_JOB_CV && o->jobs_per_fold);
+    if ((o->instance_count > 1 || o->processes_per_instance > 1) && !command_jobs)
+        return ie_error_set(IE_ERR_CONFIG, "--instance-count / --processes-per-instance run command jobs on several "
+                            "processes: submit a single run, or a cross-validation with --jobs-per-fold (a sweep's "
+                            "trials run in parallel instead)");
     data_map data;
     IE_TRY(map_data(cfg, o, &data, out));
     spec_ctx c = {.job = job, .o = o, .data = &data};
@@ -519,6 +531,8 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
     cJSON_AddStringToObject(record, "run_dir", job->parent);
     cJSON_AddStringToObject(record, "commit", c.commit);
     cJSON_AddStringToObject(record, "compute", o->compute);
+    cJSON_AddNumberToObject(record, "instance_count", o->instance_count);
+    cJSON_AddNumberToObject(record, "processes_per_instance", o->processes_per_instance);
     if (data.input) cJSON_AddStringToObject(record, "data", data.path);
     /* What status, collect and --resubmit need later (ie_azureml_task_job). */
     cJSON_AddStringToObject(record, "run_name", job->name);
@@ -604,7 +618,11 @@ ie_status ie_azureml_task_job(const cJSON *record, int task, const char *const v
         return ie_error_set(IE_ERR_INVALID_ARG, "trial %d: the swept keys' values are needed", task);
     ie_azureml_opts o = {.compute = compute,
                          .experiment = cJSON_GetStringValue(cJSON_GetObjectItem(record, "experiment")),
-                         .cuda = cJSON_IsTrue(cJSON_GetObjectItem(record, "cuda"))};
+                         .cuda = cJSON_IsTrue(cJSON_GetObjectItem(record, "cuda")),
+                         .instance_count = cJSON_GetObjectItem(record, "instance_count")
+                                               ? cJSON_GetObjectItem(record, "instance_count")->valueint : 0,
+                         .processes_per_instance = cJSON_GetObjectItem(record, "processes_per_instance")
+                                               ? cJSON_GetObjectItem(record, "processes_per_instance")->valueint : 0};
     data_map data;
     memset(&data, 0, sizeof data);
     const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(record, "data"));

@@ -44,6 +44,9 @@ typedef struct ie_azureml_opts {
     const char *resource_group; /* passed to az when given */
     const char *workspace;
     bool dry_run;               /* write everything, never call az */
+    /* Data-parallel command jobs (docs/distributed.md): `distribution: type:
+     * mpi` with this many processes per node on instance_count nodes; 0: 1. */
+    int instance_count, processes_per_instance;
 } ie_azureml_opts;
 
 /* Writes the job specifications (and the code snapshot), then creates the

@@ -16,6 +16,12 @@
 
 static const char *kind_name(ie_job_kind k) { return k == IE_JOB_CV ? "cv" : k == IE_JOB_SWEEP ? "sweep" : "single"; }
 
+/* MPI processes per run: the batch script runs once, on the first node;
+ * its training command runs as one job step of this many tasks. */
+static int processes(const ie_slurm_opts *o) {
+    return (o->nodes > 0 ? o->nodes : 1) * (o->tasks_per_node > 0 ? o->tasks_per_node : 1);
+}
+
 /* #SBATCH lines shared by both scripts. */
 static void resources(FILE *f, const ie_slurm_opts *o, bool task) {
     if (o->partition) fprintf(f, "#SBATCH --partition=%s\n", o->partition);
@@ -24,6 +30,10 @@ static void resources(FILE *f, const ie_slurm_opts *o, bool task) {
         fprintf(f, "#SBATCH --cpus-per-task=%d\n", o->cpus_per_task > 0 ? o->cpus_per_task : 1);
         if (o->gpus_per_task > 0) fprintf(f, "#SBATCH --gpus-per-task=%d\n", o->gpus_per_task);
         if (o->mem) fprintf(f, "#SBATCH --mem=%s\n", o->mem);
+        if (processes(o) > 1) {
+            fprintf(f, "#SBATCH --nodes=%d\n", o->nodes > 0 ? o->nodes : 1);
+            fprintf(f, "#SBATCH --ntasks-per-node=%d\n", o->tasks_per_node > 0 ? o->tasks_per_node : 1);
+        }
     } else {
         fprintf(f, "#SBATCH --cpus-per-task=1\n");
     }
@@ -62,6 +72,9 @@ static ie_status tasks_script(const ie_job *job, const ie_slurm_opts *o, char **
     else fprintf(f, "run=%s/%s_$task\n", a, what);
     q(job->submit_dir, b, sizeof b);
     fprintf(f, "records=%s\n", b);
+    /* Several processes: srun starts them with PMIx, and each joins the run
+     * as under mpirun (core/dist/comm.c); rank 0 writes the run folder. */
+    const char *launch = processes(o) > 1 ? "srun --mpi=pmix --kill-on-bad-exit=1 " : "";
     ie_cmdline cl = {0};
     ie_task_tokens t = {.program = "\"$innereye\"", .fold = "\"$task\"", .trial_name = "\"trial_$task\"",
                         .median_siblings = job->sweep.early_stop, .threads = threads};
@@ -100,13 +113,13 @@ static ie_status tasks_script(const ie_job *job, const ie_slurm_opts *o, char **
     fprintf(f, "  echo \"$run has finished already; nothing to do\"\n  rc=0\n");
     fprintf(f, "elif [ -f \"$run/checkpoints/last.json\" ]; then\n");
     fprintf(f, "  echo \"resuming $run from its last checkpoint\"\n");
-    fprintf(f, "  \"$innereye\" train --resume \"$run\" --threads %d\n  rc=$?\n", threads);
+    fprintf(f, "  %s\"$innereye\" train --resume \"$run\" --threads %d\n  rc=$?\n", launch, threads);
     fprintf(f, "else\n");
     fprintf(f, "  if [ -e \"$run\" ]; then\n");
     fprintf(f, "    aside=\"$run.attempt_$(date -u +%%Y%%m%%dT%%H%%M%%S)\"\n");
     fprintf(f, "    echo \"moving the earlier attempt (no checkpoint) aside to $aside\"\n");
     fprintf(f, "    mv \"$run\" \"$aside\" || exit 1\n  fi\n");
-    fprintf(f, "  %s\n  rc=$?\nfi\n", command);
+    fprintf(f, "  %s%s\n  rc=$?\nfi\n", launch, command);
     fprintf(f, "printf '%%s %%d\\n' \"$job\" \"$rc\" > \"$records/task_$task.exit.tmp\" && "
                "mv -f \"$records/task_$task.exit.tmp\" \"$records/task_$task.exit\"\n");
     fprintf(f, "exit \"$rc\"\n");

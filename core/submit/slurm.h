@@ -26,6 +26,9 @@ typedef struct ie_slurm_opts {
     int cpus_per_task;      /* also each task's --threads; 0: 1 */
     const char *time;       /* --time, e.g. 04:00:00; NULL: the partition's default */
     const char *mem;        /* --mem, e.g. 16G; NULL: the default */
+    /* Data-parallel training (docs/distributed.md): each run is one Slurm job
+     * step of nodes * tasks_per_node MPI processes (srun --mpi=pmix); 0: 1. */
+    int nodes, tasks_per_node;
     const char *innereye;   /* absolute path of the innereye the tasks run (shared filesystem) */
     const char *workdir;    /* the tasks' working folder (relative paths in the config) */
     bool dry_run;           /* write the scripts, do not call sbatch */

@@ -35,6 +35,7 @@ typedef struct ie_task_env {
     uint64_t seed;
     int batch_size, workers, prefetch;
     size_t cache_bytes;
+    bool follower; /* a data-parallel process other than rank 0: it writes nothing into the run folder */
 } ie_task_env;
 
 #define IE_TASK_MAX_METRICS 64

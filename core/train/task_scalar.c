@@ -124,7 +124,7 @@ static ie_status setup(const ie_task_env *env, void **state) {
         ie_sample_clear(&sample);
     }
     /* What new data will be prepared with (innereye infer). */
-    if (st == IE_OK) {
+    if (st == IE_OK && !env->follower) {
         char path[4200];
         snprintf(path, sizeof path, "%s/" IE_SCALAR_STATISTICS_FILE, env->run_dir);
         st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@
 #include "core/data/loader.h"
 #include "core/data/sample_util.h"
 #include "core/data/strmap.h"
+#include "core/dist/comm.h"
+#include "core/dist/grads.h"
+#include "core/dist/reduce.h"
+#include "core/dist/tree.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
@@ -83,6 +88,17 @@ typedef struct trainer {
     const ie_task *task;
     void *task_state;
     ie_task_env env;
+    /* Micro-batches and processes (core/dist, docs/distributed.md). */
+    ie_comm *comm;           /* borrowed from the request; NULL: one process */
+    int rank, ranks;
+    int micro_batch;         /* samples per forward/backward */
+    bool accumulate;         /* micro_batch < batch_size or ranks > 1: the step goes through the tree */
+    ie_grad_layout layout;
+    float *leaves, *sum;     /* this rank's leaves of a step; the root */
+    void *buffers;           /* the buffers a step keeps (see distributed_step) */
+    double dist_timeout;
+    double exchange_seconds; /* in the reduction and the buffer broadcast (docs/performance.md) */
+    long long exchanges;
 } trainer;
 
 uint64_t ie_fold_seed(uint64_t seed, int fold) {
@@ -109,6 +125,13 @@ static ie_status read_settings(trainer *t) {
     t->epochs = (int)v;
     IE_TRY(ie_config_get_int(t->cfg, "train.batch_size", &v));
     t->batch_size = (int)v;
+    IE_TRY(ie_config_get_int(t->cfg, "train.micro_batch_size", &v));
+    t->micro_batch = v ? (int)v : t->batch_size;
+    if (t->micro_batch > t->batch_size || t->batch_size % t->micro_batch != 0)
+        return ie_error_set(IE_ERR_CONFIG, "train.micro_batch_size %d must divide train.batch_size %d (a step is "
+                            "a whole number of micro-batches); use a divisor of it, or 0 for the batch size",
+                            t->micro_batch, t->batch_size);
+    IE_TRY(ie_config_get_number(t->cfg, "dist.timeout_s", &t->dist_timeout));
     IE_TRY(ie_config_get_int(t->cfg, "data.workers", &v));
     t->workers = (int)v;
     IE_TRY(ie_config_get_int(t->cfg, "data.prefetch", &v));
@@ -503,7 +526,7 @@ static ie_status evaluate(trainer *t, const int *items, int count, double *mean_
 /* ------------------------------------------------------------- training */
 
 static ie_status checkpoint(trainer *t) {
-    IE_TRY(ie_checkpoint_save(t->run_dir, &t->state, t->params, t->opt));
+    if (!t->env.follower) IE_TRY(ie_checkpoint_save(t->run_dir, &t->state, t->params, t->opt));
     t->checkpoint_epoch = t->state.epoch;
     return IE_OK;
 }
@@ -521,59 +544,173 @@ static void divergence_advice(const trainer *t, char *out, size_t size) {
                  "the data");
 }
 
+/* The loss of a step was not finite: training stops, with what to do. */
+static ie_status not_finite_error(const trainer *t, int epoch, int step, float value) {
+    char advice[9000];
+    divergence_advice(t, advice, sizeof advice);
+    return ie_error_set(IE_ERR_NUMERIC, "epoch %d, step %d: the loss is not finite (%g); training stopped. %s",
+                        epoch + 1, step + 1, (double)value, advice);
+}
+
+/* Forward, loss and backward of one batch, leaving its gradients in the
+ * parameters.  *not_finite: backward refused a non-finite loss (on the CPU
+ * before any gradient exists, so the weights never see it). */
+static ie_status forward_backward(trainer *t, ie_batch *batch, int epoch, ie_tensor **loss, bool *not_finite) {
+    *not_finite = false;
+    /* Collated on the CPU; labels are checked there before they move (a
+     * no-op when the model lives on the CPU). */
+    ie_status st = ie_data_batch_to(batch, t->host.device, t->n_classes);
+    ie_tensor *output = NULL;
+    ie_optimizer_zero_grad(t->opt);
+    ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
+    if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, batch, true, &output);
+    if (st == IE_OK)
+        st = t->plugin->table.loss ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, batch, loss))
+                                   : ie_loss_compute(&t->loss, output, batch, loss);
+    if (st == IE_OK) {
+        st = ie_backward(*loss);
+        *not_finite = st == IE_ERR_NUMERIC;
+    }
+    ie_tensor_release(output);
+    return st;
+}
+
+/* One step on the whole batch in this process: the path of every run whose
+ * micro-batch is the batch. */
+static ie_status plain_step(trainer *t, ie_loader *loader, int epoch, int step, float *value) {
+    ie_batch batch = {.struct_size = sizeof batch};
+    bool got = false, not_finite = false;
+    ie_tensor *loss = NULL;
+    ie_status st = ie_loader_next(loader, &batch, &got);
+    if (st == IE_OK && !got) st = ie_error_set(IE_ERR_INTERNAL, "the loader ended the epoch before step %d", step + 1);
+    if (st == IE_OK) st = forward_backward(t, &batch, epoch, &loss, &not_finite);
+    if (st == IE_OK) st = ie_optimizer_step(t->opt);
+    /* The loss is read once the whole step is queued: on a device, this copy
+     * is the step's one wait, and it does not hold back backward. */
+    if (st == IE_OK || not_finite) {
+        *value = NAN;
+        ie_status read = ie_tensor_read_item(loss, value);
+        if (read != IE_OK && !not_finite) st = read;
+        if (not_finite || (read == IE_OK && !isfinite(*value))) st = not_finite_error(t, epoch, step, *value);
+    }
+    ie_tensor_release(loss);
+    ie_batch_clear(&batch);
+    return st;
+}
+
+/* Micro-batches of global batch `step` (the last batch of an epoch may be
+ * shorter) and its samples. */
+static int step_micro_batches(const trainer *t, int step, int *samples) {
+    int n_items = t->split.count[IE_SPLIT_TRAIN], rest = n_items - step * t->batch_size;
+    *samples = rest < t->batch_size ? rest : t->batch_size;
+    return (*samples + t->micro_batch - 1) / t->micro_batch;
+}
+
+/* One step through the fixed tree (core/dist/tree.h): this rank's
+ * micro-batches one by one, each packed as a leaf, then the reduction,
+ * whose root every rank applies with the same optimiser step.
+ *
+ * Buffers (batch-norm running statistics and counters): a micro-batch's
+ * forward updates them, which would make them depend on which micro-batches
+ * a process ran.  The rule: micro-batch 0 of the step updates them, the
+ * others' updates are undone, and the owner of micro-batch 0 sends them to
+ * every rank after the step (what DistributedDataParallel's
+ * broadcast_buffers does with rank 0's).  In training mode a forward never
+ * reads them, so this changes no gradient. */
+/* Fault injection for the tests of docs/distributed.md ("Faults"):
+ * INNEREYE_TEST_FAULT=RANK:STEP:exit|hang makes rank RANK die (SIGKILL) or
+ * hang before global step STEP (counting from 1). */
+static void injected_fault(const trainer *t) {
+    const char *spec = getenv("INNEREYE_TEST_FAULT");
+    int rank = -1;
+    long long step = -1;
+    char kind[8] = "";
+    if (!spec || sscanf(spec, "%d:%lld:%7s", &rank, &step, kind) != 3) return;
+    if (rank != t->rank || step != (long long)t->state.global_step + 1) return;
+    fprintf(stderr, "rank %d: INNEREYE_TEST_FAULT: %s before step %lld\n", rank, kind, step);
+    if (!strcmp(kind, "exit")) raise(SIGKILL);
+    while (!strcmp(kind, "hang")) pause();
+}
+
+static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int step, float *value) {
+    injected_fault(t);
+    int samples, count = step_micro_batches(t, step, &samples), lo, hi;
+    ie_dist_share(count, t->ranks, t->rank, &lo, &hi);
+    size_t buffer_bytes = ie_buffers_size(t->params);
+    ie_buffers_save(t->params, t->buffers);
+    ie_status st = IE_OK, local = IE_OK;
+    char local_message[2048] = "";
+    for (int j = lo; j < hi; j++) {
+        float *leaf = t->leaves + (size_t)(j - lo) * t->layout.len;
+        int n = samples - j * t->micro_batch < t->micro_batch ? samples - j * t->micro_batch : t->micro_batch;
+        float weight = (float)n / (float)samples, loss_value = NAN;
+        ie_batch batch = {.struct_size = sizeof batch};
+        bool got = false, not_finite = false;
+        ie_tensor *loss = NULL;
+        if (local == IE_OK) local = ie_loader_next(loader, &batch, &got);
+        if (local == IE_OK && !got)
+            local = ie_error_set(IE_ERR_INTERNAL, "the loader ended the epoch before micro-batch %d of step %d", j,
+                                 step + 1);
+        if (local == IE_OK) local = forward_backward(t, &batch, epoch, &loss, &not_finite);
+        if (local == IE_OK || not_finite) {
+            ie_status read = ie_tensor_read_item(loss, &loss_value);
+            local = read != IE_OK && !not_finite ? read : IE_OK; /* a non-finite loss travels as NaN */
+            if (not_finite) loss_value = NAN;
+        }
+        if (local == IE_OK) {
+            if (j == 0) ie_buffers_save(t->params, t->buffers);
+            else ie_buffers_load(t->params, t->buffers);
+        }
+        if (local != IE_OK && !local_message[0]) {
+            snprintf(local_message, sizeof local_message, "%s", ie_error_message());
+            if (t->ranks > 1) fprintf(stderr, "rank %d: %s\n", t->rank, local_message);
+        }
+        ie_status packed = ie_grads_pack(t->params, &t->layout, weight, loss_value, local != IE_OK, leaf);
+        if (local == IE_OK) local = packed;
+        ie_tensor_release(loss);
+        ie_batch_clear(&batch);
+    }
+    float failed = 0;
+    struct timespec exchange_start;
+    clock_gettime(CLOCK_MONOTONIC, &exchange_start);
+    st = ie_dist_reduce(t->comm, count, t->leaves, t->layout.len, t->sum);
+    t->exchange_seconds += seconds_since(&exchange_start);
+    t->exchanges++;
+    if (st == IE_OK) st = ie_grads_unpack(t->params, &t->layout, t->sum, value, &failed);
+    if (st == IE_OK && local != IE_OK) return ie_error_set(local, "%s", local_message);
+    if (st == IE_OK && failed > 0)
+        return ie_error_set(IE_ERR_STATE, "step %d of epoch %d failed on another rank (its message is above); "
+                            "training stopped", step + 1, epoch + 1);
+    if (st == IE_OK && !isfinite(*value)) return not_finite_error(t, epoch, step, *value);
+    if (st == IE_OK) st = ie_optimizer_step(t->opt);
+    if (st == IE_OK && t->ranks > 1) {
+        char what[96];
+        snprintf(what, sizeof what, "the batch-norm statistics of step %lld", (long long)t->state.global_step + 1);
+        clock_gettime(CLOCK_MONOTONIC, &exchange_start);
+        st = ie_comm_bcast(t->comm, ie_dist_owner(count, t->ranks, 0), t->buffers, buffer_bytes, what);
+        t->exchange_seconds += seconds_since(&exchange_start);
+        if (st == IE_OK) ie_buffers_load(t->params, t->buffers);
+    }
+    return st;
+}
+
 static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *mean_loss) {
     IE_TRY(ie_loader_begin_epoch(loader, epoch));
-    int batches = ie_loader_batch_count(loader), done = 0;
+    int n_items = t->split.count[IE_SPLIT_TRAIN], steps = (n_items + t->batch_size - 1) / t->batch_size, done = 0;
     double sum = 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ie_status st = IE_OK;
-    for (;;) {
-        ie_batch batch = {.struct_size = sizeof batch};
-        bool got = false;
-        st = ie_loader_next(loader, &batch, &got);
-        if (st != IE_OK || !got) break;
-        /* Collated on the CPU; labels are checked there before they move
-         * (a no-op when the model lives on the CPU). */
-        st = ie_data_batch_to(&batch, t->host.device, t->n_classes);
-        ie_tensor *output = NULL, *loss = NULL;
-        ie_optimizer_zero_grad(t->opt);
-        ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
-        if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, &batch, true, &output);
-        if (st == IE_OK)
-            st = t->plugin->table.loss
-                     ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, &batch, &loss))
-                     : ie_loss_compute(&t->loss, output, &batch, &loss);
-        /* On the CPU, backward refuses a non-finite loss before any gradient
-         * exists, so the weights never see it. */
-        bool not_finite = false;
-        if (st == IE_OK) {
-            st = ie_backward(loss);
-            not_finite = st == IE_ERR_NUMERIC;
-        }
-        if (st == IE_OK) st = ie_optimizer_step(t->opt);
-        /* The loss is read once the whole step is queued: on a device, this
-         * copy is the step's one wait, and it does not hold back backward. */
-        if (st == IE_OK || not_finite) {
-            float value = NAN;
-            ie_status read = ie_tensor_read_item(loss, &value);
-            if (read != IE_OK && !not_finite) st = read;
-            not_finite = not_finite || (read == IE_OK && !isfinite(value));
-            if (not_finite) {
-                char advice[9000];
-                divergence_advice(t, advice, sizeof advice);
-                st = ie_error_set(IE_ERR_NUMERIC, "epoch %d, step %d: the loss is not finite (%g); training stopped. "
-                                  "%s", epoch + 1, done + 1, (double)value, advice);
-            } else if (st == IE_OK)
-                sum += value;
-        }
-        ie_tensor_release(output);
-        ie_tensor_release(loss);
-        ie_batch_clear(&batch);
+    for (int step = 0; step < steps; step++) {
+        float value = NAN;
+        st = t->accumulate ? distributed_step(t, loader, epoch, step, &value)
+                           : plain_step(t, loader, epoch, step, &value);
         if (st != IE_OK) break;
+        sum += value;
         done++;
         t->state.global_step++;
-        show_progress(t, epoch + 1, done, batches, sum / done, seconds_since(&t0));
+        if (t->comm) ie_comm_set_progress(t->comm, (long long)t->state.global_step);
+        show_progress(t, epoch + 1, done, steps, sum / done, seconds_since(&t0));
     }
     ie_loader_end_epoch(loader);
     if (t->progress) printf("\n");
@@ -594,6 +731,35 @@ static bool median_stop(trainer *t, int epoch) {
     return true;
 }
 
+/* Micro-batching: the loader hands out micro-batches (batch b of its order is
+ * micro-batch b % (B/b) of step b / (B/b)), only those of this rank's
+ * shares; the leaves and the root get their memory once. */
+static ie_status setup_accumulation(trainer *t, ie_loader_opts *lo, int **batches) {
+    *batches = NULL;
+    IE_TRY(ie_grad_layout_of(t->params, &t->layout));
+    int per_step = t->batch_size / t->micro_batch, steps = (lo->n_items + t->batch_size - 1) / t->batch_size;
+    int most = 0, n = 0;
+    *batches = malloc((size_t)steps * (size_t)per_step * sizeof **batches);
+    if (!*batches) return ie_error_set(IE_ERR_NOMEM, "out of memory for %d micro-batches", steps * per_step);
+    for (int step = 0; step < steps; step++) {
+        int samples, count = step_micro_batches(t, step, &samples), first, end;
+        ie_dist_share(count, t->ranks, t->rank, &first, &end);
+        for (int j = first; j < end; j++) (*batches)[n++] = step * per_step + j;
+        if (end - first > most) most = end - first;
+    }
+    lo->batch_size = t->micro_batch;
+    lo->batches = *batches;
+    lo->n_batches = n;
+    t->leaves = malloc(((size_t)(most ? most : 1)) * t->layout.len * sizeof *t->leaves);
+    t->sum = malloc(t->layout.len * sizeof *t->sum);
+    size_t buffer_bytes = ie_buffers_size(t->params);
+    t->buffers = malloc(buffer_bytes ? buffer_bytes : 1);
+    if (!t->leaves || !t->sum || !t->buffers)
+        return ie_error_set(IE_ERR_NOMEM, "out of memory for %d micro-batch gradients of %zu values", most,
+                            t->layout.len);
+    return IE_OK;
+}
+
 static ie_status train_loop(trainer *t, int stop_after) {
     ie_loader_opts lo = {.dataset = t->ds, .items = t->split.part[IE_SPLIT_TRAIN],
                          .n_items = t->split.count[IE_SPLIT_TRAIN], .batch_size = t->batch_size, .shuffle = true,
@@ -602,9 +768,12 @@ static ie_status train_loop(trainer *t, int stop_after) {
     if (lo.n_items == 0)
         return ie_error_set(IE_ERR_CONFIG, "the training split is empty (%d subjects in %s); adjust data.split",
                             ie_dataset_count(t->ds), ie_dataset_path(t->ds));
+    int *batches = NULL;
     ie_loader *loader = NULL;
-    IE_TRY(ie_loader_create(&lo, &loader));
-    ie_status st = IE_OK;
+    ie_status st = t->accumulate ? setup_accumulation(t, &lo, &batches) : IE_OK;
+    if (st == IE_OK) st = ie_loader_create(&lo, &loader);
+    free(batches);
+    IE_TRY(st);
     for (int epoch = t->state.epoch; st == IE_OK && epoch < t->epochs; epoch++) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -618,23 +787,36 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (st == IE_OK && t->plugin->table.on_epoch_end)
             st = IE_GUARDED(t->plugin, "on_epoch_end", t->plugin->table.on_epoch_end(t->model, epoch, &t->host));
         double seconds = seconds_since(&t0);
-        if (st == IE_OK) st = append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
+        /* Only rank 0 writes into the run folder; the others computed the
+         * same numbers (the same weights, the same validation). */
+        if (st == IE_OK && !t->env.follower) st = append_log(t, epoch + 1, lr, train_loss, val_loss, &metrics, seconds);
         if (st != IE_OK) break;
-        ie_mlflow_log(t->run_dir, "RUNNING"); /* AzureML job / MLflow server only (core/submit/mlflow_log.h) */
+        if (!t->env.follower) ie_mlflow_log(t->run_dir, "RUNNING"); /* AzureML job / MLflow server only */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
         printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
         for (int c = 0; c < metrics.count; c++) printf("  %s %.3f", metrics.label[c], metrics.value[c]);
         printf("  (%.1f s)\n", seconds);
         fflush(stdout);
-        bool stop_early = st == IE_OK && median_stop(t, epoch + 1);
-        if ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs || stop_early) st = checkpoint(t);
+        bool stop_early = st == IE_OK && !t->env.follower && median_stop(t, epoch + 1);
+        if (t->ranks > 1) { /* rank 0 read the logs the rule compares: it decides for all */
+            unsigned char stop = stop_early;
+            st = ie_comm_bcast(t->comm, 0, &stop, 1, "the median stopping decision");
+            stop_early = stop;
+        }
+        if (st == IE_OK && ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs || stop_early))
+            st = checkpoint(t);
         if (stop_early) break;
         if (stop_after > 0 && epoch + 1 >= stop_after && epoch + 1 < t->epochs) {
             ie_loader_free(loader);
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
         }
     }
+    if (st == IE_OK && t->accumulate && t->exchanges > 0) /* rank 0's view: waiting for others counts as exchange */
+        printf("gradient exchange: %.2f ms per step on average (%lld steps, %zu values of %.1f KB per message, "
+               "%d processes); it includes waiting for the slowest rank\n",
+               1e3 * t->exchange_seconds / (double)t->exchanges, t->exchanges, t->layout.len,
+               (double)t->layout.len * sizeof(float) / 1024.0, t->ranks);
     ie_loader_stats cache;
     ie_loader_get_stats(loader, &cache);
     if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */
@@ -801,6 +983,10 @@ static void record_process(trainer *t, const char *now) {
     cJSON_DeleteItemFromObjectCaseSensitive(t->record, "host");
     cJSON_DeleteItemFromObjectCaseSensitive(t->record, "running_since");
     cJSON_AddNumberToObject(t->record, "pid", (double)getpid());
+    /* Data-parallel processes of this attempt (rank 0's pid above); they
+     * never change results (docs/distributed.md). */
+    cJSON_DeleteItemFromObjectCaseSensitive(t->record, "processes");
+    cJSON_AddNumberToObject(t->record, "processes", t->ranks);
     cJSON_AddStringToObject(t->record, "host", host);
     cJSON_AddStringToObject(t->record, "running_since", now);
 }
@@ -969,6 +1155,9 @@ static ie_status check_resume(trainer *t, const cJSON *record) {
 }
 
 static void trainer_free(trainer *t) {
+    free(t->leaves);
+    free(t->sum);
+    free(t->buffers);
     if (t->task && t->task_state) t->task->destroy(t->task_state);
     if (t->record) cJSON_Delete(t->record);
     ie_optimizer_free(t->opt);
@@ -985,15 +1174,56 @@ static void trainer_free(trainer *t) {
     ie_run_dir_unlock(t->lock_fd);
 }
 
+/* What rank 0 tells the other processes once the run folder is set up (or
+ * setting it up failed). */
+typedef struct announcement {
+    char run_dir[4096];
+    int32_t ok, resumed;
+} announcement;
+
+/* Rank 0 prepares the run folder alone (new or resumed, with every check);
+ * the other ranks wait for it, then read what they need from it (the
+ * resolved config, the split, the checkpoint) and write nothing there. */
+static ie_status announce(trainer *t, ie_status st, bool resume) {
+    if (t->ranks == 1) return st;
+    announcement a = {.ok = st == IE_OK, .resumed = resume};
+    snprintf(a.run_dir, sizeof a.run_dir, "%s", t->run_dir);
+    char message[2048];
+    snprintf(message, sizeof message, "%s", ie_error_message());
+    ie_status sent = ie_comm_bcast(t->comm, 0, &a, sizeof a, "the run folder");
+    if (st != IE_OK) return ie_error_set(st, "%s", message);
+    return sent;
+}
+
+static ie_status await_announcement(trainer *t, announcement *a, bool *resume) {
+    ie_status st = ie_comm_bcast(t->comm, 0, a, sizeof *a, "the run folder (rank 0 sets it up first)");
+    if (st != IE_OK) return st;
+    a->run_dir[sizeof a->run_dir - 1] = '\0';
+    if (!a->ok) return ie_error_set(IE_ERR_STATE, "rank %d: rank 0 could not set up the run (its message says why)",
+                                    t->rank);
+    snprintf(t->run_dir, sizeof t->run_dir, "%s", a->run_dir);
+    *resume = a->resumed;
+    return IE_OK;
+}
+
 ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_size) {
-    trainer t = {.lock_fd = -1};
-    bool resume = req->resume_dir != NULL;
+    trainer t = {.lock_fd = -1, .comm = req->comm, .rank = ie_comm_rank(req->comm), .ranks = ie_comm_size(req->comm)};
+    bool resume = req->resume_dir != NULL, follower = t.rank != 0;
+    t.env.follower = follower;
     /* Plugins run from here on (validate_config, create): a crash or exit()
      * in one is reported even before the run folder exists. */
     ie_guard_begin("training", NULL);
     cJSON *resume_record = NULL; /* run.json as the stopped run left it */
     ie_status st = IE_OK;
-    if (resume && strlen(req->resume_dir) > IE_RUN_DIR_MAX) {
+    if (follower) {
+        announcement a;
+        /* Setting up (hashing the data files) may take longer than a step. */
+        if (t.comm) ie_comm_set_timeout(t.comm, 3600);
+        st = await_announcement(&t, &a, &resume);
+        ie_train_request as_resume = *req;
+        as_resume.resume_dir = t.run_dir;
+        if (st == IE_OK) st = load_resumed_config(&t, &as_resume);
+    } else if (resume && strlen(req->resume_dir) > IE_RUN_DIR_MAX) {
         st = ie_error_set(IE_ERR_CONFIG, "--resume %s: the path is longer than a run folder's %d bytes; move or "
                           "link the run folder to a shorter path", req->resume_dir, IE_RUN_DIR_MAX);
     } else if (resume) {
@@ -1013,6 +1243,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     char resumed_sha[65];
     snprintf(resumed_sha, sizeof resumed_sha, "%s", t.config_sha);
     if (st == IE_OK) st = read_settings(&t);
+    t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
     if (st == IE_OK) {
@@ -1031,7 +1262,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         ie_seg_setup probe;
         st = ie_seg_setup_from_config(t.cfg, t.n_classes, &probe);
     }
-    if (st == IE_OK && !resume) {
+    if (st == IE_OK && !resume && !follower) {
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
         if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
@@ -1048,19 +1279,19 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     }
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "", checkpoint_note[1400] = "";
-    if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume, &t.ds, note, sizeof note);
+    if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume || follower, &t.ds, note, sizeof note);
     /* Segmentations are written under the subjects' names. */
     if (st == IE_OK && t.task == &segmentation_task) st = ie_dataset_check_names(t.ds);
-    if (st == IE_OK && resume) st = check_resume(&t, resume_record);
-    if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item)
+    if (st == IE_OK && resume && !follower) st = check_resume(&t, resume_record);
+    if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item && !follower)
         st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
-    if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume, &t.split);
+    if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume || follower, &t.split);
     if (st == IE_OK) {
         init_host(&t);
         t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .ds = t.ds, .split = &t.split,
                               .plugin = t.plugin, .host = &t.host, .loss = &t.loss, .seed = t.seed,
                               .batch_size = t.batch_size, .workers = t.workers, .prefetch = t.prefetch,
-                              .cache_bytes = t.cache_bytes};
+                              .cache_bytes = t.cache_bytes, .follower = follower};
         st = t.task->setup(&t.env, &t.task_state);
     }
     if (st == IE_OK) st = create_model(&t);
@@ -1076,7 +1307,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         t.state.seed = t.seed;
         snprintf(t.state.config_sha256, sizeof t.state.config_sha256, "%s", t.config_sha);
     }
-    if (st == IE_OK && resume) {
+    if (st == IE_OK && follower) t.checkpoint_epoch = t.state.epoch;
+    if (st == IE_OK && resume && !follower) {
         /* From here on the run folder is changed: the resume is accepted. */
         t.checkpoint_epoch = t.state.epoch;
         ie_guard_begin("training", t.run_dir);
@@ -1087,20 +1319,25 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         st = record_resume(&t, resume_record, req->resume_set, req->n_resume_set);
         resume_record = NULL;
     }
-    if (st == IE_OK && !resume) st = record_data(&t, note);
+    if (st == IE_OK && !resume && !follower) st = record_data(&t, note);
     if (st == IE_OK) {
         printf("run folder: %s\n%s\nmodel %s %s (%s); %d train / %d val / %d test subjects; %d threads\n", t.run_dir,
                note, t.plugin->table.name, t.plugin->table.version, t.plugin->path,
                t.split.count[IE_SPLIT_TRAIN], t.split.count[IE_SPLIT_VAL], t.split.count[IE_SPLIT_TEST],
                ie_threads_get());
+        if (t.accumulate)
+            printf("%d processes (%s); steps of %d micro-batches of %d samples, summed in a fixed tree\n", t.ranks,
+                   ie_comm_describe(t.comm), t.batch_size / t.micro_batch, t.micro_batch);
         if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
     }
     if (st == IE_OK) st = ie_median_stop_from_config(t.cfg, t.run_dir, &t.median);
-    if (st == IE_OK) st = open_log(&t, resume);
+    if (st == IE_OK && !follower) st = open_log(&t, resume);
+    if (!follower) st = announce(&t, st, resume);
+    if (t.comm) ie_comm_set_timeout(t.comm, t.dist_timeout);
     bool do_train = true;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
     if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
-    if (st == IE_OK) {
+    if (st == IE_OK && !follower) { /* test inference writes predictions: rank 0's work */
         ie_guard_progress(0, 0, t.checkpoint_epoch);
         st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
     }

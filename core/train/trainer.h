@@ -23,6 +23,10 @@ typedef struct ie_train_request {
      * change results are accepted (core/train/resume.h), others refused. */
     const char *const *resume_set;
     int n_resume_set;
+    /* The run's processes (core/dist/comm.h); NULL: this one alone.  Rank 0
+     * sets up and writes the run folder, every rank trains its share of each
+     * step (docs/distributed.md). */
+    struct ie_comm *comm;
 } ie_train_request;
 
 /* The training seed of cross-validation fold `fold` of a run with `seed`. */

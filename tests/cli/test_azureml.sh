@@ -212,6 +212,15 @@ check "collect of a run never submitted says so" grep -q "has no submission reco
 "$innereye" collect outputs/dry > dry_collect.txt 2>&1
 check "collect of a submission not sent to AzureML says to run commands.sh" \
   grep -q "was written but not submitted .*: run $out/outputs/dry/azureml/commands.sh first" dry_collect.txt
+"$innereye" submit azureml "${tiny[@]}" --set run.name=dp --compute cpu-cluster --repo "$src" --dry-run \
+  --instance-count 2 --processes-per-instance 3 > dp.txt 2>&1
+check "a data-parallel run is an MPI command job on 2 nodes of 3 processes" \
+  grep -Pzq "distribution:\n  type: mpi\n  process_count_per_instance: 3\nresources:\n  instance_count: 2\n" \
+  outputs/dp.azureml/job.yml
+"$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=dpcv --compute cpu-cluster --repo "$src" --dry-run \
+  --processes-per-instance 2 > dpcv.txt 2>&1
+check "... refused for a cross-validation sweep job, saying what works" \
+  grep -q "submit a single run, or a cross-validation with --jobs-per-fold" dpcv.txt
 "$innereye" submit azureml --resubmit outputs/cv --task 7 > badtask.txt 2>&1
 check "resubmit of a task that does not exist says which exist" grep -q "has tasks 0 to 2; there is no task 7" badtask.txt
 

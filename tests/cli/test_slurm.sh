@@ -168,8 +168,25 @@ check "after the resubmission both folds finished and were aggregated" \
   test "$(grep -Ec '^[01] +fold_[01] +COMPLETED +0 +finished' status3.txt)" = 2 -a -s outputs/cv2/cv_summary.csv
 check "the resubmitted fold equals the first CV's fold 1" "$innereye" compare-runs outputs/cv/fold_1 outputs/cv2/fold_1
 
+# ---- one run as 2 MPI processes (srun --mpi=pmix): the bytes of one process ----
+mpi_lib=$(dirname "$(dirname "$innereye")")/lib/libinnereye_mpi.so
+if [ -f "$mpi_lib" ] && srun --mpi=list 2>&1 | grep -q pmix; then
+  micro=(--set train.batch_size=4 --set train.micro_batch_size=1 --set run.infer_test=false --set train.epochs=1)
+  "$innereye" submit slurm "${tiny[@]}" "${micro[@]}" --set run.name=dp --nodes 1 --tasks-per-node 2 \
+    > submit_dp.txt 2>&1
+  check "submit slurm --nodes 1 --tasks-per-node 2 submits one job" grep -q "^submitted" submit_dp.txt
+  check "... asking for 2 tasks and starting them with srun" \
+    grep -q "srun --mpi=pmix" outputs/dp.slurm/tasks.sbatch
+  for _ in $(seq 600); do grep -Eq '"status":[[:space:]]*"(finished|failed)"' outputs/dp/run.json 2> /dev/null && break; sleep 0.2; done
+  check "the run finished on 2 processes" grep -Eq '"processes":[[:space:]]*2,' outputs/dp/run.json
+  "$innereye" train "${tiny[@]}" "${micro[@]}" --set run.name=dp_local --threads 1 > dp_local.txt 2>&1
+  check "... with the bytes of one local process" "$innereye" compare-runs outputs/dp outputs/dp_local
+else
+  echo "note: no MPI module or no PMIx in this Slurm; the 2-process job is not tested here"
+fi
+
 if [ "$fails" -ne 0 ]; then
-  for f in *.txt outputs/*/aggregate.log outputs/*/fold_*.log; do echo "---- $f"; tail -20 "$f"; done
+  for f in *.txt outputs/*/aggregate.log outputs/*/fold_*.log outputs/*.slurm/run.log; do echo "---- $f"; tail -20 "$f"; done
   daemon_logs
   echo "$fails checks failed"
   exit 1

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tools/bench - data-parallel scaling figures of docs/performance.md: the
+# HelloWorld model (features 8, depth 3, 32^3 crops), steps of 4 samples as
+# micro-batches of 2, trained for 3 epochs of 4 steps, on one process with
+# all cores and on P = 1, 2 MPI processes with cores / P threads each.
+# Prints seconds per global batch (epochs 2-3, from train_log.csv) and the
+# gradient exchange time per step the trainer reports.  Run it as root under
+# chrt for steadier numbers:  chrt -f 10 tools/bench/dist_scaling.sh build/bin/innereye
+set -u
+innereye=$1
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+cores=$(nproc)
+args=(--model HelloWorld --output-dir "$out" --set data.synthetic=true --set data.synthetic_subjects=20
+      --set data.split.train=0.8 --set data.split.val=0.1 --set data.split.test=0.1 --set train.epochs=3
+      --set train.batch_size=4 --set train.micro_batch_size=2 --set train.validate_every=100
+      --set run.infer_test=false --set data.workers=0)
+per_step() { # seconds per global batch over epochs 2-3
+  awk -F, 'NR > 2 { s += $NF; n++ } END { printf "%.3f", s / n / 4 }' "$1/train_log.csv"
+}
+"$innereye" train "${args[@]}" --set run.name=single --threads "$cores" > "$out/single.txt" 2>&1 || exit 1
+echo "one process, $cores threads (no MPI): $(per_step "$out/single") s per global batch"
+for p in 1 2; do
+  "$innereye" train "${args[@]}" --set run.name=p$p --processes $p > "$out/p$p.txt" 2>&1 || { tail "$out/p$p.txt"; exit 1; }
+  echo "P = $p, $((cores / p > 1 ? cores / p : 1)) threads each: $(per_step "$out/p$p") s per global batch;" \
+       "$(grep -o 'gradient exchange: .*' "$out/p$p.txt")"
+  cmp -s "$out/single/checkpoints/epoch_0003.safetensors" "$out/p$p/checkpoints/epoch_0003.safetensors" \
+    && echo "  (weights identical to the single process)" || echo "  WEIGHTS DIFFER"
+done
