@@ -40,9 +40,10 @@ SANITIZE_BUILD ?= build-sanitize
 SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 # Left out under the sanitizers (ctest -E), each 2 to 10 minutes there and
 # covering no code that the tests kept do not also run:
-#   hippocampus_quick, cli_fashion_mnist_quick: train to an accuracy target on
-#     real data (long trainings of the paths cli_hello_world and
-#     cli_classification run briefly);
+#   hippocampus_quick, cli_fashion_mnist_quick, sdk_unetr_example: train to an
+#     accuracy target on real data (long trainings of the paths
+#     cli_hello_world and cli_classification run briefly; sdk_package builds
+#     and trains a plugin through the installed SDK);
 #   cli_slurm: a real Slurm whose polling timeouts an instrumented job
 #     overruns (cli_submit runs the same scripts through fake sbatch/squeue);
 #   cli_convert_checkpoint: time spent in Python/PyTorch, not in C
@@ -51,10 +52,12 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 #     a cross-validation with its ensemble, a sweep), over 10 minutes
 #     instrumented; every CLI test that trains writes report.html through the
 #     same code, and test_wilcoxon / test_report_overlay run its parts;
+#   sdk_unetr_example: a transformer trained to a Dice target (minutes of
+#     CPU time; the same SDK ops run instrumented in test_sdkops);
 #   cli_distributed: mpirun and Open MPI's libraries, whose own allocations
 #     at MPI_Init/MPI_Finalize LeakSanitizer reports (the tree it relies on
 #     is run by test_dist_tree).
-SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|cli_slurm|cli_convert_checkpoint|cli_report|cli_distributed)$$
+SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|sdk_unetr_example|cli_slurm|cli_convert_checkpoint|cli_report|cli_distributed)$$
 # Needed only by `make fuzz` (libFuzzer, with clang's ASan and UBSan runtimes).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 

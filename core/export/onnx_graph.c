@@ -103,9 +103,10 @@ static ie_status operand(ie_onnx_builder *b, const char *model, const char *op, 
     int count = params ? ie_params_count(params) : 0;
     for (int i = 0; i < count; i++) {
         if (ie_params_tensor(params, i) != t) continue;
-        if (t->dtype != IE_F32)
+        /* int64 buffers are index tables (an embedding's positions) */
+        if (t->dtype != IE_F32 && t->dtype != IE_I64)
             return ie_error_set(IE_ERR_UNSUPPORTED, "export: model %s: op '%s' takes the %s tensor '%s', which is "
-                                "not float32; only float parameters can be exported", model, op,
+                                "neither float32 nor int64; only those parameters can be exported", model, op,
                                 ie_dtype_name(t->dtype), ie_params_name(params, i));
         if (b->n_written == b->cap_written) {
             int cap = b->cap_written ? 2 * b->cap_written : 64;
@@ -118,7 +119,11 @@ static ie_status operand(ie_onnx_builder *b, const char *model, const char *op, 
         }
         snprintf(b->written_names[b->n_written], IE_ONNX_NAME, "%s%s", prefix, ie_params_name(params, i));
         b->written[b->n_written] = t;
-        ie_onnx_initializer_f32(&b->graph, b->written_names[b->n_written], t->ndim, t->shape, ie_tensor_data_f32(t));
+        if (t->dtype == IE_I64)
+            ie_onnx_initializer_i64(&b->graph, b->written_names[b->n_written], t->ndim, t->shape, ie_tensor_data(t));
+        else
+            ie_onnx_initializer_f32(&b->graph, b->written_names[b->n_written], t->ndim, t->shape,
+                                    ie_tensor_data_f32(t));
         snprintf(name, IE_ONNX_NAME, "%.63s", b->written_names[b->n_written]);
         b->n_written++;
         return IE_OK;

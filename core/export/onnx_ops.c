@@ -4,7 +4,9 @@
  * front ends in core/ops.  Each mapping reproduces the op's definition in
  * ops.h (PyTorch's semantics), not its kernels: results agree to float
  * rounding, not bit for bit (docs/export.md). */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/autograd/trace.h"
@@ -242,6 +244,115 @@ static ie_status window(ie_onnx_builder *b, const char *model, const ie_node *no
     return IE_OK;
 }
 
+/* A scalar float constant. */
+static void scalar(ie_onnx_builder *b, float v, name_t name) { ie_onnx_const_f32(b, 0, NULL, &v, name); }
+
+/* out = in0 <op> in1, into a fresh name unless out is given. */
+static const char *binop(ie_onnx_builder *b, const char *op, const char *in0, const char *in1, const char *out,
+                         name_t fresh) {
+    const char *in[2] = {in0, in1};
+    if (!out) {
+        ie_onnx_fresh(b, fresh);
+        out = fresh;
+    }
+    nodeN(b, op, in, 2, out, NULL);
+    return out;
+}
+
+/* GELU as ops.h defines it and the CPU kernel computes it:
+ * exact 0.5 x (1 + erf(x / sqrt 2)); tanh form
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).  ONNX has Gelu only from
+ * opset 20, so it is written out (as torch.onnx does at opset 17). */
+static ie_status gelu(ie_onnx_builder *b, bool tanh_form, name_t *names, const char *out) {
+    const char *x = names[0];
+    name_t c, k, cx, cxx, cube, inner, arg, f, one, half, onef, halfx, unused;
+    if (!tanh_form) {
+        scalar(b, 0.70710678118654752440f, c);
+        binop(b, "Mul", x, c, NULL, arg);
+    } else { /* in the kernel's order: sqrt(2/pi) * (x + ((0.044715 x) x) x) */
+        scalar(b, 0.044715f, k);
+        scalar(b, 0.79788456080286535588f, c);
+        binop(b, "Mul", k, x, NULL, cx);
+        binop(b, "Mul", cx, x, NULL, cxx);
+        binop(b, "Mul", cxx, x, NULL, cube);
+        binop(b, "Add", x, cube, NULL, inner);
+        binop(b, "Mul", c, inner, NULL, arg);
+    }
+    ie_onnx_fresh(b, f);
+    node1(b, tanh_form ? "Tanh" : "Erf", arg, f, NULL);
+    scalar(b, 1.0f, one);
+    scalar(b, 0.5f, half);
+    binop(b, "Add", one, f, NULL, onef);
+    binop(b, "Mul", half, x, NULL, halfx);
+    binop(b, "Mul", halfx, onef, out, unused); /* (0.5 x) (1 + f), as the kernel */
+    return IE_OK;
+}
+
+/* Layer norm over the last `dims` dimensions: LayerNormalization (opset 17),
+ * axis -dims; a missing weight or bias is ones or zeros of that shape. */
+static ie_status layer_norm(ie_onnx_builder *b, const ie_node *node, const ie_op_desc *d, name_t *names,
+                            const char *out) {
+    const ie_tensor *x = node->inputs[0];
+    int dims = (int)d->ints[0];
+    int64_t shape[IE_MAX_DIMS], n = 1;
+    for (int i = 0; i < dims; i++) n *= shape[i] = x->shape[x->ndim - dims + i];
+    name_t fill[2];
+    const char *in[3] = {names[0], names[1], names[2]};
+    for (int k = 0; k < 2; k++) {
+        if (node->n_inputs > 1 + k && node->inputs[1 + k]) continue;
+        float *v = malloc((size_t)n * sizeof *v);
+        if (!v) return ie_error_set(IE_ERR_NOMEM, "export: out of memory writing a layer norm");
+        for (int64_t i = 0; i < n; i++) v[i] = k ? 0.0f : 1.0f;
+        ie_onnx_const_f32(b, dims, shape, v, fill[k]);
+        free(v);
+        in[1 + k] = fill[k];
+    }
+    ie_pb attrs = {0};
+    ie_onnx_attr_int(&attrs, "axis", -dims);
+    ie_onnx_attr_float(&attrs, "epsilon", (float)d->floats[0]);
+    nodeN(b, "LayerNormalization", in, 3, out, &attrs);
+    return IE_OK;
+}
+
+/* Scaled-dot-product attention written out: softmax(q k^T * scale [+ causal
+ * mask]) v, with q [..., Lq, d], k and v [..., Lk, d].  The mask adds -inf
+ * where key j > query i, so those weights are exactly 0 after the softmax,
+ * as in the fused kernel, which skips them. */
+static ie_status attention(ie_onnx_builder *b, const ie_node *node, const ie_op_desc *d, name_t *names,
+                           const char *out) {
+    const ie_tensor *q = node->inputs[0], *k = node->inputs[1];
+    const int r = q->ndim;
+    const int64_t lq = q->shape[r - 2], lk = k->shape[r - 2];
+    int64_t perm[IE_MAX_DIMS];
+    for (int i = 0; i < r; i++) perm[i] = i;
+    perm[r - 2] = r - 1;
+    perm[r - 1] = r - 2;
+    ie_pb tattrs = {0};
+    ie_onnx_attr_ints(&tattrs, "perm", perm, r);
+    name_t kt, scores, sc, scaled, masked, mask, weights, t1;
+    ie_onnx_fresh(b, kt);
+    node1(b, "Transpose", names[1], kt, &tattrs);
+    binop(b, "MatMul", names[0], kt, NULL, scores);
+    scalar(b, (float)d->floats[0], sc);
+    const char *logits = binop(b, "Mul", scores, sc, NULL, scaled);
+    if (d->ints[0]) {
+        float *m = malloc((size_t)(lq * lk) * sizeof *m);
+        if (!m) return ie_error_set(IE_ERR_NOMEM, "export: out of memory writing an attention mask");
+        for (int64_t i = 0; i < lq; i++)
+            for (int64_t j = 0; j < lk; j++) m[i * lk + j] = j > i ? -INFINITY : 0.0f;
+        const int64_t dims[2] = {lq, lk};
+        ie_onnx_const_f32(b, 2, dims, m, mask);
+        free(m);
+        logits = binop(b, "Add", logits, mask, NULL, masked);
+    }
+    ie_pb sattrs = {0};
+    ie_onnx_attr_int(&sattrs, "axis", -1);
+    ie_onnx_fresh(b, weights);
+    node1(b, "Softmax", logits, weights, &sattrs);
+    binop(b, "MatMul", weights, names[2], out, t1);
+    return IE_OK;
+}
+
 ie_status ie_onnx_emit_op(ie_onnx_builder *b, const char *model, const ie_node *node, name_t *names, int ndim,
                           const int64_t *shape, const char *out) {
     const ie_op_desc *d = ie_node_desc(node);
@@ -304,5 +415,31 @@ ie_status ie_onnx_emit_op(ie_onnx_builder *b, const char *model, const ie_node *
         return IE_OK;
     }
     if (!strcmp(t, "window")) return window(b, model, node, d, names, shape, out);
+    if (!strcmp(t, "matmul")) { /* ONNX MatMul broadcasts a 2-D b over a's leading dimensions, as ie_matmul */
+        name_t unused;
+        binop(b, "MatMul", names[0], names[1], out, unused);
+        return IE_OK;
+    }
+    if (!strcmp(t, "permute")) {
+        ie_pb attrs = {0};
+        ie_onnx_attr_ints(&attrs, "perm", d->ints, d->n_ints);
+        node1(b, "Transpose", names[0], out, &attrs);
+        return IE_OK;
+    }
+    if (!strcmp(t, "layer_norm")) return layer_norm(b, node, d, names, out);
+    if (!strcmp(t, "gelu") || !strcmp(t, "gelu_tanh")) return gelu(b, t[4] == '_', names, out);
+    if (!strcmp(t, "silu")) { /* x * sigmoid(x) */
+        name_t s, unused;
+        ie_onnx_fresh(b, s);
+        node1(b, "Sigmoid", names[0], s, NULL);
+        binop(b, "Mul", names[0], s, out, unused);
+        return IE_OK;
+    }
+    if (!strcmp(t, "embedding")) { /* table rows picked by the indices: Gather on axis 0 */
+        name_t unused;
+        binop(b, "Gather", names[0], names[IE_ONNX_EXTRA0], out, unused);
+        return IE_OK;
+    }
+    if (!strcmp(t, "attention")) return attention(b, node, d, names, out);
     return refuse(model, node, "no ONNX form is defined for it");
 }

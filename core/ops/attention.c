@@ -10,6 +10,7 @@
 
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static ie_attention_shape shape_from(const ie_node *node) {
     ie_attention_shape sh = {node->ints[0], node->ints[1], node->ints[2], node->ints[3], (float)node->scalars[0],
@@ -79,6 +80,9 @@ ie_status ie_attention(ie_tensor *q, ie_tensor *k, ie_tensor *v, bool causal, ie
         st = ie_autograd_record(*out, "attention", attention_backward, inputs, 3, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, *out);
         if (st == IE_OK) st = ie_node_save(node, 1, lse);
+        const int64_t is_causal = causal;
+        const double scale = sh.scale;
+        if (st == IE_OK) st = ie_trace_describe(node, "attention", &is_causal, 1, &scale, 1, NULL, 0);
         if (st == IE_OK) {
             node->ints[0] = sh.batch, node->ints[1] = sh.nq, node->ints[2] = sh.nk, node->ints[3] = sh.d;
             node->ints[4] = causal;

@@ -8,6 +8,7 @@
  * the CPU (like loss labels). */
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static ie_status embedding_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *table = node->inputs[0];
@@ -57,6 +58,8 @@ ie_status ie_embedding(ie_tensor *table, ie_tensor *idx, ie_tensor **out) {
         ie_node *node;
         st = ie_autograd_record(*out, "embedding", embedding_backward, &table, 1, &node);
         if (st == IE_OK) st = ie_node_save(node, 0, idx);
+        /* exporters need the indices themselves (Gather's second input) */
+        if (st == IE_OK) st = ie_trace_describe(node, "embedding", NULL, 0, NULL, 0, &idx, 1);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
     }
     if (st != IE_OK) {

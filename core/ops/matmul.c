@@ -10,6 +10,7 @@
  *   ga = g * b^T,  gb = a^T * g. */
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static ie_status matmul_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *a = node->inputs[0], *b = node->inputs[1];
@@ -81,6 +82,7 @@ ie_status ie_matmul(ie_tensor *a, ie_tensor *b, ie_tensor **out) {
         ie_node *node;
         /* The inputs stay referenced by the node: each gradient needs the other operand. */
         st = ie_autograd_record(*out, "matmul", matmul_backward, inputs, 2, &node);
+        if (st == IE_OK) st = ie_trace_describe(node, "matmul", NULL, 0, NULL, 0, NULL, 0);
         if (st == IE_OK) {
             node->ints[0] = sh.batch;
             node->ints[1] = sh.m;

@@ -326,8 +326,11 @@ static ie_status group_norm_backward(ie_node *node, ie_tensor *g) {
     return accumulate_and_release(node, grads);
 }
 
+/* layer_dims > 0: the caller is ie_layer_norm over that many trailing
+ * dimensions, and exporters are told so (the kernel's [rows, cols, 1] view
+ * is not the op's meaning). */
 static ie_status group_norm(const char *op, ie_tensor *x, ie_norm_shape sh, ie_tensor *weight,
-                            ie_tensor *bias, float eps, ie_tensor **out) {
+                            ie_tensor *bias, float eps, int layer_dims, ie_tensor **out) {
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_GROUP_FORWARD, &ctx));
     int64_t n_stats = sh.n * sh.groups, n_mean = 2 * n_stats;
@@ -340,8 +343,9 @@ static ie_status group_norm(const char *op, ie_tensor *x, ie_norm_shape sh, ie_t
     if (st == IE_OK) st = record(op, group_norm_backward, x, weight, bias, mean, invstd, sh, y, &node);
     if (st == IE_OK) {
         const double feps = eps;
-        const int64_t groups = sh.groups;
-        st = ie_trace_describe(node, "group_norm", &groups, 1, &feps, 1, NULL, 0);
+        const int64_t groups = sh.groups, dims = layer_dims;
+        st = layer_dims ? ie_trace_describe(node, "layer_norm", &dims, 1, &feps, 1, NULL, 0)
+                        : ie_trace_describe(node, "group_norm", &groups, 1, &feps, 1, NULL, 0);
     }
     ie_tensor_release(mean);
     ie_tensor_release(invstd);
@@ -367,7 +371,7 @@ ie_status ie_group_norm(ie_tensor *x, int groups, ie_tensor *weight, ie_tensor *
     if (x->shape[1] % groups != 0)
         return ie_error_set(IE_ERR_SHAPE, "%s: %d groups do not divide the %lld channels of input %s", op,
                             groups, (long long)x->shape[1], IE_DESCRIBE(x, d));
-    return group_norm(op, x, norm_shape(x, groups), weight, bias, eps, out);
+    return group_norm(op, x, norm_shape(x, groups), weight, bias, eps, 0, out);
 }
 
 ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, float eps, ie_tensor **out) {
@@ -381,7 +385,7 @@ ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, flo
     if (x->numel / (x->shape[0] * x->shape[1]) < 2)
         return ie_error_set(IE_ERR_SHAPE, "%s: needs more than 1 spatial element per channel, input is %s",
                             op, IE_DESCRIBE(x, d));
-    return group_norm(op, x, norm_shape(x, x->shape[1]), weight, bias, eps, out);
+    return group_norm(op, x, norm_shape(x, x->shape[1]), weight, bias, eps, 0, out);
 }
 
 /* Layer norm is group norm of x viewed as [rows, cols, 1] with one group:
@@ -415,5 +419,5 @@ ie_status ie_layer_norm(ie_tensor *x, int dims, ie_tensor *weight, ie_tensor *bi
                                 op, what, IE_DESCRIBE(t, dw), dims, IE_DESCRIBE(x, d));
     }
     ie_norm_shape sh = {x->numel / cols, cols, 1, 1};
-    return group_norm(op, x, sh, weight, bias, eps, out);
+    return group_norm(op, x, sh, weight, bias, eps, dims, out);
 }

@@ -7,6 +7,7 @@
  * inverse permutation of the gradient. */
 #include "core/backend/reduce_kernels.h"
 #include "core/ops/op_util.h"
+#include "core/autograd/trace.h"
 
 static ie_status permute_run(ie_device_ctx *ctx, ie_tensor *x, const int *perm, ie_tensor **out) {
     int64_t shape[IE_MAX_DIMS];
@@ -41,6 +42,9 @@ static ie_status permute(const char *name, ie_tensor *x, const int *perm, ie_ten
         ie_node *node;
         st = ie_autograd_record(*out, name, permute_backward, &x, 1, &node);
         if (st == IE_OK) st = ie_node_drop_input_data(node);
+        int64_t desc[IE_MAX_DIMS];
+        for (int d = 0; d < x->ndim; d++) desc[d] = perm[d];
+        if (st == IE_OK) st = ie_trace_describe(node, "permute", desc, x->ndim, NULL, 0, NULL, 0);
         for (int d = 0; st == IE_OK && d < x->ndim; d++) node->ints[d] = perm[d];
     }
     if (st != IE_OK) {

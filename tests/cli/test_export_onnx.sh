@@ -9,8 +9,8 @@
 # Every op mapping is also checked on small graphs (export_ops_tool: strided,
 # dilated, transposed convolutions, pools, upsampling, norms, window, ...),
 # with the refusals of the tracer.
-# A third-party plugin (TinySeg, plugins/examples, built through the SDK
-# package) exports the same way.
+# Third-party plugins (TinySeg and the transformer UNETR, plugins/examples,
+# built through the SDK package) export the same way.
 #   test_export_onnx.sh INNEREYE CASE_TOOL SOURCE_DIR ORT_NODE_MODULES DATA_DIR OPS_TOOL PLUGIN_DIR
 set -u
 innereye=$1
@@ -52,7 +52,15 @@ common=(--output-dir "$out" --set data.images_dir="$data/images" --set data.labe
 # operation, which through ~20 layers and a softmax stays near 1e-6 in the
 # posteriors.  1e-4 leaves two orders of magnitude and would still catch any
 # wrong attribute (padding, stride, a missing layer), which moves posteriors
-# by 1e-2 or more.
+# by 1e-2 or more.  The transformer ops add longer sums: attention sums over
+# every token (2 000 and more here) and layer norm's statistics (ours in
+# double, ONNX Runtime's in float); summed in another order, a float32 sum
+# of n terms differs by about sqrt(n) ulps typically (n ulps at worst, 1e-4
+# relative for n = 2 000, only if every rounding goes the same way), still
+# ~1e-5 after the attention's softmax, normalised by the following layer
+# norm.  Mutations of the UNETR graph below (after its one epoch of
+# training) stay detectable: the attention's scale left out moved its
+# posteriors by 2.2e-3, layer norm's epsilon 1e-2 instead of 1e-5 by 5.5e-4.
 tol=1e-4
 compare_with_infer() { # NAME RUN WINDOW(D,H,W) ONNX
   local name=$1 run=$2 window=$3 model=$4
@@ -77,7 +85,7 @@ export_and_compare() { # NAME RUN WINDOW: the window infer uses on the case (the
 # ---- every op mapping, on small graphs ----
 mkdir -p "$out/ops"
 check "the tracer's refusals name the op and the model; the op graphs export" "$ops_tool" "$out/ops"
-for c in ops_2d ops_3d ops_norm_window; do
+for c in ops_2d ops_3d ops_norm_window ops_transformer; do
   check "$c: the ONNX checker accepts it" onnx_check "$out/ops/$c.onnx"
   check "$c: onnxruntime's output is within $tol of the engine's" env NODE_PATH="$ort_modules" \
     node "$src/tests/export/ort_run.js" "$out/ops/$c.onnx" "$out/ops/$c.in" "$out/ops/$c.ort" "$out/ops/$c.expected" "$tol"
@@ -104,6 +112,15 @@ export_and_compare Basic "$basic" 64,64,64
   --set model.plugin="$plugin_dir/libtinyseg.so" --set 'model.params={}' > "$out/t0.txt" 2>&1 ||
   { cat "$out/t0.txt"; exit 1; }
 export_and_compare "TinySeg (a third-party plugin)" "$(ls -d "$out"/tinyseg*/ | head -1)" 64,64,64
+
+# UNETR (plugins/examples): patch embedding, layer norm, attention, GELU MLP,
+# permutes, matmuls; trained on 16^3 crops and exported for a larger window,
+# so its positional embedding is resized in the graph too.
+"$innereye" train --model HelloWorld "${common[@]}" --set run.name=unetr --set model.name=UNETR \
+  --set model.plugin="$plugin_dir/libunetr.so" --set data.crop_size=[16,16,16] --set data.pad_multiple=4 \
+  --set 'model.params={"embed_dim": 16, "heads": 2, "layers": 2, "patch_size": 4, "features": 4}' \
+  > "$out/t6.txt" 2>&1 || { cat "$out/t6.txt"; exit 1; }
+export_and_compare "UNETR (a transformer plugin)" "$(ls -d "$out"/unetr*/ | head -1)" 64,64,64
 
 # Metadata: what a user needs to prepare the input and read the output.
 check "metadata: classes, normalisation, window, post-processing" "$python" - "$out/UNet3D.onnx" <<'PY'

@@ -5,8 +5,8 @@
  *       writes DIR/<case>.onnx, <case>.in (the input, raw float32) and
  *       <case>.expected (the engine's own output for it) for each case, and
  *       checks the refusals (an op with no ONNX form, data made outside the
- *       SDK's ops, batch norm in training mode), each naming the op and the
- *       model.  Exit 1 when a refusal is missing or says something else.
+ *       SDK's ops, embedding indices that are not a buffer of the model,
+ *       batch norm in training mode), each naming the op and the model.  Exit 1 when a refusal is missing or says something else.
  *
  * Attributes are chosen away from their defaults (strides, paddings,
  * dilations, output padding, groups, align_corners) so that a mapping that
@@ -197,6 +197,64 @@ static void case_norm_window(const char *dir) {
     ie_params_free(ps);
 }
 
+/* An int64 buffer of `n` indices in [0, rows), a fixed pattern. */
+static ie_tensor *index_buffer(ie_params *ps, const char *name, int ndim, const int64_t *shape, int64_t rows) {
+    int64_t n = 1, idx[4096];
+    for (int i = 0; i < ndim; i++) n *= shape[i];
+    if (n > 4096) abort();
+    for (int64_t i = 0; i < n; i++) idx[i] = (i * 7 + 3) % rows;
+    ie_tensor *t = NULL;
+    T(ie_tensor_from_data(IE_I64, ndim, shape, idx, &t));
+    T(ie_params_add(ps, name, t, IE_BUFFER));
+    ie_tensor_release(t);
+    return t;
+}
+
+/* The transformer ops (plugin ABI 1.3): permute and transpose, matmul with a
+ * shared 2-D weight and batched, layer norm over one and over two trailing
+ * dimensions (with and without affine), exact and tanh GELU, SiLU,
+ * attention with and without the causal mask, softmax over a middle axis,
+ * embedding with indices from an int64 buffer. */
+static void case_transformer(const char *dir) {
+    ie_params *ps;
+    T(ie_params_new(&ps));
+    int64_t xs[5] = {1, 3, 2, 4, 5}, ws[2] = {3, 8}, e8[1] = {8}, tab[2] = {10, 4}, is[3] = {1, 2, 40};
+    ie_tensor *x = filled(5, xs, 1.0f, 0.0f);
+    ie_tensor *W = param(ps, "proj", 2, ws, 0.8f, 0), *LW = param(ps, "ln.weight", 1, e8, 0.3f, 1),
+              *LB = param(ps, "ln.bias", 1, e8, 0.2f, 0), *TAB = param(ps, "embed.weight", 2, tab, 1.0f, 0);
+    ie_tensor *IDX = index_buffer(ps, "embed.positions", 3, is, 10);
+    bool was = ie_trace_set(true);
+    ie_tensor *p, *seq, *h, *n1, *n2, *g1, *g2, *s1, *q4, *k4, *v4, *q, *k, *v, *a1, *a2, *a, *at, *sc, *sm, *emb, *o;
+    T(ie_permute(x, (int[]){0, 2, 3, 4, 1}, &p)); /* [1, 2, 4, 5, 3] */
+    T(ie_reshape(p, 3, (int64_t[]){1, 40, 3}, &seq));
+    T(ie_matmul(seq, W, &h)); /* [1, 40, 8] */
+    T(ie_layer_norm(h, 1, LW, LB, 1e-5f, &n1));
+    T(ie_layer_norm(h, 2, NULL, NULL, 1e-3f, &n2));
+    T(ie_gelu(n1, false, &g1));
+    T(ie_gelu(n2, true, &g2));
+    T(ie_silu(h, &s1));
+    const int64_t split[4] = {1, 40, 2, 4};
+    T(ie_reshape(g1, 4, split, &q4));
+    T(ie_reshape(g2, 4, split, &k4));
+    T(ie_reshape(s1, 4, split, &v4));
+    T(ie_transpose(q4, 1, 2, &q)); /* [1, 2, 40, 4] */
+    T(ie_transpose(k4, 1, 2, &k));
+    T(ie_transpose(v4, -3, -2, &v));
+    T(ie_attention(q, k, v, true, &a1));
+    T(ie_attention(q, k, v, false, &a2));
+    T(ie_add(a1, a2, &a));
+    T(ie_transpose(a2, -1, -2, &at)); /* [1, 2, 4, 40] */
+    T(ie_matmul(a, at, &sc));        /* batched: [1, 2, 40, 40] */
+    T(ie_softmax(sc, 2, &sm));
+    T(ie_embedding(TAB, IDX, &emb)); /* [1, 2, 40, 4] */
+    T(ie_matmul(sm, emb, &o));
+    ie_trace_set(was);
+    save(dir, "ops_transformer", x, o, ps);
+    ie_tensor *all[] = {x, p, seq, h, n1, n2, g1, g2, s1, q4, k4, v4, q, k, v, a1, a2, a, at, sc, sm, emb, o};
+    for (size_t n = 0; n < sizeof all / sizeof all[0]; n++) ie_tensor_release(all[n]);
+    ie_params_free(ps);
+}
+
 /* ---- refusals ---- */
 
 static void expect_refused(const char *what, ie_tensor *x, ie_tensor *out, ie_params *ps, const char *text) {
@@ -229,8 +287,13 @@ static void refusals(void) {
     expect_refused("data computed outside the SDK's ops", x, c, ps, "computed outside the SDK's ops");
     T(ie_batch_norm(a, NULL, NULL, RM, RV, NULL, true, 0.1f, 1e-5f, &bn));
     expect_refused("batch norm in training mode", x, bn, ps, "training mode");
+    int64_t ts[2] = {4, 3}, is[1] = {5}, idx[5] = {0, 3, 1, 1, 2};
+    ie_tensor *table = param(ps, "table", 2, ts, 1, 0), *positions, *emb;
+    T(ie_tensor_from_data(IE_I64, 1, is, idx, &positions)); /* indices the plugin made itself */
+    T(ie_embedding(table, positions, &emb));
+    expect_refused("embedding indices that are no buffer of the model", x, emb, ps, "computed outside the SDK's ops");
     ie_trace_set(was);
-    ie_tensor *all[] = {x, a, s, outside, c, bn};
+    ie_tensor *all[] = {x, a, s, outside, c, bn, positions, emb};
     for (size_t n = 0; n < sizeof all / sizeof all[0]; n++) ie_tensor_release(all[n]);
     ie_params_free(ps);
 }
@@ -243,6 +306,7 @@ int main(int argc, char **argv) {
     case_2d(argv[1]);
     case_3d(argv[1]);
     case_norm_window(argv[1]);
+    case_transformer(argv[1]);
     refusals();
     return failures ? 1 : 0;
 }

@@ -336,10 +336,10 @@ static void test_find(void) {
     CHECK_OK(ie_plugin_scan(record_folder, record_visit, &r));
     CHECK(r.builtin_folders == 1 && r.search_folders == 3 && r.missing_folders == 1, "folders %d %d %d",
           r.builtin_folders, r.search_folders, r.missing_folders);
-    const char *good[] = {"AbiV1_0", "AbiV1_1", "CreateFails", "Faulty", "ForwardFails", "MyModel", "TinySeg"};
+    const char *good[] = {"AbiV1_0", "AbiV1_1", "CreateFails", "Faulty", "ForwardFails", "MyModel", "TinySeg", "UNETR"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         CHECK(listed(r.loaded, r.n_loaded, good[i]), "scan did not load %s", good[i]);
-    CHECK(r.n_loaded == 8, "8 plugins load (TinySeg twice), got %d", r.n_loaded);
+    CHECK(r.n_loaded == 9, "9 plugins load (TinySeg twice), got %d", r.n_loaded);
     const char *bad[] = {"libno_entry.so",    "libnull_entry.so", "libwrong_major.so",     "libnewer_minor.so",
                          "libsmall_struct.so", "libnull_forward.so", "libbad_task.so",      "libno_name.so",
                          "libundefined_symbol.so", "libmissing_dep.so"};
