@@ -29,16 +29,14 @@ static blob make_zip(const char *const *names, const size_t *sizes, int n) {
     int err = 0;
     zip_t *z = zip_open(path, ZIP_TRUNCATE, &err);
     for (int i = 0; z && i < n; i++) {
-        char *contents = malloc(sizes[i] + 1);
-        memset(contents, names[i][0] == '0' ? 0 : 'x', sizes[i]);
-        zip_source_t *src = zip_source_buffer(z, contents, sizes[i], 1);
         size_t len = strlen(names[i]);
         if (len && names[i][len - 1] == '/') {
-            zip_source_free(src);
             zip_dir_add(z, names[i], ZIP_FL_ENC_RAW);
-        } else {
-            zip_file_add(z, names[i], src, ZIP_FL_ENC_RAW);
+            continue;
         }
+        char *contents = malloc(sizes[i] + 1);
+        memset(contents, names[i][0] == '0' ? 0 : 'x', sizes[i]);
+        zip_file_add(z, names[i], zip_source_buffer(z, contents, sizes[i], 1), ZIP_FL_ENC_RAW);
     }
     if (z) zip_close(z);
     blob b = {0};
