@@ -9,15 +9,12 @@
 #include "core/report/compare.h"
 #include "core/report/report.h"
 #include "tools/cmd_report.h"
+#include "tools/commands.h"
 
 int ie_cmd_report(int argc, char **argv) {
-    if (argc != 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        bool help = argc == 1;
-        fprintf(help ? stdout : stderr,
-                "usage: innereye report DIR\n"
-                "  writes DIR/report.html for a run, cross-validation, ensemble or sweep folder\n"
-                "  (docs/reports.md)\n");
-        return help ? 0 : 2;
+    if (argc != 1) {
+        ie_cli_usage("report", stderr);
+        return 2;
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -33,22 +30,13 @@ int ie_cmd_report(int argc, char **argv) {
 
 int ie_cmd_compare(int argc, char **argv) {
     ie_compare_opts o = {0};
-    const char *usage = "usage: innereye compare A B [--metric dice|hd95|hausdorff|msd|...] [--out DIR]\n"
-                        "  A, B: run, ensemble or cross-validation folders (or metrics.csv files) evaluated on\n"
-                        "  the same test subjects; a paired Wilcoxon signed-rank test per structure and metric,\n"
-                        "  the mean difference B - A with its 95% confidence interval, the subjects that got\n"
-                        "  worse; --out DIR writes compare.csv, compare_subjects.csv and compare.html there\n";
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
             o.metric = argv[++i];
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             o.out_dir = argv[++i];
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "innereye compare: unknown option '%s'\n", argv[i]);
-            fputs(usage, stderr);
+            ie_cli_unknown_option("compare", argv[i]);
             return 2;
         } else if (!o.a) {
             o.a = argv[i];
@@ -60,7 +48,7 @@ int ie_cmd_compare(int argc, char **argv) {
         }
     }
     if (!o.b) {
-        fputs(usage, stderr);
+        ie_cli_usage("compare", stderr);
         return 2;
     }
     if (ie_compare(&o, stdout) != IE_OK) {

@@ -19,19 +19,9 @@
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_train.h"
+#include "tools/commands.h"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye train [--config FILE] [--model NAME] [--set KEY=VALUE ...] [--threads N]\n"
-            "                      [--output-dir DIR] [InnerEye flags: --num_epochs, --random_seed, ...]\n"
-            "       innereye train --resume RUN_DIR [--threads N] [--set data.workers=N ...]\n"
-            "       innereye train ... --cv K [--parallel N]          (K-fold cross-validation)\n"
-            "       innereye train ... --cv K --cross_validation_split_index I --set run.name=CV_RUN\n"
-            "       innereye --model=NAME [...]      (the same as innereye train)\n"
-            "\n"
-            "Without --config, the model's built-in config configs/<model_name>.json is used.\n"
-            "Keys and flags: docs/config.md.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("train", out); }
 
 /* Exit codes (docs/errors.md): 2 when the command line or the configuration
  * is wrong and nothing was run, 1 when the work failed. */
@@ -140,7 +130,7 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest) {
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "innereye train: unknown argument '%s' (see innereye train --help)\n", a);
+            ie_cli_unknown_option("train", a);
             return 2;
         }
     }
