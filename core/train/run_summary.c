@@ -143,6 +143,12 @@ static ie_status summary_of_run(const char *dir, ie_run_summary *s) {
     s->epochs_planned = cJSON_IsNumber(epochs) && !cJSON_IsFalse(train) ? epochs->valueint : 0;
     ie_csv *log = read_csv(dir, "train_log.csv");
     s->epochs_done = log ? log->n_rows : 0;
+    /* A stopped run has no end time: the epochs' own seconds, then. */
+    int col = log ? ie_csv_column(log, "seconds") : -1;
+    if (s->seconds < 0 && col >= 0) {
+        s->seconds = 0;
+        for (int r = 0; r < log->n_rows; r++) s->seconds += atof(ie_csv_cell(log, r, col));
+    }
     ie_csv_free(log);
     task_of(record, dir, s);
     headline(record, s);
