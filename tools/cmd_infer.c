@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/checkpoint/checkpoint.h"
 #include "core/util/progress.h"
 #include "core/checkpoint/safetensors.h"
@@ -30,35 +32,15 @@
 #include "core/train/compute.h"
 #include "core/train/data_setup.h"
 #include "core/train/run_dir.h"
+#include "core/util/sha256.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_infer.h"
+#include "tools/commands.h"
 
 #define MAX_IMAGES 16
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye infer --run RUN_DIR (--image FILE [--image FILE ...] [--mask FILE] [--subject NAME]\n"
-            "                      | --dataset CSV) --out DIR [--set KEY=VALUE ...] [--threads N]\n"
-            "                      [--allow-plugin-change] [--format nifti|rtstruct|dicom-seg] [--series SELECTOR]\n"
-            "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
-            "                      --out DIR\n"
-            "       innereye infer --bundle FILE (--image ... | --dataset CSV) --out DIR\n"
-            "\n"
-            "RUN_DIR may also be an ensemble folder (innereye ensemble): the members' posteriors are averaged.\n"
-            "--bundle FILE (innereye export --format bundle) is a run or ensemble in one file, used as --run.\n"
-            "For a classification or regression run: innereye infer --run RUN_DIR --dataset CSV --out DIR\n"
-            "(see innereye infer --run RUN_DIR --help).\n"
-            "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
-            "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
-            "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
-            "(subject,filePath,channel).  Settings: infer.* and postprocess.* (docs/inference.md).\n"
-            "--format rtstruct|dicom-seg also writes rtstruct.dcm or segmentation.dcm referencing the input DICOM\n"
-            "series (infer.format); --series picks a series of a DICOM folder: uid=..., modality=... or\n"
-            "description=... (data.dicom_series).\n"
-            "--run refuses a plugin file other than the one the run was trained with (run.json's SHA-256)\n"
-            "unless --allow-plugin-change is given.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("infer", out); }
 
 static bool is_dir(const char *path) {
     struct stat st;
@@ -99,7 +81,7 @@ typedef struct request {
     const char *run, *checkpoint, *dataset, *out, *mask, *subject;
     const char *images[MAX_IMAGES];
     int n_images;
-    bool has_config;
+    bool has_config, has_model;
     bool allow_plugin_change; /* --allow-plugin-change */
 } request;
 
@@ -132,7 +114,7 @@ static int parse_request(int argc, char **argv, request *r) {
         for (int f = 0; f < 7; f++)
             if (is_flag(a, flags[f])) which = f;
         if (which < 0) {
-            fprintf(stderr, "innereye infer: unknown argument '%s' (see innereye infer --help)\n", a);
+            ie_cli_unknown_option("infer", a);
             return 2;
         }
         const char *v = flag_value(argc, argv, &i, flags[which]);
@@ -156,11 +138,12 @@ static int parse_request(int argc, char **argv, request *r) {
     }
     const char *problem = NULL;
     if (!r->run == !r->checkpoint)
-        problem = "give either --run RUN_DIR or --checkpoint FILE with --config FILE";
+        problem = "give either --run RUN_DIR or --checkpoint FILE with --model NAME or --config FILE";
     else if (r->run && r->has_config)
         problem = "--run uses the run's own config.resolved.json; use --set to change keys, not --config";
-    else if (r->checkpoint && !r->has_config)
-        problem = "--checkpoint needs --config FILE (the config the model was trained with)";
+    else if (r->checkpoint && !r->has_config && !r->has_model)
+        problem = "--checkpoint needs --model NAME (its built-in config) or --config FILE (the config the model was "
+                  "trained with)";
     else if (!r->n_images == !r->dataset)
         problem = "give either --image FILE (one subject) or --dataset CSV";
     else if (!r->out)
@@ -220,6 +203,39 @@ static void session_free(session *s) {
 }
 
 
+static bool is_file_in(const char *dir, const char *name) {
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return is_file(path);
+}
+
+/* model.init_checkpoint of a run without checkpoints, checked against the
+ * SHA-256 its run.json recorded. */
+static ie_status load_init_weights(const ie_config *cfg, const char *run, ie_params *params) {
+    const char *init = "";
+    IE_TRY(ie_config_get_string(cfg, "model.init_checkpoint", &init));
+    if (!init[0])
+        return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s/checkpoints/last.json is missing): was the run "
+                            "stopped before its first checkpoint?", run, run);
+    cJSON *record = NULL;
+    char sha[IE_SHA256_HEX_SIZE];
+    IE_TRY(ie_run_record_read(run, &record));
+    const char *want = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(record, "init_checkpoint"), "sha256"));
+    ie_status st = ie_sha256_file_hex(init, sha);
+    if (st == IE_OK && (!want || strcmp(want, sha) != 0))
+        st = ie_error_set(IE_ERR_STATE, "%s did not train and has no checkpoint; its weights were %s, but that file "
+                          "%s (SHA-256 %.12s... then, %.12s... now): put the original back, or train the run",
+                          run, init, want ? "changed since" : "was not recorded in run.json", want ? want : "?", sha);
+    cJSON_Delete(record);
+    IE_TRY(st);
+    ie_params *saved = NULL;
+    IE_TRY(ie_safetensors_read(init, &saved));
+    st = ie_params_copy_from(params, saved, init, 1);
+    ie_params_free(saved);
+    return st;
+}
+
 static ie_status load_model(session *s, const request *r, char *what, size_t what_size) {
     const char *name = "", *path = "";
     int64_t seed = 0;
@@ -239,12 +255,13 @@ static ie_status load_model(session *s, const request *r, char *what, size_t wha
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
     ie_params *params = model_parameters(s->plugin, s->model);
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
-    if (r->run) {
-        char last[PATH_MAX + 64];
-        snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
-        if (!is_file(last))
-            return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its "
-                                "first checkpoint?", r->run, last);
+    if (r->run && !is_file_in(r->run, "checkpoints/last.json")) {
+        /* A run that did not train (run.train false) uses the weights it
+         * started from, if they are still the file it recorded. */
+        IE_TRY(load_init_weights(s->cfg, r->run, params));
+        snprintf(what, what_size, "%s %s, the weights %s started from (it did not train)", p->name, p->version,
+                 r->run);
+    } else if (r->run) {
         ie_trainer_state state;
         IE_TRY(ie_checkpoint_load_last(r->run, &state, params, NULL));
         snprintf(what, what_size, "%s %s, epoch %d of %s", p->name, p->version, state.epoch, r->run);
@@ -376,6 +393,7 @@ int ie_cmd_infer(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         if (is_flag(argv[i], "--run")) r.run = flag_value(argc, argv, &i, "--run");
         else if (is_flag(argv[i], "--config")) r.has_config = true;
+        else if (is_flag(argv[i], "--model")) r.has_model = true;
     }
     /* Classification and regression runs predict tables, not volumes. */
     bool scalar = false;
@@ -401,6 +419,9 @@ int ie_cmd_infer(int argc, char **argv) {
         }
         if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
     }
+    /* --checkpoint with --model NAME: the model's built-in config, as train. */
+    if (!r.run && r.has_model && !r.has_config && ie_cli_model_config(s.cfg, argc, argv) != IE_OK)
+        return fail(&s, ie_error_message());
     /* --format F and --series S are short for --set infer.format=F and
      * --set data.dicom_series=S. */
     char **args = calloc((size_t)argc + 1, sizeof *args), **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -440,7 +461,7 @@ int ie_cmd_infer(int argc, char **argv) {
         session_free(&s);
         return 2;
     }
-    request parsed = {.has_config = r.has_config};
+    request parsed = {.has_config = r.has_config, .has_model = r.has_model};
     int code = parse_request(n_rest, rest, &parsed);
     free(rest);
     if (code >= 0) {
@@ -512,7 +533,7 @@ int ie_cmd_infer(int argc, char **argv) {
         if (st == IE_OK) {
             const ie_tensor *seg = subject.segmentation;
             ie_progress_clear(&bar); /* the subject's line above the bar */
-            printf("%s: %lldx%lldx%lld voxels -> %s/%s (%.1f s)\n", item->subject, (long long)ie_tensor_dim(seg, 0),
+            printf("%s: %lldx%lldx%lld voxels (z, y, x: D, H, W) -> %s/%s (%.1f s)\n", item->subject, (long long)ie_tensor_dim(seg, 0),
                    (long long)ie_tensor_dim(seg, 1), (long long)ie_tensor_dim(seg, 2), r.out, item->subject,
                    now_seconds() - t0);
             fflush(stdout);

@@ -11,6 +11,7 @@
 #include "core/config/config_impl.h"
 #include "ie_version.h"
 #include "innereye/plugin.h"
+#include "tools/cmd_convert.h"
 #include "tools/cmd_dataset.h"
 #include "tools/cmd_dataset_scalar.h"
 #include "tools/cmd_eval.h"
@@ -176,6 +177,12 @@ static const ie_cli_command commands[] = {
      "--format bundle writes one file with the weights, config and training statistics of the run (or of\n"
      "every member of an ensemble), checked by SHA-256: innereye infer --bundle FILE uses it as --run.\n",
      ie_cmd_export, 0},
+    {"convert", "a PyTorch / InnerEye-DeepLearning checkpoint to safetensors (needs PyTorch; docs/models.md)",
+     "usage: innereye convert CHECKPOINT OUTPUT.safetensors [--model auto|UNet3D|UNet2D|Basic|any] [--prefix P]\n"
+     "                        [--trust-pickle]\n"
+     "  runs tools/convert_pytorch_checkpoint.py (installed in share/innereye/tools) with $INNEREYE_PYTHON or\n"
+     "  python3, and prints the innereye train and infer commands that use the weights\n",
+     ie_cmd_convert, IE_CLI_OWN_HELP},
     {"selfcheck", "train a small UNet3D on synthetic volumes and check that its loss falls",
      "usage: innereye selfcheck [--steps N] [--threads N]\n"
      "  trains a small UNet3D on synthetic volumes and checks that its loss falls (default 40 steps,\n"
