@@ -90,6 +90,21 @@ static bool is_plugin_path(const char *model) {
     return strchr(model, '/') || (n > 3 && !strcmp(model + n - 3, ".so"));
 }
 
+/* $INNEREYE_SET: KEY=VALUE assignments separated by spaces, applied after
+ * the command line, so a test can shrink every documented command (fewer
+ * epochs and subjects) without changing it (docs/config.md). */
+static ie_status env_overrides(ie_config *cfg) {
+    const char *env = getenv("INNEREYE_SET");
+    if (!env || !env[0]) return IE_OK;
+    char *copy = strdup(env), *save = NULL;
+    if (!copy) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    ie_status st = IE_OK;
+    for (char *a = strtok_r(copy, " \t", &save); a && st == IE_OK; a = strtok_r(NULL, " \t", &save))
+        st = ie_config_set(cfg, a, "$INNEREYE_SET");
+    free(copy);
+    return st;
+}
+
 ie_status ie_cli_model_config(ie_config *cfg, int argc, char **argv) {
     const char *model = model_flag(argc, argv);
     if (!model) return IE_OK;
@@ -111,6 +126,7 @@ ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char
         IE_TRY(ie_cli_model_config(cfg, argc, argv));
     }
     IE_TRY(ie_config_parse_args(cfg, argc, argv, n_rest, rest));
+    IE_TRY(env_overrides(cfg));
     /* The file given on the command line is the plugin, whatever path the
      * config's model.plugin holds (relative to another folder, perhaps). */
     if (model && is_plugin_path(model)) {
