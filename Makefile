@@ -45,8 +45,11 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 #   cli_report: seven trainings (segmentation, classification, regression,
 #     a cross-validation with its ensemble, a sweep), over 10 minutes
 #     instrumented; every CLI test that trains writes report.html through the
-#     same code, and test_wilcoxon / test_report_overlay run its parts.
-SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|cli_slurm|cli_convert_checkpoint|cli_report)$$
+#     same code, and test_wilcoxon / test_report_overlay run its parts;
+#   doc_*: the documented commands, some thirty trainings (cross-validation,
+#     sweep, repro-check); they check the docs, not the C code, whose paths
+#     the CLI tests kept run.
+SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|cli_slurm|cli_convert_checkpoint|cli_report|doc_.*)$$
 # Needed only by `make fuzz` (libFuzzer, with clang's ASan and UBSan runtimes).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 
