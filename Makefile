@@ -54,10 +54,13 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 #     same code, and test_wilcoxon / test_report_overlay run its parts;
 #   sdk_unetr_example: a transformer trained to a Dice target (minutes of
 #     CPU time; the same SDK ops run instrumented in test_sdkops);
+#   doc_*: the documented commands, some thirty trainings (cross-validation,
+#     sweep, repro-check); they check the docs, not the C code, whose paths
+#     the CLI tests kept run.
 #   cli_distributed: mpirun and Open MPI's libraries, whose own allocations
 #     at MPI_Init/MPI_Finalize LeakSanitizer reports (the tree it relies on
 #     is run by test_dist_tree).
-SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|sdk_unetr_example|cli_slurm|cli_convert_checkpoint|cli_report|cli_distributed)$$
+SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|sdk_unetr_example|cli_slurm|cli_convert_checkpoint|cli_report|cli_distributed|doc_.*)$$
 # Needed only by `make fuzz` (libFuzzer, with clang's ASan and UBSan runtimes).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
 

@@ -65,6 +65,57 @@ static bool has_flag(int argc, char **argv, const char *flag) {
     return false;
 }
 
+/* --model build/libbrainseg.so: the plugin's own config, brainseg.json,
+ * next to the file or one folder up (the project folder new-plugin made,
+ * whose build/ holds the plugin). */
+static ie_status plugin_file_config(ie_config *cfg, const char *plugin) {
+    const char *slash = strrchr(plugin, '/'), *file = slash ? slash + 1 : plugin;
+    if (!strncmp(file, "lib", 3)) file += 3;
+    size_t stem = strlen(file) > 3 && !strcmp(file + strlen(file) - 3, ".so") ? strlen(file) - 3 : strlen(file);
+    int folder = slash ? (int)(slash - plugin) : 1;
+    const char *dir = slash ? plugin : ".";
+    char near[PATH_MAX + 300], up[PATH_MAX + 300];
+    snprintf(near, sizeof near, "%.*s/%.*s.json", folder, dir, (int)stem, file);
+    snprintf(up, sizeof up, "%.*s/../%.*s.json", folder, dir, (int)stem, file);
+    if (is_file(near)) return ie_config_add_file(cfg, near);
+    if (is_file(up)) return ie_config_add_file(cfg, up);
+    return ie_error_set(IE_ERR_CONFIG, "the plugin %s has no config: looked for %s and %s. A plugin trains with a "
+                        "config that names its data and classes: innereye new-plugin writes one (%.*s.json, "
+                        "extending hello_world.json) beside the project's CMakeLists.txt; or give --config FILE "
+                        "(docs/sdk.md, step 5)", plugin, near, up, (int)stem, file);
+}
+
+static bool is_plugin_path(const char *model) {
+    size_t n = strlen(model);
+    return strchr(model, '/') || (n > 3 && !strcmp(model + n - 3, ".so"));
+}
+
+/* $INNEREYE_SET: KEY=VALUE assignments separated by spaces, applied after
+ * the command line, so a test can shrink every documented command (fewer
+ * epochs and subjects) without changing it (docs/config.md). */
+static ie_status env_overrides(ie_config *cfg) {
+    const char *env = getenv("INNEREYE_SET");
+    if (!env || !env[0]) return IE_OK;
+    char *copy = strdup(env), *save = NULL;
+    if (!copy) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    ie_status st = IE_OK;
+    for (char *a = strtok_r(copy, " \t", &save); a && st == IE_OK; a = strtok_r(NULL, " \t", &save))
+        st = ie_config_set(cfg, a, "$INNEREYE_SET");
+    free(copy);
+    return st;
+}
+
+ie_status ie_cli_model_config(ie_config *cfg, int argc, char **argv) {
+    const char *model = model_flag(argc, argv);
+    if (!model) return IE_OK;
+    if (is_plugin_path(model)) return plugin_file_config(cfg, model);
+    char dir[PATH_MAX], snake[256], path[PATH_MAX + 300];
+    ie_cli_config_dir(dir, sizeof dir);
+    snake_case(model, snake, sizeof snake);
+    snprintf(path, sizeof path, "%s/%s.json", dir, snake);
+    return is_file(path) ? ie_config_add_file(cfg, path) : IE_OK;
+}
+
 ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest) {
     char dir[PATH_MAX];
     ie_cli_config_dir(dir, sizeof dir);
@@ -72,10 +123,16 @@ ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char
     const char *model = model_flag(argc, argv);
     if (!has_flag(argc, argv, "--config") && !has_flag(argc, argv, "--resume")) {
         if (!model) return ie_error_set(IE_ERR_INVALID_ARG, "give --config FILE or --model NAME");
-        char snake[256], path[PATH_MAX + 300];
-        snake_case(model, snake, sizeof snake);
-        snprintf(path, sizeof path, "%s/%s.json", dir, snake);
-        if (is_file(path)) IE_TRY(ie_config_add_file(cfg, path));
+        IE_TRY(ie_cli_model_config(cfg, argc, argv));
     }
-    return ie_config_parse_args(cfg, argc, argv, n_rest, rest);
+    IE_TRY(ie_config_parse_args(cfg, argc, argv, n_rest, rest));
+    IE_TRY(env_overrides(cfg));
+    /* The file given on the command line is the plugin, whatever path the
+     * config's model.plugin holds (relative to another folder, perhaps). */
+    if (model && is_plugin_path(model)) {
+        char assignment[PATH_MAX + 32];
+        snprintf(assignment, sizeof assignment, "model.plugin=%s", model);
+        IE_TRY(ie_config_set(cfg, assignment, "--model"));
+    }
+    return IE_OK;
 }

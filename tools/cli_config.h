@@ -14,6 +14,12 @@
  * message "give --config FILE or --model NAME" when neither is there. */
 ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest);
 
+/* The config of the model --model names in argv: configs/<model_name>.json
+ * of a built-in model (nothing when there is none), or the config beside a
+ * plugin file (--model build/libbrainseg.so: brainseg.json there or one
+ * folder up; an error naming both when neither exists). */
+ie_status ie_cli_model_config(ie_config *cfg, int argc, char **argv);
+
 /* The project's configs/ folder: $INNEREYE_CONFIG_DIR, next to an installed
  * innereye (../share/innereye/configs), or this source tree's. */
 void ie_cli_config_dir(char *out, size_t size);

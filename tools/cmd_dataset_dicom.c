@@ -232,7 +232,7 @@ static ie_status run(const request *r, const char *subject, char *classes, size_
         int64_t counts[MAX_STRUCTURES + 1] = {0};
         const uint8_t *v = ie_tensor_data(labels);
         for (int64_t i = 0; i < ie_tensor_numel(labels); i++) counts[v[i]]++;
-        printf("%s: %s, %d structure%s rasterised on %lldx%lldx%lld voxels ->\n  %s\n", subject, r->rtstruct, n,
+        printf("%s: %s, %d structure%s rasterised on %lldx%lldx%lld voxels (x, y, z) ->\n  %s\n", subject, r->rtstruct, n,
                n == 1 ? "" : "s", (long long)g.size[0], (long long)g.size[1], (long long)g.size[2], label_path);
         for (int i = 0; i < n; i++)
             printf("  label %d \"%s\": %d contours, %lld voxels\n", i + 1, rois[i]->name, rois[i]->n_contours,

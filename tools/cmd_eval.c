@@ -25,24 +25,15 @@
 #include "innereye/image_io.h"
 #include "innereye/threads.h"
 #include "tools/cmd_eval.h"
+#include "tools/commands.h"
 
 #define MAX_LABEL 1000 /* without --labels, a larger label is a mistake, not a structure */
 #define PRED_SUFFIX "_segmentation"
+/* Unmatched files are named up to this many times, then counted: a labels
+ * folder with 200 cases and 2 predictions must not bury the results. */
+#define WARNINGS_SHOWN 5
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye eval --pred FILE_OR_DIR --truth FILE_OR_DIR [--labels NAME1,NAME2,...]\n"
-            "                     --out DIR [--threads N]\n"
-            "\n"
-            "Compares predicted label maps with true ones: Dice, Hausdorff distance, HD95 and mean\n"
-            "surface distance (mm) per subject and structure.  Writes DIR/metrics.csv and\n"
-            "DIR/metrics_aggregates.csv; DIR is created, existing results are never replaced.\n"
-            "Folders pair their images by file name without the extension (.nii.gz, .nii, .nrrd,\n"
-            ".nhdr, .mha, .mhd, .hdr); a prediction may end in _segmentation, or be SUBJECT/segmentation.nii.gz\n"
-            "(innereye infer's output folder).  --labels names\n"
-            "classes 1, 2, ...; without it structures are named by their label value.\n"
-            "See docs/metrics.md.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("eval", out); }
 
 /* ------------------------------------------------------------ listings */
 
@@ -171,8 +162,9 @@ static int match_folders(const listing *preds, const listing *truths, const char
         int t = find_key(truths, key, len);
         if (t < 0 && len > sl && !strcmp(key + len - sl, PRED_SUFFIX)) t = find_key(truths, key, len - sl);
         if (t < 0) {
-            fprintf(stderr, "innereye eval: warning: no true label map for prediction %s (looked for %s.* in %s)\n",
-                    preds->e[p].path, key, truth_dir);
+            if (unmatched_preds < WARNINGS_SHOWN)
+                fprintf(stderr, "innereye eval: warning: no true label map for prediction %s (looked for %s.* in %s)\n",
+                        preds->e[p].path, key, truth_dir);
             unmatched_preds++;
         } else if (pred_of[t] >= 0) {
             fprintf(stderr, "innereye eval: %s and %s both match %s; keep one of them\n", preds->e[pred_of[t]].path,
@@ -182,17 +174,25 @@ static int match_folders(const listing *preds, const listing *truths, const char
             pred_of[t] = p;
         }
     }
-    int n = 0;
+    if (unmatched_preds > WARNINGS_SHOWN)
+        fprintf(stderr, "innereye eval: warning: ... and %d more predictions without a true label map\n",
+                unmatched_preds - WARNINGS_SHOWN);
+    int n = 0, unmatched_truths = 0;
     for (int t = 0; t < truths->n; t++) {
         if (pred_of[t] < 0) {
-            fprintf(stderr, "innereye eval: warning: no prediction for true label map %s (looked for %s.* or %s%s.* in "
-                            "%s)\n",
-                    truths->e[t].path, truths->e[t].key, truths->e[t].key, PRED_SUFFIX, pred_dir);
+            if (unmatched_truths++ < WARNINGS_SHOWN)
+                fprintf(stderr, "innereye eval: warning: no prediction for true label map %s (looked for %s.* or "
+                                "%s%s.* in %s)\n",
+                        truths->e[t].path, truths->e[t].key, truths->e[t].key, PRED_SUFFIX, pred_dir);
             continue;
         }
         pairs[n++] = (pair){.patient = truths->e[t].key, .pred = preds->e[pred_of[t]].path, .truth = truths->e[t].path};
     }
     free(pred_of);
+    if (unmatched_truths > WARNINGS_SHOWN)
+        fprintf(stderr, "innereye eval: warning: ... and %d more true label maps without a prediction (%d of %d "
+                        "evaluated; a labels folder may hold more cases than were predicted)\n",
+                unmatched_truths - WARNINGS_SHOWN, n, truths->n);
     if (failed) return -1;
     if (n == 0) {
         fprintf(stderr,
@@ -400,8 +400,12 @@ int ie_cmd_eval(int argc, char **argv) {
             i++;
             continue;
         }
-        if (!slot || i + 1 >= argc) {
-            fprintf(stderr, slot ? "innereye eval: %s needs a value\n" : "innereye eval: unknown argument '%s'\n", a);
+        if (!slot) {
+            ie_cli_unknown_option("eval", a);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "innereye eval: %s needs a value\n", a);
             usage(stderr);
             return 2;
         }

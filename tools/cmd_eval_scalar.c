@@ -14,13 +14,9 @@
 
 #include "core/metrics/scalar_report.h"
 #include "tools/cmd_eval_scalar.h"
+#include "tools/commands.h"
 
-static void usage(FILE *out) {
-    fprintf(out, "usage: innereye eval --task classification|regression --predictions CSV --out DIR\n"
-                 "\n"
-                 "CSV: subject,target,label,prediction[,split,epoch] - the predictions.csv of a\n"
-                 "classification or regression run, or any table in that format (docs/classification.md).\n");
-}
+static void usage(FILE *out) { ie_cli_usage("eval", out); }
 
 /* The value of --name VALUE or --name=VALUE at argv[*i], advancing *i. */
 static const char *option(int argc, char **argv, int *i, const char *name) {
@@ -62,7 +58,7 @@ int ie_cmd_eval_scalar(int argc, char **argv) {
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "innereye eval: unknown option '%s'\n", argv[i]);
+            ie_cli_unknown_option("eval", argv[i]);
             usage(stderr);
             return 2;
         }

@@ -22,6 +22,7 @@
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_experiment.h"
+#include "tools/commands.h"
 
 #define MAX_COUNTS 16
 
@@ -65,7 +66,7 @@ int ie_cmd_repro_check(int argc, char **argv) {
         return 2;
     }
     if (n_rest) {
-        fprintf(stderr, "innereye repro-check: unknown argument '%s'\n", rest[0]);
+        ie_cli_unknown_option("repro-check", rest[0]);
         return 2;
     }
     if (ie_config_resolve(cfg) != IE_OK) {
@@ -86,7 +87,7 @@ int ie_cmd_repro_check(int argc, char **argv) {
 
 int ie_cmd_rerun(int argc, char **argv) {
     if (argc != 1) {
-        fprintf(stderr, "usage: innereye rerun RUN_DIR\n");
+        ie_cli_usage("rerun", stderr);
         return 2;
     }
     bool matched = false;
@@ -99,7 +100,7 @@ int ie_cmd_rerun(int argc, char **argv) {
 
 int ie_cmd_compare_runs(int argc, char **argv) {
     if (argc != 2) {
-        fprintf(stderr, "usage: innereye compare-runs RUN_A RUN_B\n");
+        ie_cli_usage("compare-runs", stderr);
         return 2;
     }
     bool same = false;
@@ -162,7 +163,7 @@ int ie_cmd_sweep(int argc, char **argv) {
         return 2;
     }
     if (n_rest) {
-        fprintf(stderr, "innereye sweep: unknown argument '%s'\n", rest[0]);
+        ie_cli_unknown_option("sweep", rest[0]);
         return 2;
     }
     if (ie_config_resolve(cfg) != IE_OK) {
@@ -202,8 +203,7 @@ int ie_cmd_sweep(int argc, char **argv) {
 
 int ie_cmd_cv_aggregate(int argc, char **argv) {
     if (argc != 1) {
-        fprintf(stderr, "usage: innereye cv-aggregate CV_RUN_DIR   (after folds ran one by one, e.g. on a cluster;\n"
-                        "       also builds and evaluates the folds' ensemble on the test set)\n");
+        ie_cli_usage("cv-aggregate", stderr);
         return 2;
     }
     /* The fold count comes from the cross-validation's own config. */
@@ -232,12 +232,12 @@ int ie_cmd_ensemble(int argc, char **argv) {
         else if (!strcmp(argv[i], "--runs")) {
             while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0 && n < IE_ENSEMBLE_MAX_MEMBERS) runs[n++] = argv[++i];
         } else {
-            fprintf(stderr, "innereye ensemble: unknown argument '%s'\n", argv[i]);
+            ie_cli_unknown_option("ensemble", argv[i]);
             return 2;
         }
     }
     if (!out || n == 0) {
-        fprintf(stderr, "usage: innereye ensemble --runs RUN_A RUN_B ... --out DIR\n");
+        ie_cli_usage("ensemble", stderr);
         return 2;
     }
     if (ie_ensemble_create(runs, n, out) != IE_OK) {

@@ -27,29 +27,9 @@
 #include "core/util/file_util.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_export.h"
+#include "tools/commands.h"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye export --run RUN_DIR --format onnx --out FILE [--set KEY=VALUE ...]\n"
-            "       innereye export --run RUN_DIR --format pytorch|bundle --out FILE\n"
-            "\n"
-            "Writes the run's model (its last checkpoint) as an ONNX model (opset 17): input \"image\"\n"
-            "[1, C, D, H, W] of the inference window (data.test_crop_size, rounded up to data.pad_multiple),\n"
-            "output \"posteriors\" [1, classes, D, H, W] (the softmax, or the plugin's postprocess).  The\n"
-            "graph is traced from the model's forward pass, so any plugin built from SDK ops exports.\n"
-            "RUN_DIR may be an ensemble folder: the members' posteriors are averaged in the graph.\n"
-            "Classes, normalisation, window, spacing and post-processing settings are in the model's\n"
-            "metadata_props (innereye.*).  A classification run exports its network with the mapping to\n"
-            "probabilities (input \"image\" of the training images' shape, \"features\" when it has any,\n"
-            "output \"predictions\"); its inputs are prepared as its training statistics say.\n"
-            "--set changes config keys first (for example the window:\n"
-            "--set data.test_crop_size=[64,64,64]).  FILE must not exist.\n"
-            "\n"
-            "--format pytorch writes the run's weights as torch.save(state_dict) does, with the state_dict\n"
-            "names of InnerEye's PyTorch models (the reverse of tools/convert_pytorch_checkpoint.py).\n"
-            "--format bundle writes one file with the weights, config and training statistics of the run (or of\n"
-            "every member of an ensemble), checked by SHA-256: innereye infer --bundle FILE uses it as --run.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("export", out); }
 
 #define MAX_MEMBERS IE_ENSEMBLE_MAX_MEMBERS
 
@@ -313,10 +293,15 @@ int ie_cmd_export(int argc, char **argv) {
         int which = -1;
         for (int f = 0; f < 3; f++)
             if (!strcmp(rest[i], flags[f])) which = f;
-        if (which < 0 || i + 1 >= n_rest || !rest[i + 1][0]) {
+        if (which < 0) {
+            ie_cli_unknown_option("export", rest[i]);
+            free(rest);
+            session_free(&s);
+            return 2;
+        }
+        if (i + 1 >= n_rest || !rest[i + 1][0]) {
             char m[512];
-            snprintf(m, sizeof m, which < 0 ? "unknown argument '%s' (see innereye export --help)"
-                                            : "%s needs a value", rest[i]);
+            snprintf(m, sizeof m, "%s needs a value", rest[i]);
             free(rest);
             usage(stderr);
             return fail(&s, 2, m);

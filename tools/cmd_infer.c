@@ -24,33 +24,12 @@
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_infer.h"
+#include "tools/commands.h"
 #include "tools/infer_session.h"
 
 #define MAX_IMAGES 16
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye infer --run RUN_DIR (--image FILE [--image FILE ...] [--mask FILE] [--subject NAME]\n"
-            "                      | --dataset CSV) --out DIR [--set KEY=VALUE ...] [--threads N]\n"
-            "                      [--allow-plugin-change] [--format nifti|rtstruct|dicom-seg] [--series SELECTOR]\n"
-            "       innereye infer --checkpoint FILE.safetensors --config FILE (--image ... | --dataset CSV)\n"
-            "                      --out DIR\n"
-            "       innereye infer --bundle FILE (--image ... | --dataset CSV) --out DIR\n"
-            "\n"
-            "RUN_DIR may also be an ensemble folder (innereye ensemble): the members' posteriors are averaged.\n"
-            "--bundle FILE (innereye export --format bundle) is a run or ensemble in one file, used as --run.\n"
-            "For a classification or regression run: innereye infer --run RUN_DIR --dataset CSV --out DIR\n"
-            "(see innereye infer --run RUN_DIR --help).\n"
-            "Segments the images with the run's last checkpoint (or the given checkpoint and config) and writes\n"
-            "DIR/<subject>/segmentation.nii.gz and posterior_<class>.nii.gz on each input's grid.  --image gives\n"
-            "one subject, one file per image channel in data.image_channels order; --dataset a dataset CSV\n"
-            "(subject,filePath,channel).  Settings: infer.* and postprocess.* (docs/inference.md).\n"
-            "--format rtstruct|dicom-seg also writes rtstruct.dcm or segmentation.dcm referencing the input DICOM\n"
-            "series (infer.format); --series picks a series of a DICOM folder: uid=..., modality=... or\n"
-            "description=... (data.dicom_series).\n"
-            "--run refuses a plugin file other than the one the run was trained with (run.json's SHA-256)\n"
-            "unless --allow-plugin-change is given.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("infer", out); }
 
 static bool is_dir(const char *path) {
     struct stat st;
@@ -82,7 +61,7 @@ typedef struct request {
     const char *run, *checkpoint, *dataset, *out, *mask, *subject;
     const char *images[MAX_IMAGES];
     int n_images;
-    bool has_config;
+    bool has_config, has_model;
     bool allow_plugin_change; /* --allow-plugin-change */
 } request;
 
@@ -115,7 +94,7 @@ static int parse_request(int argc, char **argv, request *r) {
         for (int f = 0; f < 7; f++)
             if (is_flag(a, flags[f])) which = f;
         if (which < 0) {
-            fprintf(stderr, "innereye infer: unknown argument '%s' (see innereye infer --help)\n", a);
+            ie_cli_unknown_option("infer", a);
             return 2;
         }
         const char *v = flag_value(argc, argv, &i, flags[which]);
@@ -139,11 +118,12 @@ static int parse_request(int argc, char **argv, request *r) {
     }
     const char *problem = NULL;
     if (!r->run == !r->checkpoint)
-        problem = "give either --run RUN_DIR or --checkpoint FILE with --config FILE";
+        problem = "give either --run RUN_DIR or --checkpoint FILE with --model NAME or --config FILE";
     else if (r->run && r->has_config)
         problem = "--run uses the run's own config.resolved.json; use --set to change keys, not --config";
-    else if (r->checkpoint && !r->has_config)
-        problem = "--checkpoint needs --config FILE (the config the model was trained with)";
+    else if (r->checkpoint && !r->has_config && !r->has_model)
+        problem = "--checkpoint needs --model NAME (its built-in config) or --config FILE (the config the model was "
+                  "trained with)";
     else if (!r->n_images == !r->dataset)
         problem = "give either --image FILE (one subject) or --dataset CSV";
     else if (!r->out)
@@ -225,6 +205,7 @@ int ie_cmd_infer(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         if (is_flag(argv[i], "--run")) r.run = flag_value(argc, argv, &i, "--run");
         else if (is_flag(argv[i], "--config")) r.has_config = true;
+        else if (is_flag(argv[i], "--model")) r.has_model = true;
     }
     /* Classification and regression runs predict tables, not volumes. */
     bool scalar = false;
@@ -254,6 +235,9 @@ int ie_cmd_infer(int argc, char **argv) {
         snprintf(path, sizeof path, "%s/postprocess.json", r.run);
         if (ensemble && is_file(path) && ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
     }
+    /* --checkpoint with --model NAME: the model's built-in config, as train. */
+    if (!r.run && r.has_model && !r.has_config && ie_cli_model_config(s.cfg, argc, argv) != IE_OK)
+        return fail(&s, ie_error_message());
     /* --format F and --series S are short for --set infer.format=F and
      * --set data.dicom_series=S. */
     char **args = calloc((size_t)argc + 1, sizeof *args), **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -293,7 +277,7 @@ int ie_cmd_infer(int argc, char **argv) {
         ie_infer_session_free(&s);
         return 2;
     }
-    request parsed = {.has_config = r.has_config};
+    request parsed = {.has_config = r.has_config, .has_model = r.has_model};
     int code = parse_request(n_rest, rest, &parsed);
     free(rest);
     if (code >= 0) {
@@ -332,7 +316,7 @@ int ie_cmd_infer(int argc, char **argv) {
         if (st == IE_OK) {
             const ie_tensor *seg = subject.segmentation;
             ie_progress_clear(&bar); /* the subject's line above the bar */
-            printf("%s: %lldx%lldx%lld voxels -> %s/%s (%.1f s)\n", item->subject, (long long)ie_tensor_dim(seg, 0),
+            printf("%s: %lldx%lldx%lld voxels (z, y, x: D, H, W) -> %s/%s (%.1f s)\n", item->subject, (long long)ie_tensor_dim(seg, 0),
                    (long long)ie_tensor_dim(seg, 1), (long long)ie_tensor_dim(seg, 2), r.out, item->subject,
                    now_seconds() - t0);
             fflush(stdout);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "tools/cmd_plugins.h"
+#include "tools/commands.h"
 
 #define TEMPLATE_NAME "MyModel"
 #define NAME_MAX_LEN 63
@@ -166,10 +167,7 @@ static int template_file(const struct dirent *e) {
 }
 
 static int usage(bool asked) {
-    fprintf(asked ? stdout : stderr,
-            "usage: innereye new-plugin NAME DIR\n"
-            "  creates DIR (which must not exist) with a plugin project copied from the SDK template,\n"
-            "  named NAME (a letter, then letters, digits or '_')\n");
+    ie_cli_usage("new-plugin", asked ? stdout : stderr);
     return asked ? 0 : 2;
 }
 

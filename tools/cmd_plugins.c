@@ -9,6 +9,7 @@
 
 #include "core/plugin/loader.h"
 #include "tools/cmd_plugins.h"
+#include "tools/commands.h"
 
 typedef struct listing {
     int in_folder;   /* shared objects met in the current folder */
@@ -83,11 +84,7 @@ static bool on_plugin(void *ctx, const char *path, ie_plugin_origin origin, ie_l
     return false;
 }
 
-static void usage(FILE *out) {
-    fprintf(out, "usage: innereye plugins [--plugin PATH|NAME ...]\n"
-                 "  lists the built-in models and the plugins on INNEREYE_PLUGIN_PATH (broken ones with\n"
-                 "  their error), then each requested plugin; fails if a requested one cannot be loaded\n");
-}
+static void usage(FILE *out) { ie_cli_usage("plugins", out); }
 
 int ie_cmd_plugins(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
@@ -95,9 +92,12 @@ int ie_cmd_plugins(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
-        if (strcmp(argv[i], "--plugin") || i + 1 >= argc) {
-            fprintf(stderr, "innereye plugins: %s '%s'\n",
-                    strcmp(argv[i], "--plugin") ? "unknown option" : "no path or name after", argv[i]);
+        if (strcmp(argv[i], "--plugin")) {
+            ie_cli_unknown_option("plugins", argv[i]);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "innereye plugins: no path or name after '%s'\n", argv[i]);
             usage(stderr);
             return 2;
         }

@@ -11,25 +11,22 @@
 #include "core/report/compare.h"
 #include "core/report/report.h"
 #include "tools/cmd_report.h"
+#include "tools/commands.h"
 
 int ie_cmd_report(int argc, char **argv) {
-    const char *usage = "usage: innereye report DIR [--compare OTHER] [--metric dice|hd95|...]\n"
-                        "  writes DIR/report.html for a run, cross-validation, ensemble, sweep or comparison\n"
-                        "  folder (docs/reports.md); --compare OTHER adds a section comparing DIR (B) with OTHER\n"
-                        "  (A) on the same test subjects, kept in DIR/" IE_REPORT_COMPARISON_DIR "/ (it replaces an earlier one)\n";
     const char *dir = NULL;
     ie_compare_opts o = {0};
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--compare") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--compare") && i + 1 < argc) {
             o.a = argv[++i];
         } else if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
             o.metric = argv[++i];
-        } else if (argv[i][0] == '-' || dir) {
-            fprintf(stderr, "innereye report: unexpected '%s'\n", argv[i]);
-            fputs(usage, stderr);
+        } else if (argv[i][0] == '-') {
+            ie_cli_unknown_option("report", argv[i]);
+            return 2;
+        } else if (dir) {
+            fprintf(stderr, "innereye report: one folder only; '%s' is a second\n", argv[i]);
+            ie_cli_usage("report", stderr);
             return 2;
         } else {
             dir = argv[i];
@@ -37,7 +34,7 @@ int ie_cmd_report(int argc, char **argv) {
     }
     if (!dir || (o.metric && !o.a)) {
         if (dir) fprintf(stderr, "innereye report: --metric goes with --compare OTHER\n");
-        fputs(usage, stderr);
+        ie_cli_usage("report", stderr);
         return 2;
     }
     struct timespec t0, t1;
@@ -74,23 +71,13 @@ int ie_cmd_report(int argc, char **argv) {
 
 int ie_cmd_compare(int argc, char **argv) {
     ie_compare_opts o = {0};
-    const char *usage = "usage: innereye compare A B [--metric dice|hd95|hausdorff|msd|...] [--out DIR]\n"
-                        "  A, B: run, ensemble or cross-validation folders (or metrics.csv files) evaluated on\n"
-                        "  the same test subjects; a paired Wilcoxon signed-rank test per structure and metric,\n"
-                        "  the mean difference B - A with its 95% confidence interval, the subjects that got\n"
-                        "  worse; --out DIR writes compare.csv, compare_subjects.csv, compare.json and\n"
-                        "  report.html there (innereye report B --compare A puts the same section in B's report)\n";
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--metric") && i + 1 < argc) {
             o.metric = argv[++i];
         } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
             o.out_dir = argv[++i];
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "innereye compare: unknown option '%s'\n", argv[i]);
-            fputs(usage, stderr);
+            ie_cli_unknown_option("compare", argv[i]);
             return 2;
         } else if (!o.a) {
             o.a = argv[i];
@@ -102,7 +89,7 @@ int ie_cmd_compare(int argc, char **argv) {
         }
     }
     if (!o.b) {
-        fputs(usage, stderr);
+        ie_cli_usage("compare", stderr);
         return 2;
     }
     char path[4200];

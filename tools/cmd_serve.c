@@ -21,32 +21,10 @@
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_serve.h"
+#include "tools/commands.h"
 #include "tools/infer_session.h"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye serve (--run RUN_DIR | --bundle FILE) [--port N] [--host ADDR] [--token-file FILE]\n"
-            "                      [--queue N] [--max-upload-mb N] [--max-image-mb N] [--timeout SECONDS]\n"
-            "                      [--set KEY=VALUE ...] [--threads N] [--allow-plugin-change]\n"
-            "\n"
-            "Answers HTTP requests with the segmentation model of a run, an ensemble folder or a bundle\n"
-            "(innereye export --format bundle), loaded once:\n"
-            "  POST /v1/segment[?format=nifti|dicom-seg|rtstruct]  body: a NIfTI (.nii, .nii.gz), a single-file\n"
-            "        NRRD or a zip of one DICOM series; answer: segmentation.nii.gz, the same bytes as innereye\n"
-            "        infer writes (dicom-seg and rtstruct: segmentation.dcm / rtstruct.dcm, DICOM input only)\n"
-            "  GET  /v1/model    name, version, SHA-256 of the weights, classes (JSON)\n"
-            "  GET  /v1/health   {\"status\": \"ok\"} (no token needed)\n"
-            "--port N        port to listen on (default 8080; 0: any free port, printed)\n"
-            "--host ADDR     address to listen on (default 127.0.0.1: this machine only)\n"
-            "--token-file F  the requests need \"Authorization: Bearer TOKEN\", TOKEN being F's first line\n"
-            "--queue N       requests at once, being received, waiting or segmented (default 8); more: 503\n"
-            "--max-upload-mb N   largest request body (default 512); larger: 413\n"
-            "--max-image-mb N    largest decompressed upload, and largest image as float32 voxels (default 2048)\n"
-            "--timeout S     answer within S seconds of the upload or give up (503 waiting, 504 running), and\n"
-            "                close connections idle for S seconds (default 600)\n"
-            "--set KEY=VALUE changes infer.* and postprocess.* as for innereye infer; --threads N compute threads.\n"
-            "One log line per request on stderr; SIGINT or SIGTERM stop the server cleanly.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("serve", out); }
 
 static bool is_flag(const char *arg, const char *flag) {
     size_t n = strlen(flag);
@@ -114,7 +92,7 @@ static int parse_args(int argc, char **argv, serve_args *a) {
                 if (code >= 0) return code;
             }
         if (!known) {
-            fprintf(stderr, "innereye serve: unknown argument '%s' (see innereye serve --help)\n", arg);
+            ie_cli_unknown_option("serve", arg);
             return 2;
         }
     }

@@ -30,24 +30,9 @@
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_submit.h"
+#include "tools/commands.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: innereye submit slurm (--model NAME | --config FILE) [--set KEY=VALUE ...]\n"
-            "                             [--cv K | --grid KEY=V1,V2 --random KEY=uniform(A,B) [--trials N] ...]\n"
-            "                             [--parallel N] [--partition P] [--gpus-per-task N] [--cpus-per-task N]\n"
-            "                             [--time HH:MM:SS] [--mem M] [--nodes N --tasks-per-node T]\n"
-            "                             [--innereye PATH] [--dry-run]\n"
-            "       innereye submit slurm --resubmit RUN_DIR --task I\n"
-            "       innereye submit azureml (--model NAME | --config FILE) [--cv K [--jobs-per-fold] | --grid ...]\n"
-            "                             --compute CLUSTER [--data azureml:NAME@latest | --data-path PATH]\n"
-            "                             [--experiment NAME] [--cuda] [--parallel N] [--resource-group RG]\n"
-            "                             [--workspace WS] [--repo DIR] [--dry-run]\n"
-            "                             [--instance-count N --processes-per-instance T]\n"
-            "       innereye submit azureml --resubmit RUN_DIR --task I [--dry-run]\n"
-            "Sweep flags as for innereye sweep: --grid, --random, --trials, --metric, --goal, --no-early-stop.\n"
-            "Step by step: docs/cluster.md.\n");
-}
+static void usage(FILE *f) { ie_cli_usage("submit", f); }
 
 static int parse_count(const char *flag, const char *v, int lo, int *out) {
     char *end;
@@ -293,7 +278,7 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
         return 2;
     }
     if (n_rest) {
-        fprintf(stderr, "innereye submit %s: unknown argument '%s' (see innereye submit --help)\n", engine, rest[0]);
+        ie_cli_unknown_option("submit", rest[0]);
         return 2;
     }
     if (ie_config_resolve(cfg) != IE_OK) {
@@ -353,8 +338,7 @@ static bool find_submission(const char *run, char *dir, size_t size, char *engin
 
 int ie_cmd_status(int argc, char **argv) {
     if (argc != 1) {
-        fprintf(stderr, "usage: innereye status RUN_DIR   (a run of innereye train, or one submitted with innereye "
-                        "submit)\n");
+        ie_cli_usage("status", stderr);
         return 2;
     }
     char dir[4200], engine[32], record[4300];
@@ -425,8 +409,7 @@ static int aggregate_cv(const char *run_dir) {
 
 int ie_cmd_collect(int argc, char **argv) {
     if (argc != 1 || argv[0][0] == '-') {
-        fprintf(stderr, "usage: innereye collect RUN_DIR   (download the finished folds or trials of a run submitted "
-                        "with innereye submit azureml into RUN_DIR, then aggregate them)\n");
+        ie_cli_usage("collect", stderr);
         return 2;
     }
     char dir[4200], engine[32], record[4300];
@@ -476,7 +459,7 @@ int ie_cmd_collect(int argc, char **argv) {
 
 int ie_cmd_sweep_aggregate(int argc, char **argv) {
     if (argc != 1) {
-        fprintf(stderr, "usage: innereye sweep-aggregate SWEEP_RUN_DIR   (after the trials ran, e.g. on a cluster)\n");
+        ie_cli_usage("sweep-aggregate", stderr);
         return 2;
     }
     if (ie_sweep_aggregate(argv[0]) != IE_OK) {

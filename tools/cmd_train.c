@@ -21,21 +21,9 @@
 #include "tools/cli_config.h"
 #include "tools/cmd_train.h"
 #include "tools/train_launch.h"
+#include "tools/commands.h"
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "usage: innereye train [--config FILE] [--model NAME] [--set KEY=VALUE ...] [--threads N]\n"
-            "                      [--output-dir DIR] [InnerEye flags: --num_epochs, --random_seed, ...]\n"
-            "       innereye train --resume RUN_DIR [--threads N] [--set data.workers=N ...]\n"
-            "       innereye train ... --cv K [--parallel N]          (K-fold cross-validation)\n"
-            "       innereye train ... --processes P   (data-parallel: P MPI processes, the same bytes as one)\n"
-            "       innereye train ... --cv K --cross_validation_split_index I --set run.name=CV_RUN\n"
-            "       innereye train ... --device cpu|cuda [--precision fp32|tf32]   (train.device, train.precision)\n"
-            "       innereye --model=NAME [...]      (the same as innereye train)\n"
-            "\n"
-            "Without --config, the model's built-in config configs/<model_name>.json is used.\n"
-            "Keys and flags: docs/config.md.\n");
-}
+static void usage(FILE *out) { ie_cli_usage("train", out); }
 
 /* Exit codes (docs/errors.md): 2 when the command line or the configuration
  * is wrong and nothing was run, 1 when the work failed. */
@@ -52,7 +40,8 @@ static int finish(ie_status st, const char *run_dir, const ie_comm *comm) {
     if (st == IE_OK && run_dir[0] && ie_comm_rank(comm) == 0) ie_report_after(run_dir);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
-        if (run_dir[0]) fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
+        if (run_dir[0] && access(run_dir, F_OK) == 0) /* a run that failed its checks is removed */
+            fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
         /* A setting found wrong before a run folder was made is a
          * configuration error like those the schema finds. */
         return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
@@ -149,7 +138,7 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "innereye train: unknown argument '%s' (see innereye train --help)\n", a);
+            ie_cli_unknown_option("train", a);
             return 2;
         }
     }

@@ -346,14 +346,21 @@ def sha256_of(path):
 
 
 def usage_settings(model, params, output):
-    sets = ["model.name=%s" % model]
-    sets += ["model.params.%s=%s" % (k, json.dumps(v, separators=(",", ":"))) for k, v in params.items()]
+    """The arguments of `innereye train` that start a run from the converted
+    weights: --model picks the model and its built-in config."""
+    sets = ["model.params.%s=%s" % (k, json.dumps(v, separators=(",", ":"))) for k, v in params.items()]
     sets.append("model.init_checkpoint=%s" % output)
-    return " ".join("--set " + s for s in sets)
+    return "--model %s " % model + " ".join("--set " + s for s in sets)
+
+
+def infer_settings(model, params, output):
+    """The arguments of `innereye infer` that segment with the weights as they are."""
+    sets = ["model.params.%s=%s" % (k, json.dumps(v, separators=(",", ":"))) for k, v in params.items()]
+    return "--checkpoint %s --model %s " % (output, model) + " ".join("--set " + s for s in sets)
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(prog="innereye convert", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("input", help="PyTorch checkpoint (.pt, .pth, .ckpt)")
     ap.add_argument("output", help="safetensors file to write")
@@ -367,7 +374,8 @@ def main(argv=None):
         import torch
     except ImportError:
         print("convert_pytorch_checkpoint: this tool needs PyTorch; run it with a Python that has torch "
-              "(Debian: apt-get install python3-torch, then /usr/bin/python3 %s)" % sys.argv[0], file=sys.stderr)
+              "(Debian: apt-get install python3-torch; innereye convert runs $INNEREYE_PYTHON, else python3)",
+              file=sys.stderr)
         return 2
     try:
         obj = load_checkpoint(torch, args.input, args.trust_pickle)
@@ -402,7 +410,8 @@ def main(argv=None):
     if model:
         desc = ", ".join("%s %s" % (k, v) for k, v in params.items())
         print("wrote %s: %d tensors in InnerEye's %s layout (%s)" % (args.output, len(tensors), model, desc))
-        print("use it with: innereye train %s" % usage_settings(model, params, args.output))
+        print("train from it: innereye train %s" % usage_settings(model, params, args.output))
+        print("segment with it: innereye infer %s --image IMAGE --out DIR" % infer_settings(model, params, args.output))
     else:
         print("wrote %s: %d tensors, names as in the checkpoint" % (args.output, len(tensors)))
     return 0

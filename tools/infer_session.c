@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
+
 #include "core/backend/backend.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
@@ -65,6 +67,32 @@ static ie_status hash_weights(const char *file, weights_digests *w) {
     return ie_sha256_file(file, w->digest[w->n++]);
 }
 
+/* model.init_checkpoint of a run without checkpoints, checked against the
+ * SHA-256 its run.json recorded; *init names the file. */
+static ie_status load_init_weights(const ie_config *cfg, const char *run, ie_params *params, const char **init) {
+    IE_TRY(ie_config_get_string(cfg, "model.init_checkpoint", init));
+    if (!(*init)[0])
+        return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s/checkpoints/last.json is missing): was the run "
+                            "stopped before its first checkpoint?", run, run);
+    cJSON *record = NULL;
+    char sha[IE_SHA256_HEX_SIZE];
+    IE_TRY(ie_run_record_read(run, &record));
+    const char *want = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(record, "init_checkpoint"), "sha256"));
+    ie_status st = ie_sha256_file_hex(*init, sha);
+    if (st == IE_OK && (!want || strcmp(want, sha) != 0))
+        st = ie_error_set(IE_ERR_STATE, "%s did not train and has no checkpoint; its weights were %s, but that file "
+                          "%s (SHA-256 %.12s... then, %.12s... now): put the original back, or train the run",
+                          run, *init, want ? "changed since" : "was not recorded in run.json", want ? want : "?", sha);
+    cJSON_Delete(record);
+    IE_TRY(st);
+    ie_params *saved = NULL;
+    IE_TRY(ie_safetensors_read(*init, &saved));
+    st = ie_params_copy_from(params, saved, *init, 1);
+    ie_params_free(saved);
+    return st;
+}
+
 static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weights_digests *weights_hash, char *what,
                             size_t what_size) {
     const char *name = "", *path = "";
@@ -86,13 +114,18 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
     ie_params *params = model_parameters(s->plugin, s->model);
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
-    if (r->run) {
-        char last[PATH_MAX + 64];
-        struct stat st;
-        snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
-        if (stat(last, &st) != 0 || !S_ISREG(st.st_mode))
-            return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its "
-                                "first checkpoint?", r->run, last);
+    char last[PATH_MAX + 64];
+    struct stat sb;
+    if (r->run) snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
+    if (r->run && (stat(last, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        /* A run that did not train (run.train false) uses the weights it
+         * started from, if they are still the file it recorded. */
+        const char *init = "";
+        IE_TRY(load_init_weights(s->cfg, r->run, params, &init));
+        IE_TRY(hash_weights(init, weights_hash));
+        snprintf(what, what_size, "%s %s, the weights %s started from (it did not train)", p->name, p->version,
+                 r->run);
+    } else if (r->run) {
         ie_trainer_state state;
         IE_TRY(ie_checkpoint_load_last(r->run, &state, params, NULL));
         snprintf(last, sizeof last, "%s/checkpoints/epoch_%04d.safetensors", r->run, state.epoch);

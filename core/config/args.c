@@ -1,8 +1,10 @@
 /* core/config - overrides: "--set path=value", InnerEye's command-line flags
  * mapped to config keys, and the flag table of docs/config.md. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/config/config_impl.h"
 
@@ -143,11 +145,47 @@ ie_status ie_config_set(ie_config *cfg, const char *assignment, const char *sour
 
 /* ---------------------------------------------------------------- command line */
 
+static bool is_file(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* --config NAME: the file as given (from the current folder), else, as
+ * `extends` finds a parent, in the search folders (the installed configs):
+ * `--config hello_world.json` and `--config configs/hello_world.json` work
+ * from any folder. */
+static ie_status add_config_flag(ie_config *cfg, const char *value) {
+    if (is_file(value) || value[0] == '/') return ie_config_add_file(cfg, value);
+    const char *base = strncmp(value, "configs/", 8) == 0 ? value + 8 : value;
+    ie_strbuf tried = {0};
+    for (int i = 0; i < cfg->n_search_dirs; i++) {
+        ie_strbuf cand = {0};
+        ie_sb_printf(&cand, "%s/%s", cfg->search_dirs[i], base);
+        if (!cand.failed && is_file(cand.data)) {
+            ie_status st = ie_config_add_file(cfg, cand.data);
+            ie_sb_free(&cand);
+            ie_sb_free(&tried);
+            return st;
+        }
+        ie_sb_printf(&tried, ", %s", cand.data ? cand.data : "?");
+        ie_sb_free(&cand);
+    }
+    /* Not there either: the loader's own message, and where else we looked. */
+    ie_status st = ie_config_add_file(cfg, value);
+    if (st != IE_OK && tried.data) {
+        char message[2048];
+        snprintf(message, sizeof message, "%s", ie_error_message());
+        st = ie_error_set(st, "%s (looked in the installed configs too:%s)", message, tried.data + 1);
+    }
+    ie_sb_free(&tried);
+    return st;
+}
+
 static ie_status apply_flag(ie_config *cfg, const ie_config_flag *f, const char *value) {
     ie_strbuf src = {0};
     ie_status st;
     switch (f->kind) {
-    case IE_FLAG_CONFIG: st = ie_config_add_file(cfg, value); break;
+    case IE_FLAG_CONFIG: st = add_config_flag(cfg, value); break;
     case IE_FLAG_SET:
         ie_sb_printf(&src, "--set %s", value);
         st = src.failed ? ie_error_set(IE_ERR_NOMEM, "config: out of memory") : ie_config_set(cfg, value, src.data);

@@ -239,9 +239,11 @@ static const ie_config_key schema_keys[] = {
      .doc = "Epochs between decays of the step schedule."},
     {.path = "train.schedule.milestones", .type = IE_CFG_INT_ARRAY, .def = "[]", AT_LEAST(0),
      .doc = "Epochs at which multistep decays (InnerEye `l_rate_multi_step_milestones`)."},
-    {.path = "train.loss.name", .type = IE_CFG_ENUM, .def = "\"CrossEntropy\"",
-     .choices = "CrossEntropy|SoftDice|Focal|Mixture|BCE|MSE|L1",
-     .doc = "Loss when the model does not bring its own (InnerEye `loss_type`)."},
+    {.path = "train.loss.name", .type = IE_CFG_ENUM, .def = "\"Auto\"",
+     .choices = "Auto|CrossEntropy|SoftDice|Focal|Mixture|BCE|MSE|L1",
+     .doc = "Loss when the model does not bring its own (InnerEye `loss_type`). Auto: the one that fits the task "
+            "and targets: CrossEntropy for segmentation and multi-class targets, BCE for binary (and multi-label) "
+            "targets, MSE for regression."},
     {.path = "train.loss.class_weights", .type = IE_CFG_NUMBER_ARRAY, .def = "[]", AT_LEAST(0),
      .doc = "Weight per class, background first; [] weighs classes equally."},
     {.path = "train.loss.focal_gamma", .type = IE_CFG_NUMBER, .def = "2", AT_LEAST(0),

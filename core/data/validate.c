@@ -148,7 +148,7 @@ static bool check_image(const ie_seg_config *cfg, const char *channel, const cha
     /* A 2-D image would reach a 3-D model as one slice, padded to its crop:
      * a model trained on that is not what anyone meant. */
     if (!bad && (g->ndim == 2 || g->size[2] == 1) && cfg->crop[0] > 1)
-        problem(r, channel, path, "a %s (%lldx%lld%s), but the model works on 3-D crops (data.crop_size [%lld, %lld, "
+        problem(r, channel, path, "a %s (%lldx%lld%s, x, y), but the model works on 3-D crops (data.crop_size [%lld, %lld, "
                 "%lld]): give 3-D volumes, or train a 2-D model (data.crop_size [1, H, W], for example UNet2D)",
                 g->ndim == 2 ? "2-D image" : "3-D image of one slice", (long long)g->size[0], (long long)g->size[1],
                 g->ndim == 2 ? "" : "x1", (long long)cfg->crop[0], (long long)cfg->crop[1], (long long)cfg->crop[2]);

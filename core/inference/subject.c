@@ -118,7 +118,7 @@ ie_status ie_infer_check_item(const ie_infer_settings *s, const char *const *cha
                                 "(or use infer.format nifti)", item->subject, channels[c], path,
                                 s->format == IE_INFER_RTSTRUCT ? "rtstruct" : "dicom-seg");
         if ((g.ndim == 2 || g.size[2] == 1) && s->window.window[0] > 1)
-            return ie_error_set(IE_ERR_SHAPE, "subject '%s', channel '%s': %s: a %s (%lldx%lld%s), but the model works "
+            return ie_error_set(IE_ERR_SHAPE, "subject '%s', channel '%s': %s: a %s (%lldx%lld%s, x, y), but the model works "
                                 "on 3-D crops (window %lldx%lldx%lld, D x H x W): give 3-D volumes, or use a 2-D model",
                                 item->subject, channels[c], path, g.ndim == 2 ? "2-D image" : "3-D image of one slice",
                                 (long long)g.size[0], (long long)g.size[1], g.ndim == 2 ? "" : "x1",

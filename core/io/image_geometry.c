@@ -90,7 +90,7 @@ bool ie_image_geometry_equal(const ie_image_geometry *a, const ie_image_geometry
     if (a->ndim != b->ndim || a->size[0] != b->size[0] || a->size[1] != b->size[1] ||
         a->size[2] != b->size[2]) {
         if (why && why_size)
-            snprintf(why, why_size, "size %lldx%lldx%lld (%d-D) vs %lldx%lldx%lld (%d-D)",
+            snprintf(why, why_size, "size %lldx%lldx%lld (x, y, z; %d-D) vs %lldx%lldx%lld (%d-D)",
                      (long long)a->size[0], (long long)a->size[1], (long long)a->size[2], a->ndim,
                      (long long)b->size[0], (long long)b->size[1], (long long)b->size[2], b->ndim);
         return false;
@@ -126,12 +126,12 @@ const char *ie_image_geometry_describe(const ie_image_geometry *g, char *buf, si
     }
     const double *d = g->direction;
     if (g->ndim == 2)
-        snprintf(buf, size, "%lldx%lld pixels, spacing %gx%g mm, origin (%g, %g) mm, direction [%g %g; %g %g]",
+        snprintf(buf, size, "%lldx%lld pixels (x, y), spacing %gx%g mm, origin (%g, %g) mm, direction [%g %g; %g %g]",
                  (long long)g->size[0], (long long)g->size[1], g->spacing[0], g->spacing[1], g->origin[0],
                  g->origin[1], d[0], d[1], d[3], d[4]);
     else
         snprintf(buf, size,
-                 "%lldx%lldx%lld voxels, spacing %gx%gx%g mm, origin (%g, %g, %g) mm, "
+                 "%lldx%lldx%lld voxels (x, y, z), spacing %gx%gx%g mm, origin (%g, %g, %g) mm, "
                  "direction [%g %g %g; %g %g %g; %g %g %g]",
                  (long long)g->size[0], (long long)g->size[1], (long long)g->size[2], g->spacing[0],
                  g->spacing[1], g->spacing[2], g->origin[0], g->origin[1], g->origin[2], d[0], d[1], d[2],

@@ -121,7 +121,7 @@ void ie_fp_measure_case(fp_case *c, int index, int n_channels, int64_t n_samples
         if (ie_tensor_numel(img) != n || gi.size[0] != g.size[0] || gi.size[1] != g.size[1] ||
             (g.ndim > 2 && gi.size[2] != g.size[2])) {
             snprintf(msg, sizeof msg,
-                     "subject '%s': image %s has size %lldx%lldx%lld but its label map %s has %lldx%lldx%lld; "
+                     "subject '%s': image %s has size %lldx%lldx%lld (x, y, z) but its label map %s has %lldx%lldx%lld; "
                      "every channel of a case must share the label map's grid (resample them first)",
                      c->subject, c->paths[ch], (long long)gi.size[0], (long long)gi.size[1],
                      (long long)(gi.ndim > 2 ? gi.size[2] : 1), label_path, (long long)c->size[0],

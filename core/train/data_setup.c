@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/data/pairing.h"
 #include "core/data/split_column.h"
@@ -150,6 +151,12 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
     char path[4400];
     if (!synthetic && (csv[0] || root[0])) return load_csv(csv, root, out, note, note_size);
+    /* A resumed run reads what it built when it started, whatever exists now:
+     * generated data never replaces a folder that went missing since. */
+    char built[4400];
+    snprintf(built, sizeof built, "%s/dataset.csv", run_dir);
+    if (resume && !synthetic && images[0] && access(built, F_OK) == 0)
+        return reuse_built(built, "paired from data.images_dir", out, note, note_size);
     if (!synthetic && images[0] && (is_dir(images) || !fallback)) {
         if (!is_dir(images))
             return ie_error_set(IE_ERR_IO, "data.images_dir %s is not a folder (paths are relative to the "
@@ -168,11 +175,22 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
     snprintf(path, sizeof path, "%s/dataset.csv", dir);
     if (resume) return reuse_built(path, "generated", out, note, note_size);
     IE_TRY(ie_data_write_synthetic(dir, (int)synthetic_count, (uint64_t)seed, path, sizeof path));
-    if (synthetic)
+    if (synthetic) {
         snprintf(note, note_size, "data: %d generated volumes in %s", (int)synthetic_count, dir);
-    else
-        snprintf(note, note_size, "data: %s not found, so %d generated volumes in %s (data.fallback_synthetic)",
+    } else {
+        snprintf(note, note_size, "data: %s not found, so %d GENERATED volumes in %s (data.fallback_synthetic)",
                  images, (int)synthetic_count, dir);
+        /* Loud: a run on stand-in data must never pass for one on the user's. */
+        fprintf(stderr,
+                "warning: ======================================================================\n"
+                "warning: data.images_dir %s does not exist, so this run trains and tests on %d\n"
+                "warning: GENERATED volumes (data.fallback_synthetic is true): its results say nothing\n"
+                "warning: about real data. Give your data (--set data.images_dir=DIR --set\n"
+                "warning: data.labels_dir=DIR, or data.dataset_csv), or --set data.fallback_synthetic=false\n"
+                "warning: to make a missing folder an error. Paths are relative to the current folder.\n"
+                "warning: ======================================================================\n",
+                images, (int)synthetic_count);
+    }
     return ie_dataset_load(path, "subject", out);
 }
 

@@ -24,7 +24,10 @@ ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out) {
     memset(out, 0, sizeof *out);
     const char *name = "CrossEntropy";
     IE_TRY(ie_config_get_string(cfg, "train.loss.name", &name));
-    IE_TRY(loss_kind_parse("train.loss.name", name, &out->kind));
+    /* Auto is cross-entropy for segmentation; a classification or regression
+     * task replaces it by the loss of its targets (task_scalar.c). */
+    out->automatic = !strcmp(name, "Auto");
+    IE_TRY(loss_kind_parse("train.loss.name", out->automatic ? "CrossEntropy" : name, &out->kind));
     const char *parts[2];
     double weights[2];
     int count = 0;

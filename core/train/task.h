@@ -31,7 +31,7 @@ typedef struct ie_task_env {
     const ie_loaded_plugin *plugin;
     ie_model *model;
     const ie_host *host;
-    const ie_loss_spec *loss;
+    ie_loss_spec *loss; /* setup may resolve train.loss.name "Auto" by its targets */
     uint64_t seed;
     int batch_size, workers, prefetch;
     size_t cache_bytes;

@@ -87,6 +87,16 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env) {
     /* The default loss must fit the targets (a plugin's own loss is its business). */
     if (env->plugin->table.loss) return IE_OK;
     IE_TRY(ie_config_get_string(cfg, "train.loss.name", &loss));
+    /* "Auto": the loss of the targets, said once so the log shows it. */
+    if (env->loss->automatic) {
+        env->loss->kind = c->target == IE_TARGET_BINARY       ? IE_LOSS_BCE
+                          : c->target == IE_TARGET_MULTICLASS ? IE_LOSS_CROSS_ENTROPY
+                                                              : IE_LOSS_MSE;
+        printf("train.loss.name Auto: %s for %s targets\n",
+               env->loss->kind == IE_LOSS_BCE ? "BCE" : env->loss->kind == IE_LOSS_MSE ? "MSE" : "CrossEntropy",
+               ie_scalar_target_name(c->target));
+        return IE_OK;
+    }
     ie_loss_kind k = env->loss->kind;
     bool fits = c->target == IE_TARGET_BINARY       ? k == IE_LOSS_BCE
                 : c->target == IE_TARGET_MULTICLASS ? k == IE_LOSS_CROSS_ENTROPY || k == IE_LOSS_FOCAL

@@ -23,6 +23,7 @@
 #include "core/dist/grads.h"
 #include "core/dist/reduce.h"
 #include "core/dist/tree.h"
+#include "core/export/bundle.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
@@ -1262,11 +1263,13 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         ie_seg_setup probe;
         st = ie_seg_setup_from_config(t.cfg, t.n_classes, &probe);
     }
+    bool created = false;
     if (st == IE_OK && !resume && !follower) {
         const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
         if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
         if (st == IE_OK) st = ie_run_dir_create(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
+        created = st == IE_OK; /* only a folder this process made may be removed below */
         if (st == IE_OK) st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
         if (st == IE_OK) {
             char path[4200];
@@ -1335,15 +1338,31 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (!follower) st = announce(&t, st, resume);
     if (t.comm) ie_comm_set_timeout(t.comm, t.dist_timeout);
     bool do_train = true;
+    /* Everything so far was a check (data, split, model, weights): a new run
+     * that fails one leaves no folder behind (below). */
+    bool began = st == IE_OK;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
     if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
     if (st == IE_OK && !follower) { /* test inference writes predictions: rank 0's work */
         ie_guard_progress(0, 0, t.checkpoint_epoch);
         st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
     }
-    if (t.record) st = record_end(&t, st);
+    /* A new run that failed a check before training began is removed, so
+     * that failed attempts do not pile up as empty run folders; only the
+     * data check's list of problems is kept to be read (docs/errors.md). */
+    char folder[sizeof t.run_dir], problems[sizeof t.run_dir + 32];
+    snprintf(folder, sizeof folder, "%s", t.run_dir);
+    snprintf(problems, sizeof problems, "%s/data_problems.txt", t.run_dir);
+    bool discard = st != IE_OK && created && !began && access(problems, F_OK) != 0;
+    if (t.record && !discard) st = record_end(&t, st);
     cJSON_Delete(resume_record);
-    trainer_free(&t);
+    trainer_free(&t); /* releases the folder's lock */
     ie_guard_end();
+    if (discard) {
+        char message[2048];
+        snprintf(message, sizeof message, "%s", ie_error_message());
+        ie_bundle_remove_tree(folder); /* run_dir keeps the name: innereye train's exit code is that of a run */
+        ie_error_set(st, "%s (the run stopped before training began; its folder %s was removed)", message, folder);
+    }
     return st;
 }

@@ -84,5 +84,5 @@ init init_checkpoint_nan "model.init_checkpoint: .*epoch_0002.safetensors: tenso
   "use an earlier checkpoint" runs/nan_run/checkpoints/epoch_0002.safetensors
 init init_checkpoint_other_model "model.init_checkpoint: .*tensor '[^']+' is \\[[0-9, ]+\\] f32, the model's is" \
   "model.init_checkpoint" runs/wide/checkpoints/epoch_0001.safetensors
-check "init_checkpoint cases stopped before training (4 run folders, no checkpoint in any)" \
-  bash -c "[ \$(ls -d runs/HelloWorld_* | wc -l) -eq 4 ] && [ -z \"\$(ls runs/HelloWorld_*/checkpoints 2>/dev/null)\" ]"
+check "init_checkpoint cases stopped before training and left no run folder" \
+  bash -c "[ -z \"\$(ls -d runs/HelloWorld_* 2>/dev/null)\" ]"

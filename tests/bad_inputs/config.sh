@@ -63,7 +63,7 @@ train_config output_dir_too_long "the run folder $W/d+\\.\\.\\.d+/<model>_<time>
   "choose a shorter output.dir" --output-dir "$long_dir"
 expect model_unknown 1 "no plugin named 'NoSuchModel'" "Give a path to the .so, or add its folder to INNEREYE_PLUGIN_PATH" \
   -- "$IE" train "${BASE[@]}" --set model.name=NoSuchModel
-expect train_unknown_flag 2 "unknown argument '--bogus'" "see innereye train --help" -- "$IE" train "${BASE[@]}" --bogus
+expect train_unknown_flag 2 "unknown option '--bogus'" "innereye help train" -- "$IE" train "${BASE[@]}" --bogus
 expect train_no_model 2 "give --config FILE or --model NAME" "usage: innereye train" -- "$IE" train --set train.epochs=1
 expect infer_bad_setting 2 "infer.overlap: must be a number in \\[0, 1\\), got 7" "must be a number" -- \
   "$IE" infer --checkpoint nothing.safetensors --config "$FIXTURES/../../../configs/hello_world.json" \
@@ -72,4 +72,4 @@ expect infer_no_out 2 "give --out DIR" "results go to DIR/<subject>/" -- \
   "$IE" infer --checkpoint nothing.safetensors --config "$FIXTURES/../../../configs/hello_world.json" \
   --image data/synthetic_000_image.nii.gz
 expect eval_missing_args 2 "usage: innereye eval" "--pred FILE_OR_DIR --truth FILE_OR_DIR" -- "$IE" eval --pred x
-expect unknown_command 2 "unknown command 'trian'" "usage: innereye <command>" -- "$IE" trian
+expect unknown_command 2 "unknown command 'trian'; did you mean 'train'?" "innereye help lists the commands" -- "$IE" trian

@@ -97,9 +97,9 @@ train_with nan_image_mha 1 "nan.mha.*voxel .* is NaN" "replace them" \
   "$W/nan.mha" "$lab"
 "$TOOL" image flat.nii.gz --2d
 "$TOOL" labels flat_label.nii.gz --2d
-train_with image_2d_for_3d_model 1 "flat.nii.gz\\): a 2-D image \\(16x16\\), but the model works on 3-D crops \\(data.crop_size \\[8, 8, 8\\]\\)" \
+train_with image_2d_for_3d_model 1 "flat.nii.gz\\): a 2-D image \\(16x16, x, y\\), but the model works on 3-D crops \\(data.crop_size \\[8, 8, 8\\]\\)" \
   "give 3-D volumes, or train a 2-D model" "$W/flat.nii.gz" "$W/flat_label.nii.gz"
-expect infer_2d_for_3d_model 1 "subject .flat., channel .image.: (./)?flat.nii.gz: a 2-D image \\(16x16\\), but the model works on 3-D crops" \
+expect infer_2d_for_3d_model 1 "subject .flat., channel .image.: (./)?flat.nii.gz: a 2-D image \\(16x16, x, y\\), but the model works on 3-D crops" \
   "give 3-D volumes" -- "$IE" infer --run runs/good --image flat.nii.gz --out preds
 
 # DICOM series folders: one series trains (the run records a hash of the

@@ -65,10 +65,11 @@ plugin_train plugin_no_forward "libnull_forward.so: plugin NullForward has no fo
   "$PLUGINS/libnull_forward.so"
 plugin_train plugin_missing_file "nothere.so: cannot load the plugin: .*No such file" "No such file or directory" \
   "$W/nothere.so"
-plugin_train plugin_create_fails "plugin CreateFails: create failed: CreateFails: model.params.depth must be at least 1" \
-  "must be at least 1" "$PLUGINS/libcreate_fails.so"
+# A config the plugin refuses: exit 1 as any failed run, no run folder left.
+expect plugin_create_fails 1 "plugin CreateFails: create failed: CreateFails: model.params.depth must be at least 1" \
+  "must be at least 1" --changes runs -- "$IE" train "${TINY[@]}" --set data.dataset_csv=data/dataset.csv \
+  --output-dir runs --set run.name=plugin_create_fails --set "model.plugin=$PLUGINS/libcreate_fails.so"
 plugin_train plugin_without_parameters "plugin ForwardFails \\($PLUGINS/libforward_fails.so\\): the optimiser cannot use the model's parameters" \
   "no trainable parameters" "$PLUGINS/libforward_fails.so"
-check "plugin_without_parameters: run.json says failed, with the message" \
-  bash -c "grep -q '\"status\":.\"failed\"' runs/plugin_without_parameters/run.json &&
-           grep -q 'no trainable parameters' runs/plugin_without_parameters/run.json"
+check "plugin_without_parameters: it failed before training began, so no run folder is left" \
+  test ! -e runs/plugin_without_parameters

@@ -17,7 +17,8 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fails=0
-convert() { "$python" "$src/tools/convert_pytorch_checkpoint.py" "$@"; }
+# innereye convert runs the installed converter with INNEREYE_PYTHON.
+convert() { INNEREYE_PYTHON="$python" "$innereye" convert "$@"; }
 check() { # check DESCRIPTION COMMAND...
   if "${@:2}"; then echo "ok    $1"; else echo "FAIL  $1"; fails=$((fails + 1)); fi
 }

@@ -198,7 +198,7 @@ check "  ... and is left as it was" grep -qx keep "$out/kept.onnx"
 refused "an unknown format" 2 "--format must be" --run "$unet3d" --format tflite --out "$out/x.onnx"
 refused "no --run" 2 "give --run" --format onnx --out "$out/x.onnx"
 refused "a folder that is not a run" 2 "is not a run folder" --run "$out" --format onnx --out "$out/x.onnx"
-refused "an unknown argument" 2 "unknown argument '--frobnicate'" --run "$unet3d" --frobnicate 1
+refused "an unknown argument" 2 "unknown option '--frobnicate'" --run "$unet3d" --frobnicate 1
 check "nothing written by the refusals" test ! -e "$out/x.onnx"
 
 [ $fails -eq 0 ] && echo "all passed" || { echo "$fails failed"; exit 1; }

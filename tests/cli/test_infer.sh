@@ -103,7 +103,7 @@ refused "a misspelt key" 2 "infer.overlapp.*infer.overlap" \
   "$innereye" infer --run "$run" --dataset "$data/dataset.csv" --out "$out/x" --set infer.overlapp=0.2
 refused "an unknown class in a rule" 2 "postprocess.largest_component\[0\] is \"liver\", which is not one of data.classes" \
   "$innereye" infer --run "$run" --dataset "$data/dataset.csv" --out "$out/x" --set 'postprocess.largest_component=["liver"]'
-refused "an unknown option" 2 "unknown argument '--imgae'" \
+refused "an unknown option" 2 "unknown option '--imgae'; did you mean '--image'?" \
   "$innereye" infer --run "$run" --imgae "$data/${test_subject}_image.nii.gz" --out "$out/x"
 
 if [ "$fails" -ne 0 ]; then

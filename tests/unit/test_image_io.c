@@ -640,7 +640,7 @@ static void test_geometry_helpers(void) {
     CHECK(!ie_image_geometry_equal(&a, &b, 1e-6, why, sizeof why) && strstr(why, "direction"), "direction: %s", why);
     b = a;
     b.size[2] = 34;
-    CHECK(!ie_image_geometry_equal(&a, &b, 1, why, sizeof why) && strstr(why, "36x51x35 (3-D) vs 36x51x34"),
+    CHECK(!ie_image_geometry_equal(&a, &b, 1, why, sizeof why) && strstr(why, "36x51x35 (x, y, z; 3-D) vs 36x51x34"),
           "size: %s", why);
     b = a;
     b.spacing[0] = NAN;
@@ -648,7 +648,7 @@ static void test_geometry_helpers(void) {
 
     a.spacing[2] = 5, a.origin[0] = 406.205, a.direction[0] = -1;
     ie_image_geometry_describe(&a, desc, sizeof desc);
-    CHECK(strcmp(desc, "36x51x35 voxels, spacing 1x1x5 mm, origin (406.205, 0, 0) mm, "
+    CHECK(strcmp(desc, "36x51x35 voxels (x, y, z), spacing 1x1x5 mm, origin (406.205, 0, 0) mm, "
                        "direction [-1 0 0; 0 1 0; 0 0 1]") == 0,
           "describe: %s", desc);
 }
