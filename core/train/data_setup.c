@@ -107,10 +107,13 @@ static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, c
     else snprintf(path, sizeof path, "%s/dataset.csv", root);
     const char *key = csv[0] ? "data.dataset_csv" : "data.root";
     struct stat sb;
-    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+    bool exists = stat(path, &sb) == 0; /* sb is read only when it does */
+    int err = errno;
+    if (!exists || !S_ISREG(sb.st_mode))
         return ie_error_set(IE_ERR_IO, "%s: cannot open '%s': %s; check %s (relative paths start at the current "
-                            "folder%s)", key, path, S_ISDIR(sb.st_mode) ? "it is a folder" : strerror(errno), key,
-                            csv[0] ? "" : "; data.root must hold dataset.csv");
+                            "folder%s)", key, path,
+                            !exists ? strerror(err) : S_ISDIR(sb.st_mode) ? "it is a folder" : "it is not a file",
+                            key, csv[0] ? "" : "; data.root must hold dataset.csv");
     IE_TRY(ie_dataset_load(path, "subject", out));
     snprintf(note, note_size, "data: %s", path);
     if (!root[0]) return IE_OK;
