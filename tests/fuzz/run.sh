@@ -2,7 +2,8 @@
 # tests/fuzz - runs the fuzzers of a `make fuzz` build one after the other:
 #   tests/fuzz/run.sh FUZZ_BUILD SECONDS [RUNS] [HARNESS...]
 # Each runs until SECONDS have passed or RUNS inputs were tried (0: no such
-# limit), at the lowest CPU priority (nice 19: the machine is shared), on its
+# limit), at the lowest CPU priority (nice 19: the machine is shared; FUZZ_NICE
+# sets another niceness), on its
 # working corpus FUZZ_BUILD/corpus/<harness> (grown from tests/fuzz/corpus and
 # kept between runs).  Crashers land in FUZZ_BUILD/artifacts/<harness>/; keep
 # each one under tests/fuzz/regressions/<harness>/ once fixed.  The figures of
@@ -15,6 +16,7 @@ seconds=$2
 runs=${3:-0}
 shift 3 2>/dev/null || shift $#
 harnesses=("$@")
+niceness=${FUZZ_NICE:-19}
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(config cli dataset_csv scalar_csv safetensors run_json image_header)
 
 # Any sanitizer report ends the run with a crasher file.
@@ -41,7 +43,7 @@ for h in "${harnesses[@]}"; do
   # alarms when the machine is loaded and nice 19 leaves the fuzzer waiting.
   unwind=
   [ "$h" = image_header ] && unwind=:fast_unwind_on_malloc=0
-  ASAN_OPTIONS=$ASAN_OPTIONS$unwind nice -n 19 "$fuzzer" "$corpus" "$here/corpus/$h" -max_total_time="$seconds" -runs="$limit" \
+  ASAN_OPTIONS=$ASAN_OPTIONS$unwind nice -n "$niceness" "$fuzzer" "$corpus" "$here/corpus/$h" -max_total_time="$seconds" -runs="$limit" \
     -close_fd_mask=1 -print_final_stats=1 -rss_limit_mb=2048 -timeout=60 -max_len=65536 \
     -dict="$here/fuzz.dict" -artifact_prefix="$artifacts/" > "$log" 2>&1
   rc=$?
