@@ -19,7 +19,7 @@ command -v script > /dev/null || { echo "skipped: script (bsdutils) is not insta
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cd "$src" || exit 1
-run="$innereye --model=HelloWorld --num_epochs=1 --threads 2 --set run.report=false"
+run="$innereye --model=HelloWorld --num_epochs=1 --threads 2 --set run.report=false --set data.max_subjects=60"
 # -e: the command's exit code; -f: flush as written; the typescript is the raw bytes a terminal received.
 script -qfec "$run --output-dir $out/tty" "$out/typescript" > /dev/null 2>&1 || { echo "FAIL: the run failed"; cat "$out/typescript"; exit 1; }
 $run --output-dir "$out/file" > "$out/plain.log" 2>&1 || { echo "FAIL: the run into a file failed"; cat "$out/plain.log"; exit 1; }
