@@ -72,10 +72,9 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 0
 FUZZ_HARNESSES ?=
-# -Wno-unknown-pragmas: the CPU kernels' `#pragma GCC ivdep` (a vectorisation
-# hint) is GCC's alone; clang ignores it, which -Werror would make an error.
-FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all \
-  -Wno-unknown-pragmas
+# (clang's -Wno-unknown-pragmas for the kernels' `#pragma GCC ivdep` is set in
+# CMakeLists.txt, after -Wall.)
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all
 # The ITK wrapper (C++) is compiled by g++: Debian's ITK headers refuse clang.
 # Its sanitizer calls resolve to clang's runtime in the fuzzer (no vptr check:
 # that part of the runtime is not linked into a C program).
