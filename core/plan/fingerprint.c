@@ -253,8 +253,8 @@ static ie_status summarise(const run *r, cJSON *root, const char *const *channel
         static const char *const what[] = {
             "cases with a spacing more than 2x away from the median along some axis",
             "cases with a size more than 2x away from the median along some axis",
-            "cases whose foreground median intensity lies outside the dataset's 0.5-99.5 percentiles or, for "
-            "non-negative intensities, 10x away from its median (another intensity scale?)",
+            ("cases whose foreground median intensity lies outside the dataset's 0.5-99.5 percentiles or, for "
+             "non-negative intensities, 10x away from its median (another intensity scale?)"),
             "cases without any foreground voxel"};
         snprintf(detail, sizeof detail, "%d %s%s", count, what[kind], count > MAX_LISTED ? " (first 20 listed)" : "");
         add_check(checks, kinds[kind], count > 0, detail, list);
