@@ -38,6 +38,45 @@ static uint64_t rd64(const unsigned char *p, int swap) {
     return swap ? __builtin_bswap64(v) : v;
 }
 
+/* The spacing and orientation fields ITK turns into a direction matrix: a
+ * NaN or infinity there makes ITK 5.2 abort the process inside vnl_svd
+ * (assert_finite; found by fuzz_image_header), and a magnitude beyond 1e15 mm
+ * (a million km) is no physical size but overflows float products on the way.
+ * Each is checked whether or not its code (qform_code/sform_code) is set:
+ * nifti1_io computes both matrices. */
+#define IE_NIFTI_MAX_GEOMETRY 1e15
+static ie_status check_geometry(const char *op, const char *path, const unsigned char *h, int v2, int swap) {
+    static const struct {
+        const char *name;
+        int v1, v2, count; /* byte offsets in NIfTI-1 (float) and NIfTI-2 (double) headers */
+    } fields[] = {{"pixdim[1..3] (voxel spacing)", 80, 112, 3},
+                  {"quatern_b/c/d (qform rotation)", 256, 352, 3},
+                  {"qoffset_x/y/z (qform origin)", 268, 376, 3},
+                  {"srow_x (sform)", 280, 400, 4},
+                  {"srow_y (sform)", 296, 432, 4},
+                  {"srow_z (sform)", 312, 464, 4}};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++) {
+        for (int i = 0; i < fields[f].count; i++) {
+            double v;
+            if (v2) {
+                uint64_t bits = rd64(h + fields[f].v2 + 8 * i, swap);
+                memcpy(&v, &bits, 8);
+            } else {
+                uint32_t bits = rd32(h + fields[f].v1 + 4 * i, swap);
+                float x;
+                memcpy(&x, &bits, 4);
+                v = x;
+            }
+            if (!isfinite(v) || fabs(v) > IE_NIFTI_MAX_GEOMETRY)
+                return ie_error_set(IE_ERR_IO,
+                                    "%s: %s: NIfTI header field %s, value %d, is %g: spacing and orientation must be "
+                                    "finite sizes in mm (at most %g); %s",
+                                    op, path, fields[f].name, i + 1, v, IE_NIFTI_MAX_GEOMETRY, hint);
+        }
+    }
+    return IE_OK;
+}
+
 /* Parses the NIfTI-1 (348-byte) or NIfTI-2 (540-byte) header in h[0..n). */
 static ie_status parse_header(const char *op, const char *path, const unsigned char *h, size_t n,
                               nifti_layout *out) {
@@ -76,6 +115,7 @@ static ie_status parse_header(const char *op, const char *path, const unsigned c
                                 path, hint);
         bytes *= d;
     }
+    IE_TRY(check_geometry(op, path, h, v2, swap));
     out->data_bytes = bytes;
     out->swap = swap;
     for (int i = 0; i < 3; i++) out->dims[i] = i < ndim && dims[i + 1] > 1 ? dims[i + 1] : 1;
@@ -139,6 +179,19 @@ static ie_status content_length(const char *op, const char *path, unsigned char 
                             err == Z_BUF_ERROR ? "truncated" : "damaged", (long long)total, msg, hint);
     *length = total;
     return IE_OK;
+}
+
+ie_status ie_nifti_header_check(const char *op, const char *path) {
+    gzFile z = gzopen(path, "rb"); /* reads plain files as they are */
+    if (!z) return ie_error_set(IE_ERR_IO, "%s: %s: cannot open: %s", op, path, strerror(errno));
+    unsigned char head[540];
+    const int n = gzread(z, head, sizeof head);
+    gzclose(z);
+    nifti_layout lay = {0};
+    /* A short or damaged stream is left to the reader and the full check,
+     * which say what is wrong with the data; only a complete header is judged. */
+    if (n < 348) return IE_OK;
+    return parse_header(op, path, head, (size_t)n, &lay);
 }
 
 int ie_nifti2_header(const char *path) {

@@ -28,6 +28,12 @@ ie_status ie_nifti_check(const char *op, const char *path);
  * just written, which may hold NaN on purpose). */
 ie_status ie_nifti_check_complete(const char *op, const char *path);
 
+/* The header alone (the first 540 bytes): dimensions, voxel size, and
+ * finite spacing and orientation fields, which ITK 5.2 aborts the process on
+ * (vnl_svd's assert_finite) when they hold a NaN or infinity.  Run before ITK
+ * reads the header.  Fails with IE_ERR_IO naming the file and the field. */
+ie_status ie_nifti_header_check(const char *op, const char *path);
+
 /* 2 when `path` (gzip-compressed or not) starts with a NIfTI-2 header, which
  * ITK 5.2 cannot read, else 0. */
 int ie_nifti2_header(const char *path);

@@ -332,6 +332,8 @@ ie_status read_file(const char *op, const char *path, ie_dtype dtype, ie_tensor 
                             op, path, kFormats);
     // ITK's MetaIO overflows its buffers on over-long header lines (file_check.h).
     if (std::strcmp(io->GetNameOfClass(), "MetaImageIO") == 0) IE_TRY(ie_metaimage_header_check(op, path));
+    // ... and aborts the process on a NaN or infinite NIfTI orientation field.
+    if (std::strcmp(io->GetNameOfClass(), "NiftiImageIO") == 0) IE_TRY(ie_nifti_header_check(op, path));
     Header h;
     IE_TRY(read_header(op, path, io, h));
     if (geometry) *geometry = h.geometry;
