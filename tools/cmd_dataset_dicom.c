@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/dicom/dicom.h"
 #include "core/dicom/structure_set.h"

@@ -27,7 +27,6 @@
 
 #include "core/util/file_util.h"
 #include "core/util/progress.h"
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "innereye/image_io.h"
 #include "tools/cmd_dataset_scalar.h"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/data/csv.h"
 #include "core/dist/comm.h"
 #include "core/experiment/child_runs.h"

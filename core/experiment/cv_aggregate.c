@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/data/csv.h"
 #include "core/experiment/cross_validation.h"
 

@@ -8,7 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/data/csv.h"
 #include "core/data/dataset.h"
 #include "core/data/split.h"

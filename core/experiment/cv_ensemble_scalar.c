@@ -19,7 +19,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/data/csv.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/experiment/ensemble.h"

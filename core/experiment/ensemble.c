@@ -8,7 +8,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/experiment/ensemble.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/export/bundle.h"
 #include "core/export/pb.h"
 #include "core/util/file_util.h"

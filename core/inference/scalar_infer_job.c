@@ -13,7 +13,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/dataset.h"
 #include "core/data/scalar_statistics.h"
 #include "core/experiment/ensemble.h"

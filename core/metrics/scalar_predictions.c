@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/data/csv.h"
 #include "core/data/strmap.h"
 

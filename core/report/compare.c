@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/metrics/wilcoxon.h"
 #include "core/report/report_impl.h"

@@ -12,7 +12,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/mlflow_data.h"

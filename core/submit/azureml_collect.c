@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"

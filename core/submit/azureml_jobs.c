@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/csv.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"

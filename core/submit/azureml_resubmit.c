@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/submit/cmdline.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/experiment/cross_validation.h"
 #include "core/submit/job_spec.h"
 #include "core/train/run_dir.h"

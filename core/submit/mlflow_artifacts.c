@@ -11,7 +11,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/submit/azureml.h"
 #include "core/submit/mlflow_data.h"
 #include "core/submit/mlflow_remote.h"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/submit/azureml.h"
 #include "core/submit/mlflow_data.h"
 #include "core/submit/mlflow_files.h"

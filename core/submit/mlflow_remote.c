@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/submit/mlflow_remote.h"
 #include "core/submit/mlflow_rest.h"
 

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/submit/mlflow_rest.h"
 #include "core/submit/slurm.h"
 #include "core/train/run_dir.h"

@@ -13,7 +13,6 @@
 #include <cblas.h>
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_path.h"
 #include "core/plugin/loader.h"
