@@ -10,7 +10,7 @@
 #include "core/backend/backend.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/plugin/guard.h"
 #include "core/train/compute.h"
 #include "core/train/run_dir.h"

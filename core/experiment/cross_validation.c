@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "core/util/file_util.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/dist/comm.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"

@@ -23,7 +23,7 @@
 #include <strings.h>
 
 #include "core/util/file_util.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/experiment/cross_validation.h"
 
 #define MAX_GROUPS 512

@@ -20,7 +20,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/util/file_util.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/experiment/ensemble.h"
 #include "core/metrics/scalar_predictions.h"

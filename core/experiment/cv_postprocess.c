@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/util/file_util.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/data/dataset.h"
 #include "core/data/segmentation_hooks.h"
 #include "core/data/split.h"

@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/util/file_util.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/sweep.h"
 #include "core/report/report.h"

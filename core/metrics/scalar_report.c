@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 
 #include "core/util/file_util.h"
-#include "core/data/csv.h"
-#include "core/data/strmap.h"
+#include "core/util/csv.h"
+#include "core/util/strmap.h"
 #include "core/metrics/scalar_metrics.h"
 
 typedef struct confusion {

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"

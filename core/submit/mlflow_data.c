@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/submit/mlflow_data.h"
 
 void ie_mlflow_key(const char *name, char *out, size_t size) {

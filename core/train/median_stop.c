@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/train/median_stop.h"
 #include "core/train/run_dir.h"
 

@@ -13,7 +13,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/train/run_dir.h"
 #include "core/util/file_util.h"
 

@@ -18,7 +18,7 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
 #include "core/data/sample_util.h"
-#include "core/data/strmap.h"
+#include "core/util/strmap.h"
 #include "core/dist/comm.h"
 #include "core/dist/grads.h"
 #include "core/dist/reduce.h"

@@ -42,7 +42,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/submit/azureml.h"
 #include "core/submit/job_spec.h"
 #include "core/submit/mlflow_data.h"
