@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/util/file_util.h"
-#include "core/submit/mlflow_rest.h"
+#include "core/tracking/mlflow_rest.h"
 #include "core/submit/slurm.h"
 #include "core/train/run_dir.h"
 

@@ -31,7 +31,7 @@
 #include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
-#include "core/submit/mlflow_log.h"
+#include "core/tracking/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/compute.h"
 #include "core/train/data_setup.h"

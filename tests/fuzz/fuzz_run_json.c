@@ -11,7 +11,7 @@
 #include "core/data/dataset.h"
 #include "core/data/scalar_statistics.h"
 #include "core/experiment/ensemble.h"
-#include "core/submit/mlflow_data.h"
+#include "core/tracking/mlflow_data.h"
 #include "core/train/run_dir.h"
 
 /* A tabular CSV as tests/cli/tabular_dataset.sh writes, to prepare with the
