@@ -16,7 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/scalar_statistics.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/export/export.h"
 #include "core/export/pytorch.h"

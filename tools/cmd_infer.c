@@ -18,7 +18,7 @@
 
 #include "core/util/progress.h"
 #include "core/data/dataset.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/inference/scalar_infer.h"
 #include "innereye/threads.h"

@@ -14,7 +14,7 @@
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
 

@@ -17,7 +17,7 @@
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "innereye/config.h"
 #include "innereye/image_io.h"
 

@@ -14,7 +14,7 @@
 #include "core/experiment/sweep.h"
 #include "core/report/report.h"
 #include "core/train/median_stop.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "innereye/rng.h"
 
 #define SWEEP_STREAM (IE_STREAM_USER - 1)

@@ -1,6 +1,6 @@
 /* core/export - bundles: one file with everything `innereye infer` needs.
  *
- * A bundle carries an ensemble folder (core/experiment/ensemble.h: the
+ * A bundle carries an ensemble folder (core/run/ensemble.h: the
  * manifest, and per member its resolved config, weights and training
  * statistics); a single run is carried as an ensemble of one.  `infer
  * --bundle` unpacks it into a temporary folder and infers from that folder

@@ -16,7 +16,7 @@
 #include "core/submit/azureml_az.h"
 #include "core/tracking/mlflow_data.h"
 #include "core/submit/snapshot.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 #define COMMAND_SCHEMA "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
 #define SWEEP_SCHEMA "https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json"

@@ -22,7 +22,7 @@
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/util/file_util.h"
 
 static bool is_dir(const char *p) {

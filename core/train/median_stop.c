@@ -7,7 +7,7 @@
 
 #include "core/util/csv.h"
 #include "core/train/median_stop.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 ie_status ie_median_stop_from_config(const ie_config *cfg, const char *run_dir, ie_median_stop *out) {
     memset(out, 0, sizeof *out);

@@ -39,7 +39,7 @@
 #include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
 #include "core/train/resume.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/train/task.h"
 #include "core/train/trainer.h"
 #include "core/util/progress.h"

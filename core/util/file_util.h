@@ -7,7 +7,7 @@
 
 #include "innereye/status.h"
 
-/* The longest run folder path (core/train/run_dir.h): every file a run
+/* The longest run folder path (core/run/run_dir.h): every file a run
  * writes (checkpoints, predictions named after subjects of up to 200 bytes,
  * their temporary names) then fits the 4096 bytes of a path.  Checked before
  * the folder is made, so a long path never fails a run after an epoch; here
