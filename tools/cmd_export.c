@@ -208,7 +208,7 @@ static int export_bundle(session *s, const char *run, bool ensemble, const char 
         snprintf(folder, sizeof folder, "%s/run", tmp);
         st = ie_ensemble_create_single(run, folder);
         if (st == IE_OK) st = ie_bundle_pack(folder, out);
-        ie_bundle_remove_tree(tmp);
+        ie_remove_tree(tmp);
     }
     if (st != IE_OK) return fail(s, 1, ie_error_message());
     printf("wrote %s: a bundle of %s (use it with innereye infer --bundle %s)\n", out, run, out);

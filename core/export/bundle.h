@@ -27,8 +27,7 @@ ie_status ie_bundle_pack(const char *dir, const char *path);
 ie_status ie_bundle_unpack(const char *path, const char *dir);
 
 /* A fresh empty folder for unpacking or packing (under $TMPDIR or /tmp);
- * ie_bundle_remove_tree removes it with everything in it. */
+ * ie_remove_tree (core/util/file_util.h) removes it with everything in it. */
 ie_status ie_bundle_temp_dir(char *out, size_t size);
-void ie_bundle_remove_tree(const char *dir);
 
 #endif

@@ -23,7 +23,6 @@
 #include "core/dist/grads.h"
 #include "core/dist/reduce.h"
 #include "core/dist/tree.h"
-#include "core/export/bundle.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
@@ -1361,7 +1360,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (discard) {
         char message[2048];
         snprintf(message, sizeof message, "%s", ie_error_message());
-        ie_bundle_remove_tree(folder); /* run_dir keeps the name: innereye train's exit code is that of a run */
+        ie_remove_tree(folder); /* run_dir keeps the name: innereye train's exit code is that of a run */
         ie_error_set(st, "%s (the run stopped before training began; its folder %s was removed)", message, folder);
     }
     return st;

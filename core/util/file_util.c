@@ -1,4 +1,5 @@
 /* core/util - reading whole files, making folders, writing files atomically. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -121,4 +122,22 @@ ie_status ie_write_stream_atomic(FILE *stream, char **text, size_t *size, const 
     free(*text);
     *text = NULL;
     return st;
+}
+
+void ie_remove_tree(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char full[PATH_MAX];
+            /* A longer path could not be removed anyway (ENAMETOOLONG). */
+            if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) >= (int)sizeof full) continue;
+            struct stat sb;
+            if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode)) ie_remove_tree(full);
+            else remove(full);
+        }
+        closedir(d);
+    }
+    rmdir(dir);
 }

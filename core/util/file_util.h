@@ -35,4 +35,9 @@ ie_status ie_write_file_atomic(const char *path, const char *text, size_t length
  * `path` with ie_write_file_atomic and frees *text. */
 ie_status ie_write_stream_atomic(FILE *stream, char **text, size_t *size, const char *path);
 
+/* rm -r: removes `dir` with everything in it (symbolic links themselves, never
+ * what they point to), as far as it can; for temporary folders and a run
+ * folder given up before training began. */
+void ie_remove_tree(const char *dir);
+
 #endif
