@@ -11,8 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/dicom/dicom.h"
 #include "core/dicom/structure_set.h"
 #include "core/util/file_util.h"

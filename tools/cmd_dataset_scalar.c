@@ -27,8 +27,7 @@
 
 #include "core/util/file_util.h"
 #include "core/util/progress.h"
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "innereye/image_io.h"
 #include "tools/cmd_dataset_scalar.h"
 #include "core/io/png_write.h"

@@ -14,7 +14,7 @@
 
 #include "core/experiment/compare_runs.h"
 #include "core/experiment/cross_validation.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/repro.h"
 #include "core/experiment/sweep.h"

@@ -16,7 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/scalar_statistics.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/export/export.h"
 #include "core/export/pytorch.h"
@@ -208,7 +208,7 @@ static int export_bundle(session *s, const char *run, bool ensemble, const char 
         snprintf(folder, sizeof folder, "%s/run", tmp);
         st = ie_ensemble_create_single(run, folder);
         if (st == IE_OK) st = ie_bundle_pack(folder, out);
-        ie_bundle_remove_tree(tmp);
+        ie_remove_tree(tmp);
     }
     if (st != IE_OK) return fail(s, 1, ie_error_message());
     printf("wrote %s: a bundle of %s (use it with innereye infer --bundle %s)\n", out, run, out);

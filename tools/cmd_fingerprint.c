@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/plan/fingerprint.h"
 #include "innereye/threads.h"
 #include "tools/cmd_plan.h"

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "core/util/progress.h"
+#include "core/util/file_util.h"
 #include "core/data/dataset.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/inference/scalar_infer.h"
 #include "innereye/threads.h"
@@ -180,12 +181,12 @@ static int infer_bundle(int argc, char **argv, int at) {
     }
     if (ie_bundle_unpack(file, dir) != IE_OK) {
         fprintf(stderr, "innereye infer: --bundle %s: %s\n", file, ie_error_message());
-        ie_bundle_remove_tree(dir);
+        ie_remove_tree(dir);
         return 2;
     }
     char **args = calloc((size_t)argc + 1, sizeof *args);
     if (!args) {
-        ie_bundle_remove_tree(dir);
+        ie_remove_tree(dir);
         return 1;
     }
     for (int i = 0; i < argc; i++) args[i] = argv[i];
@@ -193,7 +194,7 @@ static int infer_bundle(int argc, char **argv, int at) {
     args[at + 1] = dir;
     int code = ie_cmd_infer(argc, args);
     free(args);
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     return code;
 }
 

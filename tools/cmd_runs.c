@@ -1,10 +1,10 @@
 /* tools - `innereye runs` and `innereye show` (cmd_runs.h); the summaries
- * are core/train/run_summary.c's. */
+ * are core/run/run_summary.c's. */
 #include "tools/cmd_runs.h"
 
 #include <stdio.h>
 
-#include "core/train/run_summary.h"
+#include "core/run/run_summary.h"
 #include "tools/commands.h"
 
 int ie_cmd_runs(int argc, char **argv) {

@@ -197,7 +197,7 @@ static void segment(void *ctx, const char *image, ie_upload_kind kind, ie_serve_
 static int fail(ie_infer_session *s, const char *bundle_dir, int code) {
     fprintf(stderr, "innereye serve: %s\n", ie_error_message());
     ie_infer_session_free(s);
-    if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+    if (bundle_dir[0]) ie_remove_tree(bundle_dir);
     return code;
 }
 
@@ -218,7 +218,7 @@ int ie_cmd_serve(int argc, char **argv) {
         if (ie_bundle_temp_dir(bundle_dir, sizeof bundle_dir) != IE_OK) return fail(&s, "", 1);
         if (ie_bundle_unpack(a.bundle, bundle_dir) != IE_OK) {
             fprintf(stderr, "innereye serve: --bundle %s: %s\n", a.bundle, ie_error_message());
-            ie_bundle_remove_tree(bundle_dir);
+            ie_remove_tree(bundle_dir);
             return 2;
         }
         snprintf(run, sizeof run, "%s", bundle_dir);
@@ -231,7 +231,7 @@ int ie_cmd_serve(int argc, char **argv) {
     if (run[0] && stat(path, &st) != 0) {
         fprintf(stderr, "innereye serve: --run %s is not a run folder: it has no config.resolved.json; give the "
                         "folder of a run that innereye train made, an ensemble folder, or --bundle FILE\n", run);
-        if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+        if (bundle_dir[0]) ie_remove_tree(bundle_dir);
         return 2;
     }
     char dir[PATH_MAX];
@@ -252,14 +252,14 @@ int ie_cmd_serve(int argc, char **argv) {
     free(rest);
     if (code >= 0) {
         ie_infer_session_free(&s);
-        if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+        if (bundle_dir[0]) ie_remove_tree(bundle_dir);
         return code;
     }
     a = parsed;
     char token[512];
     if (a.token_file && (code = read_token(a.token_file, token, sizeof token)) >= 0) {
         ie_infer_session_free(&s);
-        if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+        if (bundle_dir[0]) ie_remove_tree(bundle_dir);
         return code;
     }
     if (ie_infer_session_prepare(&s, 0) != IE_OK) return fail(&s, bundle_dir, 2);
@@ -288,7 +288,7 @@ int ie_cmd_serve(int argc, char **argv) {
     free(json);
     if (served != IE_OK) return fail(&s, bundle_dir, 1);
     ie_infer_session_free(&s);
-    if (bundle_dir[0]) ie_bundle_remove_tree(bundle_dir);
+    if (bundle_dir[0]) ie_remove_tree(bundle_dir);
     printf("stopped\n");
     return 0;
 }

@@ -26,7 +26,7 @@
 #include "core/submit/cmdline.h"
 #include "core/submit/job_spec.h"
 #include "core/submit/slurm.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_submit.h"

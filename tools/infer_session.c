@@ -10,10 +10,10 @@
 #include "core/backend/backend.h"
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/plugin/guard.h"
 #include "core/train/compute.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "tools/infer_session.h"
 
 static void destroy_model(const ie_loaded_plugin *plugin, ie_model *model) {

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 #include "core/data/dataset.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/inference/infer.h"
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"

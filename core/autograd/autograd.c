@@ -6,7 +6,7 @@
 
 #include "core/autograd/node.h"
 #include "core/autograd/trace.h"
-#include "innereye/ops.h"
+#include "core/backend/pointwise_kernels.h"
 
 static _Thread_local bool grad_disabled;
 static atomic_uint_fast64_t next_seq;
@@ -151,17 +151,30 @@ ie_status ie_node_saved_data(ie_node *node, int i, ie_tensor **out, bool *regene
     return st;
 }
 
+/* Two gradients of one tensor are summed by the backend's add kernel, the
+ * one the ie_add op calls for operands of one shape: autograd sits below the
+ * ops, and this sum is never recorded. */
 static ie_status accumulate_into(ie_tensor **slot, ie_tensor *grad) {
     if (!*slot) {
         *slot = ie_tensor_retain(grad);
         return IE_OK;
     }
+    if ((*slot)->device != grad->device || !ie_tensor_same_shape(*slot, grad)) {
+        char a[96], b[96];
+        return ie_error_set(IE_ERR_INTERNAL, "autograd: cannot add gradient %s to gradient %s",
+                            ie_tensor_describe(grad, a, sizeof a), ie_tensor_describe(*slot, b, sizeof b));
+    }
+    ie_device_ctx *ctx;
+    IE_TRY(ie_kernel_ctx("autograd: gradient sum", grad, IE_KERNEL_POINTWISE_BINARY, &ctx));
     /* Out of place: the same gradient tensor may be shared by several inputs. */
-    bool was = ie_grad_set_enabled(false);
     ie_tensor *sum = NULL;
-    ie_status st = ie_add(*slot, grad, &sum);
-    ie_grad_set_enabled(was);
-    if (st != IE_OK) return st;
+    IE_TRY(ie_tensor_empty_like(*slot, &sum));
+    ie_status st = ctx->backend->pointwise->binary(ctx, IE_BINARY_ADD, *slot, grad,
+                                                   (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1}, sum);
+    if (st != IE_OK) {
+        ie_tensor_release(sum);
+        return st;
+    }
     ie_tensor_release(*slot);
     *slot = sum;
     return IE_OK;

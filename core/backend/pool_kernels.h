@@ -9,6 +9,8 @@
 #define IE_CORE_BACKEND_POOL_KERNELS_H
 
 #include "core/backend/backend.h"
+/* Layer exception (docs/architecture.md): the SDK's ie_upsample_mode enum,
+ * the one name taken from the ops above; no op is called. */
 #include "innereye/ops.h"
 
 typedef struct ie_pool_geom {

@@ -16,42 +16,6 @@
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
 
-ie_status ie_write_file_atomic(const char *path, const char *text, size_t length) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-    size_t done = 0;
-    int err = 0; /* the first failure's errno: later calls may change errno */
-    while (done < length) {
-        ssize_t n = write(fd, text + done, length - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            err = n < 0 ? errno : ENOSPC;
-            break;
-        }
-        done += (size_t)n;
-    }
-    if (!err && fsync(fd) != 0) err = errno;
-    if (close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        unlink(tmp);
-        return ie_error_set(IE_ERR_IO, "%s: writing failed (%s); the previous file, if any, is unchanged: %s", path,
-                            strerror(err),
-                            err == ENOSPC || err == EDQUOT ? "free some disk space" : "check the folder");
-    }
-    return IE_OK;
-}
-
-ie_status ie_write_stream_atomic(FILE *stream, char **text, size_t *size, const char *path) {
-    ie_status st = fclose(stream) == 0 && *text ? ie_write_file_atomic(path, *text, *size)
-                                                : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-    free(*text);
-    *text = NULL;
-    return st;
-}
-
 static void sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd >= 0) {

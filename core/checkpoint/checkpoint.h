@@ -14,7 +14,6 @@
 #define IE_CORE_CHECKPOINT_CHECKPOINT_H
 
 #include <stdint.h>
-#include <stdio.h>
 
 #include "innereye/optim.h"
 #include "innereye/params.h"
@@ -54,12 +53,5 @@ ie_status ie_params_check_finite(const ie_params *params, const char *source_nam
  * source must be finite (ie_params_check_finite). */
 ie_status ie_params_copy_from(ie_params *params, const ie_params *source, const char *source_name,
                               int require_all);
-
-/* Writes `text` to `path` atomically (temporary file, fsync, rename). */
-ie_status ie_write_file_atomic(const char *path, const char *text, size_t length);
-
-/* Closes `stream`, an open_memstream(text, size), writes what it holds to
- * `path` with ie_write_file_atomic and frees *text. */
-ie_status ie_write_stream_atomic(FILE *stream, char **text, size_t *size, const char *path);
 
 #endif

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/csv.h"
-#include "core/data/strmap.h"
+#include "core/util/csv.h"
+#include "core/util/strmap.h"
 
 struct ie_dataset {
     ie_csv *csv;

@@ -19,6 +19,8 @@
 #ifndef IE_CORE_DATA_DATASET_H
 #define IE_CORE_DATA_DATASET_H
 
+/* Layer exception (docs/architecture.md): the plugin ABI's data types
+ * (ie_dataset_item, ie_sample); nothing of core/plugin is called. */
 #include "innereye/plugin.h"
 
 typedef struct ie_dataset ie_dataset;

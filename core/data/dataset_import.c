@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/data/dataset_import.h"
 #include "core/util/file_util.h"
 

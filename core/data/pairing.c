@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/util/file_util.h"
 
 static const char *const image_endings[] = {".nii.gz", ".nii", ".hdr", ".nrrd", ".nhdr", ".mha", ".mhd"};

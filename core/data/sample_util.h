@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+/* Layer exception (docs/architecture.md): the plugin ABI's ie_sample and
+ * ie_batch, which the data layer fills; nothing of core/plugin is called. */
 #include "innereye/plugin.h"
 
 /* Releases the tensors and sets them to NULL (subject and struct_size stay). */

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/scalar_data_impl.h"
 #include "core/util/file_util.h"
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
-#include "core/data/strmap.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
+#include "core/util/strmap.h"
 #include "innereye/rng.h"
 
 /* The rng's "epoch" word tells the two uses of the split stream apart. */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/experiment/child_runs.h"
-#include "core/submit/mlflow_rest.h"
+#include "core/tracking/mlflow_rest.h"
 #include "core/util/progress.h"
 
 extern char **environ;
@@ -27,7 +27,7 @@ ie_status ie_child_runs(ie_child_run *runs, int count, int parallel) {
     for (int i = 0; i < count; i++) runs[i].exit_code = -1, pids[i] = 0;
     int next = 0, running = 0, finished = 0;
     /* Folds and trials are runs of their own in MLflow, nested under the
-     * run the environment names (core/submit/mlflow_rest.h), not all in it. */
+     * run the environment names (core/tracking/mlflow_rest.h), not all in it. */
     bool nested_before = getenv(IE_MLFLOW_NESTED_ENV) != NULL;
     setenv(IE_MLFLOW_NESTED_ENV, "1", 1);
     /* Folds or trials finished, with an ETA (one line each when not on a

@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/checkpoint/safetensors.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/experiment/compare_runs.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"

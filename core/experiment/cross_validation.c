@@ -8,13 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
 #include "core/dist/comm.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
 

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
 #include "core/experiment/cross_validation.h"
 
 #define MAX_GROUPS 512

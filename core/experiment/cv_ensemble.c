@@ -8,18 +8,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
 #include "core/data/dataset.h"
 #include "core/data/split.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/experiment/cv_postprocess.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "innereye/config.h"
 #include "innereye/image_io.h"
 #include "innereye/plugin.h"

@@ -19,13 +19,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
 #include "core/experiment/cv_ensemble.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/metrics/scalar_predictions.h"
 #include "core/metrics/scalar_report.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 #define MAX_FOLDS 100
 

@@ -8,8 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
 #include "core/data/dataset.h"
 #include "core/data/segmentation_hooks.h"
 #include "core/data/split.h"
@@ -17,7 +17,7 @@
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "innereye/config.h"
 #include "innereye/image_io.h"
 

@@ -7,7 +7,7 @@
 
 #include "core/experiment/compare_runs.h"
 #include "core/experiment/repro.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/train/trainer.h"
 
 /* Trains `base` with overrides into <parent>/<name>. */

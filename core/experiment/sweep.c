@@ -8,13 +8,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/sweep.h"
 #include "core/report/report.h"
 #include "core/train/median_stop.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "innereye/rng.h"
 
 #define SWEEP_STREAM (IE_STREAM_USER - 1)

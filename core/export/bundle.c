@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/export/bundle.h"
 #include "core/export/pb.h"
 #include "core/util/file_util.h"
@@ -264,21 +263,4 @@ ie_status ie_bundle_temp_dir(char *out, size_t size) {
     snprintf(out, size, "%s/innereye-bundle-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     if (!mkdtemp(out)) return ie_error_set(IE_ERR_IO, "cannot make a temporary folder %s", out);
     return IE_OK;
-}
-
-void ie_bundle_remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char full[4200 + MAX_PATH_LEN];
-            snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
-            struct stat sb;
-            if (lstat(full, &sb) == 0 && S_ISDIR(sb.st_mode)) ie_bundle_remove_tree(full);
-            else remove(full);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
 }

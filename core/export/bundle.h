@@ -1,6 +1,6 @@
 /* core/export - bundles: one file with everything `innereye infer` needs.
  *
- * A bundle carries an ensemble folder (core/experiment/ensemble.h: the
+ * A bundle carries an ensemble folder (core/run/ensemble.h: the
  * manifest, and per member its resolved config, weights and training
  * statistics); a single run is carried as an ensemble of one.  `infer
  * --bundle` unpacks it into a temporary folder and infers from that folder
@@ -27,8 +27,7 @@ ie_status ie_bundle_pack(const char *dir, const char *path);
 ie_status ie_bundle_unpack(const char *path, const char *dir);
 
 /* A fresh empty folder for unpacking or packing (under $TMPDIR or /tmp);
- * ie_bundle_remove_tree removes it with everything in it. */
+ * ie_remove_tree (core/util/file_util.h) removes it with everything in it. */
 ie_status ie_bundle_temp_dir(char *out, size_t size);
-void ie_bundle_remove_tree(const char *dir);
 
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/autograd/trace.h"
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/export/export.h"
 #include "core/export/onnx_graph.h"
 #include "core/export/onnx_writer.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/export/pb.h"
 #include "core/export/pytorch.h"
 

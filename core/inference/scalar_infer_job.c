@@ -13,10 +13,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/data/dataset.h"
 #include "core/data/scalar_statistics.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/inference/scalar_infer.h"
 #include "core/metrics/scalar_report.h"
 #include "core/util/file_util.h"

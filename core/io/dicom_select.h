@@ -4,6 +4,9 @@
 #ifndef IE_CORE_IO_DICOM_SELECT_H
 #define IE_CORE_IO_DICOM_SELECT_H
 
+/* Layer exception (docs/architecture.md): choosing a series needs the list
+ * of a folder's series, which only core/dicom's DCMTK reader can make; the
+ * rest of core/dicom, above io, reads its images through ie_image_read. */
 #include "core/dicom/dicom.h"
 
 #ifdef __cplusplus

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/metrics/metrics_csv.h"
 
 #define METRICS_HEADER "Patient,Structure,Dice,HausdorffDistance_mm,HD95_mm,MeanDistance_mm\n"

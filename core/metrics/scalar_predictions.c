@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
-#include "core/data/strmap.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
+#include "core/util/strmap.h"
 
 struct ie_predictions {
     char *name;

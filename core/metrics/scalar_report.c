@@ -3,13 +3,14 @@
 #include "core/metrics/scalar_report.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
-#include "core/data/strmap.h"
+#include "core/util/file_util.h"
+#include "core/util/csv.h"
+#include "core/util/strmap.h"
 #include "core/metrics/scalar_metrics.h"
 
 typedef struct confusion {

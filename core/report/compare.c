@@ -10,8 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/metrics/wilcoxon.h"
 #include "core/report/report_impl.h"
 #include "core/util/file_util.h"

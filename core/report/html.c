@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 
 /* One style sheet for every report: readable without any of it too. */
 static const char *const STYLE =

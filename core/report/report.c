@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/report/report_impl.h"
-#include "core/submit/mlflow_artifacts.h"
+#include "core/tracking/mlflow_artifacts.h"
 #include "innereye/config.h"
 
 const char *ie_report_kind_name(ie_report_kind kind) {

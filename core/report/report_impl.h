@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/report/html.h"
 #include "core/report/plot.h"
 

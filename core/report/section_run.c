@@ -7,7 +7,7 @@
 
 #include "core/config/config_impl.h"
 #include "core/report/report_impl.h"
-#include "core/submit/mlflow_data.h"
+#include "core/tracking/mlflow_data.h"
 #include "core/util/file_util.h"
 
 static void fact(ie_html *h, const char *name, const char *value) {

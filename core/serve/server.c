@@ -18,8 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/export/bundle.h"
 #include "core/serve/serve.h"
+#include "core/util/file_util.h"
 #include "innereye/image_io.h"
 
 #define MB (1024.0 * 1024.0)
@@ -186,7 +186,7 @@ static void process(server *srv, job *j) {
             srv->app->segment(srv->app->ctx, image, kind, j->format, dir, &j->reply);
         }
     }
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
 }
 
 static job *queue_pop(server *srv) {

@@ -12,21 +12,15 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
-#include "core/submit/mlflow_data.h"
+#include "core/tracking/mlflow_data.h"
 #include "core/submit/snapshot.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 #define COMMAND_SCHEMA "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
 #define SWEEP_SCHEMA "https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json"
 #define MAX_SETS 8
-
-const char *ie_azureml_run_id(void) {
-    const char *id = getenv("AZUREML_RUN_ID");
-    return id && id[0] ? id : NULL;
-}
 
 /* ------------------------------------------------------------ YAML out */
 
@@ -407,7 +401,7 @@ static ie_status sweep_job(const spec_ctx *c, char **text) {
         kv_plain(f, 2, "type", grid ? "grid" : "random");
         if (!grid) fprintf(f, "  seed: %llu\n", (unsigned long long)(job->seed & 0x7fffffff));
         /* The metric every trial sends per epoch (a train_log.csv column,
-         * under the name core/submit/mlflow_remote.c logs it as). */
+         * under the name core/tracking/mlflow_remote.c logs it as). */
         char objective[IE_MLFLOW_KEY_MAX + 1];
         ie_mlflow_key(job->metric, objective, sizeof objective);
         fprintf(f, "objective:\n");

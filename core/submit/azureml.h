@@ -85,7 +85,4 @@ bool ie_azureml_data_elsewhere(const char *run_dir, int folds, char *where, size
  * resubmit_<task>.yml, print the az command.  (azureml_resubmit.c) */
 ie_status ie_azureml_resubmit(const char *submit_dir, int task, bool dry_run, FILE *out);
 
-/* Inside an AzureML job (AZUREML_RUN_ID is set): the run's id, else NULL. */
-const char *ie_azureml_run_id(void);
-
 #endif

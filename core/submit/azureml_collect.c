@@ -18,12 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/util/file_util.h"
 
 static bool is_dir(const char *p) {

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"
 #include "core/util/file_util.h"

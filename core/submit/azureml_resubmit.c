@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/submit/cmdline.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 /* Whether the task may run again: only a failed (or never run) one. */
 static ie_status check_state(const ie_azureml_view *v, const ie_azureml_task *t, int task, const char *flags) {

@@ -8,10 +8,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/experiment/cross_validation.h"
 #include "core/submit/job_spec.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 static ie_status absolute(const char *path, char *out, size_t size) {
     char real[PATH_MAX];

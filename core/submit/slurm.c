@@ -9,10 +9,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/submit/mlflow_rest.h"
+#include "core/util/file_util.h"
+#include "core/tracking/mlflow_rest.h"
 #include "core/submit/slurm.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 static const char *kind_name(ie_job_kind k) { return k == IE_JOB_CV ? "cv" : k == IE_JOB_SWEEP ? "sweep" : "single"; }
 

@@ -9,6 +9,9 @@
 #include <string.h>
 #include <pthread.h>
 
+/* Layer exception (docs/architecture.md): storage is device memory, which
+ * only the device's backend can allocate, copy and free; its kernels, which
+ * take tensors, sit above. */
 #include "core/backend/backend.h"
 #include "core/tensor/tensor_impl.h"
 

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Layer exceptions (docs/architecture.md): a tensor holds a reference to the
+ * autograd node that made it and releases it when freed; its storage is
+ * zeroed and filled by the device's backend (as in storage.c). */
 #include "core/autograd/node.h"
 #include "core/backend/backend.h"
 #include "core/tensor/tensor_impl.h"

@@ -13,7 +13,7 @@
 #include "core/data/pairing.h"
 #include "core/data/split_column.h"
 #include "core/data/validate.h"
-#include "core/checkpoint/checkpoint.h"
+#include "core/util/file_util.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "innereye/image_io.h"

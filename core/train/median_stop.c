@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/train/median_stop.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 
 ie_status ie_median_stop_from_config(const ie_config *cfg, const char *run_dir, ie_median_stop *out) {
     memset(out, 0, sizeof *out);

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/data/strmap.h"
+#include "core/util/strmap.h"
 #include "core/util/sha256.h"
 
 bool ie_resume_key_allowed(const char *key) {

@@ -18,12 +18,11 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
 #include "core/data/sample_util.h"
-#include "core/data/strmap.h"
+#include "core/util/strmap.h"
 #include "core/dist/comm.h"
 #include "core/dist/grads.h"
 #include "core/dist/reduce.h"
 #include "core/dist/tree.h"
-#include "core/export/bundle.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
@@ -31,7 +30,7 @@
 #include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
-#include "core/submit/mlflow_log.h"
+#include "core/tracking/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/compute.h"
 #include "core/train/data_setup.h"
@@ -39,7 +38,7 @@
 #include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
 #include "core/train/resume.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/train/task.h"
 #include "core/train/trainer.h"
 #include "core/util/progress.h"
@@ -1361,7 +1360,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (discard) {
         char message[2048];
         snprintf(message, sizeof message, "%s", ie_error_message());
-        ie_bundle_remove_tree(folder); /* run_dir keeps the name: innereye train's exit code is that of a run */
+        ie_remove_tree(folder); /* run_dir keeps the name: innereye train's exit code is that of a run */
         ie_error_set(st, "%s (the run stopped before training began; its folder %s was removed)", message, folder);
     }
     return st;

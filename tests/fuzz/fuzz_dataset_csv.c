@@ -3,7 +3,7 @@
  * reads them. */
 #include "tests/fuzz/fuzz_util.h"
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/data/dataset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

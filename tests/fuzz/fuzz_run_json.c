@@ -10,9 +10,9 @@
 
 #include "core/data/dataset.h"
 #include "core/data/scalar_statistics.h"
-#include "core/experiment/ensemble.h"
-#include "core/submit/mlflow_data.h"
-#include "core/train/run_dir.h"
+#include "core/run/ensemble.h"
+#include "core/tracking/mlflow_data.h"
+#include "core/run/run_dir.h"
 
 /* A tabular CSV as tests/cli/tabular_dataset.sh writes, to prepare with the
  * statistics. */

@@ -42,12 +42,12 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/submit/azureml.h"
 #include "core/submit/job_spec.h"
-#include "core/submit/mlflow_data.h"
-#include "core/submit/mlflow_remote.h"
-#include "core/submit/mlflow_rest.h"
+#include "core/tracking/mlflow_data.h"
+#include "core/tracking/mlflow_remote.h"
+#include "core/tracking/mlflow_rest.h"
 #include "test_util.h"
 #include "yaml_subset.h"
 
@@ -728,7 +728,7 @@ static void test_train_with_server(void) {
     CHECK(!strcmp(sent_param("train.epochs"), "2") && !strcmp(sent_param("model.name"), "HelloWorld"),
           "the config as params: train.epochs=%s", sent_param("train.epochs"));
     /* The report and the metrics tables as artifacts of the run, through the
-     * server's artifact proxy, byte for byte (core/submit/mlflow_artifacts.h). */
+     * server's artifact proxy, byte for byte (core/tracking/mlflow_artifacts.h). */
     static const char *const artifacts[] = {"report.html", "metrics.csv", "metrics_aggregates.csv", "train_log.csv"};
     for (int k = 0; k < 4; k++) {
         char want[300];

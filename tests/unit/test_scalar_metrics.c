@@ -6,7 +6,7 @@
  * the predictions CSV round trip; and bad tables refused with file and line. */
 #include <unistd.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/metrics/scalar_metrics.h"
 #include "core/metrics/scalar_report.h"
 #include "test_util.h"

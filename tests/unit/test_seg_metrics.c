@@ -12,7 +12,7 @@
  * (tests/cli/test_eval.sh) evaluates. */
 #include "image_io_test_util.h"
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/metrics/distance_transform.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"

@@ -98,7 +98,7 @@ int main(void) {
         CHECK(strstr(ie_error_message(), "is refused") && strstr(ie_error_message(), bad[i][1]),
               "%s: message names why: %s", bad[i][0], ie_error_message());
         CHECK(count_files(dir) == 0, "%s: nothing written, not even the good entry", bad[i][0]);
-        ie_bundle_remove_tree(dir);
+        ie_remove_tree(dir);
         free(z.data);
     }
 
@@ -117,7 +117,7 @@ int main(void) {
         struct stat st;
         CHECK(stat(path, &st) == 0 && st.st_size == 20, "the second entry's bytes under a numbered name");
         CHECK((st.st_mode & 077) == 0, "written for the server's user only");
-        ie_bundle_remove_tree(dir);
+        ie_remove_tree(dir);
         free(z.data);
     }
 
@@ -129,7 +129,7 @@ int main(void) {
         CHECK(z.size < MB / 10, "the bomb is small (%zu bytes)", z.size);
         CHECK_FAILS(unpack(z, MB, &kind, image, &over, dir), IE_ERR_IO, "add up to more than 1 MB");
         CHECK(over, "over the limit");
-        ie_bundle_remove_tree(dir);
+        ie_remove_tree(dir);
         free(z.data);
     }
     {
@@ -137,12 +137,12 @@ int main(void) {
         size_t sizes[] = {0};
         blob z = make_zip(names, sizes, 1);
         CHECK_FAILS(unpack(z, MB, &kind, image, &over, dir), IE_ERR_IO, "holds no files");
-        ie_bundle_remove_tree(dir);
+        ie_remove_tree(dir);
         free(z.data);
     }
     blob junk = {.data = "PK\3\4 this is not a zip at all", .size = 30};
     CHECK_FAILS(unpack(junk, MB, &kind, image, &over, dir), IE_ERR_IO, "the zip cannot be opened");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
 
     /* NIfTI: plain and gzipped, checked by their header. */
     static char nifti[352 + 64];
@@ -152,7 +152,7 @@ int main(void) {
     blob plain = {.data = nifti, .size = sizeof nifti};
     CHECK_OK(unpack(plain, MB, &kind, image, &over, dir));
     CHECK(kind == IE_UPLOAD_NIFTI && strstr(image, "upload.nii") && !strstr(image, ".gz"), "a .nii: %s", image);
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     blob gz = make_gzip(nifti, sizeof nifti);
     CHECK_OK(unpack(gz, MB, &kind, image, &over, dir));
     CHECK(kind == IE_UPLOAD_NIFTI_GZ && strstr(image, "upload.nii.gz"), "a .nii.gz: %s", image);
@@ -161,21 +161,21 @@ int main(void) {
     CHECK_OK(ie_read_file(image, &back, &back_size));
     CHECK(back_size == gz.size && !memcmp(back, gz.data, gz.size), "the upload's bytes, unchanged");
     free(back);
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     blob cut = {.data = gz.data, .size = gz.size / 2};
     CHECK_FAILS(unpack(cut, MB, &kind, image, &over, dir), IE_ERR_IO, "truncated");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     free(gz.data);
     char *zeros = calloc(1, 3 * MB);
     memcpy(zeros, nifti, sizeof nifti);
     blob bomb = make_gzip(zeros, 3 * MB);
     CHECK_FAILS(unpack(bomb, MB, &kind, image, &over, dir), IE_ERR_IO, "decompresses to more than 1 MB");
     CHECK(over && count_files(dir) == 0, "a gzip bomb is over the limit, nothing written");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     free(bomb.data);
     blob text_gz = make_gzip("just some text, no image", 24);
     CHECK_FAILS(unpack(text_gz, MB, &kind, image, &over, dir), IE_ERR_UNSUPPORTED, "holds no NIfTI image");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     free(text_gz.data);
     free(zeros);
 
@@ -184,18 +184,18 @@ int main(void) {
     blob nrrd = {.data = (char *)nrrd_ok, .size = sizeof nrrd_ok - 1};
     CHECK_OK(unpack(nrrd, MB, &kind, image, &over, dir));
     CHECK(kind == IE_UPLOAD_NRRD && strstr(image, "upload.nrrd"), "an .nrrd: %s", image);
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     static const char nrrd_detached[] = "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 2\ndata file: /etc/passwd\n\n";
     blob detached = {.data = (char *)nrrd_detached, .size = sizeof nrrd_detached - 1};
     CHECK_FAILS(unpack(detached, MB, &kind, image, &over, dir), IE_ERR_UNSUPPORTED, "separate data file");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
 
     blob text = {.data = "hello", .size = 5};
     CHECK_FAILS(unpack(text, MB, &kind, image, &over, dir), IE_ERR_UNSUPPORTED, "not an image this server reads");
     CHECK(count_files(dir) == 0, "nothing written for text");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     blob empty = {.data = "", .size = 0};
     CHECK_FAILS(unpack(empty, MB, &kind, image, &over, dir), IE_ERR_UNSUPPORTED, "(0 bytes)");
-    ie_bundle_remove_tree(dir);
+    ie_remove_tree(dir);
     return test_summary();
 }

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/csv.h"
+#include "core/util/csv.h"
 #include "core/metrics/wilcoxon.h"
 #include "test_util.h"
 

@@ -1,4 +1,4 @@
-/* core/optim - parameter initialisers (torch.nn.init's rules, Philox draws).
+/* core/model - parameter initialisers (torch.nn.init's rules, Philox draws).
  *
  * Each element's value depends only on the rng's coordinates and its own
  * index, so the fill runs over fixed chunks on the thread pool and gives the

@@ -1,4 +1,4 @@
-/* core/train - run folders and provenance. */
+/* core/run - run folders and provenance. */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -13,11 +13,10 @@
 #include <cblas.h>
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
 #include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_path.h"
 #include "core/plugin/loader.h"
-#include "core/train/run_dir.h"
+#include "core/run/run_dir.h"
 #include "core/util/file_util.h"
 #include "innereye/image_io.h"
 #include "ie_version.h"

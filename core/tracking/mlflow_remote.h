@@ -1,6 +1,6 @@
-/* core/submit - a run's metrics on an MLflow tracking server: AzureML
+/* core/tracking - a run's metrics on an MLflow tracking server: AzureML
  * studio's Metrics tab, a sweep job's objective and early termination, or
- * any MLflow server (core/submit/mlflow_rest.h says how the environment
+ * any MLflow server (core/tracking/mlflow_rest.h says how the environment
  * names it).
  *
  * Each sync sends what the server has not seen yet:
@@ -15,15 +15,15 @@
  * MLflow run without sending an epoch twice.  No credentials are written.
  *
  * Training never waits long and never stops for it: each request is bounded
- * (core/submit/mlflow_rest.h); what fails stays pending for the next sync;
+ * (core/tracking/mlflow_rest.h); what fails stays pending for the next sync;
  * after 3 failed syncs in a row only the final one is tried; each kind of
  * failure prints one warning line per process. */
-#ifndef IE_CORE_SUBMIT_MLFLOW_REMOTE_H
-#define IE_CORE_SUBMIT_MLFLOW_REMOTE_H
+#ifndef IE_CORE_TRACKING_MLFLOW_REMOTE_H
+#define IE_CORE_TRACKING_MLFLOW_REMOTE_H
 
 #include <stdbool.h>
 
-#include "core/submit/mlflow_data.h"
+#include "core/tracking/mlflow_data.h"
 
 /* Whether the environment names a tracking server (MLFLOW_TRACKING_URI). */
 bool ie_mlflow_remote_wanted(void);

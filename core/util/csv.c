@@ -1,12 +1,12 @@
-/* core/data - the RFC 4180 CSV reader (rules in csv.h). */
-#include "core/data/csv.h"
+/* core/util - the RFC 4180 CSV reader (rules in csv.h). */
+#include "core/util/csv.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/strmap.h"
+#include "core/util/strmap.h"
 
 typedef struct ptr_vec {
     const char **data;

@@ -1,4 +1,4 @@
-/* core/submit - MLflow file-store mirror of a run's metrics. */
+/* core/tracking - MLflow file-store mirror of a run's metrics. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -8,10 +8,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/submit/azureml.h"
-#include "core/submit/mlflow_data.h"
-#include "core/submit/mlflow_files.h"
+#include "core/util/file_util.h"
+#include "core/tracking/mlflow_data.h"
+#include "core/tracking/mlflow_files.h"
+
+const char *ie_azureml_run_id(void) {
+    const char *id = getenv("AZUREML_RUN_ID");
+    return id && id[0] ? id : NULL;
+}
 
 static ie_status mkdir_one(const char *path) {
     if (mkdir(path, 0755) != 0 && errno != EEXIST)

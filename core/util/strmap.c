@@ -1,5 +1,5 @@
-/* core/data - string -> int hash map used to group rows and subjects. */
-#include "core/data/strmap.h"
+/* core/util - string -> int hash map used to group rows and subjects. */
+#include "core/util/strmap.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-/* core/submit - a folder's report and metrics tables as artifacts of its
+/* core/tracking - a folder's report and metrics tables as artifacts of its
  * MLflow run, where the run is tracked:
  *   - inside an AzureML job, copied into the run folder's MLflow file store
- *     (mlruns/0/<run>/artifacts/, core/submit/mlflow_files.h); the folder
+ *     (mlruns/0/<run>/artifacts/, core/tracking/mlflow_files.h); the folder
  *     itself is the job's output, so studio lists the files there too;
  *   - with a tracking server (MLFLOW_TRACKING_URI), uploaded into the run
  *     the metrics went to (mlflow_run.json's, or MLFLOW_RUN_ID's for a
@@ -15,8 +15,8 @@
  * cv_metrics.csv, ensemble_comparison.csv, sweep.csv that exist.  Config
  * run.mlflow = "off" turns it off.  Never fails the caller: problems are
  * warnings, and the caller's error message is kept. */
-#ifndef IE_CORE_SUBMIT_MLFLOW_ARTIFACTS_H
-#define IE_CORE_SUBMIT_MLFLOW_ARTIFACTS_H
+#ifndef IE_CORE_TRACKING_MLFLOW_ARTIFACTS_H
+#define IE_CORE_TRACKING_MLFLOW_ARTIFACTS_H
 
 void ie_mlflow_log_artifacts(const char *dir);
 

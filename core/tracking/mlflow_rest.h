@@ -1,4 +1,4 @@
-/* core/submit - a client of MLflow's tracking REST API (libcurl), enough to
+/* core/tracking - a client of MLflow's tracking REST API (libcurl), enough to
  * log a training run: runs/log-batch, runs/update, runs/create and the
  * experiment lookup it needs.
  *
@@ -29,13 +29,13 @@
  * the server's Retry-After, at most 5 s); an AzureML 401 fetches a fresh token
  * (GET .../history/v1.0/.../experimentids/<exp>/runs/<run>/token, as
  * AzureML's own MLflow helpers do) and retries once. */
-#ifndef IE_CORE_SUBMIT_MLFLOW_REST_H
-#define IE_CORE_SUBMIT_MLFLOW_REST_H
+#ifndef IE_CORE_TRACKING_MLFLOW_REST_H
+#define IE_CORE_TRACKING_MLFLOW_REST_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/submit/mlflow_data.h"
+#include "core/tracking/mlflow_data.h"
 #include "innereye/status.h"
 
 struct cJSON;

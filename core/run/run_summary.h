@@ -1,9 +1,9 @@
-/* core/train - what a run folder holds, summed up for people: one row per run
+/* core/run - what a run folder holds, summed up for people: one row per run
  * for `innereye runs`, and the whole story of one run for `innereye show`
  * (both read only run.json, config.resolved.json, train_log.csv, split.csv
  * and the metrics files; nothing is written). */
-#ifndef IE_CORE_TRAIN_RUN_SUMMARY_H
-#define IE_CORE_TRAIN_RUN_SUMMARY_H
+#ifndef IE_CORE_RUN_RUN_SUMMARY_H
+#define IE_CORE_RUN_RUN_SUMMARY_H
 
 #include <stdbool.h>
 #include <stdio.h>

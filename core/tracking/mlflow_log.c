@@ -1,4 +1,4 @@
-/* core/submit - the trainer's one call for MLflow: file store and server. */
+/* core/tracking - the trainer's one call for MLflow: file store and server. */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -6,11 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/submit/azureml.h"
-#include "core/submit/mlflow_data.h"
-#include "core/submit/mlflow_files.h"
-#include "core/submit/mlflow_log.h"
-#include "core/submit/mlflow_remote.h"
+#include "core/tracking/mlflow_data.h"
+#include "core/tracking/mlflow_files.h"
+#include "core/tracking/mlflow_log.h"
+#include "core/tracking/mlflow_remote.h"
 
 void ie_mlflow_log(const char *run_dir, const char *status) {
     bool files = ie_azureml_run_id() != NULL, remote = ie_mlflow_remote_wanted();

@@ -1,5 +1,5 @@
-/* core/submit - the report and metrics files as MLflow artifacts. */
-#include "core/submit/mlflow_artifacts.h"
+/* core/tracking - the report and metrics files as MLflow artifacts. */
+#include "core/tracking/mlflow_artifacts.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,11 +11,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/submit/azureml.h"
-#include "core/submit/mlflow_data.h"
-#include "core/submit/mlflow_remote.h"
-#include "core/submit/mlflow_rest.h"
+#include "core/tracking/mlflow_files.h"
+#include "core/tracking/mlflow_data.h"
+#include "core/tracking/mlflow_remote.h"
+#include "core/tracking/mlflow_rest.h"
 #include "core/util/file_util.h"
 #include "innereye/config.h"
 

@@ -1,9 +1,9 @@
-/* core/data - a small string -> int hash map (open addressing, FNV-1a).
+/* core/util - a small string -> int hash map (open addressing, FNV-1a).
  *
  * Keys are borrowed: the caller keeps them alive as long as the map.  Used to
  * group CSV rows by subject and splits by group value in linear time. */
-#ifndef IE_CORE_DATA_STRMAP_H
-#define IE_CORE_DATA_STRMAP_H
+#ifndef IE_CORE_UTIL_STRMAP_H
+#define IE_CORE_UTIL_STRMAP_H
 
 #include <stddef.h>
 

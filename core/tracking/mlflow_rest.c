@@ -1,4 +1,4 @@
-/* core/submit - MLflow tracking REST client (libcurl). */
+/* core/tracking - MLflow tracking REST client (libcurl). */
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-#include "core/submit/mlflow_rest.h"
+#include "core/tracking/mlflow_rest.h"
 
 #ifndef IE_VERSION_STRING
 #define IE_VERSION_STRING "dev"

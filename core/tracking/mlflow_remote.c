@@ -1,4 +1,4 @@
-/* core/submit - incremental sync of a run folder to an MLflow server. */
+/* core/tracking - incremental sync of a run folder to an MLflow server. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,9 +6,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/submit/mlflow_remote.h"
-#include "core/submit/mlflow_rest.h"
+#include "core/util/file_util.h"
+#include "core/tracking/mlflow_remote.h"
+#include "core/tracking/mlflow_rest.h"
 
 #define STATE_FILE "mlflow_run.json"
 #define FAILED_SYNCS_MAX 3

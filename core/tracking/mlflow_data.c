@@ -1,4 +1,4 @@
-/* core/submit - a run folder's metrics, parameters and times for MLflow. */
+/* core/tracking - a run folder's metrics, parameters and times for MLflow. */
 #define _GNU_SOURCE /* timegm */
 #include <limits.h>
 #include <math.h>
@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
-#include "core/submit/mlflow_data.h"
+#include "core/util/csv.h"
+#include "core/tracking/mlflow_data.h"
 
 void ie_mlflow_key(const char *name, char *out, size_t size) {
     static const char keep[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";

@@ -1,12 +1,12 @@
-/* core/train - run folders and their provenance record.
+/* core/run - run folders and their provenance record.
  *
  * outputs/<run name>/ holds everything a run produced.  A run folder is
  * created exclusively: an existing folder is never reused or overwritten.
  * run.json records what is needed to reproduce or audit the run: code version,
  * config hash, plugin path and SHA-256, dataset file hashes, library versions,
  * machine, threads, seed, start and end time. */
-#ifndef IE_CORE_TRAIN_RUN_DIR_H
-#define IE_CORE_TRAIN_RUN_DIR_H
+#ifndef IE_CORE_RUN_RUN_DIR_H
+#define IE_CORE_RUN_RUN_DIR_H
 
 #include <stdbool.h>
 #include <stddef.h>

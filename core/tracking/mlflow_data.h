@@ -1,4 +1,4 @@
-/* core/submit - what a run folder tells MLflow: the metrics, parameters and
+/* core/tracking - what a run folder tells MLflow: the metrics, parameters and
  * times that both the file-store mirror (mlflow_files.c) and the tracking
  * server client (mlflow_remote.c) send, read from the files the trainer
  * writes:
@@ -12,8 +12,8 @@
  *                         and the run's start and end times;
  *   config.resolved.json  every leaf value as a parameter named by its
  *                         dotted key (train.epochs). */
-#ifndef IE_CORE_SUBMIT_MLFLOW_DATA_H
-#define IE_CORE_SUBMIT_MLFLOW_DATA_H
+#ifndef IE_CORE_TRACKING_MLFLOW_DATA_H
+#define IE_CORE_TRACKING_MLFLOW_DATA_H
 
 #include <stddef.h>
 

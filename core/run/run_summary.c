@@ -1,8 +1,8 @@
-/* core/train - run summaries for people (run_summary.h). */
+/* core/run - run summaries for people (run_summary.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* timegm */
 #endif
-#include "core/train/run_summary.h"
+#include "core/run/run_summary.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -13,8 +13,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/csv.h"
-#include "core/train/run_dir.h"
+#include "core/util/csv.h"
+#include "core/run/run_dir.h"
 #include "core/util/file_util.h"
 
 static bool exists(const char *dir, const char *name) {

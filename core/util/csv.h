@@ -1,4 +1,4 @@
-/* core/data - reading CSV files (RFC 4180) into a table of strings.
+/* core/util - reading CSV files (RFC 4180) into a table of strings.
  *
  * Accepted input:
  *   - the first non-blank record is the header; every later record must have
@@ -14,8 +14,8 @@
  *   - header names must be non-empty and distinct.
  * Line numbers in messages are 1-based physical lines (a record whose quoted
  * field spans lines is reported at the line where it starts). */
-#ifndef IE_CORE_DATA_CSV_H
-#define IE_CORE_DATA_CSV_H
+#ifndef IE_CORE_UTIL_CSV_H
+#define IE_CORE_UTIL_CSV_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* core/experiment - building and reading ensemble folders. */
+/* core/run - building and reading ensemble folders. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,8 +8,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/checkpoint/checkpoint.h"
-#include "core/experiment/ensemble.h"
+#include "core/run/ensemble.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/config.h"

@@ -1,4 +1,4 @@
-/* core/experiment - ensembles of trained runs.
+/* core/run - ensembles of trained runs.
  *
  * An ensemble is a folder that `innereye infer` takes like a single run:
  *   manifest.json         task, model, classes, and per member: its source
@@ -10,8 +10,8 @@
  * Members must be compatible: the same plugin (name), task, classes, image
  * channels and (classification, regression) label columns; otherwise
  * creation fails naming the first mismatch. */
-#ifndef IE_CORE_EXPERIMENT_ENSEMBLE_H
-#define IE_CORE_EXPERIMENT_ENSEMBLE_H
+#ifndef IE_CORE_RUN_ENSEMBLE_H
+#define IE_CORE_RUN_ENSEMBLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
