@@ -61,6 +61,7 @@ typedef struct split_job {
     const ie_conv_geom *g;
     const float *x;
     float *xs;
+    int64_t lo[3], dim[3], plane; /* padded planes (no padding: dim = out) */
 } split_job;
 
 /* Even and odd elements of a row of 2*n floats into two rows of n (compiled
@@ -73,39 +74,87 @@ IE_CPU_CLONES static void deinterleave2(const float *restrict row, float *restri
     }
 }
 
+/* Zeroes what lies outside the grid in a padded plane. */
+static void zero_border(const split_job *j, float *plane) {
+    const ie_conv_geom *g = j->g;
+    const int64_t P1 = j->dim[1], P2 = j->dim[2], row = P1 * P2;
+    memset(plane, 0, (size_t)(j->lo[0] * row) * sizeof(float));
+    memset(plane + (j->lo[0] + g->out[0]) * row, 0, (size_t)((j->dim[0] - j->lo[0] - g->out[0]) * row) * sizeof(float));
+    for (int64_t d = j->lo[0]; d < j->lo[0] + g->out[0]; d++) {
+        float *p = plane + d * row;
+        memset(p, 0, (size_t)(j->lo[1] * P2) * sizeof(float));
+        memset(p + (j->lo[1] + g->out[1]) * P2, 0, (size_t)((P1 - j->lo[1] - g->out[1]) * P2) * sizeof(float));
+        for (int64_t h = j->lo[1]; h < j->lo[1] + g->out[1]; h++) {
+            memset(p + h * P2, 0, (size_t)j->lo[2] * sizeof(float));
+            memset(p + h * P2 + j->lo[2] + g->out[2], 0, (size_t)(P2 - j->lo[2] - g->out[2]) * sizeof(float));
+        }
+    }
+}
+
 /* One (batch item, channel): xs[phase][j] = x[s*j + phase] per dimension,
  * phase = (pd*sh + ph)*sw + pw. */
 static void split_task(void *ctx, int64_t task) {
     const split_job *j = ctx;
     const ie_conv_geom *g = j->g;
-    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
+    const int64_t ivol = ie_conv_vol(g->in), phases = ivol / ie_conv_vol(g->out);
     const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
     const int sw = g->stride[2];
+    const bool padded = j->plane != ie_conv_vol(g->out);
     const float *src = j->x + task * ivol;
-    float *dst = j->xs + task * ivol;
+    float *dst = j->xs + task * phases * j->plane;
     for (int pd = 0; pd < g->stride[0]; pd++)
-        for (int ph = 0; ph < g->stride[1]; ph++, dst += (int64_t)sw * ovol)
+        for (int ph = 0; ph < g->stride[1]; ph++, dst += (int64_t)sw * j->plane) {
+            if (padded)
+                for (int pw = 0; pw < sw; pw++) zero_border(j, dst + pw * j->plane);
             for (int64_t d = 0; d < OD; d++)
                 for (int64_t h = 0; h < OH; h++) {
                     const float *row = src + ((d * g->stride[0] + pd) * IH + h * g->stride[1] + ph) * IW;
-                    float *out = dst + (d * OH + h) * OW;
-                    if (sw == 2) { /* both width phases in one pass */
-                        deinterleave2(row, out, out + ovol, OW);
-                        continue;
+                    float *out = dst + ((d + j->lo[0]) * j->dim[1] + h + j->lo[1]) * j->dim[2] + j->lo[2];
+                    if (sw == 1) {
+                        memcpy(out, row, (size_t)OW * sizeof(float));
+                    } else if (sw == 2) { /* both width phases in one pass */
+                        deinterleave2(row, out, out + j->plane, OW);
+                    } else {
+                        for (int pw = 0; pw < sw; pw++)
+                            for (int64_t w = 0; w < OW; w++) out[pw * j->plane + w] = row[w * sw + pw];
                     }
-                    for (int pw = 0; pw < sw; pw++)
-                        for (int64_t w = 0; w < OW; w++) out[pw * ovol + w] = row[w * sw + pw];
                 }
+        }
+}
+
+static ie_status split(const ie_conv_geom *g, const float *x, split_job *sj, ie_tensor **owned) {
+    const int64_t phases = ie_conv_vol(g->in) / ie_conv_vol(g->out);
+    sj->plane = sj->dim[0] * sj->dim[1] * sj->dim[2];
+    IE_TRY(ie_conv_temp(g->batch * g->cin * phases * sj->plane, owned));
+    sj->g = g;
+    sj->x = x;
+    sj->xs = ie_f32(*owned);
+    ie_parallel_for(g->batch * g->cin, split_task, sj);
+    return IE_OK;
 }
 
 ie_status ie_direct_phase_split(const ie_conv_geom *g, const float *x, const float **xs, ie_tensor **owned) {
     *owned = NULL;
     *xs = x;
     if (!ie_direct_strided(g)) return IE_OK;
-    IE_TRY(ie_conv_temp(g->batch * g->cin * ie_conv_vol(g->in), owned));
-    split_job sj = {g, x, ie_f32(*owned)};
-    ie_parallel_for(g->batch * g->cin, split_task, &sj);
-    *xs = ie_f32(*owned);
+    split_job sj = {.dim = {g->out[0], g->out[1], g->out[2]}};
+    IE_TRY(split(g, x, &sj, owned));
+    *xs = sj.xs;
+    return IE_OK;
+}
+
+ie_status ie_direct_phase_split_padded(const ie_conv_geom *g, const float *x, const int64_t lo[3],
+                                       const int64_t hi[3], ie_direct_padded *out, ie_tensor **owned) {
+    *owned = NULL;
+    split_job sj;
+    for (int d = 0; d < 3; d++) {
+        sj.lo[d] = out->lo[d] = lo[d];
+        sj.dim[d] = out->dim[d] = lo[d] + g->out[d] + hi[d];
+    }
+    IE_TRY(split(g, x, &sj, owned));
+    out->x = sj.xs;
+    out->plane = sj.plane;
+    out->cstride = ie_conv_vol(g->in) / ie_conv_vol(g->out) * sj.plane;
     return IE_OK;
 }
 

@@ -47,6 +47,17 @@ void ie_direct_class_taps(const ie_conv_geom *g, int64_t cls, ie_direct_taps *t,
  * the split copy (NULL when x is read in place). */
 ie_status ie_direct_phase_split(const ie_conv_geom *g, const float *x, const float **xs, ie_tensor **owned);
 
+/* The phase split with every plane padded by lo[d] zeros before and hi[d]
+ * after the grid in each dimension, so that taps read zeros instead of
+ * leaving the plane: [n][c][phase][dim[0]][dim[1]][dim[2]], always a copy. */
+typedef struct ie_direct_padded {
+    const float *x;
+    int64_t lo[3], dim[3];
+    int64_t plane, cstride; /* floats per padded plane, per channel (all phases) */
+} ie_direct_padded;
+ie_status ie_direct_phase_split_padded(const ie_conv_geom *g, const float *x, const int64_t lo[3],
+                                       const int64_t hi[3], ie_direct_padded *out, ie_tensor **owned);
+
 /* out[e] = partial[e] + partial[size + e] + ... over `groups` rows, in row
  * order (the weight gradient's groups, canon_kernels.h). */
 void ie_direct_sum_groups(const float *partial, int64_t groups, int64_t size, float *out);
