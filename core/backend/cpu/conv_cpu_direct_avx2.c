@@ -45,15 +45,17 @@ static inline __m256i lanes_below(int64_t n) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* ---------------- channels-last copy of a source ---------------- */
+/* ---------------- transposes between channels-first and channels-last ---------------- */
 
-#define CL_CHUNK 2048 /* voxels per transpose task */
+#define TR_CHUNK 2048 /* rows or columns per transpose task */
 
-typedef struct cl_job {
-    const float *src; /* [batch][c][v] */
-    float *dst;       /* [batch][v][c] */
-    int64_t c, v, chunks;
-} cl_job;
+/* Per batch item: dst (cols x rows, row stride dld) = the transpose of src
+ * (rows x cols, row stride sld); the longer side is cut into tasks. */
+typedef struct tr_job {
+    const float *src;
+    float *dst;
+    int64_t rows, cols, sld, dld, src_n, dst_n, chunks;
+} tr_job;
 
 static AINLINE void transpose8(__m256 r[8]) {
     __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -74,32 +76,39 @@ static AINLINE void transpose8(__m256 r[8]) {
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-static void cl_task(void *ctx, int64_t task) {
-    const cl_job *j = ctx;
-    const int64_t n = task / j->chunks, v0 = (task % j->chunks) * CL_CHUNK, v1 = imin(v0 + CL_CHUNK, j->v);
-    const float *src = j->src + n * j->c * j->v;
-    float *dst = j->dst + n * j->c * j->v;
-    for (int64_t c0 = 0; c0 < j->c; c0 += 8) {
-        const int64_t cb = imin(8, j->c - c0);
-        int64_t v = v0;
-        if (cb == 8)
-            for (; v + 8 <= v1; v += 8) {
-                __m256 r[8];
-                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + (c0 + i) * j->v + v);
-                transpose8(r);
-                for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (v + i) * j->c + c0, r[i]);
+static void tr_task(void *ctx, int64_t task) {
+    const tr_job *j = ctx;
+    const int64_t n = task / j->chunks, k = task % j->chunks;
+    const bool by_rows = j->rows >= j->cols;
+    const int64_t r_lo = by_rows ? k * TR_CHUNK : 0, r_hi = by_rows ? imin(r_lo + TR_CHUNK, j->rows) : j->rows;
+    const int64_t c_lo = by_rows ? 0 : k * TR_CHUNK, c_hi = by_rows ? j->cols : imin(c_lo + TR_CHUNK, j->cols);
+    const float *src = j->src + n * j->src_n;
+    float *dst = j->dst + n * j->dst_n;
+    for (int64_t r0 = r_lo; r0 < r_hi; r0 += 8)
+        for (int64_t c0 = c_lo; c0 < c_hi; c0 += 8) {
+            if (r0 + 8 <= r_hi && c0 + 8 <= c_hi) {
+                __m256 v[8];
+                for (int i = 0; i < 8; i++) v[i] = _mm256_loadu_ps(src + (r0 + i) * j->sld + c0);
+                transpose8(v);
+                for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (c0 + i) * j->dld + r0, v[i]);
+                continue;
             }
-        for (; v < v1; v++)
-            for (int64_t i = 0; i < cb; i++) dst[v * j->c + c0 + i] = src[(c0 + i) * j->v + v];
-    }
+            for (int64_t r = r0; r < imin(r0 + 8, r_hi); r++)
+                for (int64_t c = c0; c < imin(c0 + 8, c_hi); c++) dst[c * j->dld + r] = src[r * j->sld + c];
+        }
+}
+
+static void transpose(const float *src, int64_t rows, int64_t cols, int64_t sld, int64_t src_n, float *dst,
+                      int64_t dld, int64_t dst_n, int64_t batch) {
+    tr_job j = {src, dst, rows, cols, sld, dld, src_n, dst_n, cdiv(rows >= cols ? rows : cols, TR_CHUNK)};
+    if (rows > 0 && cols > 0) ie_parallel_for(batch * j.chunks, tr_task, &j);
 }
 
 /* src [batch][c][v] as [batch][v][c] in a temporary (*owned). */
 static ie_status channels_last(const float *src, int64_t batch, int64_t c, int64_t v, const float **out,
                                ie_tensor **owned) {
     IE_TRY(ie_conv_temp(batch * c * v, owned));
-    cl_job j = {src, ie_f32(*owned), c, v, cdiv(v, CL_CHUNK)};
-    ie_parallel_for(batch * j.chunks, cl_task, &j);
+    transpose(src, c, v, v, c * v, ie_f32(*owned), c, c * v, batch);
     *out = ie_f32(*owned);
     return IE_OK;
 }
@@ -146,8 +155,10 @@ typedef struct gjob {
     int64_t nblk, pack_size; /* floats per class */
     const float *pack;
     const float *bias;
-    float *dst;
-    int64_t dst_nstride, dst_cstride, dst_dim[3], step[3];
+    float *dst;     /* [batch][cy][dst voxels] */
+    float *dst_cl;  /* [batch][dst voxels][cyp]: the tiles' output, transposed into dst at the end */
+    int64_t cyp;    /* channels of dst_cl (cy rounded up to the blocks) */
+    int64_t dst_vol, dst_dim[3], step[3];
     const dchunk *chunks; /* [ncls][nchunks] */
     int64_t nchunks, ncg; /* nchunks: the most of any class */
 } gjob;
@@ -171,7 +182,7 @@ static int make_intervals(const ie_direct_taps *t, int d, int64_t n, interval *i
 /* One tile: NJ voxels x NC vectors of 8 output channels. */
 typedef struct gtile {
     const float *xv[NJ_MAX]; /* each voxel's channels-last source row */
-    int64_t yi[NJ_MAX];      /* each voxel's dst offset */
+    int64_t yi[NJ_MAX];      /* each voxel's channels-last dst row */
     const int64_t *tx, *tw;  /* per valid tap: source offset, weight offset (floats, per width) */
     int nt;
 } gtile;
@@ -207,13 +218,7 @@ static AINLINE void gather_tile(const int NJ, const int NC, const gjob *j, const
 #pragma GCC unroll 6
     for (int k = 0; k < NJ; k++)
 #pragma GCC unroll 2
-        for (int c = 0; c < NC; c++) {
-            float lanes[8];
-            _mm256_storeu_ps(lanes, acc[k][c]);
-            const int n = (int)imin(8, b->valid - 8 * c);
-            float *y = yb + 8 * c * j->dst_cstride + t->yi[k];
-            for (int l = 0; l < n; l++) y[l * j->dst_cstride] = lanes[l];
-        }
+        for (int c = 0; c < NC; c++) _mm256_storeu_ps(yb + t->yi[k] + 8 * c, acc[k][c]);
 }
 
 #define GATHER_VARIANT(NJ, NC)                                                                             \
@@ -249,7 +254,7 @@ static int box_taps(const gjob *j, const ie_direct_taps *t, const uint32_t m[3],
     return nt;
 }
 
-/* dst offset (within a batch item and channel) of grid position (d, h, w) */
+/* dst voxel (within a batch item) of grid position (d, h, w) */
 static inline int64_t dst_index(const gjob *j, const gclass *c, int64_t d, int64_t h, int64_t w) {
     return ((j->step[0] * d + c->r[0]) * j->dst_dim[1] + j->step[1] * h + c->r[1]) * j->dst_dim[2] +
            j->step[2] * w + c->r[2];
@@ -271,7 +276,7 @@ static void tile_flush(const gjob *j, tile_fill *f) {
 
 static inline void tile_add(const gjob *j, tile_fill *f, int64_t n, int64_t p, int64_t yi) {
     f->t.xv[f->k] = j->src + n * j->src_nstride + p * j->cx;
-    f->t.yi[f->k] = n * j->dst_nstride + yi;
+    f->t.yi[f->k] = (n * j->dst_vol + yi) * j->cyp;
     if (++f->k == NJ_MAX) tile_flush(j, f);
 }
 
@@ -283,7 +288,7 @@ static void gather_box(const gjob *j, const gclass *c, int64_t dlo, int64_t dhi,
                        const interval *iw, const int64_t *tx, const int64_t *tw, int nt, const cblock *b,
                        const float *wblk) {
     tile_fill f = {.t = {.tx = tx, .tw = tw, .nt = nt}, .nc = b->width / 8, .wblk = wblk, .b = b,
-                   .ybase = j->dst + b->c0 * j->dst_cstride};
+                   .ybase = j->dst_cl + b->c0};
     const bool batch_inner = j->grid[1] * j->grid[2] < BOX_VOXELS;
     for (int64_t n0 = 0; n0 < (batch_inner ? 1 : j->batch); n0++) {
         for (int64_t d = dlo; d < dhi; d++)
@@ -329,23 +334,45 @@ typedef struct gpack_job {
     int kernel[3];
 } gpack_job;
 
-/* One (class, block): pack[tap][s][l] = w[(c0 + l)*sy + s*sx + kernel index of tap], 0 past cy. */
+/* One (class, block): pack[tap][s][l] = w[(c0 + l)*sy + s*sx + kernel index of tap], 0 past cy.
+ * When the class has every tap in kernel order (stride 1), each row of taps
+ * is contiguous in w and 8 x 8 tiles are transposed in registers. */
 static void gpack_task(void *ctx, int64_t task) {
     const gpack_job *j = ctx;
     const gclass *c = &j->cls[task / j->nblk];
     const cblock *b = &j->blk[task % j->nblk];
     const ie_direct_taps *t = &c->taps;
     float *dst = j->pack + (task / j->nblk) * j->pack_size + b->off;
-    int64_t tap = 0;
+    const int64_t T = ie_direct_taps_count(t), W = b->width;
+    int64_t k[IE_DIRECT_MAXTAPS];
+    int64_t q = 0;
+    bool identity = true;
     for (int a = 0; a < t->n[0]; a++)
         for (int bb = 0; bb < t->n[1]; bb++)
-            for (int e = 0; e < t->n[2]; e++, tap++) {
-                const int64_t k = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
-                for (int64_t s = 0; s < j->cx; s++) {
-                    float *row = dst + (tap * j->cx + s) * b->width;
-                    for (int l = 0; l < b->width; l++)
-                        row[l] = l < b->valid ? j->w[(b->c0 + l) * j->sy + s * j->sx + k] : 0.0f;
+            for (int e = 0; e < t->n[2]; e++, q++) {
+                k[q] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
+                identity = identity && k[q] == q;
+            }
+    if (!identity) {
+        for (int64_t tap = 0; tap < T; tap++)
+            for (int64_t s = 0; s < j->cx; s++) {
+                float *row = dst + (tap * j->cx + s) * W;
+                for (int l = 0; l < W; l++) row[l] = l < b->valid ? j->w[(b->c0 + l) * j->sy + s * j->sx + k[tap]] : 0.0f;
+            }
+        return;
+    }
+    for (int64_t s = 0; s < j->cx; s++)
+        for (int l0 = 0; l0 < W; l0 += 8)
+            for (int64_t t0 = 0; t0 < T; t0 += 8) {
+                const bool full = t0 + 8 <= T;
+                const __m256i m = lanes_below(T - t0); /* the last tile's loads stop at the row's end */
+                __m256 v[8];
+                for (int i = 0; i < 8; i++) {
+                    const float *src = j->w + (b->c0 + l0 + i) * j->sy + s * j->sx + t0;
+                    v[i] = l0 + i >= b->valid ? _mm256_setzero_ps() : full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, m);
                 }
+                transpose8(v); /* v[i]: tap t0 + i, lanes l0 .. l0 + 7 */
+                for (int i = 0; i < 8 && t0 + i < T; i++) _mm256_storeu_ps(dst + ((t0 + i) * j->cx + s) * W + l0, v[i]);
             }
 }
 
@@ -376,7 +403,7 @@ static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, in
         j->nchunks = cls[c].nchunks > j->nchunks ? cls[c].nchunks : j->nchunks;
     }
     dchunk *chunks = malloc((size_t)(j->nchunks * j->ncls) * sizeof *chunks);
-    ie_tensor *pack_t = NULL;
+    ie_tensor *pack_t = NULL, *out_t = NULL;
     ie_status st = IE_OK;
     if (!blk || !chunks) {
         st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory planning the gather");
@@ -384,13 +411,16 @@ static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, in
     }
     j->nblk = 0;
     j->pack_size = 0;
+    j->cyp = 0;
     for (int64_t c0 = 0; c0 < cy;) {
         const int width = cy - c0 > 8 ? 16 : 8;
         blk[j->nblk++] = (cblock){c0, j->pack_size, width, (int)imin(width, cy - c0)};
         j->pack_size += max_taps * j->cx * width;
         c0 += width;
+        j->cyp += width;
     }
-    if (ie_conv_temp(j->ncls * j->pack_size, &pack_t) != IE_OK) {
+    if (ie_conv_temp(j->ncls * j->pack_size, &pack_t) != IE_OK ||
+        ie_conv_temp(j->batch * j->dst_vol * j->cyp, &out_t) != IE_OK) {
         st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
         goto done;
     }
@@ -403,8 +433,11 @@ static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, in
     j->chunks = chunks;
     const int64_t base = j->ncls * j->nchunks;
     j->ncg = base >= MIN_TASKS ? 1 : imin(cdiv(MIN_TASKS, base), j->nblk);
+    j->dst_cl = ie_f32(out_t);
     ie_parallel_for(base * j->ncg, gather_task, j);
+    transpose(j->dst_cl, j->dst_vol, cy, j->cyp, j->dst_vol * j->cyp, j->dst, j->dst_vol, cy * j->dst_vol, j->batch);
 done:
+    ie_tensor_release(out_t);
     ie_tensor_release(pack_t);
     free(chunks);
     free(blk);
@@ -425,9 +458,8 @@ ie_status ie_conv_direct_avx2_forward(const ie_conv_geom *g, const float *x, con
     memset(&cls, 0, sizeof cls);
     ie_direct_forward_taps(g, &cls.taps);
     gjob j = {.src = xt, .src_nstride = g->cin * ivol, .cx = g->cin, .grid = {g->out[0], g->out[1], g->out[2]},
-              .gvol = ovol, .batch = g->batch, .cls = &cls, .ncls = 1, .bias = bias, .dst = y,
-              .dst_nstride = g->cout * ovol, .dst_cstride = ovol, .dst_dim = {g->out[0], g->out[1], g->out[2]},
-              .step = {1, 1, 1}};
+              .gvol = ovol, .batch = g->batch, .cls = &cls, .ncls = 1, .bias = bias, .dst = y, .dst_vol = ovol,
+              .dst_dim = {g->out[0], g->out[1], g->out[2]}, .step = {1, 1, 1}};
     st = run_gather(&j, &cls, w, g->cout, g->cin * ie_conv_ktaps(g), ie_conv_ktaps(g), g->kernel);
     ie_tensor_release(cl);
     return st;
@@ -447,7 +479,7 @@ ie_status ie_conv_direct_avx2_backward_data(const ie_conv_geom *g, const float *
     if (st == IE_OK) {
         gjob j = {.src = gt, .src_nstride = g->cout * ovol, .cx = g->cout,
                   .grid = {g->out[0], g->out[1], g->out[2]}, .gvol = ovol, .batch = g->batch, .cls = cls,
-                  .ncls = ncls, .bias = bias, .dst = gx, .dst_nstride = g->cin * ivol, .dst_cstride = ivol,
+                  .ncls = ncls, .bias = bias, .dst = gx, .dst_vol = ivol,
                   .dst_dim = {g->in[0], g->in[1], g->in[2]}, .step = {g->stride[0], g->stride[1], g->stride[2]}};
         st = run_gather(&j, cls, w, g->cin, ie_conv_ktaps(g), g->cin * ie_conv_ktaps(g), g->kernel);
     }
@@ -783,6 +815,19 @@ static void wg_segment(wjob *j, int64_t n, int64_t ja, int64_t jb, int64_t b0, i
     }
 }
 
+/* The segments of weight-gradient group grp (canon_kernels.h): at most SEG
+ * voxels, inside one batch item.  Call with *lo = -1 first; false at the end. */
+static bool next_segment(int64_t grp, int64_t gvol, int64_t batch, int64_t *lo, int64_t *n, int64_t *ja,
+                         int64_t *jb) {
+    const int64_t hi = imin((grp + 1) * IE_CANON_WGRAD_GROUP, batch * gvol);
+    *lo = *lo < 0 ? grp * IE_CANON_WGRAD_GROUP : *lo + (*jb - *ja);
+    if (*lo >= hi) return false;
+    *n = *lo / gvol;
+    *ja = *lo % gvol;
+    *jb = imin(imin(gvol, *ja + (hi - *lo)), *ja + SEG);
+    return true;
+}
+
 static void wg_task(void *ctx, int64_t task) {
     wjob *j = ctx;
     const int64_t grp = task / j->ncg, cg = task % j->ncg;
@@ -791,16 +836,8 @@ static void wg_task(void *ctx, int64_t task) {
     float *part = j->partial + grp * j->wsize;
     const int64_t c_lo = b0 * j->cb, c_hi = imin(b1 * j->cb, cout);
     if (c_hi > c_lo) memset(part + c_lo * cin * T, 0, (size_t)((c_hi - c_lo) * cin * T) * sizeof(float));
-    /* the group's voxels, as segments within one batch item */
-    const int64_t total = j->g->batch * j->gvol;
-    int64_t lo = grp * IE_CANON_WGRAD_GROUP;
-    const int64_t hi = imin(lo + IE_CANON_WGRAD_GROUP, total);
-    while (lo < hi) {
-        const int64_t n = lo / j->gvol, ja = lo % j->gvol;
-        const int64_t jb = imin(imin(j->gvol, ja + (hi - lo)), ja + SEG);
-        wg_segment(j, n, ja, jb, b0, b1, part);
-        lo += jb - ja;
-    }
+    int64_t lo = -1, n = 0, ja = 0, jb = 0;
+    while (next_segment(grp, j->gvol, j->g->batch, &lo, &n, &ja, &jb)) wg_segment(j, n, ja, jb, b0, b1, part);
 }
 
 /* x's taps read a zero-padded copy where every 8-voxel vector lies in one
@@ -842,6 +879,183 @@ static ie_status wg_input(wjob *j, const float *x, ie_tensor **owned) {
     return IE_OK;
 }
 
+/* ---------------- weight gradient, small grids ----------------
+ *
+ * On a grid of at most SMALL_GRID voxels (a U-Net's lowest levels) most
+ * voxels touch the border and a lane's chain is a few voxels long, so the
+ * voxel-lane kernel is all masks and trees.  Here 8 output channels share a
+ * vector instead: for each tap and lane l, the chain over the lane's voxels
+ * that the tap reads inside x (listed per tap, so padding is skipped
+ * exactly) accumulates gy (transposed to channels-last) times x broadcast;
+ * the 16 lane vectors are then added by the tree of ie_canon_tree16, lane
+ * for lane, into the group's partial sums, kept as [ci][tap][co]. */
+
+#define SMALL_GRID 512
+#define SG_NCI 6 /* input channels per tile: 2 x 6 accumulators + 2 gy vectors + 1 broadcast */
+
+typedef struct sjob {
+    const ie_conv_geom *g;
+    const float *x; /* phase split */
+    const float *gy;
+    ie_direct_taps taps;
+    int64_t toff[IE_DIRECT_MAXTAPS];
+    int64_t gvol, xcs, T, cop, nblk, ngroups, ncg, psize; /* cop: cout rounded up to 16; psize = cin * T * cop */
+    float *partial; /* [ngroups][cin][T][cop] */
+    ie_conv_failure fail;
+} sjob;
+
+/* out[v] += the tree of the 16 lane vectors lb[l][v] (ie_canon_tree16, per lane). */
+static AINLINE __m256 tree16v(const __m256 *lb, int stride, int v) {
+#define LB(l) lb[(l) * stride + v]
+    const __m256 s0 = _mm256_add_ps(_mm256_add_ps(LB(0), LB(2)), _mm256_add_ps(LB(1), LB(3)));
+    const __m256 s1 = _mm256_add_ps(_mm256_add_ps(LB(4), LB(6)), _mm256_add_ps(LB(5), LB(7)));
+    const __m256 s2 = _mm256_add_ps(_mm256_add_ps(LB(8), LB(10)), _mm256_add_ps(LB(9), LB(11)));
+    const __m256 s3 = _mm256_add_ps(_mm256_add_ps(LB(12), LB(14)), _mm256_add_ps(LB(13), LB(15)));
+#undef LB
+    return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+}
+
+/* 16 output channels x NCI input channels of one tap: each lane's chain,
+ * then the tree into part[ci * pstride + (0..15)]. */
+static AINLINE void sg_tile(const int NCI, const float *gyT, int64_t cop, const float *const *xp,
+                            const int32_t *vj, const int32_t *vstart, float *part, int64_t pstride) {
+    __m256 lb[16][2 * SG_NCI];
+    for (int l = 0; l < 16; l++) {
+        __m256 acc[2][SG_NCI];
+#pragma GCC unroll 6
+        for (int c = 0; c < NCI; c++) acc[0][c] = acc[1][c] = _mm256_setzero_ps();
+        for (int32_t i = vstart[l]; i < vstart[l + 1]; i++) {
+            const int64_t v = vj[i];
+            const __m256 g0 = _mm256_loadu_ps(gyT + v * cop), g1 = _mm256_loadu_ps(gyT + v * cop + 8);
+#pragma GCC unroll 6
+            for (int c = 0; c < NCI; c++) {
+                const __m256 xb = _mm256_broadcast_ss(xp[c] + v);
+                acc[0][c] = _mm256_fmadd_ps(g0, xb, acc[0][c]);
+                acc[1][c] = _mm256_fmadd_ps(g1, xb, acc[1][c]);
+            }
+        }
+#pragma GCC unroll 6
+        for (int c = 0; c < NCI; c++) {
+            lb[l][2 * c] = acc[0][c];
+            lb[l][2 * c + 1] = acc[1][c];
+        }
+    }
+    for (int c = 0; c < NCI; c++)
+        for (int h = 0; h < 2; h++) {
+            float *o = part + c * pstride + 8 * h;
+            _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), tree16v(&lb[0][0], 2 * SG_NCI, 2 * c + h)));
+        }
+}
+
+#define SG_VARIANT(NCI)                                                                                    \
+    static void sg_tile_##NCI(const float *gyT, int64_t cop, const float *const *xp, const int32_t *vj,  \
+                              const int32_t *vstart, float *part, int64_t pstride) {                     \
+        sg_tile(NCI, gyT, cop, xp, vj, vstart, part, pstride);                                             \
+    }
+SG_VARIANT(1)
+SG_VARIANT(2)
+SG_VARIANT(3)
+SG_VARIANT(4)
+SG_VARIANT(5)
+SG_VARIANT(6)
+typedef void (*sg_fn)(const float *, int64_t, const float *const *, const int32_t *, const int32_t *, float *,
+                      int64_t);
+static const sg_fn SG_FNS[SG_NCI] = {sg_tile_1, sg_tile_2, sg_tile_3, sg_tile_4, sg_tile_5, sg_tile_6};
+
+/* Segment [ja, jb) of item n, channel blocks [b0, b1) of 16. */
+static void sg_segment(sjob *j, int64_t n, int64_t ja, int64_t jb, int64_t b0, int64_t b1, float *part) {
+    const ie_conv_geom *g = j->g;
+    const ie_direct_taps *t = &j->taps;
+    const int64_t L = jb - ja, cin = g->cin, cop = j->cop, GH = g->out[1], GW = g->out[2];
+    float *gyT = ie_conv_scratch(2, (size_t)(L * cop));
+    int32_t *vj = (int32_t *)ie_conv_scratch(3, (size_t)(L + 16 * 4 + 17));
+    if (!gyT || !vj) {
+        ie_conv_fail(&j->fail);
+        return;
+    }
+    int32_t *vstart = vj + L;
+    const int64_t c_lo = b0 * 16, c_hi = imin(b1 * 16, g->cout);
+    for (int64_t v = 0; v < L; v++)
+        for (int64_t c = b0 * 16; c < b1 * 16; c++)
+            gyT[v * cop + c] = c < c_hi ? j->gy[(n * g->cout + c) * j->gvol + ja + v] : 0.0f;
+    (void)c_lo;
+    int64_t tap = 0;
+    for (int a = 0; a < t->n[0]; a++)
+        for (int b = 0; b < t->n[1]; b++)
+            for (int e = 0; e < t->n[2]; e++, tap++) {
+                /* each lane's voxels that this tap reads inside the grid, in order */
+                int32_t k = 0;
+                for (int l = 0; l < 16; l++) {
+                    vstart[l] = k;
+                    for (int64_t v = l; v < L; v += 16) {
+                        const int64_t p = ja + v, d = p / (GH * GW), h = (p / GW) % GH, w = p % GW;
+                        if (d + t->shift[0][a] >= 0 && d + t->shift[0][a] < g->out[0] && h + t->shift[1][b] >= 0 &&
+                            h + t->shift[1][b] < GH && w + t->shift[2][e] >= 0 && w + t->shift[2][e] < GW)
+                            vj[k++] = (int32_t)v;
+                    }
+                }
+                vstart[16] = k;
+                const float *xt = j->x + n * cin * j->xcs + ja + j->toff[tap];
+                for (int64_t bi = b0; bi < b1; bi++)
+                    for (int64_t c0 = 0; c0 < cin; c0 += SG_NCI) {
+                        const int nci = (int)imin(SG_NCI, cin - c0);
+                        const float *xp[SG_NCI];
+                        for (int c = 0; c < nci; c++) xp[c] = xt + (c0 + c) * j->xcs;
+                        SG_FNS[nci - 1](gyT + bi * 16, cop, xp, vj, vstart, part + (c0 * j->T + tap) * cop + bi * 16,
+                                        j->T * cop);
+                    }
+            }
+}
+
+static void sg_task(void *ctx, int64_t task) {
+    sjob *j = ctx;
+    const int64_t grp = task / j->ncg, cg = task % j->ncg;
+    const int64_t b0 = cg * j->nblk / j->ncg, b1 = (cg + 1) * j->nblk / j->ncg;
+    float *part = j->partial + grp * j->psize;
+    for (int64_t r = 0; r < j->g->cin * j->T; r++) memset(part + r * j->cop + b0 * 16, 0, (size_t)((b1 - b0) * 16) * sizeof(float));
+    int64_t lo = -1, n = 0, ja = 0, jb = 0;
+    while (next_segment(grp, j->gvol, j->g->batch, &lo, &n, &ja, &jb)) sg_segment(j, n, ja, jb, b0, b1, part);
+}
+
+static ie_status small_grid_wgrad(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
+    sjob j = {.g = g, .gy = gy, .gvol = ie_conv_vol(g->out), .xcs = ie_conv_vol(g->in), .T = ie_conv_ktaps(g)};
+    ie_direct_forward_taps(g, &j.taps);
+    for (int64_t q = 0, a = 0; a < j.taps.n[0]; a++)
+        for (int b = 0; b < j.taps.n[1]; b++)
+            for (int e = 0; e < j.taps.n[2]; e++) j.toff[q++] = j.taps.off[0][a] + j.taps.off[1][b] + j.taps.off[2][e];
+    j.cop = cdiv(g->cout, 16) * 16;
+    j.nblk = j.cop / 16;
+    j.psize = g->cin * j.T * j.cop;
+    j.ngroups = cdiv(g->batch * j.gvol, IE_CANON_WGRAD_GROUP);
+    j.ncg = j.ngroups >= MIN_TASKS ? 1 : imin(cdiv(MIN_TASKS, j.ngroups), j.nblk);
+    ie_tensor *owned = NULL, *partial_t = NULL;
+    IE_TRY(ie_direct_phase_split(g, x, &j.x, &owned));
+    ie_status st = IE_OK;
+    /* the partial sums, then (several groups) their sum in the second half */
+    if (ie_conv_temp((j.ngroups + (j.ngroups > 1)) * j.psize, &partial_t) != IE_OK) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for partial sums");
+        goto done;
+    }
+    j.partial = ie_f32(partial_t);
+    atomic_init(&j.fail.failed, 0);
+    ie_parallel_for(j.ngroups * j.ncg, sg_task, &j);
+    if (atomic_load(&j.fail.failed)) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a segment's tables");
+        goto done;
+    }
+    const float *sum = j.partial;
+    if (j.ngroups > 1) {
+        ie_direct_sum_groups(j.partial, j.ngroups, j.psize, j.partial + j.ngroups * j.psize);
+        sum = j.partial + j.ngroups * j.psize;
+    }
+    /* [ci * T][cop] -> gw [cout][ci * T] */
+    transpose(sum, g->cin * j.T, g->cout, j.cop, 0, gw, g->cin * j.T, 0, 1);
+done:
+    ie_tensor_release(partial_t);
+    ie_tensor_release(owned);
+    return st;
+}
+
 ie_status ie_conv_direct_avx2_backward_weight(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
     const int64_t ovol = ie_conv_vol(g->out), T = ie_conv_ktaps(g);
     const int64_t wsize = g->cout * g->cin * T;
@@ -850,6 +1064,8 @@ ie_status ie_conv_direct_avx2_backward_weight(const ie_conv_geom *g, const float
         memset(gw, 0, (size_t)wsize * sizeof(float));
         return IE_OK;
     }
+    if (ovol <= SMALL_GRID && ie_cpu_conv_get_mode() != IE_CPU_CONV_DIRECT_VECTOR)
+        return small_grid_wgrad(g, x, gy, gw);
     ie_tensor *owned = NULL, *partial_t = NULL;
     wjob j = {.g = g, .gy = gy, .gvol = ovol, .T = T, .wsize = wsize};
     ie_direct_forward_taps(g, &j.taps);
