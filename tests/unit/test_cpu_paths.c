@@ -2,14 +2,17 @@
  * convolution product (forward, input gradient, weight gradient) on shapes
  * the direct kernels take and on shapes they do not, and the matrix products
  * of linear layers, run through the canonical kernels of every path this CPU
- * supports (generic, avx2, avx512) and its direct kernels (AVX2, AVX-512), on random
- * inputs from our generator, into outputs poisoned with NaN, each twice (on 1
- * and 2 threads): all results must be identical byte for byte.  The generic
+ * supports (generic, avx2, avx512) and its direct kernels (AVX2, AVX-512, each
+ * as AUTO runs them and with their voxel-vector variants forced on small
+ * grids too), on random inputs from our generator, into outputs poisoned with
+ * NaN, each twice (on 1 and 2 threads): all results must be identical byte
+ * for byte.  The generic
  * result is also checked against a float64 evaluation: a sum of n products,
  * each rounded once, is within n * 2^-24 * sum|terms| of the exact sum in any
  * order (Higham, Accuracy and Stability, 3.1), so that is the bound. */
 #include "core/backend/cpu/canon_kernels.h"
 #include "core/backend/cpu/conv_cpu_internal.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_path.h"
 #include "test_util.h"
 
@@ -22,6 +25,7 @@ typedef struct impl {
     const char *name;
     impl_kind kind;
     const ie_canon_kernels *canon; /* kind CANON */
+    ie_cpu_conv_mode mode;         /* direct kinds: AUTO or DIRECT_VECTOR (no channels-in-lanes kernels) */
 } impl;
 
 static float *random_floats(int64_t n, uint32_t seed) {
@@ -37,13 +41,8 @@ static float *nan_floats(int64_t n) {
     return p;
 }
 
-static ie_status run_conv(const impl *im, product pr, const ie_conv_geom *g, const float *a, const float *b,
-                          const float *bias, float *out) {
-    if (im->kind == CANON) {
-        if (pr == FWD) return im->canon->conv_forward(g, a, b, bias, out);
-        if (pr == BWD_DATA) return im->canon->conv_backward_data(g, a, b, bias, out);
-        return im->canon->conv_backward_weight(g, a, b, out);
-    }
+static ie_status run_direct(const impl *im, product pr, const ie_conv_geom *g, const float *a, const float *b,
+                            const float *bias, float *out) {
     if (im->kind == DIRECT_AVX2) {
         if (pr == FWD) return ie_conv_direct_avx2_forward(g, a, b, bias, out);
         if (pr == BWD_DATA) return ie_conv_direct_avx2_backward_data(g, a, b, bias, out);
@@ -52,6 +51,19 @@ static ie_status run_conv(const impl *im, product pr, const ie_conv_geom *g, con
     if (pr == FWD) return ie_conv_direct_forward(g, a, b, bias, out);
     if (pr == BWD_DATA) return ie_conv_direct_backward_data(g, a, b, bias, out);
     return ie_conv_direct_backward_weight(g, a, b, out);
+}
+
+static ie_status run_conv(const impl *im, product pr, const ie_conv_geom *g, const float *a, const float *b,
+                          const float *bias, float *out) {
+    if (im->kind == CANON) {
+        if (pr == FWD) return im->canon->conv_forward(g, a, b, bias, out);
+        if (pr == BWD_DATA) return im->canon->conv_backward_data(g, a, b, bias, out);
+        return im->canon->conv_backward_weight(g, a, b, out);
+    }
+    ie_cpu_conv_set_mode(im->mode);
+    ie_status st = run_direct(im, pr, g, a, b, bias, out);
+    ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
+    return st;
 }
 
 static int64_t vol(const int64_t d[3]) { return d[0] * d[1] * d[2]; }
@@ -261,21 +273,23 @@ static void gemm_case(const char *name, int64_t m, int64_t n, int64_t k, int lay
 }
 
 int main(void) {
-    impl impls[5];
+    impl impls[7];
     int n = 0;
-    impls[n++] = (impl){"generic", CANON, &ie_canon_generic};
+    impls[n++] = (impl){"generic", CANON, &ie_canon_generic, IE_CPU_CONV_AUTO};
     if (ie_cpu_path_supported(IE_CPU_PATH_AVX2)) {
-        impls[n++] = (impl){"avx2", CANON, &ie_canon_avx2};
-        impls[n++] = (impl){"direct avx2", DIRECT_AVX2, NULL};
+        impls[n++] = (impl){"avx2", CANON, &ie_canon_avx2, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx2", DIRECT_AVX2, NULL, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx2 (voxel vectors)", DIRECT_AVX2, NULL, IE_CPU_CONV_DIRECT_VECTOR};
     }
     if (ie_cpu_path_supported(IE_CPU_PATH_AVX512)) {
-        impls[n++] = (impl){"avx512", CANON, &ie_canon_avx512};
-        impls[n++] = (impl){"direct avx512", DIRECT_AVX512, NULL};
+        impls[n++] = (impl){"avx512", CANON, &ie_canon_avx512, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx512", DIRECT_AVX512, NULL, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx512 (voxel vectors)", DIRECT_AVX512, NULL, IE_CPU_CONV_DIRECT_VECTOR};
     }
     printf("implementations compared:");
-    for (int i = 0; i < n; i++) printf(" %s", impls[i].name);
+    for (int i = 0; i < n; i++) printf(" %s,", impls[i].name);
     printf("\n");
-    if (n < 5) printf("note: this CPU lacks AVX2 or AVX-512; only the paths listed were compared\n");
+    if (n < 7) printf("note: this CPU lacks AVX2 or AVX-512; only the paths listed were compared\n");
 
     /* shapes the direct kernels take */
     conv_case("same 3x3x3, channel tails", GEOM(2, 5, 11, 8, 9, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
@@ -291,6 +305,11 @@ int main(void) {
     conv_case("kernel 5", GEOM(1, 3, 4, 6, 7, 8, 5, 5, 5, 1, 1, 1, 2, 2, 2, 1, 1, 1), impls, n);
     /* 2 x 13824 voxels: seven weight-gradient groups, one across the batch items */
     conv_case("weight-gradient groups", GEOM(2, 4, 6, 24, 24, 24, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
+    /* 72000 voxels: 18 groups, more than a wave holds, in rows of 40 and of 36
+     * (zero-padded x and lane masks in the direct AVX2 kernel) */
+    _Static_assert(IE_CANON_WGRAD_WAVE < 72000 / IE_CANON_WGRAD_GROUP, "the wave cases need more groups");
+    conv_case("weight-gradient waves, rows of 40", GEOM(2, 2, 3, 30, 30, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
+    conv_case("weight-gradient waves, rows of 36", GEOM(1, 2, 3, 40, 50, 36, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
     /* random and special values (see make_special) on each kind of grid the
      * direct AVX2 weight gradient tells apart: more than 512 voxels in rows
      * of whole 8-voxel vectors (zero-padded x), in ragged rows (lane masks),
