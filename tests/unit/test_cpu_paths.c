@@ -287,7 +287,7 @@ int main(void) {
         impls[n++] = (impl){"direct avx512 (voxel vectors)", DIRECT_AVX512, NULL, IE_CPU_CONV_DIRECT_VECTOR};
     }
     printf("implementations compared:");
-    for (int i = 0; i < n; i++) printf(" %s,", impls[i].name);
+    for (int i = 0; i < n; i++) printf("%s %s", i ? "," : "", impls[i].name);
     printf("\n");
     if (n < 7) printf("note: this CPU lacks AVX2 or AVX-512; only the paths listed were compared\n");
 
