@@ -244,7 +244,7 @@ static void bad_inputs(void) {
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) ie_tensor_release(all[i]);
 }
 
-/* On an AVX-512 CPU the "auto" runs must really exercise the direct kernels. */
+/* On the avx512 and avx2 paths the "auto" runs must really exercise the direct kernels. */
 static void direct_path_taken(void) {
     ie_conv_geom same = {.batch = 2, .cin = 3, .cout = 4, .in = {4, 5, 6}, .out = {4, 5, 6},
                          .kernel = {3, 3, 3}, .stride = {1, 1, 1}, .pad = {1, 1, 1}, .dil = {1, 1, 1}};
@@ -253,15 +253,15 @@ static void direct_path_taken(void) {
     odd.in[0] = 7;
     odd.out[0] = 4;
     /* IE_CPU_PATH may force a path without them */
-    bool avx512 = ie_cpu_path_get() == IE_CPU_PATH_AVX512;
+    bool direct = ie_cpu_path_get() == IE_CPU_PATH_AVX512 || ie_cpu_path_get() == IE_CPU_PATH_AVX2;
     ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
-    CHECK(ie_cpu_conv_direct_applies(&same) == avx512,
-          "direct kernels should apply to a 'same' conv iff the CPU path is avx512");
+    CHECK(ie_cpu_conv_direct_applies(&same) == direct,
+          "direct kernels should apply to a 'same' conv iff the CPU path is avx512 or avx2");
     CHECK(!ie_cpu_conv_direct_applies(&odd), "direct kernels must not take odd strided sizes");
     ie_cpu_conv_set_mode(IE_CPU_CONV_CANON);
     CHECK(!ie_cpu_conv_direct_applies(&same), "canonical mode must not take the direct kernels");
     ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
-    if (!avx512) printf("note: CPU path %s; the direct kernels were not tested\n", ie_cpu_path_name(ie_cpu_path_get()));
+    if (!direct) printf("note: CPU path %s; the direct kernels were not tested\n", ie_cpu_path_name(ie_cpu_path_get()));
 }
 
 int main(void) {

@@ -1,24 +1,31 @@
 /* The CPU paths give the same bytes (core/backend/cpu/canon_kernels.h): every
  * convolution product (forward, input gradient, weight gradient) on shapes
- * the direct AVX-512 kernels take and on shapes they do not, and the matrix
- * products of linear layers, run through the canonical kernels of every path
- * this CPU supports (generic, avx2, avx512) and the direct kernels, on random
- * inputs from our generator, into outputs poisoned with NaN, each twice (on 1
- * and 2 threads): all results must be identical byte for byte.  The generic
+ * the direct kernels take and on shapes they do not, and the matrix products
+ * of linear layers, run through the canonical kernels of every path this CPU
+ * supports (generic, avx2, avx512) and its direct kernels (AVX2, AVX-512, each
+ * as AUTO runs them and with their voxel-vector variants forced on small
+ * grids too), on random inputs from our generator, into outputs poisoned with
+ * NaN, each twice (on 1 and 2 threads): all results must be identical byte
+ * for byte.  The generic
  * result is also checked against a float64 evaluation: a sum of n products,
  * each rounded once, is within n * 2^-24 * sum|terms| of the exact sum in any
  * order (Higham, Accuracy and Stability, 3.1), so that is the bound. */
 #include "core/backend/cpu/canon_kernels.h"
 #include "core/backend/cpu/conv_cpu_internal.h"
+#include "core/backend/cpu/cpu_conv.h"
 #include "core/backend/cpu/cpu_path.h"
 #include "test_util.h"
 
 typedef enum { FWD, BWD_DATA, BWD_WEIGHT } product;
 static const char *const PRODUCT[3] = {"forward", "input gradient", "weight gradient"};
 
+typedef enum { CANON, DIRECT_AVX512, DIRECT_AVX2 } impl_kind;
+
 typedef struct impl {
     const char *name;
-    const ie_canon_kernels *canon; /* NULL: the direct kernels */
+    impl_kind kind;
+    const ie_canon_kernels *canon; /* kind CANON */
+    ie_cpu_conv_mode mode;         /* direct kinds: AUTO or DIRECT_VECTOR (no channels-in-lanes kernels) */
 } impl;
 
 static float *random_floats(int64_t n, uint32_t seed) {
@@ -34,16 +41,29 @@ static float *nan_floats(int64_t n) {
     return p;
 }
 
-static ie_status run_conv(const impl *im, product pr, const ie_conv_geom *g, const float *a, const float *b,
-                          const float *bias, float *out) {
-    if (im->canon) {
-        if (pr == FWD) return im->canon->conv_forward(g, a, b, bias, out);
-        if (pr == BWD_DATA) return im->canon->conv_backward_data(g, a, b, bias, out);
-        return im->canon->conv_backward_weight(g, a, b, out);
+static ie_status run_direct(const impl *im, product pr, const ie_conv_geom *g, const float *a, const float *b,
+                            const float *bias, float *out) {
+    if (im->kind == DIRECT_AVX2) {
+        if (pr == FWD) return ie_conv_direct_avx2_forward(g, a, b, bias, out);
+        if (pr == BWD_DATA) return ie_conv_direct_avx2_backward_data(g, a, b, bias, out);
+        return ie_conv_direct_avx2_backward_weight(g, a, b, out);
     }
     if (pr == FWD) return ie_conv_direct_forward(g, a, b, bias, out);
     if (pr == BWD_DATA) return ie_conv_direct_backward_data(g, a, b, bias, out);
     return ie_conv_direct_backward_weight(g, a, b, out);
+}
+
+static ie_status run_conv(const impl *im, product pr, const ie_conv_geom *g, const float *a, const float *b,
+                          const float *bias, float *out) {
+    if (im->kind == CANON) {
+        if (pr == FWD) return im->canon->conv_forward(g, a, b, bias, out);
+        if (pr == BWD_DATA) return im->canon->conv_backward_data(g, a, b, bias, out);
+        return im->canon->conv_backward_weight(g, a, b, out);
+    }
+    ie_cpu_conv_set_mode(im->mode);
+    ie_status st = run_direct(im, pr, g, a, b, bias, out);
+    ie_cpu_conv_set_mode(IE_CPU_CONV_AUTO);
+    return st;
 }
 
 static int64_t vol(const int64_t d[3]) { return d[0] * d[1] * d[2]; }
@@ -106,13 +126,44 @@ static int64_t reference(product pr, const ie_conv_geom *g, const float *x, cons
     return most + 1;
 }
 
-static void conv_case(const char *name, ie_conv_geom g, const impl *impls, int n_impls) {
+/* Inputs beyond uniform random values, for the paths that depend on them: a
+ * padding tap skipped rather than added as a zero product differs in the
+ * sign of a zero, or where inf * 0 makes a NaN (the direct AVX2 weight
+ * gradient adds zero products where it proves that gives the same bytes,
+ * conv_cpu_direct_avx2.c). */
+typedef enum {
+    VALUES_RANDOM,
+    VALUES_SIGNED_ZEROS, /* x, gy -0.0, weights > 0, biases -0.0: outputs -0 only if padding is skipped */
+    VALUES_TINY,         /* x < 0 and gy > 0 ~ 2^-80: products round to -0, lane sums are -0 */
+    VALUES_INF           /* one infinite weight, input and output gradient at the first voxel */
+} values;
+
+static void make_special(values v, float *x, int64_t nx, float *w, int64_t nw, float *gy, int64_t ny, float *bo,
+                         int64_t nbo, float *bi, int64_t nbi) {
+    if (v == VALUES_SIGNED_ZEROS) {
+        for (int64_t i = 0; i < nx; i++) x[i] = -0.0f;
+        for (int64_t i = 0; i < ny; i++) gy[i] = -0.0f;
+        for (int64_t i = 0; i < nw; i++) w[i] = fabsf(w[i]) + 0.125f;
+        for (int64_t i = 0; i < nbo; i++) bo[i] = -0.0f;
+        for (int64_t i = 0; i < nbi; i++) bi[i] = -0.0f;
+    } else if (v == VALUES_TINY) {
+        for (int64_t i = 0; i < nx; i++) x[i] = -ldexpf(fabsf(x[i]) + 0.5f, -80);
+        for (int64_t i = 0; i < ny; i++) gy[i] = ldexpf(fabsf(gy[i]) + 0.5f, -80);
+    } else if (v == VALUES_INF) {
+        w[0] = INFINITY;
+        x[0] = INFINITY;
+        gy[0] = -INFINITY;
+    }
+}
+
+static void conv_case_values(const char *name, ie_conv_geom g, const impl *impls, int n_impls, values v) {
     for (int d = 0; d < 3; d++)
         g.out[d] = (g.in[d] + 2 * g.pad[d] - (int64_t)g.dil[d] * (g.kernel[d] - 1) - 1) / g.stride[d] + 1;
     const int64_t kt = (int64_t)g.kernel[0] * g.kernel[1] * g.kernel[2];
     const int64_t nx = g.batch * g.cin * vol(g.in), ny = g.batch * g.cout * vol(g.out), nw = g.cout * g.cin * kt;
     float *x = random_floats(nx, 11), *w = random_floats(nw, 12), *gy = random_floats(ny, 13);
     float *bo = random_floats(g.cout, 14), *bi = random_floats(g.cin, 15);
+    make_special(v, x, nx, w, nw, gy, ny, bo, g.cout, bi, g.cin);
     const bool fits = ie_conv_direct_fits(&g);
     for (int pr = FWD; pr <= BWD_WEIGHT; pr++) {
         const int64_t n_out = pr == FWD ? ny : pr == BWD_DATA ? nx : nw;
@@ -121,7 +172,7 @@ static void conv_case(const char *name, ie_conv_geom g, const impl *impls, int n
         const float *bias = pr == FWD ? bo : pr == BWD_DATA ? bi : NULL;
         float *first = NULL;
         for (int m = 0; m < n_impls; m++) {
-            if (!impls[m].canon && !fits) continue;
+            if (impls[m].kind != CANON && !fits) continue;
             for (int rep = 0; rep < 2; rep++) {
                 ie_threads_set(rep + 1);
                 float *out = nan_floats(n_out);
@@ -138,6 +189,10 @@ static void conv_case(const char *name, ie_conv_geom g, const impl *impls, int n
                       at >= 0 ? first[at] : 0.0);
                 free(out);
             }
+        }
+        if (v != VALUES_RANDOM) { /* sums of infinities and underflows: only the bytes are compared */
+            free(first);
+            continue;
         }
         /* the float64 truth, within n u sum|terms| (see the top of this file) */
         double *ref = malloc((size_t)n_out * sizeof(double)), *mag = malloc((size_t)n_out * sizeof(double));
@@ -159,6 +214,10 @@ static void conv_case(const char *name, ie_conv_geom g, const impl *impls, int n
     free(bi);
 }
 
+static void conv_case(const char *name, ie_conv_geom g, const impl *impls, int n_impls) {
+    conv_case_values(name, g, impls, n_impls, VALUES_RANDOM);
+}
+
 #define GEOM(B, CI, CO, D, H, W, KD, KH, KW, SD, SH, SW, PD, PH, PW, DD, DH, DW)                                 \
     (ie_conv_geom) {                                                                                            \
         .batch = B, .cin = CI, .cout = CO, .in = {D, H, W}, .kernel = {KD, KH, KW}, .stride = {SD, SH, SW},      \
@@ -178,7 +237,7 @@ static void gemm_case(const char *name, int64_t m, int64_t n, int64_t k, int lay
     }
     float *first = NULL;
     for (int im = 0; im < n_impls; im++) {
-        if (!impls[im].canon) continue;
+        if (impls[im].kind != CANON) continue;
         for (int rep = 0; rep < 2; rep++) {
             ie_threads_set(rep + 1);
             float *out = nan_floats(m * n);
@@ -214,18 +273,23 @@ static void gemm_case(const char *name, int64_t m, int64_t n, int64_t k, int lay
 }
 
 int main(void) {
-    impl impls[4];
+    impl impls[7];
     int n = 0;
-    impls[n++] = (impl){"generic", &ie_canon_generic};
-    if (ie_cpu_path_supported(IE_CPU_PATH_AVX2)) impls[n++] = (impl){"avx2", &ie_canon_avx2};
+    impls[n++] = (impl){"generic", CANON, &ie_canon_generic, IE_CPU_CONV_AUTO};
+    if (ie_cpu_path_supported(IE_CPU_PATH_AVX2)) {
+        impls[n++] = (impl){"avx2", CANON, &ie_canon_avx2, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx2", DIRECT_AVX2, NULL, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx2 (voxel vectors)", DIRECT_AVX2, NULL, IE_CPU_CONV_DIRECT_VECTOR};
+    }
     if (ie_cpu_path_supported(IE_CPU_PATH_AVX512)) {
-        impls[n++] = (impl){"avx512", &ie_canon_avx512};
-        impls[n++] = (impl){"direct avx512", NULL};
+        impls[n++] = (impl){"avx512", CANON, &ie_canon_avx512, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx512", DIRECT_AVX512, NULL, IE_CPU_CONV_AUTO};
+        impls[n++] = (impl){"direct avx512 (voxel vectors)", DIRECT_AVX512, NULL, IE_CPU_CONV_DIRECT_VECTOR};
     }
     printf("implementations compared:");
-    for (int i = 0; i < n; i++) printf(" %s", impls[i].name);
+    for (int i = 0; i < n; i++) printf("%s %s", i ? "," : "", impls[i].name);
     printf("\n");
-    if (n < 4) printf("note: this CPU lacks AVX2 or AVX-512; only the paths listed were compared\n");
+    if (n < 7) printf("note: this CPU lacks AVX2 or AVX-512; only the paths listed were compared\n");
 
     /* shapes the direct kernels take */
     conv_case("same 3x3x3, channel tails", GEOM(2, 5, 11, 8, 9, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
@@ -241,6 +305,32 @@ int main(void) {
     conv_case("kernel 5", GEOM(1, 3, 4, 6, 7, 8, 5, 5, 5, 1, 1, 1, 2, 2, 2, 1, 1, 1), impls, n);
     /* 2 x 13824 voxels: seven weight-gradient groups, one across the batch items */
     conv_case("weight-gradient groups", GEOM(2, 4, 6, 24, 24, 24, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
+    /* 72000 voxels: 18 groups, more than a wave holds, in rows of 40 and of 36
+     * (zero-padded x and lane masks in the direct AVX2 kernel) */
+    _Static_assert(IE_CANON_WGRAD_WAVE < 72000 / IE_CANON_WGRAD_GROUP, "the wave cases need more groups");
+    conv_case("weight-gradient waves, rows of 40", GEOM(2, 2, 3, 30, 30, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
+    conv_case("weight-gradient waves, rows of 36", GEOM(1, 2, 3, 40, 50, 36, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
+    /* random and special values (see make_special) on each kind of grid the
+     * direct AVX2 weight gradient tells apart: more than 512 voxels in rows
+     * of whole 8-voxel vectors (zero-padded x), in ragged rows (lane masks),
+     * and at most 512 (channels in lanes) */
+    const struct {
+        const char *name;
+        ie_conv_geom g;
+    } special[] = {
+        {"rows of 16", GEOM(2, 6, 5, 6, 8, 16, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+        {"rows of 10", GEOM(1, 4, 6, 5, 11, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+        {"stride 2, rows of 16", GEOM(2, 3, 4, 12, 12, 32, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1)},
+        {"k4 s2 p1, rows of 8", GEOM(1, 4, 3, 24, 12, 16, 4, 4, 4, 2, 2, 2, 1, 1, 1, 1, 1, 1)},
+        {"small grid", GEOM(2, 9, 10, 3, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+    };
+    const char *const vname[] = {"random", "signed zeros", "tiny", "infinities"};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        for (int v = VALUES_RANDOM; v <= VALUES_INF; v++) {
+            char label[96];
+            snprintf(label, sizeof label, "%s, %s", special[i].name, vname[v]);
+            conv_case_values(label, special[i].g, impls, n, (values)v);
+        }
     /* shapes only the canonical kernels take */
     conv_case("stride 2, odd sizes", GEOM(2, 3, 5, 7, 9, 11, 3, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1), impls, n);
     conv_case("dilation 2, no padding", GEOM(2, 3, 4, 12, 11, 13, 3, 3, 3, 1, 1, 1, 0, 0, 0, 2, 2, 2), impls, n);

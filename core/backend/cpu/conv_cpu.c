@@ -1,5 +1,5 @@
-/* core/backend/cpu - the CPU conv kernel table: picks the direct AVX-512
- * kernels or the canonical kernels of the CPU path per call (vol2col +
+/* core/backend/cpu - the CPU conv kernel table: picks the direct kernels of
+ * the CPU path (AVX-512 or AVX2) or its canonical kernels per call (vol2col +
  * OpenBLAS only when asked for), owns the per-thread scratch and the bias
  * gradient. */
 #include <pthread.h>
@@ -67,9 +67,14 @@ ie_cpu_conv_mode ie_cpu_conv_get_mode(void) { return (ie_cpu_conv_mode)atomic_lo
 
 bool ie_cpu_conv_direct_applies(const ie_conv_geom *g) {
     ie_cpu_conv_mode mode = ie_cpu_conv_get_mode();
+    ie_cpu_path path = ie_cpu_path_get();
     return (mode == IE_CPU_CONV_AUTO || mode == IE_CPU_CONV_DIRECT_VECTOR) &&
-           ie_cpu_path_get() == IE_CPU_PATH_AVX512 && ie_conv_direct_available() && ie_conv_direct_fits(g);
+           ((path == IE_CPU_PATH_AVX512 && ie_conv_direct_available()) || path == IE_CPU_PATH_AVX2) &&
+           ie_conv_direct_fits(g);
 }
+
+/* The avx2 path is only set on CPUs that run it (cpu_path.h). */
+static bool direct_avx2(void) { return ie_cpu_path_get() == IE_CPU_PATH_AVX2; }
 
 static ie_status cpu_forward(ie_device_ctx *ctx, const ie_conv_geom *g, const ie_tensor *x,
                              const ie_tensor *w, const ie_tensor *bias, ie_tensor *y) {
@@ -78,7 +83,8 @@ static ie_status cpu_forward(ie_device_ctx *ctx, const ie_conv_geom *g, const ie
     if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
         return ie_conv_gemm_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
     if (ie_cpu_conv_direct_applies(g))
-        return ie_conv_direct_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
+        return (direct_avx2() ? ie_conv_direct_avx2_forward : ie_conv_direct_forward)(g, ie_f32(x), ie_f32(w), b,
+                                                                                     ie_f32(y));
     return ie_cpu_canon()->conv_forward(g, ie_f32(x), ie_f32(w), b, ie_f32(y));
 }
 
@@ -89,7 +95,8 @@ static ie_status cpu_backward_data(ie_device_ctx *ctx, const ie_conv_geom *g, co
     if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
         return ie_conv_gemm_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
     if (ie_cpu_conv_direct_applies(g))
-        return ie_conv_direct_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
+        return (direct_avx2() ? ie_conv_direct_avx2_backward_data : ie_conv_direct_backward_data)(
+            g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
     return ie_cpu_canon()->conv_backward_data(g, ie_f32(gy), ie_f32(w), b, ie_f32(gx));
 }
 
@@ -99,7 +106,8 @@ static ie_status cpu_backward_weight(ie_device_ctx *ctx, const ie_conv_geom *g, 
     if (ie_cpu_conv_get_mode() == IE_CPU_CONV_BLAS)
         return ie_conv_gemm_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
     if (ie_cpu_conv_direct_applies(g))
-        return ie_conv_direct_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
+        return (direct_avx2() ? ie_conv_direct_avx2_backward_weight : ie_conv_direct_backward_weight)(
+            g, ie_f32(x), ie_f32(gy), ie_f32(gw));
     return ie_cpu_canon()->conv_backward_weight(g, ie_f32(x), ie_f32(gy), ie_f32(gw));
 }
 

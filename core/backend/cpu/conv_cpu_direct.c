@@ -34,13 +34,13 @@
 #include <string.h>
 
 #include "core/backend/cpu/canon_kernels.h"
-#include "core/backend/cpu/conv_cpu_internal.h"
+#include "core/backend/cpu/conv_cpu_direct_common.h"
 
 #define DTGT __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
 #define DINLINE __attribute__((always_inline)) inline
 
-#define FLAT_MAXK 16              /* kernel taps per dimension */
-#define FLAT_MAXTAPS 512          /* taps per class */
+#define FLAT_MAXK IE_DIRECT_MAXK
+#define FLAT_MAXTAPS IE_DIRECT_MAXTAPS
 #define CHUNK 1024                /* voxels per forward task */
 #define CHUNK_VECS (CHUNK / 16)
 #define WGRAD_GROUP 4096          /* voxels per weight-gradient group */
@@ -60,31 +60,11 @@ bool ie_conv_direct_available(void) {
     return v;
 }
 
-bool ie_conv_direct_fits(const ie_conv_geom *g) {
-    int64_t taps = 1, ovol = 1, ivol = 1;
-    for (int d = 0; d < 3; d++) {
-        if (g->out[d] < 1 || g->in[d] != (int64_t)g->stride[d] * g->out[d]) return false;
-        if (g->kernel[d] > FLAT_MAXK || g->stride[d] > 4) return false;
-        taps *= g->kernel[d];
-        ovol *= g->out[d];
-        ivol *= g->in[d];
-    }
-    /* Lane indices, scatter offsets and the weight-packing gathers (16 rows
-     * of cin * taps) are 32-bit. */
-    return taps <= FLAT_MAXTAPS && ivol < ((int64_t)1 << 30) && ovol < ((int64_t)1 << 30) &&
-           g->cin * taps < ((int64_t)1 << 26) && g->cout * taps < ((int64_t)1 << 26);
-}
-
 /* ---------------- taps and weight packing ---------------- */
 
-typedef struct flat_taps {
-    int n[3];
-    int k[3][FLAT_MAXK];      /* kernel index per dimension */
-    int shift[3][FLAT_MAXK];  /* grid shift, for the bounds mask */
-    int64_t off[3][FLAT_MAXK]; /* element offset: phase plane + shift */
-} flat_taps;
+typedef ie_direct_taps flat_taps;
 
-static int64_t taps_count(const flat_taps *t) { return (int64_t)t->n[0] * t->n[1] * t->n[2]; }
+static int64_t taps_count(const flat_taps *t) { return ie_direct_taps_count(t); }
 
 /* Output-channel blocks: 16 wide while more than 8 remain, then 8, then 4
  * (padded with zero weights; the store skips the padding). */
@@ -650,97 +630,16 @@ static ie_status run_gather(gather_job *j, gather_class *cls, const float *w, in
     return IE_OK;
 }
 
-/* ---------------- phase split (strided forward and weight gradient) ---------------- */
-
-/* xs[n][c][phase][j] = x[n][c][s*j + phase] per dimension, phase = (pd*sh + ph)*sw + pw,
- * so a strided conv reads consecutive voxels.  Same size as x. */
-typedef struct split_job {
-    const ie_conv_geom *g;
-    const float *x;
-    float *xs;
-} split_job;
-
-/* Even and odd elements of a row of 2*n floats into two rows of n. */
-DTGT static void deinterleave2(const float *row, float *even, float *odd, int64_t n) {
-    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    int64_t w = 0;
-    for (; w + 16 <= n; w += 16) {
-        __m512 a = _mm512_loadu_ps(row + 2 * w), b = _mm512_loadu_ps(row + 2 * w + 16);
-        _mm512_storeu_ps(even + w, _mm512_permutex2var_ps(a, ie, b));
-        _mm512_storeu_ps(odd + w, _mm512_permutex2var_ps(a, io, b));
-    }
-    for (; w < n; w++) {
-        even[w] = row[2 * w];
-        odd[w] = row[2 * w + 1];
-    }
-}
-
-static void split_task(void *ctx, int64_t task) {
-    const split_job *j = ctx;
-    const ie_conv_geom *g = j->g;
-    const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
-    const int64_t IH = g->in[1], IW = g->in[2], OD = g->out[0], OH = g->out[1], OW = g->out[2];
-    const int sw = g->stride[2];
-    const float *src = j->x + task * ivol;
-    float *dst = j->xs + task * ivol;
-    for (int pd = 0; pd < g->stride[0]; pd++)
-        for (int ph = 0; ph < g->stride[1]; ph++, dst += (int64_t)sw * ovol)
-            for (int64_t d = 0; d < OD; d++)
-                for (int64_t h = 0; h < OH; h++) {
-                    const float *row = src + ((d * g->stride[0] + pd) * IH + h * g->stride[1] + ph) * IW;
-                    float *out = dst + (d * OH + h) * OW;
-                    if (sw == 2) { /* both width phases in one pass */
-                        deinterleave2(row, out, out + ovol, OW);
-                        continue;
-                    }
-                    for (int pw = 0; pw < sw; pw++)
-                        for (int64_t w = 0; w < OW; w++) out[pw * ovol + w] = row[w * sw + pw];
-                }
-}
-
-static bool strided(const ie_conv_geom *g) { return g->stride[0] > 1 || g->stride[1] > 1 || g->stride[2] > 1; }
-
-/* x as the gather reads it: x itself for stride 1, else its phase split
- * (*owned is set to the buffer to free). */
-static ie_status gather_input(const ie_conv_geom *g, const float *x, const float **xs, ie_tensor **owned) {
-    *owned = NULL;
-    *xs = x;
-    if (!strided(g)) return IE_OK;
-    IE_TRY(ie_conv_temp(g->batch * g->cin * ie_conv_vol(g->in), owned));
-    split_job sj = {g, x, ie_f32(*owned)};
-    ie_parallel_for(g->batch * g->cin, split_task, &sj);
-    *xs = ie_f32(*owned);
-    return IE_OK;
-}
-
-/* Forward taps: offset k*dil - pad = s*shift + phase. */
-static void forward_taps(const ie_conv_geom *g, flat_taps *t) {
-    const int64_t ovol = ie_conv_vol(g->out);
-    const int64_t grid_stride[3] = {g->out[1] * g->out[2], g->out[2], 1};
-    const int64_t phase_stride[3] = {(int64_t)g->stride[1] * g->stride[2] * ovol, (int64_t)g->stride[2] * ovol, ovol};
-    for (int d = 0; d < 3; d++) {
-        t->n[d] = g->kernel[d];
-        for (int k = 0; k < g->kernel[d]; k++) {
-            int64_t off = (int64_t)k * g->dil[d] - g->pad[d], s = g->stride[d];
-            int64_t phase = ((off % s) + s) % s, shift = (off - phase) / s;
-            t->k[d][k] = k;
-            t->shift[d][k] = (int)shift;
-            t->off[d][k] = phase * phase_stride[d] + shift * grid_stride[d];
-        }
-    }
-}
-
 ie_status ie_conv_direct_forward(const ie_conv_geom *g, const float *x, const float *w, const float *bias,
                                  float *y) {
     const int64_t ivol = ie_conv_vol(g->in), ovol = ie_conv_vol(g->out);
     if (g->batch == 0 || g->cout == 0) return IE_OK;
     const float *xs;
     ie_tensor *owned;
-    IE_TRY(gather_input(g, x, &xs, &owned));
+    IE_TRY(ie_direct_phase_split(g, x, &xs, &owned));
     gather_class cls;
     memset(&cls, 0, sizeof cls);
-    forward_taps(g, &cls.taps);
+    ie_direct_forward_taps(g, &cls.taps);
     gather_job j = {.x = xs, .x_nstride = g->cin * ivol, .x_cstride = ivol, .cx = g->cin,
                     .grid = {g->out[0], g->out[1], g->out[2]}, .gvol = ovol, .cls = &cls, .ncls = 1,
                     .bias = bias, .y = y, .y_nstride = g->cout * ovol, .y_cstride = ovol,
@@ -757,26 +656,7 @@ ie_status ie_conv_direct_backward_data(const ie_conv_geom *g, const float *gy, c
     int64_t ncls = (int64_t)g->stride[0] * g->stride[1] * g->stride[2];
     gather_class *cls = calloc((size_t)ncls, sizeof *cls);
     if (!cls) return ie_error_set(IE_ERR_NOMEM, "conv backward: out of memory");
-    const int64_t grid_stride[3] = {g->out[1] * g->out[2], g->out[2], 1};
-    for (int64_t c = 0; c < ncls; c++) {
-        gather_class *k = &cls[c];
-        k->r[0] = c / ((int64_t)g->stride[1] * g->stride[2]);
-        k->r[1] = (c / g->stride[2]) % g->stride[1];
-        k->r[2] = c % g->stride[2];
-        for (int d = 0; d < 3; d++) {
-            int n = 0;
-            for (int kk = 0; kk < g->kernel[d]; kk++) {
-                /* input i = s*j + r sees output o = (i + p - k*dil) / s when exact */
-                int64_t num = k->r[d] + g->pad[d] - (int64_t)kk * g->dil[d], s = g->stride[d];
-                if (((num % s) + s) % s != 0) continue;
-                k->taps.k[d][n] = kk;
-                k->taps.shift[d][n] = (int)(num / s);
-                k->taps.off[d][n] = (num / s) * grid_stride[d];
-                n++;
-            }
-            k->taps.n[d] = n;
-        }
-    }
+    for (int64_t c = 0; c < ncls; c++) ie_direct_class_taps(g, c, &cls[c].taps, cls[c].r);
     gather_job j = {.x = gy, .x_nstride = g->cout * ovol, .x_cstride = ovol, .cx = g->cout,
                     .grid = {g->out[0], g->out[1], g->out[2]}, .gvol = ovol, .cls = cls, .ncls = ncls,
                     .bias = bias, .y = gx, .y_nstride = g->cin * ivol, .y_cstride = ivol,
@@ -978,24 +858,6 @@ DTGT static void wgrad_task(void *ctx, int64_t task) {
     }
 }
 
-typedef struct wsum_job {
-    const float *partial;
-    float *out;
-    int64_t groups, size;
-    bool first; /* the first wave: out starts as its group 0 */
-} wsum_job;
-
-/* out = ((out + p0) + p1) + ...: the groups folded in order (canon_kernels.h). */
-static void wsum_task(void *ctx, int64_t chunk) {
-    const wsum_job *j = ctx;
-    int64_t lo = chunk * IE_CPU_CHUNK, hi = lo + IE_CPU_CHUNK < j->size ? lo + IE_CPU_CHUNK : j->size;
-    for (int64_t e = lo; e < hi; e++) {
-        float s = j->first ? j->partial[e] : j->out[e] + j->partial[e];
-        for (int64_t p = 1; p < j->groups; p++) s += j->partial[p * j->size + e];
-        j->out[e] = s;
-    }
-}
-
 ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
     const int64_t ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
     const int64_t wsize = g->cout * g->cin * ktaps;
@@ -1006,9 +868,9 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
     }
     const float *xs;
     ie_tensor *owned;
-    IE_TRY(gather_input(g, x, &xs, &owned));
+    IE_TRY(ie_direct_phase_split(g, x, &xs, &owned));
     wgrad_job j = {.g = g, .x = xs, .gy = gy, .gvol = ovol, .ntaps = ktaps};
-    forward_taps(g, &j.taps);
+    ie_direct_forward_taps(g, &j.taps);
     for (int d = 0; d < 3; d++) j.grid_[d] = g->out[d];
     j.tb = ktaps % 3 == 0 ? 3 : ktaps % 4 == 0 ? 4 : 1;
     j.cb = j.tb == 3 ? 8 : j.tb == 4 ? 6 : 16;
@@ -1033,8 +895,7 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
         if (atomic_load(&j.fail.failed)) {
             st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a mask table");
         } else if (j.ngroups > 1) {
-            wsum_job s = {j.partial, gw, n, wsize, first == 0};
-            ie_parallel_for(ie_cpu_chunks(wsize), wsum_task, &s);
+            ie_direct_sum_groups(j.partial, n, wsize, first == 0, gw);
         }
     }
     ie_tensor_release(partial_t);

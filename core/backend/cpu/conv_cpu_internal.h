@@ -1,9 +1,10 @@
 /* core/backend/cpu - what the CPU conv kernel files (conv_cpu*.c) share.
  *
- * conv_cpu.c dispatches between two implementations of the ie_conv_kernels
- * contract: conv_cpu_direct.c (AVX-512 kernels for the shapes U-Nets use) and
- * conv_cpu_gemm.c (vol2col + single-threaded OpenBLAS per fixed block, any
- * shape, any x86-64).  Both cut the work into blocks chosen from the shape
+ * conv_cpu.c dispatches between implementations of the ie_conv_kernels
+ * contract: conv_cpu_direct.c and conv_cpu_direct_avx2.c (AVX-512 and AVX2
+ * kernels for the shapes U-Nets use), the canonical kernels (canon_body.h)
+ * and conv_cpu_gemm.c (vol2col + single-threaded OpenBLAS per fixed block,
+ * any shape, any x86-64).  Both cut the work into blocks chosen from the shape
  * alone and sum partial results in block order, so every thread count gives
  * the same bytes. */
 #ifndef IE_CORE_BACKEND_CPU_CONV_CPU_INTERNAL_H
@@ -56,5 +57,15 @@ ie_status ie_conv_direct_backward_data(const ie_conv_geom *g, const float *gy, c
                                        const float *bias, float *gx);
 ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, const float *gy,
                                          float *gw);
+
+/* Direct AVX2 + FMA kernels (conv_cpu_direct_avx2.c): the same geometries
+ * (ie_conv_direct_fits), the same bytes; callers check that the CPU runs the
+ * avx2 path (ie_cpu_path_supported). */
+ie_status ie_conv_direct_avx2_forward(const ie_conv_geom *g, const float *x, const float *w,
+                                      const float *bias, float *y);
+ie_status ie_conv_direct_avx2_backward_data(const ie_conv_geom *g, const float *gy, const float *w,
+                                            const float *bias, float *gx);
+ie_status ie_conv_direct_avx2_backward_weight(const ie_conv_geom *g, const float *x, const float *gy,
+                                              float *gw);
 
 #endif

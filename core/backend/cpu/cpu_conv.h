@@ -12,7 +12,7 @@
 #include "core/backend/conv_kernels.h"
 
 /* Which implementation the CPU conv kernels use.  AUTO takes the direct
- * AVX-512 kernels where the CPU path is avx512 and the shape fits them, and
+ * kernels of the avx512 or avx2 CPU path where the shape fits them, and
  * the canonical kernels of the CPU path (core/backend/cpu/cpu_path.h)
  * elsewhere; CANON always takes the canonical kernels; DIRECT_VECTOR takes the
  * direct kernels' 16-voxel variants wherever they fit, even on small grids

@@ -4,7 +4,8 @@
  * (canon_kernels.h), so they give the same bytes and differ only in speed:
  *   avx512   the direct AVX-512 convolutions where a shape fits them, the
  *            canonical kernels compiled for AVX-512 elsewhere;
- *   avx2     the canonical kernels compiled for AVX2 + FMA;
+ *   avx2     the direct AVX2 + FMA convolutions where a shape fits them, the
+ *            canonical kernels compiled for AVX2 + FMA elsewhere;
  *   generic  the canonical kernels in portable C (fmaf), any x86-64.
  * The best path the CPU runs is taken unless IE_CPU_PATH (avx512, avx2,
  * generic or auto) or ie_cpu_path_set picks another.  run.json records it. */
