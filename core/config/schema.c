@@ -168,8 +168,9 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.augment.gamma_invert_probability", .type = IE_CFG_NUMBER, .def = "0", BETWEEN(0, 1),
      .doc = "Probability of a gamma change of the inverted intensities (gamma of -x, negated back; gamma_range, "
             "own draws; nnU-Net's 0.1)."},
-    {.path = "data.augment.blur_sigma", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0]", .length = 2, AT_LEAST(0),
-     .doc = "Range of the Gaussian blur's sigma in voxels (nnU-Net's [0.5, 1]); [0, 0] is off."},
+    {.path = "data.augment.blur_sigma", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0]", .length = 2, BETWEEN(0, 16),
+     .doc = "Range of the Gaussian blur's sigma in voxels (nnU-Net's [0.5, 1]; the kernel reaches 4 sigma); "
+            "[0, 0] is off."},
     {.path = "data.augment.blur_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
      .doc = "Probability that a training sample is blurred (nnU-Net's 0.2)."},
     {.path = "data.augment.blur_channel_probability", .type = IE_CFG_NUMBER, .def = "0.5", BETWEEN(0, 1),

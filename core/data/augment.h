@@ -29,8 +29,8 @@
  *             each channel with lowres_channel_probability is resized to
  *             round(size * z) voxels (z uniform in lowres_zoom, every axis)
  *             by nearest neighbour and back to its size by linear
- *             interpolation (nnU-Net: cubic), both on skimage's resize grid
- *             (input coordinate (i + 1/2) in / out - 1/2, edge clamped);
+ *             interpolation, both at input coordinate (i + 1/2) in / out -
+ *             1/2, edge clamped (nnU-Net v2's nearest-exact and trilinear);
  *   inverted gamma  with gamma_invert_probability: the gamma above (own
  *             draws) applied to -x and negated back (nnU-Net's
  *             invert_image=True gamma, run before the plain one).

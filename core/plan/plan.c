@@ -155,7 +155,11 @@ static const char *choose_patch(ie_plan_net *net, const double spacing_dhw[3], c
 /* nnU-Net's training transforms (nnUNetTrainer.get_training_transforms), each
  * probability written out so that the plan shows the whole recipe. */
 static void add_augmentations(cJSON *aug, bool aniso) {
-    double rot[3] = {15, aniso ? 0 : 15, aniso ? 0 : 15}, scale[2] = {0.85, 1.25}, gamma[2] = {0.7, 1.5};
+    /* nnU-Net v2's rotation_for_DA: 30 degrees about each axis, or, for thick
+     * slices (its "dummy 2D" augmentation), any in-plane angle; its scaling
+     * 0.7-1.4 (roughly symmetric about 1, so its direction convention does
+     * not matter). */
+    double rot[3] = {aniso ? 180 : 30, aniso ? 0 : 30, aniso ? 0 : 30}, scale[2] = {0.7, 1.4}, gamma[2] = {0.7, 1.5};
     double noise[2] = {0, 0.1}, blur[2] = {0.5, 1}, factor[2] = {0.75, 1.25}, zoom[2] = {0.5, 1};
     cJSON_AddItemToObject(aug, "rotate_degrees", cJSON_CreateDoubleArray(rot, 3));
     cJSON_AddNumberToObject(aug, "rotate_probability", 0.2);
@@ -389,12 +393,13 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
     cJSON_AddItemToObject(data, "flip_axes", ints(flips, 3));
     add_augmentations(cJSON_AddObjectToObject(data, "augment"), aniso);
     why(w, "data.augment",
-        "nnU-Net's training transforms with its probabilities: rotation up to 15 degrees%s (p 0.2), zoom "
-        "0.85-1.25 (p 0.2), Gaussian noise of std up to 0.1 (p 0.1), Gaussian blur of sigma 0.5-1 voxel (p 0.2, "
+        "nnU-Net's training transforms with its probabilities: rotation %s (p 0.2), zoom "
+        "0.7-1.4 (p 0.2), Gaussian noise of std up to 0.1 (p 0.1), Gaussian blur of sigma 0.5-1 voxel (p 0.2, "
         "each channel 0.5), brightness x 0.75-1.25 (p 0.15), contrast x 0.75-1.25 (p 0.15), simulated low "
         "resolution at 0.5-1 of the size (p 0.25, each channel 0.5), gamma 0.7-1.5 of the inverted (p 0.1) "
         "and of the plain intensities (p 0.3), mirroring along every axis.",
-        aniso ? " about D only (in-plane: slices are too thick to rotate across)" : " about each axis");
+        aniso ? "by any angle about D only (in-plane: slices too thick to rotate across)"
+              : "up to 30 degrees about each axis");
     why(w, "data.flip_axes", "Mirroring along every axis, as nnU-Net.");
 
     /* ---- time: steps, epochs, validation ---- */
