@@ -165,6 +165,33 @@ static const ie_config_key schema_keys[] = {
      .doc = "Range of the standard deviation of added Gaussian noise (after normalisation); [0, 0] is off."},
     {.path = "data.augment.noise_probability", .type = IE_CFG_NUMBER, .def = "0.1", BETWEEN(0, 1),
      .doc = "Probability that a training sample gets noise."},
+    {.path = "data.augment.gamma_invert_probability", .type = IE_CFG_NUMBER, .def = "0", BETWEEN(0, 1),
+     .doc = "Probability of a gamma change of the inverted intensities (gamma of -x, negated back; gamma_range, "
+            "own draws; nnU-Net's 0.1)."},
+    {.path = "data.augment.blur_sigma", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0]", .length = 2, BETWEEN(0, 16),
+     .doc = "Range of the Gaussian blur's sigma in voxels (nnU-Net's [0.5, 1]; the kernel reaches 4 sigma); "
+            "[0, 0] is off."},
+    {.path = "data.augment.blur_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
+     .doc = "Probability that a training sample is blurred (nnU-Net's 0.2)."},
+    {.path = "data.augment.blur_channel_probability", .type = IE_CFG_NUMBER, .def = "0.5", BETWEEN(0, 1),
+     .doc = "Probability that a channel of a sample drawn for blurring is blurred (nnU-Net's 0.5)."},
+    {.path = "data.augment.brightness_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2,
+     ABOVE(0), .doc = "Range of the per-channel intensity multiplier (nnU-Net's [0.75, 1.25]); [1, 1] is off."},
+    {.path = "data.augment.brightness_probability", .type = IE_CFG_NUMBER, .def = "0.15", BETWEEN(0, 1),
+     .doc = "Probability that a training sample's brightness is changed (nnU-Net's 0.15)."},
+    {.path = "data.augment.contrast_range", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2, ABOVE(0),
+     .doc = "Range of the per-channel contrast factor about the channel mean, clipped to the former range "
+            "(nnU-Net's [0.75, 1.25]); [1, 1] is off."},
+    {.path = "data.augment.contrast_probability", .type = IE_CFG_NUMBER, .def = "0.15", BETWEEN(0, 1),
+     .doc = "Probability that a training sample's contrast is changed (nnU-Net's 0.15)."},
+    {.path = "data.augment.lowres_zoom", .type = IE_CFG_NUMBER_ARRAY, .def = "[1, 1]", .length = 2,
+     .min = 0, .max = 1, .flags = IE_CFG_MIN_EXCLUSIVE,
+     .doc = "Range of the zoom of the simulated low resolution: a channel is resized to zoom x its size "
+            "(nearest) and back (linear) (nnU-Net's [0.5, 1]); [1, 1] is off."},
+    {.path = "data.augment.lowres_probability", .type = IE_CFG_NUMBER, .def = "0.25", BETWEEN(0, 1),
+     .doc = "Probability that a training sample gets a simulated low resolution (nnU-Net's 0.25)."},
+    {.path = "data.augment.lowres_channel_probability", .type = IE_CFG_NUMBER, .def = "0.5", BETWEEN(0, 1),
+     .doc = "Probability that a channel of a sample drawn for low resolution gets it (nnU-Net's 0.5)."},
 
     /* Classification and regression datasets (core/data/scalar_hooks.h). */
     {.path = "data.scalar.label_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
@@ -667,7 +694,9 @@ int ie_config_schema_cross_check(const ie_config_layer *r, ie_strbuf *problems) 
         bool strict;
     } pairs[] = {{"data.output_range", true},          {"data.trim_percentiles", true},
                  {"data.augment.scale_range", false},  {"data.augment.gamma_range", false},
-                 {"data.augment.noise_std", false}};
+                 {"data.augment.noise_std", false},    {"data.augment.blur_sigma", false},
+                 {"data.augment.brightness_range", false}, {"data.augment.contrast_range", false},
+                 {"data.augment.lowres_zoom", false}};
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         const cJSON *v = typed(r, pairs[i].path);
         if (!v || cJSON_GetArraySize(v) != 2) continue;

@@ -1,4 +1,5 @@
-/* core/data - random rotations, zooms, gamma and noise (rules in augment.h). */
+/* core/data - the augmentations' draws and the affine resampler (rules in
+ * augment.h; the intensity transforms are in augment_intensity.c). */
 #include "core/data/augment.h"
 
 #include <math.h>
@@ -15,9 +16,16 @@ enum {
     DRAW_GAMMA = 262,
     DRAW_NOISE = 263,
     DRAW_NOISE_STD = 264,
-    DRAW_GAMMA_CHANNEL = 512 /* 512 + 2c: branch, 513 + 2c: value */
+    DRAW_BLUR = 265,
+    DRAW_BRIGHTNESS = 266,
+    DRAW_CONTRAST = 267,
+    DRAW_LOWRES = 268,
+    DRAW_GAMMA_INVERT = 269,
+    DRAW_GAMMA_CHANNEL = 512,        /* 512 + 2c: branch, 513 + 2c: value */
+    DRAW_GAMMA_INVERT_CHANNEL = 768, /* likewise */
+    DRAW_CHANNEL = 1024              /* 1024 + 8c + k, k below */
 };
-#define NOISE_INDEX ((uint64_t)1 << 36)
+enum { CH_BLUR, CH_BLUR_SIGMA, CH_BRIGHTNESS, CH_CONTRAST_BRANCH, CH_CONTRAST, CH_LOWRES, CH_LOWRES_ZOOM };
 
 void ie_augment_config_init(ie_augment_config *c) {
     memset(c, 0, sizeof *c);
@@ -28,6 +36,16 @@ void ie_augment_config_init(ie_augment_config *c) {
     c->gamma_probability = 0.3;
     c->gamma_retain_stats = true;
     c->noise_probability = 0.1;
+    c->blur_probability = 0.2;
+    c->blur_channel_probability = 0.5;
+    c->brightness_range[0] = c->brightness_range[1] = 1;
+    c->brightness_probability = 0.15;
+    c->contrast_range[0] = c->contrast_range[1] = 1;
+    c->contrast_probability = 0.15;
+    c->lowres_zoom[0] = c->lowres_zoom[1] = 1;
+    c->lowres_probability = 0.25;
+    c->lowres_channel_probability = 0.5;
+    c->gamma_invert_probability = 0;
 }
 
 static double uniform(const ie_rng *rng, uint64_t index, double lo, double hi) {
@@ -53,6 +71,16 @@ static void rotation(int axis, double angle, double m[9]) {
     m[b * 3 + b] = c;
 }
 
+/* nnU-Net's draw of a gamma or contrast factor from [lo, hi]: half the time
+ * (when lo < 1) below 1, else at least 1, so that shrinking and stretching
+ * are equally likely whatever the range's asymmetry. */
+static double factor_below_or_above_one(const ie_rng *rng, uint64_t at, double lo, double hi) {
+    if (lo < 1 && ie_rng_uniform_at(rng, at) < 0.5) return uniform(rng, at + 1, lo, 1);
+    return uniform(rng, at + 1, lo > 1 ? lo : 1, hi);
+}
+
+static uint64_t channel_index(int c, int k) { return DRAW_CHANNEL + 8 * (uint64_t)c + (uint64_t)k; }
+
 void ie_augment_draw_for(const ie_augment_config *cfg, const ie_rng *rng, int n_channels, ie_augment_draw *d) {
     memset(d, 0, sizeof *d);
     d->scale = 1;
@@ -68,15 +96,39 @@ void ie_augment_draw_for(const ie_augment_config *cfg, const ie_rng *rng, int n_
     if (d->zoom) d->scale = uniform(rng, DRAW_SCALE, cfg->scale_range[0], cfg->scale_range[1]);
     bool any_gamma = cfg->gamma_range[0] != 1 || cfg->gamma_range[1] != 1;
     d->gamma = any_gamma && ie_rng_uniform_at(rng, DRAW_GAMMA) < cfg->gamma_probability;
-    for (int c = 0; d->gamma && c < d->n_channels; c++) {
-        const double lo = cfg->gamma_range[0], hi = cfg->gamma_range[1];
-        uint64_t at = DRAW_GAMMA_CHANNEL + 2 * (uint64_t)c;
-        if (lo < 1 && ie_rng_uniform_at(rng, at) < 0.5) d->gammas[c] = uniform(rng, at + 1, lo, 1);
-        else d->gammas[c] = uniform(rng, at + 1, lo > 1 ? lo : 1, hi);
-    }
+    for (int c = 0; d->gamma && c < d->n_channels; c++)
+        d->gammas[c] = factor_below_or_above_one(rng, DRAW_GAMMA_CHANNEL + 2 * (uint64_t)c, cfg->gamma_range[0],
+                                                 cfg->gamma_range[1]);
+    d->gamma_invert = any_gamma && ie_rng_uniform_at(rng, DRAW_GAMMA_INVERT) < cfg->gamma_invert_probability;
+    for (int c = 0; d->gamma_invert && c < d->n_channels; c++)
+        d->gammas_invert[c] = factor_below_or_above_one(rng, DRAW_GAMMA_INVERT_CHANNEL + 2 * (uint64_t)c,
+                                                        cfg->gamma_range[0], cfg->gamma_range[1]);
     bool any_noise = cfg->noise_std[1] > 0;
     d->noise = any_noise && ie_rng_uniform_at(rng, DRAW_NOISE) < cfg->noise_probability;
     if (d->noise) d->noise_std = uniform(rng, DRAW_NOISE_STD, cfg->noise_std[0], cfg->noise_std[1]);
+    d->blur = cfg->blur_sigma[1] > 0 && ie_rng_uniform_at(rng, DRAW_BLUR) < cfg->blur_probability;
+    for (int c = 0; d->blur && c < d->n_channels; c++)
+        if (ie_rng_uniform_at(rng, channel_index(c, CH_BLUR)) < cfg->blur_channel_probability)
+            d->blur_sigma[c] = uniform(rng, channel_index(c, CH_BLUR_SIGMA), cfg->blur_sigma[0], cfg->blur_sigma[1]);
+    bool any_brightness = cfg->brightness_range[0] != 1 || cfg->brightness_range[1] != 1;
+    d->brightness = any_brightness && ie_rng_uniform_at(rng, DRAW_BRIGHTNESS) < cfg->brightness_probability;
+    for (int c = 0; c < d->n_channels; c++)
+        d->brightness_factor[c] = d->brightness ? uniform(rng, channel_index(c, CH_BRIGHTNESS), cfg->brightness_range[0],
+                                                   cfg->brightness_range[1])
+                                         : 1;
+    bool any_contrast = cfg->contrast_range[0] != 1 || cfg->contrast_range[1] != 1;
+    d->contrast = any_contrast && ie_rng_uniform_at(rng, DRAW_CONTRAST) < cfg->contrast_probability;
+    for (int c = 0; c < d->n_channels; c++)
+        d->contrast_factor[c] = d->contrast ? factor_below_or_above_one(rng, channel_index(c, CH_CONTRAST_BRANCH),
+                                                                 cfg->contrast_range[0], cfg->contrast_range[1])
+                                     : 1;
+    bool any_lowres = cfg->lowres_zoom[0] != 1 || cfg->lowres_zoom[1] != 1;
+    d->lowres = any_lowres && ie_rng_uniform_at(rng, DRAW_LOWRES) < cfg->lowres_probability;
+    for (int c = 0; c < d->n_channels; c++) {
+        d->lowres_zoom[c] = 1;
+        if (d->lowres && ie_rng_uniform_at(rng, channel_index(c, CH_LOWRES)) < cfg->lowres_channel_probability)
+            d->lowres_zoom[c] = uniform(rng, channel_index(c, CH_LOWRES_ZOOM), cfg->lowres_zoom[0], cfg->lowres_zoom[1]);
+    }
     double m[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, r[9];
     for (int a = 0; d->rotate && a < 3; a++) {
         rotation(a, d->angles[a], r);
@@ -183,62 +235,5 @@ ie_status ie_augment_affine(const ie_tensor *image, const ie_tensor *labels, con
         j.lab_out = ie_tensor_data(*labels_out);
     }
     ie_parallel_for(size[0], affine_slice, &j);
-    return IE_OK;
-}
-
-/* ---- intensities ---- */
-
-static void gamma_channel(float *x, int64_t n, double gamma, bool retain) {
-    double sum = 0, sq = 0, mn = INFINITY, mx = -INFINITY;
-    for (int64_t i = 0; i < n; i++) {
-        sum += x[i];
-        if (x[i] < mn) mn = x[i];
-        if (x[i] > mx) mx = x[i];
-    }
-    double mean = sum / (double)n;
-    for (int64_t i = 0; i < n; i++) sq += ((double)x[i] - mean) * ((double)x[i] - mean);
-    double sd = sqrt(sq / (double)n), range = mx - mn;
-    for (int64_t i = 0; i < n; i++) x[i] = (float)(pow(((double)x[i] - mn) / (range + 1e-7), gamma) * range + mn);
-    if (!retain) return;
-    double sum2 = 0, sq2 = 0;
-    for (int64_t i = 0; i < n; i++) sum2 += x[i];
-    double mean2 = sum2 / (double)n;
-    for (int64_t i = 0; i < n; i++) sq2 += ((double)x[i] - mean2) * ((double)x[i] - mean2);
-    double scale = sd / (sqrt(sq2 / (double)n) + 1e-8);
-    for (int64_t i = 0; i < n; i++) x[i] = (float)(((double)x[i] - mean2) * scale + mean);
-}
-
-typedef struct noise_job {
-    float *x;
-    int64_t n;
-    double std;
-    const ie_rng *rng;
-} noise_job;
-
-#define NOISE_CHUNK 4096 /* fixed chunks: the result never depends on the thread count */
-
-static void noise_chunk(void *ctx, int64_t chunk) {
-    const noise_job *j = ctx;
-    int64_t end = (chunk + 1) * NOISE_CHUNK < j->n ? (chunk + 1) * NOISE_CHUNK : j->n;
-    for (int64_t i = chunk * NOISE_CHUNK; i < end; i++)
-        j->x[i] = (float)((double)j->x[i] + j->std * (double)ie_rng_normal_at(j->rng, NOISE_INDEX + (uint64_t)i));
-}
-
-ie_status ie_augment_intensity(const ie_augment_config *cfg, const ie_augment_draw *draw, ie_tensor *image,
-                               const ie_rng *rng) {
-    if (!cfg || !draw || !rng) return ie_error_set(IE_ERR_INVALID_ARG, "augment intensity: NULL argument");
-    if (!image || (!draw->gamma && !draw->noise)) return IE_OK;
-    char a[64];
-    if (ie_tensor_ndim(image) != 4 || ie_tensor_dtype(image) != IE_F32)
-        return ie_error_set(IE_ERR_SHAPE, "augment intensity: image is %s, expected [C, D, H, W] f32",
-                            ie_tensor_describe(image, a, sizeof a));
-    int64_t channels = ie_tensor_dim(image, 0), n = ie_tensor_numel(image) / (channels ? channels : 1);
-    float *x = ie_tensor_data(image);
-    for (int64_t c = 0; draw->gamma && c < channels && c < draw->n_channels && n > 0; c++)
-        gamma_channel(x + c * n, n, draw->gammas[c], cfg->gamma_retain_stats);
-    if (draw->noise && draw->noise_std > 0) {
-        noise_job j = {.x = x, .n = ie_tensor_numel(image), .std = draw->noise_std, .rng = rng};
-        ie_parallel_for((j.n + NOISE_CHUNK - 1) / NOISE_CHUNK, noise_chunk, &j);
-    }
     return IE_OK;
 }

@@ -13,7 +13,29 @@
  *             gamma and scaled back; with retain_stats its mean and std are
  *             restored afterwards; applied with gamma_probability;
  *   noise     std uniform in noise_std, one per sample, N(0, std^2) added to
- *             every image voxel, with noise_probability.
+ *             every image voxel, with noise_probability;
+ *   blur      nnU-Net's GaussianBlurTransform: with blur_probability, each
+ *             channel with blur_channel_probability gets a Gaussian filter of
+ *             sigma (voxels, every axis) uniform in blur_sigma, as
+ *             scipy.ndimage.gaussian_filter (truncate 4, mode "reflect");
+ *   brightness  BrightnessMultiplicativeTransform: with brightness_probability
+ *             each channel is multiplied by its factor uniform in
+ *             brightness_range;
+ *   contrast  ContrastAugmentationTransform: with contrast_probability, per
+ *             channel a factor f (drawn as gamma is: half the time below 1)
+ *             and x -> (x - mean) f + mean, clipped to the channel's former
+ *             [min, max] (preserve_range);
+ *   low resolution  SimulateLowResolutionTransform: with lowres_probability,
+ *             each channel with lowres_channel_probability is resized to
+ *             round(size * z) voxels (z uniform in lowres_zoom, every axis)
+ *             by nearest neighbour and back to its size by linear
+ *             interpolation, both at input coordinate (i + 1/2) in / out -
+ *             1/2, edge clamped (nnU-Net v2's nearest-exact and trilinear);
+ *   inverted gamma  with gamma_invert_probability: the gamma above (own
+ *             draws) applied to -x and negated back (nnU-Net's
+ *             invert_image=True gamma, run before the plain one).
+ * The intensity transforms run in nnU-Net's order: noise, blur, brightness,
+ * contrast, low resolution, inverted gamma, gamma.
  *
  * Rotation and zoom act in voxel index space around the centre of the crop
  * and read from the whole (uncropped) volume, so rotated corners hold image
@@ -24,9 +46,14 @@
  *
  * Random draws use fixed indices of the rng (the crop and flip draws of
  * segmentation_hooks.h use indices below 256): 256 rotate?, 257-259 angles,
- * 260 zoom?, 261 factor, 262 gamma?, 263 noise?, 264 noise std,
- * 512 + 2c and 513 + 2c channel c's gamma branch and value, and normal draw
- * 2^36 + i for the noise of voxel i. */
+ * 260 zoom?, 261 factor, 262 gamma?, 263 noise?, 264 noise std, 265 blur?,
+ * 266 brightness?, 267 contrast?, 268 low resolution?, 269 inverted gamma?,
+ * 512 + 2c and 513 + 2c channel c's gamma branch and value, 768 + 2c and
+ * 769 + 2c the same for the inverted gamma, 1024 + 8c + k channel c's blur?
+ * (k 0), sigma (1), brightness (2), contrast branch (3) and factor (4), low
+ * resolution? (5) and zoom (6), and normal draw 2^36 + i for the noise of
+ * voxel i.  Every draw is a pure function of (seed, stream, epoch, item,
+ * index): no result depends on worker or thread counts. */
 #ifndef IE_CORE_DATA_AUGMENT_H
 #define IE_CORE_DATA_AUGMENT_H
 
@@ -48,19 +75,36 @@ typedef struct ie_augment_config {
     bool gamma_retain_stats;
     double noise_std[2];      /* [0, 0]: none */
     double noise_probability;
+    double blur_sigma[2];     /* [0, 0]: none */
+    double blur_probability, blur_channel_probability;
+    double brightness_range[2]; /* [1, 1]: none */
+    double brightness_probability;
+    double contrast_range[2]; /* [1, 1]: none */
+    double contrast_probability;
+    double lowres_zoom[2];    /* [1, 1]: none */
+    double lowres_probability, lowres_channel_probability;
+    double gamma_invert_probability; /* uses gamma_range; 0: none */
 } ie_augment_config;
 
-/* Everything off; the probabilities at nnU-Net's values (0.2, 0.2, 0.3, 0.1). */
+/* Everything off; the probabilities at nnU-Net's values (rotation 0.2, zoom
+ * 0.2, gamma 0.3, noise 0.1, blur 0.2 and 0.5 per channel, brightness 0.15,
+ * contrast 0.15, low resolution 0.25 and 0.5 per channel, inverted gamma
+ * 0.1). */
 void ie_augment_config_init(ie_augment_config *cfg);
 
 /* What one sample drew. */
 typedef struct ie_augment_draw {
-    bool rotate, zoom, gamma, noise;
+    bool rotate, zoom, gamma, noise, blur, brightness, contrast, lowres, gamma_invert;
     double angles[3];  /* radians about D, H, W */
     double scale;      /* 1 when no zoom */
     int n_channels;
     double gammas[IE_AUGMENT_MAX_CHANNELS];
     double noise_std;
+    double blur_sigma[IE_AUGMENT_MAX_CHANNELS];  /* 0: channel not blurred */
+    double brightness_factor[IE_AUGMENT_MAX_CHANNELS]; /* multipliers */
+    double contrast_factor[IE_AUGMENT_MAX_CHANNELS];   /* factors */
+    double lowres_zoom[IE_AUGMENT_MAX_CHANNELS]; /* 1: channel kept */
+    double gammas_invert[IE_AUGMENT_MAX_CHANNELS];
     double matrix[9];  /* output offset -> input offset, index space (D, H, W), row-major */
 } ie_augment_draw;
 
@@ -78,7 +122,8 @@ ie_status ie_augment_affine(const ie_tensor *image, const ie_tensor *labels, con
                             const int64_t size[3], const double matrix[9], ie_tensor **image_out,
                             ie_tensor **labels_out);
 
-/* Gamma then noise, in place, on image [C, D, H, W] f32 as drawn. */
+/* The intensity transforms drawn, in place, on image [C, D, H, W] f32, in
+ * the order above (core/data/augment_intensity.c). */
 ie_status ie_augment_intensity(const ie_augment_config *cfg, const ie_augment_draw *draw, ie_tensor *image,
                                const ie_rng *rng);
 

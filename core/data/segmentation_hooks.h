@@ -93,7 +93,7 @@ typedef struct ie_seg_config {
     float flip_probability;     /* 0.5 */
     const float *class_weights; /* NULL: uniform crop positions */
     int n_class_weights;
-    ie_augment_config augment;  /* rotation, zoom, gamma, noise (augment.h) */
+    ie_augment_config augment;  /* nnU-Net's spatial and intensity transforms (augment.h) */
     double target_spacing[3];   /* mm along x, y, z; 0: keep the files' grids */
 } ie_seg_config;
 

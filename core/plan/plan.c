@@ -152,6 +152,66 @@ static const char *choose_patch(ie_plan_net *net, const double spacing_dhw[3], c
     return limit;
 }
 
+/* nnU-Net's training transforms (nnUNetTrainer.get_training_transforms), each
+ * probability written out so that the plan shows the whole recipe. */
+static void add_augmentations(cJSON *aug, bool aniso) {
+    /* nnU-Net v2's rotation_for_DA: 30 degrees about each axis, or, for thick
+     * slices (its "dummy 2D" augmentation), any in-plane angle; its scaling
+     * 0.7-1.4 (roughly symmetric about 1, so its direction convention does
+     * not matter). */
+    double rot[3] = {aniso ? 180 : 30, aniso ? 0 : 30, aniso ? 0 : 30}, scale[2] = {0.7, 1.4}, gamma[2] = {0.7, 1.5};
+    double noise[2] = {0, 0.1}, blur[2] = {0.5, 1}, factor[2] = {0.75, 1.25}, zoom[2] = {0.5, 1};
+    cJSON_AddItemToObject(aug, "rotate_degrees", cJSON_CreateDoubleArray(rot, 3));
+    cJSON_AddNumberToObject(aug, "rotate_probability", 0.2);
+    cJSON_AddItemToObject(aug, "scale_range", cJSON_CreateDoubleArray(scale, 2));
+    cJSON_AddNumberToObject(aug, "scale_probability", 0.2);
+    cJSON_AddItemToObject(aug, "noise_std", cJSON_CreateDoubleArray(noise, 2));
+    cJSON_AddNumberToObject(aug, "noise_probability", 0.1);
+    cJSON_AddItemToObject(aug, "blur_sigma", cJSON_CreateDoubleArray(blur, 2));
+    cJSON_AddNumberToObject(aug, "blur_probability", 0.2);
+    cJSON_AddNumberToObject(aug, "blur_channel_probability", 0.5);
+    cJSON_AddItemToObject(aug, "brightness_range", cJSON_CreateDoubleArray(factor, 2));
+    cJSON_AddNumberToObject(aug, "brightness_probability", 0.15);
+    cJSON_AddItemToObject(aug, "contrast_range", cJSON_CreateDoubleArray(factor, 2));
+    cJSON_AddNumberToObject(aug, "contrast_probability", 0.15);
+    cJSON_AddItemToObject(aug, "lowres_zoom", cJSON_CreateDoubleArray(zoom, 2));
+    cJSON_AddNumberToObject(aug, "lowres_probability", 0.25);
+    cJSON_AddNumberToObject(aug, "lowres_channel_probability", 0.5);
+    cJSON_AddItemToObject(aug, "gamma_range", cJSON_CreateDoubleArray(gamma, 2));
+    cJSON_AddNumberToObject(aug, "gamma_invert_probability", 0.1);
+    cJSON_AddNumberToObject(aug, "gamma_probability", 0.3);
+    cJSON_AddBoolToObject(aug, "gamma_retain_stats", true);
+}
+
+/* nnU-Net's optimiser when the budget allows its 1000 epochs; else Adam. */
+static void add_optimizer(cJSON *train, cJSON *w, int epochs) {
+    cJSON *opt = cJSON_AddObjectToObject(train, "optimizer"), *sched = cJSON_AddObjectToObject(train, "schedule");
+    cJSON_AddStringToObject(sched, "kind", "polynomial");
+    cJSON_AddNumberToObject(sched, "gamma", 0.9);
+    if (epochs >= MAX_EPOCHS) {
+        cJSON_AddStringToObject(opt, "kind", "sgd");
+        cJSON_AddNumberToObject(opt, "lr", 0.01);
+        cJSON_AddNumberToObject(opt, "momentum", 0.99);
+        cJSON_AddBoolToObject(opt, "nesterov", true);
+        cJSON_AddNumberToObject(opt, "weight_decay", 3e-5);
+        cJSON_AddNumberToObject(sched, "final_lr", 0);
+        why(w, "train.optimizer",
+            "nnU-Net's: SGD at 1e-2 with Nesterov momentum 0.99 and weight decay 3e-5, since the budget allows its "
+            "%d epochs.", MAX_EPOCHS);
+        why(w, "train.schedule", "nnU-Net's poly schedule: 1e-2 (1 - epoch / epochs)^0.9, reaching 0 at the end.");
+        return;
+    }
+    cJSON_AddStringToObject(opt, "kind", "adam");
+    cJSON_AddNumberToObject(opt, "lr", 0.003);
+    cJSON_AddNumberToObject(opt, "weight_decay", 0);
+    cJSON_AddNumberToObject(sched, "final_lr", 0.0001);
+    why(w, "train.optimizer",
+        "Adam at 3e-3 (configs/hippocampus.json's tuned rate): nnU-Net's SGD at 1e-2 with Nesterov momentum 0.99 "
+        "is planned only when the budget allows its %d epochs (here %d); Adam converges in the tens of epochs a "
+        "smaller budget allows.", MAX_EPOCHS, epochs);
+    why(w, "train.schedule", "Polynomial decay with exponent 0.9 (nnU-Net's poly schedule) to 1e-4 at the last epoch.");
+}
+
 ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
     *json_out = NULL;
     char *text = NULL;
@@ -331,14 +391,15 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
         "equally, the rest anywhere (nnU-Net's foreground oversampling of 33%%).");
     int flips[3] = {0, 1, 2};
     cJSON_AddItemToObject(data, "flip_axes", ints(flips, 3));
-    cJSON *aug = cJSON_AddObjectToObject(data, "augment");
-    double rot[3] = {15, aniso ? 0 : 15, aniso ? 0 : 15}, scale[2] = {0.85, 1.25}, gamma[2] = {0.7, 1.5};
-    cJSON_AddItemToObject(aug, "rotate_degrees", cJSON_CreateDoubleArray(rot, 3));
-    cJSON_AddItemToObject(aug, "scale_range", cJSON_CreateDoubleArray(scale, 2));
-    cJSON_AddItemToObject(aug, "gamma_range", cJSON_CreateDoubleArray(gamma, 2));
+    add_augmentations(cJSON_AddObjectToObject(data, "augment"), aniso);
     why(w, "data.augment",
-        "nnU-Net's ranges: rotation up to 15 degrees%s, zoom 0.85-1.25, gamma 0.7-1.5, mirroring along every axis.",
-        aniso ? " about D only (in-plane: slices are too thick to rotate across)" : " about each axis");
+        "nnU-Net's training transforms with its probabilities: rotation %s (p 0.2), zoom "
+        "0.7-1.4 (p 0.2), Gaussian noise of std up to 0.1 (p 0.1), Gaussian blur of sigma 0.5-1 voxel (p 0.2, "
+        "each channel 0.5), brightness x 0.75-1.25 (p 0.15), contrast x 0.75-1.25 (p 0.15), simulated low "
+        "resolution at 0.5-1 of the size (p 0.25, each channel 0.5), gamma 0.7-1.5 of the inverted (p 0.1) "
+        "and of the plain intensities (p 0.3), mirroring along every axis.",
+        aniso ? "by any angle about D only (in-plane: slices too thick to rotate across)"
+              : "up to 30 degrees about each axis");
     why(w, "data.flip_axes", "Mirroring along every axis, as nnU-Net.");
 
     /* ---- time: steps, epochs, validation ---- */
@@ -364,17 +425,7 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
     why(w, "train.validate_every", "Validation passes (%.3g s each, estimated) take at most %.0f%% of training time.",
         val_s, VALIDATION_SHARE * 100);
     why(w, "train.checkpoint_every", "About ten checkpoints per run.");
-    cJSON *opt = cJSON_AddObjectToObject(train, "optimizer"), *sched = cJSON_AddObjectToObject(train, "schedule");
-    cJSON_AddStringToObject(opt, "kind", "adam");
-    cJSON_AddNumberToObject(opt, "lr", 0.003);
-    cJSON_AddNumberToObject(opt, "weight_decay", 0);
-    cJSON_AddStringToObject(sched, "kind", "polynomial");
-    cJSON_AddNumberToObject(sched, "gamma", 0.9);
-    cJSON_AddNumberToObject(sched, "final_lr", 0.0001);
-    why(w, "train.optimizer",
-        "Adam at 3e-3 (configs/hippocampus.json's tuned rate): nnU-Net's SGD at 1e-2 with momentum 0.99 needs its "
-        "1000 epochs; Adam converges in the tens of epochs a time budget allows.");
-    why(w, "train.schedule", "Polynomial decay with exponent 0.9 (nnU-Net's poly schedule) to 1e-4 at the last epoch.");
+    add_optimizer(train, w, epochs);
     cJSON *loss = cJSON_AddObjectToObject(train, "loss");
     cJSON_AddStringToObject(loss, "name", "Mixture");
     why(w, "train.loss", "Cross-entropy + soft Dice (nnU-Net's DC_and_CE_loss).");

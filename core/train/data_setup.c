@@ -351,7 +351,18 @@ static ie_status augment_from_config(const ie_config *cfg, ie_augment_config *a)
     IE_TRY(ie_config_get_number(cfg, "data.augment.gamma_probability", &a->gamma_probability));
     IE_TRY(ie_config_get_bool(cfg, "data.augment.gamma_retain_stats", &a->gamma_retain_stats));
     IE_TRY(ie_config_get_number_array(cfg, "data.augment.noise_std", a->noise_std, 2, &count));
-    return ie_config_get_number(cfg, "data.augment.noise_probability", &a->noise_probability);
+    IE_TRY(ie_config_get_number(cfg, "data.augment.noise_probability", &a->noise_probability));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.gamma_invert_probability", &a->gamma_invert_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.blur_sigma", a->blur_sigma, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.blur_probability", &a->blur_probability));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.blur_channel_probability", &a->blur_channel_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.brightness_range", a->brightness_range, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.brightness_probability", &a->brightness_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.contrast_range", a->contrast_range, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.contrast_probability", &a->contrast_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.lowres_zoom", a->lowres_zoom, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.lowres_probability", &a->lowres_probability));
+    return ie_config_get_number(cfg, "data.augment.lowres_channel_probability", &a->lowres_channel_probability);
 }
 
 ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_setup *s) {

@@ -29,6 +29,7 @@ GRAD_SCALE = [1.0, 2.0, 0.1, 0.05, 1.0]
 NO_GRAD = {"late": {1, 2}, "frozen": {1, 2, 3, 4, 5}}
 
 CONST = [0.05] * STEPS
+POLY = "poly"  # learning rates from torch.optim.lr_scheduler.LambdaLR with nnU-Net's poly lambda
 CONFIGS = [
     ("sgd_plain", "sgd", CONST, dict()),
     ("sgd_nesterov", "sgd", CONST, dict(momentum=0.9, nesterov=True, weight_decay=1e-2)),
@@ -41,6 +42,10 @@ CONFIGS = [
     ("rmsprop", "rmsprop", [1e-2] * STEPS, dict()),
     ("rmsprop_centered", "rmsprop", [1e-2] * STEPS,
      dict(alpha=0.9, eps=1e-6, momentum=0.5, centered=True, weight_decay=1e-3)),
+    # nnU-Net's recipe (nnUNetTrainer.configure_optimizers): SGD lr 1e-2, momentum 0.99, Nesterov, weight decay
+    # 3e-5, and PolyLRScheduler lr = 1e-2 (1 - epoch / epochs)^0.9, here a LambdaLR stepped once per epoch of one
+    # step over STEPS epochs.  Its learning rates are saved as <cfg>.lrs (float64 bits).
+    ("sgd_nesterov_poly", "sgd", POLY, dict(momentum=0.99, nesterov=True, weight_decay=3e-5)),
 ]
 
 _OPTIMS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
@@ -60,13 +65,19 @@ def _optim_fixture():
             out["grad.%d.%s" % (s, n)] = t
     for name, kind, lrs, kw in CONFIGS:
         params = {n: t.clone().requires_grad_(True) for n, t in init.items()}
-        opt = _OPTIMS[kind](list(params.values()), lr=lrs[0], foreach=False, **kw)
+        opt = _OPTIMS[kind](list(params.values()), lr=1e-2 if lrs == POLY else lrs[0], foreach=False, **kw)
+        poly = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: (1 - e / STEPS) ** 0.9) if lrs == POLY else None
+        used = []
         for s in range(1, STEPS + 1):
             for group in opt.param_groups:
-                group["lr"] = lrs[s - 1]
+                if poly is None:
+                    group["lr"] = lrs[s - 1]
+                used.append(group["lr"])
             for n, p in params.items():
                 p.grad = None if s in NO_GRAD.get(n, ()) else grads[(s, n)].clone()
             opt.step()
+            if poly is not None:
+                poly.step()
             for n, p in params.items():
                 out["%s.%d.%s" % (name, s, n)] = p.detach().clone()
         for n, p in params.items():
@@ -76,6 +87,8 @@ def _optim_fixture():
                 if key == "step":
                     value = torch.tensor(int(float(value)), dtype=torch.int64)
                 out["%s.state.%s.%s" % (name, n, key)] = value
+        if poly is not None:
+            out["%s.lrs" % name] = _bits(used)
     return out
 
 

@@ -55,6 +55,11 @@ static void everything_on(ie_seg_config *cfg) {
     a->gamma_range[0] = 0.7, a->gamma_range[1] = 1.5;
     a->noise_std[0] = 0, a->noise_std[1] = 0.1;
     a->rotate_probability = a->scale_probability = a->gamma_probability = a->noise_probability = 1;
+    a->blur_sigma[0] = 0.5, a->blur_sigma[1] = 1;
+    a->brightness_range[0] = a->contrast_range[0] = 0.75, a->brightness_range[1] = a->contrast_range[1] = 1.25;
+    a->lowres_zoom[0] = 0.5, a->lowres_zoom[1] = 1;
+    a->blur_probability = a->brightness_probability = a->contrast_probability = a->lowres_probability = 1;
+    a->blur_channel_probability = a->lowres_channel_probability = a->gamma_invert_probability = 1;
 }
 
 static void test_determinism(void) {
@@ -90,7 +95,10 @@ static void test_identity_at_zero(void) {
     zero = plain;
     ie_augment_config *a = &zero.augment;
     a->rotate_probability = a->scale_probability = a->gamma_probability = a->noise_probability = 1;
-    /* magnitudes zero: rotate [0 0 0], scale [1 1], gamma [1 1], noise [0 0] */
+    a->blur_probability = a->brightness_probability = a->contrast_probability = a->lowres_probability = 1;
+    a->blur_channel_probability = a->lowres_channel_probability = a->gamma_invert_probability = 1;
+    /* magnitudes zero: rotate [0 0 0], scale [1 1], gamma [1 1], noise [0 0], blur [0 0], brightness, contrast
+     * and low resolution [1 1] */
     ie_sample base = make_sample(2, 10, 16, 14, f_wave);
     int differ = 0;
     for (uint32_t item = 0; item < 20; item++) {
@@ -156,6 +164,53 @@ static void test_ranges(void) {
               abs(noise - N / 10) < N / 25,
           "probabilities: rotate %d, zoom %d, gamma %d, noise %d of %d", rot, zoom, gam, noise, N);
     CHECK(abs(low - high) < (low + high) / 10, "gamma below and above 1 half the time each (%d / %d)", low, high);
+}
+
+/* nnU-Net's transforms at its probabilities and ranges: each drawn as often
+ * as its probability says (within 4.5 binomial standard deviations of N p,
+ * N = 4000 items: a false alarm has probability below 1e-5), per-channel
+ * draws independent, and every value inside its range. */
+static void test_nnunet_draws(void) {
+    ie_augment_config a;
+    ie_augment_config_init(&a); /* nnU-Net's probabilities */
+    a.gamma_range[0] = 0.7, a.gamma_range[1] = 1.5, a.gamma_invert_probability = 0.1;
+    a.noise_std[1] = 0.1;
+    a.blur_sigma[0] = 0.5, a.blur_sigma[1] = 1;
+    a.brightness_range[0] = a.contrast_range[0] = 0.75, a.brightness_range[1] = a.contrast_range[1] = 1.25;
+    a.lowres_zoom[0] = 0.5, a.lowres_zoom[1] = 1;
+    const int N = 4000;
+    int blur = 0, blur_ch = 0, bright = 0, contrast = 0, lowres = 0, lowres_ch = 0, inv = 0, out = 0, below = 0;
+    for (uint32_t item = 0; item < (uint32_t)N; item++) {
+        ie_rng r = ie_rng_make(5, IE_STREAM_AUGMENT, 2, item);
+        ie_augment_draw d;
+        ie_augment_draw_for(&a, &r, 2, &d);
+        blur += d.blur, bright += d.brightness, contrast += d.contrast, lowres += d.lowres, inv += d.gamma_invert;
+        for (int c = 0; c < 2; c++) {
+            blur_ch += d.blur && d.blur_sigma[c] > 0;
+            lowres_ch += d.lowres && d.lowres_zoom[c] != 1;
+            out += d.blur_sigma[c] != 0 && (d.blur_sigma[c] < 0.5 || d.blur_sigma[c] > 1);
+            const double b = d.brightness_factor[c], f = d.contrast_factor[c];
+            out += b < 0.75 || b > 1.25 || (!d.brightness && b != 1);
+            out += f < 0.75 || f > 1.25 || (!d.contrast && f != 1);
+            out += d.lowres_zoom[c] < 0.5 || d.lowres_zoom[c] > 1;
+            out += d.gamma_invert && (d.gammas_invert[c] < 0.7 || d.gammas_invert[c] > 1.5);
+            below += d.contrast && d.contrast_factor[c] < 1;
+        }
+    }
+    const struct {
+        const char *what;
+        int count, trials;
+        double p;
+    } k[] = {{"blur", blur, N, 0.2},           {"blur per channel", blur_ch, 2 * blur, 0.5},
+             {"brightness", bright, N, 0.15},  {"contrast", contrast, N, 0.15},
+             {"low resolution", lowres, N, 0.25}, {"low resolution per channel", lowres_ch, 2 * lowres, 0.5},
+             {"inverted gamma", inv, N, 0.1},  {"contrast below 1", below, 2 * contrast, 0.5}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        double mean = k[i].trials * k[i].p, sd = sqrt(k[i].trials * k[i].p * (1 - k[i].p));
+        CHECK(fabs(k[i].count - mean) < 4.5 * sd, "%s drawn %d times of %d (want %.0f +- %.0f)", k[i].what, k[i].count,
+              k[i].trials, mean, 4.5 * sd);
+    }
+    CHECK(out == 0, "%d draws outside their ranges", out);
 }
 
 /* out(p) = f(c + M (p - c)) at points whose source lies inside the volume. */
@@ -305,6 +360,7 @@ int main(void) {
     test_determinism();
     test_identity_at_zero();
     test_ranges();
+    test_nnunet_draws();
     test_analytic();
     test_intensity();
     return test_summary();

@@ -72,6 +72,31 @@ static void test_seg_setup(void) {
               strstr(ie_config_problems(bad), "data.augment.scale_range"),
           "reversed ranges: %s", ie_config_problems(bad));
     ie_config_free(bad);
+
+    /* nnU-Net's intensity transforms: read into the augment config, bad ranges refused naming the key */
+    cfg = config("{\"data\": {\"augment\": {\"blur_sigma\": [0.5, 1], \"blur_probability\": 0.4, "
+                 "\"blur_channel_probability\": 0.6, \"brightness_range\": [0.75, 1.25], \"brightness_probability\": "
+                 "0.35, \"contrast_range\": [0.7, 1.3], \"contrast_probability\": 0.45, \"lowres_zoom\": [0.5, 1], "
+                 "\"lowres_probability\": 0.55, \"lowres_channel_probability\": 0.65, \"gamma_invert_probability\": "
+                 "0.1}}}");
+    CHECK_OK(ie_seg_setup_from_config(cfg, 3, &s));
+    const ie_augment_config *a = &s.seg.augment;
+    CHECK(a->blur_sigma[0] == 0.5 && a->blur_sigma[1] == 1 && a->blur_probability == 0.4 &&
+              a->blur_channel_probability == 0.6 && a->brightness_range[0] == 0.75 && a->brightness_range[1] == 1.25 &&
+              a->brightness_probability == 0.35 && a->contrast_range[0] == 0.7 && a->contrast_range[1] == 1.3 &&
+              a->contrast_probability == 0.45 && a->lowres_zoom[0] == 0.5 && a->lowres_zoom[1] == 1 &&
+              a->lowres_probability == 0.55 && a->lowres_channel_probability == 0.65 &&
+              a->gamma_invert_probability == 0.1,
+          "the intensity transforms' keys reach the augment config");
+    ie_config_free(cfg);
+    CHECK_OK(ie_config_new(&bad));
+    CHECK_OK(ie_config_add_text(bad, "{\"data\": {\"augment\": {\"blur_sigma\": [1, 40], \"lowres_zoom\": [0, 1], "
+                                "\"contrast_range\": [1.3, 0.7]}}}", "bad.json"));
+    CHECK(ie_config_resolve(bad) == IE_ERR_CONFIG && strstr(ie_config_problems(bad), "data.augment.blur_sigma") &&
+              strstr(ie_config_problems(bad), "data.augment.lowres_zoom") &&
+              strstr(ie_config_problems(bad), "data.augment.contrast_range"),
+          "bad blur, low resolution and contrast ranges: %s", ie_config_problems(bad));
+    ie_config_free(bad);
 }
 
 static void test_splits(void) {

@@ -1,5 +1,5 @@
 /* Optimisers: every update rule against torch.optim (foreach=False) over five
- * steps, the exported state against torch's optimizer.state, bit-identical
+ * steps (nnU-Net's SGD + Nesterov under its poly schedule among them), the exported state against torch's optimizer.state, bit-identical
  * resume from saved state, thread-count independence and misuse. */
 #include <stdint.h>
 #include <unistd.h>
@@ -26,6 +26,11 @@ static config make(const char *name, ie_optimizer_kind kind, const double lrs[ST
     return c;
 }
 
+/* nnUNetTrainer's PolyLRScheduler: 1e-2 (1 - epoch / epochs)^0.9. */
+static ie_lr_schedule nnunet_poly(void) {
+    return (ie_lr_schedule){.kind = IE_LR_POLYNOMIAL, .base_lr = 1e-2, .final_lr = 0, .max_epochs = STEPS, .gamma = 0.9};
+}
+
 static int make_configs(config *c) {
     static const double k05[STEPS] = {0.05, 0.05, 0.05, 0.05, 0.05};
     static const double k1e2[STEPS] = {1e-2, 1e-2, 1e-2, 1e-2, 1e-2};
@@ -50,7 +55,32 @@ static int make_configs(config *c) {
     c[n] = make("rmsprop_centered", IE_OPTIM_RMSPROP, k1e2);
     c[n].opts.alpha = 0.9, c[n].opts.eps = 1e-6, c[n].opts.momentum = 0.5, c[n].opts.centered = true;
     c[n++].opts.weight_decay = 1e-3;
+    /* nnU-Net's recipe: the learning rates come from our polynomial schedule
+     * (exponent 0.9 to 0 over STEPS epochs); test_nnunet_poly_lrs checks them
+     * against the LambdaLR that drove torch. */
+    const ie_lr_schedule poly = nnunet_poly();
+    double lrs[STEPS];
+    for (int e = 0; e < STEPS; e++) lrs[e] = ie_lr_schedule_at(&poly, e);
+    c[n] = make("sgd_nesterov_poly", IE_OPTIM_SGD, lrs);
+    c[n].opts.momentum = 0.99, c[n].opts.nesterov = true, c[n++].opts.weight_decay = 3e-5;
     return n;
+}
+
+/* The learning rates the nnU-Net case used: ours against torch's LambdaLR
+ * with nnU-Net's lambda (1 - e / E)^0.9, both in double; they may differ in
+ * the order of a multiplication, a few ulps (rtol 1e-14). */
+static void test_nnunet_poly_lrs(ie_params *fx) {
+    const ie_lr_schedule poly = nnunet_poly();
+    CHECK_OK(ie_lr_schedule_validate(&poly));
+    const ie_tensor *bits = fixture_get(fx, "sgd_nesterov_poly.lrs");
+    CHECK(ie_tensor_numel(bits) == STEPS, "poly learning rates: %d in the fixture", STEPS);
+    for (int e = 0; e < STEPS && e < ie_tensor_numel(bits); e++) {
+        double torch_lr;
+        memcpy(&torch_lr, (const int64_t *)ie_tensor_data((ie_tensor *)bits) + e, sizeof torch_lr);
+        double ours = ie_lr_schedule_at(&poly, e);
+        CHECK(fabs(ours - torch_lr) <= 1e-14 * torch_lr, "poly lr at epoch %d: %.17g, torch %.17g", e, ours,
+              torch_lr);
+    }
 }
 
 /* Fresh parameters with the fixture's initial values. */
@@ -378,6 +408,7 @@ int main(void) {
     }
     printf("%lld of %lld values bit-identical to torch\n", (long long)values_identical,
            (long long)values_compared);
+    test_nnunet_poly_lrs(fx);
     test_options();
     test_misuse(fx);
     ie_params_free(fx);

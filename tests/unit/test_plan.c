@@ -121,17 +121,19 @@ static char *fingerprint(const char *csv, int threads) {
     return json;
 }
 
-static char *plan(const char *fp_json, double memory_mb, bool gpu) {
+static char *plan_for(const char *fp_json, double memory_mb, bool gpu, double minutes) {
     char path[512];
     snprintf(path, sizeof path, "%s/fingerprint.json", tmpdir);
     FILE *f = fopen(path, "w");
     fputs(fp_json, f);
     fclose(f);
-    ie_plan_options o = {.fingerprint = path, .memory_mb = memory_mb, .time_budget_min = 30, .gpu = gpu};
+    ie_plan_options o = {.fingerprint = path, .memory_mb = memory_mb, .time_budget_min = minutes, .gpu = gpu};
     char *json = NULL;
     CHECK_OK(ie_plan_make(&o, &json));
     return json;
 }
+
+static char *plan(const char *fp_json, double memory_mb, bool gpu) { return plan_for(fp_json, memory_mb, gpu, 30); }
 
 static double num(const cJSON *root, const char *a, const char *b, int index) {
     const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(root, a), b);
@@ -143,6 +145,56 @@ static double num(const cJSON *root, const char *a, const char *b, int index) {
 static const char *str(const cJSON *root, const char *a, const char *b) {
     const cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(root, a), b);
     return cJSON_IsString(o) ? o->valuestring : "";
+}
+
+static const cJSON *at(const cJSON *root, const char *a, const char *b, const char *c) {
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, a), b), c);
+}
+
+/* The training recipe: nnU-Net's augmentations at its ranges and
+ * probabilities, and its SGD + Nesterov with the poly schedule to 0 exactly
+ * when the plan reaches nnU-Net's 1000 epochs (Adam otherwise). */
+static void check_recipe(const cJSON *p, const char *what) {
+    static const struct {
+        const char *key;
+        double lo, hi;
+    } ranges[] = {{"noise_std", 0, 0.1},         {"blur_sigma", 0.5, 1},       {"brightness_range", 0.75, 1.25},
+                  {"contrast_range", 0.75, 1.25}, {"lowres_zoom", 0.5, 1},      {"gamma_range", 0.7, 1.5},
+                  {"scale_range", 0.7, 1.4}};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        const cJSON *r = at(p, "data", "augment", ranges[i].key);
+        CHECK(cJSON_GetArraySize(r) == 2 && cJSON_GetArrayItem(r, 0)->valuedouble == ranges[i].lo &&
+                  cJSON_GetArrayItem(r, 1)->valuedouble == ranges[i].hi,
+              "%s: data.augment.%s must be [%g, %g]", what, ranges[i].key, ranges[i].lo, ranges[i].hi);
+    }
+    static const struct {
+        const char *key;
+        double p;
+    } probs[] = {{"rotate_probability", 0.2},     {"scale_probability", 0.2},         {"noise_probability", 0.1},
+                 {"blur_probability", 0.2},       {"blur_channel_probability", 0.5},  {"brightness_probability", 0.15},
+                 {"contrast_probability", 0.15},  {"lowres_probability", 0.25},       {"lowres_channel_probability", 0.5},
+                 {"gamma_invert_probability", 0.1}, {"gamma_probability", 0.3}};
+    for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) {
+        const cJSON *v = at(p, "data", "augment", probs[i].key);
+        CHECK(cJSON_IsNumber(v) && v->valuedouble == probs[i].p, "%s: data.augment.%s must be %g", what,
+              probs[i].key, probs[i].p);
+    }
+    const bool full = num(p, "train", "epochs", -1) == 1000;
+    const char *kind = cJSON_GetStringValue(at(p, "train", "optimizer", "kind"));
+    if (full)
+        CHECK(kind && !strcmp(kind, "sgd") && at(p, "train", "optimizer", "lr")->valuedouble == 0.01 &&
+                  at(p, "train", "optimizer", "momentum")->valuedouble == 0.99 &&
+                  cJSON_IsTrue(at(p, "train", "optimizer", "nesterov")) &&
+                  at(p, "train", "optimizer", "weight_decay")->valuedouble == 3e-5 &&
+                  at(p, "train", "schedule", "final_lr")->valuedouble == 0,
+              "%s: 1000 epochs must get nnU-Net's SGD 1e-2, Nesterov momentum 0.99, weight decay 3e-5, poly to 0",
+              what);
+    else
+        CHECK(kind && !strcmp(kind, "adam"), "%s: %g epochs must get Adam, got %s", what,
+              num(p, "train", "epochs", -1), kind ? kind : "(none)");
+    const char *sched = cJSON_GetStringValue(at(p, "train", "schedule", "kind"));
+    CHECK(sched && !strcmp(sched, "polynomial") && at(p, "train", "schedule", "gamma")->valuedouble == 0.9,
+          "%s: the poly schedule (exponent 0.9)", what);
 }
 
 static void anisotropic_ct(void) {
@@ -195,7 +247,21 @@ static void anisotropic_ct(void) {
     /* Rotation only in-plane for thick slices. */
     const cJSON *rot = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "data"), "augment"),
                                            "rotate_degrees");
-    CHECK(cJSON_GetArrayItem(rot, 1)->valuedouble == 0, "no rotation across thick slices");
+    CHECK(cJSON_GetArrayItem(rot, 0)->valuedouble == 180 && cJSON_GetArrayItem(rot, 1)->valuedouble == 0 &&
+              cJSON_GetArrayItem(rot, 2)->valuedouble == 0,
+          "thick slices: any in-plane angle, no rotation across them (nnU-Net's dummy 2D augmentation)");
+    /* The recipe: the 30-minute GPU plan reaches 1000 epochs (SGD), a
+     * 2-minute CPU plan does not (Adam). */
+    char *quick = plan_for(one, 8000, false, 2);
+    cJSON *pq = cJSON_Parse(quick);
+    CHECK(num(pg, "train", "epochs", -1) == 1000 && num(pq, "train", "epochs", -1) < 1000,
+          "epochs: GPU 30 min %g (want 1000), CPU 2 min %g (want fewer)", num(pg, "train", "epochs", -1),
+          num(pq, "train", "epochs", -1));
+    check_recipe(pg, "GPU plan");
+    check_recipe(pq, "2-minute CPU plan");
+    check_recipe(pc, "CPU plan");
+    cJSON_Delete(pq);
+    free(quick);
     /* GPU 16 GB vs CPU 8 GB: the GPU plan is wider (32 features against
      * 16), its patch at least as large, its batch at least as large. */
     const cJSON *gparams = cJSON_GetObjectItem(cJSON_GetObjectItem(pg, "model"), "params");
