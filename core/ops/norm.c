@@ -159,7 +159,7 @@ static ie_status sync_backward(ie_node *node, const ie_tensor *x, const ie_tenso
     ie_norm_shape sh = shape_from_ints(node);
     if (dy->device != IE_CPU)
         return ie_error_set(IE_ERR_UNSUPPORTED, "%s: synchronised batch norm runs on the CPU", node->op);
-    double *own = malloc((size_t)(4 * sh.c) * sizeof *own), *step = own + 2 * sh.c;
+    double *own = malloc((size_t)(4 * sh.c) * sizeof *own), *step = own ? own + 2 * sh.c : NULL;
     float *coef = malloc((size_t)(3 * sh.c) * sizeof *coef);
     ie_status st = own && coef ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", node->op);
     if (st == IE_OK) st = ie_cpu_batch_grad_sums(x, dy, sh, node->saved[2], own);
