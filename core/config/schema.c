@@ -236,6 +236,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "Samples per forward and backward pass; a step sums the gradients of train.batch_size / "
             "micro_batch_size micro-batches in a fixed tree, so any number of processes gives the same bytes "
             "(docs/distributed.md). Must divide train.batch_size; 0: the batch size (one pass per step)."},
+    {.path = "train.sync_batch_norm", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Batch norm in training normalises with the statistics of the whole step (train.batch_size samples), "
+            "not of each micro-batch: synchronised batch norm, combined in the micro-batches' fixed tree, so any "
+            "number of processes gives the same bytes (docs/distributed.md). CPU only."},
     {.path = "train.optimizer.kind", .type = IE_CFG_ENUM, .def = "\"adam\"", .choices = "adam|adamw|sgd|rmsprop",
      .doc = "Optimiser, with torch.optim's update rules."},
     {.path = "train.optimizer.lr", .type = IE_CFG_NUMBER, .def = "0.001", ABOVE(0),

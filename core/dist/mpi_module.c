@@ -60,7 +60,10 @@ static int wait_all(MPI_Request *req, int n, double deadline, const char *what, 
 }
 
 static int init(int *rank, int *size, char *library, size_t library_size, char *why, size_t why_size) {
-    int provided = 0, rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    /* SERIALIZED: with synchronised batch norm the exchanges are made by the
+     * micro-batch threads (core/dist/sync_norm.c), one at a time, never by
+     * two threads at once. */
+    int provided = 0, rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) {
         mpi_why(rc, "MPI_Init_thread", why, why_size);
         return 1;

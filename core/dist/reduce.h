@@ -1,11 +1,14 @@
-/* core/dist - one global step's reduction: the leaves this process computed
- * in, the root of the fixed tree (tree.h) out, on every process. */
+/* core/dist - one reduction over a step's micro-batches: the leaves this
+ * process computed in, the root of the fixed tree (tree.h) out, on every
+ * process that needs it. */
 #ifndef IE_CORE_DIST_REDUCE_H
 #define IE_CORE_DIST_REDUCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/dist/comm.h"
+#include "core/dist/tree.h"
 
 /* count: the step's micro-batches (M >= 1); this rank's share is
  * ie_dist_share(count, size, rank); leaves[(j - lo) * len ..] is leaf j of
@@ -14,5 +17,21 @@
  * of its parent's first leaf; the root then goes from the owner of
  * micro-batch 0 to all by broadcast. */
 ie_status ie_dist_reduce(ie_comm *comm, int count, const float *leaves, size_t len, float *out);
+
+/* The same for values of any kind (tree.h's ie_tree_sum).  stream keeps
+ * reductions of different kinds apart (their own message tags): 0 for the
+ * gradients, 1 for batch-norm statistics.  With owners_only the root goes,
+ * point to point, only to the ranks that hold micro-batches of the step:
+ * they alone call it (a rank with no micro-batch never reaches a batch-norm
+ * layer), where a broadcast would need every rank.  noun names the values
+ * in fault messages ("the gradient sum"). */
+typedef struct ie_dist_reduce_opts {
+    const ie_tree_sum *sum;
+    int stream;
+    bool owners_only;
+    const char *noun;
+} ie_dist_reduce_opts;
+ie_status ie_dist_reduce_values(ie_comm *comm, int count, const void *leaves, const ie_dist_reduce_opts *opts,
+                                void *out);
 
 #endif

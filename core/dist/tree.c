@@ -38,25 +38,51 @@ ie_tree_node ie_tree_child(ie_tree_node n, int right) {
     return (ie_tree_node){n.level - 1, 2 * n.index + (right ? 1 : 0)};
 }
 
-ie_status ie_tree_value(int count, ie_tree_node n, size_t len, ie_tree_lookup_fn lookup, void *ctx, float *out) {
-    const float *have = NULL;
+void ie_tree_add_floats(void *left, const void *right, size_t bytes) {
+    float *l = left;
+    const float *r = right;
+    /* Elementwise: each output is one addition, left + right, so the bytes do
+     * not depend on how this loop is vectorised or split. */
+    for (size_t i = 0; i < bytes / sizeof(float); i++) l[i] = l[i] + r[i];
+}
+
+ie_status ie_tree_value_of(const ie_tree_sum *sum, int count, ie_tree_node n, ie_tree_lookup_bytes_fn lookup,
+                           void *ctx, void *out) {
+    const void *have = NULL;
     IE_TRY(lookup(ctx, n, &have));
     if (have) {
-        memcpy(out, have, len * sizeof *out);
+        memcpy(out, have, sum->bytes);
         return IE_OK;
     }
     if (n.level == 0) return ie_error_set(IE_ERR_INTERNAL, "reduction tree: leaf %d has no value", n.index);
-    IE_TRY(ie_tree_value(count, ie_tree_child(n, 0), len, lookup, ctx, out));
+    IE_TRY(ie_tree_value_of(sum, count, ie_tree_child(n, 0), lookup, ctx, out));
     ie_tree_node right = ie_tree_child(n, 1);
     int lo, hi;
     ie_tree_range(count, right, &lo, &hi);
     if (lo >= hi) return IE_OK; /* past the last leaf: the node is its left child */
-    float *r = malloc((len ? len : 1) * sizeof *r);
-    if (!r) return ie_error_set(IE_ERR_NOMEM, "reduction tree: out of memory for %zu gradient values", len);
-    ie_status st = ie_tree_value(count, right, len, lookup, ctx, r);
-    /* Elementwise: each output is one addition, left + right, so the bytes do
-     * not depend on how this loop is vectorised or split. */
-    for (size_t i = 0; st == IE_OK && i < len; i++) out[i] = out[i] + r[i];
+    void *r = malloc(sum->bytes ? sum->bytes : 1);
+    if (!r) return ie_error_set(IE_ERR_NOMEM, "reduction tree: out of memory for a value of %zu bytes", sum->bytes);
+    ie_status st = ie_tree_value_of(sum, count, right, lookup, ctx, r);
+    if (st == IE_OK) sum->combine(out, r, sum->bytes);
     free(r);
     return st;
+}
+
+typedef struct float_lookup {
+    ie_tree_lookup_fn lookup;
+    void *ctx;
+} float_lookup;
+
+static ie_status lookup_floats(void *ctx, ie_tree_node n, const void **value) {
+    const float_lookup *f = ctx;
+    const float *v = NULL;
+    ie_status st = f->lookup(f->ctx, n, &v);
+    *value = v;
+    return st;
+}
+
+ie_status ie_tree_value(int count, ie_tree_node n, size_t len, ie_tree_lookup_fn lookup, void *ctx, float *out) {
+    ie_tree_sum sum = {len * sizeof(float), ie_tree_add_floats};
+    float_lookup f = {lookup, ctx};
+    return ie_tree_value_of(&sum, count, n, lookup_floats, &f, out);
 }

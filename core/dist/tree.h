@@ -55,4 +55,18 @@ typedef ie_status (*ie_tree_lookup_fn)(void *ctx, ie_tree_node n, const float **
  * one is empty), recursively. */
 ie_status ie_tree_value(int count, ie_tree_node n, size_t len, ie_tree_lookup_fn lookup, void *ctx, float *out);
 
+/* The same tree over values of any kind: `bytes` per value, combined by
+ * combine(left, right), which must be a pure function of the two values'
+ * bytes (gradients add floats; synchronised batch norm merges per-channel
+ * counts, means and squared deviations, core/dist/sync_norm.c). */
+typedef struct ie_tree_sum {
+    size_t bytes;
+    void (*combine)(void *left, const void *right, size_t bytes); /* left = left (+) right */
+} ie_tree_sum;
+typedef ie_status (*ie_tree_lookup_bytes_fn)(void *ctx, ie_tree_node n, const void **value);
+ie_status ie_tree_value_of(const ie_tree_sum *sum, int count, ie_tree_node n, ie_tree_lookup_bytes_fn lookup,
+                           void *ctx, void *out);
+/* Elementwise float addition: the gradients' combine. */
+void ie_tree_add_floats(void *left, const void *right, size_t bytes);
+
 #endif

@@ -6,11 +6,14 @@
  * the statistics it normalised with (mean as hi + lo, 1/sqrt(var + eps)) so backward
  * never recomputes them and does not see later in-place running-stat updates. */
 #include <math.h>
+#include <stdlib.h>
 
+#include "core/backend/cpu/cpu_sync_norm.h"
 #include "core/backend/norm_kernels.h"
 #include "core/backend/pointwise_kernels.h"
 #include "core/ops/op_util.h"
 #include "core/autograd/trace.h"
+#include "core/dist/sync_norm.h"
 
 /* x is f32 with min_ndim..5 dimensions: [N, C, ...]. */
 static ie_status check_activation(const char *op, const ie_tensor *x, int min_ndim, const char *layouts) {
@@ -103,8 +106,93 @@ static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, i
 
 /* ---------------- batch norm ---------------- */
 
+/* Synchronised batch norm (train.sync_batch_norm; the rules are in
+ * core/dist/sync_norm.h): in training, on a micro-batch's thread, the
+ * statistics are those of the step's whole global batch.  Forward exchanges
+ * each channel's (count, mean, M2); backward exchanges w_j * (sum dy,
+ * sum dy * (x - mean)), w_j being this micro-batch's weight in the step's
+ * loss: this micro-batch's backward differentiates its own loss L_j, the
+ * step's loss is sum_j w_j L_j, so the coupling terms of dx are the step's
+ * sums divided by w_j.  The parameter gradients are this micro-batch's own
+ * sums, as in one process: the step adds them in its tree.  node->ints[5]
+ * marks a synchronised node, ints[6] holds the step's count per channel. */
+static ie_status sync_statistics(const char *op, const ie_tensor *x, ie_norm_shape sh, ie_tensor *running_mean,
+                                 ie_tensor *running_var, ie_tensor *num_batches_tracked, float momentum, float eps,
+                                 ie_tensor *save_mean, ie_tensor *save_invstd, int64_t *count) {
+    if (x->device != IE_CPU)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "%s: synchronised batch norm (train.sync_batch_norm) runs on the "
+                            "CPU, this input is on %s", op, ie_device_name(x->device));
+    double *v = malloc((size_t)(3 * sh.c) * sizeof *v);
+    if (!v) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory for the statistics of %lld channels", op,
+                                (long long)sh.c);
+    ie_status st = ie_cpu_batch_moments(x, sh, v);
+    if (st == IE_OK) st = ie_sync_norm_exchange(IE_SYNC_MOMENTS, v, (size_t)(3 * sh.c), op);
+    double n = st == IE_OK ? v[0] : 0;
+    if (st == IE_OK && n < 2)
+        st = ie_error_set(IE_ERR_SHAPE, "%s: training needs more than 1 value per channel over the step's "
+                          "micro-batches, they have %g; use a larger batch or eval mode", op, n);
+    bool update = ie_sync_norm_micro_batch() == 0; /* the buffers follow micro-batch 0 (docs/distributed.md) */
+    float *mean = ie_f32(save_mean), *invstd = ie_f32(save_invstd);
+    for (int64_t c = 0; st == IE_OK && c < sh.c; c++) {
+        double m = v[3 * c + 1], var = v[3 * c + 2] / n;
+        mean[c] = (float)m;
+        mean[sh.c + c] = (float)(m - (double)mean[c]);
+        invstd[c] = (float)(1.0 / sqrt(var + (double)eps));
+        if (update && running_mean) {
+            float *rm = ie_f32(running_mean) + c;
+            *rm = (float)((1.0 - momentum) * *rm + (double)momentum * m);
+        }
+        if (update && running_var) {
+            float *rv = ie_f32(running_var) + c;
+            *rv = (float)((1.0 - momentum) * *rv + (double)momentum * var * (n / (n - 1)));
+        }
+    }
+    if (st == IE_OK && update && num_batches_tracked) (*(int64_t *)ie_tensor_ptr(num_batches_tracked))++;
+    *count = (int64_t)n;
+    free(v);
+    return st;
+}
+
+/* dx, dweight, dbias of a synchronised node from x and dy (grads as
+ * grad_buffers made them). */
+static ie_status sync_backward(ie_node *node, const ie_tensor *x, const ie_tensor *dy, ie_tensor *grads[3]) {
+    ie_norm_shape sh = shape_from_ints(node);
+    if (dy->device != IE_CPU)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "%s: synchronised batch norm runs on the CPU", node->op);
+    double *own = malloc((size_t)(4 * sh.c) * sizeof *own), *step = own ? own + 2 * sh.c : NULL;
+    float *coef = malloc((size_t)(3 * sh.c) * sizeof *coef);
+    ie_status st = own && coef ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", node->op);
+    if (st == IE_OK) st = ie_cpu_batch_grad_sums(x, dy, sh, node->saved[2], own);
+    double w = ie_sync_norm_weight(), n = (double)node->ints[6];
+    for (int64_t i = 0; st == IE_OK && i < 2 * sh.c; i++) step[i] = w * own[i];
+    if (st == IE_OK) st = ie_sync_norm_exchange(IE_SYNC_SUMS, step, (size_t)(2 * sh.c), node->op);
+    const ie_tensor *weight = node->saved[1];
+    const float *invstd = ie_f32(node->saved[3]);
+    for (int64_t c = 0; st == IE_OK && c < sh.c; c++) {
+        double r = invstd[c], g = weight ? ie_f32(weight)[c] : 1.0;
+        if (grads[1]) ie_f32(grads[1])[c] = (float)(r * own[2 * c + 1]);
+        if (grads[2]) ie_f32(grads[2])[c] = (float)own[2 * c];
+        coef[c] = (float)(r * g);
+        coef[sh.c + c] = (float)(-r * g * r * r * step[2 * c + 1] / (n * w));
+        coef[2 * sh.c + c] = (float)(-r * g * step[2 * c] / (n * w));
+    }
+    if (st == IE_OK && grads[0])
+        st = ie_cpu_batch_grad_input(x, dy, sh, node->saved[2], coef, coef + sh.c, coef + 2 * sh.c, grads[0]);
+    free(own);
+    free(coef);
+    return st;
+}
+
+
 static ie_status batch_norm_backward(ie_node *node, ie_tensor *g) {
     ie_tensor *grads[3];
+    if (node->ints[5]) {
+        IE_TRY(grad_buffers(node, grads));
+        ie_status st = sync_backward(node, node->saved[0], g, grads);
+        if (st == IE_OK) return accumulate_and_release(node, grads);
+        for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
+        return st;
+    }
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_BATCH_BACKWARD, &ctx));
     IE_TRY(grad_buffers(node, grads));
@@ -143,7 +231,7 @@ static ie_status check_batch_norm(const char *op, ie_tensor *x, ie_tensor *weigh
     if (training && !(momentum >= 0.0f && momentum <= 1.0f))
         return ie_error_set(IE_ERR_INVALID_ARG, "%s: momentum must be in [0, 1], got %g", op,
                             (double)momentum);
-    if (training && x->numel / x->shape[1] < 2)
+    if (training && !ie_sync_norm_active() && x->numel / x->shape[1] < 2) /* synchronised: checked on the step */
         return ie_error_set(IE_ERR_SHAPE,
                             "%s: training needs more than 1 value per channel, input is %s; use a "
                             "larger batch or eval mode",
@@ -166,19 +254,27 @@ static ie_status describe_batch_norm(ie_node *node, bool training, bool relu, fl
 static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
                                     ie_tensor *running_mean, ie_tensor *running_var,
                                     ie_tensor *num_batches_tracked, bool training, float momentum, float eps,
-                                    bool relu, ie_tensor **y, ie_tensor **mean, ie_tensor **invstd) {
+                                    bool relu, ie_tensor **y, ie_tensor **mean, ie_tensor **invstd,
+                                    int64_t *sync_count) {
     IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
                             momentum, eps));
+    bool sync = training && ie_sync_norm_active();
     ie_device_ctx *ctx;
-    IE_TRY(ie_kernel_ctx(op, x, IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
-    if (relu) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, op));
+    IE_TRY(ie_kernel_ctx(op, x, sync ? IE_KERNEL_NORM_BATCH_APPLY : IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
+    if (relu && !sync) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, op));
     ie_norm_shape sh = norm_shape(x, 0);
     int64_t n_mean = 2 * sh.c;
     *y = *mean = *invstd = NULL;
+    *sync_count = 0;
     ie_status st = ie_tensor_empty_like(x, y);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, invstd);
-    if (st == IE_OK)
+    if (st == IE_OK && sync) {
+        st = sync_statistics(op, x, sh, running_mean, running_var, num_batches_tracked, momentum, eps, *mean,
+                             *invstd, sync_count);
+        if (st == IE_OK) st = ctx->backend->norm->batch_apply(ctx, x, sh, weight, bias, *mean, *invstd, relu, *y);
+        relu = false; /* applied */
+    } else if (st == IE_OK)
         st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
                                                num_batches_tracked, training, momentum, eps, *y, *mean, *invstd);
     if (st == IE_OK && relu) st = ctx->backend->pointwise->unary(ctx, IE_UNARY_RELU, *y, 0.0f, 0.0f, *y);
@@ -197,11 +293,12 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     const char *op = "batch_norm";
     IE_TRY(ie_check_out(op, out));
     ie_tensor *y, *mean, *invstd;
+    int64_t sync_count;
     IE_TRY(batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
-                              momentum, eps, false, &y, &mean, &invstd));
+                              momentum, eps, false, &y, &mean, &invstd, &sync_count));
     ie_node *node = NULL;
     ie_status st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, norm_shape(x, 0), y, &node);
-    if (node) node->ints[4] = training;
+    if (node) node->ints[4] = training, node->ints[5] = sync_count > 0, node->ints[6] = sync_count;
     if (st == IE_OK) st = describe_batch_norm(node, training, false, eps, running_mean, running_var);
     ie_tensor_release(mean);
     ie_tensor_release(invstd);
@@ -270,7 +367,8 @@ static ie_status batch_norm_relu_backward(ie_node *node, ie_tensor *g) {
     if (st == IE_OK) st = ctx->backend->pointwise->unary_backward(ctx, IE_UNARY_RELU, bn, g, 0.0f, g_bn);
     ie_tensor_release(bn);
     if (st == IE_OK) st = grad_buffers(node, grads);
-    if (st == IE_OK)
+    if (st == IE_OK && node->ints[5]) st = sync_backward(node, x, g_bn, grads);
+    else if (st == IE_OK)
         st = ctx->backend->norm->batch_backward(ctx, x, g_bn, shape_from_ints(node), node->saved[1], node->saved[2],
                                                 node->saved[3], node->ints[4] != 0, grads[0], grads[1], grads[2]);
     ie_tensor_release(x);
@@ -288,12 +386,13 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
     const char *op = "batch_norm_relu";
     IE_TRY(ie_check_out(op, out));
     ie_tensor *y, *mean, *invstd;
+    int64_t sync_count;
     IE_TRY(batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
-                              momentum, eps, true, &y, &mean, &invstd));
+                              momentum, eps, true, &y, &mean, &invstd, &sync_count));
     ie_node *node = NULL;
     ie_status st = record(op, batch_norm_relu_backward, x, weight, bias, mean, invstd, norm_shape(x, 0), y, &node);
     if (st == IE_OK && node) {
-        node->ints[4] = training;
+        node->ints[4] = training, node->ints[5] = sync_count > 0, node->ints[6] = sync_count;
         node->regenerate = bn_relu_regenerate;
         st = ie_node_save(node, 4, bias);
         /* a recomputable input (a residual sum) is kept as its recipe */

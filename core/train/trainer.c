@@ -22,6 +22,7 @@
 #include "core/dist/comm.h"
 #include "core/dist/grads.h"
 #include "core/dist/reduce.h"
+#include "core/dist/sync_norm.h"
 #include "core/dist/tree.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
@@ -92,7 +93,8 @@ typedef struct trainer {
     ie_comm *comm;           /* borrowed from the request; NULL: one process */
     int rank, ranks;
     int micro_batch;         /* samples per forward/backward */
-    bool accumulate;         /* micro_batch < batch_size or ranks > 1: the step goes through the tree */
+    bool accumulate;         /* micro_batch < batch_size, ranks > 1 or sync_bn: the step goes through the tree */
+    bool sync_bn;            /* train.sync_batch_norm: batch norm over the step (core/dist/sync_norm.h) */
     ie_grad_layout layout;
     float *leaves, *sum;     /* this rank's leaves of a step; the root */
     void *buffers;           /* the buffers a step keeps (see distributed_step) */
@@ -131,6 +133,7 @@ static ie_status read_settings(trainer *t) {
         return ie_error_set(IE_ERR_CONFIG, "train.micro_batch_size %d must divide train.batch_size %d (a step is "
                             "a whole number of micro-batches); use a divisor of it, or 0 for the batch size",
                             t->micro_batch, t->batch_size);
+    IE_TRY(ie_config_get_bool(t->cfg, "train.sync_batch_norm", &t->sync_bn));
     IE_TRY(ie_config_get_number(t->cfg, "dist.timeout_s", &t->dist_timeout));
     IE_TRY(ie_config_get_int(t->cfg, "data.workers", &v));
     t->workers = (int)v;
@@ -632,6 +635,93 @@ static void injected_fault(const trainer *t) {
     while (!strcmp(kind, "hang")) pause();
 }
 
+/* Samples of micro-batch j of a step of `samples`. */
+static int micro_batch_samples(const trainer *t, int samples, int j) {
+    return samples - j * t->micro_batch < t->micro_batch ? samples - j * t->micro_batch : t->micro_batch;
+}
+
+/* Synchronised batch norm (train.sync_batch_norm): this rank's micro-batches
+ * run on their own threads, one at a time, meeting at every batch-norm layer
+ * (core/dist/sync_norm.h); each packs its leaf as in the loop of
+ * distributed_step.  The buffers: only micro-batch 0's forward updates them,
+ * with the step's statistics. */
+typedef struct sync_step {
+    trainer *t;
+    int epoch, lo, samples;
+    ie_batch *batches;
+    ie_status *loaded;
+    ie_status failure; /* this rank's first failure, its text in message */
+    char message[2048];
+} sync_step;
+
+static void note_failure(sync_step *s, ie_status st) {
+    if (s->failure != IE_OK) return;
+    s->failure = st;
+    snprintf(s->message, sizeof s->message, "%s", ie_error_message());
+    if (s->t->ranks > 1) fprintf(stderr, "rank %d: %s\n", s->t->rank, s->message);
+}
+
+static ie_status sync_micro_batch(void *ctx, int j) {
+    sync_step *s = ctx;
+    trainer *t = s->t;
+    float *leaf = t->leaves + (size_t)(j - s->lo) * t->layout.len;
+    float weight = (float)micro_batch_samples(t, s->samples, j) / (float)s->samples, loss_value = NAN;
+    ie_tensor *loss = NULL;
+    bool not_finite = false;
+    ie_status st = s->loaded[j - s->lo];
+    if (st == IE_OK) st = forward_backward(t, &s->batches[j - s->lo], s->epoch, &loss, &not_finite);
+    not_finite = not_finite || st == IE_ERR_NUMERIC; /* here or in another micro-batch: travels as NaN */
+    if (st == IE_OK) st = ie_tensor_read_item(loss, &loss_value);
+    if (not_finite) loss_value = NAN;
+    bool failed = st != IE_OK && !not_finite;
+    if (failed) note_failure(s, st);
+    ie_status packed = ie_grads_pack(t->params, &t->layout, weight, loss_value, failed, leaf);
+    if (packed != IE_OK && !failed) {
+        note_failure(s, packed);
+        ie_grads_pack(t->params, &t->layout, weight, loss_value, true, leaf); /* packs no gradient: cannot fail */
+        failed = true;
+        st = packed;
+    }
+    ie_optimizer_zero_grad(t->opt); /* they are in the leaf now */
+    ie_tensor_release(loss);
+    return failed ? st : not_finite ? IE_ERR_NUMERIC : IE_OK;
+}
+
+static ie_status sync_micro_batches(trainer *t, ie_loader *loader, int epoch, int step, int count, int samples,
+                                    int lo, int hi, ie_status *local, char *message, size_t message_size) {
+    int k = hi - lo;
+    sync_step s = {.t = t, .epoch = epoch, .lo = lo, .samples = samples};
+    s.batches = calloc((size_t)(k ? k : 1), sizeof *s.batches);
+    s.loaded = calloc((size_t)(k ? k : 1), sizeof *s.loaded);
+    ie_status *results = calloc((size_t)(k ? k : 1), sizeof *results);
+    double *weights = malloc((size_t)count * sizeof *weights);
+    ie_status st = s.batches && s.loaded && results && weights
+                       ? IE_OK
+                       : ie_error_set(IE_ERR_NOMEM, "out of memory for the %d micro-batches of a step", k);
+    for (int j = 0; st == IE_OK && j < count; j++)
+        weights[j] = (double)((float)micro_batch_samples(t, samples, j) / (float)samples);
+    /* Loaded first, in order: all of them are alive together anyway. */
+    for (int i = 0; st == IE_OK && i < k; i++) {
+        s.batches[i].struct_size = sizeof s.batches[i];
+        bool got = false;
+        s.loaded[i] = s.failure != IE_OK ? s.failure : ie_loader_next(loader, &s.batches[i], &got);
+        if (s.loaded[i] == IE_OK && !got)
+            s.loaded[i] = ie_error_set(IE_ERR_INTERNAL, "the loader ended the epoch before micro-batch %d of step "
+                                       "%d", lo + i, step + 1);
+        if (s.loaded[i] != IE_OK) note_failure(&s, s.loaded[i]);
+    }
+    ie_sync_norm_opts o = {.comm = t->comm, .count = count, .weights = weights, .params = t->params};
+    if (st == IE_OK) st = ie_sync_norm_run(&o, sync_micro_batch, &s, results);
+    *local = s.failure;
+    snprintf(message, message_size, "%s", s.message);
+    for (int i = 0; s.batches && i < k; i++) ie_batch_clear(&s.batches[i]);
+    free(s.batches);
+    free(s.loaded);
+    free(results);
+    free(weights);
+    return st;
+}
+
 static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int step, float *value) {
     injected_fault(t);
     int samples, count = step_micro_batches(t, step, &samples), lo, hi;
@@ -640,9 +730,15 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
     ie_buffers_save(t->params, t->buffers);
     ie_status st = IE_OK, local = IE_OK;
     char local_message[2048] = "";
-    for (int j = lo; j < hi; j++) {
+    if (t->sync_bn) {
+        st = sync_micro_batches(t, loader, epoch, step, count, samples, lo, hi, &local, local_message,
+                                sizeof local_message);
+        if (st != IE_OK) return st; /* the threads did not run, or the other ranks cannot learn of a fault */
+        ie_buffers_save(t->params, t->buffers);
+    }
+    for (int j = lo; !t->sync_bn && j < hi; j++) {
         float *leaf = t->leaves + (size_t)(j - lo) * t->layout.len;
-        int n = samples - j * t->micro_batch < t->micro_batch ? samples - j * t->micro_batch : t->micro_batch;
+        int n = micro_batch_samples(t, samples, j);
         float weight = (float)n / (float)samples, loss_value = NAN;
         ie_batch batch = {.struct_size = sizeof batch};
         bool got = false, not_finite = false;
@@ -1243,7 +1339,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     char resumed_sha[65];
     snprintf(resumed_sha, sizeof resumed_sha, "%s", t.config_sha);
     if (st == IE_OK) st = read_settings(&t);
-    t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1;
+    t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1 || t.sync_bn;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
     if (st == IE_OK) {
@@ -1328,8 +1424,9 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
                t.split.count[IE_SPLIT_TRAIN], t.split.count[IE_SPLIT_VAL], t.split.count[IE_SPLIT_TEST],
                ie_threads_get());
         if (t.accumulate)
-            printf("%d processes (%s); steps of %d micro-batches of %d samples, summed in a fixed tree\n", t.ranks,
-                   ie_comm_describe(t.comm), t.batch_size / t.micro_batch, t.micro_batch);
+            printf("%d processes (%s); steps of %d micro-batches of %d samples, summed in a fixed tree%s\n",
+                   t.ranks, ie_comm_describe(t.comm), t.batch_size / t.micro_batch, t.micro_batch,
+                   t.sync_bn ? "; batch norm synchronised over the step" : "");
         if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
     }
     if (st == IE_OK) st = ie_median_stop_from_config(t.cfg, t.run_dir, &t.median);

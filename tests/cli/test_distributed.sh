@@ -52,6 +52,33 @@ for p in 1 2 3; do
 done
 check "only rank 0 printed progress" test "$(grep -c '^epoch 3/3' "$out/p3.txt")" -eq 1
 
+# Synchronised batch norm (train.sync_batch_norm): statistics of the whole
+# step, combined in the micro-batches' tree, so P = 1, 2, 3 give the same
+# bytes again; P = 3 has a rank with one micro-batch in the short last step.
+for p in 1 2 3; do
+  timeout 120 "$innereye" train "${tiny[@]}" --set train.sync_batch_norm=true --set run.name=sync$p --processes $p \
+    > "$out/sync$p.txt" 2>&1
+  check "sync batch norm, --processes $p trains" test $? -eq 0
+  [ $p -gt 1 ] && check "sync batch norm, --processes $p: the bytes of one process" same_as "$out/sync1" "$out/sync$p"
+done
+check "sync batch norm is a different experiment from per-micro-batch batch norm" \
+  bash -c "! cmp -s '$out/one/checkpoints/epoch_0001.safetensors' '$out/sync1/checkpoints/epoch_0001.safetensors'"
+# ... and the one that whole batches of 4 compute: epoch 1's training loss
+# equals the whole-batch run's to rounding.  Its first step starts from the
+# same weights; the statistics differ only in their last float bit (double
+# sums, merged vs. summed at once), a few ulps per layer of this depth-2
+# net, and Adam's first steps move each weight by about lr whatever the
+# gradient's last bits.  So 1e-5 relative is 100 float ulps of margin, while
+# per-micro-batch statistics move that loss by about 1e-4.
+loss1() { sed -n 2p "$1/train_log.csv" | cut -d, -f3; }
+check "sync batch norm over micro-batches of 1 = batch norm over batches of 4 (epoch 1 loss $(loss1 "$out/sync1") vs $(loss1 "$out/whole"))" \
+  python3 -c "import sys; a, b = map(float, sys.argv[1:]); sys.exit(abs(a - b) > 1e-5 * abs(b))" \
+  "$(loss1 "$out/sync1")" "$(loss1 "$out/whole")"
+check "... which per-micro-batch batch norm is not" \
+  python3 -c "import sys; a, b = map(float, sys.argv[1:]); sys.exit(abs(a - b) <= 1e-5 * abs(b))" \
+  "$(loss1 "$out/one")" "$(loss1 "$out/whole")"
+check "it says batch norm is synchronised" grep -q "batch norm synchronised over the step" "$out/sync1.txt"
+
 # One fold of a cross-validation on 2 processes (what submit slurm --cv runs
 # with --tasks-per-node 2): the fold of one process.
 fold=(--cv 2 --cross_validation_split_index 1 --set train.epochs=1)

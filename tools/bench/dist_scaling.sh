@@ -6,15 +6,17 @@
 # Prints seconds per global batch (epochs 2-3, from train_log.csv) and the
 # gradient exchange time per step the trainer reports.  Run it as root under
 # chrt for steadier numbers:  chrt -f 10 tools/bench/dist_scaling.sh build/bin/innereye
+# Further arguments go to every training, e.g. --set train.sync_batch_norm=true.
 set -u
 innereye=$1
+shift
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 cores=$(nproc)
 args=(--model HelloWorld --output-dir "$out" --set data.synthetic=true --set data.synthetic_subjects=20
       --set data.split.train=0.8 --set data.split.val=0.1 --set data.split.test=0.1 --set train.epochs=3
       --set train.batch_size=4 --set train.micro_batch_size=2 --set train.validate_every=100
-      --set run.infer_test=false --set data.workers=0)
+      --set run.infer_test=false --set data.workers=0 "$@")
 per_step() { # seconds per global batch over epochs 2-3
   awk -F, 'NR > 2 { s += $NF; n++ } END { printf "%.3f", s / n / 4 }' "$1/train_log.csv"
 }

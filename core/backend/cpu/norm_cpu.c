@@ -14,6 +14,7 @@
 
 #include "core/backend/cpu/cpu_families.h"
 #include "core/backend/cpu/cpu_parallel.h"
+#include "core/backend/cpu/cpu_sync_norm.h"
 
 /* Unit u's element j lives at u*ubase + (j/seg)*segstride + j%seg. */
 typedef struct layout {
@@ -351,6 +352,54 @@ static ie_status cpu_batch_backward(ie_device_ctx *ctx, const ie_tensor *x, cons
     }
     free(partial);
     free(coef);
+    return IE_OK;
+}
+
+/* ---------------- synchronised batch norm (cpu_sync_norm.h) ---------------- */
+
+ie_status ie_cpu_batch_moments(const ie_tensor *x, ie_norm_shape sh, double *out) {
+    layout l = layout_channels(sh);
+    double *partial;
+    float *unused;
+    IE_TRY(scratch("batch_norm", (size_t)(2 * l.units * l.chunks), 0, &partial, &unused));
+    pass_job j = {.x = ie_f32(x), .partial = partial};
+    run(&l, task_moments, &j);
+    for (int64_t c = 0; c < sh.c; c++) {
+        double t[2], n = (double)l.len, shift = j.x[c * l.ubase]; /* task_moments' shift */
+        unit_total(&l, partial, c, t);
+        double m2 = t[1] - t[0] * t[0] / n;
+        out[3 * c] = n;
+        out[3 * c + 1] = shift + t[0] / n;
+        out[3 * c + 2] = m2 > 0 ? m2 : 0;
+    }
+    free(partial);
+    free(unused);
+    return IE_OK;
+}
+
+ie_status ie_cpu_batch_grad_sums(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
+                                 const ie_tensor *save_mean, double *out) {
+    layout l = layout_channels(sh);
+    double *partial;
+    float *unused;
+    IE_TRY(scratch("batch_norm backward", (size_t)(2 * l.units * l.chunks), 0, &partial, &unused));
+    const float *mean = ie_f32(save_mean);
+    pass_job j = {.x = ie_f32(x), .g = ie_f32(dy), .mu = mean, .mu_lo = mean + sh.c, .partial = partial};
+    run(&l, task_grad_sums, &j);
+    for (int64_t c = 0; c < sh.c; c++) unit_total(&l, partial, c, out + 2 * c);
+    free(partial);
+    free(unused);
+    return IE_OK;
+}
+
+ie_status ie_cpu_batch_grad_input(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh,
+                                  const ie_tensor *save_mean, const float *a, const float *b, const float *c,
+                                  ie_tensor *dx) {
+    layout l = layout_channels(sh);
+    const float *mean = ie_f32(save_mean);
+    pass_job j = {.x = ie_f32(x), .g = ie_f32(dy), .out = ie_f32(dx), .mu = mean, .mu_lo = mean + sh.c, .a = a,
+                  .b = b, .c = c};
+    run(&l, task_grad_input, &j);
     return IE_OK;
 }
 
