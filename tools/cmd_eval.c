@@ -384,10 +384,6 @@ int ie_cmd_eval(int argc, char **argv) {
                             : !strcmp(a, "--labels") ? &labels
                             : !strcmp(a, "--out")    ? &out
                                                      : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
         if (!strcmp(a, "--threads")) {
             char *end;
             long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;

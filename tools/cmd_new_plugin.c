@@ -166,14 +166,13 @@ static int template_file(const struct dirent *e) {
     return e->d_name[0] != '.' && is_file(template_dir_for_filter, e->d_name);
 }
 
-static int usage(bool asked) {
-    ie_cli_usage("new-plugin", asked ? stdout : stderr);
-    return asked ? 0 : 2;
+static int usage_error(void) {
+    ie_cli_usage("new-plugin", stderr);
+    return 2;
 }
 
 int ie_cmd_new_plugin(int argc, char **argv) {
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) return usage(true);
-    if (argc != 2) return usage(false);
+    if (argc != 2) return usage_error();
     const char *name = argv[0], *dir = argv[1];
     if (!valid_name(name)) {
         fprintf(stderr,
