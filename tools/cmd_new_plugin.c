@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/file_util.h"
 #include "tools/cmd_plugins.h"
 #include "tools/commands.h"
 
@@ -201,8 +202,16 @@ int ie_cmd_new_plugin(int argc, char **argv) {
         free(files);
         return 1;
     }
-    if (mkdir(dir, 0777) != 0) {
-        fprintf(stderr, "innereye new-plugin: cannot create %s: %s\n", dir, strerror(errno));
+    /* The folders above DIR are made as needed (~/src on a fresh account);
+     * DIR itself must be new (mkdir, not ie_make_dirs). */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) *slash = '\0';
+    bool parent_ok = !slash || slash == parent || ie_make_dirs(parent) == IE_OK;
+    if (!parent_ok || mkdir(dir, 0777) != 0) {
+        if (parent_ok) fprintf(stderr, "innereye new-plugin: cannot create %s: %s\n", dir, strerror(errno));
+        else fprintf(stderr, "innereye new-plugin: %s\n", ie_error_message());
         for (int i = 0; i < n; i++) free(files[i]);
         free(files);
         return 1;
