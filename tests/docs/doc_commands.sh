@@ -141,9 +141,10 @@ while IFS= read -r cmd; do
     -e 's#outputs/run_c#$($DOC_SCRATCH/newest_run "" 3)#g')
   echo "RUN   $cmd"
   # One shell session, as a reader's: each command starts in the folder the
-  # one before left (cd) with the variables it exported (export).
+  # one before left (cd) with the variables it exported (export). Its stdin
+  # is not the list of commands (mpirun would read the rest of it).
   if ! (cd "$(cat "$scratch/cwd")" && source "$scratch/env.sh" && bash -c "$run_cmd; rc=\$?; export -p > $scratch/env.sh; \
-        pwd > $scratch/cwd; exit \$rc") > "$scratch/out_$n.log" 2>&1; then
+        pwd > $scratch/cwd; exit \$rc") < /dev/null > "$scratch/out_$n.log" 2>&1; then
     echo "FAIL  $name: this documented command failed:"
     echo "      $cmd"
     sed 's/^/      | /' "$scratch/out_$n.log" | tail -40
@@ -152,5 +153,8 @@ while IFS= read -r cmd; do
   ran=$((ran + 1))
 done <<< "$commands"
 echo "$name: $ran commands ran, $skipped skipped (listed above with the reason)"
+# Every command was run or skipped: none lost on the way.
+expected=$(printf '%s\n' "$commands" | grep -Evc '^[[:space:]]*(#|$)')
+[ "$n" -eq "$expected" ] || { echo "FAIL  $name: $expected commands, but only $n were reached"; exit 1; }
 # A document whose commands are all skipped (or none found) tests nothing.
 [ "$ran" -gt 0 ] || { echo "FAIL  $name: no command ran"; exit 1; }
