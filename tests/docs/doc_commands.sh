@@ -70,20 +70,22 @@ mkdir -p labels && cp $data/synthetic_000_label.nii.gz labels/case.nii.gz
 sed 's#^synthetic_0*\([0-9]\)#new_\1#' $data/dataset.csv | sed "s#,\([^,/]*\.nii\.gz\)#,$root/$data/\1#" > new_cases.csv
 printf '{"extends": "hello_world.json", "data": {"synthetic": true}}\n' > my_experiment.json
 # "your own NIfTI folder": my_data/images and my_data/labels; and the
-# hippocampus data the built-in configs read (../shared/data/hippocampus).
+# hippocampus data the built-in configs read (../shared/data/hippocampus),
+# under the generated subjects' names, so that a run on it and one on
+# generated data test the same subjects (README.md compares two such runs).
 mkdir -p my_data/images my_data/labels ../shared/data/hippocampus/images ../shared/data/hippocampus/labels \
   data/images data/labels $HOME/data/images $HOME/data/labels
 for f in $data/synthetic_*_image.nii.gz; do
   s=$(basename "${f%_image.nii.gz}")
   cp "$f" "my_data/images/$s.nii.gz"
   cp "$f" "data/images/$s.nii.gz"; cp "$f" "$HOME/data/images/$s.nii.gz"
-  cp "$f" "../shared/data/hippocampus/images/hippocampus_${s#synthetic_}.nii.gz"
+  cp "$f" "../shared/data/hippocampus/images/$s.nii.gz"
 done
 for f in $data/synthetic_*_label.nii.gz; do
   s=$(basename "${f%_label.nii.gz}")
   cp "$f" "my_data/labels/$s.nii.gz"
   cp "$f" "data/labels/$s.nii.gz"; cp "$f" "$HOME/data/labels/$s.nii.gz"
-  cp "$f" "../shared/data/hippocampus/labels/hippocampus_${s#synthetic_}.nii.gz"
+  cp "$f" "../shared/data/hippocampus/labels/$s.nii.gz"
 done
 # model.safetensors: weights of my_experiment.json's model (made only where used).
 if printf '%s\n' "$commands" | grep -q 'model\.safetensors'; then
