@@ -71,7 +71,7 @@ static ie_status read_idx(const char *path, int want_dims, idx *out) {
                         (uint32_t)head[6 + 4 * i] << 8 | head[7 + 4 * i]);
     size_t n = (size_t)dims[0] * dims[1] * dims[2];
     if (st == IE_OK && (dims[0] <= 0 || dims[0] > 1000000 || dims[1] > 4096 || dims[2] > 4096))
-        st = ie_error_set(IE_ERR_IO, "%s: implausible sizes %d x %d x %d", path, dims[0], dims[1], dims[2]);
+        st = ie_error_set(IE_ERR_IO, "%s: implausible sizes %d x %d x %d (images x rows x columns)", path, dims[0], dims[1], dims[2]);
     if (st == IE_OK && !(out->data = malloc(n))) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     if (st == IE_OK && gzread(f, out->data, (unsigned)n) != (int)n)
         st = ie_error_set(IE_ERR_IO, "%s: truncated (expected %zu bytes of data)", path, n);

@@ -224,8 +224,10 @@ static int64_t max_label(const ie_tensor *t, const char *path, bool *ok) {
     return best;
 }
 
-/* Reads and checks one pair, computes its metrics; false after printing why. */
-static bool evaluate_pair(pair *p, int n_names) {
+/* Reads and checks one pair, computes its metrics; false after printing why.
+ * *above_names counts the maps with labels above --labels (the first
+ * WARNINGS_SHOWN are named, the caller says how many more). */
+static bool evaluate_pair(pair *p, int n_names, int *above_names) {
     ie_image_geometry gp, gt;
     char why[256];
     ie_tensor *pred = NULL, *truth = NULL;
@@ -253,7 +255,7 @@ static bool evaluate_pair(pair *p, int n_names) {
     if (!labels_ok) goto done;
     int64_t top = top_pred > top_truth ? top_pred : top_truth;
     if (n_names > 0) {
-        if (top > n_names)
+        if (top > n_names && (*above_names)++ < WARNINGS_SHOWN)
             fprintf(stderr, "innereye eval: warning: %s holds label %lld, but --labels names %d structure%s; labels "
                             "above %d are not evaluated\n",
                     top_pred > n_names ? p->pred : p->truth, (long long)top, n_names, n_names == 1 ? "" : "s",
@@ -376,7 +378,7 @@ static char *subject_of(const char *path) {
 
 int ie_cmd_eval(int argc, char **argv) {
     const char *pred = NULL, *truth = NULL, *labels = NULL, *out = NULL;
-    int threads = -1;
+    int threads = -1, above_names = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = !strcmp(a, "--pred")     ? &pred
@@ -384,10 +386,6 @@ int ie_cmd_eval(int argc, char **argv) {
                             : !strcmp(a, "--labels") ? &labels
                             : !strcmp(a, "--out")    ? &out
                                                      : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
         if (!strcmp(a, "--threads")) {
             char *end;
             long v = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
@@ -463,9 +461,13 @@ int ie_cmd_eval(int argc, char **argv) {
         n_pairs = 1;
     }
     for (int i = 0; i < n_pairs; i++) {
-        if (!evaluate_pair(&pairs[i], n_names)) goto done;
+        if (!evaluate_pair(&pairs[i], n_names, &above_names)) goto done;
         if (pairs[i].n_structures > n_structures) n_structures = pairs[i].n_structures;
     }
+    if (above_names > WARNINGS_SHOWN)
+        fprintf(stderr, "innereye eval: warning: ... and %d more subjects with labels above the %d --labels "
+                        "names (%d of %d subjects)\n",
+                above_names - WARNINGS_SHOWN, n_names, above_names, n_pairs);
     if (!names) { /* structures named by their label value, up to the largest seen */
         if (n_structures == 0) {
             fprintf(stderr, "innereye eval: no map holds a foreground label (all voxels are 0); give --labels to "

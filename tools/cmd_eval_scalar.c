@@ -54,10 +54,7 @@ int ie_cmd_eval_scalar(int argc, char **argv) {
         if ((v = option(argc, argv, &i, "--task"))) task = v;
         else if ((v = option(argc, argv, &i, "--predictions"))) predictions = v;
         else if ((v = option(argc, argv, &i, "--out"))) out = v;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
+        else {
             ie_cli_unknown_option("eval", argv[i]);
             usage(stderr);
             return 2;

@@ -255,11 +255,6 @@ int ie_cmd_export(int argc, char **argv) {
     const char *run = NULL, *format = NULL, *out = NULL;
     char dir[PATH_MAX], path[PATH_MAX + 64];
     ie_cli_config_dir(dir, sizeof dir);
-    for (int i = 0; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
     if (ie_config_new(&s.cfgs[0]) != IE_OK || ie_config_add_search_dir(s.cfgs[0], dir) != IE_OK)
         return fail(&s, 1, ie_error_message());
     s.n = 1;

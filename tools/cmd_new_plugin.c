@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/file_util.h"
 #include "tools/cmd_plugins.h"
 #include "tools/commands.h"
 
@@ -166,14 +167,13 @@ static int template_file(const struct dirent *e) {
     return e->d_name[0] != '.' && is_file(template_dir_for_filter, e->d_name);
 }
 
-static int usage(bool asked) {
-    ie_cli_usage("new-plugin", asked ? stdout : stderr);
-    return asked ? 0 : 2;
+static int usage_error(void) {
+    ie_cli_usage("new-plugin", stderr);
+    return 2;
 }
 
 int ie_cmd_new_plugin(int argc, char **argv) {
-    if (argc >= 1 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"))) return usage(true);
-    if (argc != 2) return usage(false);
+    if (argc != 2) return usage_error();
     const char *name = argv[0], *dir = argv[1];
     if (!valid_name(name)) {
         fprintf(stderr,
@@ -202,8 +202,16 @@ int ie_cmd_new_plugin(int argc, char **argv) {
         free(files);
         return 1;
     }
-    if (mkdir(dir, 0777) != 0) {
-        fprintf(stderr, "innereye new-plugin: cannot create %s: %s\n", dir, strerror(errno));
+    /* The folders above DIR are made as needed (~/src on a fresh account);
+     * DIR itself must be new (mkdir, not ie_make_dirs). */
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) *slash = '\0';
+    bool parent_ok = !slash || slash == parent || ie_make_dirs(parent) == IE_OK;
+    if (!parent_ok || mkdir(dir, 0777) != 0) {
+        if (parent_ok) fprintf(stderr, "innereye new-plugin: cannot create %s: %s\n", dir, strerror(errno));
+        else fprintf(stderr, "innereye new-plugin: %s\n", ie_error_message());
         for (int i = 0; i < n; i++) free(files[i]);
         free(files);
         return 1;

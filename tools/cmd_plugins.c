@@ -88,10 +88,6 @@ static void usage(FILE *out) { ie_cli_usage("plugins", out); }
 
 int ie_cmd_plugins(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
         if (strcmp(argv[i], "--plugin")) {
             ie_cli_unknown_option("plugins", argv[i]);
             return 2;

@@ -59,10 +59,6 @@ static int parse_number(const char *flag, const char *v, int lo, int hi, int *ou
 static int parse_args(int argc, char **argv, serve_args *a) {
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return 0;
-        }
         if (!strcmp(arg, "--allow-plugin-change")) {
             a->allow_plugin_change = true;
             continue;
@@ -207,10 +203,6 @@ int ie_cmd_serve(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         if (is_flag(argv[i], "--run")) a.run = flag_value(argc, argv, &i, "--run");
         else if (is_flag(argv[i], "--bundle")) a.bundle = flag_value(argc, argv, &i, "--bundle");
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        }
     }
     ie_infer_session s = {0};
     char bundle_dir[4200] = "", run[4200] = "", path[4400];

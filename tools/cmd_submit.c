@@ -140,9 +140,9 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
                   char **rest, ie_config *cfg);
 
 int ie_cmd_submit(int argc, char **argv) {
-    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        usage(argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
+    if (argc < 1) {
+        usage(stderr);
+        return 2;
     }
     const char *engine = argv[0];
     bool slurm = !strcmp(engine, "slurm"), azureml = !strcmp(engine, "azureml");

@@ -134,10 +134,7 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
             snprintf(assignment, sizeof assignment, "%s=%s", key, rest[++i]);
             if (ie_config_set(cfg, assignment, a) != IE_OK) return fail("", 2);
         }
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
+        else {
             ie_cli_unknown_option("train", a);
             return 2;
         }

@@ -273,8 +273,9 @@ static const ie_cli_command commands[] = {
      ie_cmd_plugins, 0},
     {"new-plugin", "start a plugin project in DIR from the SDK template (docs/sdk.md)",
      "usage: innereye new-plugin NAME DIR\n"
-     "  creates DIR (which must not exist) with a plugin project copied from the SDK template,\n"
-     "  named NAME (a letter, then letters, digits or '_'), with a config to train it\n",
+     "  creates DIR (which must not exist; the folders above it as needed) with a plugin project\n"
+     "  copied from the SDK template, named NAME (a letter, then letters, digits or '_'), with a\n"
+     "  config to train it\n",
      ie_cmd_new_plugin, 0},
     {"dataset", "make datasets: create, fingerprint, from-msd, from-nnunet, from-dicom, to-dicom, fashion-mnist, ...",
      "usage: innereye dataset <subcommand> [options]   (innereye dataset --help lists them)\n",

@@ -237,7 +237,7 @@ static ie_status check_shapes(const loaded *l, const char *subject) {
         snprintf(list + n, sizeof list - n, "%s%s [%lld, %lld, %lld]", i ? ", " : "", l->names[i], (long long)s[0],
                  (long long)s[1], (long long)s[2]);
     }
-    return ie_error_set(IE_ERR_SHAPE, "subject '%s': the channels' shapes differ: %s; all images and masks of a "
+    return ie_error_set(IE_ERR_SHAPE, "subject '%s': the channels' shapes (D, H, W) differ: %s; all images and masks of a "
                         "subject must have the same size (resample them first)", subject, list);
 }
 
@@ -550,7 +550,7 @@ ie_status ie_seg_unpad(const ie_tensor *t, const ie_seg_padding *pad, ie_tensor 
     char a[64];
     if (ie_tensor_ndim(t) < 3 || ie_tensor_dim(t, -3) != pad->padded[0] || ie_tensor_dim(t, -2) != pad->padded[1] ||
         ie_tensor_dim(t, -1) != pad->padded[2])
-        return ie_error_set(IE_ERR_SHAPE, "unpad: tensor %s does not end in the padded size [%lld, %lld, %lld]",
+        return ie_error_set(IE_ERR_SHAPE, "unpad: tensor %s does not end in the padded size [%lld, %lld, %lld] (D, H, W)",
                             ie_tensor_describe(t, a, sizeof a), (long long)pad->padded[0], (long long)pad->padded[1],
                             (long long)pad->padded[2]);
     bool no_flip[3] = {false, false, false};

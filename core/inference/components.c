@@ -25,7 +25,7 @@ ie_status ie_components_label(const uint8_t *map, const int64_t size[3], int con
                             "corners)", connectivity);
     const int64_t D = size[0], H = size[1], W = size[2];
     if (D < 1 || H < 1 || W < 1 || D * H * W >= INT32_MAX)
-        return ie_error_set(IE_ERR_SHAPE, "components: a volume of %lldx%lldx%lld voxels is not supported (at most "
+        return ie_error_set(IE_ERR_SHAPE, "components: a volume of %lldx%lldx%lld voxels (D, H, W) is not supported (at most "
                             "2^31 - 1 voxels)", (long long)D, (long long)H, (long long)W);
     /* The neighbours that come earlier in raster order: half of the
      * neighbourhood, so each pair is looked at once. */

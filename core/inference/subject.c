@@ -165,7 +165,7 @@ static ie_status load_mask(const ie_infer_settings *s, const ie_dataset_item *it
         if (st != IE_OK) return st;
     }
     if (ie_tensor_ndim(m) != 3 || !same_size(m, size)) {
-        st = ie_error_set(IE_ERR_SHAPE, "the mask (channel '%s', %s) is %s but the image is [%lld, %lld, %lld]; the "
+        st = ie_error_set(IE_ERR_SHAPE, "the mask (channel '%s', %s) is %s but the image is [%lld, %lld, %lld] (D, H, W); the "
                           "mask must have the image's size", s->mask_channel, path,
                           ie_tensor_describe(m, a, sizeof a), (long long)size[0], (long long)size[1],
                           (long long)size[2]);

@@ -113,7 +113,7 @@ ie_status ie_seg_metrics_masks(const uint8_t *pred, const uint8_t *truth, int nd
     double *values = NULL;
     ie_status st = IE_OK;
     if (!bytes || !dist2) {
-        st = ie_error_set(IE_ERR_NOMEM, "segmentation metrics: out of memory for a %lldx%lldx%lld box",
+        st = ie_error_set(IE_ERR_NOMEM, "segmentation metrics: out of memory for a %lldx%lldx%lld box (D, H, W)",
                           (long long)box.shape[0], (long long)box.shape[1], (long long)box.shape[2]);
         goto done;
     }

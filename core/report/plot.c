@@ -108,6 +108,30 @@ static void numbers(ie_html *h, const char *attr, const double *v, int n) {
     ie_html_printf(h, "\"");
 }
 
+/* The legend of a chart with several series, in rows below the chart: each
+ * entry a colour line and the name, entries placed left to right and wrapped
+ * at the chart's width.  Text width is estimated at 6.2 px per character of
+ * the 10 px sans-serif font (its widest common glyphs are narrower, so
+ * entries do not run into each other). */
+#define LEGEND_MAX 24
+#define LEGEND_ROW 14
+
+typedef struct legend_item {
+    int x, y;
+} legend_item;
+
+static int legend_layout(const frame *f, const ie_plot_series *s, int n_series, legend_item *items) {
+    if (n_series <= 1) return 0;
+    int shown = n_series > LEGEND_MAX ? LEGEND_MAX : n_series, x = MARGIN_L, row = 0;
+    for (int k = 0; k < shown; k++) {
+        int w = 18 + (int)(6.2 * (double)strlen(s[k].name ? s[k].name : "")) + 14;
+        if (x > MARGIN_L && x + w > f->w - MARGIN_R) x = MARGIN_L, row++;
+        items[k] = (legend_item){.x = x, .y = f->h + 10 + LEGEND_ROW * row};
+        x += w;
+    }
+    return 8 + LEGEND_ROW * (row + 1) + (n_series > LEGEND_MAX ? LEGEND_ROW : 0);
+}
+
 void ie_plot_xy(ie_html *h, const ie_plot *p, const ie_plot_series *s, int n_series) {
     frame f = {.w = p->width ? p->width : 400, .h = p->height ? p->height : 280};
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
@@ -128,8 +152,10 @@ void ie_plot_xy(ie_html *h, const ie_plot *p, const ie_plot_series *s, int n_ser
     if (p->fixed_x) x0 = p->x_min, x1 = p->x_max;
     if (p->fixed_y) y0 = p->y_min, y1 = p->y_max;
     f.x0 = x0, f.x1 = x1, f.y0 = y0, f.y1 = y1;
+    legend_item items[LEGEND_MAX];
+    int legend_h = legend_layout(&f, s, n_series, items);
     ie_html_printf(h, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                      "data-plot=\"", f.w, f.h, f.w, f.h);
+                      "data-plot=\"", f.w, f.h + legend_h, f.w, f.h + legend_h);
     ie_html_text(h, p->id ? p->id : "");
     ie_html_printf(h, "\" font-family=\"sans-serif\">\n");
     axes(h, &f, p->title, p->x_label, p->y_label, p->x_categories, p->n_categories);
@@ -171,16 +197,22 @@ void ie_plot_xy(ie_html *h, const ie_plot *p, const ie_plot_series *s, int n_ser
         ie_html_printf(h, "</g>\n");
     }
     ie_html_printf(h, "</svg>\n");
-    /* Legend: top right, one line per series (at most 12). */
-    for (int k = 0, shown = 0; k < n_series && n_series > 1 && shown < 12; k++, shown++) {
+    /* Legend: below the x axis label, outside the plot, so it never hides a
+     * curve or a label (legend_layout). */
+    int shown = n_series > LEGEND_MAX ? LEGEND_MAX : n_series;
+    for (int k = 0; k < shown && n_series > 1; k++) {
         const char *color = s[k].color ? s[k].color : ie_plot_color(k);
-        int y = MARGIN_T + 12 + 13 * shown, x = f.w - MARGIN_R - 8;
+        int x = items[k].x, y = items[k].y;
         ie_html_printf(h, "<line x1=\"%d\" x2=\"%d\" y1=\"%d\" y2=\"%d\" stroke=\"%s\" stroke-width=\"3\"/>"
-                          "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">",
-                       x - 14, x, y - 3, y - 3, color, x - 18, y);
+                          "<text x=\"%d\" y=\"%d\" font-size=\"10\" data-legend=\"\">",
+                       x, x + 14, y - 3, y - 3, color, x + 18, y);
         ie_html_text(h, s[k].name);
         ie_html_printf(h, "</text>\n");
     }
+    if (n_series > LEGEND_MAX)
+        ie_html_printf(h, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#666\">and %d more (data-name of "
+                          "each series in the SVG)</text>\n",
+                       MARGIN_L, f.h + legend_h - 4, n_series - LEGEND_MAX);
     ie_html_printf(h, "</svg>\n");
 }
 

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util/strmap.h"
@@ -24,6 +25,27 @@ static void full_path(const ie_dataset_item *item, const char *p, char *out, siz
     else snprintf(out, size, "%s", p);
 }
 
+/* Why data file `full` (of the dataset CSV `csv`) could not be hashed, in
+ * words: a missing folder is named (the usual case: the images folder was
+ * moved or deleted since the run started), then a missing file; anything
+ * else keeps the reader's message. */
+static ie_status unreadable(const char *full, const char *csv) {
+    char folder[4200];
+    snprintf(folder, sizeof folder, "%s", full);
+    char *slash = strrchr(folder, '/');
+    if (slash && slash != folder) *slash = '\0';
+    else snprintf(folder, sizeof folder, ".");
+    struct stat sb;
+    if (stat(folder, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return ie_error_set(IE_ERR_IO, "the folder %s, which holds the run's data file %s (listed in %s), does not "
+                            "exist: it was moved, renamed or deleted since the run started. Put the folder back "
+                            "there, or start a new run", folder, full, csv);
+    if (stat(full, &sb) != 0)
+        return ie_error_set(IE_ERR_IO, "the run's data file %s (listed in %s) does not exist: it was moved, renamed "
+                            "or deleted since the run started. Put it back, or start a new run", full, csv);
+    return ie_error_wrap(IE_ERR_IO, "the run's data file %s (listed in %s) cannot be read", full, csv);
+}
+
 ie_status ie_data_hash_files(const ie_dataset *ds, const char *const *columns, int n_columns, cJSON *files) {
     ie_strmap seen; /* cJSON's lookup is linear: 70 000 images would take minutes */
     IE_TRY(ie_strmap_init(&seen, 1024));
@@ -37,6 +59,7 @@ ie_status ie_data_hash_files(const ie_dataset *ds, const char *const *columns, i
                 char full[4200], hex[65];
                 full_path(item, p, full, sizeof full);
                 st = ie_sha256_file_hex(full, hex);
+                if (st != IE_OK) st = unreadable(full, ie_dataset_path(ds));
                 if (st == IE_OK) st = ie_strmap_put(&seen, p, 0, NULL);
                 if (st == IE_OK && !cJSON_AddStringToObject(files, p, hex))
                     st = ie_error_set(IE_ERR_NOMEM, "run.json: out of memory");

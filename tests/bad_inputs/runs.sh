@@ -54,6 +54,13 @@ cp data/dataset.csv data/dataset.csv.orig && sed -i '$d' data/dataset.csv
 expect resume_dataset_csv_edited 1 "the dataset CSV data/dataset.csv changed since the run started" \
   "put the original back, or start a new run" -- "$IE" train --resume runs/csv
 mv data/dataset.csv.orig data/dataset.csv
+"$IE" train "${FOLDERS[@]}" --set run.name=gone --stop-after-epochs 1 > /dev/null 2>&1
+mv images images_elsewhere
+expect resume_images_folder_missing 1 \
+  "the folder [^ ]*/images, which holds the run's data file [^ ]*/images/synthetic_000.nii.gz \\(listed in runs/gone/dataset.csv\\), does not exist" \
+  "moved, renamed or deleted since the run started. Put the folder back there, or start a new run" -- \
+  "$IE" train --resume runs/gone
+mv images_elsewhere images
 stopped image
 cp data/synthetic_003_image.nii.gz image_orig.nii.gz && "$TOOL" image data/synthetic_003_image.nii.gz --like image_orig.nii.gz
 expect resume_image_replaced 1 "data file synthetic_003_image.nii.gz changed since the run started" \

@@ -31,9 +31,12 @@ class Page(HTMLParser):
         self.tables, self.plots, self.boxes = [], [], []
         self.table = self.row = self.cell = None
         self.plot = None
+        self.svg_depth = 0  # a plot's <svg> holds an inner one (the clipped plot area)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        if tag == "svg" and self.plot is not None:
+            self.svg_depth += 1
         if tag == "table":
             self.table = {"file": a.get("data-file"), "rows": []}
         elif tag == "tr" and self.table is not None:
@@ -41,8 +44,13 @@ class Page(HTMLParser):
         elif tag in ("td", "th") and self.row is not None:
             self.cell = ""
         elif tag == "svg" and "data-plot" in a:
-            self.plot = {"id": a["data-plot"], "series": [], "title": ""}
+            self.plot = {"id": a["data-plot"], "series": [], "title": "", "height": float(a.get("height", 0)),
+                         "frame": None, "legend": []}
             self.plots.append(self.plot)
+        elif tag == "rect" and self.plot is not None and self.plot["frame"] is None:
+            self.plot["frame"] = float(a["y"]) + float(a["height"])  # the plot area's bottom edge
+        elif tag == "text" and "data-legend" in a and self.plot is not None:
+            self.plot["legend"].append(float(a["y"]))
         elif tag == "g" and a.get("class") == "series" and self.plot is not None:
             self.plot["series"].append(a)
         elif tag == "g" and a.get("class") == "box" and self.plot is not None:
@@ -58,6 +66,8 @@ class Page(HTMLParser):
         elif tag == "table" and self.table is not None:
             self.tables.append(self.table)
             self.table = None
+        elif tag == "svg" and self.svg_depth > 0:
+            self.svg_depth -= 1
         elif tag == "svg":
             self.plot = None
 
@@ -220,6 +230,15 @@ def main():
             checked += 1
             if len(got_x) != len(want_x) or not all(close(a, b) for a, b in zip(got_x + got_y, want_x + want_y)):
                 fails.append("%s: points %s %s, %s has %s %s" % (p["id"], got_x, got_y, subject_file, want_x, want_y))
+
+    # Legends sit below the plot area and its axis label (report.html used to
+    # draw them over the curves), inside the chart.
+    for p in page.plots:
+        for y in p["legend"]:
+            checked += 1
+            if p["frame"] is None or y < p["frame"] + 30 or y > p["height"]:
+                fails.append("%s: a legend entry at y %g is not below the plot area (bottom %s) and its axis label, "
+                             "inside the chart (height %g)" % (p["id"], y, p["frame"], p["height"]))
 
     for f in fails:
         print("FAIL", f)

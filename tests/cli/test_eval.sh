@@ -89,5 +89,19 @@ refuses "an empty structure name" "--labels 'a,,b' has an empty name" \
   --pred "$d/pred" --truth "$d/truth" --labels a,,b --out "$d/labels"
 refuses "a missing option" "give --pred, --truth and --out" --pred "$d/pred" --truth "$d/truth"
 
+# Seven subjects whose maps hold label 2 with one --labels name: five
+# warnings named, then one line with the count (it was one per subject).
+mkdir -p "$d/many/pred" "$d/many/truth"
+for i in 1 2 3 4 5 6 7; do
+  cp "$d/pred/case2_segmentation.nii.gz" "$d/many/pred/s$i.nii.gz"; cp "$d/truth/case2.nii.gz" "$d/many/truth/s$i.nii.gz"
+done
+"$innereye" eval --pred "$d/many/pred" --truth "$d/many/truth" --labels anterior --out "$d/many/out" \
+  > /dev/null 2> "$d/many/err.txt"
+check "labels above --labels: eval succeeds" test $? -eq 0
+check "labels above --labels: 5 subjects named" \
+  test "$(grep -c 'holds label 2, but --labels names 1 structure' "$d/many/err.txt")" -eq 5
+check "labels above --labels: the rest counted on one line" \
+  grep -q '\.\.\. and 2 more subjects with labels above the 1 --labels names (7 of 7 subjects)' "$d/many/err.txt"
+
 if [ "$fails" -ne 0 ]; then echo "$fails checks failed"; exit 1; fi
 echo "all checks passed"

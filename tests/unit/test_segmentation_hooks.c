@@ -200,7 +200,7 @@ static void test_load(void) {
     /* errors */
     cfg.truth = IE_SEG_TRUTH_LABEL_MAP;
     CHECK_FAILS(ie_seg_load(&cfg, ie_dataset_item_at(ds, 1), &host, &s), IE_ERR_SHAPE,
-                "subject 'p2': the channels' shapes differ: ct [4, 5, 5], mr [4, 5, 6], seg [4, 5, 6]");
+                "subject 'p2': the channels' shapes (D, H, W) differ: ct [4, 5, 5], mr [4, 5, 6], seg [4, 5, 6]");
     CHECK(s.image == NULL && s.labels == NULL, "nothing handed out on failure");
     CHECK_FAILS(ie_seg_load(&cfg, ie_dataset_item_at(ds, 2), &host, &s), IE_ERR_CONFIG,
                 "subject 'p3': label map 'seg' holds 3 at voxel 17; labels must be whole numbers 0..2");

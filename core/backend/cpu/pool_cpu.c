@@ -11,6 +11,7 @@
 
 #include "core/backend/cpu/cpu_families.h"
 #include "core/backend/cpu/cpu_parallel.h"
+#include "core/backend/upsample_source.h"
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -401,46 +402,13 @@ static ie_status cpu_global_avg_backward(ie_device_ctx *ctx, const ie_tensor *dy
 
 /* ---------------- upsampling ---------------- */
 
-/* Source positions of every output index along one axis, computed exactly as
- * PyTorch 1.13 does (float arithmetic, the same special cases), so the
- * sampled positions agree bit for bit. */
+/* Source positions of every output index along one axis
+ * (upsample_source.h, PyTorch 1.13's arithmetic). */
 typedef struct axis_map {
     int64_t *i0, *i1;
     float *l0, *l1;
     bool identity; /* in == out: out[o] = in[o] */
 } axis_map;
-
-static int64_t nearest_source(int64_t o, int64_t in, int64_t out) {
-    if (out == in) return o;
-    if (out == 2 * in) return o >> 1;
-    float scale = (float)in / (float)out;
-    return min64((int64_t)floorf((float)o * scale), in - 1);
-}
-
-static void linear_source(int64_t o, int64_t in, int64_t out, bool align_corners, axis_map *m) {
-    if (in == out) {
-        m->i0[o] = m->i1[o] = o;
-        m->l0[o] = 1.0f;
-        m->l1[o] = 0.0f;
-        return;
-    }
-    float real;
-    if (align_corners) {
-        float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-        real = scale * (float)o;
-    } else {
-        float scale = (float)in / (float)out;
-        real = (float)((double)scale * ((double)o + 0.5) - 0.5);
-        if (real < 0) real = 0;
-    }
-    int64_t i0 = (int64_t)real;
-    float l1 = real - (float)i0;
-    l1 = l1 < 0 ? 0 : l1 > 1 ? 1 : l1;
-    m->i0[o] = i0;
-    m->i1[o] = i0 + (i0 < in - 1 ? 1 : 0);
-    m->l1[o] = l1;
-    m->l0[o] = 1.0f - l1;
-}
 
 typedef struct up_job {
     const ie_pool_geom *g;
@@ -472,13 +440,11 @@ static ie_status axis_maps(const char *op, const ie_pool_geom *g, ie_upsample_mo
         floats += 2 * out;
         m->identity = in == out;
         for (int64_t o = 0; o < out; o++) {
-            if (j->linear) {
-                linear_source(o, in, out, align_corners, m);
-            } else {
-                m->i0[o] = m->i1[o] = nearest_source(o, in, out);
-                m->l0[o] = 1.0f;
-                m->l1[o] = 0.0f;
-            }
+            ie_upsample_source src = ie_upsample_source_of(o, in, out, j->linear, align_corners);
+            m->i0[o] = src.i0;
+            m->i1[o] = src.i1;
+            m->l0[o] = src.l0;
+            m->l1[o] = src.l1;
         }
     }
     return IE_OK;

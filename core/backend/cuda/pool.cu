@@ -5,6 +5,7 @@
 // input-gradient element sums, in output order, the windows that cover it
 // (the CPU's order too), so nothing is scattered and no atomics are needed.
 #include "core/backend/cuda/cu_common.cuh"
+#include "core/backend/upsample_source.h"
 
 struct pool_shape {
     int64_t in[3], out[3];
@@ -146,49 +147,8 @@ int ie_cu_global_avg(void *stream, int backward, const float *src, int64_t plane
 
 // ---------------- upsampling ----------------
 //
-// Source positions along one axis, computed exactly as pool_cpu.c's
-// nearest_source / linear_source (the same float and double operations, no
-// contraction), so the sampled positions and weights equal the CPU's.
-
-struct up_src {
-    int64_t i0, i1;
-    float l0, l1;
-};
-
-__device__ static up_src up_source(int64_t o, int64_t in, int64_t out, int linear, int align_corners) {
-    up_src m;
-    if (!linear) {
-        if (out == in)
-            m.i0 = o;
-        else if (out == 2 * in)
-            m.i0 = o >> 1;
-        else {
-            float scale = (float)in / (float)out;
-            int64_t i = (int64_t)floorf((float)o * scale);
-            m.i0 = i < in - 1 ? i : in - 1;
-        }
-        m.i1 = m.i0, m.l0 = 1.0f, m.l1 = 0.0f;
-        return m;
-    }
-    if (in == out) {
-        m.i0 = m.i1 = o, m.l0 = 1.0f, m.l1 = 0.0f;
-        return m;
-    }
-    float real;
-    if (align_corners) {
-        float scale = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
-        real = scale * (float)o;
-    } else {
-        float scale = (float)in / (float)out;
-        real = (float)((double)scale * ((double)o + 0.5) - 0.5);
-        if (real < 0) real = 0;
-    }
-    int64_t i0 = (int64_t)real;
-    float l1 = real - (float)i0;
-    l1 = l1 < 0 ? 0 : l1 > 1 ? 1 : l1;
-    m.i0 = i0, m.i1 = i0 + (i0 < in - 1 ? 1 : 0), m.l1 = l1, m.l0 = 1.0f - l1;
-    return m;
-}
+// Source positions along one axis: upsample_source.h, the same definition
+// (and so the same positions and weights) as the CPU's.
 
 struct up_shape {
     int64_t in[3], out[3];
@@ -201,9 +161,9 @@ __global__ void upsample_forward_kernel(up_shape g, int64_t planes, const float 
     int64_t in_plane = g.in[0] * hw;
     IE_CU_FOR(t, planes * OD * OH * OW) {
         int64_t ow = t % OW, oh = t / OW % OH, od = t / (OW * OH) % OD, p = t / (OW * OH * OD);
-        up_src d = up_source(od, g.in[0], OD, g.linear, g.align_corners);
-        up_src h = up_source(oh, g.in[1], OH, g.linear, g.align_corners);
-        up_src w = up_source(ow, g.in[2], OW, g.linear, g.align_corners);
+        ie_upsample_source d = ie_upsample_source_of(od, g.in[0], OD, g.linear, g.align_corners);
+        ie_upsample_source h = ie_upsample_source_of(oh, g.in[1], OH, g.linear, g.align_corners);
+        ie_upsample_source w = ie_upsample_source_of(ow, g.in[2], OW, g.linear, g.align_corners);
         const float *xp = x + p * in_plane;
         if (!g.linear) {
             y[t] = xp[d.i0 * hw + h.i0 * W + w.i0];
@@ -229,13 +189,13 @@ __device__ static void up_covering(int64_t i, int64_t in, int64_t out, int linea
     int64_t a = 0, b = out; // first o with i0(o) >= i - 1
     while (a < b) {
         int64_t m = a + (b - a) / 2;
-        if (up_source(m, in, out, linear, align_corners).i0 >= i - 1) b = m; else a = m + 1;
+        if (ie_upsample_source_of(m, in, out, linear, align_corners).i0 >= i - 1) b = m; else a = m + 1;
     }
     *lo = a;
     a = 0, b = out; // first o with i0(o) > i
     while (a < b) {
         int64_t m = a + (b - a) / 2;
-        if (up_source(m, in, out, linear, align_corners).i0 > i) b = m; else a = m + 1;
+        if (ie_upsample_source_of(m, in, out, linear, align_corners).i0 > i) b = m; else a = m + 1;
     }
     *hi = a - 1;
 }
@@ -256,12 +216,12 @@ __global__ void upsample_backward_kernel(up_shape g, int64_t planes, const float
         const float *gp = dy + p * out_plane;
         float acc = 0.0f;
         for (int64_t od = od0; od <= od1; od++) {
-            up_src sd = up_source(od, D, OD, g.linear, g.align_corners);
+            ie_upsample_source sd = ie_upsample_source_of(od, D, OD, g.linear, g.align_corners);
             for (int64_t oh = oh0; oh <= oh1; oh++) {
-                up_src sh = up_source(oh, H, OH, g.linear, g.align_corners);
+                ie_upsample_source sh = ie_upsample_source_of(oh, H, OH, g.linear, g.align_corners);
                 const float *gr = gp + (od * OH + oh) * OW;
                 for (int64_t ow = ow0; ow <= ow1; ow++) {
-                    up_src sw = up_source(ow, W, OW, g.linear, g.align_corners);
+                    ie_upsample_source sw = ie_upsample_source_of(ow, W, OW, g.linear, g.align_corners);
                     float v = gr[ow];
                     if (!g.linear) {
                         if (sd.i0 == id && sh.i0 == ih && sw.i0 == iw) acc += v;
