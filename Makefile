@@ -11,7 +11,7 @@ JOBS ?= $(shell nproc)
 # Open MPI runs data-parallel training (core/dist, docs/distributed.md; its
 # module libinnereye_mpi.so is built against libopenmpi-dev, mpirun is in
 # openmpi-bin).
-PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libcurl4-openssl-dev libdcmtk-dev libmicrohttpd-dev libzip-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev
+PACKAGES := build-essential cmake pkg-config libopenblas-dev libcjson-dev libinsighttoolkit5-dev zlib1g-dev libpng-dev libcurl4-openssl-dev libdcmtk-dev libmicrohttpd-dev libzip-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev
 # Needed only to regenerate golden fixtures (PyTorch; nibabel and pydicom for the
 # image IO fixtures; scipy for the segmentation metrics and post-processing
 # fixtures; scikit-learn for the classification metrics) and run the PyTorch

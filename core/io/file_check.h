@@ -34,6 +34,11 @@ ie_status ie_nifti_check_complete(const char *op, const char *path);
  * reads the header.  Fails with IE_ERR_IO naming the file and the field. */
 ie_status ie_nifti_header_check(const char *op, const char *path);
 
+/* A PNG that libpng decodes without an error, header and pixels: ITK 5.2's
+ * PNG reader lets libpng abort the process on a damaged file.  Fails with
+ * IE_ERR_IO naming the file and libpng's reason (core/io/png_check.c). */
+ie_status ie_png_check(const char *op, const char *path);
+
 /* 2 when `path` (gzip-compressed or not) starts with a NIfTI-2 header, which
  * ITK 5.2 cannot read, else 0. */
 int ie_nifti2_header(const char *path);

@@ -334,6 +334,8 @@ ie_status read_file(const char *op, const char *path, ie_dtype dtype, ie_tensor 
     if (std::strcmp(io->GetNameOfClass(), "MetaImageIO") == 0) IE_TRY(ie_metaimage_header_check(op, path));
     // ... and aborts the process on a NaN or infinite NIfTI orientation field.
     if (std::strcmp(io->GetNameOfClass(), "NiftiImageIO") == 0) IE_TRY(ie_nifti_header_check(op, path));
+    // ... and its PNG reader lets libpng abort the process on a damaged PNG.
+    if (std::strcmp(io->GetNameOfClass(), "PNGImageIO") == 0) IE_TRY(ie_png_check(op, path));
     Header h;
     IE_TRY(read_header(op, path, io, h));
     if (geometry) *geometry = h.geometry;
