@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/data/csv.h"
+#include "core/data/scalar_statistics.h"
 #include "core/experiment/ensemble.h"
 #include "core/inference/scalar_infer.h"
 #include "core/util/file_util.h"
@@ -65,22 +66,37 @@ ie_status ie_serve_scalar_open(const char *run, ie_serve_scalar *m) {
     m->n_images = m->n_columns;
     IE_TRY(add_columns(m, "data.scalar.numerical_columns"));
     IE_TRY(add_columns(m, "data.scalar.categorical_columns"));
+    /* What the model predicts, as the run's training statistics say it. */
+    ie_ensemble_member member = {0};
+    if (ie_ensemble_is(run)) IE_TRY(ie_ensemble_member_info(run, 0, &member));
+    else snprintf(member.statistics, sizeof member.statistics, "%s/" IE_SCALAR_STATISTICS_FILE, run);
+    char *text = NULL;
+    IE_TRY(ie_read_file(member.statistics, &text, NULL));
+    m->statistics = cJSON_Parse(text);
+    free(text);
+    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m->statistics, "target")))
+        return ie_error_set(IE_ERR_IO, "%s: no \"target\" entry; train the run again with this innereye",
+                            member.statistics);
     return weights_sha256(run, m->weights_sha256);
 }
 
 void ie_serve_scalar_close(ie_serve_scalar *m) {
     ie_config_free(m->cfg);
+    cJSON_Delete(m->statistics);
     m->cfg = NULL;
+    m->statistics = NULL;
 }
 
 char *ie_serve_scalar_model_json(const ie_serve_scalar *m, const char *source) {
-    const char *name = "", *target = "";
+    const char *name = "";
     ie_config_get_string(m->cfg, "model.name", &name);
-    ie_config_get_string(m->cfg, "data.scalar.target", &target);
+    const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->statistics, "target"));
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", name);
     cJSON_AddStringToObject(j, "task", !strcmp(target, "regression") ? "regression" : "classification");
     cJSON_AddStringToObject(j, "target", target);
+    cJSON *outputs = cJSON_GetObjectItemCaseSensitive(m->statistics, "outputs");
+    if (outputs) cJSON_AddItemToObject(j, "outputs", cJSON_Duplicate(outputs, true));
     cJSON_AddStringToObject(j, "weights_sha256", m->weights_sha256);
     cJSON *images = cJSON_AddArrayToObject(j, "image_columns"), *values = cJSON_AddArrayToObject(j, "value_columns");
     for (int c = 0; c < m->n_columns; c++)

@@ -23,6 +23,7 @@
 typedef struct ie_serve_scalar {
     char run[4200];  /* a run or ensemble folder */
     ie_config *cfg;  /* (member 0's) config.resolved.json: the columns */
+    void *statistics; /* (member 0's) data_statistics.json as cJSON: target kind, outputs */
     int n_columns;   /* image columns first, then numerical, categorical */
     int n_images;
     const char *columns[IE_SERVE_SCALAR_MAX_COLUMNS];

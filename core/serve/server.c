@@ -729,10 +729,10 @@ ie_status ie_serve_run(const ie_serve_options *o, const ie_serve_app *app) {
     /* Health checks and refusals need connections beyond the request slots. */
     unsigned connections = (unsigned)o->max_requests * 2 + 16;
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, &srv, MHD_OPTION_SOCK_ADDR, &addr,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                         completed, &srv, MHD_OPTION_CONNECTION_LIMIT, connections, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, &srv, MHD_OPTION_END);
+        MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         &srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, &srv, MHD_OPTION_CONNECTION_LIMIT, connections,
+                         MHD_OPTION_END);
     ie_status st = IE_OK;
     pthread_t stopper;
     if (!d) {

@@ -155,8 +155,11 @@ for kind in binary regression; do
   start_server $kind --run "$out/$kind" --timeout 20
   check "the $kind run is served" test -n "$base"
   curl -s "$base/v1/model" > "$out/model.json"
-  check "GET /v1/model says its task and columns" \
-    grep -Eq '"task":"(classification|regression)".*"value_columns":\["age","bmi","site","sex"\]' "$out/model.json"
+  task=classification
+  [ $kind = regression ] && task=regression
+  check "GET /v1/model says its task, target, outputs and columns" grep -Eq \
+    "\"task\":\"$task\",\"target\":\"$kind\",\"outputs\":\[\"(sick|volume)\"\].*\"value_columns\":\[\"age\",\"bmi\",\"site\",\"sex\"\]" \
+    "$out/model.json" || cat "$out/model.json"
   for subject in s001 s017 s040; do
     IFS=, read -r _ age bmi site sex _ < <(grep "^$subject," "$out/tabular.csv")
     code=$(post -F "age=$age" -F "bmi=$bmi" -F "site=$site" -F "sex=$sex")
@@ -172,6 +175,15 @@ for kind in binary regression; do
   stop_server
   check "SIGTERM stops it: exit 0" test $? -eq 0
 done
+# A bundle of the classification run serves the same numbers.
+"$innereye" export --run "$out/binary" --format bundle --out "$out/binary.bundle" > "$out/export.txt" 2>&1
+check "export --format bundle of the binary run" test $? -eq 0
+start_server bundle --bundle "$out/binary.bundle" --timeout 20
+IFS=, read -r _ age bmi site sex _ < <(grep "^s017," "$out/tabular.csv")
+check "serve --bundle: 200" test "$(post -F "age=$age" -F "bmi=$bmi" -F "site=$site" -F "sex=$sex")" = 200
+want=$(awk -F, '$1 == "s017" { print $4 }' "$out/inf_binary/predictions.csv")
+check "... infer's prediction for s017" test "$(cat "$out/body")" = "{\"predictions\":[{\"target\":\"sick\",\"prediction\":$want}]}"
+stop_server
 "$innereye" serve --run "$out/binary" --set train.epochs=2 > "$out/bad.txt" 2>&1
 check "serve --set on a classification run: exit 2" test $? -eq 2
 check "... says nothing can be changed" grep -q "nothing can be changed" "$out/bad.txt"
