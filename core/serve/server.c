@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -92,6 +93,8 @@ typedef struct request {
 
 static const char *format_names[] = {"nifti", "dicom-seg", "rtstruct"};
 
+static double since(const struct timespec *t0);
+
 /* ---- responses ---- */
 
 static enum MHD_Result respond(struct MHD_Connection *c, request *r, int status, const char *type, char *body,
@@ -157,7 +160,10 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int s
  * the limit is there to prevent.  So the answer is written on the socket
  * here, on the connection's own thread while libmicrohttpd is reading, not
  * writing (plain HTTP; the server has no TLS), and MHD_NO makes it close
- * the connection without reading more. */
+ * the connection.  Closing a socket with unread bytes resets it, which can
+ * make the client lose the answer, so what the client still sends is
+ * discarded (kept nowhere) until it closes, for at most 2 s and 16 MiB: a
+ * client that reads answers while it sends (curl does) stops at once. */
 static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int status, const char *reason,
                                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int status, const char *reason,
@@ -184,6 +190,17 @@ static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int sta
                 send(info->connect_fd, body, size, MSG_NOSIGNAL) == (ssize_t)size;
     shutdown(info->connect_fd, SHUT_WR); /* the answer is complete */
     free(body);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char sink[16384];
+    size_t dropped = 0;
+    for (double left = 2.0; sent && left > 0 && dropped < (16u << 20); left = 2.0 - since(&t0)) {
+        struct pollfd p = {.fd = info->connect_fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0) break;
+        ssize_t got = recv(info->connect_fd, sink, sizeof sink, 0);
+        if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR))) break; /* closed */
+        if (got > 0) dropped += (size_t)got;
+    }
     if (sent) {
         r->status = status;
         r->sent = size;
@@ -644,10 +661,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **state, enum MH
  * one it writes after every refuse_body(): the request's line says it. */
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
     server *srv = cls;
-    if (!strncmp(fmt, "Application reported internal error", 35)) return;
+    char text[1024];
+    vsnprintf(text, sizeof text, fmt, ap);
+    if (strstr(text, "Application reported internal error")) return;
     pthread_mutex_lock(&srv->log_lock);
-    fputs("libmicrohttpd: ", srv->opt->log);
-    vfprintf(srv->opt->log, fmt, ap);
+    fprintf(srv->opt->log, "libmicrohttpd: %s%s", text, text[0] && text[strlen(text) - 1] == '\n' ? "" : "\n");
     fflush(srv->opt->log);
     pthread_mutex_unlock(&srv->log_lock);
 }
