@@ -52,15 +52,27 @@ start_server() { # start_server NAME ARGS...: sets server_pid and base
   cat "$log.out" "$log.err"
   return 1
 }
-stop_server() {
+stop_server() { # SIGTERM; returns the exit status (a server not gone in 30 s is killed: status 99)
   kill -TERM "$server_pid"
+  for _ in $(seq 1 300); do
+    kill -0 "$server_pid" 2> /dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$server_pid" 2> /dev/null; then
+    echo "the server did not stop within 30 s of SIGTERM; killed"
+    kill -KILL "$server_pid"
+    wait "$server_pid"
+    server_pid=
+    return 99
+  fi
   wait "$server_pid"
   local rc=$?
   server_pid=
   return $rc
 }
 # post ARGS...: POST /v1/segment with curl ARGS; prints the status, the body goes to $out/body
-post() { curl -s -o "$out/body" -w '%{http_code}' "$@" "$base/v1/segment"; }
+# (each curl gives up after 60 s, so that a hang is a failure with a name)
+post() { curl -s --max-time 60 -o "$out/body" -w '%{http_code}' "$@" "$base/v1/segment"; }
 refused() { # refused DESCRIPTION CODE REGEX CURL_ARGS...
   local code
   code=$(post "${@:4}")
@@ -100,7 +112,7 @@ check "the mask changes infer's answer (else its test proves nothing)" \
 
 start_server two --run "$out/two" --queue 2 --max-upload-mb 1 --timeout 20
 check "the two-channel run is served" test -n "$base"
-curl -s "$base/v1/model" > "$out/model.json"
+curl -s --max-time 60 "$base/v1/model" > "$out/model.json"
 check "GET /v1/model lists its channels and mask field" \
   grep -q '"image_channels":\["t1","t2"\],"mask":"roi"' "$out/model.json"
 check "t1, t2 and roi as fields: 200" test "$(post -F "t1=@$img" -F "t2=@$lab" -F "roi=@$lab")" = 200
@@ -112,7 +124,7 @@ refused "an unknown field" 400 "the multipart field 'flair' is not one this mode
   -F "t1=@$img" -F "t2=@$lab" -F "flair=@$img"
 refused "a value for an image" 400 "'t2' must be a file" -F "t1=@$img" -F "t2=hello"
 refused "a field given twice" 400 "the multipart field 't1' is given twice" -F "t1=@$img" -F "t1=@$img"
-code=$(curl -s -o "$out/body" -w '%{http_code}' -F "t1=@$img" -F "t2=@$lab" "$base/v1/segment?format=rtstruct")
+code=$(curl -s --max-time 60 -o "$out/body" -w '%{http_code}' -F "t1=@$img" -F "t2=@$lab" "$base/v1/segment?format=rtstruct")
 check "format=rtstruct with a NIfTI first channel: 400" test "$code" = 400
 check "... says the first channel must be a DICOM zip" grep -q "first image channel ('t1'): send it as a zip" "$out/body"
 refused "one plain body for two channels" 400 "the model takes 2 image channels: send them as multipart" \
@@ -163,7 +175,7 @@ for kind in binary regression; do
   check "infer on its CSV (the reference)" test $? -eq 0 || cat "$out/inf.txt"
   start_server $kind --run "$out/$kind" --timeout 20
   check "the $kind run is served" test -n "$base"
-  curl -s "$base/v1/model" > "$out/model.json"
+  curl -s --max-time 60 "$base/v1/model" > "$out/model.json"
   task=classification
   [ $kind = regression ] && task=regression
   check "GET /v1/model says its task, target, outputs and columns" grep -Eq \
