@@ -4,9 +4,11 @@
  *
  * Loads the model once, as `innereye infer` does (tools/infer_session.c),
  * and answers POST /v1/segment with the bytes infer writes for the same
- * image: the upload is put on disk, segmented and written by the same code
- * into a work folder, and the file is sent back.  The HTTP side, limits and
- * queue are core/serve. */
+ * images: the upload (one image, or multipart fields named by image channel
+ * and a mask) is put on disk, segmented and written by the same code into a
+ * work folder, and the file is sent back.  A classification or regression
+ * run is served by tools/serve_scalar.c.  The HTTP side, limits and queue
+ * are core/serve. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 #include <cjson/cJSON.h>
 
 #include "core/export/bundle.h"
+#include "core/inference/scalar_infer.h"
+#include "core/plugin/guard.h"
 #include "core/serve/serve.h"
 #include "core/util/file_util.h"
 #include "innereye/threads.h"
@@ -23,6 +27,7 @@
 #include "tools/cmd_serve.h"
 #include "tools/commands.h"
 #include "tools/infer_session.h"
+#include "tools/serve_scalar.h"
 
 static void usage(FILE *out) { ie_cli_usage("serve", out); }
 
@@ -127,6 +132,12 @@ static int read_token(const char *path, char *token, size_t size) {
     return -1;
 }
 
+/* The multipart field that holds a mask: data.mask_channel, else "mask"
+ * (infer --mask's channel). */
+static const char *mask_field(const ie_infer_session *s) {
+    return s->settings.mask_channel && s->settings.mask_channel[0] ? s->settings.mask_channel : "mask";
+}
+
 /* GET /v1/model. */
 static char *model_json(const ie_infer_session *s, const char *source) {
     const ie_plugin *p = &s->plugin->table;
@@ -137,6 +148,7 @@ static char *model_json(const ie_infer_session *s, const char *source) {
     cJSON_AddStringToObject(j, "plugin", p->name);
     cJSON_AddStringToObject(j, "version", p->version);
     cJSON_AddStringToObject(j, "weights_sha256", s->weights_sha256);
+    cJSON_AddStringToObject(j, "task", "segmentation");
     cJSON_AddNumberToObject(j, "members", 1 + s->n_others);
     cJSON *classes = cJSON_AddArrayToObject(j, "classes");
     for (int c = 0; c < s->settings.n_classes; c++)
@@ -144,6 +156,7 @@ static char *model_json(const ie_infer_session *s, const char *source) {
     cJSON *channels = cJSON_AddArrayToObject(j, "image_channels");
     for (int c = 0; c < s->seg.seg.n_image_channels; c++)
         cJSON_AddItemToArray(channels, cJSON_CreateString(s->seg.image_channels[c]));
+    cJSON_AddStringToObject(j, "mask", mask_field(s));
     cJSON_AddStringToObject(j, "source", source);
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
@@ -154,18 +167,93 @@ static char *model_json(const ie_infer_session *s, const char *source) {
     return out;
 }
 
-/* The app's segment(): the image through the session, as infer does it. */
-static void segment(void *ctx, const char *image, ie_upload_kind kind, ie_serve_format format, const char *work_dir,
-                    ie_serve_reply *reply) {
-    (void)kind;
+/* The names a request may use, for messages: "ct, mr (image channels), mask". */
+static void field_names(const ie_infer_session *s, char *out, size_t size) {
+    out[0] = '\0';
+    for (int c = 0; c < s->seg.seg.n_image_channels; c++) {
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s%s", c ? ", " : "", s->seg.image_channels[c]);
+    }
+    size_t n = strlen(out);
+    snprintf(out + n, size - n, " (image channel%s, all needed) and %s (a mask, optional)",
+             s->seg.seg.n_image_channels == 1 ? "" : "s", mask_field(s));
+}
+
+/* The request's inputs as the model's image channels, in data.image_channels
+ * order, and the mask: the whole body is the image of a one-channel model;
+ * multipart fields are named by channel, and the mask by mask_field().
+ * False with a 400 reply when they do not fit. */
+static bool channels_of(const ie_infer_session *s, const ie_serve_input *in, int n, const char **images,
+                        ie_upload_kind *first_kind, const char **mask, ie_serve_reply *reply) {
+    int want = s->seg.seg.n_image_channels;
+    char names[1200];
+    field_names(s, names, sizeof names);
+    reply->status = 400;
+    if (!in[0].name) {
+        if (want == 1) {
+            images[0] = in[0].image;
+            *first_kind = in[0].kind;
+            reply->status = 0;
+            return true;
+        }
+        snprintf(reply->message, sizeof reply->message, "the model takes %d image channels: send them as "
+                 "multipart/form-data fields named %s (curl -F %s=@FILE ...)", want, names, s->seg.image_channels[0]);
+        return false;
+    }
+    for (int c = 0; c < want; c++) images[c] = NULL;
+    for (int i = 0; i < n; i++) {
+        int c = 0;
+        while (c < want && strcmp(in[i].name, s->seg.image_channels[c]) != 0) c++;
+        bool is_mask = c == want && !strcmp(in[i].name, mask_field(s));
+        if (c == want && !is_mask) {
+            snprintf(reply->message, sizeof reply->message, "the multipart field '%.100s' is not one this model "
+                     "takes; its fields are %s", in[i].name, names);
+            return false;
+        }
+        if (!in[i].image) {
+            snprintf(reply->message, sizeof reply->message, "the multipart field '%.100s' must be a file (curl -F "
+                     "%.100s=@FILE), not a value", in[i].name, in[i].name);
+            return false;
+        }
+        if (is_mask) *mask = in[i].image;
+        else images[c] = in[i].image;
+        if (c == 0) *first_kind = in[i].kind;
+    }
+    for (int c = 0; c < want; c++)
+        if (!images[c]) {
+            snprintf(reply->message, sizeof reply->message, "the image channel '%s' is missing: the model's fields "
+                     "are %s", s->seg.image_channels[c], names);
+            return false;
+        }
+    reply->status = 0;
+    return true;
+}
+
+/* The app's segment(): the images through the session, as infer does it. */
+static void segment(void *ctx, const ie_serve_input *inputs, int n_inputs, ie_serve_format format,
+                    const char *work_dir, ie_serve_reply *reply) {
     ie_infer_session *s = ctx;
+    const char *images[IE_SERVE_MAX_FIELDS], *mask = NULL;
+    ie_upload_kind first_kind = IE_UPLOAD_NIFTI;
+    if (!channels_of(s, inputs, n_inputs, images, &first_kind, &mask, reply)) return;
+    if (format != IE_SERVE_NIFTI && first_kind != IE_UPLOAD_DICOM_ZIP) {
+        reply->status = 400;
+        snprintf(reply->message, sizeof reply->message, "format=%s answers with a DICOM object that references the "
+                 "slices of the first image channel ('%s'): send it as a zip of a DICOM series, or ask for "
+                 "format=nifti", format == IE_SERVE_RTSTRUCT ? "rtstruct" : "dicom-seg", s->seg.image_channels[0]);
+        return;
+    }
+    /* The subject's dataset names the mask's channel in s->settings ("mask"
+     * unless the config names one), as for infer --mask; the next request
+     * starts from the config's again. */
+    const char *config_mask = s->settings.mask_channel;
+    ie_status st = ie_infer_session_subject(s, images, s->seg.seg.n_image_channels, mask, "upload");
     ie_infer_settings settings = s->settings;
+    s->settings.mask_channel = config_mask;
     settings.write_posteriors = false; /* the answer is the segmentation only */
     settings.format = format == IE_SERVE_RTSTRUCT    ? IE_INFER_RTSTRUCT
                       : format == IE_SERVE_DICOM_SEG ? IE_INFER_DICOM_SEG
                                                      : IE_INFER_NIFTI;
-    const char *images[1] = {image};
-    ie_status st = ie_infer_session_subject(s, images, 1, NULL, "upload");
     const ie_dataset_item *item = st == IE_OK ? ie_dataset_item_at(s->ds, 0) : NULL;
     if (st == IE_OK)
         st = ie_infer_check_item(&settings, s->seg.image_channels, s->seg.seg.n_image_channels, item);
@@ -188,6 +276,32 @@ static void segment(void *ctx, const char *image, ie_upload_kind kind, ie_serve_
     reply->status = 200;
     reply->content_type = format == IE_SERVE_NIFTI ? "application/gzip" : "application/dicom";
     reply->filename = names[format];
+}
+
+/* Serves a classification or regression run (serve_scalar.h) until stopped. */
+static int serve_scalar(const char *run, const ie_serve_options *options, const char *source,
+                        const char *bundle_dir) {
+    ie_serve_scalar m;
+    ie_guard_begin("inference", NULL); /* a plugin's crash is reported, never exit 0 */
+    ie_status st = ie_serve_scalar_open(run, &m);
+    char *json = st == IE_OK ? ie_serve_scalar_model_json(&m, source) : NULL;
+    if (st == IE_OK && !json) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
+    if (st == IE_OK) {
+        const char *name = "";
+        ie_config_get_string(m.cfg, "model.name", &name);
+        printf("model %s (%s), predicted by innereye infer's code for each request\nweights SHA-256 %s; %d "
+               "threads\n", name, run, m.weights_sha256, ie_threads_get());
+        ie_serve_app app = {.segment = ie_serve_scalar_answer, .ctx = &m, .model_json = json,
+                            .model_sha256 = m.weights_sha256};
+        st = ie_serve_run(options, &app);
+    }
+    if (st != IE_OK) fprintf(stderr, "innereye serve: %s\n", ie_error_message());
+    free(json);
+    ie_serve_scalar_close(&m);
+    ie_guard_end();
+    if (bundle_dir[0]) ie_remove_tree(bundle_dir);
+    if (st == IE_OK) printf("stopped\n");
+    return st == IE_OK ? 0 : 1;
 }
 
 static int fail(ie_infer_session *s, const char *bundle_dir, int code) {
@@ -254,13 +368,30 @@ int ie_cmd_serve(int argc, char **argv) {
         if (bundle_dir[0]) ie_remove_tree(bundle_dir);
         return code;
     }
-    if (ie_infer_session_prepare(&s, 0) != IE_OK) return fail(&s, bundle_dir, 2);
-    if (s.seg.seg.n_image_channels != 1) {
-        ie_error_set(IE_ERR_UNSUPPORTED, "the model takes %d image channels; innereye serve takes one image per "
-                     "request, so it serves models of one channel: use innereye infer with one --image per channel",
-                     s.seg.seg.n_image_channels);
-        return fail(&s, bundle_dir, 2);
+    const char *tmp = getenv("TMPDIR");
+    ie_serve_options options = {.host = a.host, .port = a.port, .token = a.token_file ? token : NULL,
+                                .max_upload = (size_t)a.max_upload_mb << 20, .max_image = (size_t)a.max_image_mb << 20,
+                                .max_requests = a.queue, .timeout_s = a.timeout_s,
+                                .tmp_dir = tmp && tmp[0] ? tmp : "/tmp", .log = stderr};
+    /* Classification and regression runs predict with what they were
+     * trained with, as infer does: nothing can be changed. */
+    bool scalar = false;
+    if (ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar) {
+        for (int i = 0; i < argc; i++)
+            if (is_flag(argv[i], "--set") || is_flag(argv[i], "--config")) {
+                fprintf(stderr, "innereye serve: %s: a classification or regression run predicts with the settings "
+                        "and statistics it was trained with; nothing can be changed\n", argv[i]);
+                ie_infer_session_free(&s);
+                if (bundle_dir[0]) ie_remove_tree(bundle_dir);
+                return 2;
+            }
+        int64_t threads = 0;
+        if (ie_config_resolve(s.cfg) == IE_OK) ie_config_get_int(s.cfg, "run.threads", &threads);
+        ie_threads_set((int)threads);
+        ie_config_free(s.cfg);
+        return serve_scalar(run, &options, a.bundle ? a.bundle : a.run, bundle_dir);
     }
+    if (ie_infer_session_prepare(&s, 0) != IE_OK) return fail(&s, bundle_dir, 2);
     char what[PATH_MAX + 256];
     ie_infer_source source = {.run = run, .ensemble = ensemble, .allow_plugin_change = a.allow_plugin_change};
     if (ie_infer_session_load(&s, &source, what, sizeof what) != IE_OK) return fail(&s, bundle_dir, 1);
@@ -270,11 +401,6 @@ int ie_cmd_serve(int argc, char **argv) {
         return fail(&s, bundle_dir, 1);
     }
     printf("model %s\nweights SHA-256 %s; %d threads\n", what, s.weights_sha256, ie_threads_get());
-    const char *tmp = getenv("TMPDIR");
-    ie_serve_options options = {.host = a.host, .port = a.port, .token = a.token_file ? token : NULL,
-                                .max_upload = (size_t)a.max_upload_mb << 20, .max_image = (size_t)a.max_image_mb << 20,
-                                .max_requests = a.queue, .timeout_s = a.timeout_s,
-                                .tmp_dir = tmp && tmp[0] ? tmp : "/tmp", .log = stderr};
     ie_serve_app app = {.segment = segment, .ctx = &s, .model_json = json, .model_sha256 = s.weights_sha256};
     ie_status served = ie_serve_run(&options, &app);
     free(json);

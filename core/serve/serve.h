@@ -4,8 +4,10 @@
  *   GET  /v1/health    {"status": "ok", ...}: answers while the server runs (no token needed)
  *   GET  /v1/model     the model's JSON (given by the caller)
  *   POST /v1/segment[?format=nifti|dicom-seg|rtstruct]
- *                      body: a NIfTI, NRRD or zip of one DICOM series (upload.h);
- *                      answer: the segmentation file
+ *                      body: a NIfTI, NRRD or zip of one DICOM series (upload.h),
+ *                      or multipart/form-data whose fields are such files
+ *                      (named: image channels, a mask) or short values;
+ *                      answer: what the app makes of them (a file, JSON)
  *
  * The server knows nothing of models: `segment` does the work.  It runs on
  * the thread that called ie_serve_run, one request at a time, so the model
@@ -15,7 +17,9 @@
  *     being segmented); one more is answered 503 at once, before its body
  *     is read, so memory stays bounded by max_requests x max_upload;
  *   - an upload larger than max_upload is answered 413 from its
- *     Content-Length; one without a length is cut off there;
+ *     Content-Length; one without a length (chunked) is answered 413 when
+ *     it passes the limit, and nothing past the limit is read (the
+ *     connection is closed after the answer);
  *   - a request not answered within timeout_s of its upload is answered 503
  *     (still waiting) or 504 (being segmented; the result is dropped), and
  *     a connection idle for timeout_s is closed;
@@ -37,6 +41,20 @@
 
 typedef enum ie_serve_format { IE_SERVE_NIFTI, IE_SERVE_DICOM_SEG, IE_SERVE_RTSTRUCT } ie_serve_format;
 
+/* Most fields of one multipart upload. */
+#define IE_SERVE_MAX_FIELDS 32
+
+/* One input of a request: the whole body (name NULL), or one field of a
+ * multipart/form-data body.  A file (a field with a filename, or the whole
+ * body) was unpacked and checked (upload.h): image is what the image
+ * reader reads.  A field without a filename is a value: its text. */
+typedef struct ie_serve_input {
+    const char *name;  /* the field's name; NULL: the whole body */
+    const char *image; /* a file: the image to read; NULL for a value */
+    ie_upload_kind kind;
+    const char *value; /* a value: its text (NUL-terminated); NULL for a file */
+} ie_serve_input;
+
 /* What `segment` answers: status 200 with a malloc'd body (the server frees
  * it), or an error status and message. */
 typedef struct ie_serve_reply {
@@ -49,10 +67,10 @@ typedef struct ie_serve_reply {
 } ie_serve_reply;
 
 typedef struct ie_serve_app {
-    /* Segments the image at `image` (a file, or a folder holding a DICOM
-     * series) into `format`; `work_dir` is an empty folder of this request,
-     * removed afterwards. */
-    void (*segment)(void *ctx, const char *image, ie_upload_kind kind, ie_serve_format format,
+    /* Answers the request's inputs (n_inputs >= 1; their names are
+     * distinct) in `format`; `work_dir` is this request's folder (the
+     * inputs' files are under it; out/ is free), removed afterwards. */
+    void (*segment)(void *ctx, const ie_serve_input *inputs, int n_inputs, ie_serve_format format,
                     const char *work_dir, ie_serve_reply *reply);
     void *ctx;
     const char *model_json;   /* GET /v1/model */
@@ -64,7 +82,7 @@ typedef struct ie_serve_options {
     int port;         /* 0: any free port (printed) */
     const char *token; /* NULL: no authorisation */
     size_t max_upload;       /* bytes of one request body */
-    size_t max_image;        /* bytes an upload may decompress to, and of the image as float32 voxels */
+    size_t max_image;        /* bytes an upload may decompress to, and of its images as float32 voxels */
     int max_requests;        /* at once: received, waiting or segmented */
     int timeout_s;
     const char *tmp_dir;     /* where each request's work folder goes */

@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -26,12 +28,27 @@
 
 typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE } job_state;
 
+/* One field of a multipart/form-data body. */
+typedef struct field {
+    char name[128];
+    bool is_file; /* it had a filename */
+    char *data;   /* NUL-terminated for a value */
+    size_t size, cap;
+} field;
+
+static void fields_free(field *f, int n) {
+    for (int i = 0; f && i < n; i++) free(f[i].data);
+    free(f);
+}
+
 /* One upload handed to the segmenting thread.  The connection's thread owns
  * it, unless it gave up waiting while the job ran (abandoned): then the
  * segmenting thread frees it. */
 typedef struct job {
-    char *body;
+    char *body; /* the whole body, or NULL with fields */
     size_t size;
+    field *fields;
+    int n_fields;
     ie_serve_format format;
     job_state state;
     bool abandoned;
@@ -63,12 +80,20 @@ typedef struct request {
     bool has_slot;
     char *body;
     size_t size, cap;
+    /* multipart/form-data: parsed as it arrives into fields */
+    struct MHD_PostProcessor *post;
+    field *fields;
+    int n_fields;
+    char field_error[512]; /* why the parser was stopped */
     ie_serve_format format;
     int status; /* answered with; 0: not answered */
     size_t sent;
+    bool cut; /* answered in the middle of its body, then closed (refuse_body) */
 } request;
 
 static const char *format_names[] = {"nifti", "dicom-seg", "rtstruct"};
+
+static double since(const struct timespec *t0);
 
 /* ---- responses ---- */
 
@@ -129,6 +154,61 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int s
     return respond(c, r, status, "application/json", body, size, NULL);
 }
 
+/* A refusal in the middle of a body.  libmicrohttpd (0.9.75) queues a
+ * response only before the body or after all of it, and reading the rest
+ * of a body the server refuses (one over the limit may never end) is what
+ * the limit is there to prevent.  So the answer is written on the socket
+ * here, on the connection's own thread while libmicrohttpd is reading, not
+ * writing (plain HTTP; the server has no TLS), and MHD_NO makes it close
+ * the connection.  Closing a socket with unread bytes resets it, which can
+ * make the client lose the answer, so what the client still sends is
+ * discarded (kept nowhere) until it closes, for at most 2 s and 16 MiB: a
+ * client that reads answers while it sends (curl does) stops at once. */
+static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int status, const char *reason,
+                                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int status, const char *reason,
+                                   const char *fmt, ...) {
+    char message[2400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", message);
+    cJSON_AddNumberToObject(j, "status", status);
+    size_t size = 0;
+    char *body = json_text(j, &size);
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!body || !info) {
+        free(body);
+        return MHD_NO;
+    }
+    char head[256];
+    int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n", status, reason, size);
+    bool sent = send(info->connect_fd, head, (size_t)n, MSG_NOSIGNAL) == n &&
+                send(info->connect_fd, body, size, MSG_NOSIGNAL) == (ssize_t)size;
+    shutdown(info->connect_fd, SHUT_WR); /* the answer is complete */
+    free(body);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char sink[16384];
+    size_t dropped = 0;
+    for (double left = 2.0; sent && left > 0 && dropped < (16u << 20); left = 2.0 - since(&t0)) {
+        struct pollfd p = {.fd = info->connect_fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0) break;
+        ssize_t got = recv(info->connect_fd, sink, sizeof sink, 0);
+        if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR))) break; /* closed */
+        if (got > 0) dropped += (size_t)got;
+    }
+    if (sent) {
+        r->status = status;
+        r->sent = size;
+        r->cut = true;
+    }
+    return MHD_NO;
+}
+
 static enum MHD_Result respond_text(struct MHD_Connection *c, request *r, int status, const char *text) {
     char *body = strdup(text);
     if (!body) return MHD_NO;
@@ -147,45 +227,86 @@ static void reply_error(ie_serve_reply *reply, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The upload on disk, checked, then segmented by the app. */
+/* One file of the upload (the body, or a field: `name`) unpacked into dir
+ * and checked; false with the reply set when refused. */
+static bool unpack_file(const ie_serve_options *o, const char *name, const char *data, size_t size, const char *dir,
+                        ie_serve_input *in, char *image, size_t image_size, double *voxels, ie_serve_reply *reply) {
+    char what[200] = "";
+    if (name) snprintf(what, sizeof what, "field '%.100s': ", name);
+    bool over_limit = false;
+    ie_status st = ie_upload_unpack(data, size, o->max_image, dir, &in->kind, image, image_size, &over_limit);
+    ie_image_geometry g;
+    if (st != IE_OK) {
+        reply_error(reply,
+                    over_limit                 ? MHD_HTTP_CONTENT_TOO_LARGE
+                    : st == IE_ERR_UNSUPPORTED ? MHD_HTTP_UNSUPPORTED_MEDIA_TYPE
+                    : st == IE_ERR_NOMEM       ? MHD_HTTP_SERVICE_UNAVAILABLE
+                                               : MHD_HTTP_BAD_REQUEST,
+                    "%s%s", what, ie_error_message());
+        return false;
+    }
+    if (ie_image_read_geometry(image, &g) != IE_OK) {
+        reply_error(reply, MHD_HTTP_BAD_REQUEST, "%sthe image cannot be read: %s", what, ie_error_message());
+        return false;
+    }
+    *voxels += (double)g.size[0] * (double)g.size[1] * (double)(g.ndim == 3 ? g.size[2] : 1);
+    if (*voxels * 4.0 > (double)o->max_image) {
+        reply_error(reply, MHD_HTTP_CONTENT_TOO_LARGE, "%sthe upload's images have %.0f voxels (%.0f MB as float32), "
+                    "more than --max-image-mb %.0f allows", what, *voxels, *voxels * 4.0 / MB,
+                    (double)o->max_image / MB);
+        return false;
+    }
+    in->image = image;
+    return true;
+}
+
+/* The upload on disk, checked, then answered by the app. */
 static void process(server *srv, job *j) {
     const ie_serve_options *o = srv->opt;
-    char dir[4200], image[4400];
+    char dir[4200];
     snprintf(dir, sizeof dir, "%s/innereye-serve-XXXXXX", o->tmp_dir);
     if (!mkdtemp(dir)) {
         reply_error(&j->reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "the server cannot make a work folder in %.200s: %s",
                     o->tmp_dir, strerror(errno));
         return;
     }
-    ie_upload_kind kind;
-    bool over_limit = false;
-    ie_status st = ie_upload_unpack(j->body, j->size, o->max_image, dir, &kind, image, sizeof image, &over_limit);
-    free(j->body); /* on disk now */
-    j->body = NULL;
-    ie_image_geometry g;
-    if (st != IE_OK) {
-        reply_error(&j->reply,
-                    over_limit                    ? MHD_HTTP_CONTENT_TOO_LARGE
-                    : st == IE_ERR_UNSUPPORTED    ? MHD_HTTP_UNSUPPORTED_MEDIA_TYPE
-                    : st == IE_ERR_NOMEM          ? MHD_HTTP_SERVICE_UNAVAILABLE
-                                                  : MHD_HTTP_BAD_REQUEST,
-                    "%s", ie_error_message());
-    } else if (j->format != IE_SERVE_NIFTI && kind != IE_UPLOAD_DICOM_ZIP) {
-        reply_error(&j->reply, MHD_HTTP_BAD_REQUEST, "format=%s answers with a DICOM object that references the "
-                    "slices of the input series: send a zip of a DICOM series, or ask for format=nifti",
-                    format_names[j->format]);
-    } else if (ie_image_read_geometry(image, &g) != IE_OK) {
-        reply_error(&j->reply, MHD_HTTP_BAD_REQUEST, "the image cannot be read: %s", ie_error_message());
-    } else {
-        double voxels = (double)g.size[0] * (double)g.size[1] * (double)(g.ndim == 3 ? g.size[2] : 1);
-        if (voxels * 4.0 > (double)o->max_image) {
-            reply_error(&j->reply, MHD_HTTP_CONTENT_TOO_LARGE, "the image has %.0f voxels (%.0f MB as float32), "
-                        "more than --max-image-mb %.0f allows", voxels, voxels * 4.0 / MB,
-                        (double)o->max_image / MB);
-        } else {
-            srv->app->segment(srv->app->ctx, image, kind, j->format, dir, &j->reply);
+    ie_serve_input inputs[IE_SERVE_MAX_FIELDS] = {{0}};
+    static char images[IE_SERVE_MAX_FIELDS][4400]; /* the one segmenting thread's */
+    int n = j->fields ? j->n_fields : 1;
+    double voxels = 0;
+    bool ok = true;
+    if (!j->fields) {
+        ok = unpack_file(o, NULL, j->body, j->size, dir, &inputs[0], images[0], sizeof images[0], &voxels, &j->reply);
+        free(j->body); /* on disk now */
+        j->body = NULL;
+        if (ok && j->format != IE_SERVE_NIFTI && inputs[0].kind != IE_UPLOAD_DICOM_ZIP) {
+            reply_error(&j->reply, MHD_HTTP_BAD_REQUEST, "format=%s answers with a DICOM object that references the "
+                        "slices of the input series: send a zip of a DICOM series, or ask for format=nifti",
+                        format_names[j->format]);
+            ok = false;
         }
     }
+    for (int i = 0; j->fields && ok && i < n; i++) {
+        field *f = &j->fields[i];
+        inputs[i].name = f->name;
+        if (!f->is_file) {
+            inputs[i].value = f->data ? f->data : "";
+            continue;
+        }
+        char sub[4300];
+        snprintf(sub, sizeof sub, "%s/field_%d", dir, i);
+        if (mkdir(sub, 0700) != 0) {
+            reply_error(&j->reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "the server cannot make %.200s: %s", sub,
+                        strerror(errno));
+            ok = false;
+        } else {
+            ok = unpack_file(o, f->name, f->data, f->size, sub, &inputs[i], images[i], sizeof images[i], &voxels,
+                             &j->reply);
+        }
+        free(f->data); /* on disk now */
+        f->data = NULL;
+    }
+    if (ok) srv->app->segment(srv->app->ctx, inputs, n, j->format, dir, &j->reply);
     ie_remove_tree(dir);
 }
 
@@ -198,6 +319,7 @@ static job *queue_pop(server *srv) {
 
 static void job_free(job *j) {
     free(j->body);
+    fields_free(j->fields, j->n_fields);
     free(j->reply.body);
     free(j);
 }
@@ -254,8 +376,12 @@ static enum MHD_Result answer_segment(server *srv, struct MHD_Connection *c, req
     if (!j) return respond_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is out of memory; retry later");
     j->body = r->body;
     j->size = r->size;
+    j->fields = r->fields;
+    j->n_fields = r->n_fields;
     j->format = r->format;
     r->body = NULL;
+    r->fields = NULL;
+    r->n_fields = 0;
     pthread_mutex_lock(&srv->lock);
     if (srv->stopping) {
         pthread_mutex_unlock(&srv->lock);
@@ -301,6 +427,61 @@ static enum MHD_Result answer_segment(server *srv, struct MHD_Connection *c, req
     }
     job_free(j);
     return ok;
+}
+
+/* MHD's multipart parser hands over each field's bytes in order; a field
+ * starts at offset 0 (an empty first call does not count as a field of
+ * its own).  The fields' bytes never pass the body's, which receive()
+ * bounds by max_upload, and so does the memory they hold: a finished field
+ * is shrunk to its size, and the one being received grows by doubling but
+ * never beyond what the rest of the body could bring. */
+static enum MHD_Result take_field(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                  const char *content_type, const char *transfer_encoding, const char *data,
+                                  uint64_t off, size_t size) {
+    (void)kind, (void)content_type, (void)transfer_encoding;
+    request *r = cls;
+    field *f = r->n_fields ? &r->fields[r->n_fields - 1] : NULL;
+    bool same = f && off > 0 && !strcmp(f->name, key ? key : "");
+    bool restart = f && off == 0 && f->size == 0 && !strcmp(f->name, key ? key : "");
+    if (!same && !restart) {
+        if (!key || !key[0] || strlen(key) >= sizeof f->name) {
+            snprintf(r->field_error, sizeof r->field_error, "a multipart field has %s name: give each field the "
+                     "name of what it is (an image channel of GET /v1/model, mask, ...)",
+                     key && key[0] ? "a too long" : "no");
+            return MHD_NO;
+        }
+        for (int i = 0; i < r->n_fields; i++)
+            if (!strcmp(r->fields[i].name, key)) {
+                snprintf(r->field_error, sizeof r->field_error, "the multipart field '%.100s' is given twice", key);
+                return MHD_NO;
+            }
+        if (r->n_fields == IE_SERVE_MAX_FIELDS) {
+            snprintf(r->field_error, sizeof r->field_error, "more than %d multipart fields", IE_SERVE_MAX_FIELDS);
+            return MHD_NO;
+        }
+        if (!r->fields && !(r->fields = calloc(IE_SERVE_MAX_FIELDS, sizeof *r->fields))) return MHD_NO;
+        if (f && f->cap > f->size + 1) {
+            char *shrunk = realloc(f->data, f->size + 1);
+            if (shrunk) f->data = shrunk, f->cap = f->size + 1;
+        }
+        f = &r->fields[r->n_fields++];
+        snprintf(f->name, sizeof f->name, "%s", key);
+    }
+    if (filename) f->is_file = true;
+    if (f->size + size + 1 > f->cap) {
+        size_t need = f->size + size + 1, cap = f->cap ? f->cap : 4096;
+        while (cap < need) cap *= 2;
+        size_t most = need + (r->srv->opt->max_upload - r->size); /* r->size counts this chunk already */
+        if (cap > most) cap = most;
+        char *grown = realloc(f->data, cap);
+        if (!grown) return MHD_NO;
+        f->data = grown;
+        f->cap = cap;
+    }
+    if (size) memcpy(f->data + f->size, data, size);
+    f->size += size;
+    f->data[f->size] = '\0'; /* a value is text */
+    return MHD_YES;
 }
 
 /* The headers are in: route, authorise, check the limits, take a slot. */
@@ -357,16 +538,32 @@ static enum MHD_Result first_call(server *srv, struct MHD_Connection *c, request
                              "or segmented (--queue %d); retry later", srv->opt->max_requests,
                              srv->opt->max_requests);
     r->has_slot = true;
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (type && !strncasecmp(type, "multipart/form-data", 19)) {
+        r->post = MHD_create_post_processor(c, 64 * 1024, take_field, r);
+        if (!r->post)
+            return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "Content-Type multipart/form-data needs a boundary "
+                                 "(curl -F NAME=@FILE sets it)");
+        return MHD_YES;
+    }
     r->cap = length ? (size_t)declared : 0;
     if (r->cap && !(r->body = malloc(r->cap)))
         return respond_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is out of memory; retry later");
     return MHD_YES;
 }
 
-static enum MHD_Result receive(server *srv, request *r, const char *data, size_t n) {
-    if (r->size + n > srv->opt->max_upload) {
-        r->status = MHD_HTTP_CONTENT_TOO_LARGE; /* no length was declared: the connection is cut */
-        return MHD_NO;
+/* Body bytes as they arrive.  Past max_upload (a body sent without a
+ * Content-Length) the 413 is sent at once and no more is read. */
+static enum MHD_Result receive(server *srv, struct MHD_Connection *c, request *r, const char *data, size_t n) {
+    if (n > srv->opt->max_upload - r->size)
+        return refuse_body(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "Content Too Large", "the upload is larger than "
+                           "--max-upload-mb %.0f allows (refused after %zu bytes; it was sent without a "
+                           "Content-Length)", (double)srv->opt->max_upload / MB, r->size + n);
+    if (r->post) {
+        r->size += n;
+        if (MHD_post_process(r->post, data, n) == MHD_YES) return MHD_YES;
+        return refuse_body(c, r, MHD_HTTP_BAD_REQUEST, "Bad Request", "%s", r->field_error[0] ? r->field_error
+                           : "the multipart/form-data body is malformed (or the server is out of memory)");
     }
     if (r->size + n > r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 1 << 20;
@@ -412,9 +609,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        enum MHD_Result ok = receive(srv, r, upload_data, *upload_size);
+        enum MHD_Result ok = receive(srv, c, r, upload_data, *upload_size);
         *upload_size = 0;
         return ok;
+    }
+    if (r->post) {
+        bool complete = MHD_destroy_post_processor(r->post) == MHD_YES;
+        r->post = NULL;
+        if (!complete || r->n_fields == 0)
+            return respond_error(c, r, MHD_HTTP_BAD_REQUEST, "the multipart/form-data body %s",
+                                 complete ? "has no fields" : "is malformed or ends before its closing boundary");
     }
     return answer_segment(srv, c, r);
 }
@@ -439,15 +643,32 @@ static void completed(void *cls, struct MHD_Connection *c, void **state, enum MH
     pthread_mutex_lock(&srv->log_lock);
     fprintf(srv->opt->log, "%s.%03ldZ %s %s %s %d in=%zu out=%zu %.3fs model=%s%s\n", when, r->wall_ms, r->client,
             r->method, r->path, r->status, r->size, r->sent, since(&r->start), srv->app->model_sha256,
-            (unsigned)why < sizeof reasons / sizeof reasons[0] ? reasons[why] : " (ended)");
+            r->cut                                          ? " (closed after the answer, before the body's end)"
+            : (unsigned)why < sizeof reasons / sizeof reasons[0] ? reasons[why]
+                                                            : " (ended)");
     fflush(srv->opt->log);
     pthread_mutex_unlock(&srv->log_lock);
+    if (r->post) MHD_destroy_post_processor(r->post);
+    fields_free(r->fields, r->n_fields);
     free(r->body);
     free(r);
     *state = NULL;
 }
 
 /* ---- start and stop ---- */
+
+/* libmicrohttpd's own messages go to the request log, prefixed, but for the
+ * one it writes after every refuse_body(): the request's line says it. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    server *srv = cls;
+    char text[1024];
+    vsnprintf(text, sizeof text, fmt, ap);
+    if (strstr(text, "Application reported internal error")) return;
+    pthread_mutex_lock(&srv->log_lock);
+    fprintf(srv->opt->log, "libmicrohttpd: %s%s", text, text[0] && text[strlen(text) - 1] == '\n' ? "" : "\n");
+    fflush(srv->opt->log);
+    pthread_mutex_unlock(&srv->log_lock);
+}
 
 /* SIGINT and SIGTERM may arrive on any thread (OpenBLAS starts its own
  * before main), so the handler only writes the signal's number into a pipe
@@ -526,9 +747,10 @@ ie_status ie_serve_run(const ie_serve_options *o, const ie_serve_app *app) {
     /* Health checks and refusals need connections beyond the request slots. */
     unsigned connections = (unsigned)o->max_requests * 2 + 16;
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, &srv, MHD_OPTION_SOCK_ADDR, &addr,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-                         completed, &srv, MHD_OPTION_CONNECTION_LIMIT, connections, MHD_OPTION_END);
+        MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, handle, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         &srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->timeout_s,
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, &srv, MHD_OPTION_CONNECTION_LIMIT, connections,
+                         MHD_OPTION_END);
     ie_status st = IE_OK;
     pthread_t stopper;
     if (!d) {
