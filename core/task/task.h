@@ -1,14 +1,16 @@
-/* core/train - what differs between kinds of model inside a training run:
- * the default data hooks, what the model learns about its inputs, the
- * validation metrics of every epoch and the inference on held-out subjects
- * after training.  The trainer's loop calls only through this table, so it
- * stays the same for segmentation, classification and regression.
+/* core/task - everything that differs between kinds of model, behind one
+ * table: the default data and what the model learns about its inputs, the
+ * checks of a task's settings and data, the validation metrics of every
+ * epoch, the inference and evaluation on held-out subjects after training.
+ * The trainer calls only through this table, so it names no kind of
+ * model.
  *
- * Segmentation's entries live in trainer.c next to its whole-volume
- * evaluation; classification and regression (one table for both) in
- * task_scalar.c. */
-#ifndef IE_CORE_TRAIN_TASK_H
-#define IE_CORE_TRAIN_TASK_H
+ * One entry per kind, each in its own file: segmentation.c,
+ * classification.c, regression.c (the last two share scalar_task.c: the
+ * same data and predictions file, other targets and metrics).  A plugin's
+ * task kind picks the entry (ie_task_for_kind). */
+#ifndef IE_CORE_TASK_TASK_H
+#define IE_CORE_TASK_TASK_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +36,8 @@ typedef struct ie_task_env {
     ie_loss_spec *loss; /* setup may resolve train.loss.name "Auto" by its targets */
     uint64_t seed;
     int batch_size, workers, prefetch;
+    int pad_multiple;   /* data.pad_multiple: whole volumes are padded to it for one forward */
+    ie_device device;   /* train.device: where the model lives */
     size_t cache_bytes;
     bool follower; /* a data-parallel process other than rank 0: it writes nothing into the run folder */
 } ie_task_env;
@@ -50,13 +54,28 @@ typedef struct ie_task_metrics {
 } ie_task_metrics;
 
 typedef struct ie_task {
-    const char *name;
+    const char *name; /* "segmentation", "classification", "regression" */
+    /* NULL: the task trains on any device; else why it trains on the CPU
+     * only (the trainer refuses train.device cuda with this reason). */
+    const char *cpu_only;
+
+    /* ---- training (core/train/trainer.c) ---- */
+
+    /* Before the run folder exists: the task's settings, so that a bad value
+     * leaves nothing behind.  May be NULL. */
+    ie_status (*check_config)(const ie_config *cfg);
+    /* After the dataset is found (env: cfg, run_dir, ds, plugin, follower):
+     * what the task requires of it.  May be NULL. */
+    ie_status (*check_data)(const ie_task_env *env);
     /* After the split, before the model exists: reads the task's config and
      * prepares the data.  *state belongs to the task. */
     ie_status (*setup)(const ie_task_env *env, void **state);
     void (*destroy)(void *state);
     /* Default data hooks for training (a plugin's own hooks replace them). */
     ie_data_hooks (*hooks)(void *state);
+    /* Labels of a batch are class indices below this (checked before they
+     * move to a device); 0: not class indices. */
+    int (*label_classes)(void *state);
     /* Adds what the model must know about its inputs to the config object
      * the plugin's create() receives (under model.params); may be NULL. */
     ie_status (*describe_inputs)(void *state, cJSON *model_params);
@@ -69,8 +88,14 @@ typedef struct ie_task {
     ie_status (*infer)(void *state, const ie_task_env *env, int epoch, cJSON *record);
 } ie_task;
 
-/* Classification and regression (plugins of task kind classification or
- * regression). */
-const ie_task *ie_task_scalar(void);
+/* The entries (segmentation.c, classification.c, regression.c). */
+extern const ie_task ie_task_segmentation;
+extern const ie_task ie_task_classification;
+extern const ie_task ie_task_regression;
+
+/* The entry of a plugin's task kind.  IE_TASK_OTHER trains with the
+ * segmentation entry: its plugin brings its own data loading
+ * (load_item, collate), and its outputs are scored per voxel. */
+const ie_task *ie_task_for_kind(ie_task_kind kind);
 
 #endif
