@@ -2,6 +2,7 @@
  * multi-label targets (one logit per label column) or multi-class ones (one
  * logit per data.classes entry); validation reports AUROC per target, or
  * accuracy (scalar_task.c holds what it shares with regression). */
+#include "core/experiment/cv_ensemble.h"
 #include "core/task/scalar_task.h"
 
 /* data.scalar.target "auto": multi-class when data.classes names classes,
@@ -21,4 +22,6 @@ const ie_task ie_task_classification = {
     .metric_names = ie_scalar_task_metric_names,
     .validate = ie_scalar_task_validate,
     .infer = ie_scalar_task_infer,
+    .predictions = "predictions.csv",
+    .cv_ensemble = ie_cv_ensemble_average,
 };

@@ -3,6 +3,7 @@
  * on; validation reports the mean absolute error per target, and the test
  * split's results are printed beside the training-mean baseline
  * (scalar_task.c holds what it shares with classification). */
+#include "core/experiment/cv_ensemble.h"
 #include "core/task/scalar_task.h"
 
 /* data.scalar.target "auto": regression. */
@@ -21,4 +22,6 @@ const ie_task ie_task_regression = {
     .metric_names = ie_scalar_task_metric_names,
     .validate = ie_scalar_task_validate,
     .infer = ie_scalar_task_infer,
+    .predictions = "predictions.csv",
+    .cv_ensemble = ie_cv_ensemble_average,
 };

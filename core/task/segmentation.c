@@ -17,6 +17,7 @@
 
 #include "core/data/dataset.h"
 #include "core/data/sample_util.h"
+#include "core/experiment/cv_ensemble.h"
 #include "core/inference/infer.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
@@ -369,4 +370,7 @@ const ie_task ie_task_segmentation = {
     .metric_names = metric_names,
     .validate = validate,
     .infer = infer,
+    .predictions = "predictions",
+    .cv_ensemble = ie_cv_ensemble_infer,
+    .cv_ensemble_reads_data = true,
 };

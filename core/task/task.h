@@ -1,8 +1,9 @@
 /* core/task - everything that differs between kinds of model, behind one
  * table: the default data and what the model learns about its inputs, the
  * checks of a task's settings and data, the validation metrics of every
- * epoch, the inference and evaluation on held-out subjects after training.
- * The trainer calls only through this table, so it names no kind of
+ * epoch, the inference and evaluation on held-out subjects after training,
+ * and the cross-validation ensemble of a task's folds.  The trainer and
+ * cross-validation call only through this table, so neither names a kind of
  * model.
  *
  * One entry per kind, each in its own file: segmentation.c,
@@ -86,12 +87,30 @@ typedef struct ie_task {
     /* After training: predictions and metrics on the held-out splits
      * (run.infer_test, run.infer_val), summary into record (run.json). */
     ie_status (*infer)(void *state, const ie_task_env *env, int epoch, cJSON *record);
+
+    /* ---- cross-validation (core/experiment/cross_validation.c) ---- */
+
+    /* What a run folder holds once the run predicted held-out subjects (a
+     * file or folder name): the first fold that has it says which task the
+     * folds are (ie_cv_task). */
+    const char *predictions;
+    /* The folds' ensemble evaluated on their shared test set, compared with
+     * each fold in <parent>/ensemble_comparison.csv (cv_ensemble.h); nothing
+     * when the folds did not predict a test set.  innereye: the command that
+     * child processes run. */
+    ie_status (*cv_ensemble)(const ie_config *cfg, const char *parent, int folds, const char *innereye);
+    /* The ensemble reads the test subjects' files again (they must be on the
+     * machine that evaluates it); false: it combines the folds' predictions. */
+    bool cv_ensemble_reads_data;
 } ie_task;
 
 /* The entries (segmentation.c, classification.c, regression.c). */
 extern const ie_task ie_task_segmentation;
 extern const ie_task ie_task_classification;
 extern const ie_task ie_task_regression;
+
+/* Every entry, in a fixed order; NULL ends the list. */
+extern const ie_task *const ie_tasks[];
 
 /* The entry of a plugin's task kind.  IE_TASK_OTHER trains with the
  * segmentation entry: its plugin brings its own data loading
