@@ -11,6 +11,10 @@ static ie_status setup(const ie_task_env *env, void **state) {
     return ie_scalar_task_setup(env, IE_TARGET_REGRESSION, state);
 }
 
+static ie_status eval_predictions(const char *predictions, const char *out) {
+    return ie_scalar_task_eval(predictions, IE_SCALAR_REGRESSION, out);
+}
+
 const ie_task ie_task_regression = {
     .name = "regression",
     .cpu_only = IE_SCALAR_TASK_CPU_ONLY,
@@ -24,4 +28,6 @@ const ie_task ie_task_regression = {
     .infer = ie_scalar_task_infer,
     .predictions = "predictions.csv",
     .cv_ensemble = ie_cv_ensemble_average,
+    .infer_table = ie_scalar_task_infer_table,
+    .eval_predictions = eval_predictions,
 };

@@ -29,6 +29,7 @@
 #include "core/inference/scalar_infer.h"
 #include "core/metrics/scalar_report.h"
 #include "core/tensor/tensor_impl.h"
+#include "core/util/file_util.h"
 #include "core/task/scalar_task.h"
 #include "core/task/task.h"
 #include "innereye/autograd.h"
@@ -374,3 +375,25 @@ ie_status ie_scalar_task_infer(void *state, const ie_task_env *env, int epoch, c
     return st;
 }
 
+/* ---- the commands ---- */
+
+ie_status ie_scalar_task_infer_table(const ie_task_infer_request *r) {
+    ie_scalar_infer_request q = {.run = r->run, .checkpoint = r->checkpoint, .dataset = r->dataset, .out = r->out};
+    return ie_scalar_infer(&q);
+}
+
+ie_status ie_scalar_task_eval(const char *predictions, ie_scalar_kind kind, const char *out) {
+    ie_predictions *p = NULL;
+    ie_scalar_report *r = NULL;
+    ie_status st = ie_predictions_read_csv(predictions, &p);
+    if (st == IE_OK) st = ie_scalar_report_compute(p, kind, &r);
+    if (st == IE_OK) st = ie_make_dirs(out); /* only once the predictions are good */
+    if (st == IE_OK) st = ie_scalar_report_write(r, out);
+    if (st == IE_OK) {
+        ie_scalar_report_print(r, stdout);
+        printf("metrics: %s/metrics.csv\n", out);
+    }
+    ie_scalar_report_free(r);
+    ie_predictions_free(p);
+    return st;
+}

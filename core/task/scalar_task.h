@@ -7,6 +7,7 @@
 #define IE_CORE_TASK_SCALAR_TASK_H
 
 #include "core/data/scalar_hooks.h"
+#include "core/metrics/scalar_report.h"
 #include "core/task/task.h"
 
 /* The task's reason to train on the CPU only (ie_task.cpu_only). */
@@ -23,5 +24,9 @@ ie_status ie_scalar_task_describe_inputs(void *state, cJSON *model_params);
 void ie_scalar_task_metric_names(void *state, ie_task_metrics *m);
 ie_status ie_scalar_task_validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m);
 ie_status ie_scalar_task_infer(void *state, const ie_task_env *env, int epoch, cJSON *record);
+/* innereye infer on a run or ensemble (core/inference/scalar_infer.h). */
+ie_status ie_scalar_task_infer_table(const ie_task_infer_request *r);
+/* innereye eval --task: the report of a predictions CSV read as `kind`. */
+ie_status ie_scalar_task_eval(const char *predictions, ie_scalar_kind kind, const char *out);
 
 #endif

@@ -2,14 +2,16 @@
  * table: the default data and what the model learns about its inputs, the
  * checks of a task's settings and data, the validation metrics of every
  * epoch, the inference and evaluation on held-out subjects after training,
- * and the cross-validation ensemble of a task's folds.  The trainer and
- * cross-validation call only through this table, so neither names a kind of
- * model.
+ * the cross-validation ensemble of a task's folds, and `innereye infer` /
+ * `innereye eval` on a task's runs.  The trainer, inference, evaluation,
+ * cross-validation and the CLI call only through this table, so none of
+ * them names a kind of model (docs/tasks.md).
  *
  * One entry per kind, each in its own file: segmentation.c,
  * classification.c, regression.c (the last two share scalar_task.c: the
  * same data and predictions file, other targets and metrics).  A plugin's
- * task kind picks the entry (ie_task_for_kind). */
+ * task kind picks the entry (ie_task_for_kind); a run folder's plugin picks
+ * it for the commands that get a run (ie_task_of_run). */
 #ifndef IE_CORE_TASK_TASK_H
 #define IE_CORE_TASK_TASK_H
 
@@ -42,6 +44,14 @@ typedef struct ie_task_env {
     size_t cache_bytes;
     bool follower; /* a data-parallel process other than rank 0: it writes nothing into the run folder */
 } ie_task_env;
+
+/* `innereye infer` on a run whose model predicts a table (infer_table). */
+typedef struct ie_task_infer_request {
+    const char *run;        /* a run folder or an ensemble folder */
+    const char *checkpoint; /* NULL: the run's last checkpoint; a file, or a name in RUN/checkpoints */
+    const char *dataset;    /* the dataset CSV */
+    const char *out;        /* must not exist */
+} ie_task_infer_request;
 
 #define IE_TASK_MAX_METRICS 64
 
@@ -102,6 +112,19 @@ typedef struct ie_task {
     /* The ensemble reads the test subjects' files again (they must be on the
      * machine that evaluates it); false: it combines the folds' predictions. */
     bool cv_ensemble_reads_data;
+
+    /* ---- the commands on a task's runs and outputs (tools/) ---- */
+
+    /* `innereye infer --run RUN --dataset CSV --out DIR`: every subject of
+     * the CSV predicted by the run or ensemble into DIR/predictions.csv.
+     * NULL: the task's models segment images, which innereye infer does
+     * itself (core/inference/infer.h). */
+    ie_status (*infer_table)(const ie_task_infer_request *r);
+    /* `innereye eval --task NAME --predictions CSV --out DIR`: the metrics
+     * the task's runs report, from a predictions file in their format,
+     * written into DIR (created) and printed.  NULL: innereye eval compares
+     * label maps (--pred, --truth). */
+    ie_status (*eval_predictions)(const char *predictions, const char *out);
 } ie_task;
 
 /* The entries (segmentation.c, classification.c, regression.c). */
@@ -116,5 +139,14 @@ extern const ie_task *const ie_tasks[];
  * segmentation entry: its plugin brings its own data loading
  * (load_item, collate), and its outputs are scored per voxel. */
 const ie_task *ie_task_for_kind(ie_task_kind kind);
+
+/* The entry named `name` ("classification"), or NULL. */
+const ie_task *ie_task_by_name(const char *name);
+
+/* The entry of a run folder's or an ensemble folder's model (its plugin's
+ * task kind); *task NULL when the folder has no config.resolved.json (the
+ * caller says what it expected).  Fails when the config or the plugin
+ * cannot be read. */
+ie_status ie_task_of_run(const char *run_dir, const ie_task **task);
 
 #endif
