@@ -9,7 +9,13 @@
  * prediction may add "_segmentation" (the trainer's naming), or be
  * <pred>/<subject>/segmentation.nii.gz (innereye infer's layout).  Nothing is
  * written until every pair has been evaluated, and existing results in DIR
- * are never replaced. */
+ * are never replaced.
+ *
+ *   innereye eval --task NAME --predictions CSV --out DIR
+ *
+ * is the task NAME's own evaluation of a predictions file in its runs'
+ * format (ie_task.eval_predictions, core/task/task.h: classification and
+ * regression), e.g. --task classification --predictions run/predictions.csv. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -22,6 +28,7 @@
 #include "core/util/file_util.h"
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
+#include "core/task/task.h"
 #include "innereye/image_io.h"
 #include "innereye/threads.h"
 #include "tools/cmd_eval.h"
@@ -376,7 +383,54 @@ static char *subject_of(const char *path) {
     return strndup(name, strlen(name) - ext);
 }
 
+/* The value of --name VALUE or --name=VALUE at argv[*i], advancing *i;
+ * NULL when argv[*i] is another option. */
+static const char *option(int argc, char **argv, int *i, const char *name) {
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0) return NULL;
+    if (argv[*i][n] == '=') return argv[*i] + n + 1;
+    if (argv[*i][n] != '\0') return NULL;
+    if (*i + 1 >= argc) return "";
+    return argv[++*i];
+}
+
+/* --task NAME: the task whose eval_predictions computes the metrics of a
+ * predictions CSV (--predictions, --out). */
+static int eval_task_predictions(const ie_task *task, int argc, char **argv) {
+    const char *predictions = NULL, *out = NULL, *v;
+    for (int i = 0; i < argc; i++) {
+        if (option(argc, argv, &i, "--task")) continue;
+        else if ((v = option(argc, argv, &i, "--predictions"))) predictions = v;
+        else if ((v = option(argc, argv, &i, "--out"))) out = v;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            ie_cli_unknown_option("eval", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!predictions || !predictions[0] || !out || !out[0]) {
+        fprintf(stderr, "innereye eval: --task, --predictions and --out are required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (task->eval_predictions(predictions, out) != IE_OK) {
+        fprintf(stderr, "innereye eval: %s\n", ie_error_message());
+        return 1;
+    }
+    return 0;
+}
+
 int ie_cmd_eval(int argc, char **argv) {
+    /* A task that evaluates its own predictions files (core/task/task.h). */
+    for (int i = 0; i < argc; i++) {
+        const char *name = option(argc, argv, &i, "--task");
+        const ie_task *task = ie_task_by_name(name);
+        if (task && task->eval_predictions) return eval_task_predictions(task, argc, argv);
+        if (name) break;
+    }
     const char *pred = NULL, *truth = NULL, *labels = NULL, *out = NULL;
     int threads = -1, above_names = 0;
     for (int i = 0; i < argc; i++) {

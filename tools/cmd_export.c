@@ -23,6 +23,7 @@
 #include "core/inference/infer.h"
 #include "core/plugin/guard.h"
 #include "core/plugin/host.h"
+#include "core/task/task.h"
 #include "core/train/compute.h"
 #include "core/util/file_util.h"
 #include "tools/cli_config.h"
@@ -328,9 +329,12 @@ int ie_cmd_export(int argc, char **argv) {
         return fail(&s, 2, path);
     }
     if (bundle) return export_bundle(&s, run, ensemble, out);
-    bool scalar = false;
-    if (pytorch) return export_pytorch(&s, run, ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar, out);
-    if (ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar) {
+    /* A run whose task predicts a table (core/task/task.h) exports one
+     * model opened with its training statistics, not a segmentation net. */
+    const ie_task *task = NULL;
+    bool scalar = ie_task_of_run(run, &task) == IE_OK && task && task->infer_table;
+    if (pytorch) return export_pytorch(&s, run, scalar, out);
+    if (scalar) {
         if (ensemble)
             return fail(&s, 2, "exporting an ensemble of classification or regression runs is not supported; "
                                 "export one member's run");

@@ -21,7 +21,7 @@
 #include "core/data/dataset.h"
 #include "core/run/ensemble.h"
 #include "core/export/bundle.h"
-#include "core/inference/scalar_infer.h"
+#include "core/task/task.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_infer.h"
@@ -208,10 +208,11 @@ int ie_cmd_infer(int argc, char **argv) {
         else if (is_flag(argv[i], "--config")) r.has_config = true;
         else if (is_flag(argv[i], "--model")) r.has_model = true;
     }
-    /* Classification and regression runs predict tables, not volumes. */
-    bool scalar = false;
-    if (r.run && is_dir(r.run) && ie_scalar_infer_is_scalar(r.run, &scalar) == IE_OK && scalar)
-        return ie_cmd_infer_scalar(argc, argv);
+    /* Runs of some tasks predict tables, not volumes (core/task/task.h);
+     * problems with the run are reported when it is opened below. */
+    const ie_task *task = NULL;
+    if (r.run && is_dir(r.run) && ie_task_of_run(r.run, &task) == IE_OK && task && task->infer_table)
+        return ie_cmd_infer_table(task, argc, argv);
     char dir[PATH_MAX], path[PATH_MAX + 64];
     ie_cli_config_dir(dir, sizeof dir);
     if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)

@@ -27,6 +27,7 @@
 #include "core/submit/job_spec.h"
 #include "core/submit/slurm.h"
 #include "core/run/run_dir.h"
+#include "core/task/task.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_submit.h"
@@ -386,10 +387,11 @@ static int aggregate_cv(const char *run_dir) {
     ie_status st = ie_cv_read_config(run_dir, &cfg, &folds);
     if (st == IE_OK) st = ie_cv_aggregate(run_dir, folds);
     if (st == IE_OK) printf("aggregated: %s/cv_metrics.csv, %s/cv_summary.csv\n", run_dir, run_dir);
-    /* Segmentation ensembles read the test images again; classification and
-     * regression ensembles only average the folds' predictions.csv. */
-    bool scalar = st == IE_OK && ie_cv_predictions_of(run_dir, folds) == IE_CV_PREDICTIONS_SCALAR;
-    if (st == IE_OK && !scalar && ie_azureml_data_elsewhere(run_dir, folds, where, sizeof where)) {
+    /* Some tasks' ensembles read the test subjects' files again, others
+     * combine the folds' predictions (core/task/task.h). */
+    const ie_task *task = st == IE_OK ? ie_cv_task(run_dir, folds) : NULL;
+    bool reads_data = !task || task->cv_ensemble_reads_data;
+    if (st == IE_OK && reads_data && ie_azureml_data_elsewhere(run_dir, folds, where, sizeof where)) {
         printf("the folds' ensemble is not evaluated here: the folds read their data from %s (the job's data "
                "input), which is not on this machine; build it with innereye ensemble --runs %s/fold_0 ... and "
                "evaluate it with innereye infer on the test subjects (docs/cluster.md)\n", where, run_dir);

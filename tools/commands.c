@@ -15,7 +15,6 @@
 #include "tools/cmd_dataset.h"
 #include "tools/cmd_dataset_scalar.h"
 #include "tools/cmd_eval.h"
-#include "tools/cmd_eval_scalar.h"
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_export.h"
 #include "tools/cmd_infer.h"
@@ -54,11 +53,6 @@ static int run_selfcheck(int argc, char **argv) {
         }
     }
     return ie_selfcheck(steps, threads);
-}
-
-/* Segmentation metrics, or classification / regression ones with --task. */
-static int run_eval(int argc, char **argv) {
-    return ie_cmd_eval_is_scalar(argc, argv) ? ie_cmd_eval_scalar(argc, argv) : ie_cmd_eval(argc, argv);
 }
 
 static int run_dataset(int argc, char **argv) {
@@ -151,7 +145,7 @@ static const ie_cli_command commands[] = {
      "a prediction are skipped (counted, the first few named).  See docs/metrics.md.\n"
      "--task: CSV is subject,target,label,prediction[,split,epoch] - the predictions.csv of a\n"
      "classification or regression run, or any table in that format (docs/classification.md).\n",
-     run_eval, 0},
+     ie_cmd_eval, 0},
     {"runs", "a table of the runs in a folder (default outputs/): model, task, status, epochs, metric, time",
      "usage: innereye runs [DIR]\n"
      "\n"

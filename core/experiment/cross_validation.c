@@ -15,6 +15,7 @@
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/run/run_dir.h"
+#include "core/task/task.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
 
@@ -170,54 +171,25 @@ ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds) {
     return IE_OK;
 }
 
-/* Whether a predictions.csv holds rows of the test split. */
-static bool has_test_rows(const char *path) {
-    ie_csv *csv = NULL;
-    if (ie_csv_read(path, &csv) != IE_OK) return false;
-    int c = ie_csv_column(csv, "split");
-    bool found = false;
-    for (int r = 0; c >= 0 && r < csv->n_rows && !found; r++) found = !strcmp(ie_csv_cell(csv, r, c), "test");
-    ie_csv_free(csv);
-    return found;
-}
-
-ie_cv_predictions ie_cv_predictions_of(const char *parent, int folds) {
+const ie_task *ie_cv_task(const char *parent, int folds) {
     char path[4200];
     struct stat s;
-    for (int i = 0; i < folds; i++) {
-        snprintf(path, sizeof path, "%s/fold_%d/predictions", parent, i);
-        if (stat(path, &s) == 0 && S_ISDIR(s.st_mode)) return IE_CV_PREDICTIONS_SEGMENTATION;
-        snprintf(path, sizeof path, "%s/fold_%d/predictions.csv", parent, i);
-        if (stat(path, &s) == 0) return has_test_rows(path) ? IE_CV_PREDICTIONS_SCALAR : IE_CV_PREDICTIONS_NONE;
-    }
-    return IE_CV_PREDICTIONS_NONE;
+    for (int i = 0; i < folds; i++)
+        for (int t = 0; ie_tasks[t]; t++) {
+            snprintf(path, sizeof path, "%s/fold_%d/%s", parent, i, ie_tasks[t]->predictions);
+            if (stat(path, &s) == 0) return ie_tasks[t];
+        }
+    return NULL;
 }
 
 /* A cross-validation ends with its folds' ensemble evaluated on the shared
- * test set: segmentation runs (predictions/ folders) through ensemble
- * inference (cv_ensemble.c), classification and regression runs
- * (predictions.csv) by averaging the folds' test predictions
- * (cv_ensemble_scalar.c). */
+ * test set, the way the folds' task does it (core/task/task.h). */
 ie_status ie_cv_ensemble_folds(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
     bool infer = true;
-    double test = 0;
     IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
-    IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
     if (!infer) return IE_OK;
-    ie_cv_predictions kind = ie_cv_predictions_of(parent, folds);
-    if (kind == IE_CV_PREDICTIONS_SEGMENTATION && test > 0) {
-        IE_TRY(ie_cv_ensemble_evaluate(parent, folds, innereye));
-        printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
-               "%s/ensemble_comparison.csv\n", parent, parent);
-        return IE_OK;
-    }
-    /* Scalar datasets may take their test subjects from a split column, so
-     * data.split.test says nothing there: the folds' predictions do. */
-    if (kind != IE_CV_PREDICTIONS_SCALAR) return IE_OK;
-    IE_TRY(ie_cv_ensemble_scalar_evaluate(parent, folds));
-    printf("ensemble of the folds: %s/ensemble (predictions.csv, metrics.csv), compared with each fold in "
-           "%s/ensemble_comparison.csv\n", parent, parent);
-    return IE_OK;
+    const ie_task *task = ie_cv_task(parent, folds);
+    return task ? task->cv_ensemble(cfg, parent, folds, innereye) : IE_OK;
 }
 
 /* For cluster submission: the parent folder made exactly as a local

@@ -34,15 +34,11 @@ ie_status ie_cv_run_fold_on(ie_config *cfg, int threads_override, struct ie_comm
  * config.resolved.json) and its fold count (cv.splits, at least 2). */
 ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds);
 
-/* What the first fold with predictions predicted on the test set: images
- * (segmentation, fold_<i>/predictions/), a predictions.csv with test rows
- * (classification, regression), or nothing. */
-typedef enum ie_cv_predictions {
-    IE_CV_PREDICTIONS_NONE = 0,
-    IE_CV_PREDICTIONS_SEGMENTATION = 1,
-    IE_CV_PREDICTIONS_SCALAR = 2
-} ie_cv_predictions;
-ie_cv_predictions ie_cv_predictions_of(const char *parent, int folds);
+/* The task of the folds (core/task/task.h): the entry whose predictions
+ * (ie_task.predictions) the first fold with any holds; NULL when no fold
+ * predicted anything. */
+struct ie_task;
+const struct ie_task *ie_cv_task(const char *parent, int folds);
 
 /* Builds the folds' ensemble and evaluates it on the shared test set, for
  * any task whose folds predicted the test set (cv_ensemble.h); nothing when

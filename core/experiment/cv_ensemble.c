@@ -178,7 +178,7 @@ ie_status ie_cv_ensemble_folder(const char *parent, const char *const *runs, int
     return IE_OK;
 }
 
-ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *innereye) {
+static ie_status evaluate(const char *parent, int folds, const char *innereye) {
     char ens[4200], path[4300], dataset_csv[4200];
     const char *runs[MAX_FOLDS];
     char run_paths[MAX_FOLDS][4200];
@@ -230,4 +230,14 @@ ie_status ie_cv_ensemble_evaluate(const char *parent, int folds, const char *inn
     ie_dataset_free(ds);
     ie_config_free(cfg);
     return st;
+}
+
+ie_status ie_cv_ensemble_infer(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
+    double test = 0;
+    IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
+    if (test <= 0) return IE_OK;
+    IE_TRY(evaluate(parent, folds, innereye));
+    printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
+           "%s/ensemble_comparison.csv\n", parent, parent);
+    return IE_OK;
 }

@@ -72,10 +72,6 @@ ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out);
 
 /* ---- `innereye infer` on a classification or regression run ---- */
 
-/* True (in *yes) when run_dir is a run, or an ensemble folder, of a
- * classification or regression model (its plugin's task). */
-ie_status ie_scalar_infer_is_scalar(const char *run_dir, bool *yes);
-
 typedef struct ie_scalar_infer_request {
     const char *run;        /* a run folder or an ensemble folder */
     const char *checkpoint; /* NULL: the run's last checkpoint; a file, or a name in RUN/checkpoints */

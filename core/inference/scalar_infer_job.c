@@ -29,27 +29,6 @@ static bool exists(const char *path) {
     return stat(path, &sb) == 0;
 }
 
-ie_status ie_scalar_infer_is_scalar(const char *run_dir, bool *yes) {
-    *yes = false;
-    char path[PATH_SIZE];
-    bool ensemble = ie_ensemble_is(run_dir);
-    snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir);
-    if (!exists(path)) return IE_OK; /* not a run: the segmentation path says so */
-    ie_config *cfg = NULL;
-    ie_loaded_plugin *plugin = NULL;
-    const char *name = "", *spec = "";
-    ie_status st = ie_config_new(&cfg);
-    if (st == IE_OK) st = ie_config_add_file(cfg, path);
-    if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "model.name", &name);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "model.plugin", &spec);
-    if (st == IE_OK) st = ie_plugin_find(spec[0] ? spec : name, &plugin);
-    if (st == IE_OK) *yes = plugin->table.task == IE_TASK_CLASSIFICATION || plugin->table.task == IE_TASK_REGRESSION;
-    ie_plugin_unload(plugin);
-    ie_config_free(cfg);
-    return IE_OK; /* problems surface when the run is opened for real */
-}
-
 /* ---- one member: where its files are ---- */
 
 typedef struct member_files {

@@ -2,7 +2,6 @@
  * inference.  One `trainer` holds everything a run needs; each phase is a
  * function below, in the order a run goes through them. */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,13 +23,11 @@
 #include "core/dist/reduce.h"
 #include "core/dist/sync_norm.h"
 #include "core/dist/tree.h"
-#include "core/inference/infer.h"
-#include "core/metrics/metrics_csv.h"
-#include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/guard.h"
 #include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
+#include "core/task/task.h"
 #include "core/tracking/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/compute.h"
@@ -40,18 +37,13 @@
 #include "core/train/optim_setup.h"
 #include "core/train/resume.h"
 #include "core/run/run_dir.h"
-#include "core/train/task.h"
 #include "core/train/trainer.h"
-#include "core/util/progress.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
-#include "innereye/image_io.h"
 #include "innereye/ops.h"
 #include "innereye/rng.h"
 #include "innereye/threads.h"
-
-#define MAX_CLASSES 64
 
 typedef struct trainer {
     ie_config *cfg;
@@ -70,22 +62,18 @@ typedef struct trainer {
     ie_host host;
     ie_dataset *ds;
     ie_split split;
-    ie_seg_setup seg;
     ie_loss_spec loss;
     ie_optimizer *opt;
     ie_optimizer_opts opt_opts;
     ie_lr_schedule schedule;
     ie_trainer_state state;
-    int n_classes;
-    const char *class_names[MAX_CLASSES];
     cJSON *record; /* run.json */
     ie_median_stop median;
     char init_sha[65]; /* of model.init_checkpoint, when one was loaded */
-    ie_infer_settings infer; /* test split: sliding windows and post-processing */
     int lock_fd;             /* the run folder's lock (run_dir.h) */
     int checkpoint_epoch;    /* the newest checkpoint on disk; 0: none yet */
     ie_plugin_hooks_ctx hooks_ctx; /* the plugin's data hooks, guarded */
-    /* What depends on the kind of model (core/train/task.h). */
+    /* What depends on the kind of model (core/task/task.h). */
     const ie_task *task;
     void *task_state;
     ie_task_env env;
@@ -172,18 +160,6 @@ static ie_status load_plugin(trainer *t) {
     return ie_plugin_validate_config(t->plugin, ie_config_text(t->cfg));
 }
 
-static ie_status setup_classes(trainer *t) {
-    int n = 0;
-    IE_TRY(ie_config_get_array_length(t->cfg, "data.classes", &n));
-    if (n < 2 || n > MAX_CLASSES)
-        return ie_error_set(IE_ERR_CONFIG, "data.classes must name the %s classes, background first (2 to %d "
-                                           "names); it lists %d",
-                            "segmentation", MAX_CLASSES, n);
-    IE_TRY(ie_config_get_string_array(t->cfg, "data.classes", t->class_names, MAX_CLASSES, &n));
-    t->n_classes = n;
-    return IE_OK;
-}
-
 /* The config create() receives: the run's, plus what the task knows about
  * the model's inputs (model.params.inputs for classification and
  * regression); NULL *out means the run's config unchanged. */
@@ -211,11 +187,9 @@ static void init_host(trainer *t) {
  * names what is missing: the CUDA module, the driver or a device) before the
  * model is made on it. */
 static ie_status select_device(trainer *t) {
-    if (t->device != IE_CPU && t->task == ie_task_scalar())
-        return ie_error_set(IE_ERR_UNSUPPORTED,
-                            "train.device %s: classification and regression models train on the CPU only so far "
-                            "(their evaluation reads outputs on the host); use train.device cpu",
-                            ie_device_name(t->device));
+    if (t->device != IE_CPU && t->task->cpu_only)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "train.device %s: %s; use train.device cpu", ie_device_name(t->device),
+                            t->task->cpu_only);
     ie_status st = ie_device_check(t->device);
     if (st == IE_OK) st = ie_device_set_precision(t->device, t->precision);
     if (st != IE_OK)
@@ -350,182 +324,6 @@ static void show_progress(const trainer *t, int epoch, int batch, int batches, d
     fflush(stdout);
 }
 
-/* ------------------------------------------------------------ evaluation */
-
-/* Whole-volume forward of one subject: padded logits cut back to the
- * original size. */
-static ie_status predict_subject(trainer *t, const ie_dataset_item *item, ie_sample *sample, ie_tensor **logits) {
-    int64_t multiple[3] = {t->pad_multiple, t->pad_multiple, t->pad_multiple};
-    ie_seg_padding pad;
-    IE_TRY(ie_seg_load_whole(&t->seg.seg, item, &t->host, multiple, sample, &pad));
-    ie_tensor *padded = NULL, *image = NULL, *labels = NULL;
-    int64_t shape[5] = {1}; /* a batch of one: [1, C, D, H, W] */
-    for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(sample->image, i);
-    ie_status st = ie_reshape(sample->image, 5, shape, &image);
-    /* On a device the volume goes there and its logits come back: the
-     * evaluation (loss, argmax, metrics) runs on the CPU. */
-    ie_tensor *on_device = NULL, *host_logits = NULL;
-    if (st == IE_OK) st = ie_tensor_to(image, t->device, &on_device);
-    const char *subjects[1] = {item->subject};
-    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = on_device};
-    if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, &batch, false, &padded);
-    ie_tensor_release(on_device);
-    if (st == IE_OK) st = ie_tensor_to(padded, IE_CPU, &host_logits);
-    ie_tensor_release(padded);
-    padded = host_logits;
-    if (st == IE_OK) st = ie_seg_unpad(padded, &pad, logits);
-    if (st == IE_OK && sample->labels) st = ie_seg_unpad(sample->labels, &pad, &labels);
-    if (st == IE_OK && labels) {
-        ie_tensor_release(sample->labels);
-        sample->labels = labels;
-        labels = NULL;
-    }
-    ie_tensor_release(padded);
-    ie_tensor_release(image);
-    ie_tensor_release(labels);
-    return st;
-}
-
-/* A test subject through core/inference (sliding windows, post-processing).
- * *log_post receives log posteriors [1, K, D, H, W], which stand in for the
- * logits (softmax(log p) = p, so the configured loss measures the posteriors
- * inference produced), *pred the post-processed segmentation [1, D, H, W]. */
-static ie_status infer_test_subject(trainer *t, const ie_dataset_item *item, ie_sample *sample, ie_tensor **log_post,
-                                    ie_tensor **pred) {
-    ie_data_hooks h = data_hooks(t);
-    ie_infer_net net = {.plugin = t->plugin, .model = t->model, .device = t->device};
-    ie_infer_subject s;
-    IE_TRY(ie_infer_item(&t->infer, h.load_item, h.load_item_ctx, t->seg.seg.image_channels[0], item, &t->host, &net,
-                         &s));
-    sample->image = s.sample.image, sample->labels = s.sample.labels, sample->features = s.sample.features;
-    s.sample.image = s.sample.labels = s.sample.features = NULL;
-    ie_status st = IE_OK;
-    if (t->infer.target_spacing[0] > 0) {
-        /* The posteriors are on the file's grid (ie_infer_item): so must the
-         * truth be, for the loss and the metrics (nnU-Net scores there too). */
-        ie_seg_config original = t->seg.seg;
-        original.target_spacing[0] = original.target_spacing[1] = original.target_spacing[2] = 0;
-        ie_sample truth = {.struct_size = sizeof truth};
-        st = ie_seg_load(&original, item, &t->host, &truth);
-        if (st == IE_OK) {
-            ie_tensor_release(sample->labels);
-            sample->labels = truth.labels;
-            truth.labels = NULL;
-        }
-        ie_sample_clear(&truth);
-    }
-    int64_t shape[5] = {1};
-    for (int i = 0; i < 4; i++) shape[i + 1] = ie_tensor_dim(s.posteriors, i);
-    if (st == IE_OK) st = ie_tensor_empty(IE_F32, 5, shape, IE_CPU, log_post);
-    if (st == IE_OK) {
-        const float *p = ie_f32(s.posteriors);
-        float *o = ie_f32(*log_post);
-        for (int64_t i = 0, n = ie_tensor_numel(s.posteriors); i < n; i++) o[i] = logf(p[i] > FLT_MIN ? p[i] : FLT_MIN);
-    }
-    int64_t pshape[4] = {1, shape[2], shape[3], shape[4]};
-    if (st == IE_OK) st = ie_reshape(s.segmentation, 4, pshape, pred);
-    ie_infer_subject_clear(&s);
-    return st;
-}
-
-/* The image grid of a subject's first channel (geometry for outputs), and the
- * grid its predictions live on (different when data.target_spacing
- * resamples). */
-static ie_status subject_grids(trainer *t, const ie_dataset_item *item, ie_image_geometry *file_grid,
-                               ie_image_geometry *work_grid) {
-    const char *image_path = ie_dataset_item_value(item, 0, "filePath");
-    char full[4200];
-    if (image_path && image_path[0] != '/' && item->root && item->root[0])
-        snprintf(full, sizeof full, "%s/%s", item->root, image_path);
-    else
-        snprintf(full, sizeof full, "%s", image_path ? image_path : "");
-    IE_TRY(ie_image_read_geometry(full, file_grid));
-    *work_grid = *file_grid;
-    if (t->seg.seg.target_spacing[0] > 0)
-        IE_TRY(ie_image_resampled_geometry(file_grid, t->seg.seg.target_spacing, work_grid));
-    return IE_OK;
-}
-
-/* Loss and Dice per class over a list of subjects; optionally writes
- * per-subject metrics, and with predictions_dir (a folder of the run) the
- * subjects go through inference and their segmentations are written there.
- * progress_label names the work on the progress bar. */
-static ie_status evaluate(trainer *t, const int *items, int count, double *mean_loss, double *mean_dice,
-                          ie_metrics_writer *metrics, const char *predictions_dir, const char *progress_label) {
-    bool write_segmentations = predictions_dir != NULL;
-    double loss_sum = 0, dice_sum[MAX_CLASSES] = {0};
-    int dice_count[MAX_CLASSES] = {0};
-    bool was = ie_grad_set_enabled(false);
-    ie_status st = IE_OK;
-    ie_progress bar;
-    ie_progress_begin(&bar, progress_label, "subjects", count, 10);
-    for (int i = 0; st == IE_OK && i < count; i++) {
-        const ie_dataset_item *item = ie_dataset_item_at(t->ds, items[i]);
-        ie_sample sample = {.struct_size = sizeof sample};
-        ie_tensor *logits = NULL, *pred = NULL, *loss = NULL, *labels = NULL;
-        /* The splits inferred after training go through inference (on the
-         * files' grid); validation during training through one forward (on
-         * the loader's grid). */
-        bool inferred = write_segmentations && t->plugin->table.task == IE_TASK_SEGMENTATION;
-        st = inferred ? infer_test_subject(t, item, &sample, &logits, &pred)
-                      : predict_subject(t, item, &sample, &logits);
-        if (st == IE_OK) {
-            int64_t shape[4] = {1};
-            for (int k = 0; k < 3; k++) shape[k + 1] = ie_tensor_dim(sample.labels, k);
-            st = ie_reshape(sample.labels, 4, shape, &labels);
-        }
-        ie_batch batch = {.struct_size = sizeof batch, .count = 1, .labels = labels};
-        if (st == IE_OK)
-            st = t->plugin->table.loss
-                     ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, logits, &batch, &loss))
-                     : ie_loss_compute(&t->loss, logits, &batch, &loss);
-        if (st == IE_OK) loss_sum += ie_tensor_item(loss);
-        if (st == IE_OK && !pred) st = ie_argmax_channels(logits, &pred);
-        ie_image_geometry geom, work_geom;
-        if (st == IE_OK && (metrics || write_segmentations)) st = subject_grids(t, item, &geom, &work_geom);
-        if (st == IE_OK && metrics) {
-            /* Dice, Hausdorff, HD95 and mean surface distance in mm. */
-            ie_seg_metrics m[MAX_CLASSES];
-            st = ie_metrics_writer_add_subject(metrics, item->subject, pred, labels, inferred ? &geom : &work_geom,
-                                               t->n_classes, t->class_names, m);
-            for (int c = 1; st == IE_OK && c < t->n_classes; c++)
-                if (!isnan(m[c - 1].dice)) dice_sum[c] += m[c - 1].dice, dice_count[c]++;
-        }
-        for (int c = 1; st == IE_OK && !metrics && c < t->n_classes; c++) {
-            double d = ie_dice(pred, labels, c);
-            if (!isnan(d)) {
-                dice_sum[c] += d;
-                dice_count[c]++;
-            }
-        }
-        if (st == IE_OK && write_segmentations) {
-            char dir[4200], path[4400];
-            snprintf(dir, sizeof dir, "%s/%s", t->run_dir, predictions_dir);
-            st = ie_make_dirs(dir);
-            snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
-            ie_tensor *volume = NULL;
-            const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
-            if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
-            if (st == IE_OK && !inferred) /* data.target_spacing: back to the file's grid */
-                st = ie_seg_to_original_grid(&t->seg.seg, &geom, &volume);
-            if (st == IE_OK) st = ie_image_write(path, volume, &geom);
-            ie_tensor_release(volume);
-        }
-        if (st != IE_OK) ie_error_wrap(st, "evaluating subject %s", item->subject);
-        ie_sample_clear(&sample);
-        ie_tensor_release(logits);
-        ie_tensor_release(pred);
-        ie_tensor_release(loss);
-        ie_tensor_release(labels);
-        if (st == IE_OK) ie_progress_tick(&bar);
-    }
-    ie_progress_end(&bar);
-    ie_grad_set_enabled(was);
-    *mean_loss = count ? loss_sum / count : NAN;
-    for (int c = 0; c < t->n_classes; c++) mean_dice[c] = dice_count[c] ? dice_sum[c] / dice_count[c] : NAN;
-    return st;
-}
-
 /* ------------------------------------------------------------- training */
 
 static ie_status checkpoint(trainer *t) {
@@ -562,7 +360,7 @@ static ie_status forward_backward(trainer *t, ie_batch *batch, int epoch, ie_ten
     *not_finite = false;
     /* Collated on the CPU; labels are checked there before they move (a
      * no-op when the model lives on the CPU). */
-    ie_status st = ie_data_batch_to(batch, t->host.device, t->n_classes);
+    ie_status st = ie_data_batch_to(batch, t->host.device, t->task->label_classes(t->task_state));
     ie_tensor *output = NULL;
     ie_optimizer_zero_grad(t->opt);
     ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
@@ -924,111 +722,6 @@ static ie_status train_loop(trainer *t, int stop_after) {
     return st;
 }
 
-/* Inference and metrics on one held-out split after training: the test split
- * into metrics.csv, metrics_aggregates.csv and predictions/ (the files every
- * tool reads), the validation split (run.infer_val) into val_metrics.csv,
- * val_metrics_aggregates.csv and val_predictions/ beside them, so test
- * results never mix with validation ones. */
-static ie_status infer_split(trainer *t, int split, const char *prefix, const char *name) {
-    char path[4200], aggregates[4200], predictions[64];
-    snprintf(path, sizeof path, "%s/%smetrics.csv", t->run_dir, prefix);
-    snprintf(aggregates, sizeof aggregates, "%s/%smetrics_aggregates.csv", t->run_dir, prefix);
-    snprintf(predictions, sizeof predictions, "%spredictions", prefix);
-    ie_metrics_writer *writer = NULL;
-    /* A resumed run that failed during inference redoes it. */
-    IE_TRY(ie_metrics_writer_open(path, true, &writer));
-    double loss, dice[MAX_CLASSES];
-    char label[64];
-    snprintf(label, sizeof label, "%s inference", split == IE_SPLIT_TEST ? "test" : "validation");
-    ie_status st = evaluate(t, t->split.part[split], t->split.count[split], &loss, dice, writer, predictions, label);
-    if (st != IE_OK) {
-        ie_metrics_writer_discard(writer);
-        return st;
-    }
-    IE_TRY(ie_metrics_writer_commit(writer));
-    IE_TRY(ie_metrics_aggregates_write(path, aggregates, true));
-    printf("%s (%d subjects): loss %.4f", name, t->split.count[split], loss);
-    for (int c = 1; c < t->n_classes; c++) printf("  dice %s %.3f", t->class_names[c], dice[c]);
-    printf("\nmetrics: %s (aggregates: %s)\n", path, aggregates);
-    char key[64];
-    snprintf(key, sizeof key, "%s_metrics", name);
-    cJSON_DeleteItemFromObjectCaseSensitive(t->record, key);
-    cJSON *m = cJSON_AddObjectToObject(t->record, key);
-    for (int c = 1; c < t->n_classes; c++) /* NaN (no subject scored) is null, never a number */
-        if (isfinite(dice[c])) cJSON_AddNumberToObject(m, t->class_names[c], dice[c]);
-        else cJSON_AddNullToObject(m, t->class_names[c]);
-    return IE_OK;
-}
-
-static ie_status test_inference(trainer *t) {
-    bool on_test = true, on_val = false, choose = false;
-    int64_t fold = -1;
-    IE_TRY(ie_config_get_bool(t->cfg, "run.infer_test", &on_test));
-    IE_TRY(ie_config_get_bool(t->cfg, "run.infer_val", &on_val));
-    /* A cross-validation fold's validation predictions are what the folds'
-     * ensemble chooses its post-processing on (core/experiment/cv_postprocess.h). */
-    IE_TRY(ie_config_get_int(t->cfg, "cv.split_index", &fold));
-    IE_TRY(ie_config_get_bool(t->cfg, "cv.choose_postprocessing", &choose));
-    on_val = on_val || (fold >= 0 && choose);
-    if (on_val && t->split.count[IE_SPLIT_VAL] > 0) IE_TRY(infer_split(t, IE_SPLIT_VAL, "val_", "val"));
-    if (on_test && t->split.count[IE_SPLIT_TEST] > 0) IE_TRY(infer_split(t, IE_SPLIT_TEST, "", "test"));
-    return IE_OK;
-}
-
-/* ------------------------------------------------- the segmentation task */
-
-/* Segmentation's entries of the task table (core/train/task.h): the state is
- * the trainer itself, found from its env. */
-static trainer *trainer_of(const ie_task_env *env) { return (trainer *)((char *)env - offsetof(trainer, env)); }
-
-static ie_status seg_setup(const ie_task_env *env, void **state) {
-    trainer *t = trainer_of(env);
-    *state = t;
-    return ie_seg_setup_from_config(t->cfg, t->n_classes, &t->seg);
-}
-
-static void seg_destroy(void *state) { (void)state; }
-
-static ie_data_hooks seg_hooks(void *state) { return ie_seg_hooks(&((trainer *)state)->seg.seg); }
-
-static void seg_metric_names(void *state, ie_task_metrics *m) {
-    trainer *t = state;
-    m->count = 0;
-    for (int c = 1; c < t->n_classes && m->count < IE_TASK_MAX_METRICS; c++, m->count++) {
-        snprintf(m->column[m->count], sizeof m->column[0], "val_dice_%s", t->class_names[c]);
-        snprintf(m->label[m->count], sizeof m->label[0], "dice %s", t->class_names[c]);
-        m->value[m->count] = NAN;
-    }
-}
-
-static ie_status seg_validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m) {
-    (void)env;
-    (void)epoch;
-    trainer *t = state;
-    double dice[MAX_CLASSES];
-    seg_metric_names(t, m);
-    IE_TRY(evaluate(t, t->split.part[IE_SPLIT_VAL], t->split.count[IE_SPLIT_VAL], loss, dice, NULL, NULL, "validation"));
-    for (int c = 1; c < t->n_classes && c - 1 < m->count; c++) m->value[c - 1] = dice[c];
-    return IE_OK;
-}
-
-static ie_status seg_infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
-    (void)env;
-    (void)epoch;
-    (void)record;
-    return test_inference(state);
-}
-
-static const ie_task segmentation_task = {
-    .name = "segmentation",
-    .setup = seg_setup,
-    .destroy = seg_destroy,
-    .hooks = seg_hooks,
-    .metric_names = seg_metric_names,
-    .validate = seg_validate,
-    .infer = seg_infer,
-};
-
 /* ------------------------------------------------------------- the run */
 
 /* Writes run.json, and gives the fault handlers (core/plugin/guard.h) the
@@ -1342,22 +1035,14 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1 || t.sync_bn;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
-    if (st == IE_OK) {
-        ie_task_kind kind = t.plugin->table.task;
-        t.task = kind == IE_TASK_CLASSIFICATION || kind == IE_TASK_REGRESSION ? ie_task_scalar() : &segmentation_task;
-    }
-    if (st == IE_OK && t.task == &segmentation_task) st = setup_classes(&t);
-    if (st == IE_OK && t.task == &segmentation_task) st = ie_infer_settings_from_config(t.cfg, &t.infer);
+    if (st == IE_OK) t.task = ie_task_for_kind(t.plugin->table.task);
     /* Settings are checked before a run folder exists, so a bad value leaves
      * nothing behind. */
+    if (st == IE_OK && t.task->check_config) st = t.task->check_config(t.cfg);
     if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
     if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, &t.opt_opts, &t.schedule);
     /* A missing GPU (module, driver, device) is found before the run folder. */
     if (st == IE_OK) st = select_device(&t);
-    if (st == IE_OK && t.task == &segmentation_task) {
-        ie_seg_setup probe;
-        st = ie_seg_setup_from_config(t.cfg, t.n_classes, &probe);
-    }
     bool created = false;
     if (st == IE_OK && !resume && !follower) {
         const char *out_dir = "outputs", *name = "";
@@ -1378,18 +1063,15 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     snprintf(run_dir, run_dir_size, "%s", t.run_dir);
     char note[4400] = "", checkpoint_note[1400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume || follower, &t.ds, note, sizeof note);
-    /* Segmentations are written under the subjects' names. */
-    if (st == IE_OK && t.task == &segmentation_task) st = ie_dataset_check_names(t.ds);
     if (st == IE_OK && resume && !follower) st = check_resume(&t, resume_record);
-    if (st == IE_OK && t.task == &segmentation_task && !t.plugin->table.load_item && !follower)
-        st = ie_data_validate(t.cfg, t.ds, t.n_classes, t.run_dir);
+    t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .ds = t.ds, .split = &t.split, .plugin = t.plugin,
+                          .host = &t.host, .loss = &t.loss, .seed = t.seed, .batch_size = t.batch_size,
+                          .workers = t.workers, .prefetch = t.prefetch, .pad_multiple = t.pad_multiple,
+                          .device = t.device, .cache_bytes = t.cache_bytes, .follower = follower};
+    if (st == IE_OK && t.task->check_data) st = t.task->check_data(&t.env);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume || follower, &t.split);
     if (st == IE_OK) {
         init_host(&t);
-        t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .ds = t.ds, .split = &t.split,
-                              .plugin = t.plugin, .host = &t.host, .loss = &t.loss, .seed = t.seed,
-                              .batch_size = t.batch_size, .workers = t.workers, .prefetch = t.prefetch,
-                              .cache_bytes = t.cache_bytes, .follower = follower};
         st = t.task->setup(&t.env, &t.task_state);
     }
     if (st == IE_OK) st = create_model(&t);

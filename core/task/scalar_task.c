@@ -1,5 +1,6 @@
-/* core/train - classification and regression inside a training run: the
- * scalar dataset (core/data/scalar_hooks.h) as default data, per-epoch
+/* core/task - what the classification and regression entries of the task
+ * table share (classification.c, regression.c differ only in their default
+ * target): the scalar dataset (core/data/scalar_hooks.h) as default data, per-epoch
  * validation metrics, and after training the per-subject predictions CSV and
  * its metrics (core/metrics/scalar_report.h).
  *
@@ -28,7 +29,9 @@
 #include "core/inference/scalar_infer.h"
 #include "core/metrics/scalar_report.h"
 #include "core/tensor/tensor_impl.h"
-#include "core/train/task.h"
+#include "core/util/file_util.h"
+#include "core/task/scalar_task.h"
+#include "core/task/task.h"
 #include "innereye/autograd.h"
 #include "innereye/ops.h"
 
@@ -49,7 +52,7 @@ static ie_status read_strings(const ie_config *cfg, const char *key, const char 
     return ie_config_get_string_array(cfg, key, out, capacity, n);
 }
 
-static ie_status read_config(scalar_task *s, const ie_task_env *env) {
+static ie_status read_config(scalar_task *s, const ie_task_env *env, ie_scalar_target default_target) {
     const ie_config *cfg = env->cfg;
     ie_scalar_config *c = &s->cfg;
     IE_TRY(read_strings(cfg, "data.scalar.label_columns", s->labels, MAX_COLUMNS, &c->n_labels));
@@ -67,7 +70,7 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env) {
     if (!strcmp(target, "binary")) c->target = IE_TARGET_BINARY;
     else if (!strcmp(target, "multiclass")) c->target = IE_TARGET_MULTICLASS;
     else if (!strcmp(target, "regression")) c->target = IE_TARGET_REGRESSION;
-    else if (env->plugin->table.task == IE_TASK_REGRESSION) c->target = IE_TARGET_REGRESSION;
+    else if (default_target == IE_TARGET_REGRESSION) c->target = IE_TARGET_REGRESSION;
     else c->target = c->n_classes > 0 ? IE_TARGET_MULTICLASS : IE_TARGET_BINARY;
     IE_TRY(ie_config_get_string(cfg, "data.normalization", &norm));
     if (!strcmp(norm, "None")) c->norm = IE_SEG_NORM_NONE;
@@ -110,7 +113,7 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env) {
     return IE_OK;
 }
 
-static void destroy(void *state) {
+void ie_scalar_task_destroy(void *state) {
     scalar_task *s = state;
     if (!s) return;
     ie_loader_free(s->val_loader);
@@ -118,10 +121,10 @@ static void destroy(void *state) {
     free(s);
 }
 
-static ie_status setup(const ie_task_env *env, void **state) {
+ie_status ie_scalar_task_setup(const ie_task_env *env, ie_scalar_target default_target, void **state) {
     scalar_task *s = calloc(1, sizeof *s);
     if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    ie_status st = read_config(s, env);
+    ie_status st = read_config(s, env, default_target);
     if (st == IE_OK)
         st = ie_scalar_data_prepare(&s->cfg, env->ds, env->split->part[IE_SPLIT_TRAIN],
                                     env->split->count[IE_SPLIT_TRAIN], &s->data);
@@ -140,7 +143,7 @@ static ie_status setup(const ie_task_env *env, void **state) {
         st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);
     }
     if (st != IE_OK) {
-        destroy(s);
+        ie_scalar_task_destroy(s);
         return st;
     }
     printf("%s targets: %d output%s (", ie_scalar_target_name(s->cfg.target), ie_scalar_data_output_count(s->data),
@@ -157,9 +160,14 @@ static ie_status setup(const ie_task_env *env, void **state) {
     return IE_OK;
 }
 
-static ie_data_hooks hooks(void *state) { return ie_scalar_hooks(((scalar_task *)state)->data); }
+ie_data_hooks ie_scalar_task_hooks(void *state) { return ie_scalar_hooks(((scalar_task *)state)->data); }
 
-static ie_status describe_inputs(void *state, cJSON *params) {
+int ie_scalar_task_label_classes(void *state) {
+    (void)state;
+    return 0; /* the scalar data checks its targets when it reads the CSV */
+}
+
+ie_status ie_scalar_task_describe_inputs(void *state, cJSON *params) {
     scalar_task *s = state;
     return ie_scalar_describe_inputs(s->data, s->image_shape, params);
 }
@@ -172,7 +180,7 @@ static const char *epoch_metric(const scalar_task *s) {
                                                    : "accuracy";
 }
 
-static void metric_names(void *state, ie_task_metrics *m) {
+void ie_scalar_task_metric_names(void *state, ie_task_metrics *m) {
     scalar_task *s = state;
     m->count = 0;
     if (s->cfg.target == IE_TARGET_MULTICLASS) {
@@ -254,9 +262,9 @@ static ie_scalar_kind report_kind(const scalar_task *s) {
     return s->cfg.target == IE_TARGET_REGRESSION ? IE_SCALAR_REGRESSION : IE_SCALAR_CLASSIFICATION;
 }
 
-static ie_status validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m) {
+ie_status ie_scalar_task_validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m) {
     scalar_task *s = state;
-    metric_names(s, m);
+    ie_scalar_task_metric_names(s, m);
     ie_predictions *p = NULL;
     ie_scalar_report *r = NULL;
     IE_TRY(ie_predictions_new(&p));
@@ -329,7 +337,7 @@ static void regression_baseline(const scalar_task *s, const ie_task_env *env, cJ
     }
 }
 
-static ie_status infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
+ie_status ie_scalar_task_infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
     scalar_task *s = state;
     bool on_test = true, on_val = false;
     IE_TRY(ie_config_get_bool(env->cfg, "run.infer_test", &on_test));
@@ -367,15 +375,25 @@ static ie_status infer(void *state, const ie_task_env *env, int epoch, cJSON *re
     return st;
 }
 
-static const ie_task scalar_task_table = {
-    .name = "classification/regression",
-    .setup = setup,
-    .destroy = destroy,
-    .hooks = hooks,
-    .describe_inputs = describe_inputs,
-    .metric_names = metric_names,
-    .validate = validate,
-    .infer = infer,
-};
+/* ---- the commands ---- */
 
-const ie_task *ie_task_scalar(void) { return &scalar_task_table; }
+ie_status ie_scalar_task_infer_table(const ie_task_infer_request *r) {
+    ie_scalar_infer_request q = {.run = r->run, .checkpoint = r->checkpoint, .dataset = r->dataset, .out = r->out};
+    return ie_scalar_infer(&q);
+}
+
+ie_status ie_scalar_task_eval(const char *predictions, ie_scalar_kind kind, const char *out) {
+    ie_predictions *p = NULL;
+    ie_scalar_report *r = NULL;
+    ie_status st = ie_predictions_read_csv(predictions, &p);
+    if (st == IE_OK) st = ie_scalar_report_compute(p, kind, &r);
+    if (st == IE_OK) st = ie_make_dirs(out); /* only once the predictions are good */
+    if (st == IE_OK) st = ie_scalar_report_write(r, out);
+    if (st == IE_OK) {
+        ie_scalar_report_print(r, stdout);
+        printf("metrics: %s/metrics.csv\n", out);
+    }
+    ie_scalar_report_free(r);
+    ie_predictions_free(p);
+    return st;
+}

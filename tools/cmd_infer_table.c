@@ -1,15 +1,16 @@
-/* tools - `innereye infer` for a classification or regression run or
- * ensemble (docs/classification.md, "Predicting new data"):
+/* tools - `innereye infer` for a run or ensemble whose task predicts a
+ * table, classification and regression so far (docs/classification.md,
+ * "Predicting new data"):
  *
  *   innereye infer --run RUN_DIR --dataset CSV --out DIR [--checkpoint FILE] [--threads N]
  *
- * cmd_infer.c hands over here when RUN_DIR's model is a classification or
- * regression model; the work is core/inference/scalar_infer.h. */
+ * cmd_infer.c hands over here when RUN_DIR's task has an infer_table entry
+ * (core/task/task.h), which does the work. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/inference/scalar_infer.h"
+#include "core/task/task.h"
 #include "core/plugin/guard.h"
 #include "innereye/threads.h"
 #include "tools/cmd_infer.h"
@@ -33,8 +34,8 @@ static int refuse(const char *message) {
     return 2;
 }
 
-int ie_cmd_infer_scalar(int argc, char **argv) {
-    ie_scalar_infer_request r = {0};
+int ie_cmd_infer_table(const ie_task *task, int argc, char **argv) {
+    ie_task_infer_request r = {0};
     const char **slots[] = {&r.run, &r.dataset, &r.out, &r.checkpoint};
     static const char *const flags[] = {"--run", "--dataset", "--out", "--checkpoint"};
     int threads = 0;
@@ -94,7 +95,7 @@ int ie_cmd_infer_scalar(int argc, char **argv) {
     ie_threads_set(threads);
     /* A plugin's crash or exit() is reported, never an exit status 0. */
     ie_guard_begin("inference", NULL);
-    ie_status st = ie_scalar_infer(&r);
+    ie_status st = task->infer_table(&r);
     ie_guard_end();
     if (st != IE_OK) {
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());

@@ -1,0 +1,47 @@
+/* core/task - choosing the entry of the task table (task.h). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/run/ensemble.h"
+#include "core/task/task.h"
+
+const ie_task *const ie_tasks[] = {&ie_task_segmentation, &ie_task_classification, &ie_task_regression, NULL};
+
+const ie_task *ie_task_for_kind(ie_task_kind kind) {
+    switch (kind) {
+    case IE_TASK_CLASSIFICATION: return &ie_task_classification;
+    case IE_TASK_REGRESSION: return &ie_task_regression;
+    case IE_TASK_SEGMENTATION:
+    case IE_TASK_OTHER: break;
+    }
+    return &ie_task_segmentation;
+}
+
+const ie_task *ie_task_by_name(const char *name) {
+    for (int t = 0; name && ie_tasks[t]; t++)
+        if (!strcmp(ie_tasks[t]->name, name)) return ie_tasks[t];
+    return NULL;
+}
+
+ie_status ie_task_of_run(const char *run_dir, const ie_task **task) {
+    *task = NULL;
+    char path[4200];
+    struct stat sb;
+    bool ensemble = ie_ensemble_is(run_dir);
+    snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir);
+    if (stat(path, &sb) != 0) return IE_OK;
+    ie_config *cfg = NULL;
+    ie_loaded_plugin *plugin = NULL;
+    const char *name = "", *spec = "";
+    ie_status st = ie_config_new(&cfg);
+    if (st == IE_OK) st = ie_config_add_file(cfg, path);
+    if (st == IE_OK) st = ie_config_resolve(cfg);
+    if (st == IE_OK) st = ie_config_get_string(cfg, "model.name", &name);
+    if (st == IE_OK) st = ie_config_get_string(cfg, "model.plugin", &spec);
+    if (st == IE_OK) st = ie_plugin_find(spec[0] ? spec : name, &plugin);
+    if (st == IE_OK) *task = ie_task_for_kind(plugin->table.task);
+    ie_plugin_unload(plugin);
+    ie_config_free(cfg);
+    return st;
+}

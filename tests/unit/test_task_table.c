@@ -1,0 +1,59 @@
+/* The task table (core/task/task.h): every entry fills the fields its
+ * callers call without checking (the trainer, cross-validation), names are
+ * unique and found by ie_task_by_name, a plugin's task kind picks the entry
+ * docs/tasks.md says, and a folder that is not a run has no task. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/task/task.h"
+#include "test_util.h"
+
+static void test_entries(void) {
+    int n = 0;
+    for (int t = 0; ie_tasks[t]; t++, n++) {
+        const ie_task *e = ie_tasks[t];
+        CHECK(e->name && e->name[0], "entry %d has a name", t);
+        const char *name = e->name ? e->name : "?";
+        CHECK(e->setup && e->destroy && e->hooks && e->label_classes && e->metric_names && e->validate && e->infer,
+              "%s: every training entry the trainer calls unchecked", name);
+        CHECK(e->predictions && e->predictions[0] && e->cv_ensemble, "%s: the cross-validation entries", name);
+        CHECK(!e->infer_table == !e->eval_predictions, "%s: a task that predicts tables also evaluates them", name);
+        CHECK(ie_task_by_name(name) == e, "%s is found by its name", name);
+        for (int u = 0; u < t; u++)
+            CHECK(strcmp(ie_tasks[u]->name, name) != 0, "%s: one entry per name", name);
+    }
+    CHECK(n == 3, "three entries (segmentation, classification, regression), got %d", n);
+    CHECK(!ie_task_by_name("segmentations") && !ie_task_by_name("") && !ie_task_by_name(NULL), "unknown names");
+}
+
+static void test_kinds(void) {
+    CHECK(ie_task_for_kind(IE_TASK_SEGMENTATION) == &ie_task_segmentation, "segmentation");
+    CHECK(ie_task_for_kind(IE_TASK_CLASSIFICATION) == &ie_task_classification, "classification");
+    CHECK(ie_task_for_kind(IE_TASK_REGRESSION) == &ie_task_regression, "regression");
+    /* "other" plugins load their own data and are scored per voxel. */
+    CHECK(ie_task_for_kind(IE_TASK_OTHER) == &ie_task_segmentation, "other trains as segmentation");
+    /* Only classification and regression runs predict tables; segmentation
+     * runs are segmented by innereye infer itself, and read their data again
+     * for the folds' ensemble. */
+    CHECK(!ie_task_segmentation.infer_table && ie_task_segmentation.cv_ensemble_reads_data, "segmentation");
+    CHECK(ie_task_classification.infer_table && !ie_task_classification.cv_ensemble_reads_data, "classification");
+    CHECK(ie_task_regression.infer_table && !ie_task_regression.cv_ensemble_reads_data, "regression");
+    CHECK(ie_task_classification.cpu_only && ie_task_regression.cpu_only && !ie_task_segmentation.cpu_only,
+          "CPU only: classification and regression");
+}
+
+static void test_not_a_run(void) {
+    char dir[] = "/tmp/ie_test_task_table_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temporary folder");
+    const ie_task *task = &ie_task_regression;
+    CHECK_OK(ie_task_of_run(dir, &task));
+    CHECK(task == NULL, "a folder without config.resolved.json has no task");
+    rmdir(dir);
+}
+
+int main(void) {
+    test_entries();
+    test_kinds();
+    test_not_a_run();
+    return test_summary();
+}
