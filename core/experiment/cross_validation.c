@@ -15,6 +15,8 @@
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/run/run_dir.h"
+/* Upward (an exception in docs/architecture.md): the task table picks the
+ * folds' ensemble, as in core/train/trainer.c. */
 #include "core/task/task.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"

@@ -13,6 +13,9 @@
 #include "core/backend/pointwise_kernels.h"
 #include "core/ops/op_util.h"
 #include "core/autograd/trace.h"
+/* Upward (an exception in docs/architecture.md): synchronised batch norm
+ * exchanges statistics through dist; a hook that dist sets per micro-batch
+ * would end it. */
 #include "core/dist/sync_norm.h"
 
 /* x is f32 with min_ndim..5 dimensions: [N, C, ...]. */

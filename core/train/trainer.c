@@ -27,6 +27,9 @@
 #include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
+/* Upward (an exception in docs/architecture.md): the task table, whose entries
+ * run inference and ensembles above train; passing the entry in from the
+ * caller would end it. */
 #include "core/task/task.h"
 #include "core/tracking/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
