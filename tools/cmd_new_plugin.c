@@ -135,12 +135,10 @@ static bool copy_renamed(const char *template_dir, const char *file, const char 
         ok = false;
     }
     if (ok) {
-        FILE *out = fopen(dst, "wx"); /* x: never overwrite */
-        ok = out && fputs(new_text, out) >= 0;
-        if (out) ok = fclose(out) == 0 && ok;
-        if (!ok) fprintf(stderr, "innereye new-plugin: cannot write %s: %s\n", dst, strerror(errno));
-        if (!ok && out) unlink(dst);
-        if (ok) printf("  %s\n", dst);
+        /* never overwrites, never leaves a half-written file */
+        ok = ie_write_file_exclusive(dst, new_text, strlen(new_text)) == IE_OK;
+        if (!ok) fprintf(stderr, "innereye new-plugin: %s\n", ie_error_message());
+        else printf("  %s\n", dst);
     }
     free(text);
     free(new_text);

@@ -226,9 +226,11 @@ void ie_serve_scalar_answer(void *ctx, const ie_serve_input *inputs, int n_input
     snprintf(csv, sizeof csv, "%s/request.csv", work_dir);
     snprintf(out, sizeof out, "%s/out", work_dir);
     snprintf(predictions, sizeof predictions, "%s/predictions.csv", out);
-    FILE *f = fopen(csv, "w");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size); /* then written atomically */
     if (!f) {
-        refuse(reply, 500, "the server cannot write %.200s", csv);
+        refuse(reply, 503, "the server is out of memory");
         return;
     }
     fputs("subject", f);
@@ -242,9 +244,13 @@ void ie_serve_scalar_answer(void *ctx, const ie_serve_input *inputs, int n_input
         ie_csv_write_field(f, cells[c]);
     }
     fputc('\n', f);
-    bool written = fclose(f) == 0;
     ie_scalar_infer_request r = {.run = m->run, .dataset = csv, .out = out};
-    ie_status st = written ? ie_scalar_infer(&r) : ie_error_set(IE_ERR_IO, "the server cannot write %s", csv);
+    ie_status st = ie_write_stream_atomic(f, &text, &size, csv);
+    if (st != IE_OK) { /* the server's fault, not the request's */
+        refuse(reply, st == IE_ERR_NOMEM ? 503 : 500, "%s", ie_error_message());
+        return;
+    }
+    st = ie_scalar_infer(&r);
     if (st == IE_OK) st = answer_json(predictions, reply);
     if (st != IE_OK) {
         /* The request's fault unless the server or a plugin broke. */

@@ -207,13 +207,22 @@ static ie_status write_host(const char *path, const ie_params *params, ie_tensor
 
     size_t tmp_len = strlen(path) + 32;
     char *tmp = malloc(tmp_len);
+    if (!tmp) {
+        free(header);
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    }
     snprintf(tmp, tmp_len, "%s.tmp.%ld", path, (long)getpid());
     ie_status st = IE_OK;
+    /* Written in pieces straight from the tensors (no copy of the whole file
+     * in memory), so not with ie_write_file_atomic; the same checks. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         st = ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        if (fd >= 0) close(fd);
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
         goto done;
     }
     unsigned char len_bytes[8];

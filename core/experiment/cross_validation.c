@@ -132,7 +132,9 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     ie_status st = ie_child_runs(runs, (int)folds, (int)parallel);
     char path[4200];
     snprintf(path, sizeof path, "%s/cv_status.csv", parent);
-    FILE *f = fopen(path, "w");
+    char *text = NULL;
+    size_t text_size = 0;
+    FILE *f = open_memstream(&text, &text_size); /* then written atomically */
     int failed = 0;
     if (f) fprintf(f, "fold,status,exit_code,run_dir\n");
     for (int i = 0; i < folds; i++) {
@@ -140,7 +142,9 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
         failed += !ok;
         if (f) fprintf(f, "%d,%s,%d,%s/fold_%d\n", i, ok ? "finished" : "failed", runs[i].exit_code, parent, i);
     }
-    if (f) fclose(f);
+    ie_status status = f ? ie_write_stream_atomic(f, &text, &text_size, path)
+                         : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    if (status != IE_OK) return status; /* before anything else sets the error message */
     ie_status agg = ie_cv_aggregate(parent, (int)folds);
     if (st != IE_OK) return st;
     if (agg != IE_OK) return agg;

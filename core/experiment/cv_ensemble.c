@@ -44,8 +44,10 @@ static ie_status run_dataset_path(const char *run, char *out, size_t size) {
 
 /* Every row of the test subjects, with absolute file paths. */
 static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, const char *path) {
-    FILE *f = fopen(path, "w");
-    if (!f) return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size); /* then written atomically */
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     const char *const *cols = ie_dataset_columns(ds);
     int nc = ie_dataset_column_count(ds), path_col = ie_dataset_column(ds, "filePath");
     for (int c = 0; c < nc; c++) {
@@ -68,7 +70,7 @@ static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, con
                 if (c == nc - 1) fputc('\n', f);
             }
     }
-    return fclose(f) == 0 ? IE_OK : ie_error_set(IE_ERR_IO, "%s: write failed", path);
+    return ie_write_stream_atomic(f, &text, &size, path);
 }
 
 /* Metrics of the ensemble's predictions against each test subject's truth. */

@@ -246,10 +246,12 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
     IE_TRY(ie_csv_read(path, &tcsv));
     if (trials <= 0 || trials > tcsv->n_rows) trials = tcsv->n_rows;
     snprintf(path, sizeof path, "%s/sweep.csv", parent);
-    FILE *f = fopen(path, "w");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size); /* then written atomically */
     if (!f) {
         ie_csv_free(tcsv);
-        return ie_error_set(IE_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     }
     fprintf(f, "trial,status");
     for (int i = 1; i < tcsv->n_columns; i++) fprintf(f, ",%s", tcsv->header[i]);
@@ -276,7 +278,11 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
             best_value = v;
         }
     }
-    fclose(f);
+    ie_status st = ie_write_stream_atomic(f, &text, &size, path);
+    if (st != IE_OK) {
+        ie_csv_free(tcsv);
+        return st;
+    }
     if (best < 0) {
         ie_csv_free(tcsv);
         return ie_error_set(IE_ERR_STATE, "sweep: no trial finished with a value of %s (see %s)", metric, path);

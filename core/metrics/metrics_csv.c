@@ -62,12 +62,17 @@ static ie_status out_open(const char *op, const char *path, bool overwrite, out_
     return IE_OK;
 }
 
-/* Flushes, closes and moves the file to its path; frees o in every case. */
+/* Flushes, fsyncs, closes and moves the file to its path; frees o in every
+ * case.  A stream writer rather than ie_write_file_atomic/_exclusive: rows
+ * are added subject by subject, and a folder that cannot take the file fails
+ * at open, before any subject is evaluated. */
 static ie_status out_commit(const char *op, out_file *o) {
     ie_status st = IE_OK;
     bool ok = fflush(o->f) == 0 && !ferror(o->f);
     int err = ok ? 0 : errno;
-    if (ok) (void)fsync(fileno(o->f)); /* best effort: some file systems refuse it */
+    /* EINVAL/ENOTSUP: a file system that cannot sync (nothing was lost);
+     * any other failure (EIO, ENOSPC) means the data may not be on disk. */
+    if (ok && fsync(fileno(o->f)) != 0 && errno != EINVAL && errno != ENOTSUP) ok = false, err = errno;
     if (fclose(o->f) != 0 && ok) ok = false, err = errno;
     o->f = NULL;
     if (!ok) {

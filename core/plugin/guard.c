@@ -41,12 +41,17 @@ static char alt_stack[64 * 1024]; /* a stack overflow still gets its message */
 
 /* ---- async-signal-safe output ---- */
 
+/* The errno of a put() that could not write everything: write_record then
+ * keeps the previous run.json rather than renaming a truncated one over it. */
+static volatile sig_atomic_t put_failed;
+
 static void put(int fd, const char *s) {
     size_t n = strlen(s); /* strlen is async-signal-safe since POSIX 2016 */
     while (n > 0) {
         ssize_t w = write(fd, s, n);
         if (w <= 0) {
             if (w < 0 && errno == EINTR) continue;
+            put_failed = w < 0 ? errno : EIO;
             return;
         }
         s += w, n -= (size_t)w;
@@ -97,12 +102,31 @@ static bool is_crash(int sig) {
     return sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT;
 }
 
-/* run.json with the final status, written and renamed into place. */
+/* run.json not updated: says so on stderr, with the errno (strerror is not
+ * async-signal-safe), and removes the temporary file. */
+static void record_failed(const char *step, int err) {
+    unlink(record_tmp);
+    put(STDERR_FILENO, "innereye: ");
+    put(STDERR_FILENO, record_path);
+    put(STDERR_FILENO, ": could not record the final status (");
+    put(STDERR_FILENO, step);
+    put(STDERR_FILENO, " failed, errno ");
+    put_int(STDERR_FILENO, err);
+    put(STDERR_FILENO, "); it keeps its previous status.\n");
+}
+
+/* run.json with the final status, written and renamed into place only when
+ * every write, the fsync and the close succeeded, so it is never truncated.
+ * Async-signal-safe calls only. */
 static void write_record(const char *status, const char *cause) {
     char *text = record;
     if (!text || !run_dir[0]) return;
     int fd = open(record_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return;
+    if (fd < 0) {
+        record_failed("creating the temporary file", errno);
+        return;
+    }
+    put_failed = 0;
     put(fd, text);
     put(fd, ",\n\t\"status\":\t");
     put_json_string(fd, status);
@@ -129,9 +153,12 @@ static void write_record(const char *status, const char *cause) {
     put(fd, ",\n\t\t\"checkpoint_epoch\":\t");
     put_int(fd, checkpoint_epoch);
     put(fd, "\n\t}\n}\n");
-    fsync(fd);
-    close(fd);
-    rename(record_tmp, record_path);
+    int err = put_failed;
+    const char *failed = "writing";
+    if (!err && fsync(fd) != 0) err = errno, failed = "fsync";
+    if (close(fd) != 0 && !err) err = errno, failed = "close";
+    if (!err && rename(record_tmp, record_path) != 0) err = errno, failed = "rename";
+    if (err) record_failed(failed, err);
 }
 
 /* What happened (`what`, `detail`), where, and what to do, on stderr. */

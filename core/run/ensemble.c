@@ -1,5 +1,6 @@
 /* core/run - building and reading ensemble folders. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static char *read_all(const char *path) {
     return ie_read_file(path, &text, NULL) == IE_OK ? text : NULL;
 }
 
+/* Copies in pieces (weights can be large) into the ensemble's temporary
+ * folder, which is renamed only when complete; fsync'd so that the renamed
+ * folder never holds a file cut short by a crash. */
 static ie_status copy_file(const char *from, const char *to) {
     FILE *in = fopen(from, "rb");
     if (!in) return ie_error_set(IE_ERR_IO, "%s: cannot read: %s", from, strerror(errno));
@@ -28,10 +32,24 @@ static ie_status copy_file(const char *from, const char *to) {
     }
     char buf[1 << 16];
     size_t n;
-    int ok = 1;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) ok = ok && fwrite(buf, 1, n, out) == n;
+    bool ok = true;
+    int err = 0; /* the first failure's errno: later calls may change it */
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n) ok = false, err = errno;
+    bool read_ok = !ferror(in);
     fclose(in);
-    if (fclose(out) != 0 || !ok) return ie_error_set(IE_ERR_IO, "%s: write failed", to);
+    if (!read_ok) {
+        fclose(out);
+        remove(to);
+        return ie_error_set(IE_ERR_IO, "%s: reading failed while copying it to %s", from, to);
+    }
+    if (ok && (fflush(out) != 0 || fsync(fileno(out)) != 0)) ok = false, err = errno;
+    if (fclose(out) != 0 && ok) ok = false, err = errno;
+    if (!ok) {
+        remove(to);
+        return ie_error_set(IE_ERR_IO, "%s: writing failed: %s; %s", to, strerror(err ? err : EIO),
+                            err == ENOSPC ? "free some disk space" : "check the folder");
+    }
     return IE_OK;
 }
 
