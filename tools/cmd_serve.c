@@ -21,6 +21,7 @@
 #include "core/inference/scalar_infer.h"
 #include "core/plugin/guard.h"
 #include "core/serve/serve.h"
+#include "core/task/task.h"
 #include "core/util/file_util.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
@@ -373,10 +374,11 @@ int ie_cmd_serve(int argc, char **argv) {
                                 .max_upload = (size_t)a.max_upload_mb << 20, .max_image = (size_t)a.max_image_mb << 20,
                                 .max_requests = a.queue, .timeout_s = a.timeout_s,
                                 .tmp_dir = tmp && tmp[0] ? tmp : "/tmp", .log = stderr};
-    /* Classification and regression runs predict with what they were
-     * trained with, as infer does: nothing can be changed. */
-    bool scalar = false;
-    if (ie_scalar_infer_is_scalar(run, &scalar) == IE_OK && scalar) {
+    /* Classification and regression runs (a task that predicts a table,
+     * core/task/task.h) predict with what they were trained with, as infer
+     * does: nothing can be changed. */
+    const ie_task *task = NULL;
+    if (ie_task_of_run(run, &task) == IE_OK && task && task->infer_table) {
         for (int i = 0; i < argc; i++)
             if (is_flag(argv[i], "--set") || is_flag(argv[i], "--config")) {
                 fprintf(stderr, "innereye serve: %s: a classification or regression run predicts with the settings "
