@@ -47,7 +47,7 @@ check "a run on an images folder stops after epoch 1" grep -q '"status":[[:space
 mv data gone
 "$innereye" train --resume "$out/o/real" > f.txt 2>&1
 check "its resume without the folder fails on the missing file, never trains on generated volumes" \
-  bash -c "! grep -q GENERATED f.txt && ! test -e '$out/o/real/synthetic_data' && grep -q 'data/images/s0.nii.gz: No such file' f.txt"
+  bash -c "! grep -q GENERATED f.txt && ! test -e '$out/o/real/synthetic_data' && grep -q 'data/images/s0.nii.gz (listed in .*dataset.csv), does not exist' f.txt"
 mv gone data
 "$innereye" train --resume "$out/o/real" > g.txt 2>&1
 check "with the folder back, the resume finishes" test $? -eq 0
