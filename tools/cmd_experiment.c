@@ -19,6 +19,7 @@
 #include "core/experiment/repro.h"
 #include "core/experiment/sweep.h"
 #include "core/report/report.h"
+#include "core/task/task.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_experiment.h"
@@ -74,7 +75,7 @@ int ie_cmd_repro_check(int argc, char **argv) {
         return 2;
     }
     bool passed = false;
-    ie_status st = ie_repro_check(cfg, threads, n_threads, workers, n_workers, &passed);
+    ie_status st = ie_repro_check(cfg, &ie_all_tasks, threads, n_threads, workers, n_workers, &passed);
     ie_config_free(cfg);
     free(rest);
     free(config_args);
@@ -91,7 +92,7 @@ int ie_cmd_rerun(int argc, char **argv) {
         return 2;
     }
     bool matched = false;
-    if (ie_rerun(argv[0], &matched) != IE_OK) {
+    if (ie_rerun(argv[0], &ie_all_tasks, &matched) != IE_OK) {
         fprintf(stderr, "innereye rerun: %s\n", ie_error_message());
         return 1;
     }
@@ -213,7 +214,7 @@ int ie_cmd_cv_aggregate(int argc, char **argv) {
     if (st == IE_OK) st = ie_cv_aggregate(argv[0], folds);
     char self[4096];
     ie_self_path(self, sizeof self);
-    if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, argv[0], folds, self);
+    if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, &ie_all_tasks, argv[0], folds, self);
     if (st == IE_OK) ie_report_after(argv[0]); /* report.html (core/report) */
     ie_config_free(cfg);
     if (st != IE_OK) {

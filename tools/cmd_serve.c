@@ -374,8 +374,9 @@ int ie_cmd_serve(int argc, char **argv) {
                                 .max_upload = (size_t)a.max_upload_mb << 20, .max_image = (size_t)a.max_image_mb << 20,
                                 .max_requests = a.queue, .timeout_s = a.timeout_s,
                                 .tmp_dir = tmp && tmp[0] ? tmp : "/tmp", .log = stderr};
-    /* Classification and regression runs predict with what they were
-     * trained with, as infer does: nothing can be changed. */
+    /* Classification and regression runs (a task that predicts a table,
+     * core/task/task.h) predict with what they were trained with, as infer
+     * does: nothing can be changed. */
     const ie_task *task = NULL;
     if (ie_task_of_run(run, &task) == IE_OK && task && task->infer_table) {
         for (int i = 0; i < argc; i++)

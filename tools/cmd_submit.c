@@ -389,7 +389,7 @@ static int aggregate_cv(const char *run_dir) {
     if (st == IE_OK) printf("aggregated: %s/cv_metrics.csv, %s/cv_summary.csv\n", run_dir, run_dir);
     /* Some tasks' ensembles read the test subjects' files again, others
      * combine the folds' predictions (core/task/task.h). */
-    const ie_task *task = st == IE_OK ? ie_cv_task(run_dir, folds) : NULL;
+    const ie_task *task = st == IE_OK ? ie_cv_task(&ie_all_tasks, run_dir, folds) : NULL;
     bool reads_data = !task || task->cv_ensemble_reads_data;
     if (st == IE_OK && reads_data && ie_azureml_data_elsewhere(run_dir, folds, where, sizeof where)) {
         printf("the folds' ensemble is not evaluated here: the folds read their data from %s (the job's data "
@@ -398,7 +398,7 @@ static int aggregate_cv(const char *run_dir) {
     } else if (st == IE_OK) {
         char self[4096];
         ie_self_path(self, sizeof self);
-        st = ie_cv_ensemble_folds(cfg, run_dir, folds, self);
+        st = ie_cv_ensemble_folds(cfg, &ie_all_tasks, run_dir, folds, self);
     }
     ie_config_free(cfg);
     if (chdir(cwd) != 0) fprintf(stderr, "innereye collect: cannot return to %s\n", cwd);

@@ -15,6 +15,7 @@
 #include "core/dist/comm.h"
 #include "core/experiment/cross_validation.h"
 #include "core/report/report.h"
+#include "core/task/task.h"
 #include "core/train/resume.h"
 #include "core/train/trainer.h"
 #include "innereye/config.h"
@@ -55,7 +56,7 @@ static int finish(ie_status st, const char *run_dir, const ie_comm *comm) {
  * it is refused rather than silently ignored; the keys that never change
  * results may be set (core/train/resume.h). */
 static int resume(int argc, char **argv, ie_comm *comm) {
-    ie_train_request req = {.comm = comm};
+    ie_train_request req = {.comm = comm, .tasks = &ie_all_tasks};
     const char **set = calloc((size_t)argc + 1, sizeof *set);
     if (!set) return fail("out of memory", 1);
     for (int i = 0; i < argc; i++) {
@@ -114,7 +115,7 @@ static bool has_resume(int argc, char **argv) {
 /* The command on a new config and argument list, which ie_cmd_train frees
  * whichever way it returns. */
 static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *comm) {
-    ie_train_request req = {.comm = comm};
+    ie_train_request req = {.comm = comm, .tasks = &ie_all_tasks};
     int n_rest = 0;
     if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
         usage(stderr);
@@ -158,9 +159,9 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
         char self[4096];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         self[n > 0 ? n : 0] = '\0';
-        st = ie_cv_run_all(cfg, self, run_dir, sizeof run_dir);
+        st = ie_cv_run_all(cfg, &ie_all_tasks, self, run_dir, sizeof run_dir);
     } else if (folds >= 2) {
-        st = ie_cv_run_fold_on(cfg, req.threads_override, comm, run_dir, sizeof run_dir);
+        st = ie_cv_run_fold_on(cfg, req.tasks, req.threads_override, comm, run_dir, sizeof run_dir);
     } else {
         st = ie_train(&req, run_dir, sizeof run_dir);
     }

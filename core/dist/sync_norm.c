@@ -20,7 +20,7 @@ typedef struct slot {
     ie_tensor **grads; /* its parameters' gradients while another micro-batch runs */
     double *values;    /* at a layer: its partial sums in, the combination out */
     size_t n;
-    ie_sync_combine how;
+    ie_norm_sync_combine how;
     const char *layer;
     ie_status result;
 } slot;
@@ -39,16 +39,12 @@ typedef struct group {
     char message[1024];
 } group;
 
+/* One micro-batch's thread; hook is what core/ops/norm.c sees of it. */
 typedef struct member {
     group *g;
     int i;
+    ie_norm_sync hook;
 } member;
-
-static _Thread_local member *self;
-
-bool ie_sync_norm_active(void) { return self != NULL; }
-int ie_sync_norm_micro_batch(void) { return self ? self->g->lo + self->i : 0; }
-double ie_sync_norm_weight(void) { return self ? self->g->o->weights[self->g->lo + self->i] : 1.0; }
 
 /* ---- combining two leaves: values, then the two flags (added) ---- */
 
@@ -115,7 +111,7 @@ static void stop_all(group *g, ie_status st, const char *message) {
  * tree, over all processes, and the waiting ones get the combination. */
 static void exchange(group *g) {
     size_t n = 0;
-    ie_sync_combine how = IE_SYNC_SUMS;
+    ie_norm_sync_combine how = IE_NORM_SYNC_SUMS;
     const char *layer = "batch_norm";
     bool have = false, mismatch = false;
     for (int i = 0; i < g->k; i++) {
@@ -141,7 +137,7 @@ static void exchange(group *g) {
         leaf[n] = s->state == WAITING ? (mismatch ? 1 : 0) : s->state == NOT_FINITE ? 0 : 1;
         leaf[n + 1] = s->state == NOT_FINITE ? 1 : 0;
     }
-    ie_tree_sum sum = {len * sizeof(double), how == IE_SYNC_MOMENTS ? combine_moments : combine_sums};
+    ie_tree_sum sum = {len * sizeof(double), how == IE_NORM_SYNC_MOMENTS ? combine_moments : combine_sums};
     ie_dist_reduce_opts ro = {.sum = &sum, .stream = 1, .owners_only = true, .noun = "the batch-norm statistics"};
     ie_status st = ie_dist_reduce_values(g->o->comm, g->o->count, leaves, &ro, root);
     g->unannounced = false;
@@ -199,9 +195,9 @@ static void *micro_batch_thread(void *arg) {
     }
     swap_in(g, m->i);
     pthread_mutex_unlock(&g->mu);
-    self = m;
+    ie_norm_sync_set(&m->hook);
     ie_status st = g->fn(g->ctx, g->lo + m->i);
-    self = NULL;
+    ie_norm_sync_set(NULL);
     pthread_mutex_lock(&g->mu);
     slot *s = &g->slots[m->i];
     swap_out(g, m->i);
@@ -214,9 +210,10 @@ static void *micro_batch_thread(void *arg) {
     return NULL;
 }
 
-ie_status ie_sync_norm_exchange(ie_sync_combine how, double *values, size_t n, const char *layer) {
-    member *m = self;
-    if (!m) return ie_error_set(IE_ERR_INTERNAL, "%s: a synchronised exchange outside a synchronised step", layer);
+/* The hook's exchange (sync_norm.h), on micro-batch m's thread. */
+static ie_status exchange_at_layer(void *ctx, ie_norm_sync_combine how, double *values, size_t n,
+                                   const char *layer) {
+    member *m = ctx;
     group *g = m->g;
     slot *s = &g->slots[m->i];
     pthread_mutex_lock(&g->mu);
@@ -272,7 +269,8 @@ ie_status ie_sync_norm_run(const ie_sync_norm_opts *o, ie_sync_micro_batch_fn fn
     }
     int started = 0;
     for (int i = 0; i < g.k; i++) {
-        members[i] = (member){&g, i};
+        members[i] = (member){&g, i, {.micro_batch = lo + i, .weight = o->weights[lo + i],
+                                      .exchange = exchange_at_layer, .ctx = &members[i]}};
         g.slots[i].state = RUNNING;
         g.slots[i].result = IE_OK;
         if (pthread_create(&g.slots[i].thread, NULL, micro_batch_thread, &members[i]) != 0) break;

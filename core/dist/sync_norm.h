@@ -19,7 +19,8 @@
  * micro-batch keep its own parameter gradients (swapped in and out at each
  * turn), which the step packs as its leaf as before.
  *
- * What a batch-norm layer exchanges (core/ops/norm.c), per channel:
+ * What a batch-norm layer exchanges (core/ops/norm.c, through the hook of
+ * core/ops/norm_sync.h), per channel:
  *  - forward: (elements, mean, sum of squared deviations) of the
  *    micro-batch, merged pairwise by Chan et al.'s rule (exact in real
  *    arithmetic, stable in floating point);
@@ -36,6 +37,7 @@
 #include <stddef.h>
 
 #include "core/dist/comm.h"
+#include "core/ops/norm_sync.h"
 #include "innereye/params.h"
 
 typedef ie_status (*ie_sync_micro_batch_fn)(void *ctx, int j);
@@ -57,21 +59,12 @@ typedef struct ie_sync_norm_opts {
  * the caller then stops the job, see docs/distributed.md). */
 ie_status ie_sync_norm_run(const ie_sync_norm_opts *opts, ie_sync_micro_batch_fn fn, void *ctx, ie_status *results);
 
-/* For core/ops/norm.c, on a micro-batch's thread: */
-/* true inside ie_sync_norm_run's fn */
-bool ie_sync_norm_active(void);
-/* j, and its weight w_j */
-int ie_sync_norm_micro_batch(void);
-double ie_sync_norm_weight(void);
-
-typedef enum ie_sync_combine {
-    IE_SYNC_MOMENTS, /* values: (count, mean, M2) triples, merged by Chan's rule */
-    IE_SYNC_SUMS,    /* values added */
-} ie_sync_combine;
-/* values[0..n): this micro-batch's partial statistics in, the combination
- * over all the step's micro-batches out.  layer names the layer in
- * messages.  A combined fault flag returns IE_ERR_STATE (another micro-batch
- * failed) or IE_ERR_NUMERIC (another's loss is not finite). */
-ie_status ie_sync_norm_exchange(ie_sync_combine how, double *values, size_t n, const char *layer);
+/* On each micro-batch's thread, ie_sync_norm_run sets core/ops's batch-norm
+ * hook (core/ops/norm_sync.h) while fn runs: j, w_j, and an exchange that
+ * takes this micro-batch's partial statistics in and gives the combination
+ * over all the step's micro-batches out (IE_NORM_SYNC_MOMENTS or
+ * IE_NORM_SYNC_SUMS as above).  A combined fault flag makes the exchange
+ * return IE_ERR_STATE (another micro-batch failed) or IE_ERR_NUMERIC
+ * (another's loss is not finite). */
 
 #endif

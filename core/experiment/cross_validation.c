@@ -15,9 +15,7 @@
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/run/run_dir.h"
-/* Upward (an exception in docs/architecture.md): the task table picks the
- * folds' ensemble, as in core/train/trainer.c. */
-#include "core/task/task.h"
+#include "core/train/task_interface.h"
 #include "core/train/trainer.h"
 #include "innereye/threads.h"
 
@@ -67,11 +65,13 @@ static ie_status write_parent_config(ie_config *cfg, const char *parent) {
     return s;
 }
 
-ie_status ie_cv_run_fold(ie_config *cfg, int threads_override, char *run_dir, size_t size) {
-    return ie_cv_run_fold_on(cfg, threads_override, NULL, run_dir, size);
+ie_status ie_cv_run_fold(ie_config *cfg, const ie_task_table *tasks, int threads_override, char *run_dir,
+                         size_t size) {
+    return ie_cv_run_fold_on(cfg, tasks, threads_override, NULL, run_dir, size);
 }
 
-ie_status ie_cv_run_fold_on(ie_config *cfg, int threads_override, struct ie_comm *comm, char *run_dir, size_t size) {
+ie_status ie_cv_run_fold_on(ie_config *cfg, const ie_task_table *tasks, int threads_override, struct ie_comm *comm,
+                            char *run_dir, size_t size) {
     int64_t folds = 0, fold = -1;
     IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
     IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
@@ -88,13 +88,13 @@ ie_status ie_cv_run_fold_on(ie_config *cfg, int threads_override, struct ie_comm
     snprintf(assignment, sizeof assignment, "output.dir=%s", parent);
     if (st == IE_OK) st = ie_config_set(child, assignment, "cross-validation");
     if (st == IE_OK) st = ie_config_resolve(child);
-    ie_train_request req = {.config = child, .threads_override = threads_override, .comm = comm};
+    ie_train_request req = {.config = child, .threads_override = threads_override, .comm = comm, .tasks = tasks};
     if (st == IE_OK) st = ie_train(&req, run_dir, size);
     ie_config_free(child);
     return st;
 }
 
-ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size_t size) {
+ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *innereye, char *parent, size_t size) {
     int64_t folds = 0, parallel = 1, threads = 0;
     const char *output_dir = "outputs";
     IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
@@ -148,7 +148,7 @@ ie_status ie_cv_run_all(ie_config *cfg, const char *innereye, char *parent, size
     ie_status agg = ie_cv_aggregate(parent, (int)folds);
     if (st != IE_OK) return st;
     if (agg != IE_OK) return agg;
-    ie_status ens = ie_cv_ensemble_folds(cfg, parent, (int)folds, innereye);
+    ie_status ens = ie_cv_ensemble_folds(cfg, tasks, parent, (int)folds, innereye);
     if (ens != IE_OK) return ens;
     if (failed)
         return ie_error_set(IE_ERR_STATE, "%d of %lld folds failed (see %s/cv_status.csv and fold_<i>.log); the "
@@ -177,24 +177,25 @@ ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds) {
     return IE_OK;
 }
 
-const ie_task *ie_cv_task(const char *parent, int folds) {
+const ie_task *ie_cv_task(const ie_task_table *tasks, const char *parent, int folds) {
     char path[4200];
     struct stat s;
     for (int i = 0; i < folds; i++)
-        for (int t = 0; ie_tasks[t]; t++) {
-            snprintf(path, sizeof path, "%s/fold_%d/%s", parent, i, ie_tasks[t]->predictions);
-            if (stat(path, &s) == 0) return ie_tasks[t];
+        for (int t = 0; tasks->entries[t]; t++) {
+            snprintf(path, sizeof path, "%s/fold_%d/%s", parent, i, tasks->entries[t]->predictions);
+            if (stat(path, &s) == 0) return tasks->entries[t];
         }
     return NULL;
 }
 
 /* A cross-validation ends with its folds' ensemble evaluated on the shared
  * test set, the way the folds' task does it (core/task/task.h). */
-ie_status ie_cv_ensemble_folds(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
+ie_status ie_cv_ensemble_folds(const ie_config *cfg, const ie_task_table *tasks, const char *parent, int folds,
+                               const char *innereye) {
     bool infer = true;
     IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
     if (!infer) return IE_OK;
-    const ie_task *task = ie_cv_task(parent, folds);
+    const ie_task *task = ie_cv_task(tasks, parent, folds);
     return task ? task->cv_ensemble(cfg, parent, folds, innereye) : IE_OK;
 }
 

@@ -11,8 +11,8 @@
 #include "core/train/trainer.h"
 
 /* Trains `base` with overrides into <parent>/<name>. */
-static ie_status train_variant(ie_config *base, const char *parent, const char *name, int threads, int workers,
-                               char *run_dir, size_t size) {
+static ie_status train_variant(ie_config *base, const ie_task_table *tasks, const char *parent, const char *name,
+                               int threads, int workers, char *run_dir, size_t size) {
     ie_config *cfg = NULL;
     char set[4200];
     ie_status st = ie_config_new(&cfg);
@@ -26,27 +26,27 @@ static ie_status train_variant(ie_config *base, const char *parent, const char *
     if (st == IE_OK) st = ie_config_resolve(cfg);
     printf("== %s: %d threads, %d loader workers\n", name, threads, workers);
     fflush(stdout);
-    ie_train_request req = {.config = cfg, .threads_override = threads};
+    ie_train_request req = {.config = cfg, .threads_override = threads, .tasks = tasks};
     if (st == IE_OK) st = ie_train(&req, run_dir, size);
     ie_config_free(cfg);
     return st;
 }
 
-ie_status ie_repro_check(ie_config *cfg, const int *threads, int n_threads, const int *workers, int n_workers,
-                         bool *passed) {
+ie_status ie_repro_check(ie_config *cfg, const ie_task_table *tasks, const int *threads, int n_threads,
+                         const int *workers, int n_workers, bool *passed) {
     const char *out = "outputs";
     IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
     char parent[4096], base[4200], other[4200], name[64], diff[2048];
     IE_TRY(ie_run_dir_create(out, "", "repro_check", parent, sizeof parent));
     printf("repro-check in %s\n", parent);
-    IE_TRY(train_variant(cfg, parent, "baseline", threads[0], workers[0], base, sizeof base));
+    IE_TRY(train_variant(cfg, tasks, parent, "baseline", threads[0], workers[0], base, sizeof base));
     *passed = true;
     int checks = 0;
     for (int t = 0; t < n_threads; t++)
         for (int w = 0; w < n_workers; w++) {
             if (t == 0 && w == 0) snprintf(name, sizeof name, "baseline_again");
             else snprintf(name, sizeof name, "threads%d_workers%d", threads[t], workers[w]);
-            IE_TRY(train_variant(cfg, parent, name, threads[t], workers[w], other, sizeof other));
+            IE_TRY(train_variant(cfg, tasks, parent, name, threads[t], workers[w], other, sizeof other));
             bool same = false;
             IE_TRY(ie_compare_runs(base, other, &same, diff, sizeof diff));
             checks++;
@@ -58,7 +58,7 @@ ie_status ie_repro_check(ie_config *cfg, const int *threads, int n_threads, cons
     return IE_OK;
 }
 
-ie_status ie_rerun(const char *run_dir, bool *matched) {
+ie_status ie_rerun(const char *run_dir, const ie_task_table *tasks, bool *matched) {
     char path[4200], name[512], copy[4200], set[4200], new_dir[4200], diff[2048];
     snprintf(path, sizeof path, "%s/config.resolved.json", run_dir);
     ie_config *cfg = NULL;
@@ -80,7 +80,7 @@ ie_status ie_rerun(const char *run_dir, bool *matched) {
     snprintf(set, sizeof set, "run.name=%s", name);
     if (st == IE_OK) st = ie_config_set(cfg, set, "rerun");
     if (st == IE_OK) st = ie_config_resolve(cfg);
-    ie_train_request req = {.config = cfg};
+    ie_train_request req = {.config = cfg, .tasks = tasks};
     if (st == IE_OK) st = ie_train(&req, new_dir, sizeof new_dir);
     ie_config_free(cfg);
     IE_TRY(st);

@@ -9,12 +9,15 @@
 
 #include <stdbool.h>
 
+#include "core/train/task_interface.h"
 #include "innereye/config.h"
 
-/* threads/workers: the counts to try (the first of each is the baseline). */
-ie_status ie_repro_check(ie_config *cfg, const int *threads, int n_threads, const int *workers, int n_workers,
-                         bool *passed);
+/* tasks: the task table (core/task/task.h: &ie_all_tasks), which the runs
+ * train with.  threads/workers: the counts to try (the first of each is the
+ * baseline). */
+ie_status ie_repro_check(ie_config *cfg, const ie_task_table *tasks, const int *threads, int n_threads,
+                         const int *workers, int n_workers, bool *passed);
 
-ie_status ie_rerun(const char *run_dir, bool *matched);
+ie_status ie_rerun(const char *run_dir, const ie_task_table *tasks, bool *matched);
 
 #endif

@@ -13,10 +13,7 @@
 #include "core/backend/pointwise_kernels.h"
 #include "core/ops/op_util.h"
 #include "core/autograd/trace.h"
-/* Upward (an exception in docs/architecture.md): synchronised batch norm
- * exchanges statistics through dist; a hook that dist sets per micro-batch
- * would end it. */
-#include "core/dist/sync_norm.h"
+#include "core/ops/norm_sync.h"
 
 /* x is f32 with min_ndim..5 dimensions: [N, C, ...]. */
 static ie_status check_activation(const char *op, const ie_tensor *x, int min_ndim, const char *layouts) {
@@ -110,8 +107,8 @@ static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, i
 /* ---------------- batch norm ---------------- */
 
 /* Synchronised batch norm (train.sync_batch_norm; the rules are in
- * core/dist/sync_norm.h): in training, on a micro-batch's thread, the
- * statistics are those of the step's whole global batch.  Forward exchanges
+ * core/dist/sync_norm.h): in training, on a thread with a hook set
+ * (core/ops/norm_sync.h), the statistics are those of the step's whole global batch.  Forward exchanges
  * each channel's (count, mean, M2); backward exchanges w_j * (sum dy,
  * sum dy * (x - mean)), w_j being this micro-batch's weight in the step's
  * loss: this micro-batch's backward differentiates its own loss L_j, the
@@ -119,9 +116,10 @@ static ie_status record(const char *op, ie_backward_fn backward, ie_tensor *x, i
  * sums divided by w_j.  The parameter gradients are this micro-batch's own
  * sums, as in one process: the step adds them in its tree.  node->ints[5]
  * marks a synchronised node, ints[6] holds the step's count per channel. */
-static ie_status sync_statistics(const char *op, const ie_tensor *x, ie_norm_shape sh, ie_tensor *running_mean,
-                                 ie_tensor *running_var, ie_tensor *num_batches_tracked, float momentum, float eps,
-                                 ie_tensor *save_mean, ie_tensor *save_invstd, int64_t *count) {
+static ie_status sync_statistics(const ie_norm_sync *hook, const char *op, const ie_tensor *x, ie_norm_shape sh,
+                                 ie_tensor *running_mean, ie_tensor *running_var, ie_tensor *num_batches_tracked,
+                                 float momentum, float eps, ie_tensor *save_mean, ie_tensor *save_invstd,
+                                 int64_t *count) {
     if (x->device != IE_CPU)
         return ie_error_set(IE_ERR_UNSUPPORTED, "%s: synchronised batch norm (train.sync_batch_norm) runs on the "
                             "CPU, this input is on %s", op, ie_device_name(x->device));
@@ -129,12 +127,12 @@ static ie_status sync_statistics(const char *op, const ie_tensor *x, ie_norm_sha
     if (!v) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory for the statistics of %lld channels", op,
                                 (long long)sh.c);
     ie_status st = ie_cpu_batch_moments(x, sh, v);
-    if (st == IE_OK) st = ie_sync_norm_exchange(IE_SYNC_MOMENTS, v, (size_t)(3 * sh.c), op);
+    if (st == IE_OK) st = hook->exchange(hook->ctx, IE_NORM_SYNC_MOMENTS, v, (size_t)(3 * sh.c), op);
     double n = st == IE_OK ? v[0] : 0;
     if (st == IE_OK && n < 2)
         st = ie_error_set(IE_ERR_SHAPE, "%s: training needs more than 1 value per channel over the step's "
                           "micro-batches, they have %g; use a larger batch or eval mode", op, n);
-    bool update = ie_sync_norm_micro_batch() == 0; /* the buffers follow micro-batch 0 (docs/distributed.md) */
+    bool update = hook->micro_batch == 0; /* the buffers follow micro-batch 0 (docs/distributed.md) */
     float *mean = ie_f32(save_mean), *invstd = ie_f32(save_invstd);
     for (int64_t c = 0; st == IE_OK && c < sh.c; c++) {
         double m = v[3 * c + 1], var = v[3 * c + 2] / n;
@@ -160,15 +158,18 @@ static ie_status sync_statistics(const char *op, const ie_tensor *x, ie_norm_sha
  * grad_buffers made them). */
 static ie_status sync_backward(ie_node *node, const ie_tensor *x, const ie_tensor *dy, ie_tensor *grads[3]) {
     ie_norm_shape sh = shape_from_ints(node);
+    const ie_norm_sync *hook = ie_norm_sync_get();
+    if (!hook) /* the step that recorded this node runs its backward on the same thread */
+        return ie_error_set(IE_ERR_INTERNAL, "%s: a synchronised exchange outside a synchronised step", node->op);
     if (dy->device != IE_CPU)
         return ie_error_set(IE_ERR_UNSUPPORTED, "%s: synchronised batch norm runs on the CPU", node->op);
     double *own = malloc((size_t)(4 * sh.c) * sizeof *own), *step = own ? own + 2 * sh.c : NULL;
     float *coef = malloc((size_t)(3 * sh.c) * sizeof *coef);
     ie_status st = own && coef ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", node->op);
     if (st == IE_OK) st = ie_cpu_batch_grad_sums(x, dy, sh, node->saved[2], own);
-    double w = ie_sync_norm_weight(), n = (double)node->ints[6];
+    double w = hook->weight, n = (double)node->ints[6];
     for (int64_t i = 0; st == IE_OK && i < 2 * sh.c; i++) step[i] = w * own[i];
-    if (st == IE_OK) st = ie_sync_norm_exchange(IE_SYNC_SUMS, step, (size_t)(2 * sh.c), node->op);
+    if (st == IE_OK) st = hook->exchange(hook->ctx, IE_NORM_SYNC_SUMS, step, (size_t)(2 * sh.c), node->op);
     const ie_tensor *weight = node->saved[1];
     const float *invstd = ie_f32(node->saved[3]);
     for (int64_t c = 0; st == IE_OK && c < sh.c; c++) {
@@ -234,7 +235,7 @@ static ie_status check_batch_norm(const char *op, ie_tensor *x, ie_tensor *weigh
     if (training && !(momentum >= 0.0f && momentum <= 1.0f))
         return ie_error_set(IE_ERR_INVALID_ARG, "%s: momentum must be in [0, 1], got %g", op,
                             (double)momentum);
-    if (training && !ie_sync_norm_active() && x->numel / x->shape[1] < 2) /* synchronised: checked on the step */
+    if (training && !ie_norm_sync_get() && x->numel / x->shape[1] < 2) /* synchronised: checked on the step */
         return ie_error_set(IE_ERR_SHAPE,
                             "%s: training needs more than 1 value per channel, input is %s; use a "
                             "larger batch or eval mode",
@@ -261,7 +262,7 @@ static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *wei
                                     int64_t *sync_count) {
     IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
                             momentum, eps));
-    bool sync = training && ie_sync_norm_active();
+    bool sync = training && ie_norm_sync_get();
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(op, x, sync ? IE_KERNEL_NORM_BATCH_APPLY : IE_KERNEL_NORM_BATCH_FORWARD, &ctx));
     if (relu && !sync) IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY, op));
@@ -273,8 +274,8 @@ static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *wei
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, invstd);
     if (st == IE_OK && sync) {
-        st = sync_statistics(op, x, sh, running_mean, running_var, num_batches_tracked, momentum, eps, *mean,
-                             *invstd, sync_count);
+        st = sync_statistics(ie_norm_sync_get(), op, x, sh, running_mean, running_var, num_batches_tracked,
+                             momentum, eps, *mean, *invstd, sync_count);
         if (st == IE_OK) st = ctx->backend->norm->batch_apply(ctx, x, sh, weight, bias, *mean, *invstd, relu, *y);
         relu = false; /* applied */
     } else if (st == IE_OK)

@@ -18,6 +18,8 @@ const ie_task *ie_task_for_kind(ie_task_kind kind) {
     return &ie_task_segmentation;
 }
 
+const ie_task_table ie_all_tasks = {ie_tasks, ie_task_for_kind};
+
 const ie_task *ie_task_by_name(const char *name) {
     for (int t = 0; name && ie_tasks[t]; t++)
         if (!strcmp(ie_tasks[t]->name, name)) return ie_tasks[t];

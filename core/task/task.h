@@ -11,121 +11,13 @@
  * classification.c, regression.c (the last two share scalar_task.c: the
  * same data and predictions file, other targets and metrics).  A plugin's
  * task kind picks the entry (ie_task_for_kind); a run folder's plugin picks
- * it for the commands that get a run (ie_task_of_run). */
+ * it for the commands that get a run (ie_task_of_run).  The entry's type is
+ * declared in core/train/task_interface.h, below the trainer and the
+ * cross-validation that call it. */
 #ifndef IE_CORE_TASK_TASK_H
 #define IE_CORE_TASK_TASK_H
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-
-#include <cjson/cJSON.h>
-
-#include "core/data/loader.h"
-#include "core/data/split.h"
-#include "core/plugin/loader.h"
-#include "core/train/default_loss.h"
-#include "innereye/config.h"
-
-/* What the trainer lends a task (borrowed; model is set once created). */
-typedef struct ie_task_env {
-    const ie_config *cfg;
-    const char *run_dir;
-    const ie_dataset *ds;
-    const ie_split *split;
-    const ie_loaded_plugin *plugin;
-    ie_model *model;
-    const ie_host *host;
-    ie_loss_spec *loss; /* setup may resolve train.loss.name "Auto" by its targets */
-    uint64_t seed;
-    int batch_size, workers, prefetch;
-    int pad_multiple;   /* data.pad_multiple: whole volumes are padded to it for one forward */
-    ie_device device;   /* train.device: where the model lives */
-    size_t cache_bytes;
-    bool follower; /* a data-parallel process other than rank 0: it writes nothing into the run folder */
-} ie_task_env;
-
-/* `innereye infer` on a run whose model predicts a table (infer_table). */
-typedef struct ie_task_infer_request {
-    const char *run;        /* a run folder or an ensemble folder */
-    const char *checkpoint; /* NULL: the run's last checkpoint; a file, or a name in RUN/checkpoints */
-    const char *dataset;    /* the dataset CSV */
-    const char *out;        /* must not exist */
-} ie_task_infer_request;
-
-#define IE_TASK_MAX_METRICS 64
-
-/* Validation metrics of one epoch: a train_log.csv column and a console
- * label per value. */
-typedef struct ie_task_metrics {
-    int count;
-    char column[IE_TASK_MAX_METRICS][96]; /* "val_dice_anterior" */
-    char label[IE_TASK_MAX_METRICS][96];  /* "dice anterior" */
-    double value[IE_TASK_MAX_METRICS];    /* NaN when not measured */
-} ie_task_metrics;
-
-typedef struct ie_task {
-    const char *name; /* "segmentation", "classification", "regression" */
-    /* NULL: the task trains on any device; else why it trains on the CPU
-     * only (the trainer refuses train.device cuda with this reason). */
-    const char *cpu_only;
-
-    /* ---- training (core/train/trainer.c) ---- */
-
-    /* Before the run folder exists: the task's settings, so that a bad value
-     * leaves nothing behind.  May be NULL. */
-    ie_status (*check_config)(const ie_config *cfg);
-    /* After the dataset is found (env: cfg, run_dir, ds, plugin, follower):
-     * what the task requires of it.  May be NULL. */
-    ie_status (*check_data)(const ie_task_env *env);
-    /* After the split, before the model exists: reads the task's config and
-     * prepares the data.  *state belongs to the task. */
-    ie_status (*setup)(const ie_task_env *env, void **state);
-    void (*destroy)(void *state);
-    /* Default data hooks for training (a plugin's own hooks replace them). */
-    ie_data_hooks (*hooks)(void *state);
-    /* Labels of a batch are class indices below this (checked before they
-     * move to a device); 0: not class indices. */
-    int (*label_classes)(void *state);
-    /* Adds what the model must know about its inputs to the config object
-     * the plugin's create() receives (under model.params); may be NULL. */
-    ie_status (*describe_inputs)(void *state, cJSON *model_params);
-    /* Names of the per-epoch validation metrics (values NaN). */
-    void (*metric_names)(void *state, ie_task_metrics *m);
-    /* Mean loss and metrics on the validation split after `epoch` (1-based). */
-    ie_status (*validate)(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m);
-    /* After training: predictions and metrics on the held-out splits
-     * (run.infer_test, run.infer_val), summary into record (run.json). */
-    ie_status (*infer)(void *state, const ie_task_env *env, int epoch, cJSON *record);
-
-    /* ---- cross-validation (core/experiment/cross_validation.c) ---- */
-
-    /* What a run folder holds once the run predicted held-out subjects (a
-     * file or folder name): the first fold that has it says which task the
-     * folds are (ie_cv_task). */
-    const char *predictions;
-    /* The folds' ensemble evaluated on their shared test set, compared with
-     * each fold in <parent>/ensemble_comparison.csv (cv_ensemble.h); nothing
-     * when the folds did not predict a test set.  innereye: the command that
-     * child processes run. */
-    ie_status (*cv_ensemble)(const ie_config *cfg, const char *parent, int folds, const char *innereye);
-    /* The ensemble reads the test subjects' files again (they must be on the
-     * machine that evaluates it); false: it combines the folds' predictions. */
-    bool cv_ensemble_reads_data;
-
-    /* ---- the commands on a task's runs and outputs (tools/) ---- */
-
-    /* `innereye infer --run RUN --dataset CSV --out DIR`: every subject of
-     * the CSV predicted by the run or ensemble into DIR/predictions.csv.
-     * NULL: the task's models segment images, which innereye infer does
-     * itself (core/inference/infer.h). */
-    ie_status (*infer_table)(const ie_task_infer_request *r);
-    /* `innereye eval --task NAME --predictions CSV --out DIR`: the metrics
-     * the task's runs report, from a predictions file in their format,
-     * written into DIR (created) and printed.  NULL: innereye eval compares
-     * label maps (--pred, --truth). */
-    ie_status (*eval_predictions)(const char *predictions, const char *out);
-} ie_task;
+#include "core/train/task_interface.h"
 
 /* The entries (segmentation.c, classification.c, regression.c). */
 extern const ie_task ie_task_segmentation;
@@ -134,6 +26,10 @@ extern const ie_task ie_task_regression;
 
 /* Every entry, in a fixed order; NULL ends the list. */
 extern const ie_task *const ie_tasks[];
+
+/* The table as the trainer and the cross-validation take it (ie_tasks and
+ * ie_task_for_kind): the commands pass it in (core/train/task_interface.h). */
+extern const ie_task_table ie_all_tasks;
 
 /* The entry of a plugin's task kind.  IE_TASK_OTHER trains with the
  * segmentation entry: its plugin brings its own data loading

@@ -27,10 +27,6 @@
 #include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
-/* Upward (an exception in docs/architecture.md): the task table, whose entries
- * run inference and ensembles above train; passing the entry in from the
- * caller would end it. */
-#include "core/task/task.h"
 #include "core/tracking/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/compute.h"
@@ -39,6 +35,7 @@
 #include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
 #include "core/train/resume.h"
+#include "core/train/task_interface.h"
 #include "core/run/run_dir.h"
 #include "core/train/trainer.h"
 #include "core/util/file_util.h"
@@ -999,6 +996,9 @@ static ie_status await_announcement(trainer *t, announcement *a, bool *resume) {
 }
 
 ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_size) {
+    if (!req->tasks)
+        return ie_error_set(IE_ERR_INVALID_ARG, "ie_train: the request has no task table (request.tasks); the "
+                            "caller passes core/task's (&ie_all_tasks, core/task/task.h)");
     trainer t = {.lock_fd = -1, .comm = req->comm, .rank = ie_comm_rank(req->comm), .ranks = ie_comm_size(req->comm)};
     bool resume = req->resume_dir != NULL, follower = t.rank != 0;
     t.env.follower = follower;
@@ -1038,7 +1038,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1 || t.sync_bn;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
-    if (st == IE_OK) t.task = ie_task_for_kind(t.plugin->table.task);
+    if (st == IE_OK) t.task = req->tasks->for_kind(t.plugin->table.task);
     /* Settings are checked before a run folder exists, so a bad value leaves
      * nothing behind. */
     if (st == IE_OK && t.task->check_config) st = t.task->check_config(t.cfg);

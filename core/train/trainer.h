@@ -14,6 +14,8 @@
 
 #include "innereye/config.h"
 
+struct ie_task_table; /* core/train/task_interface.h */
+
 typedef struct ie_train_request {
     ie_config *config;       /* resolved; ignored when resuming */
     const char *resume_dir;  /* continue this run folder, or NULL */
@@ -27,6 +29,9 @@ typedef struct ie_train_request {
      * sets up and writes the run folder, every rank trains its share of each
      * step (docs/distributed.md). */
     struct ie_comm *comm;
+    /* The task table (core/task/task.h: &ie_all_tasks), passed in by the
+     * caller: the plugin's task kind picks the run's entry.  Required. */
+    const struct ie_task_table *tasks;
 } ie_train_request;
 
 /* The training seed of cross-validation fold `fold` of a run with `seed`. */

@@ -1,11 +1,14 @@
 /* The task table (core/task/task.h): every entry fills the fields its
  * callers call without checking (the trainer, cross-validation), names are
  * unique and found by ie_task_by_name, a plugin's task kind picks the entry
- * docs/tasks.md says, and a folder that is not a run has no task. */
+ * docs/tasks.md says, the table the commands pass to the trainer and the
+ * cross-validation (ie_all_tasks) is this one, and a folder that is not a
+ * run has no task. */
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "core/task/task.h"
+#include "core/train/trainer.h"
 #include "test_util.h"
 
 static void test_entries(void) {
@@ -42,6 +45,20 @@ static void test_kinds(void) {
           "CPU only: classification and regression");
 }
 
+/* The trainer and the cross-validation sit below core/task and take the
+ * table from their callers (core/train/task_interface.h); a request without
+ * one is refused before anything happens. */
+static void test_table_passed_in(void) {
+    CHECK(ie_all_tasks.entries == ie_tasks, "ie_all_tasks lists ie_tasks");
+    const ie_task_kind kinds[] = {IE_TASK_SEGMENTATION, IE_TASK_CLASSIFICATION, IE_TASK_REGRESSION, IE_TASK_OTHER};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        CHECK(ie_all_tasks.for_kind && ie_all_tasks.for_kind(kinds[k]) == ie_task_for_kind(kinds[k]),
+              "ie_all_tasks picks the entry of kind %s as ie_task_for_kind does", ie_task_kind_name(kinds[k]));
+    ie_train_request req = {.config = NULL};
+    char run_dir[64] = "";
+    CHECK_FAILS(ie_train(&req, run_dir, sizeof run_dir), IE_ERR_INVALID_ARG, "request.tasks");
+}
+
 static void test_not_a_run(void) {
     char dir[] = "/tmp/ie_test_task_table_XXXXXX";
     CHECK(mkdtemp(dir) != NULL, "temporary folder");
@@ -54,6 +71,7 @@ static void test_not_a_run(void) {
 int main(void) {
     test_entries();
     test_kinds();
+    test_table_passed_in();
     test_not_a_run();
     return test_summary();
 }
