@@ -136,20 +136,27 @@ static char *json_text(cJSON *j, size_t *size) {
     return out;
 }
 
-/* {"error": message, "status": status}: every refusal says what is wrong. */
-static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int status, const char *fmt, ...) {
+/* {"error": message, "status": status}: every refusal says what is wrong,
+ * whether answered as a response (respond_error) or on the socket
+ * (refuse_body). */
+static char *error_body(int status, const char *fmt, va_list ap, size_t *size) __attribute__((format(printf, 2, 0)));
+static char *error_body(int status, const char *fmt, va_list ap, size_t *size) {
     char message[2400];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "error", message);
     cJSON_AddNumberToObject(j, "status", status);
+    return json_text(j, size);
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
     size_t size = 0;
-    char *body = json_text(j, &size);
+    char *body = error_body(status, fmt, ap, &size);
+    va_end(ap);
     if (!body) return MHD_NO;
     return respond(c, r, status, "application/json", body, size, NULL);
 }
@@ -168,16 +175,11 @@ static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int sta
                                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static enum MHD_Result refuse_body(struct MHD_Connection *c, request *r, int status, const char *reason,
                                    const char *fmt, ...) {
-    char message[2400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "error", message);
-    cJSON_AddNumberToObject(j, "status", status);
     size_t size = 0;
-    char *body = json_text(j, &size);
+    char *body = error_body(status, fmt, ap, &size);
+    va_end(ap);
     const union MHD_ConnectionInfo *info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!body || !info) {
         free(body);
