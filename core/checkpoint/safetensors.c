@@ -10,6 +10,7 @@
 
 #include "core/checkpoint/safetensors.h"
 #include "core/tensor/tensor_impl.h"
+#include "core/util/file_util.h"
 
 static const char *dtype_code(ie_dtype d) {
     switch (d) {
@@ -234,8 +235,9 @@ static ie_status write_host(const char *path, const ie_params *params, ie_tensor
         size_t nbytes = (size_t)t->numel * ie_dtype_size(t->dtype);
         ok = fwrite(ie_tensor_ptr(t), 1, nbytes, f) == nbytes;
     }
-    ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = ok && fflush(f) == 0;
     int err = ok ? 0 : errno; /* the first failure's: fclose may change errno */
+    if (ok && (err = ie_sync_fd(fileno(f))) != 0) ok = 0;
     if (fclose(f) != 0 && ok) ok = 0, err = errno;
     if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
     if (!ok) {

@@ -9,6 +9,7 @@
 
 #include "core/util/csv.h"
 #include "core/metrics/metrics_csv.h"
+#include "core/util/file_util.h"
 
 #define METRICS_HEADER "Patient,Structure,Dice,HausdorffDistance_mm,HD95_mm,MeanDistance_mm\n"
 #define AGGREGATES_HEADER "Structure,Metric,count,nan_count,inf_count,mean,std,min,max\n"
@@ -70,9 +71,7 @@ static ie_status out_commit(const char *op, out_file *o) {
     ie_status st = IE_OK;
     bool ok = fflush(o->f) == 0 && !ferror(o->f);
     int err = ok ? 0 : errno;
-    /* EINVAL/ENOTSUP: a file system that cannot sync (nothing was lost);
-     * any other failure (EIO, ENOSPC) means the data may not be on disk. */
-    if (ok && fsync(fileno(o->f)) != 0 && errno != EINVAL && errno != ENOTSUP) ok = false, err = errno;
+    if (ok && (err = ie_sync_fd(fileno(o->f))) != 0) ok = false;
     if (fclose(o->f) != 0 && ok) ok = false, err = errno;
     o->f = NULL;
     if (!ok) {

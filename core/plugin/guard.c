@@ -4,6 +4,7 @@
  * functions. */
 #define _GNU_SOURCE
 #include "core/plugin/guard.h"
+#include "core/util/file_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -155,7 +156,7 @@ static void write_record(const char *status, const char *cause) {
     put(fd, "\n\t}\n}\n");
     int err = put_failed;
     const char *failed = "writing";
-    if (!err && fsync(fd) != 0) err = errno, failed = "fsync";
+    if (!err && (err = ie_sync_fd(fd)) != 0) failed = "fsync";
     if (close(fd) != 0 && !err) err = errno, failed = "close";
     if (!err && rename(record_tmp, record_path) != 0) err = errno, failed = "rename";
     if (err) record_failed(failed, err);

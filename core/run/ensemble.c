@@ -43,7 +43,8 @@ static ie_status copy_file(const char *from, const char *to) {
         remove(to);
         return ie_error_set(IE_ERR_IO, "%s: reading failed while copying it to %s", from, to);
     }
-    if (ok && (fflush(out) != 0 || fsync(fileno(out)) != 0)) ok = false, err = errno;
+    if (ok && fflush(out) != 0) ok = false, err = errno;
+    if (ok && (err = ie_sync_fd(fileno(out))) != 0) ok = false;
     if (fclose(out) != 0 && ok) ok = false, err = errno;
     if (!ok) {
         remove(to);

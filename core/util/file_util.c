@@ -57,6 +57,12 @@ ie_status ie_make_dirs(const char *dir) {
     }
 }
 
+int ie_sync_fd(int fd) {
+    if (fsync(fd) == 0) return 0;
+    int err = errno;
+    return err == EINVAL || err == ENOTSUP ? 0 : err;
+}
+
 ie_status ie_write_file_exclusive(const char *path, const char *text, size_t length) {
     struct stat sb;
     if (lstat(path, &sb) == 0)
@@ -67,14 +73,19 @@ ie_status ie_write_file_exclusive(const char *path, const char *text, size_t len
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     size_t done = 0;
+    int err = 0; /* the first failure's errno: later calls may change errno */
     while (done < length) {
         ssize_t n = write(fd, text + done, length - done);
-        if (n <= 0) break;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            err = n < 0 ? errno : ENOSPC;
+            break;
+        }
         done += (size_t)n;
     }
-    bool ok = done == length && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    int err = ok ? 0 : errno;
+    if (!err) err = ie_sync_fd(fd);
+    if (close(fd) != 0 && !err) err = errno;
+    bool ok = !err;
     if (ok && link(tmp, path) != 0) {
         ok = false;
         err = errno;
@@ -104,7 +115,7 @@ ie_status ie_write_file_atomic(const char *path, const char *text, size_t length
         }
         done += (size_t)n;
     }
-    if (!err && fsync(fd) != 0) err = errno;
+    if (!err) err = ie_sync_fd(fd);
     if (close(fd) != 0 && !err) err = errno;
     if (!err && rename(tmp, path) != 0) err = errno;
     if (err) {

@@ -22,6 +22,13 @@ ie_status ie_read_file(const char *path, char **text, size_t *length);
  * folder that could not be made. */
 ie_status ie_make_dirs(const char *dir);
 
+/* fsync(fd), 0 or the errno of its failure.  EINVAL and ENOTSUP count as
+ * success: the file system cannot sync (a pipe, some FUSE or network mounts)
+ * and nothing was lost; any other failure (EIO, ENOSPC, EDQUOT) means the data
+ * may not be on disk.  Every writer of the project syncs through this one
+ * rule.  Async-signal-safe (guard.c's crash record uses it). */
+int ie_sync_fd(int fd);
+
 /* Writes `text` to a new file `path`: a temporary file beside it, fsync,
  * then link() to the name, which fails when path exists, so an existing
  * file is never overwritten and no half-written file ever has the name.
