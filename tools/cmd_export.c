@@ -15,7 +15,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/export/export.h"

@@ -13,7 +13,7 @@
 #include "innereye/plugin.h"
 #include "tools/cmd_convert.h"
 #include "tools/cmd_dataset.h"
-#include "tools/cmd_dataset_scalar.h"
+#include "tools/cmd_dataset_examples.h"
 #include "tools/cmd_eval.h"
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_export.h"

@@ -24,8 +24,8 @@
 #include "core/util/csv.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/run/ensemble.h"
-#include "core/metrics/scalar_predictions.h"
-#include "core/metrics/scalar_report.h"
+#include "core/metrics/classification_regression_predictions.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/run/run_dir.h"
 
 #define MAX_FOLDS 100

@@ -10,7 +10,7 @@
 #ifndef IE_CORE_EXPORT_EXPORT_H
 #define IE_CORE_EXPORT_EXPORT_H
 
-#include "core/inference/scalar_infer.h"
+#include "core/inference/classification_regression_infer.h"
 #include "core/plugin/loader.h"
 
 struct ie_scalar_data;

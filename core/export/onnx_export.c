@@ -9,7 +9,7 @@
 #include "core/export/onnx_graph.h"
 #include "core/export/onnx_writer.h"
 #include "core/inference/infer.h"
-#include "core/inference/scalar_infer.h"
+#include "core/inference/classification_regression_infer.h"
 #include "core/plugin/guard.h"
 #include "innereye/ops.h"
 

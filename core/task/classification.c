@@ -3,7 +3,7 @@
  * logit per data.classes entry); validation reports AUROC per target, or
  * accuracy (scalar_task.c holds what it shares with regression). */
 #include "core/experiment/cv_ensemble.h"
-#include "core/task/scalar_task.h"
+#include "core/task/classification_regression.h"
 
 /* data.scalar.target "auto": multi-class when data.classes names classes,
  * else binary (multi-label with several label columns). */

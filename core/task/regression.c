@@ -4,7 +4,7 @@
  * split's results are printed beside the training-mean baseline
  * (scalar_task.c holds what it shares with classification). */
 #include "core/experiment/cv_ensemble.h"
-#include "core/task/scalar_task.h"
+#include "core/task/classification_regression.h"
 
 /* data.scalar.target "auto": regression. */
 static ie_status setup(const ie_task_env *env, void **state) {

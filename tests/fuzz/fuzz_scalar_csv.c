@@ -7,7 +7,7 @@
 #include "tests/fuzz/fuzz_util.h"
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 static const char *const numerical[] = {"age", "bmi"};
 static const char *const categorical[] = {"site", "sex"};

@@ -6,7 +6,7 @@
  * column, and label smoothing of the config's BCE. */
 #include <unistd.h>
 
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 #include "core/data/split_column.h"
 #include "core/train/default_loss.h"
 #include "innereye/loss.h"

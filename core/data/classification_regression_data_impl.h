@@ -5,7 +5,7 @@
 #ifndef IE_CORE_DATA_SCALAR_DATA_IMPL_H
 #define IE_CORE_DATA_SCALAR_DATA_IMPL_H
 
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 typedef struct ie_scalar_categorical {
     int column;

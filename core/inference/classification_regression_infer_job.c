@@ -14,10 +14,10 @@
 #include <cjson/cJSON.h>
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/run/ensemble.h"
-#include "core/inference/scalar_infer.h"
-#include "core/metrics/scalar_report.h"
+#include "core/inference/classification_regression_infer.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/threads.h"

@@ -29,7 +29,7 @@
 #include "core/util/progress.h"
 #include "core/util/csv.h"
 #include "innereye/image_io.h"
-#include "tools/cmd_dataset_scalar.h"
+#include "tools/cmd_dataset_examples.h"
 #include "core/io/png_write.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"

@@ -24,13 +24,13 @@
 #include <string.h>
 
 #include "core/plugin/guard.h"
-#include "core/data/scalar_hooks.h"
-#include "core/data/scalar_statistics.h"
-#include "core/inference/scalar_infer.h"
-#include "core/metrics/scalar_report.h"
+#include "core/data/classification_regression_hooks.h"
+#include "core/data/classification_regression_statistics.h"
+#include "core/inference/classification_regression_infer.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
-#include "core/task/scalar_task.h"
+#include "core/task/classification_regression.h"
 #include "core/task/task.h"
 #include "innereye/autograd.h"
 #include "innereye/ops.h"

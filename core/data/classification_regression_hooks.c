@@ -3,7 +3,7 @@
  * training split here (ie_scalar_data_prepare) or from a run's saved
  * statistics (scalar_statistics.c); both then build the data the same way
  * (ie_scalar_data_finish). */
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "core/data/sample_util.h"
-#include "core/data/scalar_data_impl.h"
+#include "core/data/classification_regression_data_impl.h"
 
 #define MAX_PROBLEMS_SHOWN 20
 

@@ -6,8 +6,8 @@
 #ifndef IE_CORE_TASK_SCALAR_TASK_H
 #define IE_CORE_TASK_SCALAR_TASK_H
 
-#include "core/data/scalar_hooks.h"
-#include "core/metrics/scalar_report.h"
+#include "core/data/classification_regression_hooks.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/task/task.h"
 
 /* The task's reason to train on the CPU only (ie_task.cpu_only). */

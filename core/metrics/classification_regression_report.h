@@ -31,7 +31,7 @@
 
 #include <stdio.h>
 
-#include "core/metrics/scalar_predictions.h"
+#include "core/metrics/classification_regression_predictions.h"
 
 typedef enum ie_scalar_kind { IE_SCALAR_CLASSIFICATION = 0, IE_SCALAR_REGRESSION = 1 } ie_scalar_kind;
 
