@@ -1,7 +1,7 @@
 /* core/data - scalar datasets: checks, feature statistics, loading,
- * flips and collate (rules in scalar_hooks.h).  The statistics come from a
+ * flips and collate (rules in classification_regression_hooks.h).  The statistics come from a
  * training split here (ie_scalar_data_prepare) or from a run's saved
- * statistics (scalar_statistics.c); both then build the data the same way
+ * statistics (classification_regression_statistics.c); both then build the data the same way
  * (ie_scalar_data_finish). */
 #include "core/data/classification_regression_hooks.h"
 

@@ -1,5 +1,5 @@
 /* core/data - data_statistics.json: writing a run's training statistics and
- * building data for another CSV from them (format in scalar_statistics.h). */
+ * building data for another CSV from them (format in classification_regression_statistics.h). */
 #include "core/data/classification_regression_statistics.h"
 
 #include <math.h>

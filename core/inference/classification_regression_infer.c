@@ -1,5 +1,5 @@
 /* core/inference - classification and regression: outputs to predictions,
- * and one trained model opened and run over a dataset (scalar_infer.h). */
+ * and one trained model opened and run over a dataset (classification_regression_infer.h). */
 #include "core/plugin/guard.h"
 #include "core/inference/classification_regression_infer.h"
 #include "core/util/progress.h"

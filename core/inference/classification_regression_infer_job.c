@@ -2,7 +2,7 @@
  * or ensemble: every member predicts the dataset with its own statistics
  * and weights, the predictions are averaged, and predictions.csv, metrics
  * (when the CSV has labels) and inference.json are written into a hidden
- * folder that becomes the output folder once complete (scalar_infer.h). */
+ * folder that becomes the output folder once complete (classification_regression_infer.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>

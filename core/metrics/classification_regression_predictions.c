@@ -1,5 +1,5 @@
 /* core/metrics - the predictions table and its CSV (format in
- * scalar_predictions.h). */
+ * classification_regression_predictions.h). */
 #include "core/metrics/classification_regression_predictions.h"
 
 #include <errno.h>

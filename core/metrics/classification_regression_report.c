@@ -1,5 +1,5 @@
 /* core/metrics - grouping a predictions table and computing its metrics
- * (rules in scalar_report.h). */
+ * (rules in classification_regression_report.h). */
 #include "core/metrics/classification_regression_report.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* tests/fuzz - the classification / regression CSV (scalar_hooks.h): one row
+/* tests/fuzz - the classification / regression CSV (classification_regression_hooks.h): one row
  * per subject with label, numerical and categorical columns, checked and
  * turned into features for three targets as the tests' tabular dataset
  * (tests/cli/tabular_dataset.sh) is used: binary on "sick", multi-class on

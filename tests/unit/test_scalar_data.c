@@ -1,4 +1,4 @@
-/* Scalar datasets (core/data/scalar_hooks.h): labels of each target kind,
+/* Scalar datasets (core/data/classification_regression_hooks.h): labels of each target kind,
  * numerical features standardised with the training split's statistics,
  * categorical one-hot over the training values, every problem listed with
  * subject, column and line, imputation, standardised regression targets, 2-D
