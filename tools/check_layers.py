@@ -17,6 +17,9 @@ docs/architecture.md (the doc shows the very table this script enforces):
 
 Checked: every file under core/ and sdk/include (their includes of core/ and
 innereye/ headers), and models/ and plugins/, which may include the SDK only.
+And every IE_API function of an SDK header must be defined in the folder the
+[sdk] table gives the header (else its callers would depend on another folder
+through an include the check counts as the header's own).
 The command-line program (tools/) is above every layer and is not checked.
 
 The doc's ```mermaid diagram must be the one --diagram prints from the table,
@@ -146,6 +149,52 @@ def source_files(root, top):
                 yield os.path.relpath(os.path.join(folder, name), root)
 
 
+SDK_DECLARATION = re.compile(r"^\s*IE_API\b[^;(]*?\b(\w+)\s*\(", re.M)
+DEFINITION_START = re.compile(r"^[A-Za-z_][^\n;{}#=]*?\b(ie_\w+)\s*\(", re.M)
+
+
+def definitions(text):
+    """(name, line) of every function defined in a C file: a name at the start
+    of a declarator, its parameters (parentheses balanced), then a body."""
+    for m in DEFINITION_START.finditer(text):
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        rest = text[i:i + 200].lstrip()
+        if rest.startswith("{"):
+            yield m.group(1), text.count("\n", 0, m.start()) + 1
+
+
+def misplaced_definitions(root, sdk):
+    """An SDK header belongs to the folder that implements it ([sdk]): a
+    function it declares that is defined in another folder of core/ hides a
+    dependency, since its callers include the header of a lower layer."""
+    where = {}
+    for path in source_files(root, "core"):
+        if path.endswith((".c", ".cxx", ".cu")):
+            with open(os.path.join(root, path), encoding="utf-8", errors="replace") as f:
+                for name, line in definitions(f.read()):
+                    where.setdefault(name, []).append((path, line))
+    errors = []
+    for header, folder in sorted(sdk.items()):
+        path = os.path.join("sdk/include", header)
+        if not os.path.exists(os.path.join(root, path)):
+            continue
+        with open(os.path.join(root, path), encoding="utf-8", errors="replace") as f:
+            text = f.read()
+        for m in SDK_DECLARATION.finditer(text):
+            found = where.get(m.group(1), [])
+            # defined nowhere: made by a macro, which this check does not follow
+            if found and not any(p.split("/")[1] == folder for p, _ in found):
+                p, line = found[0]
+                errors.append(f"{path}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(1)} is declared in "
+                              f"{header}, which the [sdk] table gives to {folder}, but defined in {p}:{line}; "
+                              f"callers that include {header} depend on {p.split('/')[1]} unseen: move the "
+                              "definition, or the declaration to a header of that folder")
+    return errors
+
+
 def check(root, doc="docs/architecture.md"):
     layers, sdk, external, exceptions = read_table(os.path.join(root, doc))
     reach = closure(layers)
@@ -206,6 +255,8 @@ def check(root, doc="docs/architecture.md"):
             else:
                 rule = f"{own} may include only {', '.join(sorted(reach.get(own, ()))) or 'nothing else'}"
             errors.append(f"{where}: {own} -> {target} breaks the layers: {rule}")
+
+    errors += misplaced_definitions(root, sdk)
 
     for top in ("models", "plugins"):
         if not os.path.isdir(os.path.join(root, top)):

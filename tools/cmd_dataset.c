@@ -33,6 +33,12 @@ static const subcommand subcommands[] = {
     {"to-dicom", "--series DIR --labels FILE --out FILE --format rtstruct|dicom-seg --classes bg,A,B [--colours ...]",
      "write a label map on a DICOM series' grid as an RT structure set or a DICOM segmentation",
      ie_cmd_dataset_to_dicom},
+    {"fashion-mnist", "--out DIR [--source DIR] [--train N] [--val N] [--test N]",
+     "Debian's dataset-fashion-mnist as PNG images + dataset.csv (subject,filePath,label,class_name,split) for "
+     "classification", ie_cmd_dataset_fashion_mnist},
+    {"hippocampus-volume", "--images DIR --labels DIR --out DIR",
+     "dataset.csv with each label map's volume in mL (volume_ml, label1_ml, ...) as regression targets",
+     ie_cmd_dataset_hippocampus_volume},
 };
 #define N_SUBCOMMANDS (int)(sizeof subcommands / sizeof subcommands[0])
 

@@ -215,7 +215,7 @@ int ie_cmd_cv_aggregate(int argc, char **argv) {
     char self[4096];
     ie_self_path(self, sizeof self);
     if (st == IE_OK) st = ie_cv_ensemble_folds(cfg, &ie_all_tasks, argv[0], folds, self);
-    if (st == IE_OK) ie_report_after(argv[0]); /* report.html (core/report) */
+    if (st == IE_OK) ie_report_after(argv[0], ie_task_report_results); /* report.html (core/report) */
     ie_config_free(cfg);
     if (st != IE_OK) {
         fprintf(stderr, "innereye cv-aggregate: %s\n", ie_error_message());

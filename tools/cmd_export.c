@@ -15,7 +15,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/export/export.h"
@@ -40,7 +40,8 @@ typedef struct session {
     ie_loaded_plugin *plugins[MAX_MEMBERS];
     ie_model *models[MAX_MEMBERS];
     ie_host host;
-    ie_scalar_model scalar; /* a classification run (instead of cfgs/plugins/models) */
+    const ie_task *task;    /* the run's entry of the task table (core/task/task.h) */
+    ie_scalar_model scalar; /* a run whose task predicts a table (instead of cfgs/plugins/models) */
     bool is_scalar;
     char *meta_values[32];
     const char *meta_keys[32];
@@ -80,10 +81,13 @@ static ie_status load_member(session *s, int i, const char *run, const char *wei
     IE_TRY(ie_config_get_string(s->cfgs[i], "model.plugin", &path));
     IE_TRY(ie_config_get_int(s->cfgs[i], "seed", &seed));
     IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugins[i]));
-    if (s->plugins[i]->table.task != IE_TASK_SEGMENTATION)
-        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" is a %s model; export takes segmentation, "
-                            "classification and regression runs", s->plugins[i]->table.name,
-                            ie_task_kind_name(s->plugins[i]->table.task));
+    /* Every member segments: a model that predicts a table is exported from
+     * its own run folder, with the training statistics it needs. */
+    const ie_task *task = ie_task_for_kind(s->plugins[i]->table.task);
+    if (task->infer_table)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" is a %s model; export it from its run folder "
+                            "(--run RUN_DIR: the run's training statistics are needed)", s->plugins[i]->table.name,
+                            task->name);
     IE_TRY(ie_plugin_validate_config(s->plugins[i], ie_config_text(s->cfgs[i])));
     if (i == 0) s->host = ie_host_default((uint64_t)seed, "");
     IE_TRY(ie_plugin_create(s->plugins[i], ie_config_text(s->cfgs[i]), &s->host, &s->models[i]));
@@ -162,12 +166,12 @@ static ie_status metadata(session *s, const int64_t *window, int channels) {
         IE_TRY(add_meta_text(s, "innereye.output", "predictions: one value per output (innereye.data_statistics "
                                                    "outputs): probabilities (sigmoid for binary, softmax for "
                                                    "multi-class)"));
-        return add_meta_text(s, "innereye.task", ie_task_kind_name(s->scalar.plugin->table.task));
+        return add_meta_text(s, "innereye.task", s->task->name);
     }
     IE_TRY(add_meta_text(s, "innereye.output", "posteriors: class probabilities per voxel, background first "
                                                "(innereye.classes order); argmax and innereye.postprocess give "
                                                "the segmentation"));
-    return add_meta_text(s, "innereye.task", "segmentation");
+    return add_meta_text(s, "innereye.task", s->task->name);
 }
 
 /* A classification run: one member, its image shape and features from the
@@ -176,17 +180,16 @@ static int export_scalar(session *s, const char *run, bool ensemble, const char 
     if (ensemble) return 1; /* checked by the caller */
     s->is_scalar = true;
     if (ie_export_scalar_open(run, &s->scalar) != IE_OK) return fail(s, 1, ie_error_message());
-    if (s->scalar.plugin->table.task == IE_TASK_REGRESSION && !s->scalar.plugin->table.postprocess)
-        return fail(s, 1, "a regression run cannot be exported to ONNX: its outputs are mapped back from "
-                          "standardised units in plain C, outside the engine's op records (--format pytorch and "
-                          "--format bundle take it)");
+    if (s->task->onnx_needs_postprocess && !s->scalar.plugin->table.postprocess)
+        return fail(s, 1, s->task->onnx_needs_postprocess);
     int64_t shape[4];
     ie_scalar_data_image_shape(s->scalar.data, shape);
     int64_t features = ie_scalar_data_feature_count(s->scalar.data);
     const int64_t window[3] = {shape[1], shape[2], shape[3]};
     if (metadata(s, window, (int)shape[0]) != IE_OK) return fail(s, 1, ie_error_message());
     ie_export_member member = {s->scalar.plugin, s->scalar.model, s->scalar.data};
-    ie_onnx_export_spec spec = {.n_members = 1, .members = &member,
+    ie_onnx_export_spec spec = {.n_members = 1, .members = &member, .trace = ie_export_trace_predictions,
+                                .output = "predictions",
                                 .image_shape = {shape[0] ? 1 : 0, shape[0], shape[1], shape[2], shape[3]},
                                 .features = features, .n_meta = s->n_meta, .meta_keys = s->meta_keys,
                                 .meta_values = (const char *const *)s->meta_values};
@@ -331,8 +334,8 @@ int ie_cmd_export(int argc, char **argv) {
     if (bundle) return export_bundle(&s, run, ensemble, out);
     /* A run whose task predicts a table (core/task/task.h) exports one
      * model opened with its training statistics, not a segmentation net. */
-    const ie_task *task = NULL;
-    bool scalar = ie_task_of_run(run, &task) == IE_OK && task && task->infer_table;
+    if (ie_task_of_run(run, &s.task) != IE_OK) return fail(&s, 1, ie_error_message());
+    bool scalar = s.task->infer_table != NULL;
     if (pytorch) return export_pytorch(&s, run, scalar, out);
     if (scalar) {
         if (ensemble)
@@ -374,7 +377,8 @@ int ie_cmd_export(int argc, char **argv) {
 
     ie_export_member members[MAX_MEMBERS];
     for (int i = 0; i < s.n; i++) members[i] = (ie_export_member){s.plugins[i], s.models[i], NULL};
-    ie_onnx_export_spec spec = {.n_members = s.n, .members = members,
+    ie_onnx_export_spec spec = {.n_members = s.n, .members = members, .trace = ie_export_trace_window,
+                                .output = "posteriors",
                                 .image_shape = {1, channels, settings.window.window[0], settings.window.window[1],
                                                 settings.window.window[2]},
                                 .n_meta = s.n_meta, .meta_keys = s.meta_keys,

@@ -10,6 +10,7 @@
 
 #include "core/report/compare.h"
 #include "core/report/report.h"
+#include "core/task/task.h"
 #include "tools/cmd_report.h"
 #include "tools/commands.h"
 
@@ -60,7 +61,7 @@ int ie_cmd_report(int argc, char **argv) {
             return 1;
         }
     }
-    if (ie_report_write(dir, path, sizeof path) != IE_OK) {
+    if (ie_report_write(dir, ie_task_report_results, path, sizeof path) != IE_OK) {
         fprintf(stderr, "innereye report: %s\n", ie_error_message());
         return 1;
     }
@@ -93,7 +94,9 @@ int ie_cmd_compare(int argc, char **argv) {
         return 2;
     }
     char path[4200];
-    if (ie_compare(&o, stdout) != IE_OK || (o.out_dir && ie_report_write(o.out_dir, path, sizeof path) != IE_OK)) {
+    /* a comparison folder shows no run's results: no task table needed */
+    if (ie_compare(&o, stdout) != IE_OK ||
+        (o.out_dir && ie_report_write(o.out_dir, NULL, path, sizeof path) != IE_OK)) {
         fprintf(stderr, "innereye compare: %s\n", ie_error_message());
         return 1;
     }

@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/export/bundle.h"
-#include "core/inference/scalar_infer.h"
+#include "core/inference/classification_regression_infer.h"
 #include "core/plugin/guard.h"
 #include "core/serve/serve.h"
 #include "core/task/task.h"

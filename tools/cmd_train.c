@@ -38,7 +38,7 @@ static int fail(const char *what, int code) {
  * keeps only what docs/errors.md lists; "innereye report DIR" still shows
  * how far it got), else the error and the exit code. */
 static int finish(ie_status st, const char *run_dir, const ie_comm *comm) {
-    if (st == IE_OK && run_dir[0] && ie_comm_rank(comm) == 0) ie_report_after(run_dir);
+    if (st == IE_OK && run_dir[0] && ie_comm_rank(comm) == 0) ie_report_after(run_dir, ie_task_report_results);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
         if (run_dir[0] && access(run_dir, F_OK) == 0) /* a run that failed its checks is removed */

@@ -13,7 +13,6 @@
 #include "innereye/plugin.h"
 #include "tools/cmd_convert.h"
 #include "tools/cmd_dataset.h"
-#include "tools/cmd_dataset_scalar.h"
 #include "tools/cmd_eval.h"
 #include "tools/cmd_experiment.h"
 #include "tools/cmd_export.h"
@@ -55,10 +54,6 @@ static int run_selfcheck(int argc, char **argv) {
     return ie_selfcheck(steps, threads);
 }
 
-static int run_dataset(int argc, char **argv) {
-    if (argc > 0 && ie_cmd_dataset_scalar_handles(argv[0])) return ie_cmd_dataset_scalar(argc, argv);
-    return ie_cmd_dataset(argc, argv);
-}
 
 static int run_help(int argc, char **argv);
 
@@ -277,7 +272,7 @@ static const ie_cli_command commands[] = {
      ie_cmd_new_plugin, 0},
     {"dataset", "make datasets: create, fingerprint, from-msd, from-nnunet, from-dicom, to-dicom, fashion-mnist, ...",
      "usage: innereye dataset <subcommand> [options]   (innereye dataset --help lists them)\n",
-     run_dataset, IE_CLI_OWN_HELP},
+     ie_cmd_dataset, IE_CLI_OWN_HELP},
     {"plan", "a training config chosen from a dataset fingerprint (docs/planning.md)",
      "usage: innereye plan FINGERPRINT.json --memory MB --time-budget MIN --out plan.json\n"
      "           [--device cpu|gpu] [--gflops N] [--extends CONFIG] [--classes A,B,C]\n",

@@ -14,6 +14,7 @@
 #include "core/plugin/guard.h"
 #include "core/train/compute.h"
 #include "core/run/run_dir.h"
+#include "core/task/task.h"
 #include "tools/infer_session.h"
 
 static void destroy_model(const ie_loaded_plugin *plugin, ie_model *model) {
@@ -103,11 +104,14 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
     IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
     const ie_plugin *p = &s->plugin->table;
     if (r->run) IE_TRY(ie_run_check_plugin(r->run, s->plugin, r->allow_plugin_change));
-    if (p->task != IE_TASK_SEGMENTATION)
+    /* A task whose models predict a table (core/task/task.h) predicts from
+     * the run folder, with its training statistics (cmd_infer_table.c). */
+    const ie_task *task = ie_task_for_kind(p->task);
+    if (task->infer_table)
         return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images "
                             "with a segmentation model, and predicts with a classification or regression model "
                             "from its run folder: --run RUN_DIR --dataset CSV (the run's training statistics are "
-                            "needed)", p->name, s->plugin->path, ie_task_kind_name(p->task));
+                            "needed)", p->name, s->plugin->path, task->name);
     IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
     snprintf(s->run_dir, sizeof s->run_dir, "%s", r->run ? r->run : "");
     s->host = ie_host_default((uint64_t)seed, r->run ? s->run_dir : NULL);

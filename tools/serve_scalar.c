@@ -10,9 +10,9 @@
 #include <cjson/cJSON.h>
 
 #include "core/util/csv.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/run/ensemble.h"
-#include "core/inference/scalar_infer.h"
+#include "core/inference/classification_regression_infer.h"
 #include "core/util/file_util.h"
 #include "tools/serve_scalar.h"
 

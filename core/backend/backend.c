@@ -147,21 +147,6 @@ ie_status ie_device_ctx_get(const char *op, ie_device device, ie_device_ctx **ou
     return IE_OK;
 }
 
-bool ie_device_available(ie_device device) {
-    /* A yes/no question leaves the caller's last message as it was. */
-    char saved[2048];
-    snprintf(saved, sizeof saved, "%s", ie_error_message());
-    ie_device_ctx *ctx;
-    bool ok = ie_device_ctx_get("device check", device, &ctx) == IE_OK;
-    ie_error_set(IE_OK, "%s", saved);
-    return ok;
-}
-
-ie_status ie_device_check(ie_device device) {
-    ie_device_ctx *ctx;
-    return ie_device_ctx_get("device check", device, &ctx);
-}
-
 static const char *const PRECISION_NAMES[] = {"fp32", "tf32", "bf16"};
 
 const char *ie_precision_name(ie_precision p) {

@@ -193,7 +193,7 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.augment.lowres_channel_probability", .type = IE_CFG_NUMBER, .def = "0.5", BETWEEN(0, 1),
      .doc = "Probability that a channel of a sample drawn for low resolution gets it (nnU-Net's 0.5)."},
 
-    /* Classification and regression datasets (core/data/scalar_hooks.h). */
+    /* Classification and regression datasets (core/data/classification_regression_hooks.h). */
     {.path = "data.scalar.label_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
      .doc = "Classification / regression: the dataset columns holding the labels (InnerEye "
             "`label_value_column`): 0/1 per column (binary, multi-label), one class index or name "

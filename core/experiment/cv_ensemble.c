@@ -13,6 +13,7 @@
 #include "core/data/dataset.h"
 #include "core/data/split.h"
 #include "core/experiment/child_runs.h"
+#include "core/experiment/cv_comparison.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/experiment/cv_postprocess.h"
 #include "core/run/ensemble.h"
@@ -112,51 +113,27 @@ static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_spli
     return ie_metrics_aggregates_write(path, aggregates, true);
 }
 
-/* Mean of (Structure, Metric) in a metrics_aggregates.csv, or NaN. */
-static double aggregate_mean(const ie_csv *csv, const char *structure, const char *metric) {
-    int cs = ie_csv_column(csv, "Structure"), cm = ie_csv_column(csv, "Metric"), cv = ie_csv_column(csv, "mean");
-    for (int r = 0; csv && r < csv->n_rows; r++) {
-        const char **row = csv->cells + (size_t)r * (size_t)csv->n_columns;
-        if (!strcmp(row[cs], structure) && !strcmp(row[cm], metric)) return strtod(row[cv], NULL);
-    }
-    return NAN;
-}
-
+/* ensemble_comparison.csv: the mean of every structure and metric over the
+ * ensemble's test subjects beside each fold's (metrics_aggregates.csv). */
 static ie_status compare(const char *parent, int folds, const char *ens) {
     char path[4400];
     snprintf(path, sizeof path, "%s/metrics_aggregates.csv", ens);
-    ie_csv *ensemble = NULL, *fold_csv[MAX_FOLDS] = {0};
+    ie_csv *ensemble = NULL;
     IE_TRY(ie_csv_read(path, &ensemble));
-    for (int i = 0; i < folds; i++) {
-        snprintf(path, sizeof path, "%s/fold_%d/metrics_aggregates.csv", parent, i);
-        if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
-    }
-    snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-    if (f) {
-        fprintf(f, "Structure,Metric");
-        for (int i = 0; i < folds; i++) fprintf(f, ",fold_%d", i);
-        fprintf(f, ",folds_mean,ensemble\n");
-        int cs = ie_csv_column(ensemble, "Structure"), cm = ie_csv_column(ensemble, "Metric");
-        for (int r = 0; r < ensemble->n_rows; r++) {
-            const char **row = ensemble->cells + (size_t)r * (size_t)ensemble->n_columns;
-            fprintf(f, "%s,%s", row[cs], row[cm]);
-            double sum = 0;
-            int n = 0;
-            for (int i = 0; i < folds; i++) {
-                double v = fold_csv[i] ? aggregate_mean(fold_csv[i], row[cs], row[cm]) : NAN;
-                fprintf(f, ",%.9g", v);
-                if (!isnan(v)) sum += v, n++;
-            }
-            fprintf(f, ",%.9g,%.9g\n", n ? sum / n : NAN, aggregate_mean(ensemble, row[cs], row[cm]));
-        }
-        st = ie_write_stream_atomic(f, &text, &size, path);
-    }
+    int cs = ie_csv_column(ensemble, "Structure"), cm = ie_csv_column(ensemble, "Metric"),
+        cv = ie_csv_column(ensemble, "mean");
+    ie_cv_comparison_row *rows = calloc(ensemble->n_rows ? (size_t)ensemble->n_rows : 1, sizeof *rows);
+    ie_status st = rows ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    if (st == IE_OK && (cs < 0 || cm < 0 || cv < 0))
+        st = ie_error_set(IE_ERR_IO, "%s has no Structure, Metric or mean column", path);
+    for (int r = 0; st == IE_OK && r < ensemble->n_rows; r++)
+        rows[r] = (ie_cv_comparison_row){ie_csv_cell(ensemble, r, cs), ie_csv_cell(ensemble, r, cm),
+                                         strtod(ie_csv_cell(ensemble, r, cv), NULL)};
+    ie_cv_comparison c = {.fold_file = "metrics_aggregates.csv", .columns = {"Structure", "Metric"},
+                          .value_column = "mean", .split = NULL, .n_rows = ensemble->n_rows, .rows = rows};
+    if (st == IE_OK) st = ie_cv_comparison_write(parent, folds, &c);
+    free(rows);
     ie_csv_free(ensemble);
-    for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
     return st;
 }
 

@@ -22,10 +22,11 @@
 
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
+#include "core/experiment/cv_comparison.h"
 #include "core/experiment/cv_ensemble.h"
 #include "core/run/ensemble.h"
-#include "core/metrics/scalar_predictions.h"
-#include "core/metrics/scalar_report.h"
+#include "core/metrics/classification_regression_predictions.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/run/run_dir.h"
 
 #define MAX_FOLDS 100
@@ -102,54 +103,20 @@ static ie_status average(const fold_rows *folds, const int *fold_index, int n, i
     return IE_OK;
 }
 
-/* Test-split value of (target, metric) in a scalar metrics.csv, or NaN. */
-static double test_metric(const ie_csv *csv, const char *target, const char *metric) {
-    if (!csv) return NAN;
-    int cs = ie_csv_column(csv, "split"), ct = ie_csv_column(csv, "target"), cm = ie_csv_column(csv, "metric"),
-        cv = ie_csv_column(csv, "value");
-    if (cs < 0 || ct < 0 || cm < 0 || cv < 0) return NAN;
-    for (int r = 0; r < csv->n_rows; r++) {
-        const char **row = csv->cells + (size_t)r * (size_t)csv->n_columns;
-        if (!strcmp(row[cs], "test") && !strcmp(row[ct], target) && !strcmp(row[cm], metric))
-            return strtod(row[cv], NULL);
-    }
-    return NAN;
-}
-
-/* ensemble_comparison.csv: each fold's test metric beside the ensemble's. */
+/* ensemble_comparison.csv: each fold's test metric (metrics.csv) beside the
+ * ensemble's. */
 static ie_status compare(const char *parent, int folds, const ie_scalar_report *ensemble) {
-    ie_csv *fold_csv[MAX_FOLDS] = {0};
-    char path[4400];
-    for (int i = 0; i < folds; i++) {
-        snprintf(path, sizeof path, "%s/fold_%d/metrics.csv", parent, i);
-        if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
+    int n = ie_scalar_report_count(ensemble);
+    ie_cv_comparison_row *rows = calloc(n ? (size_t)n : 1, sizeof *rows);
+    if (!rows) return ie_error_set(IE_ERR_NOMEM, "%s/ensemble_comparison.csv: out of memory", parent);
+    for (int e = 0; e < n; e++) {
+        const ie_metric_entry *m = ie_scalar_report_entry(ensemble, e);
+        rows[e] = (ie_cv_comparison_row){m->target, m->metric, m->value};
     }
-    snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size);
-    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
-    if (f) {
-        fprintf(f, "target,metric");
-        for (int i = 0; i < folds; i++) fprintf(f, ",fold_%d", i);
-        fprintf(f, ",folds_mean,ensemble\n");
-        for (int e = 0; e < ie_scalar_report_count(ensemble); e++) {
-            const ie_metric_entry *m = ie_scalar_report_entry(ensemble, e);
-            ie_csv_write_field(f, m->target);
-            fputc(',', f);
-            ie_csv_write_field(f, m->metric);
-            double sum = 0;
-            int n = 0;
-            for (int i = 0; i < folds; i++) {
-                double v = test_metric(fold_csv[i], m->target, m->metric);
-                fprintf(f, ",%.9g", v);
-                if (!isnan(v)) sum += v, n++;
-            }
-            fprintf(f, ",%.9g,%.9g\n", n ? sum / n : NAN, m->value);
-        }
-        st = ie_write_stream_atomic(f, &text, &size, path);
-    }
-    for (int i = 0; i < folds; i++) ie_csv_free(fold_csv[i]);
+    ie_cv_comparison c = {.fold_file = "metrics.csv", .columns = {"target", "metric"}, .value_column = "value",
+                          .split = "test", .n_rows = n, .rows = rows};
+    ie_status st = ie_cv_comparison_write(parent, folds, &c);
+    free(rows);
     return st;
 }
 

@@ -208,7 +208,9 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     int exit_codes[MAX_TRIALS];
     for (int k = 0; k < trials; k++) exit_codes[k] = runs[k].exit_code;
     ie_status ranked = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), exit_codes, trials);
-    if (ranked == IE_OK) ie_report_after(parent); /* report.html: the trials ranked (core/report) */
+    /* report.html: the trials ranked (core/report); a sweep shows no run's
+     * results, so it needs no task table */
+    if (ranked == IE_OK) ie_report_after(parent, NULL);
     return st != IE_OK ? st : ranked;
 }
 
@@ -305,7 +307,7 @@ ie_status ie_sweep_aggregate(const char *parent) {
     if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.metric", &metric);
     if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.goal", &goal);
     if (st == IE_OK) st = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), NULL, 0);
-    if (st == IE_OK) ie_report_after(parent);
+    if (st == IE_OK) ie_report_after(parent, NULL); /* a sweep: no run's results */
     ie_config_free(cfg);
     return st;
 }

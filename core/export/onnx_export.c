@@ -9,29 +9,31 @@
 #include "core/export/onnx_graph.h"
 #include "core/export/onnx_writer.h"
 #include "core/inference/infer.h"
-#include "core/inference/scalar_infer.h"
+#include "core/inference/classification_regression_infer.h"
 #include "core/plugin/guard.h"
 #include "innereye/ops.h"
 
-/* One member's traced output: what inference computes from a window
- * (segmentation) or a batch (classification, regression). */
-static ie_status trace_member(const ie_export_member *m, ie_tensor *image,
+ie_status ie_export_trace_window(const ie_export_member *m, ie_tensor *image, ie_tensor *features, ie_tensor **out) {
+    (void)features;
+    ie_infer_net net = {.plugin = m->plugin, .model = m->model};
+    return ie_infer_net_window(&net, image, out);
+}
+
+ie_status ie_export_trace_predictions(const ie_export_member *m, ie_tensor *image, ie_tensor *features,
+                                      ie_tensor **out) {
+    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .image = image, .features = features};
+    ie_tensor *raw = NULL;
+    ie_status st = ie_plugin_forward(m->plugin, m->model, &batch, false, &raw);
+    if (st == IE_OK) st = ie_scalar_outputs_map(m->plugin, m->model, m->scalar, raw, out);
+    ie_tensor_release(raw);
+    return st;
+}
+
+/* One member's traced output (spec->trace, with the op records on). */
+static ie_status trace_member(const ie_onnx_export_spec *spec, const ie_export_member *m, ie_tensor *image,
                               ie_tensor *features, ie_tensor **out) {
     bool was_tracing = ie_trace_set(true);
-    ie_status st;
-    if (m->plugin->table.task == IE_TASK_SEGMENTATION) {
-        ie_infer_net net = {.plugin = m->plugin, .model = m->model};
-        st = ie_infer_net_window(&net, image, out);
-    } else {
-        ie_batch batch = {.struct_size = sizeof batch, .count = 1, .image = image, .features = features};
-        ie_tensor *raw = NULL;
-        /* the mapping inference applies (sigmoid, softmax, or the plugin's
-         * postprocess) is traced too; regression's rescaling is plain C,
-         * so such a model is refused by the tracer, naming it */
-        st = ie_plugin_forward(m->plugin, m->model, &batch, false, &raw);
-        if (st == IE_OK) st = ie_scalar_outputs_map(m->plugin, m->model, m->scalar, raw, out);
-        ie_tensor_release(raw);
-    }
+    ie_status st = spec->trace(m, image, features, out);
     ie_trace_set(was_tracing);
     return st;
 }
@@ -68,7 +70,7 @@ static ie_status build_graph(const ie_onnx_export_spec *spec, ie_onnx_builder *b
         ie_guard_leave();
         char prefix[32] = "", name[IE_ONNX_NAME];
         if (spec->n_members > 1) snprintf(prefix, sizeof prefix, "member%d.", k);
-        st = trace_member(m, image, features, &out);
+        st = trace_member(spec, m, image, features, &out);
         if (st == IE_OK)
             st = ie_onnx_add_trace(b, m->plugin->table.name, out, inputs, input_names, n_inputs, params, prefix,
                                    name);
@@ -133,12 +135,13 @@ ie_status ie_onnx_save(ie_onnx_builder *b, const char *graph_name, int n_inputs,
 
 ie_status ie_export_onnx(const ie_onnx_export_spec *spec, const char *path) {
     if (spec->n_members < 1) return ie_error_set(IE_ERR_INVALID_ARG, "export: no model to export");
+    if (!spec->trace || !spec->output)
+        return ie_error_set(IE_ERR_INVALID_ARG, "export: the spec names no trace function or output");
     ie_onnx_builder b = {0};
     int64_t out_shape[IE_MAX_DIMS];
     int out_ndim = 0;
     char result[IE_ONNX_NAME];
     ie_status st = build_graph(spec, &b, out_shape, &out_ndim, result);
-    bool segmentation = spec->members[0].plugin->table.task == IE_TASK_SEGMENTATION;
     const int64_t fs[2] = {1, spec->features};
     const char *names[2];
     const int64_t *shapes[2];
@@ -147,7 +150,7 @@ ie_status ie_export_onnx(const ie_onnx_export_spec *spec, const char *path) {
     if (spec->features > 0) names[n] = "features", shapes[n] = fs, ndims[n++] = 2;
     if (st == IE_OK)
         st = ie_onnx_save(&b, spec->members[0].plugin->table.name, n, names, ndims, shapes, result,
-                          segmentation ? "posteriors" : "predictions", out_ndim, out_shape, spec->n_meta,
+                          spec->output, out_ndim, out_shape, spec->n_meta,
                           spec->meta_keys, spec->meta_values, path);
     ie_onnx_builder_free(&b);
     return st;

@@ -41,18 +41,24 @@ static const char *base_name(const char *dir) {
     return p;
 }
 
-/* A folder's results: segmentation metrics.csv (with overlays when the
- * images can be found) or classification / regression predictions. */
-static ie_status results(ie_html *h, const char *dir, const ie_report_seg_files *files) {
-    ie_csv *m = NULL;
-    IE_TRY(ie_report_csv(dir, "metrics.csv", &m));
-    bool segmentation = m && ie_csv_column(m, "Patient") >= 0;
-    ie_csv_free(m);
-    if (segmentation) return ie_report_segmentation(h, dir, files);
-    return ie_report_scalar(h, dir);
+/* A folder's results: the section of the task of the run in run_dir (the
+ * run, fold 0 of a cross-validation, or the ensemble), from the task table
+ * through results_of. */
+static ie_status results(ie_html *h, ie_report_results_of results_of, const char *run_dir, const char *dir,
+                         const ie_report_seg_files *files) {
+    if (!results_of)
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: the report of a run needs the task table to show its results "
+                                                "(ie_report_write's results_of is NULL)", dir);
+    ie_report_results_fn section = NULL;
+    IE_TRY(results_of(run_dir, &section));
+    if (section) return section(h, dir, files);
+    ie_html_printf(h, "<p class=\"note\">No results: ");
+    ie_html_text(h, run_dir);
+    ie_html_printf(h, " has no config.resolved.json, which names the model and so its task.</p>\n");
+    return IE_OK;
 }
 
-static ie_status run_page(ie_html *h, const char *dir) {
+static ie_status run_page(ie_html *h, const char *dir, ie_report_results_of results_of) {
     cJSON *record = ie_report_json(dir, "run.json");
     if (!record) return ie_error_set(IE_ERR_IO, "%s/run.json is missing or not JSON", dir);
     ie_report_what_ran(h, record, dir);
@@ -61,10 +67,10 @@ static ie_status run_page(ie_html *h, const char *dir) {
     char pred[4200];
     snprintf(pred, sizeof pred, "%s/predictions", dir);
     ie_report_seg_files files = {.run_dir = dir, .pred_dir = pred, .pred_subfolders = false};
-    return results(h, dir, &files);
+    return results(h, results_of, dir, dir, &files);
 }
 
-static ie_status cv_page(ie_html *h, const char *dir) {
+static ie_status cv_page(ie_html *h, const char *dir, ie_report_results_of results_of) {
     char fold0[4200], ensemble[4200], pred[4300];
     snprintf(fold0, sizeof fold0, "%s/fold_0", dir);
     cJSON *record = ie_report_json(fold0, "run.json");
@@ -78,10 +84,10 @@ static ie_status cv_page(ie_html *h, const char *dir) {
     ie_html_printf(h, "<h2 id=\"ensemble\">The folds' ensemble on the test set (ensemble/)</h2>\n");
     snprintf(pred, sizeof pred, "%s/test_predictions", ensemble);
     ie_report_seg_files files = {.run_dir = fold0, .pred_dir = pred, .pred_subfolders = true};
-    return results(h, ensemble, &files);
+    return results(h, results_of, fold0, ensemble, &files);
 }
 
-static ie_status ensemble_page(ie_html *h, const char *dir) {
+static ie_status ensemble_page(ie_html *h, const char *dir, ie_report_results_of results_of) {
     IE_TRY(ie_report_ensemble_members(h, dir));
     if (!ie_report_has(dir, "metrics.csv")) {
         ie_html_printf(h, "<p class=\"note\">This ensemble has not been evaluated here (no metrics.csv).</p>\n");
@@ -92,7 +98,7 @@ static ie_status ensemble_page(ie_html *h, const char *dir) {
     snprintf(run, sizeof run, "%s/../fold_0", dir);
     snprintf(pred, sizeof pred, "%s/test_predictions", dir);
     ie_report_seg_files files = {.run_dir = run, .pred_dir = pred, .pred_subfolders = true};
-    return results(h, dir, ie_report_has(run, "run.json") ? &files : NULL);
+    return results(h, results_of, dir, dir, ie_report_has(run, "run.json") ? &files : NULL);
 }
 
 static ie_status sweep_page(ie_html *h, const char *dir) {
@@ -100,7 +106,7 @@ static ie_status sweep_page(ie_html *h, const char *dir) {
     return ie_report_sweep(h, dir);
 }
 
-ie_status ie_report_write(const char *dir, char *path_out, size_t size) {
+ie_status ie_report_write(const char *dir, ie_report_results_of results_of, char *path_out, size_t size) {
     ie_report_kind kind;
     IE_TRY(ie_report_kind_of(dir, &kind));
     char title[512], path[4200];
@@ -113,9 +119,9 @@ ie_status ie_report_write(const char *dir, char *path_out, size_t size) {
     ie_html_text(&h, dir);
     ie_html_printf(&h, ". Written by innereye report from the folder's own files; docs/reports.md explains each "
                        "section.</p>\n");
-    ie_status st = kind == IE_REPORT_RUN                ? run_page(&h, dir)
-                   : kind == IE_REPORT_CROSS_VALIDATION ? cv_page(&h, dir)
-                   : kind == IE_REPORT_ENSEMBLE         ? ensemble_page(&h, dir)
+    ie_status st = kind == IE_REPORT_RUN                ? run_page(&h, dir, results_of)
+                   : kind == IE_REPORT_CROSS_VALIDATION ? cv_page(&h, dir, results_of)
+                   : kind == IE_REPORT_ENSEMBLE         ? ensemble_page(&h, dir, results_of)
                    : kind == IE_REPORT_SWEEP            ? sweep_page(&h, dir)
                                                         : ie_report_comparison(&h, dir, "");
     /* This folder against another (innereye report DIR --compare OTHER). */
@@ -131,7 +137,7 @@ ie_status ie_report_write(const char *dir, char *path_out, size_t size) {
     return IE_OK;
 }
 
-void ie_report_after(const char *dir) {
+void ie_report_after(const char *dir, ie_report_results_of results_of) {
     char path[4200], message[2048];
     snprintf(message, sizeof message, "%s", ie_error_message()); /* keep the work's own error message */
     ie_report_kind kind;
@@ -148,7 +154,7 @@ void ie_report_after(const char *dir) {
     if (wanted) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (ie_report_write(dir, path, sizeof path) == IE_OK) {
+        if (ie_report_write(dir, results_of, path, sizeof path) == IE_OK) {
             clock_gettime(CLOCK_MONOTONIC, &t1);
             printf("report: %s (%.1f s)\n", path,
                    (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));

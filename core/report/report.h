@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "core/report/report_sections.h"
 #include "innereye/status.h"
 
 typedef enum ie_report_kind {
@@ -31,8 +32,10 @@ ie_status ie_report_kind_of(const char *dir, ie_report_kind *kind);
 const char *ie_report_kind_name(ie_report_kind kind);
 
 /* Writes <dir>/report.html (atomically, replacing an older report); the
- * file's path goes to path_out (may be NULL). */
-ie_status ie_report_write(const char *dir, char *path_out, size_t size);
+ * file's path goes to path_out (may be NULL).  results_of gives the results
+ * section of a run's task (core/task: ie_task_report_results); NULL is
+ * enough for a sweep or a comparison, which show no run's results. */
+ie_status ie_report_write(const char *dir, ie_report_results_of results_of, char *path_out, size_t size);
 
 /* The folder a run's comparison with another is kept in, inside the run
  * folder (innereye report DIR --compare OTHER). */
@@ -42,6 +45,6 @@ ie_status ie_report_write(const char *dir, char *path_out, size_t size);
  * unless the folder's config.resolved.json sets run.report to false.  Never
  * fails the work that ran: a problem is printed as a warning saying how to
  * write the report later (innereye report DIR). */
-void ie_report_after(const char *dir);
+void ie_report_after(const char *dir, ie_report_results_of results_of);
 
 #endif

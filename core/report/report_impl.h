@@ -9,6 +9,7 @@
 #include "core/util/csv.h"
 #include "core/report/html.h"
 #include "core/report/plot.h"
+#include "core/report/report_sections.h"
 
 struct cJSON;
 
@@ -42,30 +43,11 @@ void ie_report_what_ran(ie_html *h, const struct cJSON *record, const char *conf
  * <dir>/train_log.csv (nothing when absent). */
 ie_status ie_report_curves(ie_html *h, const char *dir);
 
-/* Where a segmentation's files are: the run's dataset and config, and how
- * prediction files are named. */
-typedef struct ie_report_seg_files {
-    const char *run_dir;     /* a run folder with run.json and config.resolved.json */
-    const char *pred_dir;    /* folder of the predictions */
-    bool pred_subfolders;    /* <pred_dir>/<subject>/segmentation.nii.gz, else <subject>_segmentation.nii.gz */
-} ie_report_seg_files;
-
-/* Box plots per structure, the table of test subjects, the 5 worst subjects
- * per structure with overlays (when files is not NULL and the images are
- * there). */
-ie_status ie_report_segmentation(ie_html *h, const char *dir, const ie_report_seg_files *files);
-
 /* Overlay thumbnails of one subject and structure (class index `label`):
  * three orthogonal slices through the structure's centre with the truth's and
  * the prediction's contours, in physical proportions. */
 ie_status ie_report_overlay(ie_html *h, const char *image, const char *truth, bool truth_is_mask, const char *pred,
                             int label, const char *caption);
-
-/* Classification: ROC and precision-recall curves with AUROC / AUPRC, the
- * Youden point, the confusion matrix, calibration; regression: predicted
- * against true with the identity line, residuals.  From <dir>/predictions.csv,
- * metrics.csv and confusion_matrix.csv. */
-ie_status ie_report_scalar(ie_html *h, const char *dir);
 
 /* Cross-validation: fold status, each fold beside the mean and the
  * ensemble (ensemble_comparison.csv, cv_summary.csv). */

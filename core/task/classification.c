@@ -1,9 +1,10 @@
 /* core/task - the classification entry of the task table: binary and
  * multi-label targets (one logit per label column) or multi-class ones (one
  * logit per data.classes entry); validation reports AUROC per target, or
- * accuracy (scalar_task.c holds what it shares with regression). */
+ * accuracy (classification_regression.c holds what it shares with regression). */
 #include "core/experiment/cv_ensemble.h"
-#include "core/task/scalar_task.h"
+#include "core/report/report_sections.h"
+#include "core/task/classification_regression.h"
 
 /* data.scalar.target "auto": multi-class when data.classes names classes,
  * else binary (multi-label with several label columns). */
@@ -30,4 +31,5 @@ const ie_task ie_task_classification = {
     .cv_ensemble = ie_cv_ensemble_average,
     .infer_table = ie_scalar_task_infer_table,
     .eval_predictions = eval_predictions,
+    .report_results = ie_report_classification_regression,
 };

@@ -2,9 +2,10 @@
  * column, standardised for training when data.scalar.standardize_targets is
  * on; validation reports the mean absolute error per target, and the test
  * split's results are printed beside the training-mean baseline
- * (scalar_task.c holds what it shares with classification). */
+ * (classification_regression.c holds what it shares with classification). */
 #include "core/experiment/cv_ensemble.h"
-#include "core/task/scalar_task.h"
+#include "core/report/report_sections.h"
+#include "core/task/classification_regression.h"
 
 /* data.scalar.target "auto": regression. */
 static ie_status setup(const ie_task_env *env, void **state) {
@@ -30,4 +31,9 @@ const ie_task ie_task_regression = {
     .cv_ensemble = ie_cv_ensemble_average,
     .infer_table = ie_scalar_task_infer_table,
     .eval_predictions = eval_predictions,
+    /* the trainer maps its outputs back from standardised units in plain C */
+    .onnx_needs_postprocess = "a regression run cannot be exported to ONNX: its outputs are mapped back from "
+                              "standardised units in plain C, outside the engine's op records (--format pytorch "
+                              "and --format bundle take it)",
+    .report_results = ie_report_classification_regression,
 };

@@ -22,6 +22,7 @@
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/guard.h"
+#include "core/report/report_sections.h"
 #include "core/task/task.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
@@ -373,4 +374,5 @@ const ie_task ie_task_segmentation = {
     .predictions = "predictions",
     .cv_ensemble = ie_cv_ensemble_infer,
     .cv_ensemble_reads_data = true,
+    .report_results = ie_report_segmentation,
 };

@@ -47,3 +47,11 @@ ie_status ie_task_of_run(const char *run_dir, const ie_task **task) {
     ie_config_free(cfg);
     return st;
 }
+
+ie_status ie_task_report_results(const char *run_dir, ie_report_results_fn *results) {
+    *results = NULL;
+    const ie_task *task = NULL;
+    IE_TRY(ie_task_of_run(run_dir, &task));
+    if (task) *results = task->report_results;
+    return IE_OK;
+}

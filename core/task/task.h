@@ -8,7 +8,7 @@
  * them names a kind of model (docs/tasks.md).
  *
  * One entry per kind, each in its own file: segmentation.c,
- * classification.c, regression.c (the last two share scalar_task.c: the
+ * classification.c, regression.c (the last two share classification_regression.c: the
  * same data and predictions file, other targets and metrics).  A plugin's
  * task kind picks the entry (ie_task_for_kind); a run folder's plugin picks
  * it for the commands that get a run (ie_task_of_run).  The entry's type is
@@ -17,6 +17,7 @@
 #ifndef IE_CORE_TASK_TASK_H
 #define IE_CORE_TASK_TASK_H
 
+#include "core/report/report_sections.h"
 #include "core/train/task_interface.h"
 
 /* The entries (segmentation.c, classification.c, regression.c). */
@@ -44,5 +45,11 @@ const ie_task *ie_task_by_name(const char *name);
  * caller says what it expected).  Fails when the config or the plugin
  * cannot be read. */
 ie_status ie_task_of_run(const char *run_dir, const ie_task **task);
+
+/* The results section of report.html for the run in run_dir: its task's
+ * report_results (ie_task_of_run); *results NULL when the folder has no
+ * config.resolved.json.  What the commands pass to core/report
+ * (ie_report_write, ie_report_after: ie_report_results_of). */
+ie_status ie_task_report_results(const char *run_dir, ie_report_results_fn *results);
 
 #endif

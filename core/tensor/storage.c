@@ -5,13 +5,15 @@
  * no exact one is free), so after the first steps the system allocator is
  * not called (see ie_memory_get_stats).  Blocks are 64-byte
  * aligned for vector loads. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 
 /* Layer exception (docs/architecture.md): storage is device memory, which
- * only the device's backend can allocate, copy and free; its kernels, which
- * take tensors, sit above. */
+ * only the device's backend can allocate, copy and free (and say whether it
+ * is there: ie_device_available); its kernels, which take tensors, sit
+ * above. */
 #include "core/backend/backend.h"
 #include "core/tensor/tensor_impl.h"
 
@@ -167,4 +169,22 @@ void ie_memory_trim(void) {
         }
     }
     pthread_mutex_unlock(&cache_lock);
+}
+
+/* Whether tensors can live on a device is whether its backend gives a
+ * context (innereye/tensor.h); storage is where the tensor layer meets
+ * the backends (the exception beside the include above). */
+bool ie_device_available(ie_device device) {
+    /* A yes/no question leaves the caller's last message as it was. */
+    char saved[2048];
+    snprintf(saved, sizeof saved, "%s", ie_error_message());
+    ie_device_ctx *ctx;
+    bool ok = ie_device_ctx_get("device check", device, &ctx) == IE_OK;
+    ie_error_set(IE_OK, "%s", saved);
+    return ok;
+}
+
+ie_status ie_device_check(ie_device device) {
+    ie_device_ctx *ctx;
+    return ie_device_ctx_get("device check", device, &ctx);
 }

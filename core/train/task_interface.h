@@ -45,6 +45,9 @@ typedef struct ie_task_infer_request {
     const char *out;        /* must not exist */
 } ie_task_infer_request;
 
+struct ie_html;
+struct ie_report_seg_files;
+
 #define IE_TASK_MAX_METRICS 64
 
 /* Validation metrics of one epoch: a train_log.csv column and a console
@@ -117,6 +120,18 @@ typedef struct ie_task {
      * written into DIR (created) and printed.  NULL: innereye eval compares
      * label maps (--pred, --truth). */
     ie_status (*eval_predictions)(const char *predictions, const char *out);
+    /* `innereye export --format onnx`: NULL when every model of the task
+     * exports; else why one without its own postprocess cannot (the
+     * message innereye export prints). */
+    const char *onnx_needs_postprocess;
+
+    /* ---- report.html of a run, a cross-validation or an ensemble (core/report) ---- */
+
+    /* The results section: what the run (or the folds' ensemble) predicted,
+     * from the files in dir (core/report/report_sections.h,
+     * ie_report_results_fn: core/report's types, named here without its
+     * header, which train may not include). */
+    ie_status (*report_results)(struct ie_html *h, const char *dir, const struct ie_report_seg_files *files);
 } ie_task;
 
 /* The task table as the trainer and the cross-validation get it from their

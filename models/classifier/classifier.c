@@ -1,7 +1,7 @@
 /* models/classifier - the Classifier model: classification (binary,
  * multi-label, multi-class) and regression from 2-D or 3-D images, non-image
  * features, or both (network in classifier_net.h).  The host supplies the
- * data (core/data/scalar_hooks.h), loss, metrics and optimiser; what the
+ * data (core/data/classification_regression_hooks.h), loss, metrics and optimiser; what the
  * model's inputs and outputs are comes from the host in
  * model.params.inputs ({"image_shape": [C, D, H, W] or [], "features": F,
  * "outputs": K}); one plugin serves every scalar target by its config.

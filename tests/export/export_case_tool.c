@@ -28,8 +28,8 @@
 #include <string.h>
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_hooks.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_hooks.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/export/export.h"
 #include "core/inference/infer.h"
 #include "core/plugin/host.h"

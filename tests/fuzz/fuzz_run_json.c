@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/run/ensemble.h"
 #include "core/tracking/mlflow_data.h"
 #include "core/run/run_dir.h"

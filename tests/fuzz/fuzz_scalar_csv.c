@@ -1,4 +1,4 @@
-/* tests/fuzz - the classification / regression CSV (scalar_hooks.h): one row
+/* tests/fuzz - the classification / regression CSV (classification_regression_hooks.h): one row
  * per subject with label, numerical and categorical columns, checked and
  * turned into features for three targets as the tests' tabular dataset
  * (tests/cli/tabular_dataset.sh) is used: binary on "sick", multi-class on
@@ -7,7 +7,7 @@
 #include "tests/fuzz/fuzz_util.h"
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 static const char *const numerical[] = {"age", "bmi"};
 static const char *const categorical[] = {"site", "sex"};

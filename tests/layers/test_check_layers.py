@@ -95,6 +95,11 @@ case("a cycle in the table",
 case("the diagram differs from the table",
      lambda t: edit(t, "docs/architecture.md", "\nserve        : export\n", "\nserve        : export submit\n"), 1,
      r"mermaid diagram is not the table's")
+case("an SDK header's function defined in a folder above the header's",
+     lambda t: (append(t, "sdk/include/innereye/tensor.h", "IE_API int ie_planted_probe(int device);\n"),
+                append(t, "core/backend/backend.c", "int ie_planted_probe(int device) {\n    return device;\n}\n"))[0],
+     1, r"sdk/include/innereye/tensor\.h:{line}: ie_planted_probe is declared in innereye/tensor\.h, which the "
+        r"\[sdk\] table gives to tensor, but defined in core/backend/backend\.c")
 
 if failures:
     print("\n".join("FAIL " + f for f in failures))

@@ -1,4 +1,4 @@
-/* Scalar datasets (core/data/scalar_hooks.h): labels of each target kind,
+/* Scalar datasets (core/data/classification_regression_hooks.h): labels of each target kind,
  * numerical features standardised with the training split's statistics,
  * categorical one-hot over the training values, every problem listed with
  * subject, column and line, imputation, standardised regression targets, 2-D
@@ -6,7 +6,7 @@
  * column, and label smoothing of the config's BCE. */
 #include <unistd.h>
 
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 #include "core/data/split_column.h"
 #include "core/train/default_loss.h"
 #include "innereye/loss.h"

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "core/util/csv.h"
-#include "core/metrics/scalar_metrics.h"
-#include "core/metrics/scalar_report.h"
+#include "core/metrics/classification_regression_metrics.h"
+#include "core/metrics/classification_regression_report.h"
 #include "test_util.h"
 
 static char tmpdir[] = "/tmp/ie_test_scalar_metrics_XXXXXX";

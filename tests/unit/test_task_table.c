@@ -2,8 +2,10 @@
  * callers call without checking (the trainer, cross-validation), names are
  * unique and found by ie_task_by_name, a plugin's task kind picks the entry
  * docs/tasks.md says, the table the commands pass to the trainer and the
- * cross-validation (ie_all_tasks) is this one, and a folder that is not a
- * run has no task. */
+ * cross-validation (ie_all_tasks) is this one, every entry names its
+ * report section (report.html asks the table, never a run's files) and
+ * what ONNX export refuses, and a folder that is not a run has no task
+ * (nor report section). */
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@ static void test_entries(void) {
               "%s: every training entry the trainer calls unchecked", name);
         CHECK(e->predictions && e->predictions[0] && e->cv_ensemble, "%s: the cross-validation entries", name);
         CHECK(!e->infer_table == !e->eval_predictions, "%s: a task that predicts tables also evaluates them", name);
+        CHECK(e->report_results != NULL, "%s: report.html has a results section for it", name);
         CHECK(ie_task_by_name(name) == e, "%s is found by its name", name);
         for (int u = 0; u < t; u++)
             CHECK(strcmp(ie_tasks[u]->name, name) != 0, "%s: one entry per name", name);
@@ -43,6 +46,16 @@ static void test_kinds(void) {
     CHECK(ie_task_regression.infer_table && !ie_task_regression.cv_ensemble_reads_data, "regression");
     CHECK(ie_task_classification.cpu_only && ie_task_regression.cpu_only && !ie_task_segmentation.cpu_only,
           "CPU only: classification and regression");
+    /* The report sections: segmentation's box plots and overlays; one
+     * section for the two tasks that share a predictions table. */
+    CHECK(ie_task_segmentation.report_results == ie_report_segmentation, "segmentation's report section");
+    CHECK(ie_task_classification.report_results == ie_report_classification_regression &&
+              ie_task_regression.report_results == ie_report_classification_regression,
+          "classification's and regression's report section");
+    /* ONNX: only regression's rescaling of outputs is outside the traced ops. */
+    CHECK(ie_task_regression.onnx_needs_postprocess && !ie_task_classification.onnx_needs_postprocess &&
+              !ie_task_segmentation.onnx_needs_postprocess,
+          "ONNX export needs a postprocess for regression only");
 }
 
 /* The trainer and the cross-validation sit below core/task and take the
@@ -65,6 +78,9 @@ static void test_not_a_run(void) {
     const ie_task *task = &ie_task_regression;
     CHECK_OK(ie_task_of_run(dir, &task));
     CHECK(task == NULL, "a folder without config.resolved.json has no task");
+    ie_report_results_fn section = ie_report_segmentation;
+    CHECK_OK(ie_task_report_results(dir, &section));
+    CHECK(section == NULL, "nor a report section");
     rmdir(dir);
 }
 

@@ -34,7 +34,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 #define IE_SCALAR_STATISTICS_FILE "data_statistics.json"
 

@@ -1,4 +1,8 @@
-/* tools - `innereye dataset` for classification and regression:
+/* tools - `innereye dataset` subcommands that make the datasets of the
+ * classification and regression examples (docs/classification.md) from
+ * public sources; rows of the subcommand table in cmd_dataset.c.  What they
+ * write is a dataset CSV like any other: nothing here depends on the task
+ * that will train on it (docs/tasks.md, "Dataset creation").
  *
  *   innereye dataset fashion-mnist --out DIR [--source DIR] [--train N] [--val N] [--test N]
  *     Debian's dataset-fashion-mnist (idx files) as PNG images plus a
@@ -29,17 +33,13 @@
 #include "core/util/progress.h"
 #include "core/util/csv.h"
 #include "innereye/image_io.h"
-#include "tools/cmd_dataset_scalar.h"
+#include "tools/cmd_dataset.h"
 #include "core/io/png_write.h"
 
 #define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                 "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-bool ie_cmd_dataset_scalar_handles(const char *kind) {
-    return !strcmp(kind, "fashion-mnist") || !strcmp(kind, "hippocampus-volume");
-}
 
 static void usage(FILE *out) {
     fprintf(out, "usage: innereye dataset fashion-mnist --out DIR [--source DIR] [--train N] [--val N] [--test N]\n"
@@ -127,7 +127,7 @@ static ie_status write_part(const char *root, const char *part, const idx *image
     return IE_OK;
 }
 
-static int fashion_mnist(int argc, char **argv) {
+int ie_cmd_dataset_fashion_mnist(int argc, char **argv) {
     const char *out = NULL, *source = FASHION_MNIST_DIR;
     int n_train = 60000, n_val = 5000, n_test = 10000;
     for (int i = 0; i < argc; i++) {
@@ -257,7 +257,7 @@ static ie_status measure(const char *label, volume_row *row, int *max_label) {
     return IE_OK;
 }
 
-static int hippocampus_volume(int argc, char **argv) {
+int ie_cmd_dataset_hippocampus_volume(int argc, char **argv) {
     const char *images = NULL, *labels = NULL, *out = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -355,15 +355,4 @@ static int hippocampus_volume(int argc, char **argv) {
     if (skipped) printf(" (%d label maps without an image left out)", skipped);
     printf("\n");
     return 0;
-}
-
-int ie_cmd_dataset_scalar(int argc, char **argv) {
-    if (argc < 1) {
-        usage(stderr);
-        return 2;
-    }
-    if (!strcmp(argv[0], "fashion-mnist")) return fashion_mnist(argc - 1, argv + 1);
-    if (!strcmp(argv[0], "hippocampus-volume")) return hippocampus_volume(argc - 1, argv + 1);
-    usage(stderr);
-    return 2;
 }

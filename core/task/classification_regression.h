@@ -1,13 +1,13 @@
 /* core/task - the entries classification.c and regression.c share: one
- * dataset of label, image and feature columns (core/data/scalar_hooks.h),
- * one predictions.csv and its metrics (core/metrics/scalar_report.h); the
+ * dataset of label, image and feature columns (core/data/classification_regression_hooks.h),
+ * one predictions.csv and its metrics (core/metrics/classification_regression_report.h); the
  * two entries differ in the target a run has when data.scalar.target is
- * "auto" (scalar_task.c says what each entry does). */
+ * "auto" (classification_regression.c says what each entry does). */
 #ifndef IE_CORE_TASK_SCALAR_TASK_H
 #define IE_CORE_TASK_SCALAR_TASK_H
 
-#include "core/data/scalar_hooks.h"
-#include "core/metrics/scalar_report.h"
+#include "core/data/classification_regression_hooks.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/task/task.h"
 
 /* The task's reason to train on the CPU only (ie_task.cpu_only). */
@@ -24,7 +24,7 @@ ie_status ie_scalar_task_describe_inputs(void *state, cJSON *model_params);
 void ie_scalar_task_metric_names(void *state, ie_task_metrics *m);
 ie_status ie_scalar_task_validate(void *state, const ie_task_env *env, int epoch, double *loss, ie_task_metrics *m);
 ie_status ie_scalar_task_infer(void *state, const ie_task_env *env, int epoch, cJSON *record);
-/* innereye infer on a run or ensemble (core/inference/scalar_infer.h). */
+/* innereye infer on a run or ensemble (core/inference/classification_regression_infer.h). */
 ie_status ie_scalar_task_infer_table(const ie_task_infer_request *r);
 /* innereye eval --task: the report of a predictions CSV read as `kind`. */
 ie_status ie_scalar_task_eval(const char *predictions, ie_scalar_kind kind, const char *out);

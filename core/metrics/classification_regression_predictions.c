@@ -1,6 +1,6 @@
 /* core/metrics - the predictions table and its CSV (format in
- * scalar_predictions.h). */
-#include "core/metrics/scalar_predictions.h"
+ * classification_regression_predictions.h). */
+#include "core/metrics/classification_regression_predictions.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,9 +1,9 @@
 /* core/data - scalar datasets: checks, feature statistics, loading,
- * flips and collate (rules in scalar_hooks.h).  The statistics come from a
+ * flips and collate (rules in classification_regression_hooks.h).  The statistics come from a
  * training split here (ie_scalar_data_prepare) or from a run's saved
- * statistics (scalar_statistics.c); both then build the data the same way
+ * statistics (classification_regression_statistics.c); both then build the data the same way
  * (ie_scalar_data_finish). */
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 
 #include "core/data/sample_util.h"
-#include "core/data/scalar_data_impl.h"
+#include "core/data/classification_regression_data_impl.h"
 
 #define MAX_PROBLEMS_SHOWN 20
 

@@ -1,6 +1,6 @@
 /* core/metrics - classification and regression metrics (definitions in
- * scalar_metrics.h). */
-#include "core/metrics/scalar_metrics.h"
+ * classification_regression_metrics.h). */
+#include "core/metrics/classification_regression_metrics.h"
 
 #include <float.h>
 #include <math.h>

@@ -24,7 +24,7 @@
 
 #include <stdbool.h>
 
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 #include "core/plugin/loader.h"
 #include "innereye/config.h"
 

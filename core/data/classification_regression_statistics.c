@@ -1,13 +1,13 @@
 /* core/data - data_statistics.json: writing a run's training statistics and
- * building data for another CSV from them (format in scalar_statistics.h). */
-#include "core/data/scalar_statistics.h"
+ * building data for another CSV from them (format in classification_regression_statistics.h). */
+#include "core/data/classification_regression_statistics.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/data/scalar_data_impl.h"
+#include "core/data/classification_regression_data_impl.h"
 #include "core/util/file_util.h"
 
 #define FORMAT "innereye-scalar-statistics"

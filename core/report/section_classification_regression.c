@@ -186,7 +186,8 @@ static void multiclass_confusion(ie_html *h, const ie_csv *cm, const char *split
     ie_html_printf(h, "</table>\n");
 }
 
-ie_status ie_report_scalar(ie_html *h, const char *dir) {
+ie_status ie_report_classification_regression(ie_html *h, const char *dir, const ie_report_seg_files *unused) {
+    (void)unused; /* the results section's signature (report_sections.h): no images to find */
     ie_csv *pred = NULL, *metrics = NULL, *cm = NULL;
     IE_TRY(ie_report_csv(dir, "predictions.csv", &pred));
     if (!pred) return IE_OK;

@@ -1,6 +1,6 @@
 /* core/metrics - grouping a predictions table and computing its metrics
- * (rules in scalar_report.h). */
-#include "core/metrics/scalar_report.h"
+ * (rules in classification_regression_report.h). */
+#include "core/metrics/classification_regression_report.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
 #include "core/util/strmap.h"
-#include "core/metrics/scalar_metrics.h"
+#include "core/metrics/classification_regression_metrics.h"
 
 typedef struct confusion {
     const char *split, *epoch;

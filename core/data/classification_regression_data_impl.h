@@ -1,11 +1,11 @@
 /* core/data - private: the layout of ie_scalar_data and the two steps that
- * build one, shared by scalar_hooks.c (statistics from a training split) and
- * scalar_statistics.c (statistics read back from a run's
+ * build one, shared by classification_regression_hooks.c (statistics from a training split) and
+ * classification_regression_statistics.c (statistics read back from a run's
  * data_statistics.json).  Not for use outside core/data. */
 #ifndef IE_CORE_DATA_SCALAR_DATA_IMPL_H
 #define IE_CORE_DATA_SCALAR_DATA_IMPL_H
 
-#include "core/data/scalar_hooks.h"
+#include "core/data/classification_regression_hooks.h"
 
 typedef struct ie_scalar_categorical {
     int column;

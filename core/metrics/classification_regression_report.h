@@ -1,11 +1,11 @@
-/* core/metrics - metrics of a predictions table (scalar_predictions.h), as
+/* core/metrics - metrics of a predictions table (classification_regression_predictions.h), as
  * the trainer writes them after a classification or regression run and
  * `innereye eval --task classification|regression` computes them from any
  * predictions CSV: the same code, so the same numbers.
  *
  * Rows are grouped by (split, epoch), in order of first appearance, and
  * within a group by target.  Per group and target (definitions in
- * scalar_metrics.h):
+ * classification_regression_metrics.h):
  *   classification: subject_count, area_under_roc_curve, area_under_pr_curve,
  *     cross_entropy, accuracy_at_threshold_05, optimal_threshold,
  *     accuracy_at_optimal_threshold, false_positive_rate_at_optimal_threshold,
@@ -31,7 +31,7 @@
 
 #include <stdio.h>
 
-#include "core/metrics/scalar_predictions.h"
+#include "core/metrics/classification_regression_predictions.h"
 
 typedef enum ie_scalar_kind { IE_SCALAR_CLASSIFICATION = 0, IE_SCALAR_REGRESSION = 1 } ie_scalar_kind;
 

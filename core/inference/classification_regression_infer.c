@@ -1,7 +1,7 @@
 /* core/inference - classification and regression: outputs to predictions,
- * and one trained model opened and run over a dataset (scalar_infer.h). */
+ * and one trained model opened and run over a dataset (classification_regression_infer.h). */
 #include "core/plugin/guard.h"
-#include "core/inference/scalar_infer.h"
+#include "core/inference/classification_regression_infer.h"
 #include "core/util/progress.h"
 
 #include <math.h>
@@ -14,7 +14,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/sample_util.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/plugin/host.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"

@@ -1,8 +1,8 @@
 /* core/task - what the classification and regression entries of the task
  * table share (classification.c, regression.c differ only in their default
- * target): the scalar dataset (core/data/scalar_hooks.h) as default data, per-epoch
+ * target): the scalar dataset (core/data/classification_regression_hooks.h) as default data, per-epoch
  * validation metrics, and after training the per-subject predictions CSV and
- * its metrics (core/metrics/scalar_report.h).
+ * its metrics (core/metrics/classification_regression_report.h).
  *
  * Predictions: classification outputs are logits, mapped to probabilities by
  * a sigmoid (binary, multi-label) or a softmax (multi-class) unless the
@@ -12,7 +12,7 @@
  *
  * The training statistics go to <run>/data_statistics.json at setup, so
  * that `innereye infer` prepares new data exactly as this run's
- * (core/data/scalar_statistics.h).
+ * (core/data/classification_regression_statistics.h).
  *
  * After training, <run>/predictions.csv holds one row per held-out subject
  * and output (splits per run.infer_val / run.infer_test); the metrics are then
@@ -24,13 +24,13 @@
 #include <string.h>
 
 #include "core/plugin/guard.h"
-#include "core/data/scalar_hooks.h"
-#include "core/data/scalar_statistics.h"
-#include "core/inference/scalar_infer.h"
-#include "core/metrics/scalar_report.h"
+#include "core/data/classification_regression_hooks.h"
+#include "core/data/classification_regression_statistics.h"
+#include "core/inference/classification_regression_infer.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
-#include "core/task/scalar_task.h"
+#include "core/task/classification_regression.h"
 #include "core/task/task.h"
 #include "innereye/autograd.h"
 #include "innereye/ops.h"

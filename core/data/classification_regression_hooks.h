@@ -40,7 +40,7 @@
  *
  * The statistics (means, standard deviations, vocabularies, target scales)
  * are saved in a run's data_statistics.json, and data for any other CSV can
- * be built from them with the same checks (scalar_statistics.h).
+ * be built from them with the same checks (classification_regression_statistics.h).
  *
  * Samples: image [C, D, H, W] f32 (or none), features [F] f32 (or none),
  * labels [K] f32 (binary, regression) or a 0-dimensional i64 class
@@ -108,7 +108,7 @@ void ie_scalar_data_target_scale(const ie_scalar_data *d, int k, double *scale, 
  * 0); NaN when the data has no labels. */
 double ie_scalar_data_label(const ie_scalar_data *d, int dataset_index, int k);
 /* False only for data built from saved statistics on a CSV without the label
- * columns (scalar_statistics.h): samples then have no labels. */
+ * columns (classification_regression_statistics.h): samples then have no labels. */
 bool ie_scalar_data_has_labels(const ie_scalar_data *d);
 const ie_dataset *ie_scalar_data_dataset(const ie_scalar_data *d);
 

@@ -10,7 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/util/file_util.h"
 #include "core/export/export.h"
 

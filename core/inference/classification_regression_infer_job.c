@@ -2,7 +2,7 @@
  * or ensemble: every member predicts the dataset with its own statistics
  * and weights, the predictions are averaged, and predictions.csv, metrics
  * (when the CSV has labels) and inference.json are written into a hidden
- * folder that becomes the output folder once complete (scalar_infer.h). */
+ * folder that becomes the output folder once complete (classification_regression_infer.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,10 +14,10 @@
 #include <cjson/cJSON.h>
 
 #include "core/data/dataset.h"
-#include "core/data/scalar_statistics.h"
+#include "core/data/classification_regression_statistics.h"
 #include "core/run/ensemble.h"
-#include "core/inference/scalar_infer.h"
-#include "core/metrics/scalar_report.h"
+#include "core/inference/classification_regression_infer.h"
+#include "core/metrics/classification_regression_report.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/threads.h"
