@@ -10,11 +10,12 @@
 #include "core/experiment/compare_runs.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 /* Paths of the newest checkpoint's files, from checkpoints/last.json. */
 static ie_status last_checkpoint(const char *run, char *weights, char *optimizer, size_t size) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/checkpoints/last.json", run);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/checkpoints/last.json", run));
     char *text = NULL;
     if (ie_read_file(path, &text, NULL) != IE_OK)
         return ie_error_set(IE_ERR_IO, "%s: no checkpoint (is %s a finished run folder?)", path, run);

@@ -15,6 +15,7 @@
 #include "core/report/report.h"
 #include "core/train/median_stop.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 #include "innereye/rng.h"
 
 #define SWEEP_STREAM (IE_STREAM_USER - 1)
@@ -155,7 +156,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     snprintf(prefix, sizeof prefix, "%s_sweep", model);
     IE_TRY(ie_run_dir_create(out, name, prefix, parent, size));
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     const char *text = ie_config_text_pretty(cfg);
     IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
 
@@ -176,7 +177,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     snprintf(siblings, sizeof siblings, "train.median_stop.siblings=%s", spec->early_stop ? parent : "");
     IE_TRY(ie_sweep_write_trials(parent, spec, (uint64_t)seed));
     static char config_path[4200];
-    snprintf(config_path, sizeof config_path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(config_path, sizeof config_path, "%s/config.resolved.json", parent));
     for (int k = 0; k < trials; k++) {
         IE_TRY(ie_sweep_trial(spec, (uint64_t)seed, k, assignments[k], &counts[k]));
         snprintf(names[k], sizeof names[k], "run.name=trial_%d", k);
@@ -232,7 +233,12 @@ ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, u
         fprintf(tf, "\n");
     }
     char path[4200];
-    snprintf(path, sizeof path, "%s/trials.csv", parent);
+    ie_status st = ie_path_format(path, sizeof path, "%s/trials.csv", parent);
+    if (st != IE_OK) {
+        fclose(tf);
+        free(text);
+        return st;
+    }
     return ie_write_stream_atomic(tf, &text, &size, path);
 }
 
@@ -241,17 +247,17 @@ ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, u
  * alike. */
 ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, const int *exit_codes, int trials) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/trials.csv", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/trials.csv", parent));
     ie_csv *tcsv = NULL;
     IE_TRY(ie_csv_read(path, &tcsv));
     if (trials <= 0 || trials > tcsv->n_rows) trials = tcsv->n_rows;
-    snprintf(path, sizeof path, "%s/sweep.csv", parent);
+    ie_status st = ie_path_format(path, sizeof path, "%s/sweep.csv", parent);
     char *text = NULL;
     size_t size = 0;
-    FILE *f = open_memstream(&text, &size); /* then written atomically */
+    FILE *f = st == IE_OK ? open_memstream(&text, &size) : NULL; /* then written atomically */
     if (!f) {
         ie_csv_free(tcsv);
-        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+        return st != IE_OK ? st : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     }
     fprintf(f, "trial,status");
     for (int i = 1; i < tcsv->n_columns; i++) fprintf(f, ",%s", tcsv->header[i]);
@@ -278,7 +284,7 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
             best_value = v;
         }
     }
-    ie_status st = ie_write_stream_atomic(f, &text, &size, path);
+    st = ie_write_stream_atomic(f, &text, &size, path);
     if (st != IE_OK) {
         ie_csv_free(tcsv);
         return st;
@@ -296,7 +302,7 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
 
 ie_status ie_sweep_aggregate(const char *parent) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     ie_config *cfg = NULL;
     const char *metric = "val_loss", *goal = "min";
     ie_status st = ie_config_new(&cfg);
