@@ -176,7 +176,9 @@ static ie_status add_rows(const char *out, const char *subject, const char *imag
 static bool listed(const char *out, const char *subject) {
     char csv[4200], *text = NULL;
     struct stat sb;
-    if (ie_path_format(csv, sizeof csv, "%s/dataset.csv", out) != IE_OK || stat(csv, &sb) != 0 || ie_read_file(csv, &text, NULL) != IE_OK) return false;
+    if (ie_path_format(csv, sizeof csv, "%s/dataset.csv", out) != IE_OK || stat(csv, &sb) != 0 ||
+        ie_read_file(csv, &text, NULL) != IE_OK)
+        return false;
     char needle[600];
     snprintf(needle, sizeof needle, "\n%s,", subject);
     bool found = strstr(text, needle) != NULL;

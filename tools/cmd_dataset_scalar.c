@@ -109,7 +109,8 @@ static ie_status write_part(const char *root, const char *part, const idx *image
     ie_progress_begin(&bar, what, "images", n, 10);
     for (int i = 0; i < n; i++) {
         ie_status written = ie_path_format(path, sizeof path, "%s/%05d.png", dir, i);
-        if (written == IE_OK) written = ie_png_write_gray8(path, images->data + (size_t)i * pixels, images->cols, images->rows);
+        if (written == IE_OK)
+            written = ie_png_write_gray8(path, images->data + (size_t)i * pixels, images->cols, images->rows);
         ie_progress_tick(&bar);
         if (written != IE_OK) {
             ie_progress_end(&bar);

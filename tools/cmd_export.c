@@ -256,7 +256,8 @@ int ie_cmd_export(int argc, char **argv) {
     session s = {0};
     const char *run = NULL, *format = NULL, *out = NULL;
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfgs[0]) != IE_OK || ie_config_add_search_dir(s.cfgs[0], dir) != IE_OK)
+    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfgs[0]) != IE_OK ||
+        ie_config_add_search_dir(s.cfgs[0], dir) != IE_OK)
         return fail(&s, 1, ie_error_message());
     s.n = 1;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -267,8 +268,8 @@ int ie_cmd_export(int argc, char **argv) {
         if (!strcmp(argv[i], "--run")) run = argv[i + 1];
     bool ensemble = run && is_dir(run) && ie_ensemble_is(run);
     if (run) {
-        if (ie_path_format(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json",
-                           run) != IE_OK) {
+        if (ie_path_format(path, sizeof path,
+                           ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run) != IE_OK) {
             free(rest);
             return fail(&s, 2, ie_error_message());
         }

@@ -215,12 +215,13 @@ int ie_cmd_infer(int argc, char **argv) {
     if (r.run && is_dir(r.run) && ie_task_of_run(r.run, &task) == IE_OK && task && task->infer_table)
         return ie_cmd_infer_table(task, argc, argv);
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)
+    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfg) != IE_OK ||
+        ie_config_add_search_dir(s.cfg, dir) != IE_OK)
         return fail(&s, ie_error_message());
     bool ensemble = r.run && ie_ensemble_is(r.run);
     if (r.run) {
-        if (ie_path_format(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json",
-                           r.run) != IE_OK)
+        if (ie_path_format(path, sizeof path,
+                           ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", r.run) != IE_OK)
             return fail(&s, ie_error_message());
         if (!is_dir(r.run)) {
             fprintf(stderr, "innereye infer: --run %s: no such run folder\n", r.run);
@@ -236,7 +237,8 @@ int ie_cmd_infer(int argc, char **argv) {
         if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
         /* The post-processing a cross-validation chose for its folds'
          * ensemble (core/experiment/cv_postprocess.h) overrides the members'. */
-        if (ie_path_format(path, sizeof path, "%s/postprocess.json", r.run) != IE_OK) return fail(&s, ie_error_message());
+        if (ie_path_format(path, sizeof path, "%s/postprocess.json", r.run) != IE_OK)
+            return fail(&s, ie_error_message());
         if (ensemble && is_file(path) && ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
     }
     /* --checkpoint with --model NAME: the model's built-in config, as train. */

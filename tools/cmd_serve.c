@@ -349,7 +349,8 @@ int ie_cmd_serve(int argc, char **argv) {
         return 2;
     }
     char dir[PATH_MAX];
-    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK ||
+    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfg) != IE_OK ||
+        ie_config_add_search_dir(s.cfg, dir) != IE_OK ||
         (run[0] && ie_config_add_file(s.cfg, path) != IE_OK))
         return fail(&s, bundle_dir, 1);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);

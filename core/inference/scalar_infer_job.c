@@ -43,7 +43,8 @@ static ie_status run_weights(const char *run, const char *checkpoint, member_fil
     f->epoch = -1;
     if (checkpoint) {
         IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s", checkpoint));
-        if (!exists(f->weights)) IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, checkpoint));
+        if (!exists(f->weights))
+            IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, checkpoint));
         if (!exists(f->weights))
             return ie_error_set(IE_ERR_IO, "--checkpoint %s: no such file (nor %s/checkpoints/%s)", checkpoint, run,
                                 checkpoint);
@@ -86,7 +87,8 @@ static ie_status find_members(const ie_scalar_infer_request *r, member_files **o
     ie_status st = IE_OK;
     if (!ensemble) {
         st = ie_path_format(f->config, sizeof f->config, "%s/config.resolved.json", r->run);
-        if (st == IE_OK) st = ie_path_format(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, r->run);
+        if (st == IE_OK)
+            st = ie_path_format(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, r->run);
         if (st == IE_OK) st = ie_path_format(f->source, sizeof f->source, "%s", r->run);
         if (st == IE_OK) st = run_weights(r->run, r->checkpoint, f);
         if (st == IE_OK && !exists(f->statistics))

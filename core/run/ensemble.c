@@ -261,7 +261,8 @@ ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *ou
                               out->statistics);
     } else if (st == IE_OK && out->source_run[0]) {
         struct stat sb;
-        if (ie_path_format(out->statistics, sizeof out->statistics, "%s/data_statistics.json", out->source_run) != IE_OK ||
+        if (ie_path_format(out->statistics, sizeof out->statistics, "%s/data_statistics.json", out->source_run) !=
+                IE_OK ||
             stat(out->statistics, &sb) != 0)
             out->statistics[0] = '\0';
     }

@@ -141,7 +141,8 @@ ie_status ie_scalar_task_setup(const ie_task_env *env, ie_scalar_target default_
     if (st == IE_OK && !env->follower) {
         char path[4200];
         st = ie_path_format(path, sizeof path, "%s/" IE_SCALAR_STATISTICS_FILE, env->run_dir);
-        if (st == IE_OK) st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);
+        if (st == IE_OK)
+            st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);
     }
     if (st != IE_OK) {
         ie_scalar_task_destroy(s);

@@ -32,7 +32,8 @@ ie_status ie_task_of_run(const char *run_dir, const ie_task **task) {
     char path[4200];
     struct stat sb;
     bool ensemble = ie_ensemble_is(run_dir);
-    IE_TRY(ie_path_format(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir));
+    IE_TRY(ie_path_format(path, sizeof path,
+                          ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir));
     if (stat(path, &sb) != 0) return IE_OK;
     ie_config *cfg = NULL;
     ie_loaded_plugin *plugin = NULL;

@@ -105,7 +105,8 @@ static ie_status pair_folders(const ie_config *cfg, const char *images, const ch
 static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, char *note, size_t note_size) {
     char path[4200];
     const char *key = csv[0] ? "data.dataset_csv" : "data.root";
-    ie_status fits = csv[0] ? ie_path_format(path, sizeof path, "%s", csv) : ie_path_join(path, sizeof path, root, "dataset.csv");
+    ie_status fits =
+        csv[0] ? ie_path_format(path, sizeof path, "%s", csv) : ie_path_join(path, sizeof path, root, "dataset.csv");
     if (fits != IE_OK) return ie_error_wrap(fits, "%s", key);
     struct stat sb;
     bool exists = stat(path, &sb) == 0; /* sb is read only when it does */
