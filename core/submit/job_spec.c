@@ -12,6 +12,7 @@
 #include "core/experiment/cross_validation.h"
 #include "core/submit/job_spec.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 
 static ie_status absolute(const char *path, char *out, size_t size) {
     char real[PATH_MAX];
@@ -111,7 +112,7 @@ ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int paralle
         snprintf(prefix, sizeof prefix, "%s_sweep", model);
         IE_TRY(ie_run_dir_create(out, name, prefix, parent, sizeof parent));
         char path[4200];
-        snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
         const char *text = ie_config_text_pretty(cfg);
         IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
         IE_TRY(ie_sweep_write_trials(parent, sweep, job->seed));
@@ -192,7 +193,7 @@ ie_status ie_job_train_command(const ie_job *job, const ie_task_tokens *t, ie_cm
 ie_status ie_job_write_file(const ie_job *job, const char *file, const char *text, int mode, char *path_out,
                             size_t size) {
     char path[4800];
-    snprintf(path, sizeof path, "%s/%s", job->submit_dir, file);
+    IE_TRY(ie_path_join(path, sizeof path, job->submit_dir, file));
     IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
     if (chmod(path, (mode_t)mode) != 0) return ie_error_set(IE_ERR_IO, "%s: chmod: %s", path, strerror(errno));
     if (path_out) snprintf(path_out, size, "%s", path);
