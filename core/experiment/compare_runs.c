@@ -26,8 +26,8 @@ static ie_status last_checkpoint(const char *run, char *weights, char *optimizer
     if (!cJSON_IsString(w) || !cJSON_IsString(o))
         st = ie_error_set(IE_ERR_IO, "%s: not a checkpoint record", path);
     else {
-        snprintf(weights, size, "%s/checkpoints/%s", run, w->valuestring);
-        snprintf(optimizer, size, "%s/checkpoints/%s", run, o->valuestring);
+        st = ie_path_format(weights, size, "%s/checkpoints/%s", run, w->valuestring);
+        if (st == IE_OK) st = ie_path_format(optimizer, size, "%s/checkpoints/%s", run, o->valuestring);
     }
     cJSON_Delete(j);
     return st;
@@ -73,8 +73,8 @@ static ie_status compare_tensors(const char *what, const char *path_a, const cha
 static ie_status compare_csv(const char *file, const char *run_a, const char *run_b, const char *skip_column,
                              bool *same, char *diff, size_t size) {
     char pa[4200], pb[4200];
-    snprintf(pa, sizeof pa, "%s/%s", run_a, file);
-    snprintf(pb, sizeof pb, "%s/%s", run_b, file);
+    IE_TRY(ie_path_join(pa, sizeof pa, run_a, file));
+    IE_TRY(ie_path_join(pb, sizeof pb, run_b, file));
     ie_csv *a = NULL, *b = NULL;
     if (ie_csv_read(pa, &a) != IE_OK) {
         ie_csv *probe = NULL;
