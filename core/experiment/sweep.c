@@ -140,13 +140,13 @@ ie_status ie_sweep_trial(const ie_sweep_spec *spec, uint64_t seed, int k, char a
 }
 
 ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *innereye, char *parent, size_t size) {
-    const char *out = "outputs", *name = "", *model = "model", *metric = "val_loss", *goal = "min";
+    const char *out = "outputs", *name = "", *model = "model";
     int64_t seed = 0, threads = 0;
+    ie_median_stop_settings rank;
     IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
     IE_TRY(ie_config_get_string(cfg, "run.name", &name));
     IE_TRY(ie_config_get_string(cfg, "model.name", &model));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.metric", &metric));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.goal", &goal));
+    IE_TRY(ie_median_stop_settings_read(cfg, &rank));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
     IE_TRY(ie_config_get_int(cfg, "run.threads", &threads));
     int trials = ie_sweep_trial_count(spec);
@@ -165,7 +165,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     int cores = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     int per_trial = cores / parallel > 0 ? cores / parallel : 1;
     printf("sweep: %d trials, %d at a time, %d threads each, ranked by %s (%s) in %s\n", trials, parallel, per_trial,
-           metric, goal, parent);
+           rank.metric, rank.maximize ? "max" : "min", parent);
     /* Every trial's command line. */
     static char assignments[MAX_TRIALS][IE_SWEEP_MAX_KEYS][256];
     static char names[MAX_TRIALS][64], logs[MAX_TRIALS][4200], labels[MAX_TRIALS][32];
@@ -208,7 +208,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
 
     int exit_codes[MAX_TRIALS];
     for (int k = 0; k < trials; k++) exit_codes[k] = runs[k].exit_code;
-    ie_status ranked = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), exit_codes, trials);
+    ie_status ranked = ie_sweep_rank(parent, rank.metric, rank.maximize, exit_codes, trials);
     if (ranked == IE_OK) ie_report_after(parent); /* report.html: the trials ranked (core/report) */
     return st != IE_OK ? st : ranked;
 }
@@ -304,13 +304,12 @@ ie_status ie_sweep_aggregate(const char *parent) {
     char path[4200];
     IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     ie_config *cfg = NULL;
-    const char *metric = "val_loss", *goal = "min";
+    ie_median_stop_settings rank;
     ie_status st = ie_config_new(&cfg);
     if (st == IE_OK) st = ie_config_add_file(cfg, path);
     if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.metric", &metric);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.goal", &goal);
-    if (st == IE_OK) st = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), NULL, 0);
+    if (st == IE_OK) st = ie_median_stop_settings_read(cfg, &rank);
+    if (st == IE_OK) st = ie_sweep_rank(parent, rank.metric, rank.maximize, NULL, 0);
     if (st == IE_OK) ie_report_after(parent);
     ie_config_free(cfg);
     return st;

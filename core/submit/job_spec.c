@@ -10,6 +10,7 @@
 
 #include "core/util/file_util.h"
 #include "core/experiment/cross_validation.h"
+#include "core/train/median_stop.h"
 #include "core/submit/job_spec.h"
 #include "core/run/run_dir.h"
 #include "core/util/path.h"
@@ -83,17 +84,15 @@ static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job)
 
 ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int parallel, const char *engine, ie_job *job) {
     memset(job, 0, sizeof *job);
-    int64_t folds = 0, seed = 0, min_epochs = 2;
-    const char *metric = "val_loss", *goal = "min";
+    int64_t folds = 0, seed = 0;
+    ie_median_stop_settings rank;
     IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.metric", &metric));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.goal", &goal));
-    IE_TRY(ie_config_get_int(cfg, "train.median_stop.min_epochs", &min_epochs));
+    IE_TRY(ie_median_stop_settings_read(cfg, &rank));
     job->seed = (uint64_t)seed;
-    snprintf(job->metric, sizeof job->metric, "%s", metric);
-    job->maximize = !strcmp(goal, "max");
-    job->min_epochs = (int)min_epochs;
+    snprintf(job->metric, sizeof job->metric, "%s", rank.metric);
+    job->maximize = rank.maximize;
+    job->min_epochs = rank.min_epochs;
     job->parallel = parallel > 0 ? parallel : 0;
     char parent[4096];
     if (sweep && sweep->n_params > 0) {
