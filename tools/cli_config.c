@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/path.h"
 #include "tools/cli_config.h"
 
 static bool is_file(const char *path) {
@@ -15,11 +16,11 @@ static bool is_file(const char *path) {
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-void ie_cli_config_dir(char *out, size_t size) {
+ie_status ie_cli_config_dir(char *out, size_t size) {
     const char *env = getenv("INNEREYE_CONFIG_DIR");
     if (env && env[0]) {
-        snprintf(out, size, "%s", env);
-        return;
+        ie_status st = ie_path_format(out, size, "%s", env);
+        return st == IE_OK ? IE_OK : ie_error_wrap(st, "INNEREYE_CONFIG_DIR");
     }
     char exe[2048];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -27,11 +28,12 @@ void ie_cli_config_dir(char *out, size_t size) {
         exe[n] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash) *slash = '\0';
-        snprintf(out, size, "%s/../share/innereye/configs", exe);
         struct stat st;
-        if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return;
+        if (ie_path_format(out, size, "%s/../share/innereye/configs", exe) == IE_OK && stat(out, &st) == 0 &&
+            S_ISDIR(st.st_mode))
+            return IE_OK;
     }
-    snprintf(out, size, "%s", IE_SOURCE_CONFIG_DIR);
+    return ie_path_format(out, size, "%s", IE_SOURCE_CONFIG_DIR);
 }
 
 /* "HelloWorld" -> "hello_world"; a capital after a digit starts no new word:
@@ -75,8 +77,8 @@ static ie_status plugin_file_config(ie_config *cfg, const char *plugin) {
     int folder = slash ? (int)(slash - plugin) : 1;
     const char *dir = slash ? plugin : ".";
     char near[PATH_MAX + 300], up[PATH_MAX + 300];
-    snprintf(near, sizeof near, "%.*s/%.*s.json", folder, dir, (int)stem, file);
-    snprintf(up, sizeof up, "%.*s/../%.*s.json", folder, dir, (int)stem, file);
+    IE_TRY(ie_path_format(near, sizeof near, "%.*s/%.*s.json", folder, dir, (int)stem, file));
+    IE_TRY(ie_path_format(up, sizeof up, "%.*s/../%.*s.json", folder, dir, (int)stem, file));
     if (is_file(near)) return ie_config_add_file(cfg, near);
     if (is_file(up)) return ie_config_add_file(cfg, up);
     return ie_error_set(IE_ERR_CONFIG, "the plugin %s has no config: looked for %s and %s. A plugin trains with a "
@@ -110,15 +112,15 @@ ie_status ie_cli_model_config(ie_config *cfg, int argc, char **argv) {
     if (!model) return IE_OK;
     if (is_plugin_path(model)) return plugin_file_config(cfg, model);
     char dir[PATH_MAX], snake[256], path[PATH_MAX + 300];
-    ie_cli_config_dir(dir, sizeof dir);
+    IE_TRY(ie_cli_config_dir(dir, sizeof dir));
     snake_case(model, snake, sizeof snake);
-    snprintf(path, sizeof path, "%s/%s.json", dir, snake);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/%s.json", dir, snake));
     return is_file(path) ? ie_config_add_file(cfg, path) : IE_OK;
 }
 
 ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest) {
     char dir[PATH_MAX];
-    ie_cli_config_dir(dir, sizeof dir);
+    IE_TRY(ie_cli_config_dir(dir, sizeof dir));
     IE_TRY(ie_config_add_search_dir(cfg, dir));
     const char *model = model_flag(argc, argv);
     if (!has_flag(argc, argv, "--config") && !has_flag(argc, argv, "--resume")) {

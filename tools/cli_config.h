@@ -22,6 +22,6 @@ ie_status ie_cli_model_config(ie_config *cfg, int argc, char **argv);
 
 /* The project's configs/ folder: $INNEREYE_CONFIG_DIR, next to an installed
  * innereye (../share/innereye/configs), or this source tree's. */
-void ie_cli_config_dir(char *out, size_t size);
+ie_status ie_cli_config_dir(char *out, size_t size);
 
 #endif

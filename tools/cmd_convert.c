@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/util/path.h"
 
 #define SCRIPT "convert_pytorch_checkpoint.py"
 
@@ -28,11 +29,9 @@ static bool find_script(char *out, size_t size) {
         exe[n] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash) *slash = '\0';
-        snprintf(out, size, "%s/../share/innereye/tools/" SCRIPT, exe);
-        if (is_file(out)) return true;
+        if (ie_path_format(out, size, "%s/../share/innereye/tools/" SCRIPT, exe) == IE_OK && is_file(out)) return true;
     }
-    snprintf(out, size, "%s/tools/" SCRIPT, IE_SOURCE_DIR);
-    return is_file(out);
+    return ie_path_format(out, size, "%s/tools/" SCRIPT, IE_SOURCE_DIR) == IE_OK && is_file(out);
 }
 
 int ie_cmd_convert(int argc, char **argv) {

@@ -15,6 +15,7 @@
 #include "core/dicom/dicom.h"
 #include "core/dicom/structure_set.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "innereye/image_io.h"
 #include "innereye/ops.h"
 #include "tools/cmd_dataset.h"
@@ -75,7 +76,7 @@ static bool subject_name(const request *r, char *out, size_t size) {
     const char *name = r->subject;
     char tmp[4096];
     if (!name) {
-        snprintf(tmp, sizeof tmp, "%s", r->series);
+        if (ie_path_format(tmp, sizeof tmp, "%s", r->series) != IE_OK) return false;
         size_t n = strlen(tmp);
         while (n > 1 && tmp[n - 1] == '/') tmp[--n] = '\0';
         const char *base = strrchr(tmp, '/');
@@ -146,7 +147,7 @@ static ie_status check_references(const ie_dicom_structure_set *set, const ie_di
 /* dataset.csv with the new subject's rows added (written atomically). */
 static ie_status add_rows(const char *out, const char *subject, const char *image, const char *label) {
     char csv[4200];
-    snprintf(csv, sizeof csv, "%s/dataset.csv", out);
+    IE_TRY(ie_path_format(csv, sizeof csv, "%s/dataset.csv", out));
     char *old = NULL, *text = NULL;
     size_t old_len = 0, len = 0;
     struct stat sb;
@@ -174,9 +175,10 @@ static ie_status add_rows(const char *out, const char *subject, const char *imag
 /* Whether dataset.csv already lists the subject (a subject is added once). */
 static bool listed(const char *out, const char *subject) {
     char csv[4200], *text = NULL;
-    snprintf(csv, sizeof csv, "%s/dataset.csv", out);
     struct stat sb;
-    if (stat(csv, &sb) != 0 || ie_read_file(csv, &text, NULL) != IE_OK) return false;
+    if (ie_path_format(csv, sizeof csv, "%s/dataset.csv", out) != IE_OK || stat(csv, &sb) != 0 ||
+        ie_read_file(csv, &text, NULL) != IE_OK)
+        return false;
     char needle[600];
     snprintf(needle, sizeof needle, "\n%s,", subject);
     bool found = strstr(text, needle) != NULL;
@@ -210,14 +212,14 @@ static ie_status run(const request *r, const char *subject, char *classes, size_
     int64_t shape[3] = {g.size[2], g.size[1], g.size[0]};
     if (st == IE_OK) st = ie_tensor_zeros(IE_U8, 3, shape, IE_CPU, &labels);
     if (st == IE_OK) st = ie_structure_set_to_labels(&g, rois, n, r->rtstruct, ie_tensor_data(labels));
-    snprintf(label_dir, sizeof label_dir, "%s/labels", r->out);
-    snprintf(label_path, sizeof label_path, "%s/%s.nii.gz", label_dir, subject);
+    if (st == IE_OK) st = ie_path_format(label_dir, sizeof label_dir, "%s/labels", r->out);
+    if (st == IE_OK) st = ie_path_format(label_path, sizeof label_path, "%s/%s.nii.gz", label_dir, subject);
     if (st == IE_OK) st = ie_make_dirs(label_dir);
     if (st == IE_OK) st = ie_image_write(label_path, labels, &g);
     if (st == IE_OK) {
         char relative[4300];
-        snprintf(relative, sizeof relative, "labels/%s.nii.gz", subject);
-        st = add_rows(r->out, subject, abs_series, relative);
+        st = ie_path_format(relative, sizeof relative, "labels/%s.nii.gz", subject);
+        if (st == IE_OK) st = add_rows(r->out, subject, abs_series, relative);
         if (st != IE_OK) remove(label_path); /* no label map without its row */
     }
     if (st == IE_OK) {

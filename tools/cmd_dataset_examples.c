@@ -30,6 +30,7 @@
 #include <zlib.h>
 
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "core/util/progress.h"
 #include "core/util/csv.h"
 #include "innereye/image_io.h"
@@ -99,7 +100,7 @@ static int parse_count(const char *flag, const char *v, int *out) {
 static ie_status write_part(const char *root, const char *part, const idx *images, const idx *labels, int n,
                             int val_from, FILE *csv) {
     char dir[PATH_MAX + 16], path[PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s/%s", root, part);
+    IE_TRY(ie_path_join(dir, sizeof dir, root, part));
     if (mkdir(dir, 0755) != 0) return ie_error_set(IE_ERR_IO, "%s: cannot create: %s", dir, strerror(errno));
     size_t pixels = (size_t)images->rows * images->cols;
     char what[64];
@@ -107,8 +108,9 @@ static ie_status write_part(const char *root, const char *part, const idx *image
     ie_progress bar;
     ie_progress_begin(&bar, what, "images", n, 10);
     for (int i = 0; i < n; i++) {
-        snprintf(path, sizeof path, "%s/%05d.png", dir, i);
-        ie_status written = ie_png_write_gray8(path, images->data + (size_t)i * pixels, images->cols, images->rows);
+        ie_status written = ie_path_format(path, sizeof path, "%s/%05d.png", dir, i);
+        if (written == IE_OK)
+            written = ie_png_write_gray8(path, images->data + (size_t)i * pixels, images->cols, images->rows);
         ie_progress_tick(&bar);
         if (written != IE_OK) {
             ie_progress_end(&bar);
@@ -154,15 +156,15 @@ int ie_cmd_dataset_fashion_mnist(int argc, char **argv) {
                         "written)\n", out);
         return 1;
     }
-    idx tr_img, tr_lab, te_img, te_lab;
+    idx tr_img = {0}, tr_lab = {0}, te_img = {0}, te_lab = {0};
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", source);
-    ie_status st = read_idx(path, 3, &tr_img);
-    snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", source);
+    ie_status st = ie_path_format(path, sizeof path, "%s/train-images-idx3-ubyte.gz", source);
+    if (st == IE_OK) st = read_idx(path, 3, &tr_img);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", source);
     if (st == IE_OK) st = read_idx(path, 1, &tr_lab);
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", source);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", source);
     if (st == IE_OK) st = read_idx(path, 3, &te_img);
-    snprintf(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", source);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/t10k-labels-idx1-ubyte.gz", source);
     if (st == IE_OK) st = read_idx(path, 1, &te_lab);
     if (st == IE_OK && (tr_img.count != tr_lab.count || te_img.count != te_lab.count))
         st = ie_error_set(IE_ERR_IO, "%s: image and label files disagree on the number of items", source);
@@ -170,11 +172,12 @@ int ie_cmd_dataset_fashion_mnist(int argc, char **argv) {
         st = ie_error_set(IE_ERR_INVALID_ARG, "asked for %d train (%d of them val) and %d test images; there are "
                                               "%d and %d",
                           n_train, n_val, n_test, tr_img.count, te_img.count);
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    char tmp[PATH_MAX] = "";
+    if (st == IE_OK) st = ie_path_format(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
     if (st == IE_OK) { /* the folders above out (datasets/ on a fresh clone) */
         char parent[PATH_MAX];
-        snprintf(parent, sizeof parent, "%s", out);
+        memcpy(parent, tmp, sizeof parent); /* out fits: it is the start of tmp */
+        parent[strlen(out)] = '\0';
         char *slash = strrchr(parent, '/');
         if (slash && slash != parent) *slash = '\0', st = ie_make_dirs(parent);
     }
@@ -190,10 +193,8 @@ int ie_cmd_dataset_fashion_mnist(int argc, char **argv) {
         if (st == IE_OK) st = write_part(tmp, "test", &te_img, &te_lab, n_test, n_test, csv);
     }
     if (csv) fclose(csv);
-    if (st == IE_OK) {
-        snprintf(path, sizeof path, "%s/dataset.csv", tmp);
-        st = ie_write_file_atomic(path, text, size);
-    }
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/dataset.csv", tmp);
+    if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
     if (st == IE_OK) {
         sync();
         if (rename(tmp, out) != 0) st = ie_error_set(IE_ERR_IO, "cannot rename %s to %s: %s", tmp, out, strerror(errno));
@@ -202,9 +203,7 @@ int ie_cmd_dataset_fashion_mnist(int argc, char **argv) {
     free(tr_img.data), free(tr_lab.data), free(te_img.data), free(te_lab.data);
     if (st != IE_OK) {
         fprintf(stderr, "innereye dataset: %s\n", ie_error_message());
-        char cmd[PATH_MAX + 16];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (!strchr(tmp, '\'') && system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", tmp);
+        if (tmp[0]) ie_remove_tree(tmp); /* "" when the path did not fit: nothing was made */
         return 1;
     }
     printf("wrote %d training (%d of them val) and %d test images of Fashion-MNIST to %s; dataset: %s/dataset.csv\n",
@@ -305,14 +304,16 @@ int ie_cmd_dataset_hippocampus_volume(int argc, char **argv) {
     for (int i = 0; st == IE_OK && i < n; i++, ie_progress_tick(&bar)) {
         volume_row *r = &rows[written];
         char label[2 * PATH_MAX];
-        snprintf(r->image, sizeof r->image, "%s/%s", images_abs, names[i]);
-        snprintf(label, sizeof label, "%s/%s", labels_abs, names[i]);
+        st = ie_path_join(r->image, sizeof r->image, images_abs, names[i]);
+        if (st == IE_OK) st = ie_path_join(label, sizeof label, labels_abs, names[i]);
+        if (st != IE_OK) break;
         struct stat sb;
         if (stat(r->image, &sb) != 0) {
             skipped++;
             continue;
         }
-        snprintf(r->subject, sizeof r->subject, "%s", names[i]);
+        st = ie_path_format(r->subject, sizeof r->subject, "%s", names[i]);
+        if (st != IE_OK) break;
         char *dot = strstr(r->subject, ".nii");
         if (!dot) dot = strrchr(r->subject, '.');
         if (dot) *dot = '\0';
@@ -341,7 +342,7 @@ int ie_cmd_dataset_hippocampus_volume(int argc, char **argv) {
     }
     if (st == IE_OK) st = ie_make_dirs(out); /* datasets/hippocampus_volume on a fresh clone */
     char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/dataset.csv", out);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/dataset.csv", out);
     if (st == IE_OK) st = ie_write_file_atomic(path, text, size);
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);

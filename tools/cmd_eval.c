@@ -29,6 +29,7 @@
 #include "core/metrics/metrics_csv.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/task/task.h"
+#include "core/util/path.h"
 #include "innereye/image_io.h"
 #include "innereye/threads.h"
 #include "tools/cmd_eval.h"
@@ -109,7 +110,11 @@ static bool list_images(const char *role, const char *dir, listing *out) {
         if (de->d_name[0] == '.') continue;
         char path[4096];
         struct stat sb;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (ie_path_join(path, sizeof path, dir, de->d_name) != IE_OK) {
+            fprintf(stderr, "innereye eval: %s\n", ie_error_message());
+            ok = false;
+            break;
+        }
         if (stat(path, &sb) != 0) continue;
         if (S_ISDIR(sb.st_mode) && !strcmp(role, "predicted")) {
             /* innereye infer's layout: <out>/<subject>/segmentation.nii.gz */
@@ -117,7 +122,8 @@ static bool list_images(const char *role, const char *dir, listing *out) {
                                                 "segmentation.mha"};
             for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
                 char inner[4200];
-                snprintf(inner, sizeof inner, "%s/%s", path, names[k]);
+                /* path fits 4096 and each name 20 bytes: inner always fits */
+                if (ie_path_join(inner, sizeof inner, path, names[k]) != IE_OK) continue;
                 if (stat(inner, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
                 ok = add_entry(out, de->d_name, strlen(de->d_name), inner);
                 break;
@@ -324,10 +330,10 @@ static void print_summary(const pair *pairs, int n_pairs, int n_structures, char
 
 static bool write_results(const char *out_dir, const pair *pairs, int n_pairs, int n_structures, char **names) {
     char metrics[4200], aggregates[4200];
-    snprintf(metrics, sizeof metrics, "%s/metrics.csv", out_dir);
-    snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", out_dir);
     ie_metrics_writer *w = NULL;
-    ie_status st = ie_metrics_writer_open(metrics, false, &w);
+    ie_status st = ie_path_format(metrics, sizeof metrics, "%s/metrics.csv", out_dir);
+    if (st == IE_OK) st = ie_path_format(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", out_dir);
+    if (st == IE_OK) st = ie_metrics_writer_open(metrics, false, &w);
     const ie_seg_metrics absent = {NAN, NAN, NAN, NAN}; /* a class above a pair's labels is in neither map */
     for (int i = 0; st == IE_OK && i < n_pairs; i++)
         for (int c = 0; st == IE_OK && c < n_structures; c++)
@@ -483,8 +489,11 @@ int ie_cmd_eval(int argc, char **argv) {
     char *single_subject = NULL;
     struct stat sb;
     char metrics_path[4200], aggregates_path[4200];
-    snprintf(metrics_path, sizeof metrics_path, "%s/metrics.csv", out);
-    snprintf(aggregates_path, sizeof aggregates_path, "%s/metrics_aggregates.csv", out);
+    if (ie_path_format(metrics_path, sizeof metrics_path, "%s/metrics.csv", out) != IE_OK ||
+        ie_path_format(aggregates_path, sizeof aggregates_path, "%s/metrics_aggregates.csv", out) != IE_OK) {
+        fprintf(stderr, "innereye eval: --out %s\n", ie_error_message());
+        goto done;
+    }
     if (stat(metrics_path, &sb) == 0 || stat(aggregates_path, &sb) == 0) {
         fprintf(stderr, "innereye eval: %s already holds results (%s); choose another --out folder (nothing was "
                         "written)\n",

@@ -26,6 +26,7 @@
 #include "core/task/task.h"
 #include "core/train/compute.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_export.h"
 #include "tools/commands.h"
@@ -209,8 +210,8 @@ static int export_bundle(session *s, const char *run, bool ensemble, const char 
     if (ensemble) {
         st = ie_bundle_pack(run, out);
     } else if ((st = ie_bundle_temp_dir(tmp, sizeof tmp)) == IE_OK) {
-        snprintf(folder, sizeof folder, "%s/run", tmp);
-        st = ie_ensemble_create_single(run, folder);
+        st = ie_path_format(folder, sizeof folder, "%s/run", tmp);
+        if (st == IE_OK) st = ie_ensemble_create_single(run, folder);
         if (st == IE_OK) st = ie_bundle_pack(folder, out);
         ie_remove_tree(tmp);
     }
@@ -258,8 +259,8 @@ int ie_cmd_export(int argc, char **argv) {
     session s = {0};
     const char *run = NULL, *format = NULL, *out = NULL;
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    ie_cli_config_dir(dir, sizeof dir);
-    if (ie_config_new(&s.cfgs[0]) != IE_OK || ie_config_add_search_dir(s.cfgs[0], dir) != IE_OK)
+    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfgs[0]) != IE_OK ||
+        ie_config_add_search_dir(s.cfgs[0], dir) != IE_OK)
         return fail(&s, 1, ie_error_message());
     s.n = 1;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
@@ -270,7 +271,11 @@ int ie_cmd_export(int argc, char **argv) {
         if (!strcmp(argv[i], "--run")) run = argv[i + 1];
     bool ensemble = run && is_dir(run) && ie_ensemble_is(run);
     if (run) {
-        snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run);
+        if (ie_path_format(path, sizeof path,
+                           ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run) != IE_OK) {
+            free(rest);
+            return fail(&s, 2, ie_error_message());
+        }
         if (!is_dir(run) || !exists(path)) {
             free(rest);
             snprintf(path, sizeof path, "--run %s is not a run folder (or an ensemble folder): %s", run,

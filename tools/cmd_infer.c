@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/util/path.h"
 #include "core/util/progress.h"
 #include "core/util/file_util.h"
 #include "core/data/dataset.h"
@@ -156,7 +157,7 @@ static int fail(ie_infer_session *s, const char *message) {
 static ie_status load_subjects(ie_infer_session *s, const request *r) {
     if (r->dataset) return ie_dataset_load(r->dataset, "subject", &s->ds);
     char subject[512];
-    if (r->subject) snprintf(subject, sizeof subject, "%s", r->subject);
+    if (r->subject) IE_TRY(ie_path_format(subject, sizeof subject, "%s", r->subject));
     else subject_from_file(r->images[0], subject, sizeof subject);
     return ie_infer_session_subject(s, r->images, r->n_images, r->mask, subject);
 }
@@ -214,12 +215,14 @@ int ie_cmd_infer(int argc, char **argv) {
     if (r.run && is_dir(r.run) && ie_task_of_run(r.run, &task) == IE_OK && task && task->infer_table)
         return ie_cmd_infer_table(task, argc, argv);
     char dir[PATH_MAX], path[PATH_MAX + 64];
-    ie_cli_config_dir(dir, sizeof dir);
-    if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK)
+    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfg) != IE_OK ||
+        ie_config_add_search_dir(s.cfg, dir) != IE_OK)
         return fail(&s, ie_error_message());
     bool ensemble = r.run && ie_ensemble_is(r.run);
     if (r.run) {
-        snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", r.run);
+        if (ie_path_format(path, sizeof path,
+                           ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", r.run) != IE_OK)
+            return fail(&s, ie_error_message());
         if (!is_dir(r.run)) {
             fprintf(stderr, "innereye infer: --run %s: no such run folder\n", r.run);
             ie_infer_session_free(&s);
@@ -234,7 +237,8 @@ int ie_cmd_infer(int argc, char **argv) {
         if (ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
         /* The post-processing a cross-validation chose for its folds'
          * ensemble (core/experiment/cv_postprocess.h) overrides the members'. */
-        snprintf(path, sizeof path, "%s/postprocess.json", r.run);
+        if (ie_path_format(path, sizeof path, "%s/postprocess.json", r.run) != IE_OK)
+            return fail(&s, ie_error_message());
         if (ensemble && is_file(path) && ie_config_add_file(s.cfg, path) != IE_OK) return fail(&s, ie_error_message());
     }
     /* --checkpoint with --model NAME: the model's built-in config, as train. */

@@ -12,6 +12,7 @@
 
 #include "core/task/task.h"
 #include "core/plugin/guard.h"
+#include "core/util/path.h"
 #include "innereye/threads.h"
 #include "tools/cmd_infer.h"
 
@@ -89,7 +90,10 @@ int ie_cmd_infer_table(const ie_task *task, int argc, char **argv) {
     /* "predicted/" names the folder "predicted": the output is built beside
      * it under a temporary name and renamed. */
     char out[4096];
-    snprintf(out, sizeof out, "%s", r.out);
+    if (ie_path_format(out, sizeof out, "%s", r.out) != IE_OK) {
+        fprintf(stderr, "innereye infer: --out %s\n", ie_error_message());
+        return 2;
+    }
     for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
     r.out = out;
     ie_threads_set(threads);

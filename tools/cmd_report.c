@@ -11,6 +11,7 @@
 #include "core/report/compare.h"
 #include "core/report/report.h"
 #include "core/task/task.h"
+#include "core/util/path.h"
 #include "tools/cmd_report.h"
 #include "tools/commands.h"
 
@@ -52,7 +53,10 @@ int ie_cmd_report(int argc, char **argv) {
                             "%s folder\n", dir, ie_report_kind_name(kind));
             return 2;
         }
-        snprintf(comparison, sizeof comparison, "%s/%s", dir, IE_REPORT_COMPARISON_DIR);
+        if (ie_path_join(comparison, sizeof comparison, dir, IE_REPORT_COMPARISON_DIR) != IE_OK) {
+            fprintf(stderr, "innereye report: --compare %s\n", ie_error_message());
+            return 2;
+        }
         o.b = dir;
         o.out_dir = comparison;
         o.replace = true;

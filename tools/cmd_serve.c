@@ -23,6 +23,7 @@
 #include "core/serve/serve.h"
 #include "core/task/task.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "innereye/threads.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_serve.h"
@@ -259,12 +260,12 @@ static void segment(void *ctx, const ie_serve_input *inputs, int n_inputs, ie_se
     if (st == IE_OK)
         st = ie_infer_check_item(&settings, s->seg.image_channels, s->seg.seg.n_image_channels, item);
     char out[4400], file[4600];
-    snprintf(out, sizeof out, "%s/out", work_dir);
+    if (st == IE_OK) st = ie_path_format(out, sizeof out, "%s/out", work_dir);
     ie_infer_subject subject = {0};
     if (st == IE_OK) st = ie_infer_session_segment(s, &settings, item, out, &subject);
     ie_infer_subject_clear(&subject);
     static const char *const names[] = {"segmentation.nii.gz", "segmentation.dcm", "rtstruct.dcm"};
-    snprintf(file, sizeof file, "%s/upload/%s", out, names[format]);
+    if (st == IE_OK) st = ie_path_format(file, sizeof file, "%s/upload/%s", out, names[format]);
     if (st == IE_OK) st = ie_read_file(file, &reply->body, &reply->size);
     if (st != IE_OK) {
         /* The image's fault unless the server or a plugin broke. */
@@ -328,13 +329,19 @@ int ie_cmd_serve(int argc, char **argv) {
             ie_remove_tree(bundle_dir);
             return 2;
         }
-        snprintf(run, sizeof run, "%s", bundle_dir);
-    } else if (a.run) {
-        snprintf(run, sizeof run, "%s", a.run);
+        memcpy(run, bundle_dir, sizeof run); /* the same size: nothing is cut */
+    } else if (a.run && ie_path_format(run, sizeof run, "%s", a.run) != IE_OK) {
+        fprintf(stderr, "innereye serve: --run %s\n", ie_error_message());
+        return 2;
     }
     bool ensemble = run[0] && ie_ensemble_is(run);
     struct stat st;
-    snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run);
+    if (ie_path_format(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json",
+                       run) != IE_OK) {
+        fprintf(stderr, "innereye serve: --run %s\n", ie_error_message());
+        if (bundle_dir[0]) ie_remove_tree(bundle_dir);
+        return 2;
+    }
     if (run[0] && stat(path, &st) != 0) {
         fprintf(stderr, "innereye serve: --run %s is not a run folder: it has no config.resolved.json; give the "
                         "folder of a run that innereye train made, an ensemble folder, or --bundle FILE\n", run);
@@ -342,8 +349,8 @@ int ie_cmd_serve(int argc, char **argv) {
         return 2;
     }
     char dir[PATH_MAX];
-    ie_cli_config_dir(dir, sizeof dir);
-    if (ie_config_new(&s.cfg) != IE_OK || ie_config_add_search_dir(s.cfg, dir) != IE_OK ||
+    if (ie_cli_config_dir(dir, sizeof dir) != IE_OK || ie_config_new(&s.cfg) != IE_OK ||
+        ie_config_add_search_dir(s.cfg, dir) != IE_OK ||
         (run[0] && ie_config_add_file(s.cfg, path) != IE_OK))
         return fail(&s, bundle_dir, 1);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);

@@ -28,6 +28,7 @@
 #include "core/submit/slurm.h"
 #include "core/run/run_dir.h"
 #include "core/task/task.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_submit.h"
@@ -79,24 +80,18 @@ static int check_trials(const ie_config *cfg, const ie_sweep_spec *spec) {
 
 /* The repository to snapshot: --repo, the git checkout around the current
  * folder, or the source tree this innereye was built from. */
-static void repo_root(const char *given, char *out, size_t size) {
-    if (given) {
-        snprintf(out, size, "%s", given);
-        return;
-    }
+static ie_status repo_root(const char *given, char *out, size_t size) {
+    if (given) return ie_path_format(out, size, "%s", given);
     char *argv[] = {"git", "rev-parse", "--show-toplevel", NULL};
     int rc = 0;
     char text[4096], err[512];
     if (ie_run_capture(argv, text, sizeof text, err, sizeof err, &rc) == IE_OK && rc == 0 && text[0]) {
         text[strcspn(text, "\n")] = '\0';
         char probe[4200];
-        snprintf(probe, sizeof probe, "%s/docker/Dockerfile", text);
-        if (access(probe, R_OK) == 0) {
-            snprintf(out, size, "%s", text);
-            return;
-        }
+        if (ie_path_format(probe, sizeof probe, "%s/docker/Dockerfile", text) == IE_OK && access(probe, R_OK) == 0)
+            return ie_path_format(out, size, "%s", text);
     }
-    snprintf(out, size, "%s", IE_SOURCE_DIR);
+    return ie_path_format(out, size, "%s", IE_SOURCE_DIR);
 }
 
 static int resubmit(const char *engine, int argc, char **argv) {
@@ -121,8 +116,11 @@ static int resubmit(const char *engine, int argc, char **argv) {
     }
     char dir[4200];
     struct stat st;
-    snprintf(dir, sizeof dir, "%s/%s", run, engine);
-    if (stat(dir, &st) != 0) snprintf(dir, sizeof dir, "%s.%s", run, engine);
+    if (ie_path_format(dir, sizeof dir, "%s/%s", run, engine) != IE_OK) {
+        fprintf(stderr, "innereye submit %s --resubmit: %s\n", engine, ie_error_message());
+        return 2;
+    }
+    if (stat(dir, &st) != 0 && ie_path_format(dir, sizeof dir, "%s.%s", run, engine) != IE_OK) dir[0] = '\0';
     if (stat(dir, &st) != 0) {
         fprintf(stderr, "innereye submit %s: %s was not submitted with innereye submit %s (no %s/%s or %s.%s)\n",
                 engine, run, engine, run, engine, run, engine);
@@ -303,10 +301,10 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
         so.dry_run = dry_run;
         st = ie_slurm_submit(&job, &so, stdout);
     } else {
-        repo_root(repo, root, sizeof root);
+        st = repo_root(repo, root, sizeof root);
         ao.repo = root;
         ao.dry_run = dry_run;
-        st = ie_azureml_submit(&job, cfg, &ao, stdout);
+        if (st == IE_OK) st = ie_azureml_submit(&job, cfg, &ao, stdout);
     }
     if (st != IE_OK) {
         fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
@@ -321,11 +319,12 @@ static bool find_submission(const char *run, char *dir, size_t size, char *engin
     static const char *const engines[] = {"slurm", "azureml"};
     for (int form = 0; form < 3; form++)
         for (int e = 0; e < 2; e++) {
-            if (form == 0) snprintf(dir, size, "%s/%s", run, engines[e]);
-            else if (form == 1) snprintf(dir, size, "%s.%s", run, engines[e]);
-            else snprintf(dir, size, "%s", run);
+            ie_status st = form == 0   ? ie_path_format(dir, size, "%s/%s", run, engines[e])
+                           : form == 1 ? ie_path_format(dir, size, "%s.%s", run, engines[e])
+                                       : ie_path_format(dir, size, "%s", run);
             char path[4400], text[256] = "";
-            snprintf(path, sizeof path, "%s/submission.json", dir);
+            if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/submission.json", dir);
+            if (st != IE_OK) return false; /* the callers checked RUN_DIR/run.json fits, and this is no longer */
             FILE *f = fopen(path, "r");
             if (!f) continue;
             size_t n = fread(text, 1, sizeof text - 1, f);
@@ -344,7 +343,10 @@ int ie_cmd_status(int argc, char **argv) {
     }
     char dir[4200], engine[32], record[4300];
     struct stat sb;
-    snprintf(record, sizeof record, "%s/run.json", argv[0]);
+    if (ie_path_format(record, sizeof record, "%s/run.json", argv[0]) != IE_OK) {
+        fprintf(stderr, "innereye status: %s\n", ie_error_message());
+        return 2;
+    }
     if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine) && stat(record, &sb) == 0) {
         bool ok = false; /* a run of innereye train on this machine */
         if (ie_run_status_print(argv[0], stdout, &ok) != IE_OK) {
@@ -375,7 +377,10 @@ int ie_cmd_status(int argc, char **argv) {
  * parent here. */
 static int aggregate_cv(const char *run_dir) {
     char cwd[4096], parent[4400], where[4096];
-    snprintf(parent, sizeof parent, "%s", run_dir);
+    if (ie_path_format(parent, sizeof parent, "%s", run_dir) != IE_OK) {
+        fprintf(stderr, "innereye collect: %s\n", ie_error_message());
+        return 2;
+    }
     char *slash = strrchr(parent, '/');
     if (slash && slash != parent) *slash = '\0';
     if (!getcwd(cwd, sizeof cwd) || chdir(parent) != 0) {
@@ -416,7 +421,10 @@ int ie_cmd_collect(int argc, char **argv) {
     }
     char dir[4200], engine[32], record[4300];
     struct stat sb;
-    snprintf(record, sizeof record, "%s/run.json", argv[0]);
+    if (ie_path_format(record, sizeof record, "%s/run.json", argv[0]) != IE_OK) {
+        fprintf(stderr, "innereye collect: %s\n", ie_error_message());
+        return 2;
+    }
     if (!find_submission(argv[0], dir, sizeof dir, engine, sizeof engine) && stat(record, &sb) == 0) {
         bool ok = false; /* a run of innereye train on this machine */
         if (ie_run_status_print(argv[0], stdout, &ok) != IE_OK) {

@@ -18,6 +18,7 @@
 #include "core/task/task.h"
 #include "core/train/resume.h"
 #include "core/train/trainer.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 #include "tools/cli_config.h"
 #include "tools/cmd_train.h"
@@ -90,7 +91,11 @@ static int resume(int argc, char **argv, ie_comm *comm) {
     }
     char path[4200];
     struct stat sb;
-    snprintf(path, sizeof path, "%s/config.resolved.json", req.resume_dir);
+    if (ie_path_format(path, sizeof path, "%s/config.resolved.json", req.resume_dir) != IE_OK) {
+        fprintf(stderr, "innereye train: --resume %s\n", ie_error_message());
+        free(set);
+        return 2;
+    }
     if (stat(req.resume_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || stat(path, &sb) != 0) {
         fprintf(stderr, "innereye train: --resume %s: %s; give the folder of a run that innereye train made\n",
                 req.resume_dir, stat(req.resume_dir, &sb) != 0 ? "no such folder"

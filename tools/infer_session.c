@@ -15,6 +15,7 @@
 #include "core/train/compute.h"
 #include "core/run/run_dir.h"
 #include "core/task/task.h"
+#include "core/util/path.h"
 #include "tools/infer_session.h"
 
 static void destroy_model(const ie_loaded_plugin *plugin, ie_model *model) {
@@ -113,14 +114,14 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
                             "from its run folder: --run RUN_DIR --dataset CSV (the run's training statistics are "
                             "needed)", p->name, s->plugin->path, task->name);
     IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
-    snprintf(s->run_dir, sizeof s->run_dir, "%s", r->run ? r->run : "");
+    IE_TRY(ie_path_format(s->run_dir, sizeof s->run_dir, "%s", r->run ? r->run : ""));
     s->host = ie_host_default((uint64_t)seed, r->run ? s->run_dir : NULL);
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
     ie_params *params = model_parameters(s->plugin, s->model);
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
     char last[PATH_MAX + 64];
     struct stat sb;
-    if (r->run) snprintf(last, sizeof last, "%s/checkpoints/last.json", r->run);
+    if (r->run) IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", r->run));
     if (r->run && (stat(last, &sb) != 0 || !S_ISREG(sb.st_mode))) {
         /* A run that did not train (run.train false) uses the weights it
          * started from, if they are still the file it recorded. */
@@ -132,7 +133,7 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
     } else if (r->run) {
         ie_trainer_state state;
         IE_TRY(ie_checkpoint_load_last(r->run, &state, params, NULL));
-        snprintf(last, sizeof last, "%s/checkpoints/epoch_%04d.safetensors", r->run, state.epoch);
+        IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/epoch_%04d.safetensors", r->run, state.epoch));
         IE_TRY(hash_weights(last, weights_hash));
         snprintf(what, what_size, "%s %s, epoch %d of %s", p->name, p->version, state.epoch, r->run);
     } else {
@@ -204,7 +205,7 @@ ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src,
         /* Member 0's config makes the session's model; its weights come from
          * the ensemble, not from a checkpoint. */
         char path[PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s/members/0/weights.safetensors", src->run);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/members/0/weights.safetensors", src->run));
         ie_infer_source member0 = {.checkpoint = path};
         IE_TRY(load_model(s, &member0, &weights_hash, what, what_size));
         IE_TRY(load_ensemble_others(s, src->run, &weights_hash, what, what_size));

@@ -14,6 +14,7 @@
 #include "core/run/ensemble.h"
 #include "core/inference/classification_regression_infer.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "tools/serve_scalar.h"
 
 /* The weights ie_scalar_infer uses without --checkpoint: a run's last
@@ -25,13 +26,14 @@ static ie_status weights_sha256(const char *run, char *hex) {
         IE_TRY(ie_ensemble_members(run, &n, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
     } else {
         char last[4300], *text = NULL;
-        snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+        IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", run));
         IE_TRY(ie_read_file(last, &text, NULL));
         cJSON *rec = cJSON_Parse(text);
         free(text);
         const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "weights"));
-        if (file) snprintf(weights[0], sizeof weights[0], "%s/checkpoints/%s", run, file);
+        ie_status st = file ? ie_path_format(weights[0], sizeof weights[0], "%s/checkpoints/%s", run, file) : IE_OK;
         cJSON_Delete(rec);
+        IE_TRY(st);
         if (!file) return ie_error_set(IE_ERR_IO, "%s: no \"weights\" entry (was the run stopped before its first "
                                        "checkpoint?)", last);
     }
@@ -55,10 +57,10 @@ static ie_status add_columns(ie_serve_scalar *m, const char *key) {
 
 ie_status ie_serve_scalar_open(const char *run, ie_serve_scalar *m) {
     memset(m, 0, sizeof *m);
-    snprintf(m->run, sizeof m->run, "%s", run);
+    IE_TRY(ie_path_format(m->run, sizeof m->run, "%s", run));
     char path[4300];
-    snprintf(path, sizeof path, ie_ensemble_is(run) ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json",
-             run);
+    IE_TRY(ie_path_format(path, sizeof path,
+                          ie_ensemble_is(run) ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run));
     IE_TRY(ie_config_new(&m->cfg));
     IE_TRY(ie_config_add_file(m->cfg, path));
     IE_TRY(ie_config_resolve(m->cfg));
@@ -69,7 +71,7 @@ ie_status ie_serve_scalar_open(const char *run, ie_serve_scalar *m) {
     /* What the model predicts, as the run's training statistics say it. */
     ie_ensemble_member member = {0};
     if (ie_ensemble_is(run)) IE_TRY(ie_ensemble_member_info(run, 0, &member));
-    else snprintf(member.statistics, sizeof member.statistics, "%s/" IE_SCALAR_STATISTICS_FILE, run);
+    else IE_TRY(ie_path_format(member.statistics, sizeof member.statistics, "%s/" IE_SCALAR_STATISTICS_FILE, run));
     char *text = NULL;
     IE_TRY(ie_read_file(member.statistics, &text, NULL));
     m->statistics = cJSON_Parse(text);
@@ -223,9 +225,12 @@ void ie_serve_scalar_answer(void *ctx, const ie_serve_input *inputs, int n_input
     const char *cells[IE_SERVE_SCALAR_MAX_COLUMNS];
     if (!cells_of(m, inputs, n_inputs, work_dir, cells, reply)) return;
     char csv[4400], out[4400], predictions[4500];
-    snprintf(csv, sizeof csv, "%s/request.csv", work_dir);
-    snprintf(out, sizeof out, "%s/out", work_dir);
-    snprintf(predictions, sizeof predictions, "%s/predictions.csv", out);
+    if (ie_path_format(csv, sizeof csv, "%s/request.csv", work_dir) != IE_OK ||
+        ie_path_format(out, sizeof out, "%s/out", work_dir) != IE_OK ||
+        ie_path_format(predictions, sizeof predictions, "%s/predictions.csv", out) != IE_OK) {
+        refuse(reply, 500, "%s", ie_error_message()); /* the server's --tmp folder is too deep */
+        return;
+    }
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size); /* then written atomically */

@@ -15,6 +15,7 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 static void sync_dir(const char *dir) {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -53,28 +54,28 @@ ie_status ie_checkpoint_save(const char *run_dir, const ie_trainer_state *state,
     if (strlen(run_dir) > IE_RUN_DIR_MAX)
         return ie_error_set(IE_ERR_IO, "checkpoint: the run folder's path is longer than %d bytes: %s", IE_RUN_DIR_MAX,
                             run_dir);
-    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    IE_TRY(ie_path_format(dir, sizeof dir, "%s/checkpoints", run_dir));
     IE_TRY(ensure_dir(dir));
     snprintf(weights, sizeof weights, "epoch_%04d.safetensors", state->epoch);
     snprintf(opt_name, sizeof opt_name, "epoch_%04d.optimizer.safetensors", state->epoch);
     snprintf(state_name, sizeof state_name, "epoch_%04d.json", state->epoch);
-    snprintf(path, sizeof path, "%s/%s", dir, weights);
+    IE_TRY(ie_path_join(path, sizeof path, dir, weights));
     IE_TRY(ie_safetensors_write(path, params));
     if (optimizer) {
+        IE_TRY(ie_path_join(path, sizeof path, dir, opt_name));
         ie_params *opt_state = NULL;
         IE_TRY(ie_optimizer_state_save(optimizer, &opt_state));
-        snprintf(path, sizeof path, "%s/%s", dir, opt_name);
         ie_status st = ie_safetensors_write(path, opt_state);
         ie_params_free(opt_state);
         IE_TRY(st);
     }
     char *text = state_json(state, weights, optimizer ? opt_name : "");
     if (!text) return ie_error_set(IE_ERR_NOMEM, "checkpoint: out of memory");
-    snprintf(path, sizeof path, "%s/%s", dir, state_name);
-    ie_status st = ie_write_file_atomic(path, text, strlen(text));
+    ie_status st = ie_path_join(path, sizeof path, dir, state_name);
+    if (st == IE_OK) st = ie_write_file_atomic(path, text, strlen(text));
     sync_dir(dir);
+    if (st == IE_OK) st = ie_path_join(path, sizeof path, dir, "last.json");
     if (st == IE_OK) {
-        snprintf(path, sizeof path, "%s/last.json", dir);
         st = ie_write_file_atomic(path, text, strlen(text));
         sync_dir(dir);
     }
@@ -146,10 +147,12 @@ static ie_status load_state_file(const char *run_dir, const char *path, ie_train
     state->log_rows = rows->valueint;
     snprintf(state->config_sha256, sizeof state->config_sha256, "%s", hash->valuestring);
     char weights_path[8192], opt_path[8192];
-    snprintf(weights_path, sizeof weights_path, "%s/checkpoints/%s", run_dir, weights->valuestring);
-    snprintf(opt_path, sizeof opt_path, "%s/checkpoints/%s", run_dir, opt->valuestring);
+    ie_status fits =
+        ie_path_format(weights_path, sizeof weights_path, "%s/checkpoints/%s", run_dir, weights->valuestring);
+    if (fits == IE_OK) fits = ie_path_format(opt_path, sizeof opt_path, "%s/checkpoints/%s", run_dir, opt->valuestring);
     bool has_opt = opt->valuestring[0] != '\0';
     cJSON_Delete(j);
+    IE_TRY(fits);
 
     ie_params *saved = NULL;
     IE_TRY(ie_safetensors_read(weights_path, &saved));
@@ -173,7 +176,7 @@ ie_status ie_checkpoint_load_last(const char *run_dir, ie_trainer_state *state, 
     if (strlen(run_dir) > IE_RUN_DIR_MAX)
         return ie_error_set(IE_ERR_IO, "checkpoint: the run folder's path is longer than %d bytes: %s", IE_RUN_DIR_MAX,
                             run_dir);
-    snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/checkpoints/last.json", run_dir));
     struct stat sb;
     if (stat(path, &sb) != 0)
         return ie_error_set(IE_ERR_IO, "%s has no checkpoint to resume from (%s: %s; was it stopped before its first "
@@ -198,15 +201,15 @@ ie_status ie_checkpoint_load_latest(const char *run_dir, ie_trainer_state *state
     if (st == IE_OK) return IE_OK;
     char why[1024], dir[4200];
     snprintf(why, sizeof why, "%s", ie_error_message());
-    snprintf(dir, sizeof dir, "%s/checkpoints", run_dir);
+    if (ie_path_format(dir, sizeof dir, "%s/checkpoints", run_dir) != IE_OK) return ie_error_set(st, "%s", why);
     struct dirent **entries = NULL;
     int n = scandir(dir, &entries, is_state_file, by_name_descending);
     if (n < 0) return ie_error_set(st, "%s", why);
     int used = -1;
     for (int i = 0; i < n; i++) {
         char path[4600];
-        snprintf(path, sizeof path, "%s/%s", dir, entries[i]->d_name);
-        if (used < 0 && load_state_file(run_dir, path, state, params, optimizer) == IE_OK) used = i;
+        if (used < 0 && ie_path_join(path, sizeof path, dir, entries[i]->d_name) == IE_OK &&
+            load_state_file(run_dir, path, state, params, optimizer) == IE_OK) used = i;
         free(entries[i]);
     }
     free(entries);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/util/csv.h"
+#include "core/util/path.h"
 #include "core/util/strmap.h"
 
 struct ie_dataset {
@@ -161,6 +162,11 @@ ie_status ie_dataset_parse(const char *text, size_t len, const char *name, const
     ie_csv *csv = NULL;
     IE_TRY(ie_csv_parse(text, len, name, &csv));
     return finish(csv, strdup(root ? root : "."), subject_column, out);
+}
+
+ie_status ie_dataset_item_file(const ie_dataset_item *item, const char *file, char *out, size_t size) {
+    if (file[0] == '/' || !item->root || !item->root[0]) return ie_path_format(out, size, "%s", file);
+    return ie_path_join(out, size, item->root, file);
 }
 
 ie_status ie_dataset_set_root(ie_dataset *ds, const char *root) {

@@ -46,6 +46,11 @@ int ie_dataset_find(const ie_dataset *ds, const char *subject);
  * (InnerEye's local_dataset); every item's root changes. */
 ie_status ie_dataset_set_root(ie_dataset *ds, const char *root);
 
+/* Where a file named in one of the item's cells is: `file` itself when it is
+ * absolute or the item has no root, else root/file; IE_ERR_IO naming the
+ * path when it does not fit `size` (core/util/path.h). */
+ie_status ie_dataset_item_file(const ie_dataset_item *item, const char *file, char *out, size_t size);
+
 /* The CSV's path (or name), its root folder and its columns. */
 const char *ie_dataset_path(const ie_dataset *ds);
 const char *ie_dataset_root(const ie_dataset *ds);

@@ -14,6 +14,7 @@
 #include "core/util/csv.h"
 #include "core/data/dataset_import.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 #define MAX_CHANNELS 16
 #define MAX_CLASSES 256
@@ -229,7 +230,7 @@ static ie_status nnunet_folder(import *im, const char *images, const char *label
     char **names = NULL, folder[PATH_MAX + 32], suffix[64];
     int n = 0;
     snprintf(suffix, sizeof suffix, "_0000%s", im->ending);
-    snprintf(folder, sizeof folder, "%s/%s", im->dir, test ? images : labels);
+    IE_TRY(ie_path_join(folder, sizeof folder, im->dir, test ? images : labels));
     IE_TRY(list_folder(folder, test ? suffix : im->ending, &names, &n));
     ie_status st = IE_OK;
     if (!test && n == 0)
@@ -239,14 +240,10 @@ static ie_status nnunet_folder(import *im, const char *images, const char *label
         size_t cut = strlen(names[i]) - strlen(test ? suffix : im->ending);
         import_case c = {.subject = strndup(names[i], cut)};
         for (int k = 0; k < im->n_channels; k++) {
-            char rel[PATH_MAX];
-            snprintf(rel, sizeof rel, "%s/%s_%04d%s", images, c.subject, k, im->ending);
-            c.files[k] = join(im->dir, rel);
+            c.files[k] = ie_path_new("%s/%s/%s_%04d%s", im->dir, images, c.subject, k, im->ending);
         }
         if (!test) {
-            char rel[PATH_MAX];
-            snprintf(rel, sizeof rel, "%s/%s", labels, names[i]);
-            c.files[im->n_channels] = join(im->dir, rel);
+            c.files[im->n_channels] = ie_path_new("%s/%s/%s", im->dir, labels, names[i]);
         }
         st = add_case(im, test, c);
         for (int k = 0; st == IE_OK && k < im->n_channels; k++)
@@ -258,7 +255,7 @@ static ie_status nnunet_folder(import *im, const char *images, const char *label
     free_names(names, n);
     if (st != IE_OK || test) return st;
     /* Training images without a label map: counted, left out. */
-    snprintf(folder, sizeof folder, "%s/%s", im->dir, images);
+    IE_TRY(ie_path_join(folder, sizeof folder, im->dir, images));
     IE_TRY(list_folder(folder, suffix, &names, &n));
     for (int i = 0; i < n; i++) {
         char *subject = strndup(names[i], strlen(names[i]) - strlen(suffix));
@@ -279,12 +276,12 @@ static ie_status nnunet_cases(import *im) {
     im->ending = cJSON_IsString(e) && e->valuestring[0] ? e->valuestring : ".nii.gz";
     IE_TRY(nnunet_folder(im, "imagesTr", "labelsTr", false));
     char ts[PATH_MAX + 16];
-    snprintf(ts, sizeof ts, "%s/imagesTs", im->dir);
+    IE_TRY(ie_path_format(ts, sizeof ts, "%s/imagesTs", im->dir));
     struct stat sb;
     if (stat(ts, &sb) == 0 && S_ISDIR(sb.st_mode)) IE_TRY(nnunet_folder(im, "imagesTs", NULL, true));
     /* nnU-Net's folds, when the folder has them. */
     char sp[PATH_MAX + 32];
-    snprintf(sp, sizeof sp, "%s/splits_final.json", im->dir);
+    IE_TRY(ie_path_format(sp, sizeof sp, "%s/splits_final.json", im->dir));
     if (!exists(sp)) return IE_OK;
     char *text = NULL;
     IE_TRY(ie_read_file(sp, &text, NULL));
@@ -343,9 +340,13 @@ static char *stub_text(const import *im) {
     cJSON *root = cJSON_CreateObject(), *data;
     cJSON_AddStringToObject(root, "extends", "unet3d.json");
     data = cJSON_AddObjectToObject(root, "data");
-    char csv[PATH_MAX + 16];
-    snprintf(csv, sizeof csv, "%s/dataset.csv", im->out);
+    char *csv = ie_path_new("%s/dataset.csv", im->out);
+    if (!csv) {
+        cJSON_Delete(root);
+        return NULL; /* reported as out of memory by write_outputs */
+    }
     cJSON_AddStringToObject(data, "dataset_csv", csv);
+    free(csv);
     cJSON_AddStringToObject(data, "images_dir", "");
     cJSON_AddStringToObject(data, "labels_dir", "");
     cJSON_AddBoolToObject(data, "fallback_synthetic", false);
@@ -386,9 +387,7 @@ static ie_status write_outputs(import *im) {
     }
     int f = 0;
     for (const cJSON *fold = im->folds ? im->folds->child : NULL; st == IE_OK && fold; fold = fold->next, f++) {
-        char rel[64];
-        snprintf(rel, sizeof rel, "folds/fold_%d.json", f);
-        paths[n] = join(im->out, rel);
+        paths[n] = ie_path_new("%s/folds/fold_%d.json", im->out, f);
         texts[n++] = fold_text(fold);
     }
     /* Every output absent before the first is written: no half import. */
@@ -400,8 +399,8 @@ static ie_status write_outputs(import *im) {
     }
     if (st == IE_OK && n_folds) {
         char folder[PATH_MAX + 16];
-        snprintf(folder, sizeof folder, "%s/folds", im->out);
-        st = ie_make_dirs(folder);
+        st = ie_path_format(folder, sizeof folder, "%s/folds", im->out);
+        if (st == IE_OK) st = ie_make_dirs(folder);
     }
     for (int i = 0; st == IE_OK && i < n; i++) st = ie_write_file_exclusive(paths[i], texts[i], strlen(texts[i]));
     for (int i = 0; i < n; i++) {
@@ -421,7 +420,7 @@ ie_status ie_dataset_import(const char *dir, ie_import_layout layout, const char
                           strerror(errno));
     if (st == IE_OK && !realpath(out_dir ? out_dir : dir, im->out))
         st = ie_error_set(IE_ERR_IO, "%s: %s; create the output folder first", out_dir, strerror(errno));
-    snprintf(im->json, sizeof im->json, "%s/dataset.json", im->dir);
+    if (st == IE_OK) st = ie_path_format(im->json, sizeof im->json, "%s/dataset.json", im->dir);
     if (st == IE_OK) st = read_json(im->json, &im->root);
     if (st == IE_OK) st = layout == IE_IMPORT_MSD ? msd_cases(im) : nnunet_cases(im);
     if (st == IE_OK) st = write_outputs(im);

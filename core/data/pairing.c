@@ -13,6 +13,7 @@
 
 #include "core/util/csv.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 static const char *const image_endings[] = {".nii.gz", ".nii", ".hdr", ".nrrd", ".nhdr", ".mha", ".mhd"};
 
@@ -228,7 +229,7 @@ ie_status ie_pairing_write_csv(const ie_pairing *p, const char *image_channel, c
     const char *slash = strrchr(path, '/');
     char folder[PATH_MAX];
     if (!slash) snprintf(folder, sizeof folder, ".");
-    else snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    else IE_TRY(ie_path_format(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path));
     struct stat sb;
     if (stat(folder, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return ie_error_set(IE_ERR_IO, "%s: the folder %s does not exist; create it first", path, folder);

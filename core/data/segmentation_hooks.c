@@ -131,12 +131,9 @@ static ie_status read_channel(const ie_seg_config *cfg, const ie_dataset_item *i
     if (!file[0])
         return ie_error_set(IE_ERR_CONFIG, "subject '%s': channel '%s' has an empty file path", item->subject, channel);
     char path[4096];
-    int n = file[0] == '/' || !item->root || !item->root[0]
-                ? snprintf(path, sizeof path, "%s", file)
-                : snprintf(path, sizeof path, "%s/%s", item->root, file);
-    if (n < 0 || (size_t)n >= sizeof path)
-        return ie_error_set(IE_ERR_CONFIG, "subject '%s': the path of channel '%s' is too long", item->subject, channel);
-    ie_status st = host->read_image(host, path, dtype, out);
+    ie_status st = ie_dataset_item_file(item, file, path, sizeof path);
+    if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s'", item->subject, channel);
+    st = host->read_image(host, path, dtype, out);
     if (st != IE_OK) return ie_error_wrap(st, "subject '%s', channel '%s' (%s)", item->subject, channel, path);
     int nd = *out ? ie_tensor_ndim(*out) : -1;
     if (nd >= 0 && ie_tensor_device(*out) != IE_CPU) {

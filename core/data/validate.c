@@ -84,11 +84,6 @@ static int find_row(const job *j, const ie_dataset_item *item, int index, const 
     return found;
 }
 
-static void full_path(const ie_dataset_item *item, const char *file, char *out, size_t size) {
-    if (file[0] == '/' || !item->root || !item->root[0]) snprintf(out, size, "%s", file);
-    else snprintf(out, size, "%s/%s", item->root, file);
-}
-
 /* Reads a truth channel in full; *foreground is set when a voxel > 0. */
 static bool check_truth(const job *j, const char *channel, const char *path, bool label_map, report *r,
                         ie_image_geometry *geometry, bool *foreground) {
@@ -186,7 +181,12 @@ static void check_one(void *ctx, int64_t k) {
             continue;
         }
         char path[4096];
-        full_path(item, cell(item, row, j->path_column), path, sizeof path);
+        const char *file = cell(item, row, j->path_column);
+        if (ie_dataset_item_file(item, file, path, sizeof path) != IE_OK) {
+            problem(&r, channel, NULL, "%s", ie_error_message());
+            truth_read = truth_read && !is_truth;
+            continue;
+        }
         struct stat sb;
         if (stat(path, &sb) != 0) {
             problem(&r, channel, path, "%s; check the path (relative paths start at %s)", strerror(errno),
@@ -204,7 +204,7 @@ static void check_one(void *ctx, int64_t k) {
         if (!ref_channel) {
             ref = g;
             ref_channel = channel;
-            snprintf(ref_path, sizeof ref_path, "%s", path);
+            memcpy(ref_path, path, sizeof ref_path); /* the same size: nothing is cut */
             continue;
         }
         char diff[256];

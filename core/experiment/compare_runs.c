@@ -10,11 +10,12 @@
 #include "core/experiment/compare_runs.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 /* Paths of the newest checkpoint's files, from checkpoints/last.json. */
 static ie_status last_checkpoint(const char *run, char *weights, char *optimizer, size_t size) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/checkpoints/last.json", run);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/checkpoints/last.json", run));
     char *text = NULL;
     if (ie_read_file(path, &text, NULL) != IE_OK)
         return ie_error_set(IE_ERR_IO, "%s: no checkpoint (is %s a finished run folder?)", path, run);
@@ -25,8 +26,8 @@ static ie_status last_checkpoint(const char *run, char *weights, char *optimizer
     if (!cJSON_IsString(w) || !cJSON_IsString(o))
         st = ie_error_set(IE_ERR_IO, "%s: not a checkpoint record", path);
     else {
-        snprintf(weights, size, "%s/checkpoints/%s", run, w->valuestring);
-        snprintf(optimizer, size, "%s/checkpoints/%s", run, o->valuestring);
+        st = ie_path_format(weights, size, "%s/checkpoints/%s", run, w->valuestring);
+        if (st == IE_OK) st = ie_path_format(optimizer, size, "%s/checkpoints/%s", run, o->valuestring);
     }
     cJSON_Delete(j);
     return st;
@@ -72,8 +73,8 @@ static ie_status compare_tensors(const char *what, const char *path_a, const cha
 static ie_status compare_csv(const char *file, const char *run_a, const char *run_b, const char *skip_column,
                              bool *same, char *diff, size_t size) {
     char pa[4200], pb[4200];
-    snprintf(pa, sizeof pa, "%s/%s", run_a, file);
-    snprintf(pb, sizeof pb, "%s/%s", run_b, file);
+    IE_TRY(ie_path_join(pa, sizeof pa, run_a, file));
+    IE_TRY(ie_path_join(pb, sizeof pb, run_b, file));
     ie_csv *a = NULL, *b = NULL;
     if (ie_csv_read(pa, &a) != IE_OK) {
         ie_csv *probe = NULL;

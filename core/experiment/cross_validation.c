@@ -17,6 +17,7 @@
 #include "core/run/run_dir.h"
 #include "core/train/task_interface.h"
 #include "core/train/trainer.h"
+#include "core/util/path.h"
 #include "innereye/threads.h"
 
 #define MAX_FOLDS 64
@@ -48,7 +49,7 @@ static ie_status parent_path(ie_config *cfg, bool create_new, char *out, size_t 
 
 static ie_status write_parent_config(ie_config *cfg, const char *parent) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     struct stat st;
     if (stat(path, &st) == 0) return IE_OK; /* written by the first fold or the full run */
     /* The parent's config is the cross-validation as a whole: no fold. */
@@ -117,7 +118,7 @@ ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *
         labels[MAX_FOLDS][32];
     char *argvs[MAX_FOLDS][16];
     ie_child_run runs[MAX_FOLDS];
-    snprintf(config, sizeof config, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(config, sizeof config, "%s/config.resolved.json", parent));
     snprintf(threads_s, sizeof threads_s, "%d", per_fold);
     snprintf(set_name, sizeof set_name, "run.name=%s", name);
     for (int i = 0; i < folds; i++) {
@@ -131,7 +132,7 @@ ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *
     }
     ie_status st = ie_child_runs(runs, (int)folds, (int)parallel);
     char path[4200];
-    snprintf(path, sizeof path, "%s/cv_status.csv", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/cv_status.csv", parent));
     char *text = NULL;
     size_t text_size = 0;
     FILE *f = open_memstream(&text, &text_size); /* then written atomically */
@@ -159,7 +160,7 @@ ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *
 
 ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     int64_t k = 0;
     *cfg = NULL;
     ie_status st = ie_config_new(cfg);

@@ -25,6 +25,7 @@
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
 #include "core/experiment/cross_validation.h"
+#include "core/util/path.h"
 
 #define MAX_GROUPS 512
 #define MAX_METRICS 64
@@ -108,7 +109,7 @@ static void add_fold(aggregate *a, const ie_csv *csv, int fold) {
 static ie_status write_summary(const aggregate *a, const char *parent) {
     char path[4200], *text = NULL;
     size_t size = 0;
-    snprintf(path, sizeof path, "%s/cv_summary.csv", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/cv_summary.csv", parent));
     FILE *f = open_memstream(&text, &size);
     if (!f) return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     fprintf(f, "group,metric,folds,mean,std\n");
@@ -149,14 +150,14 @@ ie_status ie_cv_aggregate(const char *parent, int folds) {
         free(a);
         return ie_error_set(IE_ERR_NOMEM, "cross-validation aggregation: out of memory");
     }
-    snprintf(out_path, sizeof out_path, "%s/cv_metrics.csv", parent);
-    FILE *out = open_memstream(&text, &size);
-    ie_status st = out ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", out_path);
+    ie_status st = ie_path_format(out_path, sizeof out_path, "%s/cv_metrics.csv", parent);
+    FILE *out = st == IE_OK ? open_memstream(&text, &size) : NULL;
+    if (st == IE_OK && !out) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", out_path);
     bool header = false;
     for (int fold = 0; st == IE_OK && fold < folds; fold++) {
-        snprintf(path, sizeof path, "%s/fold_%d/metrics.csv", parent, fold);
+        st = ie_path_format(path, sizeof path, "%s/fold_%d/metrics.csv", parent, fold);
         ie_csv *csv = NULL;
-        if (ie_csv_read(path, &csv) != IE_OK) continue; /* a failed fold: reported in cv_status.csv */
+        if (st != IE_OK || ie_csv_read(path, &csv) != IE_OK) continue; /* a failed fold: reported in cv_status.csv */
         if (!header) {
             fprintf(out, "fold");
             for (int c = 0; c < csv->n_columns; c++) {

@@ -8,6 +8,7 @@
 
 #include "core/util/csv.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 #define MAX_FOLDS 100
 
@@ -32,15 +33,16 @@ ie_status ie_cv_comparison_write(const char *parent, int folds, const ie_cv_comp
                             folds, MAX_FOLDS);
     ie_csv *fold_csv[MAX_FOLDS] = {0};
     char path[4400];
-    for (int i = 0; i < folds; i++) {
-        snprintf(path, sizeof path, "%s/fold_%d/%s", parent, i, c->fold_file);
-        if (ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < folds; i++) {
+        st = ie_path_format(path, sizeof path, "%s/fold_%d/%s", parent, i, c->fold_file);
+        if (st == IE_OK && ie_csv_read(path, &fold_csv[i]) != IE_OK) fold_csv[i] = NULL; /* a failed fold */
     }
-    snprintf(path, sizeof path, "%s/ensemble_comparison.csv", parent);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/ensemble_comparison.csv", parent);
     char *text = NULL;
     size_t size = 0;
-    FILE *f = open_memstream(&text, &size); /* then written atomically */
-    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    FILE *f = st == IE_OK ? open_memstream(&text, &size) : NULL; /* then written atomically */
+    if (st == IE_OK && !f) st = ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     if (f) {
         ie_csv_write_field(f, c->columns[0]);
         fputc(',', f);

@@ -21,6 +21,7 @@
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 #include "innereye/image_io.h"
 #include "innereye/plugin.h"
@@ -38,7 +39,7 @@ static ie_status run_dataset_path(const char *run, char *out, size_t size) {
     IE_TRY(ie_run_record_read(run, &j));
     cJSON *csv = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "data"), "dataset_csv");
     ie_status st = cJSON_IsString(csv) ? IE_OK : ie_error_set(IE_ERR_IO, "%s/run.json: no data.dataset_csv entry", run);
-    if (st == IE_OK) snprintf(out, size, "%s", csv->valuestring);
+    if (st == IE_OK) st = ie_path_format(out, size, "%s", csv->valuestring);
     cJSON_Delete(j);
     return st;
 }
@@ -56,20 +57,23 @@ static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, con
         ie_csv_write_field(f, cols[c]);
     }
     fputc('\n', f);
-    for (int i = 0; i < split->count[IE_SPLIT_TEST]; i++) {
+    ie_status st = IE_OK;
+    for (int i = 0; st == IE_OK && i < split->count[IE_SPLIT_TEST]; i++) {
         const ie_dataset_item *item = ie_dataset_item_at(ds, split->part[IE_SPLIT_TEST][i]);
-        for (int r = 0; r < item->n_rows; r++)
-            for (int c = 0; c < nc; c++) {
+        for (int r = 0; st == IE_OK && r < item->n_rows; r++)
+            for (int c = 0; st == IE_OK && c < nc; c++) {
                 const char *v = item->values[(size_t)r * (size_t)nc + (size_t)c];
                 char full[8400];
-                if (c == path_col && v[0] != '/' && item->root && item->root[0])
-                    snprintf(full, sizeof full, "%s/%s", item->root, v);
-                else
-                    snprintf(full, sizeof full, "%s", v);
+                if (c == path_col) st = ie_dataset_item_file(item, v, full, sizeof full);
                 if (c) fputc(',', f);
-                ie_csv_write_field(f, full);
+                ie_csv_write_field(f, c == path_col ? full : v);
                 if (c == nc - 1) fputc('\n', f);
             }
+    }
+    if (st != IE_OK) {
+        fclose(f);
+        free(text);
+        return st;
     }
     return ie_write_stream_atomic(f, &text, &size, path);
 }
@@ -86,8 +90,8 @@ static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_spli
     setup.seg.crop[0] = setup.seg.crop[1] = setup.seg.crop[2] = 0;
     ie_host host = ie_host_default(0, "");
     char path[4400], aggregates[4400];
-    snprintf(path, sizeof path, "%s/metrics.csv", ens);
-    snprintf(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", ens);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/metrics.csv", ens));
+    IE_TRY(ie_path_format(aggregates, sizeof aggregates, "%s/metrics_aggregates.csv", ens));
     ie_metrics_writer *w = NULL;
     IE_TRY(ie_metrics_writer_open(path, true, &w));
     ie_status st = IE_OK;
@@ -97,8 +101,9 @@ static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_spli
         ie_tensor *pred = NULL;
         ie_image_geometry geom;
         char pred_path[4400];
-        snprintf(pred_path, sizeof pred_path, "%s/test_predictions/%s/segmentation.nii.gz", ens, item->subject);
-        st = ie_seg_load(&setup.seg, item, &host, &truth);
+        st = ie_path_format(pred_path, sizeof pred_path, "%s/test_predictions/%s/segmentation.nii.gz", ens,
+                            item->subject);
+        if (st == IE_OK) st = ie_seg_load(&setup.seg, item, &host, &truth);
         if (st == IE_OK) st = ie_image_read(pred_path, IE_I64, &pred, &geom);
         if (st == IE_OK)
             st = ie_metrics_writer_add_subject(w, item->subject, pred, truth.labels, &geom, n_classes, names, NULL);
@@ -117,7 +122,7 @@ static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_spli
  * ensemble's test subjects beside each fold's (metrics_aggregates.csv). */
 static ie_status compare(const char *parent, int folds, const char *ens) {
     char path[4400];
-    snprintf(path, sizeof path, "%s/metrics_aggregates.csv", ens);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/metrics_aggregates.csv", ens));
     ie_csv *ensemble = NULL;
     IE_TRY(ie_csv_read(path, &ensemble));
     int cs = ie_csv_column(ensemble, "Structure"), cm = ie_csv_column(ensemble, "Metric"),
@@ -138,7 +143,7 @@ static ie_status compare(const char *parent, int folds, const char *ens) {
 }
 
 ie_status ie_cv_ensemble_folder(const char *parent, const char *const *runs, int n, char *ens, size_t size) {
-    snprintf(ens, size, "%s/ensemble", parent);
+    IE_TRY(ie_path_format(ens, size, "%s/ensemble", parent));
     if (exists(ens) && !ie_ensemble_matches(ens, runs, n)) {
         /* Folds finished or were retrained since: keep the old one aside,
          * never delete it. */
@@ -148,7 +153,7 @@ ie_status ie_cv_ensemble_folder(const char *parent, const char *const *runs, int
         for (const char *p = now; *p && k + 1 < sizeof stamp; p++)
             if (*p != ':' && *p != '-') stamp[k++] = *p;
         stamp[k] = '\0';
-        snprintf(aside, sizeof aside, "%s.before_%s", ens, stamp);
+        IE_TRY(ie_path_format(aside, sizeof aside, "%s.before_%s", ens, stamp));
         if (rename(ens, aside) != 0)
             return ie_error_set(IE_ERR_IO, "cannot move the older ensemble %s aside: %s", ens, strerror(errno));
         printf("the folds' ensemble from before (other folds or weights) is kept as %s\n", aside);
@@ -163,8 +168,8 @@ static ie_status evaluate(const char *parent, int folds, const char *innereye) {
     char run_paths[MAX_FOLDS][4200];
     int n = 0;
     for (int i = 0; i < folds && i < MAX_FOLDS; i++) {
-        snprintf(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i);
-        snprintf(path, sizeof path, "%s/checkpoints/last.json", run_paths[n]);
+        IE_TRY(ie_path_format(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i));
+        IE_TRY(ie_path_format(path, sizeof path, "%s/checkpoints/last.json", run_paths[n]));
         if (exists(path)) runs[n] = run_paths[n], n++;
     }
     if (n < 2) return ie_error_set(IE_ERR_STATE, "%s: fewer than 2 folds finished; no ensemble", parent);
@@ -174,20 +179,20 @@ static ie_status evaluate(const char *parent, int folds, const char *innereye) {
     ie_config *cfg = NULL;
     ie_dataset *ds = NULL;
     ie_split split = {0};
-    snprintf(path, sizeof path, "%s/config.resolved.json", runs[0]);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", runs[0]));
     ie_status st = ie_config_new(&cfg);
     if (st == IE_OK) st = ie_config_add_file(cfg, path);
     if (st == IE_OK) st = ie_config_resolve(cfg);
     if (st == IE_OK) st = run_dataset_path(runs[0], dataset_csv, sizeof dataset_csv);
     if (st == IE_OK) st = ie_dataset_load(dataset_csv, "subject", &ds);
-    snprintf(path, sizeof path, "%s/split.csv", runs[0]);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/split.csv", runs[0]);
     if (st == IE_OK) st = ie_split_read_csv(ds, path, &split);
     if (st == IE_OK && split.count[IE_SPLIT_TEST] == 0)
         st = ie_error_set(IE_ERR_STATE, "%s: the test split is empty; nothing to evaluate the ensemble on", path);
     char test_csv[4300], predictions[4300], log[4300];
-    snprintf(test_csv, sizeof test_csv, "%s/test_dataset.csv", ens);
-    snprintf(predictions, sizeof predictions, "%s/test_predictions", ens);
-    snprintf(log, sizeof log, "%s/test_inference.log", ens);
+    if (st == IE_OK) st = ie_path_format(test_csv, sizeof test_csv, "%s/test_dataset.csv", ens);
+    if (st == IE_OK) st = ie_path_format(predictions, sizeof predictions, "%s/test_predictions", ens);
+    if (st == IE_OK) st = ie_path_format(log, sizeof log, "%s/test_inference.log", ens);
     if (st == IE_OK) st = write_test_csv(ds, &split, test_csv);
     /* Post-processing chosen on the folds' validation predictions, into the
      * ensemble's config before it predicts (cv_postprocess.h).  Kept

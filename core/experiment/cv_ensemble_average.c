@@ -28,6 +28,7 @@
 #include "core/metrics/classification_regression_predictions.h"
 #include "core/metrics/classification_regression_report.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 
 #define MAX_FOLDS 100
 
@@ -136,10 +137,10 @@ static ie_status evaluate(const char *parent, int folds) {
     char run_paths[MAX_FOLDS][4200], path[4400], ens[4200] = "";
     int index[MAX_FOLDS], n = 0;
     for (int i = 0; i < folds && i < MAX_FOLDS; i++) {
-        snprintf(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i);
-        snprintf(path, sizeof path, "%s/checkpoints/last.json", run_paths[n]);
+        IE_TRY(ie_path_format(run_paths[n], sizeof run_paths[n], "%s/fold_%d", parent, i));
+        IE_TRY(ie_path_format(path, sizeof path, "%s/checkpoints/last.json", run_paths[n]));
         char predictions[4400];
-        snprintf(predictions, sizeof predictions, "%s/predictions.csv", run_paths[n]);
+        IE_TRY(ie_path_format(predictions, sizeof predictions, "%s/predictions.csv", run_paths[n]));
         if (exists(path) && exists(predictions)) runs[n] = run_paths[n], index[n] = i, n++;
     }
     if (n < 2) return ie_error_set(IE_ERR_STATE, "%s: fewer than 2 folds finished with predictions; no ensemble", parent);
@@ -156,7 +157,7 @@ static ie_status evaluate(const char *parent, int folds) {
             st = ie_error_set(IE_ERR_STATE, "%s is a %s run but %s a %s one; they cannot form one ensemble", runs[f],
                               other == IE_SCALAR_REGRESSION ? "regression" : "classification", runs[0],
                               kind == IE_SCALAR_REGRESSION ? "regression" : "classification");
-        snprintf(path, sizeof path, "%s/predictions.csv", runs[f]);
+        if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/predictions.csv", runs[f]);
         if (st == IE_OK) st = ie_predictions_read_csv(path, &fold_p[f]);
         if (st == IE_OK) st = test_rows(fold_p[f], &rows[f]);
         if (st == IE_OK && rows[f].count == 0)
@@ -169,7 +170,7 @@ static ie_status evaluate(const char *parent, int folds) {
     if (st == IE_OK) st = ie_cv_ensemble_folder(parent, runs, n, ens, sizeof ens);
     if (st == IE_OK) st = ie_predictions_new(&mean);
     if (st == IE_OK) st = average(rows, index, n, mean);
-    snprintf(path, sizeof path, "%s/predictions.csv", ens);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/predictions.csv", ens);
     if (st == IE_OK) st = ie_predictions_write_csv(mean, path);
     /* Metrics from the file as written: what `innereye eval` gets from it. */
     if (st == IE_OK) st = ie_predictions_read_csv(path, &written);
@@ -197,7 +198,7 @@ ie_status ie_cv_ensemble_average(const ie_config *cfg, const char *parent, int f
      * data.split.test says nothing here: the first predicted fold does. */
     char path[4200];
     for (int i = 0; i < folds; i++) {
-        snprintf(path, sizeof path, "%s/fold_%d/predictions.csv", parent, i);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/fold_%d/predictions.csv", parent, i));
         if (!exists(path)) continue;
         if (!has_test_rows(path)) return IE_OK;
         break;

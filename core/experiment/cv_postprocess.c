@@ -18,6 +18,7 @@
 #include "core/plugin/host.h"
 #include "core/train/data_setup.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 #include "innereye/image_io.h"
 
@@ -148,7 +149,7 @@ static void fold_close(fold_files *f) {
 static ie_status fold_open(fold_files *f) {
     char path[4300];
     cJSON *record = NULL;
-    snprintf(path, sizeof path, "%s/config.resolved.json", f->dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", f->dir));
     IE_TRY(ie_config_new(&f->cfg));
     IE_TRY(ie_config_add_file(f->cfg, path));
     IE_TRY(ie_config_resolve(f->cfg));
@@ -162,7 +163,7 @@ static ie_status fold_open(fold_files *f) {
                        : ie_error_set(IE_ERR_IO, "%s/run.json: no data.dataset_csv entry", f->dir);
     cJSON_Delete(record);
     IE_TRY(st);
-    snprintf(path, sizeof path, "%s/split.csv", f->dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/split.csv", f->dir));
     IE_TRY(ie_split_read_csv(f->ds, path, &f->split));
     IE_TRY(ie_seg_setup_from_config(f->cfg, f->n_classes, &f->setup));
     memset(f->setup.seg.target_spacing, 0, sizeof f->setup.seg.target_spacing);
@@ -176,7 +177,7 @@ static ie_status fold_subject(const fold_files *f, int i, ie_tensor **truth, ie_
     const ie_dataset_item *item = ie_dataset_item_at(f->ds, f->split.part[IE_SPLIT_VAL][i]);
     char path[4300];
     ie_image_geometry geom;
-    snprintf(path, sizeof path, "%s/val_predictions/%s_segmentation.nii.gz", f->dir, item->subject);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/val_predictions/%s_segmentation.nii.gz", f->dir, item->subject));
     ie_status st = ie_image_read(path, IE_U8, pred, &geom);
     if (st != IE_OK)
         return ie_error_wrap(st, "%s has no validation prediction of %s: train the folds with "
@@ -242,12 +243,13 @@ static ie_status write_outputs(const char *parent, const char *ens, const char *
             cJSON_AddItemToArray(small, cJSON_CreateString(rule));
         }
     }
-    snprintf(path, sizeof path, "%s/postprocessing.csv", parent);
-    ie_status st = ie_write_stream_atomic(f, &text, &size, path);
+    ie_status st = ie_path_format(path, sizeof path, "%s/postprocessing.csv", parent);
+    if (st == IE_OK) st = ie_write_stream_atomic(f, &text, &size, path);
+    else fclose(f), free(text);
     char *json = cJSON_Print(root);
     cJSON_Delete(root);
     if (st == IE_OK && !json) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
-    snprintf(path, sizeof path, "%s/postprocess.json", ens);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/postprocess.json", ens);
     if (st == IE_OK) st = ie_write_file_atomic(path, json, strlen(json));
     free(json);
     return st;
@@ -261,8 +263,9 @@ ie_status ie_cv_choose_postprocessing(const char *parent, int folds, const char 
     ie_status st = IE_OK;
     for (int i = 0; st == IE_OK && i < folds; i++) {
         char done[4300];
-        snprintf(f[n].dir, sizeof f[n].dir, "%s/fold_%d", parent, i);
-        snprintf(done, sizeof done, "%s/checkpoints/last.json", f[n].dir);
+        st = ie_path_format(f[n].dir, sizeof f[n].dir, "%s/fold_%d", parent, i);
+        if (st == IE_OK) st = ie_path_format(done, sizeof done, "%s/checkpoints/last.json", f[n].dir);
+        if (st != IE_OK) break;
         FILE *probe = fopen(done, "r");
         if (!probe) continue; /* a failed fold: not in the ensemble either */
         fclose(probe);

@@ -9,6 +9,7 @@
 #include "core/experiment/repro.h"
 #include "core/run/run_dir.h"
 #include "core/train/trainer.h"
+#include "core/util/path.h"
 
 /* Trains `base` with overrides into <parent>/<name>. */
 static ie_status train_variant(ie_config *base, const ie_task_table *tasks, const char *parent, const char *name,
@@ -60,12 +61,12 @@ ie_status ie_repro_check(ie_config *cfg, const ie_task_table *tasks, const int *
 
 ie_status ie_rerun(const char *run_dir, const ie_task_table *tasks, bool *matched) {
     char path[4200], name[512], copy[4200], set[4200], new_dir[4200], diff[2048];
-    snprintf(path, sizeof path, "%s/config.resolved.json", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", run_dir));
     ie_config *cfg = NULL;
     ie_status st = ie_config_new(&cfg);
     if (st == IE_OK) st = ie_config_add_file(cfg, path);
     /* Beside the original, under a new name. */
-    snprintf(copy, sizeof copy, "%s", run_dir);
+    if (st == IE_OK) st = ie_path_format(copy, sizeof copy, "%s", run_dir);
     size_t n = strlen(copy);
     while (n > 1 && copy[n - 1] == '/') copy[--n] = '\0';
     char stamp[32];
@@ -73,11 +74,11 @@ ie_status ie_rerun(const char *run_dir, const ie_task_table *tasks, bool *matche
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-    snprintf(name, sizeof name, "%s_rerun_%s", basename(copy), stamp);
-    snprintf(copy, sizeof copy, "%s", run_dir);
-    snprintf(set, sizeof set, "output.dir=%s", dirname(copy));
+    if (st == IE_OK) st = ie_path_format(name, sizeof name, "%s_rerun_%s", basename(copy), stamp);
+    if (st == IE_OK) st = ie_path_format(copy, sizeof copy, "%s", run_dir);
+    if (st == IE_OK) st = ie_path_format(set, sizeof set, "output.dir=%s", dirname(copy));
     if (st == IE_OK) st = ie_config_set(cfg, set, "rerun");
-    snprintf(set, sizeof set, "run.name=%s", name);
+    if (st == IE_OK) st = ie_path_format(set, sizeof set, "run.name=%s", name);
     if (st == IE_OK) st = ie_config_set(cfg, set, "rerun");
     if (st == IE_OK) st = ie_config_resolve(cfg);
     ie_train_request req = {.config = cfg, .tasks = tasks};

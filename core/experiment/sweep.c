@@ -15,6 +15,7 @@
 #include "core/report/report.h"
 #include "core/train/median_stop.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 #include "innereye/rng.h"
 
 #define SWEEP_STREAM (IE_STREAM_USER - 1)
@@ -139,13 +140,13 @@ ie_status ie_sweep_trial(const ie_sweep_spec *spec, uint64_t seed, int k, char a
 }
 
 ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *innereye, char *parent, size_t size) {
-    const char *out = "outputs", *name = "", *model = "model", *metric = "val_loss", *goal = "min";
+    const char *out = "outputs", *name = "", *model = "model";
     int64_t seed = 0, threads = 0;
+    ie_median_stop_settings rank;
     IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
     IE_TRY(ie_config_get_string(cfg, "run.name", &name));
     IE_TRY(ie_config_get_string(cfg, "model.name", &model));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.metric", &metric));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.goal", &goal));
+    IE_TRY(ie_median_stop_settings_read(cfg, &rank));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
     IE_TRY(ie_config_get_int(cfg, "run.threads", &threads));
     int trials = ie_sweep_trial_count(spec);
@@ -155,7 +156,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     snprintf(prefix, sizeof prefix, "%s_sweep", model);
     IE_TRY(ie_run_dir_create(out, name, prefix, parent, size));
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     const char *text = ie_config_text_pretty(cfg);
     IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
 
@@ -164,7 +165,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     int cores = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     int per_trial = cores / parallel > 0 ? cores / parallel : 1;
     printf("sweep: %d trials, %d at a time, %d threads each, ranked by %s (%s) in %s\n", trials, parallel, per_trial,
-           metric, goal, parent);
+           rank.metric, rank.maximize ? "max" : "min", parent);
     /* Every trial's command line. */
     static char assignments[MAX_TRIALS][IE_SWEEP_MAX_KEYS][256];
     static char names[MAX_TRIALS][64], logs[MAX_TRIALS][4200], labels[MAX_TRIALS][32];
@@ -176,7 +177,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     snprintf(siblings, sizeof siblings, "train.median_stop.siblings=%s", spec->early_stop ? parent : "");
     IE_TRY(ie_sweep_write_trials(parent, spec, (uint64_t)seed));
     static char config_path[4200];
-    snprintf(config_path, sizeof config_path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(config_path, sizeof config_path, "%s/config.resolved.json", parent));
     for (int k = 0; k < trials; k++) {
         IE_TRY(ie_sweep_trial(spec, (uint64_t)seed, k, assignments[k], &counts[k]));
         snprintf(names[k], sizeof names[k], "run.name=trial_%d", k);
@@ -207,7 +208,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
 
     int exit_codes[MAX_TRIALS];
     for (int k = 0; k < trials; k++) exit_codes[k] = runs[k].exit_code;
-    ie_status ranked = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), exit_codes, trials);
+    ie_status ranked = ie_sweep_rank(parent, rank.metric, rank.maximize, exit_codes, trials);
     /* report.html: the trials ranked (core/report); a sweep shows no run's
      * results, so it needs no task table */
     if (ranked == IE_OK) ie_report_after(parent, NULL);
@@ -234,7 +235,12 @@ ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, u
         fprintf(tf, "\n");
     }
     char path[4200];
-    snprintf(path, sizeof path, "%s/trials.csv", parent);
+    ie_status st = ie_path_format(path, sizeof path, "%s/trials.csv", parent);
+    if (st != IE_OK) {
+        fclose(tf);
+        free(text);
+        return st;
+    }
     return ie_write_stream_atomic(tf, &text, &size, path);
 }
 
@@ -243,17 +249,17 @@ ie_status ie_sweep_write_trials(const char *parent, const ie_sweep_spec *spec, u
  * alike. */
 ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, const int *exit_codes, int trials) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/trials.csv", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/trials.csv", parent));
     ie_csv *tcsv = NULL;
     IE_TRY(ie_csv_read(path, &tcsv));
     if (trials <= 0 || trials > tcsv->n_rows) trials = tcsv->n_rows;
-    snprintf(path, sizeof path, "%s/sweep.csv", parent);
+    ie_status st = ie_path_format(path, sizeof path, "%s/sweep.csv", parent);
     char *text = NULL;
     size_t size = 0;
-    FILE *f = open_memstream(&text, &size); /* then written atomically */
+    FILE *f = st == IE_OK ? open_memstream(&text, &size) : NULL; /* then written atomically */
     if (!f) {
         ie_csv_free(tcsv);
-        return ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+        return st != IE_OK ? st : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     }
     fprintf(f, "trial,status");
     for (int i = 1; i < tcsv->n_columns; i++) fprintf(f, ",%s", tcsv->header[i]);
@@ -280,7 +286,7 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
             best_value = v;
         }
     }
-    ie_status st = ie_write_stream_atomic(f, &text, &size, path);
+    st = ie_write_stream_atomic(f, &text, &size, path);
     if (st != IE_OK) {
         ie_csv_free(tcsv);
         return st;
@@ -298,15 +304,14 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
 
 ie_status ie_sweep_aggregate(const char *parent) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     ie_config *cfg = NULL;
-    const char *metric = "val_loss", *goal = "min";
+    ie_median_stop_settings rank;
     ie_status st = ie_config_new(&cfg);
     if (st == IE_OK) st = ie_config_add_file(cfg, path);
     if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.metric", &metric);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "train.median_stop.goal", &goal);
-    if (st == IE_OK) st = ie_sweep_rank(parent, metric, !strcmp(goal, "max"), NULL, 0);
+    if (st == IE_OK) st = ie_median_stop_settings_read(cfg, &rank);
+    if (st == IE_OK) st = ie_sweep_rank(parent, rank.metric, rank.maximize, NULL, 0);
     if (st == IE_OK) ie_report_after(parent, NULL); /* a sweep: no run's results */
     ie_config_free(cfg);
     return st;

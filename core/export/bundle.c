@@ -9,6 +9,7 @@
 #include "core/export/bundle.h"
 #include "core/export/pb.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "core/util/sha256.h"
 
 #define MAGIC "IEBUNDLE"
@@ -26,7 +27,7 @@ static int by_path(const void *a, const void *b) { return strcmp(a, b); }
 /* Relative paths of the regular files under root/rel, sorted at the end. */
 static ie_status list_files(const char *root, const char *rel, file_list *out) {
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+    IE_TRY(ie_path_format(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel));
     DIR *d = opendir(dir);
     if (!d) return ie_error_set(IE_ERR_IO, "bundle: cannot read folder %s", dir);
     struct dirent *e;
@@ -34,11 +35,9 @@ static ie_status list_files(const char *root, const char *rel, file_list *out) {
     while (st == IE_OK && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
         char sub[MAX_PATH_LEN], full[4200 + MAX_PATH_LEN];
-        if ((size_t)snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name) >= sizeof sub) {
-            st = ie_error_set(IE_ERR_IO, "bundle: path too long under %s", dir);
-            break;
-        }
-        snprintf(full, sizeof full, "%s/%s", root, sub);
+        st = ie_path_format(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+        if (st == IE_OK) st = ie_path_join(full, sizeof full, root, sub);
+        if (st != IE_OK) break;
         struct stat sb;
         if (stat(full, &sb) != 0) continue;
         if (S_ISDIR(sb.st_mode)) {
@@ -81,8 +80,8 @@ ie_status ie_bundle_pack(const char *dir, const char *path) {
     if (!contents || !sizes) st = ie_error_set(IE_ERR_NOMEM, "bundle: out of memory");
     for (int i = 0; st == IE_OK && i < files.n; i++) {
         char full[4200 + MAX_PATH_LEN];
-        snprintf(full, sizeof full, "%s/%s", dir, files.paths[i]);
-        st = ie_read_file(full, &contents[i], &sizes[i]);
+        st = ie_path_join(full, sizeof full, dir, files.paths[i]);
+        if (st == IE_OK) st = ie_read_file(full, &contents[i], &sizes[i]);
     }
     ie_pb b = {0};
     if (st == IE_OK) {
@@ -159,7 +158,7 @@ static bool safe_path(const char *p) {
 /* mkdir -p for the folders of a relative path under dir. */
 static ie_status make_parents(const char *dir, const char *rel) {
     char path[4200 + MAX_PATH_LEN];
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    IE_TRY(ie_path_join(path, sizeof path, dir, rel));
     char *slash = strrchr(path, '/');
     if (!slash) return IE_OK;
     *slash = '\0';
@@ -239,8 +238,8 @@ ie_status ie_bundle_unpack(const char *path, const char *dir) {
         for (uint32_t i = 0; i < count && st == IE_OK; i++) data_at += 4 + strlen(names[i]) + 8 + IE_SHA256_DIGEST_SIZE;
         for (uint32_t i = 0; st == IE_OK && i < count; i++) {
             char full[4200 + MAX_PATH_LEN];
-            snprintf(full, sizeof full, "%s/%s", dir, names[i]);
-            st = make_parents(dir, names[i]);
+            st = ie_path_join(full, sizeof full, dir, names[i]);
+            if (st == IE_OK) st = make_parents(dir, names[i]);
             FILE *f = st == IE_OK ? fopen(full, "wb") : NULL;
             if (st == IE_OK && !f) st = ie_error_set(IE_ERR_IO, "cannot write %s", full);
             if (f) {
@@ -260,7 +259,7 @@ ie_status ie_bundle_unpack(const char *path, const char *dir) {
 
 ie_status ie_bundle_temp_dir(char *out, size_t size) {
     const char *tmp = getenv("TMPDIR");
-    snprintf(out, size, "%s/innereye-bundle-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    IE_TRY(ie_path_format(out, size, "%s/innereye-bundle-XXXXXX", tmp && tmp[0] ? tmp : "/tmp"));
     if (!mkdtemp(out)) return ie_error_set(IE_ERR_IO, "cannot make a temporary folder %s", out);
     return IE_OK;
 }

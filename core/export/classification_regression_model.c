@@ -13,6 +13,7 @@
 #include "core/data/classification_regression_statistics.h"
 #include "core/util/file_util.h"
 #include "core/export/export.h"
+#include "core/util/path.h"
 
 static int add_columns(FILE *f, const cJSON *root, const char *key) {
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, key), *item;
@@ -58,9 +59,9 @@ static ie_status header_dataset(const char *stats, ie_dataset **out) {
 
 ie_status ie_export_scalar_open(const char *run, ie_scalar_model *m) {
     char config[4200], stats[4200], last[4200], weights[4400];
-    snprintf(config, sizeof config, "%s/config.resolved.json", run);
-    snprintf(stats, sizeof stats, "%s/" IE_SCALAR_STATISTICS_FILE, run);
-    snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+    IE_TRY(ie_path_format(config, sizeof config, "%s/config.resolved.json", run));
+    IE_TRY(ie_path_format(stats, sizeof stats, "%s/" IE_SCALAR_STATISTICS_FILE, run));
+    IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", run));
     char *text = NULL;
     IE_TRY(ie_read_file(last, &text, NULL));
     cJSON *rec = cJSON_Parse(text);
@@ -68,7 +69,7 @@ ie_status ie_export_scalar_open(const char *run, ie_scalar_model *m) {
     const cJSON *w = cJSON_GetObjectItemCaseSensitive(rec, "weights");
     const cJSON *epoch = cJSON_GetObjectItemCaseSensitive(rec, "epoch");
     ie_status st = cJSON_IsString(w) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no \"weights\" entry", last);
-    if (st == IE_OK) snprintf(weights, sizeof weights, "%s/checkpoints/%s", run, w->valuestring);
+    if (st == IE_OK) st = ie_path_format(weights, sizeof weights, "%s/checkpoints/%s", run, w->valuestring);
     int e = cJSON_IsNumber(epoch) ? (int)epoch->valuedouble : -1;
     cJSON_Delete(rec);
     IE_TRY(st);

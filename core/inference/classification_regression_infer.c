@@ -2,6 +2,7 @@
  * and one trained model opened and run over a dataset (classification_regression_infer.h). */
 #include "core/plugin/guard.h"
 #include "core/inference/classification_regression_infer.h"
+#include "core/util/path.h"
 #include "core/util/progress.h"
 
 #include <math.h>
@@ -101,12 +102,12 @@ ie_status ie_scalar_model_open(const char *config_path, const char *statistics_p
     memset(out, 0, sizeof *out);
     ie_scalar_model *m = out;
     m->epoch = epoch;
-    snprintf(m->config_path, sizeof m->config_path, "%s", config_path);
-    snprintf(m->statistics, sizeof m->statistics, "%s", statistics_path);
-    snprintf(m->weights, sizeof m->weights, "%s", weights_path);
-    snprintf(m->run_dir, sizeof m->run_dir, "%s", run_dir ? run_dir : "");
     const char *name = "", *path = "";
-    ie_status st = ie_config_new(&m->cfg);
+    ie_status st = ie_path_format(m->config_path, sizeof m->config_path, "%s", config_path);
+    if (st == IE_OK) st = ie_path_format(m->statistics, sizeof m->statistics, "%s", statistics_path);
+    if (st == IE_OK) st = ie_path_format(m->weights, sizeof m->weights, "%s", weights_path);
+    if (st == IE_OK) st = ie_path_format(m->run_dir, sizeof m->run_dir, "%s", run_dir ? run_dir : "");
+    if (st == IE_OK) st = ie_config_new(&m->cfg);
     if (st == IE_OK) st = ie_config_add_file(m->cfg, config_path);
     if (st == IE_OK) st = ie_config_resolve(m->cfg);
     if (st != IE_OK && m->cfg && ie_config_problems(m->cfg)[0])

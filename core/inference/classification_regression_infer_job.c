@@ -19,6 +19,7 @@
 #include "core/inference/classification_regression_infer.h"
 #include "core/metrics/classification_regression_report.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "core/util/sha256.h"
 #include "innereye/threads.h"
 
@@ -41,17 +42,18 @@ typedef struct member_files {
 static ie_status run_weights(const char *run, const char *checkpoint, member_files *f) {
     f->epoch = -1;
     if (checkpoint) {
-        snprintf(f->weights, sizeof f->weights, "%s", checkpoint);
-        if (!exists(f->weights)) snprintf(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, checkpoint);
+        IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s", checkpoint));
+        if (!exists(f->weights))
+            IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, checkpoint));
         if (!exists(f->weights))
             return ie_error_set(IE_ERR_IO, "--checkpoint %s: no such file (nor %s/checkpoints/%s)", checkpoint, run,
                                 checkpoint);
         return IE_OK;
     }
     char last[PATH_SIZE], *text = NULL;
-    snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+    IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", run));
     char fold0[PATH_SIZE];
-    snprintf(fold0, sizeof fold0, "%s/fold_0", run);
+    IE_TRY(ie_path_format(fold0, sizeof fold0, "%s/fold_0", run));
     if (!exists(last) && exists(fold0))
         return ie_error_set(IE_ERR_IO, "%s is a cross-validation, not one run: give --run %s/ensemble (the folds' "
                                        "ensemble) or --run %s/fold_<i>", run, run, run);
@@ -64,7 +66,7 @@ static ie_status run_weights(const char *run, const char *checkpoint, member_fil
     cJSON *weights = cJSON_GetObjectItemCaseSensitive(rec, "weights");
     cJSON *epoch = cJSON_GetObjectItemCaseSensitive(rec, "epoch");
     ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no \"weights\" entry", last);
-    if (st == IE_OK) snprintf(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, weights->valuestring);
+    if (st == IE_OK) st = ie_path_format(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, weights->valuestring);
     if (st == IE_OK && cJSON_IsNumber(epoch)) f->epoch = (int)epoch->valuedouble;
     cJSON_Delete(rec);
     return st;
@@ -84,10 +86,11 @@ static ie_status find_members(const ie_scalar_infer_request *r, member_files **o
     if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
     ie_status st = IE_OK;
     if (!ensemble) {
-        snprintf(f->config, sizeof f->config, "%s/config.resolved.json", r->run);
-        snprintf(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, r->run);
-        snprintf(f->source, sizeof f->source, "%s", r->run);
-        st = run_weights(r->run, r->checkpoint, f);
+        st = ie_path_format(f->config, sizeof f->config, "%s/config.resolved.json", r->run);
+        if (st == IE_OK)
+            st = ie_path_format(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, r->run);
+        if (st == IE_OK) st = ie_path_format(f->source, sizeof f->source, "%s", r->run);
+        if (st == IE_OK) st = run_weights(r->run, r->checkpoint, f);
         if (st == IE_OK && !exists(f->statistics))
             st = ie_error_set(IE_ERR_IO, "%s has no " IE_SCALAR_STATISTICS_FILE " (the training statistics that "
                               "prepare new data): the run was made by an older innereye; train it again to predict "
@@ -95,16 +98,16 @@ static ie_status find_members(const ie_scalar_infer_request *r, member_files **o
     }
     for (int i = 0; ensemble && st == IE_OK && i < n; i++) {
         ie_ensemble_member info;
-        snprintf(f[i].config, sizeof f[i].config, "%s", configs[i]);
-        snprintf(f[i].weights, sizeof f[i].weights, "%s", weights[i]);
-        st = ie_ensemble_member_info(r->run, i, &info);
+        st = ie_path_format(f[i].config, sizeof f[i].config, "%s", configs[i]);
+        if (st == IE_OK) st = ie_path_format(f[i].weights, sizeof f[i].weights, "%s", weights[i]);
+        if (st == IE_OK) st = ie_ensemble_member_info(r->run, i, &info);
         if (st == IE_OK && !info.statistics[0])
             st = ie_error_set(IE_ERR_IO, "%s: member %d (from %s) has no " IE_SCALAR_STATISTICS_FILE ": build the "
                               "ensemble again from runs that have it (innereye ensemble)", r->run, i,
                               info.source_run[0] ? info.source_run : "?");
         if (st == IE_OK) {
-            snprintf(f[i].statistics, sizeof f[i].statistics, "%s", info.statistics);
-            snprintf(f[i].source, sizeof f[i].source, "%s", info.source_run);
+            st = ie_path_format(f[i].statistics, sizeof f[i].statistics, "%s", info.statistics);
+            if (st == IE_OK) st = ie_path_format(f[i].source, sizeof f[i].source, "%s", info.source_run);
             f[i].epoch = info.epoch;
         }
     }
@@ -164,7 +167,7 @@ static ie_status write_json(const char *path, cJSON *root) {
 /* mkdir -p of the folder that will hold out. */
 static ie_status make_parent(const char *out) {
     char buf[PATH_SIZE];
-    snprintf(buf, sizeof buf, "%s", out);
+    IE_TRY(ie_path_format(buf, sizeof buf, "%s", out));
     char *slash = strrchr(buf, '/');
     if (!slash || slash == buf) return IE_OK;
     *slash = '\0';
@@ -175,8 +178,7 @@ static void remove_partial(const char *dir) {
     static const char *const files[] = {"predictions.csv", "metrics.csv", "confusion_matrix.csv", "inference.json"};
     char path[PATH_SIZE + 128];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
+        if (ie_path_join(path, sizeof path, dir, files[i]) == IE_OK) unlink(path);
     }
     rmdir(dir);
 }
@@ -196,7 +198,7 @@ static ie_status write_results(const char *dir, const ie_scalar_model *m0, const
             st = ie_predictions_add(p, ie_dataset_item_at(ds, i)->subject, ie_scalar_data_output_name(d, k),
                                     ie_scalar_data_label(d, i, k), mean[(size_t)i * K + k], "infer", epoch);
     char path[PATH_SIZE + 128];
-    snprintf(path, sizeof path, "%s/predictions.csv", dir);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/predictions.csv", dir);
     if (st == IE_OK) st = ie_predictions_write_csv(p, path);
     cJSON *files = cJSON_AddArrayToObject(record, "files");
     cJSON_AddItemToArray(files, cJSON_CreateString("predictions.csv"));
@@ -320,8 +322,8 @@ static ie_status run_job(job *j) {
     IE_TRY(make_parent(r->out));
     const char *base = strrchr(r->out, '/');
     size_t parent = base ? (size_t)(base - r->out + 1) : 0;
-    snprintf(j->partial, sizeof j->partial, "%.*s.%s.partial.%ld", (int)parent, r->out, base ? base + 1 : r->out,
-             (long)getpid());
+    IE_TRY(ie_path_format(j->partial, sizeof j->partial, "%.*s.%s.partial.%ld", (int)parent, r->out,
+                          base ? base + 1 : r->out, (long)getpid()));
     if (mkdir(j->partial, 0755) != 0) {
         ie_status st = ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", j->partial, strerror(errno));
         j->partial[0] = '\0';
@@ -329,7 +331,7 @@ static ie_status run_job(job *j) {
     }
     IE_TRY(write_results(j->partial, &j->first, j->sum, j->n_members == 1 ? j->first.epoch : -1, j->record));
     char path[PATH_SIZE + 128];
-    snprintf(path, sizeof path, "%s/inference.json", j->partial);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/inference.json", j->partial));
     IE_TRY(write_json(path, j->record));
     if (exists(r->out))
         return ie_error_set(IE_ERR_IO, "%s appeared while inference ran; it is left as it is (nothing written)",

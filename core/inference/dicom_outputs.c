@@ -7,6 +7,7 @@
 #include "core/dicom/dicom.h"
 #include "core/dicom/structure_set.h"
 #include "core/inference/infer.h"
+#include "core/util/path.h"
 
 #define IE_DICOM_SOFTWARE "InnerEye-C " IE_VERSION_STRING
 
@@ -21,7 +22,7 @@ ie_status ie_infer_write_dicom(const char *dir, const ie_infer_settings *s, cons
         ie_dicom_structure_set set;
         st = ie_structure_set_from_labels(&subject->geometry, labels, s->n_classes, s->class_names,
                                           (const uint8_t(*)[3])s->colours, &set);
-        snprintf(path, sizeof path, "%s/rtstruct.dcm", dir);
+        if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/rtstruct.dcm", dir);
         if (st == IE_OK) st = ie_dicom_rtstruct_write(path, &series, &set, IE_DICOM_SOFTWARE);
         ie_dicom_structure_set_free(&set);
     } else {
@@ -30,8 +31,8 @@ ie_status ie_infer_write_dicom(const char *dir, const ie_infer_settings *s, cons
             segments[c - 1].name = s->class_names[c];
             memcpy(segments[c - 1].colour, s->colours[c], 3);
         }
-        snprintf(path, sizeof path, "%s/segmentation.dcm", dir);
-        st = ie_dicom_seg_write(path, &series, labels, segments, s->n_classes - 1, IE_DICOM_SOFTWARE);
+        st = ie_path_format(path, sizeof path, "%s/segmentation.dcm", dir);
+        if (st == IE_OK) st = ie_dicom_seg_write(path, &series, labels, segments, s->n_classes - 1, IE_DICOM_SOFTWARE);
     }
     ie_dicom_series_free(&series);
     return st;

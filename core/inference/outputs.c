@@ -13,6 +13,7 @@
 #include "core/util/file_util.h"
 #include "core/inference/infer.h"
 #include "core/tensor/tensor_impl.h"
+#include "core/util/path.h"
 #include "innereye/ops.h"
 
 static bool is_empty_dir(const char *path) {
@@ -34,8 +35,7 @@ ie_status ie_infer_outputs_check(const char *out_dir, const char *subject) {
                             "file name of at most %d bytes: no '/', not '.' or '..', no control characters)",
                             IE_SUBJECT_NAME_MAX, subject, why, IE_SUBJECT_NAME_MAX);
     char path[4096];
-    if (snprintf(path, sizeof path, "%s/%s", out_dir, subject) >= (int)sizeof path)
-        return ie_error_set(IE_ERR_IO, "%s/%s: the path is too long", out_dir, subject);
+    IE_TRY(ie_path_join(path, sizeof path, out_dir, subject));
     struct stat sb;
     if (stat(path, &sb) != 0) return IE_OK;
     if (S_ISDIR(sb.st_mode) && is_empty_dir(path)) return IE_OK;
@@ -50,8 +50,7 @@ static void remove_partial(const char *dir) {
         char path[4400];
         while ((e = readdir(d)))
             if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-                unlink(path);
+                if (ie_path_join(path, sizeof path, dir, e->d_name) == IE_OK) unlink(path);
             }
         closedir(d);
     }
@@ -102,22 +101,22 @@ ie_status ie_infer_write(const char *out_dir, const ie_infer_settings *s, const 
     const int64_t *wshape = ndim == 2 ? shape + 1 : shape;
     IE_TRY(ie_make_dirs(out_dir));
     char partial[4200], final[4200], path[4800], name[512];
-    snprintf(partial, sizeof partial, "%s/.%s.partial.%ld", out_dir, r->subject, (long)getpid());
-    snprintf(final, sizeof final, "%s/%s", out_dir, r->subject);
+    IE_TRY(ie_path_format(partial, sizeof partial, "%s/.%s.partial.%ld", out_dir, r->subject, (long)getpid()));
+    IE_TRY(ie_path_join(final, sizeof final, out_dir, r->subject));
     remove_partial(partial); /* left by a crashed process with our pid */
     if (mkdir(partial, 0755) != 0)
         return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", partial, strerror(errno));
     ie_tensor *seg = NULL;
-    snprintf(path, sizeof path, "%s/segmentation.nii.gz", partial);
-    ie_status st = ie_reshape(r->segmentation, ndim, wshape, &seg);
+    ie_status st = ie_path_format(path, sizeof path, "%s/segmentation.nii.gz", partial);
+    if (st == IE_OK) st = ie_reshape(r->segmentation, ndim, wshape, &seg);
     if (st == IE_OK) st = ie_image_write(path, seg, &r->geometry);
     ie_tensor_release(seg);
     if (st == IE_OK) st = ie_infer_write_dicom(partial, s, r);
     for (int k = 0; st == IE_OK && s->write_posteriors && k < s->n_classes; k++) {
         ie_tensor *p = NULL;
         posterior_name(s->class_names[k], name, sizeof name);
-        snprintf(path, sizeof path, "%s/%s", partial, name);
-        st = posterior_volume(r->posteriors, k, s->posteriors_float, ndim, wshape, &p);
+        st = ie_path_join(path, sizeof path, partial, name);
+        if (st == IE_OK) st = posterior_volume(r->posteriors, k, s->posteriors_float, ndim, wshape, &p);
         if (st == IE_OK) st = ie_image_write(path, p, &r->geometry);
         ie_tensor_release(p);
     }

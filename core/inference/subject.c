@@ -7,6 +7,7 @@
 #include "core/plugin/guard.h"
 #include "core/data/sample_util.h"
 #include "core/inference/infer.h"
+#include "core/util/path.h"
 #include "innereye/ops.h"
 
 static ie_status member_window(const ie_infer_net *net, ie_tensor *windows, ie_tensor **posteriors);
@@ -90,12 +91,8 @@ static ie_status channel_path(const ie_dataset_item *item, const char *channel, 
         if (!file || !file[0])
             return ie_error_set(IE_ERR_CONFIG, "subject '%s': channel '%s' has no file (column filePath)",
                                 item->subject, channel);
-        int n = file[0] == '/' || !item->root || !item->root[0] ? snprintf(buf, size, "%s", file)
-                                                               : snprintf(buf, size, "%s/%s", item->root, file);
-        if (n < 0 || (size_t)n >= size)
-            return ie_error_set(IE_ERR_CONFIG, "subject '%s': the path of channel '%s' is too long", item->subject,
-                                channel);
-        return IE_OK;
+        ie_status st = ie_dataset_item_file(item, file, buf, size);
+        return st == IE_OK ? IE_OK : ie_error_wrap(st, "subject '%s', channel '%s'", item->subject, channel);
     }
     return ie_error_set(IE_ERR_CONFIG, "subject '%s' has no row with channel '%s'", item->subject, channel);
 }
@@ -234,7 +231,7 @@ ie_status ie_infer_item(const ie_infer_settings *s, ie_load_item_fn load, void *
         for (int k = 0; k < 3; k++) size[k] = ie_tensor_dim(out->sample.image, k + 1);
     if (st == IE_OK) st = channel_path(item, first_channel, path, sizeof path);
     if (st == IE_OK) st = ie_image_read_geometry(path, &out->geometry);
-    if (st == IE_OK) snprintf(out->source, sizeof out->source, "%s", path);
+    if (st == IE_OK) memcpy(out->source, path, sizeof out->source); /* the same size: nothing is cut */
     if (st == IE_OK)
         st = ie_sliding_window(out->sample.image, s->n_classes, &s->window, ie_infer_net_window, (void *)net,
                                &out->posteriors);

@@ -1,6 +1,7 @@
 /* core/io - integrity checks of NIfTI and MetaImage files: header arithmetic
  * and a full pass over compressed data. */
 #include "core/io/file_check.h"
+#include "core/util/path.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -449,10 +450,11 @@ ie_status ie_metaimage_check(const char *op, const char *path) {
         if (strncmp(h.data_file, "LIST", 4) == 0 || strchr(h.data_file, '%') || strchr(h.data_file, ' ')) return IE_OK;
         char data_path[4096];
         const char *slash = strrchr(path, '/');
-        if (h.data_file[0] == '/' || !slash)
-            snprintf(data_path, sizeof data_path, "%s", h.data_file);
-        else
-            snprintf(data_path, sizeof data_path, "%.*s/%s", (int)(slash - path), path, h.data_file);
+        ie_status fits = h.data_file[0] == '/' || !slash
+                             ? ie_path_format(data_path, sizeof data_path, "%s", h.data_file)
+                             : ie_path_format(data_path, sizeof data_path, "%.*s/%s", (int)(slash - path), path,
+                                              h.data_file);
+        if (fits != IE_OK) return ie_error_wrap(fits, "%s: %s: its data file", op, path);
         f = fopen(data_path, "rb");
         if (!f)
             return ie_error_set(IE_ERR_IO, "%s: %s: its data file %s cannot be opened (%s); keep the header and its "

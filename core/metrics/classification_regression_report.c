@@ -10,6 +10,7 @@
 
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
+#include "core/util/path.h"
 #include "core/util/strmap.h"
 #include "core/metrics/classification_regression_metrics.h"
 
@@ -272,7 +273,9 @@ static void print_value(FILE *f, double v) {
 }
 
 ie_status ie_scalar_report_write(const ie_scalar_report *r, const char *out_dir) {
-    char path[4200];
+    char path[4200], confusion_path[4200];
+    IE_TRY(ie_path_format(path, sizeof path, "%s/metrics.csv", out_dir));
+    IE_TRY(ie_path_format(confusion_path, sizeof confusion_path, "%s/confusion_matrix.csv", out_dir));
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
@@ -289,7 +292,6 @@ ie_status ie_scalar_report_write(const ie_scalar_report *r, const char *out_dir)
         print_value(f, e->value);
         fputc('\n', f);
     }
-    snprintf(path, sizeof path, "%s/metrics.csv", out_dir);
     IE_TRY(ie_write_stream_atomic(f, &text, &size, path));
     if (r->n_conf == 0) return IE_OK;
     text = NULL;
@@ -310,8 +312,7 @@ ie_status ie_scalar_report_write(const ie_scalar_report *r, const char *out_dir)
                 fprintf(f, ",%lld\n", (long long)m->counts[a * m->k + b]);
             }
     }
-    snprintf(path, sizeof path, "%s/confusion_matrix.csv", out_dir);
-    return ie_write_stream_atomic(f, &text, &size, path);
+    return ie_write_stream_atomic(f, &text, &size, confusion_path);
 }
 
 /* Short names for the summary. */

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "core/plugin/guard.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -267,9 +268,12 @@ static void uninstall(void) {
 
 void ie_guard_begin(const char *op, const char *dir) {
     operation = op ? op : "";
-    snprintf(run_dir, sizeof run_dir, "%s", dir ? dir : "");
-    snprintf(record_path, sizeof record_path, "%s/run.json", run_dir);
-    snprintf(record_tmp, sizeof record_tmp, "%s/run.json.tmp.%ld", run_dir, (long)getpid());
+    /* A folder whose record path does not fit gets no record (run_dir ""),
+     * never one written under a cut name; trainers' run folders always fit. */
+    if (ie_path_format(run_dir, sizeof run_dir, "%s", dir ? dir : "") != IE_OK ||
+        ie_path_format(record_path, sizeof record_path, "%s/run.json", run_dir) != IE_OK ||
+        ie_path_format(record_tmp, sizeof record_tmp, "%s/run.json.tmp.%ld", run_dir, (long)getpid()) != IE_OK)
+        run_dir[0] = '\0';
     epoch = 0, step = 0, checkpoint_epoch = 0, subject = NULL;
     install();
     active = 1;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/plugin/guard.h"
+#include "core/util/path.h"
 #include "core/util/sha256.h"
 
 /* ---- loading ---- */
@@ -97,7 +98,7 @@ ie_status ie_plugin_load(const char *path, ie_loaded_plugin **out) {
     char local[PATH_MAX];
     const char *open_path = path;
     if (!strchr(path, '/')) {
-        snprintf(local, sizeof local, "./%s", path);
+        IE_TRY(ie_path_format(local, sizeof local, "./%s", path));
         open_path = local;
     }
     void *handle = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
@@ -172,10 +173,10 @@ static bool scan_dir(const char *dir, ie_plugin_origin origin, ie_plugin_folder_
     for (int i = 0; i < n; i++) {
         if (!stop) {
             char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", dir, entries[i]->d_name);
             ie_loaded_plugin *p = NULL;
             ie_error_clear();
-            ie_status st = ie_plugin_load(path, &p);
+            ie_status st = ie_path_join(path, sizeof path, dir, entries[i]->d_name);
+            if (st == IE_OK) st = ie_plugin_load(path, &p);
             stop = visit(ctx, path, origin, &p, st, ie_error_message());
             ie_plugin_unload(p);
         }

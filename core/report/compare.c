@@ -14,6 +14,7 @@
 #include "core/metrics/wilcoxon.h"
 #include "core/report/report_impl.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 #define MAX_METRICS 16
 #define MAX_LISTED 10 /* subjects named in a refusal */
@@ -22,16 +23,10 @@
 static ie_status metrics_file(const char *what, char *out, size_t size) {
     struct stat s;
     if (stat(what, &s) != 0) return ie_error_set(IE_ERR_IO, "%s: %s", what, strerror(errno));
-    if (S_ISREG(s.st_mode)) {
-        snprintf(out, size, "%s", what);
-        return IE_OK;
-    }
+    if (S_ISREG(s.st_mode)) return ie_path_format(out, size, "%s", what);
     static const char *const candidates[] = {"metrics.csv", "ensemble/metrics.csv"};
     for (int i = 0; i < 2; i++)
-        if (ie_report_has(what, candidates[i])) {
-            snprintf(out, size, "%s/%s", what, candidates[i]);
-            return IE_OK;
-        }
+        if (ie_report_has(what, candidates[i])) return ie_path_join(out, size, what, candidates[i]);
     return ie_error_set(IE_ERR_IO, "%s has no metrics.csv (nor ensemble/metrics.csv): give a run, ensemble or "
                                    "cross-validation folder whose test set was evaluated, or a metrics.csv", what);
 }
@@ -115,13 +110,17 @@ static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const c
                                            "give a new folder, or put the comparison into that folder's report with "
                                            "innereye report %s --compare A (nothing was written)",
                                 o->out_dir, folders[i], o->out_dir);
+    char csv_path[4200], subjects_path[4200], json_path[4200];
+    IE_TRY(ie_path_join(csv_path, sizeof csv_path, o->out_dir, "compare.csv"));
+    IE_TRY(ie_path_join(subjects_path, sizeof subjects_path, o->out_dir, "compare_subjects.csv"));
+    IE_TRY(ie_path_join(json_path, sizeof json_path, o->out_dir, "compare.json"));
     IE_TRY(ie_make_dirs(o->out_dir));
     static const char *const names[4] = {"compare.csv", "compare_subjects.csv", "compare.json", "report.html"};
     for (int i = 0; !o->replace && i < 4; i++)
         if (ie_report_has(o->out_dir, names[i]))
             return ie_error_set(IE_ERR_IO, "%s/%s already exists; give another --out folder (nothing was written)",
                                 o->out_dir, names[i]);
-    char path[4200], *text = NULL;
+    char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
     if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
@@ -134,8 +133,7 @@ static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const c
                 r->mean_b, r->diff.mean, r->diff.low, r->diff.high, r->diff.n, r->w.n_zero, r->w.statistic,
                 r->w.p_value, r->w.exact ? "exact" : "normal", r->better, r->worse);
     }
-    snprintf(path, sizeof path, "%s/compare.csv", o->out_dir);
-    IE_TRY(ie_write_stream_atomic(f, &text, &size, path));
+    IE_TRY(ie_write_stream_atomic(f, &text, &size, csv_path));
     /* Every paired subject, the ones that got worse first (largest change
      * first within a structure and metric). */
     f = open_memstream(&text, &size);
@@ -162,8 +160,7 @@ static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const c
                         va == vb ? 0.0 : vb - va, worse);
             }
     }
-    snprintf(path, sizeof path, "%s/compare_subjects.csv", o->out_dir);
-    IE_TRY(ie_write_stream_atomic(f, &text, &size, path));
+    IE_TRY(ie_write_stream_atomic(f, &text, &size, subjects_path));
     /* Which files A and B were, for the section's heading. */
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "a", o->a);
@@ -174,8 +171,7 @@ static ie_status write_outputs(const ie_compare_opts *o, const char *pa, const c
     char *json = cJSON_Print(j);
     cJSON_Delete(j);
     if (!json) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    snprintf(path, sizeof path, "%s/compare.json", o->out_dir);
-    ie_status st = ie_write_file_atomic(path, json, strlen(json));
+    ie_status st = ie_write_file_atomic(json_path, json, strlen(json));
     free(json);
     return st;
 }

@@ -10,6 +10,7 @@
 
 #include "core/report/report_impl.h"
 #include "core/tracking/mlflow_artifacts.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 
 const char *ie_report_kind_name(ie_report_kind kind) {
@@ -65,24 +66,24 @@ static ie_status run_page(ie_html *h, const char *dir, ie_report_results_of resu
     cJSON_Delete(record);
     IE_TRY(ie_report_curves(h, dir));
     char pred[4200];
-    snprintf(pred, sizeof pred, "%s/predictions", dir);
+    IE_TRY(ie_path_format(pred, sizeof pred, "%s/predictions", dir));
     ie_report_seg_files files = {.run_dir = dir, .pred_dir = pred, .pred_subfolders = false};
     return results(h, results_of, dir, dir, &files);
 }
 
 static ie_status cv_page(ie_html *h, const char *dir, ie_report_results_of results_of) {
     char fold0[4200], ensemble[4200], pred[4300];
-    snprintf(fold0, sizeof fold0, "%s/fold_0", dir);
+    IE_TRY(ie_path_format(fold0, sizeof fold0, "%s/fold_0", dir));
     cJSON *record = ie_report_json(fold0, "run.json");
     ie_html_printf(h, "<p class=\"note\">Code, machine and data below are fold 0's (run.json); the config is the "
                       "cross-validation's.</p>\n");
     ie_report_what_ran(h, record, dir);
     cJSON_Delete(record);
     IE_TRY(ie_report_cross_validation(h, dir));
-    snprintf(ensemble, sizeof ensemble, "%s/ensemble", dir);
+    IE_TRY(ie_path_format(ensemble, sizeof ensemble, "%s/ensemble", dir));
     if (!ie_report_has(ensemble, "metrics.csv")) return IE_OK;
     ie_html_printf(h, "<h2 id=\"ensemble\">The folds' ensemble on the test set (ensemble/)</h2>\n");
-    snprintf(pred, sizeof pred, "%s/test_predictions", ensemble);
+    IE_TRY(ie_path_format(pred, sizeof pred, "%s/test_predictions", ensemble));
     ie_report_seg_files files = {.run_dir = fold0, .pred_dir = pred, .pred_subfolders = true};
     return results(h, results_of, fold0, ensemble, &files);
 }
@@ -95,8 +96,8 @@ static ie_status ensemble_page(ie_html *h, const char *dir, ie_report_results_of
     }
     /* A cross-validation's ensemble: the folds' dataset is fold 0's. */
     char run[4200], pred[4200];
-    snprintf(run, sizeof run, "%s/../fold_0", dir);
-    snprintf(pred, sizeof pred, "%s/test_predictions", dir);
+    IE_TRY(ie_path_format(run, sizeof run, "%s/../fold_0", dir));
+    IE_TRY(ie_path_format(pred, sizeof pred, "%s/test_predictions", dir));
     ie_report_seg_files files = {.run_dir = run, .pred_dir = pred, .pred_subfolders = true};
     return results(h, results_of, dir, dir, ie_report_has(run, "run.json") ? &files : NULL);
 }
@@ -110,6 +111,7 @@ ie_status ie_report_write(const char *dir, ie_report_results_of results_of, char
     ie_report_kind kind;
     IE_TRY(ie_report_kind_of(dir, &kind));
     char title[512], path[4200];
+    IE_TRY(ie_path_format(path, sizeof path, "%s/report.html", dir));
     snprintf(title, sizeof title, "%s: %s report", base_name(dir), ie_report_kind_name(kind));
     ie_html h;
     IE_TRY(ie_html_begin(&h, title));
@@ -127,13 +129,12 @@ ie_status ie_report_write(const char *dir, ie_report_results_of results_of, char
     /* This folder against another (innereye report DIR --compare OTHER). */
     if (st == IE_OK && kind != IE_REPORT_COMPARISON && kind != IE_REPORT_SWEEP)
         st = ie_report_comparison(&h, dir, IE_REPORT_COMPARISON_DIR "/");
-    snprintf(path, sizeof path, "%s/report.html", dir);
     if (st != IE_OK) {
         ie_html_discard(&h);
         return ie_error_wrap(st, "writing %s", path);
     }
     IE_TRY(ie_html_commit(&h, path));
-    if (path_out) snprintf(path_out, size, "%s", path);
+    if (path_out) IE_TRY(ie_path_format(path_out, size, "%s", path));
     return IE_OK;
 }
 
@@ -147,8 +148,8 @@ void ie_report_after(const char *dir, ie_report_results_of results_of) {
     }
     bool wanted = true;
     ie_config *cfg = NULL;
-    snprintf(path, sizeof path, "%s/config.resolved.json", dir);
-    if (ie_config_new(&cfg) == IE_OK && ie_config_add_file(cfg, path) == IE_OK && ie_config_resolve(cfg) == IE_OK)
+    if (ie_path_format(path, sizeof path, "%s/config.resolved.json", dir) == IE_OK &&
+        ie_config_new(&cfg) == IE_OK && ie_config_add_file(cfg, path) == IE_OK && ie_config_resolve(cfg) == IE_OK)
         ie_config_get_bool(cfg, "run.report", &wanted);
     ie_config_free(cfg);
     if (wanted) {

@@ -9,6 +9,7 @@
 
 #include "core/report/report_impl.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 double ie_report_number(const char *text) {
     if (!text || !text[0]) return NAN;
@@ -20,22 +21,22 @@ double ie_report_number(const char *text) {
 bool ie_report_has(const char *dir, const char *name) {
     char path[4200];
     struct stat s;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &s) == 0;
+    return ie_path_join(path, sizeof path, dir, name) == IE_OK && stat(path, &s) == 0;
 }
 
 ie_status ie_report_csv(const char *dir, const char *name, ie_csv **csv) {
     *csv = NULL;
     if (!ie_report_has(dir, name)) return IE_OK;
     char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    IE_TRY(ie_path_join(path, sizeof path, dir, name));
     return ie_csv_read(path, csv);
 }
 
 cJSON *ie_report_json(const char *dir, const char *name) {
     char path[4200], *text = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!ie_report_has(dir, name) || ie_read_file(path, &text, NULL) != IE_OK) return NULL;
+    if (ie_path_join(path, sizeof path, dir, name) != IE_OK || !ie_report_has(dir, name) ||
+        ie_read_file(path, &text, NULL) != IE_OK)
+        return NULL;
     cJSON *j = cJSON_Parse(text);
     free(text);
     return j;

@@ -9,6 +9,7 @@
 
 #include "core/metrics/wilcoxon.h"
 #include "core/report/report_impl.h"
+#include "core/util/path.h"
 
 /* B against A per subject for one structure and metric, from
  * compare_subjects.csv. */
@@ -36,7 +37,7 @@ static void scatter(ie_html *h, const ie_csv *subjects, const char *structure, c
 
 ie_status ie_report_comparison(ie_html *h, const char *dir, const char *sub) {
     char where[4200], file[300];
-    snprintf(where, sizeof where, "%s%s%s", dir, sub[0] ? "/" : "", sub);
+    IE_TRY(ie_path_format(where, sizeof where, "%s%s%s", dir, sub[0] ? "/" : "", sub));
     ie_csv *table = NULL, *subjects = NULL;
     IE_TRY(ie_report_csv(where, "compare.csv", &table));
     if (!table) return IE_OK;

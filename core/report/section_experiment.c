@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/report/report_impl.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 
 #define MAX_COLUMNS 128
@@ -146,8 +147,8 @@ ie_status ie_report_sweep(ie_html *h, const char *dir) {
     const char *goal = "min";
     ie_config *cfg = NULL;
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", dir);
-    if (ie_config_new(&cfg) == IE_OK && ie_config_add_file(cfg, path) == IE_OK && ie_config_resolve(cfg) == IE_OK)
+    if (ie_path_format(path, sizeof path, "%s/config.resolved.json", dir) == IE_OK && ie_config_new(&cfg) == IE_OK &&
+        ie_config_add_file(cfg, path) == IE_OK && ie_config_resolve(cfg) == IE_OK)
         ie_config_get_string(cfg, "train.median_stop.goal", &goal);
     bool maximize = !strcmp(goal, "max");
     /* Ranked: the best first; trials without a value last, in trial order. */
@@ -197,9 +198,9 @@ ie_status ie_report_sweep(ie_html *h, const char *dir) {
     int n_curves = 0;
     for (int i = 0; i < n && n_curves < 64; i++) {
         char sub[4200];
-        snprintf(sub, sizeof sub, "%s/trial_%s", dir, ie_csv_cell(sweep, i, trial));
         ie_csv *log = NULL;
-        if (ie_report_csv(sub, "train_log.csv", &log) != IE_OK || !log) {
+        if (ie_path_format(sub, sizeof sub, "%s/trial_%s", dir, ie_csv_cell(sweep, i, trial)) != IE_OK ||
+            ie_report_csv(sub, "train_log.csv", &log) != IE_OK || !log) {
             ie_csv_free(log);
             continue;
         }

@@ -9,6 +9,7 @@
 
 #include "core/data/dataset.h"
 #include "core/report/report_impl.h"
+#include "core/util/path.h"
 #include "innereye/config.h"
 
 #define MAX_GROUPS 64
@@ -39,7 +40,7 @@ static ie_status seg_files_open(seg_files *f, const ie_report_seg_files *where) 
     memset(f, 0, sizeof *f);
     f->where = where;
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", where->run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", where->run_dir));
     IE_TRY(ie_config_new(&f->cfg));
     IE_TRY(ie_config_add_file(f->cfg, path));
     IE_TRY(ie_config_resolve(f->cfg));
@@ -53,8 +54,9 @@ static ie_status seg_files_open(seg_files *f, const ie_report_seg_files *where) 
     cJSON *record = ie_report_json(where->run_dir, "run.json");
     const char *csv = ie_report_json_string(record, "data.dataset_csv", "");
     char csv_path[4200];
-    snprintf(csv_path, sizeof csv_path, "%s", csv);
+    ie_status st = ie_path_format(csv_path, sizeof csv_path, "%s", csv);
     cJSON_Delete(record);
+    IE_TRY(st);
     if (!csv_path[0]) return ie_error_set(IE_ERR_IO, "%s/run.json names no dataset", where->run_dir);
     IE_TRY(ie_dataset_load(csv_path, "subject", &f->ds));
     const char *root = "";
@@ -70,9 +72,7 @@ static bool channel_file(const seg_files *f, const char *subject, const char *ch
     for (int r = 0; item && r < item->n_rows; r++) {
         const char *ch = ie_dataset_item_value(item, r, "channel"), *p = ie_dataset_item_value(item, r, "filePath");
         if (!ch || !p || strcmp(ch, channel) != 0) continue;
-        if (p[0] != '/' && item->root && item->root[0]) snprintf(out, size, "%s/%s", item->root, p);
-        else snprintf(out, size, "%s", p);
-        return true;
+        return ie_dataset_item_file(item, p, out, size) == IE_OK; /* a path too long: as if absent */
     }
     return false;
 }
@@ -89,9 +89,9 @@ static ie_status overlay(ie_html *h, const seg_files *f, const char *subject, co
         !channel_file(f, subject, mask ? f->masks[label - 1] : f->label_channel, truth, sizeof truth))
         return ie_error_set(IE_ERR_IO, "%s: no image or truth in the dataset", subject);
     if (f->where->pred_subfolders)
-        snprintf(pred, sizeof pred, "%s/%s/segmentation.nii.gz", f->where->pred_dir, subject);
+        IE_TRY(ie_path_format(pred, sizeof pred, "%s/%s/segmentation.nii.gz", f->where->pred_dir, subject));
     else
-        snprintf(pred, sizeof pred, "%s/%s_segmentation.nii.gz", f->where->pred_dir, subject);
+        IE_TRY(ie_path_format(pred, sizeof pred, "%s/%s_segmentation.nii.gz", f->where->pred_dir, subject));
     return ie_report_overlay(h, image, truth, mask, pred, mask ? 1 : label, caption);
 }
 
@@ -274,7 +274,8 @@ ie_status ie_report_segmentation(ie_html *h, const char *dir, const ie_report_se
         char pred[4200];
         ie_report_seg_files split_where = where ? *where : (ie_report_seg_files){0};
         if (tables[s].split->predictions) {
-            snprintf(pred, sizeof pred, "%s/%s", dir, tables[s].split->predictions);
+            st = ie_path_join(pred, sizeof pred, dir, tables[s].split->predictions);
+            if (st != IE_OK) break;
             split_where.pred_dir = pred;
             split_where.pred_subfolders = false;
         }

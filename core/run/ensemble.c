@@ -11,6 +11,7 @@
 
 #include "core/run/ensemble.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "core/util/sha256.h"
 #include "innereye/config.h"
 
@@ -83,16 +84,12 @@ static void remove_partial(const char *dir, int count) {
     char path[4400];
     for (int i = 0; i < count; i++) {
         for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-            snprintf(path, sizeof path, "%s/members/%d/%s", dir, i, files[f]);
-            remove(path);
+            if (ie_path_format(path, sizeof path, "%s/members/%d/%s", dir, i, files[f]) == IE_OK) remove(path);
         }
-        snprintf(path, sizeof path, "%s/members/%d", dir, i);
-        rmdir(path);
+        if (ie_path_format(path, sizeof path, "%s/members/%d", dir, i) == IE_OK) rmdir(path);
     }
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    remove(path);
-    snprintf(path, sizeof path, "%s/members", dir);
-    rmdir(path);
+    if (ie_path_format(path, sizeof path, "%s/manifest.json", dir) == IE_OK) remove(path);
+    if (ie_path_format(path, sizeof path, "%s/members", dir) == IE_OK) rmdir(path);
     rmdir(dir);
 }
 
@@ -115,7 +112,7 @@ static ie_status create(const char *const *runs, int count, const char *out) {
     if (stat(out, &sb) == 0)
         return ie_error_set(IE_ERR_IO, "%s: already exists; an ensemble folder is never overwritten", out);
     char partial[4096];
-    snprintf(partial, sizeof partial, "%s.partial.%ld", out, (long)getpid());
+    IE_TRY(ie_path_format(partial, sizeof partial, "%s.partial.%ld", out, (long)getpid()));
     if (mkdir(partial, 0755) != 0) return ie_error_set(IE_ERR_IO, "%s: cannot create: %s", partial, strerror(errno));
     ie_status st = build_into(runs, count, partial);
     if (st == IE_OK && rename(partial, out) != 0)
@@ -127,14 +124,14 @@ static ie_status create(const char *const *runs, int count, const char *out) {
 /* A run's final weights file and epoch, from its last checkpoint record. */
 static ie_status final_weights(const char *run, char *path, size_t size, double *epoch) {
     char last[4200];
-    snprintf(last, sizeof last, "%s/checkpoints/last.json", run);
+    IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", run));
     char *text = read_all(last);
     if (!text) return ie_error_set(IE_ERR_IO, "%s: no checkpoint: is %s a finished run?", last, run);
     cJSON *rec = cJSON_Parse(text);
     free(text);
     cJSON *weights = cJSON_GetObjectItem(rec, "weights"), *e = cJSON_GetObjectItem(rec, "epoch");
     ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no weights entry", last);
-    if (st == IE_OK) snprintf(path, size, "%s/checkpoints/%s", run, weights->valuestring);
+    if (st == IE_OK) st = ie_path_format(path, size, "%s/checkpoints/%s", run, weights->valuestring);
     if (epoch) *epoch = cJSON_IsNumber(e) ? e->valuedouble : 0;
     cJSON_Delete(rec);
     return st;
@@ -142,15 +139,15 @@ static ie_status final_weights(const char *run, char *path, size_t size, double 
 
 static ie_status build_into(const char *const *runs, int count, const char *out) {
     char path[4400], key0[2048] = "", key[2048];
-    snprintf(path, sizeof path, "%s/members", out);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/members", out));
     mkdir(path, 0755);
     cJSON *manifest = cJSON_CreateObject(), *members = cJSON_AddArrayToObject(manifest, "members");
     ie_status st = IE_OK;
     for (int i = 0; st == IE_OK && i < count; i++) {
         char config_path[4200], member[4300], dst[4400], hex[IE_SHA256_HEX_SIZE];
-        snprintf(config_path, sizeof config_path, "%s/config.resolved.json", runs[i]);
         ie_config *cfg = NULL;
-        st = ie_config_new(&cfg);
+        st = ie_path_format(config_path, sizeof config_path, "%s/config.resolved.json", runs[i]);
+        if (st == IE_OK) st = ie_config_new(&cfg);
         if (st == IE_OK) st = ie_config_add_file(cfg, config_path);
         if (st == IE_OK) st = ie_config_resolve(cfg);
         if (st == IE_OK) st = compatibility_key(cfg, i ? key : key0, sizeof key);
@@ -161,24 +158,20 @@ static ie_status build_into(const char *const *runs, int count, const char *out)
         char src[4200];
         double epoch = 0;
         if (st == IE_OK) st = final_weights(runs[i], src, sizeof src, &epoch);
-        snprintf(member, sizeof member, "%s/members/%d", out, i);
+        if (st == IE_OK) st = ie_path_format(member, sizeof member, "%s/members/%d", out, i);
         if (st == IE_OK && mkdir(member, 0755) != 0) st = ie_error_set(IE_ERR_IO, "%s: %s", member, strerror(errno));
-        if (st == IE_OK) {
-            snprintf(dst, sizeof dst, "%s/weights.safetensors", member);
-            st = copy_file(src, dst);
-        }
+        if (st == IE_OK) st = ie_path_format(dst, sizeof dst, "%s/weights.safetensors", member);
+        if (st == IE_OK) st = copy_file(src, dst);
         if (st == IE_OK) st = ie_sha256_file_hex(dst, hex);
-        if (st == IE_OK) {
-            snprintf(dst, sizeof dst, "%s/config.resolved.json", member);
-            st = copy_file(config_path, dst);
-        }
+        if (st == IE_OK) st = ie_path_format(dst, sizeof dst, "%s/config.resolved.json", member);
+        if (st == IE_OK) st = copy_file(config_path, dst);
         /* A classification / regression run's statistics travel with it. */
         char stats_src[4300], stats_hex[IE_SHA256_HEX_SIZE] = "";
-        snprintf(stats_src, sizeof stats_src, "%s/data_statistics.json", runs[i]);
+        if (st == IE_OK) st = ie_path_format(stats_src, sizeof stats_src, "%s/data_statistics.json", runs[i]);
         struct stat sb;
         if (st == IE_OK && stat(stats_src, &sb) == 0) {
-            snprintf(dst, sizeof dst, "%s/data_statistics.json", member);
-            st = copy_file(stats_src, dst);
+            st = ie_path_format(dst, sizeof dst, "%s/data_statistics.json", member);
+            if (st == IE_OK) st = copy_file(stats_src, dst);
             if (st == IE_OK) st = ie_sha256_file_hex(dst, stats_hex);
         }
         if (st == IE_OK) {
@@ -202,8 +195,8 @@ static ie_status build_into(const char *const *runs, int count, const char *out)
         cJSON_AddStringToObject(manifest, "combine", "mean of posteriors (segmentation), probabilities "
                                                      "(classification) or values (regression)");
         char *text = cJSON_Print(manifest);
-        snprintf(path, sizeof path, "%s/manifest.json", out);
-        st = ie_write_file_atomic(path, text, strlen(text));
+        st = ie_path_format(path, sizeof path, "%s/manifest.json", out);
+        if (st == IE_OK) st = ie_write_file_atomic(path, text, strlen(text));
         free(text);
     }
     cJSON_Delete(manifest);
@@ -212,14 +205,13 @@ static ie_status build_into(const char *const *runs, int count, const char *out)
 
 bool ie_ensemble_is(const char *dir) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
     struct stat s;
-    return stat(path, &s) == 0;
+    return ie_path_format(path, sizeof path, "%s/manifest.json", dir) == IE_OK && stat(path, &s) == 0;
 }
 
 /* dir's manifest.json, parsed; path receives its name for messages. */
 static ie_status read_manifest(const char *dir, char path[4200], cJSON **out) {
-    snprintf(path, 4200, "%s/manifest.json", dir);
+    IE_TRY(ie_path_format(path, 4200, "%s/manifest.json", dir));
     char *text = read_all(path);
     *out = text ? cJSON_Parse(text) : NULL;
     free(text);
@@ -234,11 +226,11 @@ ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200],
     *count = 0;
     ie_status st = cJSON_IsArray(members) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no members", path);
     for (int i = 0; st == IE_OK && i < cJSON_GetArraySize(members) && i < capacity; i++) {
-        snprintf(configs[i], 4200, "%s/members/%d/config.resolved.json", dir, i);
-        snprintf(weights[i], 4200, "%s/members/%d/weights.safetensors", dir, i);
         char hex[IE_SHA256_HEX_SIZE];
         cJSON *want = cJSON_GetObjectItem(cJSON_GetArrayItem(members, i), "weights_sha256");
-        st = ie_sha256_file_hex(weights[i], hex);
+        st = ie_path_format(configs[i], 4200, "%s/members/%d/config.resolved.json", dir, i);
+        if (st == IE_OK) st = ie_path_format(weights[i], 4200, "%s/members/%d/weights.safetensors", dir, i);
+        if (st == IE_OK) st = ie_sha256_file_hex(weights[i], hex);
         if (st == IE_OK && (!cJSON_IsString(want) || strcmp(hex, want->valuestring) != 0))
             st = ie_error_set(IE_ERR_IO, "%s: its SHA-256 does not match the manifest; the ensemble was modified",
                               weights[i]);
@@ -259,19 +251,21 @@ ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *ou
     cJSON *source = cJSON_GetObjectItem(member, "source_run"), *epoch = cJSON_GetObjectItem(member, "epoch");
     cJSON *stats_sha = cJSON_GetObjectItem(member, "statistics_sha256");
     if (st == IE_OK && cJSON_IsString(source))
-        snprintf(out->source_run, sizeof out->source_run, "%s", source->valuestring);
+        st = ie_path_format(out->source_run, sizeof out->source_run, "%s", source->valuestring);
     if (st == IE_OK && cJSON_IsNumber(epoch)) out->epoch = (int)epoch->valuedouble;
     if (st == IE_OK && cJSON_IsString(stats_sha)) {
         char hex[IE_SHA256_HEX_SIZE];
-        snprintf(out->statistics, sizeof out->statistics, "%s/members/%d/data_statistics.json", dir, i);
-        st = ie_sha256_file_hex(out->statistics, hex);
+        st = ie_path_format(out->statistics, sizeof out->statistics, "%s/members/%d/data_statistics.json", dir, i);
+        if (st == IE_OK) st = ie_sha256_file_hex(out->statistics, hex);
         if (st == IE_OK && strcmp(hex, stats_sha->valuestring) != 0)
             st = ie_error_set(IE_ERR_IO, "%s: its SHA-256 does not match the manifest; the ensemble was modified",
                               out->statistics);
     } else if (st == IE_OK && out->source_run[0]) {
         struct stat sb;
-        snprintf(out->statistics, sizeof out->statistics, "%s/data_statistics.json", out->source_run);
-        if (stat(out->statistics, &sb) != 0) out->statistics[0] = '\0';
+        if (ie_path_format(out->statistics, sizeof out->statistics, "%s/data_statistics.json", out->source_run) !=
+                IE_OK ||
+            stat(out->statistics, &sb) != 0)
+            out->statistics[0] = '\0';
     }
     cJSON_Delete(m);
     return st;

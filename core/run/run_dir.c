@@ -18,6 +18,7 @@
 #include "core/plugin/loader.h"
 #include "core/run/run_dir.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "innereye/image_io.h"
 #include "ie_version.h"
 #include "innereye/threads.h"
@@ -43,7 +44,7 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
                             name[0] ? name : "<model>_<time>", length, IE_RUN_DIR_MAX, name[0] ? " or run.name" : "");
     IE_TRY(ie_make_dirs(output_dir));
     if (name[0]) {
-        snprintf(out, out_size, "%s/%s", output_dir, name);
+        IE_TRY(ie_path_join(out, out_size, output_dir, name));
         if (mkdir(out, 0755) != 0) {
             if (errno == EEXIST)
                 return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose "
@@ -59,9 +60,8 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
     for (int attempt = 1; attempt < 1000; attempt++) {
-        int n = attempt == 1 ? snprintf(out, out_size, "%s/%s_%s", output_dir, prefix, stamp)
-                             : snprintf(out, out_size, "%s/%s_%s_%d", output_dir, prefix, stamp, attempt);
-        if (n < 0 || (size_t)n >= out_size) return ie_error_set(IE_ERR_IO, "run folder path too long");
+        IE_TRY(attempt == 1 ? ie_path_format(out, out_size, "%s/%s_%s", output_dir, prefix, stamp)
+                            : ie_path_format(out, out_size, "%s/%s_%s_%d", output_dir, prefix, stamp, attempt));
         if (mkdir(out, 0755) == 0) return IE_OK;
         if (errno != EEXIST) return ie_error_set(IE_ERR_IO, "%s: cannot create the run folder: %s", out, strerror(errno));
     }
@@ -120,7 +120,7 @@ void ie_provenance_add(cJSON *record) {
 
 ie_status ie_run_record_write(const char *run_dir, const cJSON *record) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/run.json", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/run.json", run_dir));
     char *text = cJSON_Print(record);
     if (!text) return ie_error_set(IE_ERR_NOMEM, "run.json: out of memory");
     ie_status st = ie_write_file_atomic(path, text, strlen(text));
@@ -130,7 +130,7 @@ ie_status ie_run_record_write(const char *run_dir, const cJSON *record) {
 
 ie_status ie_run_record_read(const char *run_dir, cJSON **out) {
     char path[4200], *text = NULL;
-    snprintf(path, sizeof path, "%s/run.json", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/run.json", run_dir));
     IE_TRY(ie_read_file(path, &text, NULL));
     *out = cJSON_Parse(text);
     free(text);
@@ -210,8 +210,9 @@ ie_status ie_run_check_plugin(const char *run, const ie_loaded_plugin *p, bool a
 /* The epoch of <run>/checkpoints/last.json, or 0. */
 static int last_checkpoint_epoch(const char *run_dir) {
     char path[4200], *text = NULL;
-    snprintf(path, sizeof path, "%s/checkpoints/last.json", run_dir);
-    if (ie_read_file(path, &text, NULL) != IE_OK) return 0;
+    if (ie_path_format(path, sizeof path, "%s/checkpoints/last.json", run_dir) != IE_OK ||
+        ie_read_file(path, &text, NULL) != IE_OK)
+        return 0;
     cJSON *j = cJSON_Parse(text);
     free(text);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "epoch");

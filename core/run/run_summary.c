@@ -16,18 +16,17 @@
 #include "core/util/csv.h"
 #include "core/run/run_dir.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 static bool exists(const char *dir, const char *name) {
     char path[4400];
     struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &st) == 0;
+    return ie_path_join(path, sizeof path, dir, name) == IE_OK && stat(path, &st) == 0;
 }
 
 static cJSON *read_json(const char *dir, const char *name) {
     char path[4400], *text = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (ie_read_file(path, &text, NULL) != IE_OK) {
+    if (ie_path_join(path, sizeof path, dir, name) != IE_OK || ie_read_file(path, &text, NULL) != IE_OK) {
         ie_error_clear();
         return NULL;
     }
@@ -38,9 +37,8 @@ static cJSON *read_json(const char *dir, const char *name) {
 
 static ie_csv *read_csv(const char *dir, const char *name) {
     char path[4400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     ie_csv *csv = NULL;
-    if (!exists(dir, name) || ie_csv_read(path, &csv) != IE_OK) {
+    if (ie_path_join(path, sizeof path, dir, name) != IE_OK || !exists(dir, name) || ie_csv_read(path, &csv) != IE_OK) {
         ie_error_clear();
         return NULL;
     }
@@ -173,7 +171,7 @@ ie_status ie_run_summary_read(const char *dir, ie_run_summary *s) {
     if (!strcmp(kind, "run")) return summary_of_run(dir, s);
     /* Experiments: the model and task of their first member. */
     char first[4400];
-    snprintf(first, sizeof first, "%s/fold_0", dir);
+    IE_TRY(ie_path_format(first, sizeof first, "%s/fold_0", dir));
     ie_run_summary member;
     if (!strcmp(kind, "cross-validation") && summary_of_run(first, &member) == IE_OK) {
         snprintf(s->model, sizeof s->model, "%s", member.model);
@@ -216,7 +214,8 @@ ie_status ie_runs_print(const char *parent, FILE *out) {
         if (e->d_name[0] == '.') continue;
         char dir[4400];
         struct stat sb;
-        snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name);
+        st = ie_path_join(dir, sizeof dir, parent, e->d_name);
+        if (st != IE_OK) break;
         if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
         ie_run_summary s;
         if (ie_run_summary_read(dir, &s) != IE_OK) {

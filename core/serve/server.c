@@ -22,6 +22,7 @@
 
 #include "core/serve/serve.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "innereye/image_io.h"
 
 #define MB (1024.0 * 1024.0)
@@ -266,10 +267,10 @@ static bool unpack_file(const ie_serve_options *o, const char *name, const char 
 static void process(server *srv, job *j) {
     const ie_serve_options *o = srv->opt;
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s/innereye-serve-XXXXXX", o->tmp_dir);
-    if (!mkdtemp(dir)) {
+    bool fits = ie_path_format(dir, sizeof dir, "%s/innereye-serve-XXXXXX", o->tmp_dir) == IE_OK;
+    if (!fits || !mkdtemp(dir)) {
         reply_error(&j->reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "the server cannot make a work folder in %.200s: %s",
-                    o->tmp_dir, strerror(errno));
+                    o->tmp_dir, fits ? strerror(errno) : "the path is too long");
         return;
     }
     ie_serve_input inputs[IE_SERVE_MAX_FIELDS] = {{0}};
@@ -296,8 +297,7 @@ static void process(server *srv, job *j) {
             continue;
         }
         char sub[4300];
-        snprintf(sub, sizeof sub, "%s/field_%d", dir, i);
-        if (mkdir(sub, 0700) != 0) {
+        if (ie_path_format(sub, sizeof sub, "%s/field_%d", dir, i) != IE_OK || mkdir(sub, 0700) != 0) {
             reply_error(&j->reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "the server cannot make %.200s: %s", sub,
                         strerror(errno));
             ok = false;

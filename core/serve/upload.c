@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "core/serve/upload.h"
+#include "core/util/path.h"
 
 #define MB (1024.0 * 1024.0)
 
@@ -214,7 +215,7 @@ static ie_status unpack_zip(const void *data, size_t size, size_t limit, const c
             }
         }
     }
-    snprintf(image, image_size, "%s/series", dir);
+    if (st == IE_OK) st = ie_path_format(image, image_size, "%s/series", dir);
     if (st == IE_OK && mkdir(image, 0700) != 0)
         st = ie_error_set(IE_ERR_IO, "%s: cannot create: %s", image, strerror(errno));
     size_t total = 0;
@@ -223,8 +224,8 @@ static ie_status unpack_zip(const void *data, size_t size, size_t limit, const c
         const char *name = zip_get_name(za, (zip_uint64_t)i, 0);
         if (!name || skipped_entry(name)) continue; /* folders end with '/' */
         char path[4400];
-        snprintf(path, sizeof path, "%s/%06d.dcm", image, files++);
-        st = extract_entry(za, (zip_uint64_t)i, name, path, &total, limit, over_limit);
+        st = ie_path_format(path, sizeof path, "%s/%06d.dcm", image, files++);
+        if (st == IE_OK) st = extract_entry(za, (zip_uint64_t)i, name, path, &total, limit, over_limit);
     }
     if (st == IE_OK && files == 0)
         st = ie_error_set(IE_ERR_IO, "the zip holds no files; send a zip of one DICOM series' slice files");
@@ -261,6 +262,6 @@ ie_status ie_upload_unpack(const void *data, size_t size, size_t max_decompresse
         return ie_error_set(IE_ERR_UNSUPPORTED, "the upload (%zu bytes) is not an image this server reads: send a "
                             "NIfTI (.nii, .nii.gz), a single-file NRRD (.nrrd) or a zip of one DICOM series", size);
     }
-    snprintf(image, image_size, "%s/%s", dir, name);
+    IE_TRY(ie_path_join(image, image_size, dir, name));
     return write_all(image, data, size);
 }

@@ -17,6 +17,7 @@
 #include "core/tracking/mlflow_data.h"
 #include "core/submit/snapshot.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 
 #define COMMAND_SCHEMA "https://azuremlschemas.azureedge.net/latest/commandJob.schema.json"
 #define SWEEP_SCHEMA "https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json"
@@ -136,7 +137,7 @@ static ie_status map_data(const ie_config *cfg, const ie_azureml_opts *o, data_m
     if (csv[0]) {
         absolute(csv, a, sizeof a);
         char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", a);
+        IE_TRY(ie_path_format(dir, sizeof dir, "%s", a));
         snprintf(d->local, sizeof d->local, "%s", dirname(dir));
         input_word(d->sets[d->n_sets++], sizeof d->sets[0], "data.dataset_csv", inside(a, d->local));
         if (root[0]) {
@@ -461,11 +462,11 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
     c.config_rel = job->kind == IE_JOB_SINGLE ? "config.resolved.json" : "../config.resolved.json";
     char code[4700];
     int uncommitted = 0;
-    snprintf(code, sizeof code, "%s/code", job->submit_dir);
+    IE_TRY(ie_path_format(code, sizeof code, "%s/code", job->submit_dir));
     IE_TRY(ie_code_snapshot(o->repo, code, c.commit, sizeof c.commit, &uncommitted));
     fprintf(out, "azureml: code snapshot of %s at commit %s in %s\n", o->repo, c.commit, code);
     char dockerfile[4800];
-    snprintf(dockerfile, sizeof dockerfile, "%s/%s", code, o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile");
+    IE_TRY(ie_path_join(dockerfile, sizeof dockerfile, code, o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile"));
     if (access(dockerfile, R_OK) != 0)
         return ie_error_set(IE_ERR_IO, "the code snapshot (HEAD of %s) has no %s, which builds the job's environment; "
                                        "commit it first", o->repo, dockerfile + strlen(code) + 1);

@@ -24,6 +24,7 @@
 #include "core/submit/azureml_jobs.h"
 #include "core/run/run_dir.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 static bool is_dir(const char *p) {
     struct stat st;
@@ -220,8 +221,8 @@ static bool collect_job(ctx *c, const char *job, int *task) {
  * <submission>/trials.submitted.csv. */
 static ie_status write_trials(ie_azureml_view *v) {
     char path[4600], kept[4600];
-    snprintf(path, sizeof path, "%s/trials.csv", v->run_dir);
-    snprintf(kept, sizeof kept, "%s/trials.submitted.csv", v->submit_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/trials.csv", v->run_dir));
+    IE_TRY(ie_path_format(kept, sizeof kept, "%s/trials.submitted.csv", v->submit_dir));
     const cJSON *keys = cJSON_GetObjectItem(v->record, "sweep_keys");
     if (!cJSON_IsArray(keys) || cJSON_GetArraySize(keys) == 0) return IE_OK;
     if (!exists(kept) && exists(path) && rename(path, kept) != 0)

@@ -9,6 +9,7 @@
 #include "core/submit/azureml_az.h"
 #include "core/submit/azureml_jobs.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 /* More tasks than any submission makes (folds <= 100, trials <= 128 jobs). */
 #define MAX_TASKS 1000
@@ -184,7 +185,7 @@ ie_status ie_azureml_view_load(const char *submit_dir, bool ask, ie_azureml_view
     char real[PATH_MAX];
     snprintf(v->submit_dir, sizeof v->submit_dir, "%s", realpath(submit_dir, real) ? real : submit_dir);
     char path[4600], *text = NULL;
-    snprintf(path, sizeof path, "%s/submission.json", submit_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/submission.json", submit_dir));
     IE_TRY(ie_read_file(path, &text, NULL));
     v->record = cJSON_Parse(text);
     free(text);
@@ -271,7 +272,7 @@ bool ie_azureml_param_text(const cJSON *params, const char *key, char *out, size
 
 ie_status ie_azureml_record_save(const ie_azureml_view *v) {
     char path[4600];
-    snprintf(path, sizeof path, "%s/submission.json", v->submit_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/submission.json", v->submit_dir));
     char *json = cJSON_Print(v->record);
     if (!json) return ie_error_set(IE_ERR_NOMEM, "out of memory");
     ie_status st = ie_write_file_atomic(path, json, strlen(json));

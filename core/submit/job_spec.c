@@ -10,8 +10,10 @@
 
 #include "core/util/file_util.h"
 #include "core/experiment/cross_validation.h"
+#include "core/train/median_stop.h"
 #include "core/submit/job_spec.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 
 static ie_status absolute(const char *path, char *out, size_t size) {
     char real[PATH_MAX];
@@ -82,17 +84,15 @@ static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job)
 
 ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int parallel, const char *engine, ie_job *job) {
     memset(job, 0, sizeof *job);
-    int64_t folds = 0, seed = 0, min_epochs = 2;
-    const char *metric = "val_loss", *goal = "min";
+    int64_t folds = 0, seed = 0;
+    ie_median_stop_settings rank;
     IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
     IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.metric", &metric));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.goal", &goal));
-    IE_TRY(ie_config_get_int(cfg, "train.median_stop.min_epochs", &min_epochs));
+    IE_TRY(ie_median_stop_settings_read(cfg, &rank));
     job->seed = (uint64_t)seed;
-    snprintf(job->metric, sizeof job->metric, "%s", metric);
-    job->maximize = !strcmp(goal, "max");
-    job->min_epochs = (int)min_epochs;
+    snprintf(job->metric, sizeof job->metric, "%s", rank.metric);
+    job->maximize = rank.maximize;
+    job->min_epochs = rank.min_epochs;
     job->parallel = parallel > 0 ? parallel : 0;
     char parent[4096];
     if (sweep && sweep->n_params > 0) {
@@ -111,7 +111,7 @@ ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int paralle
         snprintf(prefix, sizeof prefix, "%s_sweep", model);
         IE_TRY(ie_run_dir_create(out, name, prefix, parent, sizeof parent));
         char path[4200];
-        snprintf(path, sizeof path, "%s/config.resolved.json", parent);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
         const char *text = ie_config_text_pretty(cfg);
         IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
         IE_TRY(ie_sweep_write_trials(parent, sweep, job->seed));
@@ -192,7 +192,7 @@ ie_status ie_job_train_command(const ie_job *job, const ie_task_tokens *t, ie_cm
 ie_status ie_job_write_file(const ie_job *job, const char *file, const char *text, int mode, char *path_out,
                             size_t size) {
     char path[4800];
-    snprintf(path, sizeof path, "%s/%s", job->submit_dir, file);
+    IE_TRY(ie_path_join(path, sizeof path, job->submit_dir, file));
     IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
     if (chmod(path, (mode_t)mode) != 0) return ie_error_set(IE_ERR_IO, "%s: chmod: %s", path, strerror(errno));
     if (path_out) snprintf(path_out, size, "%s", path);

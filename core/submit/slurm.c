@@ -13,6 +13,7 @@
 #include "core/tracking/mlflow_rest.h"
 #include "core/submit/slurm.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 
 static const char *kind_name(ie_job_kind k) { return k == IE_JOB_CV ? "cv" : k == IE_JOB_SWEEP ? "sweep" : "single"; }
 
@@ -204,7 +205,7 @@ static void add_history(cJSON *record, const char *action, const char *job, int 
 
 static ie_status write_record(const char *submit_dir, const cJSON *record) {
     char path[4600];
-    snprintf(path, sizeof path, "%s/submission.json", submit_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/submission.json", submit_dir));
     char *text = cJSON_Print(record);
     if (!text) return ie_error_set(IE_ERR_NOMEM, "out of memory");
     ie_status st = ie_write_file_atomic(path, text, strlen(text));
@@ -297,7 +298,7 @@ ie_status ie_slurm_submit(const ie_job *job, const ie_slurm_opts *o, FILE *out) 
 
 static ie_status read_record(const char *submit_dir, cJSON **out) {
     char path[4600];
-    snprintf(path, sizeof path, "%s/submission.json", submit_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/submission.json", submit_dir));
     FILE *f = fopen(path, "rb");
     if (!f) return ie_error_set(IE_ERR_IO, "%s: %s (not a submission folder?)", path, strerror(errno));
     fseek(f, 0, SEEK_END);

@@ -8,6 +8,7 @@
 #include "core/util/file_util.h"
 #include "core/submit/cmdline.h"
 #include "core/submit/snapshot.h"
+#include "core/util/path.h"
 
 ie_status ie_code_snapshot(const char *repo, const char *dest, char *commit, size_t size, int *uncommitted) {
     char out[1 << 14], err[2048];
@@ -28,7 +29,7 @@ ie_status ie_code_snapshot(const char *repo, const char *dest, char *commit, siz
     if (mkdir(dest, 0755) != 0)
         return ie_error_set(IE_ERR_IO, "%s: cannot create the code snapshot folder: %s", dest, strerror(errno));
     char tar_path[4200];
-    snprintf(tar_path, sizeof tar_path, "%s.tar", dest);
+    IE_TRY(ie_path_format(tar_path, sizeof tar_path, "%s.tar", dest));
     char *archive[] = {"git", "-C", (char *)repo, "archive", "--format=tar", "-o", tar_path, "HEAD", NULL};
     IE_TRY(ie_run_capture(archive, out, sizeof out, err, sizeof err, &rc));
     if (rc != 0) return ie_error_set(IE_ERR_IO, "git archive HEAD of %s failed: %s", repo, err);
@@ -37,7 +38,7 @@ ie_status ie_code_snapshot(const char *repo, const char *dest, char *commit, siz
     unlink(tar_path);
     if (rc != 0) return ie_error_set(IE_ERR_IO, "extracting the code snapshot into %s failed: %s", dest, err);
     char path[4200], text[128];
-    snprintf(path, sizeof path, "%s/SOURCE_COMMIT", dest);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/SOURCE_COMMIT", dest));
     snprintf(text, sizeof text, "%s\n", commit);
     return ie_write_file_atomic(path, text, strlen(text));
 }

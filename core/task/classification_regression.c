@@ -32,6 +32,7 @@
 #include "core/util/file_util.h"
 #include "core/task/classification_regression.h"
 #include "core/task/task.h"
+#include "core/util/path.h"
 #include "innereye/autograd.h"
 #include "innereye/ops.h"
 
@@ -139,8 +140,9 @@ ie_status ie_scalar_task_setup(const ie_task_env *env, ie_scalar_target default_
     /* What new data will be prepared with (innereye infer). */
     if (st == IE_OK && !env->follower) {
         char path[4200];
-        snprintf(path, sizeof path, "%s/" IE_SCALAR_STATISTICS_FILE, env->run_dir);
-        st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);
+        st = ie_path_format(path, sizeof path, "%s/" IE_SCALAR_STATISTICS_FILE, env->run_dir);
+        if (st == IE_OK)
+            st = ie_scalar_statistics_write(s->data, s->image_shape, env->split->count[IE_SPLIT_TRAIN], path);
     }
     if (st != IE_OK) {
         ie_scalar_task_destroy(s);
@@ -352,7 +354,7 @@ ie_status ie_scalar_task_infer(void *state, const ie_task_env *env, int epoch, c
     ie_status st = on_val ? predict_split(s, env, IE_SPLIT_VAL, &s->val_loader, epoch, p, &val_loss) : IE_OK;
     if (st == IE_OK && on_test) st = predict_split(s, env, IE_SPLIT_TEST, NULL, epoch, p, &test_loss);
     char path[4200];
-    snprintf(path, sizeof path, "%s/predictions.csv", env->run_dir);
+    if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/predictions.csv", env->run_dir);
     if (st == IE_OK) st = ie_predictions_write_csv(p, path);
     /* Metrics from the file as written: the numbers `innereye eval` gets. */
     if (st == IE_OK) st = ie_predictions_read_csv(path, &written);

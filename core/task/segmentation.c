@@ -27,6 +27,7 @@
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 #include "core/util/progress.h"
 #include "innereye/autograd.h"
 #include "innereye/image_io.h"
@@ -186,11 +187,8 @@ static ie_status infer_test_subject(seg_task *s, const ie_task_env *env, const i
 static ie_status subject_grids(const seg_task *s, const ie_dataset_item *item, ie_image_geometry *file_grid,
                                ie_image_geometry *work_grid) {
     const char *image_path = ie_dataset_item_value(item, 0, "filePath");
-    char full[4200];
-    if (image_path && image_path[0] != '/' && item->root && item->root[0])
-        snprintf(full, sizeof full, "%s/%s", item->root, image_path);
-    else
-        snprintf(full, sizeof full, "%s", image_path ? image_path : "");
+    char full[4200] = "";
+    if (image_path) IE_TRY(ie_dataset_item_file(item, image_path, full, sizeof full));
     IE_TRY(ie_image_read_geometry(full, file_grid));
     *work_grid = *file_grid;
     if (s->seg.seg.target_spacing[0] > 0)
@@ -253,9 +251,9 @@ static ie_status evaluate(seg_task *s, const ie_task_env *env, const int *items,
         }
         if (st == IE_OK && write_segmentations) {
             char dir[4200], path[4400];
-            snprintf(dir, sizeof dir, "%s/%s", env->run_dir, predictions_dir);
-            st = ie_make_dirs(dir);
-            snprintf(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
+            st = ie_path_join(dir, sizeof dir, env->run_dir, predictions_dir);
+            if (st == IE_OK) st = ie_make_dirs(dir);
+            if (st == IE_OK) st = ie_path_format(path, sizeof path, "%s/%s_segmentation.nii.gz", dir, item->subject);
             ie_tensor *volume = NULL;
             const int64_t vshape[3] = {ie_tensor_dim(pred, 1), ie_tensor_dim(pred, 2), ie_tensor_dim(pred, 3)};
             if (st == IE_OK) st = ie_reshape(pred, 3, vshape, &volume);
@@ -287,9 +285,9 @@ static ie_status evaluate(seg_task *s, const ie_task_env *env, const int *items,
 static ie_status infer_split(seg_task *s, const ie_task_env *env, int split, const char *prefix, const char *name,
                              cJSON *record) {
     char path[4200], aggregates[4200], predictions[64];
-    snprintf(path, sizeof path, "%s/%smetrics.csv", env->run_dir, prefix);
-    snprintf(aggregates, sizeof aggregates, "%s/%smetrics_aggregates.csv", env->run_dir, prefix);
-    snprintf(predictions, sizeof predictions, "%spredictions", prefix);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/%smetrics.csv", env->run_dir, prefix));
+    IE_TRY(ie_path_format(aggregates, sizeof aggregates, "%s/%smetrics_aggregates.csv", env->run_dir, prefix));
+    IE_TRY(ie_path_format(predictions, sizeof predictions, "%spredictions", prefix));
     ie_metrics_writer *writer = NULL;
     /* A resumed run that failed during inference redoes it. */
     IE_TRY(ie_metrics_writer_open(path, true, &writer));

@@ -5,6 +5,7 @@
 
 #include "core/run/ensemble.h"
 #include "core/task/task.h"
+#include "core/util/path.h"
 
 const ie_task *const ie_tasks[] = {&ie_task_segmentation, &ie_task_classification, &ie_task_regression, NULL};
 
@@ -31,7 +32,8 @@ ie_status ie_task_of_run(const char *run_dir, const ie_task **task) {
     char path[4200];
     struct stat sb;
     bool ensemble = ie_ensemble_is(run_dir);
-    snprintf(path, sizeof path, ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path,
+                          ensemble ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run_dir));
     if (stat(path, &sb) != 0) return IE_OK;
     ie_config *cfg = NULL;
     ie_loaded_plugin *plugin = NULL;

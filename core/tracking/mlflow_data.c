@@ -12,6 +12,7 @@
 
 #include "core/util/csv.h"
 #include "core/tracking/mlflow_data.h"
+#include "core/util/path.h"
 
 void ie_mlflow_key(const char *name, char *out, size_t size) {
     static const char keep[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
@@ -70,7 +71,7 @@ static ie_status add_metric(ie_mlflow_metric **list, int *n, const char *name, d
 
 static ie_status epoch_metrics(const char *run_dir, ie_mlflow_run_data *d) {
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/train_log.csv", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/train_log.csv", run_dir));
     ie_csv *csv = NULL;
     if (ie_csv_read(path, &csv) != IE_OK) return IE_OK; /* no epoch yet */
     int epoch_col = ie_csv_column(csv, "epoch"), seconds_col = ie_csv_column(csv, "seconds");
@@ -122,7 +123,7 @@ static ie_status structure_means(const ie_csv *csv, int group, ie_mlflow_run_dat
 static ie_status test_metrics(const char *run_dir, const cJSON *record, ie_mlflow_run_data *d) {
     long long ms = d->end_ms ? d->end_ms : (long long)time(NULL) * 1000;
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/metrics.csv", run_dir));
     ie_csv *csv = NULL;
     if (ie_csv_read(path, &csv) == IE_OK) {
         int group = ie_csv_column(csv, "Structure");

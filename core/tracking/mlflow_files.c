@@ -11,6 +11,7 @@
 #include "core/util/file_util.h"
 #include "core/tracking/mlflow_data.h"
 #include "core/tracking/mlflow_files.h"
+#include "core/util/path.h"
 
 const char *ie_azureml_run_id(void) {
     const char *id = getenv("AZUREML_RUN_ID");
@@ -25,7 +26,7 @@ static ie_status mkdir_one(const char *path) {
 
 static ie_status write(const char *dir, const char *name, const char *text) {
     char path[2 * PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    IE_TRY(ie_path_join(path, sizeof path, dir, name));
     return ie_write_file_atomic(path, text, strlen(text));
 }
 
@@ -57,9 +58,9 @@ ie_status ie_mlflow_files_write(const char *abs_run, const ie_mlflow_run_data *d
     for (char *p = id; *p; p++)
         if (*p == '.') *p = '_';
     long long now = (long long)time(NULL) * 1000, start = d->start_ms;
-    snprintf(exp_dir, sizeof exp_dir, "%s/mlruns", abs_run);
+    IE_TRY(ie_path_format(exp_dir, sizeof exp_dir, "%s/mlruns", abs_run));
     IE_TRY(mkdir_one(exp_dir));
-    snprintf(exp_dir, sizeof exp_dir, "%s/mlruns/0", abs_run);
+    IE_TRY(ie_path_format(exp_dir, sizeof exp_dir, "%s/mlruns/0", abs_run));
     IE_TRY(mkdir_one(exp_dir));
     const char *experiment = getenv("AZUREML_ARM_PROJECT_NAME");
     char text[4 * PATH_MAX];
@@ -68,7 +69,7 @@ ie_status ie_mlflow_files_write(const char *abs_run, const ie_mlflow_run_data *d
              "lifecycle_stage: active\nname: %s\n",
              exp_dir, start, now, experiment && experiment[0] ? experiment : "Default");
     IE_TRY(write(exp_dir, "meta.yaml", text));
-    snprintf(dir, sizeof dir, "%s/%s", exp_dir, id);
+    IE_TRY(ie_path_join(dir, sizeof dir, exp_dir, id));
     IE_TRY(mkdir_one(dir));
     /* MLflow's RunStatus: RUNNING 1, FINISHED 3, FAILED 4. */
     int code = !strcmp(status, "FINISHED") ? 3 : !strcmp(status, "FAILED") ? 4 : 1;
@@ -82,14 +83,14 @@ ie_status ie_mlflow_files_write(const char *abs_run, const ie_mlflow_run_data *d
              "source_version: ''\nstart_time: %lld\nstatus: %d\ntags: []\nuser_id: innereye\n",
              dir, end_text, id, slash ? slash + 1 : abs_run, id, start, code);
     IE_TRY(write(dir, "meta.yaml", text));
-    snprintf(sub, sizeof sub, "%s/metrics", dir);
+    IE_TRY(ie_path_format(sub, sizeof sub, "%s/metrics", dir));
     IE_TRY(mkdir_one(sub));
     IE_TRY(write_metrics(sub, d->epoch, d->n_epoch));
     IE_TRY(write_metrics(sub, d->test, d->n_test));
-    snprintf(sub, sizeof sub, "%s/tags", dir);
+    IE_TRY(ie_path_format(sub, sizeof sub, "%s/tags", dir));
     IE_TRY(mkdir_one(sub));
     IE_TRY(write(sub, "mlflow.runName", slash ? slash + 1 : abs_run));
-    snprintf(sub, sizeof sub, "%s/params", dir);
+    IE_TRY(ie_path_format(sub, sizeof sub, "%s/params", dir));
     IE_TRY(mkdir_one(sub));
     for (int i = 0; i < d->n_params; i++) IE_TRY(write(sub, d->params[i].key, d->params[i].value));
     return IE_OK;

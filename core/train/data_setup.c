@@ -16,6 +16,7 @@
 #include "core/util/file_util.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
+#include "core/util/path.h"
 #include "innereye/image_io.h"
 
 static bool is_dir(const char *path) {
@@ -26,7 +27,7 @@ static bool is_dir(const char *path) {
 ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, char *csv_path, size_t size) {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return ie_error_set(IE_ERR_IO, "%s: cannot create the folder: %s", dir, strerror(errno));
-    snprintf(csv_path, size, "%s/dataset.csv", dir);
+    IE_TRY(ie_path_format(csv_path, size, "%s/dataset.csv", dir));
     char *text = NULL;
     size_t text_size = 0;
     FILE *f = open_memstream(&text, &text_size); /* written atomically at the end */
@@ -59,9 +60,9 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
         ie_image_geometry geom;
         char subject[64], image_path[4200], label_path[4200];
         snprintf(subject, sizeof subject, "synthetic_%03d", s);
-        snprintf(image_path, sizeof image_path, "%s/%s_image.nii.gz", dir, subject);
-        snprintf(label_path, sizeof label_path, "%s/%s_label.nii.gz", dir, subject);
-        st = ie_image_geometry_from_shape(3, shape, &geom);
+        st = ie_path_format(image_path, sizeof image_path, "%s/%s_image.nii.gz", dir, subject);
+        if (st == IE_OK) st = ie_path_format(label_path, sizeof label_path, "%s/%s_label.nii.gz", dir, subject);
+        if (st == IE_OK) st = ie_image_geometry_from_shape(3, shape, &geom);
         if (st == IE_OK) st = ie_image_write(image_path, image, &geom);
         if (st == IE_OK) st = ie_image_write(label_path, labels, &geom);
         /* Paths relative to the CSV's folder, where the dataset resolves them. */
@@ -88,8 +89,8 @@ static ie_status pair_folders(const ie_config *cfg, const char *images, const ch
     if (n == 1) image_channel = channels[0];
     IE_TRY(ie_config_get_string(cfg, "data.label_channel", &label_channel));
     ie_pairing pairs;
+    IE_TRY(ie_path_format(path, path_size, "%s/dataset.csv", run_dir));
     IE_TRY(ie_pairing_find(images, labels, max_subjects, &pairs));
-    snprintf(path, path_size, "%s/dataset.csv", run_dir);
     ie_status st = ie_pairing_write_csv(&pairs, image_channel, label_channel, path);
     char unpaired[1024];
     ie_pairing_describe_unpaired(&pairs, 3, unpaired, sizeof unpaired);
@@ -103,9 +104,10 @@ static ie_status pair_folders(const ie_config *cfg, const char *images, const ch
  * CSV's file paths start there. */
 static ie_status load_csv(const char *csv, const char *root, ie_dataset **out, char *note, size_t note_size) {
     char path[4200];
-    if (csv[0]) snprintf(path, sizeof path, "%s", csv);
-    else snprintf(path, sizeof path, "%s/dataset.csv", root);
     const char *key = csv[0] ? "data.dataset_csv" : "data.root";
+    ie_status fits =
+        csv[0] ? ie_path_format(path, sizeof path, "%s", csv) : ie_path_join(path, sizeof path, root, "dataset.csv");
+    if (fits != IE_OK) return ie_error_wrap(fits, "%s", key);
     struct stat sb;
     bool exists = stat(path, &sb) == 0; /* sb is read only when it does */
     int err = errno;
@@ -157,7 +159,7 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
     /* A resumed run reads what it built when it started, whatever exists now:
      * generated data never replaces a folder that went missing since. */
     char built[4400];
-    snprintf(built, sizeof built, "%s/dataset.csv", run_dir);
+    IE_TRY(ie_path_format(built, sizeof built, "%s/dataset.csv", run_dir));
     if (resume && !synthetic && images[0] && access(built, F_OK) == 0)
         return reuse_built(built, "paired from data.images_dir", out, note, note_size);
     if (!synthetic && images[0] && (is_dir(images) || !fallback)) {
@@ -165,7 +167,7 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
             return ie_error_set(IE_ERR_IO, "data.images_dir %s is not a folder (paths are relative to the "
                                            "current folder)", images);
         if (!labels[0]) return ie_error_set(IE_ERR_CONFIG, "data.images_dir is set but data.labels_dir is empty");
-        snprintf(path, sizeof path, "%s/dataset.csv", run_dir);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/dataset.csv", run_dir));
         if (resume) return reuse_built(path, "paired from data.images_dir", out, note, note_size);
         IE_TRY(pair_folders(cfg, images, labels, (int)max_subjects, run_dir, path, sizeof path, note, note_size));
         return ie_dataset_load(path, "subject", out);
@@ -174,8 +176,8 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
         return ie_error_set(IE_ERR_CONFIG, "no data: set data.dataset_csv, or data.images_dir and data.labels_dir, "
                                            "or data.synthetic");
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s/synthetic_data", run_dir);
-    snprintf(path, sizeof path, "%s/dataset.csv", dir);
+    IE_TRY(ie_path_format(dir, sizeof dir, "%s/synthetic_data", run_dir));
+    IE_TRY(ie_path_format(path, sizeof path, "%s/dataset.csv", dir));
     if (resume) return reuse_built(path, "generated", out, note, note_size);
     IE_TRY(ie_data_write_synthetic(dir, (int)synthetic_count, (uint64_t)seed, path, sizeof path));
     if (synthetic) {
@@ -257,7 +259,7 @@ static ie_status cross_validation_fold(const ie_config *cfg, const ie_dataset *d
 
 ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *run_dir, bool reuse, ie_split *out) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/split.csv", run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/split.csv", run_dir));
     if (reuse) return ie_split_read_csv(ds, path, out);
     bool listed = false;
     const char *column = "";
@@ -427,8 +429,8 @@ ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_cla
     fflush(stdout);
     if (!r.problems) return IE_OK;
     char path[4200];
-    snprintf(path, sizeof path, "%s/data_problems.txt", run_dir);
-    st = ie_write_file_atomic(path, r.report, strlen(r.report));
+    st = ie_path_format(path, sizeof path, "%s/data_problems.txt", run_dir);
+    if (st == IE_OK) st = ie_write_file_atomic(path, r.report, strlen(r.report));
     /* The message holds what fits (statuses carry about 2 KB); the file all. */
     char shown[1500];
     size_t keep = strlen(r.report) < sizeof shown ? strlen(r.report) : sizeof shown - 1;

@@ -8,21 +8,31 @@
 #include "core/util/csv.h"
 #include "core/train/median_stop.h"
 #include "core/run/run_dir.h"
+#include "core/util/path.h"
 
-ie_status ie_median_stop_from_config(const ie_config *cfg, const char *run_dir, ie_median_stop *out) {
-    memset(out, 0, sizeof *out);
-    const char *siblings = "", *metric = "val_loss", *goal = "min";
+ie_status ie_median_stop_settings_read(const ie_config *cfg, ie_median_stop_settings *out) {
+    const char *metric = "val_loss", *goal = "min";
     int64_t min_epochs = 2;
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.siblings", &siblings));
     IE_TRY(ie_config_get_string(cfg, "train.median_stop.metric", &metric));
     IE_TRY(ie_config_get_string(cfg, "train.median_stop.goal", &goal));
     IE_TRY(ie_config_get_int(cfg, "train.median_stop.min_epochs", &min_epochs));
-    snprintf(out->siblings, sizeof out->siblings, "%s", siblings);
-    snprintf(out->metric, sizeof out->metric, "%s", metric);
-    out->maximize = !strcmp(goal, "max");
-    out->min_epochs = (int)min_epochs;
+    *out = (ie_median_stop_settings){.metric = metric, .maximize = !strcmp(goal, "max"), .min_epochs = (int)min_epochs};
+    return IE_OK;
+}
+
+ie_status ie_median_stop_from_config(const ie_config *cfg, const char *run_dir, ie_median_stop *out) {
+    memset(out, 0, sizeof *out);
+    const char *siblings = "";
+    ie_median_stop_settings settings;
+    IE_TRY(ie_config_get_string(cfg, "train.median_stop.siblings", &siblings));
+    IE_TRY(ie_median_stop_settings_read(cfg, &settings));
+    ie_status st = ie_path_format(out->siblings, sizeof out->siblings, "%s", siblings);
+    if (st != IE_OK) return ie_error_wrap(st, "train.median_stop.siblings");
+    snprintf(out->metric, sizeof out->metric, "%s", settings.metric);
+    out->maximize = settings.maximize;
+    out->min_epochs = settings.min_epochs;
     const char *slash = strrchr(run_dir, '/');
-    snprintf(out->own_name, sizeof out->own_name, "%s", slash ? slash + 1 : run_dir);
+    IE_TRY(ie_path_format(out->own_name, sizeof out->own_name, "%s", slash ? slash + 1 : run_dir));
     out->best = NAN;
     return IE_OK;
 }
@@ -63,10 +73,11 @@ bool ie_median_stop_check(ie_median_stop *rule, int epoch, double value, double 
     while ((e = readdir(d)) && n < 1024) {
         if (e->d_name[0] == '.' || !strcmp(e->d_name, rule->own_name)) continue;
         char path[8400], run[8400];
-        snprintf(run, sizeof run, "%s/%s", rule->siblings, e->d_name);
+        /* siblings < 4096 and a name < 256 bytes: both always fit */
+        if (ie_path_join(run, sizeof run, rule->siblings, e->d_name) != IE_OK) continue;
         /* Only finished trials count: a running one has no full history. */
         if (!ie_run_finished(run)) continue;
-        snprintf(path, sizeof path, "%s/%s/train_log.csv", rule->siblings, e->d_name);
+        if (ie_path_format(path, sizeof path, "%s/%s/train_log.csv", rule->siblings, e->d_name) != IE_OK) continue;
         int seen = 0;
         double v = ie_train_log_best(path, rule->metric, rule->maximize, epoch, &seen);
         if (!isnan(v) && seen >= epoch) values[n++] = v;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/util/path.h"
 #include "core/util/strmap.h"
 #include "core/util/sha256.h"
 
@@ -20,18 +21,13 @@ bool ie_resume_key_allowed(const char *key) {
     return false;
 }
 
-static void full_path(const ie_dataset_item *item, const char *p, char *out, size_t size) {
-    if (p[0] != '/' && item->root && item->root[0]) snprintf(out, size, "%s/%s", item->root, p);
-    else snprintf(out, size, "%s", p);
-}
-
 /* Why data file `full` (of the dataset CSV `csv`) could not be hashed, in
  * words: a missing folder is named (the usual case: the images folder was
  * moved or deleted since the run started), then a missing file; anything
  * else keeps the reader's message. */
 static ie_status unreadable(const char *full, const char *csv) {
     char folder[4200];
-    snprintf(folder, sizeof folder, "%s", full);
+    IE_TRY(ie_path_format(folder, sizeof folder, "%s", full));
     char *slash = strrchr(folder, '/');
     if (slash && slash != folder) *slash = '\0';
     else snprintf(folder, sizeof folder, ".");
@@ -57,9 +53,8 @@ ie_status ie_data_hash_files(const ie_dataset *ds, const char *const *columns, i
                 const char *p = ie_dataset_item_value(item, r, columns[c]);
                 if (!p || !p[0] || ie_strmap_get(&seen, p) >= 0) continue;
                 char full[4200], hex[65];
-                full_path(item, p, full, sizeof full);
-                st = ie_sha256_file_hex(full, hex);
-                if (st != IE_OK) st = unreadable(full, ie_dataset_path(ds));
+                st = ie_dataset_item_file(item, p, full, sizeof full);
+                if (st == IE_OK && ie_sha256_file_hex(full, hex) != IE_OK) st = unreadable(full, ie_dataset_path(ds));
                 if (st == IE_OK) st = ie_strmap_put(&seen, p, 0, NULL);
                 if (st == IE_OK && !cJSON_AddStringToObject(files, p, hex))
                     st = ie_error_set(IE_ERR_NOMEM, "run.json: out of memory");
@@ -87,7 +82,7 @@ ie_status ie_resume_check_data(const cJSON *record, const ie_dataset *ds, const 
         if (strcmp(hex, csv_sha) != 0) return changed("the dataset CSV", ie_dataset_path(ds), csv_sha, hex);
     }
     if (split_sha) {
-        snprintf(path, sizeof path, "%s/split.csv", run_dir);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/split.csv", run_dir));
         IE_TRY(ie_sha256_file_hex(path, hex));
         if (strcmp(hex, split_sha) != 0)
             return ie_error_set(IE_ERR_STATE, "%s changed since the run started (SHA-256 %.12s... then, %.12s... "
@@ -124,13 +119,12 @@ int ie_resume_remove_temporaries(const char *run_dir) {
     int removed = 0;
     for (size_t k = 0; k < sizeof folders / sizeof folders[0]; k++) {
         char dir[4300], path[4600];
-        snprintf(dir, sizeof dir, "%s%s", run_dir, folders[k]);
+        if (ie_path_format(dir, sizeof dir, "%s%s", run_dir, folders[k]) != IE_OK) continue; /* none can exist */
         DIR *d = opendir(dir);
         if (!d) continue;
         for (struct dirent *e; (e = readdir(d));) {
             if (!is_temporary(e->d_name)) continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            if (unlink(path) == 0) removed++;
+            if (ie_path_join(path, sizeof path, dir, e->d_name) == IE_OK && unlink(path) == 0) removed++;
         }
         closedir(d);
     }

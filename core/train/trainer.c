@@ -17,6 +17,7 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/data/loader.h"
 #include "core/data/sample_util.h"
+#include "core/util/path.h"
 #include "core/util/strmap.h"
 #include "core/dist/comm.h"
 #include "core/dist/grads.h"
@@ -263,7 +264,7 @@ static ie_data_hooks data_hooks(trainer *t) {
  * so a full disk or a crash never leaves a half-written row. */
 static ie_status open_log(trainer *t, bool resume) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/train_log.csv", t->run_dir));
     char *kept = NULL;
     size_t size = 0;
     FILE *mem = open_memstream(&kept, &size);
@@ -289,7 +290,7 @@ static ie_status append_log(trainer *t, int epoch, double lr, double train_loss,
                             const ie_task_metrics *m, double seconds) {
     char path[4200], *old = NULL, *text = NULL;
     size_t size = 0;
-    snprintf(path, sizeof path, "%s/train_log.csv", t->run_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/train_log.csv", t->run_dir));
     IE_TRY(ie_read_file(path, &old, NULL));
     FILE *mem = open_memstream(&text, &size);
     if (!mem) {
@@ -616,7 +617,7 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
 static bool median_stop(trainer *t, int epoch) {
     if (!t->median.siblings[0] || epoch >= t->epochs) return false;
     char log[4200];
-    snprintf(log, sizeof log, "%s/train_log.csv", t->run_dir);
+    if (ie_path_format(log, sizeof log, "%s/train_log.csv", t->run_dir) != IE_OK) return false; /* run_dir fits */
     double median, best = ie_train_log_best(log, t->median.metric, t->median.maximize, epoch, NULL);
     if (!ie_median_stop_check(&t->median, epoch, best, &median)) return false;
     printf("median stopping rule: best %s so far %.6g is worse than the finished trials' median %.6g at epoch %d; "
@@ -849,7 +850,7 @@ static ie_status record_data(trainer *t, const char *note) {
     IE_TRY(ie_sha256_file_hex(ie_dataset_path(t->ds), hex));
     cJSON_AddStringToObject(data, "dataset_csv", ie_dataset_path(t->ds));
     cJSON_AddStringToObject(data, "dataset_csv_sha256", hex);
-    snprintf(split, sizeof split, "%s/split.csv", t->run_dir);
+    IE_TRY(ie_path_format(split, sizeof split, "%s/split.csv", t->run_dir));
     IE_TRY(ie_sha256_file_hex(split, hex));
     cJSON_AddStringToObject(data, "split_csv_sha256", hex);
     const char *columns[17];
@@ -891,7 +892,7 @@ static ie_status record_end(trainer *t, ie_status st) {
  * change (they never change results). */
 static ie_status load_resumed_config(trainer *t, const ie_train_request *req) {
     char path[4200];
-    snprintf(path, sizeof path, "%s/config.resolved.json", req->resume_dir);
+    IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", req->resume_dir));
     ie_config *file = NULL;
     ie_status st = ie_config_new(&file);
     if (st == IE_OK) st = ie_config_add_file(file, path);
@@ -924,7 +925,7 @@ static ie_status check_resume(trainer *t, const cJSON *record) {
     if (status && !strcmp(status, "finished")) {
         ie_trainer_state last = {0};
         char path[4300], *text = NULL;
-        snprintf(path, sizeof path, "%s/checkpoints/last.json", t->run_dir);
+        IE_TRY(ie_path_format(path, sizeof path, "%s/checkpoints/last.json", t->run_dir));
         if (ie_read_file(path, &text, NULL) == IE_OK) {
             cJSON *j = cJSON_Parse(text);
             cJSON *e = cJSON_GetObjectItem(j, "epoch");
@@ -1019,9 +1020,9 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         st = ie_error_set(IE_ERR_CONFIG, "--resume %s: the path is longer than a run folder's %d bytes; move or "
                           "link the run folder to a shorter path", req->resume_dir, IE_RUN_DIR_MAX);
     } else if (resume) {
-        snprintf(t.run_dir, sizeof t.run_dir, "%s", req->resume_dir);
+        st = ie_path_format(t.run_dir, sizeof t.run_dir, "%s", req->resume_dir);
         /* First of all: no other process may be working in it. */
-        st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
+        if (st == IE_OK) st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
         if (st == IE_OK && ie_run_record_read(t.run_dir, &resume_record) != IE_OK) {
             fprintf(stderr, "warning: %s; the run's data cannot be checked against it\n", ie_error_message());
             resume_record = cJSON_CreateObject();
@@ -1056,14 +1057,15 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         if (st == IE_OK) st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
         if (st == IE_OK) {
             char path[4200];
-            snprintf(path, sizeof path, "%s/config.resolved.json", t.run_dir);
             const char *text = ie_config_text_pretty(t.cfg);
-            st = ie_write_file_atomic(path, text, strlen(text));
+            st = ie_path_format(path, sizeof path, "%s/config.resolved.json", t.run_dir);
+            if (st == IE_OK) st = ie_write_file_atomic(path, text, strlen(text));
         }
         if (st == IE_OK) ie_guard_begin("training", t.run_dir);
         if (st == IE_OK) st = record_start(&t);
     }
-    snprintf(run_dir, run_dir_size, "%s", t.run_dir);
+    ie_status fits = ie_path_format(run_dir, run_dir_size, "%s", t.run_dir); /* set even when the run failed */
+    if (st == IE_OK) st = fits;
     char note[4400] = "", checkpoint_note[1400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume || follower, &t.ds, note, sizeof note);
     if (st == IE_OK && resume && !follower) st = check_resume(&t, resume_record);
@@ -1132,7 +1134,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
      * that failed attempts do not pile up as empty run folders; only the
      * data check's list of problems is kept to be read (docs/errors.md). */
     char folder[sizeof t.run_dir], problems[sizeof t.run_dir + 32];
-    snprintf(folder, sizeof folder, "%s", t.run_dir);
+    memcpy(folder, t.run_dir, sizeof folder); /* sized from t.run_dir: nothing is cut */
     snprintf(problems, sizeof problems, "%s/data_problems.txt", t.run_dir);
     bool discard = st != IE_OK && created && !began && access(problems, F_OK) != 0;
     if (t.record && !discard) st = record_end(&t, st);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "core/util/file_util.h"
+#include "core/util/path.h"
 
 ie_status ie_read_file(const char *path, char **text, size_t *length) {
     *text = NULL;
@@ -69,7 +70,7 @@ ie_status ie_write_file_exclusive(const char *path, const char *text, size_t len
         return ie_error_set(IE_ERR_IO, "%s already exists; it is never overwritten (remove it or choose another "
                             "name)", path);
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    IE_TRY(ie_path_format(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     size_t done = 0;
@@ -101,7 +102,7 @@ ie_status ie_write_file_exclusive(const char *path, const char *text, size_t len
 
 ie_status ie_write_file_atomic(const char *path, const char *text, size_t length) {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    IE_TRY(ie_path_format(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()));
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return ie_error_set(IE_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
     size_t done = 0;

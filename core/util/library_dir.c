@@ -1,6 +1,7 @@
 /* core/util - where libinnereye's files are (library_dir.h). */
 #define _GNU_SOURCE /* dladdr */
 #include "core/util/library_dir.h"
+#include "core/util/path.h"
 
 #include <dlfcn.h>
 #include <limits.h>
@@ -51,7 +52,7 @@ ie_status ie_library_dir(char *buf, size_t size) {
     for (size_t i = 0; i < sizeof from_executable / sizeof *from_executable; i++) {
         char dir[PATH_MAX], probe[PATH_MAX + 32];
         if ((size_t)snprintf(dir, sizeof dir, "%s/%s", self, from_executable[i]) >= sizeof dir) continue;
-        snprintf(probe, sizeof probe, "%s/libinnereye.so.0", dir);
+        IE_TRY(ie_path_format(probe, sizeof probe, "%s/libinnereye.so.0", dir));
         if (access(probe, F_OK) != 0) continue;
         char real[PATH_MAX];
         if (!realpath(dir, real)) continue;
