@@ -57,8 +57,8 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 #   doc_*: the documented commands, some thirty trainings (cross-validation,
 #     sweep, repro-check); they check the docs, not the C code, whose paths
 #     the CLI tests kept run.
-#   cli_distributed: 18 trainings on up to 3 processes, not yet timed
-#     instrumented; Open MPI's own leaks at MPI_Init are suppressed
+#   cli_distributed: 18 trainings on up to 3 processes, each about 87 s
+#     instrumented here (20+ minutes); Open MPI's own leaks are suppressed
 #     (tests/sanitize/lsan.supp, with the settings the script makes under the
 #     sanitizers; docs/testing.md).  test_dist_tree, test_dist_buckets and
 #     test_sync_norm run its code instrumented.
