@@ -4,11 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/autograd/grad_ready.h"
 #include "core/autograd/node.h"
 #include "core/autograd/trace.h"
 #include "core/backend/pointwise_kernels.h"
 
 static _Thread_local bool grad_disabled;
+static _Thread_local ie_grad_ready_fn grad_ready;
+static _Thread_local void *grad_ready_ctx;
 static atomic_uint_fast64_t next_seq;
 
 bool ie_grad_set_enabled(bool enabled) {
@@ -275,6 +278,53 @@ done:
     return IE_OK;
 }
 
+void ie_autograd_set_grad_ready(ie_grad_ready_fn hook, void *ctx) {
+    grad_ready = hook;
+    grad_ready_ctx = ctx;
+}
+
+/* A leaf input of the walk and the position (in walk order) of a node that
+ * takes it. */
+typedef struct leaf_use {
+    ie_tensor *leaf;
+    size_t at;
+} leaf_use;
+
+static int by_leaf_then_last(const void *a, const void *b) {
+    const leaf_use *x = a, *y = b;
+    if (x->leaf != y->leaf) return (uintptr_t)x->leaf < (uintptr_t)y->leaf ? -1 : 1;
+    return x->at > y->at ? -1 : x->at < y->at ? 1 : 0; /* the last use first */
+}
+
+static int by_position(const void *a, const void *b) {
+    const leaf_use *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at ? 1 : 0;
+}
+
+/* For the grad-ready hook: each leaf that requires a gradient once, with the
+ * walk position of its last use, in walk order. */
+static ie_status last_uses(ie_node *const *nodes, size_t count, leaf_use **out, size_t *n_out) {
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        for (int k = 0; k < nodes[i]->n_inputs; k++) n += nodes[i]->inputs[k] != NULL;
+    leaf_use *uses = malloc((n ? n : 1) * sizeof *uses);
+    if (!uses) return ie_error_set(IE_ERR_NOMEM, "backward: out of memory walking the graph");
+    n = 0;
+    for (size_t i = 0; i < count; i++)
+        for (int k = 0; k < nodes[i]->n_inputs; k++) {
+            ie_tensor *in = nodes[i]->inputs[k];
+            if (in && !in->node && in->requires_grad) uses[n++] = (leaf_use){in, i};
+        }
+    qsort(uses, n, sizeof *uses, by_leaf_then_last);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || uses[i].leaf != uses[i - 1].leaf) uses[kept++] = uses[i];
+    qsort(uses, kept, sizeof *uses, by_position);
+    *out = uses;
+    *n_out = kept;
+    return IE_OK;
+}
+
 ie_status ie_backward(ie_tensor *loss) {
     char d[96];
     if (!loss) return ie_error_set(IE_ERR_INVALID_ARG, "backward: loss is NULL");
@@ -296,8 +346,11 @@ ie_status ie_backward(ie_tensor *loss) {
     IE_TRY(collect_nodes(loss->node, &nodes, &count));
     qsort(nodes, count, sizeof *nodes, by_seq_descending);
 
+    leaf_use *ready = NULL;
+    size_t n_ready = 0, next_ready = 0;
+    ie_status st = grad_ready ? last_uses(nodes, count, &ready, &n_ready) : IE_OK;
     ie_tensor *seed = NULL;
-    ie_status st = ie_tensor_empty(IE_F32, loss->ndim, loss->shape, loss->device, &seed);
+    if (st == IE_OK) st = ie_tensor_empty(IE_F32, loss->ndim, loss->shape, loss->device, &seed);
     if (st == IE_OK) st = ie_tensor_fill(seed, 1.0f);
     if (st == IE_OK) st = accumulate_into(&loss->node->grad, seed);
     ie_tensor_release(seed);
@@ -315,8 +368,12 @@ ie_status ie_backward(ie_tensor *loss) {
             if (st != IE_OK) ie_error_wrap(st, "backward of %s", node->op);
         }
         node->consumed = true;
+        /* Read before the inputs go: the leaves whose last use this was. */
+        for (; st == IE_OK && next_ready < n_ready && ready[next_ready].at == i; next_ready++)
+            grad_ready(grad_ready_ctx, ready[next_ready].leaf);
         node_drop_graph(node); /* frees activations as soon as they are used */
     }
+    free(ready);
     ie_grad_set_enabled(was);
     for (size_t i = 0; i < count; i++) ie_node_release(nodes[i]);
     free(nodes);

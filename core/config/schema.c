@@ -356,6 +356,14 @@ static const ie_config_key schema_keys[] = {
     {.path = "dist.timeout_s", .type = IE_CFG_NUMBER, .def = "300", ABOVE(0),
      .doc = "Data-parallel runs: how long a process waits for another's part of a step before the job stops "
             "with a message naming the missing rank (docs/distributed.md). Never changes results."},
+    {.path = "dist.bucket_mb", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
+     .doc = "Data-parallel runs: the gradient is reduced in buckets of about this many MiB of whole parameters; "
+            "0 lets the cost model pick sqrt(gradient bytes x 20 us x 10 GB/s), at least 64 KiB "
+            "(docs/distributed.md). Never changes results."},
+    {.path = "dist.overlap", .type = IE_CFG_BOOL, .def = "true",
+     .doc = "Data-parallel runs: reduce each bucket while the backward pass of the step's last micro-batch goes "
+            "on, on a communication thread; false reduces them after it (docs/distributed.md). Never changes "
+            "results."},
     {.path = "run.threads", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 4096),
      .doc = "Compute threads; 0 uses every core.  Results do not depend on it."},
     {.path = "run.blas", .type = IE_CFG_ENUM, .def = "\"none\"", .choices = "none|openblas",

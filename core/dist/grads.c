@@ -5,7 +5,7 @@
 
 #include "core/tensor/tensor_impl.h"
 
-static bool trained(const ie_params *p, int i) {
+bool ie_grads_trained(const ie_params *p, int i) {
     return ie_params_kind(p, i) == IE_PARAM && ie_tensor_requires_grad(ie_params_tensor(p, i));
 }
 
@@ -21,7 +21,7 @@ ie_status ie_grad_layout_of(const ie_params *p, ie_grad_layout *out) {
     memset(out, 0, sizeof *out);
     for (int i = 0; i < ie_params_count(p); i++) {
         IE_TRY(check_cpu(ie_params_tensor(p, i), ie_params_name(p, i))); /* buffers are copied as bytes too */
-        if (!trained(p, i)) continue;
+        if (!ie_grads_trained(p, i)) continue;
         out->n_trained++;
         out->n_values += (size_t)ie_tensor_numel(ie_params_tensor(p, i));
     }
@@ -29,27 +29,41 @@ ie_status ie_grad_layout_of(const ie_params *p, ie_grad_layout *out) {
     return IE_OK;
 }
 
+void ie_grads_pack_values(const ie_tensor *t, float weight, float *values) {
+    size_t n = (size_t)ie_tensor_numel(t);
+    if (!t->grad) {
+        memset(values, 0, n * sizeof *values);
+        return;
+    }
+    const float *g = ie_f32(t->grad);
+    for (size_t e = 0; e < n; e++) values[e] = weight * g[e];
+}
+
+void ie_grads_pack_tail(const ie_params *p, const ie_grad_layout *layout, float weight, float loss, bool failed,
+                        float *leaf) {
+    float *flags = leaf + layout->n_values;
+    for (int i = 0, k = 0; i < ie_params_count(p); i++) {
+        if (!ie_grads_trained(p, i)) continue;
+        flags[k++] = !failed && ie_params_tensor(p, i)->grad ? 1.0f : 0.0f;
+    }
+    leaf[layout->len - 2] = failed ? 0.0f : weight * loss;
+    leaf[layout->len - 1] = failed ? 1.0f : 0.0f;
+}
+
 ie_status ie_grads_pack(const ie_params *p, const ie_grad_layout *layout, float weight, float loss, bool failed,
                         float *leaf) {
     memset(leaf, 0, layout->len * sizeof *leaf);
-    float *flags = leaf + layout->n_values;
-    leaf[layout->len - 1] = failed ? 1.0f : 0.0f;
-    if (failed) return IE_OK;
-    size_t at = 0;
-    for (int i = 0, k = 0; i < ie_params_count(p); i++) {
-        if (!trained(p, i)) continue;
-        const ie_tensor *t = ie_params_tensor(p, i);
-        size_t n = (size_t)ie_tensor_numel(t);
-        if (t->grad) {
+    if (!failed) {
+        size_t at = 0;
+        for (int i = 0; i < ie_params_count(p); i++) {
+            if (!ie_grads_trained(p, i)) continue;
+            const ie_tensor *t = ie_params_tensor(p, i);
             IE_TRY(check_cpu(t, ie_params_name(p, i)));
-            const float *g = ie_f32(t->grad);
-            for (size_t e = 0; e < n; e++) leaf[at + e] = weight * g[e];
-            flags[k] = 1.0f;
+            ie_grads_pack_values(t, weight, leaf + at);
+            at += (size_t)ie_tensor_numel(t);
         }
-        at += n;
-        k++;
     }
-    leaf[layout->len - 2] = weight * loss;
+    ie_grads_pack_tail(p, layout, weight, loss, failed, leaf);
     return IE_OK;
 }
 
@@ -57,7 +71,7 @@ ie_status ie_grads_unpack(ie_params *p, const ie_grad_layout *layout, const floa
     const float *flags = sum + layout->n_values;
     size_t at = 0;
     for (int i = 0, k = 0; i < ie_params_count(p); i++) {
-        if (!trained(p, i)) continue;
+        if (!ie_grads_trained(p, i)) continue;
         ie_tensor *t = ie_params_tensor(p, i);
         size_t n = (size_t)ie_tensor_numel(t);
         if (flags[k] == 0.0f) {

@@ -24,12 +24,23 @@ typedef struct ie_grad_layout {
     size_t len;        /* floats in a leaf: n_values + n_trained + 2 */
 } ie_grad_layout;
 
+/* Whether parameter i is trained (a parameter with requires_grad): one of
+ * the layout's. */
+bool ie_grads_trained(const ie_params *params, int i);
 ie_status ie_grad_layout_of(const ie_params *params, ie_grad_layout *out);
 /* leaf = this micro-batch's gradients (weight * grad), flags, weight * loss,
  * failed.  A failed micro-batch (failed = 1) packs zeros: it still takes its
  * place in the exchange, so the other processes learn of it instead of
  * waiting. */
 ie_status ie_grads_pack(const ie_params *params, const ie_grad_layout *layout, float weight, float loss, bool failed,
+                        float *leaf);
+/* The two parts of a leaf, for a leaf packed piece by piece while backward
+ * runs (core/dist/buckets.h), with the bytes ie_grads_pack gives: trained
+ * parameter t's values (weight * grad, zeros without a gradient) at
+ * `values`, and the tail (flags, weight * loss, failed; a failed leaf's
+ * flags and loss are 0). */
+void ie_grads_pack_values(const ie_tensor *t, float weight, float *values);
+void ie_grads_pack_tail(const ie_params *params, const ie_grad_layout *layout, float weight, float loss, bool failed,
                         float *leaf);
 /* Sets each trained parameter's gradient from a summed vector (one with a
  * zero flag keeps none); *loss, *failed from its last two values. */

@@ -35,7 +35,8 @@ static ie_status lookup(void *ctx, ie_tree_node n, const void **value) {
     int first = first_leaf(r, n);
     *value = NULL;
     if (first >= r->lo && first < r->hi) {
-        if (n.level == 0) *value = r->leaves + (size_t)(first - r->lo) * r->o->sum->bytes;
+        size_t stride = r->o->stride ? r->o->stride : r->o->sum->bytes;
+        if (n.level == 0) *value = r->leaves + (size_t)(first - r->lo) * stride;
         return IE_OK;
     }
     int from = ie_dist_owner(r->count, r->ranks, first);

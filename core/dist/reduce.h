@@ -30,6 +30,9 @@ typedef struct ie_dist_reduce_opts {
     int stream;
     bool owners_only;
     const char *noun;
+    /* Bytes from one leaf to the next in `leaves` (0: sum->bytes): a bucket
+     * is a slice of each leaf (core/dist/buckets.h). */
+    size_t stride;
 } ie_dist_reduce_opts;
 ie_status ie_dist_reduce_values(ie_comm *comm, int count, const void *leaves, const ie_dist_reduce_opts *opts,
                                 void *out);

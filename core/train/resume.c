@@ -15,7 +15,7 @@ bool ie_resume_key_allowed(const char *key) {
     /* Each is documented to leave weights and metrics byte for byte as they
      * are (docs/guide.md, Reproducibility). */
     static const char *const allowed[] = {"run.threads", "data.workers", "data.prefetch", "data.cache_mb",
-                                          "dist.timeout_s"};
+                                          "dist.timeout_s", "dist.bucket_mb", "dist.overlap"};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         if (!strcmp(key, allowed[i])) return true;
     return false;

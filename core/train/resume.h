@@ -21,7 +21,7 @@
 #include "core/data/dataset.h"
 
 /* The keys a resumed run may take from --set, as the messages list them. */
-#define IE_RESUME_KEYS "run.threads, data.workers, data.prefetch, data.cache_mb, dist.timeout_s"
+#define IE_RESUME_KEYS "run.threads, data.workers, data.prefetch, data.cache_mb, dist.timeout_s, dist.bucket_mb, dist.overlap"
 bool ie_resume_key_allowed(const char *key);
 
 /* Into `files` (a JSON object): the SHA-256 of every file the dataset

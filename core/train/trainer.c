@@ -19,9 +19,10 @@
 #include "core/data/sample_util.h"
 #include "core/util/path.h"
 #include "core/util/strmap.h"
+#include "core/dist/buckets.h"
 #include "core/dist/comm.h"
 #include "core/dist/grads.h"
-#include "core/dist/reduce.h"
+#include "core/dist/leaf_packer.h"
 #include "core/dist/sync_norm.h"
 #include "core/dist/tree.h"
 #include "core/plugin/guard.h"
@@ -88,7 +89,11 @@ typedef struct trainer {
     float *leaves, *sum;     /* this rank's leaves of a step; the root */
     void *buffers;           /* the buffers a step keeps (see distributed_step) */
     double dist_timeout;
-    double exchange_seconds; /* in the reduction and the buffer broadcast (docs/performance.md) */
+    double bucket_mb;        /* dist.bucket_mb: 0, the cost model's size */
+    bool overlap;            /* dist.overlap: reduce buckets while backward runs */
+    ie_buckets buckets;
+    double exchange_seconds; /* the step waited for the reduction and the buffer broadcast (docs/performance.md) */
+    double reduce_seconds;   /* the reduction ran, on its thread while backward ran */
     long long exchanges;
 } trainer;
 
@@ -124,6 +129,8 @@ static ie_status read_settings(trainer *t) {
                             t->micro_batch, t->batch_size);
     IE_TRY(ie_config_get_bool(t->cfg, "train.sync_batch_norm", &t->sync_bn));
     IE_TRY(ie_config_get_number(t->cfg, "dist.timeout_s", &t->dist_timeout));
+    IE_TRY(ie_config_get_number(t->cfg, "dist.bucket_mb", &t->bucket_mb));
+    IE_TRY(ie_config_get_bool(t->cfg, "dist.overlap", &t->overlap));
     IE_TRY(ie_config_get_int(t->cfg, "data.workers", &v));
     t->workers = (int)v;
     IE_TRY(ie_config_get_int(t->cfg, "data.prefetch", &v));
@@ -409,8 +416,10 @@ static int step_micro_batches(const trainer *t, int step, int *samples) {
 }
 
 /* One step through the fixed tree (core/dist/tree.h): this rank's
- * micro-batches one by one, each packed as a leaf, then the reduction,
- * whose root every rank applies with the same optimiser step.
+ * micro-batches one by one, each packed as a leaf (the last one while its
+ * backward runs, handing each finished bucket to the reduction:
+ * core/dist/buckets.h), then the rest of the reduction, whose root every
+ * rank applies with the same optimiser step.
  *
  * Buffers (batch-norm running statistics and counters): a micro-batch's
  * forward updates them, which would make them depend on which micro-batches
@@ -535,6 +544,14 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
         if (st != IE_OK) return st; /* the threads did not run, or the other ranks cannot learn of a fault */
         ie_buffers_save(t->params, t->buffers);
     }
+    /* The buckets are reduced in turn (core/dist/buckets.h); with overlap on
+     * a thread that starts each one as soon as this rank's last micro-batch's
+     * backward has made it final.  Overlap needs this thread to make no MPI
+     * call meanwhile: synchronised batch norm exchanges inside backward, so
+     * it reduces after the step. */
+    ie_step_reduce *reduce = NULL;
+    IE_TRY(ie_step_reduce_start(t->comm, &t->buckets, count, t->leaves, t->layout.len, t->sum,
+                                t->overlap && !t->sync_bn, &reduce));
     for (int j = lo; !t->sync_bn && j < hi; j++) {
         float *leaf = t->leaves + (size_t)(j - lo) * t->layout.len;
         int n = micro_batch_samples(t, samples, j);
@@ -542,6 +559,11 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
         ie_batch batch = {.struct_size = sizeof batch};
         bool got = false, not_finite = false;
         ie_tensor *loss = NULL;
+        ie_leaf_packer *packer = NULL; /* the last micro-batch's leaf, packed as backward goes */
+        if (j == hi - 1) {
+            ie_status began = ie_leaf_packer_begin(reduce, t->params, &t->layout, &t->buckets, weight, leaf, &packer);
+            if (local == IE_OK) local = began;
+        }
         if (local == IE_OK) local = ie_loader_next(loader, &batch, &got);
         if (local == IE_OK && !got)
             local = ie_error_set(IE_ERR_INTERNAL, "the loader ended the epoch before micro-batch %d of step %d", j,
@@ -560,16 +582,20 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
             snprintf(local_message, sizeof local_message, "%s", ie_error_message());
             if (t->ranks > 1) fprintf(stderr, "rank %d: %s\n", t->rank, local_message);
         }
-        ie_status packed = ie_grads_pack(t->params, &t->layout, weight, loss_value, local != IE_OK, leaf);
-        if (local == IE_OK) local = packed;
+        if (packer) {
+            ie_leaf_packer_end(packer, loss_value, local != IE_OK);
+        } else {
+            ie_status packed = ie_grads_pack(t->params, &t->layout, weight, loss_value, local != IE_OK, leaf);
+            if (local == IE_OK) local = packed;
+        }
         ie_tensor_release(loss);
         ie_batch_clear(&batch);
     }
     float failed = 0;
-    struct timespec exchange_start;
-    clock_gettime(CLOCK_MONOTONIC, &exchange_start);
-    st = ie_dist_reduce(t->comm, count, t->leaves, t->layout.len, t->sum);
-    t->exchange_seconds += seconds_since(&exchange_start);
+    double busy = 0, waited = 0;
+    st = ie_step_reduce_finish(reduce, &busy, &waited);
+    t->exchange_seconds += waited;
+    t->reduce_seconds += busy;
     t->exchanges++;
     if (st == IE_OK) st = ie_grads_unpack(t->params, &t->layout, t->sum, value, &failed);
     if (st == IE_OK && local != IE_OK) return ie_error_set(local, "%s", local_message);
@@ -581,6 +607,7 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
     if (st == IE_OK && t->ranks > 1) {
         char what[96];
         snprintf(what, sizeof what, "the batch-norm statistics of step %lld", (long long)t->state.global_step + 1);
+        struct timespec exchange_start;
         clock_gettime(CLOCK_MONOTONIC, &exchange_start);
         st = ie_comm_bcast(t->comm, ie_dist_owner(count, t->ranks, 0), t->buffers, buffer_bytes, what);
         t->exchange_seconds += seconds_since(&exchange_start);
@@ -632,6 +659,7 @@ static bool median_stop(trainer *t, int epoch) {
 static ie_status setup_accumulation(trainer *t, ie_loader_opts *lo, int **batches) {
     *batches = NULL;
     IE_TRY(ie_grad_layout_of(t->params, &t->layout));
+    IE_TRY(ie_buckets_plan(t->params, &t->layout, (size_t)(t->bucket_mb * 1048576.0), &t->buckets));
     int per_step = t->batch_size / t->micro_batch, steps = (lo->n_items + t->batch_size - 1) / t->batch_size;
     int most = 0, n = 0;
     *batches = malloc((size_t)steps * (size_t)per_step * sizeof **batches);
@@ -707,11 +735,14 @@ static ie_status train_loop(trainer *t, int stop_after) {
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
         }
     }
-    if (st == IE_OK && t->accumulate && t->exchanges > 0) /* rank 0's view: waiting for others counts as exchange */
-        printf("gradient exchange: %.2f ms per step on average (%lld steps, %zu values of %.1f KB per message, "
-               "%d processes); it includes waiting for the slowest rank\n",
-               1e3 * t->exchange_seconds / (double)t->exchanges, t->exchanges, t->layout.len,
-               (double)t->layout.len * sizeof(float) / 1024.0, t->ranks);
+    /* Rank 0's view: waiting for others counts as exchange. */
+    if (st == IE_OK && t->accumulate && t->exchanges > 0)
+        printf("gradient exchange: %.2f ms per step on average after backward (the reduction ran %.2f ms; %lld "
+               "steps, %zu values of %.1f KB in %d buckets, %s, %d processes); it includes waiting for the slowest "
+               "rank\n",
+               1e3 * t->exchange_seconds / (double)t->exchanges, 1e3 * t->reduce_seconds / (double)t->exchanges,
+               t->exchanges, t->layout.len, (double)t->layout.len * sizeof(float) / 1024.0, t->buckets.count,
+               t->overlap && !t->sync_bn ? "overlapped with backward" : "after backward", t->ranks);
     ie_loader_stats cache;
     ie_loader_get_stats(loader, &cache);
     if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */
@@ -946,6 +977,7 @@ static ie_status check_resume(trainer *t, const cJSON *record) {
 
 static void trainer_free(trainer *t) {
     free(t->leaves);
+    ie_buckets_free(&t->buckets);
     free(t->sum);
     free(t->buffers);
     if (t->task && t->task_state) t->task->destroy(t->task_state);

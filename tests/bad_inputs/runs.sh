@@ -29,7 +29,7 @@ stopped() { rm -rf "runs/$1"; "$IE" train "${TINY[@]}" --set data.dataset_csv=da
   --set train.epochs=3 --set run.name="$1" --stop-after-epochs 1 > /dev/null 2>&1; }
 stopped part
 expect resume_set_changes_result 2 "--set train.epochs=5 cannot be given with --resume" \
-  "Only run.threads, data.workers, data.prefetch, data.cache_mb, dist.timeout_s may be set on resume" -- \
+  "Only run.threads, data.workers, data.prefetch, data.cache_mb, dist.timeout_s, dist.bucket_mb, dist.overlap may be set on resume" -- \
   "$IE" train --resume runs/part --set train.epochs=5
 expect resume_with_config 2 "'--config' cannot be given with --resume" "only --threads N and --set of run.threads" -- \
   "$IE" train --resume runs/part --config x.json

@@ -4,7 +4,9 @@
 # micro-batches of 2, trained for 3 epochs of 4 steps, on one process with
 # all cores and on P = 1, 2 MPI processes with cores / P threads each.
 # Prints seconds per global batch (epochs 2-3, from train_log.csv) and the
-# gradient exchange time per step the trainer reports.  Run it as root under
+# gradient exchange time per step the trainer reports, for P = 1, 2 with the
+# buckets reduced while backward runs (dist.overlap, the default) and after
+# it.  Run it as root under
 # chrt for steadier numbers:  chrt -f 10 tools/bench/dist_scaling.sh build/bin/innereye
 # Further arguments go to every training, e.g. --set train.sync_batch_norm=true.
 set -u
@@ -23,9 +25,13 @@ per_step() { # seconds per global batch over epochs 2-3
 "$innereye" train "${args[@]}" --set run.name=single --threads "$cores" > "$out/single.txt" 2>&1 || exit 1
 echo "one process, $cores threads (no MPI): $(per_step "$out/single") s per global batch"
 for p in 1 2; do
-  "$innereye" train "${args[@]}" --set run.name=p$p --processes $p > "$out/p$p.txt" 2>&1 || { tail "$out/p$p.txt"; exit 1; }
-  echo "P = $p, $((cores / p > 1 ? cores / p : 1)) threads each: $(per_step "$out/p$p") s per global batch;" \
-       "$(grep -o 'gradient exchange: .*' "$out/p$p.txt")"
-  cmp -s "$out/single/checkpoints/epoch_0003.safetensors" "$out/p$p/checkpoints/epoch_0003.safetensors" \
-    && echo "  (weights identical to the single process)" || echo "  WEIGHTS DIFFER"
+  for overlap in true false; do
+    name=p$p$overlap
+    "$innereye" train "${args[@]}" --set run.name=$name --set dist.overlap=$overlap --processes $p > "$out/$name.txt" 2>&1 \
+      || { tail "$out/$name.txt"; exit 1; }
+    echo "P = $p, $((cores / p > 1 ? cores / p : 1)) threads each, overlap $overlap: $(per_step "$out/$name") s per" \
+         "global batch; $(grep -o 'gradient exchange: .*' "$out/$name.txt")"
+    cmp -s "$out/single/checkpoints/epoch_0003.safetensors" "$out/$name/checkpoints/epoch_0003.safetensors" \
+      && echo "  (weights identical to the single process)" || echo "  WEIGHTS DIFFER"
+  done
 done
