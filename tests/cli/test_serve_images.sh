@@ -5,7 +5,8 @@
 #   - a PNG posted as the body, or as the field named by its image column,
 #     is answered with infer's predictions.csv text for that image (all 10
 #     classes, digit for digit), for several test images in turn and the
-#     first again (no request changes what the next is answered);
+#     first again (no request changes what the next is answered), and four
+#     at once from four clients;
 #   - the run is read once, when the server starts: its folder is moved
 #     away right after the start and every answer stays infer's;
 #   - bad PNGs are refused with a 4xx and a message and the server goes on:
@@ -101,6 +102,16 @@ done
 check "the same image as the field filePath: 200" test "$(post -F "filePath=@$images/test/00005.png")" = 200
 check "... the same answer" test "$(cat "$out/body")" = "$(want test_00005)"
 check "the run's folder was moved away while serving (the test means something)" test ! -e "$out/fm"
+# Four clients at once, each its own image: each gets its own image's answer.
+clients=
+for n in 1 2 3 4; do
+  curl -s --max-time 60 -o "$out/concurrent_$n" --data-binary "@$images/test/0000$n.png" "$base/v1/segment" &
+  clients="$clients $!"
+done
+wait $clients # not the server
+for n in 1 2 3 4; do
+  check "concurrent request $n: infer's answer for test_0000$n" test "$(cat "$out/concurrent_$n")" = "$(want test_0000$n)"
+done
 
 # Bad PNGs: refused with a message, and the server goes on.
 good=$images/test/00005.png
