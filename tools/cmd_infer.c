@@ -153,13 +153,15 @@ static int fail(ie_infer_session *s, const char *message) {
     return 1;
 }
 
-/* The subjects: the --dataset CSV, or one subject made of the --image files. */
-static ie_status load_subjects(ie_infer_session *s, const request *r) {
+/* The subjects: the --dataset CSV, or one subject made of the --image files
+ * (and --mask: *settings name its channel). */
+static ie_status load_subjects(ie_infer_session *s, const request *r, ie_infer_settings *settings) {
+    *settings = s->settings;
     if (r->dataset) return ie_dataset_load(r->dataset, "subject", &s->ds);
     char subject[512];
     if (r->subject) IE_TRY(ie_path_format(subject, sizeof subject, "%s", r->subject));
     else subject_from_file(r->images[0], subject, sizeof subject);
-    return ie_infer_session_subject(s, r->images, r->n_images, r->mask, subject);
+    return ie_infer_session_subject(s, r->images, r->n_images, r->mask, subject, settings, &s->ds);
 }
 
 /* --bundle FILE (innereye export --format bundle): checked, unpacked into a
@@ -297,14 +299,15 @@ int ie_cmd_infer(int argc, char **argv) {
         return 2;
     }
     char what[PATH_MAX + 256];
-    if (load_subjects(&s, &r) != IE_OK || (r.dataset && ie_dataset_check_names(s.ds) != IE_OK)) {
+    ie_infer_settings settings;
+    if (load_subjects(&s, &r, &settings) != IE_OK || (r.dataset && ie_dataset_check_names(s.ds) != IE_OK)) {
         int code = fail(&s, ie_error_message());
         return r.n_images ? 2 : code; /* a wrong --image count is a command-line problem */
     }
     int n = ie_dataset_count(s.ds);
     for (int i = 0; i < n; i++)
         if (ie_infer_outputs_check(r.out, ie_dataset_item_at(s.ds, i)->subject) != IE_OK ||
-            ie_infer_check_item(&s.settings, s.seg.image_channels, s.seg.seg.n_image_channels,
+            ie_infer_check_item(&settings, s.seg.image_channels, s.seg.seg.n_image_channels,
                                 ie_dataset_item_at(s.ds, i)) != IE_OK)
             return fail(&s, ie_error_message());
     ie_infer_source source = {.run = r.run, .checkpoint = r.checkpoint, .ensemble = ensemble,
@@ -318,7 +321,7 @@ int ie_cmd_infer(int argc, char **argv) {
         const ie_dataset_item *item = ie_dataset_item_at(s.ds, i);
         ie_infer_subject subject = {0};
         double t0 = now_seconds();
-        ie_status st = ie_infer_session_segment(&s, &s.settings, item, r.out, &subject);
+        ie_status st = ie_infer_session_segment(&s, &settings, item, r.out, &subject);
         if (st == IE_OK) {
             const ie_tensor *seg = subject.segmentation;
             ie_progress_clear(&bar); /* the subject's line above the bar */

@@ -160,13 +160,7 @@ static char *model_json(const ie_infer_session *s, const char *source) {
         cJSON_AddItemToArray(channels, cJSON_CreateString(s->seg.image_channels[c]));
     cJSON_AddStringToObject(j, "mask", mask_field(s));
     cJSON_AddStringToObject(j, "source", source);
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text) return NULL;
-    char *out = malloc(strlen(text) + 2);
-    if (out) sprintf(out, "%s\n", text);
-    cJSON_free(text);
-    return out;
+    return ie_serve_json_text(j, NULL);
 }
 
 /* The names a request may use, for messages: "ct, mr (image channels), mask". */
@@ -245,18 +239,14 @@ static void segment(void *ctx, const ie_serve_input *inputs, int n_inputs, ie_se
                  "format=nifti", format == IE_SERVE_RTSTRUCT ? "rtstruct" : "dicom-seg", s->seg.image_channels[0]);
         return;
     }
-    /* The subject's dataset names the mask's channel in s->settings ("mask"
-     * unless the config names one), as for infer --mask; the next request
-     * starts from the config's again. */
-    const char *config_mask = s->settings.mask_channel;
-    ie_status st = ie_infer_session_subject(s, images, s->seg.seg.n_image_channels, mask, "upload");
-    ie_infer_settings settings = s->settings;
-    s->settings.mask_channel = config_mask;
+    ie_infer_settings settings;
+    ie_dataset *ds = NULL;
+    ie_status st = ie_infer_session_subject(s, images, s->seg.seg.n_image_channels, mask, "upload", &settings, &ds);
     settings.write_posteriors = false; /* the answer is the segmentation only */
     settings.format = format == IE_SERVE_RTSTRUCT    ? IE_INFER_RTSTRUCT
                       : format == IE_SERVE_DICOM_SEG ? IE_INFER_DICOM_SEG
                                                      : IE_INFER_NIFTI;
-    const ie_dataset_item *item = st == IE_OK ? ie_dataset_item_at(s->ds, 0) : NULL;
+    const ie_dataset_item *item = st == IE_OK ? ie_dataset_item_at(ds, 0) : NULL;
     if (st == IE_OK)
         st = ie_infer_check_item(&settings, s->seg.image_channels, s->seg.seg.n_image_channels, item);
     char out[4400], file[4600];
@@ -264,6 +254,7 @@ static void segment(void *ctx, const ie_serve_input *inputs, int n_inputs, ie_se
     ie_infer_subject subject = {0};
     if (st == IE_OK) st = ie_infer_session_segment(s, &settings, item, out, &subject);
     ie_infer_subject_clear(&subject);
+    ie_dataset_free(ds);
     static const char *const names[] = {"segmentation.nii.gz", "segmentation.dcm", "rtstruct.dcm"};
     if (st == IE_OK) st = ie_path_format(file, sizeof file, "%s/upload/%s", out, names[format]);
     if (st == IE_OK) st = ie_read_file(file, &reply->body, &reply->size);
@@ -289,10 +280,13 @@ static int serve_scalar(const char *run, const ie_serve_options *options, const 
     char *json = st == IE_OK ? ie_serve_scalar_model_json(&m, source) : NULL;
     if (st == IE_OK && !json) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
     if (st == IE_OK) {
-        const char *name = "";
-        ie_config_get_string(m.cfg, "model.name", &name);
-        printf("model %s (%s), predicted by innereye infer's code for each request\nweights SHA-256 %s; %d "
-               "threads\n", name, run, m.weights_sha256, ie_threads_get());
+        const ie_scalar_model *first = &m.session.members[0].model;
+        if (m.session.n_members == 1)
+            printf("model %s %s, weights %s\n", first->plugin->table.name, first->plugin->table.version,
+                   first->weights);
+        else
+            printf("model ensemble of %d members (%s), their predictions averaged\n", m.session.n_members, run);
+        printf("weights SHA-256 %s; %d threads\n", m.weights_sha256, ie_threads_get());
         ie_serve_app app = {.segment = ie_serve_scalar_answer, .ctx = &m, .model_json = json,
                             .model_sha256 = m.weights_sha256};
         st = ie_serve_run(options, &app);

@@ -230,8 +230,11 @@ static void csv_row(FILE *f, const char *subject, const char *file, const char *
     fputc('\n', f);
 }
 
-ie_status ie_infer_session_subject(ie_infer_session *s, const char *const *images, int n_images, const char *mask,
-                                   const char *subject) {
+ie_status ie_infer_session_subject(const ie_infer_session *s, const char *const *images, int n_images,
+                                   const char *mask, const char *subject, ie_infer_settings *settings,
+                                   ie_dataset **ds) {
+    *ds = NULL;
+    *settings = s->settings;
     int want = s->seg.seg.n_image_channels;
     if (n_images != want) {
         char names[1024] = "";
@@ -244,18 +247,18 @@ ie_status ie_infer_session_subject(ie_infer_session *s, const char *const *image
                             want == 1 ? "" : "s", names, n_images, n_images == 1 ? "" : "s",
                             n_images == 1 ? "was" : "were");
     }
-    if (mask && !s->settings.mask_channel[0]) s->settings.mask_channel = "mask";
+    /* The mask's channel: data.mask_channel, else "mask" for this subject
+     * only (the session's settings are the config's for every subject). */
+    if (mask && !settings->mask_channel[0]) settings->mask_channel = "mask";
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
     fprintf(f, "subject,filePath,channel\n");
     for (int c = 0; c < n_images; c++) csv_row(f, subject, images[c], s->seg.image_channels[c]);
-    if (mask) csv_row(f, subject, mask, s->settings.mask_channel);
+    if (mask) csv_row(f, subject, mask, settings->mask_channel);
     fclose(f);
-    ie_dataset_free(s->ds);
-    s->ds = NULL;
-    ie_status st = ie_dataset_parse(text, len, "--image", ".", "subject", &s->ds);
+    ie_status st = ie_dataset_parse(text, len, "--image", ".", "subject", ds);
     free(text);
     return st;
 }

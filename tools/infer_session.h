@@ -28,8 +28,8 @@ typedef struct ie_infer_session {
     ie_infer_net others[IE_ENSEMBLE_MAX_MEMBERS];
     ie_loaded_plugin *other_plugins[IE_ENSEMBLE_MAX_MEMBERS];
     ie_config *other_cfgs[IE_ENSEMBLE_MAX_MEMBERS];
-    ie_dataset *ds;
-    ie_infer_settings settings;
+    ie_dataset *ds; /* innereye infer's subjects (its --dataset, or its --image files) */
+    ie_infer_settings settings; /* the config's; never changed by a subject */
     ie_seg_setup seg;
     ie_host host;
     /* train.device of cfg: where every member's parameters live and the
@@ -63,10 +63,15 @@ ie_status ie_infer_session_prepare(ie_infer_session *s, int threads_override);
 ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src, char *what, size_t what_size);
 
 /* One subject of the given image files (one per data.image_channels entry,
- * in that order; mask may be NULL) as a dataset in s->ds, replacing any
- * before.  A wrong file count is IE_ERR_CONFIG naming the channels. */
-ie_status ie_infer_session_subject(ie_infer_session *s, const char *const *images, int n_images, const char *mask,
-                                   const char *subject);
+ * in that order; mask may be NULL) as a dataset in *ds (the caller frees
+ * it), and the settings to infer it with in *settings: s->settings, with
+ * the mask's channel "mask" when a mask is given and the config names no
+ * data.mask_channel (infer --mask).  The session is not changed, so one
+ * subject's inputs never reach the next (innereye serve answers many).  A
+ * wrong file count is IE_ERR_CONFIG naming the channels. */
+ie_status ie_infer_session_subject(const ie_infer_session *s, const char *const *images, int n_images,
+                                   const char *mask, const char *subject, ie_infer_settings *settings,
+                                   ie_dataset **ds);
 
 /* Infers item (settings: s->settings or a copy with another format) and
  * writes its files into out_dir/<subject>/ (ie_infer_write).  The caller

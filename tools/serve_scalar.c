@@ -1,6 +1,7 @@
 /* tools - `innereye serve` for classification and regression models
- * (serve_scalar.h): a request becomes a one-row dataset CSV that
- * ie_scalar_infer predicts, as `innereye infer --dataset` does. */
+ * (serve_scalar.h): the run opened once; a request becomes a one-row
+ * dataset that the opened run predicts, as `innereye infer --dataset`
+ * does. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,108 +10,77 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/util/csv.h"
-#include "core/data/classification_regression_statistics.h"
+#include "core/data/dataset.h"
+#include "core/metrics/classification_regression_predictions.h"
 #include "core/run/ensemble.h"
-#include "core/inference/classification_regression_infer.h"
-#include "core/util/file_util.h"
-#include "core/util/path.h"
+#include "core/util/csv.h"
 #include "tools/serve_scalar.h"
 
-/* The weights ie_scalar_infer uses without --checkpoint: a run's last
- * checkpoint (checkpoints/last.json names it), or the ensemble's members'. */
-static ie_status weights_sha256(const char *run, char *hex) {
-    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
-    int n = 1;
-    if (ie_ensemble_is(run)) {
-        IE_TRY(ie_ensemble_members(run, &n, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
-    } else {
-        char last[4300], *text = NULL;
-        IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", run));
-        IE_TRY(ie_read_file(last, &text, NULL));
-        cJSON *rec = cJSON_Parse(text);
-        free(text);
-        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "weights"));
-        ie_status st = file ? ie_path_format(weights[0], sizeof weights[0], "%s/checkpoints/%s", run, file) : IE_OK;
-        cJSON_Delete(rec);
-        IE_TRY(st);
-        if (!file) return ie_error_set(IE_ERR_IO, "%s: no \"weights\" entry (was the run stopped before its first "
-                                       "checkpoint?)", last);
+/* A digest from its 64 hex digits (the model's own weights_sha256). */
+static void digest_of_hex(const char *hex, uint8_t digest[IE_SHA256_DIGEST_SIZE]) {
+    for (int i = 0; i < IE_SHA256_DIGEST_SIZE; i++) {
+        unsigned byte = 0;
+        sscanf(hex + 2 * i, "%2x", &byte);
+        digest[i] = (uint8_t)byte;
     }
-    /* One model: its file's digest; an ensemble: the digest of its members'. */
-    uint8_t digest[IE_ENSEMBLE_MAX_MEMBERS][IE_SHA256_DIGEST_SIZE], all[IE_SHA256_DIGEST_SIZE];
-    for (int i = 0; i < n; i++) IE_TRY(ie_sha256_file(weights[i], digest[i]));
-    if (n == 1) memcpy(all, digest[0], sizeof all);
-    else ie_sha256_buffer(digest, (size_t)n * IE_SHA256_DIGEST_SIZE, all);
-    ie_sha256_hex(all, hex);
-    return IE_OK;
 }
 
-static ie_status add_columns(ie_serve_scalar *m, const char *key) {
-    int count = 0;
-    if (!ie_config_has(m->cfg, key)) return IE_OK;
-    IE_TRY(ie_config_get_string_array(m->cfg, key, m->columns + m->n_columns,
-                                      IE_SERVE_SCALAR_MAX_COLUMNS - m->n_columns, &count));
-    m->n_columns += count;
+/* One model: its weights file's digest; an ensemble: the digest of its
+ * members' digests in member order (as ie_infer_session's). */
+static void weights_sha256(const ie_scalar_session *s, char hex[IE_SHA256_HEX_SIZE]) {
+    if (s->n_members == 1) {
+        snprintf(hex, IE_SHA256_HEX_SIZE, "%s", s->members[0].model.weights_sha256);
+        return;
+    }
+    uint8_t digests[IE_ENSEMBLE_MAX_MEMBERS][IE_SHA256_DIGEST_SIZE], all[IE_SHA256_DIGEST_SIZE];
+    for (int i = 0; i < s->n_members; i++) digest_of_hex(s->members[i].model.weights_sha256, digests[i]);
+    ie_sha256_buffer(digests, (size_t)s->n_members * IE_SHA256_DIGEST_SIZE, all);
+    ie_sha256_hex(all, hex);
+}
+
+static ie_status add_columns(ie_serve_scalar *m, const char *const *names, int n) {
+    if (m->n_columns + n > IE_SERVE_SCALAR_MAX_COLUMNS)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "the model takes more than %d columns; innereye serve answers at "
+                            "most %d (use innereye infer --dataset)", IE_SERVE_SCALAR_MAX_COLUMNS,
+                            IE_SERVE_SCALAR_MAX_COLUMNS);
+    for (int c = 0; c < n; c++) m->columns[m->n_columns++] = names[c];
     return IE_OK;
 }
 
 ie_status ie_serve_scalar_open(const char *run, ie_serve_scalar *m) {
     memset(m, 0, sizeof *m);
-    IE_TRY(ie_path_format(m->run, sizeof m->run, "%s", run));
-    char path[4300];
-    IE_TRY(ie_path_format(path, sizeof path,
-                          ie_ensemble_is(run) ? "%s/members/0/config.resolved.json" : "%s/config.resolved.json", run));
-    IE_TRY(ie_config_new(&m->cfg));
-    IE_TRY(ie_config_add_file(m->cfg, path));
-    IE_TRY(ie_config_resolve(m->cfg));
-    IE_TRY(add_columns(m, "data.scalar.image_columns"));
+    IE_TRY(ie_scalar_session_open(run, NULL, &m->session));
+    /* The columns the statistics prepare: what a request must give. */
+    const ie_scalar_config *c = ie_scalar_data_config(m->session.members[0].model.data);
+    IE_TRY(add_columns(m, c->image_columns, c->n_images));
     m->n_images = m->n_columns;
-    IE_TRY(add_columns(m, "data.scalar.numerical_columns"));
-    IE_TRY(add_columns(m, "data.scalar.categorical_columns"));
-    /* What the model predicts, as the run's training statistics say it. */
-    ie_ensemble_member member = {0};
-    if (ie_ensemble_is(run)) IE_TRY(ie_ensemble_member_info(run, 0, &member));
-    else IE_TRY(ie_path_format(member.statistics, sizeof member.statistics, "%s/" IE_SCALAR_STATISTICS_FILE, run));
-    char *text = NULL;
-    IE_TRY(ie_read_file(member.statistics, &text, NULL));
-    m->statistics = cJSON_Parse(text);
-    free(text);
-    if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(m->statistics, "target")))
-        return ie_error_set(IE_ERR_IO, "%s: no \"target\" entry; train the run again with this innereye",
-                            member.statistics);
-    return weights_sha256(run, m->weights_sha256);
+    IE_TRY(add_columns(m, c->numerical_columns, c->n_numerical));
+    IE_TRY(add_columns(m, c->categorical_columns, c->n_categorical));
+    weights_sha256(&m->session, m->weights_sha256);
+    return IE_OK;
 }
 
-void ie_serve_scalar_close(ie_serve_scalar *m) {
-    ie_config_free(m->cfg);
-    cJSON_Delete(m->statistics);
-    m->cfg = NULL;
-    m->statistics = NULL;
-}
+void ie_serve_scalar_close(ie_serve_scalar *m) { ie_scalar_session_close(&m->session); }
 
 char *ie_serve_scalar_model_json(const ie_serve_scalar *m, const char *source) {
+    const ie_scalar_model *first = &m->session.members[0].model;
     const char *name = "";
-    ie_config_get_string(m->cfg, "model.name", &name);
-    const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m->statistics, "target"));
+    ie_config_get_string(first->cfg, "model.name", &name);
+    ie_scalar_target target = ie_scalar_data_config(first->data)->target;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", name);
-    cJSON_AddStringToObject(j, "task", !strcmp(target, "regression") ? "regression" : "classification");
-    cJSON_AddStringToObject(j, "target", target);
-    cJSON *outputs = cJSON_GetObjectItemCaseSensitive(m->statistics, "outputs");
-    if (outputs) cJSON_AddItemToObject(j, "outputs", cJSON_Duplicate(outputs, true));
+    cJSON_AddStringToObject(j, "task", target == IE_TARGET_REGRESSION ? "regression" : "classification");
+    cJSON_AddStringToObject(j, "target", ie_scalar_target_name(target));
+    cJSON *outputs = cJSON_AddArrayToObject(j, "outputs");
+    for (int k = 0; k < ie_scalar_data_output_count(first->data); k++)
+        cJSON_AddItemToArray(outputs, cJSON_CreateString(ie_scalar_data_output_name(first->data, k)));
+    cJSON_AddNumberToObject(j, "members", m->session.n_members);
     cJSON_AddStringToObject(j, "weights_sha256", m->weights_sha256);
     cJSON *images = cJSON_AddArrayToObject(j, "image_columns"), *values = cJSON_AddArrayToObject(j, "value_columns");
     for (int c = 0; c < m->n_columns; c++)
         cJSON_AddItemToArray(c < m->n_images ? images : values, cJSON_CreateString(m->columns[c]));
     cJSON_AddStringToObject(j, "source", source);
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text) return NULL;
-    char *out = malloc(strlen(text) + 2);
-    if (out) sprintf(out, "%s\n", text);
-    cJSON_free(text);
-    return out;
+    return ie_serve_json_text(j, NULL);
 }
 
 static void refuse(ie_serve_reply *reply, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -132,7 +102,7 @@ static void column_names(const ie_serve_scalar *m, char *out, size_t size) {
 }
 
 /* The inputs as one text per column (a file's path relative to work_dir,
- * where the CSV goes); a column without a field stays empty, for infer's
+ * the request dataset's root); a column without a field stays empty, for infer's
  * own checks (a missing value is refused, or imputed if the run imputes). */
 static bool cells_of(const ie_serve_scalar *m, const ie_serve_input *in, int n, const char *work_dir,
                      const char **cells, ie_serve_reply *reply) {
@@ -175,43 +145,53 @@ static bool cells_of(const ie_serve_scalar *m, const ie_serve_input *in, int n, 
     return true;
 }
 
-/* predictions.csv (subject,target,label,prediction,split,epoch) as the
- * answer, each prediction's text as infer wrote it. */
-static ie_status answer_json(const char *path, ie_serve_reply *reply) {
-    ie_csv *csv = NULL;
-    IE_TRY(ie_csv_read(path, &csv));
-    int target = ie_csv_column(csv, "target"), prediction = ie_csv_column(csv, "prediction");
-    ie_status st = target < 0 || prediction < 0 ? ie_error_set(IE_ERR_INTERNAL, "%s: no target or prediction "
-                                                               "column", path) : IE_OK;
+/* The predictions of the request's one subject as JSON, each the text
+ * infer writes into predictions.csv. */
+static ie_status answer_json(const ie_scalar_data *data, const double *mean, ie_serve_reply *reply) {
     cJSON *j = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(j, "predictions");
-    for (int r = 0; st == IE_OK && r < csv->n_rows; r++) {
-        const char *text = ie_csv_cell(csv, r, prediction);
-        char *end = NULL;
-        double v = strtod(text, &end);
-        if (!text[0] || *end || !isfinite(v)) {
-            st = ie_error_set(IE_ERR_INTERNAL, "the model predicted '%s' for %s, not a finite number", text,
-                              ie_csv_cell(csv, r, target));
-            break;
+    for (int k = 0; k < ie_scalar_data_output_count(data); k++) {
+        if (!isfinite(mean[k])) {
+            cJSON_Delete(j);
+            return ie_error_set(IE_ERR_INTERNAL, "the model predicted %g for %s, not a finite number", mean[k],
+                                ie_scalar_data_output_name(data, k));
         }
+        char text[IE_PREDICTION_TEXT_SIZE];
+        ie_prediction_text(mean[k], text);
         cJSON *row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "target", ie_csv_cell(csv, r, target));
+        cJSON_AddStringToObject(row, "target", ie_scalar_data_output_name(data, k));
         cJSON_AddItemToObject(row, "prediction", cJSON_CreateRaw(text)); /* infer's digits, not reprinted */
         cJSON_AddItemToArray(list, row);
     }
-    char *text = st == IE_OK ? cJSON_PrintUnformatted(j) : NULL;
-    cJSON_Delete(j);
-    ie_csv_free(csv);
-    IE_TRY(st);
-    if (!text) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    size_t n = strlen(text);
-    reply->body = malloc(n + 2);
-    if (reply->body) {
-        memcpy(reply->body, text, n);
-        reply->body[n] = '\n';
-        reply->size = n + 1;
-    }
-    cJSON_free(text);
+    reply->body = ie_serve_json_text(j, &reply->size);
     return reply->body ? IE_OK : ie_error_set(IE_ERR_NOMEM, "out of memory");
+}
+
+/* The request as a one-row dataset CSV (subject "upload"), files relative
+ * to work_dir. */
+static ie_status request_dataset(const ie_serve_scalar *m, const char *const *cells, const char *work_dir,
+                                 ie_dataset **ds) {
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    fputs("subject", f);
+    for (int c = 0; c < m->n_columns; c++) {
+        fputc(',', f);
+        ie_csv_write_field(f, m->columns[c]);
+    }
+    fputs("\nupload", f);
+    for (int c = 0; c < m->n_columns; c++) {
+        fputc(',', f);
+        ie_csv_write_field(f, cells[c]);
+    }
+    fputc('\n', f);
+    if (fclose(f) != 0) {
+        free(text);
+        return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    }
+    ie_status st = ie_dataset_parse(text, size, "the request", work_dir, "subject", ds);
+    free(text);
+    return st;
 }
 
 void ie_serve_scalar_answer(void *ctx, const ie_serve_input *inputs, int n_inputs, ie_serve_format format,
@@ -224,39 +204,15 @@ void ie_serve_scalar_answer(void *ctx, const ie_serve_input *inputs, int n_input
     }
     const char *cells[IE_SERVE_SCALAR_MAX_COLUMNS];
     if (!cells_of(m, inputs, n_inputs, work_dir, cells, reply)) return;
-    char csv[4400], out[4400], predictions[4500];
-    if (ie_path_format(csv, sizeof csv, "%s/request.csv", work_dir) != IE_OK ||
-        ie_path_format(out, sizeof out, "%s/out", work_dir) != IE_OK ||
-        ie_path_format(predictions, sizeof predictions, "%s/predictions.csv", out) != IE_OK) {
-        refuse(reply, 500, "%s", ie_error_message()); /* the server's --tmp folder is too deep */
-        return;
-    }
-    char *text = NULL;
-    size_t size = 0;
-    FILE *f = open_memstream(&text, &size); /* then written atomically */
-    if (!f) {
-        refuse(reply, 503, "the server is out of memory");
-        return;
-    }
-    fputs("subject", f);
-    for (int c = 0; c < m->n_columns; c++) {
-        fputc(',', f);
-        ie_csv_write_field(f, m->columns[c]);
-    }
-    fputs("\nupload", f);
-    for (int c = 0; c < m->n_columns; c++) {
-        fputc(',', f);
-        ie_csv_write_field(f, cells[c]);
-    }
-    fputc('\n', f);
-    ie_scalar_infer_request r = {.run = m->run, .dataset = csv, .out = out};
-    ie_status st = ie_write_stream_atomic(f, &text, &size, csv);
-    if (st != IE_OK) { /* the server's fault, not the request's */
-        refuse(reply, st == IE_ERR_NOMEM ? 503 : 500, "%s", ie_error_message());
-        return;
-    }
-    st = ie_scalar_infer(&r);
-    if (st == IE_OK) st = answer_json(predictions, reply);
+    ie_dataset *ds = NULL;
+    ie_scalar_data *data = NULL;
+    double *mean = NULL;
+    ie_status st = request_dataset(m, cells, work_dir, &ds);
+    if (st == IE_OK) st = ie_scalar_session_predict(&m->session, ds, &data, &mean);
+    if (st == IE_OK) st = answer_json(data, mean, reply);
+    free(mean);
+    ie_scalar_data_free(data);
+    ie_dataset_free(ds);
     if (st != IE_OK) {
         /* The request's fault unless the server or a plugin broke. */
         refuse(reply, st == IE_ERR_NOMEM                                                    ? 503

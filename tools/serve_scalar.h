@@ -1,38 +1,39 @@
 /* tools - `innereye serve` for a classification or regression run or
  * ensemble (docs/deploy.md, "Classification and regression models").
  *
- * A request names the columns the run was trained on: multipart fields,
- * files for data.scalar.image_columns and values for the numerical and
- * categorical columns (or the whole body, when the model's only input is
- * one image column).  They become a one-row dataset CSV in the request's
- * folder that `innereye infer` predicts (ie_scalar_infer, the same code, so
- * the answer holds the numbers infer writes), and the answer is JSON:
+ * The run is opened once, when the server starts (ie_scalar_session: the
+ * config, statistics and weights of every member are read then and never
+ * again).  A request names the columns the run was trained on: multipart
+ * fields, files for data.scalar.image_columns and values for the numerical
+ * and categorical columns (or the whole body, when the model's only input
+ * is one image column).  They become a one-row dataset, prepared with the
+ * run's statistics and predicted by the code `innereye infer` uses, and the
+ * answer is JSON:
  *
  *   {"predictions": [{"target": "sick", "prediction": 0.7312}, ...]}
  *
- * with each prediction the text of infer's predictions.csv. */
+ * with each prediction the text infer writes into predictions.csv
+ * (ie_prediction_text).  A request changes nothing of the opened run, so
+ * the answer to the same fields is the same whatever came before. */
 #ifndef IE_TOOLS_SERVE_SCALAR_H
 #define IE_TOOLS_SERVE_SCALAR_H
 
+#include "core/inference/classification_regression_infer.h"
 #include "core/serve/serve.h"
 #include "core/util/sha256.h"
-#include "innereye/config.h"
 
 #define IE_SERVE_SCALAR_MAX_COLUMNS 64
 
 typedef struct ie_serve_scalar {
-    char run[4200];  /* a run or ensemble folder */
-    ie_config *cfg;  /* (member 0's) config.resolved.json: the columns */
-    void *statistics; /* (member 0's) data_statistics.json as cJSON: target kind, outputs */
-    int n_columns;   /* image columns first, then numerical, categorical */
+    ie_scalar_session session;
+    int n_columns; /* image columns first, then numerical, categorical (the statistics' own) */
     int n_images;
     const char *columns[IE_SERVE_SCALAR_MAX_COLUMNS];
     /* as ie_infer_session's: the weights file's, or the members' digests' */
     char weights_sha256[IE_SHA256_HEX_SIZE];
 } ie_serve_scalar;
 
-/* Reads the run's columns and weights' SHA-256; the model itself is opened
- * by each request (ie_scalar_infer reads its weights and statistics). */
+/* Opens the run or ensemble (every file read here). */
 ie_status ie_serve_scalar_open(const char *run, ie_serve_scalar *m);
 void ie_serve_scalar_close(ie_serve_scalar *m);
 

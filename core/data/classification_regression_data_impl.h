@@ -42,7 +42,8 @@ typedef enum ie_scalar_labels {
 } ie_scalar_labels;
 
 /* Checks the config, allocates d and finds the columns of ds (a missing
- * column is an error naming it and listing the CSV's columns).  The caller
+ * column is an error naming it and listing the CSV's columns; ds NULL:
+ * data for no subjects, which describes the inputs and outputs).  The caller
  * then fills num_mean / num_sd, cat[].values and label_mean / label_scale. */
 ie_status ie_scalar_data_begin(const ie_scalar_config *cfg, const ie_dataset *ds, ie_scalar_labels labels,
                                ie_scalar_data **out);

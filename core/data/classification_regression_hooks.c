@@ -337,6 +337,10 @@ ie_status ie_scalar_data_begin(const ie_scalar_config *cfg, const ie_dataset *ds
         return ie_error_set(IE_ERR_NOMEM, "scalar data: out of memory");
     }
     for (int k = 0; k < d->K; k++) d->label_scale[k] = 1;
+    if (!ds) { /* no subjects: the data only describes the model's inputs and outputs */
+        *out = d;
+        return IE_OK;
+    }
     find_label_columns(d, labels);
     for (int k = 0; k < cfg->n_images; k++)
         d->image_col[k] = find_column(d, cfg->image_columns[k], "data.scalar.image_columns");

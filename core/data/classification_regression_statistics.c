@@ -319,9 +319,16 @@ ie_status ie_scalar_data_from_statistics(const char *stats_path, const ie_datase
     *out = NULL;
     char *text = NULL;
     IE_TRY(ie_read_file(stats_path, &text, NULL));
+    ie_status st = ie_scalar_data_from_statistics_text(text, stats_path, ds, require_labels, out);
+    free(text);
+    return st;
+}
+
+ie_status ie_scalar_data_from_statistics_text(const char *text, const char *stats_path, const ie_dataset *ds,
+                                              bool require_labels, ie_scalar_data **out) {
+    *out = NULL;
     owned *o = calloc(1, sizeof *o);
     if (o) o->root = cJSON_Parse(text);
-    free(text);
     if (!o || !o->root) {
         owned_free(o);
         return ie_error_set(IE_ERR_IO, "%s: not valid JSON", stats_path);

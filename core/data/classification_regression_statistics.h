@@ -53,6 +53,11 @@ ie_status ie_scalar_statistics_write(const ie_scalar_data *d, const int64_t imag
  * the data; the strings of its config belong to the data. */
 ie_status ie_scalar_data_from_statistics(const char *stats_path, const ie_dataset *ds, bool require_labels,
                                          ie_scalar_data **out);
+/* The same from the file's text, read before (messages name stats_path);
+ * ds NULL gives data for no subjects, which only describes the model's
+ * inputs and outputs (feature and output counts, names, image shape). */
+ie_status ie_scalar_data_from_statistics_text(const char *text, const char *stats_path, const ie_dataset *ds,
+                                              bool require_labels, ie_scalar_data **out);
 
 /* The model's image input [C, D, H, W] as recorded in the statistics
  * (zeros: no image, or data prepared from a training split). */

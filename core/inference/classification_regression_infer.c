@@ -17,6 +17,7 @@
 #include "core/data/sample_util.h"
 #include "core/data/classification_regression_statistics.h"
 #include "core/plugin/host.h"
+#include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
 #include "innereye/ops.h"
@@ -121,9 +122,17 @@ ie_status ie_scalar_model_open(const char *config_path, const char *statistics_p
         st = ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s, from %s) is a %s model, not a classification or "
                           "regression model", m->plugin->table.name, m->plugin->path, config_path,
                           ie_task_kind_name(m->plugin->table.task));
-    if (st == IE_OK) st = ie_sha256_file_hex(statistics_path, m->statistics_sha256);
+    /* The statistics are read once: other datasets are prepared from this text. */
+    size_t size = 0;
+    if (st == IE_OK) st = ie_read_file(statistics_path, &m->statistics_text, &size);
+    if (st == IE_OK) {
+        uint8_t digest[IE_SHA256_DIGEST_SIZE];
+        ie_sha256_buffer(m->statistics_text, size, digest);
+        ie_sha256_hex(digest, m->statistics_sha256);
+    }
     if (st == IE_OK) st = ie_sha256_file_hex(weights_path, m->weights_sha256);
-    if (st == IE_OK) st = ie_scalar_data_from_statistics(statistics_path, ds, require_labels, &m->data);
+    if (st == IE_OK)
+        st = ie_scalar_data_from_statistics_text(m->statistics_text, statistics_path, ds, require_labels, &m->data);
     if (st == IE_OK) st = ie_plugin_validate_config(m->plugin, ie_config_text(m->cfg));
     char *json = NULL;
     if (st == IE_OK) st = model_config(m, &json);
@@ -147,6 +156,7 @@ void ie_scalar_model_close(ie_scalar_model *m) {
     ie_plugin_unload(m->plugin);
     ie_scalar_data_free(m->data);
     ie_config_free(m->cfg);
+    free(m->statistics_text);
     memset(m, 0, sizeof *m);
 }
 
@@ -172,9 +182,9 @@ static ie_status load_checked(ie_model *ctx, const ie_dataset_item *item, const 
                         (long long)want[3]);
 }
 
-ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out) {
+/* The subjects of d, prepared with the model's statistics, predicted. */
+static ie_status predict_data(ie_scalar_model *m, const ie_scalar_data *d, float **out) {
     *out = NULL;
-    const ie_scalar_data *d = m->data;
     const ie_dataset *ds = ie_scalar_data_dataset(d);
     int n = ie_dataset_count(ds), K = ie_scalar_data_output_count(d);
     float *pred = calloc((size_t)n * (size_t)K + 1, sizeof *pred);
@@ -219,4 +229,19 @@ ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out) {
     }
     *out = pred;
     return IE_OK;
+}
+
+ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out) { return predict_data(m, m->data, out); }
+
+ie_status ie_scalar_model_predict_dataset(ie_scalar_model *m, const ie_dataset *ds, ie_scalar_data **data,
+                                          float **out) {
+    *data = NULL;
+    *out = NULL;
+    IE_TRY(ie_scalar_data_from_statistics_text(m->statistics_text, m->statistics, ds, false, data));
+    ie_status st = predict_data(m, *data, out);
+    if (st != IE_OK) {
+        ie_scalar_data_free(*data);
+        *data = NULL;
+    }
+    return st;
 }

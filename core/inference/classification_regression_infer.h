@@ -52,13 +52,16 @@ typedef struct ie_scalar_model {
     char run_dir[4200];       /* where the host's run folder points ("" for none) */
     char config_path[4200], weights[4200], statistics[4200];
     char config_sha256[65], weights_sha256[65], statistics_sha256[65];
+    char *statistics_text;    /* the statistics file as read at open */
 } ie_scalar_model;
 
 /* Opens a classification or regression model for inference on ds: the
  * config (resolved, as the run saved it), the statistics
  * (data_statistics.json) that prepare ds, and the weights (a safetensors
  * file with every parameter and buffer of the model).  epoch is recorded
- * (-1: unknown).  With require_labels, ds must have the label columns. */
+ * (-1: unknown).  With require_labels, ds must have the label columns.
+ * ds may be NULL: the model is opened for ie_scalar_model_predict_dataset
+ * only.  Each file is read here and never again. */
 ie_status ie_scalar_model_open(const char *config_path, const char *statistics_path, const char *weights_path,
                                int epoch, const char *run_dir, const ie_dataset *ds, bool require_labels,
                                ie_scalar_model *out);
@@ -69,6 +72,39 @@ void ie_scalar_model_close(ie_scalar_model *m);
  * [subjects x outputs] (malloc'd, free()), the predictions of
  * ie_scalar_outputs_map.  Same results for any thread or worker count. */
 ie_status ie_scalar_model_predict(ie_scalar_model *m, float **out);
+/* The same for another dataset, prepared with the statistics read at open
+ * (every check of scalar_statistics.h; the label columns are optional)
+ * into *data, which the caller frees (ie_scalar_data_free) and which gives
+ * the labels and output names.  The model is not changed: the same ds
+ * gives the same predictions before and after any other. */
+ie_status ie_scalar_model_predict_dataset(ie_scalar_model *m, const ie_dataset *ds, ie_scalar_data **data,
+                                          float **out);
+
+/* ---- a run or ensemble opened once, for many datasets ---- */
+
+/* Every member open (innereye infer opens one for its dataset; innereye
+ * serve one for all its requests). */
+typedef struct ie_scalar_member {
+    ie_scalar_model model;
+    char source[4200]; /* the run it came from */
+} ie_scalar_member;
+
+typedef struct ie_scalar_session {
+    int n_members;
+    ie_scalar_member *members;
+} ie_scalar_session;
+
+/* Opens a run (its last checkpoint, or checkpoint: a file, or a name in
+ * RUN/checkpoints) or every member of an ensemble folder (checkpoint must
+ * be NULL); the members must predict the same outputs. */
+ie_status ie_scalar_session_open(const char *run, const char *checkpoint, ie_scalar_session *s);
+/* Predicts ds: *mean [subjects x outputs] (malloc'd) is the mean of the
+ * members' predictions (ie_scalar_model_predict_dataset) in double, *data
+ * member 0's data for ds (labels, output names; ie_scalar_data_free).
+ * Nothing of the session changes, so requests may come in any order. */
+ie_status ie_scalar_session_predict(ie_scalar_session *s, const ie_dataset *ds, ie_scalar_data **data,
+                                    double **mean);
+void ie_scalar_session_close(ie_scalar_session *s);
 
 /* ---- `innereye infer` on a classification or regression run ---- */
 

@@ -30,116 +30,12 @@ static bool exists(const char *path) {
     return stat(path, &sb) == 0;
 }
 
-/* ---- one member: where its files are ---- */
-
-typedef struct member_files {
-    char config[PATH_SIZE], weights[PATH_SIZE], statistics[PATH_SIZE], source[PATH_SIZE];
-    int epoch;
-} member_files;
-
-/* The weights of a single run: --checkpoint (a file, or a name in
- * RUN/checkpoints), else the last checkpoint's. */
-static ie_status run_weights(const char *run, const char *checkpoint, member_files *f) {
-    f->epoch = -1;
-    if (checkpoint) {
-        IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s", checkpoint));
-        if (!exists(f->weights))
-            IE_TRY(ie_path_format(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, checkpoint));
-        if (!exists(f->weights))
-            return ie_error_set(IE_ERR_IO, "--checkpoint %s: no such file (nor %s/checkpoints/%s)", checkpoint, run,
-                                checkpoint);
-        return IE_OK;
-    }
-    char last[PATH_SIZE], *text = NULL;
-    IE_TRY(ie_path_format(last, sizeof last, "%s/checkpoints/last.json", run));
-    char fold0[PATH_SIZE];
-    IE_TRY(ie_path_format(fold0, sizeof fold0, "%s/fold_0", run));
-    if (!exists(last) && exists(fold0))
-        return ie_error_set(IE_ERR_IO, "%s is a cross-validation, not one run: give --run %s/ensemble (the folds' "
-                                       "ensemble) or --run %s/fold_<i>", run, run, run);
-    if (!exists(last))
-        return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s is missing): was the run stopped before its first "
-                            "checkpoint?", run, last);
-    IE_TRY(ie_read_file(last, &text, NULL));
-    cJSON *rec = cJSON_Parse(text);
-    free(text);
-    cJSON *weights = cJSON_GetObjectItemCaseSensitive(rec, "weights");
-    cJSON *epoch = cJSON_GetObjectItemCaseSensitive(rec, "epoch");
-    ie_status st = cJSON_IsString(weights) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no \"weights\" entry", last);
-    if (st == IE_OK) st = ie_path_format(f->weights, sizeof f->weights, "%s/checkpoints/%s", run, weights->valuestring);
-    if (st == IE_OK && cJSON_IsNumber(epoch)) f->epoch = (int)epoch->valuedouble;
-    cJSON_Delete(rec);
-    return st;
-}
-
-static ie_status find_members(const ie_scalar_infer_request *r, member_files **out, int *count) {
-    *out = NULL;
-    *count = 0;
-    bool ensemble = ie_ensemble_is(r->run);
-    if (ensemble && r->checkpoint)
-        return ie_error_set(IE_ERR_CONFIG, "--checkpoint goes with a single run; %s is an ensemble, whose members' "
-                            "weights are fixed", r->run);
-    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
-    int n = 1;
-    if (ensemble) IE_TRY(ie_ensemble_members(r->run, &n, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
-    member_files *f = calloc((size_t)n, sizeof *f);
-    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    ie_status st = IE_OK;
-    if (!ensemble) {
-        st = ie_path_format(f->config, sizeof f->config, "%s/config.resolved.json", r->run);
-        if (st == IE_OK)
-            st = ie_path_format(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, r->run);
-        if (st == IE_OK) st = ie_path_format(f->source, sizeof f->source, "%s", r->run);
-        if (st == IE_OK) st = run_weights(r->run, r->checkpoint, f);
-        if (st == IE_OK && !exists(f->statistics))
-            st = ie_error_set(IE_ERR_IO, "%s has no " IE_SCALAR_STATISTICS_FILE " (the training statistics that "
-                              "prepare new data): the run was made by an older innereye; train it again to predict "
-                              "new data", r->run);
-    }
-    for (int i = 0; ensemble && st == IE_OK && i < n; i++) {
-        ie_ensemble_member info;
-        st = ie_path_format(f[i].config, sizeof f[i].config, "%s", configs[i]);
-        if (st == IE_OK) st = ie_path_format(f[i].weights, sizeof f[i].weights, "%s", weights[i]);
-        if (st == IE_OK) st = ie_ensemble_member_info(r->run, i, &info);
-        if (st == IE_OK && !info.statistics[0])
-            st = ie_error_set(IE_ERR_IO, "%s: member %d (from %s) has no " IE_SCALAR_STATISTICS_FILE ": build the "
-                              "ensemble again from runs that have it (innereye ensemble)", r->run, i,
-                              info.source_run[0] ? info.source_run : "?");
-        if (st == IE_OK) {
-            st = ie_path_format(f[i].statistics, sizeof f[i].statistics, "%s", info.statistics);
-            if (st == IE_OK) st = ie_path_format(f[i].source, sizeof f[i].source, "%s", info.source_run);
-            f[i].epoch = info.epoch;
-        }
-    }
-    if (st != IE_OK) {
-        free(f);
-        return st;
-    }
-    *out = f;
-    *count = n;
-    return IE_OK;
-}
-
-/* Members must predict the same things. */
-static ie_status check_same_outputs(const ie_scalar_model *a, const ie_scalar_model *b, const char *run) {
-    const ie_scalar_config *ca = ie_scalar_data_config(a->data), *cb = ie_scalar_data_config(b->data);
-    int K = ie_scalar_data_output_count(a->data);
-    bool same = ca->target == cb->target && K == ie_scalar_data_output_count(b->data);
-    for (int k = 0; same && k < K; k++)
-        same = !strcmp(ie_scalar_data_output_name(a->data, k), ie_scalar_data_output_name(b->data, k));
-    same = same && ca->n_labels == cb->n_labels;
-    for (int k = 0; same && k < ca->n_labels; k++) same = !strcmp(ca->label_columns[k], cb->label_columns[k]);
-    if (!same)
-        return ie_error_set(IE_ERR_CONFIG, "%s: members %s and %s predict different outputs (targets, label columns "
-                            "or classes); an ensemble averages the same outputs", run, a->statistics, b->statistics);
-    return IE_OK;
-}
-
 /* ---- files ---- */
 
-static cJSON *member_record(const ie_scalar_model *m, const member_files *f) {
+static cJSON *member_record(const ie_scalar_member *member) {
+    const ie_scalar_model *m = &member->model;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "source_run", f->source);
+    cJSON_AddStringToObject(j, "source_run", member->source);
     cJSON_AddStringToObject(j, "config", m->config_path);
     cJSON_AddStringToObject(j, "config_sha256", m->config_sha256);
     cJSON_AddStringToObject(j, "weights", m->weights);
@@ -184,9 +80,8 @@ static void remove_partial(const char *dir) {
 }
 
 /* predictions.csv (and metrics when there are labels) into dir. */
-static ie_status write_results(const char *dir, const ie_scalar_model *m0, const double *mean, int epoch,
+static ie_status write_results(const char *dir, const ie_scalar_data *d, const double *mean, int epoch,
                                cJSON *record) {
-    const ie_scalar_data *d = m0->data;
     const ie_dataset *ds = ie_scalar_data_dataset(d);
     int n = ie_dataset_count(ds), K = ie_scalar_data_output_count(d);
     ie_predictions *p = NULL, *written = NULL;
@@ -227,46 +122,27 @@ static ie_status write_results(const char *dir, const ie_scalar_model *m0, const
 typedef struct job {
     const ie_scalar_infer_request *r;
     ie_dataset *ds;
-    member_files *files;
-    int n_members;
-    ie_scalar_model first; /* member 0 stays open: its data gives labels and names */
-    double *sum;
+    ie_scalar_session session;
+    ie_scalar_data *data; /* member 0's data for ds: labels and names */
+    double *mean;
     cJSON *record;
     char partial[PATH_SIZE + 64];
 } job;
 
 static ie_status predict_members(job *j) {
+    IE_TRY(ie_scalar_session_open(j->r->run, j->r->checkpoint, &j->session));
+    IE_TRY(ie_scalar_session_predict(&j->session, j->ds, &j->data, &j->mean));
     int n = ie_dataset_count(j->ds);
-    for (int i = 0; i < j->n_members; i++) {
-        ie_scalar_model other, *m = i == 0 ? &j->first : &other;
-        const member_files *f = &j->files[i];
-        const char *run_dir = j->n_members == 1 ? j->r->run : ""; /* members run outside their source runs */
-        ie_status st = ie_scalar_model_open(f->config, f->statistics, f->weights, f->epoch, run_dir, j->ds, false, m);
-        if (st != IE_OK)
-            return j->n_members > 1 ? ie_error_wrap(st, "ensemble member %d (%s)", i, f->config) : st;
-        if (i == 0) {
-            int K = ie_scalar_data_output_count(m->data);
-            j->sum = calloc((size_t)n * (size_t)K + 1, sizeof *j->sum);
-            if (!j->sum) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
-        } else {
-            st = check_same_outputs(&j->first, m, j->r->run);
-        }
-        float *pred = NULL;
-        if (st == IE_OK) st = ie_scalar_model_predict(m, &pred);
-        int K = ie_scalar_data_output_count(j->first.data);
-        for (size_t x = 0; st == IE_OK && x < (size_t)n * (size_t)K; x++) j->sum[x] += pred[x];
-        free(pred);
-        if (st == IE_OK) {
-            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(j->record, "members"), member_record(m, f));
-            char epoch[32] = "";
-            if (m->epoch >= 0) snprintf(epoch, sizeof epoch, " (epoch %d)", m->epoch);
-            printf("member %d: %s %s, weights %s%s: %d subjects predicted\n", i, m->plugin->table.name,
-                   m->plugin->table.version, m->weights, epoch, n);
-            fflush(stdout);
-        }
-        if (i > 0) ie_scalar_model_close(m);
-        if (st != IE_OK) return j->n_members > 1 ? ie_error_wrap(st, "ensemble member %d (%s)", i, f->config) : st;
+    for (int i = 0; i < j->session.n_members; i++) {
+        const ie_scalar_model *m = &j->session.members[i].model;
+        cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(j->record, "members"),
+                             member_record(&j->session.members[i]));
+        char epoch[32] = "";
+        if (m->epoch >= 0) snprintf(epoch, sizeof epoch, " (epoch %d)", m->epoch);
+        printf("member %d: %s %s, weights %s%s: %d subjects predicted\n", i, m->plugin->table.name,
+               m->plugin->table.version, m->weights, epoch, n);
     }
+    fflush(stdout);
     return IE_OK;
 }
 
@@ -287,14 +163,14 @@ static ie_status start_record(job *j) {
 }
 
 static void finish_record(job *j) {
-    const ie_scalar_data *d = j->first.data;
+    const ie_scalar_data *d = j->data;
     const ie_scalar_config *c = ie_scalar_data_config(d);
     cJSON_AddStringToObject(j->record, "target", ie_scalar_target_name(c->target));
     cJSON *outputs = cJSON_AddArrayToObject(j->record, "outputs");
     for (int k = 0; k < ie_scalar_data_output_count(d); k++)
         cJSON_AddItemToArray(outputs, cJSON_CreateString(ie_scalar_data_output_name(d, k)));
     cJSON_AddBoolToObject(j->record, "labels", ie_scalar_data_has_labels(d));
-    if (j->n_members > 1)
+    if (j->session.n_members > 1)
         cJSON_AddStringToObject(j->record, "combine", c->target == IE_TARGET_REGRESSION
                                                           ? "mean of the members' values"
                                                           : "mean of the members' probabilities");
@@ -306,17 +182,13 @@ static ie_status run_job(job *j) {
         return ie_error_set(IE_ERR_IO, "%s already exists; inference never overwrites results: give another --out "
                             "folder, or move it away", r->out);
     IE_TRY(ie_dataset_load(r->dataset, IE_DATASET_DEFAULT_SUBJECT_COLUMN, &j->ds));
-    IE_TRY(find_members(r, &j->files, &j->n_members));
     IE_TRY(start_record(j));
     printf("%s: %d subject%s of %s -> %s; %d thread%s\n", r->run, ie_dataset_count(j->ds),
            ie_dataset_count(j->ds) == 1 ? "" : "s", r->dataset, r->out, ie_threads_get(),
            ie_threads_get() == 1 ? "" : "s");
     IE_TRY(predict_members(j));
-    int n = ie_dataset_count(j->ds), K = ie_scalar_data_output_count(j->first.data);
-    for (size_t x = 0; x < (size_t)n * (size_t)K; x++) j->sum[x] /= j->n_members;
     finish_record(j);
-    if (!ie_scalar_data_has_labels(j->first.data))
-        printf("the CSV has no label columns: predictions only, no metrics\n");
+    if (!ie_scalar_data_has_labels(j->data)) printf("the CSV has no label columns: predictions only, no metrics\n");
 
     /* Everything goes into a hidden sibling folder, renamed when complete. */
     IE_TRY(make_parent(r->out));
@@ -329,7 +201,8 @@ static ie_status run_job(job *j) {
         j->partial[0] = '\0';
         return st;
     }
-    IE_TRY(write_results(j->partial, &j->first, j->sum, j->n_members == 1 ? j->first.epoch : -1, j->record));
+    int epoch = j->session.n_members == 1 ? j->session.members[0].model.epoch : -1;
+    IE_TRY(write_results(j->partial, j->data, j->mean, epoch, j->record));
     char path[PATH_SIZE + 128];
     IE_TRY(ie_path_format(path, sizeof path, "%s/inference.json", j->partial));
     IE_TRY(write_json(path, j->record));
@@ -346,10 +219,10 @@ ie_status ie_scalar_infer(const ie_scalar_infer_request *r) {
     job j = {.r = r};
     ie_status st = run_job(&j);
     if (j.partial[0]) remove_partial(j.partial);
-    ie_scalar_model_close(&j.first);
+    ie_scalar_session_close(&j.session);
+    ie_scalar_data_free(j.data);
     cJSON_Delete(j.record);
-    free(j.sum);
-    free(j.files);
+    free(j.mean);
     ie_dataset_free(j.ds);
     if (st == IE_OK) printf("predictions: %s/predictions.csv\n", r->out);
     return st;

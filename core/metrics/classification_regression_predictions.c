@@ -98,6 +98,10 @@ int ie_predictions_count(const ie_predictions *p) { return p->count; }
 const ie_prediction_row *ie_predictions_row(const ie_predictions *p, int i) { return &p->rows[i]; }
 const char *ie_predictions_name(const ie_predictions *p) { return p->name; }
 
+void ie_prediction_text(double prediction, char text[IE_PREDICTION_TEXT_SIZE]) {
+    snprintf(text, IE_PREDICTION_TEXT_SIZE, "%.9g", prediction);
+}
+
 ie_status ie_predictions_write_csv(const ie_predictions *p, const char *path) {
     char *text = NULL;
     size_t size = 0;
@@ -110,8 +114,10 @@ ie_status ie_predictions_write_csv(const ie_predictions *p, const char *path) {
         fputc(',', f);
         ie_csv_write_field(f, r->target);
         /* No label (inference on data without label columns): an empty field. */
-        if (isnan(r->label)) fprintf(f, ",,%.9g,", r->prediction);
-        else fprintf(f, ",%.9g,%.9g,", r->label, r->prediction);
+        char prediction[IE_PREDICTION_TEXT_SIZE];
+        ie_prediction_text(r->prediction, prediction);
+        if (isnan(r->label)) fprintf(f, ",,%s,", prediction);
+        else fprintf(f, ",%.9g,%s,", r->label, prediction);
         ie_csv_write_field(f, r->split);
         fputc(',', f);
         ie_csv_write_field(f, r->epoch);

@@ -43,6 +43,11 @@ ie_status ie_predictions_add(ie_predictions *p, const char *subject, const char 
 int ie_predictions_count(const ie_predictions *p);
 const ie_prediction_row *ie_predictions_row(const ie_predictions *p, int i);
 
+/* A prediction as the CSV holds it (9 significant digits): what `innereye
+ * serve` answers is this text, so it equals infer's file digit for digit. */
+#define IE_PREDICTION_TEXT_SIZE 40
+void ie_prediction_text(double prediction, char text[IE_PREDICTION_TEXT_SIZE]);
+
 /* Writes the table as CSV to `path` atomically. */
 ie_status ie_predictions_write_csv(const ie_predictions *p, const char *path);
 /* Reads a predictions CSV (columns subject, target, label, prediction

@@ -89,6 +89,13 @@ typedef struct ie_serve_options {
     FILE *log;               /* request log lines */
 } ie_serve_options;
 
+/* A JSON answer's body: j's compact text and a newline, malloc'd (free();
+ * *size, when not NULL, is its length).  j is deleted; NULL (j NULL, or out
+ * of memory) is returned as NULL.  Every JSON the server and its apps
+ * answer is made by this one function. */
+struct cJSON;
+char *ie_serve_json_text(struct cJSON *j, size_t *size);
+
 /* Listens, prints "listening on http://HOST:PORT" to stdout, answers until
  * SIGINT or SIGTERM, then returns IE_OK.  Fails before listening when the
  * address cannot be used (names it). */

@@ -120,8 +120,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, request *r, int status,
     return ok;
 }
 
-/* cJSON's text with a newline, as a malloc'd buffer for respond(). */
-static char *json_text(cJSON *j, size_t *size) {
+char *ie_serve_json_text(cJSON *j, size_t *size) {
     char *text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!text) return NULL;
@@ -131,7 +130,7 @@ static char *json_text(cJSON *j, size_t *size) {
         memcpy(out, text, n);
         out[n] = '\n';
         out[n + 1] = '\0';
-        *size = n + 1;
+        if (size) *size = n + 1;
     }
     cJSON_free(text);
     return out;
@@ -147,7 +146,7 @@ static char *error_body(int status, const char *fmt, va_list ap, size_t *size) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "error", message);
     cJSON_AddNumberToObject(j, "status", status);
-    return json_text(j, size);
+    return ie_serve_json_text(j, size);
 }
 
 static enum MHD_Result respond_error(struct MHD_Connection *c, request *r, int status, const char *fmt, ...)
@@ -501,7 +500,7 @@ static enum MHD_Result first_call(server *srv, struct MHD_Connection *c, request
         cJSON_AddNumberToObject(j, "requests", active);
         cJSON_AddNumberToObject(j, "max_requests", srv->opt->max_requests);
         size_t size = 0;
-        char *body = json_text(j, &size);
+        char *body = ie_serve_json_text(j, &size);
         return body ? respond(c, r, MHD_HTTP_OK, "application/json", body, size, NULL) : MHD_NO;
     }
     bool model = !strcmp(url, "/v1/model"), segment = !strcmp(url, "/v1/segment");

@@ -233,6 +233,37 @@ static ie_status unpack_zip(const void *data, size_t size, size_t limit, const c
     return st;
 }
 
+static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+static uint32_t big_endian32(const uint8_t *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A PNG's size decoded, from its header (the IHDR chunk that must follow
+ * the signature), bounded before anything decodes it: libpng allocates
+ * what the header declares. */
+static ie_status check_png(const uint8_t *p, size_t size, size_t limit, bool *over_limit) {
+    if (size < 8 + 8 + 13 || big_endian32(p + 8) != 13 || memcmp(p + 12, "IHDR", 4) != 0)
+        return ie_error_set(IE_ERR_IO, "the PNG is truncated or damaged: its header (the IHDR chunk) is missing "
+                            "after the signature; send the whole file");
+    uint32_t width = big_endian32(p + 16), height = big_endian32(p + 20);
+    uint8_t depth = p[24], colour = p[25];
+    /* Samples per pixel as decoded: grey, -, RGB, palette (expanded to RGBA), grey+alpha, -, RGBA. */
+    static const int channels[7] = {1, 0, 3, 4, 2, 0, 4};
+    if (colour > 6 || !channels[colour] || (depth != 1 && depth != 2 && depth != 4 && depth != 8 && depth != 16))
+        return ie_error_set(IE_ERR_IO, "the PNG header is damaged: colour type %u with bit depth %u is not a PNG "
+                            "format; send the file as it was written", colour, depth);
+    if (width == 0 || height == 0)
+        return ie_error_set(IE_ERR_IO, "the PNG header is damaged: it declares %u x %u pixels", width, height);
+    double bytes = (double)width * (double)height * channels[colour] * (depth == 16 ? 2 : 1);
+    if (bytes > (double)limit) {
+        *over_limit = true;
+        return ie_error_set(IE_ERR_IO, "the PNG declares %u x %u pixels (%.0f MB decoded), more than --max-image-mb "
+                            "%.0f allows; send a smaller image", width, height, bytes / MB, (double)limit / MB);
+    }
+    return IE_OK;
+}
+
 ie_status ie_upload_unpack(const void *data, size_t size, size_t max_decompressed, const char *dir,
                            ie_upload_kind *kind, char *image, size_t image_size, bool *over_limit) {
     const uint8_t *p = data;
@@ -258,9 +289,14 @@ ie_status ie_upload_unpack(const void *data, size_t size, size_t max_decompresse
         IE_TRY(check_nrrd(data, size));
         *kind = IE_UPLOAD_NRRD;
         name = "upload.nrrd";
+    } else if (size >= sizeof png_signature && !memcmp(p, png_signature, sizeof png_signature)) {
+        IE_TRY(check_png(p, size, max_decompressed, over_limit));
+        *kind = IE_UPLOAD_PNG;
+        name = "upload.png";
     } else {
         return ie_error_set(IE_ERR_UNSUPPORTED, "the upload (%zu bytes) is not an image this server reads: send a "
-                            "NIfTI (.nii, .nii.gz), a single-file NRRD (.nrrd) or a zip of one DICOM series", size);
+                            "NIfTI (.nii, .nii.gz), a single-file NRRD (.nrrd), a zip of one DICOM series or a PNG",
+                            size);
     }
     IE_TRY(ie_path_join(image, image_size, dir, name));
     return write_all(image, data, size);

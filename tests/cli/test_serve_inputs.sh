@@ -8,9 +8,11 @@
 #     of infer --image --image --mask; the fields' order does not matter;
 #   a one-channel run: the field "mask" is infer --mask, the field "image"
 #     the plain body;
-#   classification and regression runs (tests/cli/tabular_dataset.sh):
-#     values as fields give JSON whose predictions are, digit for digit,
-#     infer's predictions.csv for the same subjects;
+#   classification and regression runs (tests/cli/tabular_dataset.sh) and
+#     an ensemble of two: values as fields give JSON whose predictions are,
+#     digit for digit, infer's predictions.csv for the same subjects, with
+#     the run's folder moved away right after the server started (it is
+#     read once) and a subject asked again after others (same answer);
 #   refusals with 400 and a message: a missing channel, an unknown field, a
 #     value for a file, a field given twice, a plain body for a two-channel
 #     model, a malformed multipart body;
@@ -175,13 +177,16 @@ for kind in binary regression; do
   check "infer on its CSV (the reference)" test $? -eq 0 || cat "$out/inf.txt"
   start_server $kind --run "$out/$kind" --timeout 20
   check "the $kind run is served" test -n "$base"
+  # The run is read once, at the start: moved away, it cannot be read per request.
+  mv "$out/$kind" "$out/$kind.away"
   curl -s --max-time 60 "$base/v1/model" > "$out/model.json"
   task=classification
   [ $kind = regression ] && task=regression
   check "GET /v1/model says its task, target, outputs and columns" grep -Eq \
-    "\"task\":\"$task\",\"target\":\"$kind\",\"outputs\":\[\"(sick|volume)\"\].*\"value_columns\":\[\"age\",\"bmi\",\"site\",\"sex\"\]" \
+    "\"task\":\"$task\",\"target\":\"$kind\",\"outputs\":\[\"(sick|volume)\"\],\"members\":1,.*\"value_columns\":\[\"age\",\"bmi\",\"site\",\"sex\"\]" \
     "$out/model.json" || cat "$out/model.json"
-  for subject in s001 s017 s040; do
+  # s001 twice: what came between changes nothing.
+  for subject in s001 s017 s040 s001; do
     IFS=, read -r _ age bmi site sex _ < <(grep "^$subject," "$out/tabular.csv")
     code=$(post -F "age=$age" -F "bmi=$bmi" -F "site=$site" -F "sex=$sex")
     want=$(awk -F, -v s=$subject '$1 == s { printf "%s{\"target\":\"%s\",\"prediction\":%s}", n++ ? "," : "", $2, $4 }' \
@@ -195,7 +200,32 @@ for kind in binary regression; do
   refused "$kind: a file for a value" 400 "'age' must be a value" -F "age=@$img"
   stop_server
   check "SIGTERM stops it: exit 0" test $? -eq 0
+  mv "$out/$kind.away" "$out/$kind"
 done
+# An ensemble of two binary runs (seeds differ): every member is opened at
+# the start; each answer is infer's mean on the ensemble.
+"$innereye" train --config "$out/binary.json" --output-dir "$out" --set run.name=binary2 --set seed=5 --threads 2 \
+  > "$out/train_binary2.txt" 2>&1
+check "a second binary run trains" test $? -eq 0
+"$innereye" ensemble --runs "$out/binary" "$out/binary2" --out "$out/ens" > "$out/ens.txt" 2>&1
+check "the two make an ensemble" test $? -eq 0 || cat "$out/ens.txt"
+"$innereye" infer --run "$out/ens" --dataset "$out/tabular.csv" --out "$out/inf_ens" > "$out/inf.txt" 2>&1
+check "infer on the ensemble (the reference)" test $? -eq 0 || cat "$out/inf.txt"
+start_server ens --run "$out/ens" --timeout 20
+mv "$out/ens" "$out/ens.away"
+curl -s --max-time 60 "$base/v1/model" > "$out/model.json"
+check "GET /v1/model: 2 members" grep -q '"members":2' "$out/model.json"
+for subject in s003 s030; do
+  IFS=, read -r _ age bmi site sex _ < <(grep "^$subject," "$out/tabular.csv")
+  check "ensemble $subject: 200" test "$(post -F "age=$age" -F "bmi=$bmi" -F "site=$site" -F "sex=$sex")" = 200
+  want=$(awk -F, -v s=$subject '$1 == s { print $4 }' "$out/inf_ens/predictions.csv")
+  single=$(awk -F, -v s=$subject '$1 == s { print $4 }' "$out/inf_binary/predictions.csv")
+  check "... infer's mean over the members, digit for digit" \
+    test "$(cat "$out/body")" = "{\"predictions\":[{\"target\":\"sick\",\"prediction\":$want}]}"
+  check "... which is not the first member's alone (the test means something)" test "$want" != "$single"
+done
+stop_server
+mv "$out/ens.away" "$out/ens"
 # A bundle of the classification run serves the same numbers.
 "$innereye" export --run "$out/binary" --format bundle --out "$out/binary.bundle" > "$out/export.txt" 2>&1
 check "export --format bundle of the binary run" test $? -eq 0

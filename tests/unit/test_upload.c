@@ -3,6 +3,7 @@
  * them), gzip streams with zlib; each refusal is checked for its code, its
  * message and that nothing was written outside the work folder. */
 #include <dirent.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,6 +69,23 @@ static int count_files(const char *dir) {
         if (e->d_name[0] != '.') n++;
     if (d) closedir(d);
     return n;
+}
+
+/* A PNG's signature and IHDR chunk declaring width x height of a colour
+ * type and bit depth (CRC left zero: the upload checks the header only;
+ * libpng checks the rest when the image reader decodes it). */
+static blob make_png_header(uint32_t width, uint32_t height, uint8_t depth, uint8_t colour) {
+    static char png[8 + 8 + 13 + 4];
+    static const uint8_t head[16] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R'};
+    memset(png, 0, sizeof png);
+    memcpy(png, head, sizeof head);
+    for (int i = 0; i < 4; i++) {
+        png[16 + i] = (char)(width >> (24 - 8 * i));
+        png[20 + i] = (char)(height >> (24 - 8 * i));
+    }
+    png[24] = (char)depth;
+    png[25] = (char)colour;
+    return (blob){.data = png, .size = sizeof png};
 }
 
 /* Unpacks into a fresh folder; returns the status, fills image/over. */
@@ -188,6 +206,42 @@ int main(void) {
     static const char nrrd_detached[] = "NRRD0004\ntype: uchar\ndimension: 1\nsizes: 2\ndata file: /etc/passwd\n\n";
     blob detached = {.data = (char *)nrrd_detached, .size = sizeof nrrd_detached - 1};
     CHECK_FAILS(unpack(detached, MB, &kind, image, &over, dir), IE_ERR_UNSUPPORTED, "separate data file");
+    ie_remove_tree(dir);
+
+    /* PNG: the decoded size its header declares (width x height x samples
+     * per pixel x bytes per sample; a palette decodes to RGBA) is bounded
+     * before anything decodes it. */
+    static const struct {
+        uint32_t width, height;
+        uint8_t depth, colour;
+        bool fits; /* within 1 MB */
+    } pngs[] = {{28, 28, 8, 0, true},          {1024, 1024, 8, 0, true},  {1024, 1025, 8, 0, false},
+                {1024, 1024, 16, 0, false},    {512, 512, 8, 3, true},    {513, 512, 8, 3, false},
+                {512, 682, 8, 2, true},        {512, 683, 8, 2, false},   {65536, 65536, 8, 0, false}};
+    for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
+        blob png = make_png_header(pngs[i].width, pngs[i].height, pngs[i].depth, pngs[i].colour);
+        ie_status st = unpack(png, MB, &kind, image, &over, dir);
+        if (pngs[i].fits) {
+            CHECK(st == IE_OK && kind == IE_UPLOAD_PNG && strstr(image, "upload.png"),
+                  "PNG %ux%u depth %u colour %u is taken as upload.png (%s)", pngs[i].width, pngs[i].height,
+                  pngs[i].depth, pngs[i].colour, ie_error_message());
+        } else {
+            CHECK(st == IE_ERR_IO && over && strstr(ie_error_message(), "more than --max-image-mb 1 allows"),
+                  "PNG %ux%u depth %u colour %u is over 1 MB decoded: %s", pngs[i].width, pngs[i].height,
+                  pngs[i].depth, pngs[i].colour, ie_error_message());
+            CHECK(count_files(dir) == 0, "nothing written for an oversized PNG");
+        }
+        ie_remove_tree(dir);
+    }
+    blob png = make_png_header(28, 28, 8, 5); /* colour type 5 does not exist */
+    CHECK_FAILS(unpack(png, MB, &kind, image, &over, dir), IE_ERR_IO, "colour type 5 with bit depth 8");
+    CHECK(!over, "a damaged header is not over a limit");
+    ie_remove_tree(dir);
+    png = make_png_header(0, 28, 8, 0);
+    CHECK_FAILS(unpack(png, MB, &kind, image, &over, dir), IE_ERR_IO, "declares 0 x 28 pixels");
+    ie_remove_tree(dir);
+    png.size = 12; /* the signature and a cut chunk */
+    CHECK_FAILS(unpack(png, MB, &kind, image, &over, dir), IE_ERR_IO, "the IHDR chunk) is missing");
     ie_remove_tree(dir);
 
     blob text = {.data = "hello", .size = 5};
