@@ -154,6 +154,10 @@ ie_status ie_node_saved_data(ie_node *node, int i, ie_tensor **out, bool *regene
     return st;
 }
 
+static bool sole_holder(const ie_tensor *t) {
+    return atomic_load(&t->refcount) == 1 && t->storage && atomic_load(&t->storage->refcount) == 1;
+}
+
 /* Two gradients of one tensor are summed by the backend's add kernel, the
  * one the ie_add op calls for operands of one shape: autograd sits below the
  * ops, and this sum is never recorded. */
@@ -169,8 +173,15 @@ static ie_status accumulate_into(ie_tensor **slot, ie_tensor *grad) {
     }
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx("autograd: gradient sum", grad, IE_KERNEL_POINTWISE_BINARY, &ctx));
-    /* Out of place: the same gradient tensor may be shared by several inputs. */
+    /* The same gradient tensor may be shared by several inputs (an add passes
+     * its own to both), so the sum is written in place only when this slot
+     * is the sole holder of the tensor and of its storage; otherwise to a new
+     * tensor.  The kernel is elementwise, so both give the same bytes. */
     ie_tensor *sum = NULL;
+    if (sole_holder(*slot)) {
+        ie_broadcast none = {IE_BROADCAST_NONE, 1, 1, 1};
+        return ctx->backend->pointwise->binary(ctx, IE_BINARY_ADD, *slot, grad, none, *slot);
+    }
     IE_TRY(ie_tensor_empty_like(*slot, &sum));
     ie_status st = ctx->backend->pointwise->binary(ctx, IE_BINARY_ADD, *slot, grad,
                                                    (ie_broadcast){IE_BROADCAST_NONE, 1, 1, 1}, sum);

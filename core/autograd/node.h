@@ -38,7 +38,8 @@ struct ie_node {
     int64_t ints[24];
     void *ctx;                /* op-private data, freed with ctx_free */
     void (*ctx_free)(void *ctx);
-    ie_tensor *grad;          /* gradient of the output, during backward */
+    ie_tensor *grad;          /* gradient of the output, during backward (which may release it
+                               * and set it NULL after its last read, to free the memory early) */
     /* Recomputes the output from what the node saved, bit for bit (cheap
      * ops such as batch norm + ReLU): a consumer may then save the recipe
      * instead of the data (ie_node_save_or_recipe).  NULL: not offered. */

@@ -24,7 +24,8 @@ struct ie_norm_kernels {
      * running_var [C] with momentum and the unbiased variance, add 1 to the
      * int64 num_batches_tracked) or eval (normalise with the running
      * statistics).  save_mean [2 * C] / save_invstd [C] receive the statistics
-     * used. */
+     * used.  y may be x (ie_batch_norm_relu_consume): every statistic is read
+     * before the first write, and y[i] only from x[i]; batch_apply likewise. */
     ie_status (*batch_forward)(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
                                const ie_tensor *weight, const ie_tensor *bias,
                                ie_tensor *running_mean, ie_tensor *running_var,

@@ -207,6 +207,8 @@ static ie_status conv_backward(ie_node *node, ie_tensor *grad) {
         if (st == IE_OK)
             st = transposed ? k->forward(ctx, &g, grad, ws, NULL, gx) : k->backward_data(ctx, &g, grad, ws, NULL, gx);
         if (st == IE_OK) st = ie_autograd_accumulate(x, gx);
+        ie_tensor_release(gx); /* the input's gradient holds it now, or a sum that includes it */
+        gx = NULL;
     }
     if (st == IE_OK && ie_autograd_wants(w)) {
         ie_tensor *xs = NULL; /* the input, recomputed when only its recipe was saved */

@@ -252,13 +252,16 @@ static ie_status describe_batch_norm(ie_node *node, bool training, bool relu, fl
     return ie_trace_describe(node, "batch_norm", ints, 2, floats, 1, extra, 2);
 }
 
-/* The checked forward both batch norm ops share: y = batch_norm(x), then
+/* The checked forward the batch norm ops share: y = batch_norm(x), then
  * ReLU over it in place when relu; *mean / *invstd receive the statistics
- * (the caller records them on its node, then releases them). */
+ * (the caller records them on its node, then releases them).  in_place: y is
+ * x itself (a new reference), written over element by element; the kernels
+ * read every statistic before they write, and each output element only from
+ * the input element at its own index, so the bytes are those of a fresh y. */
 static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
                                     ie_tensor *running_mean, ie_tensor *running_var,
                                     ie_tensor *num_batches_tracked, bool training, float momentum, float eps,
-                                    bool relu, ie_tensor **y, ie_tensor **mean, ie_tensor **invstd,
+                                    bool relu, bool in_place, ie_tensor **y, ie_tensor **mean, ie_tensor **invstd,
                                     int64_t *sync_count) {
     IE_TRY(check_batch_norm(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
                             momentum, eps));
@@ -270,7 +273,11 @@ static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *wei
     int64_t n_mean = 2 * sh.c;
     *y = *mean = *invstd = NULL;
     *sync_count = 0;
-    ie_status st = ie_tensor_empty_like(x, y);
+    ie_status st = IE_OK;
+    if (in_place)
+        *y = ie_tensor_retain(x);
+    else
+        st = ie_tensor_empty_like(x, y);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &n_mean, x->device, mean);
     if (st == IE_OK) st = ie_tensor_empty_f32(1, &sh.c, x->device, invstd);
     if (st == IE_OK && sync) {
@@ -299,7 +306,7 @@ ie_status ie_batch_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_ten
     ie_tensor *y, *mean, *invstd;
     int64_t sync_count;
     IE_TRY(batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
-                              momentum, eps, false, &y, &mean, &invstd, &sync_count));
+                              momentum, eps, false, false, &y, &mean, &invstd, &sync_count));
     ie_node *node = NULL;
     ie_status st = record(op, batch_norm_backward, x, weight, bias, mean, invstd, norm_shape(x, 0), y, &node);
     if (node) node->ints[4] = training, node->ints[5] = sync_count > 0, node->ints[6] = sync_count;
@@ -363,13 +370,16 @@ static ie_status batch_norm_relu_backward(ie_node *node, ie_tensor *g) {
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(node->op, g, IE_KERNEL_NORM_BATCH_BACKWARD, &ctx));
     IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY_BACKWARD, node->op));
-    ie_tensor *x = NULL, *bn = NULL, *g_bn = NULL, *grads[3] = {NULL, NULL, NULL};
+    ie_tensor *x = NULL, *g_bn = NULL, *grads[3] = {NULL, NULL, NULL};
     ie_status st = ie_node_saved_data(node, 0, &x, NULL);
-    /* ReLU's backward needs only where the batch norm output is positive */
-    if (st == IE_OK) st = bn_relu_apply(node, x, false, &bn);
-    if (st == IE_OK) st = ie_tensor_empty_like(g, &g_bn);
-    if (st == IE_OK) st = ctx->backend->pointwise->unary_backward(ctx, IE_UNARY_RELU, bn, g, 0.0f, g_bn);
-    ie_tensor_release(bn);
+    /* ReLU's backward needs only where the batch norm output is positive; its
+     * result goes over the batch norm output (element i reads only element
+     * i), and the output gradient, not read again, is let go of at once:
+     * the input gradient can then take its memory. */
+    if (st == IE_OK) st = bn_relu_apply(node, x, false, &g_bn);
+    if (st == IE_OK) st = ctx->backend->pointwise->unary_backward(ctx, IE_UNARY_RELU, g_bn, g, 0.0f, g_bn);
+    ie_tensor_release(node->grad);
+    node->grad = NULL; /* g with it */
     if (st == IE_OK) st = grad_buffers(node, grads);
     if (st == IE_OK && node->ints[5]) st = sync_backward(node, x, g_bn, grads);
     else if (st == IE_OK)
@@ -392,7 +402,7 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
     ie_tensor *y, *mean, *invstd;
     int64_t sync_count;
     IE_TRY(batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training,
-                              momentum, eps, true, &y, &mean, &invstd, &sync_count));
+                              momentum, eps, true, false, &y, &mean, &invstd, &sync_count));
     ie_node *node = NULL;
     ie_status st = record(op, batch_norm_relu_backward, x, weight, bias, mean, invstd, norm_shape(x, 0), y, &node);
     if (st == IE_OK && node) {
@@ -409,6 +419,38 @@ ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, i
         ie_tensor_release(y);
         return st;
     }
+    *out = y;
+    return IE_OK;
+}
+
+/* Whether nothing but the caller can see x's values: its one reference is
+ * the caller's, its storage is no other tensor's (no view, no saved handle of
+ * an autograd node), and the result will not be differentiated. */
+static bool sole_owner(ie_tensor *x, ie_tensor *weight, ie_tensor *bias) {
+    ie_tensor *inputs[3] = {x, weight, bias};
+    return x && atomic_load(&x->refcount) == 1 && x->storage && atomic_load(&x->storage->refcount) == 1 &&
+           !ie_autograd_needed(inputs, 3);
+}
+
+ie_status ie_batch_norm_relu_consume(ie_tensor *x, ie_tensor *weight, ie_tensor *bias, ie_tensor *running_mean,
+                                     ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
+                                     float momentum, float eps, ie_tensor **out) {
+    const char *op = "batch_norm_relu_consume";
+    ie_status st = ie_check_out(op, out);
+    if (st != IE_OK || !sole_owner(x, weight, bias)) {
+        if (st == IE_OK) st = ie_batch_norm_relu(x, weight, bias, running_mean, running_var, num_batches_tracked,
+                                                 training, momentum, eps, out);
+        ie_tensor_release(x);
+        return st;
+    }
+    ie_tensor *y, *mean, *invstd;
+    int64_t sync_count;
+    st = batch_norm_forward(op, x, weight, bias, running_mean, running_var, num_batches_tracked, training, momentum,
+                            eps, true, true, &y, &mean, &invstd, &sync_count);
+    ie_tensor_release(x); /* y holds it now, or it is dropped on failure */
+    if (st != IE_OK) return st;
+    ie_tensor_release(mean);
+    ie_tensor_release(invstd);
     *out = y;
     return IE_OK;
 }

@@ -50,6 +50,13 @@ static ie_status basic_create(basic_layer *b, const ie_unet3d_config *c, int cin
     return IE_OK;
 }
 
+/* BN + ReLU that consumes x: in inference the result overwrites x (its one
+ * reader), in training autograd keeps x and the result is new. */
+static ie_status bn_relu_consume(const ie_batch_norm_layer *l, ie_tensor *x, bool training, ie_tensor **out) {
+    return ie_batch_norm_relu_consume(x, l->weight, l->bias, l->running_mean, l->running_var, l->num_batches_tracked,
+                                      training, l->momentum, l->eps, out);
+}
+
 static ie_status basic_forward(const basic_layer *b, ie_tensor *x, bool training, ie_tensor **out) {
     ie_tensor *conv = NULL;
     IE_TRY(ie_conv_layer_forward(&b->conv, x, &conv));
@@ -57,9 +64,7 @@ static ie_status basic_forward(const basic_layer *b, ie_tensor *x, bool training
         *out = conv;
         return IE_OK;
     }
-    ie_status st = ie_batch_norm_layer_forward_relu(&b->bn, conv, training, out);
-    ie_tensor_release(conv);
-    return st;
+    return bn_relu_consume(&b->bn, conv, training, out);
 }
 
 static void basic_destroy(basic_layer *b) {
@@ -94,8 +99,7 @@ static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor *
     /* Each temporary is released as soon as it is consumed: what backward
      * needs, autograd keeps (or recomputes), and the rest frees at once. */
     ie_status st = ie_conv_layer_forward(&net->upsample[j], x, &up);
-    if (st == IE_OK) st = ie_batch_norm_layer_forward_relu(&net->upsample_bn[j], up, training, &up_act);
-    ie_tensor_release(up);
+    if (st == IE_OK) st = bn_relu_consume(&net->upsample_bn[j], up, training, &up_act);
     if (st == IE_OK) st = basic_forward(&s->conv1, up_act, training, &c1);
     ie_tensor_release(up_act);
     if (st == IE_OK) st = basic_forward(&s->conv2, *skip, training, &c2);
@@ -104,8 +108,7 @@ static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor *
     if (st == IE_OK) st = ie_add(c1, c2, &sum);
     ie_tensor_release(c1);
     ie_tensor_release(c2);
-    if (st == IE_OK) st = ie_batch_norm_layer_forward_relu(&s->bn, sum, training, &act);
-    ie_tensor_release(sum);
+    if (st == IE_OK) st = bn_relu_consume(&s->bn, sum, training, &act);
     if (st == IE_OK) st = basic_forward(&s->block2, act, training, &b2);
     if (st != IE_OK) {
         ie_tensor_release(act);

@@ -1,7 +1,8 @@
 /* Batch, instance and group norm: forward, running statistics and gradients
  * against PyTorch fixtures, finite-difference gradchecks, a multi-chunk case
  * against a double-precision reference, thread-count determinism, and error
- * messages for bad arguments. */
+ * messages for bad arguments; batch norm + ReLU (fused, and written over its
+ * input) against the two ops. */
 #include "test_util.h"
 
 #include "innereye/threads.h"
@@ -350,6 +351,123 @@ static void fused_bn_relu(void) {
     ie_tensor_release(x);
 }
 
+/* ---- batch norm + ReLU over its own input (ie_batch_norm_relu_consume) ----
+ * Against PyTorch: relu of the fixture's F.batch_norm output.  ReLU is exact
+ * and 1-Lipschitz (|relu(a) - relu(b)| <= |a - b|), so batch_case's forward
+ * tolerances hold unchanged.  Against ie_batch_norm_relu: the same bytes,
+ * running statistics and counter included, whether written in place or not.
+ * In place exactly when nothing else can see the input. */
+
+static bool same_bytes(const ie_tensor *a, const ie_tensor *b) {
+    return a && b && a->numel == b->numel && memcmp(ie_f32(a), ie_f32(b), (size_t)a->numel * 4) == 0;
+}
+
+typedef struct bn_args {
+    ie_tensor *w, *b, *rm, *rv, *nbt;
+} bn_args;
+
+static bn_args bn_args_of(ie_params *fx, const char *name, bool grad) {
+    bn_args a = {leaf_or_null(fx, name, "w", grad), leaf_or_null(fx, name, "b", grad),
+                 fixture_leaf(fx, key(name, "rm0"), false), fixture_leaf(fx, key(name, "rv0"), false), counter(7)};
+    return a;
+}
+
+static void bn_args_release(bn_args *a) {
+    ie_tensor *all[] = {a->w, a->b, a->rm, a->rv, a->nbt};
+    for (int i = 0; i < 5; i++) ie_tensor_release(all[i]);
+}
+
+static void check_same_state(const char *what, const bn_args *got, const bn_args *want) {
+    CHECK(same_bytes(got->rm, want->rm) && same_bytes(got->rv, want->rv) &&
+              counter_value(got->nbt) == counter_value(want->nbt),
+          "%s: running statistics differ from ie_batch_norm_relu's", what);
+}
+
+static void consume_case(ie_params *fx, const char *name, bool training, float momentum, float eps) {
+    char what[160];
+    ie_tensor *x = fixture_leaf(fx, key(name, "x"), false), *torch_relu = NULL, *ref = NULL, *out = NULL;
+    CHECK_OK(ie_relu(fixture_get(fx, key(name, "y")), &torch_relu));
+    bn_args ra = bn_args_of(fx, name, false);
+    CHECK_OK(ie_batch_norm_relu(x, ra.w, ra.b, ra.rm, ra.rv, ra.nbt, training, momentum, eps, &ref));
+
+    /* a private copy: written over */
+    bn_args a = bn_args_of(fx, name, false);
+    ie_tensor *mine = NULL;
+    CHECK_OK(ie_tensor_clone(x, &mine));
+    const void *mem = ie_tensor_data(mine);
+    CHECK_OK(ie_batch_norm_relu_consume(mine, a.w, a.b, a.rm, a.rv, a.nbt, training, momentum, eps, &out));
+    snprintf(what, sizeof what, "%s consume in place", name);
+    CHECK(ie_tensor_data(out) == mem, "%s: the output is not the input's memory", what);
+    check_close(what, out, torch_relu, FWD_RTOL, FWD_ATOL);
+    CHECK(same_bytes(out, ref), "%s: bytes differ from ie_batch_norm_relu's", what);
+    check_same_state(what, &a, &ra);
+    ie_tensor_release(out);
+    bn_args_release(&a);
+
+    /* held elsewhere (a second reference, then a view): a new output, the input untouched */
+    for (int k = 0; k < 2; k++) {
+        a = bn_args_of(fx, name, false);
+        ie_tensor *arg = NULL;
+        if (k == 0) arg = ie_tensor_retain(x);
+        else CHECK_OK(ie_reshape(x, x->ndim, x->shape, &arg));
+        CHECK_OK(ie_batch_norm_relu_consume(arg, a.w, a.b, a.rm, a.rv, a.nbt, training, momentum, eps, &out));
+        snprintf(what, sizeof what, "%s consume of a %s", name, k ? "view" : "shared tensor");
+        CHECK(ie_tensor_data(out) != ie_tensor_data(x), "%s: written over the input", what);
+        CHECK(same_bytes(x, fixture_get(fx, key(name, "x"))), "%s: the input changed", what);
+        CHECK(same_bytes(out, ref), "%s: bytes differ from ie_batch_norm_relu's", what);
+        check_same_state(what, &a, &ra);
+        ie_tensor_release(out);
+        bn_args_release(&a);
+    }
+
+    /* a gradient wanted: recorded like ie_batch_norm_relu, the same gradients */
+    ie_tensor *gy = fixture_leaf(fx, key(name, "gy"), false), *xs[2], *y[2];
+    bn_args ga[2];
+    for (int k = 0; k < 2; k++) {
+        xs[k] = fixture_leaf(fx, key(name, "x"), true);
+        ga[k] = bn_args_of(fx, name, true);
+        if (k) CHECK_OK(ie_batch_norm_relu_consume(ie_tensor_retain(xs[k]), ga[k].w, ga[k].b, ga[k].rm, ga[k].rv,
+                                                   ga[k].nbt, training, momentum, eps, &y[k]));
+        else CHECK_OK(ie_batch_norm_relu(xs[k], ga[k].w, ga[k].b, ga[k].rm, ga[k].rv, ga[k].nbt, training,
+                                         momentum, eps, &y[k]));
+        backward_with(y[k], gy);
+    }
+    snprintf(what, sizeof what, "%s consume with gradients", name);
+    CHECK(ie_tensor_data(y[1]) != ie_tensor_data(xs[1]), "%s: written over an input autograd needs", what);
+    CHECK(same_bytes(y[1], y[0]) && same_bytes(ie_tensor_grad(xs[1]), ie_tensor_grad(xs[0])),
+          "%s: output or input gradient differs from ie_batch_norm_relu's", what);
+    if (ga[0].w)
+        CHECK(same_bytes(ie_tensor_grad(ga[1].w), ie_tensor_grad(ga[0].w)) &&
+                  same_bytes(ie_tensor_grad(ga[1].b), ie_tensor_grad(ga[0].b)),
+              "%s: weight or bias gradient differs", what);
+    for (int k = 0; k < 2; k++) {
+        ie_tensor_release(xs[k]);
+        ie_tensor_release(y[k]);
+        bn_args_release(&ga[k]);
+    }
+    ie_tensor_release(gy);
+    ie_tensor_release(x);
+    ie_tensor_release(torch_relu);
+    ie_tensor_release(ref);
+    bn_args_release(&ra);
+}
+
+/* Misuse: an error naming the op, and the input still released (the
+ * sanitizer build would report a leak). */
+static void consume_errors(void) {
+    const int64_t s4[4] = {2, 3, 4, 5}, s1[1] = {5};
+    ie_tensor *out = NULL;
+    CHECK_FAILS(ie_batch_norm_relu_consume(test_random(4, s4, 61, -1, 1, false), NULL, NULL, NULL, NULL, NULL, true,
+                                           0.1f, 1e-5f, NULL),
+                IE_ERR_INVALID_ARG, "batch_norm_relu_consume: out is NULL");
+    CHECK_FAILS(ie_batch_norm_relu_consume(test_random(1, s1, 62, -1, 1, false), NULL, NULL, NULL, NULL, NULL, true,
+                                           0.1f, 1e-5f, &out),
+                IE_ERR_SHAPE, "batch_norm_relu_consume: input must be [N, C]");
+    CHECK(out == NULL, "a failed consume set its output");
+    CHECK_FAILS(ie_batch_norm_relu_consume(NULL, NULL, NULL, NULL, NULL, NULL, true, 0.1f, 1e-5f, &out),
+                IE_ERR_INVALID_ARG, "input is NULL");
+}
+
 static void bad_inputs(void) {
     const int64_t s4[4] = {2, 3, 4, 5}, s2[2] = {1, 3}, s1[1] = {5}, c3[1] = {3}, c4[1] = {4}, c6[4] = {2, 6, 2, 2};
     ie_tensor *x = test_random(4, s4, 31, -1, 1, false), *one = test_random(2, s2, 32, -1, 1, false),
@@ -412,6 +530,10 @@ int main(void) {
     gradchecks();
     multi_chunk_and_threads();
     fused_bn_relu();
+    consume_case(fx, "bn3d_train", true, 0.1f, 1e-5f);
+    consume_case(fx, "bn2d_train", true, 0.3f, 1e-3f);
+    consume_case(fx, "bn3d_eval", false, 0.1f, 1e-5f);
+    consume_errors();
     bad_inputs();
     ie_params_free(fx);
     return test_summary();

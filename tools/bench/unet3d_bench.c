@@ -69,9 +69,11 @@ int main(int argc, char **argv) {
     for (int rep = 0; rep <= reps; rep++) {
         double t0 = now();
         ie_tensor *logits = NULL, *loss = NULL;
+        /* The previous step's gradients go before the forward pass, as the
+         * trainer and unet3d_torch.py order it: else they are held through it. */
+        if (train) ie_optimizer_zero_grad(opt);
         if (ie_unet3d_forward(net, x, train, &logits) != IE_OK) return fail("forward");
         if (train) {
-            ie_optimizer_zero_grad(opt);
             if (ie_cross_entropy(logits, y, NULL, 0.0f, &loss) != IE_OK) return fail("loss");
             if (ie_backward(loss) != IE_OK) return fail("backward");
             if (ie_optimizer_step(opt) != IE_OK) return fail("step");

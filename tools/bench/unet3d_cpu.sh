@@ -8,7 +8,8 @@
 #                             [--path auto|avx512|avx2|generic] [--torch-isa avx2|avx2-onednn]
 #
 # Each round starts a fresh process per engine and mode (one warm-up step,
-# then the timed repetitions).  --path forces our CPU path (IE_CPU_PATH);
+# then the timed repetitions); defaults 3 rounds of 3 repetitions for small,
+# 1 round of 2 for large.  --path forces our CPU path (IE_CPU_PATH);
 # --torch-isa avx2 runs PyTorch with ATEN_CPU_CAPABILITY=avx2, avx2-onednn also
 # limits oneDNN's convolutions to AVX2 (DNNL_MAX_CPU_ISA=AVX2; without it they
 # still use AVX-512).  On a machine shared with other work, run the script
@@ -19,7 +20,7 @@
 #   <size>: train_ratio=<pytorch/ours> infer_ratio=<pytorch/ours> rss_ratio=<ours/pytorch>
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=3 REPS=3 SIZE=both PATH_NAME=auto TORCH_ISA=
+ROUNDS= REPS= SIZE=both PATH_NAME=auto TORCH_ISA=
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
@@ -30,6 +31,9 @@ while [ $# -gt 0 ]; do
     [0-9]*) ROUNDS=$1; [ $# -gt 1 ] && REPS=$2 && shift; shift ;; # the old positional form
     *) echo "unet3d_cpu.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
+done
+for n in "$ROUNDS" "$REPS"; do
+  [[ -z "$n" || "$n" =~ ^[1-9][0-9]*$ ]] || { echo "unet3d_cpu.sh: --rounds and --reps take a positive whole number, got '$n'" >&2; exit 2; }
 done
 THREADS=2
 OURS=build/bin/unet3d_bench
@@ -56,8 +60,10 @@ case "$SIZE" in
   *) echo "unet3d_cpu.sh: --size is small, large or both" >&2; exit 2 ;;
 esac
 for size in "${sizes[@]}"; do
-  if [ "$size" = small ]; then args=(--features 16 --crop 32 48 32); rounds=$ROUNDS; reps=$REPS
-  else args=(--features 32 --crop 64 64 64); rounds=1; reps=2; fi # a large PyTorch step takes ~16 s
+  # Defaults: 3 rounds of 3 repetitions small, 1 of 2 large (a large PyTorch
+  # step takes ~16 s); --rounds and --reps override them for either size.
+  if [ "$size" = small ]; then args=(--features 16 --crop 32 48 32); rounds=${ROUNDS:-3}; reps=${REPS:-3}
+  else args=(--features 32 --crop 64 64 64); rounds=${ROUNDS:-1}; reps=${REPS:-2}; fi
   log=$(mktemp)
   for ((r = 1; r <= rounds; r++)); do
     for mode in train infer; do

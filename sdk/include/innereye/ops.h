@@ -56,6 +56,16 @@ IE_API ie_status ie_batch_norm_relu(ie_tensor *x, ie_tensor *weight, ie_tensor *
                              ie_tensor *running_mean, ie_tensor *running_var,
                              ie_tensor *num_batches_tracked, bool training,
                              float momentum, float eps, ie_tensor **out);
+/* ie_batch_norm_relu that consumes x: the caller's reference to x passes to
+ * the call (do not use or release x afterwards, whatever the status).  When
+ * no gradient is recorded and nothing else holds x (no other reference, view
+ * or saved copy), the result is written over x's memory and returned as *out,
+ * so inference needs one activation less; otherwise it is ie_batch_norm_relu
+ * followed by releasing x.  The same bytes either way.  Since plugin ABI 1.4. */
+IE_API ie_status ie_batch_norm_relu_consume(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
+                                     ie_tensor *running_mean, ie_tensor *running_var,
+                                     ie_tensor *num_batches_tracked, bool training,
+                                     float momentum, float eps, ie_tensor **out);
 /* Instance norm without running statistics (torch default), optional affine. */
 IE_API ie_status ie_instance_norm(ie_tensor *x, ie_tensor *weight, ie_tensor *bias,
                            float eps, ie_tensor **out);

@@ -17,7 +17,9 @@
  * (ie_device_available, ie_device_check).  A plugin that calls them declares
  * 1.2.  1.3 likewise adds ops for transformer-style networks (ie_matmul,
  * ie_layer_norm, ie_gelu, ie_silu, ie_embedding, ie_permute,
- * ie_transpose, ie_attention) and nothing to the structs.
+ * ie_transpose, ie_attention) and nothing to the structs.  1.4 adds
+ * ie_batch_norm_relu_consume (batch norm + ReLU written over its input when
+ * no gradient is recorded), nothing to the structs.
  *
  * Devices: the host creates the model with host->device naming where it will
  * run, and after create() moves every tensor parameters() returns there
@@ -49,7 +51,7 @@ extern "C" {
 #endif
 
 #define IE_PLUGIN_ABI_MAJOR 1
-#define IE_PLUGIN_ABI_MINOR 3
+#define IE_PLUGIN_ABI_MINOR 4
 #define IE_PLUGIN_ENTRY_SYMBOL "ie_plugin_entry"
 
 #if defined(__GNUC__)
