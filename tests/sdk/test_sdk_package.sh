@@ -37,7 +37,7 @@ check_listed() { # SO NAME
   echo "$out"
   local entry
   entry=$(printf '%s\n' "$out" | sed -n '/^requested:/,$p')
-  printf '%s\n' "$entry" | grep -Eq "^  $2 0\.1\.0  \(segmentation, plugin ABI 1\.3\)$" ||
+  printf '%s\n' "$entry" | grep -Eq "^  $2 0\.1\.0  \(segmentation, plugin ABI 1\.4\)$" ||
     fail "$2 is not listed with its name, version, task and ABI"
   local sha
   sha=$(printf '%s\n' "$entry" | sed -n 's/^    sha256  \([0-9a-f]\{64\}\)$/\1/p')
