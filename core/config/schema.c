@@ -192,6 +192,19 @@ static const ie_config_key schema_keys[] = {
      .doc = "Probability that a training sample gets a simulated low resolution (nnU-Net's 0.25)."},
     {.path = "data.augment.lowres_channel_probability", .type = IE_CFG_NUMBER, .def = "0.5", BETWEEN(0, 1),
      .doc = "Probability that a channel of a sample drawn for low resolution gets it (nnU-Net's 0.5)."},
+    {.path = "data.augment.elastic_alpha", .type = IE_CFG_NUMBER_ARRAY, .def = "[0, 0]", .length = 2, AT_LEAST(0),
+     .doc = "Range of the elastic deformation's magnitude alpha: uniform noise in [-1, 1] smoothed by a Gaussian of "
+            "sigma voxels, times alpha, displaces the crop's voxels (batchgenerators'; nnU-Net v1's [0, 900]); "
+            "[0, 0] is off."},
+    {.path = "data.augment.elastic_sigma", .type = IE_CFG_NUMBER_ARRAY, .def = "[9, 13]", .length = 2,
+     .min = 0, .max = 64, .flags = IE_CFG_MIN_EXCLUSIVE,
+     .doc = "Range of the elastic deformation's smoothness sigma in voxels (nnU-Net v1's [9, 13])."},
+    {.path = "data.augment.elastic_probability", .type = IE_CFG_NUMBER, .def = "0.2", BETWEEN(0, 1),
+     .doc = "Probability that a training sample is elastically deformed (nnU-Net v1's 0.2; its default trainers "
+            "turn the deformation off)."},
+    {.path = "data.augment.elastic_axes", .type = IE_CFG_INT_ARRAY, .def = "[0, 1, 2]", .min = 0, .max = 2,
+     .doc = "Axes (0 = D, 1 = H, 2 = W) the elastic deformation displaces and varies along; [1, 2] deforms "
+            "thick-slice data in plane, one field for every slice (nnU-Net's dummy 2D)."},
 
     /* Classification and regression datasets (core/data/classification_regression_hooks.h). */
     {.path = "data.scalar.label_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
@@ -236,6 +249,10 @@ static const ie_config_key schema_keys[] = {
      .doc = "Samples per forward and backward pass; a step sums the gradients of train.batch_size / "
             "micro_batch_size micro-batches in a fixed tree, so any number of processes gives the same bytes "
             "(docs/distributed.md). Must divide train.batch_size; 0: the batch size (one pass per step)."},
+    {.path = "train.deep_supervision", .type = IE_CFG_BOOL, .def = "false",
+     .doc = "Deep supervision as nnU-Net: the loss also compares the model's auxiliary outputs at coarser decoder "
+            "levels with the labels downsampled to their size, weights 1, 1/2, 1/4, ... normalised; training only. "
+            "Needs a model with auxiliary outputs (plugin ABI 1.4 forward_deep: UNet3D)."},
     {.path = "train.sync_batch_norm", .type = IE_CFG_BOOL, .def = "false",
      .doc = "Batch norm in training normalises with the statistics of the whole step (train.batch_size samples), "
             "not of each micro-batch: synchronised batch norm, combined in the micro-batches' fixed tree, so any "

@@ -21,6 +21,9 @@ enum {
     DRAW_CONTRAST = 267,
     DRAW_LOWRES = 268,
     DRAW_GAMMA_INVERT = 269,
+    DRAW_ELASTIC = 270,
+    DRAW_ELASTIC_ALPHA = 271,
+    DRAW_ELASTIC_SIGMA = 272,
     DRAW_GAMMA_CHANNEL = 512,        /* 512 + 2c: branch, 513 + 2c: value */
     DRAW_GAMMA_INVERT_CHANNEL = 768, /* likewise */
     DRAW_CHANNEL = 1024              /* 1024 + 8c + k, k below */
@@ -46,6 +49,9 @@ void ie_augment_config_init(ie_augment_config *c) {
     c->lowres_probability = 0.25;
     c->lowres_channel_probability = 0.5;
     c->gamma_invert_probability = 0;
+    c->elastic_sigma[0] = 9, c->elastic_sigma[1] = 13;
+    c->elastic_probability = 0.2;
+    c->elastic_axes[0] = c->elastic_axes[1] = c->elastic_axes[2] = true;
 }
 
 static double uniform(const ie_rng *rng, uint64_t index, double lo, double hi) {
@@ -129,6 +135,13 @@ void ie_augment_draw_for(const ie_augment_config *cfg, const ie_rng *rng, int n_
         if (d->lowres && ie_rng_uniform_at(rng, channel_index(c, CH_LOWRES)) < cfg->lowres_channel_probability)
             d->lowres_zoom[c] = uniform(rng, channel_index(c, CH_LOWRES_ZOOM), cfg->lowres_zoom[0], cfg->lowres_zoom[1]);
     }
+    bool any_elastic = cfg->elastic_alpha[1] > 0 && cfg->elastic_sigma[1] > 0 &&
+                       (cfg->elastic_axes[0] || cfg->elastic_axes[1] || cfg->elastic_axes[2]);
+    d->elastic = any_elastic && ie_rng_uniform_at(rng, DRAW_ELASTIC) < cfg->elastic_probability;
+    if (d->elastic) {
+        d->elastic_alpha = uniform(rng, DRAW_ELASTIC_ALPHA, cfg->elastic_alpha[0], cfg->elastic_alpha[1]);
+        d->elastic_sigma = uniform(rng, DRAW_ELASTIC_SIGMA, cfg->elastic_sigma[0], cfg->elastic_sigma[1]);
+    }
     double m[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, r[9];
     for (int a = 0; d->rotate && a < 3; a++) {
         rotation(a, d->angles[a], r);
@@ -146,6 +159,7 @@ typedef struct affine_job {
     int64_t *lab_out;
     int64_t channels, in[3], out[3], offset[3];
     double matrix[9], centre[3];
+    const double *field; /* [3][out voxels] displacement, or NULL */
 } affine_job;
 
 static void affine_slice(void *ctx, int64_t z) {
@@ -154,12 +168,14 @@ static void affine_slice(void *ctx, int64_t z) {
     const int64_t oplane = j->out[0] * j->out[1] * j->out[2];
     for (int64_t y = 0; y < j->out[1]; y++)
         for (int64_t x = 0; x < j->out[2]; x++) {
-            const double p[3] = {(double)z - j->centre[0], (double)y - j->centre[1], (double)x - j->centre[2]};
+            const int64_t o = (z * j->out[1] + y) * j->out[2] + x;
+            double p[3] = {(double)z - j->centre[0], (double)y - j->centre[1], (double)x - j->centre[2]};
+            if (j->field)
+                for (int a = 0; a < 3; a++) p[a] += j->field[a * oplane + o];
             double q[3];
             for (int a = 0; a < 3; a++)
                 q[a] = (double)j->offset[a] + j->centre[a] + j->matrix[a * 3] * p[0] + j->matrix[a * 3 + 1] * p[1] +
                        j->matrix[a * 3 + 2] * p[2];
-            const int64_t o = (z * j->out[1] + y) * j->out[2] + x;
             if (j->lab_out) {
                 int64_t n[3];
                 for (int a = 0; a < 3; a++) n[a] = (int64_t)floor(q[a] + 0.5);
@@ -197,6 +213,12 @@ static void affine_slice(void *ctx, int64_t z) {
 ie_status ie_augment_affine(const ie_tensor *image, const ie_tensor *labels, const int64_t offset[3],
                             const int64_t size[3], const double matrix[9], ie_tensor **image_out,
                             ie_tensor **labels_out) {
+    return ie_augment_warp(image, labels, offset, size, matrix, NULL, image_out, labels_out);
+}
+
+ie_status ie_augment_warp(const ie_tensor *image, const ie_tensor *labels, const int64_t offset[3],
+                          const int64_t size[3], const double matrix[9], const double *field, ie_tensor **image_out,
+                          ie_tensor **labels_out) {
     if (!offset || !size || !matrix || !image_out || !labels_out)
         return ie_error_set(IE_ERR_INVALID_ARG, "augment affine: NULL argument");
     *image_out = *labels_out = NULL;
@@ -218,6 +240,7 @@ ie_status ie_augment_affine(const ie_tensor *image, const ie_tensor *labels, con
         j.centre[k] = (double)(size[k] - 1) / 2.0;
     }
     memcpy(j.matrix, matrix, sizeof j.matrix);
+    j.field = field;
     if (image) {
         const int64_t shape[4] = {j.channels, size[0], size[1], size[2]};
         IE_TRY(ie_tensor_empty(IE_F32, 4, shape, IE_CPU, image_out));

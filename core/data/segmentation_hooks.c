@@ -411,7 +411,10 @@ ie_status ie_seg_augment(const ie_seg_config *cfg, ie_sample *s, const ie_rng *r
         IE_TRY(window_sample(s, off, crop, flip));
     } else {
         ie_tensor *img = NULL, *lab = NULL;
-        ie_status st = ie_augment_affine(s->image, s->labels, off, crop, draw.matrix, &img, &lab);
+        double *field = NULL;
+        ie_status st = ie_augment_elastic_field(&cfg->augment, &draw, rng, crop, &field);
+        if (st == IE_OK) st = ie_augment_warp(s->image, s->labels, off, crop, draw.matrix, field, &img, &lab);
+        free(field);
         if (st != IE_OK) return ie_error_wrap(st, "subject '%s'", subject);
         ie_tensor_release(s->image);
         ie_tensor_release(s->labels);

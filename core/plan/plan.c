@@ -181,6 +181,16 @@ static void add_augmentations(cJSON *aug, bool aniso) {
     cJSON_AddNumberToObject(aug, "gamma_invert_probability", 0.1);
     cJSON_AddNumberToObject(aug, "gamma_probability", 0.3);
     cJSON_AddBoolToObject(aug, "gamma_retain_stats", true);
+    /* batchgenerators' elastic deformation at nnU-Net v1's ranges, off as in
+     * nnU-Net's default trainers (v1's nnUNetTrainerV2 sets do_elastic False,
+     * v2's p_elastic_deform is 0); thick slices deform in plane only, as v1's
+     * dummy 2D augmentation. */
+    double alpha[2] = {0, 900}, sigma[2] = {9, 13};
+    int axes[3] = {0, 1, 2};
+    cJSON_AddItemToObject(aug, "elastic_alpha", cJSON_CreateDoubleArray(alpha, 2));
+    cJSON_AddItemToObject(aug, "elastic_sigma", cJSON_CreateDoubleArray(sigma, 2));
+    cJSON_AddNumberToObject(aug, "elastic_probability", 0);
+    cJSON_AddItemToObject(aug, "elastic_axes", ints(aniso ? axes + 1 : axes, aniso ? 2 : 3));
 }
 
 /* nnU-Net's optimiser when the budget allows its 1000 epochs; else Adam. */
@@ -397,9 +407,12 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
         "0.7-1.4 (p 0.2), Gaussian noise of std up to 0.1 (p 0.1), Gaussian blur of sigma 0.5-1 voxel (p 0.2, "
         "each channel 0.5), brightness x 0.75-1.25 (p 0.15), contrast x 0.75-1.25 (p 0.15), simulated low "
         "resolution at 0.5-1 of the size (p 0.25, each channel 0.5), gamma 0.7-1.5 of the inverted (p 0.1) "
-        "and of the plain intensities (p 0.3), mirroring along every axis.",
+        "and of the plain intensities (p 0.3), mirroring along every axis. Elastic deformation is written out at "
+        "nnU-Net v1's alpha 0-900 and sigma 9-13 voxels%s but off (p 0) as in nnU-Net's default trainers; set "
+        "data.augment.elastic_probability to 0.2 for v1's.",
         aniso ? "by any angle about D only (in-plane: slices too thick to rotate across)"
-              : "up to 30 degrees about each axis");
+              : "up to 30 degrees about each axis",
+        aniso ? ", in plane only (thick slices)" : "");
     why(w, "data.flip_axes", "Mirroring along every axis, as nnU-Net.");
 
     /* ---- time: steps, epochs, validation ---- */
@@ -429,6 +442,12 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
     cJSON *loss = cJSON_AddObjectToObject(train, "loss");
     cJSON_AddStringToObject(loss, "name", "Mixture");
     why(w, "train.loss", "Cross-entropy + soft Dice (nnU-Net's DC_and_CE_loss).");
+    cJSON_AddBoolToObject(train, "deep_supervision", true);
+    why(w, "train.deep_supervision",
+        "nnU-Net's deep supervision: the loss also compares 1x1x1 heads on the decoder's levels 1..depth-2 (%s) with "
+        "the labels downsampled to their size, weights 1, 1/2, 1/4, ... normalised; training only (the heads' "
+        "cost, below 1%% of a step, is not in the time and memory models).",
+        net.depth >= 3 ? "here levels 1 to depth - 2" : "none at this depth, so the loss is the plain one");
     cJSON *split = cJSON_AddObjectToObject(data, "split");
     cJSON_AddNumberToObject(split, "train", SPLIT_TRAIN);
     cJSON_AddNumberToObject(split, "val", SPLIT_VAL);

@@ -342,6 +342,40 @@ ie_status ie_plugin_forward(const ie_loaded_plugin *p, ie_model *model, const ie
     return IE_OK;
 }
 
+ie_status ie_plugin_forward_deep(const ie_loaded_plugin *p, ie_model *model, const ie_batch *batch, ie_tensor **out,
+                                 ie_tensor *aux[IE_PLUGIN_MAX_AUX], int *n_aux) {
+    if (!p || !model || !batch || !out || !aux || !n_aux)
+        return ie_error_set(IE_ERR_INVALID_ARG, "ie_plugin_forward_deep: NULL argument");
+    *out = NULL;
+    *n_aux = 0;
+    if (!p->table.forward_deep)
+        return ie_error_set(IE_ERR_CONFIG,
+                            "train.deep_supervision is true, but plugin %s (%s, ABI %u.%u) has no forward_deep "
+                            "(plugin ABI 1.4) and so no auxiliary outputs; set train.deep_supervision to false",
+                            p->table.name, p->path, p->table.abi_major, p->table.abi_minor);
+    ie_tensor *y = NULL, *a[IE_PLUGIN_MAX_AUX] = {0};
+    int n = 0;
+    ie_error_clear();
+    ie_status st = IE_GUARDED(p, "forward_deep", p->table.forward_deep(model, batch, &y, a, IE_PLUGIN_MAX_AUX, &n));
+    if (st == IE_OK && (!y || n < 0 || n > IE_PLUGIN_MAX_AUX)) {
+        st = ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): forward_deep returned OK but %s", p->table.name, p->path,
+                          !y ? "no output" : "an auxiliary output count outside 0..max_aux");
+        n = n < 0 ? 0 : n > IE_PLUGIN_MAX_AUX ? IE_PLUGIN_MAX_AUX : n;
+    }
+    for (int i = 0; st == IE_OK && i < n; i++)
+        if (!a[i]) st = ie_error_set(IE_ERR_PLUGIN, "plugin %s (%s): forward_deep's auxiliary output %d is NULL",
+                                     p->table.name, p->path, i);
+    if (st != IE_OK) {
+        ie_tensor_release(y);
+        for (int i = 0; i < n; i++) ie_tensor_release(a[i]);
+        return st == IE_ERR_PLUGIN ? st : plugin_failed(p, "forward_deep", st);
+    }
+    *out = y;
+    for (int i = 0; i < n; i++) aux[i] = a[i];
+    *n_aux = n;
+    return IE_OK;
+}
+
 ie_status ie_plugin_validate_config(const ie_loaded_plugin *p, const char *config_json) {
     if (!p) return ie_error_set(IE_ERR_INVALID_ARG, "ie_plugin_validate_config: plugin is NULL");
     if (!p->table.validate_config) return IE_OK;

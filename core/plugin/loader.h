@@ -80,6 +80,12 @@ ie_status ie_plugin_create(const ie_loaded_plugin *plugin, const char *config_js
                            ie_model **out);
 ie_status ie_plugin_forward(const ie_loaded_plugin *plugin, ie_model *model, const ie_batch *batch,
                             bool training, ie_tensor **out);
+/* A training forward with deep supervision's auxiliary outputs (ABI 1.4
+ * forward_deep): aux gets up to IE_PLUGIN_MAX_AUX new references, their
+ * count in *n_aux.  A plugin without forward_deep is refused with a message
+ * that names it and train.deep_supervision. */
+ie_status ie_plugin_forward_deep(const ie_loaded_plugin *plugin, ie_model *model, const ie_batch *batch,
+                                 ie_tensor **out, ie_tensor *aux[IE_PLUGIN_MAX_AUX], int *n_aux);
 /* Runs validate_config when the plugin has one (IE_OK when it has none). */
 ie_status ie_plugin_validate_config(const ie_loaded_plugin *plugin, const char *config_json);
 

@@ -364,7 +364,23 @@ static ie_status augment_from_config(const ie_config *cfg, ie_augment_config *a)
     IE_TRY(ie_config_get_number(cfg, "data.augment.contrast_probability", &a->contrast_probability));
     IE_TRY(ie_config_get_number_array(cfg, "data.augment.lowres_zoom", a->lowres_zoom, 2, &count));
     IE_TRY(ie_config_get_number(cfg, "data.augment.lowres_probability", &a->lowres_probability));
-    return ie_config_get_number(cfg, "data.augment.lowres_channel_probability", &a->lowres_channel_probability);
+    IE_TRY(ie_config_get_number(cfg, "data.augment.lowres_channel_probability", &a->lowres_channel_probability));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.elastic_alpha", a->elastic_alpha, 2, &count));
+    IE_TRY(ie_config_get_number_array(cfg, "data.augment.elastic_sigma", a->elastic_sigma, 2, &count));
+    IE_TRY(ie_config_get_number(cfg, "data.augment.elastic_probability", &a->elastic_probability));
+    int64_t axes[3];
+    IE_TRY(ie_config_get_int_array(cfg, "data.augment.elastic_axes", axes, 3, &count));
+    if (count < 1)
+        return ie_error_set(IE_ERR_CONFIG, "data.augment.elastic_axes is empty: name the axes to deform (0 = D, "
+                                           "1 = H, 2 = W), e.g. [0, 1, 2], or set data.augment.elastic_alpha to [0, 0] "
+                                           "to turn the deformation off");
+    for (int i = 0; i < 3; i++) a->elastic_axes[i] = false;
+    for (int i = 0; i < count; i++) a->elastic_axes[axes[i]] = true;
+    if (a->elastic_alpha[0] > a->elastic_alpha[1] || a->elastic_sigma[0] > a->elastic_sigma[1])
+        return ie_error_set(IE_ERR_CONFIG, "data.augment.elastic_alpha and elastic_sigma are ranges [low, high]: "
+                                           "got alpha [%g, %g], sigma [%g, %g]; give the smaller value first",
+                            a->elastic_alpha[0], a->elastic_alpha[1], a->elastic_sigma[0], a->elastic_sigma[1]);
+    return IE_OK;
 }
 
 ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_setup *s) {

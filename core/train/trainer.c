@@ -33,6 +33,7 @@
 #include "core/tensor/tensor_impl.h"
 #include "core/train/compute.h"
 #include "core/train/data_setup.h"
+#include "core/train/deep_supervision.h"
 #include "core/train/default_loss.h"
 #include "core/train/median_stop.h"
 #include "core/train/optim_setup.h"
@@ -85,6 +86,7 @@ typedef struct trainer {
     int micro_batch;         /* samples per forward/backward */
     bool accumulate;         /* micro_batch < batch_size, ranks > 1 or sync_bn: the step goes through the tree */
     bool sync_bn;            /* train.sync_batch_norm: batch norm over the step (core/dist/sync_norm.h) */
+    bool deep_supervision;   /* train.deep_supervision: forward_deep and deep_supervision.h's loss */
     ie_grad_layout layout;
     float *leaves, *sum;     /* this rank's leaves of a step; the root */
     void *buffers;           /* the buffers a step keeps (see distributed_step) */
@@ -128,6 +130,7 @@ static ie_status read_settings(trainer *t) {
                             "a whole number of micro-batches); use a divisor of it, or 0 for the batch size",
                             t->micro_batch, t->batch_size);
     IE_TRY(ie_config_get_bool(t->cfg, "train.sync_batch_norm", &t->sync_bn));
+    IE_TRY(ie_config_get_bool(t->cfg, "train.deep_supervision", &t->deep_supervision));
     IE_TRY(ie_config_get_number(t->cfg, "dist.timeout_s", &t->dist_timeout));
     IE_TRY(ie_config_get_number(t->cfg, "dist.bucket_mb", &t->bucket_mb));
     IE_TRY(ie_config_get_bool(t->cfg, "dist.overlap", &t->overlap));
@@ -361,6 +364,13 @@ static ie_status not_finite_error(const trainer *t, int epoch, int step, float v
                         epoch + 1, step + 1, (double)value, advice);
 }
 
+/* The loss of one output: the plugin's, or the one the config names. */
+static ie_status output_loss(void *ctx, ie_tensor *output, const ie_batch *batch, ie_tensor **out) {
+    trainer *t = ctx;
+    return t->plugin->table.loss ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, batch, out))
+                                 : ie_loss_compute(&t->loss, output, batch, out);
+}
+
 /* Forward, loss and backward of one batch, leaving its gradients in the
  * parameters.  *not_finite: backward refused a non-finite loss (on the CPU
  * before any gradient exists, so the weights never see it). */
@@ -372,10 +382,17 @@ static ie_status forward_backward(trainer *t, ie_batch *batch, int epoch, ie_ten
     ie_tensor *output = NULL;
     ie_optimizer_zero_grad(t->opt);
     ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
-    if (st == IE_OK) st = ie_plugin_forward(t->plugin, t->model, batch, true, &output);
-    if (st == IE_OK)
-        st = t->plugin->table.loss ? IE_GUARDED(t->plugin, "loss", t->plugin->table.loss(t->model, output, batch, loss))
-                                   : ie_loss_compute(&t->loss, output, batch, loss);
+    ie_tensor *aux[IE_PLUGIN_MAX_AUX] = {0};
+    int n_aux = 0;
+    if (st == IE_OK && t->deep_supervision)
+        st = ie_plugin_forward_deep(t->plugin, t->model, batch, &output, aux, &n_aux);
+    else if (st == IE_OK)
+        st = ie_plugin_forward(t->plugin, t->model, batch, true, &output);
+    if (st == IE_OK && t->deep_supervision)
+        st = ie_deep_supervision_loss(output_loss, t, output, aux, n_aux, batch, loss);
+    else if (st == IE_OK)
+        st = output_loss(t, output, batch, loss);
+    for (int i = 0; i < n_aux; i++) ie_tensor_release(aux[i]);
     if (st == IE_OK) {
         st = ie_backward(*loss);
         *not_finite = st == IE_ERR_NUMERIC;
@@ -1075,6 +1092,12 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     /* Settings are checked before a run folder exists, so a bad value leaves
      * nothing behind. */
     if (st == IE_OK && t.task->check_config) st = t.task->check_config(t.cfg);
+    if (st == IE_OK && t.deep_supervision && !t.plugin->table.forward_deep)
+        st = ie_error_set(IE_ERR_CONFIG,
+                          "train.deep_supervision is true, but model %s (%s, plugin ABI %u.%u) has no auxiliary "
+                          "outputs (forward_deep, plugin ABI 1.4); set train.deep_supervision to false or use a "
+                          "model that has them (UNet3D)",
+                          t.plugin->table.name, t.plugin->path, t.plugin->table.abi_major, t.plugin->table.abi_minor);
     if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
     if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, &t.opt_opts, &t.schedule);
     /* A missing GPU (module, driver, device) is found before the run folder. */

@@ -26,7 +26,11 @@ struct ie_unet3d {
     ie_batch_norm_layer upsample_bn[MAX_DEPTH];
     synthesis_block synthesis[MAX_DEPTH];
     ie_conv_layer output;
+    ie_conv_layer aux[MAX_DEPTH]; /* aux[l] at level l = 1..depth-2 (deep supervision) */
 };
+
+/* Levels 1..depth-2 carry an auxiliary head when deep supervision is on. */
+static int aux_levels(const ie_unet3d_config *c) { return c->deep_supervision && c->depth >= 3 ? c->depth - 2 : 0; }
 
 /* InnerEye pads a conv with kernel k and dilation d by (k - 1) / 2 + d - 1
  * (0 for k = 1), which keeps the size for odd k.  `dilation` applies to H and
@@ -185,6 +189,12 @@ ie_status ie_unet3d_create(const ie_unet3d_config *c_in, uint64_t seed, ie_unet3
     ie_conv_layer_spec head = {.dims = 3, .in_channels = c->features, .out_channels = c->classes,
                                .kernel = {1, 1, 1}, .bias = true};
     if (st == IE_OK) st = ie_conv_layer_create(&net->output, &head, net->params, "output_layer", seed);
+    for (int l = 1; st == IE_OK && l <= aux_levels(c); l++) {
+        ie_conv_layer_spec aux = head;
+        aux.in_channels = c->features << l;
+        snprintf(name, sizeof name, "deep_supervision.%d", l);
+        st = ie_conv_layer_create(&net->aux[l], &aux, net->params, name, seed);
+    }
     if (st != IE_OK) {
         ie_unet3d_free(net);
         return st;
@@ -208,13 +218,18 @@ void ie_unet3d_free(ie_unet3d *net) {
         basic_destroy(&net->synthesis[j].block2);
     }
     ie_conv_layer_destroy(&net->output);
+    for (int l = 1; l <= aux_levels(&net->config); l++) ie_conv_layer_destroy(&net->aux[l]);
     ie_params_free(net->params);
     free(net);
 }
 
 ie_params *ie_unet3d_params(ie_unet3d *net) { return net->params; }
 
-ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out) {
+int ie_unet3d_aux_count(const ie_unet3d *net) { return aux_levels(&net->config); }
+
+/* The forward pass; with aux (training only), also the auxiliary heads'
+ * logits, aux[l - 1] for level l. */
+static ie_status forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out, ie_tensor **aux) {
     const ie_unet3d_config *c = &net->config;
     *out = NULL;
     if (!x || ie_tensor_ndim(x) != 5)
@@ -243,9 +258,28 @@ ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tens
         st = decode_forward(net, j, y, &skips[c->depth - 1 - j], training, &next);
         ie_tensor_release(y);
         y = next;
+        const int level = c->depth - 1 - j; /* where the decoder now is */
+        if (st == IE_OK && aux && level >= 1 && level <= aux_levels(c))
+            st = ie_conv_layer_forward(&net->aux[level], y, &aux[level - 1]);
     }
     for (int i = 0; i <= c->depth; i++) ie_tensor_release(skips[i]);
     if (st == IE_OK) st = ie_conv_layer_forward(&net->output, y, out);
     ie_tensor_release(y);
+    return st;
+}
+
+ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out) {
+    return forward(net, x, training, out, NULL);
+}
+
+ie_status ie_unet3d_forward_deep(ie_unet3d *net, ie_tensor *x, ie_tensor **out, ie_tensor **aux) {
+    const int n = aux_levels(&net->config);
+    for (int i = 0; i < n; i++) aux[i] = NULL;
+    ie_status st = forward(net, x, true, out, aux);
+    if (st != IE_OK)
+        for (int i = 0; i < n; i++) {
+            ie_tensor_release(aux[i]);
+            aux[i] = NULL;
+        }
     return st;
 }

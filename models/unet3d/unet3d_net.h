@@ -31,6 +31,12 @@ typedef struct ie_unet3d_config {
      * level that does not pool an axis, the strided conv has stride 1 and the
      * transposed conv kernel 1 along it. */
     int pool[3];
+    /* Deep supervision (nnU-Net's): a 1x1x1 conv head (with bias, named
+     * deep_supervision.<l>) on the decoder's output at each level l =
+     * 1..depth-2, where the decoder has halved every pooled axis l times.
+     * nnU-Net also has a head at level depth - 1 but weights its loss 0, so
+     * it is left out.  Off: the network has exactly InnerEye's parameters. */
+    bool deep_supervision;
 } ie_unet3d_config;
 
 typedef struct ie_unet3d ie_unet3d;
@@ -42,5 +48,12 @@ ie_params *ie_unet3d_params(ie_unet3d *net);
 /* x [N, in_channels, D, H, W] -> logits [N, classes, D, H, W].  Spatial sizes
  * must be multiples of 2^pool[axis] (of 1 along D when flat). */
 ie_status ie_unet3d_forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor **out);
+/* Deep supervision's auxiliary heads: ie_unet3d_aux_count of them (0 when
+ * config.deep_supervision is off or depth < 3).  The training forward also
+ * returns their logits, finest first: aux[i] at level i + 1, [N, classes,
+ * D / 2^p_D, H / 2^p_H, W / 2^p_W] with p the times level i + 1 pooled each
+ * axis.  aux has room for ie_unet3d_aux_count entries. */
+int ie_unet3d_aux_count(const ie_unet3d *net);
+ie_status ie_unet3d_forward_deep(ie_unet3d *net, ie_tensor *x, ie_tensor **out, ie_tensor **aux);
 
 #endif

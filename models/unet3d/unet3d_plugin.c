@@ -16,8 +16,10 @@
  * along each axis (1 along D for UNet2D), and so must data.pad_multiple, the multiple
  * whole volumes are padded to for validation and inference.
  *
- * Only the four required functions and validate_config: the host supplies
- * data loading, augmentation, the loss named in the config and metrics. */
+ * Only the four required functions, validate_config and forward_deep (deep
+ * supervision's auxiliary outputs, when train.deep_supervision is set): the
+ * host supplies data loading, augmentation, the loss named in the config and
+ * metrics. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -93,6 +95,7 @@ static ie_status read_config(const char *config_json, ie_unet3d_config *c) {
         st = ie_model_param_from_data(cfg, MODEL_NAME, "classes", "data.classes", "classes (background first)", 2,
                                       &c->classes);
     if (st == IE_OK) st = check_sizes(cfg, c);
+    if (st == IE_OK) st = ie_config_get_bool(cfg, "train.deep_supervision", &c->deep_supervision);
     ie_config_free(cfg);
     return st;
 }
@@ -128,6 +131,19 @@ static ie_status forward(ie_model *m, const ie_batch *batch, bool training, ie_t
     return ie_unet3d_forward(m->net, batch->image, training, out);
 }
 
+/* Deep supervision (ABI 1.4): the heads exist only when the config that
+ * created the model sets train.deep_supervision. */
+static ie_status forward_deep(ie_model *m, const ie_batch *batch, ie_tensor **out, ie_tensor **aux, int max_aux,
+                              int *n_aux) {
+    const int n = ie_unet3d_aux_count(m->net);
+    *n_aux = 0;
+    if (n > max_aux)
+        return ie_error_set(IE_ERR_INVALID_ARG, "%s: %d auxiliary outputs, the host takes %d", MODEL_NAME, n, max_aux);
+    IE_TRY(ie_unet3d_forward_deep(m->net, batch->image, out, aux));
+    *n_aux = n;
+    return IE_OK;
+}
+
 static const ie_plugin plugin = {
     .struct_size = sizeof(ie_plugin),
     .abi_major = IE_PLUGIN_ABI_MAJOR,
@@ -141,6 +157,7 @@ static const ie_plugin plugin = {
     .parameters = parameters,
     .forward = forward,
     .validate_config = validate_config,
+    .forward_deep = forward_deep,
 };
 
 IE_PLUGIN_EXPORT const ie_plugin *ie_plugin_entry(void) { return &plugin; }

@@ -22,6 +22,16 @@ ones, keep the two in step):
               1.15, window 7 x 12 x 9 at corner (1, -2, 3) (partly outside):
               scipy.ndimage.affine_transform, order 1 mode "grid-constant"
               (trilinear, zero outside) for the image, order 0 for labels
+  elastic     batchgenerators' elastic_deform_coordinates on the same window:
+              per axis uniform noise in [-1, 1] (float32 values), smoothed by
+              gaussian_filter(sigma 2, mode "constant", truncate 4) times
+              alpha 60 (elastic_field, stored as float32); then the affine
+              above applied to the displaced output coordinates, through
+              map_coordinates (order 1 / 0, mode "grid-constant") at
+              corner + c + M (p - c + field(p)), c = (size - 1) / 2
+  elastic2d   in-plane only (axes H, W; nnU-Net's dummy 2D): noise on the
+              (1, 12, 9) grid smoothed in 2-D (sigma 1.5, alpha 20), the same
+              field for every slice, no displacement along D, identity matrix
 
 Everything is computed in float64 and stored as float32; the matrix is
 stored bit for bit as int64 (the fixture writer has no F64)."""
@@ -104,4 +114,28 @@ def generate(save):
     out["affine_labels"] = torch.from_numpy(ndimage.affine_transform(labels, m, offset=shift, output_shape=tuple(size),
                                                                      order=0, mode="grid-constant", cval=0))
     out["affine_matrix"] = torch.from_numpy(m.reshape(-1).copy()).view(torch.int64)
+
+    def warp(matrix, field, name):
+        points = (np.indices(size).astype(np.float64) - centre[:, None, None, None]) + field
+        points = np.einsum("ij,jdhw->idhw", matrix, points) + (corner + centre)[:, None, None, None]
+        frac = np.abs(points - np.floor(points) - 0.5)
+        assert frac.min() > 1e-6, "an elastic label sample lies on a rounding tie"
+        put(name, [ndimage.map_coordinates(x[c], points, order=1, mode="grid-constant", cval=0.0)
+                   for c in range(SHAPE[0])])
+        out[name + "_labels"] = torch.from_numpy(ndimage.map_coordinates(labels, points, order=0,
+                                                                         mode="grid-constant", cval=0))
+
+    noise = (rng.uniform(0, 1, (3, *size)).astype(np.float32) * 2 - 1).astype(np.float32)
+    field = np.stack([ndimage.gaussian_filter(noise[a].astype(np.float64), 2.0, mode="constant", truncate=4.0) * 60.0
+                      for a in range(3)]).astype(np.float32)
+    out["elastic_noise"], out["elastic_field"] = torch.from_numpy(noise), torch.from_numpy(field)
+    warp(m, field.astype(np.float64), "elastic")
+
+    noise2 = (rng.uniform(0, 1, (2, 1, size[1], size[2])).astype(np.float32) * 2 - 1).astype(np.float32)
+    field2 = np.stack([ndimage.gaussian_filter(noise2[a, 0].astype(np.float64), 1.5, mode="constant", truncate=4.0)
+                       * 20.0 for a in range(2)])[:, None].astype(np.float32)
+    out["elastic2d_noise"], out["elastic2d_field"] = torch.from_numpy(noise2), torch.from_numpy(field2)
+    full = np.zeros((3, *size))
+    full[1:] = np.broadcast_to(field2.astype(np.float64), (2, *size))
+    warp(np.eye(3), full, "elastic2d")
     save("augment.safetensors", out)

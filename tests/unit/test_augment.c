@@ -60,6 +60,8 @@ static void everything_on(ie_seg_config *cfg) {
     a->lowres_zoom[0] = 0.5, a->lowres_zoom[1] = 1;
     a->blur_probability = a->brightness_probability = a->contrast_probability = a->lowres_probability = 1;
     a->blur_channel_probability = a->lowres_channel_probability = a->gamma_invert_probability = 1;
+    a->elastic_alpha[0] = 20, a->elastic_alpha[1] = 60, a->elastic_sigma[0] = 2, a->elastic_sigma[1] = 3;
+    a->elastic_probability = 1;
 }
 
 static void test_determinism(void) {
@@ -97,8 +99,9 @@ static void test_identity_at_zero(void) {
     a->rotate_probability = a->scale_probability = a->gamma_probability = a->noise_probability = 1;
     a->blur_probability = a->brightness_probability = a->contrast_probability = a->lowres_probability = 1;
     a->blur_channel_probability = a->lowres_channel_probability = a->gamma_invert_probability = 1;
+    a->elastic_probability = 1;
     /* magnitudes zero: rotate [0 0 0], scale [1 1], gamma [1 1], noise [0 0], blur [0 0], brightness, contrast
-     * and low resolution [1 1] */
+     * and low resolution [1 1], elastic alpha [0 0] */
     ie_sample base = make_sample(2, 10, 16, 14, f_wave);
     int differ = 0;
     for (uint32_t item = 0; item < 20; item++) {
@@ -211,6 +214,80 @@ static void test_nnunet_draws(void) {
               k[i].trials, mean, 4.5 * sd);
     }
     CHECK(out == 0, "%d draws outside their ranges", out);
+}
+
+/* The elastic deformation: drawn with its probability (4.5 binomial
+ * standard deviations, as above) with alpha and sigma in their ranges; off
+ * at alpha [0, 0] or without axes; its field a pure function of the rng
+ * (same bytes on 1 and 3 threads, another item another field); in plane
+ * (axes H, W): no displacement along D and one field for every slice; and
+ * a deformed sample differs from the plain crop. */
+static void test_elastic(void) {
+    ie_augment_config a;
+    ie_augment_config_init(&a);
+    a.elastic_alpha[0] = 0, a.elastic_alpha[1] = 900, a.elastic_sigma[0] = 9, a.elastic_sigma[1] = 13;
+    const int N = 4000;
+    int drawn = 0, out = 0;
+    for (uint32_t item = 0; item < (uint32_t)N; item++) {
+        ie_rng r = ie_rng_make(6, IE_STREAM_AUGMENT, 1, item);
+        ie_augment_draw d;
+        ie_augment_draw_for(&a, &r, 1, &d);
+        drawn += d.elastic;
+        out += d.elastic && (d.elastic_alpha < 0 || d.elastic_alpha > 900 || d.elastic_sigma < 9 ||
+                             d.elastic_sigma > 13);
+        out += !d.elastic && (d.elastic_alpha != 0 || d.elastic_sigma != 0 || ie_augment_is_spatial(&d));
+    }
+    const double mean = N * 0.2, sd = sqrt(N * 0.2 * 0.8);
+    CHECK(fabs(drawn - mean) < 4.5 * sd, "elastic drawn %d times of %d (want %.0f +- %.0f)", drawn, N, mean, 4.5 * sd);
+    CHECK(out == 0, "%d elastic draws outside their ranges", out);
+
+    ie_augment_config off = a;
+    off.elastic_probability = 1, off.elastic_alpha[1] = 0;
+    ie_augment_config no_axes = a;
+    no_axes.elastic_probability = 1, no_axes.elastic_axes[0] = no_axes.elastic_axes[1] = no_axes.elastic_axes[2] = false;
+    ie_rng r = ie_rng_make(6, IE_STREAM_AUGMENT, 1, 0);
+    ie_augment_draw d;
+    ie_augment_draw_for(&off, &r, 1, &d);
+    CHECK(!d.elastic, "alpha [0, 0] turns the deformation off");
+    ie_augment_draw_for(&no_axes, &r, 1, &d);
+    CHECK(!d.elastic, "no axes turn the deformation off");
+
+    a.elastic_probability = 1, a.elastic_sigma[0] = 2, a.elastic_sigma[1] = 3, a.elastic_alpha[0] = 30,
+    a.elastic_alpha[1] = 60;
+    const int64_t size[3] = {6, 20, 17}, n = 6 * 20 * 17;
+    double *f1 = NULL, *f3 = NULL, *f_item = NULL, *f2d = NULL;
+    ie_rng r_item = ie_rng_make(6, IE_STREAM_AUGMENT, 1, 1);
+    ie_augment_draw_for(&a, &r, 1, &d);
+    ie_threads_set(1);
+    CHECK_OK(ie_augment_elastic_field(&a, &d, &r, size, &f1));
+    ie_threads_set(3);
+    CHECK_OK(ie_augment_elastic_field(&a, &d, &r, size, &f3));
+    CHECK_OK(ie_augment_elastic_field(&a, &d, &r_item, size, &f_item));
+    ie_augment_config flat = a;
+    flat.elastic_axes[0] = false;
+    CHECK_OK(ie_augment_elastic_field(&flat, &d, &r, size, &f2d));
+    ie_threads_set(0);
+    CHECK(memcmp(f1, f3, (size_t)(3 * n) * sizeof *f1) == 0, "elastic field: same bytes on 1 and 3 threads");
+    CHECK(memcmp(f1, f_item, (size_t)(3 * n) * sizeof *f1) != 0, "elastic field: another item, another field");
+    double biggest = 0, along_d = 0, varies = 0;
+    for (int64_t i = 0; i < 3 * n; i++) biggest = fmax(biggest, fabs(f1[i]));
+    for (int64_t i = 0; i < n; i++) along_d = fmax(along_d, fabs(f2d[i]));
+    for (int64_t i = n; i < 3 * n; i++) varies = fmax(varies, fabs(f2d[i] - f2d[n * (i / n) + i % (20 * 17)]));
+    CHECK(biggest > 0.5, "the field moves voxels (largest displacement %g voxels)", biggest);
+    CHECK(along_d == 0 && varies == 0, "in plane: no displacement along D (%g), one field per slice (%g)", along_d,
+          varies);
+    free(f1), free(f3), free(f_item), free(f2d);
+
+    ie_seg_config plain, deformed;
+    ie_seg_config_init(&plain);
+    plain.crop[0] = 6, plain.crop[1] = 12, plain.crop[2] = 12;
+    deformed = plain;
+    deformed.augment = a;
+    ie_sample base = make_sample(1, 10, 16, 14, f_wave), x = copy_of(&base), y = copy_of(&base);
+    CHECK_OK(ie_seg_augment(&plain, &x, &r));
+    CHECK_OK(ie_seg_augment(&deformed, &y, &r));
+    CHECK(!same_tensor(x.image, y.image), "a deformed sample differs from the plain crop");
+    ie_sample_clear(&x), ie_sample_clear(&y), ie_sample_clear(&base);
 }
 
 /* out(p) = f(c + M (p - c)) at points whose source lies inside the volume. */
@@ -361,6 +438,7 @@ int main(void) {
     test_identity_at_zero();
     test_ranges();
     test_nnunet_draws();
+    test_elastic();
     test_analytic();
     test_intensity();
     return test_summary();

@@ -1,7 +1,8 @@
 /* nnU-Net's augmentations (core/data/augment.h) against an independent
  * restatement in numpy and scipy.ndimage (tests/reference/gen_augment.py):
  * Gaussian blur, brightness, contrast, simulated low resolution, inverted
- * and plain gamma, and the affine resampler (rotation + zoom), each applied
+ * and plain gamma, the affine resampler (rotation + zoom) and the elastic
+ * deformation (field and warp, in 3-D and in plane), each applied
  * with the parameters a draw would carry (mirrored from the generator).
  *
  * Tolerances, from how the two sides compute:
@@ -19,7 +20,16 @@
  *     the mean; then the final rounding, 2^-24 max |expected|.  Tolerance:
  *     atol = 2^-23 (2 * 4 M + max |expected|), twice the bound.
  *   - affine labels: nearest neighbour, exact (the generator checks that
- *     no sample lies within 1e-6 of a rounding tie). */
+ *     no sample lies within 1e-6 of a rounding tie).
+ *   - elastic field (the smoothing of stored float32 noise): both sides
+ *     filter in double (sums of at most 2 * 8 + 1 terms per pass, three
+ *     passes: relative error below 1e-14), scipy's result is stored as
+ *     float32, one rounding of 2^-24 |value|.  Tolerance: atol = 2^-23
+ *     max |expected|, twice the bound.
+ *   - elastic warp: both sides displace by the same stored float32 field,
+ *     so the sample coordinates agree to double rounding (1e-14 voxels,
+ *     moving an interpolated value by far less than 2^-24 M); the rest is
+ *     the affine case's argument and tolerance, labels exact likewise. */
 #include <math.h>
 
 #include "core/data/augment.h"
@@ -97,6 +107,68 @@ static void test_affine(ie_params *fx) {
     ie_tensor_release(lab);
 }
 
+static void check_labels(const char *what, const ie_tensor *got, const ie_tensor *want) {
+    int64_t wrong = 0;
+    CHECK(ie_tensor_numel(got) == ie_tensor_numel(want), "%s: shape", what);
+    for (int64_t i = 0; i < ie_tensor_numel(want) && i < ie_tensor_numel(got); i++)
+        wrong += ((const int64_t *)ie_tensor_data((ie_tensor *)got))[i] !=
+                 ((const int64_t *)ie_tensor_data((ie_tensor *)want))[i];
+    CHECK(wrong == 0, "%s: %lld differ from scipy's order-0 map_coordinates", what, (long long)wrong);
+}
+
+/* The smoothing of each axis's stored noise against scipy's gaussian_filter,
+ * then the warp with scipy's field (so that the two checks stay apart). */
+static void check_elastic(ie_params *fx, const char *name, const bool axes[3], double sigma, double alpha,
+                          const double matrix[9]) {
+    const int64_t size[3] = {7, 12, 9}, n = 7 * 12 * 9, offset[3] = {1, -2, 3};
+    int64_t grid[3];
+    for (int a = 0; a < 3; a++) grid[a] = axes[a] ? size[a] : 1;
+    const int64_t g = grid[0] * grid[1] * grid[2];
+    char key[64], what[128];
+    snprintf(key, sizeof key, "%s_noise", name);
+    const float *noise = ie_tensor_data_f32((ie_tensor *)fixture_get(fx, key));
+    snprintf(key, sizeof key, "%s_field", name);
+    const ie_tensor *want_field = fixture_get(fx, key);
+    const float *want = ie_tensor_data_f32((ie_tensor *)want_field);
+    const double atol_field = ldexp(max_abs(want_field), -23);
+    double *v = malloc((size_t)g * sizeof *v), *field = calloc((size_t)(3 * n), sizeof *field);
+    double worst = 0;
+    for (int a = 0, k = 0; a < 3; a++) {
+        if (!axes[a]) continue;
+        for (int64_t i = 0; i < g; i++) v[i] = noise[k * g + i];
+        CHECK_OK(ie_augment_smooth_displacement(v, grid, axes, sigma, alpha));
+        for (int64_t i = 0; i < g; i++) worst = fmax(worst, fabs(v[i] - (double)want[k * g + i]));
+        for (int64_t z = 0, i = 0; z < size[0]; z++) /* scipy's field, broadcast along the axes left out */
+            for (int64_t y = 0; y < size[1]; y++)
+                for (int64_t x = 0; x < size[2]; x++, i++)
+                    field[a * n + i] = want[k * g + ((axes[0] ? z : 0) * grid[1] + (axes[1] ? y : 0)) * grid[2] +
+                                            (axes[2] ? x : 0)];
+        k++;
+    }
+    CHECK(worst <= atol_field, "%s field vs scipy gaussian_filter: max error %.3g > atol %.3g", name, worst, atol_field);
+    ie_tensor *img = NULL, *lab = NULL;
+    CHECK_OK(ie_augment_warp(fixture_get(fx, "image"), fixture_get(fx, "labels"), offset, size, matrix, field, &img,
+                             &lab));
+    const ie_tensor *want_img = fixture_get(fx, name);
+    const double atol = ldexp(fmax(max_abs(fixture_get(fx, "image")), max_abs(want_img)), -22);
+    snprintf(what, sizeof what, "%s warp vs scipy map_coordinates (atol %.3g)", name, atol);
+    check_close(what, img, want_img, 0, atol);
+    snprintf(key, sizeof key, "%s_labels", name);
+    snprintf(what, sizeof what, "%s labels", name);
+    check_labels(what, lab, fixture_get(fx, key));
+    ie_tensor_release(img), ie_tensor_release(lab);
+    free(v), free(field);
+}
+
+static void test_elastic(ie_params *fx) {
+    double m[9];
+    memcpy(m, ie_tensor_data((ie_tensor *)fixture_get(fx, "affine_matrix")), sizeof m);
+    const bool all[3] = {true, true, true}, in_plane[3] = {false, true, true};
+    const double eye[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    check_elastic(fx, "elastic", all, 2.0, 60.0, m);
+    check_elastic(fx, "elastic2d", in_plane, 1.5, 20.0, eye);
+}
+
 /* A channel with no draw (sigma 0, zoom 1) is untouched, bit for bit. */
 static void test_untouched_channel(ie_params *fx) {
     ie_augment_config cfg;
@@ -117,6 +189,7 @@ int main(void) {
     ie_params *fx = fixture_load("augment.safetensors");
     test_intensity_transforms(fx);
     test_affine(fx);
+    test_elastic(fx);
     test_untouched_channel(fx);
     ie_params_free(fx);
     return test_summary();

@@ -160,7 +160,7 @@ static void check_recipe(const cJSON *p, const char *what) {
         double lo, hi;
     } ranges[] = {{"noise_std", 0, 0.1},         {"blur_sigma", 0.5, 1},       {"brightness_range", 0.75, 1.25},
                   {"contrast_range", 0.75, 1.25}, {"lowres_zoom", 0.5, 1},      {"gamma_range", 0.7, 1.5},
-                  {"scale_range", 0.7, 1.4}};
+                  {"scale_range", 0.7, 1.4},      {"elastic_alpha", 0, 900},     {"elastic_sigma", 9, 13}};
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         const cJSON *r = at(p, "data", "augment", ranges[i].key);
         CHECK(cJSON_GetArraySize(r) == 2 && cJSON_GetArrayItem(r, 0)->valuedouble == ranges[i].lo &&
@@ -173,12 +173,14 @@ static void check_recipe(const cJSON *p, const char *what) {
     } probs[] = {{"rotate_probability", 0.2},     {"scale_probability", 0.2},         {"noise_probability", 0.1},
                  {"blur_probability", 0.2},       {"blur_channel_probability", 0.5},  {"brightness_probability", 0.15},
                  {"contrast_probability", 0.15},  {"lowres_probability", 0.25},       {"lowres_channel_probability", 0.5},
-                 {"gamma_invert_probability", 0.1}, {"gamma_probability", 0.3}};
+                 {"gamma_invert_probability", 0.1}, {"gamma_probability", 0.3},     {"elastic_probability", 0}};
     for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) {
         const cJSON *v = at(p, "data", "augment", probs[i].key);
         CHECK(cJSON_IsNumber(v) && v->valuedouble == probs[i].p, "%s: data.augment.%s must be %g", what,
               probs[i].key, probs[i].p);
     }
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "train"), "deep_supervision")),
+          "%s: train.deep_supervision must be on (nnU-Net's)", what);
     const bool full = num(p, "train", "epochs", -1) == 1000;
     const char *kind = cJSON_GetStringValue(at(p, "train", "optimizer", "kind"));
     if (full)
@@ -250,6 +252,12 @@ static void anisotropic_ct(void) {
     CHECK(cJSON_GetArrayItem(rot, 0)->valuedouble == 180 && cJSON_GetArrayItem(rot, 1)->valuedouble == 0 &&
               cJSON_GetArrayItem(rot, 2)->valuedouble == 0,
           "thick slices: any in-plane angle, no rotation across them (nnU-Net's dummy 2D augmentation)");
+    /* Elastic deformation (written out, off) in plane only for thick slices. */
+    const cJSON *el = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "data"), "augment"),
+                                          "elastic_axes");
+    CHECK(cJSON_GetArraySize(el) == 2 && cJSON_GetArrayItem(el, 0)->valueint == 1 &&
+              cJSON_GetArrayItem(el, 1)->valueint == 2,
+          "thick slices: elastic deformation in plane only (elastic_axes [1, 2])");
     /* The recipe: the 30-minute GPU plan reaches 1000 epochs (SGD), a
      * 2-minute CPU plan does not (Adam). */
     char *quick = plan_for(one, 8000, false, 2);

@@ -153,9 +153,10 @@ static void test_older_minor(void) {
     ie_plugin_unload(p);
 }
 
-/* Built against tests/abi/v1_1/innereye/plugin.h: the 1.2 host (no new
- * table fields, new SDK calls) loads it, finds its 1.1 validate_config and
- * runs it; create() leaves its parameters where the host runs (the CPU). */
+/* Built against tests/abi/v1_1/innereye/plugin.h: the newer host (1.2 and
+ * 1.3: new SDK calls; 1.4: forward_deep appended) loads it, finds its 1.1
+ * validate_config and runs it, sees no forward_deep; create() leaves its
+ * parameters where the host runs (the CPU). */
 static void test_previous_minor(void) {
     ie_loaded_plugin *p = NULL;
     CHECK_OK(ie_plugin_load(plugin_path("abi_v1_1"), &p));
@@ -179,6 +180,44 @@ static void test_previous_minor(void) {
     int wrong = 0;
     for (int64_t i = 0; i < ie_tensor_numel(image); i++) wrong += out[i] != x[i] * 3.0f - 1.0f;
     CHECK(wrong == 0, "%d outputs differ from 3 x - 1", wrong);
+    ie_tensor_release(y);
+    /* ABI 1.4's forward_deep lies beyond the 1.1 table: the host's copy has
+     * NULL there, and deep supervision is refused with the way out. */
+    CHECK(p->table.forward_deep == NULL, "a 1.1 plugin has no forward_deep");
+    ie_tensor *aux[IE_PLUGIN_MAX_AUX] = {0};
+    int n_aux = -1;
+    y = NULL;
+    CHECK_FAILS(ie_plugin_forward_deep(p, model, &batch, &y, aux, &n_aux), IE_ERR_CONFIG,
+                "train.deep_supervision is true, but plugin AbiV1_1");
+    CHECK(contains(ie_error_message(), "set train.deep_supervision to false") && y == NULL && n_aux == 0,
+          "the refusal says what to do and returns nothing: %s", ie_error_message());
+    ie_tensor_release(image);
+    p->table.destroy(model);
+    ie_plugin_unload(p);
+}
+
+/* Built against tests/abi/v1_3/innereye/plugin.h, the table just before
+ * ABI 1.4 appended forward_deep: it loads on the 1.4 host, its struct_size
+ * stops before forward_deep (which reads NULL in the host's copy), and its
+ * forward runs. */
+static void test_minor_before_forward_deep(void) {
+    ie_loaded_plugin *p = NULL;
+    CHECK_OK(ie_plugin_load(plugin_path("abi_v1_3"), &p));
+    CHECK(p->table.abi_major == 1 && p->table.abi_minor == 3, "ABI %u.%u", p->table.abi_major, p->table.abi_minor);
+    CHECK(p->table.forward_deep == NULL && p->table.validate_config != NULL,
+          "a 1.3 plugin: validate_config copied, forward_deep NULL");
+    ie_host host = {.struct_size = sizeof host, .abi_major = IE_PLUGIN_ABI_MAJOR,
+                    .abi_minor = IE_PLUGIN_ABI_MINOR, .seed = 1, .threads = 1, .device = IE_CPU, .run_dir = ""};
+    ie_model *model = NULL;
+    CHECK_OK(ie_plugin_create(p, "{}", &host, &model));
+    const int64_t shape[5] = {1, 2, 2, 2, 2};
+    ie_tensor *image = test_random(5, shape, 13, -1.0f, 1.0f, false), *y = NULL;
+    ie_batch batch = {.struct_size = sizeof batch, .count = 1, .image = image};
+    CHECK_OK(ie_plugin_forward(p, model, &batch, true, &y));
+    int wrong = 0;
+    for (int64_t i = 0; y && i < ie_tensor_numel(image); i++)
+        wrong += ie_tensor_data_f32(y)[i] != ie_tensor_data_f32(image)[i] * 3.0f - 1.0f;
+    CHECK(y && wrong == 0, "%d outputs differ from 3 x - 1", wrong);
     ie_tensor_release(y);
     ie_tensor_release(image);
     p->table.destroy(model);
@@ -336,10 +375,11 @@ static void test_find(void) {
     CHECK_OK(ie_plugin_scan(record_folder, record_visit, &r));
     CHECK(r.builtin_folders == 1 && r.search_folders == 3 && r.missing_folders == 1, "folders %d %d %d",
           r.builtin_folders, r.search_folders, r.missing_folders);
-    const char *good[] = {"AbiV1_0", "AbiV1_1", "CreateFails", "Faulty", "ForwardFails", "MyModel", "TinySeg", "UNETR"};
+    const char *good[] = {"AbiV1_0", "AbiV1_1", "AbiV1_3", "CreateFails", "Faulty", "ForwardFails", "MyModel",
+                          "TinySeg", "UNETR"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         CHECK(listed(r.loaded, r.n_loaded, good[i]), "scan did not load %s", good[i]);
-    CHECK(r.n_loaded == 9, "9 plugins load (TinySeg twice), got %d", r.n_loaded);
+    CHECK(r.n_loaded == 10, "10 plugins load (TinySeg twice), got %d", r.n_loaded);
     const char *bad[] = {"libno_entry.so",    "libnull_entry.so", "libwrong_major.so",     "libnewer_minor.so",
                          "libsmall_struct.so", "libnull_forward.so", "libbad_task.so",      "libno_name.so",
                          "libundefined_symbol.so", "libmissing_dep.so"};
@@ -358,6 +398,7 @@ int main(void) {
     test_load_current();
     test_older_minor();
     test_previous_minor();
+    test_minor_before_forward_deep();
     test_failures_propagate();
     test_find();
     return test_summary();

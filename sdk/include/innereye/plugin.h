@@ -19,7 +19,8 @@
  * ie_layer_norm, ie_gelu, ie_silu, ie_embedding, ie_permute,
  * ie_transpose, ie_attention) and nothing to the structs.  1.4 adds
  * ie_batch_norm_relu_consume (batch norm + ReLU written over its input when
- * no gradient is recorded), nothing to the structs.
+ * no gradient is recorded) and appends forward_deep (deep supervision's
+ * auxiliary outputs, optional).
  *
  * Devices: the host creates the model with host->device naming where it will
  * run, and after create() moves every tensor parameters() returns there
@@ -173,7 +174,27 @@ typedef struct ie_plugin {
      * work starts (so a typo fails in a second, not after loading data).
      * Default: create() reports problems. */
     ie_status (*validate_config)(const char *config_json);
+
+    /* ---- ABI 1.4 ---- */
+    /* Optional: deep supervision (config train.deep_supervision, as nnU-Net).
+     * A training forward that returns, besides the output forward would,
+     * auxiliary outputs of the same kind at coarser sizes, finest first:
+     * aux[i] [N, classes, D_i, H_i, W_i] (new references), each spatial size
+     * the labels' divided by a power of two per axis, at most max_aux of
+     * them, their count in *n_aux.  The host compares aux[i] with the labels
+     * downsampled to its size (nearest) and weights the losses of the output
+     * and aux[0], aux[1], ... by 1, 1/2, 1/4, ... normalised to sum 1.
+     * Validation, inference and export call forward only.  A plugin creates
+     * the layers behind aux only when the config it is created with sets
+     * train.deep_supervision, so that runs without it keep their parameters.
+     * NULL (and every plugin of an older minor): none; the host refuses
+     * train.deep_supervision for such a plugin. */
+    ie_status (*forward_deep)(ie_model *model, const ie_batch *batch, ie_tensor **out, ie_tensor **aux, int max_aux,
+                              int *n_aux);
 } ie_plugin;
+
+/* The most auxiliary outputs a host asks forward_deep for. */
+#define IE_PLUGIN_MAX_AUX 8
 
 typedef const ie_plugin *(*ie_plugin_entry_fn)(void);
 
