@@ -46,6 +46,11 @@ int ie_dataset_find(const ie_dataset *ds, const char *subject);
  * (InnerEye's local_dataset); every item's root changes. */
 ie_status ie_dataset_set_root(ie_dataset *ds, const char *root);
 
+/* The CSV, with the files beside it, was moved to `path` (a new run's
+ * folder renamed into place): messages name it there, and paths relative to
+ * its folder start at its new folder. */
+ie_status ie_dataset_moved(ie_dataset *ds, const char *path);
+
 /* The CSV's path (or name), its root folder and its columns. */
 const char *ie_dataset_path(const ie_dataset *ds);
 const char *ie_dataset_root(const ie_dataset *ds);
