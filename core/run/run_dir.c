@@ -88,8 +88,10 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
 #define STAGING_MARK ".staging."
 
 /* Staging folders whose process is gone (killed during its checks: nothing
- * could remove them) are removed; one whose process lives, or that some
- * process holds locked, is left alone. */
+ * could remove them) are removed; one whose process lives, that some
+ * process holds locked, or that changed in the last minute (made by a
+ * process of another machine sharing the folder, between its mkdir and its
+ * lock) is left alone. */
 static void remove_abandoned_staging(const char *output_dir) {
     DIR *d = opendir(output_dir);
     if (!d) return;
@@ -103,7 +105,9 @@ static void remove_abandoned_staging(const char *output_dir) {
         char path[4200];
         struct stat sb;
         snprintf(path, sizeof path, "%s/%s", output_dir, e->d_name);
-        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && !ie_run_dir_in_use(path)) ie_remove_tree(path);
+        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && time(NULL) - sb.st_mtime > 60 &&
+            !ie_run_dir_in_use(path))
+            ie_remove_tree(path);
     }
     closedir(d);
 }

@@ -33,7 +33,8 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
  * ie_run_dir_stage checks the name as ie_run_dir_create does (an explicit
  * name that exists is refused here, before any work), creates output_dir
  * when missing, removes staging folders that no process holds any more (a
- * process killed during its checks), and creates the staging folder
+ * process killed during its checks; a minute old at least), and creates the
+ * staging folder
  * (`staging`, of at least IE_RUN_DIR_MAX + 64 bytes).
  *
  * ie_run_dir_commit renames it to <output_dir>/<name>, or to

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +118,11 @@ static void test_abandoned_staging(void) {
     put(path, "subject,split\n");
     snprintf(path, sizeof path, "%s/notes.txt", out);
     put(path, "a file of the user's\n");
+    CHECK_OK(ie_run_dir_stage(out, "next", "Model", staging, sizeof staging));
+    CHECK(exists(dead), "a staging folder changed in the last minute is left alone (another machine's, maybe)");
+    ie_remove_tree(staging);
+    struct timeval old[2] = {{.tv_sec = time(NULL) - 120}, {.tv_sec = time(NULL) - 120}};
+    CHECK(utimes(dead, old) == 0 && utimes(live, old) == 0, "both staging folders made two minutes old");
     CHECK_OK(ie_run_dir_stage(out, "next", "Model", staging, sizeof staging));
     CHECK(!exists(dead), "the dead process's staging folder is removed");
     CHECK(exists(live), "the live process's is kept");
