@@ -42,9 +42,9 @@ static int finish(ie_status st, const char *run_dir, const ie_comm *comm) {
     if (st == IE_OK && run_dir[0] && ie_comm_rank(comm) == 0) ie_report_after(run_dir, ie_task_report_results);
     if (st != IE_OK) {
         fprintf(stderr, "innereye train: %s\n", ie_error_message());
-        if (run_dir[0] && access(run_dir, F_OK) == 0) /* a run that failed its checks is removed */
+        if (run_dir[0] && access(run_dir, F_OK) == 0) /* a run that failed its checks has no folder */
             fprintf(stderr, "innereye train: the run folder is %s\n", run_dir);
-        /* A setting found wrong before a run folder was made is a
+        /* A setting found wrong before the run staged its folder is a
          * configuration error like those the schema finds. */
         return st == IE_ERR_CONFIG && !run_dir[0] ? 2 : 1;
     }

@@ -179,6 +179,22 @@ ie_status ie_dataset_set_root(ie_dataset *ds, const char *root) {
     return IE_OK;
 }
 
+static char *folder_of(const char *path);
+
+ie_status ie_dataset_moved(ie_dataset *ds, const char *path) {
+    if (!ds || !path) return ie_error_set(IE_ERR_INVALID_ARG, "dataset_moved: NULL argument");
+    char *name = strdup(path), *root = folder_of(path);
+    ie_status st = name && root ? ie_dataset_set_root(ds, root) : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
+    free(root);
+    if (st != IE_OK) {
+        free(name);
+        return st;
+    }
+    free(ds->csv->name);
+    ds->csv->name = name;
+    return IE_OK;
+}
+
 int ie_dataset_count(const ie_dataset *ds) { return ds ? ds->n_items : 0; }
 
 const ie_dataset_item *ie_dataset_item_at(const ie_dataset *ds, int i) {

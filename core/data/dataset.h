@@ -51,6 +51,11 @@ ie_status ie_dataset_set_root(ie_dataset *ds, const char *root);
  * path when it does not fit `size` (core/util/path.h). */
 ie_status ie_dataset_item_file(const ie_dataset_item *item, const char *file, char *out, size_t size);
 
+/* The CSV, with the files beside it, was moved to `path` (a new run's
+ * folder renamed into place): messages name it there, and paths relative to
+ * its folder start at its new folder. */
+ie_status ie_dataset_moved(ie_dataset *ds, const char *path);
+
 /* The CSV's path (or name), its root folder and its columns. */
 const char *ie_dataset_path(const ie_dataset *ds);
 const char *ie_dataset_root(const ie_dataset *ds);

@@ -1,5 +1,8 @@
 /* core/run - run folders and provenance. */
+#define _GNU_SOURCE /* renameat2 */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <stdio.h>
@@ -30,8 +33,9 @@ void ie_utc_now(char *out, size_t size) {
     strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-ie_status ie_run_dir_create(const char *output_dir, const char *name, const char *prefix, char *out,
-                            size_t out_size) {
+/* run.name must be a plain folder name, and the run folder's path short
+ * enough for the files inside it. */
+static ie_status check_name(const char *output_dir, const char *name, const char *prefix, size_t out_size) {
     if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
         return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
     /* The generated name is at most prefix + "_yyyymmddThhmmss_999". */
@@ -42,30 +46,125 @@ ie_status ie_run_dir_create(const char *output_dir, const char *name, const char
                             "shorter output.dir (--output-dir)%s", output_dir,
                             output_dir + (strlen(output_dir) > 100 ? strlen(output_dir) - 40 : strlen(output_dir)),
                             name[0] ? name : "<model>_<time>", length, IE_RUN_DIR_MAX, name[0] ? " or run.name" : "");
-    IE_TRY(ie_make_dirs(output_dir));
-    if (name[0]) {
-        IE_TRY(ie_path_join(out, out_size, output_dir, name));
-        if (mkdir(out, 0755) != 0) {
-            if (errno == EEXIST)
-                return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose "
-                                               "another run.name, or resume it with --resume %s",
-                                    out, out);
-            return ie_error_set(IE_ERR_IO, "%s: cannot create the run folder: %s", out, strerror(errno));
-        }
-        return IE_OK;
-    }
+    return IE_OK;
+}
+
+static ie_status exists_error(const char *path) {
+    return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose another "
+                        "run.name, or resume it with --resume %s", path, path);
+}
+
+/* "<prefix>_yyyymmddThhmmss" of now, "_N" added for attempt N > 1. */
+static ie_status generated_name(const char *output_dir, const char *prefix, int attempt, char *out, size_t size) {
     char stamp[32];
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    return attempt == 1 ? ie_path_format(out, size, "%s/%s_%s", output_dir, prefix, stamp)
+                        : ie_path_format(out, size, "%s/%s_%s_%d", output_dir, prefix, stamp, attempt);
+}
+
+ie_status ie_run_dir_create(const char *output_dir, const char *name, const char *prefix, char *out,
+                            size_t out_size) {
+    IE_TRY(check_name(output_dir, name, prefix, out_size));
+    IE_TRY(ie_make_dirs(output_dir));
+    if (name[0]) {
+        IE_TRY(ie_path_join(out, out_size, output_dir, name));
+        if (mkdir(out, 0755) != 0) {
+            if (errno == EEXIST) return exists_error(out);
+            return ie_error_set(IE_ERR_IO, "%s: cannot create the run folder: %s", out, strerror(errno));
+        }
+        return IE_OK;
+    }
     for (int attempt = 1; attempt < 1000; attempt++) {
-        IE_TRY(attempt == 1 ? ie_path_format(out, out_size, "%s/%s_%s", output_dir, prefix, stamp)
-                            : ie_path_format(out, out_size, "%s/%s_%s_%d", output_dir, prefix, stamp, attempt));
+        IE_TRY(generated_name(output_dir, prefix, attempt, out, out_size));
         if (mkdir(out, 0755) == 0) return IE_OK;
         if (errno != EEXIST) return ie_error_set(IE_ERR_IO, "%s: cannot create the run folder: %s", out, strerror(errno));
     }
     return ie_error_set(IE_ERR_IO, "%s: could not find a free run folder name", output_dir);
+}
+
+#define STAGING_MARK ".staging."
+
+/* Staging folders whose process is gone (killed during its checks: nothing
+ * could remove them) are removed; one whose process lives, that some
+ * process holds locked, or that changed in the last minute (made by a
+ * process of another machine sharing the folder, between its mkdir and its
+ * lock) is left alone. */
+static void remove_abandoned_staging(const char *output_dir) {
+    DIR *d = opendir(output_dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *mark = e->d_name[0] == '.' ? strstr(e->d_name, STAGING_MARK) : NULL;
+        if (!mark) continue;
+        char *end = NULL;
+        long pid = strtol(mark + strlen(STAGING_MARK), &end, 10);
+        if (pid <= 0 || *end || (kill((pid_t)pid, 0) == 0 || errno == EPERM)) continue;
+        char path[4200];
+        struct stat sb;
+        if (ie_path_join(path, sizeof path, output_dir, e->d_name) == IE_OK && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && time(NULL) - sb.st_mtime > 60 &&
+            !ie_run_dir_in_use(path))
+            ie_remove_tree(path);
+    }
+    closedir(d);
+}
+
+ie_status ie_run_dir_stage(const char *output_dir, const char *name, const char *prefix, char *staging,
+                           size_t size) {
+    IE_TRY(check_name(output_dir, name, prefix, size));
+    IE_TRY(ie_make_dirs(output_dir));
+    char final[4200];
+    struct stat sb;
+    IE_TRY(ie_path_join(final, sizeof final, output_dir, name));
+    if (name[0] && lstat(final, &sb) == 0) return exists_error(final);
+    remove_abandoned_staging(output_dir);
+    IE_TRY(ie_path_format(staging, size, "%s/.%s" STAGING_MARK "%ld", output_dir, name[0] ? name : prefix,
+                          (long)getpid()));
+    /* Left by an earlier process of this pid (pids are reused). */
+    if (lstat(staging, &sb) == 0 && S_ISDIR(sb.st_mode) && !ie_run_dir_in_use(staging)) ie_remove_tree(staging);
+    if (mkdir(staging, 0755) != 0)
+        return ie_error_set(IE_ERR_IO, "%s: cannot create the run's staging folder: %s", staging, strerror(errno));
+    return IE_OK;
+}
+
+/* rename(from, to) that never replaces an existing `to`: 0 or an errno. */
+static int rename_no_replace(const char *from, const char *to) {
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return errno == ENOTEMPTY ? EEXIST : errno;
+    /* No RENAME_NOREPLACE here: claim the name with an exclusive mkdir, then
+     * rename onto that empty folder (which rename may replace). */
+    if (mkdir(to, 0755) != 0) return errno;
+    if (rename(from, to) == 0) return 0;
+    int err = errno;
+    rmdir(to);
+    return err;
+}
+
+ie_status ie_run_dir_commit(const char *staging, const char *output_dir, const char *name, const char *prefix,
+                            char *out, size_t out_size) {
+    if (name[0]) {
+        IE_TRY(ie_path_join(out, out_size, output_dir, name));
+        int err = rename_no_replace(staging, out);
+        if (err == EEXIST) return exists_error(out); /* made while this run checked its data */
+        if (err) return ie_error_set(IE_ERR_IO, "%s: cannot rename %s to the run folder: %s", out, staging,
+                                     strerror(err));
+        return IE_OK;
+    }
+    for (int attempt = 1; attempt < 1000; attempt++) {
+        IE_TRY(generated_name(output_dir, prefix, attempt, out, out_size));
+        int err = rename_no_replace(staging, out);
+        if (!err) return IE_OK;
+        if (err != EEXIST)
+            return ie_error_set(IE_ERR_IO, "%s: cannot rename %s to the run folder: %s", out, staging, strerror(err));
+    }
+    return ie_error_set(IE_ERR_IO, "%s: could not find a free run folder name", output_dir);
+}
+
+ie_status ie_run_dir_problems_path(const char *output_dir, const char *name, const char *prefix, char *out,
+                                   size_t size) {
+    return ie_path_format(out, size, "%s/%s.data_problems.txt", output_dir, name[0] ? name : prefix);
 }
 
 static void cpu_model(char *out, size_t size) {

@@ -25,6 +25,34 @@ struct cJSON;
 ie_status ie_run_dir_create(const char *output_dir, const char *name, const char *prefix, char *out,
                             size_t out_size);
 
+/* A new training run is prepared in a staging folder beside its run folder,
+ * <output_dir>/.<name or prefix>.staging.<pid>, and renamed into place only
+ * when every check before training passed: a run that fails its checks
+ * never creates, touches or removes anything at the run path.
+ *
+ * ie_run_dir_stage checks the name as ie_run_dir_create does (an explicit
+ * name that exists is refused here, before any work), creates output_dir
+ * when missing, removes staging folders that no process holds any more (a
+ * process killed during its checks; a minute old at least), and creates the
+ * staging folder
+ * (`staging`, of at least IE_RUN_DIR_MAX + 64 bytes).
+ *
+ * ie_run_dir_commit renames it to <output_dir>/<name>, or to
+ * "<prefix>_<UTC yyyymmddThhmmss>" with a suffix on collision, never over an
+ * existing folder (renameat2 RENAME_NOREPLACE; where the file system lacks
+ * it, an exclusive mkdir of the name and a rename onto that empty folder).
+ * The run folder's path goes to `out`.  A flock on the staging folder
+ * (ie_run_dir_lock) holds across the rename: it is the same folder. */
+ie_status ie_run_dir_stage(const char *output_dir, const char *name, const char *prefix, char *staging,
+                           size_t size);
+ie_status ie_run_dir_commit(const char *staging, const char *output_dir, const char *name, const char *prefix,
+                            char *out, size_t out_size);
+
+/* Where a new run that fails its data check lists the problems, since it
+ * has no run folder: <output_dir>/<name or prefix>.data_problems.txt. */
+ie_status ie_run_dir_problems_path(const char *output_dir, const char *name, const char *prefix, char *out,
+                                   size_t size);
+
 /* One process at a time works in a run folder: the lock is flock() on the
  * folder itself (nothing is created in it), held until ie_run_dir_unlock or
  * the process ends, even by a crash or SIGKILL.  A folder locked by another

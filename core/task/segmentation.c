@@ -71,7 +71,7 @@ static ie_status check_data(const ie_task_env *env) {
     int n = 0;
     const char *names[MAX_CLASSES];
     IE_TRY(read_classes(env->cfg, names, &n));
-    return ie_data_validate(env->cfg, env->ds, n, env->run_dir);
+    return ie_data_validate(env->cfg, env->ds, n, env->problems_path);
 }
 
 static void destroy(void *state) { free(state); }

@@ -424,7 +424,7 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
 }
 
 
-ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_classes, const char *run_dir) {
+ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_classes, const char *problems_path) {
     bool enabled = true, allow_empty = true;
     IE_TRY(ie_config_get_bool(cfg, "data.validate", &enabled));
     IE_TRY(ie_config_get_bool(cfg, "data.allow_empty_truth", &allow_empty));
@@ -444,9 +444,8 @@ ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_cla
            r.problems == 1 ? "" : "s", seconds);
     fflush(stdout);
     if (!r.problems) return IE_OK;
-    char path[4200];
-    st = ie_path_format(path, sizeof path, "%s/data_problems.txt", run_dir);
-    if (st == IE_OK) st = ie_write_file_atomic(path, r.report, strlen(r.report));
+    const char *path = problems_path;
+    st = ie_write_file_atomic(path, r.report, strlen(r.report));
     /* The message holds what fits (statuses carry about 2 KB); the file all. */
     char shown[1500];
     size_t keep = strlen(r.report) < sizeof shown ? strlen(r.report) : sizeof shown - 1;

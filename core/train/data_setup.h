@@ -45,9 +45,10 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
 /* Checks every subject of ds before training (core/data/validate.h) with
  * the segmentation settings of the config, unless data.validate is false.
  * Prints one line with the outcome and time.  With problems: writes them all
- * to <run_dir>/data_problems.txt and fails with IE_ERR_CONFIG, the message
- * listing as many as fit. */
-ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_classes, const char *run_dir);
+ * to problems_path (atomically, replacing an earlier attempt's list) and
+ * fails with IE_ERR_CONFIG, the message naming the file and listing as many
+ * as fit. */
+ie_status ie_data_validate(const ie_config *cfg, const ie_dataset *ds, int n_classes, const char *problems_path);
 
 /* Writes `count` generated subjects (a bright ellipsoid and a shell in
  * noise, classes 0..2) as NIfTI files into dir and a dataset.csv listing

@@ -22,7 +22,9 @@
 /* What the trainer lends a task (borrowed; model is set once created). */
 typedef struct ie_task_env {
     const ie_config *cfg;
-    const char *run_dir;
+    const char *run_dir; /* a new run's staging folder until its checks passed (core/run/run_dir.h) */
+    const char *problems_path; /* where a data check that finds problems lists them (not in run_dir: a new
+                                  run that fails its checks leaves no run folder) */
     const ie_dataset *ds;
     const ie_split *split;
     const ie_loaded_plugin *plugin;

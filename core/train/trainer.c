@@ -1045,6 +1045,43 @@ static ie_status await_announcement(trainer *t, announcement *a, bool *resume) {
     return IE_OK;
 }
 
+/* `text` with every occurrence of `from` replaced by `to` (what fits). */
+static void replace_all(char *text, size_t size, const char *from, const char *to) {
+    char out[4400];
+    size_t n = 0, from_len = strlen(from);
+    for (const char *p = text; *p && n + 1 < sizeof out;) {
+        if (from_len && !strncmp(p, from, from_len)) {
+            n += (size_t)snprintf(out + n, sizeof out - n, "%s", to);
+            p += from_len;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n < sizeof out ? n : sizeof out - 1] = '\0';
+    snprintf(text, size, "%s", out);
+}
+
+/* The staging folder of a new run becomes its run folder; what named the
+ * staging folder (the run_dir string the task and plugins borrow, the
+ * dataset CSV built in it, the data note, the fault handlers' run.json)
+ * names the run folder from here on. */
+static ie_status commit_run_dir(trainer *t, const char *out_dir, const char *name, char *note, size_t note_size) {
+    char staging[sizeof t->run_dir], final[sizeof t->run_dir];
+    snprintf(staging, sizeof staging, "%s", t->run_dir);
+    IE_TRY(ie_run_dir_commit(staging, out_dir, name, t->plugin->table.name, final, sizeof final));
+    snprintf(t->run_dir, sizeof t->run_dir, "%s", final);
+    const char *csv = ie_dataset_path(t->ds);
+    size_t len = strlen(staging);
+    if (!strncmp(csv, staging, len) && csv[len] == '/') {
+        char moved[8400];
+        snprintf(moved, sizeof moved, "%s%s", final, csv + len);
+        IE_TRY(ie_dataset_moved(t->ds, moved));
+    }
+    replace_all(note, note_size, staging, final);
+    ie_guard_begin("training", t->run_dir);
+    return IE_OK;
+}
+
 ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_size) {
     if (!req->tasks)
         return ie_error_set(IE_ERR_INVALID_ARG, "ie_train: the request has no task table (request.tasks); the "
@@ -1102,13 +1139,19 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, &t.opt_opts, &t.schedule);
     /* A missing GPU (module, driver, device) is found before the run folder. */
     if (st == IE_OK) st = select_device(&t);
-    bool created = false;
+    /* A new run works in a staging folder until every check passed; then
+     * it is renamed into place (core/run/run_dir.h). */
+    const char *out_dir = "outputs", *name = "";
+    char problems[sizeof t.run_dir + 64];
+    snprintf(problems, sizeof problems, "%s/data_problems.txt", t.run_dir); /* a resume's; sized from t.run_dir */
+    bool staged = false;
     if (st == IE_OK && !resume && !follower) {
-        const char *out_dir = "outputs", *name = "";
         st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
         if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
-        if (st == IE_OK) st = ie_run_dir_create(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
-        created = st == IE_OK; /* only a folder this process made may be removed below */
+        if (st == IE_OK) st = ie_run_dir_stage(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
+        staged = st == IE_OK; /* only a folder this process made may be removed below */
+        ie_status named = ie_run_dir_problems_path(out_dir, name, t.plugin->table.name, problems, sizeof problems);
+        if (st == IE_OK) st = named;
         if (st == IE_OK) st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
         if (st == IE_OK) {
             char path[4200];
@@ -1116,15 +1159,13 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
             st = ie_path_format(path, sizeof path, "%s/config.resolved.json", t.run_dir);
             if (st == IE_OK) st = ie_write_file_atomic(path, text, strlen(text));
         }
-        if (st == IE_OK) ie_guard_begin("training", t.run_dir);
         if (st == IE_OK) st = record_start(&t);
     }
-    ie_status fits = ie_path_format(run_dir, run_dir_size, "%s", t.run_dir); /* set even when the run failed */
-    if (st == IE_OK) st = fits;
     char note[4400] = "", checkpoint_note[1400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume || follower, &t.ds, note, sizeof note);
     if (st == IE_OK && resume && !follower) st = check_resume(&t, resume_record);
-    t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .ds = t.ds, .split = &t.split, .plugin = t.plugin,
+    t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .problems_path = problems, .ds = t.ds,
+                          .split = &t.split, .plugin = t.plugin,
                           .host = &t.host, .loss = &t.loss, .seed = t.seed, .batch_size = t.batch_size,
                           .workers = t.workers, .prefetch = t.prefetch, .pad_multiple = t.pad_multiple,
                           .device = t.device, .cache_bytes = t.cache_bytes, .follower = follower};
@@ -1159,6 +1200,12 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         st = record_resume(&t, resume_record, req->resume_set, req->n_resume_set);
         resume_record = NULL;
     }
+    /* Every check passed: the new run's folder takes its place. */
+    if (st == IE_OK && staged) {
+        st = commit_run_dir(&t, out_dir, name, note, sizeof note);
+        staged = st != IE_OK;
+        if (!staged) unlink(problems); /* an earlier attempt's list, no longer true */
+    }
     if (st == IE_OK && !resume && !follower) st = record_data(&t, note);
     if (st == IE_OK) {
         printf("run folder: %s\n%s\nmodel %s %s (%s); %d train / %d val / %d test subjects; %d threads\n", t.run_dir,
@@ -1176,31 +1223,29 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (!follower) st = announce(&t, st, resume);
     if (t.comm) ie_comm_set_timeout(t.comm, t.dist_timeout);
     bool do_train = true;
-    /* Everything so far was a check (data, split, model, weights): a new run
-     * that fails one leaves no folder behind (below). */
-    bool began = st == IE_OK;
     if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
     if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
     if (st == IE_OK && !follower) { /* test inference writes predictions: rank 0's work */
         ie_guard_progress(0, 0, t.checkpoint_epoch);
         st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
     }
-    /* A new run that failed a check before training began is removed, so
-     * that failed attempts do not pile up as empty run folders; only the
-     * data check's list of problems is kept to be read (docs/errors.md). */
-    char folder[sizeof t.run_dir], problems[sizeof t.run_dir + 32];
+    /* A new run that failed a check before training began never had a run
+     * folder: its staging folder goes (the data check's list of problems is
+     * beside it, in `problems`; docs/errors.md). */
+    char folder[sizeof t.run_dir];
     memcpy(folder, t.run_dir, sizeof folder); /* sized from t.run_dir: nothing is cut */
-    snprintf(problems, sizeof problems, "%s/data_problems.txt", t.run_dir);
-    bool discard = st != IE_OK && created && !began && access(problems, F_OK) != 0;
-    if (t.record && !discard) st = record_end(&t, st);
+    /* innereye train's exit code is that of a run */
+    ie_status fits = ie_path_format(run_dir, run_dir_size, "%s", t.run_dir);
+    if (st == IE_OK) st = fits;
+    if (t.record && !staged) st = record_end(&t, st);
     cJSON_Delete(resume_record);
     trainer_free(&t); /* releases the folder's lock */
     ie_guard_end();
-    if (discard) {
+    if (staged) {
         char message[2048];
         snprintf(message, sizeof message, "%s", ie_error_message());
-        ie_remove_tree(folder); /* run_dir keeps the name: innereye train's exit code is that of a run */
-        ie_error_set(st, "%s (the run stopped before training began; its folder %s was removed)", message, folder);
+        ie_remove_tree(folder);
+        ie_error_set(st, "%s\n(the run stopped before training began, so no run folder was made)", message);
     }
     return st;
 }

@@ -41,9 +41,10 @@ TEST3=(--set data.split.train=0.34 --set data.split.val=0.16 --set data.split.te
 failed_at=""
 for size in 8k 16k 24k 40k 60k 64k 72k; do
   full "$size"
-  expect "train_disk_full_$size" 1 "mnt/r/[^ ]+.*$FULL" "$ADVICE" --changes mnt -- \
+  # Before training began the run works in its staging folder mnt/.r.staging.PID (core/run/run_dir.h).
+  expect "train_disk_full_$size" 1 "mnt/(r|\.r\.staging\.[0-9]+)/[^ ]+.*$FULL" "$ADVICE" --changes mnt -- \
     "$IE" train "${TINY[@]}" "${TEST3[@]}" --set data.dataset_csv=data/dataset.csv --output-dir mnt --set run.name=r
-  failed_at="$failed_at $(printf '%s\n' "$LAST_OUTPUT" | grep -Eo 'mnt/r/[^ :]*' | head -1)"
+  failed_at="$failed_at $(printf '%s\n' "$LAST_OUTPUT" | grep -Eo 'mnt/(r|\.r\.staging\.[0-9]+)/[^ :]*' | head -1)"
   check "train_disk_full_$size: nothing half-written" intact
 done
 echo "     the disk filled at:$failed_at"

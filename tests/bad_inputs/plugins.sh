@@ -38,9 +38,11 @@ expect plugin_exit_in_training 1 "plugin Faulty \\($FAULTY\\) called exit\\(\\) 
 check "plugin_exit_in_training: run.json says interrupted" test "$(status_of runs/exit)" = interrupted
 expect status_of_interrupted_run 1 "status: interrupted: exit\\(\\) called" "--resume runs/exit continues it" -- \
   "$IE" status runs/exit
+# create runs among the checks, before the run folder exists (core/run/run_dir.h): none is made.
 expect plugin_exit_in_create 1 "plugin Faulty \\($FAULTY\\) called exit\\(\\) in its create function during training" \
-  "It has no checkpoint yet: start it again" --changes runs -- \
+  "a plugin must return an error status instead of ending the program" --changes runs -- \
   env IE_TEST_FAULT=exit@0 "$IE" train "${RUN[@]}" --set run.name=exit_create
+check "plugin_exit_in_create: it ended before its checks passed, so no run folder was made" test ! -e runs/exit_create
 expect plugin_exit_in_infer 1 "plugin Faulty \\($FAULTY\\) called exit\\(\\) in its create function during inference" \
   "this one and later ones were not written" -- \
   env IE_TEST_FAULT=exit@0 "$IE" infer --run runs/clean --image data/synthetic_000_image.nii.gz --out preds

@@ -77,8 +77,9 @@ check "... the other grid" grep -q "subject 'c', channel 'label' (.*hippocampus_
 check "... the missing row" grep -q "subject 'd', channel 'label': no row for this channel" "$out/broken.txt"
 check "... the unreadable image" grep -q "subject 'e', channel 'image' (.*broken.nii.gz): .*not an image" \
   "$out/broken.txt"
-check "... all in data_problems.txt" test "$(wc -l < "$out/runs/broken/data_problems.txt")" -eq 4
-check "... and no checkpoint was written" test ! -e "$out/runs/broken/checkpoints"
+check "... all in broken.data_problems.txt, beside the run folder" \
+  test "$(wc -l < "$out/runs/broken.data_problems.txt")" -eq 4
+check "... and no run folder was made" test ! -e "$out/runs/broken"
 
 if [ "$fails" -ne 0 ]; then
   for f in "$out"/*.txt; do echo "---- $f"; cat "$f"; done
