@@ -3,7 +3,9 @@
  * Forward passes cut the output into rows (plane, d, h) of W elements and hand
  * out fixed groups of rows.  Pooling backward gathers: each input-gradient
  * element sums, in output order, the contributions of the windows covering
- * it, which is the order PyTorch's scatter adds them in.  Upsampling backward
+ * it, which is the order PyTorch's scatter adds them in; where the windows
+ * tile the input (each element in at most one), max pooling backward stores
+ * each window's winner into a zeroed plane instead.  Upsampling backward
  * scatters, one task per plane, so no two tasks touch the same memory. */
 #include <math.h>
 #include <smmintrin.h>
