@@ -159,6 +159,7 @@ static void thread_determinism(void) {
 
 /* ---- max pooling whose windows tile the input (its own fast kernels) ----
  * Odd sizes (inputs past the last window), ties and NaNs, 2x2x2 and 1x2x2,
+ * row widths that the four-wide kernel takes whole or with single outputs,
  * against a naive restatement of PyTorch's rule: the first maximum of the
  * window in (d, h, w) order wins, a NaN takes over, the gradient goes to the
  * winner. */
@@ -187,9 +188,11 @@ static void naive_max_pool(const float *x, const int64_t *in, const int *k, floa
 }
 
 static void tiled_max_pool(void) {
-    const int64_t shapes[2][5] = {{2, 3, 5, 7, 9}, {3, 2, 1, 9, 8}};
-    const int kernels[2][3] = {{2, 2, 2}, {1, 2, 2}};
-    for (int c = 0; c < 2; c++) {
+    /* output widths 4 (one four-wide step) and 7 (a step and three single
+     * outputs, the NaN among them) */
+    const int64_t shapes[3][5] = {{2, 3, 5, 7, 9}, {3, 2, 1, 9, 8}, {2, 3, 1, 7, 15}};
+    const int kernels[3][3] = {{2, 2, 2}, {1, 2, 2}, {1, 2, 2}};
+    for (int c = 0; c < 3; c++) {
         const int64_t *sh = shapes[c];
         ie_tensor *x = test_random(5, sh, 21 + c, -1, 1, true);
         float *xv = ie_f32(x);

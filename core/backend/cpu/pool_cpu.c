@@ -3,9 +3,12 @@
  * Forward passes cut the output into rows (plane, d, h) of W elements and hand
  * out fixed groups of rows.  Pooling backward gathers: each input-gradient
  * element sums, in output order, the contributions of the windows covering
- * it, which is the order PyTorch's scatter adds them in.  Upsampling backward
+ * it, which is the order PyTorch's scatter adds them in; where the windows
+ * tile the input (each element in at most one), max pooling backward stores
+ * each window's winner into a zeroed plane instead.  Upsampling backward
  * scatters, one task per plane, so no two tasks touch the same memory. */
 #include <math.h>
+#include <smmintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,32 +209,93 @@ IE_CPU_CLONES static void max_forward_tiled_task(void *ctx, int64_t task) {
             }
 }
 
-IE_CPU_CLONES static void max_backward_tiled_task(void *ctx, int64_t task) {
+/* Every input lies in at most one window, so dx is zero except at each
+ * window's winner, which gets 0.0f + dy (the general loop's sum of one term:
+ * -0 becomes +0).  Indices come from max_forward; one outside the plane is
+ * dropped rather than written. */
+static void max_backward_tiled_task(void *ctx, int64_t task) {
     const tiled_job *j = ctx;
     const ie_pool_geom *g = j->g;
-    const int64_t out_plane = g->out[0] * g->out[1] * g->out[2], hw = g->in[1] * g->in[2], OW = g->out[2];
-    const int64_t in_plane = g->in[0] * hw, W = g->in[2], covered = OW * g->stride[2];
-    const int s2 = g->stride[2];
+    const int64_t out_plane = g->out[0] * g->out[1] * g->out[2], in_plane = g->in[0] * g->in[1] * g->in[2];
+    const int64_t p1 = min64((task + 1) * j->planes_per_task, j->planes);
+    for (int64_t p = task * j->planes_per_task; p < p1; p++) {
+        float *dx = j->dst + p * in_plane;
+        const float *dy = j->src + p * out_plane;
+        const int32_t *ind = j->idx_in + p * out_plane;
+        memset(dx, 0, (size_t)in_plane * sizeof(float));
+        for (int64_t o = 0; o < out_plane; o++)
+            if (ind[o] >= 0 && ind[o] < in_plane) dx[ind[o]] = 0.0f + dy[o];
+    }
+}
+
+/* ---- (k, 2, 2) windows: 2-D and 3-D U-Nets' and classifiers' pooling ----
+ * Four outputs at a time with SSE4.1 (in every x86-64-v2 CPU, the build's
+ * baseline): two loads of a window row give its even and odd columns.  The
+ * comparisons are the general loop's, in its (d, h, w) order, so values and
+ * indices are the same bytes. */
+static inline void take4(__m128 v, __m128i idx, __m128 *best, __m128i *at) {
+    const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, *best), _mm_cmpunord_ps(v, v));
+    *best = _mm_blendv_ps(*best, v, take);
+    *at = _mm_castps_si128(_mm_blendv_ps(_mm_castsi128_ps(*at), _mm_castsi128_ps(idx), take));
+}
+
+static inline void take1(float v, int32_t idx, float *best, int32_t *at) {
+    if (v > *best || isnan(v)) {
+        *best = v;
+        *at = idx;
+    }
+}
+
+static bool windows_k22(const ie_pool_geom *g) {
+    return tiled_windows(g) && g->kernel[1] == 2 && g->kernel[2] == 2;
+}
+
+static void max_forward_k22_task(void *ctx, int64_t task) {
+    const tiled_job *j = ctx;
+    const ie_pool_geom *g = j->g;
+    const int64_t in_plane = g->in[0] * g->in[1] * g->in[2], hw = g->in[1] * g->in[2], W = g->in[2];
+    const int64_t OW = g->out[2], out_plane = g->out[0] * g->out[1] * OW;
+    const int k0 = g->kernel[0];
     const int64_t p1 = min64((task + 1) * j->planes_per_task, j->planes);
     for (int64_t p = task * j->planes_per_task; p < p1; p++)
-        for (int64_t id = 0; id < g->in[0]; id++)
-            for (int64_t ih = 0; ih < g->in[1]; ih++) {
-                float *dx = j->dst + p * in_plane + id * hw + ih * W;
-                const int64_t od = id / g->stride[0], oh = ih / g->stride[1];
-                if (od >= g->out[0] || oh >= g->out[1]) { /* past the last window */
-                    memset(dx, 0, (size_t)W * sizeof(float));
-                    continue;
+        for (int64_t od = 0; od < g->out[0]; od++)
+            for (int64_t oh = 0; oh < g->out[1]; oh++) {
+                const int64_t d0 = od * k0, h0 = oh * 2;
+                const float *x = j->src + p * in_plane;
+                const int32_t first = (int32_t)(d0 * hw + h0 * W);
+                const int64_t o = p * out_plane + (od * g->out[1] + oh) * OW;
+                float *y = j->dst + o;
+                int32_t *ind = j->idx_out ? j->idx_out + o : NULL;
+                int64_t ow = 0;
+                for (; ow + 4 <= OW; ow += 4) {
+                    __m128 best = _mm_set1_ps(-INFINITY);
+                    const __m128i col = _mm_add_epi32(_mm_set1_epi32((int32_t)(2 * ow)), _mm_setr_epi32(0, 2, 4, 6));
+                    __m128i at = _mm_add_epi32(_mm_set1_epi32(first), col);
+                    for (int dd = 0; dd < k0; dd++)
+                        for (int hh = 0; hh < 2; hh++) {
+                            const int32_t base = (int32_t)((d0 + dd) * hw + (h0 + hh) * W);
+                            const float *row = x + base + 2 * ow;
+                            const __m128 a = _mm_loadu_ps(row), b = _mm_loadu_ps(row + 4);
+                            const __m128i even = _mm_add_epi32(_mm_set1_epi32(base), col);
+                            take4(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), even, &best, &at);
+                            take4(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)),
+                                  _mm_add_epi32(even, _mm_set1_epi32(1)), &best, &at);
+                        }
+                    _mm_storeu_ps(y + ow, best);
+                    if (ind) _mm_storeu_si128((__m128i *)(ind + ow), at);
                 }
-                const float *dy = j->src + p * out_plane + (od * g->out[1] + oh) * OW;
-                const int32_t *ind = j->idx_in + p * out_plane + (od * g->out[1] + oh) * OW;
-                const int32_t e0 = (int32_t)(id * hw + ih * W);
-                /* 0.0f + dy as the general loop sums it (-0 becomes +0) */
-                for (int64_t ow = 0; ow < OW; ow++) {
-                    const float v = 0.0f + dy[ow];
-                    const int32_t hit = ind[ow] - e0 - (int32_t)(ow * s2); /* the winner's column in the window */
-                    for (int ww = 0; ww < s2; ww++) dx[ow * s2 + ww] = hit == ww ? v : 0.0f;
+                for (; ow < OW; ow++) {
+                    float best = -INFINITY;
+                    int32_t at = first + (int32_t)(2 * ow);
+                    for (int dd = 0; dd < k0; dd++)
+                        for (int hh = 0; hh < 2; hh++) {
+                            const int32_t base = (int32_t)((d0 + dd) * hw + (h0 + hh) * W + 2 * ow);
+                            take1(x[base], base, &best, &at);
+                            take1(x[base + 1], base + 1, &best, &at);
+                        }
+                    y[ow] = best;
+                    if (ind) ind[ow] = at;
                 }
-                for (int64_t iw = covered; iw < W; iw++) dx[iw] = 0.0f;
             }
 }
 
@@ -312,7 +376,8 @@ static ie_status cpu_max_forward(ie_device_ctx *ctx, const ie_tensor *x, const i
                   .idx_out = indices ? (int32_t *)ie_tensor_ptr(indices) : NULL};
     if (tiled_windows(g)) {
         tiled_job t = {.g = g, .src = j.src, .dst = j.dst, .idx_out = j.idx_out, .planes = x->shape[0] * x->shape[1]};
-        run_tiled(&t, g->out[0] * g->out[1] * g->out[2], max_forward_tiled_task);
+        run_tiled(&t, g->out[0] * g->out[1] * g->out[2],
+                  windows_k22(g) ? max_forward_k22_task : max_forward_tiled_task);
         return IE_OK;
     }
     run_rows(&j, out_rows(g), g->out[2], max_forward_task);
