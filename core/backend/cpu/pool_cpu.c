@@ -233,7 +233,12 @@ static void max_backward_tiled_task(void *ctx, int64_t task) {
  * baseline): two loads of a window row give its even and odd columns.  The
  * comparisons are the general loop's, in its (d, h, w) order, so values and
  * indices are the same bytes. */
-static inline void take4(__m128 v, __m128i idx, __m128 *best, __m128i *at) {
+/* SSE4.1 is in the x86-64-v2 baseline of the Release build (-march); the
+ * attribute lets Debug and sanitizer builds, compiled without -march,
+ * build the same code. */
+#define POOL_SSE41 __attribute__((target("sse4.1")))
+
+POOL_SSE41 static inline void take4(__m128 v, __m128i idx, __m128 *best, __m128i *at) {
     const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, *best), _mm_cmpunord_ps(v, v));
     *best = _mm_blendv_ps(*best, v, take);
     *at = _mm_castps_si128(_mm_blendv_ps(_mm_castsi128_ps(*at), _mm_castsi128_ps(idx), take));
@@ -250,7 +255,7 @@ static bool windows_k22(const ie_pool_geom *g) {
     return tiled_windows(g) && g->kernel[1] == 2 && g->kernel[2] == 2;
 }
 
-static void max_forward_k22_task(void *ctx, int64_t task) {
+POOL_SSE41 static void max_forward_k22_task(void *ctx, int64_t task) {
     const tiled_job *j = ctx;
     const ie_pool_geom *g = j->g;
     const int64_t in_plane = g->in[0] * g->in[1] * g->in[2], hw = g->in[1] * g->in[2], W = g->in[2];
