@@ -316,6 +316,8 @@ void ie_guard_progress(int e, int64_t s, int checkpoint) {
     epoch = e, step = s, checkpoint_epoch = checkpoint;
 }
 
+void ie_guard_checkpoint(int e) { checkpoint_epoch = e; }
+
 void ie_guard_subject(const char *s) { subject = s; }
 
 void ie_guard_enter(const ie_loaded_plugin *plugin, const char *function) {

@@ -44,6 +44,10 @@ void ie_guard_set_record(const char *record_json);
 /* Progress of a training: epoch (1-based, the one running), optimiser step,
  * and the epoch of the last checkpoint on disk (0: none yet). */
 void ie_guard_progress(int epoch, int64_t step, int checkpoint_epoch);
+
+/* A checkpoint of `epoch` is on disk (last.json names it): said at once, so
+ * that a stop before the next step's ie_guard_progress names it too. */
+void ie_guard_checkpoint(int epoch);
 /* The subject being processed (borrowed; NULL for none), for inference. */
 void ie_guard_subject(const char *subject);
 

@@ -340,6 +340,7 @@ static void show_progress(const trainer *t, int epoch, int batch, int batches, d
 static ie_status checkpoint(trainer *t) {
     if (!t->env.follower) IE_TRY(ie_checkpoint_save(t->run_dir, &t->state, t->params, t->opt));
     t->checkpoint_epoch = t->state.epoch;
+    ie_guard_checkpoint(t->checkpoint_epoch); /* a stop from here on names it (cli_runs) */
     return IE_OK;
 }
 
