@@ -66,7 +66,7 @@ static void test_against_torch(ie_params *fx) {
     ie_loss_spec spec = dc_and_ce();
     ie_tensor *out[3], *loss = NULL;
     for (int i = 0; i < 3; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "out_%d", i);
         out[i] = fixture_leaf(fx, key, true);
     }
@@ -75,7 +75,7 @@ static void test_against_torch(ie_params *fx) {
     check_close("deep supervision loss vs PyTorch", loss, fixture_get(fx, "loss"), 1e-5, 1e-7);
     CHECK_OK(ie_backward(loss));
     for (int i = 0; i < 3; i++) {
-        char key[16], what[64];
+        char key[32], what[64];
         snprintf(key, sizeof key, "grad_%d", i);
         snprintf(what, sizeof what, "gradient of output %d vs PyTorch", i);
         close_rel(what, ie_tensor_grad(out[i]), fixture_get(fx, key));
@@ -99,7 +99,7 @@ static void test_finite_differences(ie_params *fx) {
                                                  .labels = fixture_get(fx, "labels")}};
     ie_tensor *in[3];
     for (int i = 0; i < 3; i++) {
-        char key[16];
+        char key[32];
         snprintf(key, sizeof key, "out_%d", i);
         in[i] = fixture_leaf(fx, key, true);
     }
