@@ -286,9 +286,9 @@ static int serve_scalar(const char *run, const ie_serve_options *options, const 
                    first->weights);
         else
             printf("model ensemble of %d members (%s), their predictions averaged\n", m.session.n_members, run);
-        printf("weights SHA-256 %s; %d threads\n", m.weights_sha256, ie_threads_get());
+        printf("weights SHA-256 %s; %d threads\n", m.session.weights_sha256, ie_threads_get());
         ie_serve_app app = {.segment = ie_serve_scalar_answer, .ctx = &m, .model_json = json,
-                            .model_sha256 = m.weights_sha256};
+                            .model_sha256 = m.session.weights_sha256};
         st = ie_serve_run(options, &app);
     }
     if (st != IE_OK) fprintf(stderr, "innereye serve: %s\n", ie_error_message());

@@ -212,11 +212,8 @@ ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src,
     } else {
         IE_TRY(load_model(s, src, &weights_hash, what, what_size));
     }
-    /* One model: the digest of its weights file (what sha256sum prints);
-     * an ensemble: the digest of its members' digests in member order. */
     uint8_t digest[IE_SHA256_DIGEST_SIZE];
-    if (weights_hash.n == 1) memcpy(digest, weights_hash.digest[0], sizeof digest);
-    else ie_sha256_buffer(weights_hash.digest, (size_t)weights_hash.n * IE_SHA256_DIGEST_SIZE, digest);
+    ie_sha256_of_members(weights_hash.digest, weights_hash.n, digest);
     ie_sha256_hex(digest, s->weights_sha256);
     return to_device(s);
 }

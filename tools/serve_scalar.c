@@ -16,28 +16,6 @@
 #include "core/util/csv.h"
 #include "tools/serve_scalar.h"
 
-/* A digest from its 64 hex digits (the model's own weights_sha256). */
-static void digest_of_hex(const char *hex, uint8_t digest[IE_SHA256_DIGEST_SIZE]) {
-    for (int i = 0; i < IE_SHA256_DIGEST_SIZE; i++) {
-        unsigned byte = 0;
-        sscanf(hex + 2 * i, "%2x", &byte);
-        digest[i] = (uint8_t)byte;
-    }
-}
-
-/* One model: its weights file's digest; an ensemble: the digest of its
- * members' digests in member order (as ie_infer_session's). */
-static void weights_sha256(const ie_scalar_session *s, char hex[IE_SHA256_HEX_SIZE]) {
-    if (s->n_members == 1) {
-        snprintf(hex, IE_SHA256_HEX_SIZE, "%s", s->members[0].model.weights_sha256);
-        return;
-    }
-    uint8_t digests[IE_ENSEMBLE_MAX_MEMBERS][IE_SHA256_DIGEST_SIZE], all[IE_SHA256_DIGEST_SIZE];
-    for (int i = 0; i < s->n_members; i++) digest_of_hex(s->members[i].model.weights_sha256, digests[i]);
-    ie_sha256_buffer(digests, (size_t)s->n_members * IE_SHA256_DIGEST_SIZE, all);
-    ie_sha256_hex(all, hex);
-}
-
 static ie_status add_columns(ie_serve_scalar *m, const char *const *names, int n) {
     if (m->n_columns + n > IE_SERVE_SCALAR_MAX_COLUMNS)
         return ie_error_set(IE_ERR_UNSUPPORTED, "the model takes more than %d columns; innereye serve answers at "
@@ -56,7 +34,6 @@ ie_status ie_serve_scalar_open(const char *run, ie_serve_scalar *m) {
     m->n_images = m->n_columns;
     IE_TRY(add_columns(m, c->numerical_columns, c->n_numerical));
     IE_TRY(add_columns(m, c->categorical_columns, c->n_categorical));
-    weights_sha256(&m->session, m->weights_sha256);
     return IE_OK;
 }
 
@@ -75,7 +52,7 @@ char *ie_serve_scalar_model_json(const ie_serve_scalar *m, const char *source) {
     for (int k = 0; k < ie_scalar_data_output_count(first->data); k++)
         cJSON_AddItemToArray(outputs, cJSON_CreateString(ie_scalar_data_output_name(first->data, k)));
     cJSON_AddNumberToObject(j, "members", m->session.n_members);
-    cJSON_AddStringToObject(j, "weights_sha256", m->weights_sha256);
+    cJSON_AddStringToObject(j, "weights_sha256", m->session.weights_sha256);
     cJSON *images = cJSON_AddArrayToObject(j, "image_columns"), *values = cJSON_AddArrayToObject(j, "value_columns");
     for (int c = 0; c < m->n_columns; c++)
         cJSON_AddItemToArray(c < m->n_images ? images : values, cJSON_CreateString(m->columns[c]));

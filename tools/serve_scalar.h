@@ -29,8 +29,6 @@ typedef struct ie_serve_scalar {
     int n_columns; /* image columns first, then numerical, categorical (the statistics' own) */
     int n_images;
     const char *columns[IE_SERVE_SCALAR_MAX_COLUMNS];
-    /* as ie_infer_session's: the weights file's, or the members' digests' */
-    char weights_sha256[IE_SHA256_HEX_SIZE];
 } ie_serve_scalar;
 
 /* Opens the run or ensemble (every file read here). */

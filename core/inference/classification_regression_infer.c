@@ -130,7 +130,8 @@ ie_status ie_scalar_model_open(const char *config_path, const char *statistics_p
         ie_sha256_buffer(m->statistics_text, size, digest);
         ie_sha256_hex(digest, m->statistics_sha256);
     }
-    if (st == IE_OK) st = ie_sha256_file_hex(weights_path, m->weights_sha256);
+    if (st == IE_OK) st = ie_sha256_file(weights_path, m->weights_digest);
+    if (st == IE_OK) ie_sha256_hex(m->weights_digest, m->weights_sha256);
     if (st == IE_OK)
         st = ie_scalar_data_from_statistics_text(m->statistics_text, statistics_path, ds, require_labels, &m->data);
     if (st == IE_OK) st = ie_plugin_validate_config(m->plugin, ie_config_text(m->cfg));

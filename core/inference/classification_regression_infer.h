@@ -26,6 +26,7 @@
 
 #include "core/data/classification_regression_hooks.h"
 #include "core/plugin/loader.h"
+#include "core/util/sha256.h"
 #include "innereye/config.h"
 
 /* ---- outputs -> predictions ---- */
@@ -52,6 +53,7 @@ typedef struct ie_scalar_model {
     char run_dir[4200];       /* where the host's run folder points ("" for none) */
     char config_path[4200], weights[4200], statistics[4200];
     char config_sha256[65], weights_sha256[65], statistics_sha256[65];
+    uint8_t weights_digest[IE_SHA256_DIGEST_SIZE]; /* weights_sha256 as bytes */
     char *statistics_text;    /* the statistics file as read at open */
 } ie_scalar_model;
 
@@ -92,6 +94,7 @@ typedef struct ie_scalar_member {
 typedef struct ie_scalar_session {
     int n_members;
     ie_scalar_member *members;
+    char weights_sha256[IE_SHA256_HEX_SIZE]; /* ie_sha256_of_members of the members' weights */
 } ie_scalar_session;
 
 /* Opens a run (its last checkpoint, or checkpoint: a file, or a name in

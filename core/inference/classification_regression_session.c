@@ -148,6 +148,13 @@ ie_status ie_scalar_session_open(const char *run, const char *checkpoint, ie_sca
         if (i > 0) st = check_same_outputs(&s->members[0].model, &m->model, run);
     }
     free(files);
+    if (st == IE_OK) { /* find_members gives at most IE_ENSEMBLE_MAX_MEMBERS */
+        uint8_t digests[IE_ENSEMBLE_MAX_MEMBERS][IE_SHA256_DIGEST_SIZE], all[IE_SHA256_DIGEST_SIZE];
+        for (int i = 0; i < s->n_members; i++)
+            memcpy(digests[i], s->members[i].model.weights_digest, IE_SHA256_DIGEST_SIZE);
+        ie_sha256_of_members((const uint8_t (*)[IE_SHA256_DIGEST_SIZE])digests, s->n_members, all);
+        ie_sha256_hex(all, s->weights_sha256);
+    }
     if (st != IE_OK) ie_scalar_session_close(s);
     return st;
 }

@@ -98,6 +98,12 @@ void ie_sha256_buffer(const void *data, size_t n, uint8_t digest[IE_SHA256_DIGES
     ie_sha256_final(&ctx, digest);
 }
 
+void ie_sha256_of_members(const uint8_t (*members)[IE_SHA256_DIGEST_SIZE], int n,
+                          uint8_t digest[IE_SHA256_DIGEST_SIZE]) {
+    if (n == 1) memcpy(digest, members[0], IE_SHA256_DIGEST_SIZE);
+    else ie_sha256_buffer(members, (size_t)n * IE_SHA256_DIGEST_SIZE, digest);
+}
+
 void ie_sha256_hex(const uint8_t digest[IE_SHA256_DIGEST_SIZE], char hex[IE_SHA256_HEX_SIZE]) {
     static const char digits[] = "0123456789abcdef";
     for (int i = 0; i < IE_SHA256_DIGEST_SIZE; i++) {

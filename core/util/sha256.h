@@ -29,6 +29,11 @@ void ie_sha256_final(ie_sha256 *ctx, uint8_t digest[IE_SHA256_DIGEST_SIZE]);
 void ie_sha256_buffer(const void *data, size_t n, uint8_t digest[IE_SHA256_DIGEST_SIZE]);
 /* Lower-case hex, NUL-terminated. */
 void ie_sha256_hex(const uint8_t digest[IE_SHA256_DIGEST_SIZE], char hex[IE_SHA256_HEX_SIZE]);
+/* The digest that names a set of weights: one model's is its weights file's
+ * digest (what sha256sum prints); an ensemble's is the SHA-256 of its members'
+ * digests, concatenated in member order.  n >= 1. */
+void ie_sha256_of_members(const uint8_t (*members)[IE_SHA256_DIGEST_SIZE], int n,
+                          uint8_t digest[IE_SHA256_DIGEST_SIZE]);
 /* Streams the file (any size); IE_ERR_IO naming the file when it cannot be read.
  * A folder (a DICOM series) hashes its regular, not hidden files: the SHA-256
  * of each name (with its NUL) and that file's digest, in name order. */

@@ -92,6 +92,8 @@ curl -s --max-time 60 "$base/v1/model" > "$out/model.json"
 check "GET /v1/model: multiclass over 10 classes, one image column" grep -Eq \
   '"task":"classification","target":"multiclass","outputs":\["T-shirt/top",.*"Ankle boot"\],"members":1,.*"image_columns":\["filePath"\],"value_columns":\[\]' \
   "$out/model.json" || cat "$out/model.json"
+check "... its weights_sha256 is the SHA-256 of the run's last checkpoint" grep -q \
+  "\"weights_sha256\":\"$(sha256sum "$out/fm.away/checkpoints/epoch_0001.safetensors" | cut -c1-64)\"" "$out/model.json"
 images=$out/data
 for subject in test_00000 test_00005 test_00011 test_00000; do
   file=$(awk -F, -v s=$subject '$1 == s { print $2 }' "$images/dataset.csv")
