@@ -24,6 +24,11 @@ done
 ls "$prefix"/lib/libinnereye.so* >/dev/null || fail "the install lacks libinnereye.so"
 [ ! -e "$prefix/lib/test-plugins" ] || fail "test plugins must not be installed"
 
+# A plugin built against the installed header declares its ABI: MAJOR.MINOR.
+abi_part() { sed -n "s/^#define IE_PLUGIN_ABI_$1 \([0-9][0-9]*\)$/\1/p" "$prefix/include/innereye/plugin.h"; }
+abi="$(abi_part MAJOR)\\.$(abi_part MINOR)"
+[ "$abi" != '\.' ] || fail "the installed innereye/plugin.h defines no IE_PLUGIN_ABI_MAJOR/MINOR"
+
 # Out of tree, against the installed package only.
 build_plugin() { # SOURCE BUILD
   "$cmake" -S "$1" -B "$2" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >"$2.log" 2>&1 &&
@@ -37,7 +42,7 @@ check_listed() { # SO NAME
   echo "$out"
   local entry
   entry=$(printf '%s\n' "$out" | sed -n '/^requested:/,$p')
-  printf '%s\n' "$entry" | grep -Eq "^  $2 0\.1\.0  \(segmentation, plugin ABI 1\.4\)$" ||
+  printf '%s\n' "$entry" | grep -Eq "^  $2 0\.1\.0  \(segmentation, plugin ABI $abi\)$" ||
     fail "$2 is not listed with its name, version, task and ABI"
   local sha
   sha=$(printf '%s\n' "$entry" | sed -n 's/^    sha256  \([0-9a-f]\{64\}\)$/\1/p')
