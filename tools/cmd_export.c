@@ -365,18 +365,18 @@ int ie_cmd_export(int argc, char **argv) {
         return fail(&s, 2, ie_error_message());
     ie_guard_begin("export", NULL);
 
-    static char configs[MAX_MEMBERS][4200], weights[MAX_MEMBERS][4200];
+    ie_ensemble_paths *paths = NULL;
     int count = 1;
-    if (ensemble && ie_ensemble_members(run, &count, configs, weights, MAX_MEMBERS) != IE_OK)
-        return fail(&s, 1, ie_error_message());
-    ie_status st = load_member(&s, 0, run, ensemble ? weights[0] : NULL);
+    if (ensemble && ie_ensemble_members(run, &paths, &count) != IE_OK) return fail(&s, 1, ie_error_message());
+    ie_status st = load_member(&s, 0, run, ensemble ? paths[0].weights : NULL);
     for (int i = 1; st == IE_OK && i < count; i++) {
         st = ie_config_new(&s.cfgs[i]);
         s.n = i + 1;
-        if (st == IE_OK) st = ie_config_add_file(s.cfgs[i], configs[i]);
+        if (st == IE_OK) st = ie_config_add_file(s.cfgs[i], paths[i].config);
         if (st == IE_OK) st = ie_config_resolve(s.cfgs[i]);
-        if (st == IE_OK) st = load_member(&s, i, run, weights[i]);
+        if (st == IE_OK) st = load_member(&s, i, run, paths[i].weights);
     }
+    free(paths);
     if (st == IE_OK) st = metadata(&s, settings.window.window, channels);
     if (st != IE_OK) return fail(&s, 1, ie_error_message());
 

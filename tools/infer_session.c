@@ -148,32 +148,39 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
     return IE_OK;
 }
 
+/* One more member of an ensemble, with its own config and weights. */
+static ie_status load_other(ie_infer_session *s, const ie_ensemble_paths *member, weights_digests *weights_hash) {
+    int k = s->n_others;
+    IE_TRY(ie_config_new(&s->other_cfgs[k]));
+    s->n_others++;
+    IE_TRY(ie_config_add_file(s->other_cfgs[k], member->config));
+    IE_TRY(ie_config_resolve(s->other_cfgs[k]));
+    const char *name = "", *path = "";
+    IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
+    IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
+    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
+    IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
+    s->others[k].plugin = s->other_plugins[k];
+    ie_params *saved = NULL;
+    IE_TRY(ie_safetensors_read(member->weights, &saved));
+    ie_status st = ie_params_copy_from(model_parameters(s->other_plugins[k], s->others[k].model), saved,
+                                       member->weights, 1);
+    ie_params_free(saved);
+    IE_TRY(st);
+    return hash_weights(member->weights, weights_hash);
+}
+
 /* Members 1.. of an ensemble folder: each with its own config and weights. */
 static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, weights_digests *weights_hash, char *what,
                                       size_t what_size) {
-    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
+    ie_ensemble_paths *members = NULL;
     int count = 0;
-    IE_TRY(ie_ensemble_members(dir, &count, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
-    ie_params *saved = NULL;
-    ie_status st;
-    for (int i = 1; i < count; i++) { /* member 0 is the session's own model */
-        int k = s->n_others;
-        IE_TRY(ie_config_new(&s->other_cfgs[k]));
-        s->n_others++;
-        IE_TRY(ie_config_add_file(s->other_cfgs[k], configs[i]));
-        IE_TRY(ie_config_resolve(s->other_cfgs[k]));
-        const char *name = "", *path = "";
-        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
-        IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
-        IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
-        IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
-        s->others[k].plugin = s->other_plugins[k];
-        IE_TRY(ie_safetensors_read(weights[i], &saved));
-        st = ie_params_copy_from(model_parameters(s->other_plugins[k], s->others[k].model), saved, weights[i], 1);
-        ie_params_free(saved);
-        IE_TRY(st);
-        IE_TRY(hash_weights(weights[i], weights_hash));
-    }
+    IE_TRY(ie_ensemble_members(dir, &members, &count));
+    ie_status st = IE_OK;
+    for (int i = 1; st == IE_OK && i < count; i++) /* member 0 is the session's own model */
+        st = load_other(s, &members[i], weights_hash);
+    free(members);
+    IE_TRY(st);
     snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, dir);
     return IE_OK;
 }

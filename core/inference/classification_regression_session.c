@@ -71,13 +71,12 @@ static ie_status find_members(const char *run, const char *checkpoint, member_fi
     if (ensemble && checkpoint)
         return ie_error_set(IE_ERR_CONFIG, "--checkpoint goes with a single run; %s is an ensemble, whose members' "
                             "weights are fixed", run);
-    static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
+    ie_ensemble_paths *paths = NULL;
     int n = 1;
-    if (ensemble) IE_TRY(ie_ensemble_members(run, &n, configs, weights, IE_ENSEMBLE_MAX_MEMBERS));
+    if (ensemble) IE_TRY(ie_ensemble_members(run, &paths, &n));
     member_files *f = calloc((size_t)n, sizeof *f);
-    if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
-    ie_status st = IE_OK;
-    if (!ensemble) {
+    ie_status st = f ? IE_OK : ie_error_set(IE_ERR_NOMEM, "out of memory");
+    if (st == IE_OK && !ensemble) {
         st = ie_path_format(f->config, sizeof f->config, "%s/config.resolved.json", run);
         if (st == IE_OK)
             st = ie_path_format(f->statistics, sizeof f->statistics, "%s/" IE_SCALAR_STATISTICS_FILE, run);
@@ -90,8 +89,8 @@ static ie_status find_members(const char *run, const char *checkpoint, member_fi
     }
     for (int i = 0; ensemble && st == IE_OK && i < n; i++) {
         ie_ensemble_member info;
-        st = ie_path_format(f[i].config, sizeof f[i].config, "%s", configs[i]);
-        if (st == IE_OK) st = ie_path_format(f[i].weights, sizeof f[i].weights, "%s", weights[i]);
+        st = ie_path_format(f[i].config, sizeof f[i].config, "%s", paths[i].config);
+        if (st == IE_OK) st = ie_path_format(f[i].weights, sizeof f[i].weights, "%s", paths[i].weights);
         if (st == IE_OK) st = ie_ensemble_member_info(run, i, &info);
         if (st == IE_OK && !info.statistics[0])
             st = ie_error_set(IE_ERR_IO, "%s: member %d (from %s) has no " IE_SCALAR_STATISTICS_FILE ": build the "
@@ -103,6 +102,7 @@ static ie_status find_members(const char *run, const char *checkpoint, member_fi
             f[i].epoch = info.epoch;
         }
     }
+    free(paths);
     if (st != IE_OK) {
         free(f);
         return st;

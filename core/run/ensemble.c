@@ -218,26 +218,40 @@ static ie_status read_manifest(const char *dir, char path[4200], cJSON **out) {
     return *out ? IE_OK : ie_error_set(IE_ERR_IO, "%s: cannot read the ensemble manifest", path);
 }
 
-ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200], char weights[][4200], int capacity) {
+ie_status ie_ensemble_members(const char *dir, ie_ensemble_paths **out, int *count) {
+    *out = NULL;
+    *count = 0;
     char path[4200];
     cJSON *m = NULL;
     IE_TRY(read_manifest(dir, path, &m));
     cJSON *members = cJSON_GetObjectItem(m, "members");
-    *count = 0;
-    ie_status st = cJSON_IsArray(members) ? IE_OK : ie_error_set(IE_ERR_IO, "%s: no members", path);
-    for (int i = 0; st == IE_OK && i < cJSON_GetArraySize(members) && i < capacity; i++) {
+    int n = cJSON_GetArraySize(members);
+    ie_status st = IE_OK;
+    if (!cJSON_IsArray(members) || n < 1) st = ie_error_set(IE_ERR_IO, "%s: no members", path);
+    else if (n > IE_ENSEMBLE_MAX_MEMBERS)
+        st = ie_error_set(IE_ERR_UNSUPPORTED, "%s: %d members; innereye combines at most %d (build an ensemble of "
+                          "fewer runs)", path, n, IE_ENSEMBLE_MAX_MEMBERS);
+    ie_ensemble_paths *paths = st == IE_OK ? calloc((size_t)n, sizeof *paths) : NULL;
+    if (st == IE_OK && !paths) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == IE_OK && i < n; i++) {
         char hex[IE_SHA256_HEX_SIZE];
         cJSON *want = cJSON_GetObjectItem(cJSON_GetArrayItem(members, i), "weights_sha256");
-        st = ie_path_format(configs[i], 4200, "%s/members/%d/config.resolved.json", dir, i);
-        if (st == IE_OK) st = ie_path_format(weights[i], 4200, "%s/members/%d/weights.safetensors", dir, i);
-        if (st == IE_OK) st = ie_sha256_file_hex(weights[i], hex);
+        st = ie_path_format(paths[i].config, sizeof paths[i].config, "%s/members/%d/config.resolved.json", dir, i);
+        if (st == IE_OK)
+            st = ie_path_format(paths[i].weights, sizeof paths[i].weights, "%s/members/%d/weights.safetensors", dir, i);
+        if (st == IE_OK) st = ie_sha256_file_hex(paths[i].weights, hex);
         if (st == IE_OK && (!cJSON_IsString(want) || strcmp(hex, want->valuestring) != 0))
             st = ie_error_set(IE_ERR_IO, "%s: its SHA-256 does not match the manifest; the ensemble was modified",
-                              weights[i]);
-        (*count)++;
+                              paths[i].weights);
     }
     cJSON_Delete(m);
-    return st;
+    if (st != IE_OK) {
+        free(paths);
+        return st;
+    }
+    *out = paths;
+    *count = n;
+    return IE_OK;
 }
 
 ie_status ie_ensemble_member_info(const char *dir, int i, ie_ensemble_member *out) {

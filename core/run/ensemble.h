@@ -35,8 +35,16 @@ bool ie_ensemble_matches(const char *dir, const char *const *runs, int count);
 /* True when dir holds an ensemble manifest. */
 bool ie_ensemble_is(const char *dir);
 
-/* Member i's config and weights paths (for inference). */
-ie_status ie_ensemble_members(const char *dir, int *count, char configs[][4200], char weights[][4200], int capacity);
+/* Where one member's files are. */
+typedef struct ie_ensemble_paths {
+    char config[4200], weights[4200];
+} ie_ensemble_paths;
+
+/* Every member's config and weights paths (for inference), each weights
+ * file checked against the manifest's SHA-256; *members is malloc'd (free
+ * it).  More than IE_ENSEMBLE_MAX_MEMBERS members is an error naming the
+ * manifest, never a silently smaller ensemble. */
+ie_status ie_ensemble_members(const char *dir, ie_ensemble_paths **members, int *count);
 
 /* What the manifest says of member i, and its statistics file. */
 typedef struct ie_ensemble_member {

@@ -45,6 +45,18 @@ check "... and the same ensemble metrics" cmp -s outputs/cv/ensemble/metrics.csv
 check "an ensemble folder holds every member's weights and a manifest" \
   test -s ens/manifest.json -a -s ens/members/1/weights.safetensors
 check "... with the weights' SHA-256" grep -q "\"weights_sha256\":[[:space:]]*\"$(sha256sum ens/members/0/weights.safetensors | cut -c1-64)\"" ens/manifest.json
+# infer reads an ensemble only as its manifest describes it.
+image=$(ls outputs/cv/fold_0/synthetic_data/*_image.nii.gz | head -1)
+cp -r ens ens_changed && printf x >> ens_changed/members/1/weights.safetensors
+"$innereye" infer --run ens_changed --image "$image" --out changed > changed.txt 2>&1
+check "infer refuses an ensemble whose member weights changed, naming the file" \
+  grep -q "ens_changed/members/1/weights.safetensors: its SHA-256 does not match the manifest" changed.txt
+cp -r ens ens_big
+python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); m["members"] *= 33; json.dump(m, open(sys.argv[1], "w"))' \
+  ens_big/manifest.json
+"$innereye" infer --run ens_big --image "$image" --out big > big.txt 2>&1
+check "... and one of more members than it combines (66 > 64), never a smaller one" \
+  grep -q "ens_big/manifest.json: 66 members; innereye combines at most 64" big.txt
 "$innereye" ensemble --runs outputs/cv/fold_0 outputs/cv/fold_1 --out ens > ens2.txt 2>&1
 check "an existing ensemble folder is not overwritten" grep -q "already exists" ens2.txt
 "$innereye" train "${tiny[@]}" --set run.name=five --set "data.classes=[\"background\",\"a\",\"b\",\"c\"]" --set model.params.classes=4 > five.txt 2>&1

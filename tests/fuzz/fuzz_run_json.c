@@ -20,8 +20,6 @@ static const char tabular[] = "subject,age,bmi,site,sex,sick,volume\n"
                               "s000,63.1,22.0,A,F,1,3.2\n"
                               "s001,41.5,30.2,B,M,0,2.9\n";
 
-static char configs[IE_ENSEMBLE_MAX_MEMBERS][4200], weights[IE_ENSEMBLE_MAX_MEMBERS][4200];
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *dir = fuzz_dir();
     char path[256];
@@ -40,9 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     fuzz_write("manifest.json", data, size, path);
     int count = 0;
-    st = ie_ensemble_members(dir, &count, configs, weights, IE_ENSEMBLE_MAX_MEMBERS);
+    ie_ensemble_paths *members = NULL;
+    st = ie_ensemble_members(dir, &members, &count);
     fuzz_check_message(st, NULL);
-    if (count < 0 || count > IE_ENSEMBLE_MAX_MEMBERS) abort();
+    if (count < 0 || count > IE_ENSEMBLE_MAX_MEMBERS || (st == IE_OK) != (members != NULL)) abort();
+    free(members);
     for (int i = 0; i < 3; i++) {
         ie_ensemble_member member;
         fuzz_check_message(ie_ensemble_member_info(dir, i, &member), NULL);
