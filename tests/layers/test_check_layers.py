@@ -85,6 +85,9 @@ case("a model plugin includes the library's internals",
 case("an exception that is no longer needed",
      lambda t: edit(t, "core/backend/pool_kernels.h", '#include "innereye/ops.h"\n', ""), 1,
      r"exception core/backend/pool_kernels\.h: innereye/ops\.h is no longer needed")
+case("the tensor layer includes the backend above it",
+     lambda t: append(t, "core/tensor/storage.c", '#include "core/backend/backend.h"\n'), 1,
+     r"core/tensor/storage\.c:{line}: .*tensor -> backend breaks the layers")
 case("a folder without a row",
      lambda t: (os.makedirs(os.path.join(t, "core/newthing")),
                 append(t, "core/newthing/x.c", '#include "core/util/csv.h"\n')), 1,
