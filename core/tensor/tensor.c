@@ -4,9 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Layer exception (docs/architecture.md): a tensor holds a reference to the
- * autograd node that made it and releases it when freed. */
-#include "core/autograd/node.h"
 #include "core/tensor/device_memory.h"
 #include "core/tensor/tensor_impl.h"
 
@@ -126,6 +123,13 @@ ie_status ie_tensor_scalar(float value, ie_tensor **out) {
     return ie_tensor_from_data(IE_F32, 0, NULL, &value, out);
 }
 
+/* Set as libinnereye loads, before any node is attached (tensor_impl.h). */
+static _Atomic(ie_node_release_fn) node_release;
+
+void ie_tensor_register_node_release(ie_node_release_fn release) {
+    atomic_store_explicit(&node_release, release, memory_order_relaxed);
+}
+
 ie_tensor *ie_tensor_retain(ie_tensor *t) {
     if (t) atomic_fetch_add(&t->refcount, 1);
     return t;
@@ -134,7 +138,7 @@ ie_tensor *ie_tensor_retain(ie_tensor *t) {
 void ie_tensor_release(ie_tensor *t) {
     if (!t || atomic_fetch_sub(&t->refcount, 1) != 1) return;
     ie_tensor_release(t->grad);
-    if (t->node) ie_node_release(t->node);
+    if (t->node) atomic_load_explicit(&node_release, memory_order_relaxed)(t->node);
     ie_storage_release(t->storage);
     free(t->name);
     free(t);
