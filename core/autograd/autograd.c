@@ -62,6 +62,13 @@ void ie_node_release(ie_node *node) {
     free(node);
 }
 
+/* How a tensor gives back the node that made it (core/tensor/tensor_impl.h:
+ * the tensor layer, below this one, names no function of it); registered as
+ * libinnereye loads, before any node exists. */
+__attribute__((constructor)) static void register_node_release(void) {
+    ie_tensor_register_node_release(ie_node_release);
+}
+
 ie_status ie_autograd_record(ie_tensor *out, const char *op, ie_backward_fn backward,
                              ie_tensor *const *inputs, int n, ie_node **node_out) {
     ie_node *node = calloc(1, sizeof *node);

@@ -106,7 +106,9 @@ static void load_cuda_module(void) {
         return;
     }
     const ie_backend *be = m->backend;
-    if (be->device != IE_CUDA || !be->context || !be->alloc || !be->free || !be->copy || !be->zero || !be->fill_f32) {
+    const ie_device_memory *mem = &be->memory;
+    if (be->device != IE_CUDA || !be->context || !mem->alloc || !mem->free || !mem->copy || !mem->zero ||
+        !mem->fill_f32) {
         snprintf(slot->why, sizeof slot->why,
                  "the CUDA backend %s is unusable: its table lacks a device primitive (context, alloc, free, copy, "
                  "zero or fill_f32)",
@@ -146,6 +148,25 @@ ie_status ie_device_ctx_get(const char *op, ie_device device, ie_device_ctx **ou
     if (st != IE_OK) return ie_error_wrap(st, "%s", op);
     return IE_OK;
 }
+
+/* ---------------- the devices, for storage ---------------- */
+
+static ie_status open_device(const char *op, ie_device device, ie_device_ctx **ctx,
+                             const ie_device_memory **memory) {
+    IE_TRY(ie_device_ctx_get(op, device, ctx));
+    *memory = &(*ctx)->backend->memory;
+    return IE_OK;
+}
+
+static bool device_loaded(ie_device device) { return ie_backend_loaded(device) != NULL; }
+
+static const ie_device_access device_access = {.open = open_device, .loaded = device_loaded};
+
+/* Storage sits below this layer and reaches the devices only through what
+ * is registered here (core/tensor/device_memory.h).  A constructor runs as
+ * libinnereye (or a host executable carrying its objects) is loaded, so
+ * the access is there before the first tensor is made. */
+__attribute__((constructor)) static void register_device_access(void) { ie_device_memory_register(&device_access); }
 
 static const char *const PRECISION_NAMES[] = {"fp32", "tf32", "bf16"};
 

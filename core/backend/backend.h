@@ -1,6 +1,9 @@
 /* core/backend - the per-device kernel table and the device context.
  *
- * Owns: device memory and the kernels behind every op.  Op front ends in
+ * Owns: the kernels behind every op, and the devices: each backend's table
+ * carries its device memory (ie_device_memory, core/tensor/device_memory.h,
+ * the half below the tensors), and this folder registers how storage
+ * reaches it (backend.c).  Op front ends in
  * core/ops validate arguments, allocate outputs and record autograd; the
  * arithmetic itself is reached only through a device context,
  * ctx->backend->family->kernel(ctx, ...), so a CUDA backend is one more table
@@ -14,7 +17,7 @@
  *     results, the host does not.  Nothing a kernel computes is handed back to
  *     the host; values that later kernels need stay in device tensors (for
  *     example the class-loss weight sum, core/backend/loss_kernels.h).
- *   - The host sees device memory only through backend->copy; a copy to the
+ *   - The host sees device memory only through backend->memory.copy; a copy to the
  *     host waits for the kernels enqueued before it, so it is the one place a
  *     step synchronises.  ie_tensor_to and ie_tensor_item are built on it.
  *   - Memory freed to the caching allocator (core/tensor/storage.c) may be
@@ -26,9 +29,8 @@
 #ifndef IE_CORE_BACKEND_H
 #define IE_CORE_BACKEND_H
 
+#include "core/tensor/device_memory.h"
 #include "core/tensor/tensor_impl.h"
-
-#define IE_DEVICE_COUNT 2
 
 struct ie_backend;
 struct ie_conv_kernels;
@@ -57,7 +59,7 @@ bool ie_precision_parse(const char *name, ie_precision *out);
  * workspace: its kernels keep per-thread scratch, conv_cpu_internal.h).  A
  * CUDA context holds the compute stream that cuDNN, cuBLASLt and the
  * backend's own kernels all share, so their order is the call order. */
-typedef struct ie_device_ctx {
+struct ie_device_ctx { /* typedef'd in core/tensor/device_memory.h */
     const struct ie_backend *backend;
     ie_device device;
     /* Which device of its kind.  One process drives one device (data-parallel
@@ -69,7 +71,7 @@ typedef struct ie_device_ctx {
     size_t workspace_bytes;
     void *impl;             /* the backend's own state (library handles, plan caches) */
     ie_precision precision; /* what library calls may use; FP32 unless ie_device_set_precision said otherwise */
-} ie_device_ctx;
+};
 
 /* Every kernel of every family: (id, family, entry).  supports() answers per
  * kernel, error messages name kernels "family.entry", and the conformance
@@ -132,12 +134,6 @@ typedef enum ie_kernel_op {
 /* "conv.backward_weight"; "unknown" out of range. */
 const char *ie_kernel_op_name(ie_kernel_op k);
 
-typedef enum ie_copy_kind {
-    IE_COPY_HOST_TO_DEVICE = 0,
-    IE_COPY_DEVICE_TO_HOST = 1,
-    IE_COPY_DEVICE_TO_DEVICE = 2
-} ie_copy_kind;
-
 typedef struct ie_backend {
     const char *name;
     ie_device device;
@@ -150,17 +146,9 @@ typedef struct ie_backend {
      * (a mode, a dtype) answers true and refuses the others itself with
      * IE_ERR_UNSUPPORTED naming the variant. */
     bool (*supports)(const ie_device_ctx *ctx, ie_kernel_op k);
-    ie_status (*alloc)(ie_device_ctx *ctx, size_t nbytes, void **out);
-    void (*free)(ie_device_ctx *ctx, void *data);
-    /* Copies nbytes between host memory and this device, or within it.
-     * Host to device returns once src may be reused (kernels enqueued later
-     * see dst); device to host returns once dst holds the bytes, so it waits
-     * for the kernels enqueued before it; device to device is enqueued like a
-     * kernel. */
-    ie_status (*copy)(ie_device_ctx *ctx, void *dst, const void *src, size_t nbytes, ie_copy_kind kind);
-    /* Sets nbytes bytes at data to 0 (enqueued like a kernel). */
-    ie_status (*zero)(ie_device_ctx *ctx, void *data, size_t nbytes);
-    ie_status (*fill_f32)(ie_device_ctx *ctx, ie_tensor *t, float value);
+    /* alloc, free, copy, zero and fill_f32: what storage and tensors use
+     * (core/tensor/device_memory.h); every backend sets all five. */
+    ie_device_memory memory;
     /* Points *out at ctx->workspace grown to at least nbytes; valid until the
      * next call on this context.  NULL on the CPU. */
     ie_status (*workspace)(ie_device_ctx *ctx, size_t nbytes, void **out);

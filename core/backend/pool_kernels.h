@@ -9,9 +9,7 @@
 #define IE_CORE_BACKEND_POOL_KERNELS_H
 
 #include "core/backend/backend.h"
-/* Layer exception (docs/architecture.md): the SDK's ie_upsample_mode enum,
- * the one name taken from the ops above; no op is called. */
-#include "innereye/ops.h"
+#include "innereye/op_modes.h"
 
 typedef struct ie_pool_geom {
     int64_t planes;

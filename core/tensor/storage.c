@@ -5,16 +5,11 @@
  * no exact one is free), so after the first steps the system allocator is
  * not called (see ie_memory_get_stats).  Blocks are 64-byte
  * aligned for vector loads. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 
-/* Layer exception (docs/architecture.md): storage is device memory, which
- * only the device's backend can allocate, copy and free (and say whether it
- * is there: ie_device_available); its kernels, which take tensors, sit
- * above. */
-#include "core/backend/backend.h"
+#include "core/tensor/device_memory.h"
 #include "core/tensor/tensor_impl.h"
 
 #define CACHE_BUCKETS 1024
@@ -70,7 +65,8 @@ static void *cache_take(ie_device device, size_t nbytes, size_t *got) {
 ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     *out = NULL;
     ie_device_ctx *ctx;
-    IE_TRY(ie_device_ctx_get("tensor", device, &ctx));
+    const ie_device_memory *memory;
+    IE_TRY(ie_device_memory_open("tensor", device, &ctx, &memory));
     size_t rounded = round_size(nbytes ? nbytes : 1);
     ie_storage *s = calloc(1, sizeof *s);
     if (!s) return ie_error_set(IE_ERR_NOMEM, "out of memory allocating a tensor header");
@@ -80,7 +76,7 @@ ie_status ie_storage_new(ie_device device, size_t nbytes, ie_storage **out) {
     pthread_mutex_unlock(&cache_lock);
     rounded = got;
     if (!data) {
-        ie_status st = ctx->backend->alloc(ctx, rounded, &data);
+        ie_status st = memory->alloc(ctx, rounded, &data);
         if (st != IE_OK) {
             free(s);
             return st;
@@ -116,8 +112,9 @@ void ie_storage_release(ie_storage *s) {
     }
     pthread_mutex_unlock(&cache_lock);
     ie_device_ctx *ctx = NULL;
+    const ie_device_memory *memory = NULL;
     /* A storage exists only where a context was made, so the lookup cannot fail here. */
-    if (!b && ie_device_ctx_get("tensor storage", s->device, &ctx) == IE_OK) ctx->backend->free(ctx, s->data);
+    if (!b && ie_device_memory_open("tensor storage", s->device, &ctx, &memory) == IE_OK) memory->free(ctx, s->data);
     free(s);
 }
 
@@ -125,14 +122,15 @@ ie_status ie_memory_copy(const char *op, void *dst, ie_device dst_dev, const voi
                          size_t nbytes) {
     if (nbytes == 0) return IE_OK;
     ie_device_ctx *ctx;
+    const ie_device_memory *memory;
     if (src_dev == dst_dev || src_dev == IE_CPU) {
-        IE_TRY(ie_device_ctx_get(op, dst_dev, &ctx));
-        return ctx->backend->copy(ctx, dst, src, nbytes,
-                                  src_dev == dst_dev ? IE_COPY_DEVICE_TO_DEVICE : IE_COPY_HOST_TO_DEVICE);
+        IE_TRY(ie_device_memory_open(op, dst_dev, &ctx, &memory));
+        return memory->copy(ctx, dst, src, nbytes,
+                            src_dev == dst_dev ? IE_COPY_DEVICE_TO_DEVICE : IE_COPY_HOST_TO_DEVICE);
     }
     if (dst_dev == IE_CPU) {
-        IE_TRY(ie_device_ctx_get(op, src_dev, &ctx));
-        return ctx->backend->copy(ctx, dst, src, nbytes, IE_COPY_DEVICE_TO_HOST);
+        IE_TRY(ie_device_memory_open(op, src_dev, &ctx, &memory));
+        return memory->copy(ctx, dst, src, nbytes, IE_COPY_DEVICE_TO_HOST);
     }
     void *host = malloc(nbytes);
     if (!host)
@@ -154,37 +152,20 @@ void ie_memory_trim(void) {
     pthread_mutex_lock(&cache_lock);
     for (int d = 0; d < IE_DEVICE_COUNT; d++) {
         ie_device_ctx *ctx = NULL;
+        const ie_device_memory *memory = NULL;
         /* Only a device that holds cached blocks was ever used, so this never
          * loads a backend module. */
         for (int i = 0; i < CACHE_BUCKETS; i++) {
             while (cache[d][i]) {
                 cached_block *b = cache[d][i];
                 cache[d][i] = b->next;
-                if (ctx || (ie_backend_loaded((ie_device)d) &&
-                            ie_device_ctx_get("memory_trim", (ie_device)d, &ctx) == IE_OK))
-                    ctx->backend->free(ctx, b->data);
+                if (ctx || (ie_device_memory_loaded((ie_device)d) &&
+                            ie_device_memory_open("memory_trim", (ie_device)d, &ctx, &memory) == IE_OK))
+                    memory->free(ctx, b->data);
                 stats.bytes_cached -= b->nbytes;
                 free(b);
             }
         }
     }
     pthread_mutex_unlock(&cache_lock);
-}
-
-/* Whether tensors can live on a device is whether its backend gives a
- * context (innereye/tensor.h); storage is where the tensor layer meets
- * the backends (the exception beside the include above). */
-bool ie_device_available(ie_device device) {
-    /* A yes/no question leaves the caller's last message as it was. */
-    char saved[2048];
-    snprintf(saved, sizeof saved, "%s", ie_error_message());
-    ie_device_ctx *ctx;
-    bool ok = ie_device_ctx_get("device check", device, &ctx) == IE_OK;
-    ie_error_set(IE_OK, "%s", saved);
-    return ok;
-}
-
-ie_status ie_device_check(ie_device device) {
-    ie_device_ctx *ctx;
-    return ie_device_ctx_get("device check", device, &ctx);
 }

@@ -4,11 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Layer exceptions (docs/architecture.md): a tensor holds a reference to the
- * autograd node that made it and releases it when freed; its storage is
- * zeroed and filled by the device's backend (as in storage.c). */
-#include "core/autograd/node.h"
-#include "core/backend/backend.h"
+#include "core/tensor/device_memory.h"
 #include "core/tensor/tensor_impl.h"
 
 size_t ie_dtype_size(ie_dtype dtype) {
@@ -92,8 +88,9 @@ ie_status ie_tensor_zeros(ie_dtype dtype, int ndim, const int64_t *shape, ie_dev
     IE_TRY(ie_tensor_empty(dtype, ndim, shape, device, out));
     /* All-zero bytes are 0 in every element type. */
     ie_device_ctx *ctx = NULL;
-    ie_status st = ie_device_ctx_get("tensor_zeros", device, &ctx);
-    if (st == IE_OK) st = ctx->backend->zero(ctx, ie_tensor_ptr(*out), (size_t)(*out)->numel * ie_dtype_size(dtype));
+    const ie_device_memory *memory = NULL;
+    ie_status st = ie_device_memory_open("tensor_zeros", device, &ctx, &memory);
+    if (st == IE_OK) st = memory->zero(ctx, ie_tensor_ptr(*out), (size_t)(*out)->numel * ie_dtype_size(dtype));
     if (st != IE_OK) {
         ie_tensor_release(*out);
         *out = NULL;
@@ -126,6 +123,13 @@ ie_status ie_tensor_scalar(float value, ie_tensor **out) {
     return ie_tensor_from_data(IE_F32, 0, NULL, &value, out);
 }
 
+/* Set as libinnereye loads, before any node is attached (tensor_impl.h). */
+static _Atomic(ie_node_release_fn) node_release;
+
+void ie_tensor_register_node_release(ie_node_release_fn release) {
+    atomic_store_explicit(&node_release, release, memory_order_relaxed);
+}
+
 ie_tensor *ie_tensor_retain(ie_tensor *t) {
     if (t) atomic_fetch_add(&t->refcount, 1);
     return t;
@@ -134,7 +138,7 @@ ie_tensor *ie_tensor_retain(ie_tensor *t) {
 void ie_tensor_release(ie_tensor *t) {
     if (!t || atomic_fetch_sub(&t->refcount, 1) != 1) return;
     ie_tensor_release(t->grad);
-    if (t->node) ie_node_release(t->node);
+    if (t->node) atomic_load_explicit(&node_release, memory_order_relaxed)(t->node);
     ie_storage_release(t->storage);
     free(t->name);
     free(t);
@@ -247,8 +251,9 @@ ie_status ie_tensor_fill(ie_tensor *t, float value) {
     if (t->dtype != IE_F32)
         return ie_error_set(IE_ERR_DTYPE, "tensor_fill: needs f32, got %s", ie_dtype_name(t->dtype));
     ie_device_ctx *ctx;
-    IE_TRY(ie_device_ctx_get("tensor_fill", t->device, &ctx));
-    return ctx->backend->fill_f32(ctx, t, value);
+    const ie_device_memory *memory;
+    IE_TRY(ie_device_memory_open("tensor_fill", t->device, &ctx, &memory));
+    return memory->fill_f32(ctx, t, value);
 }
 
 void ie_tensor_set_requires_grad(ie_tensor *t, bool requires_grad) {

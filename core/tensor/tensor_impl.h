@@ -34,6 +34,13 @@ struct ie_tensor {
     char *name;
 };
 
+/* How a tensor gives back its reference to the node that made it (the
+ * node's refcount is autograd's).  Autograd, above this layer, registers
+ * ie_node_release as libinnereye loads (a constructor in autograd.c), before
+ * any tensor can hold a node; the tensor layer names no function of it. */
+typedef void (*ie_node_release_fn)(struct ie_node *node);
+void ie_tensor_register_node_release(ie_node_release_fn release);
+
 /* Raw pointer to element 0 (any device). */
 static inline void *ie_tensor_ptr(const ie_tensor *t) {
     return (char *)t->storage->data + t->offset_bytes;

@@ -126,7 +126,7 @@ static ie_status td_copy(ie_device_ctx *ctx, void *dst, const void *src, size_t 
                             (int)kind >= 0 && kind <= 2 ? names[kind] : "unknown", nbytes, src_dev ? "device" : "host",
                             dst_dev ? "device" : "host");
     atomic_fetch_add(&copies[kind], 1);
-    return ie_cpu_backend_table()->copy(ctx, dst, src, nbytes, kind);
+    return ie_cpu_backend_table()->memory.copy(ctx, dst, src, nbytes, kind);
 }
 
 static ie_status td_sync(ie_device_ctx *ctx) {
@@ -149,9 +149,9 @@ static ie_status td_init(void) {
     testdev.device = IE_CUDA;
     testdev.context = td_context;
     testdev.supports = td_supports;
-    testdev.alloc = td_alloc;
-    testdev.free = td_free;
-    testdev.copy = td_copy;
+    testdev.memory.alloc = td_alloc;
+    testdev.memory.free = td_free;
+    testdev.memory.copy = td_copy;
     testdev.synchronize = td_sync;
     ctx0 = (ie_device_ctx){.backend = &testdev, .device = IE_CUDA, .index = 0, .stream = &stream_token};
     return IE_OK;

@@ -83,8 +83,15 @@ case("a model plugin includes the library's internals",
      lambda t: append(t, "models/hello_world/hello_world.c", '#include "core/tensor/tensor_impl.h"\n'), 1,
      r"models/hello_world/hello_world\.c:{line}: .*SDK .* alone")
 case("an exception that is no longer needed",
-     lambda t: edit(t, "core/backend/pool_kernels.h", '#include "innereye/ops.h"\n', ""), 1,
-     r"exception core/backend/pool_kernels\.h: innereye/ops\.h is no longer needed")
+     lambda t: edit(t, "core/io/dicom_select.h", '#include "core/dicom/dicom.h"\n', ""), 1,
+     r"exception core/io/dicom_select\.h: core/dicom/dicom\.h is no longer needed")
+case("the kernels include the ops' SDK header (the layer above them)",
+     lambda t: edit(t, "core/backend/pool_kernels.h", '#include "innereye/op_modes.h"\n',
+                    '#include "innereye/ops.h"\n'), 1,
+     r"core/backend/pool_kernels\.h:\d+: .*backend -> ops breaks the layers")
+case("the tensor layer includes the backend above it",
+     lambda t: append(t, "core/tensor/storage.c", '#include "core/backend/backend.h"\n'), 1,
+     r"core/tensor/storage\.c:{line}: .*tensor -> backend breaks the layers")
 case("a folder without a row",
      lambda t: (os.makedirs(os.path.join(t, "core/newthing")),
                 append(t, "core/newthing/x.c", '#include "core/util/csv.h"\n')), 1,

@@ -204,11 +204,8 @@ const ie_backend ie_cuda_backend = {
     .device = IE_CUDA,
     .context = cuda_context,
     .supports = NULL, /* every kernel whose table entry is set; the others are refused */
-    .alloc = cuda_alloc,
-    .free = cuda_free,
-    .copy = cuda_copy,
-    .zero = cuda_zero,
-    .fill_f32 = cuda_fill_f32,
+    .memory = {.alloc = cuda_alloc, .free = cuda_free, .copy = cuda_copy, .zero = cuda_zero,
+               .fill_f32 = cuda_fill_f32},
     .workspace = ie_cuda_workspace,
     .synchronize = cuda_synchronize,
     .describe = cuda_describe,

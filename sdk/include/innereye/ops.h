@@ -12,6 +12,7 @@
 
 #include "innereye/api.h"
 
+#include "innereye/op_modes.h"
 #include "innereye/rng.h"
 #include "innereye/tensor.h"
 
@@ -125,10 +126,10 @@ IE_API ie_status ie_avg_pool2d(ie_tensor *x, const int kernel[2], const int stri
 /* [N, C, ...spatial] -> [N, C] */
 IE_API ie_status ie_global_avg_pool(ie_tensor *x, ie_tensor **out);
 
-typedef enum ie_upsample_mode { IE_UPSAMPLE_NEAREST = 0, IE_UPSAMPLE_LINEAR = 1 } ie_upsample_mode;
 /* Resizes the spatial dimensions (2 or 3 of them) of x to `size`, as
  * torch.nn.functional.interpolate with mode "nearest" or
- * "bilinear"/"trilinear" (align_corners as given). */
+ * "bilinear"/"trilinear" (align_corners as given); ie_upsample_mode is
+ * declared in innereye/op_modes.h. */
 IE_API ie_status ie_upsample(ie_tensor *x, const int64_t *size, ie_upsample_mode mode,
                       bool align_corners, ie_tensor **out);
 

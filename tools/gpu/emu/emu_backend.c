@@ -38,8 +38,9 @@ static ie_status e_copy(ie_device_ctx *c, void *d, const void *s, size_t n, ie_c
 static ie_status e_zero(ie_device_ctx *c, void *d, size_t n) { (void)c; memset(d, 0, n); return IE_OK; }
 static ie_status e_fill(ie_device_ctx *c, ie_tensor *t, float v) { return ie_cuda_status(ie_cu_fill_f32(c->stream, ie_f32(t), t->numel, v), "fill"); }
 static ie_status e_init(void) {
-    emu = (ie_backend){.name = "cuda-emu", .device = IE_CUDA, .context = e_context, .alloc = e_alloc, .free = e_free,
-                       .copy = e_copy, .zero = e_zero, .fill_f32 = e_fill, .workspace = ie_cuda_workspace,
+    emu = (ie_backend){.name = "cuda-emu", .device = IE_CUDA, .context = e_context,
+                       .memory = {.alloc = e_alloc, .free = e_free, .copy = e_copy, .zero = e_zero, .fill_f32 = e_fill},
+                       .workspace = ie_cuda_workspace,
                        .conv = ie_cpu_backend.conv, .norm = &ie_cuda_norm_kernels, .pool = &ie_cuda_pool_kernels,
                        .pointwise = &ie_cuda_pointwise_kernels, .reduce = &ie_cuda_reduce_kernels,
                        .loss = &ie_cuda_loss_kernels, .optim = &ie_cuda_optim_kernels};
