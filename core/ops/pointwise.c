@@ -133,7 +133,20 @@ static bool recomputable_sum(ie_binary_op op, ie_broadcast bc, const ie_tensor *
            b->node->regenerate;
 }
 
-static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tensor *b,
+/* Whether a op b may be written over b, whose caller gives it up
+ * (ie_add_consume): nothing else holds b or its memory (no other reference,
+ * view or saved handle), it has the result's shape and is not a's memory,
+ * and if autograd records the op, b is an op's output: the node then keeps
+ * only b's shape (an add's backward reads no operand), where it would keep a
+ * leaf whole. */
+static bool result_fits_over(const ie_tensor *a, const ie_tensor *b, ie_broadcast bc, bool recorded) {
+    return bc.kind == IE_BROADCAST_NONE && atomic_load(&b->refcount) == 1 && b->storage &&
+           atomic_load(&b->storage->refcount) == 1 && b->storage != a->storage && (!recorded || b->node);
+}
+
+/* consume_b: the caller's reference to b passes to the call (ie_add_consume),
+ * and the result goes over b's memory when result_fits_over allows. */
+static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tensor *b, bool consume_b,
                         ie_tensor **out) {
     IE_TRY(ie_check_out(name, out));
     IE_TRY(ie_check_f32(name, "first operand", a, -1));
@@ -143,9 +156,14 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
     IE_TRY(resolve_broadcast(name, a, b, &bc));
     ie_device_ctx *ctx;
     IE_TRY(ie_kernel_ctx(name, a, IE_KERNEL_POINTWISE_BINARY, &ctx));
-    IE_TRY(ie_tensor_empty_like(a, out));
-    ie_status st = ctx->backend->pointwise->binary(ctx, op, a, b, bc, *out);
     ie_tensor *inputs[2] = {a, b};
+    /* The kernel is elementwise: element i of the result reads only element i
+     * of each operand, so writing it over b gives the same bytes. */
+    if (consume_b && result_fits_over(a, b, bc, ie_autograd_needed(inputs, 2)))
+        IE_TRY(ie_tensor_detach(b, out));
+    else
+        IE_TRY(ie_tensor_empty_like(a, out));
+    ie_status st = ctx->backend->pointwise->binary(ctx, op, a, b, bc, *out);
     if (st == IE_OK && ie_autograd_needed(inputs, 2)) {
         ie_node *node;
         st = ie_autograd_record(*out, name, binary_backward, inputs, 2, &node);
@@ -174,9 +192,22 @@ static ie_status binary(const char *name, ie_binary_op op, ie_tensor *a, ie_tens
     return st;
 }
 
-ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("add", IE_BINARY_ADD, a, b, out); }
-ie_status ie_sub(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("sub", IE_BINARY_SUB, a, b, out); }
-ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out) { return binary("mul", IE_BINARY_MUL, a, b, out); }
+ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out) {
+    return binary("add", IE_BINARY_ADD, a, b, false, out);
+}
+ie_status ie_sub(ie_tensor *a, ie_tensor *b, ie_tensor **out) {
+    return binary("sub", IE_BINARY_SUB, a, b, false, out);
+}
+ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out) {
+    return binary("mul", IE_BINARY_MUL, a, b, false, out);
+}
+
+/* The op is recorded as "add" (exporters and traces see an add). */
+ie_status ie_add_consume(ie_tensor *a, ie_tensor *b, ie_tensor **out) {
+    ie_status st = binary("add", IE_BINARY_ADD, a, b, true, out);
+    ie_tensor_release(b); /* out holds its memory now, or it is dropped */
+    return st;
+}
 
 /* ---------------- unary ops ---------------- */
 

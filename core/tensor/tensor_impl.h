@@ -66,8 +66,10 @@ void ie_storage_release(ie_storage *s);
 typedef struct ie_memory_stats {
     size_t bytes_in_use;   /* held by live storages */
     size_t bytes_cached;   /* freed blocks kept for reuse */
+    size_t cached_resident; /* of those, host blocks of 1 MiB or more whose pages the process still holds */
     size_t peak_in_use;
     uint64_t system_allocations; /* calls that reached malloc */
+    uint64_t bytes_given_back;   /* idle blocks' pages given back to the system, all told */
 } ie_memory_stats;
 void ie_memory_get_stats(ie_memory_stats *out);
 /* Returns all cached blocks to the system. */

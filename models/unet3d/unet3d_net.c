@@ -76,11 +76,12 @@ static void basic_destroy(basic_layer *b) {
     if (b->norm) ie_batch_norm_layer_destroy(&b->bn);
 }
 
-/* Returns a(x) + b(a(x)) style residual: out = second(first) + first. */
+/* Returns a(x) + b(a(x)) style residual: out = second(first) + first,
+ * written over first's memory (nothing keeps it: autograd keeps batch norm +
+ * ReLU outputs as recipes), so the sum takes no new activation. */
 static ie_status residual_add(ie_tensor *first, ie_tensor *second, ie_tensor **out) {
-    ie_status st = ie_add(second, first, out);
+    ie_status st = ie_add_consume(second, first, out);
     ie_tensor_release(second);
-    ie_tensor_release(first);
     return st;
 }
 
@@ -95,7 +96,7 @@ static ie_status encode_forward(ie_unet3d *net, int level, ie_tensor *x, bool tr
     return residual_add(a, b, out);
 }
 
-/* Consumes *skip (sets it to NULL). */
+/* Consumes x and *skip (sets it to NULL). */
 static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor **skip, bool training,
                                 ie_tensor **out) {
     ie_tensor *up = NULL, *up_act = NULL, *c1 = NULL, *c2 = NULL, *sum = NULL, *act = NULL, *b2 = NULL;
@@ -103,15 +104,16 @@ static ie_status decode_forward(ie_unet3d *net, int j, ie_tensor *x, ie_tensor *
     /* Each temporary is released as soon as it is consumed: what backward
      * needs, autograd keeps (or recomputes), and the rest frees at once. */
     ie_status st = ie_conv_layer_forward(&net->upsample[j], x, &up);
+    ie_tensor_release(x); /* its last use: not held through this level's peak */
     if (st == IE_OK) st = bn_relu_consume(&net->upsample_bn[j], up, training, &up_act);
     if (st == IE_OK) st = basic_forward(&s->conv1, up_act, training, &c1);
     ie_tensor_release(up_act);
     if (st == IE_OK) st = basic_forward(&s->conv2, *skip, training, &c2);
     ie_tensor_release(*skip); /* its last use */
     *skip = NULL;
-    if (st == IE_OK) st = ie_add(c1, c2, &sum);
+    if (st == IE_OK) st = ie_add_consume(c1, c2, &sum); /* over c2's memory, which no node keeps */
+    else ie_tensor_release(c2);
     ie_tensor_release(c1);
-    ie_tensor_release(c2);
     if (st == IE_OK) st = bn_relu_consume(&s->bn, sum, training, &act);
     if (st == IE_OK) st = basic_forward(&s->block2, act, training, &b2);
     if (st != IE_OK) {
@@ -256,7 +258,6 @@ static ie_status forward(ie_unet3d *net, ie_tensor *x, bool training, ie_tensor 
     for (int j = 0; st == IE_OK && j < c->depth; j++) {
         ie_tensor *next = NULL;
         st = decode_forward(net, j, y, &skips[c->depth - 1 - j], training, &next);
-        ie_tensor_release(y);
         y = next;
         const int level = c->depth - 1 - j; /* where the decoder now is */
         if (st == IE_OK && aux && level >= 1 && level <= aux_levels(c))

@@ -1,5 +1,6 @@
 /* Tensor handles, the caching allocator, safetensors files and autograd
  * bookkeeping (accumulation, no-grad mode, shared subexpressions, misuse). */
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -44,6 +45,61 @@ static void test_allocator_reuse(void) {
     CHECK(after.system_allocations == before.system_allocations,
           "a repeated allocation pattern reached malloc %llu times",
           (unsigned long long)(after.system_allocations - before.system_allocations));
+}
+
+/* How many of the whole pages inside [p, p + n) the process holds. */
+static size_t resident_pages(const void *p, size_t n) {
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)p + page - 1) & ~(page - 1), end = ((uintptr_t)p + n) & ~(page - 1);
+    size_t count = 0, pages = (end - start) / page;
+    unsigned char *vec = malloc(pages ? pages : 1);
+    if (vec && pages && mincore((void *)start, end - start, vec) == 0)
+        for (size_t i = 0; i < pages; i++) count += vec[i] & 1;
+    free(vec);
+    return count;
+}
+
+/* Idle cached blocks give their pages back rather than raise the process's
+ * peak: two 4 MiB tensors freed, then a 12 MiB one (too large to reuse
+ * them): the 12 MiB high-water mark of tensors in use is what the process
+ * holds, not 20 MiB.  The blocks stay cached, so the repeated pattern still
+ * calls no allocator. */
+static void test_allocator_high_water(void) {
+    const int64_t small[1] = {1 << 20}, large[1] = {3 << 20}; /* floats: 4 and 12 MiB */
+    ie_memory_stats before, after, at_peak;
+    ie_memory_get_stats(&before);
+    CHECK(before.peak_in_use < ((size_t)12 << 20), "runs before larger tensors set the high-water mark");
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) ie_memory_get_stats(&before);
+        ie_tensor *a = NULL, *b = NULL, *c = NULL;
+        CHECK_OK(ie_tensor_empty(IE_F32, 1, small, IE_CPU, &a));
+        CHECK_OK(ie_tensor_empty(IE_F32, 1, small, IE_CPU, &b));
+        CHECK_OK(ie_tensor_fill(a, 1.0f));
+        CHECK_OK(ie_tensor_fill(b, 2.0f));
+        const void *pa = ie_tensor_data(a);
+        ie_tensor_release(a);
+        ie_tensor_release(b);
+        CHECK(resident_pages(pa, (size_t)4 << 20) > 0, "a freshly freed block keeps its pages");
+        CHECK_OK(ie_tensor_empty(IE_F32, 1, large, IE_CPU, &c));
+        ie_memory_get_stats(&at_peak);
+        CHECK(at_peak.bytes_in_use + at_peak.cached_resident <= at_peak.peak_in_use,
+              "round %d: %zu bytes in use + %zu idle holding pages pass the high-water mark %zu", round,
+              at_peak.bytes_in_use, at_peak.cached_resident, at_peak.peak_in_use);
+        CHECK(resident_pages(pa, (size_t)4 << 20) == 0, "round %d: the idle 4 MiB block still holds %zu pages", round,
+              resident_pages(pa, (size_t)4 << 20));
+        CHECK_OK(ie_tensor_fill(c, 3.0f));
+        ie_tensor_release(c);
+    }
+    ie_memory_get_stats(&after);
+    CHECK(after.system_allocations == before.system_allocations, "the repeated pattern reached malloc %llu times",
+          (unsigned long long)(after.system_allocations - before.system_allocations));
+    CHECK(after.bytes_given_back > before.bytes_given_back, "no pages were given back in the last round");
+    /* A block that gave its pages back is written and read as any other. */
+    ie_tensor *a = NULL;
+    CHECK_OK(ie_tensor_empty(IE_F32, 1, small, IE_CPU, &a));
+    CHECK_OK(ie_tensor_fill(a, 5.0f));
+    CHECK(ie_f32(a)[0] == 5.0f && ie_f32(a)[(1 << 20) - 1] == 5.0f, "a reused block holds what was written");
+    ie_tensor_release(a);
 }
 
 static void test_safetensors(void) {
@@ -116,6 +172,7 @@ static void test_autograd(void) {
 
 int main(void) {
     test_basics();
+    test_allocator_high_water(); /* first: before other tests raise the high-water mark */
     test_allocator_reuse();
     test_safetensors();
     test_autograd();

@@ -92,8 +92,11 @@ int main(int argc, char **argv) {
      * allocator holds for reuse (on stderr: unet3d_cpu.sh parses stdout). */
     ie_memory_stats ms;
     ie_memory_get_stats(&ms);
-    fprintf(stderr, "innereye tensors: peak %.0f MB in use, %.0f MB cached now, %llu system allocations\n",
-            ms.peak_in_use / 1048576.0, ms.bytes_cached / 1048576.0, (unsigned long long)ms.system_allocations);
+    fprintf(stderr,
+            "innereye tensors: peak %.0f MB in use, %.0f MB cached now (%.0f MB holding pages), %llu system "
+            "allocations, %.0f MB of idle blocks' pages given back\n",
+            ms.peak_in_use / 1048576.0, ms.bytes_cached / 1048576.0, ms.cached_resident / 1048576.0,
+            (unsigned long long)ms.system_allocations, ms.bytes_given_back / 1048576.0);
     ie_optimizer_free(opt);
     ie_tensor_release(x);
     ie_tensor_release(y);

@@ -93,6 +93,15 @@ IE_API ie_status ie_silu(ie_tensor *x, ie_tensor **out);
  * b has a's shape, or one element, or one value per channel (shape [C] or
  * [1,C,1,...]) broadcast over dimension 1 of a. */
 IE_API ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out);
+/* ie_add that consumes b: the caller's reference to b passes to the call (do
+ * not use or release b afterwards, whatever the status; a stays the
+ * caller's).  When b has a's shape, is not a's memory, nothing else holds it
+ * (no other reference, view or saved copy) and it is not a leaf that
+ * autograd would keep, the sum is written over b's memory and returned as
+ * *out, so a residual sum needs no new activation; otherwise it is ie_add
+ * followed by releasing b.  The same bytes and gradients either way.  Since
+ * plugin ABI 1.4. */
+IE_API ie_status ie_add_consume(ie_tensor *a, ie_tensor *b, ie_tensor **out);
 IE_API ie_status ie_sub(ie_tensor *a, ie_tensor *b, ie_tensor **out);
 IE_API ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out);
 IE_API ie_status ie_add_scalar(ie_tensor *x, float value, ie_tensor **out);

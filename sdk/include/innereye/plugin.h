@@ -19,7 +19,8 @@
  * ie_layer_norm, ie_gelu, ie_silu, ie_embedding, ie_permute,
  * ie_transpose, ie_attention) and nothing to the structs.  1.4 adds
  * ie_batch_norm_relu_consume (batch norm + ReLU written over its input when
- * no gradient is recorded) and appends forward_deep (deep supervision's
+ * no gradient is recorded) and ie_add_consume (a sum written over an operand
+ * nothing else holds), and appends forward_deep (deep supervision's
  * auxiliary outputs, optional).
  *
  * Devices: the host creates the model with host->device naming where it will
