@@ -299,6 +299,15 @@ static void anisotropic_ct(void) {
     CHECK(num(pg, "train", "epochs", -1) == 1000 && num(pq, "train", "epochs", -1) < 1000,
           "epochs: GPU 30 min %g (want 1000), CPU 2 min %g (want fewer)", num(pg, "train", "epochs", -1),
           num(pq, "train", "epochs", -1));
+    /* The epoch count fills the training share (85%) of the budget: the
+     * estimate fits, one more epoch would not (unless capped at 1000). */
+    const cJSON *pin = cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "plan"), "inputs");
+    double est = cJSON_GetObjectItem(pin, "estimated_train_minutes")->valuedouble, ep = num(pc, "train", "epochs", -1);
+    CHECK(est <= 0.85 * 30 + 1e-9 && (ep == 1000 || est / ep * (ep + 1) > 0.85 * 30),
+          "CPU plan: %g epochs estimated at %g min must fill 85%% of 30 min", ep, est);
+    CHECK(cJSON_GetObjectItem(pin, "gflops")->valuedouble == IE_PLAN_CPU_GFLOPS &&
+              !strcmp(cJSON_GetObjectItem(pin, "gflops_from")->valuestring, "default"),
+          "CPU plan: the default throughput, said so");
     check_recipe(pg, "GPU plan");
     check_recipe(pq, "2-minute CPU plan");
     check_recipe(pc, "CPU plan");
