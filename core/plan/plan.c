@@ -147,7 +147,13 @@ static const char *choose_patch(ie_plan_net *net, const double spacing_dhw[3], c
             }
         }
         if (worst < 0) return "nothing: the smallest patch still exceeds the budget";
-        net->patch[worst] -= 1 << net->pool[worst];
+        /* nnU-Net's step: the multiple the axis must keep after the cut, not
+         * before it (a shorter axis may pool less, and subtracting the old
+         * multiple would skip valid sizes, e.g. 224 between 256 and 192). */
+        ie_plan_net cut = *net;
+        cut.patch[worst] -= 1 << net->pool[worst];
+        ie_plan_topology(spacing_dhw, IE_PLAN_MAX_DEPTH, &cut);
+        net->patch[worst] -= 1 << cut.pool[worst];
     }
     return limit;
 }
@@ -433,7 +439,12 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
         "metrics): a step is estimated at %.3g GFLOP (3 forward passes), %.3g s at %g GFLOP/s%s; at most %d "
         "epochs (nnU-Net's).",
         epochs, steps_per_epoch, TRAIN_SHARE * 100, o->time_budget_min, ie_plan_train_flops(&net, batch) / 1e9,
-        step_s, gflops, o->gflops > 0 ? " (--gflops)" : o->gpu ? " (the GPU default)" : " (the CPU default, measured on 2 cores)",
+        step_s, gflops,
+        o->gflops_measured ? " (--gflops measure: measured on this machine)"
+        : o->gflops > 0    ? " (--gflops)"
+        : o->gpu           ? " (the GPU default, an assumption)"
+                           : " (the CPU default: 2 quiet AVX-512 cores; give --gflops or --gflops measure for another "
+                             "machine)",
         MAX_EPOCHS);
     why(w, "train.validate_every", "Validation passes (%.3g s each, estimated) take at most %.0f%% of training time.",
         val_s, VALIDATION_SHARE * 100);
@@ -460,6 +471,7 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
     cJSON_AddNumberToObject(in, "time_budget_min", o->time_budget_min);
     cJSON_AddStringToObject(in, "device", o->gpu ? "gpu" : "cpu");
     cJSON_AddNumberToObject(in, "gflops", gflops);
+    cJSON_AddStringToObject(in, "gflops_from", o->gflops_measured ? "measured" : o->gflops > 0 ? "--gflops" : "default");
     cJSON_AddNumberToObject(in, "estimated_memory_mb", ie_plan_memory_bytes(&net, batch) / 1048576.0);
     cJSON_AddNumberToObject(in, "estimated_train_minutes", epochs * (epoch_s + val_s / validate_every) / 60);
 

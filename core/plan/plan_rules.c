@@ -54,13 +54,23 @@ void ie_plan_topology(const double spacing_dhw[3], int max_depth, ie_plan_net *n
     net->depth = 0;
     net->pool[0] = net->pool[1] = net->pool[2] = 0;
     while (net->depth < max_depth) {
-        double finest = fmin(sp[0], fmin(sp[1], sp[2]));
-        bool pools[3], any = false;
+        /* An axis may halve while it has at least twice the bottleneck's
+         * minimum edge, and while its spacing is less than twice the finest
+         * spacing among the axes that may halve (not among all axes: an
+         * axis too short to pool does not hold the others back). */
+        bool pools[3];
+        double finest = INFINITY;
+        for (int a = 0; a < 3; a++)
+            if (size[a] >= 2 * IE_PLAN_MIN_FEATURE_MAP) finest = fmin(finest, sp[a]);
+        int n = 0, lone = -1;
         for (int a = 0; a < 3; a++) {
-            pools[a] = sp[a] < 2 * finest && size[a] / 2 >= IE_PLAN_MIN_FEATURE_MAP;
-            any |= pools[a];
+            pools[a] = size[a] >= 2 * IE_PLAN_MIN_FEATURE_MAP && sp[a] / finest < 2;
+            if (pools[a]) n++, lone = a;
         }
-        if (!any) break;
+        /* A lone axis halves only while it has at least three times the
+         * minimum edge: a level that pools one short axis buys little. */
+        if (n == 1 && size[lone] < 3 * IE_PLAN_MIN_FEATURE_MAP) n = 0;
+        if (n == 0) break;
         for (int a = 0; a < 3; a++)
             if (pools[a]) {
                 sp[a] *= 2;

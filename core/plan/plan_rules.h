@@ -35,12 +35,17 @@ double ie_plan_column_percentile(const double *v, int n, int col, double q);
 void ie_plan_target_spacing(const double *spacings, const double *sizes, int n, double out[3], bool *anisotropic,
                             int *axis);
 
-/* nnU-Net's get_pool_and_conv_props for our UNet3D: from the patch (D, H, W)
- * and the target spacing (D, H, W), pool step by step every axis whose
- * current spacing is less than twice the finest current spacing and whose
- * size stays at least IE_PLAN_MIN_FEATURE_MAP after halving, until none can
- * or depth reaches max_depth.  Fills net->depth and net->pool, and rounds
- * net->patch up to a multiple of 2^pool per axis. */
+/* nnU-Net's get_pool_and_conv_props (nnunetv2 network_topology.py) for our
+ * UNet3D: from the patch (D, H, W) and the target spacing (D, H, W), level
+ * by level, halve every axis that (1) has at least 2 x
+ * IE_PLAN_MIN_FEATURE_MAP voxels, so the bottleneck keeps at least
+ * IE_PLAN_MIN_FEATURE_MAP, and (2) whose spacing is less than twice the
+ * finest spacing among the axes that pass (1); when only one axis passes,
+ * it halves only while it has at least 3 x IE_PLAN_MIN_FEATURE_MAP voxels.
+ * Stops when no axis may halve or depth reaches max_depth (nnU-Net has no
+ * such cap; our UNet3D doubles channels at every level without nnU-Net's
+ * 320 limit).  Fills net->depth and net->pool, and rounds net->patch up to
+ * a multiple of 2^pool per axis. */
 void ie_plan_topology(const double spacing_dhw[3], int max_depth, ie_plan_net *net);
 
 /* Voxels at level l (0 = top) of the network. */

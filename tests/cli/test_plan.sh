@@ -57,6 +57,33 @@ d = p['model']['params']['depth']
 assert p['model']['params']['pool_axes'] == [d, d, d]
 assert 'train.epochs' in p['plan']['why'] and 'data.crop_size' in p['plan']['why']
 "
+# --gflops measure: the measured figure is printed and recorded, and giving it
+# as --gflops N plans the same config (only plan.why/inputs say where it came from).
+"$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --classes background,anterior,posterior \
+  --gflops measure --threads 1 --out "$out/plan_measured.json" > /dev/null 2> "$out/measure.err"
+check "plan --gflops measure succeeds" test $? -eq 0
+measured=$(sed -n 's/^innereye plan: measured \([0-9.e+]*\) GFLOP\/s .*/\1/p' "$out/measure.err")
+check "... printing the measured GFLOP/s" test -n "$measured"
+"$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --classes background,anterior,posterior \
+  --gflops "${measured:-1}" --out "$out/plan_given.json" > /dev/null
+check "... which --gflops N turns into the same plan" python3 -c "
+import json
+m, g = json.load(open('$out/plan_measured.json')), json.load(open('$out/plan_given.json'))
+assert m['plan']['inputs']['gflops'] == float('${measured:-0}'), m['plan']['inputs']
+assert m['plan']['inputs']['gflops_from'] == 'measured' and g['plan']['inputs']['gflops_from'] == '--gflops'
+assert 'measured on this machine' in m['plan']['why']['train.epochs'], m['plan']['why']['train.epochs']
+m.pop('plan'); g.pop('plan')
+assert m == g
+"
+check "... and the default plan says the default" python3 -c "
+import json
+p = json.load(open('$out/plan.json'))
+assert p['plan']['inputs']['gflops_from'] == 'default' and p['plan']['inputs']['gflops'] == 140, p['plan']['inputs']
+"
+"$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --device gpu --gflops measure \
+  --out "$out/bad_plan.json" 2> "$out/bad.err"
+check "--gflops measure on a GPU plan is refused (exit 2), writing nothing" test $? -eq 2 -a ! -e "$out/bad_plan.json"
+
 "$innereye" train --config "$out/plan.json" --set train.epochs=1 --set output.dir="$out/runs" --threads 2 \
   > "$out/train.txt" 2>&1
 check "innereye train runs the plan" test $? -eq 0

@@ -77,6 +77,40 @@ static void rules(void) {
               iso.patch[1] == 56 && iso.patch[2] == 40,
           "isotropic: depth %d pool [%d %d %d] patch %dx%dx%d", iso.depth, iso.pool[0], iso.pool[1], iso.pool[2],
           iso.patch[0], iso.patch[1], iso.patch[2]);
+    /* The crop the hippocampus plan shrank to, 40 x 56 x 32: D and H as
+     * above, W 32 -> 16 -> 8 -> 4, and no axis of 5, 7, 4 has the 8 voxels
+     * a fourth halving needs (nnU-Net's bottleneck of at least 4), so depth
+     * 3, not the 4 of configs/hippocampus.json (whose 32 x 48 x 32 crop ends
+     * at 2 x 3 x 2 voxels). */
+    ie_plan_net crop = {.features = 16, .patch = {40, 56, 32}, .in_channels = 1, .classes = 3};
+    ie_plan_topology(one, IE_PLAN_MAX_DEPTH, &crop);
+    CHECK(crop.depth == 3 && crop.pool[2] == 3 && crop.patch[2] == 32, "40x56x32: depth %d pool W %d", crop.depth,
+          crop.pool[2]);
+    ie_plan_net hand = {.features = 16, .patch = {32, 48, 32}, .in_channels = 1, .classes = 3};
+    ie_plan_topology(one, IE_PLAN_MAX_DEPTH, &hand);
+    CHECK(hand.depth == 3, "32x48x32: depth %d, want 3 (4 x 6 x 4 at the bottom)", hand.depth);
+    /* The finest spacing is taken among the axes long enough to pool: a
+     * 6-voxel D of 0.5 mm cannot pool, so H and W (1 mm) are within 2x of
+     * the finest poolable spacing and halve: 64 -> 32 -> 16 -> 8 -> 4. With
+     * the finest of all axes (0.5 mm) nothing would pool. */
+    ie_plan_net thin = {.features = 16, .patch = {6, 64, 64}, .in_channels = 1, .classes = 2};
+    const double fine_d[3] = {0.5, 1, 1};
+    ie_plan_topology(fine_d, IE_PLAN_MAX_DEPTH, &thin);
+    CHECK(thin.depth == 4 && thin.pool[0] == 0 && thin.pool[1] == 4 && thin.pool[2] == 4,
+          "6x64x64 at 0.5x1x1 mm: depth %d pool [%d %d %d], want 4 [0 4 4]", thin.depth, thin.pool[0], thin.pool[1],
+          thin.pool[2]);
+    /* A lone poolable axis halves only while it has at least 12 voxels
+     * (3 x the minimum edge): W 40 -> 20 -> 10, then 10 < 12 stops it (the
+     * plain 8-voxel rule would halve it to 5). */
+    ie_plan_net lone = {.features = 16, .patch = {4, 4, 40}, .in_channels = 1, .classes = 2};
+    ie_plan_topology(one, IE_PLAN_MAX_DEPTH, &lone);
+    CHECK(lone.depth == 2 && lone.pool[2] == 2 && lone.patch[2] == 40, "4x4x40: depth %d pool W %d, want 2 2",
+          lone.depth, lone.pool[2]);
+    /* The depth cap: 512^3 at 1 mm would pool 7 times (nnU-Net has no cap);
+     * ours stops at IE_PLAN_MAX_DEPTH. */
+    ie_plan_net big = {.features = 16, .patch = {512, 512, 512}, .in_channels = 1, .classes = 2};
+    ie_plan_topology(one, IE_PLAN_MAX_DEPTH, &big);
+    CHECK(big.depth == IE_PLAN_MAX_DEPTH, "512^3: depth %d", big.depth);
 }
 
 /* Writes case i: a CT-like volume (air -1000, a box of soft tissue ~40 HU
@@ -265,6 +299,15 @@ static void anisotropic_ct(void) {
     CHECK(num(pg, "train", "epochs", -1) == 1000 && num(pq, "train", "epochs", -1) < 1000,
           "epochs: GPU 30 min %g (want 1000), CPU 2 min %g (want fewer)", num(pg, "train", "epochs", -1),
           num(pq, "train", "epochs", -1));
+    /* The epoch count fills the training share (85%) of the budget: the
+     * estimate fits, one more epoch would not (unless capped at 1000). */
+    const cJSON *pin = cJSON_GetObjectItem(cJSON_GetObjectItem(pc, "plan"), "inputs");
+    double est = cJSON_GetObjectItem(pin, "estimated_train_minutes")->valuedouble, ep = num(pc, "train", "epochs", -1);
+    CHECK(est <= 0.85 * 30 + 1e-9 && (ep == 1000 || est / ep * (ep + 1) > 0.85 * 30),
+          "CPU plan: %g epochs estimated at %g min must fill 85%% of 30 min", ep, est);
+    CHECK(cJSON_GetObjectItem(pin, "gflops")->valuedouble == IE_PLAN_CPU_GFLOPS &&
+              !strcmp(cJSON_GetObjectItem(pin, "gflops_from")->valuestring, "default"),
+          "CPU plan: the default throughput, said so");
     check_recipe(pg, "GPU plan");
     check_recipe(pq, "2-minute CPU plan");
     check_recipe(pc, "CPU plan");
