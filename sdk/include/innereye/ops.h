@@ -100,7 +100,7 @@ IE_API ie_status ie_add(ie_tensor *a, ie_tensor *b, ie_tensor **out);
  * autograd would keep, the sum is written over b's memory and returned as
  * *out, so a residual sum needs no new activation; otherwise it is ie_add
  * followed by releasing b.  The same bytes and gradients either way.  Since
- * plugin ABI 1.4. */
+ * plugin ABI 1.5. */
 IE_API ie_status ie_add_consume(ie_tensor *a, ie_tensor *b, ie_tensor **out);
 IE_API ie_status ie_sub(ie_tensor *a, ie_tensor *b, ie_tensor **out);
 IE_API ie_status ie_mul(ie_tensor *a, ie_tensor *b, ie_tensor **out);

@@ -19,9 +19,9 @@
  * ie_layer_norm, ie_gelu, ie_silu, ie_embedding, ie_permute,
  * ie_transpose, ie_attention) and nothing to the structs.  1.4 adds
  * ie_batch_norm_relu_consume (batch norm + ReLU written over its input when
- * no gradient is recorded) and ie_add_consume (a sum written over an operand
- * nothing else holds), and appends forward_deep (deep supervision's
- * auxiliary outputs, optional).
+ * no gradient is recorded) and appends forward_deep (deep supervision's
+ * auxiliary outputs, optional).  1.5 adds ie_add_consume (a sum written over
+ * an operand nothing else holds) and nothing to the structs.
  *
  * Devices: the host creates the model with host->device naming where it will
  * run, and after create() moves every tensor parameters() returns there
@@ -53,7 +53,7 @@ extern "C" {
 #endif
 
 #define IE_PLUGIN_ABI_MAJOR 1
-#define IE_PLUGIN_ABI_MINOR 4
+#define IE_PLUGIN_ABI_MINOR 5
 #define IE_PLUGIN_ENTRY_SYMBOL "ie_plugin_entry"
 
 #if defined(__GNUC__)
