@@ -110,78 +110,33 @@ typedef struct pack_job {
     ie_conv_failure *fail;
 } pack_job;
 
-/* 8 x 8 transpose in registers: r[i] lane l becomes r[l] lane i. */
-DTGT static DINLINE void transpose8(__m256 r[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
-/* One input channel x of a block: dst[tap][l] = wx[(c0 + l) * sy + ks[tap]]
- * (zero past valid), 8 channels x 8 taps at a time transposed in registers.
- * When the class has every kernel tap in kernel order (ks = NULL: stride 1,
- * and the forward of any stride) a row's taps are contiguous in w and load
- * as vectors; otherwise they are collected into a small row buffer first.
- * (A gather per (x, tap) waits on 16 cache lines: about 5% of a training
- * step when it packed every conv that way.) */
-DTGT static void pack_rows(const pack_job *j, const block *blk, const float *wx, const int64_t *ks, int64_t T,
-                           float *dst) {
-    const int w = blk->width;
-    for (int l0 = 0; l0 < w; l0 += 8)
-        for (int64_t t0 = 0; t0 < T; t0 += 8) {
-            const int nt = (int)(T - t0 < 8 ? T - t0 : 8);
-            const __mmask8 m = (__mmask8)((1u << nt) - 1);
-            __m256 v[8];
-            for (int i = 0; i < 8; i++) {
-                const float *row = wx + (blk->c0 + l0 + i) * j->sy;
-                if (l0 + i >= blk->valid) {
-                    v[i] = _mm256_setzero_ps();
-                } else if (!ks) {
-                    v[i] = _mm256_maskz_loadu_ps(m, row + t0);
-                } else {
-                    float r[8] = {0};
-                    for (int q = 0; q < nt; q++) r[q] = row[ks[t0 + q]];
-                    v[i] = _mm256_loadu_ps(r);
-                }
-            }
-            transpose8(v); /* v[i]: tap t0 + i, channels l0 .. l0 + 7 */
-            const __mmask8 mw = (__mmask8)(w - l0 >= 8 ? 0xff : (1u << (w - l0)) - 1);
-            for (int i = 0; i < nt; i++) _mm256_mask_storeu_ps(dst + (t0 + i) * j->cx * w + l0, mw, v[i]);
-        }
-}
-
-/* One channel block of every class, input channel by input channel (each
- * weight's run of taps is read from L1 once it is touched). */
+/* One channel block of every class: for each (x, tap) one gather collects
+ * the block's w channels (x outer, so each weight's run of taps is read from
+ * L1 once it is touched; every write is a full block row). */
 DTGT static void pack_task(void *ctx, int64_t bi) {
     const pack_job *j = ctx;
     const block *blk = &j->b->b[bi];
-    const int w = blk->width;
+    const int w = blk->width, valid = blk->valid;
+    const int64_t c0 = blk->c0, cx = j->cx;
+    const __mmask16 m = (__mmask16)((1u << valid) - 1);
+    const __mmask16 mw = (__mmask16)(w == 16 ? 0xffff : (1u << w) - 1);
+    const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                            _mm512_set1_epi32((int)j->sy));
     for (int64_t c = 0; c < j->ncls; c++) {
         const flat_taps *t = (const flat_taps *)((const char *)j->taps + c * j->taps_stride);
         float *dst = j->pack + c * j->b->pack_size + blk->off;
         int64_t ks[FLAT_MAXTAPS], T = 0;
-        bool in_order = true;
         for (int a = 0; a < t->n[0]; a++)
             for (int bb = 0; bb < t->n[1]; bb++)
-                for (int e = 0; e < t->n[2]; e++, T++) {
-                    ks[T] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
-                    in_order = in_order && ks[T] == T;
-                }
-        for (int64_t x = 0; x < j->cx; x++)
-            pack_rows(j, blk, j->w + x * j->sx, in_order ? NULL : ks, T, dst + x * w);
+                for (int e = 0; e < t->n[2]; e++)
+                    ks[T++] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
+        for (int64_t x = 0; x < cx; x++) {
+            const float *src = j->w + c0 * j->sy + x * j->sx;
+            for (int64_t tt = 0; tt < T; tt++) {
+                __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, rows, src + ks[tt], 4);
+                _mm512_mask_storeu_ps(dst + (tt * cx + x) * w, mw, v);
+            }
+        }
     }
 }
 
