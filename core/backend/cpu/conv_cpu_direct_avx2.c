@@ -13,7 +13,9 @@
  *    valid taps, and each box runs exactly those.  The source is transposed
  *    to channels-last first, so that the broadcasts of one voxel's channels
  *    share cache lines (channel planes a multiple of 4 KiB apart all fall in
- *    one L1 set).
+ *    one L1 set).  A tile's outputs are transposed in registers and stored
+ *    channels-first (stride 1, where its voxels are mostly consecutive);
+ *    the strided backward data's classes go through a channels-last buffer.
  *  - the weight gradient must keep the 16 voxel lanes of the canonical order,
  *    so voxels stay in lanes: each 16-lane accumulator is two 8-lane passes
  *    (lanes 0-7 over the even 8-voxel vectors, lanes 8-15 over the odd ones),
@@ -156,8 +158,10 @@ typedef struct gjob {
     const float *pack;
     const float *bias;
     float *dst;     /* [batch][cy][dst voxels] */
-    float *dst_cl;  /* [batch][dst voxels][cyp]: the tiles' output, transposed into dst at the end */
+    bool direct;    /* tiles write dst channels-first (stride 1: a tile's voxels are mostly consecutive) */
+    float *dst_cl;  /* else [batch][dst voxels][cyp]: the tiles' output, transposed into dst at the end */
     int64_t cyp;    /* channels of dst_cl (cy rounded up to the blocks) */
+    int64_t cy;
     int64_t dst_vol, dst_dim[3], step[3];
     const dchunk *chunks; /* [ncls][nchunks] */
     int64_t nchunks, ncg; /* nchunks: the most of any class */
@@ -182,7 +186,8 @@ static int make_intervals(const ie_direct_taps *t, int d, int64_t n, interval *i
 /* One tile: NJ voxels x NC vectors of 8 output channels. */
 typedef struct gtile {
     const float *xv[NJ_MAX]; /* each voxel's channels-last source row */
-    int64_t yi[NJ_MAX];      /* each voxel's channels-last dst row */
+    int64_t yi[NJ_MAX];      /* each voxel's dst row (channels-last) or element of channel 0 (direct) */
+    bool consecutive;        /* direct, and yi[k] = yi[0] + k */
     const int64_t *tx, *tw;  /* per valid tap: source offset, weight offset (floats, per width) */
     int nt;
 } gtile;
@@ -215,10 +220,34 @@ static AINLINE void gather_tile(const int NJ, const int NC, const gjob *j, const
             }
         }
     }
+    if (!j->direct) {
 #pragma GCC unroll 6
-    for (int k = 0; k < NJ; k++)
+        for (int k = 0; k < NJ; k++)
 #pragma GCC unroll 2
-        for (int c = 0; c < NC; c++) _mm256_storeu_ps(yb + t->yi[k] + 8 * c, acc[k][c]);
+            for (int c = 0; c < NC; c++) _mm256_storeu_ps(yb + t->yi[k] + 8 * c, acc[k][c]);
+        return;
+    }
+    /* channels-first: transpose each 8-channel vector group, then a channel's
+     * voxels are one row (stored with a mask when consecutive) */
+    const __m256i vox = lanes_below(NJ);
+#pragma GCC unroll 2
+    for (int c = 0; c < NC; c++) {
+        __m256 v[8];
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) v[k] = k < NJ ? acc[k][c] : _mm256_setzero_ps();
+        transpose8(v); /* v[ch]: channel 8c + ch of the NJ voxels */
+        const int nch = (int)imin(8, b->valid - 8 * c);
+        for (int ch = 0; ch < nch; ch++) {
+            float *row = yb + (8 * c + ch) * j->dst_vol;
+            if (t->consecutive) {
+                _mm256_maskstore_ps(row + t->yi[0], vox, v[ch]);
+            } else {
+                float lane[8];
+                _mm256_storeu_ps(lane, v[ch]);
+                for (int k = 0; k < NJ; k++) row[t->yi[k]] = lane[k];
+            }
+        }
+    }
 }
 
 #define GATHER_VARIANT(NJ, NC)                                                                             \
@@ -270,13 +299,15 @@ typedef struct tile_fill {
 } tile_fill;
 
 static void tile_flush(const gjob *j, tile_fill *f) {
+    f->t.consecutive = j->direct;
+    for (int k = 1; k < f->k; k++) f->t.consecutive = f->t.consecutive && f->t.yi[k] == f->t.yi[0] + k;
     if (f->k) GATHER_FNS[f->nc - 1][f->k - 1](j, &f->t, f->wblk, f->b, f->ybase);
     f->k = 0;
 }
 
 static inline void tile_add(const gjob *j, tile_fill *f, int64_t n, int64_t p, int64_t yi) {
     f->t.xv[f->k] = j->src + n * j->src_nstride + p * j->cx;
-    f->t.yi[f->k] = (n * j->dst_vol + yi) * j->cyp;
+    f->t.yi[f->k] = j->direct ? n * j->cy * j->dst_vol + yi : (n * j->dst_vol + yi) * j->cyp;
     if (++f->k == NJ_MAX) tile_flush(j, f);
 }
 
@@ -288,7 +319,7 @@ static void gather_box(const gjob *j, const gclass *c, int64_t dlo, int64_t dhi,
                        const interval *iw, const int64_t *tx, const int64_t *tw, int nt, const cblock *b,
                        const float *wblk) {
     tile_fill f = {.t = {.tx = tx, .tw = tw, .nt = nt}, .nc = b->width / 8, .wblk = wblk, .b = b,
-                   .ybase = j->dst_cl + b->c0};
+                   .ybase = j->direct ? j->dst + b->c0 * j->dst_vol : j->dst_cl + b->c0};
     const bool batch_inner = j->grid[1] * j->grid[2] < BOX_VOXELS;
     for (int64_t n0 = 0; n0 < (batch_inner ? 1 : j->batch); n0++) {
         for (int64_t d = dlo; d < dhi; d++)
@@ -334,9 +365,11 @@ typedef struct gpack_job {
     int kernel[3];
 } gpack_job;
 
-/* One (class, block): pack[tap][s][l] = w[(c0 + l)*sy + s*sx + kernel index of tap], 0 past cy.
- * When the class has every tap in kernel order (stride 1), each row of taps
- * is contiguous in w and 8 x 8 tiles are transposed in registers. */
+/* One (class, block): pack[tap][s][l] = w[(c0 + l)*sy + s*sx + kernel index of tap], 0 past cy,
+ * 8 taps x 8 channels at a time transposed in registers.  When the class has
+ * every tap in kernel order (stride 1, and the forward of any stride) a row
+ * of taps is contiguous in w and loads as vectors; otherwise its taps are
+ * collected into a small row buffer first (from one row, in L1). */
 static void gpack_task(void *ctx, int64_t task) {
     const gpack_job *j = ctx;
     const gclass *c = &j->cls[task / j->nblk];
@@ -353,26 +386,26 @@ static void gpack_task(void *ctx, int64_t task) {
                 k[q] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
                 identity = identity && k[q] == q;
             }
-    if (!identity) {
-        for (int64_t tap = 0; tap < T; tap++)
-            for (int64_t s = 0; s < j->cx; s++) {
-                float *row = dst + (tap * j->cx + s) * W;
-                for (int l = 0; l < W; l++) row[l] = l < b->valid ? j->w[(b->c0 + l) * j->sy + s * j->sx + k[tap]] : 0.0f;
-            }
-        return;
-    }
     for (int64_t s = 0; s < j->cx; s++)
         for (int l0 = 0; l0 < W; l0 += 8)
             for (int64_t t0 = 0; t0 < T; t0 += 8) {
-                const bool full = t0 + 8 <= T;
-                const __m256i m = lanes_below(T - t0); /* the last tile's loads stop at the row's end */
+                const int nt = (int)imin(T - t0, 8);
+                const __m256i m = lanes_below(nt); /* the last tile's loads stop at the row's end */
                 __m256 v[8];
                 for (int i = 0; i < 8; i++) {
-                    const float *src = j->w + (b->c0 + l0 + i) * j->sy + s * j->sx + t0;
-                    v[i] = l0 + i >= b->valid ? _mm256_setzero_ps() : full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, m);
+                    const float *row = j->w + (b->c0 + l0 + i) * j->sy + s * j->sx;
+                    if (l0 + i >= b->valid) {
+                        v[i] = _mm256_setzero_ps();
+                    } else if (identity) {
+                        v[i] = nt == 8 ? _mm256_loadu_ps(row + t0) : _mm256_maskload_ps(row + t0, m);
+                    } else {
+                        float r[8] = {0};
+                        for (int u = 0; u < nt; u++) r[u] = row[k[t0 + u]];
+                        v[i] = _mm256_loadu_ps(r);
+                    }
                 }
                 transpose8(v); /* v[i]: tap t0 + i, lanes l0 .. l0 + 7 */
-                for (int i = 0; i < 8 && t0 + i < T; i++) _mm256_storeu_ps(dst + ((t0 + i) * j->cx + s) * W + l0, v[i]);
+                for (int i = 0; i < nt; i++) _mm256_storeu_ps(dst + ((t0 + i) * j->cx + s) * W + l0, v[i]);
             }
 }
 
@@ -419,8 +452,10 @@ static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, in
         c0 += width;
         j->cyp += width;
     }
+    j->cy = cy;
+    j->direct = j->step[0] == 1 && j->step[1] == 1 && j->step[2] == 1;
     if (ie_conv_temp(j->ncls * j->pack_size, &pack_t) != IE_OK ||
-        ie_conv_temp(j->batch * j->dst_vol * j->cyp, &out_t) != IE_OK) {
+        (!j->direct && ie_conv_temp(j->batch * j->dst_vol * j->cyp, &out_t) != IE_OK)) {
         st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
         goto done;
     }
@@ -433,9 +468,11 @@ static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, in
     j->chunks = chunks;
     const int64_t base = j->ncls * j->nchunks;
     j->ncg = base >= MIN_TASKS ? 1 : imin(cdiv(MIN_TASKS, base), j->nblk);
-    j->dst_cl = ie_f32(out_t);
+    j->dst_cl = out_t ? ie_f32(out_t) : NULL;
     ie_parallel_for(base * j->ncg, gather_task, j);
-    transpose(j->dst_cl, j->dst_vol, cy, j->cyp, j->dst_vol * j->cyp, j->dst, j->dst_vol, cy * j->dst_vol, j->batch);
+    if (!j->direct)
+        transpose(j->dst_cl, j->dst_vol, cy, j->cyp, j->dst_vol * j->cyp, j->dst, j->dst_vol, cy * j->dst_vol,
+                  j->batch);
 done:
     ie_tensor_release(out_t);
     ie_tensor_release(pack_t);
@@ -1014,7 +1051,11 @@ static void sg_task(void *ctx, int64_t task) {
     const int64_t slot = task / j->ncg, cg = task % j->ncg, grp = j->wave_first + slot;
     const int64_t b0 = cg * j->nblk / j->ncg, b1 = (cg + 1) * j->nblk / j->ncg;
     float *part = j->partial + slot * j->psize;
-    for (int64_t r = 0; r < j->g->cin * j->T; r++) memset(part + r * j->cop + b0 * 16, 0, (size_t)((b1 - b0) * 16) * sizeof(float));
+    if (b1 - b0 == j->nblk) /* the whole rows: one call (a call per row was 1% of a training step) */
+        memset(part, 0, (size_t)j->psize * sizeof(float));
+    else
+        for (int64_t r = 0; r < j->g->cin * j->T; r++)
+            memset(part + r * j->cop + b0 * 16, 0, (size_t)((b1 - b0) * 16) * sizeof(float));
     int64_t lo = -1, n = 0, ja = 0, jb = 0;
     while (next_segment(grp, j->gvol, j->g->batch, &lo, &n, &ja, &jb)) sg_segment(j, n, ja, jb, b0, b1, part);
 }
