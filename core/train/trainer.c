@@ -41,6 +41,7 @@
 #include "core/train/optim_setup.h"
 #include "core/train/resume.h"
 #include "core/train/task_interface.h"
+#include "core/train/train_settings.h"
 #include "core/run/run_dir.h"
 #include "core/run/run_settings.h"
 #include "core/train/trainer.h"
@@ -116,7 +117,6 @@ uint64_t ie_fold_seed(uint64_t seed, int fold) {
 /* ------------------------------------------------------------------ setup */
 
 static ie_status read_settings(trainer *t) {
-    int64_t v;
     IE_TRY(ie_run_settings_read(t->cfg, &t->run_settings));
     IE_TRY(ie_model_settings_read(t->cfg, &t->model_settings));
     IE_TRY(ie_cv_settings_read(t->cfg, &t->cv));
@@ -125,39 +125,24 @@ static ie_status read_settings(trainer *t) {
      * seed and i (the split itself uses the run seed, so folds share the
      * test set). */
     if (t->cv.split_index >= 0) t->seed = ie_fold_seed(t->seed, t->cv.split_index);
-    IE_TRY(ie_config_get_int(t->cfg, "train.epochs", &v));
-    t->epochs = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "train.batch_size", &v));
-    t->batch_size = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "train.micro_batch_size", &v));
-    t->micro_batch = v ? (int)v : t->batch_size;
-    if (t->micro_batch > t->batch_size || t->batch_size % t->micro_batch != 0)
-        return ie_error_set(IE_ERR_CONFIG, "train.micro_batch_size %d must divide train.batch_size %d (a step is "
-                            "a whole number of micro-batches); use a divisor of it, or 0 for the batch size",
-                            t->micro_batch, t->batch_size);
-    IE_TRY(ie_config_get_bool(t->cfg, "train.sync_batch_norm", &t->sync_bn));
-    IE_TRY(ie_config_get_bool(t->cfg, "train.deep_supervision", &t->deep_supervision));
-    IE_TRY(ie_config_get_number(t->cfg, "dist.timeout_s", &t->dist_timeout));
-    IE_TRY(ie_config_get_number(t->cfg, "dist.bucket_mb", &t->bucket_mb));
-    IE_TRY(ie_config_get_bool(t->cfg, "dist.overlap", &t->overlap));
-    IE_TRY(ie_config_get_int(t->cfg, "data.workers", &v));
-    t->workers = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "data.prefetch", &v));
-    t->prefetch = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "data.cache_mb", &v));
-    t->cache_bytes = (size_t)v << 20;
-    IE_TRY(ie_config_get_int(t->cfg, "train.checkpoint_every", &v));
-    t->checkpoint_every = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "train.validate_every", &v));
-    t->validate_every = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "data.pad_multiple", &v));
-    t->pad_multiple = (int)v;
-    const char *device = "cpu", *precision = "fp32";
-    IE_TRY(ie_config_get_string(t->cfg, "train.device", &device));
-    IE_TRY(ie_config_get_string(t->cfg, "train.precision", &precision));
-    t->device = strcmp(device, "cuda") == 0 ? IE_CUDA : IE_CPU;
-    if (!ie_precision_parse(precision, &t->precision))
-        return ie_error_set(IE_ERR_CONFIG, "train.precision: unknown value '%s' (fp32, tf32 or bf16)", precision);
+    ie_train_settings s;
+    IE_TRY(ie_train_settings_read(t->cfg, &s));
+    t->epochs = s.epochs;
+    t->batch_size = s.batch_size;
+    t->micro_batch = s.micro_batch;
+    t->sync_bn = s.sync_batch_norm;
+    t->deep_supervision = s.deep_supervision;
+    t->dist_timeout = s.dist_timeout_s;
+    t->bucket_mb = s.dist_bucket_mb;
+    t->overlap = s.dist_overlap;
+    t->workers = s.workers;
+    t->prefetch = s.prefetch;
+    t->cache_bytes = s.cache_bytes;
+    t->checkpoint_every = s.checkpoint_every;
+    t->validate_every = s.validate_every;
+    t->pad_multiple = s.pad_multiple;
+    t->device = s.device;
+    t->precision = s.precision;
     return ie_config_sha256(t->cfg, t->config_sha);
 }
 

@@ -1,7 +1,8 @@
 /* The typed settings read once from a resolved config (docs/architecture.md,
- * "Settings"): ie_run_settings, ie_model_settings, ie_cv_settings and
- * ie_data_settings hold what the keys say, their defaults when unset, and a
- * failed read leaves the struct as it was. */
+ * "Settings"): ie_run_settings, ie_model_settings, ie_cv_settings,
+ * ie_data_settings and ie_train_settings hold what the keys say, their
+ * defaults when unset, the checks that span keys, and a failed read leaves
+ * the struct as it was. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "core/data/data_settings.h"
 #include "core/plugin/model_settings.h"
 #include "core/run/run_settings.h"
+#include "core/train/train_settings.h"
 #include "test_util.h"
 
 static ie_config *config(const char *json) {
@@ -95,6 +97,29 @@ static void test_data(void) {
     free(data);
 }
 
+static void test_train(void) {
+    ie_config *cfg = config("{\"train\": {\"epochs\": 9, \"batch_size\": 8, \"micro_batch_size\": 2,"
+                            " \"device\": \"cuda\", \"precision\": \"tf32\"},"
+                            " \"data\": {\"cache_mb\": 3, \"workers\": 4}}");
+    ie_train_settings t;
+    CHECK_OK(ie_train_settings_read(cfg, &t));
+    CHECK(t.epochs == 9 && t.batch_size == 8 && t.micro_batch == 2 && t.precision == IE_PRECISION_TF32 &&
+              t.device == IE_CUDA && !strcmp(t.device_name, "cuda") && t.cache_bytes == (size_t)3 << 20 &&
+              t.workers == 4,
+          "train values");
+    ie_config_free(cfg);
+    cfg = config("{\"train\": {\"batch_size\": 6}}");
+    CHECK_OK(ie_train_settings_read(cfg, &t));
+    CHECK(t.micro_batch == 6 && t.device == IE_CPU && t.precision == IE_PRECISION_FP32,
+          "micro_batch_size 0 is the batch size; cpu and fp32 by default");
+    ie_config_free(cfg);
+    cfg = config("{\"train\": {\"batch_size\": 6, \"micro_batch_size\": 4}}");
+    t.epochs = -5;
+    CHECK_FAILS(ie_train_settings_read(cfg, &t), IE_ERR_CONFIG, "train.micro_batch_size 4 must divide");
+    CHECK(t.epochs == -5, "a failed read leaves the settings as they were");
+    ie_config_free(cfg);
+}
+
 static void test_unresolved(void) {
     ie_config *cfg = NULL;
     CHECK_OK(ie_config_new(&cfg));
@@ -109,6 +134,7 @@ int main(void) {
     test_defaults();
     test_values();
     test_data();
+    test_train();
     test_unresolved();
     return test_summary();
 }
