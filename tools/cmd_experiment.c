@@ -15,6 +15,7 @@
 #include "core/experiment/compare_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/run/ensemble.h"
+#include "core/run/run_settings.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/repro.h"
 #include "core/experiment/sweep.h"
@@ -172,13 +173,14 @@ int ie_cmd_sweep(int argc, char **argv) {
         return 2;
     }
     /* Every trial's values must make a valid config before any trial starts. */
-    int64_t seed = 0;
-    ie_config_get_int(cfg, "seed", &seed);
+    ie_run_settings run = {0};
+    ie_run_settings_read(cfg, &run); /* resolved just above: it cannot fail */
+    uint64_t seed = run.seed;
     for (int k = 0; k < ie_sweep_trial_count(&spec); k++) {
         char assignments[IE_SWEEP_MAX_KEYS][256];
         int count = 0;
         ie_config *trial = NULL;
-        ie_sweep_trial(&spec, (uint64_t)seed, k, assignments, &count);
+        ie_sweep_trial(&spec, seed, k, assignments, &count);
         ie_status st = ie_config_new(&trial);
         if (st == IE_OK) st = ie_config_add_text(trial, ie_config_text(cfg), "sweep");
         for (int i = 0; st == IE_OK && i < count; i++) st = ie_config_set(trial, assignments[i], "--grid/--random");

@@ -16,6 +16,7 @@
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
 #include "core/data/classification_regression_statistics.h"
+#include "core/data/data_settings.h"
 #include "core/run/ensemble.h"
 #include "core/export/bundle.h"
 #include "core/export/export.h"
@@ -23,6 +24,8 @@
 #include "core/inference/infer.h"
 #include "core/plugin/guard.h"
 #include "core/plugin/host.h"
+#include "core/plugin/model_settings.h"
+#include "core/run/run_settings.h"
 #include "core/task/task.h"
 #include "core/train/compute.h"
 #include "core/util/file_util.h"
@@ -76,12 +79,11 @@ static bool exists(const char *path) {
 
 /* Member i: its plugin, model and weights (weights NULL: the run's last checkpoint). */
 static ie_status load_member(session *s, int i, const char *run, const char *weights) {
-    const char *name = "", *path = "";
-    int64_t seed = 0;
-    IE_TRY(ie_config_get_string(s->cfgs[i], "model.name", &name));
-    IE_TRY(ie_config_get_string(s->cfgs[i], "model.plugin", &path));
-    IE_TRY(ie_config_get_int(s->cfgs[i], "seed", &seed));
-    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugins[i]));
+    ie_model_settings model;
+    ie_run_settings run_settings;
+    IE_TRY(ie_model_settings_read(s->cfgs[i], &model));
+    IE_TRY(ie_run_settings_read(s->cfgs[i], &run_settings));
+    IE_TRY(ie_plugin_find(ie_model_settings_plugin_spec(&model), &s->plugins[i]));
     /* Every member segments: a model that predicts a table is exported from
      * its own run folder, with the training statistics it needs. */
     const ie_task *task = ie_task_for_kind(s->plugins[i]->table.task);
@@ -90,7 +92,7 @@ static ie_status load_member(session *s, int i, const char *run, const char *wei
                             "(--run RUN_DIR: the run's training statistics are needed)", s->plugins[i]->table.name,
                             task->name);
     IE_TRY(ie_plugin_validate_config(s->plugins[i], ie_config_text(s->cfgs[i])));
-    if (i == 0) s->host = ie_host_default((uint64_t)seed, "");
+    if (i == 0) s->host = ie_host_default(run_settings.seed, "");
     IE_TRY(ie_plugin_create(s->plugins[i], ie_config_text(s->cfgs[i]), &s->host, &s->models[i]));
     ie_guard_enter(s->plugins[i], "parameters");
     ie_params *params = s->plugins[i]->table.parameters(s->models[i]);
@@ -359,10 +361,11 @@ int ie_cmd_export(int argc, char **argv) {
     }
     if (ie_compute_setup(s.cfgs[0], 0) != IE_OK) return fail(&s, 2, ie_error_message());
     ie_infer_settings settings;
-    int channels = 0;
+    ie_data_settings data;
     if (ie_infer_settings_from_config(s.cfgs[0], &settings) != IE_OK ||
-        ie_config_get_array_length(s.cfgs[0], "data.image_channels", &channels) != IE_OK)
+        ie_data_settings_read(s.cfgs[0], &data) != IE_OK)
         return fail(&s, 2, ie_error_message());
+    int channels = data.n_image_channels;
     ie_guard_begin("export", NULL);
 
     ie_ensemble_paths *paths = NULL;

@@ -20,6 +20,8 @@
 #include "core/export/bundle.h"
 #include "core/inference/classification_regression_infer.h"
 #include "core/plugin/guard.h"
+#include "core/plugin/model_settings.h"
+#include "core/run/run_settings.h"
 #include "core/serve/serve.h"
 #include "core/task/task.h"
 #include "core/util/file_util.h"
@@ -143,8 +145,9 @@ static const char *mask_field(const ie_infer_session *s) {
 /* GET /v1/model. */
 static char *model_json(const ie_infer_session *s, const char *source) {
     const ie_plugin *p = &s->plugin->table;
-    const char *name = "";
-    ie_config_get_string(s->cfg, "model.name", &name);
+    ie_model_settings model = {.name = ""};
+    ie_model_settings_read(s->cfg, &model); /* the session's config is resolved: it cannot fail */
+    const char *name = model.name;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", name[0] ? name : p->name);
     cJSON_AddStringToObject(j, "plugin", p->name);
@@ -388,9 +391,9 @@ int ie_cmd_serve(int argc, char **argv) {
                 if (bundle_dir[0]) ie_remove_tree(bundle_dir);
                 return 2;
             }
-        int64_t threads = 0;
-        if (ie_config_resolve(s.cfg) == IE_OK) ie_config_get_int(s.cfg, "run.threads", &threads);
-        ie_threads_set((int)threads);
+        ie_run_settings run_settings = {.threads = 0};
+        if (ie_config_resolve(s.cfg) == IE_OK) ie_run_settings_read(s.cfg, &run_settings);
+        ie_threads_set(run_settings.threads);
         ie_config_free(s.cfg);
         return serve_scalar(run, &options, a.bundle ? a.bundle : a.run, bundle_dir);
     }

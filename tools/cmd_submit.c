@@ -27,6 +27,7 @@
 #include "core/submit/job_spec.h"
 #include "core/submit/slurm.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/task/task.h"
 #include "core/util/path.h"
 #include "innereye/config.h"
@@ -57,13 +58,14 @@ static bool valid_time(const char *t) {
 
 /* Every trial's values must make a valid config before anything is submitted. */
 static int check_trials(const ie_config *cfg, const ie_sweep_spec *spec) {
-    int64_t seed = 0;
-    ie_config_get_int(cfg, "seed", &seed);
+    ie_run_settings run = {0};
+    ie_run_settings_read(cfg, &run); /* cfg is resolved: it cannot fail */
+    uint64_t seed = run.seed;
     for (int k = 0; k < ie_sweep_trial_count(spec); k++) {
         char assignments[IE_SWEEP_MAX_KEYS][256];
         int count = 0;
         ie_config *trial = NULL;
-        ie_sweep_trial(spec, (uint64_t)seed, k, assignments, &count);
+        ie_sweep_trial(spec, seed, k, assignments, &count);
         ie_status st = ie_config_new(&trial);
         if (st == IE_OK) st = ie_config_add_text(trial, ie_config_text(cfg), "sweep");
         for (int i = 0; st == IE_OK && i < count; i++) st = ie_config_set(trial, assignments[i], "--grid/--random");

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/data/cv_settings.h"
 #include "core/dist/comm.h"
 #include "core/experiment/cross_validation.h"
 #include "core/report/report.h"
@@ -151,9 +152,9 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
     }
     req.config = cfg;
     char run_dir[4096] = "";
-    int64_t folds = 0, fold = -1;
-    ie_config_get_int(cfg, "cv.splits", &folds);
-    ie_config_get_int(cfg, "cv.split_index", &fold);
+    ie_cv_settings cv = {.splits = 0, .split_index = -1};
+    ie_cv_settings_read(cfg, &cv); /* resolved just above: it cannot fail */
+    int folds = cv.splits, fold = cv.split_index;
     ie_status st;
     if (folds >= 2 && fold < 0 && ie_comm_size(comm) > 1) {
         fprintf(stderr, "innereye train: --cv K with several processes: run the folds in parallel instead (--cv K "

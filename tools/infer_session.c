@@ -12,8 +12,10 @@
 #include "core/checkpoint/safetensors.h"
 #include "core/util/csv.h"
 #include "core/plugin/guard.h"
+#include "core/plugin/model_settings.h"
 #include "core/train/compute.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/task/task.h"
 #include "core/util/path.h"
 #include "tools/infer_session.h"
@@ -71,8 +73,9 @@ static ie_status hash_weights(const char *file, weights_digests *w) {
 
 /* model.init_checkpoint of a run without checkpoints, checked against the
  * SHA-256 its run.json recorded; *init names the file. */
-static ie_status load_init_weights(const ie_config *cfg, const char *run, ie_params *params, const char **init) {
-    IE_TRY(ie_config_get_string(cfg, "model.init_checkpoint", init));
+static ie_status load_init_weights(const ie_model_settings *model, const char *run, ie_params *params,
+                                   const char **init) {
+    *init = model->init_checkpoint;
     if (!(*init)[0])
         return ie_error_set(IE_ERR_IO, "%s has no checkpoint (%s/checkpoints/last.json is missing): was the run "
                             "stopped before its first checkpoint?", run, run);
@@ -97,12 +100,11 @@ static ie_status load_init_weights(const ie_config *cfg, const char *run, ie_par
 
 static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weights_digests *weights_hash, char *what,
                             size_t what_size) {
-    const char *name = "", *path = "";
-    int64_t seed = 0;
-    IE_TRY(ie_config_get_string(s->cfg, "model.name", &name));
-    IE_TRY(ie_config_get_string(s->cfg, "model.plugin", &path));
-    IE_TRY(ie_config_get_int(s->cfg, "seed", &seed));
-    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->plugin));
+    ie_model_settings model;
+    ie_run_settings run;
+    IE_TRY(ie_model_settings_read(s->cfg, &model));
+    IE_TRY(ie_run_settings_read(s->cfg, &run));
+    IE_TRY(ie_plugin_find(ie_model_settings_plugin_spec(&model), &s->plugin));
     const ie_plugin *p = &s->plugin->table;
     if (r->run) IE_TRY(ie_run_check_plugin(r->run, s->plugin, r->allow_plugin_change));
     /* A task whose models predict a table (core/task/task.h) predicts from
@@ -115,7 +117,7 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
                             "needed)", p->name, s->plugin->path, task->name);
     IE_TRY(ie_plugin_validate_config(s->plugin, ie_config_text(s->cfg)));
     IE_TRY(ie_path_format(s->run_dir, sizeof s->run_dir, "%s", r->run ? r->run : ""));
-    s->host = ie_host_default((uint64_t)seed, r->run ? s->run_dir : NULL);
+    s->host = ie_host_default(run.seed, r->run ? s->run_dir : NULL);
     IE_TRY(ie_plugin_create(s->plugin, ie_config_text(s->cfg), &s->host, &s->model));
     ie_params *params = model_parameters(s->plugin, s->model);
     if (!params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", s->plugin->path);
@@ -126,7 +128,7 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
         /* A run that did not train (run.train false) uses the weights it
          * started from, if they are still the file it recorded. */
         const char *init = "";
-        IE_TRY(load_init_weights(s->cfg, r->run, params, &init));
+        IE_TRY(load_init_weights(&model, r->run, params, &init));
         IE_TRY(hash_weights(init, weights_hash));
         snprintf(what, what_size, "%s %s, the weights %s started from (it did not train)", p->name, p->version,
                  r->run);
@@ -155,10 +157,9 @@ static ie_status load_other(ie_infer_session *s, const ie_ensemble_paths *member
     s->n_others++;
     IE_TRY(ie_config_add_file(s->other_cfgs[k], member->config));
     IE_TRY(ie_config_resolve(s->other_cfgs[k]));
-    const char *name = "", *path = "";
-    IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.name", &name));
-    IE_TRY(ie_config_get_string(s->other_cfgs[k], "model.plugin", &path));
-    IE_TRY(ie_plugin_find(path[0] ? path : name, &s->other_plugins[k]));
+    ie_model_settings model;
+    IE_TRY(ie_model_settings_read(s->other_cfgs[k], &model));
+    IE_TRY(ie_plugin_find(ie_model_settings_plugin_spec(&model), &s->other_plugins[k]));
     IE_TRY(ie_plugin_create(s->other_plugins[k], ie_config_text(s->other_cfgs[k]), &s->host, &s->others[k].model));
     s->others[k].plugin = s->other_plugins[k];
     ie_params *saved = NULL;

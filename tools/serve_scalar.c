@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/data/dataset.h"
+#include "core/plugin/model_settings.h"
 #include "core/metrics/classification_regression_predictions.h"
 #include "core/run/ensemble.h"
 #include "core/util/csv.h"
@@ -41,8 +42,9 @@ void ie_serve_scalar_close(ie_serve_scalar *m) { ie_scalar_session_close(&m->ses
 
 char *ie_serve_scalar_model_json(const ie_serve_scalar *m, const char *source) {
     const ie_scalar_model *first = &m->session.members[0].model;
-    const char *name = "";
-    ie_config_get_string(first->cfg, "model.name", &name);
+    ie_model_settings model = {.name = ""};
+    ie_model_settings_read(first->cfg, &model); /* the member's config is resolved: it cannot fail */
+    const char *name = model.name;
     ie_scalar_target target = ie_scalar_data_config(first->data)->target;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", name);

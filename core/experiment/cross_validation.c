@@ -10,11 +10,14 @@
 
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
+#include "core/data/cv_settings.h"
 #include "core/dist/comm.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
+#include "core/plugin/model_settings.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/train/task_interface.h"
 #include "core/train/trainer.h"
 #include "core/util/path.h"
@@ -30,13 +33,14 @@ static ie_status mkdir_if_missing(const char *dir) {
 
 /* The parent folder of a cross-validation: <output.dir>/<run.name>. */
 static ie_status parent_path(ie_config *cfg, bool create_new, char *out, size_t size) {
-    const char *dir = "outputs", *name = "", *model = "model";
-    IE_TRY(ie_config_get_string(cfg, "output.dir", &dir));
-    IE_TRY(ie_config_get_string(cfg, "run.name", &name));
-    IE_TRY(ie_config_get_string(cfg, "model.name", &model));
+    ie_run_settings run;
+    ie_model_settings model;
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    IE_TRY(ie_model_settings_read(cfg, &model));
+    const char *dir = run.output_dir, *name = run.name;
     if (create_new) {
         char prefix[256];
-        snprintf(prefix, sizeof prefix, "%s_cv", model);
+        snprintf(prefix, sizeof prefix, "%s_cv", model.name);
         return ie_run_dir_create(dir, name, prefix, out, size);
     }
     if (!name[0])
@@ -73,15 +77,14 @@ ie_status ie_cv_run_fold(ie_config *cfg, const ie_task_table *tasks, int threads
 
 ie_status ie_cv_run_fold_on(ie_config *cfg, const ie_task_table *tasks, int threads_override, struct ie_comm *comm,
                             char *run_dir, size_t size) {
-    int64_t folds = 0, fold = -1;
-    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
-    IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
+    ie_cv_settings cv;
+    IE_TRY(ie_cv_settings_read(cfg, &cv));
     char parent[4096];
     IE_TRY(parent_path(cfg, false, parent, sizeof parent));
     if (ie_comm_rank(comm) == 0) IE_TRY(write_parent_config(cfg, parent));
     ie_config *child = NULL;
     char assignment[4200], name[64];
-    snprintf(name, sizeof name, "fold_%lld", (long long)fold);
+    snprintf(name, sizeof name, "fold_%d", cv.split_index);
     ie_status st = ie_config_new(&child);
     if (st == IE_OK) st = ie_config_add_text(child, ie_config_text(cfg), "resolved config");
     snprintf(assignment, sizeof assignment, "run.name=%s", name);
@@ -96,24 +99,24 @@ ie_status ie_cv_run_fold_on(ie_config *cfg, const ie_task_table *tasks, int thre
 }
 
 ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *innereye, char *parent, size_t size) {
-    int64_t folds = 0, parallel = 1, threads = 0;
-    const char *output_dir = "outputs";
-    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
-    IE_TRY(ie_config_get_int(cfg, "cv.parallel", &parallel));
-    IE_TRY(ie_config_get_int(cfg, "run.threads", &threads));
-    IE_TRY(ie_config_get_string(cfg, "output.dir", &output_dir));
+    ie_cv_settings cv;
+    ie_run_settings run;
+    IE_TRY(ie_cv_settings_read(cfg, &cv));
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    int folds = cv.splits, parallel = cv.parallel, threads = run.threads;
+    const char *output_dir = run.output_dir;
     if (folds < 2 || folds > MAX_FOLDS)
-        return ie_error_set(IE_ERR_CONFIG, "cv.splits must be 2 to %d for cross-validation, got %lld", MAX_FOLDS,
-                            (long long)folds);
+        return ie_error_set(IE_ERR_CONFIG, "cv.splits must be 2 to %d for cross-validation, got %d", MAX_FOLDS,
+                            folds);
     IE_TRY(parent_path(cfg, true, parent, size));
     IE_TRY(write_parent_config(cfg, parent));
     const char *name = strrchr(parent, '/') ? strrchr(parent, '/') + 1 : parent;
     if (parallel > folds) parallel = folds;
     /* The cores are shared out between the folds running at once. */
-    int cores = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    int per_fold = cores / (int)parallel > 0 ? cores / (int)parallel : 1;
-    printf("cross-validation: %lld folds, %lld at a time, %d threads each, in %s\n", (long long)folds,
-           (long long)parallel, per_fold, parent);
+    int cores = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int per_fold = cores / parallel > 0 ? cores / parallel : 1;
+    printf("cross-validation: %d folds, %d at a time, %d threads each, in %s\n", folds, parallel, per_fold,
+           parent);
     char config[4200], threads_s[32], set_name[4200], index[MAX_FOLDS][16], logs[MAX_FOLDS][4200],
         labels[MAX_FOLDS][32];
     char *argvs[MAX_FOLDS][16];
@@ -130,7 +133,7 @@ ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *
         memcpy(argvs[i], argv, sizeof argv);
         runs[i] = (ie_child_run){.argv = argvs[i], .log = logs[i], .label = labels[i]};
     }
-    ie_status st = ie_child_runs(runs, (int)folds, (int)parallel);
+    ie_status st = ie_child_runs(runs, folds, parallel);
     char path[4200];
     IE_TRY(ie_path_format(path, sizeof path, "%s/cv_status.csv", parent));
     char *text = NULL;
@@ -146,35 +149,35 @@ ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *
     ie_status status = f ? ie_write_stream_atomic(f, &text, &text_size, path)
                          : ie_error_set(IE_ERR_NOMEM, "%s: out of memory", path);
     if (status != IE_OK) return status; /* before anything else sets the error message */
-    ie_status agg = ie_cv_aggregate(parent, (int)folds);
+    ie_status agg = ie_cv_aggregate(parent, folds);
     if (st != IE_OK) return st;
     if (agg != IE_OK) return agg;
-    ie_status ens = ie_cv_ensemble_folds(cfg, tasks, parent, (int)folds, innereye);
+    ie_status ens = ie_cv_ensemble_folds(cfg, tasks, parent, folds, innereye);
     if (ens != IE_OK) return ens;
     if (failed)
-        return ie_error_set(IE_ERR_STATE, "%d of %lld folds failed (see %s/cv_status.csv and fold_<i>.log); the "
+        return ie_error_set(IE_ERR_STATE, "%d of %d folds failed (see %s/cv_status.csv and fold_<i>.log); the "
                                           "other folds' results are in %s/cv_metrics.csv",
-                            failed, (long long)folds, parent, parent);
+                            failed, folds, parent, parent);
     return IE_OK;
 }
 
 ie_status ie_cv_read_config(const char *parent, ie_config **cfg, int *folds) {
     char path[4200];
     IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
-    int64_t k = 0;
+    ie_cv_settings cv = {0};
     *cfg = NULL;
     ie_status st = ie_config_new(cfg);
     if (st == IE_OK) st = ie_config_add_file(*cfg, path);
     if (st == IE_OK) st = ie_config_resolve(*cfg);
-    if (st == IE_OK) st = ie_config_get_int(*cfg, "cv.splits", &k);
-    if (st == IE_OK && k < 2)
-        st = ie_error_set(IE_ERR_CONFIG, "%s: cv.splits is %lld; not a cross-validation", path, (long long)k);
+    if (st == IE_OK) st = ie_cv_settings_read(*cfg, &cv);
+    if (st == IE_OK && cv.splits < 2)
+        st = ie_error_set(IE_ERR_CONFIG, "%s: cv.splits is %d; not a cross-validation", path, cv.splits);
     if (st != IE_OK) {
         ie_config_free(*cfg);
         *cfg = NULL;
         return st;
     }
-    *folds = (int)k;
+    *folds = cv.splits;
     return IE_OK;
 }
 
@@ -193,9 +196,9 @@ const ie_task *ie_cv_task(const ie_task_table *tasks, const char *parent, int fo
  * test set, the way the folds' task does it (core/task/task.h). */
 ie_status ie_cv_ensemble_folds(const ie_config *cfg, const ie_task_table *tasks, const char *parent, int folds,
                                const char *innereye) {
-    bool infer = true;
-    IE_TRY(ie_config_get_bool(cfg, "run.infer_test", &infer));
-    if (!infer) return IE_OK;
+    ie_run_settings run;
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    if (!run.infer_test) return IE_OK;
     const ie_task *task = ie_cv_task(tasks, parent, folds);
     return task ? task->cv_ensemble(cfg, parent, folds, innereye) : IE_OK;
 }

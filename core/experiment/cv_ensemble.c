@@ -10,6 +10,8 @@
 
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
+#include "core/data/cv_settings.h"
+#include "core/data/data_settings.h"
 #include "core/data/dataset.h"
 #include "core/data/split.h"
 #include "core/experiment/child_runs.h"
@@ -80,9 +82,10 @@ static ie_status write_test_csv(const ie_dataset *ds, const ie_split *split, con
 
 /* Metrics of the ensemble's predictions against each test subject's truth. */
 static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_split *split, const char *ens) {
-    int n_classes = 0;
-    const char *names[64];
-    IE_TRY(ie_config_get_string_array(cfg, "data.classes", names, 64, &n_classes));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    IE_TRY(ie_data_settings_check_count("data.classes", data.n_classes, 64));
+    int n_classes = data.n_classes;
     ie_seg_setup setup;
     IE_TRY(ie_seg_setup_from_config(cfg, n_classes, &setup));
     /* Truth on the files' own grid: predictions are written there. */
@@ -106,7 +109,8 @@ static ie_status score(const ie_config *cfg, const ie_dataset *ds, const ie_spli
         if (st == IE_OK) st = ie_seg_load(&setup.seg, item, &host, &truth);
         if (st == IE_OK) st = ie_image_read(pred_path, IE_I64, &pred, &geom);
         if (st == IE_OK)
-            st = ie_metrics_writer_add_subject(w, item->subject, pred, truth.labels, &geom, n_classes, names, NULL);
+            st = ie_metrics_writer_add_subject(w, item->subject, pred, truth.labels, &geom, n_classes, data.classes,
+                                               NULL);
         ie_sample_clear(&truth);
         ie_tensor_release(pred);
     }
@@ -198,9 +202,9 @@ static ie_status evaluate(const char *parent, int folds, const char *innereye) {
      * ensemble's config before it predicts (cv_postprocess.h).  Kept
      * predictions were made with the same choice: the same folds' weights
      * give the same validation predictions. */
-    bool choose = true;
-    if (st == IE_OK) st = ie_config_get_bool(cfg, "cv.choose_postprocessing", &choose);
-    if (st == IE_OK && choose) st = ie_cv_choose_postprocessing(parent, folds, ens, stdout);
+    ie_cv_settings cv = {.choose_postprocessing = true};
+    if (st == IE_OK) st = ie_cv_settings_read(cfg, &cv);
+    if (st == IE_OK && cv.choose_postprocessing) st = ie_cv_choose_postprocessing(parent, folds, ens, stdout);
     if (st == IE_OK && !exists(predictions)) {
         char *argv[] = {(char *)innereye, "infer", "--run", ens, "--dataset", test_csv, "--out", predictions, NULL};
         ie_child_run run = {.argv = argv, .log = log, .label = "ensemble inference on the test set"};

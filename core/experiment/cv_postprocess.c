@@ -10,6 +10,7 @@
 
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
+#include "core/data/data_settings.h"
 #include "core/data/dataset.h"
 #include "core/data/segmentation_hooks.h"
 #include "core/data/split.h"
@@ -153,7 +154,11 @@ static ie_status fold_open(fold_files *f) {
     IE_TRY(ie_config_new(&f->cfg));
     IE_TRY(ie_config_add_file(f->cfg, path));
     IE_TRY(ie_config_resolve(f->cfg));
-    IE_TRY(ie_config_get_string_array(f->cfg, "data.classes", f->names, IE_PP_MAX_CLASSES, &f->n_classes));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(f->cfg, &data));
+    IE_TRY(ie_data_settings_check_count("data.classes", data.n_classes, IE_PP_MAX_CLASSES));
+    f->n_classes = data.n_classes;
+    memcpy(f->names, data.classes, (size_t)f->n_classes * sizeof *f->names);
     int64_t conn = 6;
     IE_TRY(ie_config_get_int(f->cfg, "postprocess.connectivity", &conn));
     f->connectivity = (int)conn;

@@ -8,6 +8,7 @@
 #include "core/experiment/compare_runs.h"
 #include "core/experiment/repro.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/train/trainer.h"
 #include "core/util/path.h"
 
@@ -35,10 +36,10 @@ static ie_status train_variant(ie_config *base, const ie_task_table *tasks, cons
 
 ie_status ie_repro_check(ie_config *cfg, const ie_task_table *tasks, const int *threads, int n_threads,
                          const int *workers, int n_workers, bool *passed) {
-    const char *out = "outputs";
-    IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
+    ie_run_settings run;
+    IE_TRY(ie_run_settings_read(cfg, &run));
     char parent[4096], base[4200], other[4200], name[64], diff[2048];
-    IE_TRY(ie_run_dir_create(out, "", "repro_check", parent, sizeof parent));
+    IE_TRY(ie_run_dir_create(run.output_dir, "", "repro_check", parent, sizeof parent));
     printf("repro-check in %s\n", parent);
     IE_TRY(train_variant(cfg, tasks, parent, "baseline", threads[0], workers[0], base, sizeof base));
     *passed = true;

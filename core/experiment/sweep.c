@@ -14,7 +14,9 @@
 #include "core/experiment/sweep.h"
 #include "core/report/report.h"
 #include "core/train/median_stop.h"
+#include "core/plugin/model_settings.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/util/path.h"
 #include "innereye/rng.h"
 
@@ -140,21 +142,20 @@ ie_status ie_sweep_trial(const ie_sweep_spec *spec, uint64_t seed, int k, char a
 }
 
 ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *innereye, char *parent, size_t size) {
-    const char *out = "outputs", *name = "", *model = "model";
-    int64_t seed = 0, threads = 0;
+    ie_run_settings run;
+    ie_model_settings model;
     ie_median_stop_settings rank;
-    IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
-    IE_TRY(ie_config_get_string(cfg, "run.name", &name));
-    IE_TRY(ie_config_get_string(cfg, "model.name", &model));
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    IE_TRY(ie_model_settings_read(cfg, &model));
     IE_TRY(ie_median_stop_settings_read(cfg, &rank));
-    IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-    IE_TRY(ie_config_get_int(cfg, "run.threads", &threads));
+    uint64_t seed = run.seed;
+    int threads = run.threads;
     int trials = ie_sweep_trial_count(spec);
     if (trials < 1 || trials > MAX_TRIALS)
         return ie_error_set(IE_ERR_INVALID_ARG, "sweep: %d trials; 1 to %d are supported", trials, MAX_TRIALS);
     char prefix[256];
-    snprintf(prefix, sizeof prefix, "%s_sweep", model);
-    IE_TRY(ie_run_dir_create(out, name, prefix, parent, size));
+    snprintf(prefix, sizeof prefix, "%s_sweep", model.name);
+    IE_TRY(ie_run_dir_create(run.output_dir, run.name, prefix, parent, size));
     char path[4200];
     IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
     const char *text = ie_config_text_pretty(cfg);
@@ -162,7 +163,7 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
 
     int parallel = spec->parallel > 0 ? spec->parallel : 1;
     if (parallel > trials) parallel = trials;
-    int cores = threads > 0 ? (int)threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    int cores = threads > 0 ? threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     int per_trial = cores / parallel > 0 ? cores / parallel : 1;
     printf("sweep: %d trials, %d at a time, %d threads each, ranked by %s (%s) in %s\n", trials, parallel, per_trial,
            rank.metric, rank.maximize ? "max" : "min", parent);
@@ -175,11 +176,11 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
     char threads_s[32], siblings[4300];
     snprintf(threads_s, sizeof threads_s, "%d", per_trial);
     snprintf(siblings, sizeof siblings, "train.median_stop.siblings=%s", spec->early_stop ? parent : "");
-    IE_TRY(ie_sweep_write_trials(parent, spec, (uint64_t)seed));
+    IE_TRY(ie_sweep_write_trials(parent, spec, seed));
     static char config_path[4200];
     IE_TRY(ie_path_format(config_path, sizeof config_path, "%s/config.resolved.json", parent));
     for (int k = 0; k < trials; k++) {
-        IE_TRY(ie_sweep_trial(spec, (uint64_t)seed, k, assignments[k], &counts[k]));
+        IE_TRY(ie_sweep_trial(spec, seed, k, assignments[k], &counts[k]));
         snprintf(names[k], sizeof names[k], "run.name=trial_%d", k);
         snprintf(logs[k], sizeof logs[k], "%s/trial_%d.log", parent, k);
         snprintf(labels[k], sizeof labels[k], "trial %d", k);

@@ -17,6 +17,8 @@
 #include "core/data/sample_util.h"
 #include "core/data/classification_regression_statistics.h"
 #include "core/plugin/host.h"
+#include "core/plugin/model_settings.h"
+#include "core/run/run_settings.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
 #include "innereye/autograd.h"
@@ -80,8 +82,9 @@ static ie_status read_settings(ie_scalar_model *m) {
     m->workers = (int)v;
     IE_TRY(ie_config_get_int(m->cfg, "data.prefetch", &v));
     m->prefetch = (int)v;
-    IE_TRY(ie_config_get_int(m->cfg, "seed", &v));
-    m->seed = (uint64_t)v;
+    ie_run_settings run;
+    IE_TRY(ie_run_settings_read(m->cfg, &run));
+    m->seed = run.seed;
     return IE_OK;
 }
 
@@ -103,7 +106,7 @@ ie_status ie_scalar_model_open(const char *config_path, const char *statistics_p
     memset(out, 0, sizeof *out);
     ie_scalar_model *m = out;
     m->epoch = epoch;
-    const char *name = "", *path = "";
+    ie_model_settings model;
     ie_status st = ie_path_format(m->config_path, sizeof m->config_path, "%s", config_path);
     if (st == IE_OK) st = ie_path_format(m->statistics, sizeof m->statistics, "%s", statistics_path);
     if (st == IE_OK) st = ie_path_format(m->weights, sizeof m->weights, "%s", weights_path);
@@ -115,9 +118,8 @@ ie_status ie_scalar_model_open(const char *config_path, const char *statistics_p
         st = ie_error_set(IE_ERR_CONFIG, "%s has problems:\n%s", config_path, ie_config_problems(m->cfg));
     if (st == IE_OK) st = ie_config_sha256(m->cfg, m->config_sha256);
     if (st == IE_OK) st = read_settings(m);
-    if (st == IE_OK) st = ie_config_get_string(m->cfg, "model.name", &name);
-    if (st == IE_OK) st = ie_config_get_string(m->cfg, "model.plugin", &path);
-    if (st == IE_OK) st = ie_plugin_find(path[0] ? path : name, &m->plugin);
+    if (st == IE_OK) st = ie_model_settings_read(m->cfg, &model);
+    if (st == IE_OK) st = ie_plugin_find(ie_model_settings_plugin_spec(&model), &m->plugin);
     if (st == IE_OK && m->plugin->table.task != IE_TASK_CLASSIFICATION && m->plugin->table.task != IE_TASK_REGRESSION)
         st = ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s, from %s) is a %s model, not a classification or "
                           "regression model", m->plugin->table.name, m->plugin->path, config_path,

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/data/data_settings.h"
 #include "core/dicom/colours.h"
 #include "core/inference/infer.h"
 
@@ -134,12 +135,13 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
     memset(s, 0, sizeof *s);
     ie_window_opts_init(&s->window);
     ie_postprocess_opts_init(&s->post);
-    int n = 0;
-    IE_TRY(ie_config_get_array_length(cfg, "data.classes", &n));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    int n = data.n_classes;
     if (n < 2 || n > IE_POSTPROCESS_MAX_CLASSES)
         return ie_error_set(IE_ERR_CONFIG, "data.classes must name the segmentation classes, background first (2 to "
                             "%d names); it lists %d", IE_POSTPROCESS_MAX_CLASSES, n);
-    IE_TRY(ie_config_get_string_array(cfg, "data.classes", s->class_names, IE_POSTPROCESS_MAX_CLASSES, &n));
+    memcpy(s->class_names, data.classes, (size_t)n * sizeof *s->class_names);
     s->n_classes = n;
     IE_TRY(ie_config_get_string(cfg, "data.mask_channel", &s->mask_channel));
     IE_TRY(read_window(cfg, s));

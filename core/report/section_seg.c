@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/data/data_settings.h"
 #include "core/data/dataset.h"
 #include "core/report/report_impl.h"
 #include "core/util/path.h"
@@ -44,13 +45,17 @@ static ie_status seg_files_open(seg_files *f, const ie_report_seg_files *where) 
     IE_TRY(ie_config_new(&f->cfg));
     IE_TRY(ie_config_add_file(f->cfg, path));
     IE_TRY(ie_config_resolve(f->cfg));
-    const char *channels[MAX_GROUPS];
-    int n = 0;
-    IE_TRY(ie_config_get_string_array(f->cfg, "data.image_channels", channels, MAX_GROUPS, &n));
-    f->image_channel = n ? channels[0] : "image";
-    IE_TRY(ie_config_get_string(f->cfg, "data.label_channel", &f->label_channel));
-    IE_TRY(ie_config_get_string_array(f->cfg, "data.mask_channels", f->masks, MAX_GROUPS, &f->n_masks));
-    IE_TRY(ie_config_get_string_array(f->cfg, "data.classes", f->classes, MAX_GROUPS, &f->n_classes));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(f->cfg, &data));
+    IE_TRY(ie_data_settings_check_count("data.image_channels", data.n_image_channels, MAX_GROUPS));
+    IE_TRY(ie_data_settings_check_count("data.mask_channels", data.n_mask_channels, MAX_GROUPS));
+    IE_TRY(ie_data_settings_check_count("data.classes", data.n_classes, MAX_GROUPS));
+    f->image_channel = data.n_image_channels ? data.image_channels[0] : "image";
+    f->label_channel = data.label_channel;
+    f->n_masks = data.n_mask_channels;
+    memcpy(f->masks, data.mask_channels, (size_t)f->n_masks * sizeof *f->masks);
+    f->n_classes = data.n_classes;
+    memcpy(f->classes, data.classes, (size_t)f->n_classes * sizeof *f->classes);
     cJSON *record = ie_report_json(where->run_dir, "run.json");
     const char *csv = ie_report_json_string(record, "data.dataset_csv", "");
     char csv_path[4200];
@@ -59,8 +64,7 @@ static ie_status seg_files_open(seg_files *f, const ie_report_seg_files *where) 
     IE_TRY(st);
     if (!csv_path[0]) return ie_error_set(IE_ERR_IO, "%s/run.json names no dataset", where->run_dir);
     IE_TRY(ie_dataset_load(csv_path, "subject", &f->ds));
-    const char *root = "";
-    IE_TRY(ie_config_get_string(f->cfg, "data.root", &root));
+    const char *root = data.root;
     char resolved[PATH_MAX];
     if (root[0] && realpath(root, resolved)) IE_TRY(ie_dataset_set_root(f->ds, resolved));
     return IE_OK;

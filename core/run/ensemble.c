@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/plugin/model_settings.h"
 #include "core/run/ensemble.h"
 #include "core/util/file_util.h"
 #include "core/util/path.h"
@@ -57,10 +58,10 @@ static ie_status copy_file(const char *from, const char *to) {
 
 /* What members must agree on, as canonical JSON text. */
 static ie_status compatibility_key(const ie_config *cfg, char *out, size_t size) {
-    const char *model = "", *plugin = "";
+    ie_model_settings m;
     char *classes = NULL, *channels = NULL;
-    IE_TRY(ie_config_get_string(cfg, "model.name", &model));
-    IE_TRY(ie_config_get_string(cfg, "model.plugin", &plugin));
+    IE_TRY(ie_model_settings_read(cfg, &m));
+    const char *model = m.name, *plugin = m.plugin;
     char *labels = NULL;
     IE_TRY(ie_config_get_json(cfg, "data.classes", &classes));
     ie_status st = ie_config_get_json(cfg, "data.image_channels", &channels);

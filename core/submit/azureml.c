@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/data/data_settings.h"
 #include "core/submit/azureml.h"
 #include "core/submit/azureml_az.h"
 #include "core/tracking/mlflow_data.h"
@@ -118,14 +119,10 @@ static void input_word(char *out, size_t size, const char *key, const char *rel)
  * place with the same layout inside. */
 static ie_status map_data(const ie_config *cfg, const ie_azureml_opts *o, data_map *d, FILE *out) {
     memset(d, 0, sizeof *d);
-    const char *csv = "", *root = "", *images = "", *labels = "";
-    bool synthetic = false, fallback = false;
-    IE_TRY(ie_config_get_string(cfg, "data.dataset_csv", &csv));
-    IE_TRY(ie_config_get_string(cfg, "data.root", &root));
-    IE_TRY(ie_config_get_string(cfg, "data.images_dir", &images));
-    IE_TRY(ie_config_get_string(cfg, "data.labels_dir", &labels));
-    IE_TRY(ie_config_get_bool(cfg, "data.synthetic", &synthetic));
-    IE_TRY(ie_config_get_bool(cfg, "data.fallback_synthetic", &fallback));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    const char *csv = data.dataset_csv, *root = data.root, *images = data.images_dir, *labels = data.labels_dir;
+    bool synthetic = data.synthetic, fallback = data.fallback_synthetic;
     bool given = o->data_asset || o->data_path;
     if (synthetic || (!csv[0] && !images[0])) {
         if (given)

@@ -12,7 +12,10 @@
 #include "core/experiment/cross_validation.h"
 #include "core/train/median_stop.h"
 #include "core/submit/job_spec.h"
+#include "core/data/cv_settings.h"
+#include "core/plugin/model_settings.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/util/path.h"
 
 static ie_status absolute(const char *path, char *out, size_t size) {
@@ -40,10 +43,11 @@ static ie_status check_keys(const ie_sweep_spec *spec) {
 /* One run: <output.dir>/<name> must not exist yet (the job creates it); the
  * engine's files go beside it. */
 static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job) {
-    const char *out = "outputs", *name = "", *model = "model";
-    IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
-    IE_TRY(ie_config_get_string(cfg, "run.name", &name));
-    IE_TRY(ie_config_get_string(cfg, "model.name", &model));
+    ie_run_settings run;
+    ie_model_settings model;
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    IE_TRY(ie_model_settings_read(cfg, &model));
+    const char *out = run.output_dir, *name = run.name;
     if (strchr(name, '/')) return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
     if (mkdir(out, 0755) != 0 && errno != EEXIST)
         return ie_error_set(IE_ERR_IO, "%s: cannot create the output folder: %s", out, strerror(errno));
@@ -56,7 +60,7 @@ static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job)
         struct tm tm;
         gmtime_r(&t, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-        snprintf(job->name, sizeof job->name, "%s_%s", model, stamp);
+        snprintf(job->name, sizeof job->name, "%s_%s", model.name, stamp);
     }
     snprintf(job->parent, sizeof job->parent, "%s/%s", job->output_dir, job->name);
     snprintf(job->submit_dir, sizeof job->submit_dir, "%s.%s", job->parent, engine);
@@ -84,12 +88,14 @@ static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job)
 
 ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int parallel, const char *engine, ie_job *job) {
     memset(job, 0, sizeof *job);
-    int64_t folds = 0, seed = 0;
+    ie_cv_settings cv;
+    ie_run_settings run;
     ie_median_stop_settings rank;
-    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
-    IE_TRY(ie_config_get_int(cfg, "seed", &seed));
+    IE_TRY(ie_cv_settings_read(cfg, &cv));
+    IE_TRY(ie_run_settings_read(cfg, &run));
     IE_TRY(ie_median_stop_settings_read(cfg, &rank));
-    job->seed = (uint64_t)seed;
+    int folds = cv.splits;
+    job->seed = run.seed;
     snprintf(job->metric, sizeof job->metric, "%s", rank.metric);
     job->maximize = rank.maximize;
     job->min_epochs = rank.min_epochs;
@@ -103,26 +109,22 @@ ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int paralle
         job->kind = IE_JOB_SWEEP;
         job->sweep = *sweep;
         job->tasks = ie_sweep_trial_count(sweep);
-        const char *out = "outputs", *name = "", *model = "model";
-        IE_TRY(ie_config_get_string(cfg, "output.dir", &out));
-        IE_TRY(ie_config_get_string(cfg, "run.name", &name));
-        IE_TRY(ie_config_get_string(cfg, "model.name", &model));
+        ie_model_settings model;
+        IE_TRY(ie_model_settings_read(cfg, &model));
         char prefix[256];
-        snprintf(prefix, sizeof prefix, "%s_sweep", model);
-        IE_TRY(ie_run_dir_create(out, name, prefix, parent, sizeof parent));
+        snprintf(prefix, sizeof prefix, "%s_sweep", model.name);
+        IE_TRY(ie_run_dir_create(run.output_dir, run.name, prefix, parent, sizeof parent));
         char path[4200];
         IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
         const char *text = ie_config_text_pretty(cfg);
         IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
         IE_TRY(ie_sweep_write_trials(parent, sweep, job->seed));
     } else if (folds >= 2) {
-        int64_t index = -1;
-        IE_TRY(ie_config_get_int(cfg, "cv.split_index", &index));
-        if (index >= 0)
+        if (cv.split_index >= 0)
             return ie_error_set(IE_ERR_INVALID_ARG, "submit: give --cv K without --cross_validation_split_index; every "
                                                     "fold becomes one task (resubmit one with --resubmit RUN --task I)");
         job->kind = IE_JOB_CV;
-        job->tasks = (int)folds;
+        job->tasks = folds;
         IE_TRY(ie_cv_prepare_parent(cfg, parent, sizeof parent));
     } else {
         job->kind = IE_JOB_SINGLE;

@@ -25,6 +25,7 @@
 
 #include "core/plugin/guard.h"
 #include "core/data/classification_regression_hooks.h"
+#include "core/data/data_settings.h"
 #include "core/data/classification_regression_statistics.h"
 #include "core/inference/classification_regression_infer.h"
 #include "core/metrics/classification_regression_report.h"
@@ -60,7 +61,13 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env, ie_scalar_t
     IE_TRY(read_strings(cfg, "data.scalar.image_columns", s->images, 16, &c->n_images));
     IE_TRY(read_strings(cfg, "data.scalar.numerical_columns", s->numerical, MAX_COLUMNS, &c->n_numerical));
     IE_TRY(read_strings(cfg, "data.scalar.categorical_columns", s->categorical, MAX_COLUMNS, &c->n_categorical));
-    IE_TRY(read_strings(cfg, "data.classes", s->classes, MAX_COLUMNS, &c->n_classes));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    if (data.n_classes > MAX_COLUMNS)
+        return ie_error_set(IE_ERR_CONFIG, "%s: at most %d entries, it lists %d", "data.classes", MAX_COLUMNS,
+                            data.n_classes);
+    memcpy(s->classes, data.classes, (size_t)data.n_classes * sizeof *s->classes);
+    c->n_classes = data.n_classes;
     c->label_columns = s->labels;
     c->image_columns = s->images;
     c->numerical_columns = s->numerical;
@@ -341,9 +348,7 @@ static void regression_baseline(const scalar_task *s, const ie_task_env *env, cJ
 
 ie_status ie_scalar_task_infer(void *state, const ie_task_env *env, int epoch, cJSON *record) {
     scalar_task *s = state;
-    bool on_test = true, on_val = false;
-    IE_TRY(ie_config_get_bool(env->cfg, "run.infer_test", &on_test));
-    IE_TRY(ie_config_get_bool(env->cfg, "run.infer_val", &on_val));
+    bool on_test = env->run->infer_test, on_val = env->run->infer_val;
     on_test = on_test && env->split->count[IE_SPLIT_TEST] > 0;
     on_val = on_val && env->split->count[IE_SPLIT_VAL] > 0;
     if (!on_test && !on_val) return IE_OK;

@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/data/data_settings.h"
 #include "core/data/dataset.h"
 #include "core/data/sample_util.h"
 #include "core/experiment/cv_ensemble.h"
@@ -46,12 +47,15 @@ typedef struct seg_task {
 /* ------------------------------------------------------------- settings */
 
 static ie_status read_classes(const ie_config *cfg, const char **names, int *n) {
-    IE_TRY(ie_config_get_array_length(cfg, "data.classes", n));
-    if (*n < 2 || *n > MAX_CLASSES)
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    if (data.n_classes < 2 || data.n_classes > MAX_CLASSES)
         return ie_error_set(IE_ERR_CONFIG, "data.classes must name the %s classes, background first (2 to %d "
                                            "names); it lists %d",
-                            "segmentation", MAX_CLASSES, *n);
-    return ie_config_get_string_array(cfg, "data.classes", names, MAX_CLASSES, n);
+                            "segmentation", MAX_CLASSES, data.n_classes);
+    memcpy(names, data.classes, (size_t)data.n_classes * sizeof *names);
+    *n = data.n_classes;
+    return IE_OK;
 }
 
 static ie_status check_config(const ie_config *cfg) {
@@ -316,15 +320,10 @@ static ie_status infer_split(seg_task *s, const ie_task_env *env, int split, con
 }
 
 static ie_status test_inference(seg_task *s, const ie_task_env *env, cJSON *record) {
-    bool on_test = true, on_val = false, choose = false;
-    int64_t fold = -1;
-    IE_TRY(ie_config_get_bool(env->cfg, "run.infer_test", &on_test));
-    IE_TRY(ie_config_get_bool(env->cfg, "run.infer_val", &on_val));
+    bool on_test = env->run->infer_test, on_val = env->run->infer_val;
     /* A cross-validation fold's validation predictions are what the folds'
      * ensemble chooses its post-processing on (core/experiment/cv_postprocess.h). */
-    IE_TRY(ie_config_get_int(env->cfg, "cv.split_index", &fold));
-    IE_TRY(ie_config_get_bool(env->cfg, "cv.choose_postprocessing", &choose));
-    on_val = on_val || (fold >= 0 && choose);
+    on_val = on_val || (env->cv->split_index >= 0 && env->cv->choose_postprocessing);
     if (on_val && env->split->count[IE_SPLIT_VAL] > 0) IE_TRY(infer_split(s, env, IE_SPLIT_VAL, "val_", "val", record));
     if (on_test && env->split->count[IE_SPLIT_TEST] > 0) IE_TRY(infer_split(s, env, IE_SPLIT_TEST, "", "test", record));
     return IE_OK;

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/plugin/model_settings.h"
 #include "core/run/ensemble.h"
 #include "core/task/task.h"
 #include "core/util/path.h"
@@ -37,13 +38,12 @@ ie_status ie_task_of_run(const char *run_dir, const ie_task **task) {
     if (stat(path, &sb) != 0) return IE_OK;
     ie_config *cfg = NULL;
     ie_loaded_plugin *plugin = NULL;
-    const char *name = "", *spec = "";
+    ie_model_settings model;
     ie_status st = ie_config_new(&cfg);
     if (st == IE_OK) st = ie_config_add_file(cfg, path);
     if (st == IE_OK) st = ie_config_resolve(cfg);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "model.name", &name);
-    if (st == IE_OK) st = ie_config_get_string(cfg, "model.plugin", &spec);
-    if (st == IE_OK) st = ie_plugin_find(spec[0] ? spec : name, &plugin);
+    if (st == IE_OK) st = ie_model_settings_read(cfg, &model);
+    if (st == IE_OK) st = ie_plugin_find(ie_model_settings_plugin_spec(&model), &plugin);
     if (st == IE_OK) *task = ie_task_for_kind(plugin->table.task);
     ie_plugin_unload(plugin);
     ie_config_free(cfg);

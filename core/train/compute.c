@@ -4,14 +4,15 @@
 #include <string.h>
 
 #include "core/backend/cpu/cpu_conv.h"
+#include "core/run/run_settings.h"
 #include "innereye/threads.h"
 
 ie_status ie_compute_setup(const ie_config *cfg, int threads_override) {
-    int64_t threads = 0;
+    ie_run_settings run;
     const char *blas = "none";
-    IE_TRY(ie_config_get_int(cfg, "run.threads", &threads));
+    IE_TRY(ie_run_settings_read(cfg, &run));
     IE_TRY(ie_config_get_string(cfg, "run.blas", &blas));
-    ie_threads_set(threads_override > 0 ? threads_override : (int)threads);
+    ie_threads_set(threads_override > 0 ? threads_override : run.threads);
     ie_cpu_conv_set_mode(strcmp(blas, "openblas") == 0 ? IE_CPU_CONV_BLAS : IE_CPU_CONV_AUTO);
     return IE_OK;
 }

@@ -10,10 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/data/cv_settings.h"
+#include "core/data/data_settings.h"
 #include "core/data/pairing.h"
 #include "core/data/split_column.h"
 #include "core/data/validate.h"
 #include "core/util/file_util.h"
+#include "core/run/run_settings.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/data_setup.h"
 #include "core/util/path.h"
@@ -80,14 +83,12 @@ ie_status ie_data_write_synthetic(const char *dir, int count, uint64_t seed, cha
 }
 
 /* dataset.csv in the run folder pairing data.images_dir with data.labels_dir. */
-static ie_status pair_folders(const ie_config *cfg, const char *images, const char *labels, int max_subjects,
-                              const char *run_dir, char *path, size_t path_size, char *note, size_t note_size) {
-    const char *image_channel = "image", *label_channel = "label";
-    const char *channels[IE_MAX_CHANNELS];
-    int n = 0;
-    IE_TRY(ie_config_get_string_array(cfg, "data.image_channels", channels, IE_MAX_CHANNELS, &n));
-    if (n == 1) image_channel = channels[0];
-    IE_TRY(ie_config_get_string(cfg, "data.label_channel", &label_channel));
+static ie_status pair_folders(const ie_data_settings *data, int max_subjects, const char *run_dir, char *path,
+                              size_t path_size, char *note, size_t note_size) {
+    const char *images = data->images_dir, *labels = data->labels_dir;
+    const char *image_channel = "image", *label_channel = data->label_channel;
+    IE_TRY(ie_data_settings_check_count("data.image_channels", data->n_image_channels, IE_MAX_CHANNELS));
+    if (data->n_image_channels == 1) image_channel = data->image_channels[0];
     ie_pairing pairs;
     IE_TRY(ie_path_format(path, path_size, "%s/dataset.csv", run_dir));
     IE_TRY(ie_pairing_find(images, labels, max_subjects, &pairs));
@@ -142,18 +143,15 @@ static ie_status reuse_built(const char *path, const char *what, ie_dataset **ou
 ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume, ie_dataset **out, char *note,
                           size_t note_size) {
     *out = NULL;
-    const char *csv = "", *root = "", *images = "", *labels = "";
-    bool synthetic = false, fallback = false;
-    int64_t max_subjects = 0, synthetic_count = 12, seed = 0;
-    IE_TRY(ie_config_get_string(cfg, "data.dataset_csv", &csv));
-    IE_TRY(ie_config_get_string(cfg, "data.root", &root));
-    IE_TRY(ie_config_get_string(cfg, "data.images_dir", &images));
-    IE_TRY(ie_config_get_string(cfg, "data.labels_dir", &labels));
-    IE_TRY(ie_config_get_bool(cfg, "data.synthetic", &synthetic));
-    IE_TRY(ie_config_get_bool(cfg, "data.fallback_synthetic", &fallback));
+    ie_data_settings data;
+    ie_run_settings run;
+    int64_t max_subjects = 0, synthetic_count = 12;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    IE_TRY(ie_run_settings_read(cfg, &run));
     IE_TRY(ie_config_get_int(cfg, "data.max_subjects", &max_subjects));
     IE_TRY(ie_config_get_int(cfg, "data.synthetic_subjects", &synthetic_count));
-    IE_TRY(ie_config_get_int(cfg, "seed", &seed));
+    const char *csv = data.dataset_csv, *root = data.root, *images = data.images_dir, *labels = data.labels_dir;
+    bool synthetic = data.synthetic, fallback = data.fallback_synthetic;
     char path[4400];
     if (!synthetic && (csv[0] || root[0])) return load_csv(csv, root, out, note, note_size);
     /* A resumed run reads what it built when it started, whatever exists now:
@@ -169,7 +167,7 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
         if (!labels[0]) return ie_error_set(IE_ERR_CONFIG, "data.images_dir is set but data.labels_dir is empty");
         IE_TRY(ie_path_format(path, sizeof path, "%s/dataset.csv", run_dir));
         if (resume) return reuse_built(path, "paired from data.images_dir", out, note, note_size);
-        IE_TRY(pair_folders(cfg, images, labels, (int)max_subjects, run_dir, path, sizeof path, note, note_size));
+        IE_TRY(pair_folders(&data, (int)max_subjects, run_dir, path, sizeof path, note, note_size));
         return ie_dataset_load(path, "subject", out);
     }
     if (!synthetic && !fallback)
@@ -179,7 +177,7 @@ ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume
     IE_TRY(ie_path_format(dir, sizeof dir, "%s/synthetic_data", run_dir));
     IE_TRY(ie_path_format(path, sizeof path, "%s/dataset.csv", dir));
     if (resume) return reuse_built(path, "generated", out, note, note_size);
-    IE_TRY(ie_data_write_synthetic(dir, (int)synthetic_count, (uint64_t)seed, path, sizeof path));
+    IE_TRY(ie_data_write_synthetic(dir, (int)synthetic_count, run.seed, path, sizeof path));
     if (synthetic) {
         snprintf(note, note_size, "data: %d generated volumes in %s", (int)synthetic_count, dir);
     } else {
@@ -225,35 +223,49 @@ static ie_status split_by_lists(const ie_config *cfg, const ie_dataset *ds, bool
     return st;
 }
 
+/* What the random splits take: the seed (data.split.seed when set, else the
+ * run's seed) and data.split.group_column ("" = none). */
+typedef struct split_settings {
+    uint64_t seed;
+    const char *group_column;
+} split_settings;
+
+static ie_status read_split_settings(const ie_config *cfg, split_settings *out) {
+    ie_run_settings run;
+    int64_t split_seed = -1;
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
+    IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &out->group_column));
+    out->seed = split_seed >= 0 ? (uint64_t)split_seed : run.seed;
+    return IE_OK;
+}
+
 /* Cross-validation (cv.splits >= 2, cv.split_index >= 0): the test part
  * stays; fold `cv.split_index` of a k-fold cut of everything else (train +
  * val, groups kept together) becomes this run's validation part. */
-static ie_status cross_validation_fold(const ie_config *cfg, const ie_dataset *ds, ie_split *out) {
-    int64_t folds = 0, fold = -1, seed = 0, split_seed = -1;
-    const char *group = "";
-    IE_TRY(ie_config_get_int(cfg, "cv.splits", &folds));
-    IE_TRY(ie_config_get_int(cfg, "cv.split_index", &fold));
+static ie_status cross_validation_fold(const ie_config *cfg, const split_settings *split, const ie_dataset *ds,
+                                       ie_split *out) {
+    ie_cv_settings cv;
+    IE_TRY(ie_cv_settings_read(cfg, &cv));
+    int folds = cv.splits, fold = cv.split_index;
     if (folds < 2 || fold < 0) return IE_OK;
-    IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-    IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
-    IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &group));
+    const char *group = split->group_column;
     int pool_n = out->count[IE_SPLIT_TRAIN] + out->count[IE_SPLIT_VAL];
     int *pool = malloc((size_t)(pool_n ? pool_n : 1) * sizeof *pool);
     if (!pool) return ie_error_set(IE_ERR_NOMEM, "cross-validation split: out of memory");
     if (out->count[IE_SPLIT_TRAIN]) memcpy(pool, out->part[IE_SPLIT_TRAIN], (size_t)out->count[IE_SPLIT_TRAIN] * sizeof *pool);
     if (out->count[IE_SPLIT_VAL])
         memcpy(pool + out->count[IE_SPLIT_TRAIN], out->part[IE_SPLIT_VAL], (size_t)out->count[IE_SPLIT_VAL] * sizeof *pool);
-    ie_split cv = {0};
-    ie_status st = ie_split_kfold(ds, pool, pool_n, (int)folds, (int)fold,
-                                  (uint64_t)(split_seed >= 0 ? split_seed : seed), group[0] ? group : NULL, &cv);
+    ie_split fold_split = {0};
+    ie_status st = ie_split_kfold(ds, pool, pool_n, folds, fold, split->seed, group[0] ? group : NULL, &fold_split);
     free(pool);
-    if (st != IE_OK) return ie_error_wrap(st, "cv.splits = %lld", (long long)folds);
-    cv.part[IE_SPLIT_TEST] = out->part[IE_SPLIT_TEST];
-    cv.count[IE_SPLIT_TEST] = out->count[IE_SPLIT_TEST];
+    if (st != IE_OK) return ie_error_wrap(st, "cv.splits = %d", folds);
+    fold_split.part[IE_SPLIT_TEST] = out->part[IE_SPLIT_TEST];
+    fold_split.count[IE_SPLIT_TEST] = out->count[IE_SPLIT_TEST];
     out->part[IE_SPLIT_TEST] = NULL;
     out->count[IE_SPLIT_TEST] = 0;
     ie_split_free(out);
-    *out = cv;
+    *out = fold_split;
     return IE_OK;
 }
 
@@ -263,6 +275,8 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     if (reuse) return ie_split_read_csv(ds, path, out);
     bool listed = false;
     const char *column = "";
+    split_settings settings;
+    IE_TRY(read_split_settings(cfg, &settings));
     IE_TRY(ie_config_get_string(cfg, "data.split.column", &column));
     if (column[0]) { /* the dataset says (core/data/split_column.h) */
         IE_TRY(ie_split_by_column(ds, column, out));
@@ -272,18 +286,13 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     }
     if (!listed) {
         double p[IE_SPLIT_PARTS];
-        int64_t seed = 0, split_seed = -1;
-        const char *group = "";
+        const char *group = settings.group_column;
         IE_TRY(ie_config_get_number(cfg, "data.split.train", &p[IE_SPLIT_TRAIN]));
         IE_TRY(ie_config_get_number(cfg, "data.split.val", &p[IE_SPLIT_VAL]));
         IE_TRY(ie_config_get_number(cfg, "data.split.test", &p[IE_SPLIT_TEST]));
-        IE_TRY(ie_config_get_int(cfg, "seed", &seed));
-        IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
-        IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &group));
-        IE_TRY(ie_split_by_proportions(ds, p, (uint64_t)(split_seed >= 0 ? split_seed : seed), group[0] ? group : NULL,
-                                       out));
+        IE_TRY(ie_split_by_proportions(ds, p, settings.seed, group[0] ? group : NULL, out));
     }
-    IE_TRY(cross_validation_fold(cfg, ds, out));
+    IE_TRY(cross_validation_fold(cfg, &settings, ds, out));
     ie_status st = ie_split_write_csv(ds, out, path);
     if (st != IE_OK) ie_split_free(out);
     return st;
@@ -318,22 +327,22 @@ static ie_status norm_from_config(const ie_config *cfg, ie_seg_setup *s, int n) 
     return IE_OK;
 }
 
-static ie_status truth_from_config(const ie_config *cfg, ie_seg_setup *s, int n_classes) {
+static ie_status truth_from_config(const ie_config *cfg, const ie_data_settings *data, ie_seg_setup *s,
+                                   int n_classes) {
     const char *truth = "label_map";
     IE_TRY(ie_config_get_string(cfg, "data.truth", &truth));
-    IE_TRY(ie_config_get_string(cfg, "data.label_channel", &s->seg.label_channel));
+    s->seg.label_channel = data->label_channel;
     s->seg.n_classes = n_classes;
     s->n_classes = n_classes;
     if (strcmp(truth, "masks") != 0) {
         s->seg.truth = IE_SEG_TRUTH_LABEL_MAP;
         return IE_OK;
     }
-    int n = 0;
-    IE_TRY(ie_config_get_array_length(cfg, "data.mask_channels", &n));
+    int n = data->n_mask_channels;
     if (n < 1 || n > IE_MAX_CHANNELS)
         return ie_error_set(IE_ERR_CONFIG, "data.truth is \"masks\": data.mask_channels must name 1 to %d mask "
                             "channels (one per structure), it names %d", IE_MAX_CHANNELS, n);
-    IE_TRY(ie_config_get_string_array(cfg, "data.mask_channels", s->mask_channels, IE_MAX_CHANNELS, &n));
+    memcpy(s->mask_channels, data->mask_channels, (size_t)n * sizeof *s->mask_channels);
     if (n_classes > 0 && n_classes != n + 1)
         return ie_error_set(IE_ERR_CONFIG, "data.truth is \"masks\": data.classes must be the background and one "
                             "name per mask channel (%d names), it has %d", n + 1, n_classes);
@@ -386,16 +395,17 @@ static ie_status augment_from_config(const ie_config *cfg, ie_augment_config *a)
 ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_setup *s) {
     memset(s, 0, sizeof *s);
     ie_seg_config_init(&s->seg);
-    int n = 0;
-    IE_TRY(ie_config_get_array_length(cfg, "data.image_channels", &n));
+    ie_data_settings data;
+    IE_TRY(ie_data_settings_read(cfg, &data));
+    int n = data.n_image_channels;
     if (n < 1 || n > IE_MAX_CHANNELS)
         return ie_error_set(IE_ERR_CONFIG, "data.image_channels must list 1 to %d channels, it lists %d",
                             IE_MAX_CHANNELS, n);
-    IE_TRY(ie_config_get_string_array(cfg, "data.image_channels", s->image_channels, IE_MAX_CHANNELS, &n));
+    memcpy(s->image_channels, data.image_channels, (size_t)n * sizeof *s->image_channels);
     s->seg.n_image_channels = n;
     s->seg.image_channels = s->image_channels;
     IE_TRY(norm_from_config(cfg, s, n));
-    IE_TRY(truth_from_config(cfg, s, n_classes));
+    IE_TRY(truth_from_config(cfg, &data, s, n_classes));
     /* Before any image is read: which series a DICOM folder gives. */
     const char *series = "";
     IE_TRY(ie_config_get_string(cfg, "data.dicom_series", &series));

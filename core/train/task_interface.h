@@ -13,15 +13,19 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/data/cv_settings.h"
 #include "core/data/loader.h"
 #include "core/data/split.h"
 #include "core/plugin/loader.h"
+#include "core/run/run_settings.h"
 #include "core/train/default_loss.h"
 #include "innereye/config.h"
 
 /* What the trainer lends a task (borrowed; model is set once created). */
 typedef struct ie_task_env {
     const ie_config *cfg;
+    const ie_run_settings *run; /* the run's settings (run.infer_test, ...), read once by the trainer */
+    const ie_cv_settings *cv;   /* cv.*: the fold this run trains, ... */
     const char *run_dir; /* a new run's staging folder until its checks passed (core/run/run_dir.h) */
     const char *problems_path; /* where a data check that finds problems lists them (not in run_dir: a new
                                   run that fails its checks leaves no run folder) */

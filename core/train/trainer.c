@@ -15,6 +15,7 @@
 
 #include "core/checkpoint/checkpoint.h"
 #include "core/checkpoint/safetensors.h"
+#include "core/data/cv_settings.h"
 #include "core/data/loader.h"
 #include "core/data/sample_util.h"
 #include "core/util/path.h"
@@ -29,6 +30,7 @@
 #include "core/backend/backend.h"
 #include "core/plugin/host.h"
 #include "core/plugin/loader.h"
+#include "core/plugin/model_settings.h"
 #include "core/tracking/mlflow_log.h"
 #include "core/tensor/tensor_impl.h"
 #include "core/train/compute.h"
@@ -39,7 +41,9 @@
 #include "core/train/optim_setup.h"
 #include "core/train/resume.h"
 #include "core/train/task_interface.h"
+#include "core/train/train_settings.h"
 #include "core/run/run_dir.h"
+#include "core/run/run_settings.h"
 #include "core/train/trainer.h"
 #include "core/util/file_util.h"
 #include "core/util/sha256.h"
@@ -53,7 +57,10 @@ typedef struct trainer {
     bool owns_cfg;
     char run_dir[4096];
     char config_sha[65];
-    uint64_t seed;
+    ie_run_settings run_settings;     /* output.dir, run.name, seed, ... (borrowed from cfg) */
+    ie_model_settings model_settings; /* model.name, model.plugin, model.init_checkpoint */
+    ie_cv_settings cv;                /* cv.splits, cv.split_index, ... */
+    uint64_t seed;                    /* the run's seed, or its fold's */
     int epochs, batch_size, workers, prefetch, checkpoint_every, validate_every, pad_multiple;
     size_t cache_bytes;
     bool progress; /* a terminal: redraw a progress line */
@@ -110,56 +117,38 @@ uint64_t ie_fold_seed(uint64_t seed, int fold) {
 /* ------------------------------------------------------------------ setup */
 
 static ie_status read_settings(trainer *t) {
-    int64_t v;
-    IE_TRY(ie_config_get_int(t->cfg, "seed", &v));
-    t->seed = (uint64_t)v;
-    int64_t fold = -1;
-    IE_TRY(ie_config_get_int(t->cfg, "cv.split_index", &fold));
+    IE_TRY(ie_run_settings_read(t->cfg, &t->run_settings));
+    IE_TRY(ie_model_settings_read(t->cfg, &t->model_settings));
+    IE_TRY(ie_cv_settings_read(t->cfg, &t->cv));
+    t->seed = t->run_settings.seed;
     /* Cross-validation fold i trains with its own seed, derived from the run
      * seed and i (the split itself uses the run seed, so folds share the
      * test set). */
-    if (fold >= 0) t->seed = ie_fold_seed(t->seed, (int)fold);
-    IE_TRY(ie_config_get_int(t->cfg, "train.epochs", &v));
-    t->epochs = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "train.batch_size", &v));
-    t->batch_size = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "train.micro_batch_size", &v));
-    t->micro_batch = v ? (int)v : t->batch_size;
-    if (t->micro_batch > t->batch_size || t->batch_size % t->micro_batch != 0)
-        return ie_error_set(IE_ERR_CONFIG, "train.micro_batch_size %d must divide train.batch_size %d (a step is "
-                            "a whole number of micro-batches); use a divisor of it, or 0 for the batch size",
-                            t->micro_batch, t->batch_size);
-    IE_TRY(ie_config_get_bool(t->cfg, "train.sync_batch_norm", &t->sync_bn));
-    IE_TRY(ie_config_get_bool(t->cfg, "train.deep_supervision", &t->deep_supervision));
-    IE_TRY(ie_config_get_number(t->cfg, "dist.timeout_s", &t->dist_timeout));
-    IE_TRY(ie_config_get_number(t->cfg, "dist.bucket_mb", &t->bucket_mb));
-    IE_TRY(ie_config_get_bool(t->cfg, "dist.overlap", &t->overlap));
-    IE_TRY(ie_config_get_int(t->cfg, "data.workers", &v));
-    t->workers = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "data.prefetch", &v));
-    t->prefetch = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "data.cache_mb", &v));
-    t->cache_bytes = (size_t)v << 20;
-    IE_TRY(ie_config_get_int(t->cfg, "train.checkpoint_every", &v));
-    t->checkpoint_every = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "train.validate_every", &v));
-    t->validate_every = (int)v;
-    IE_TRY(ie_config_get_int(t->cfg, "data.pad_multiple", &v));
-    t->pad_multiple = (int)v;
-    const char *device = "cpu", *precision = "fp32";
-    IE_TRY(ie_config_get_string(t->cfg, "train.device", &device));
-    IE_TRY(ie_config_get_string(t->cfg, "train.precision", &precision));
-    t->device = strcmp(device, "cuda") == 0 ? IE_CUDA : IE_CPU;
-    if (!ie_precision_parse(precision, &t->precision))
-        return ie_error_set(IE_ERR_CONFIG, "train.precision: unknown value '%s' (fp32, tf32 or bf16)", precision);
+    if (t->cv.split_index >= 0) t->seed = ie_fold_seed(t->seed, t->cv.split_index);
+    ie_train_settings s;
+    IE_TRY(ie_train_settings_read(t->cfg, &s));
+    t->epochs = s.epochs;
+    t->batch_size = s.batch_size;
+    t->micro_batch = s.micro_batch;
+    t->sync_bn = s.sync_batch_norm;
+    t->deep_supervision = s.deep_supervision;
+    t->dist_timeout = s.dist_timeout_s;
+    t->bucket_mb = s.dist_bucket_mb;
+    t->overlap = s.dist_overlap;
+    t->workers = s.workers;
+    t->prefetch = s.prefetch;
+    t->cache_bytes = s.cache_bytes;
+    t->checkpoint_every = s.checkpoint_every;
+    t->validate_every = s.validate_every;
+    t->pad_multiple = s.pad_multiple;
+    t->device = s.device;
+    t->precision = s.precision;
     return ie_config_sha256(t->cfg, t->config_sha);
 }
 
 static ie_status load_plugin(trainer *t) {
-    const char *name = "", *path = "";
-    IE_TRY(ie_config_get_string(t->cfg, "model.name", &name));
-    IE_TRY(ie_config_get_string(t->cfg, "model.plugin", &path));
-    IE_TRY(ie_plugin_find(path[0] ? path : name, &t->plugin));
+    const char *name = t->model_settings.name, *path = t->model_settings.plugin;
+    IE_TRY(ie_plugin_find(ie_model_settings_plugin_spec(&t->model_settings), &t->plugin));
     const ie_plugin *p = &t->plugin->table;
     if (path[0] && strcmp(p->name, name) != 0 && strcmp(name, "HelloWorld") != 0)
         fprintf(stderr, "note: model.plugin %s provides model \"%s\", not model.name \"%s\"\n", path, p->name, name);
@@ -239,9 +228,8 @@ static ie_status create_model(trainer *t) {
  * the file holds exactly the model's tensors; otherwise those whose names
  * match are loaded, but at least one must. */
 static ie_status load_init_checkpoint(trainer *t) {
-    const char *path = "";
+    const char *path = t->model_settings.init_checkpoint;
     bool strict = true;
-    IE_TRY(ie_config_get_string(t->cfg, "model.init_checkpoint", &path));
     if (!path[0]) return IE_OK;
     IE_TRY(ie_config_get_bool(t->cfg, "model.init_strict", &strict));
     ie_params *src = NULL;
@@ -908,9 +896,7 @@ static ie_status record_data(trainer *t, const char *note) {
     IE_TRY(ie_data_hash_files(t->ds, columns, n_columns, cJSON_AddObjectToObject(data, "files_sha256")));
     if (t->init_sha[0]) { /* model.init_checkpoint */
         cJSON *init = cJSON_AddObjectToObject(t->record, "init_checkpoint");
-        const char *path = "";
-        ie_config_get_string(t->cfg, "model.init_checkpoint", &path);
-        cJSON_AddStringToObject(init, "path", path);
+        cJSON_AddStringToObject(init, "path", t->model_settings.init_checkpoint);
         cJSON_AddStringToObject(init, "sha256", t->init_sha);
     }
     return record_write(t);
@@ -1142,14 +1128,12 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK) st = select_device(&t);
     /* A new run works in a staging folder until every check passed; then
      * it is renamed into place (core/run/run_dir.h). */
-    const char *out_dir = "outputs", *name = "";
+    const char *out_dir = t.run_settings.output_dir, *name = t.run_settings.name;
     char problems[sizeof t.run_dir + 64];
     snprintf(problems, sizeof problems, "%s/data_problems.txt", t.run_dir); /* a resume's; sized from t.run_dir */
     bool staged = false;
     if (st == IE_OK && !resume && !follower) {
-        st = ie_config_get_string(t.cfg, "output.dir", &out_dir);
-        if (st == IE_OK) st = ie_config_get_string(t.cfg, "run.name", &name);
-        if (st == IE_OK) st = ie_run_dir_stage(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
+        st = ie_run_dir_stage(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
         staged = st == IE_OK; /* only a folder this process made may be removed below */
         ie_status named = ie_run_dir_problems_path(out_dir, name, t.plugin->table.name, problems, sizeof problems);
         if (st == IE_OK) st = named;
@@ -1165,8 +1149,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     char note[4400] = "", checkpoint_note[1400] = "";
     if (st == IE_OK) st = ie_data_prepare(t.cfg, t.run_dir, resume || follower, &t.ds, note, sizeof note);
     if (st == IE_OK && resume && !follower) st = check_resume(&t, resume_record);
-    t.env = (ie_task_env){.cfg = t.cfg, .run_dir = t.run_dir, .problems_path = problems, .ds = t.ds,
-                          .split = &t.split, .plugin = t.plugin,
+    t.env = (ie_task_env){.cfg = t.cfg, .run = &t.run_settings, .cv = &t.cv, .run_dir = t.run_dir,
+                          .problems_path = problems, .ds = t.ds, .split = &t.split, .plugin = t.plugin,
                           .host = &t.host, .loss = &t.loss, .seed = t.seed, .batch_size = t.batch_size,
                           .workers = t.workers, .prefetch = t.prefetch, .pad_multiple = t.pad_multiple,
                           .device = t.device, .cache_bytes = t.cache_bytes, .follower = follower};
