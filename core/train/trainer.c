@@ -848,6 +848,9 @@ static ie_status record_start(trainer *t) {
     cJSON_AddStringToObject(plugin, "version", t->plugin->table.version);
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
+    /* The task entry the run trains as (the plugin's kind, or the target
+     * its config names): what innereye runs and show call it. */
+    cJSON_AddStringToObject(t->record, "task", t->task->name);
     ie_provenance_add(t->record);
     record_device(t);
     return record_write(t);
@@ -1127,7 +1130,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1 || t.sync_bn;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
-    if (st == IE_OK) t.task = req->tasks->for_kind(t.plugin->table.task);
+    if (st == IE_OK) t.task = req->tasks->for_run(t.plugin->table.task, t.cfg);
     /* Settings are checked before a run folder exists, so a bad value leaves
      * nothing behind. */
     if (st == IE_OK && t.task->check_config) st = t.task->check_config(t.cfg);
