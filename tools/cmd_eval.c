@@ -474,6 +474,17 @@ int ie_cmd_eval(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
+    /* "--out mine_eval/": the paths below read mine_eval/metrics.csv. */
+    char folders[3][4096];
+    const char **given[] = {&pred, &truth, &out};
+    for (int k = 0; k < 3; k++) {
+        if (ie_path_format(folders[k], sizeof folders[k], "%s", *given[k]) != IE_OK) {
+            fprintf(stderr, "innereye eval: %s\n", ie_error_message());
+            return 2;
+        }
+        ie_path_trim_slashes(folders[k]);
+        *given[k] = folders[k];
+    }
     int n_names = 0;
     char **names = NULL;
     if (labels && !(names = split_labels(labels, &n_names))) {

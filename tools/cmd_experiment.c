@@ -193,7 +193,7 @@ int ie_cmd_sweep(int argc, char **argv) {
     }
     char self[4096], parent[4096];
     ie_self_path(self, sizeof self);
-    ie_status st = ie_sweep_run(cfg, &spec, self, parent, sizeof parent);
+    ie_status st = ie_sweep_run(cfg, &spec, &ie_all_tasks, self, parent, sizeof parent);
     ie_config_free(cfg);
     free(rest);
     free(config_args);

@@ -86,7 +86,7 @@ static ie_status load_member(session *s, int i, const char *run, const char *wei
     IE_TRY(ie_plugin_find(ie_model_settings_plugin_spec(&model), &s->plugins[i]));
     /* Every member segments: a model that predicts a table is exported from
      * its own run folder, with the training statistics it needs. */
-    const ie_task *task = ie_task_for_kind(s->plugins[i]->table.task);
+    const ie_task *task = ie_task_for_run(s->plugins[i]->table.task, s->cfgs[i]);
     if (task->infer_table)
         return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" is a %s model; export it from its run folder "
                             "(--run RUN_DIR: the run's training statistics are needed)", s->plugins[i]->table.name,

@@ -61,6 +61,7 @@ static void subject_from_file(const char *path, char *out, size_t size) {
 
 typedef struct request {
     const char *run, *checkpoint, *dataset, *out, *mask, *subject;
+    char out_dir[4096]; /* --out without a '/' at its end: what out points to */
     const char *images[MAX_IMAGES];
     int n_images;
     bool has_config, has_model;
@@ -138,6 +139,13 @@ static int parse_request(int argc, char **argv, request *r) {
         fprintf(stderr, "innereye infer: %s\n", problem);
         return 2;
     }
+    /* "--out predictions/": every path below reads predictions/<subject>. */
+    if (ie_path_format(r->out_dir, sizeof r->out_dir, "%s", r->out) != IE_OK) {
+        fprintf(stderr, "innereye infer: --out %s\n", ie_error_message());
+        return 2;
+    }
+    ie_path_trim_slashes(r->out_dir);
+    r->out = r->out_dir;
     return -1; /* go on */
 }
 
@@ -163,6 +171,10 @@ static ie_status load_subjects(ie_infer_session *s, const request *r, ie_infer_s
     else subject_from_file(r->images[0], subject, sizeof subject);
     return ie_infer_session_subject(s, r->images, r->n_images, r->mask, subject, settings, &s->ds);
 }
+
+/* The --bundle FILE being inferred from, named in messages instead of the
+ * temporary folder it was unpacked into; NULL: none. */
+static const char *bundle_file;
 
 /* --bundle FILE (innereye export --format bundle): checked, unpacked into a
  * temporary folder (an ensemble folder) and inferred from as --run. */
@@ -195,7 +207,9 @@ static int infer_bundle(int argc, char **argv, int at) {
     for (int i = 0; i < argc; i++) args[i] = argv[i];
     args[at] = "--run";
     args[at + 1] = dir;
+    bundle_file = file;
     int code = ie_cmd_infer(argc, args);
+    bundle_file = NULL;
     free(args);
     ie_remove_tree(dir);
     return code;
@@ -293,6 +307,7 @@ int ie_cmd_infer(int argc, char **argv) {
         return code;
     }
     r = parsed;
+    r.out = r.out_dir; /* the copy's own --out */
     if (ie_infer_session_prepare(&s, 0) != IE_OK) {
         fprintf(stderr, "innereye infer: %s\n", ie_error_message());
         ie_infer_session_free(&s);
@@ -311,7 +326,7 @@ int ie_cmd_infer(int argc, char **argv) {
                                 ie_dataset_item_at(s.ds, i)) != IE_OK)
             return fail(&s, ie_error_message());
     ie_infer_source source = {.run = r.run, .checkpoint = r.checkpoint, .ensemble = ensemble,
-                              .allow_plugin_change = r.allow_plugin_change};
+                              .allow_plugin_change = r.allow_plugin_change, .label = bundle_file};
     if (ie_infer_session_load(&s, &source, what, sizeof what) != IE_OK) return fail(&s, ie_error_message());
     printf("model %s\n%d subject%s -> %s; %d threads\n", what, n, n == 1 ? "" : "s", r.out, ie_threads_get());
 

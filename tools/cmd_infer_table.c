@@ -94,7 +94,7 @@ int ie_cmd_infer_table(const ie_task *task, int argc, char **argv) {
         fprintf(stderr, "innereye infer: --out %s\n", ie_error_message());
         return 2;
     }
-    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
+    ie_path_trim_slashes(out);
     r.out = out;
     ie_threads_set(threads);
     /* A plugin's crash or exit() is reported, never an exit status 0. */

@@ -284,11 +284,16 @@ static int serve_scalar(const char *run, const ie_serve_options *options, const 
     if (st == IE_OK && !json) st = ie_error_set(IE_ERR_NOMEM, "out of memory");
     if (st == IE_OK) {
         const ie_scalar_model *first = &m.session.members[0].model;
-        if (m.session.n_members == 1)
+        /* A bundle is named as the user gave it, not by the temporary
+         * folder it was unpacked into. */
+        if (m.session.n_members == 1 && bundle_dir[0])
+            printf("model %s %s, the 1 member of %s\n", first->plugin->table.name, first->plugin->table.version,
+                   source);
+        else if (m.session.n_members == 1)
             printf("model %s %s, weights %s\n", first->plugin->table.name, first->plugin->table.version,
                    first->weights);
         else
-            printf("model ensemble of %d members (%s), their predictions averaged\n", m.session.n_members, run);
+            printf("model ensemble of %d members (%s), their predictions averaged\n", m.session.n_members, source);
         printf("weights SHA-256 %s; %d threads\n", m.session.weights_sha256, ie_threads_get());
         ie_serve_app app = {.segment = ie_serve_scalar_answer, .ctx = &m, .model_json = json,
                             .model_sha256 = m.session.weights_sha256};
@@ -399,7 +404,8 @@ int ie_cmd_serve(int argc, char **argv) {
     }
     if (ie_infer_session_prepare(&s, 0) != IE_OK) return fail(&s, bundle_dir, 2);
     char what[PATH_MAX + 256];
-    ie_infer_source source = {.run = run, .ensemble = ensemble, .allow_plugin_change = a.allow_plugin_change};
+    ie_infer_source source = {.run = run, .ensemble = ensemble, .allow_plugin_change = a.allow_plugin_change,
+                              .label = bundle_dir[0] ? a.bundle : NULL};
     if (ie_infer_session_load(&s, &source, what, sizeof what) != IE_OK) return fail(&s, bundle_dir, 1);
     char *json = model_json(&s, a.bundle ? a.bundle : a.run);
     if (!json) {

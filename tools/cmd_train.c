@@ -26,8 +26,6 @@
 #include "tools/train_launch.h"
 #include "tools/commands.h"
 
-static void usage(FILE *out) { ie_cli_usage("train", out); }
-
 /* Exit codes (docs/errors.md): 2 when the command line or the configuration
  * is wrong and nothing was run, 1 when the work failed. */
 static int fail(const char *what, int code) {
@@ -123,10 +121,9 @@ static bool has_resume(int argc, char **argv) {
 static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *comm) {
     ie_train_request req = {.comm = comm, .tasks = &ie_all_tasks};
     int n_rest = 0;
-    if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
-        usage(stderr);
-        return fail("", 2);
-    }
+    /* A config that cannot be read is one message (the file, what is wrong),
+     * not the usage text: the command line itself was understood. */
+    if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) return fail("", 2);
     for (int i = 0; i < n_rest; i++) {
         const char *a = rest[i];
         if (!strcmp(a, "--stop-after-epochs") && i + 1 < n_rest) req.stop_after_epochs = atoi(rest[++i]);

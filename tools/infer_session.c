@@ -109,7 +109,7 @@ static ie_status load_model(ie_infer_session *s, const ie_infer_source *r, weigh
     if (r->run) IE_TRY(ie_run_check_plugin(r->run, s->plugin, r->allow_plugin_change));
     /* A task whose models predict a table (core/task/task.h) predicts from
      * the run folder, with its training statistics (cmd_infer_table.c). */
-    const ie_task *task = ie_task_for_kind(p->task);
+    const ie_task *task = ie_task_for_run(p->task, s->cfg);
     if (task->infer_table)
         return ie_error_set(IE_ERR_UNSUPPORTED, "model \"%s\" (%s) is a %s model; innereye infer segments images "
                             "with a segmentation model, and predicts with a classification or regression model "
@@ -172,8 +172,8 @@ static ie_status load_other(ie_infer_session *s, const ie_ensemble_paths *member
 }
 
 /* Members 1.. of an ensemble folder: each with its own config and weights. */
-static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, weights_digests *weights_hash, char *what,
-                                      size_t what_size) {
+static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, const char *label,
+                                      weights_digests *weights_hash, char *what, size_t what_size) {
     ie_ensemble_paths *members = NULL;
     int count = 0;
     IE_TRY(ie_ensemble_members(dir, &members, &count));
@@ -182,7 +182,9 @@ static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, weig
         st = load_other(s, &members[i], weights_hash);
     free(members);
     IE_TRY(st);
-    snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, dir);
+    if (count == 1) snprintf(what, what_size, "%s %s, the 1 member of %s", s->plugin->table.name,
+                             s->plugin->table.version, label);
+    else snprintf(what, what_size, "ensemble of %d members (%s), posteriors averaged", count, label);
     return IE_OK;
 }
 
@@ -216,7 +218,7 @@ ie_status ie_infer_session_load(ie_infer_session *s, const ie_infer_source *src,
         IE_TRY(ie_path_format(path, sizeof path, "%s/members/0/weights.safetensors", src->run));
         ie_infer_source member0 = {.checkpoint = path};
         IE_TRY(load_model(s, &member0, &weights_hash, what, what_size));
-        IE_TRY(load_ensemble_others(s, src->run, &weights_hash, what, what_size));
+        IE_TRY(load_ensemble_others(s, src->run, src->label ? src->label : src->run, &weights_hash, what, what_size));
     } else {
         IE_TRY(load_model(s, src, &weights_hash, what, what_size));
     }

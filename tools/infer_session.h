@@ -47,6 +47,9 @@ typedef struct ie_infer_session {
  * file with the config in cfg. */
 typedef struct ie_infer_source {
     const char *run, *checkpoint;
+    /* What the user named, for messages: the --bundle FILE that run was
+     * unpacked from (a temporary folder nobody asked about); NULL: run. */
+    const char *label;
     bool ensemble;
     bool allow_plugin_change; /* --allow-plugin-change */
 } ie_infer_source;

@@ -12,6 +12,7 @@
 #include "core/util/csv.h"
 #include "core/data/cv_settings.h"
 #include "core/dist/comm.h"
+#include "core/experiment/child_check.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/cross_validation.h"
 #include "core/experiment/cv_ensemble.h"
@@ -108,6 +109,16 @@ ie_status ie_cv_run_all(ie_config *cfg, const ie_task_table *tasks, const char *
     if (folds < 2 || folds > MAX_FOLDS)
         return ie_error_set(IE_ERR_CONFIG, "cv.splits must be 2 to %d for cross-validation, got %d", MAX_FOLDS,
                             folds);
+    /* The first fold's checks pass before the parent folder is made
+     * (core/experiment/child_check.h). */
+    char prefix[256];
+    const char *first_fold[] = {"cv.split_index=0"};
+    ie_model_settings model;
+    IE_TRY(ie_model_settings_read(cfg, &model));
+    snprintf(prefix, sizeof prefix, "%s_cv", model.name);
+    /* A failed check names its (removed) staging folder as a run's does,
+     * which innereye train's exit code tells from a setting's error. */
+    IE_TRY(ie_child_check(cfg, tasks, first_fold, 1, prefix, threads, parent, size));
     IE_TRY(parent_path(cfg, true, parent, size));
     IE_TRY(write_parent_config(cfg, parent));
     const char *name = strrchr(parent, '/') ? strrchr(parent, '/') + 1 : parent;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/experiment/child_check.h"
 #include "core/experiment/compare_runs.h"
 #include "core/experiment/repro.h"
 #include "core/run/run_dir.h"
@@ -39,6 +40,10 @@ ie_status ie_repro_check(ie_config *cfg, const ie_task_table *tasks, const int *
     ie_run_settings run;
     IE_TRY(ie_run_settings_read(cfg, &run));
     char parent[4096], base[4200], other[4200], name[64], diff[2048];
+    /* The baseline's checks pass before the parent folder is made
+     * (core/experiment/child_check.h); the parent's name is generated. */
+    const char *unnamed[] = {"run.name="};
+    IE_TRY(ie_child_check(cfg, tasks, unnamed, 1, "repro_check", threads[0], parent, sizeof parent));
     IE_TRY(ie_run_dir_create(run.output_dir, "", "repro_check", parent, sizeof parent));
     printf("repro-check in %s\n", parent);
     IE_TRY(train_variant(cfg, tasks, parent, "baseline", threads[0], workers[0], base, sizeof base));

@@ -10,6 +10,7 @@
 
 #include "core/util/file_util.h"
 #include "core/util/csv.h"
+#include "core/experiment/child_check.h"
 #include "core/experiment/child_runs.h"
 #include "core/experiment/sweep.h"
 #include "core/report/report.h"
@@ -141,7 +142,8 @@ ie_status ie_sweep_trial(const ie_sweep_spec *spec, uint64_t seed, int k, char a
     return IE_OK;
 }
 
-ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *innereye, char *parent, size_t size) {
+ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const ie_task_table *tasks, const char *innereye,
+                       char *parent, size_t size) {
     ie_run_settings run;
     ie_model_settings model;
     ie_median_stop_settings rank;
@@ -155,6 +157,14 @@ ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *in
         return ie_error_set(IE_ERR_INVALID_ARG, "sweep: %d trials; 1 to %d are supported", trials, MAX_TRIALS);
     char prefix[256];
     snprintf(prefix, sizeof prefix, "%s_sweep", model.name);
+    /* The first trial's checks pass before the parent folder is made
+     * (core/experiment/child_check.h). */
+    char first[IE_SWEEP_MAX_KEYS][256];
+    const char *first_trial[IE_SWEEP_MAX_KEYS];
+    int n_first = 0;
+    IE_TRY(ie_sweep_trial(spec, seed, 0, first, &n_first));
+    for (int i = 0; i < n_first; i++) first_trial[i] = first[i];
+    IE_TRY(ie_child_check(cfg, tasks, first_trial, n_first, prefix, threads, parent, size));
     IE_TRY(ie_run_dir_create(run.output_dir, run.name, prefix, parent, size));
     char path[4200];
     IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));

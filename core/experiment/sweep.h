@@ -18,6 +18,8 @@
 
 #include "innereye/config.h"
 
+struct ie_task_table; /* core/train/task_interface.h */
+
 #define IE_SWEEP_MAX_KEYS 16
 
 typedef enum ie_sweep_kind { IE_SWEEP_GRID, IE_SWEEP_UNIFORM, IE_SWEEP_LOGUNIFORM, IE_SWEEP_CHOICE, IE_SWEEP_RANDINT } ie_sweep_kind;
@@ -60,6 +62,11 @@ ie_status ie_sweep_rank(const char *parent, const char *metric, bool maximize, c
  * <parent>/config.resolved.json. */
 ie_status ie_sweep_aggregate(const char *parent);
 
-ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const char *innereye, char *parent, size_t size);
+/* Runs every trial as an `innereye train` process (`innereye` is the
+ * command's path) into a new parent folder, made only once the first
+ * trial's checks passed (core/experiment/child_check.h), then ranks them.
+ * `tasks`: the task table (core/task/task.h: &ie_all_tasks). */
+ie_status ie_sweep_run(ie_config *cfg, const ie_sweep_spec *spec, const struct ie_task_table *tasks,
+                       const char *innereye, char *parent, size_t size);
 
 #endif

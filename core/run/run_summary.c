@@ -109,8 +109,12 @@ static void headline(const cJSON *record, ie_run_summary *s) {
     }
 }
 
+/* The task the trainer recorded (core/task's choice: the plugin's kind, or
+ * the target its config names); runs made before it was recorded: what
+ * their predictions or logs show. */
 static void task_of(const cJSON *record, const char *dir, ie_run_summary *s) {
-    const char *kind = json_string(record, "predictions", "kind");
+    const char *kind = json_string(record, "task", NULL);
+    if (!kind) kind = json_string(record, "predictions", "kind");
     if (kind) {
         snprintf(s->task, sizeof s->task, "%s", kind);
         return;

@@ -20,7 +20,20 @@ const ie_task *ie_task_for_kind(ie_task_kind kind) {
     return &ie_task_segmentation;
 }
 
-const ie_task_table ie_all_tasks = {ie_tasks, ie_task_for_kind};
+const ie_task *ie_task_for_run(ie_task_kind kind, const ie_config *cfg) {
+    const ie_task *entry = ie_task_for_kind(kind);
+    if (entry != &ie_task_classification && entry != &ie_task_regression) return entry;
+    const char *target = "auto";
+    if (!cfg || ie_config_get_string(cfg, "data.scalar.target", &target) != IE_OK) {
+        ie_error_clear(); /* an unresolved config: the plugin's kind */
+        return entry;
+    }
+    if (!strcmp(target, "regression")) return &ie_task_regression;
+    if (!strcmp(target, "binary") || !strcmp(target, "multiclass")) return &ie_task_classification;
+    return entry;
+}
+
+const ie_task_table ie_all_tasks = {ie_tasks, ie_task_for_run};
 
 const ie_task *ie_task_by_name(const char *name) {
     for (int t = 0; name && ie_tasks[t]; t++)
@@ -44,7 +57,7 @@ ie_status ie_task_of_run(const char *run_dir, const ie_task **task) {
     if (st == IE_OK) st = ie_config_resolve(cfg);
     if (st == IE_OK) st = ie_model_settings_read(cfg, &model);
     if (st == IE_OK) st = ie_plugin_find(ie_model_settings_plugin_spec(&model), &plugin);
-    if (st == IE_OK) *task = ie_task_for_kind(plugin->table.task);
+    if (st == IE_OK) *task = ie_task_for_run(plugin->table.task, cfg);
     ie_plugin_unload(plugin);
     ie_config_free(cfg);
     return st;

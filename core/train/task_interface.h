@@ -143,8 +143,10 @@ typedef struct ie_task {
 /* The task table as the trainer and the cross-validation get it from their
  * callers (core/task/task.h: ie_all_tasks). */
 typedef struct ie_task_table {
-    const ie_task *const *entries;                /* every entry, in a fixed order; NULL ends the list */
-    const ie_task *(*for_kind)(ie_task_kind kind); /* the entry of a plugin's task kind */
+    const ie_task *const *entries; /* every entry, in a fixed order; NULL ends the list */
+    /* The entry of a run: its plugin's task kind, unless the run's resolved
+     * config names another target (a classifier trained for regression). */
+    const ie_task *(*for_run)(ie_task_kind kind, const ie_config *cfg);
 } ie_task_table;
 
 #endif

@@ -836,6 +836,9 @@ static ie_status record_start(trainer *t) {
     cJSON_AddStringToObject(plugin, "version", t->plugin->table.version);
     cJSON_AddStringToObject(plugin, "path", t->plugin->path);
     cJSON_AddStringToObject(plugin, "sha256", t->plugin->sha256);
+    /* The task entry the run trains as (the plugin's kind, or the target
+     * its config names): what innereye runs and show call it. */
+    cJSON_AddStringToObject(t->record, "task", t->task->name);
     ie_provenance_add(t->record);
     record_device(t);
     return record_write(t);
@@ -1052,10 +1055,11 @@ static void replace_all(char *text, size_t size, const char *from, const char *t
  * staging folder (the run_dir string the task and plugins borrow, the
  * dataset CSV built in it, the data note, the fault handlers' run.json)
  * names the run folder from here on. */
-static ie_status commit_run_dir(trainer *t, const char *out_dir, const char *name, char *note, size_t note_size) {
+static ie_status commit_run_dir(trainer *t, const char *out_dir, const char *name, const char *prefix, char *note,
+                                size_t note_size) {
     char staging[sizeof t->run_dir], final[sizeof t->run_dir];
     snprintf(staging, sizeof staging, "%s", t->run_dir);
-    IE_TRY(ie_run_dir_commit(staging, out_dir, name, t->plugin->table.name, final, sizeof final));
+    IE_TRY(ie_run_dir_commit(staging, out_dir, name, prefix, final, sizeof final));
     snprintf(t->run_dir, sizeof t->run_dir, "%s", final);
     const char *csv = ie_dataset_path(t->ds);
     size_t len = strlen(staging);
@@ -1112,7 +1116,7 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1 || t.sync_bn;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
-    if (st == IE_OK) t.task = req->tasks->for_kind(t.plugin->table.task);
+    if (st == IE_OK) t.task = req->tasks->for_run(t.plugin->table.task, t.cfg);
     /* Settings are checked before a run folder exists, so a bad value leaves
      * nothing behind. */
     if (st == IE_OK && t.task->check_config) st = t.task->check_config(t.cfg);
@@ -1132,10 +1136,11 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     char problems[sizeof t.run_dir + 64];
     snprintf(problems, sizeof problems, "%s/data_problems.txt", t.run_dir); /* a resume's; sized from t.run_dir */
     bool staged = false;
+    const char *prefix = req->name_prefix ? req->name_prefix : t.plugin ? t.plugin->table.name : "";
     if (st == IE_OK && !resume && !follower) {
-        st = ie_run_dir_stage(out_dir, name, t.plugin->table.name, t.run_dir, sizeof t.run_dir);
+        st = ie_run_dir_stage(out_dir, name, prefix, t.run_dir, sizeof t.run_dir);
         staged = st == IE_OK; /* only a folder this process made may be removed below */
-        ie_status named = ie_run_dir_problems_path(out_dir, name, t.plugin->table.name, problems, sizeof problems);
+        ie_status named = ie_run_dir_problems_path(out_dir, name, prefix, problems, sizeof problems);
         if (st == IE_OK) st = named;
         if (st == IE_OK) st = ie_run_dir_lock(t.run_dir, &t.lock_fd);
         if (st == IE_OK) {
@@ -1185,9 +1190,14 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         st = record_resume(&t, resume_record, req->resume_set, req->n_resume_set);
         resume_record = NULL;
     }
-    /* Every check passed: the new run's folder takes its place. */
+    /* Every check passed: the checks of an experiment's child end here
+     * (their staging folder goes below), a new run's folder takes its place. */
+    if (st == IE_OK && req->check_only) {
+        if (staged) unlink(problems); /* an earlier attempt's list, no longer true */
+        goto checked;
+    }
     if (st == IE_OK && staged) {
-        st = commit_run_dir(&t, out_dir, name, note, sizeof note);
+        st = commit_run_dir(&t, out_dir, name, prefix, note, sizeof note);
         staged = st != IE_OK;
         if (!staged) unlink(problems); /* an earlier attempt's list, no longer true */
     }
@@ -1214,9 +1224,10 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         ie_guard_progress(0, 0, t.checkpoint_epoch);
         st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
     }
+checked:;
     /* A new run that failed a check before training began never had a run
      * folder: its staging folder goes (the data check's list of problems is
-     * beside it, in `problems`; docs/errors.md). */
+     * beside it, in `problems`; docs/errors.md), as does that of checks only. */
     char folder[sizeof t.run_dir];
     memcpy(folder, t.run_dir, sizeof folder); /* sized from t.run_dir: nothing is cut */
     /* innereye train's exit code is that of a run */
@@ -1230,7 +1241,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
         char message[2048];
         snprintf(message, sizeof message, "%s", ie_error_message());
         ie_remove_tree(folder);
-        ie_error_set(st, "%s\n(the run stopped before training began, so no run folder was made)", message);
+        if (st != IE_OK)
+            ie_error_set(st, "%s\n(the run stopped before training began, so no run folder was made)", message);
     }
     return st;
 }

@@ -32,6 +32,17 @@ typedef struct ie_train_request {
     /* The task table (core/task/task.h: &ie_all_tasks), passed in by the
      * caller: the plugin's task kind picks the run's entry.  Required. */
     const struct ie_task_table *tasks;
+    /* Only the checks a new run makes before its run folder exists (config,
+     * plugin, data, split, model, starting weights), in a staging folder
+     * that is removed afterwards; nothing is trained, and run_dir gets the
+     * staging folder's path (gone by then; empty when a check failed before
+     * it was made, as for a run).  An experiment runs them for its first child before it makes its
+     * own folder, so that one whose checks fail leaves no folder behind. */
+    bool check_only;
+    /* The prefix of a generated run name and of the data check's list of
+     * problems (OUTPUT_DIR/PREFIX.data_problems.txt); NULL: the model's name.
+     * An experiment's check gives its own ("HelloWorld_cv"). */
+    const char *name_prefix;
 } ie_train_request;
 
 /* The training seed of cross-validation fold `fold` of a run with `seed`. */

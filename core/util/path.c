@@ -55,6 +55,10 @@ ie_status ie_path_join(char *out, size_t cap, const char *dir, const char *name)
     return ie_path_format(out, cap, "%s/%s", dir, name);
 }
 
+void ie_path_trim_slashes(char *path) {
+    for (size_t n = strlen(path); n > 1 && path[n - 1] == '/'; n--) path[n - 1] = '\0';
+}
+
 char *ie_path_new(const char *fmt, ...) {
     va_list ap, again;
     va_start(ap, fmt);

@@ -23,6 +23,11 @@ ie_status ie_path_vformat(char *out, size_t cap, const char *fmt, va_list ap) __
  * already recorded in run folders do not change), checked as above. */
 ie_status ie_path_join(char *out, size_t cap, const char *dir, const char *name);
 
+/* Removes the '/' at the end of a folder name the user gave ("--out
+ * predictions/"), so that the paths made from it read
+ * "predictions/case_01", not "predictions//case_01"; "/" itself stays. */
+void ie_path_trim_slashes(char *path);
+
 /* The growable form: a malloc'd path of whatever length (free() it), for
  * paths kept beyond one function; NULL with IE_ERR_NOMEM set when memory runs
  * out. */

@@ -53,6 +53,20 @@ check "regression predictions are in the label's units (mL, not standardised)" \
   awk -F, 'NR > 1 && ($4 < 1.5 || $4 > 4.5) { bad = 1 } END { exit bad }' "$out/reg/predictions.csv"
 "$innereye" eval --task regression --predictions "$out/reg/predictions.csv" --out "$out/reg_eval" > /dev/null 2>&1
 check "innereye eval reproduces the regression metrics" cmp -s "$out/reg/metrics.csv" "$out/reg_eval/metrics.csv"
+# The Classifier declares classification; trained with data.scalar.target
+# "regression" its run is a regression run everywhere (core/task:
+# ie_task_for_run): run.json, innereye runs and show, and export, which
+# refuses ONNX for regression (its outputs are rescaled outside the graph).
+check "run.json records the task the config names: regression" grep -q '"task":.*"regression"' "$out/reg/run.json"
+"$innereye" runs "$out" > "$out/runs.txt" 2>&1
+check "innereye runs calls the run regression" grep -Eq '^reg +Classifier +regression ' "$out/runs.txt"
+check "... and the binary run classification" grep -Eq '^bin +Classifier +classification ' "$out/runs.txt"
+"$innereye" show "$out/reg" > "$out/show_reg.txt" 2>&1
+check "innereye show calls it regression" grep -q '^  model Classifier (regression)' "$out/show_reg.txt"
+"$innereye" export --run "$out/reg" --format onnx --out "$out/reg.onnx" > "$out/reg_onnx.txt" 2>&1
+rc=$?
+check "ONNX export of the regression run is refused (exit 1), as regression" \
+  bash -c "[ $rc -eq 1 ] && grep -q 'a regression run cannot be exported to ONNX' '$out/reg_onnx.txt' && test ! -e '$out/reg.onnx'"
 
 # Cross-validation: 3 folds of each task, then the folds' ensemble on the
 # shared test set is the mean of the folds' test predictions.

@@ -61,6 +61,11 @@ refused "a config key's name as an option is pointed to --set" "did you mean '--
   "$innereye" train --model HelloWorld --epochs 3
 refused "an InnerEye flag misspelt" "did you mean '--num_epochs'?" \
   "$innereye" train --model HelloWorld --num_epoch 3
+refused "a config that cannot be read is one message" "cannot open nothere.json" \
+  "$innereye" train --config nothere.json
+check "  without the usage text" bash -c "! grep -q 'usage:' '$out/r.err' && [ \$(wc -l < '$out/r.err') -eq 1 ]"
+refused "a config folder is one message too" "is a folder, not a file" "$innereye" train --config "$out"
+check "  without the usage text" bash -c "! grep -q 'usage:' '$out/r.err' && [ \$(wc -l < '$out/r.err') -eq 1 ]"
 refused "no arguments at all: the list on stderr, exit 2" "" "$innereye"
 check "  which lists the commands" grep -q "^  infer  " "$out/r.err"
 

@@ -28,9 +28,12 @@ refuses() {
 
 "$writer" --write-eval-inputs "$d" > /dev/null || { echo "FAIL  writing the inputs"; exit 1; }
 
-"$innereye" eval --pred "$d/pred" --truth "$d/truth" --labels anterior,posterior --out "$d/out/nested" \
+# Folders given with a '/' at the end, as a newcomer types them (docs/guide.md).
+"$innereye" eval --pred "$d/pred/" --truth "$d/truth/" --labels anterior,posterior --out "$d/out/nested/" \
   > "$d/run.txt" 2> "$d/err.txt"
 check "eval on two folders succeeds" test $? -eq 0
+check "the paths it prints have no '//' (folders given as dir/)" \
+  bash -c "grep -q 'metrics: $d/out/nested/metrics.csv' '$d/run.txt' && ! grep -q '//' '$d/run.txt' '$d/err.txt'"
 check "an unmatched prediction is reported with its path" \
   grep -q "no true label map for prediction $d/pred/extra.nii.gz" "$d/err.txt"
 check "an unmatched true map is reported with its path" \

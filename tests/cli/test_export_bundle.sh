@@ -42,9 +42,14 @@ post=(--set infer.write_posteriors=true --set infer.posterior_dtype=float32)
 
 check "export --format bundle of a run" "$innereye" export --run "$a" --format bundle --out "$out/a.bundle"
 "$innereye" infer --run "$a" --image "$img" --subject s --out "$out/run" "${post[@]}" > /dev/null 2>&1
-"$innereye" infer --bundle "$out/a.bundle" --image "$img" --subject s --out "$out/bundle" "${post[@]}" > /dev/null 2>&1
+"$innereye" infer --bundle "$out/a.bundle" --image "$img" --subject s --out "$out/bundle/" "${post[@]}" \
+  > "$out/infer_bundle.txt" 2>&1
 check "infer --bundle writes the same bytes as infer --run (segmentation, posteriors)" \
   same_files "$out/run/s" "$out/bundle/s"
+check "... naming the bundle file (not its temporary folder), 1 member" \
+  grep -qx "model UNet3D [0-9.]*, the 1 member of $out/a.bundle" "$out/infer_bundle.txt"
+check "... and --out bundle/ gives paths without '//'" \
+  bash -c "grep -q -- '-> $out/bundle/s ' '$out/infer_bundle.txt' && ! grep -q '//' '$out/infer_bundle.txt'"
 
 "$innereye" ensemble --runs "$a" "$b" --out "$out/ens" > /dev/null 2>&1
 check "export --format bundle of an ensemble" "$innereye" export --run "$out/ens" --format bundle --out "$out/e.bundle"

@@ -4,8 +4,9 @@
 # (core/run/run_dir.h). A run that fails a check leaves nothing at the run
 # path and no staging folder; the data check's list of problems is beside
 # the run folder it would have had, named in the message; a folder already
-# at the run path is never touched; a cross-validation fold follows the same
-# rule; a passing run is as before, with no trace of its staging name.
+# at the run path is never touched; a passing run is as before, with no
+# trace of its staging name.  A cross-validation, sweep or repro-check makes
+# its parent folder only once its first child passed the same checks.
 #   test_run_folder.sh INNEREYE
 set -u
 innereye=$1
@@ -84,16 +85,61 @@ check "  and no staging folder is left" no_staging
 check "innereye runs lists the run, and no staging folder" \
   bash -c "grep -q '^bad_data ' runs.txt && ! grep -q staging runs.txt"
 
-# ---- a cross-validation fold follows the same rule
+# ---- a cross-validation or sweep makes its parent folder only after its
+# first child passed the same checks (core/experiment/child_check.h)
+ls -A o > before.txt
 "$innereye" train "${tiny[@]}" "${bad_data[@]}" --set run.name=cv --cv 2 > cv.txt 2>&1
-check "a cross-validation whose folds fail the data check fails" test $? -ne 0
-check "  no fold folder was made" bash -c "test ! -e o/cv/fold_0 && test ! -e o/cv/fold_1"
-check "  each fold's problems are beside it, named in its log" \
-  bash -c "test -s o/cv/fold_0.data_problems.txt && grep -q 'o/cv/fold_0.data_problems.txt' o/cv/fold_0.log"
+check "a cross-validation whose data fails the check fails, exit 1" test $? -eq 1
+check "  no parent folder was made" test ! -e o/cv
+check "  the problems are beside it, for all 3 subjects" \
+  bash -c "grep -q \"subject 'a'\" o/cv.data_problems.txt && grep -q \"subject 'c'\" o/cv.data_problems.txt"
+check "  the message names that file and says no run folder was made" \
+  bash -c "grep -q 'all are in o/cv.data_problems.txt' cv.txt && grep -q 'no run folder was made' cv.txt"
+check "  no fold was started" bash -c "! grep -q 'cross-validation: 2 folds' cv.txt"
+check "  and no staging folder is left" no_staging
+"$innereye" train "${tiny[@]}" "${bad_data[@]}" --cv 2 > cv_generated.txt 2>&1
+check "a generated name: the problems are in o/HelloWorld_cv.data_problems.txt" \
+  grep -q 'all are in o/HelloWorld_cv.data_problems.txt' cv_generated.txt
+"$innereye" train "${tiny[@]}" --set run.name=cv_init --cv 2 --set model.init_checkpoint=nothere.safetensors \
+  > cv_init.txt 2>&1
+check "a cross-validation whose starting weights are missing fails, exit 1" test $? -eq 1
+check "  leaving no parent folder" test ! -e o/cv_init
+"$innereye" train "${tiny[@]}" "${bad_data[@]}" --set run.name=keep --cv 2 > cv_keep.txt 2>&1
+check "a cross-validation named as an existing folder is refused" grep -q 'o/keep already exists' cv_keep.txt
+snapshot > keep_after.txt
+check "  and the folder is byte-identical" cmp -s keep_before.txt keep_after.txt
+"$innereye" sweep "${tiny[@]}" "${bad_data[@]}" --set run.name=sw --grid train.optimizer.lr=0.001,0.01 \
+  > sweep.txt 2>&1
+check "a sweep whose data fails the check fails, exit 1" test $? -eq 1
+check "  no parent folder was made" test ! -e o/sw
+check "  the problems are beside it, named in the message" \
+  bash -c "grep -q \"subject 'b'\" o/sw.data_problems.txt && grep -q 'all are in o/sw.data_problems.txt' sweep.txt"
+check "  no trial was started" bash -c "! grep -q 'sweep: 2 trials' sweep.txt"
+"$innereye" sweep "${tiny[@]}" --set run.name=sw_init --grid model.init_checkpoint=nothere.safetensors,x.safetensors \
+  > sweep_init.txt 2>&1
+rc=$?
+check "a sweep whose first trial's starting weights are missing fails, exit 1" test $rc -eq 1
+check "  leaving no parent folder" test ! -e o/sw_init
+"$innereye" repro-check "${tiny[@]}" "${bad_data[@]}" --threads 1 --workers 0 > repro.txt 2>&1
+check "a repro-check whose data fails the check fails, exit 1" test $? -eq 1
+check "  no repro_check folder was made" bash -c "! ls o | grep -q '^repro_check_'"
+check "  the problems are in o/repro_check.data_problems.txt" test -s o/repro_check.data_problems.txt
+ls -A o > after.txt
+check "the failed experiments added only their problem lists to o/" \
+  bash -c "[ \"\$(diff before.txt after.txt | grep '^[<>]' | sort | tr '\n' ' ')\" = \
+           '> HelloWorld_cv.data_problems.txt > cv.data_problems.txt > repro_check.data_problems.txt > sw.data_problems.txt ' ]"
+check "  and no staging folder is left" no_staging
+
+# ---- a passing cross-validation, after a failed attempt of the same name
+"$innereye" train "${tiny[@]}" --set run.name=cv --cv 2 > cv_good.txt 2>&1
+check "the same cross-validation runs once its data is right" test $? -eq 0
+check "  in its parent folder, both folds finished" \
+  bash -c "test -s o/cv/fold_0/checkpoints/last.json && test -s o/cv/fold_1/checkpoints/last.json"
+check "  the earlier attempt's problem list, no longer true, is gone" test ! -e o/cv.data_problems.txt
 check "  and no staging folder is left" no_staging
 
 if [ "$fails" -ne 0 ]; then
-  for f in *.txt o/cv/*.log; do echo "---- $f"; cat "$f"; done
+  for f in *.txt o/cv/*.log; do [ -e "$f" ] && { echo "---- $f"; cat "$f"; }; done
 fi
 echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

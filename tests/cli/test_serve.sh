@@ -266,6 +266,8 @@ grep -E "$any_line" "$out/serve.err" | grep -Ev ' 200 ' | sed 's/^/      log: /'
 check "export --format bundle" test $? -eq 0
 start_server "$out/bundle" --bundle "$out/model.bundle" --queue 1 --timeout 2
 check "serve --bundle starts (no token)" test -n "$base"
+check "... naming the bundle file it was given (not its temporary folder), 1 member" \
+  grep -qx "model [A-Za-z0-9]* [0-9.]*, the 1 member of $out/model.bundle" "$out/bundle.out"
 # A stalled upload holds the one slot only until --timeout 2 closes it.
 hold 5
 for _ in $(seq 1 50); do

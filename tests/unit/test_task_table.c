@@ -6,6 +6,7 @@
  * report section (report.html asks the table, never a run's files) and
  * what ONNX export refuses, and a folder that is not a run has no task
  * (nor report section). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -65,11 +66,50 @@ static void test_table_passed_in(void) {
     CHECK(ie_all_tasks.entries == ie_tasks, "ie_all_tasks lists ie_tasks");
     const ie_task_kind kinds[] = {IE_TASK_SEGMENTATION, IE_TASK_CLASSIFICATION, IE_TASK_REGRESSION, IE_TASK_OTHER};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
-        CHECK(ie_all_tasks.for_kind && ie_all_tasks.for_kind(kinds[k]) == ie_task_for_kind(kinds[k]),
+        CHECK(ie_all_tasks.for_run && ie_all_tasks.for_run(kinds[k], NULL) == ie_task_for_kind(kinds[k]),
               "ie_all_tasks picks the entry of kind %s as ie_task_for_kind does", ie_task_kind_name(kinds[k]));
     ie_train_request req = {.config = NULL};
     char run_dir[64] = "";
     CHECK_FAILS(ie_train(&req, run_dir, sizeof run_dir), IE_ERR_INVALID_ARG, "request.tasks");
+}
+
+/* A run's resolved config with data.scalar.target = `target`. */
+static ie_config *config_with_target(const char *target) {
+    ie_config *cfg = NULL;
+    char assignment[64];
+    snprintf(assignment, sizeof assignment, "data.scalar.target=%s", target);
+    CHECK_OK(ie_config_new(&cfg));
+    CHECK_OK(ie_config_set(cfg, assignment, "test"));
+    CHECK_OK(ie_config_resolve(cfg));
+    return cfg;
+}
+
+/* The built-in Classifier declares classification; trained with
+ * data.scalar.target "regression" its run is a regression run everywhere
+ * (trainer, runs, show, report, export), as its config says.  Only a
+ * classification or regression plugin's entry follows the target. */
+static void test_target_picks_scalar_entry(void) {
+    static const struct {
+        const char *target;
+        ie_task_kind kind;
+        const ie_task *want;
+    } cases[] = {
+        {"regression", IE_TASK_CLASSIFICATION, &ie_task_regression},
+        {"auto", IE_TASK_CLASSIFICATION, &ie_task_classification},
+        {"binary", IE_TASK_CLASSIFICATION, &ie_task_classification},
+        {"multiclass", IE_TASK_REGRESSION, &ie_task_classification},
+        {"auto", IE_TASK_REGRESSION, &ie_task_regression},
+        {"regression", IE_TASK_SEGMENTATION, &ie_task_segmentation},
+        {"regression", IE_TASK_OTHER, &ie_task_segmentation},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ie_config *cfg = config_with_target(cases[i].target);
+        const ie_task *got = ie_task_for_run(cases[i].kind, cfg);
+        CHECK(got == cases[i].want, "a %s plugin with data.scalar.target %s: the %s entry, got %s",
+              ie_task_kind_name(cases[i].kind), cases[i].target, cases[i].want->name, got ? got->name : "none");
+        CHECK(ie_all_tasks.for_run(cases[i].kind, cfg) == got, "ie_all_tasks picks it the same way");
+        ie_config_free(cfg);
+    }
 }
 
 static void test_not_a_run(void) {
@@ -88,6 +128,7 @@ int main(void) {
     test_entries();
     test_kinds();
     test_table_passed_in();
+    test_target_picks_scalar_entry();
     test_not_a_run();
     return test_summary();
 }
