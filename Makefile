@@ -57,11 +57,13 @@ SANITIZE_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -f
 #   doc_*: the documented commands, some thirty trainings (cross-validation,
 #     sweep, repro-check); they check the docs, not the C code, whose paths
 #     the CLI tests kept run.
-#   cli_distributed: 18 trainings on up to 3 processes, each about 87 s
-#     instrumented here (20+ minutes); Open MPI's own leaks are suppressed
-#     (tests/sanitize/lsan.supp, with the settings the script makes under the
-#     sanitizers; docs/testing.md).  test_dist_tree, test_dist_buckets and
-#     test_sync_norm run its code instrumented.
+#   cli_distributed: 20 trainings on up to 3 processes, each about 87 s
+#     instrumented here (20+ minutes).  Its cut-down part,
+#     cli_distributed_quick (four one-step trainings on 1 and 2 processes,
+#     plain and with synchronised batch norm), runs instrumented instead;
+#     Open MPI's own leaks are suppressed (tests/sanitize/lsan.supp, with the
+#     settings the script makes under the sanitizers; docs/testing.md), and
+#     test_dist_tree, test_dist_buckets and test_sync_norm run the code too.
 SANITIZE_EXCLUDE ?= ^(hippocampus_quick|cli_fashion_mnist_quick|sdk_unetr_example|cli_slurm|cli_convert_checkpoint|cli_report|cli_distributed|doc_.*)$$
 # Needed only by `make fuzz` (libFuzzer, with clang's ASan and UBSan runtimes).
 FUZZ_PACKAGES := clang-14 libclang-rt-14-dev

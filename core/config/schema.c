@@ -378,9 +378,9 @@ static const ie_config_key schema_keys[] = {
             "0 lets the cost model pick sqrt(gradient bytes x 20 us x 10 GB/s), at least 64 KiB "
             "(docs/distributed.md). Never changes results."},
     {.path = "dist.overlap", .type = IE_CFG_BOOL, .def = "true",
-     .doc = "Data-parallel runs: reduce each bucket while the backward pass of the step's last micro-batch goes "
-            "on, on a communication thread; false reduces them after it (docs/distributed.md). Never changes "
-            "results."},
+     .doc = "Data-parallel runs: reduce each micro-batch's buckets while backward goes on, on a communication "
+            "thread (summed with this process's earlier micro-batches, sent on as soon as complete); false reduces "
+            "them after the step's last backward (docs/distributed.md). Never changes results."},
     {.path = "run.threads", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 4096),
      .doc = "Compute threads; 0 uses every core.  Results do not depend on it."},
     {.path = "run.blas", .type = IE_CFG_ENUM, .def = "\"none\"", .choices = "none|openblas",

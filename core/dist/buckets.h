@@ -44,22 +44,31 @@ ie_status ie_buckets_plan(const ie_params *params, const ie_grad_layout *layout,
                           ie_buckets *out);
 void ie_buckets_free(ie_buckets *b);
 
-/* The reduction of one step, bucket by bucket: leaves (this rank's share of
- * the step's `count` micro-batches, `layout.len` floats each) in, the root
- * in `sum` on every rank.  With a communication thread (overlap), bucket k
- * is reduced as soon as ie_step_reduce_ready(k) says this rank's leaves hold
- * it, while the caller computes; without, ie_step_reduce_finish reduces
- * every bucket in turn.  Only one thread calls MPI at a time either way
+/* The reduction of one step, bucket by bucket: leaves (this rank's share
+ * [lo, hi) of the step's `count` micro-batches, `layout.len` floats each) in,
+ * the root in `sum` on every rank.  The leaves are the reduction's scratch:
+ * it combines nodes in place (a node's value in the slot of its first leaf).
+ * With a communication thread (overlap), bucket k of leaf j is combined with
+ * this rank's earlier leaves as soon as ie_step_reduce_ready(j, k) says it
+ * is final, a node another rank needs is sent as soon as it is complete,
+ * and bucket k goes through the rest of the tree (other ranks' nodes, the
+ * root's broadcast) as soon as this rank's last leaf holds it, all while
+ * the caller computes; without, ie_step_reduce_finish does the same in
+ * turn.  Only one thread calls MPI at a time either way
  * (MPI_THREAD_SERIALIZED): while the thread runs, the caller makes no MPI
  * call (on the trainer's plain path, forward and backward make none). */
 typedef struct ie_step_reduce ie_step_reduce;
-ie_status ie_step_reduce_start(ie_comm *comm, const ie_buckets *buckets, int count, const float *leaves,
-                               size_t len, float *sum, bool overlap, ie_step_reduce **out);
-/* Bucket k of every leaf of this rank is final (each bucket exactly once). */
-void ie_step_reduce_ready(ie_step_reduce *r, int k);
+ie_status ie_step_reduce_start(ie_comm *comm, const ie_buckets *buckets, int count, float *leaves, size_t len,
+                               float *sum, bool overlap, ie_step_reduce **out);
+/* Leaf j (a micro-batch of this rank's share) in the leaves. */
+float *ie_step_reduce_leaf(ie_step_reduce *r, int j);
+/* Bucket k of leaf j is final (each exactly once; leaves in order, since
+ * the thread takes them so). */
+void ie_step_reduce_ready(ie_step_reduce *r, int j, int k);
 /* Marks the buckets not yet ready as ready, waits for the reduction and
- * frees r.  *busy: seconds the reduction ran (from the first bucket's start
- * to the end); *waited: seconds this call waited for it. */
+ * frees r.  *busy: seconds the reduction worked (combining, sending, and
+ * waiting for other ranks' nodes and the root); *waited: seconds this call
+ * waited for it. */
 ie_status ie_step_reduce_finish(ie_step_reduce *r, double *busy, double *waited);
 
 #endif

@@ -99,6 +99,10 @@ void ie_comm_abort(ie_comm *c, int code) {
     if (c && c->mpi) c->mpi->abort(code);
 }
 
+void ie_comm_cancel(ie_comm *c) {
+    if (c && c->mpi) c->mpi->cancel();
+}
+
 int ie_comm_rank(const ie_comm *c) { return c ? c->rank : 0; }
 int ie_comm_size(const ie_comm *c) { return c ? c->size : 1; }
 const char *ie_comm_describe(const ie_comm *c) { return c ? c->library : "single process"; }
@@ -108,6 +112,7 @@ long long ie_comm_progress(const ie_comm *c) { return c ? c->progress : 0; }
 
 /* A wait that failed: which rank, what for, and what this rank completed. */
 static ie_status comm_failed(ie_comm *c, int rc, int peer, const char *what, const char *why) {
+    if (rc == 3) return ie_error_set(IE_ERR_STATE, "rank %d: %s", c->rank, why);
     if (rc == 2 && peer < 0)
         return ie_error_set(IE_ERR_STATE, "rank %d: the other ranks did not take %s within %g s (dist.timeout_s): one "
                             "died, hangs or is far slower; this rank completed step %lld. The job stops; resume it "

@@ -54,6 +54,11 @@ ie_status ie_comm_flush(ie_comm *comm);
 /* Receives exactly `bytes` from rank `from` with `tag`.  `what` names the
  * data for the message when it does not come in time. */
 ie_status ie_comm_recv(ie_comm *comm, int from, int tag, void *data, size_t bytes, const char *what);
+/* Ends every wait of this process, on any thread, now and later, with an
+ * error: for a rank that stops at a fault the others cannot learn of
+ * (they wait elsewhere), so its other threads do not wait out
+ * dist.timeout_s before the job is stopped.  The comm is unusable after. */
+void ie_comm_cancel(ie_comm *comm);
 /* data[0..bytes) of rank `root` on every rank. */
 ie_status ie_comm_bcast(ie_comm *comm, int root, void *data, size_t bytes, const char *what);
 
@@ -62,7 +67,7 @@ ie_status ie_comm_bcast(ie_comm *comm, int root, void *data, size_t bytes, const
  * 0 or fills `why` (a sentence) and returns nonzero; a wait that reaches its
  * deadline returns 2. */
 #define IE_MPI_MODULE_ENTRY "ie_mpi_module_entry"
-#define IE_MPI_MODULE_ABI 1
+#define IE_MPI_MODULE_ABI 2
 typedef struct ie_mpi_module {
     size_t struct_size;
     int abi;
@@ -75,6 +80,8 @@ typedef struct ie_mpi_module {
     int (*wait_sends)(double deadline, char *why, size_t why_size);
     int (*recv)(int from, int tag, void *data, size_t bytes, double deadline, char *why, size_t why_size);
     int (*bcast)(int root, void *data, size_t bytes, double deadline, char *why, size_t why_size);
+    /* Makes every wait, now and later, return 3 at its next poll. */
+    void (*cancel)(void);
 } ie_mpi_module;
 typedef const ie_mpi_module *(*ie_mpi_module_entry_fn)(void);
 

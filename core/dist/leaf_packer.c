@@ -13,6 +13,7 @@ struct ie_leaf_packer {
     const ie_grad_layout *layout;
     const ie_buckets *buckets;
     float weight, *leaf;
+    int j;              /* the micro-batch */
     int n;              /* trained parameters */
     ie_tensor **tensor; /* trained parameter k */
     size_t *at;         /* its first value in the leaf */
@@ -26,7 +27,7 @@ static void pack(ie_leaf_packer *p, int k, bool failed) {
     else ie_grads_pack_values(p->tensor[k], p->weight, p->leaf + p->at[k]);
     p->packed[k] = true;
     int b = p->buckets->of_param[k];
-    if (--p->left[b] == 0) ie_step_reduce_ready(p->reduce, b);
+    if (--p->left[b] == 0) ie_step_reduce_ready(p->reduce, p->j, b);
 }
 
 /* Autograd's report: a linear search, once per parameter and step (a few
@@ -48,14 +49,14 @@ static void packer_free(ie_leaf_packer *p) {
     free(p);
 }
 
-ie_status ie_leaf_packer_begin(ie_step_reduce *r, const ie_params *params, const ie_grad_layout *layout,
-                               const ie_buckets *buckets, float weight, float *leaf, ie_leaf_packer **out) {
+ie_status ie_leaf_packer_begin(ie_step_reduce *r, int j, const ie_params *params, const ie_grad_layout *layout,
+                               const ie_buckets *buckets, float weight, ie_leaf_packer **out) {
     *out = NULL;
     ie_leaf_packer *p = calloc(1, sizeof *p);
     int n = layout->n_trained;
     if (p) {
         *p = (ie_leaf_packer){.reduce = r, .params = params, .layout = layout, .buckets = buckets,
-                              .weight = weight, .leaf = leaf, .n = n};
+                              .weight = weight, .leaf = ie_step_reduce_leaf(r, j), .j = j, .n = n};
         p->tensor = malloc((size_t)(n ? n : 1) * sizeof *p->tensor);
         p->at = malloc((size_t)(n ? n : 1) * sizeof *p->at);
         p->packed = calloc((size_t)(n ? n : 1), sizeof *p->packed);
@@ -85,6 +86,6 @@ void ie_leaf_packer_end(ie_leaf_packer *p, float loss, bool failed) {
      * the tail's failure count tells them). */
     for (int k = 0; k < p->n; k++) pack(p, k, failed);
     ie_grads_pack_tail(p->params, p->layout, p->weight, loss, failed, p->leaf);
-    ie_step_reduce_ready(p->reduce, p->buckets->count - 1);
+    ie_step_reduce_ready(p->reduce, p->j, p->buckets->count - 1);
     packer_free(p);
 }

@@ -1,6 +1,6 @@
-/* core/dist - packing this process's last leaf of a step while its backward
- * runs, so each bucket (buckets.h) goes to the reduction as soon as backward
- * has made all its gradients final, not after the whole backward.
+/* core/dist - packing each of this process's leaves of a step while its
+ * backward runs, so each bucket (buckets.h) goes to the reduction as soon as
+ * backward has made all its gradients final, not after the whole backward.
  *
  * Between begin and end, on the calling thread, autograd reports each
  * trained parameter whose gradient is final (core/autograd/grad_ready.h);
@@ -18,9 +18,9 @@
 
 typedef struct ie_leaf_packer ie_leaf_packer;
 
-/* leaf: layout->len floats, the last of this rank's leaves in r. */
-ie_status ie_leaf_packer_begin(ie_step_reduce *r, const ie_params *params, const ie_grad_layout *layout,
-                               const ie_buckets *buckets, float weight, float *leaf, ie_leaf_packer **out);
+/* The leaf of micro-batch j (this rank's, in r). */
+ie_status ie_leaf_packer_begin(ie_step_reduce *r, int j, const ie_params *params, const ie_grad_layout *layout,
+                               const ie_buckets *buckets, float weight, ie_leaf_packer **out);
 /* After the micro-batch's backward (or its failure): packs the rest, hands
  * every bucket over, clears the autograd hook and frees p. */
 void ie_leaf_packer_end(ie_leaf_packer *p, float loss, bool failed);

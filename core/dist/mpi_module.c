@@ -11,6 +11,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <limits.h>
 #include <mpi.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +22,19 @@
 
 #define CHUNK ((size_t)1 << 30) /* MPI counts are int: larger messages go in parts */
 
-static MPI_Request *pending;
-static int n_pending, cap_pending;
+/* Threads.  MPI is initialised MPI_THREAD_SERIALIZED, and two threads may
+ * exchange at once (the step's communication thread, core/dist/buckets.c,
+ * and synchronised batch norm's micro-batch threads, core/dist/sync_norm.c):
+ * every MPI call below holds `calls`, so no two run at once, and none
+ * blocks (each wait polls nonblocking requests), so a thread waiting for a
+ * message never stops another from making progress.  Each thread waits for
+ * its own sends only (`pending` is per thread), so one thread's flush never
+ * waits for another's messages. */
+static pthread_mutex_t calls = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local MPI_Request *pending;
+static _Thread_local int n_pending, cap_pending;
+/* Set by cancel(): every wait returns 3 at its next poll. */
+static atomic_bool cancelled;
 
 static double now(void) {
     struct timespec ts;
@@ -43,12 +56,18 @@ static int wait_all(MPI_Request *req, int n, double deadline, const char *what, 
     long sleep_ns = 20000;
     for (;;) {
         int done = 0;
+        pthread_mutex_lock(&calls);
         int rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        pthread_mutex_unlock(&calls);
         if (rc != MPI_SUCCESS) {
             mpi_why(rc, what, why, size);
             return 1;
         }
         if (done) return 0;
+        if (atomic_load(&cancelled)) {
+            snprintf(why, size, "%s was cancelled: this rank stops", what);
+            return 3;
+        }
         if (now() > deadline) {
             snprintf(why, size, "%s did not complete in time", what);
             return 2;
@@ -60,9 +79,9 @@ static int wait_all(MPI_Request *req, int n, double deadline, const char *what, 
 }
 
 static int init(int *rank, int *size, char *library, size_t library_size, char *why, size_t why_size) {
-    /* SERIALIZED: with synchronised batch norm the exchanges are made by the
-     * micro-batch threads (core/dist/sync_norm.c), one at a time, never by
-     * two threads at once. */
+    /* SERIALIZED: several threads exchange (synchronised batch norm's
+     * micro-batch threads, the step's communication thread), never two in
+     * MPI at once (`calls` above). */
     int provided = 0, rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided);
     if (rc != MPI_SUCCESS) {
         mpi_why(rc, "MPI_Init_thread", why, why_size);
@@ -89,7 +108,12 @@ static int finalize(void) {
     return MPI_Finalize() == MPI_SUCCESS ? 0 : 1;
 }
 
-static void abort_all(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
+static void abort_all(int code) {
+    pthread_mutex_lock(&calls); /* held for good: MPI_Abort does not return */
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+static void cancel(void) { atomic_store(&cancelled, true); }
 
 static int isend(int to, int tag, const void *data, size_t bytes, char *why, size_t why_size) {
     for (size_t off = 0; off < bytes || (bytes == 0 && off == 0); off += CHUNK) {
@@ -103,7 +127,9 @@ static int isend(int to, int tag, const void *data, size_t bytes, char *why, siz
             pending = grown, cap_pending = cap;
         }
         size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
+        pthread_mutex_lock(&calls);
         int rc = MPI_Isend((const char *)data + off, (int)n, MPI_BYTE, to, tag, MPI_COMM_WORLD, &pending[n_pending]);
+        pthread_mutex_unlock(&calls);
         if (rc != MPI_SUCCESS) {
             mpi_why(rc, "MPI_Isend", why, why_size);
             return 1;
@@ -116,7 +142,12 @@ static int isend(int to, int tag, const void *data, size_t bytes, char *why, siz
 
 static int wait_sends(double deadline, char *why, size_t why_size) {
     int rc = wait_all(pending, n_pending, deadline, "sending", why, why_size);
-    if (rc == 0) n_pending = 0;
+    /* Freed, not kept: the communication thread is a new thread each step.
+     * After a failure too: nothing waits for these requests again, the job
+     * stops. */
+    free(pending);
+    pending = NULL;
+    n_pending = cap_pending = 0;
     return rc;
 }
 
@@ -124,14 +155,18 @@ static int recv(int from, int tag, void *data, size_t bytes, double deadline, ch
     for (size_t off = 0; off < bytes || (bytes == 0 && off == 0); off += CHUNK) {
         size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
         MPI_Request req;
+        pthread_mutex_lock(&calls);
         int rc = MPI_Irecv((char *)data + off, (int)n, MPI_BYTE, from, tag, MPI_COMM_WORLD, &req);
+        pthread_mutex_unlock(&calls);
         if (rc != MPI_SUCCESS) {
             mpi_why(rc, "MPI_Irecv", why, why_size);
             return 1;
         }
         rc = wait_all(&req, 1, deadline, "receiving", why, why_size);
         if (rc != 0) {
+            pthread_mutex_lock(&calls);
             MPI_Cancel(&req);
+            pthread_mutex_unlock(&calls);
             return rc;
         }
         if (bytes == 0) break;
@@ -143,7 +178,9 @@ static int bcast(int root, void *data, size_t bytes, double deadline, char *why,
     for (size_t off = 0; off < bytes || (bytes == 0 && off == 0); off += CHUNK) {
         size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
         MPI_Request req;
+        pthread_mutex_lock(&calls);
         int rc = MPI_Ibcast((char *)data + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD, &req);
+        pthread_mutex_unlock(&calls);
         if (rc != MPI_SUCCESS) {
             mpi_why(rc, "MPI_Ibcast", why, why_size);
             return 1;
@@ -165,6 +202,7 @@ static const ie_mpi_module table = {
     .wait_sends = wait_sends,
     .recv = recv,
     .bcast = bcast,
+    .cancel = cancel,
 };
 
 __attribute__((visibility("default"))) const ie_mpi_module *ie_mpi_module_entry(void) { return &table; }

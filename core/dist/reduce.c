@@ -36,7 +36,14 @@ static ie_status lookup(void *ctx, ie_tree_node n, const void **value) {
     *value = NULL;
     if (first >= r->lo && first < r->hi) {
         size_t stride = r->o->stride ? r->o->stride : r->o->sum->bytes;
-        if (n.level == 0) *value = r->leaves + (size_t)(first - r->lo) * stride;
+        int held = r->o->held ? r->o->held[first - r->lo] : 0;
+        if (n.level == held) *value = r->leaves + (size_t)(first - r->lo) * stride;
+        /* Below the held node: its value is gone into that node, and the
+         * recursion, which asks for a node before its children, never gets
+         * there. */
+        if (n.level < held)
+            return ie_error_set(IE_ERR_INTERNAL, "reduction tree: node (%d, %d) was asked for after it was combined "
+                                "into level %d", n.level, n.index, held);
         return IE_OK;
     }
     int from = ie_dist_owner(r->count, r->ranks, first);
@@ -52,10 +59,13 @@ static ie_status lookup(void *ctx, ie_tree_node n, const void **value) {
 
 /* The nodes this rank sends: right children whose first leaf is ours while
  * their parent's first leaf is another rank's.  They never nest, and the
- * owner of micro-batch 0 has none. */
+ * owner of micro-batch 0 has none.  With local_sends_done, those that lie
+ * wholly inside our leaves went already. */
 static bool sends(const reduce_ctx *r, ie_tree_node n) {
     ie_tree_node parent = {n.level + 1, n.index / 2};
-    int first = first_leaf(r, n);
+    int first, end;
+    ie_tree_range(r->count, n, &first, &end);
+    if (r->o->local_sends_done && end <= r->hi) return false;
     return first >= r->lo && first < r->hi && first_leaf(r, parent) < r->lo;
 }
 
@@ -74,6 +84,12 @@ static ie_status share_root(reduce_ctx *r, int root_owner, void *out) {
         if (to != root_owner && lo < hi) st = ie_comm_send(r->comm, to, root_tag(r->o->stream), out, bytes);
     }
     return st == IE_OK ? ie_comm_flush(r->comm) : st;
+}
+
+ie_status ie_dist_send_node(ie_comm *comm, int count, int stream, ie_tree_node n, const void *value, size_t bytes) {
+    int first, end;
+    ie_tree_range(count, (ie_tree_node){n.level + 1, n.index / 2}, &first, &end);
+    return ie_comm_send(comm, ie_dist_owner(count, ie_comm_size(comm), first), node_tag(stream, n), value, bytes);
 }
 
 ie_status ie_dist_reduce_values(ie_comm *comm, int count, const void *leaves, const ie_dist_reduce_opts *o,
@@ -114,9 +130,10 @@ ie_status ie_dist_reduce_values(ie_comm *comm, int count, const void *leaves, co
         }
     int root_owner = ie_dist_owner(count, r.ranks, 0);
     if (st == IE_OK && r.rank == root_owner) st = ie_tree_value_of(o->sum, count, root, lookup, &r, out);
-    if (st == IE_OK) st = ie_comm_flush(comm);
+    if (st == IE_OK && !o->keep_sent) st = ie_comm_flush(comm);
     if (st == IE_OK) st = share_root(&r, root_owner, out);
-    free(sending);
+    if (st == IE_OK && o->keep_sent) *o->keep_sent = sending;
+    else free(sending);
     free(r.received);
     return st;
 }

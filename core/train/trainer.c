@@ -461,6 +461,7 @@ static int micro_batch_samples(const trainer *t, int samples, int j) {
  * with the step's statistics. */
 typedef struct sync_step {
     trainer *t;
+    ie_step_reduce *reduce;
     int epoch, lo, samples;
     ie_batch *batches;
     ie_status *loaded;
@@ -475,36 +476,43 @@ static void note_failure(sync_step *s, ie_status st) {
     if (s->t->ranks > 1) fprintf(stderr, "rank %d: %s\n", s->t->rank, s->message);
 }
 
+/* Micro-batch j's leaf when its packer could not start: failed, no
+ * gradient (that packing cannot fail), and every bucket handed over. */
+static void pack_failed_leaf(trainer *t, ie_step_reduce *reduce, int j, float weight, float loss_value) {
+    ie_grads_pack(t->params, &t->layout, weight, loss_value, true, ie_step_reduce_leaf(reduce, j));
+    for (int k = 0; k < t->buckets.count; k++) ie_step_reduce_ready(reduce, j, k);
+}
+
 static ie_status sync_micro_batch(void *ctx, int j) {
     sync_step *s = ctx;
     trainer *t = s->t;
-    float *leaf = t->leaves + (size_t)(j - s->lo) * t->layout.len;
     float weight = (float)micro_batch_samples(t, s->samples, j) / (float)s->samples, loss_value = NAN;
     ie_tensor *loss = NULL;
     bool not_finite = false;
     ie_status st = s->loaded[j - s->lo];
+    /* Packed as backward goes, on this micro-batch's thread (autograd's hook
+     * is per thread), while its gradients are swapped in. */
+    ie_leaf_packer *packer = NULL;
+    ie_status began = ie_leaf_packer_begin(s->reduce, j, t->params, &t->layout, &t->buckets, weight, &packer);
+    if (st == IE_OK) st = began;
     if (st == IE_OK) st = forward_backward(t, &s->batches[j - s->lo], s->epoch, &loss, &not_finite);
     not_finite = not_finite || st == IE_ERR_NUMERIC; /* here or in another micro-batch: travels as NaN */
     if (st == IE_OK) st = ie_tensor_read_item(loss, &loss_value);
     if (not_finite) loss_value = NAN;
     bool failed = st != IE_OK && !not_finite;
     if (failed) note_failure(s, st);
-    ie_status packed = ie_grads_pack(t->params, &t->layout, weight, loss_value, failed, leaf);
-    if (packed != IE_OK && !failed) {
-        note_failure(s, packed);
-        ie_grads_pack(t->params, &t->layout, weight, loss_value, true, leaf); /* packs no gradient: cannot fail */
-        failed = true;
-        st = packed;
-    }
+    if (packer) ie_leaf_packer_end(packer, loss_value, failed);
+    else pack_failed_leaf(t, s->reduce, j, weight, loss_value);
     ie_optimizer_zero_grad(t->opt); /* they are in the leaf now */
     ie_tensor_release(loss);
     return failed ? st : not_finite ? IE_ERR_NUMERIC : IE_OK;
 }
 
-static ie_status sync_micro_batches(trainer *t, ie_loader *loader, int epoch, int step, int count, int samples,
-                                    int lo, int hi, ie_status *local, char *message, size_t message_size) {
+static ie_status sync_micro_batches(trainer *t, ie_step_reduce *reduce, ie_loader *loader, int epoch, int step,
+                                    int count, int samples, int lo, int hi, ie_status *local, char *message,
+                                    size_t message_size) {
     int k = hi - lo;
-    sync_step s = {.t = t, .epoch = epoch, .lo = lo, .samples = samples};
+    sync_step s = {.t = t, .reduce = reduce, .epoch = epoch, .lo = lo, .samples = samples};
     s.batches = calloc((size_t)(k ? k : 1), sizeof *s.batches);
     s.loaded = calloc((size_t)(k ? k : 1), sizeof *s.loaded);
     ie_status *results = calloc((size_t)(k ? k : 1), sizeof *results);
@@ -544,32 +552,43 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
     ie_buffers_save(t->params, t->buffers);
     ie_status st = IE_OK, local = IE_OK;
     char local_message[2048] = "";
+    /* The buckets are reduced in turn (core/dist/buckets.h); with overlap on
+     * a thread that takes each micro-batch's buckets as soon as its backward
+     * has made them final (combining them with this rank's earlier
+     * micro-batches', sending what other ranks need) and finishes each
+     * bucket once the last micro-batch has it.  This thread makes no MPI
+     * call meanwhile; synchronised batch norm's micro-batch threads do, at
+     * every batch-norm layer, beside it (the MPI module serialises the
+     * calls, core/dist/mpi_module.c). */
+    ie_step_reduce *reduce = NULL;
+    IE_TRY(ie_step_reduce_start(t->comm, &t->buckets, count, t->leaves, t->layout.len, t->sum, t->overlap,
+                                &reduce));
     if (t->sync_bn) {
-        st = sync_micro_batches(t, loader, epoch, step, count, samples, lo, hi, &local, local_message,
+        st = sync_micro_batches(t, reduce, loader, epoch, step, count, samples, lo, hi, &local, local_message,
                                 sizeof local_message);
-        if (st != IE_OK) return st; /* the threads did not run, or the other ranks cannot learn of a fault */
+        if (st != IE_OK) {
+            /* The threads did not run, or this rank stopped at a fault the
+             * others cannot learn of: they wait at a batch-norm layer, and
+             * the reduction would wait for them until dist.timeout_s.  The
+             * job stops (tools/cmd_train.c), so its waits end now. */
+            ie_comm_cancel(t->comm);
+            double busy, waited;
+            char message[2048];
+            snprintf(message, sizeof message, "%s", ie_error_message());
+            ie_step_reduce_finish(reduce, &busy, &waited);
+            return ie_error_set(st, "%s", message);
+        }
         ie_buffers_save(t->params, t->buffers);
     }
-    /* The buckets are reduced in turn (core/dist/buckets.h); with overlap on
-     * a thread that starts each one as soon as this rank's last micro-batch's
-     * backward has made it final.  Overlap needs this thread to make no MPI
-     * call meanwhile: synchronised batch norm exchanges inside backward, so
-     * it reduces after the step. */
-    ie_step_reduce *reduce = NULL;
-    IE_TRY(ie_step_reduce_start(t->comm, &t->buckets, count, t->leaves, t->layout.len, t->sum,
-                                t->overlap && !t->sync_bn, &reduce));
     for (int j = lo; !t->sync_bn && j < hi; j++) {
-        float *leaf = t->leaves + (size_t)(j - lo) * t->layout.len;
         int n = micro_batch_samples(t, samples, j);
         float weight = (float)n / (float)samples, loss_value = NAN;
         ie_batch batch = {.struct_size = sizeof batch};
         bool got = false, not_finite = false;
         ie_tensor *loss = NULL;
-        ie_leaf_packer *packer = NULL; /* the last micro-batch's leaf, packed as backward goes */
-        if (j == hi - 1) {
-            ie_status began = ie_leaf_packer_begin(reduce, t->params, &t->layout, &t->buckets, weight, leaf, &packer);
-            if (local == IE_OK) local = began;
-        }
+        ie_leaf_packer *packer = NULL; /* the micro-batch's leaf, packed as backward goes */
+        ie_status began = ie_leaf_packer_begin(reduce, j, t->params, &t->layout, &t->buckets, weight, &packer);
+        if (local == IE_OK) local = began;
         if (local == IE_OK) local = ie_loader_next(loader, &batch, &got);
         if (local == IE_OK && !got)
             local = ie_error_set(IE_ERR_INTERNAL, "the loader ended the epoch before micro-batch %d of step %d", j,
@@ -588,12 +607,8 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
             snprintf(local_message, sizeof local_message, "%s", ie_error_message());
             if (t->ranks > 1) fprintf(stderr, "rank %d: %s\n", t->rank, local_message);
         }
-        if (packer) {
-            ie_leaf_packer_end(packer, loss_value, local != IE_OK);
-        } else {
-            ie_status packed = ie_grads_pack(t->params, &t->layout, weight, loss_value, local != IE_OK, leaf);
-            if (local == IE_OK) local = packed;
-        }
+        if (packer) ie_leaf_packer_end(packer, loss_value, local != IE_OK);
+        else pack_failed_leaf(t, reduce, j, weight, loss_value);
         ie_tensor_release(loss);
         ie_batch_clear(&batch);
     }
@@ -748,7 +763,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
                "rank\n",
                1e3 * t->exchange_seconds / (double)t->exchanges, 1e3 * t->reduce_seconds / (double)t->exchanges,
                t->exchanges, t->layout.len, (double)t->layout.len * sizeof(float) / 1024.0, t->buckets.count,
-               t->overlap && !t->sync_bn ? "overlapped with backward" : "after backward", t->ranks);
+               t->overlap ? "overlapped with backward" : "after backward", t->ranks);
     ie_loader_stats cache;
     ie_loader_get_stats(loader, &cache);
     if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */

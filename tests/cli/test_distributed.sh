@@ -7,9 +7,13 @@
 # message naming it and the step, and a killed rank stops it too; each run
 # then resumes on another number of processes and ends with the same bytes.
 # Skipped (77) where mpirun or the MPI module is missing.
-#   test_distributed.sh INNEREYE
+#   test_distributed.sh INNEREYE [quick]
+# quick: only the cut-down check that the sanitizer stage runs (ctest
+# cli_distributed_quick; the whole script is too long instrumented,
+# docs/testing.md): four one-epoch trainings through every MPI path of a step.
 set -u
 innereye=$1
+mode=${2:-all}
 lib=$(dirname "$(dirname "$(readlink -f "$innereye")")")/lib
 if ! command -v mpirun > /dev/null || [ ! -f "$lib/libinnereye_mpi.so" ]; then
   echo "skipped: needs mpirun (openmpi-bin) and $lib/libinnereye_mpi.so (built where libopenmpi-dev is found)"
@@ -35,13 +39,40 @@ tiny=(--model HelloWorld --output-dir "$out" --set data.synthetic=true --set dat
       --set train.batch_size=4 --set train.micro_batch_size=1 --set train.checkpoint_every=1 --threads 1)
 # The same bytes as run A: the weights and optimiser state of every epoch, and
 # the log without its last column (wall-clock seconds).
+epochs="0001 0002 0003"
 same_as() { # same_as RUN_A RUN_B
-  for e in 0001 0002 0003; do
+  for e in $epochs; do
     cmp -s "$1/checkpoints/epoch_$e.safetensors" "$2/checkpoints/epoch_$e.safetensors" || return 1
     cmp -s "$1/checkpoints/epoch_$e.optimizer.safetensors" "$2/checkpoints/epoch_$e.optimizer.safetensors" || return 1
   done
   cmp -s <(cut -d, -f1-6 "$1/train_log.csv") <(cut -d, -f1-6 "$2/train_log.csv")
 }
+
+# Steps of 6 micro-batches (the 6 training subjects in one step): on 2
+# processes rank 1 holds micro-batches 3..5, and node (0, 3), leaf 3 alone,
+# goes to rank 0 as soon as micro-batch 3's backward ends, while 4 and 5 run
+# (core/dist/buckets.c); 2 KiB buckets, so every step has a dozen of them.
+six=(--set train.batch_size=6 --set dist.bucket_mb=0.002)
+if [ "$mode" = quick ]; then
+  # One epoch (one step) of each: one process; 2 processes with the
+  # communication thread; synchronised batch norm on 1 and 2 processes.
+  epochs=0001
+  quick=("${tiny[@]}" "${six[@]}" --set train.epochs=1)
+  "$innereye" train "${quick[@]}" --set run.name=one > "$out/one.txt" 2>&1
+  check "one process with micro-batches trains" test $? -eq 0
+  timeout 300 "$innereye" train "${quick[@]}" --set run.name=p2 --processes 2 > "$out/p2.txt" 2>&1
+  check "--processes 2 trains, with its buckets overlapped" grep -Eq "in [0-9]{2} buckets, overlapped" "$out/p2.txt"
+  check "... to the bytes of one process" same_as "$out/one" "$out/p2"
+  "$innereye" train "${quick[@]}" --set train.sync_batch_norm=true --set run.name=sync1 > "$out/sync1.txt" 2>&1
+  check "sync batch norm, one process, trains" test $? -eq 0
+  timeout 300 "$innereye" train "${quick[@]}" --set train.sync_batch_norm=true --set run.name=sync2 --processes 2 \
+    > "$out/sync2.txt" 2>&1
+  check "sync batch norm, --processes 2 trains" test $? -eq 0
+  check "... to the bytes of one process" same_as "$out/sync1" "$out/sync2"
+  [ "$fails" -ne 0 ] && for f in "$out"/*.txt; do echo "---- $f"; tail -15 "$f"; done
+  echo "$fails failed"
+  exit $((fails > 0))
+fi
 
 "$innereye" train "${tiny[@]}" --set run.name=one > "$out/one.txt" 2>&1
 check "one process with micro-batches trains" test $? -eq 0
@@ -70,6 +101,10 @@ for p in 1 2 3; do
   check "... in more buckets" grep -Eq "in [0-9]{2} buckets, overlapped with backward" "$out/bucket$p.txt"
   check "... with the same bytes" same_as "$out/one" "$out/bucket$p"
 done
+"$innereye" train "${tiny[@]}" "${six[@]}" --set run.name=six1 > "$out/six1.txt" 2>&1
+timeout 120 "$innereye" train "${tiny[@]}" "${six[@]}" --set run.name=six2 --processes 2 > "$out/six2.txt" 2>&1
+check "steps of 6 micro-batches, --processes 2 (a node sent before the rank's last micro-batch): the same bytes" \
+  same_as "$out/six1" "$out/six2"
 timeout 120 "$innereye" train "${tiny[@]}" --set run.name=after --set dist.bucket_mb=0.002 --set dist.overlap=false \
   --processes 3 > "$out/after.txt" 2>&1
 check "buckets reduced after backward (dist.overlap=false), --processes 3: the same bytes" same_as "$out/one" "$out/after"

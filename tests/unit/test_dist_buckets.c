@@ -125,10 +125,12 @@ static void check_hook(void) {
     ie_params_free(p);
 }
 
-/* Three micro-batches in one process: leaves 0 and 1 packed after
- * backward, leaf 2 while it runs; the step's root for several bucket sizes,
- * with and without the thread, against ie_dist_reduce of ie_grads_pack's
- * leaves. */
+/* Micro-batches in one process, each leaf packed while its backward runs
+ * and folded into the tree as it comes: the step's root for several bucket
+ * sizes, with and without the thread, against ie_dist_reduce of
+ * ie_grads_pack's leaves.  5 leaves: a tree with a node whose right child
+ * lies past the last leaf ((1, 2) = leaf 4 alone). */
+enum { STEP_LEAVES = 5 };
 static void check_step(void) {
     const int sizes[] = {16, 16, 16, 16};
     ie_params *p = make_params(sizes, 4);
@@ -136,53 +138,59 @@ static void check_step(void) {
     CHECK_OK(ie_grad_layout_of(p, &layout));
     ie_comm *comm = NULL;
     CHECK_OK(ie_comm_open(&comm));
-    const int count = 3;
-    const float weight[3] = {0.5f, 0.25f, 0.25f};
-    float *leaves = calloc((size_t)count * layout.len, sizeof(float)), *ref = calloc(layout.len, sizeof(float));
-    float *last = calloc(layout.len, sizeof(float)), *sum = calloc(layout.len, sizeof(float));
-    /* The reference: every leaf packed after its backward. */
+    const int count = STEP_LEAVES;
+    const float weight[STEP_LEAVES] = {0.25f, 0.25f, 0.125f, 0.125f, 0.25f};
+    size_t all = (size_t)count * layout.len;
+    float *packed = calloc(all, sizeof(float)), *scratch = calloc(all, sizeof(float));
+    float *ref = calloc(layout.len, sizeof(float)), *sum = calloc(layout.len, sizeof(float));
+    /* The reference: every leaf packed after its backward (ie_dist_reduce
+     * reads its leaves and leaves them be). */
     for (int j = 0; j < count; j++) {
         ie_tensor *a = input(16, 0.1f * (float)(j + 1)), *loss = NULL;
         for (int i = 0; i < 4; i++) ie_tensor_zero_grad(ie_params_tensor(p, i));
         CHECK_OK(forward(p, a, &loss));
         CHECK_OK(ie_backward(loss));
-        CHECK_OK(ie_grads_pack(p, &layout, weight[j], 1.0f + (float)j, false, leaves + (size_t)j * layout.len));
+        CHECK_OK(ie_grads_pack(p, &layout, weight[j], 1.0f + (float)j, false, packed + (size_t)j * layout.len));
         ie_tensor_release(loss);
         ie_tensor_release(a);
     }
-    CHECK_OK(ie_dist_reduce(comm, count, leaves, layout.len, ref));
+    CHECK_OK(ie_dist_reduce(comm, count, packed, layout.len, ref));
     const size_t bucket_bytes[] = {1, 100, 1 << 20};
     for (int b = 0; b < 3; b++)
         for (int overlap = 0; overlap <= 1; overlap++) {
             ie_buckets buckets;
             CHECK_OK(ie_buckets_plan(p, &layout, bucket_bytes[b], &buckets));
-            memcpy(last, leaves + 2 * layout.len, layout.len * sizeof(float));
-            memset(leaves + 2 * layout.len, 0xFF, layout.len * sizeof(float)); /* NaNs, unless all is packed */
+            memset(scratch, 0xFF, all * sizeof(float)); /* NaNs, unless all is packed */
             memset(sum, 0, layout.len * sizeof(float));
             ie_step_reduce *r = NULL;
-            CHECK_OK(ie_step_reduce_start(comm, &buckets, count, leaves, layout.len, sum, overlap, &r));
-            ie_tensor *a = input(16, 0.1f * (float)3), *loss = NULL; /* leaf 2 of the reference */
-            for (int i = 0; i < 4; i++) ie_tensor_zero_grad(ie_params_tensor(p, i));
-            ie_leaf_packer *packer = NULL;
-            CHECK_OK(ie_leaf_packer_begin(r, p, &layout, &buckets, weight[2], leaves + 2 * layout.len, &packer));
-            CHECK_OK(forward(p, a, &loss));
-            CHECK_OK(ie_backward(loss));
-            ie_leaf_packer_end(packer, 3.0f, false);
+            CHECK_OK(ie_step_reduce_start(comm, &buckets, count, scratch, layout.len, sum, overlap, &r));
+            for (int j = 0; j < count; j++) {
+                ie_tensor *a = input(16, 0.1f * (float)(j + 1)), *loss = NULL;
+                for (int i = 0; i < 4; i++) ie_tensor_zero_grad(ie_params_tensor(p, i));
+                ie_leaf_packer *packer = NULL;
+                CHECK_OK(ie_leaf_packer_begin(r, j, p, &layout, &buckets, weight[j], &packer));
+                CHECK_OK(forward(p, a, &loss));
+                CHECK_OK(ie_backward(loss));
+                ie_leaf_packer_end(packer, 1.0f + (float)j, false);
+                /* Race-free: the thread writes a leaf's slot only when a
+                 * later leaf joins it, and leaf j + 1 is not handed over. */
+                CHECK(memcmp(ie_step_reduce_leaf(r, j), packed + (size_t)j * layout.len,
+                             layout.len * sizeof(float)) == 0,
+                      "buckets of %zu bytes%s: leaf %d packed during backward differs from ie_grads_pack's",
+                      bucket_bytes[b], overlap ? ", overlapped" : "", j);
+                ie_tensor_release(loss);
+                ie_tensor_release(a);
+            }
             double busy, waited;
             CHECK_OK(ie_step_reduce_finish(r, &busy, &waited));
-            CHECK(memcmp(leaves + 2 * layout.len, last, layout.len * sizeof(float)) == 0,
-                  "buckets of %zu bytes%s: the leaf packed during backward differs from ie_grads_pack's",
-                  bucket_bytes[b], overlap ? ", overlapped" : "");
             CHECK(memcmp(sum, ref, layout.len * sizeof(float)) == 0,
                   "buckets of %zu bytes%s (%d buckets): the root differs from the whole vector's", bucket_bytes[b],
                   overlap ? ", overlapped" : "", buckets.count);
-            ie_tensor_release(loss);
-            ie_tensor_release(a);
             ie_buckets_free(&buckets);
         }
-    free(leaves);
+    free(packed);
+    free(scratch);
     free(ref);
-    free(last);
     free(sum);
     ie_comm_close(comm);
     ie_params_free(p);
