@@ -44,6 +44,23 @@ struct ie_norm_kernels {
                                 ie_norm_shape sh, const ie_tensor *weight,
                                 const ie_tensor *save_mean, const ie_tensor *save_invstd,
                                 bool training, ie_tensor *dx, ie_tensor *dweight, ie_tensor *dbias);
+    /* Optional (NULL: the op runs batch_forward, then the relu kernel): batch
+     * forward followed by relu's x > 0 ? x : 0, the same bytes in one pass
+     * less. */
+    ie_status (*batch_forward_relu)(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                                    const ie_tensor *weight, const ie_tensor *bias,
+                                    ie_tensor *running_mean, ie_tensor *running_var,
+                                    ie_tensor *num_batches_tracked, bool training, float momentum,
+                                    float eps, ie_tensor *y, ie_tensor *save_mean,
+                                    ie_tensor *save_invstd);
+    /* Optional (NULL: the op runs batch_apply, relu's backward, then
+     * batch_backward): the backward of relu(batch_norm(x)) from batch_forward
+     * _relu's statistics, bit for bit what those three steps give.  dy is the
+     * gradient of the relu output; dx, dweight, dbias may each be NULL. */
+    ie_status (*batch_relu_backward)(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                     ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *bias,
+                                     const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                                     bool training, ie_tensor *dx, ie_tensor *dweight, ie_tensor *dbias);
     /* Statistics per (n, group) over C/groups channels; affine per channel.
      * save_mean is [2 * N * groups], save_invstd [N * groups]. */
     ie_status (*group_forward)(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,

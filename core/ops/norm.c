@@ -285,6 +285,11 @@ static ie_status batch_norm_forward(const char *op, ie_tensor *x, ie_tensor *wei
                              momentum, eps, *mean, *invstd, sync_count);
         if (st == IE_OK) st = ctx->backend->norm->batch_apply(ctx, x, sh, weight, bias, *mean, *invstd, relu, *y);
         relu = false; /* applied */
+    } else if (st == IE_OK && relu && ctx->backend->norm->batch_forward_relu) {
+        st = ctx->backend->norm->batch_forward_relu(ctx, x, sh, weight, bias, running_mean, running_var,
+                                                    num_batches_tracked, training, momentum, eps, *y, *mean,
+                                                    *invstd);
+        relu = false; /* applied */
     } else if (st == IE_OK)
         st = ctx->backend->norm->batch_forward(ctx, x, sh, weight, bias, running_mean, running_var,
                                                num_batches_tracked, training, momentum, eps, *y, *mean, *invstd);
@@ -372,6 +377,22 @@ static ie_status batch_norm_relu_backward(ie_node *node, ie_tensor *g) {
     IE_TRY(ie_kernel_require(ctx, IE_KERNEL_POINTWISE_UNARY_BACKWARD, node->op));
     ie_tensor *x = NULL, *g_bn = NULL, *grads[3] = {NULL, NULL, NULL};
     ie_status st = ie_node_saved_data(node, 0, &x, NULL);
+    if (st == IE_OK && !node->ints[5] && ctx->backend->norm->batch_relu_backward) {
+        /* the backend masks g while it sums (the same bytes, two passes
+         * fewer); x, g and the input gradient are held at once, as many
+         * activations as the steps below hold at their peak */
+        st = grad_buffers(node, grads);
+        if (st == IE_OK)
+            st = ctx->backend->norm->batch_relu_backward(ctx, x, g, shape_from_ints(node), node->saved[1],
+                                                         node->saved[4], node->saved[2], node->saved[3],
+                                                         node->ints[4] != 0, grads[0], grads[1], grads[2]);
+        ie_tensor_release(x);
+        if (st != IE_OK) {
+            for (int i = 0; i < 3; i++) ie_tensor_release(grads[i]);
+            return st;
+        }
+        return accumulate_and_release(node, grads);
+    }
     /* ReLU's backward needs only where the batch norm output is positive; its
      * result goes over the batch norm output (element i reads only element
      * i), and the output gradient, not read again, is let go of at once:

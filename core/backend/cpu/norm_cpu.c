@@ -7,7 +7,11 @@
  * (unit, chunk).  A chunk sums in float over 64-element blocks and in double
  * across them; the chunk partials are combined serially in chunk order, so
  * results do not depend on the thread count.  Forward reads x twice (statistics, then normalise) and
- * writes y once; backward likewise reads (x, dy) twice and writes dx once. */
+ * writes y once; backward likewise reads (x, dy) twice and writes dx once.
+ * Batch norm followed by relu (training's conv-BN-ReLU) does relu in the same
+ * passes: its forward writes relu(y) directly, and its backward recomputes y
+ * in the sums pass to mask dy there, so neither y nor relu's backward gets a
+ * pass of its own. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,8 +192,32 @@ static void task_grad_sums(void *ctx, int64_t task) {
     j->partial[2 * task + 1] = acc[1];
 }
 
-/* dx = a * dy + b * (x - mu) + c */
-static void task_grad_input(void *ctx, int64_t task) {
+/* relu's backward on the recomputed batch norm output, then task_grad_sums:
+ * out = (((x - hi) - lo) * a + b) > 0 ? g : 0 (task_affine's output, relu's
+ * mask), and with `partial` the sums of task_grad_sums over out, run by run
+ * in the same order (each run is summed while it is still in cache). */
+IE_CPU_CLONES static void task_relu_grad_sums(void *ctx, int64_t task) {
+    const pass_job *j = ctx;
+    span sp = span_of(&j->l, task);
+    const float hi = j->mu[sp.u], lo = j->mu_lo[sp.u], a = j->a[sp.u], b = j->b[sp.u];
+    double acc[2] = {0, 0};
+    int64_t off, n;
+    while (span_next(&j->l, &sp, &off, &n)) {
+        const float *x = j->x + off, *g = j->g + off;
+        float *m = j->out + off;
+#pragma GCC ivdep
+        for (int64_t i = 0; i < n; i++) m[i] = ((x[i] - hi) - lo) * a + b > 0.0f ? g[i] : 0.0f;
+        if (j->partial) sums_grad(m, x, n, hi, lo, acc);
+    }
+    if (j->partial) {
+        j->partial[2 * task] = acc[0];
+        j->partial[2 * task + 1] = acc[1];
+    }
+}
+
+/* dx = a * dy + b * (x - mu) + c; dx may be dy (each element reads only its
+ * own). */
+IE_CPU_CLONES static void task_grad_input(void *ctx, int64_t task) {
     const pass_job *j = ctx;
     span sp = span_of(&j->l, task);
     const float hi = j->mu[sp.u], lo = j->mu_lo[sp.u], a = j->a[sp.u], b = j->b[sp.u], c = j->c[sp.u];
@@ -197,6 +225,7 @@ static void task_grad_input(void *ctx, int64_t task) {
     while (span_next(&j->l, &sp, &off, &n)) {
         const float *x = j->x + off, *g = j->g + off;
         float *dx = j->out + off;
+#pragma GCC ivdep
         for (int64_t i = 0; i < n; i++) dx[i] = a * g[i] + b * ((x[i] - hi) - lo) + c;
     }
 }
@@ -248,6 +277,16 @@ static void split_mean(double m, float *hi, float *lo) {
 
 /* ---------------- batch norm ---------------- */
 
+/* a[c] = invstd * weight, b[c] = bias: the forward's affine map. */
+static void affine_coefficients(ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *bias,
+                                const ie_tensor *save_invstd, float *coef) {
+    const float *invstd = ie_f32(save_invstd);
+    for (int64_t c = 0; c < sh.c; c++) {
+        coef[c] = invstd[c] * opt(weight, c, 1.0f);
+        coef[sh.c + c] = opt(bias, c, 0.0f);
+    }
+}
+
 /* y = ((x - hi) - lo) * (invstd * weight) + bias per channel: the forward's
  * last pass, and the whole of batch_apply (so a recomputed output equals the
  * forward's bit for bit). */
@@ -256,11 +295,8 @@ static ie_status apply_affine(const layout *l, const ie_tensor *x, ie_norm_shape
                               bool relu, ie_tensor *y) {
     float *coef = malloc((size_t)(2 * (sh.c ? sh.c : 1)) * sizeof *coef); /* a[C], b[C] */
     if (!coef) return ie_error_set(IE_ERR_NOMEM, "batch_norm: out of memory for the channel coefficients");
-    const float *mean = ie_f32(save_mean), *invstd = ie_f32(save_invstd);
-    for (int64_t c = 0; c < sh.c; c++) {
-        coef[c] = invstd[c] * opt(weight, c, 1.0f);
-        coef[sh.c + c] = opt(bias, c, 0.0f);
-    }
+    const float *mean = ie_f32(save_mean);
+    affine_coefficients(sh, weight, bias, save_invstd, coef);
     pass_job j = {.l = *l, .x = ie_f32(x), .out = ie_f32(y), .mu = mean, .mu_lo = mean + sh.c, .a = coef,
                   .b = coef + sh.c};
     run(l, relu ? task_affine_relu : task_affine, &j);
@@ -268,12 +304,10 @@ static ie_status apply_affine(const layout *l, const ie_tensor *x, ie_norm_shape
     return IE_OK;
 }
 
-static ie_status cpu_batch_forward(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
-                                   const ie_tensor *weight, const ie_tensor *bias, ie_tensor *running_mean,
-                                   ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
-                                   float momentum, float eps, ie_tensor *y, ie_tensor *save_mean,
-                                   ie_tensor *save_invstd) {
-    (void)ctx;
+static ie_status batch_forward(const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
+                               const ie_tensor *bias, ie_tensor *running_mean, ie_tensor *running_var,
+                               ie_tensor *num_batches_tracked, bool training, float momentum, float eps,
+                               bool relu, ie_tensor *y, ie_tensor *save_mean, ie_tensor *save_invstd) {
     layout l = layout_channels(sh);
     double *partial;
     float *coef; /* a[C], b[C] */
@@ -308,7 +342,29 @@ static ie_status cpu_batch_forward(ie_device_ctx *ctx, const ie_tensor *x, ie_no
     }
     free(partial);
     free(coef);
-    return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, false, y);
+    return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, relu, y);
+}
+
+static ie_status cpu_batch_forward(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                                   const ie_tensor *weight, const ie_tensor *bias, ie_tensor *running_mean,
+                                   ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
+                                   float momentum, float eps, ie_tensor *y, ie_tensor *save_mean,
+                                   ie_tensor *save_invstd) {
+    (void)ctx;
+    return batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked, training, momentum,
+                         eps, false, y, save_mean, save_invstd);
+}
+
+/* task_affine_relu computes relu's x > 0 ? x : 0 on task_affine's value, so
+ * this is batch_forward and the relu kernel, one pass over y fewer. */
+static ie_status cpu_batch_forward_relu(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh,
+                                        const ie_tensor *weight, const ie_tensor *bias, ie_tensor *running_mean,
+                                        ie_tensor *running_var, ie_tensor *num_batches_tracked, bool training,
+                                        float momentum, float eps, ie_tensor *y, ie_tensor *save_mean,
+                                        ie_tensor *save_invstd) {
+    (void)ctx;
+    return batch_forward(x, sh, weight, bias, running_mean, running_var, num_batches_tracked, training, momentum,
+                         eps, true, y, save_mean, save_invstd);
 }
 
 static ie_status cpu_batch_apply(ie_device_ctx *ctx, const ie_tensor *x, ie_norm_shape sh, const ie_tensor *weight,
@@ -319,20 +375,41 @@ static ie_status cpu_batch_apply(ie_device_ctx *ctx, const ie_tensor *x, ie_norm
     return apply_affine(&l, x, sh, weight, bias, save_mean, save_invstd, relu, y);
 }
 
-static ie_status cpu_batch_backward(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
-                                    ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *save_mean,
-                                    const ie_tensor *save_invstd, bool training, ie_tensor *dx,
-                                    ie_tensor *dweight, ie_tensor *dbias) {
-    (void)ctx;
+/* relu: dy is the gradient of relu(y), y = the forward's affine map (bias
+ * used only then).  Its masked copy, the gradient of y, is written to dx
+ * (or to scratch when dx is not wanted) together with the sums, and dx is
+ * then computed over it in place. */
+static ie_status batch_backward(const ie_tensor *x, const ie_tensor *dy, ie_norm_shape sh, const ie_tensor *weight,
+                                const ie_tensor *bias, const ie_tensor *save_mean, const ie_tensor *save_invstd,
+                                bool relu, bool training, ie_tensor *dx, ie_tensor *dweight, ie_tensor *dbias) {
     layout l = layout_channels(sh);
     bool need_sums = training || dweight || dbias;
+    if (relu && !dx && !need_sums) return IE_OK;
     double *partial;
     float *coef; /* a[C], b[C], c[C] */
     IE_TRY(scratch("batch_norm backward", need_sums ? (size_t)(2 * l.units * l.chunks) : 0,
                    (size_t)(3 * sh.c), &partial, &coef));
     const float *mean = ie_f32(save_mean), *invstd = ie_f32(save_invstd);
     pass_job j = {.x = ie_f32(x), .g = ie_f32(dy), .mu = mean, .mu_lo = mean + sh.c, .partial = partial};
-    if (need_sums) run(&l, task_grad_sums, &j);
+    float *masked = NULL; /* owned scratch for the masked gradient when dx is NULL */
+    if (relu) {
+        float *gm = dx ? ie_f32(dx) : (masked = malloc((size_t)(x->numel ? x->numel : 1) * sizeof *masked));
+        if (!gm) {
+            free(partial);
+            free(coef);
+            return ie_error_set(IE_ERR_NOMEM, "batch_norm_relu backward: out of memory for %lld floats of scratch",
+                                (long long)x->numel);
+        }
+        affine_coefficients(sh, weight, bias, save_invstd, coef);
+        j.out = gm;
+        j.a = coef;
+        j.b = coef + sh.c;
+        if (!need_sums) j.partial = NULL;
+        run(&l, task_relu_grad_sums, &j);
+        j.g = gm;
+    } else if (need_sums) {
+        run(&l, task_grad_sums, &j);
+    }
     for (int64_t c = 0; c < sh.c; c++) {
         double t[2] = {0, 0}; /* sum dy, sum dy * (x - mean) */
         if (need_sums) unit_total(&l, partial, c, t);
@@ -350,9 +427,26 @@ static ie_status cpu_batch_backward(ie_device_ctx *ctx, const ie_tensor *x, cons
         j.c = coef + 2 * sh.c;
         run(&l, task_grad_input, &j);
     }
+    free(masked);
     free(partial);
     free(coef);
     return IE_OK;
+}
+
+static ie_status cpu_batch_backward(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                    ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *save_mean,
+                                    const ie_tensor *save_invstd, bool training, ie_tensor *dx,
+                                    ie_tensor *dweight, ie_tensor *dbias) {
+    (void)ctx;
+    return batch_backward(x, dy, sh, weight, NULL, save_mean, save_invstd, false, training, dx, dweight, dbias);
+}
+
+static ie_status cpu_batch_relu_backward(ie_device_ctx *ctx, const ie_tensor *x, const ie_tensor *dy,
+                                         ie_norm_shape sh, const ie_tensor *weight, const ie_tensor *bias,
+                                         const ie_tensor *save_mean, const ie_tensor *save_invstd, bool training,
+                                         ie_tensor *dx, ie_tensor *dweight, ie_tensor *dbias) {
+    (void)ctx;
+    return batch_backward(x, dy, sh, weight, bias, save_mean, save_invstd, true, training, dx, dweight, dbias);
 }
 
 /* ---------------- synchronised batch norm (cpu_sync_norm.h) ---------------- */
@@ -509,6 +603,8 @@ const struct ie_norm_kernels ie_cpu_norm_kernels = {
     .batch_forward = cpu_batch_forward,
     .batch_apply = cpu_batch_apply,
     .batch_backward = cpu_batch_backward,
+    .batch_forward_relu = cpu_batch_forward_relu,
+    .batch_relu_backward = cpu_batch_relu_backward,
     .group_forward = cpu_group_forward,
     .group_backward = cpu_group_backward,
 };
