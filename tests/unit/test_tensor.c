@@ -60,15 +60,15 @@ static size_t resident_pages(const void *p, size_t n) {
 }
 
 /* Idle cached blocks give their pages back rather than raise the process's
- * peak: two 4 MiB tensors freed, then a 12 MiB one (too large to reuse
- * them): the 12 MiB high-water mark of tensors in use is what the process
- * holds, not 20 MiB.  The blocks stay cached, so the repeated pattern still
+ * peak: two 8 MiB tensors freed, then a 24 MiB one (too large to reuse
+ * them): the 24 MiB high-water mark of tensors in use is what the process
+ * holds, not 40 MiB.  The blocks stay cached, so the repeated pattern still
  * calls no allocator. */
 static void test_allocator_high_water(void) {
-    const int64_t small[1] = {1 << 20}, large[1] = {3 << 20}; /* floats: 4 and 12 MiB */
+    const int64_t small[1] = {2 << 20}, large[1] = {6 << 20}; /* floats: 8 and 24 MiB */
     ie_memory_stats before, after, at_peak;
     ie_memory_get_stats(&before);
-    CHECK(before.peak_in_use < ((size_t)12 << 20), "runs before larger tensors set the high-water mark");
+    CHECK(before.peak_in_use < ((size_t)24 << 20), "runs before larger tensors set the high-water mark");
     for (int round = 0; round < 3; round++) {
         if (round == 2) ie_memory_get_stats(&before);
         ie_tensor *a = NULL, *b = NULL, *c = NULL;
@@ -79,14 +79,14 @@ static void test_allocator_high_water(void) {
         const void *pa = ie_tensor_data(a);
         ie_tensor_release(a);
         ie_tensor_release(b);
-        CHECK(resident_pages(pa, (size_t)4 << 20) > 0, "a freshly freed block keeps its pages");
+        CHECK(resident_pages(pa, (size_t)8 << 20) > 0, "a freshly freed block keeps its pages");
         CHECK_OK(ie_tensor_empty(IE_F32, 1, large, IE_CPU, &c));
         ie_memory_get_stats(&at_peak);
         CHECK(at_peak.bytes_in_use + at_peak.cached_resident <= at_peak.peak_in_use,
               "round %d: %zu bytes in use + %zu idle holding pages pass the high-water mark %zu", round,
               at_peak.bytes_in_use, at_peak.cached_resident, at_peak.peak_in_use);
-        CHECK(resident_pages(pa, (size_t)4 << 20) == 0, "round %d: the idle 4 MiB block still holds %zu pages", round,
-              resident_pages(pa, (size_t)4 << 20));
+        CHECK(resident_pages(pa, (size_t)8 << 20) == 0, "round %d: the idle 8 MiB block still holds %zu pages", round,
+              resident_pages(pa, (size_t)8 << 20));
         CHECK_OK(ie_tensor_fill(c, 3.0f));
         ie_tensor_release(c);
     }
@@ -98,7 +98,7 @@ static void test_allocator_high_water(void) {
     ie_tensor *a = NULL;
     CHECK_OK(ie_tensor_empty(IE_F32, 1, small, IE_CPU, &a));
     CHECK_OK(ie_tensor_fill(a, 5.0f));
-    CHECK(ie_f32(a)[0] == 5.0f && ie_f32(a)[(1 << 20) - 1] == 5.0f, "a reused block holds what was written");
+    CHECK(ie_f32(a)[0] == 5.0f && ie_f32(a)[(2 << 20) - 1] == 5.0f, "a reused block holds what was written");
     ie_tensor_release(a);
 }
 
