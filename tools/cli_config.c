@@ -118,6 +118,10 @@ ie_status ie_cli_model_config(ie_config *cfg, int argc, char **argv) {
     return is_file(path) ? ie_config_add_file(cfg, path) : IE_OK;
 }
 
+bool ie_cli_names_config(int argc, char **argv) {
+    return has_flag(argc, argv, "--config") || has_flag(argc, argv, "--resume") || model_flag(argc, argv) != NULL;
+}
+
 ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest) {
     char dir[PATH_MAX];
     IE_TRY(ie_cli_config_dir(dir, sizeof dir));

@@ -3,6 +3,7 @@
 #ifndef IE_TOOLS_CLI_CONFIG_H
 #define IE_TOOLS_CLI_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "innereye/config.h"
@@ -13,6 +14,9 @@
  * go to rest (room for argc pointers).  Fails with IE_ERR_INVALID_ARG and the
  * message "give --config FILE or --model NAME" when neither is there. */
 ie_status ie_cli_config(int argc, char **argv, ie_config *cfg, int *n_rest, char **rest);
+
+/* Whether argv names what to train: --config, --model or --resume. */
+bool ie_cli_names_config(int argc, char **argv);
 
 /* The config of the model --model names in argv: configs/<model_name>.json
  * of a built-in model (nothing when there is none), or the config beside a

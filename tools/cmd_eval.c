@@ -477,9 +477,10 @@ int ie_cmd_eval(int argc, char **argv) {
     /* "--out mine_eval/": the paths below read mine_eval/metrics.csv. */
     char folders[3][4096];
     const char **given[] = {&pred, &truth, &out};
+    const char *option[] = {"--pred", "--truth", "--out"};
     for (int k = 0; k < 3; k++) {
         if (ie_path_format(folders[k], sizeof folders[k], "%s", *given[k]) != IE_OK) {
-            fprintf(stderr, "innereye eval: %s\n", ie_error_message());
+            fprintf(stderr, "innereye eval: %s %s\n", option[k], ie_error_message());
             return 2;
         }
         ie_path_trim_slashes(folders[k]);

@@ -122,8 +122,13 @@ static int train(int argc, char **argv, ie_config *cfg, char **rest, ie_comm *co
     ie_train_request req = {.comm = comm, .tasks = &ie_all_tasks};
     int n_rest = 0;
     /* A config that cannot be read is one message (the file, what is wrong),
-     * not the usage text: the command line itself was understood. */
-    if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) return fail("", 2);
+     * not the usage text: the command line itself was understood.  One that
+     * names nothing to train gets the usage too. */
+    if (ie_cli_config(argc, argv, cfg, &n_rest, rest) != IE_OK) {
+        int rc = fail("", 2);
+        if (!ie_cli_names_config(argc, argv)) ie_cli_usage("train", stderr);
+        return rc;
+    }
     for (int i = 0; i < n_rest; i++) {
         const char *a = rest[i];
         if (!strcmp(a, "--stop-after-epochs") && i + 1 < n_rest) req.stop_after_epochs = atoi(rest[++i]);
