@@ -204,6 +204,38 @@ static ie_status summarise(const run *r, cJSON *root, const char *const *channel
         if (k > 0) cJSON_AddNumberToObject(o, "mean_components", present ? comps / present : 0);
         cJSON_AddItemToArray(classes, o);
     }
+    /* Class layout: for each pair of foreground classes a < b, along each
+     * axis, in how many of the cases holding both b's centroid lies after
+     * a's (larger voxel index), before it, and the mean offset b - a in
+     * voxels.  The plan keeps mirroring off an axis along which the classes
+     * keep their order (docs/planning.md, "Mirroring"). */
+    cJSON *order = cJSON_AddArrayToObject(sum, "class_order");
+    for (int a = 1; a < n_labels; a++)
+        for (int b = a + 1; b < n_labels; b++) {
+            double after[3] = {0}, before[3] = {0}, offset[3] = {0};
+            int both = 0;
+            for (int i = 0; i < n; i++) {
+                if (a >= c[i].n_labels || b >= c[i].n_labels || !c[i].class_voxels[a] || !c[i].class_voxels[b])
+                    continue;
+                both++;
+                for (int x = 0; x < 3; x++) {
+                    double d = c[i].centroid[b][x] - c[i].centroid[a][x];
+                    after[x] += d > 0;
+                    before[x] += d < 0;
+                    offset[x] += d;
+                }
+            }
+            if (!both) continue;
+            for (int x = 0; x < 3; x++) offset[x] /= both;
+            cJSON *o = cJSON_CreateObject();
+            int pair[2] = {a, b};
+            cJSON_AddItemToObject(o, "classes", cJSON_CreateIntArray(pair, 2));
+            cJSON_AddNumberToObject(o, "cases", both);
+            cJSON_AddItemToObject(o, "b_after_a_xyz", numbers(after, 3));
+            cJSON_AddItemToObject(o, "b_before_a_xyz", numbers(before, 3));
+            cJSON_AddItemToObject(o, "mean_offset_xyz", numbers(offset, 3));
+            cJSON_AddItemToArray(order, o);
+        }
     /* Orientations, in order of first appearance. */
     cJSON *orient = cJSON_AddObjectToObject(sum, "orientations");
     for (int i = 0; i < n; i++) {
@@ -280,6 +312,9 @@ static cJSON *case_json(const fp_case *c, int n_ch) {
     }
     cJSON_AddItemToObject(o, "class_voxels", numbers(vox, c->n_labels));
     cJSON_AddItemToObject(o, "components", numbers(comps, c->n_labels));
+    cJSON *centroids = cJSON_AddArrayToObject(o, "class_centroids_xyz");
+    for (int k = 0; k < c->n_labels; k++)
+        cJSON_AddItemToArray(centroids, c->class_voxels[k] ? numbers(c->centroid[k], 3) : cJSON_CreateNull());
     return o;
 }
 

@@ -5,8 +5,10 @@
  * Per case: grid size and spacing (x, y, z, as ITK reports them), the
  * orientation code, per image channel the intensity statistics over the
  * foreground (label > 0: percentiles 0.5 / 50 / 99.5, mean, population std,
- * min, max), the voxel count and volume of every class and the number of
- * 6-connected components of each foreground class.
+ * min, max), the voxel count and volume of every class, its centroid (mean
+ * voxel index) and the number of 6-connected components of each foreground
+ * class.  The summary counts, for each pair of foreground classes, along
+ * which axes they keep one order (the plan's mirroring rule).
  *
  * Dataset intensities, as nnU-Net: from each case a fixed number of
  * foreground voxels is drawn with replacement, and the statistics of all

@@ -52,17 +52,26 @@ static void fail(fp_case *c, ie_status st, const char *msg) {
     c->error = strdup(msg);
 }
 
-/* Label statistics: voxels per value and 6-connected components per value.
- * Components are numbered in raster order of their first voxel, so a voxel
- * holding the next unseen number starts a component of its own value. */
+/* Label statistics: voxels per value, the centroid of each value (sums in
+ * double, raster order) and 6-connected components per value.  Components
+ * are numbered in raster order of their first voxel, so a voxel holding the
+ * next unseen number starts a component of its own value. */
 static ie_status measure_labels(fp_case *c, const uint8_t *map, const int64_t dhw[3]) {
     int64_t n = dhw[0] * dhw[1] * dhw[2];
     int top = 0;
-    for (int64_t i = 0; i < n; i++) {
-        c->class_voxels[map[i]]++;
-        if (map[i] > top) top = map[i];
-    }
+    for (int64_t z = 0, i = 0; z < dhw[0]; z++)
+        for (int64_t y = 0; y < dhw[1]; y++)
+            for (int64_t x = 0; x < dhw[2]; x++, i++) {
+                double *sum = c->centroid[map[i]];
+                c->class_voxels[map[i]]++;
+                sum[0] += (double)x;
+                sum[1] += (double)y;
+                sum[2] += (double)z;
+                if (map[i] > top) top = map[i];
+            }
     c->n_labels = top + 1;
+    for (int k = 0; k < c->n_labels; k++)
+        for (int a = 0; c->class_voxels[k] && a < 3; a++) c->centroid[k][a] /= (double)c->class_voxels[k];
     c->n_foreground = n - c->class_voxels[0];
     int32_t *labels = malloc((size_t)n * sizeof *labels), count = 0, next = 1;
     if (!labels) return ie_error_set(IE_ERR_NOMEM, "out of memory for the components of %lld voxels", (long long)n);

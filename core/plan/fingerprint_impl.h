@@ -20,6 +20,7 @@ typedef struct fp_case {
     int n_labels;                            /* largest label value + 1 */
     int64_t class_voxels[IE_FP_MAX_CLASSES];
     int32_t components[IE_FP_MAX_CLASSES];
+    double centroid[IE_FP_MAX_CLASSES][3];   /* mean voxel index (x, y, z) of each present class */
     ie_status status;
     char *error;                             /* set when status != IE_OK */
 } fp_case;

@@ -39,6 +39,25 @@ assert d['channels'] == [{'name': 'image', 'modality': 'MR'}], d['channels']
 assert d['summary']['orientations'] == {'RAS': 12}, d['summary']['orientations']
 assert [c['flagged'] for c in d['checks'] if c['check'] == 'anisotropy'] == [False]
 "
+# The class layout against nibabel + numpy: each case's centroids, the
+# summary's order counts, and the plan's mirroring rule restated (no flip
+# along an axis where the classes keep one order in >= 95% of >= 10 cases).
+check "... class centroids and order as numpy finds them" /usr/bin/python3 -c "
+import json, nibabel as nib, numpy as np
+d = json.load(open('$out/fp1.json'))
+after, before = np.zeros(3), np.zeros(3)
+for c in d['cases']:
+    lab = np.asarray(nib.load('$out/labels/' + c['subject'] + '.nii.gz').dataobj)  # x, y, z
+    cent = [np.argwhere(lab == k).mean(0) for k in (1, 2)]
+    for k in (1, 2):
+        assert np.allclose(c['class_centroids_xyz'][k], cent[k - 1], rtol=0, atol=1e-9), (c['subject'], k)
+    after += cent[1] > cent[0]
+    before += cent[1] < cent[0]
+o = d['summary']['class_order']
+assert len(o) == 1 and o[0]['classes'] == [1, 2] and o[0]['cases'] == 12, o
+assert o[0]['b_after_a_xyz'] == list(after) and o[0]['b_before_a_xyz'] == list(before), (o, after, before)
+json.dump([a for a in range(3) if max(after[2 - a], before[2 - a]) < 0.95 * 12], open('$out/flips.json', 'w'))
+"
 
 "$innereye" plan "$out/fp1.json" --memory 8000 --time-budget 30 --classes background,anterior,posterior \
   --out "$out/plan.json" > /dev/null
@@ -56,6 +75,7 @@ assert p['data']['normalization'] == 'SimpleNorm'
 d = p['model']['params']['depth']
 assert p['model']['params']['pool_axes'] == [d, d, d]
 assert 'train.epochs' in p['plan']['why'] and 'data.crop_size' in p['plan']['why']
+assert p['data']['flip_axes'] == json.load(open('$out/flips.json')), (p['data']['flip_axes'], p['plan']['why']['data.flip_axes'])
 "
 # --gflops measure: the measured figure is printed and recorded, and giving it
 # as --gflops N plans the same config (only plan.why/inputs say where it came from).

@@ -345,6 +345,113 @@ static void anisotropic_ct(void) {
     free(gpu);
 }
 
+/* Case i of the class-layout dataset: 16^3 voxels at 1 mm, class 1 a 4^3
+ * box at z 4-7, y 2-5; class 2 a 4^3 box at y 9-12 (after class 1 along y
+ * in every case), z 8-11 except case 11's at z 0-3 (after along z in 11 of
+ * 12), and along x on alternate sides (6 and 6). */
+static void write_layout_case(FILE *csv, int i) {
+    int64_t shape[3] = {16, 16, 16};
+    ie_tensor *img = NULL, *lab = NULL;
+    CHECK_OK(ie_tensor_zeros(IE_F32, 3, shape, IE_CPU, &img));
+    CHECK_OK(ie_tensor_zeros(IE_U8, 3, shape, IE_CPU, &lab));
+    float *x = ie_tensor_data(img);
+    uint8_t *y = ie_tensor_data(lab);
+    int w1 = i % 2 ? 9 : 2, w2 = i % 2 ? 2 : 9, d2 = i == 11 ? 0 : 8;
+    for (int d = 0; d < 16; d++)
+        for (int h = 0; h < 16; h++)
+            for (int w = 0; w < 16; w++) {
+                int64_t k = ((int64_t)d * 16 + h) * 16 + w;
+                bool one = d >= 4 && d < 8 && h >= 2 && h < 6 && w >= w1 && w < w1 + 4;
+                bool two = d >= d2 && d < d2 + 4 && h >= 9 && h < 13 && w >= w2 && w < w2 + 4;
+                y[k] = one ? 1 : two ? 2 : 0;
+                x[k] = 100.0f + 10.0f * y[k] + (float)((d + h + w + i) % 5);
+            }
+    ie_image_geometry g;
+    CHECK_OK(ie_image_geometry_from_shape(3, shape, &g));
+    char ip[512], lp[512];
+    snprintf(ip, sizeof ip, "%s/layout_img_%d.nii.gz", tmpdir, i);
+    snprintf(lp, sizeof lp, "%s/layout_seg_%d.nii.gz", tmpdir, i);
+    CHECK_OK(ie_image_write(ip, img, &g));
+    CHECK_OK(ie_image_write(lp, lab, &g));
+    fprintf(csv, "case%d,layout_img_%d.nii.gz,image\ncase%d,layout_seg_%d.nii.gz,label\n", i, i, i, i);
+    ie_tensor_release(img);
+    ie_tensor_release(lab);
+}
+
+/* The plan's flip axes of a fingerprint, as a string like "0 2". */
+static void flips_of(const char *plan_json, char *out, size_t cap) {
+    cJSON *p = cJSON_Parse(plan_json);
+    const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "data"), "flip_axes");
+    out[0] = '\0';
+    for (int k = 0; k < cJSON_GetArraySize(f); k++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%d", k ? " " : "", cJSON_GetArrayItem(f, k)->valueint);
+    cJSON_Delete(p);
+}
+
+/* Mirroring (docs/planning.md, data.flip_axes): no mirroring along an axis
+ * where two foreground classes keep their order in at least 95% of at least
+ * 10 cases holding both; the fingerprint's centroids and counts are checked
+ * against the boxes written above. */
+static void class_layout(void) {
+    char all[512], nine[512];
+    snprintf(all, sizeof all, "%s/layout.csv", tmpdir);
+    snprintf(nine, sizeof nine, "%s/layout9.csv", tmpdir);
+    FILE *a = fopen(all, "w"), *b = fopen(nine, "w");
+    fprintf(a, "subject,filePath,channel\n");
+    fprintf(b, "subject,filePath,channel\n");
+    for (int i = 0; i < 12; i++) {
+        write_layout_case(a, i);
+        if (i < 9) fprintf(b, "case%d,layout_img_%d.nii.gz,image\ncase%d,layout_seg_%d.nii.gz,label\n", i, i, i, i);
+    }
+    fclose(a);
+    fclose(b);
+    char *fp = fingerprint(all, 2);
+    cJSON *f = cJSON_Parse(fp);
+    /* Case 0: class 1 spans x 2-5, y 2-5, z 4-7: centroid 3.5, 3.5, 5.5. */
+    const cJSON *c0 = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(f, "cases"), 0), "class_centroids_xyz"), 1);
+    CHECK(cJSON_GetArraySize(c0) == 3 && cJSON_GetArrayItem(c0, 0)->valuedouble == 3.5 &&
+              cJSON_GetArrayItem(c0, 1)->valuedouble == 3.5 && cJSON_GetArrayItem(c0, 2)->valuedouble == 5.5,
+          "case 0, class 1: centroid (3.5, 3.5, 5.5) expected");
+    const cJSON *order = cJSON_GetObjectItem(cJSON_GetObjectItem(f, "summary"), "class_order");
+    const cJSON *pair = cJSON_GetArrayItem(order, 0);
+    const cJSON *after = cJSON_GetObjectItem(pair, "b_after_a_xyz"), *before = cJSON_GetObjectItem(pair, "b_before_a_xyz");
+    CHECK(cJSON_GetArraySize(order) == 1 && cJSON_GetObjectItem(pair, "cases")->valueint == 12 &&
+              cJSON_GetArrayItem(after, 0)->valueint == 6 && cJSON_GetArrayItem(after, 1)->valueint == 12 &&
+              cJSON_GetArrayItem(after, 2)->valueint == 11 && cJSON_GetArrayItem(before, 0)->valueint == 6 &&
+              cJSON_GetArrayItem(before, 1)->valueint == 0 && cJSON_GetArrayItem(before, 2)->valueint == 1,
+          "class_order: 12 cases, after x/y/z 6/12/11, before 6/0/1");
+    char *p = plan(fp, 8000, false), flips[32];
+    flips_of(p, flips, sizeof flips);
+    CHECK(!strcmp(flips, "0 2"), "12 cases, classes ordered along y: flip_axes [%s], want [0 2] (D, W)", flips);
+    cJSON *pj = cJSON_Parse(p);
+    const char *why = cJSON_GetStringValue(at(pj, "plan", "why", "data.flip_axes"));
+    CHECK(why && strstr(why, "Not mirrored along H (y): 'class_2' after 'class_1' in 12 of the 12 cases"),
+          "plan.why must name the axis and the counts: %s", why ? why : "(none)");
+    cJSON_Delete(pj);
+    free(p);
+    /* z: 11 of 12 (92%) is below 95%: mirrored. 9 cases are too few to say
+     * anything: every axis mirrored. */
+    char *fp9 = fingerprint(nine, 1), *p9 = plan(fp9, 8000, false);
+    flips_of(p9, flips, sizeof flips);
+    CHECK(!strcmp(flips, "0 1 2"), "9 cases holding both classes: flip_axes [%s], want every axis", flips);
+    /* A fingerprint without class_order (an older one): every axis, said so. */
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(f, "summary"), "class_order");
+    char *old = cJSON_PrintUnformatted(f), *p_old = plan(old, 8000, false);
+    flips_of(p_old, flips, sizeof flips);
+    pj = cJSON_Parse(p_old);
+    why = cJSON_GetStringValue(at(pj, "plan", "why", "data.flip_axes"));
+    CHECK(!strcmp(flips, "0 1 2") && why && strstr(why, "no summary.class_order"),
+          "a fingerprint without class_order: every axis, and the why says so (%s)", flips);
+    cJSON_Delete(pj);
+    cJSON_Delete(f);
+    free(fp);
+    free(fp9);
+    free(p9);
+    free(old);
+    free(p_old);
+}
+
 static int ct_spleen(void) {
     const char *img = IE_SHARED_DATA_DIR "/ct_spleen/image.nii.gz";
     if (access(img, R_OK) != 0) return 0;
@@ -377,6 +484,7 @@ int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     rules();
     anisotropic_ct();
+    class_layout();
     if (!ct_spleen()) printf("ct_spleen skipped: no ../shared/data\n");
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
