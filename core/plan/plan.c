@@ -188,9 +188,14 @@ static const char *choose_patch(ie_plan_net *net, const double spacing_dhw[3], c
     return limit;
 }
 
-/* nnU-Net's training transforms (nnUNetTrainer.get_training_transforms), each
- * probability written out so that the plan shows the whole recipe. */
-static void add_augmentations(cJSON *aug, bool aniso) {
+/* nnU-Net's training transforms (nnUNetTrainer.get_training_transforms) at
+ * its ranges, each probability written out so that the plan shows the whole
+ * recipe.  The probabilities are nnU-Net's times `strength` (see
+ * augmentation_strength). */
+/* p * strength to 6 decimals, so the plan shows 0.009, not 0.009000000000000001. */
+static double scaled(double p, double strength) { return round(p * strength * 1e6) / 1e6; }
+
+static void add_augmentations(cJSON *aug, bool aniso, double strength) {
     /* nnU-Net v2's rotation_for_DA: 30 degrees about each axis, or, for thick
      * slices (its "dummy 2D" augmentation), any in-plane angle; its scaling
      * 0.7-1.4 (roughly symmetric about 1, so its direction convention does
@@ -198,24 +203,24 @@ static void add_augmentations(cJSON *aug, bool aniso) {
     double rot[3] = {aniso ? 180 : 30, aniso ? 0 : 30, aniso ? 0 : 30}, scale[2] = {0.7, 1.4}, gamma[2] = {0.7, 1.5};
     double noise[2] = {0, 0.1}, blur[2] = {0.5, 1}, factor[2] = {0.75, 1.25}, zoom[2] = {0.5, 1};
     cJSON_AddItemToObject(aug, "rotate_degrees", cJSON_CreateDoubleArray(rot, 3));
-    cJSON_AddNumberToObject(aug, "rotate_probability", 0.2);
+    cJSON_AddNumberToObject(aug, "rotate_probability", scaled(0.2, strength));
     cJSON_AddItemToObject(aug, "scale_range", cJSON_CreateDoubleArray(scale, 2));
-    cJSON_AddNumberToObject(aug, "scale_probability", 0.2);
+    cJSON_AddNumberToObject(aug, "scale_probability", scaled(0.2, strength));
     cJSON_AddItemToObject(aug, "noise_std", cJSON_CreateDoubleArray(noise, 2));
-    cJSON_AddNumberToObject(aug, "noise_probability", 0.1);
+    cJSON_AddNumberToObject(aug, "noise_probability", scaled(0.1, strength));
     cJSON_AddItemToObject(aug, "blur_sigma", cJSON_CreateDoubleArray(blur, 2));
-    cJSON_AddNumberToObject(aug, "blur_probability", 0.2);
+    cJSON_AddNumberToObject(aug, "blur_probability", scaled(0.2, strength));
     cJSON_AddNumberToObject(aug, "blur_channel_probability", 0.5);
     cJSON_AddItemToObject(aug, "brightness_range", cJSON_CreateDoubleArray(factor, 2));
-    cJSON_AddNumberToObject(aug, "brightness_probability", 0.15);
+    cJSON_AddNumberToObject(aug, "brightness_probability", scaled(0.15, strength));
     cJSON_AddItemToObject(aug, "contrast_range", cJSON_CreateDoubleArray(factor, 2));
-    cJSON_AddNumberToObject(aug, "contrast_probability", 0.15);
+    cJSON_AddNumberToObject(aug, "contrast_probability", scaled(0.15, strength));
     cJSON_AddItemToObject(aug, "lowres_zoom", cJSON_CreateDoubleArray(zoom, 2));
-    cJSON_AddNumberToObject(aug, "lowres_probability", 0.25);
+    cJSON_AddNumberToObject(aug, "lowres_probability", scaled(0.25, strength));
     cJSON_AddNumberToObject(aug, "lowres_channel_probability", 0.5);
     cJSON_AddItemToObject(aug, "gamma_range", cJSON_CreateDoubleArray(gamma, 2));
-    cJSON_AddNumberToObject(aug, "gamma_invert_probability", 0.1);
-    cJSON_AddNumberToObject(aug, "gamma_probability", 0.3);
+    cJSON_AddNumberToObject(aug, "gamma_invert_probability", scaled(0.1, strength));
+    cJSON_AddNumberToObject(aug, "gamma_probability", scaled(0.3, strength));
     cJSON_AddBoolToObject(aug, "gamma_retain_stats", true);
     /* batchgenerators' elastic deformation at nnU-Net v1's ranges, off as in
      * nnU-Net's default trainers (v1's nnUNetTrainerV2 sets do_elastic False,
@@ -228,6 +233,16 @@ static void add_augmentations(cJSON *aug, bool aniso) {
     cJSON_AddNumberToObject(aug, "elastic_probability", 0);
     cJSON_AddItemToObject(aug, "elastic_axes", ints(aniso ? axes + 1 : axes, aniso ? 2 : 3));
 }
+
+/* How much of nnU-Net's augmentation a plan of `epochs` epochs gets: its
+ * probabilities times epochs / 1000, all of them at nnU-Net's 1000 epochs.
+ * Augmentation is regularisation: it pays when a run is long enough to
+ * overfit (nnU-Net: 1000 epochs of 250 steps) and slows a short one, which
+ * underfits instead.  Measured on the hippocampus (docs/results.md): 45
+ * epochs at nnU-Net's probabilities ended at training loss 0.081 against
+ * validation loss 0.087 (no overfitting to regularise) and a held-out Dice
+ * below the unaugmented hand-tuned config's. */
+static double augmentation_strength(int epochs) { return epochs >= MAX_EPOCHS ? 1.0 : (double)epochs / MAX_EPOCHS; }
 
 /* nnU-Net's optimiser when the budget allows its 1000 epochs; else Adam. */
 /* Mirroring: nnU-Net mirrors along every axis.  Where two foreground
@@ -479,18 +494,7 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
         "Class-balanced sampling: a third of the crops are centred on a foreground voxel, the classes sharing it "
         "equally, the rest anywhere (nnU-Net's foreground oversampling of 33%%).");
     add_mirroring(&fp, names, data, w);
-    add_augmentations(cJSON_AddObjectToObject(data, "augment"), aniso);
-    why(w, "data.augment",
-        "nnU-Net's training transforms with its probabilities: rotation %s (p 0.2), zoom "
-        "0.7-1.4 (p 0.2), Gaussian noise of std up to 0.1 (p 0.1), Gaussian blur of sigma 0.5-1 voxel (p 0.2, "
-        "each channel 0.5), brightness x 0.75-1.25 (p 0.15), contrast x 0.75-1.25 (p 0.15), simulated low "
-        "resolution at 0.5-1 of the size (p 0.25, each channel 0.5), gamma 0.7-1.5 of the inverted (p 0.1) "
-        "and of the plain intensities (p 0.3), mirroring as data.flip_axes says. Elastic deformation is written out at "
-        "nnU-Net v1's alpha 0-900 and sigma 9-13 voxels%s but off (p 0) as in nnU-Net's default trainers; set "
-        "data.augment.elastic_probability to 0.2 for v1's.",
-        aniso ? "by any angle about D only (in-plane: slices too thick to rotate across)"
-              : "up to 30 degrees about each axis",
-        aniso ? ", in plane only (thick slices)" : "");
+    cJSON *augment = cJSON_AddObjectToObject(data, "augment"); /* filled once the epochs are known */
 
     /* ---- time: steps, epochs, validation ---- */
     double step_s = ie_plan_train_flops(&net, batch) / (gflops * 1e9);
@@ -521,6 +525,22 @@ ie_status ie_plan_make(const ie_plan_options *o, char **json_out) {
         val_s, VALIDATION_SHARE * 100);
     why(w, "train.checkpoint_every", "About ten checkpoints per run.");
     add_optimizer(train, w, epochs);
+    double strength = augmentation_strength(epochs);
+    add_augmentations(augment, aniso, strength);
+    why(w, "data.augment",
+        "nnU-Net's training transforms at its ranges, each with nnU-Net's probability times %g (epochs / %d: "
+        "augmentation regularises a run long enough to overfit, as nnU-Net's %d epochs; a shorter one underfits "
+        "and only learns more slowly with it): rotation %s (p 0.2), zoom 0.7-1.4 (p 0.2), Gaussian noise of std up "
+        "to 0.1 (p 0.1), Gaussian blur of sigma 0.5-1 voxel (p 0.2, each channel 0.5), brightness x 0.75-1.25 "
+        "(p 0.15), contrast x 0.75-1.25 (p 0.15), simulated low resolution at 0.5-1 of the size (p 0.25, each "
+        "channel 0.5), gamma 0.7-1.5 of the inverted (p 0.1) and of the plain intensities (p 0.3); mirroring as "
+        "data.flip_axes says. Elastic deformation is written out at nnU-Net v1's alpha 0-900 and sigma 9-13 "
+        "voxels%s but off (p 0) as in nnU-Net's default trainers; set data.augment.elastic_probability to 0.2 "
+        "for v1's.",
+        strength, MAX_EPOCHS, MAX_EPOCHS,
+        aniso ? "by any angle about D only (in-plane: slices too thick to rotate across)"
+              : "up to 30 degrees about each axis",
+        aniso ? ", in plane only (thick slices)" : "");
     cJSON *loss = cJSON_AddObjectToObject(train, "loss");
     cJSON_AddStringToObject(loss, "name", "Mixture");
     why(w, "train.loss", "Cross-entropy + soft Dice (nnU-Net's DC_and_CE_loss).");

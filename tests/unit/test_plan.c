@@ -201,6 +201,9 @@ static void check_recipe(const cJSON *p, const char *what) {
                   cJSON_GetArrayItem(r, 1)->valuedouble == ranges[i].hi,
               "%s: data.augment.%s must be [%g, %g]", what, ranges[i].key, ranges[i].lo, ranges[i].hi);
     }
+    /* Probabilities: nnU-Net's times epochs / 1000 (all of them at 1000 epochs;
+     * written to 6 decimals). */
+    const double epochs = num(p, "train", "epochs", -1), strength = epochs >= 1000 ? 1 : epochs / 1000;
     static const struct {
         const char *key;
         double p;
@@ -210,12 +213,14 @@ static void check_recipe(const cJSON *p, const char *what) {
                  {"gamma_invert_probability", 0.1}, {"gamma_probability", 0.3},     {"elastic_probability", 0}};
     for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) {
         const cJSON *v = at(p, "data", "augment", probs[i].key);
-        CHECK(cJSON_IsNumber(v) && v->valuedouble == probs[i].p, "%s: data.augment.%s must be %g", what,
-              probs[i].key, probs[i].p);
+        const bool conditional = strstr(probs[i].key, "channel") != NULL; /* per channel, once a transform runs */
+        const double want = conditional ? probs[i].p : probs[i].p * strength;
+        CHECK(cJSON_IsNumber(v) && fabs(v->valuedouble - want) <= 6e-7, "%s: data.augment.%s must be %g (%g epochs)",
+              what, probs[i].key, want, epochs);
     }
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "train"), "deep_supervision")),
           "%s: train.deep_supervision must be on (nnU-Net's)", what);
-    const bool full = num(p, "train", "epochs", -1) == 1000;
+    const bool full = epochs == 1000;
     const char *kind = cJSON_GetStringValue(at(p, "train", "optimizer", "kind"));
     if (full)
         CHECK(kind && !strcmp(kind, "sgd") && at(p, "train", "optimizer", "lr")->valuedouble == 0.01 &&
