@@ -262,6 +262,13 @@ ie_status ie_slurm_submit(const ie_job *job, const ie_slurm_opts *o, FILE *out) 
                     aggregate_path);
         return st;
     }
+    /* Written before anything is submitted: a submission that fails from
+     * here on keeps its folder (to submit by hand, for innereye status). */
+    st = write_record(job->submit_dir, record);
+    if (st != IE_OK) {
+        cJSON_Delete(record);
+        return st;
+    }
     char *argv1[] = {"sbatch", "--parsable", array, tasks_path, NULL};
     st = sbatch(argv1, array_id, sizeof array_id, out);
     if (st == IE_OK) {

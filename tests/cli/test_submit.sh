@@ -6,6 +6,9 @@
 #    it resumes a task with a checkpoint and moves a broken attempt aside;
 #    sweep-aggregate ranks them; status reports a failed task with its log and
 #    resubmit sends that task alone, with a new aggregation after it;
+#  - a submission whose first task fails its checks (data, starting weights)
+#    leaves nothing at the job's path but the data check's list of problems
+#    and submits nothing;
 #  - AzureML: the command of a cross-validation's sweep trial, with the
 #    values AzureML substitutes, trains that fold into the job's output;
 #  - inside an (imitated) AzureML job the metrics are mirrored as an MLflow
@@ -126,6 +129,26 @@ check "a malformed --time is refused" grep -q -- "--time takes Slurm's form HH:M
 check "azureml needs --compute" grep -q -- "give --compute CLUSTER" nocompute.txt
 "$innereye" status outputs/nothing > nostatus.txt 2>&1
 check "status of a run never submitted says so" grep -q "has no run.json and no submission record" nostatus.txt
+
+# Every check before anything is written, as for a local run (cli_run_folder):
+# a submission whose first task fails its checks leaves nothing at the job's
+# path but the data check's list of problems, and submits nothing.
+printf 'subject,filePath,channel\na,nothere.nii.gz,image\na,nothere_label.nii.gz,label\nb,x.nii.gz,image\nb,y.nii.gz,label\nc,z.nii.gz,image\nc,w.nii.gz,label\n' > bad.csv
+bad_data=(--set data.synthetic=false --set data.fallback_synthetic=false --set data.dataset_csv=bad.csv)
+calls=$(wc -l < slurm_calls.log)
+ls -A outputs > before.txt
+"$innereye" submit slurm "${tiny[@]}" "${bad_data[@]}" --cv 2 --set run.name=bad_cv > bad_cv.txt 2>&1
+check "a cross-validation whose data fails the check is refused, exit 1" test $? = 1
+check "... naming the list of problems" grep -q "all are in outputs/bad_cv.data_problems.txt" bad_cv.txt
+"$innereye" submit slurm "${tiny[@]}" "${bad_data[@]}" --set run.name=bad_one --dry-run > bad_one.txt 2>&1
+check "one run whose data fails the check is refused, exit 1" test $? = 1
+"$innereye" submit slurm "${tiny[@]}" --grid model.init_checkpoint=nothere.safetensors,x.safetensors \
+  --set run.name=bad_sw > bad_sw.txt 2>&1
+check "a sweep whose first trial's starting weights are missing is refused, exit 1" test $? = 1
+ls -A outputs > after.txt
+check "... they left their problem lists only: no folder, no staging folder" \
+  test "$(diff before.txt after.txt | grep '^[<>]' | sort | tr '\n' ' ')" = "> bad_cv.data_problems.txt > bad_one.data_problems.txt "
+check "... and submitted nothing" test "$(wc -l < slurm_calls.log)" = "$calls"
 
 # ---- AzureML: a fold's trial command with the values AzureML substitutes ----
 "$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=az --compute cpu --repo "$src" --dry-run > az.txt 2>&1
