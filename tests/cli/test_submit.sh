@@ -5,7 +5,8 @@
 #    SLURM_ARRAY_* variables set), gives the same trials as a local sweep;
 #    it resumes a task with a checkpoint and moves a broken attempt aside;
 #    sweep-aggregate ranks them; status reports a failed task with its log and
-#    resubmit sends that task alone, with a new aggregation after it;
+#    resubmit sends that task alone, with a new aggregation after it; a task
+#    cancelled before it started reads NOT_RUN whatever Slurm still lists;
 #  - a submission whose first task fails its checks (data, starting weights)
 #    leaves nothing at the job's path but the data check's list of problems
 #    and submits nothing;
@@ -94,6 +95,15 @@ check "status follows the resubmitted task (job 102_1) and the running one" \
 check "... RUNNING from squeue" grep -Eq "^2 +trial_2 +RUNNING .* 100_2$" status2.txt
 "$innereye" submit slurm --resubmit outputs/sw --task 2 > refuse2.txt 2>&1
 check "resubmit refuses a running task" grep -q "task 2 is RUNNING (job 100_2): cancel it first" refuse2.txt
+# Cancelled before it started: Slurm forgets such an array element or lists
+# it CANCELLED, by its own timing; status reads NOT_RUN either way, and
+# CANCELLED only for a job whose start line is in the task's log.
+echo "102_1|CANCELLED" > queue
+"$innereye" status outputs/sw > cancelled.txt 2>&1
+check "a task Slurm lists CANCELLED that never started is NOT_RUN" grep -Eq "^1 +trial_1 +NOT_RUN .* 102_1$" cancelled.txt
+echo "== 2026-12-07T20:00:00Z Slurm job 102_1 on node1: $out/outputs/sw/trial_1" >> outputs/sw/trial_1.log
+"$innereye" status outputs/sw > cancelled2.txt 2>&1
+check "... and CANCELLED once it had started" grep -Eq "^1 +trial_1 +CANCELLED .* 102_1$" cancelled2.txt
 rm -f queue
 
 # A cross-validation task moves a broken attempt (no checkpoint) aside.
