@@ -227,7 +227,8 @@ check "... refused for a cross-validation sweep job, saying what works" \
 check "... before anything is written" test ! -e outputs/dpcv
 # Every check before anything is written: a refused submission leaves nothing.
 "$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=nodata --set data.synthetic=false \
-  --set data.dataset_csv=nowhere/dataset.csv --compute cpu-cluster --repo "$src" --dry-run > nodata.txt 2>&1
+  --set data.fallback_synthetic=false --set data.dataset_csv=nowhere/dataset.csv --compute cpu-cluster \
+  --repo "$src" --dry-run > nodata.txt 2>&1
 check "a dataset folder neither here nor given (--data) is refused, leaving nothing" \
   test $? = 1 -a ! -e outputs/nodata -a ! -e outputs/nodata.data_problems.txt
 check "... saying so" grep -q "nowhere does not exist here: give the data as --data" nodata.txt
