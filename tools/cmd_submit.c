@@ -288,13 +288,37 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
     }
     if (spec.n_params && !check_trials(cfg, &spec)) return 2;
 
+    /* Every check before anything is written (core/submit/job_spec.h): the
+     * submission's, the engine's, then the first task's own. */
     ie_job job;
-    if (ie_job_prepare(cfg, spec.n_params ? &spec : NULL, parallel, engine, &job) != IE_OK) {
+    if (ie_job_plan(cfg, spec.n_params ? &spec : NULL, parallel, engine, &job) != IE_OK) {
         fprintf(stderr, "innereye submit: %s\n", ie_error_message());
         return 1;
     }
-    ie_status st;
+    ie_status st = IE_OK;
     char self[4096], cwd[4096], root[4096];
+    static char data_words[IE_AZUREML_MAX_SETS][IE_AZUREML_SET_SIZE];
+    const char *data_sets[IE_AZUREML_MAX_SETS];
+    int n_data = 0;
+    bool data_here = true;
+    if (azureml) {
+        st = repo_root(repo, root, sizeof root);
+        ao.repo = root;
+        ao.dry_run = dry_run;
+        if (st == IE_OK) st = ie_azureml_check(&job, cfg, &ao, data_words, &n_data, &data_here);
+        if (st != IE_OK) {
+            fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
+            return 1;
+        }
+        for (int i = 0; i < n_data; i++) data_sets[i] = data_words[i];
+    }
+    if (data_here) st = ie_job_check_first_task(cfg, &job, &ie_all_tasks, data_sets, n_data);
+    else printf("data: %s is a registered data asset, not on this machine: the job checks it\n", ao.data_asset);
+    if (st == IE_OK) st = ie_job_create(cfg, &job);
+    if (st != IE_OK) {
+        fprintf(stderr, "innereye submit: %s\n", ie_error_message());
+        return 1;
+    }
     if (slurm) {
         ie_self_path(self, sizeof self);
         if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, ".");
@@ -303,12 +327,16 @@ static int submit(const char *engine, bool slurm, bool azureml, int argc, char *
         so.dry_run = dry_run;
         st = ie_slurm_submit(&job, &so, stdout);
     } else {
-        st = repo_root(repo, root, sizeof root);
-        ao.repo = root;
-        ao.dry_run = dry_run;
-        if (st == IE_OK) st = ie_azureml_submit(&job, cfg, &ao, stdout);
+        st = ie_azureml_submit(&job, cfg, &ao, stdout);
     }
     if (st != IE_OK) {
+        /* The engines write submission.json before they submit anything:
+         * without it nothing was submitted, and the folder goes again. */
+        char record[4700];
+        struct stat sb;
+        if (ie_path_format(record, sizeof record, "%s/submission.json", job.submit_dir) == IE_OK &&
+            stat(record, &sb) != 0)
+            ie_job_discard(&job);
         fprintf(stderr, "innereye submit %s: %s\n", engine, ie_error_message());
         return 1;
     }

@@ -19,10 +19,23 @@
 
 /* Largest integer a JSON number (a double) holds exactly. */
 #define IE_CFG_INT_LIMIT 9007199254740992.0
+/* Every integer key has an upper bound: the readers keep counts, sizes and
+ * epochs in C ints, so INT_MAX (2147483647) is the ceiling of any key with
+ * no smaller real limit; a key read as a 64-bit seed goes up to
+ * IE_CFG_INT_LIMIT.  A larger value is refused with the key and the range
+ * instead of wrapping in a cast. */
+#define IE_CFG_INT_MAX 2147483647.0
+#define COUNT(lo) .min = (lo), .max = IE_CFG_INT_MAX
+/* A crop, tile or image axis: 16384 voxels (2^14) at most, so that a
+ * volume's voxel count (2^42 at most) times channels and batch stays far
+ * inside the 64-bit element counts of tensors. */
+#define IE_CFG_AXIS_MAX 16384.0
+#define AXIS .min = 1, .max = IE_CFG_AXIS_MAX
 
 static const ie_config_key schema_keys[] = {
-    {.path = "seed", .type = IE_CFG_INT, .def = "42", AT_LEAST(0),
-     .doc = "Run seed: every random draw is a pure function of it (InnerEye `random_seed`)."},
+    {.path = "seed", .type = IE_CFG_INT, .def = "42", BETWEEN(0, IE_CFG_INT_LIMIT),
+     .doc = "Run seed: every random draw is a pure function of it (InnerEye `random_seed`); at most 2^53, the "
+            "largest integer a JSON number holds exactly."},
 
     {.path = "model.name", .type = IE_CFG_STRING, .def = "\"HelloWorld\"",
      .doc = "Model to build: a built-in model's name (InnerEye `--model`)."},
@@ -48,11 +61,11 @@ static const ie_config_key schema_keys[] = {
             "(label maps); the run writes the dataset.csv it builds into its folder."},
     {.path = "data.labels_dir", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Folder of label maps (values 0..K-1) paired with data.images_dir by file name."},
-    {.path = "data.max_subjects", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+    {.path = "data.max_subjects", .type = IE_CFG_INT, .def = "0", COUNT(0),
      .doc = "Use only the first N subjects (by name) of data.images_dir; 0: all."},
     {.path = "data.fallback_synthetic", .type = IE_CFG_BOOL, .def = "false",
      .doc = "When data.images_dir does not exist, train on generated volumes instead (and say so)."},
-    {.path = "data.synthetic_subjects", .type = IE_CFG_INT, .def = "12", AT_LEAST(3),
+    {.path = "data.synthetic_subjects", .type = IE_CFG_INT, .def = "12", COUNT(3),
      .doc = "Number of generated subjects when data.synthetic is on."},
     {.path = "data.image_channels", .type = IE_CFG_STRING_ARRAY, .def = "[\"image\"]",
      .doc = "Values of the dataset's `channel` column that are image channels, in network input order."},
@@ -67,7 +80,7 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.flip_axes", .type = IE_CFG_INT_ARRAY, .def = "[]", .min = 0, .max = 2,
      .flags = IE_CFG_EMPTY_OK,
      .doc = "Augmentation: random flips along these axes (0 = D, 1 = H, 2 = W), each with probability 0.5."},
-    {.path = "data.cache_mb", .type = IE_CFG_INT, .def = "512", AT_LEAST(0),
+    {.path = "data.cache_mb", .type = IE_CFG_INT, .def = "512", COUNT(0),
      .doc = "Memory budget for keeping loaded, normalised volumes between epochs; 0 disables the cache."},
     {.path = "data.synthetic", .type = IE_CFG_BOOL, .def = "false",
      .doc = "Use generated volumes instead of a dataset (smoke tests)."},
@@ -81,19 +94,20 @@ static const ie_config_key schema_keys[] = {
      .doc = "Fraction of subjects for validation."},
     {.path = "data.split.test", .type = IE_CFG_NUMBER, .def = "0.15", BETWEEN(0, 1),
      .doc = "Fraction of subjects for testing."},
-    {.path = "data.split.seed", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1),
-     .doc = "Seed of the subject split; -1 uses `seed`."},
+    {.path = "data.split.seed", .type = IE_CFG_INT, .def = "-1", BETWEEN(-1, IE_CFG_INT_LIMIT),
+     .doc = "Seed of the subject split; -1 uses `seed`; at most 2^53, as `seed`."},
     {.path = "data.split.column", .type = IE_CFG_STRING, .def = "\"\"",
      .doc = "Dataset column that assigns each subject to train, val or test (a dataset with an official "
             "test set); empty: split by the proportions above."},
-    {.path = "data.crop_size", .type = IE_CFG_INT_ARRAY, .def = "[32, 32, 32]", .length = 3, AT_LEAST(1),
-     .doc = "Training crop (D, H, W) in voxels (InnerEye `crop_size`)."},
-    {.path = "data.test_crop_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1,
-     .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
+    {.path = "data.crop_size", .type = IE_CFG_INT_ARRAY, .def = "[32, 32, 32]", .length = 3, AXIS,
+     .doc = "Training crop (D, H, W) in voxels (InnerEye `crop_size`); at most 16384 along an axis, so that "
+            "voxel counts stay inside 64-bit integers."},
+    {.path = "data.test_crop_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, AXIS,
+     .flags = IE_CFG_EMPTY_OK,
      .doc = "Inference tile (D, H, W); [] uses data.crop_size (InnerEye `test_crop_size`)."},
-    {.path = "data.pad_multiple", .type = IE_CFG_INT, .def = "16", AT_LEAST(1),
+    {.path = "data.pad_multiple", .type = IE_CFG_INT, .def = "16", BETWEEN(1, IE_CFG_AXIS_MAX),
      .doc = "Whole volumes (validation, inference) are zero-padded to a multiple of this along each axis "
-            "(at least 2^depth of a UNet), then predictions are cut back."},
+            "(at least 2^depth of a UNet), then predictions are cut back; at most 16384, as a crop's axis."},
     {.path = "data.classes", .type = IE_CFG_STRING_ARRAY, .def = "[]",
      .doc = "Names of the classes or structures (InnerEye `ground_truth_ids`); [] lets the model decide."},
     {.path = "data.class_colours", .type = IE_CFG_STRING_ARRAY, .def = "[]",
@@ -218,8 +232,8 @@ static const ie_config_key schema_keys[] = {
     {.path = "data.scalar.image_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
      .doc = "Columns holding image file paths (2-D PNG or any image ITK reads, 3-D volumes), one "
             "input channel each (InnerEye `image_channels`)."},
-    {.path = "data.scalar.image_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1,
-     .max = INFINITY, .flags = IE_CFG_EMPTY_OK,
+    {.path = "data.scalar.image_size", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, AXIS,
+     .flags = IE_CFG_EMPTY_OK,
      .doc = "Centre-crop or zero-pad every image to (D, H, W) (D = 1 for 2-D images); []: as read, all "
             "the same size."},
     {.path = "data.scalar.numerical_columns", .type = IE_CFG_STRING_ARRAY, .def = "[]",
@@ -241,11 +255,11 @@ static const ie_config_key schema_keys[] = {
     {.path = "train.precision", .type = IE_CFG_ENUM, .def = "\"fp32\"", .choices = "fp32|tf32|bf16",
      .doc = "Arithmetic the GPU libraries may use: fp32 (strict; the only CPU choice), tf32 (cuDNN may pick "
             "tensor-core, FFT and Winograd convolution engines) or bf16 (not implemented yet: refused)."},
-    {.path = "train.epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+    {.path = "train.epochs", .type = IE_CFG_INT, .def = "2", COUNT(1),
      .doc = "Training epochs (InnerEye `num_epochs`)."},
-    {.path = "train.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+    {.path = "train.batch_size", .type = IE_CFG_INT, .def = "2", COUNT(1),
      .doc = "Samples per training step (InnerEye `train_batch_size`)."},
-    {.path = "train.micro_batch_size", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+    {.path = "train.micro_batch_size", .type = IE_CFG_INT, .def = "0", COUNT(0),
      .doc = "Samples per forward and backward pass; a step sums the gradients of train.batch_size / "
             "micro_batch_size micro-batches in a fixed tree, so any number of processes gives the same bytes "
             "(docs/distributed.md). Must divide train.batch_size; 0: the batch size (one pass per step)."},
@@ -277,15 +291,15 @@ static const ie_config_key schema_keys[] = {
     {.path = "train.schedule.kind", .type = IE_CFG_ENUM, .def = "\"constant\"",
      .choices = "constant|polynomial|cosine|step|multistep|exponential",
      .doc = "Learning-rate schedule after the warm-up (InnerEye `l_rate_scheduler`)."},
-    {.path = "train.schedule.warmup_epochs", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+    {.path = "train.schedule.warmup_epochs", .type = IE_CFG_INT, .def = "0", COUNT(0),
      .doc = "Epochs of linear warm-up before the schedule (InnerEye `l_rate_warmup_epochs`)."},
     {.path = "train.schedule.gamma", .type = IE_CFG_NUMBER, .def = "0.9", ABOVE(0),
      .doc = "Decay factor of step, multistep and exponential; exponent of polynomial."},
     {.path = "train.schedule.final_lr", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
      .doc = "Learning rate that polynomial and cosine reach at the last epoch (InnerEye `min_l_rate`)."},
-    {.path = "train.schedule.step_size", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
+    {.path = "train.schedule.step_size", .type = IE_CFG_INT, .def = "1", COUNT(1),
      .doc = "Epochs between decays of the step schedule."},
-    {.path = "train.schedule.milestones", .type = IE_CFG_INT_ARRAY, .def = "[]", AT_LEAST(0),
+    {.path = "train.schedule.milestones", .type = IE_CFG_INT_ARRAY, .def = "[]", COUNT(0),
      .doc = "Epochs at which multistep decays (InnerEye `l_rate_multi_step_milestones`)."},
     {.path = "train.loss.name", .type = IE_CFG_ENUM, .def = "\"Auto\"",
      .choices = "Auto|CrossEntropy|SoftDice|Focal|Mixture|BCE|MSE|L1",
@@ -305,20 +319,20 @@ static const ie_config_key schema_keys[] = {
      .flags = IE_CFG_MAX_EXCLUSIVE,
      .doc = "Label smoothing of CrossEntropy (as torch) and BCE (targets y(1-e) + e/2) (InnerEye "
             "`label_smoothing_eps`)."},
-    {.path = "train.checkpoint_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
+    {.path = "train.checkpoint_every", .type = IE_CFG_INT, .def = "1", COUNT(1),
      .doc = "Epochs between checkpoints."},
-    {.path = "train.validate_every", .type = IE_CFG_INT, .def = "1", AT_LEAST(1),
+    {.path = "train.validate_every", .type = IE_CFG_INT, .def = "1", COUNT(1),
      .doc = "Epochs between validation passes."},
 
     /* ---- inference (core/inference, docs/inference.md) ---- */
     {.path = "infer.overlap", .type = IE_CFG_NUMBER, .def = "0.5", .min = 0, .max = 1, .flags = IE_CFG_MAX_EXCLUSIVE,
      .doc = "Sliding-window inference: fraction by which neighbouring windows overlap (nnU-Net's step rule); "
             "ignored along axes given in infer.stride."},
-    {.path = "infer.stride", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, .min = 1, .max = INFINITY,
+    {.path = "infer.stride", .type = IE_CFG_INT_ARRAY, .def = "[]", .length = 3, AXIS,
      .flags = IE_CFG_EMPTY_OK,
      .doc = "Fixed window stride (D, H, W) in voxels, at most the window, instead of infer.overlap "
             "(InnerEye `inference_stride_size`)."},
-    {.path = "infer.batch_size", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+    {.path = "infer.batch_size", .type = IE_CFG_INT, .def = "2", COUNT(1),
      .doc = "Windows per network call (InnerEye `inference_batch_size`, default 8 there); memory grows with it, "
             "the built-in models give identical results for any value."},
     {.path = "infer.blend", .type = IE_CFG_ENUM, .def = "\"gaussian\"", .choices = "gaussian|uniform",
@@ -350,7 +364,7 @@ static const ie_config_key schema_keys[] = {
     {.path = "postprocess.largest_component_fraction", .type = IE_CFG_NUMBER, .def = "0", BETWEEN(0, 0.5),
      .doc = "With 0 < f < 0.5, postprocess.largest_component keeps every component holding at least f of the "
             "class's voxels (InnerEye's threshold); 0 or 0.5: only the largest."},
-    {.path = "postprocess.min_component_voxels", .type = IE_CFG_INT, .def = "0", AT_LEAST(0),
+    {.path = "postprocess.min_component_voxels", .type = IE_CFG_INT, .def = "0", COUNT(0),
      .doc = "Removes connected components of any foreground class smaller than this many voxels; 0: off."},
     {.path = "postprocess.min_component_mm3", .type = IE_CFG_NUMBER, .def = "0", AT_LEAST(0),
      .doc = "Removes connected components of any foreground class smaller than this volume in mm^3; 0: off."},
@@ -406,12 +420,12 @@ static const ie_config_key schema_keys[] = {
      .doc = "Column of train_log.csv the median stopping rule and `innereye sweep` rank trials by."},
     {.path = "train.median_stop.goal", .type = IE_CFG_ENUM, .def = "\"min\"", .choices = "min|max",
      .doc = "Whether a smaller or a larger train.median_stop.metric is better."},
-    {.path = "train.median_stop.min_epochs", .type = IE_CFG_INT, .def = "2", AT_LEAST(1),
+    {.path = "train.median_stop.min_epochs", .type = IE_CFG_INT, .def = "2", COUNT(1),
      .doc = "Epochs a trial always trains before the median stopping rule may stop it."},
 
     {.path = "cv.splits", .type = IE_CFG_INT, .def = "0", BETWEEN(0, 64), .range_doc = "0, or 2 to 64",
      .doc = "Cross-validation folds (InnerEye `number_of_cross_validation_splits`); 0: no cross-validation."},
-    {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", AT_LEAST(-1), .range_doc = "-1, or 0 to cv.splits - 1",
+    {.path = "cv.split_index", .type = IE_CFG_INT, .def = "-1", BETWEEN(-1, 63), .range_doc = "-1, or 0 to cv.splits - 1",
      .doc = "Fold to run (InnerEye `cross_validation_split_index`); -1 runs every fold."},
     {.path = "cv.parallel", .type = IE_CFG_INT, .def = "1", BETWEEN(1, 64),
      .doc = "Folds trained at the same time, each in its own process with the cores shared out (`--parallel N`)."},

@@ -214,9 +214,6 @@ ie_status ie_cv_ensemble_folds(const ie_config *cfg, const ie_task_table *tasks,
     return task ? task->cv_ensemble(cfg, parent, folds, innereye) : IE_OK;
 }
 
-/* For cluster submission: the parent folder made exactly as a local
- * cross-validation makes it, before any fold runs. */
-ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size) {
-    IE_TRY(parent_path(cfg, true, parent, size));
-    return write_parent_config(cfg, parent);
-}
+/* For cluster submission: the parent's config exactly as a local
+ * cross-validation writes it, before any fold runs. */
+ie_status ie_cv_write_parent_config(ie_config *cfg, const char *parent) { return write_parent_config(cfg, parent); }

@@ -52,10 +52,11 @@ const ie_task *ie_cv_task(const ie_task_table *tasks, const char *parent, int fo
  * they did not (run.infer_test off, no test subjects). */
 ie_status ie_cv_ensemble_folds(const ie_config *cfg, const ie_task_table *tasks, const char *parent, int folds,
                                const char *innereye);
-/* Creates the parent folder of a new cross-validation (<output.dir>/<run.name>,
- * or <model>_cv_<time>) and writes its config.resolved.json, as
- * ie_cv_run_all does; used when the folds run elsewhere (a cluster). */
-ie_status ie_cv_prepare_parent(ie_config *cfg, char *parent, size_t size);
+/* Writes the config.resolved.json of a cross-validation's parent folder
+ * (the whole cross-validation: cv.split_index -1), as ie_cv_run_all does;
+ * used when the folds run elsewhere (a cluster), after the submission made
+ * the folder (ie_run_dir_create, named <run.name> or <model>_cv_<time>). */
+ie_status ie_cv_write_parent_config(ie_config *cfg, const char *parent);
 
 /* Aggregates the metrics.csv of every fold folder found in parent_dir. */
 ie_status ie_cv_aggregate(const char *parent_dir, int folds);

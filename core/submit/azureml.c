@@ -171,11 +171,13 @@ static ie_status map_data(const ie_config *cfg, const ie_azureml_opts *o, data_m
         absolute(o->data_path, d->path, sizeof d->path);
     } else if (is_dir(d->local)) {
         snprintf(d->path, sizeof d->path, "%s", d->local);
-        fprintf(out, "data: the job's data input is %s, uploaded at submission (register it once as a data asset "
-                     "and give --data azureml:NAME@latest to upload it only once)\n", d->local);
+        if (out)
+            fprintf(out, "data: the job's data input is %s, uploaded at submission (register it once as a data "
+                         "asset and give --data azureml:NAME@latest to upload it only once)\n", d->local);
     } else if (fallback) {
-        fprintf(out, "data: %s does not exist here and no --data was given: the job generates volumes "
-                     "(data.fallback_synthetic)\n", d->local);
+        if (out)
+            fprintf(out, "data: %s does not exist here and no --data was given: the job generates volumes "
+                         "(data.fallback_synthetic)\n", d->local);
         d->n_sets = 0;
         return IE_OK;
     } else {
@@ -446,12 +448,73 @@ static void az_args(const ie_azureml_opts *o, char **argv, int *n) {
     }
 }
 
-ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *o, FILE *out) {
+/* HEAD of the repository to snapshot has the Dockerfile the job's
+ * environment is built from. */
+static ie_status check_repo(const ie_azureml_opts *o) {
+    const char *dockerfile = o->cuda ? "docker/Dockerfile.cuda" : "docker/Dockerfile";
+    char object[64], out[1024], err[2048];
+    snprintf(object, sizeof object, "HEAD:%s", dockerfile);
+    int rc = 0;
+    char *head[] = {"git", "-C", (char *)o->repo, "rev-parse", "--verify", "--quiet", "HEAD", NULL};
+    IE_TRY(ie_run_capture(head, out, sizeof out, err, sizeof err, &rc));
+    if (rc != 0)
+        return ie_error_set(IE_ERR_IO, "%s: not a git checkout with a commit (the code snapshot is `git archive "
+                                       "HEAD`)%s; give the repository with --repo DIR", o->repo,
+                            rc == 127 ? ": git is not installed" : "");
+    char *show[] = {"git", "-C", (char *)o->repo, "cat-file", "-e", object, NULL};
+    IE_TRY(ie_run_capture(show, out, sizeof out, err, sizeof err, &rc));
+    if (rc != 0)
+        return ie_error_set(IE_ERR_IO, "the code snapshot (HEAD of %s) has no %s, which builds the job's environment; "
+                                       "commit it first", o->repo, dockerfile);
+    return IE_OK;
+}
+
+ie_status ie_azureml_check(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *o,
+                           char sets[IE_AZUREML_MAX_SETS][IE_AZUREML_SET_SIZE], int *n_sets, bool *data_here) {
+    *n_sets = 0;
+    *data_here = true;
     bool command_jobs = job->kind == IE_JOB_SINGLE || (job->kind == IE_JOB_CV && o->jobs_per_fold);
     if ((o->instance_count > 1 || o->processes_per_instance > 1) && !command_jobs)
         return ie_error_set(IE_ERR_CONFIG, "--instance-count / --processes-per-instance run command jobs on several "
                             "processes: submit a single run, or a cross-validation with --jobs-per-fold (a sweep's "
                             "trials run in parallel instead)");
+    if (command_jobs && job->tasks > 128) return ie_error_set(IE_ERR_INVALID_ARG, "at most 128 jobs per submission");
+    if (job->kind == IE_JOB_SWEEP) {
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        if (!f) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+        bool grid = true;
+        ie_status st = search_space(f, &job->sweep, &grid);
+        fclose(f);
+        free(text);
+        IE_TRY(st);
+    }
+    data_map data;
+    IE_TRY(map_data(cfg, o, &data, NULL));
+    IE_TRY(check_repo(o));
+    if (data.input && o->data_asset) {
+        *data_here = false;
+        return IE_OK;
+    }
+    /* ${{inputs.data}} is data.path here: the folder uploaded at submission. */
+    for (int i = 0; data.input && i < data.n_sets; i++) {
+        const char *token = "${{inputs.data}}", *at = strstr(data.sets[i], token);
+        if (!at) continue;
+        if ((size_t)snprintf(sets[*n_sets], IE_AZUREML_SET_SIZE, "%.*s%s%s", (int)(at - data.sets[i]), data.sets[i],
+                             data.path, at + strlen(token)) >= IE_AZUREML_SET_SIZE)
+            return ie_error_set(IE_ERR_CONFIG, "%s: path too long", data.path);
+        (*n_sets)++;
+    }
+    return IE_OK;
+}
+
+ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *o, FILE *out) {
+    /* Cheap again here, for a caller that did not run them first. */
+    char local_sets[IE_AZUREML_MAX_SETS][IE_AZUREML_SET_SIZE];
+    int n_local = 0;
+    bool here = true;
+    IE_TRY(ie_azureml_check(job, cfg, o, local_sets, &n_local, &here));
     data_map data;
     IE_TRY(map_data(cfg, o, &data, out));
     spec_ctx c = {.job = job, .o = o, .data = &data};
@@ -476,8 +539,7 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
     int n_files = 0;
     ie_status st = IE_OK;
     if (job->kind == IE_JOB_SINGLE || (job->kind == IE_JOB_CV && o->jobs_per_fold)) {
-        int count = job->kind == IE_JOB_SINGLE ? 1 : job->tasks;
-        if (count > 128) return ie_error_set(IE_ERR_INVALID_ARG, "at most 128 jobs per submission");
+        int count = job->kind == IE_JOB_SINGLE ? 1 : job->tasks; /* at most 128: ie_azureml_check */
         for (int i = 0; st == IE_OK && i < count; i++) {
             char *text = NULL;
             if (job->kind == IE_JOB_SINGLE) snprintf(files[n_files], sizeof files[0], "job.yml");
@@ -541,6 +603,16 @@ ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_az
             cJSON_AddItemToArray(keys, cJSON_CreateString(job->sweep.params[i].key));
     }
     cJSON *jobs = cJSON_AddArrayToObject(record, "jobs");
+    /* Written before anything is submitted: a submission that fails from
+     * here on keeps its folder (commands.sh, for innereye status). */
+    char *first = cJSON_Print(record);
+    st = first ? ie_job_write_file(job, "submission.json", first, 0644, NULL, 0)
+               : ie_error_set(IE_ERR_NOMEM, "out of memory");
+    free(first);
+    if (st != IE_OK) {
+        cJSON_Delete(record);
+        return st;
+    }
     char why[256] = "";
     bool ready = !o->dry_run && ie_az_ready(why, sizeof why);
     for (int i = 0; i < n_files; i++) {

@@ -55,6 +55,18 @@ typedef struct ie_azureml_opts {
  * mapped onto the data input). */
 ie_status ie_azureml_submit(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *opts, FILE *out);
 
+/* The checks of ie_azureml_submit, run before anything is written (job from
+ * ie_job_plan): the options, the data input, the sweep's search space, and
+ * a code snapshot that can be made (a git checkout whose HEAD has the
+ * Dockerfile).  For the first task's checks (ie_job_check_first_task),
+ * `sets` gets the assignments that point the config at the job's data as it
+ * is on this machine (the folder uploaded, or --data-path); *data_here is
+ * false when the data is a registered asset (--data), not here to check. */
+#define IE_AZUREML_MAX_SETS 8
+#define IE_AZUREML_SET_SIZE 4400
+ie_status ie_azureml_check(const ie_job *job, const ie_config *cfg, const ie_azureml_opts *opts,
+                           char sets[IE_AZUREML_MAX_SETS][IE_AZUREML_SET_SIZE], int *n_sets, bool *data_here);
+
 /* Every task's job and state (az ml job show / list --parent-job-name), its
  * studio page, whether it is collected here, and for failed ones how to read
  * the log and resubmit.  *failed: how many failed.  (azureml_status.c) */

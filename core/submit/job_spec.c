@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/util/file_util.h"
+#include "core/experiment/child_check.h"
 #include "core/experiment/cross_validation.h"
 #include "core/train/median_stop.h"
 #include "core/submit/job_spec.h"
@@ -40,37 +41,98 @@ static ie_status check_keys(const ie_sweep_spec *spec) {
     return IE_OK;
 }
 
-/* One run: <output.dir>/<name> must not exist yet (the job creates it); the
- * engine's files go beside it. */
-static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job) {
+ie_status ie_job_plan(ie_config *cfg, const ie_sweep_spec *sweep, int parallel, const char *engine, ie_job *job) {
+    memset(job, 0, sizeof *job);
+    ie_cv_settings cv;
     ie_run_settings run;
-    ie_model_settings model;
+    ie_median_stop_settings rank;
+    IE_TRY(ie_cv_settings_read(cfg, &cv));
     IE_TRY(ie_run_settings_read(cfg, &run));
-    IE_TRY(ie_model_settings_read(cfg, &model));
+    IE_TRY(ie_median_stop_settings_read(cfg, &rank));
+    int folds = cv.splits;
+    job->seed = run.seed;
+    snprintf(job->metric, sizeof job->metric, "%s", rank.metric);
+    job->maximize = rank.maximize;
+    job->min_epochs = rank.min_epochs;
+    job->parallel = parallel > 0 ? parallel : 0;
+    snprintf(job->engine, sizeof job->engine, "%s", engine);
     const char *out = run.output_dir, *name = run.name;
-    if (strchr(name, '/')) return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
-    if (mkdir(out, 0755) != 0 && errno != EEXIST)
-        return ie_error_set(IE_ERR_IO, "%s: cannot create the output folder: %s", out, strerror(errno));
-    IE_TRY(absolute(out, job->output_dir, sizeof job->output_dir));
-    if (name[0]) {
-        snprintf(job->name, sizeof job->name, "%s", name);
+    if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return ie_error_set(IE_ERR_CONFIG, "run.name '%s' must be a plain folder name (no '/')", name);
+    if (sweep && sweep->n_params > 0) {
+        if (folds >= 2)
+            return ie_error_set(IE_ERR_INVALID_ARG, "submit: a sweep and a cross-validation at once is not supported; "
+                                                    "submit the sweep, then cross-validate the best trial's config");
+        IE_TRY(check_keys(sweep));
+        job->kind = IE_JOB_SWEEP;
+        job->sweep = *sweep;
+        job->tasks = ie_sweep_trial_count(sweep);
+    } else if (folds >= 2) {
+        if (cv.split_index >= 0)
+            return ie_error_set(IE_ERR_INVALID_ARG, "submit: give --cv K without --cross_validation_split_index; every "
+                                                    "fold becomes one task (resubmit one with --resubmit RUN --task I)");
+        job->kind = IE_JOB_CV;
+        job->tasks = folds;
     } else {
-        char stamp[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-        snprintf(job->name, sizeof job->name, "%s_%s", model.name, stamp);
+        job->kind = IE_JOB_SINGLE;
+        job->tasks = 1;
     }
-    snprintf(job->parent, sizeof job->parent, "%s/%s", job->output_dir, job->name);
-    snprintf(job->submit_dir, sizeof job->submit_dir, "%s.%s", job->parent, engine);
-    if (exists(job->parent))
-        return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose another "
-                                       "run.name (--set run.name=NAME)", job->parent);
-    if (mkdir(job->submit_dir, 0755) != 0)
-        return ie_error_set(IE_ERR_IO, "%s: cannot create the submission folder: %s%s", job->submit_dir,
-                            strerror(errno), errno == EEXIST ? " (submitted before? choose another run.name)" : "");
-    /* The config the job starts from, with its run name fixed. */
+    /* An explicit name that exists is refused now; a generated one is
+     * chosen when the folders are made (ie_job_create). */
+    char path[4400];
+    if (name[0]) {
+        IE_TRY(ie_path_format(path, sizeof path, "%s/%s", out, name));
+        if (exists(path))
+            return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose another "
+                                           "run.name (--set run.name=NAME)", path);
+        if (job->kind == IE_JOB_SINGLE) {
+            IE_TRY(ie_path_format(path, sizeof path, "%s/%s.%s", out, name, engine));
+            if (exists(path))
+                return ie_error_set(IE_ERR_IO, "%s already exists (submitted before?): choose another run.name "
+                                               "(--set run.name=NAME)", path);
+        }
+    }
+    return IE_OK;
+}
+
+ie_status ie_job_check_first_task(const ie_config *cfg, const ie_job *job, const ie_task_table *tasks,
+                                  const char *const *extra, int n_extra) {
+    ie_model_settings model;
+    ie_run_settings run;
+    IE_TRY(ie_model_settings_read(cfg, &model));
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    enum { MAX = IE_SWEEP_MAX_KEYS + 16 };
+    char trial[IE_SWEEP_MAX_KEYS][256], prefix[256];
+    const char *assignments[MAX];
+    int n = 0, n_trial = 0;
+    /* The same first child and name prefix as ie_cv_run_all, ie_sweep_run
+     * and innereye train. */
+    if (job->kind == IE_JOB_CV) {
+        assignments[n++] = "cv.split_index=0";
+        snprintf(prefix, sizeof prefix, "%s_cv", model.name);
+    } else if (job->kind == IE_JOB_SWEEP) {
+        IE_TRY(ie_sweep_trial(&job->sweep, job->seed, 0, trial, &n_trial));
+        for (int i = 0; i < n_trial; i++) assignments[n++] = trial[i];
+        snprintf(prefix, sizeof prefix, "%s_sweep", model.name);
+    } else {
+        snprintf(prefix, sizeof prefix, "%s", model.name);
+    }
+    /* The job's device is the cluster's: the machine that submits needs
+     * none, so the checks build the model on the CPU here. */
+    const char *device = "cpu";
+    IE_TRY(ie_config_get_string(cfg, "train.device", &device));
+    if (strcmp(device, "cpu") != 0) {
+        assignments[n++] = "train.device=cpu";
+        assignments[n++] = "train.precision=fp32";
+    }
+    if (n + n_extra > MAX) return ie_error_set(IE_ERR_INVALID_ARG, "submit: too many settings for the first task");
+    for (int i = 0; i < n_extra; i++) assignments[n++] = extra[i];
+    char staged[4400];
+    return ie_child_check(cfg, tasks, assignments, n, prefix, run.threads, staged, sizeof staged);
+}
+
+/* The config a single run's job starts from, with its run name fixed. */
+static ie_status write_single_config(ie_config *cfg, ie_job *job) {
     char assignment[512];
     snprintf(assignment, sizeof assignment, "run.name=%s", job->name);
     ie_config *copy = NULL;
@@ -86,60 +148,78 @@ static ie_status prepare_single(ie_config *cfg, const char *engine, ie_job *job)
     return st;
 }
 
-ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int parallel, const char *engine, ie_job *job) {
-    memset(job, 0, sizeof *job);
-    ie_cv_settings cv;
-    ie_run_settings run;
-    ie_median_stop_settings rank;
-    IE_TRY(ie_cv_settings_read(cfg, &cv));
-    IE_TRY(ie_run_settings_read(cfg, &run));
-    IE_TRY(ie_median_stop_settings_read(cfg, &rank));
-    int folds = cv.splits;
-    job->seed = run.seed;
-    snprintf(job->metric, sizeof job->metric, "%s", rank.metric);
-    job->maximize = rank.maximize;
-    job->min_epochs = rank.min_epochs;
-    job->parallel = parallel > 0 ? parallel : 0;
-    char parent[4096];
-    if (sweep && sweep->n_params > 0) {
-        if (folds >= 2)
-            return ie_error_set(IE_ERR_INVALID_ARG, "submit: a sweep and a cross-validation at once is not supported; "
-                                                    "submit the sweep, then cross-validate the best trial's config");
-        IE_TRY(check_keys(sweep));
-        job->kind = IE_JOB_SWEEP;
-        job->sweep = *sweep;
-        job->tasks = ie_sweep_trial_count(sweep);
-        ie_model_settings model;
-        IE_TRY(ie_model_settings_read(cfg, &model));
-        char prefix[256];
-        snprintf(prefix, sizeof prefix, "%s_sweep", model.name);
-        IE_TRY(ie_run_dir_create(run.output_dir, run.name, prefix, parent, sizeof parent));
-        char path[4200];
-        IE_TRY(ie_path_format(path, sizeof path, "%s/config.resolved.json", parent));
-        const char *text = ie_config_text_pretty(cfg);
-        IE_TRY(ie_write_file_atomic(path, text, strlen(text)));
-        IE_TRY(ie_sweep_write_trials(parent, sweep, job->seed));
-    } else if (folds >= 2) {
-        if (cv.split_index >= 0)
-            return ie_error_set(IE_ERR_INVALID_ARG, "submit: give --cv K without --cross_validation_split_index; every "
-                                                    "fold becomes one task (resubmit one with --resubmit RUN --task I)");
-        job->kind = IE_JOB_CV;
-        job->tasks = folds;
-        IE_TRY(ie_cv_prepare_parent(cfg, parent, sizeof parent));
+/* One run: <output.dir>/<name> is left for the job to create; the engine's
+ * files go beside it, in <name>.<engine>/, made here exclusively. */
+static ie_status create_single(ie_config *cfg, const ie_run_settings *run, ie_job *job) {
+    ie_model_settings model;
+    IE_TRY(ie_model_settings_read(cfg, &model));
+    IE_TRY(ie_make_dirs(run->output_dir));
+    IE_TRY(absolute(run->output_dir, job->output_dir, sizeof job->output_dir));
+    if (run->name[0]) {
+        snprintf(job->name, sizeof job->name, "%s", run->name);
     } else {
-        job->kind = IE_JOB_SINGLE;
-        job->tasks = 1;
-        return prepare_single(cfg, engine, job);
+        char stamp[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+        snprintf(job->name, sizeof job->name, "%s_%s", model.name, stamp);
     }
+    IE_TRY(ie_path_format(job->parent, sizeof job->parent, "%s/%s", job->output_dir, job->name));
+    IE_TRY(ie_path_format(job->submit_dir, sizeof job->submit_dir, "%s.%s", job->parent, job->engine));
+    if (exists(job->parent))
+        return ie_error_set(IE_ERR_IO, "run folder %s already exists; runs are never overwritten: choose another "
+                                       "run.name (--set run.name=NAME)", job->parent);
+    if (mkdir(job->submit_dir, 0755) != 0)
+        return ie_error_set(IE_ERR_IO, "%s: cannot create the submission folder: %s%s", job->submit_dir,
+                            strerror(errno), errno == EEXIST ? " (submitted before? choose another run.name)" : "");
+    snprintf(job->made, sizeof job->made, "%s", job->submit_dir);
+    return write_single_config(cfg, job);
+}
+
+/* Folds and trials: the parent folder exactly as a local cross-validation
+ * or sweep makes it, with the engine's folder inside. */
+static ie_status create_parent(ie_config *cfg, const ie_run_settings *run, ie_job *job) {
+    ie_model_settings model;
+    IE_TRY(ie_model_settings_read(cfg, &model));
+    char prefix[256], parent[4096];
+    snprintf(prefix, sizeof prefix, "%s_%s", model.name, job->kind == IE_JOB_SWEEP ? "sweep" : "cv");
+    IE_TRY(ie_run_dir_create(run->output_dir, run->name, prefix, parent, sizeof parent));
     IE_TRY(absolute(parent, job->parent, sizeof job->parent));
+    snprintf(job->made, sizeof job->made, "%s", job->parent);
     char *slash = strrchr(job->parent, '/');
     snprintf(job->name, sizeof job->name, "%s", slash + 1);
     snprintf(job->output_dir, sizeof job->output_dir, "%.*s", (int)(slash - job->parent), job->parent);
-    snprintf(job->config, sizeof job->config, "%s/config.resolved.json", job->parent);
-    snprintf(job->submit_dir, sizeof job->submit_dir, "%s/%s", job->parent, engine);
+    IE_TRY(ie_path_format(job->config, sizeof job->config, "%s/config.resolved.json", job->parent));
+    if (job->kind == IE_JOB_SWEEP) {
+        const char *text = ie_config_text_pretty(cfg);
+        IE_TRY(ie_write_file_atomic(job->config, text, strlen(text)));
+        IE_TRY(ie_sweep_write_trials(job->parent, &job->sweep, job->seed));
+    } else {
+        IE_TRY(ie_cv_write_parent_config(cfg, job->parent));
+    }
+    IE_TRY(ie_path_format(job->submit_dir, sizeof job->submit_dir, "%s/%s", job->parent, job->engine));
     if (mkdir(job->submit_dir, 0755) != 0)
         return ie_error_set(IE_ERR_IO, "%s: cannot create the submission folder: %s", job->submit_dir, strerror(errno));
     return IE_OK;
+}
+
+ie_status ie_job_create(ie_config *cfg, ie_job *job) {
+    ie_run_settings run;
+    IE_TRY(ie_run_settings_read(cfg, &run));
+    ie_status st = job->kind == IE_JOB_SINGLE ? create_single(cfg, &run, job) : create_parent(cfg, &run, job);
+    if (st != IE_OK) ie_job_discard(job);
+    return st;
+}
+
+void ie_job_discard(ie_job *job) {
+    if (job->made[0]) ie_remove_tree(job->made);
+    job->made[0] = '\0';
+}
+
+ie_status ie_job_prepare(ie_config *cfg, const ie_sweep_spec *sweep, int parallel, const char *engine, ie_job *job) {
+    IE_TRY(ie_job_plan(cfg, sweep, parallel, engine, job));
+    return ie_job_create(cfg, job);
 }
 
 void ie_job_task_name(const ie_job *job, int task, char *out, size_t size) {

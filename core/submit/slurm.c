@@ -262,6 +262,13 @@ ie_status ie_slurm_submit(const ie_job *job, const ie_slurm_opts *o, FILE *out) 
                     aggregate_path);
         return st;
     }
+    /* Written before anything is submitted: a submission that fails from
+     * here on keeps its folder (to submit by hand, for innereye status). */
+    st = write_record(job->submit_dir, record);
+    if (st != IE_OK) {
+        cJSON_Delete(record);
+        return st;
+    }
     char *argv1[] = {"sbatch", "--parsable", array, tasks_path, NULL};
     st = sbatch(argv1, array_id, sizeof array_id, out);
     if (st == IE_OK) {
@@ -406,6 +413,21 @@ static void run_status(const char *run_dir, char *out, size_t size) {
     cJSON_Delete(r);
 }
 
+/* Whether job `job` started: the task script's first line in the task's
+ * log names it ("== <time> Slurm job <job> on <host>: <run>"); Slurm makes
+ * the log only when the job starts, and an earlier or later attempt's lines
+ * name other jobs. */
+static bool job_started(const char *log, const char *job) {
+    char needle[160], line[8192];
+    snprintf(needle, sizeof needle, " Slurm job %s on ", job);
+    FILE *f = fopen(log, "r");
+    if (!f) return false;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) found = !strncmp(line, "== ", 3) && strstr(line, needle);
+    fclose(f);
+    return found;
+}
+
 typedef struct task_state {
     char state[64];
     int exit_code; /* -1: unknown */
@@ -437,6 +459,15 @@ static void task_state_of(const char *submit_dir, const cJSON *t, int index, con
         snprintf(ts->state, sizeof ts->state, "%s", rc == 0 ? "COMPLETED" : "FAILED");
         ts->finished = rc == 0;
         ts->failed = rc != 0;
+    } else if (!strcmp(queue, "CANCELLED") && !job_started(str(t, "log"), job)) {
+        /* Cancelled before it started.  Whether Slurm still lists it depends
+         * on timing: a pending element still inside its array's record
+         * leaves no trace when cancelled, one the scheduler had already made
+         * a job of (the array's last pending element, or one split off to
+         * start) stays CANCELLED for MinJobAge.  Both read as the branch
+         * below does for a task that left no trace. */
+        snprintf(ts->state, sizeof ts->state, "NOT_RUN");
+        ts->failed = true;
     } else if (queue[0]) {
         /* Ended without an exit record: killed (time limit, memory, node). */
         snprintf(ts->state, sizeof ts->state, "%s", queue);

@@ -12,8 +12,13 @@ train_config() {
 
 train_config unknown_key "--set train.epochz=3: train.epochz: unknown key" "did you mean train.epochs" \
   --set train.epochz=3
-train_config wrong_type "train.epochs: must be an int >= 1, got \"abc\"" "must be an int" --set train.epochs=abc
-train_config out_of_range "train.epochs: must be an int >= 1, got -1" "must be an int >= 1" --set train.epochs=-1
+train_config wrong_type "train.epochs: must be an int in \\[1, 2147483647\\], got \"abc\"" "must be an int" \
+  --set train.epochs=abc
+train_config out_of_range "train.epochs: must be an int in \\[1, 2147483647\\], got -1" "must be an int in" \
+  --set train.epochs=-1
+# Past INT_MAX: refused, never wrapped by the reader's cast to int.
+train_config too_large "train.epochs: must be an int in \\[1, 2147483647\\], got 10000000000" "must be an int in" \
+  --set train.epochs=1e10
 train_config bad_set_syntax "--set train.epochs: expected PATH=VALUE" "for example train.epochs=3" --set train.epochs
 train_config empty_key "--set =3: \"\" is not a key path" "write it like train.epochs" --set =3
 echo '{"train": {"epochs": 2,}}' > trailing_comma.json

@@ -22,6 +22,9 @@
 #  - one run is collected into its run folder;
 #  - with a data input (the job's mount, gone afterwards) the folds are
 #    aggregated and collect says why their ensemble cannot be evaluated here.
+#  - a submission refused by a check (options, data input, --repo, the first
+#    fold's data check on the --data-path folder) leaves nothing at its path
+#    but the data check's list of problems.
 #   test_azureml.sh INNEREYE SOURCE_DIR
 set -u
 innereye=$(readlink -f "$1")
@@ -221,6 +224,27 @@ check "a data-parallel run is an MPI command job on 2 nodes of 3 processes" \
   --processes-per-instance 2 > dpcv.txt 2>&1
 check "... refused for a cross-validation sweep job, saying what works" \
   grep -q "submit a single run, or a cross-validation with --jobs-per-fold" dpcv.txt
+check "... before anything is written" test ! -e outputs/dpcv
+# Every check before anything is written: a refused submission leaves nothing.
+"$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=nodata --set data.synthetic=false \
+  --set data.fallback_synthetic=false --set data.dataset_csv=nowhere/dataset.csv --compute cpu-cluster \
+  --repo "$src" --dry-run > nodata.txt 2>&1
+check "a dataset folder neither here nor given (--data) is refused, leaving nothing" \
+  test $? = 1 -a ! -e outputs/nodata -a ! -e outputs/nodata.data_problems.txt
+check "... saying so" grep -q "nowhere does not exist here: give the data as --data" nodata.txt
+mkdir notgit
+"$innereye" submit azureml "${tiny[@]}" --set run.name=notgit --compute cpu-cluster --repo "$out/notgit" \
+  --dry-run > notgit.txt 2>&1
+check "a --repo that is no git checkout is refused, leaving nothing" \
+  test $? = 1 -a ! -e outputs/notgit.azureml -a ! -e outputs/notgit
+check "... saying so" grep -q "notgit: not a git checkout with a commit" notgit.txt
+mkdir baddata
+printf 'subject,filePath,channel\na,nothere.nii.gz,image\na,nothere_label.nii.gz,label\nb,x.nii.gz,image\nb,y.nii.gz,label\nc,z.nii.gz,image\nc,w.nii.gz,label\n' > baddata/dataset.csv
+"$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=badcv --set data.synthetic=false \
+  --set data.dataset_csv=nowhere/dataset.csv --data-path baddata --compute cpu-cluster --repo "$src" --dry-run \
+  > badcv.txt 2>&1
+check "data given with --data-path is checked here as the job will read it: refused, exit 1" test $? = 1
+check "... leaving only the list of problems" test ! -e outputs/badcv -a -s outputs/badcv.data_problems.txt
 "$innereye" submit azureml --resubmit outputs/cv --task 7 > badtask.txt 2>&1
 check "resubmit of a task that does not exist says which exist" grep -q "has tasks 0 to 2; there is no task 7" badtask.txt
 

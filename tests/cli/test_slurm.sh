@@ -149,6 +149,9 @@ check "a fold run through Slurm is byte-identical to the same fold run locally" 
 # ---- a task that fails (cancelled while it waits), resubmitted alone ----
 "$innereye" submit slurm "${tiny[@]}" --cv 2 --set run.name=cv2 --parallel 1 > submit2.txt 2>&1
 array=$(sed -n 's/^submitted: array job \([0-9]*\),.*/\1/p' submit2.txt)
+# Task 1 waits behind task 0 (--parallel 1), so it is cancelled before it
+# starts: NOT_RUN, whether slurmctld drops it from the array's record or
+# lists it CANCELLED (which depends on its scheduling; see task_state_of).
 scancel "${array}_1"
 # Up to 4 minutes: task 0 trains meanwhile, slowly on a loaded machine.
 deadline=$((SECONDS + 240))

@@ -5,7 +5,11 @@
 #    SLURM_ARRAY_* variables set), gives the same trials as a local sweep;
 #    it resumes a task with a checkpoint and moves a broken attempt aside;
 #    sweep-aggregate ranks them; status reports a failed task with its log and
-#    resubmit sends that task alone, with a new aggregation after it;
+#    resubmit sends that task alone, with a new aggregation after it; a task
+#    cancelled before it started reads NOT_RUN whatever Slurm still lists;
+#  - a submission whose first task fails its checks (data, starting weights)
+#    leaves nothing at the job's path but the data check's list of problems
+#    and submits nothing;
 #  - AzureML: the command of a cross-validation's sweep trial, with the
 #    values AzureML substitutes, trains that fold into the job's output;
 #  - inside an (imitated) AzureML job the metrics are mirrored as an MLflow
@@ -91,6 +95,15 @@ check "status follows the resubmitted task (job 102_1) and the running one" \
 check "... RUNNING from squeue" grep -Eq "^2 +trial_2 +RUNNING .* 100_2$" status2.txt
 "$innereye" submit slurm --resubmit outputs/sw --task 2 > refuse2.txt 2>&1
 check "resubmit refuses a running task" grep -q "task 2 is RUNNING (job 100_2): cancel it first" refuse2.txt
+# Cancelled before it started: Slurm forgets such an array element or lists
+# it CANCELLED, by its own timing; status reads NOT_RUN either way, and
+# CANCELLED only for a job whose start line is in the task's log.
+echo "102_1|CANCELLED" > queue
+"$innereye" status outputs/sw > cancelled.txt 2>&1
+check "a task Slurm lists CANCELLED that never started is NOT_RUN" grep -Eq "^1 +trial_1 +NOT_RUN .* 102_1$" cancelled.txt
+echo "== 2026-12-07T20:00:00Z Slurm job 102_1 on node1: $out/outputs/sw/trial_1" >> outputs/sw/trial_1.log
+"$innereye" status outputs/sw > cancelled2.txt 2>&1
+check "... and CANCELLED once it had started" grep -Eq "^1 +trial_1 +CANCELLED .* 102_1$" cancelled2.txt
 rm -f queue
 
 # A cross-validation task moves a broken attempt (no checkpoint) aside.
@@ -126,6 +139,26 @@ check "a malformed --time is refused" grep -q -- "--time takes Slurm's form HH:M
 check "azureml needs --compute" grep -q -- "give --compute CLUSTER" nocompute.txt
 "$innereye" status outputs/nothing > nostatus.txt 2>&1
 check "status of a run never submitted says so" grep -q "has no run.json and no submission record" nostatus.txt
+
+# Every check before anything is written, as for a local run (cli_run_folder):
+# a submission whose first task fails its checks leaves nothing at the job's
+# path but the data check's list of problems, and submits nothing.
+printf 'subject,filePath,channel\na,nothere.nii.gz,image\na,nothere_label.nii.gz,label\nb,x.nii.gz,image\nb,y.nii.gz,label\nc,z.nii.gz,image\nc,w.nii.gz,label\n' > bad.csv
+bad_data=(--set data.synthetic=false --set data.fallback_synthetic=false --set data.dataset_csv=bad.csv)
+calls=$(wc -l < slurm_calls.log)
+ls -A outputs > before.txt
+"$innereye" submit slurm "${tiny[@]}" "${bad_data[@]}" --cv 2 --set run.name=bad_cv > bad_cv.txt 2>&1
+check "a cross-validation whose data fails the check is refused, exit 1" test $? = 1
+check "... naming the list of problems" grep -q "all are in outputs/bad_cv.data_problems.txt" bad_cv.txt
+"$innereye" submit slurm "${tiny[@]}" "${bad_data[@]}" --set run.name=bad_one --dry-run > bad_one.txt 2>&1
+check "one run whose data fails the check is refused, exit 1" test $? = 1
+"$innereye" submit slurm "${tiny[@]}" --grid model.init_checkpoint=nothere.safetensors,x.safetensors \
+  --set run.name=bad_sw > bad_sw.txt 2>&1
+check "a sweep whose first trial's starting weights are missing is refused, exit 1" test $? = 1
+ls -A outputs > after.txt
+check "... they left their problem lists only: no folder, no staging folder" \
+  test "$(diff before.txt after.txt | grep '^[<>]' | sort | tr '\n' ' ')" = "> bad_cv.data_problems.txt > bad_one.data_problems.txt "
+check "... and submitted nothing" test "$(wc -l < slurm_calls.log)" = "$calls"
 
 # ---- AzureML: a fold's trial command with the values AzureML substitutes ----
 "$innereye" submit azureml "${tiny[@]}" --cv 2 --set run.name=az --compute cpu --repo "$src" --dry-run > az.txt 2>&1

@@ -435,8 +435,8 @@ static void test_args(void) {
     CHECK_OK(ie_config_parse_args(cfg, 3, bad_epochs, &n_rest, rest));
     check_problems(cfg,
                    (const char *[]){"config has 2 problems",
-                                    "--num_epochs=three: train.epochs: must be an int >= 1, got \"three\"",
-                                    "--batch_size=0: train.batch_size: must be an int >= 1, got 0"},
+                                    "--num_epochs=three: train.epochs: must be an int in [1, 2147483647], got \"three\"",
+                                    "--batch_size=0: train.batch_size: must be an int in [1, 2147483647], got 0"},
                    3, "bad flag values");
     ie_config_free(cfg);
 }
@@ -459,20 +459,20 @@ static void test_schema_errors(void) {
     const char *exp = P("bad/exp.json"), *base = P("bad/base.json");
 #define WANT(...) snprintf(line[n++], sizeof line[0], __VA_ARGS__)
     WANT("config has 20 problems:");
-    WANT("%s: data.crop_size: must be an array of 3 ints, each >= 1, got [32,32]", base);
+    WANT("%s: data.crop_size: must be an array of 3 ints, each in [1, 16384], got [32,32]", base);
     WANT("%s: data.workers: must be an int in [0, 64], got 100", base);
     WANT("%s: data.normalization: must be one of \"None\", \"SimpleNorm\", \"CtWindow\", \"MriWindow\", "
          "\"TrimmedNorm\", got \"ctwindow\" (did you mean \"CtWindow\"?)", exp);
-    WANT("%s: data.test_crop_size: must be an array of 3 ints, each >= 1, or [], got [64,64]", exp);
+    WANT("%s: data.test_crop_size: must be an array of 3 ints, each in [1, 16384], or [], got [64,64]", exp);
     WANT("%s: epochs: unknown key; did you mean train.epochs?", exp);
     WANT("%s: num_epochs: unknown key; did you mean train.epochs?", exp);
-    WANT("%s: seed: must be an int >= 0, got \"abc\"", exp);
+    WANT("%s: seed: must be an int in [0, 9007199254740992], got \"abc\"", exp);
     WANT("%s: model.params: must be an object ({ ... }), got 3", exp);
     WANT("%s: output: is a section and must be an object ({ ... }), got \"dir\"", exp);
     WANT("%s: run.threads: must be an int in [0, 4096], got 1.5", exp);
     WANT("%s: run.train: must be true or false, got \"true\" (write true or false without quotes)", exp);
     WANT("%s: train.epoch: unknown key; did you mean train.epochs?", exp);
-    WANT("--set train.epochs=2.5: train.epochs: must be an int >= 1, got 2.5");
+    WANT("--set train.epochs=2.5: train.epochs: must be an int in [1, 2147483647], got 2.5");
     WANT("%s: train.loss.class_weights: must be an array of numbers, each >= 0, got [1,-1]", exp);
     WANT("%s: train.optimiser: unknown key; did you mean train.optimizer?", exp);
     WANT("%s: train.optimizer.betas: must be an array of 2 numbers, each in [0, 1), got [0.9,1]", exp);
@@ -544,6 +544,44 @@ static void test_schema_errors(void) {
               "problem list has %d lines", lines);
         ie_config_free(cfg);
     }
+}
+
+/* Every integer key has an upper bound (readers keep them in C ints): a value
+ * past it, a fraction or one below the range is refused naming the key, the
+ * value and the range, never wrapped by a cast; the bounds themselves pass. */
+static void test_int_bounds(void) {
+    static const struct {
+        const char *set, *want;
+    } bad[] = {
+        {"train.epochs=1e10", "--set train.epochs=1e10: train.epochs: must be an int in [1, 2147483647], got 10000000000"},
+        {"train.epochs=2147483648", "train.epochs: must be an int in [1, 2147483647], got 2147483648"},
+        {"train.epochs=2.5", "--set train.epochs=2.5: train.epochs: must be an int in [1, 2147483647], got 2.5"},
+        {"train.epochs=-1", "--set train.epochs=-1: train.epochs: must be an int in [1, 2147483647], got -1"},
+        {"data.max_subjects=1e10", "data.max_subjects: must be an int in [0, 2147483647], got 10000000000"},
+        {"data.max_subjects=2.5", "data.max_subjects: must be an int in [0, 2147483647], got 2.5"},
+        {"data.max_subjects=-1", "data.max_subjects: must be an int in [0, 2147483647], got -1"},
+        {"data.cache_mb=4294967296", "data.cache_mb: must be an int in [0, 2147483647], got 4294967296"},
+        {"data.crop_size=[32,32,1e10]", "data.crop_size: must be an array of 3 ints, each in [1, 16384], got "
+                                        "[32,32,10000000000]"},
+        {"data.crop_size=[32,32.5,32]", "data.crop_size: must be an array of 3 ints, each in [1, 16384]"},
+        {"data.pad_multiple=16385", "data.pad_multiple: must be an int in [1, 16384], got 16385"},
+        {"train.schedule.milestones=[1,3e9]", "train.schedule.milestones: must be an array of ints, each in [0, "
+                                              "2147483647], got [1,3000000000]"},
+        {"seed=1e16", "seed: must be an int in [0, 9007199254740992], got 1e16"},
+        {"cv.split_index=64", "cv.split_index: must be an int in [-1, 63], got 64"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ie_config *cfg = fresh();
+        CHECK_OK(ie_config_set(cfg, bad[i].set, NULL));
+        check_problems(cfg, (const char *[]){"config has 1 problem:", bad[i].want}, 2, bad[i].set);
+        ie_config_free(cfg);
+    }
+    ie_config *cfg = resolved_text("{\"train\": {\"epochs\": 2147483647}, \"data\": {\"max_subjects\": 2147483647, "
+                                   "\"crop_size\": [16384, 1, 16384]}, \"seed\": 9007199254740992}");
+    CHECK(get_int(cfg, "train.epochs") == 2147483647, "train.epochs at INT_MAX");
+    CHECK(get_int(cfg, "data.max_subjects") == 2147483647, "data.max_subjects at INT_MAX");
+    CHECK(get_int(cfg, "seed") == 9007199254740992LL, "seed at 2^53");
+    ie_config_free(cfg);
 }
 
 static void test_canonical(void) {
@@ -628,6 +666,7 @@ int main(void) {
     test_overrides();
     test_args();
     test_schema_errors();
+    test_int_bounds();
     test_canonical();
     test_getters();
     nftw(root_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

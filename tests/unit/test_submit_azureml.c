@@ -475,7 +475,7 @@ static void test_refusals(void) {
     /* An existing run name is never reused. */
     const char *sets2[] = {"run.name=one"};
     ie_config *cfg2 = config(base, sets2, 1);
-    CHECK_FAILS(ie_job_prepare(cfg2, NULL, 0, "azureml", &job), IE_ERR_IO, "one.azureml: cannot create the submission");
+    CHECK_FAILS(ie_job_prepare(cfg2, NULL, 0, "azureml", &job), IE_ERR_IO, "one.azureml already exists (submitted before?");
     /* Not a git checkout: no snapshot. */
     const char *sets3[] = {"run.name=nogit"};
     ie_config *cfg3 = config(base, sets3, 1);
