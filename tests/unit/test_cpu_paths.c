@@ -302,6 +302,9 @@ int main(void) {
     conv_case("anisotropic 1x3x3 s1x2x2", GEOM(1, 3, 5, 5, 12, 10, 1, 3, 3, 1, 2, 2, 0, 1, 1, 1, 1, 1), impls, n);
     conv_case("small grid, many channels", GEOM(2, 32, 40, 4, 4, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
     conv_case("small grid, channel tails", GEOM(1, 20, 70, 6, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
+    /* three batch items in one small-grid task: tiles of six (item, voxel)
+     * pairs that cut across voxels and items */
+    conv_case("small grid, batch 3", GEOM(3, 7, 70, 3, 5, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
     conv_case("kernel 5", GEOM(1, 3, 4, 6, 7, 8, 5, 5, 5, 1, 1, 1, 2, 2, 2, 1, 1, 1), impls, n);
     /* 2 x 13824 voxels: seven weight-gradient groups, one across the batch items */
     conv_case("weight-gradient groups", GEOM(2, 4, 6, 24, 24, 24, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);

@@ -474,10 +474,14 @@ static ie_status vox_plan_make(const gather_job *j, const gather_class *cls, vox
     return IE_OK;
 }
 
-/* acc[k][c] for NJ voxels x NC vectors of 16 output channels. */
+/* acc[k][c] for NJ voxels x NC vectors of 16 output channels; voxel k is
+ * read at x + xo[k] (its batch item's plane plus the voxel) and written at
+ * y + yo[k].  The NJ voxels share one pattern but may come from different
+ * batch items, so each weight vector loaded serves every item (on the
+ * lowest levels a pattern often has a single voxel per item). */
 DTGT static DINLINE void vox_tile(const int NJ, const int NC, const gather_job *j, const vox_plan *p,
-                                  const vox_pattern *pt, const int64_t *vox, const float *xn,
-                                  const float *const *wb, float *yn, int64_t c0) {
+                                  const vox_pattern *pt, const int64_t *xo, const int64_t *yo,
+                                  const float *const *wb, int64_t c0) {
     __m512 acc[6][4];
     const int64_t cx = j->cx, cs = j->x_cstride;
     __mmask16 cmask[4];
@@ -492,7 +496,7 @@ DTGT static DINLINE void vox_tile(const int NJ, const int NC, const gather_job *
     for (int64_t tt = pt->tap0; tt < pt->tap0 + pt->ntap; tt++) {
         const float *xp[6];
 #pragma GCC unroll 6
-        for (int k = 0; k < NJ; k++) xp[k] = xn + vox[k] + p->tap_x[tt];
+        for (int k = 0; k < NJ; k++) xp[k] = j->x + xo[k] + p->tap_x[tt];
         const int64_t wo = p->tap_w[tt];
 #pragma GCC unroll 2
         for (int64_t ci = 0; ci < cx; ci++) {
@@ -513,15 +517,14 @@ DTGT static DINLINE void vox_tile(const int NJ, const int NC, const gather_job *
     for (int k = 0; k < NJ; k++)
 #pragma GCC unroll 4
         for (int c = 0; c < NC; c++)
-            _mm512_mask_i32scatter_ps(yn + (c0 + 16 * c) * j->y_cstride + p->yidx[vox[k]], cmask[c], lanes,
-                                      acc[k][c], 4);
+            _mm512_mask_i32scatter_ps(j->y + yo[k] + (c0 + 16 * c) * j->y_cstride, cmask[c], lanes, acc[k][c], 4);
 }
 
 #define VOX_VARIANT(NJ, NC)                                                                               \
     DTGT static void vox_##NJ##x##NC(const gather_job *j, const vox_plan *p, const vox_pattern *pt,     \
-                                     const int64_t *vox, const float *xn, const float *const *wb,        \
-                                     float *yn, int64_t c0) {                                            \
-        vox_tile(NJ, NC, j, p, pt, vox, xn, wb, yn, c0);                                                 \
+                                     const int64_t *xo, const int64_t *yo, const float *const *wb,       \
+                                     int64_t c0) {                                                       \
+        vox_tile(NJ, NC, j, p, pt, xo, yo, wb, c0);                                                      \
     }
 #define VOX_ROW(NC) VOX_VARIANT(1, NC) VOX_VARIANT(2, NC) VOX_VARIANT(3, NC) VOX_VARIANT(4, NC) \
     VOX_VARIANT(5, NC) VOX_VARIANT(6, NC)
@@ -529,8 +532,8 @@ VOX_ROW(1)
 VOX_ROW(2)
 VOX_ROW(4)
 
-typedef void (*vox_fn)(const gather_job *, const vox_plan *, const vox_pattern *, const int64_t *, const float *,
-                       const float *const *, float *, int64_t);
+typedef void (*vox_fn)(const gather_job *, const vox_plan *, const vox_pattern *, const int64_t *, const int64_t *,
+                       const float *const *, int64_t);
 static const vox_fn VOX_FNS[3][6] = {
     {vox_1x1, vox_2x1, vox_3x1, vox_4x1, vox_5x1, vox_6x1},
     {vox_1x2, vox_2x2, vox_3x2, vox_4x2, vox_5x2, vox_6x2},
@@ -541,17 +544,20 @@ typedef struct vox_job {
     const gather_job *g;
     const vox_plan *plans; /* per class */
     int64_t group_blocks, ngroups;
+    int64_t items_per_task; /* batch items per task: all, or 1 where that leaves too few tasks */
 } vox_job;
 
+/* One class and channel group of one or all batch items: a pattern's voxels
+ * of the task's items are tiled together (item-minor), so the weights of a
+ * tile are read once for up to six (item, voxel) pairs. */
 static void vox_task(void *ctx, int64_t task) {
     const vox_job *vj = ctx;
     const gather_job *j = vj->g;
     int64_t grp = task % vj->ngroups, rest = task / vj->ngroups;
-    int64_t cls_i = rest % j->ncls, n = rest / j->ncls;
+    int64_t cls_i = rest % j->ncls, n0 = rest / j->ncls * vj->items_per_task;
     const vox_plan *p = &vj->plans[cls_i];
-    const float *xn = j->x + n * j->x_nstride;
-    float *yn = j->y + n * j->y_nstride;
     const float *pack = j->pack + cls_i * j->b->pack_size;
+    const int64_t batch = vj->items_per_task;
     int64_t b0 = grp * vj->group_blocks, b1 = b0 + vj->group_blocks < j->b->n ? b0 + vj->group_blocks : j->b->n;
     for (int64_t bi = b0; bi < b1;) {
         int nc = b1 - bi >= 4 ? 4 : b1 - bi >= 2 ? 2 : 1;
@@ -560,9 +566,16 @@ static void vox_task(void *ctx, int64_t task) {
         int row = nc == 4 ? 2 : nc == 2 ? 1 : 0;
         for (int64_t q = 0; q < p->npat; q++) {
             const vox_pattern *pt = &p->pat[q];
-            for (int64_t v = 0; v < pt->count; v += 6) {
-                int nj = pt->count - v < 6 ? (int)(pt->count - v) : 6;
-                VOX_FNS[row][nj - 1](j, p, pt, p->order + pt->first + v, xn, wb, yn, j->b->b[bi].c0);
+            const int64_t items = pt->count * batch;
+            for (int64_t i = 0; i < items; i += 6) {
+                int nj = items - i < 6 ? (int)(items - i) : 6;
+                int64_t xo[6], yo[6];
+                for (int k = 0; k < nj; k++) {
+                    int64_t n = n0 + (i + k) % batch, v = p->order[pt->first + (i + k) / batch];
+                    xo[k] = n * j->x_nstride + v;
+                    yo[k] = n * j->y_nstride + p->yidx[v];
+                }
+                VOX_FNS[row][nj - 1](j, p, pt, xo, yo, wb, j->b->b[bi].c0);
             }
         }
         bi += nc;
@@ -576,11 +589,13 @@ static ie_status run_vox(gather_job *j, const gather_class *cls) {
     for (int64_t c = 0; c < j->ncls && st == IE_OK; c++) st = vox_plan_make(j, &cls[c], &plans[c]);
     if (st == IE_OK) {
         /* Channel groups of 64 (the widest register tile), narrower only
-         * when that leaves fewer than four tasks. */
-        int64_t base = j->batch * j->ncls, gb = 4;
-        while (gb > 1 && base * ((j->b->n + gb - 1) / gb) < 4) gb /= 2;
-        vox_job vj = {j, plans, gb, (j->b->n + gb - 1) / gb};
-        ie_parallel_for(base * vj.ngroups, vox_task, &vj);
+         * when that leaves fewer than four tasks; the batch items share a
+         * task unless even one-block groups leave fewer than four. */
+        int64_t gb = 4;
+        while (gb > 1 && j->ncls * ((j->b->n + gb - 1) / gb) < 4) gb /= 2;
+        vox_job vj = {j, plans, gb, (j->b->n + gb - 1) / gb, j->batch};
+        if (j->ncls * vj.ngroups < 4) vj.items_per_task = 1;
+        ie_parallel_for(j->batch / vj.items_per_task * j->ncls * vj.ngroups, vox_task, &vj);
     }
     for (int64_t c = 0; c < j->ncls; c++) vox_plan_free(&plans[c]);
     free(plans);
