@@ -306,6 +306,11 @@ int main(void) {
      * pairs that cut across voxels and items */
     conv_case("small grid, batch 3", GEOM(3, 7, 70, 3, 5, 4, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
     conv_case("kernel 5", GEOM(1, 3, 4, 6, 7, 8, 5, 5, 5, 1, 1, 1, 2, 2, 2, 1, 1, 1), impls, n);
+    /* small grids (channels in lanes) over several weight-gradient groups:
+     * 90 x 49 voxels cut inside item 83; 360 x 196 voxels, 18 groups in two waves */
+    conv_case("2-D 7x7, a group boundary inside an item", GEOM(90, 5, 34, 1, 7, 7, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1),
+              impls, n);
+    conv_case("2-D 14x14, waves of groups", GEOM(360, 2, 3, 1, 14, 14, 1, 3, 3, 1, 1, 1, 0, 1, 1, 1, 1, 1), impls, n);
     /* 2 x 13824 voxels: seven weight-gradient groups, one across the batch items */
     conv_case("weight-gradient groups", GEOM(2, 4, 6, 24, 24, 24, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), impls, n);
     /* 72000 voxels: 18 groups, more than a wave holds, in rows of 40 and of 36

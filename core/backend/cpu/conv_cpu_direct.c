@@ -23,7 +23,8 @@
  *    (channels x taps) dot products over the group, summed in group order.
  * Grids of at most SMALL_GRID voxels (a U-Net's lowest levels) put 16 output
  * channels in a vector instead and run each voxel's valid taps only (see
- * "small grids" below).  Where a whole vector provably stays inside the
+ * "small grids" below; the weight gradient's, "weight gradient, small
+ * grids").  Where a whole vector provably stays inside the
  * buffer, loads are plain and the bounds masks go on the FMAs: a masked load
  * costs an extra uop on the FMA ports, a masked FMA does not.
  * Work is cut by voxel chunks and channel blocks fixed by the shape; every
@@ -899,6 +900,227 @@ DTGT static void wgrad_task(void *ctx, int64_t task) {
     }
 }
 
+/* ---------------- weight gradient, small grids ----------------
+ *
+ * On a grid of at most SMALL_GRID voxels (the Fashion-MNIST Classifier's
+ * 14x14 and 7x7 convs, a U-Net's lowest levels) a lane's chain is a few
+ * vectors long and most vectors touch the border, so the voxel-lane tiles
+ * above spend as long on masks and the 16-lane reduction trees as on their
+ * FMAs (and a 7x7 image fills 49 of 64 lanes).  Here 16 output channels share
+ * a vector instead (as in the AVX2 kernel's small grids): for each tap and
+ * lane l, the chain over the lane's voxels that the tap reads inside x
+ * (listed per tap, so padding is skipped exactly) accumulates gy (transposed
+ * to channels-last) times x broadcast; the 16 lane vectors are then added by
+ * the tree of ie_canon_tree16, lane for lane, into the group's partial sums,
+ * kept as [ci][tap][co] and transposed into gw at the end. */
+
+#define SG_NCI 6 /* input channels per tile: 2 x 6 accumulators + 2 gy vectors */
+#define SG_CB 32 /* output channels per block: two vectors */
+
+typedef struct sjob {
+    const ie_conv_geom *g;
+    const float *x; /* phase split */
+    const float *gy;
+    const flat_taps *taps;
+    int64_t toff[FLAT_MAXTAPS];
+    int64_t gvol, xcs, T, cop, nblk, ngroups, ncg, psize; /* cop: cout rounded up to SG_CB; psize = cin * T * cop */
+    float *partial;     /* [wave][cin][T][cop] */
+    int64_t wave_first; /* first group of the current wave */
+    ie_conv_failure fail;
+} sjob;
+
+/* The tree of ie_canon_tree16 over the 16 lane vectors lb[l * stride + v]. */
+DTGT static DINLINE __m512 tree16v(const __m512 *lb, int stride, int v) {
+#define LB(l) lb[(l) * stride + v]
+    const __m512 s0 = _mm512_add_ps(_mm512_add_ps(LB(0), LB(2)), _mm512_add_ps(LB(1), LB(3)));
+    const __m512 s1 = _mm512_add_ps(_mm512_add_ps(LB(4), LB(6)), _mm512_add_ps(LB(5), LB(7)));
+    const __m512 s2 = _mm512_add_ps(_mm512_add_ps(LB(8), LB(10)), _mm512_add_ps(LB(9), LB(11)));
+    const __m512 s3 = _mm512_add_ps(_mm512_add_ps(LB(12), LB(14)), _mm512_add_ps(LB(13), LB(15)));
+#undef LB
+    return _mm512_add_ps(_mm512_add_ps(s0, s2), _mm512_add_ps(s1, s3));
+}
+
+/* SG_CB output channels x NCI input channels of one tap: each lane's chain,
+ * then the tree added to part[ci * pstride + (0..SG_CB-1)]. */
+DTGT static DINLINE void sg_tile(const int NCI, const float *gyT, int64_t cop, const float *const *xp,
+                                 const int32_t *vj, const int32_t *vstart, float *part, int64_t pstride) {
+    __m512 lb[16][2 * SG_NCI];
+    for (int l = 0; l < 16; l++) {
+        __m512 acc[2][SG_NCI];
+#pragma GCC unroll 6
+        for (int c = 0; c < NCI; c++) acc[0][c] = acc[1][c] = _mm512_setzero_ps();
+        for (int32_t i = vstart[l]; i < vstart[l + 1]; i++) {
+            const int64_t v = vj[i];
+            const __m512 g0 = _mm512_loadu_ps(gyT + v * cop), g1 = _mm512_loadu_ps(gyT + v * cop + 16);
+#pragma GCC unroll 6
+            for (int c = 0; c < NCI; c++) {
+                const __m512 xb = _mm512_set1_ps(xp[c][v]);
+                acc[0][c] = _mm512_fmadd_ps(g0, xb, acc[0][c]);
+                acc[1][c] = _mm512_fmadd_ps(g1, xb, acc[1][c]);
+            }
+        }
+#pragma GCC unroll 6
+        for (int c = 0; c < NCI; c++) {
+            lb[l][2 * c] = acc[0][c];
+            lb[l][2 * c + 1] = acc[1][c];
+        }
+    }
+#pragma GCC unroll 6
+    for (int c = 0; c < NCI; c++)
+        for (int h = 0; h < 2; h++) {
+            float *o = part + c * pstride + 16 * h;
+            _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), tree16v(&lb[0][0], 2 * SG_NCI, 2 * c + h)));
+        }
+}
+
+#define SG_VARIANT(NCI)                                                                                   \
+    DTGT static void sg_tile_##NCI(const float *gyT, int64_t cop, const float *const *xp, const int32_t *vj, \
+                                   const int32_t *vstart, float *part, int64_t pstride) {                 \
+        sg_tile(NCI, gyT, cop, xp, vj, vstart, part, pstride);                                            \
+    }
+SG_VARIANT(1)
+SG_VARIANT(2)
+SG_VARIANT(3)
+SG_VARIANT(4)
+SG_VARIANT(5)
+SG_VARIANT(6)
+typedef void (*sg_fn)(const float *, int64_t, const float *const *, const int32_t *, const int32_t *, float *,
+                      int64_t);
+static const sg_fn SG_FNS[SG_NCI] = {sg_tile_1, sg_tile_2, sg_tile_3, sg_tile_4, sg_tile_5, sg_tile_6};
+
+/* Segment [ja, jb) of item n, output channel blocks [b0, b1). */
+static void sg_segment(sjob *j, int64_t n, int64_t ja, int64_t jb, int64_t b0, int64_t b1, float *part) {
+    const ie_conv_geom *g = j->g;
+    const flat_taps *t = j->taps;
+    const int64_t L = jb - ja, cin = g->cin, cout = g->cout, cop = j->cop, GH = g->out[1], GW = g->out[2];
+    float *gyT = ie_conv_scratch(2, (size_t)(L * cop));
+    /* vj: L entries; vstart: 17; the voxels' grid coordinates: 3 * L */
+    int32_t *vj = (int32_t *)ie_conv_scratch(3, (size_t)(4 * L + 17));
+    if (!gyT || !vj) {
+        ie_conv_fail(&j->fail);
+        return;
+    }
+    int32_t *vstart = vj + L, *cd = vstart + 17, *ch = cd + L, *cw = ch + L;
+    for (int64_t c = b0 * SG_CB; c < b1 * SG_CB; c++) {
+        if (c >= cout) {
+            for (int64_t v = 0; v < L; v++) gyT[v * cop + c] = 0.0f;
+            continue;
+        }
+        const float *row = j->gy + (n * cout + c) * j->gvol + ja;
+        for (int64_t v = 0; v < L; v++) gyT[v * cop + c] = row[v];
+    }
+    for (int64_t v = 0; v < L; v++) {
+        const int64_t p = ja + v;
+        cd[v] = (int32_t)(p / (GH * GW));
+        ch[v] = (int32_t)((p / GW) % GH);
+        cw[v] = (int32_t)(p % GW);
+    }
+    int64_t tap = 0;
+    for (int a = 0; a < t->n[0]; a++)
+        for (int b = 0; b < t->n[1]; b++)
+            for (int e = 0; e < t->n[2]; e++, tap++) {
+                /* each lane's voxels that this tap reads inside the grid, in order */
+                const int sa = t->shift[0][a], sb = t->shift[1][b], se = t->shift[2][e];
+                int32_t k = 0;
+                for (int l = 0; l < 16; l++) {
+                    vstart[l] = k;
+                    for (int64_t v = l; v < L; v += 16)
+                        if ((uint32_t)(cd[v] + sa) < (uint32_t)g->out[0] && (uint32_t)(ch[v] + sb) < (uint32_t)GH &&
+                            (uint32_t)(cw[v] + se) < (uint32_t)GW)
+                            vj[k++] = (int32_t)v;
+                }
+                vstart[16] = k;
+                const float *xt = j->x + n * cin * j->xcs + ja + j->toff[tap];
+                for (int64_t bi = b0; bi < b1; bi++)
+                    for (int64_t c0 = 0; c0 < cin; c0 += SG_NCI) {
+                        const int nci = (int)(cin - c0 < SG_NCI ? cin - c0 : SG_NCI);
+                        const float *xp[SG_NCI];
+                        for (int c = 0; c < nci; c++) xp[c] = xt + (c0 + c) * j->xcs;
+                        SG_FNS[nci - 1](gyT + bi * SG_CB, cop, xp, vj, vstart,
+                                        part + (c0 * j->T + tap) * cop + bi * SG_CB, j->T * cop);
+                    }
+            }
+}
+
+static void sg_task(void *ctx, int64_t task) {
+    sjob *j = ctx;
+    const int64_t slot = task / j->ncg, cg = task % j->ncg, grp = j->wave_first + slot;
+    const int64_t b0 = cg * j->nblk / j->ncg, b1 = (cg + 1) * j->nblk / j->ncg;
+    float *part = j->partial + slot * j->psize;
+    if (b1 - b0 == j->nblk)
+        memset(part, 0, (size_t)j->psize * sizeof(float));
+    else
+        for (int64_t r = 0; r < j->g->cin * j->T; r++)
+            memset(part + r * j->cop + b0 * SG_CB, 0, (size_t)((b1 - b0) * SG_CB) * sizeof(float));
+    /* the group's voxels, as segments of at most WG_SUB inside one batch item (canon_kernels.h) */
+    const int64_t total = j->g->batch * j->gvol;
+    int64_t lo = grp * WGRAD_GROUP;
+    const int64_t hi = lo + WGRAD_GROUP < total ? lo + WGRAD_GROUP : total;
+    while (lo < hi) {
+        const int64_t n = lo / j->gvol, ja = lo % j->gvol;
+        int64_t jb = j->gvol < ja + (hi - lo) ? j->gvol : ja + (hi - lo);
+        if (jb - ja > WG_SUB) jb = ja + WG_SUB;
+        sg_segment(j, n, ja, jb, b0, b1, part);
+        lo += jb - ja;
+    }
+}
+
+typedef struct sg_out_job {
+    const float *sum; /* [cin * T][cop] */
+    float *gw;        /* [cout][cin * T] */
+    int64_t rows, cop;
+} sg_out_job;
+
+/* gw row co = column co of the partial sums. */
+static void sg_out_task(void *ctx, int64_t co) {
+    const sg_out_job *j = ctx;
+    for (int64_t r = 0; r < j->rows; r++) j->gw[co * j->rows + r] = j->sum[r * j->cop + co];
+}
+
+static ie_status small_grid_wgrad(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
+    flat_taps taps;
+    ie_direct_forward_taps(g, &taps);
+    sjob j = {.g = g, .gy = gy, .taps = &taps, .gvol = ie_conv_vol(g->out), .xcs = ie_conv_vol(g->in),
+              .T = ie_conv_ktaps(g)};
+    for (int64_t q = 0, a = 0; a < taps.n[0]; a++)
+        for (int b = 0; b < taps.n[1]; b++)
+            for (int e = 0; e < taps.n[2]; e++) j.toff[q++] = taps.off[0][a] + taps.off[1][b] + taps.off[2][e];
+    j.cop = (g->cout + SG_CB - 1) / SG_CB * SG_CB;
+    j.nblk = j.cop / SG_CB;
+    j.psize = g->cin * j.T * j.cop;
+    j.ngroups = (g->batch * j.gvol + WGRAD_GROUP - 1) / WGRAD_GROUP;
+    j.ncg = j.ngroups >= MIN_TASKS ? 1 : (MIN_TASKS + j.ngroups - 1) / j.ngroups;
+    if (j.ncg > j.nblk) j.ncg = j.nblk;
+    ie_tensor *owned = NULL, *partial_t = NULL;
+    IE_TRY(ie_direct_phase_split(g, x, &j.x, &owned));
+    ie_status st = IE_OK;
+    /* a wave's partial sums, then (several groups) their running sum */
+    const int64_t wave = j.ngroups < IE_CANON_WGRAD_WAVE ? j.ngroups : IE_CANON_WGRAD_WAVE;
+    if (ie_conv_temp((wave + (j.ngroups > 1)) * j.psize, &partial_t) != IE_OK) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for partial sums");
+        goto done;
+    }
+    j.partial = ie_f32(partial_t);
+    float *const sum = j.ngroups > 1 ? j.partial + wave * j.psize : j.partial;
+    atomic_init(&j.fail.failed, 0);
+    for (int64_t first = 0; first < j.ngroups; first += wave) {
+        const int64_t n = j.ngroups - first < wave ? j.ngroups - first : wave;
+        j.wave_first = first;
+        ie_parallel_for(n * j.ncg, sg_task, &j);
+        if (atomic_load(&j.fail.failed)) {
+            st = ie_error_set(IE_ERR_NOMEM, "conv weight gradient: out of memory for a segment's tables");
+            goto done;
+        }
+        if (j.ngroups > 1) ie_direct_sum_groups(j.partial, n, j.psize, first == 0, sum);
+    }
+    sg_out_job oj = {sum, gw, g->cin * j.T, j.cop};
+    ie_parallel_for(g->cout, sg_out_task, &oj);
+done:
+    ie_tensor_release(partial_t);
+    ie_tensor_release(owned);
+    return st;
+}
+
 ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, const float *gy, float *gw) {
     const int64_t ovol = ie_conv_vol(g->out), ktaps = ie_conv_ktaps(g);
     const int64_t wsize = g->cout * g->cin * ktaps;
@@ -907,6 +1129,8 @@ ie_status ie_conv_direct_backward_weight(const ie_conv_geom *g, const float *x, 
         memset(gw, 0, (size_t)wsize * sizeof(float));
         return IE_OK;
     }
+    if (ovol <= SMALL_GRID && ie_cpu_conv_get_mode() != IE_CPU_CONV_DIRECT_VECTOR)
+        return small_grid_wgrad(g, x, gy, gw);
     const float *xs;
     ie_tensor *owned;
     IE_TRY(ie_direct_phase_split(g, x, &xs, &owned));
