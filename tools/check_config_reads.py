@@ -11,7 +11,9 @@ A key is read by passing it to a getter of innereye/config.h
   - a local variable: every literal assigned to it in the function
     (key = "postprocess.largest_component";).
 A key whose literal cannot be found this way is an error too: the check
-would otherwise miss it.
+would otherwise miss it.  Keys are compared as written: reading a whole
+section ("postprocess", ie_config_get_json) is not matched against the keys
+inside it.
 
 Scanned: the C files of core/ (but core/config, which implements the
 getters) and tools/.  models/ and plugins/ read their own model.params
