@@ -14,6 +14,7 @@
 #include "core/plugin/guard.h"
 #include "core/plugin/model_settings.h"
 #include "core/train/compute.h"
+#include "core/run/device_settings.h"
 #include "core/run/run_dir.h"
 #include "core/run/run_settings.h"
 #include "core/task/task.h"
@@ -191,21 +192,17 @@ static ie_status load_ensemble_others(ie_infer_session *s, const char *dir, cons
 /* train.device / train.precision of the session's config (the run's, or
  * --set train.device=cpu|cuda): every member's parameters move there. */
 static ie_status to_device(ie_infer_session *s) {
-    const char *name = "cpu", *prec = "fp32";
-    IE_TRY(ie_config_get_string(s->cfg, "train.device", &name));
-    IE_TRY(ie_config_get_string(s->cfg, "train.precision", &prec));
-    s->device = strcmp(name, "cuda") == 0 ? IE_CUDA : IE_CPU;
-    ie_precision p = IE_PRECISION_FP32;
-    if (!ie_precision_parse(prec, &p))
-        return ie_error_set(IE_ERR_CONFIG, "train.precision: unknown value '%s' (fp32, tf32 or bf16)", prec);
+    ie_device_settings device;
+    IE_TRY(ie_device_settings_read(s->cfg, &device));
+    s->device = device.device;
     ie_status st = ie_device_check(s->device);
-    if (st == IE_OK) st = ie_device_set_precision(s->device, p);
+    if (st == IE_OK) st = ie_device_set_precision(s->device, device.precision);
     if (st == IE_OK) st = ie_params_to(model_parameters(s->plugin, s->model), s->device);
     for (int k = 0; st == IE_OK && k < s->n_others; k++) {
         s->others[k].device = s->device;
         st = ie_params_to(model_parameters(s->other_plugins[k], s->others[k].model), s->device);
     }
-    if (st != IE_OK) ie_error_wrap(st, "train.device %s (set it with --set train.device=cpu|cuda)", name);
+    if (st != IE_OK) ie_error_wrap(st, "train.device %s (set it with --set train.device=cpu|cuda)", device.name);
     return st;
 }
 

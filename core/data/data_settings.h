@@ -5,8 +5,10 @@
  * The data setup, the tasks' checks and inference, the folds' ensembles and
  * post-processing choice, and the report all need the class names and the
  * channels; they take them from here instead of each looking the keys up by
- * string with its own array size.  Keys only one function reads (the
- * normalisation, augmentation, split proportions, ...) are read there. */
+ * string with its own array size; segmentation and the table tasks take the
+ * normalisation's name and the flips from here too.  Keys only one function
+ * reads (the normalisation's parameters, the rest of the augmentation, ...)
+ * are read there. */
 #ifndef IE_CORE_DATA_DATA_SETTINGS_H
 #define IE_CORE_DATA_DATA_SETTINGS_H
 
@@ -36,6 +38,8 @@ typedef struct ie_data_settings {
     int n_mask_channels;
     const char *classes[IE_DATA_MAX_NAMES];        /* data.classes: class names (background first) */
     int n_classes;
+    const char *normalization; /* data.normalization as written: each task parses the methods it offers */
+    bool flip[3];              /* data.flip_axes: random flips along D, H, W (augmentation) */
 } ie_data_settings;
 
 /* Fills *out from a resolved config.  A missing key, one of the wrong type,

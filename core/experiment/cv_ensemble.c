@@ -221,9 +221,9 @@ static ie_status evaluate(const char *parent, int folds, const char *innereye) {
 }
 
 ie_status ie_cv_ensemble_infer(const ie_config *cfg, const char *parent, int folds, const char *innereye) {
-    double test = 0;
-    IE_TRY(ie_config_get_number(cfg, "data.split.test", &test));
-    if (test <= 0) return IE_OK;
+    ie_split_settings split;
+    IE_TRY(ie_split_settings_read(cfg, &split));
+    if (split.fraction[IE_SPLIT_TEST] <= 0) return IE_OK;
     IE_TRY(evaluate(parent, folds, innereye));
     printf("ensemble of the folds: %s/ensemble (metrics.csv), compared with each fold in "
            "%s/ensemble_comparison.csv\n", parent, parent);

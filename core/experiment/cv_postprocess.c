@@ -14,6 +14,7 @@
 #include "core/data/dataset.h"
 #include "core/data/segmentation_hooks.h"
 #include "core/data/split.h"
+#include "core/inference/infer.h"
 #include "core/inference/postprocess.h"
 #include "core/metrics/segmentation_metrics.h"
 #include "core/plugin/host.h"
@@ -159,9 +160,11 @@ static ie_status fold_open(fold_files *f) {
     IE_TRY(ie_data_settings_check_count("data.classes", data.n_classes, IE_PP_MAX_CLASSES));
     f->n_classes = data.n_classes;
     memcpy(f->names, data.classes, (size_t)f->n_classes * sizeof *f->names);
-    int64_t conn = 6;
-    IE_TRY(ie_config_get_int(f->cfg, "postprocess.connectivity", &conn));
-    f->connectivity = (int)conn;
+    /* The fold's post-processing as its inference reads it (a segmentation
+     * run's config passed this read before it trained). */
+    ie_infer_settings infer;
+    IE_TRY(ie_infer_settings_from_config(f->cfg, &infer));
+    f->connectivity = infer.post.connectivity;
     IE_TRY(ie_run_record_read(f->dir, &record));
     const char *csv = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(record, "data"), "dataset_csv"));
     ie_status st = csv ? ie_dataset_load(csv, "subject", &f->ds)

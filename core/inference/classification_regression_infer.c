@@ -75,13 +75,8 @@ static ie_status model_config(const ie_scalar_model *m, char **out) {
 }
 
 static ie_status read_settings(ie_scalar_model *m) {
-    int64_t v = 0;
-    IE_TRY(ie_config_get_int(m->cfg, "train.batch_size", &v));
-    m->batch_size = (int)(v > 0 ? v : 1);
-    IE_TRY(ie_config_get_int(m->cfg, "data.workers", &v));
-    m->workers = (int)v;
-    IE_TRY(ie_config_get_int(m->cfg, "data.prefetch", &v));
-    m->prefetch = (int)v;
+    IE_TRY(ie_loader_settings_read(m->cfg, &m->loader));
+    if (m->loader.batch_size < 1) m->loader.batch_size = 1;
     ie_run_settings run;
     IE_TRY(ie_run_settings_read(m->cfg, &run));
     m->seed = run.seed;
@@ -195,9 +190,9 @@ static ie_status predict_data(ie_scalar_model *m, const ie_scalar_data *d, float
     ie_data_hooks h = ie_scalar_hooks(d);
     h.load_item = load_checked;
     h.augment = NULL; /* no augmentation outside training */
-    ie_loader_opts lo = {.dataset = ds, .items = NULL, .n_items = n, .batch_size = m->batch_size, .shuffle = false,
-                         .seed = m->seed, .workers = m->workers, .prefetch = m->prefetch, .host = &m->host,
-                         .hooks = h};
+    ie_loader_opts lo = {.dataset = ds, .items = NULL, .n_items = n, .batch_size = m->loader.batch_size,
+                         .shuffle = false, .seed = m->seed, .workers = m->loader.workers,
+                         .prefetch = m->loader.prefetch, .host = &m->host, .hooks = h};
     ie_loader *loader = NULL;
     ie_status st = ie_loader_create(&lo, &loader);
     bool was = ie_grad_set_enabled(false);

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 
 #include "core/data/classification_regression_hooks.h"
+#include "core/data/loader_settings.h"
 #include "core/plugin/loader.h"
 #include "core/util/sha256.h"
 #include "innereye/config.h"
@@ -48,7 +49,8 @@ typedef struct ie_scalar_model {
     ie_model *model;
     ie_scalar_data *data;     /* the dataset prepared with the run's statistics */
     ie_host host;
-    int batch_size, workers, prefetch, epoch; /* epoch -1: unknown */
+    ie_loader_settings loader; /* train.batch_size, data.workers, data.prefetch (data.cache_mb unused) */
+    int epoch;                /* -1: unknown */
     uint64_t seed;
     char run_dir[4200];       /* where the host's run folder points ("" for none) */
     char config_path[4200], weights[4200], statistics[4200];

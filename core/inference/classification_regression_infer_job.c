@@ -48,7 +48,7 @@ static cJSON *member_record(const ie_scalar_member *member) {
     cJSON_AddStringToObject(p, "version", m->plugin->table.version);
     cJSON_AddStringToObject(p, "path", m->plugin->path);
     cJSON_AddStringToObject(p, "sha256", m->plugin->sha256);
-    cJSON_AddNumberToObject(j, "batch_size", m->batch_size);
+    cJSON_AddNumberToObject(j, "batch_size", m->loader.batch_size);
     return j;
 }
 

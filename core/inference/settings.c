@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/data/data_settings.h"
+#include "core/data/geometry_settings.h"
 #include "core/dicom/colours.h"
 #include "core/inference/infer.h"
 
@@ -103,18 +104,17 @@ static ie_status read_rules(const ie_config *cfg, ie_infer_settings *s) {
     return IE_OK;
 }
 
-static ie_status read_window(const ie_config *cfg, ie_infer_settings *s) {
+static ie_status read_window(const ie_config *cfg, const ie_geometry_settings *g, ie_infer_settings *s) {
     ie_window_opts *w = &s->window;
     int64_t v[3];
-    int n = 0;
-    IE_TRY(ie_config_get_int_array(cfg, "data.test_crop_size", v, 3, &n));
-    if (n == 0) IE_TRY(ie_config_get_int_array(cfg, "data.crop_size", v, 3, &n));
+    int n = g->n_test_crop_size;
+    const int64_t *window = n ? g->test_crop_size : g->crop_size;
+    if (n == 0) n = g->n_crop_size;
     if (n != 3) return ie_error_set(IE_ERR_CONFIG, "data.crop_size must list 3 sizes (D, H, W)");
-    int64_t multiple = 1;
-    IE_TRY(ie_config_get_int(cfg, "data.pad_multiple", &multiple));
     /* A window one voxel thick (a 2-D model's [1, H, W] crops) is never
      * padded along that axis: pad_multiple is for the axes the network pools. */
-    for (int a = 0; a < 3; a++) w->window[a] = v[a], w->multiple[a] = v[a] == 1 ? 1 : multiple;
+    for (int a = 0; a < 3; a++)
+        w->window[a] = window[a], w->multiple[a] = window[a] == 1 ? 1 : g->pad_multiple;
     IE_TRY(ie_config_get_number(cfg, "infer.overlap", &w->overlap));
     IE_TRY(ie_config_get_int_array(cfg, "infer.stride", v, 3, &n));
     for (int a = 0; a < 3 && n == 3; a++) w->stride[a] = v[a];
@@ -144,7 +144,9 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
     memcpy(s->class_names, data.classes, (size_t)n * sizeof *s->class_names);
     s->n_classes = n;
     IE_TRY(ie_config_get_string(cfg, "data.mask_channel", &s->mask_channel));
-    IE_TRY(read_window(cfg, s));
+    ie_geometry_settings geometry;
+    IE_TRY(ie_geometry_settings_read(cfg, &geometry));
+    IE_TRY(read_window(cfg, &geometry, s));
     double mm[3];
     IE_TRY(ie_config_get_number_array(cfg, "postprocess.smoothing_mm", mm, 3, &n));
     for (int a = 0; a < 3 && n == 3; a++) s->post.smoothing_mm[a] = mm[a];
@@ -159,8 +161,7 @@ ie_status ie_infer_settings_from_config(const ie_config *cfg, ie_infer_settings 
     s->post.min_component_voxels = min_voxels;
     IE_TRY(ie_config_get_number(cfg, "postprocess.min_component_mm3", &s->post.min_component_mm3));
     IE_TRY(read_rules(cfg, s));
-    IE_TRY(ie_config_get_number_array(cfg, "data.target_spacing", s->target_spacing, 3, &n));
-    if (n != 3) s->target_spacing[0] = s->target_spacing[1] = s->target_spacing[2] = 0;
+    memcpy(s->target_spacing, geometry.target_spacing, sizeof s->target_spacing);
     IE_TRY(ie_config_get_bool(cfg, "infer.write_posteriors", &s->write_posteriors));
     const char *dtype = "uint8";
     IE_TRY(ie_config_get_string(cfg, "infer.posterior_dtype", &dtype));

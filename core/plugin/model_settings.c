@@ -6,6 +6,7 @@ ie_status ie_model_settings_read(const ie_config *cfg, ie_model_settings *out) {
     IE_TRY(ie_config_get_string(cfg, "model.name", &s.name));
     IE_TRY(ie_config_get_string(cfg, "model.plugin", &s.plugin));
     IE_TRY(ie_config_get_string(cfg, "model.init_checkpoint", &s.init_checkpoint));
+    IE_TRY(ie_config_get_bool(cfg, "model.init_strict", &s.init_strict));
     *out = s;
     return IE_OK;
 }

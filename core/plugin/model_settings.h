@@ -1,5 +1,5 @@
 /* core/plugin - which model a config names (model.name, model.plugin,
- * model.init_checkpoint), read once from a resolved, validated config.
+ * model.init_checkpoint, model.init_strict), read once from a resolved, validated config.
  *
  * The trainer, inference, export, ensembles, the task lookup and job specs
  * all find the model's plugin the same way; they take the keys from here
@@ -15,6 +15,7 @@ typedef struct ie_model_settings {
     const char *name;            /* model.name: a built-in model or a plugin's model name */
     const char *plugin;          /* model.plugin: a plugin file or name; "" = look model.name up */
     const char *init_checkpoint; /* model.init_checkpoint: safetensors to start from; "" = none */
+    bool init_strict;            /* model.init_strict: the file holds exactly the model's tensors */
 } ie_model_settings;
 
 /* Fills *out from a resolved config.  A missing key or one of the wrong type

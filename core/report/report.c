@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/report/report_impl.h"
+#include "core/run/run_settings.h"
 #include "core/tracking/mlflow_artifacts.h"
 #include "core/util/path.h"
 #include "innereye/config.h"
@@ -146,11 +147,12 @@ void ie_report_after(const char *dir, ie_report_results_of results_of) {
         ie_error_set(IE_ERR_IO, "%s", message);
         return;
     }
-    bool wanted = true;
+    ie_run_settings run = {.report = true}; /* a report when the config cannot be read */
     ie_config *cfg = NULL;
     if (ie_path_format(path, sizeof path, "%s/config.resolved.json", dir) == IE_OK &&
         ie_config_new(&cfg) == IE_OK && ie_config_add_file(cfg, path) == IE_OK && ie_config_resolve(cfg) == IE_OK)
-        ie_config_get_bool(cfg, "run.report", &wanted);
+        ie_run_settings_read(cfg, &run);
+    bool wanted = run.report;
     ie_config_free(cfg);
     if (wanted) {
         struct timespec t0, t1;

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/report/report_impl.h"
+#include "core/run/median_stop_settings.h"
 #include "core/util/path.h"
 #include "innereye/config.h"
 
@@ -144,13 +145,13 @@ ie_status ie_report_sweep(ie_html *h, const char *dir) {
         return ie_error_set(IE_ERR_IO, "%s/sweep.csv: expected trial,status,<keys>,<metric>,epochs,stopped_early", dir);
     }
     int metric = epochs - 1, first_key = status + 1;
-    const char *goal = "min";
+    ie_median_stop_settings stop = {.maximize = false}; /* goal "min" when the config cannot be read */
     ie_config *cfg = NULL;
     char path[4200];
     if (ie_path_format(path, sizeof path, "%s/config.resolved.json", dir) == IE_OK && ie_config_new(&cfg) == IE_OK &&
         ie_config_add_file(cfg, path) == IE_OK && ie_config_resolve(cfg) == IE_OK)
-        ie_config_get_string(cfg, "train.median_stop.goal", &goal);
-    bool maximize = !strcmp(goal, "max");
+        ie_median_stop_settings_read(cfg, &stop);
+    bool maximize = stop.maximize;
     /* Ranked: the best first; trials without a value last, in trial order. */
     int n = sweep->n_rows, *order = malloc(sizeof(int) * (size_t)(n + 1));
     double *value = ie_report_column(sweep, metric, NULL, 0);

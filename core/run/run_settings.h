@@ -3,7 +3,8 @@
  *
  * Training, cross-validation, sweeps, inference, export and cluster job specs
  * all need where runs go, what this one is called and its seed; they take
- * them from here instead of each looking the keys up by string. */
+ * them from here instead of each looking the keys up by string.  (run.mlflow
+ * is read by core/tracking, below this layer.) */
 #ifndef IE_CORE_RUN_RUN_SETTINGS_H
 #define IE_CORE_RUN_RUN_SETTINGS_H
 
@@ -19,8 +20,11 @@ typedef struct ie_run_settings {
     const char *name;       /* run.name: "" = a new "<prefix>_<UTC time>" folder */
     uint64_t seed;          /* seed (the schema keeps it >= 0) */
     int threads;            /* run.threads: 0 = every core (the schema allows 0 to 4096) */
+    bool train;             /* run.train: false only infers with an existing checkpoint */
     bool infer_test;        /* run.infer_test: infer and evaluate the test set after training */
     bool infer_val;         /* run.infer_val: the same for the validation set */
+    bool report;            /* run.report: write report.html at the end of train, cross-validation, a sweep */
+    bool openblas;          /* run.blas "openblas": convolutions through OpenBLAS (else "none": the engine's) */
 } ie_run_settings;
 
 /* Fills *out from a resolved config.  A missing key or one of the wrong type

@@ -26,6 +26,7 @@
 #include "core/plugin/guard.h"
 #include "core/data/classification_regression_hooks.h"
 #include "core/data/data_settings.h"
+#include "core/data/scalar_settings.h"
 #include "core/data/classification_regression_statistics.h"
 #include "core/inference/classification_regression_infer.h"
 #include "core/metrics/classification_regression_report.h"
@@ -41,26 +42,31 @@
 
 typedef struct scalar_task {
     ie_scalar_config cfg;
-    const char *labels[MAX_COLUMNS], *images[16], *numerical[MAX_COLUMNS], *categorical[MAX_COLUMNS],
-        *classes[MAX_COLUMNS];
+    ie_scalar_settings settings; /* data.scalar.*: the columns cfg points into */
+    const char *classes[MAX_COLUMNS];
     ie_scalar_data *data;
     int64_t image_shape[4]; /* C, D, H, W of the first training subject; C = 0: no image */
     ie_loader *val_loader;  /* kept for the run: its cache serves every epoch */
 } scalar_task;
 
-static ie_status read_strings(const ie_config *cfg, const char *key, const char **out, int capacity, int *n) {
-    IE_TRY(ie_config_get_array_length(cfg, key, n));
-    if (*n > capacity) return ie_error_set(IE_ERR_CONFIG, "%s: at most %d entries, it lists %d", key, capacity, *n);
-    return ie_config_get_string_array(cfg, key, out, capacity, n);
+static ie_status check_count(const char *key, int n, int capacity) {
+    if (n > capacity) return ie_error_set(IE_ERR_CONFIG, "%s: at most %d entries, it lists %d", key, capacity, n);
+    return IE_OK;
 }
 
 static ie_status read_config(scalar_task *s, const ie_task_env *env, ie_scalar_target default_target) {
     const ie_config *cfg = env->cfg;
     ie_scalar_config *c = &s->cfg;
-    IE_TRY(read_strings(cfg, "data.scalar.label_columns", s->labels, MAX_COLUMNS, &c->n_labels));
-    IE_TRY(read_strings(cfg, "data.scalar.image_columns", s->images, 16, &c->n_images));
-    IE_TRY(read_strings(cfg, "data.scalar.numerical_columns", s->numerical, MAX_COLUMNS, &c->n_numerical));
-    IE_TRY(read_strings(cfg, "data.scalar.categorical_columns", s->categorical, MAX_COLUMNS, &c->n_categorical));
+    ie_scalar_settings *in = &s->settings;
+    IE_TRY(ie_scalar_settings_read(cfg, in));
+    IE_TRY(check_count("data.scalar.label_columns", in->n_label_columns, MAX_COLUMNS));
+    IE_TRY(check_count("data.scalar.image_columns", in->n_image_columns, 16));
+    IE_TRY(check_count("data.scalar.numerical_columns", in->n_numerical_columns, MAX_COLUMNS));
+    IE_TRY(check_count("data.scalar.categorical_columns", in->n_categorical_columns, MAX_COLUMNS));
+    c->n_labels = in->n_label_columns;
+    c->n_images = in->n_image_columns;
+    c->n_numerical = in->n_numerical_columns;
+    c->n_categorical = in->n_categorical_columns;
     ie_data_settings data;
     IE_TRY(ie_data_settings_read(cfg, &data));
     if (data.n_classes > MAX_COLUMNS)
@@ -68,36 +74,29 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env, ie_scalar_t
                             data.n_classes);
     memcpy(s->classes, data.classes, (size_t)data.n_classes * sizeof *s->classes);
     c->n_classes = data.n_classes;
-    c->label_columns = s->labels;
-    c->image_columns = s->images;
-    c->numerical_columns = s->numerical;
-    c->categorical_columns = s->categorical;
+    c->label_columns = in->label_columns;
+    c->image_columns = in->image_columns;
+    c->numerical_columns = in->numerical_columns;
+    c->categorical_columns = in->categorical_columns;
     c->class_names = s->classes;
-    const char *target = "auto", *norm = "None", *loss = "";
-    IE_TRY(ie_config_get_string(cfg, "data.scalar.target", &target));
+    const char *target = in->target, *norm = data.normalization;
     if (!strcmp(target, "binary")) c->target = IE_TARGET_BINARY;
     else if (!strcmp(target, "multiclass")) c->target = IE_TARGET_MULTICLASS;
     else if (!strcmp(target, "regression")) c->target = IE_TARGET_REGRESSION;
     else if (default_target == IE_TARGET_REGRESSION) c->target = IE_TARGET_REGRESSION;
     else c->target = c->n_classes > 0 ? IE_TARGET_MULTICLASS : IE_TARGET_BINARY;
-    IE_TRY(ie_config_get_string(cfg, "data.normalization", &norm));
     if (!strcmp(norm, "None")) c->norm = IE_SEG_NORM_NONE;
     else if (!strcmp(norm, "SimpleNorm")) c->norm = IE_SEG_NORM_SIMPLE;
     else
         return ie_error_set(IE_ERR_UNSUPPORTED, "data.normalization \"%s\" is not available for classification and "
                                                 "regression images; use \"SimpleNorm\" or \"None\"",
                             norm);
-    int64_t v[3];
-    int n = 0;
-    IE_TRY(ie_config_get_int_array(cfg, "data.scalar.image_size", v, 3, &n));
-    for (int a = 0; a < n; a++) c->image_size[a] = v[a];
-    IE_TRY(ie_config_get_int_array(cfg, "data.flip_axes", v, 3, &n));
-    for (int a = 0; a < n; a++) c->flip[v[a]] = true;
-    IE_TRY(ie_config_get_bool(cfg, "data.scalar.impute_missing", &c->impute_missing));
-    IE_TRY(ie_config_get_bool(cfg, "data.scalar.standardize_targets", &c->standardize_targets));
+    for (int a = 0; a < in->n_image_size; a++) c->image_size[a] = in->image_size[a];
+    for (int a = 0; a < 3; a++) c->flip[a] = data.flip[a];
+    c->impute_missing = in->impute_missing;
+    c->standardize_targets = in->standardize_targets;
     /* The default loss must fit the targets (a plugin's own loss is its business). */
     if (env->plugin->table.loss) return IE_OK;
-    IE_TRY(ie_config_get_string(cfg, "train.loss.name", &loss));
     /* "Auto": the loss of the targets, said once so the log shows it. */
     if (env->loss->automatic) {
         env->loss->kind = c->target == IE_TARGET_BINARY       ? IE_LOSS_BCE
@@ -113,7 +112,7 @@ static ie_status read_config(scalar_task *s, const ie_task_env *env, ie_scalar_t
                 : c->target == IE_TARGET_MULTICLASS ? k == IE_LOSS_CROSS_ENTROPY || k == IE_LOSS_FOCAL
                                                     : k == IE_LOSS_MSE || k == IE_LOSS_L1;
     if (!fits)
-        return ie_error_set(IE_ERR_CONFIG, "train.loss.name \"%s\" does not fit %s targets; use %s", loss,
+        return ie_error_set(IE_ERR_CONFIG, "train.loss.name \"%s\" does not fit %s targets; use %s", env->loss->name,
                             ie_scalar_target_name(c->target),
                             c->target == IE_TARGET_BINARY       ? "\"BCE\""
                             : c->target == IE_TARGET_MULTICLASS ? "\"CrossEntropy\" or \"Focal\""
@@ -220,8 +219,9 @@ static ie_status predict_split(scalar_task *s, const ie_task_env *env, int part,
         ie_data_hooks h = ie_scalar_hooks(s->data);
         h.augment = NULL; /* no augmentation outside training */
         ie_loader_opts lo = {.dataset = env->ds, .items = env->split->part[part], .n_items = env->split->count[part],
-                             .batch_size = env->batch_size, .shuffle = false, .seed = env->seed,
-                             .workers = env->workers, .prefetch = env->prefetch, .cache_bytes = keep ? env->cache_bytes : 0,
+                             .batch_size = env->train->loader.batch_size, .shuffle = false, .seed = env->seed,
+                             .workers = env->train->loader.workers, .prefetch = env->train->loader.prefetch,
+                             .cache_bytes = keep ? env->train->loader.cache_bytes : 0,
                              .host = env->host, .hooks = h};
         IE_TRY(ie_loader_create(&lo, &loader));
         if (keep) *keep = loader;

@@ -109,7 +109,7 @@ static ie_data_hooks data_hooks(seg_task *s, const ie_task_env *env) {
  * original size. */
 static ie_status predict_subject(seg_task *s, const ie_task_env *env, const ie_dataset_item *item, ie_sample *sample,
                                  ie_tensor **logits) {
-    int64_t multiple[3] = {env->pad_multiple, env->pad_multiple, env->pad_multiple};
+    int64_t m = s->seg.geometry.pad_multiple, multiple[3] = {m, m, m}; /* data.pad_multiple */
     ie_seg_padding pad;
     IE_TRY(ie_seg_load_whole(&s->seg.seg, item, env->host, multiple, sample, &pad));
     ie_tensor *padded = NULL, *image = NULL, *labels = NULL;
@@ -119,7 +119,7 @@ static ie_status predict_subject(seg_task *s, const ie_task_env *env, const ie_d
     /* On a device the volume goes there and its logits come back: the
      * evaluation (loss, argmax, metrics) runs on the CPU. */
     ie_tensor *on_device = NULL, *host_logits = NULL;
-    if (st == IE_OK) st = ie_tensor_to(image, env->device, &on_device);
+    if (st == IE_OK) st = ie_tensor_to(image, env->train->device.device, &on_device);
     const char *subjects[1] = {item->subject};
     ie_batch batch = {.struct_size = sizeof batch, .count = 1, .subjects = subjects, .image = on_device};
     if (st == IE_OK) st = ie_plugin_forward(env->plugin, env->model, &batch, false, &padded);
@@ -147,7 +147,7 @@ static ie_status predict_subject(seg_task *s, const ie_task_env *env, const ie_d
 static ie_status infer_test_subject(seg_task *s, const ie_task_env *env, const ie_dataset_item *item,
                                     ie_sample *sample, ie_tensor **log_post, ie_tensor **pred) {
     ie_data_hooks h = data_hooks(s, env);
-    ie_infer_net net = {.plugin = env->plugin, .model = env->model, .device = env->device};
+    ie_infer_net net = {.plugin = env->plugin, .model = env->model, .device = env->train->device.device};
     ie_infer_subject subject;
     IE_TRY(ie_infer_item(&s->infer, h.load_item, h.load_item_ctx, s->seg.seg.image_channels[0], item, env->host, &net,
                          &subject));

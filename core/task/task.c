@@ -1,8 +1,10 @@
 /* core/task - choosing the entry of the task table (task.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/data/scalar_settings.h"
 #include "core/plugin/model_settings.h"
 #include "core/run/ensemble.h"
 #include "core/task/task.h"
@@ -23,11 +25,14 @@ const ie_task *ie_task_for_kind(ie_task_kind kind) {
 const ie_task *ie_task_for_run(ie_task_kind kind, const ie_config *cfg) {
     const ie_task *entry = ie_task_for_kind(kind);
     if (entry != &ie_task_classification && entry != &ie_task_regression) return entry;
-    const char *target = "auto";
-    if (!cfg || ie_config_get_string(cfg, "data.scalar.target", &target) != IE_OK) {
-        ie_error_clear(); /* an unresolved config: the plugin's kind */
+    ie_scalar_settings *scalar = cfg ? malloc(sizeof *scalar) : NULL;
+    if (!scalar || ie_scalar_settings_read(cfg, scalar) != IE_OK) {
+        ie_error_clear(); /* an unresolved config (or no memory): the plugin's kind */
+        free(scalar);
         return entry;
     }
+    const char *target = scalar->target; /* borrowed from the config, not from *scalar */
+    free(scalar);
     if (!strcmp(target, "regression")) return &ie_task_regression;
     if (!strcmp(target, "binary") || !strcmp(target, "multiclass")) return &ie_task_classification;
     return entry;

@@ -223,27 +223,28 @@ static ie_status split_by_lists(const ie_config *cfg, const ie_dataset *ds, bool
     return st;
 }
 
-/* What the random splits take: the seed (data.split.seed when set, else the
- * run's seed) and data.split.group_column ("" = none). */
-typedef struct split_settings {
-    uint64_t seed;
-    const char *group_column;
-} split_settings;
-
-static ie_status read_split_settings(const ie_config *cfg, split_settings *out) {
+/* How the dataset is split: the seed (data.split.seed when set, else the
+ * run's seed), data.split.group_column, column and the proportions. */
+ie_status ie_split_settings_read(const ie_config *cfg, ie_split_settings *out) {
     ie_run_settings run;
+    ie_split_settings s = {.group_column = "", .column = ""};
     int64_t split_seed = -1;
     IE_TRY(ie_run_settings_read(cfg, &run));
     IE_TRY(ie_config_get_int(cfg, "data.split.seed", &split_seed));
-    IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &out->group_column));
-    out->seed = split_seed >= 0 ? (uint64_t)split_seed : run.seed;
+    IE_TRY(ie_config_get_string(cfg, "data.split.group_column", &s.group_column));
+    IE_TRY(ie_config_get_string(cfg, "data.split.column", &s.column));
+    IE_TRY(ie_config_get_number(cfg, "data.split.train", &s.fraction[IE_SPLIT_TRAIN]));
+    IE_TRY(ie_config_get_number(cfg, "data.split.val", &s.fraction[IE_SPLIT_VAL]));
+    IE_TRY(ie_config_get_number(cfg, "data.split.test", &s.fraction[IE_SPLIT_TEST]));
+    s.seed = split_seed >= 0 ? (uint64_t)split_seed : run.seed;
+    *out = s;
     return IE_OK;
 }
 
 /* Cross-validation (cv.splits >= 2, cv.split_index >= 0): the test part
  * stays; fold `cv.split_index` of a k-fold cut of everything else (train +
  * val, groups kept together) becomes this run's validation part. */
-static ie_status cross_validation_fold(const ie_config *cfg, const split_settings *split, const ie_dataset *ds,
+static ie_status cross_validation_fold(const ie_config *cfg, const ie_split_settings *split, const ie_dataset *ds,
                                        ie_split *out) {
     ie_cv_settings cv;
     IE_TRY(ie_cv_settings_read(cfg, &cv));
@@ -274,23 +275,17 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     IE_TRY(ie_path_format(path, sizeof path, "%s/split.csv", run_dir));
     if (reuse) return ie_split_read_csv(ds, path, out);
     bool listed = false;
-    const char *column = "";
-    split_settings settings;
-    IE_TRY(read_split_settings(cfg, &settings));
-    IE_TRY(ie_config_get_string(cfg, "data.split.column", &column));
-    if (column[0]) { /* the dataset says (core/data/split_column.h) */
-        IE_TRY(ie_split_by_column(ds, column, out));
+    ie_split_settings settings;
+    IE_TRY(ie_split_settings_read(cfg, &settings));
+    if (settings.column[0]) { /* the dataset says (core/data/split_column.h) */
+        IE_TRY(ie_split_by_column(ds, settings.column, out));
         listed = true;
     } else {
         IE_TRY(split_by_lists(cfg, ds, &listed, out));
     }
     if (!listed) {
-        double p[IE_SPLIT_PARTS];
         const char *group = settings.group_column;
-        IE_TRY(ie_config_get_number(cfg, "data.split.train", &p[IE_SPLIT_TRAIN]));
-        IE_TRY(ie_config_get_number(cfg, "data.split.val", &p[IE_SPLIT_VAL]));
-        IE_TRY(ie_config_get_number(cfg, "data.split.test", &p[IE_SPLIT_TEST]));
-        IE_TRY(ie_split_by_proportions(ds, p, settings.seed, group[0] ? group : NULL, out));
+        IE_TRY(ie_split_by_proportions(ds, settings.fraction, settings.seed, group[0] ? group : NULL, out));
     }
     IE_TRY(cross_validation_fold(cfg, &settings, ds, out));
     ie_status st = ie_split_write_csv(ds, out, path);
@@ -298,11 +293,9 @@ ie_status ie_data_split(const ie_config *cfg, const ie_dataset *ds, const char *
     return st;
 }
 
-static ie_status norm_from_config(const ie_config *cfg, ie_seg_setup *s, int n) {
-    const char *name = "SimpleNorm";
-    IE_TRY(ie_config_get_string(cfg, "data.normalization", &name));
+static ie_status norm_from_config(const ie_config *cfg, const ie_data_settings *data, ie_seg_setup *s, int n) {
     ie_seg_norm method;
-    IE_TRY(ie_norm_parse(name, &method));
+    IE_TRY(ie_norm_parse(data->normalization, &method));
     ie_norm_params p;
     ie_norm_params_init(&p);
     double tail[IE_MAX_CHANNELS];
@@ -404,19 +397,16 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
     memcpy(s->image_channels, data.image_channels, (size_t)n * sizeof *s->image_channels);
     s->seg.n_image_channels = n;
     s->seg.image_channels = s->image_channels;
-    IE_TRY(norm_from_config(cfg, s, n));
+    IE_TRY(norm_from_config(cfg, &data, s, n));
     IE_TRY(truth_from_config(cfg, &data, s, n_classes));
     /* Before any image is read: which series a DICOM folder gives. */
     const char *series = "";
     IE_TRY(ie_config_get_string(cfg, "data.dicom_series", &series));
     if (ie_image_dicom_series_select(series) != IE_OK) return ie_error_wrap(IE_ERR_CONFIG, "data.dicom_series");
-    int64_t crop[3];
+    IE_TRY(ie_geometry_settings_read(cfg, &s->geometry));
+    for (int i = 0; i < 3; i++) s->seg.crop[i] = s->geometry.crop_size[i];
     int count = 0;
-    IE_TRY(ie_config_get_int_array(cfg, "data.crop_size", crop, 3, &count));
-    for (int i = 0; i < 3; i++) s->seg.crop[i] = crop[i];
-    int64_t axes[3];
-    IE_TRY(ie_config_get_int_array(cfg, "data.flip_axes", axes, 3, &count));
-    for (int i = 0; i < count; i++) s->seg.flip[axes[i]] = true;
+    for (int i = 0; i < 3; i++) s->seg.flip[i] = data.flip[i];
     /* InnerEye's class-balanced sampling: crop centres drawn per class. */
     double weights[64];
     IE_TRY(ie_config_get_number_array(cfg, "data.crop_class_weights", weights, 64, &count));
@@ -428,8 +418,7 @@ ie_status ie_seg_setup_from_config(const ie_config *cfg, int n_classes, ie_seg_s
     s->seg.class_weights = count ? s->crop_class_weights : NULL;
     s->seg.n_class_weights = count;
     IE_TRY(augment_from_config(cfg, &s->seg.augment));
-    IE_TRY(ie_config_get_number_array(cfg, "data.target_spacing", s->seg.target_spacing, 3, &count));
-    if (count == 0) s->seg.target_spacing[0] = s->seg.target_spacing[1] = s->seg.target_spacing[2] = 0;
+    for (int i = 0; i < 3; i++) s->seg.target_spacing[i] = s->geometry.target_spacing[i];
     return IE_OK;
 }
 

@@ -4,6 +4,7 @@
 #define IE_CORE_TRAIN_DATA_SETUP_H
 
 #include "core/data/dataset.h"
+#include "core/data/geometry_settings.h"
 #include "core/data/segmentation_hooks.h"
 #include "core/data/split.h"
 #include "innereye/config.h"
@@ -19,6 +20,7 @@ typedef struct ie_seg_setup {
     const char *mask_channels[IE_MAX_CHANNELS];
     float crop_class_weights[64];
     int n_classes;
+    ie_geometry_settings geometry; /* data.crop_size, data.pad_multiple (whole volumes), data.target_spacing */
 } ie_seg_setup;
 
 /* Finds or builds the run's dataset: data.dataset_csv (or
@@ -30,6 +32,21 @@ typedef struct ie_seg_setup {
  * which source was used. */
 ie_status ie_data_prepare(const ie_config *cfg, const char *run_dir, bool resume, ie_dataset **out, char *note,
                           size_t note_size);
+
+/* How the dataset is split (data.split.*, but the subject lists): read once
+ * from a resolved config by ie_split_settings_read, for ie_data_split and
+ * the folds' ensemble (is there a test set?).  Strings are borrowed from the
+ * config. */
+typedef struct ie_split_settings {
+    uint64_t seed;                    /* data.split.seed, or the run's seed when it is -1 */
+    const char *group_column;         /* data.split.group_column: "" = none */
+    const char *column;               /* data.split.column: the dataset's own split; "" = none */
+    double fraction[IE_SPLIT_PARTS];  /* data.split.train, val and test */
+} ie_split_settings;
+
+/* A missing key or one of the wrong type is an IE_ERR_CONFIG naming the key;
+ * *out is untouched then. */
+ie_status ie_split_settings_read(const ie_config *cfg, ie_split_settings *out);
 
 /* Train/val/test split of the dataset per data.split.*: explicit subject
  * lists when any is set, else proportions with the seed, grouped by

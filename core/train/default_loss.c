@@ -26,6 +26,7 @@ ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out) {
     IE_TRY(ie_config_get_string(cfg, "train.loss.name", &name));
     /* Auto is cross-entropy for segmentation; a classification or regression
      * task replaces it by the loss of its targets (core/task/classification_regression.c). */
+    out->name = name;
     out->automatic = !strcmp(name, "Auto");
     IE_TRY(loss_kind_parse("train.loss.name", out->automatic ? "CrossEntropy" : name, &out->kind));
     const char *parts[2];

@@ -24,6 +24,7 @@ typedef struct ie_loss_spec {
     float weights[2];
     float label_smoothing; /* CrossEntropy as torch; BCE targets y(1-e) + e/2 */
     bool automatic;        /* train.loss.name "Auto": CrossEntropy until a task's setup picks by its targets */
+    const char *name;      /* train.loss.name as written, for messages (borrowed from the config) */
 } ie_loss_spec;
 
 ie_status ie_loss_spec_from_config(const ie_config *cfg, ie_loss_spec *out);

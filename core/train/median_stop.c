@@ -10,23 +10,11 @@
 #include "core/run/run_dir.h"
 #include "core/util/path.h"
 
-ie_status ie_median_stop_settings_read(const ie_config *cfg, ie_median_stop_settings *out) {
-    const char *metric = "val_loss", *goal = "min";
-    int64_t min_epochs = 2;
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.metric", &metric));
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.goal", &goal));
-    IE_TRY(ie_config_get_int(cfg, "train.median_stop.min_epochs", &min_epochs));
-    *out = (ie_median_stop_settings){.metric = metric, .maximize = !strcmp(goal, "max"), .min_epochs = (int)min_epochs};
-    return IE_OK;
-}
-
 ie_status ie_median_stop_from_config(const ie_config *cfg, const char *run_dir, ie_median_stop *out) {
     memset(out, 0, sizeof *out);
-    const char *siblings = "";
     ie_median_stop_settings settings;
-    IE_TRY(ie_config_get_string(cfg, "train.median_stop.siblings", &siblings));
     IE_TRY(ie_median_stop_settings_read(cfg, &settings));
-    ie_status st = ie_path_format(out->siblings, sizeof out->siblings, "%s", siblings);
+    ie_status st = ie_path_format(out->siblings, sizeof out->siblings, "%s", settings.siblings);
     if (st != IE_OK) return ie_error_wrap(st, "train.median_stop.siblings");
     snprintf(out->metric, sizeof out->metric, "%s", settings.metric);
     out->maximize = settings.maximize;

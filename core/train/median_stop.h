@@ -7,18 +7,8 @@
 
 #include <stdbool.h>
 
+#include "core/run/median_stop_settings.h"
 #include "innereye/config.h"
-
-/* The rule's settings (train.median_stop.*), read once from a resolved,
- * validated config: the trainer, sweeps, their aggregation and cluster job
- * specs take them from here instead of looking the keys up each. */
-typedef struct ie_median_stop_settings {
-    const char *metric; /* borrowed from the config: valid while it lives */
-    bool maximize;      /* goal "max" (the schema allows only "min" and "max") */
-    int min_epochs;
-} ie_median_stop_settings;
-
-ie_status ie_median_stop_settings_read(const ie_config *cfg, ie_median_stop_settings *out);
 
 typedef struct ie_median_stop {
     char siblings[4096]; /* "" = off */

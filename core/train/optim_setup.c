@@ -3,7 +3,7 @@
 
 #include "core/train/optim_setup.h"
 
-ie_status ie_optim_setup_from_config(const ie_config *cfg, ie_optimizer_opts *o, ie_lr_schedule *s) {
+ie_status ie_optim_setup_from_config(const ie_config *cfg, int epochs, ie_optimizer_opts *o, ie_lr_schedule *s) {
     const char *kind = "adam", *sched = "constant";
     IE_TRY(ie_config_get_string(cfg, "train.optimizer.kind", &kind));
     ie_optimizer_kind k;
@@ -28,15 +28,14 @@ ie_status ie_optim_setup_from_config(const ie_config *cfg, ie_optimizer_opts *o,
     memset(s, 0, sizeof *s);
     IE_TRY(ie_config_get_string(cfg, "train.schedule.kind", &sched));
     IE_TRY(ie_lr_kind_parse(sched, &s->kind));
-    int64_t epochs = 1, warmup = 0, step_size = 1, milestones[IE_LR_MAX_MILESTONES];
-    IE_TRY(ie_config_get_int(cfg, "train.epochs", &epochs));
+    int64_t warmup = 0, step_size = 1, milestones[IE_LR_MAX_MILESTONES];
     IE_TRY(ie_config_get_int(cfg, "train.schedule.warmup_epochs", &warmup));
     IE_TRY(ie_config_get_int(cfg, "train.schedule.step_size", &step_size));
     IE_TRY(ie_config_get_number(cfg, "train.schedule.gamma", &s->gamma));
     IE_TRY(ie_config_get_number(cfg, "train.schedule.final_lr", &s->final_lr));
     IE_TRY(ie_config_get_int_array(cfg, "train.schedule.milestones", milestones, IE_LR_MAX_MILESTONES, &n));
     s->base_lr = o->lr;
-    s->max_epochs = (int)epochs;
+    s->max_epochs = epochs;
     s->warmup_epochs = (int)warmup;
     s->step_size = (int)step_size;
     s->n_milestones = n;

@@ -19,6 +19,7 @@
 #include "core/plugin/loader.h"
 #include "core/run/run_settings.h"
 #include "core/train/default_loss.h"
+#include "core/train/train_settings.h"
 #include "innereye/config.h"
 
 /* What the trainer lends a task (borrowed; model is set once created). */
@@ -36,10 +37,8 @@ typedef struct ie_task_env {
     const ie_host *host;
     ie_loss_spec *loss; /* setup may resolve train.loss.name "Auto" by its targets */
     uint64_t seed;
-    int batch_size, workers, prefetch;
-    int pad_multiple;   /* data.pad_multiple: whole volumes are padded to it for one forward */
-    ie_device device;   /* train.device: where the model lives */
-    size_t cache_bytes;
+    const ie_train_settings *train; /* the loop's: the loader's (train->loader), where the model lives
+                                       (train->device.device) */
     bool follower; /* a data-parallel process other than rank 0: it writes nothing into the run folder */
 } ie_task_env;
 

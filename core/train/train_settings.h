@@ -1,7 +1,10 @@
-/* core/train - the training loop's settings (train.*, the loader's data.*
- * keys and dist.*), read once from a resolved, validated config and checked
- * together (train.micro_batch_size against train.batch_size, the precision's
- * name).  The optimiser and schedule (core/train/optim_setup.h), the loss
+/* core/train - the training loop's settings (train.*, the loader's
+ * settings, the device and dist.*), read once from a resolved, validated
+ * config and checked together (train.micro_batch_size against
+ * train.batch_size).  The loader's (core/data/loader_settings.h) and the
+ * device's (core/run/device_settings.h) are read by their own layers, whose
+ * other users (table inference, `infer`) do not take on the loop's checks.
+ * The optimiser and schedule (core/train/optim_setup.h), the loss
  * (default_loss.h) and the data setup (data_setup.h) fill their own typed
  * structs. */
 #ifndef IE_CORE_TRAIN_TRAIN_SETTINGS_H
@@ -10,23 +13,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/backend/backend.h"
+#include "core/data/loader_settings.h"
+#include "core/run/device_settings.h"
 #include "innereye/config.h"
 
 typedef struct ie_train_settings {
-    int epochs;             /* train.epochs */
-    int batch_size;         /* train.batch_size: samples per optimiser step */
-    int micro_batch;        /* train.micro_batch_size, 0 taken as batch_size: samples per forward/backward */
-    bool sync_batch_norm;   /* train.sync_batch_norm */
-    bool deep_supervision;  /* train.deep_supervision */
-    int checkpoint_every;   /* train.checkpoint_every (epochs) */
-    int validate_every;     /* train.validate_every (epochs) */
-    const char *device_name;   /* train.device as written ("cpu", "cuda"), for messages; borrowed from the config */
-    ie_device device;          /* ... as a device */
-    ie_precision precision;    /* train.precision */
-    int workers, prefetch;     /* data.workers, data.prefetch: the loader */
-    size_t cache_bytes;        /* data.cache_mb in bytes */
-    int pad_multiple;          /* data.pad_multiple */
+    int epochs;                /* train.epochs */
+    ie_loader_settings loader; /* train.batch_size (samples per optimiser step), data.workers, prefetch, cache_mb */
+    int micro_batch;           /* train.micro_batch_size, 0 taken as the batch size: samples per forward/backward */
+    bool sync_batch_norm;      /* train.sync_batch_norm */
+    bool deep_supervision;     /* train.deep_supervision */
+    int checkpoint_every;      /* train.checkpoint_every (epochs) */
+    int validate_every;        /* train.validate_every (epochs) */
+    ie_device_settings device; /* train.device, train.precision */
     double dist_timeout_s;     /* dist.timeout_s */
     double dist_bucket_mb;     /* dist.bucket_mb: 0 = the cost model's size */
     bool dist_overlap;         /* dist.overlap */

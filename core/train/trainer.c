@@ -18,6 +18,7 @@
 #include "core/data/cv_settings.h"
 #include "core/data/loader.h"
 #include "core/data/sample_util.h"
+#include "core/data/scalar_settings.h"
 #include "core/util/path.h"
 #include "core/util/strmap.h"
 #include "core/dist/buckets.h"
@@ -60,12 +61,10 @@ typedef struct trainer {
     ie_run_settings run_settings;     /* output.dir, run.name, seed, ... (borrowed from cfg) */
     ie_model_settings model_settings; /* model.name, model.plugin, model.init_checkpoint */
     ie_cv_settings cv;                /* cv.splits, cv.split_index, ... */
+    ie_train_settings train;          /* train.*, the loader's, the device (where parameters, batches and
+                                         kernels live) and dist.* */
     uint64_t seed;                    /* the run's seed, or its fold's */
-    int epochs, batch_size, workers, prefetch, checkpoint_every, validate_every, pad_multiple;
-    size_t cache_bytes;
     bool progress; /* a terminal: redraw a progress line */
-    ie_device device;       /* train.device: where parameters, batches and kernels live */
-    ie_precision precision; /* train.precision */
     ie_loaded_plugin *plugin;
     ie_model *model;
     ie_params *params;
@@ -90,16 +89,10 @@ typedef struct trainer {
     /* Micro-batches and processes (core/dist, docs/distributed.md). */
     ie_comm *comm;           /* borrowed from the request; NULL: one process */
     int rank, ranks;
-    int micro_batch;         /* samples per forward/backward */
-    bool accumulate;         /* micro_batch < batch_size, ranks > 1 or sync_bn: the step goes through the tree */
-    bool sync_bn;            /* train.sync_batch_norm: batch norm over the step (core/dist/sync_norm.h) */
-    bool deep_supervision;   /* train.deep_supervision: forward_deep and deep_supervision.h's loss */
+    bool accumulate;         /* micro-batch < batch, ranks > 1 or sync batch norm: the step goes through the tree */
     ie_grad_layout layout;
     float *leaves, *sum;     /* this rank's leaves of a step; the root */
     void *buffers;           /* the buffers a step keeps (see distributed_step) */
-    double dist_timeout;
-    double bucket_mb;        /* dist.bucket_mb: 0, the cost model's size */
-    bool overlap;            /* dist.overlap: reduce buckets while backward runs */
     ie_buckets buckets;
     double exchange_seconds; /* the step waited for the reduction and the buffer broadcast (docs/performance.md) */
     double reduce_seconds;   /* the reduction ran, on its thread while backward ran */
@@ -125,24 +118,7 @@ static ie_status read_settings(trainer *t) {
      * seed and i (the split itself uses the run seed, so folds share the
      * test set). */
     if (t->cv.split_index >= 0) t->seed = ie_fold_seed(t->seed, t->cv.split_index);
-    ie_train_settings s;
-    IE_TRY(ie_train_settings_read(t->cfg, &s));
-    t->epochs = s.epochs;
-    t->batch_size = s.batch_size;
-    t->micro_batch = s.micro_batch;
-    t->sync_bn = s.sync_batch_norm;
-    t->deep_supervision = s.deep_supervision;
-    t->dist_timeout = s.dist_timeout_s;
-    t->bucket_mb = s.dist_bucket_mb;
-    t->overlap = s.dist_overlap;
-    t->workers = s.workers;
-    t->prefetch = s.prefetch;
-    t->cache_bytes = s.cache_bytes;
-    t->checkpoint_every = s.checkpoint_every;
-    t->validate_every = s.validate_every;
-    t->pad_multiple = s.pad_multiple;
-    t->device = s.device;
-    t->precision = s.precision;
+    IE_TRY(ie_train_settings_read(t->cfg, &t->train));
     return ie_config_sha256(t->cfg, t->config_sha);
 }
 
@@ -180,21 +156,21 @@ static ie_status model_config(trainer *t, char **out) {
 
 static void init_host(trainer *t) {
     t->host = ie_host_default(t->seed, t->run_dir);
-    t->host.device = t->device;
+    t->host.device = t->train.device.device;
 }
 
 /* train.device and train.precision: the device must be usable (the error
  * names what is missing: the CUDA module, the driver or a device) before the
  * model is made on it. */
 static ie_status select_device(trainer *t) {
-    if (t->device != IE_CPU && t->task->cpu_only)
-        return ie_error_set(IE_ERR_UNSUPPORTED, "train.device %s: %s; use train.device cpu", ie_device_name(t->device),
-                            t->task->cpu_only);
-    ie_status st = ie_device_check(t->device);
-    if (st == IE_OK) st = ie_device_set_precision(t->device, t->precision);
+    if (t->train.device.device != IE_CPU && t->task->cpu_only)
+        return ie_error_set(IE_ERR_UNSUPPORTED, "train.device %s: %s; use train.device cpu",
+                            ie_device_name(t->train.device.device), t->task->cpu_only);
+    ie_status st = ie_device_check(t->train.device.device);
+    if (st == IE_OK) st = ie_device_set_precision(t->train.device.device, t->train.device.precision);
     if (st != IE_OK)
-        ie_error_wrap(st, "train.device %s, train.precision %s", ie_device_name(t->device),
-                      ie_precision_name(t->precision));
+        ie_error_wrap(st, "train.device %s, train.precision %s", ie_device_name(t->train.device.device),
+                      ie_precision_name(t->train.device.precision));
     return st;
 }
 
@@ -212,8 +188,8 @@ static ie_status create_model(trainer *t) {
     if (!t->params) return ie_error_set(IE_ERR_PLUGIN, "%s: parameters() returned NULL", t->plugin->path);
     /* A plugin may make its tensors on the CPU whatever host->device says;
      * the parameters (and so the optimiser state) move to the device here. */
-    IE_TRY(ie_params_to(t->params, t->device));
-    IE_TRY(ie_optim_setup_from_config(t->cfg, &t->opt_opts, &t->schedule));
+    IE_TRY(ie_params_to(t->params, t->train.device.device));
+    IE_TRY(ie_optim_setup_from_config(t->cfg, t->train.epochs, &t->opt_opts, &t->schedule));
     if (t->plugin->table.configure_optimizer)
         IE_TRY(IE_GUARDED(t->plugin, "configure_optimizer",
                           t->plugin->table.configure_optimizer(t->model, &t->opt_opts, &t->schedule)));
@@ -229,9 +205,8 @@ static ie_status create_model(trainer *t) {
  * match are loaded, but at least one must. */
 static ie_status load_init_checkpoint(trainer *t) {
     const char *path = t->model_settings.init_checkpoint;
-    bool strict = true;
+    bool strict = t->model_settings.init_strict;
     if (!path[0]) return IE_OK;
-    IE_TRY(ie_config_get_bool(t->cfg, "model.init_strict", &strict));
     ie_params *src = NULL;
     ie_status st = ie_safetensors_read(path, &src);
     if (st != IE_OK) return ie_error_wrap(st, "model.init_checkpoint");
@@ -318,7 +293,7 @@ static void show_progress(const trainer *t, int epoch, int batch, int batches, d
     char bar[32];
     for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
     bar[width] = '\0';
-    printf("\repoch %d/%d [%s] %d/%d loss %.4f ETA %02d:%02d ", epoch, t->epochs, bar, batch, batches, loss,
+    printf("\repoch %d/%d [%s] %d/%d loss %.4f ETA %02d:%02d ", epoch, t->train.epochs, bar, batch, batches, loss,
            (int)eta / 60, (int)eta % 60);
     fflush(stdout);
 }
@@ -373,11 +348,11 @@ static ie_status forward_backward(trainer *t, ie_batch *batch, int epoch, ie_ten
     ie_guard_progress(epoch + 1, t->state.global_step + 1, t->checkpoint_epoch);
     ie_tensor *aux[IE_PLUGIN_MAX_AUX] = {0};
     int n_aux = 0;
-    if (st == IE_OK && t->deep_supervision)
+    if (st == IE_OK && t->train.deep_supervision)
         st = ie_plugin_forward_deep(t->plugin, t->model, batch, &output, aux, &n_aux);
     else if (st == IE_OK)
         st = ie_plugin_forward(t->plugin, t->model, batch, true, &output);
-    if (st == IE_OK && t->deep_supervision)
+    if (st == IE_OK && t->train.deep_supervision)
         st = ie_deep_supervision_loss(output_loss, t, output, aux, n_aux, batch, loss);
     else if (st == IE_OK)
         st = output_loss(t, output, batch, loss);
@@ -416,9 +391,9 @@ static ie_status plain_step(trainer *t, ie_loader *loader, int epoch, int step, 
 /* Micro-batches of global batch `step` (the last batch of an epoch may be
  * shorter) and its samples. */
 static int step_micro_batches(const trainer *t, int step, int *samples) {
-    int n_items = t->split.count[IE_SPLIT_TRAIN], rest = n_items - step * t->batch_size;
-    *samples = rest < t->batch_size ? rest : t->batch_size;
-    return (*samples + t->micro_batch - 1) / t->micro_batch;
+    int n_items = t->split.count[IE_SPLIT_TRAIN], rest = n_items - step * t->train.loader.batch_size;
+    *samples = rest < t->train.loader.batch_size ? rest : t->train.loader.batch_size;
+    return (*samples + t->train.micro_batch - 1) / t->train.micro_batch;
 }
 
 /* One step through the fixed tree (core/dist/tree.h): this rank's
@@ -451,7 +426,8 @@ static void injected_fault(const trainer *t) {
 
 /* Samples of micro-batch j of a step of `samples`. */
 static int micro_batch_samples(const trainer *t, int samples, int j) {
-    return samples - j * t->micro_batch < t->micro_batch ? samples - j * t->micro_batch : t->micro_batch;
+    int micro = t->train.micro_batch, rest = samples - j * micro;
+    return rest < micro ? rest : micro;
 }
 
 /* Synchronised batch norm (train.sync_batch_norm): this rank's micro-batches
@@ -561,9 +537,9 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
      * every batch-norm layer, beside it (the MPI module serialises the
      * calls, core/dist/mpi_module.c). */
     ie_step_reduce *reduce = NULL;
-    IE_TRY(ie_step_reduce_start(t->comm, &t->buckets, count, t->leaves, t->layout.len, t->sum, t->overlap,
+    IE_TRY(ie_step_reduce_start(t->comm, &t->buckets, count, t->leaves, t->layout.len, t->sum, t->train.dist_overlap,
                                 &reduce));
-    if (t->sync_bn) {
+    if (t->train.sync_batch_norm) {
         st = sync_micro_batches(t, reduce, loader, epoch, step, count, samples, lo, hi, &local, local_message,
                                 sizeof local_message);
         if (st != IE_OK) {
@@ -580,7 +556,7 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
         }
         ie_buffers_save(t->params, t->buffers);
     }
-    for (int j = lo; !t->sync_bn && j < hi; j++) {
+    for (int j = lo; !t->train.sync_batch_norm && j < hi; j++) {
         int n = micro_batch_samples(t, samples, j);
         float weight = (float)n / (float)samples, loss_value = NAN;
         ie_batch batch = {.struct_size = sizeof batch};
@@ -639,7 +615,8 @@ static ie_status distributed_step(trainer *t, ie_loader *loader, int epoch, int 
 
 static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *mean_loss) {
     IE_TRY(ie_loader_begin_epoch(loader, epoch));
-    int n_items = t->split.count[IE_SPLIT_TRAIN], steps = (n_items + t->batch_size - 1) / t->batch_size, done = 0;
+    int batch = t->train.loader.batch_size, n_items = t->split.count[IE_SPLIT_TRAIN];
+    int steps = (n_items + batch - 1) / batch, done = 0;
     double sum = 0;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -663,7 +640,7 @@ static ie_status train_epoch(trainer *t, ie_loader *loader, int epoch, double *m
 
 /* The median stopping rule of sweeps: true when this trial should stop. */
 static bool median_stop(trainer *t, int epoch) {
-    if (!t->median.siblings[0] || epoch >= t->epochs) return false;
+    if (!t->median.siblings[0] || epoch >= t->train.epochs) return false;
     char log[4200];
     if (ie_path_format(log, sizeof log, "%s/train_log.csv", t->run_dir) != IE_OK) return false; /* run_dir fits */
     double median, best = ie_train_log_best(log, t->median.metric, t->median.maximize, epoch, NULL);
@@ -680,8 +657,9 @@ static bool median_stop(trainer *t, int epoch) {
 static ie_status setup_accumulation(trainer *t, ie_loader_opts *lo, int **batches) {
     *batches = NULL;
     IE_TRY(ie_grad_layout_of(t->params, &t->layout));
-    IE_TRY(ie_buckets_plan(t->params, &t->layout, (size_t)(t->bucket_mb * 1048576.0), &t->buckets));
-    int per_step = t->batch_size / t->micro_batch, steps = (lo->n_items + t->batch_size - 1) / t->batch_size;
+    IE_TRY(ie_buckets_plan(t->params, &t->layout, (size_t)(t->train.dist_bucket_mb * 1048576.0), &t->buckets));
+    int batch = t->train.loader.batch_size;
+    int per_step = batch / t->train.micro_batch, steps = (lo->n_items + batch - 1) / batch;
     int most = 0, n = 0;
     *batches = malloc((size_t)steps * (size_t)per_step * sizeof **batches);
     if (!*batches) return ie_error_set(IE_ERR_NOMEM, "out of memory for %d micro-batches", steps * per_step);
@@ -691,7 +669,7 @@ static ie_status setup_accumulation(trainer *t, ie_loader_opts *lo, int **batche
         for (int j = first; j < end; j++) (*batches)[n++] = step * per_step + j;
         if (end - first > most) most = end - first;
     }
-    lo->batch_size = t->micro_batch;
+    lo->batch_size = t->train.micro_batch;
     lo->batches = *batches;
     lo->n_batches = n;
     t->leaves = malloc(((size_t)(most ? most : 1)) * t->layout.len * sizeof *t->leaves);
@@ -706,9 +684,10 @@ static ie_status setup_accumulation(trainer *t, ie_loader_opts *lo, int **batche
 
 static ie_status train_loop(trainer *t, int stop_after) {
     ie_loader_opts lo = {.dataset = t->ds, .items = t->split.part[IE_SPLIT_TRAIN],
-                         .n_items = t->split.count[IE_SPLIT_TRAIN], .batch_size = t->batch_size, .shuffle = true,
-                         .seed = t->seed, .workers = t->workers, .prefetch = t->prefetch,
-                         .cache_bytes = t->cache_bytes, .host = &t->host, .hooks = data_hooks(t)};
+                         .n_items = t->split.count[IE_SPLIT_TRAIN], .batch_size = t->train.loader.batch_size,
+                         .shuffle = true,
+                         .seed = t->seed, .workers = t->train.loader.workers, .prefetch = t->train.loader.prefetch,
+                         .cache_bytes = t->train.loader.cache_bytes, .host = &t->host, .hooks = data_hooks(t)};
     if (lo.n_items == 0)
         return ie_error_set(IE_ERR_CONFIG, "the training split is empty (%d subjects in %s); adjust data.split",
                             ie_dataset_count(t->ds), ie_dataset_path(t->ds));
@@ -718,7 +697,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
     if (st == IE_OK) st = ie_loader_create(&lo, &loader);
     free(batches);
     IE_TRY(st);
-    for (int epoch = t->state.epoch; st == IE_OK && epoch < t->epochs; epoch++) {
+    for (int epoch = t->state.epoch; st == IE_OK && epoch < t->train.epochs; epoch++) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         double lr = ie_lr_schedule_at(&t->schedule, epoch), train_loss = NAN, val_loss = NAN;
@@ -726,7 +705,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
         t->task->metric_names(t->task_state, &metrics);
         st = ie_optimizer_set_lr(t->opt, lr);
         if (st == IE_OK) st = train_epoch(t, loader, epoch, &train_loss);
-        if (st == IE_OK && t->split.count[IE_SPLIT_VAL] && (epoch + 1) % t->validate_every == 0)
+        if (st == IE_OK && t->split.count[IE_SPLIT_VAL] && (epoch + 1) % t->train.validate_every == 0)
             st = t->task->validate(t->task_state, &t->env, epoch + 1, &val_loss, &metrics);
         if (st == IE_OK && t->plugin->table.on_epoch_end)
             st = IE_GUARDED(t->plugin, "on_epoch_end", t->plugin->table.on_epoch_end(t->model, epoch, &t->host));
@@ -738,7 +717,8 @@ static ie_status train_loop(trainer *t, int stop_after) {
         if (!t->env.follower) ie_mlflow_log(t->run_dir, "RUNNING"); /* AzureML job / MLflow server only */
         t->state.epoch = epoch + 1;
         t->state.lr = lr;
-        printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->epochs, lr, train_loss, val_loss);
+        printf("epoch %d/%d  lr %.3g  train loss %.4f  val loss %.4f", epoch + 1, t->train.epochs, lr, train_loss,
+               val_loss);
         for (int c = 0; c < metrics.count; c++) printf("  %s %.3f", metrics.label[c], metrics.value[c]);
         printf("  (%.1f s)\n", seconds);
         fflush(stdout);
@@ -748,10 +728,10 @@ static ie_status train_loop(trainer *t, int stop_after) {
             st = ie_comm_bcast(t->comm, 0, &stop, 1, "the median stopping decision");
             stop_early = stop;
         }
-        if (st == IE_OK && ((epoch + 1) % t->checkpoint_every == 0 || epoch + 1 == t->epochs || stop_early))
+        if (st == IE_OK && ((epoch + 1) % t->train.checkpoint_every == 0 || epoch + 1 == t->train.epochs || stop_early))
             st = checkpoint(t);
         if (stop_early) break;
-        if (stop_after > 0 && epoch + 1 >= stop_after && epoch + 1 < t->epochs) {
+        if (stop_after > 0 && epoch + 1 >= stop_after && epoch + 1 < t->train.epochs) {
             ie_loader_free(loader);
             return ie_error_set(IE_ERR_STATE, "stopped after epoch %d as requested", epoch + 1);
         }
@@ -763,7 +743,7 @@ static ie_status train_loop(trainer *t, int stop_after) {
                "rank\n",
                1e3 * t->exchange_seconds / (double)t->exchanges, 1e3 * t->reduce_seconds / (double)t->exchanges,
                t->exchanges, t->layout.len, (double)t->layout.len * sizeof(float) / 1024.0, t->buckets.count,
-               t->overlap ? "overlapped with backward" : "after backward", t->ranks);
+               t->train.dist_overlap ? "overlapped with backward" : "after backward", t->ranks);
     ie_loader_stats cache;
     ie_loader_get_stats(loader, &cache);
     if (st == IE_OK && cache.loads + cache.cache_hits > 0) /* normalised volumes kept between epochs (data.cache_mb) */
@@ -802,14 +782,14 @@ static void record_device(trainer *t) {
     cJSON_DeleteItemFromObjectCaseSensitive(t->record, "device");
     cJSON *dev = cJSON_AddObjectToObject(t->record, "device");
     if (!dev) return;
-    cJSON_AddStringToObject(dev, "kind", ie_device_name(t->device));
-    cJSON_AddStringToObject(dev, "precision", ie_precision_name(t->precision));
-    const ie_backend *be = ie_backend_loaded(t->device);
+    cJSON_AddStringToObject(dev, "kind", ie_device_name(t->train.device.device));
+    cJSON_AddStringToObject(dev, "precision", ie_precision_name(t->train.device.precision));
+    const ie_backend *be = ie_backend_loaded(t->train.device.device);
     ie_device_ctx *ctx;
     char *json = NULL;
     char saved[2048];
     snprintf(saved, sizeof saved, "%s", ie_error_message());
-    if (be && be->describe && ie_device_ctx_get("run.json", t->device, &ctx) == IE_OK &&
+    if (be && be->describe && ie_device_ctx_get("run.json", t->train.device.device, &ctx) == IE_OK &&
         be->describe(ctx, &json) == IE_OK) {
         cJSON *d = cJSON_Parse(json);
         if (d) cJSON_AddItemToObject(dev, "backend", d);
@@ -891,10 +871,17 @@ static ie_status record_resume(trainer *t, cJSON *record, const char *const *set
 /* The file columns whose files run.json hashes: filePath and, for
  * classification and regression, data.scalar.image_columns. */
 static ie_status data_columns(trainer *t, const char *columns[17], int *n) {
-    columns[0] = "filePath";
-    IE_TRY(ie_config_get_string_array(t->cfg, "data.scalar.image_columns", columns + 1, 16, n));
-    (*n)++;
-    return IE_OK;
+    ie_scalar_settings *scalar = malloc(sizeof *scalar);
+    if (!scalar) return ie_error_set(IE_ERR_NOMEM, "out of memory");
+    ie_status st = ie_scalar_settings_read(t->cfg, scalar);
+    if (st == IE_OK) st = ie_data_settings_check_count("data.scalar.image_columns", scalar->n_image_columns, 16);
+    if (st == IE_OK) {
+        columns[0] = "filePath";
+        memcpy(columns + 1, scalar->image_columns, (size_t)scalar->n_image_columns * sizeof *columns);
+        *n = scalar->n_image_columns + 1;
+    }
+    free(scalar);
+    return st;
 }
 
 /* SHA-256 of the dataset CSV, every file it lists and split.csv. */
@@ -1128,21 +1115,21 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     char resumed_sha[65];
     snprintf(resumed_sha, sizeof resumed_sha, "%s", t.config_sha);
     if (st == IE_OK) st = read_settings(&t);
-    t.accumulate = t.micro_batch != t.batch_size || t.ranks > 1 || t.sync_bn;
+    t.accumulate = t.train.micro_batch != t.train.loader.batch_size || t.ranks > 1 || t.train.sync_batch_norm;
     if (resume) snprintf(t.config_sha, sizeof t.config_sha, "%s", resumed_sha); /* the file's, not the overrides' */
     if (st == IE_OK) st = load_plugin(&t);
     if (st == IE_OK) t.task = req->tasks->for_run(t.plugin->table.task, t.cfg);
     /* Settings are checked before a run folder exists, so a bad value leaves
      * nothing behind. */
     if (st == IE_OK && t.task->check_config) st = t.task->check_config(t.cfg);
-    if (st == IE_OK && t.deep_supervision && !t.plugin->table.forward_deep)
+    if (st == IE_OK && t.train.deep_supervision && !t.plugin->table.forward_deep)
         st = ie_error_set(IE_ERR_CONFIG,
                           "train.deep_supervision is true, but model %s (%s, plugin ABI %u.%u) has no auxiliary "
                           "outputs (forward_deep, plugin ABI 1.4); set train.deep_supervision to false or use a "
                           "model that has them (UNet3D)",
                           t.plugin->table.name, t.plugin->path, t.plugin->table.abi_major, t.plugin->table.abi_minor);
     if (st == IE_OK) st = ie_loss_spec_from_config(t.cfg, &t.loss);
-    if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, &t.opt_opts, &t.schedule);
+    if (st == IE_OK) st = ie_optim_setup_from_config(t.cfg, t.train.epochs, &t.opt_opts, &t.schedule);
     /* A missing GPU (module, driver, device) is found before the run folder. */
     if (st == IE_OK) st = select_device(&t);
     /* A new run works in a staging folder until every check passed; then
@@ -1171,9 +1158,8 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
     if (st == IE_OK && resume && !follower) st = check_resume(&t, resume_record);
     t.env = (ie_task_env){.cfg = t.cfg, .run = &t.run_settings, .cv = &t.cv, .run_dir = t.run_dir,
                           .problems_path = problems, .ds = t.ds, .split = &t.split, .plugin = t.plugin,
-                          .host = &t.host, .loss = &t.loss, .seed = t.seed, .batch_size = t.batch_size,
-                          .workers = t.workers, .prefetch = t.prefetch, .pad_multiple = t.pad_multiple,
-                          .device = t.device, .cache_bytes = t.cache_bytes, .follower = follower};
+                          .host = &t.host, .loss = &t.loss, .seed = t.seed, .train = &t.train,
+                          .follower = follower};
     if (st == IE_OK && t.task->check_data) st = t.task->check_data(&t.env);
     if (st == IE_OK) st = ie_data_split(t.cfg, t.ds, t.run_dir, resume || follower, &t.split);
     if (st == IE_OK) {
@@ -1224,17 +1210,16 @@ ie_status ie_train(const ie_train_request *req, char *run_dir, size_t run_dir_si
                ie_threads_get());
         if (t.accumulate)
             printf("%d processes (%s); steps of %d micro-batches of %d samples, summed in a fixed tree%s\n",
-                   t.ranks, ie_comm_describe(t.comm), t.batch_size / t.micro_batch, t.micro_batch,
-                   t.sync_bn ? "; batch norm synchronised over the step" : "");
-        if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.epochs);
+                   t.ranks, ie_comm_describe(t.comm), t.train.loader.batch_size / t.train.micro_batch,
+                   t.train.micro_batch,
+                   t.train.sync_batch_norm ? "; batch norm synchronised over the step" : "");
+        if (resume) printf("resuming after epoch %d of %d\n", t.state.epoch, t.train.epochs);
     }
     if (st == IE_OK) st = ie_median_stop_from_config(t.cfg, t.run_dir, &t.median);
     if (st == IE_OK && !follower) st = open_log(&t, resume);
     if (!follower) st = announce(&t, st, resume);
-    if (t.comm) ie_comm_set_timeout(t.comm, t.dist_timeout);
-    bool do_train = true;
-    if (st == IE_OK) st = ie_config_get_bool(t.cfg, "run.train", &do_train);
-    if (st == IE_OK && do_train) st = train_loop(&t, req->stop_after_epochs);
+    if (t.comm) ie_comm_set_timeout(t.comm, t.train.dist_timeout_s);
+    if (st == IE_OK && t.run_settings.train) st = train_loop(&t, req->stop_after_epochs);
     if (st == IE_OK && !follower) { /* test inference writes predictions: rank 0's work */
         ie_guard_progress(0, 0, t.checkpoint_epoch);
         st = t.task->infer(t.task_state, &t.env, t.state.epoch, t.record);
