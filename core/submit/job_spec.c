@@ -16,6 +16,7 @@
 #include "core/data/cv_settings.h"
 #include "core/plugin/model_settings.h"
 #include "core/run/run_dir.h"
+#include "core/run/device_settings.h"
 #include "core/run/run_settings.h"
 #include "core/util/path.h"
 
@@ -119,9 +120,9 @@ ie_status ie_job_check_first_task(const ie_config *cfg, const ie_job *job, const
     }
     /* The job's device is the cluster's: the machine that submits needs
      * none, so the checks build the model on the CPU here. */
-    const char *device = "cpu";
-    IE_TRY(ie_config_get_string(cfg, "train.device", &device));
-    if (strcmp(device, "cpu") != 0) {
+    ie_device_settings where;
+    IE_TRY(ie_device_settings_read(cfg, &where));
+    if (strcmp(where.name, "cpu") != 0) {
         assignments[n++] = "train.device=cpu";
         assignments[n++] = "train.precision=fp32";
     }
