@@ -188,13 +188,13 @@ static const char *choose_patch(ie_plan_net *net, const double spacing_dhw[3], c
     return limit;
 }
 
+/* p * strength to 6 decimals, so the plan shows 0.009, not 0.009000000000000001. */
+static double scaled(double p, double strength) { return round(p * strength * 1e6) / 1e6; }
+
 /* nnU-Net's training transforms (nnUNetTrainer.get_training_transforms) at
  * its ranges, each probability written out so that the plan shows the whole
  * recipe.  The probabilities are nnU-Net's times `strength` (see
  * augmentation_strength). */
-/* p * strength to 6 decimals, so the plan shows 0.009, not 0.009000000000000001. */
-static double scaled(double p, double strength) { return round(p * strength * 1e6) / 1e6; }
-
 static void add_augmentations(cJSON *aug, bool aniso, double strength) {
     /* nnU-Net v2's rotation_for_DA: 30 degrees about each axis, or, for thick
      * slices (its "dummy 2D" augmentation), any in-plane angle; its scaling
@@ -244,11 +244,10 @@ static void add_augmentations(cJSON *aug, bool aniso, double strength) {
  * below the unaugmented hand-tuned config's. */
 static double augmentation_strength(int epochs) { return epochs >= MAX_EPOCHS ? 1.0 : (double)epochs / MAX_EPOCHS; }
 
-/* nnU-Net's optimiser when the budget allows its 1000 epochs; else Adam. */
 /* Mirroring: nnU-Net mirrors along every axis.  Where two foreground
  * classes lie in the same order along an axis in at least 95% of the cases
- * holding both (the hippocampus: posterior after anterior along y and z in
- * all 200 cases), a crop mirrored along it shows a layout hardly any real
+ * holding both (the hippocampus: posterior before anterior along y and after
+ * it along z in all 200 cases), a crop mirrored along it shows a layout hardly any real
  * case has, and the network must then tell the classes apart by appearance
  * alone: a 1-epoch run learned the posterior class at Dice 0.005 with
  * mirroring along y and z and 0.705 without (docs/results.md), so those axes
@@ -288,6 +287,7 @@ static void add_mirroring(const fingerprint *fp, const char *const *names, cJSON
             held, 100 * ORDER_KEPT_SHARE, n_flips ? kept : "none");
 }
 
+/* nnU-Net's optimiser when the budget allows its 1000 epochs; else Adam. */
 static void add_optimizer(cJSON *train, cJSON *w, int epochs) {
     cJSON *opt = cJSON_AddObjectToObject(train, "optimizer"), *sched = cJSON_AddObjectToObject(train, "schedule");
     cJSON_AddStringToObject(sched, "kind", "polynomial");
