@@ -383,10 +383,10 @@ static void write_layout_case(FILE *csv, int i) {
     ie_tensor_release(lab);
 }
 
-/* The plan's flip axes of a fingerprint, as a string like "0 2". */
-static void flips_of(const char *plan_json, char *out, size_t cap) {
+/* An axis list of a plan (section.key, e.g. data.flip_axes), as a string like "0 2". */
+static void axes_of(const char *plan_json, const char *section, const char *key, char *out, size_t cap) {
     cJSON *p = cJSON_Parse(plan_json);
-    const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "data"), "flip_axes");
+    const cJSON *f = cJSON_GetObjectItem(cJSON_GetObjectItem(p, section), key);
     out[0] = '\0';
     for (int k = 0; k < cJSON_GetArraySize(f); k++)
         snprintf(out + strlen(out), cap - strlen(out), "%s%d", k ? " " : "", cJSON_GetArrayItem(f, k)->valueint);
@@ -427,8 +427,12 @@ static void class_layout(void) {
               cJSON_GetArrayItem(before, 1)->valueint == 0 && cJSON_GetArrayItem(before, 2)->valueint == 1,
           "class_order: 12 cases, after x/y/z 6/12/11, before 6/0/1");
     char *p = plan(fp, 8000, false), flips[32];
-    flips_of(p, flips, sizeof flips);
+    axes_of(p, "data", "flip_axes", flips, sizeof flips);
     CHECK(!strcmp(flips, "0 2"), "12 cases, classes ordered along y: flip_axes [%s], want [0 2] (D, W)", flips);
+    /* Test-time mirroring along the same axes (nnU-Net), not along H. */
+    char tta[32];
+    axes_of(p, "infer", "mirror_axes", tta, sizeof tta);
+    CHECK(!strcmp(tta, "0 2"), "infer.mirror_axes [%s], want data.flip_axes' [0 2]", tta);
     cJSON *pj = cJSON_Parse(p);
     const char *why = cJSON_GetStringValue(at(pj, "plan", "why", "data.flip_axes"));
     CHECK(why && strstr(why, "Not mirrored along H (y): 'class_2' after 'class_1' in 12 of the 12 cases"),
@@ -438,12 +442,12 @@ static void class_layout(void) {
     /* z: 11 of 12 (92%) is below 95%: mirrored. 9 cases are too few to say
      * anything: every axis mirrored. */
     char *fp9 = fingerprint(nine, 1), *p9 = plan(fp9, 8000, false);
-    flips_of(p9, flips, sizeof flips);
+    axes_of(p9, "data", "flip_axes", flips, sizeof flips);
     CHECK(!strcmp(flips, "0 1 2"), "9 cases holding both classes: flip_axes [%s], want every axis", flips);
     /* A fingerprint without class_order (an older one): every axis, said so. */
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(f, "summary"), "class_order");
     char *old = cJSON_PrintUnformatted(f), *p_old = plan(old, 8000, false);
-    flips_of(p_old, flips, sizeof flips);
+    axes_of(p_old, "data", "flip_axes", flips, sizeof flips);
     pj = cJSON_Parse(p_old);
     why = cJSON_GetStringValue(at(pj, "plan", "why", "data.flip_axes"));
     CHECK(!strcmp(flips, "0 1 2") && why && strstr(why, "no summary.class_order"),
