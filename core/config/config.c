@@ -1,10 +1,12 @@
 /* core/config - the config object: files and overrides in, one validated
  * config with defaults out (canonical text, hash, typed reads by path). */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config/config_impl.h"
+#include "core/config/config_int.h"
 #include "core/util/sha256.h"
 
 /* The status message is one thread-local buffer of 2 KiB; the problem list is
@@ -313,6 +315,16 @@ ie_status ie_config_get_int(const ie_config *cfg, const char *path, int64_t *out
     IE_TRY(lookup(cfg, path, "ie_config_get_int", &v));
     if (!is_int(v)) return wrong_type(path, v, "an int");
     if (out) *out = (int64_t)v->valuedouble;
+    return IE_OK;
+}
+
+ie_status ie_config_get_int32(const ie_config *cfg, const char *path, int *out) {
+    int64_t v = 0;
+    IE_TRY(ie_config_get_int(cfg, path, &v));
+    if (v < INT_MIN || v > INT_MAX)
+        return ie_error_set(IE_ERR_CONFIG, "config: %s is %lld, beyond %d..%d; give a smaller value", path,
+                            (long long)v, INT_MIN, INT_MAX);
+    if (out) *out = (int)v;
     return IE_OK;
 }
 

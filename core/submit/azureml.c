@@ -174,7 +174,10 @@ static ie_status map_data(const ie_config *cfg, const ie_azureml_opts *o, data_m
         if (out)
             fprintf(out, "data: the job's data input is %s, uploaded at submission (register it once as a data "
                          "asset and give --data azureml:NAME@latest to upload it only once)\n", d->local);
-    } else if (fallback) {
+    } else if (fallback && !csv[0]) {
+        /* As the trainer (core/train/data_setup.c): data.fallback_synthetic
+         * stands in for a missing data.images_dir only; a data.dataset_csv
+         * is always read, so a missing one is the error below. */
         if (out)
             fprintf(out, "data: %s does not exist here and no --data was given: the job generates volumes "
                          "(data.fallback_synthetic)\n", d->local);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/config/config_int.h"
 #include "core/util/sha256.h"
 #include "innereye/config.h"
 #include "test_util.h"
@@ -629,7 +630,14 @@ static void test_canonical(void) {
 }
 
 static void test_getters(void) {
-    ie_config *cfg = resolved_text("{\"model\": {\"params\": {\"k\": 1.5}}}");
+    ie_config *cfg = resolved_text(
+        "{\"model\": {\"params\": {\"k\": 1.5, \"big\": 2147483648, \"low\": -2147483649, \"max\": 2147483647}}}");
+    /* The host's int getter: int's whole range, a value beyond it refused by name. */
+    int i32 = 0;
+    CHECK(ie_config_get_int32(cfg, "model.params.max", &i32) == IE_OK && i32 == 2147483647, "int32 INT_MAX read");
+    CHECK_FAILS(ie_config_get_int32(cfg, "model.params.big", &i32), IE_ERR_CONFIG, "model.params.big is 2147483648");
+    CHECK_FAILS(ie_config_get_int32(cfg, "model.params.low", &i32), IE_ERR_CONFIG, "model.params.low is -2147483649");
+    CHECK_FAILS(ie_config_get_int32(cfg, "model.params.k", &i32), IE_ERR_CONFIG, "is 1.5, not an int");
     CHECK_FAILS(ie_config_get_int(cfg, "model.name", NULL), IE_ERR_CONFIG,
                 "config key model.name is \"HelloWorld\", not an int");
     CHECK_FAILS(ie_config_get_int(cfg, "model.params.k", NULL), IE_ERR_CONFIG, "is 1.5, not an int");

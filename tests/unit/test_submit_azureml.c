@@ -472,6 +472,16 @@ static void test_refusals(void) {
     FILE *out = tmpfile();
     CHECK_FAILS(ie_azureml_submit(&job, cfg, &o, out), IE_ERR_CONFIG, "does not exist here: give the data as --data");
     fclose(out);
+    /* data.fallback_synthetic stands in for a missing images folder only,
+     * as in the trainer: a missing dataset CSV's folder is refused too. */
+    const char *sets_csv[] = {"run.name=nocsv", "data.synthetic=false", "data.fallback_synthetic=true",
+                              "data.dataset_csv=missing/dataset.csv"};
+    ie_config *cfg_csv = config(base, sets_csv, 4);
+    CHECK_OK(ie_job_prepare(cfg_csv, NULL, 0, "azureml", &job));
+    out = tmpfile();
+    CHECK_FAILS(ie_azureml_submit(&job, cfg_csv, &o, out), IE_ERR_CONFIG, "does not exist here: give the data as --data");
+    fclose(out);
+    ie_config_free(cfg_csv);
     /* An existing run name is never reused. */
     const char *sets2[] = {"run.name=one"};
     ie_config *cfg2 = config(base, sets2, 1);
