@@ -232,10 +232,10 @@ static void check_recipe(const cJSON *p, const char *what) {
               what);
     else
         CHECK(kind && !strcmp(kind, "adam") && at(p, "train", "optimizer", "eps") &&
-                  at(p, "train", "optimizer", "eps")->valuedouble == 1e-8 &&
+                  at(p, "train", "optimizer", "eps")->valuedouble == 1e-4 &&
                   cJSON_GetArraySize(at(p, "train", "optimizer", "betas")) == 2,
-              "%s: %g epochs must get Adam with eps 1e-8 and betas written out (not configs/unet3d.json's eps "
-              "1e-4), got %s", what, num(p, "train", "epochs", -1), kind ? kind : "(none)");
+              "%s: %g epochs must get Adam with eps 1e-4 and betas written out (not inherited from "
+              "configs/unet3d.json), got %s", what, num(p, "train", "epochs", -1), kind ? kind : "(none)");
     const char *sched = cJSON_GetStringValue(at(p, "train", "schedule", "kind"));
     CHECK(sched && !strcmp(sched, "polynomial") && at(p, "train", "schedule", "gamma")->valuedouble == 0.9,
           "%s: the poly schedule (exponent 0.9)", what);
