@@ -47,6 +47,8 @@
 #define WGRAD_GROUP 4096          /* voxels per weight-gradient group */
 #define MIN_TASKS 16              /* split channels when voxels give fewer tasks */
 #define SMALL_GRID 512            /* at most this many voxels: channels in lanes, exact taps */
+#define VOX_MIN_TASKS 8           /* small grids: cut the batch until there are this many tasks */
+#define VOX_MIN_ITEMS 8           /* ... but not below this many items per task */
 
 bool ie_conv_direct_available(void) {
     static _Atomic int cached = -1; /* racing first calls compute the same value */
@@ -545,10 +547,10 @@ typedef struct vox_job {
     const gather_job *g;
     const vox_plan *plans; /* per class */
     int64_t group_blocks, ngroups;
-    int64_t items_per_task; /* batch items per task: all, or 1 where that leaves too few tasks */
+    int64_t items_per_task, item_chunks; /* batch items per task (the last chunk may hold fewer) */
 } vox_job;
 
-/* One class and channel group of one or all batch items: a pattern's voxels
+/* One class and channel group of a chunk of batch items: a pattern's voxels
  * of the task's items are tiled together (item-minor), so the weights of a
  * tile are read once for up to six (item, voxel) pairs. */
 static void vox_task(void *ctx, int64_t task) {
@@ -558,7 +560,7 @@ static void vox_task(void *ctx, int64_t task) {
     int64_t cls_i = rest % j->ncls, n0 = rest / j->ncls * vj->items_per_task;
     const vox_plan *p = &vj->plans[cls_i];
     const float *pack = j->pack + cls_i * j->b->pack_size;
-    const int64_t batch = vj->items_per_task;
+    const int64_t batch = j->batch - n0 < vj->items_per_task ? j->batch - n0 : vj->items_per_task;
     int64_t b0 = grp * vj->group_blocks, b1 = b0 + vj->group_blocks < j->b->n ? b0 + vj->group_blocks : j->b->n;
     for (int64_t bi = b0; bi < b1;) {
         int nc = b1 - bi >= 4 ? 4 : b1 - bi >= 2 ? 2 : 1;
@@ -589,14 +591,26 @@ static ie_status run_vox(gather_job *j, const gather_class *cls) {
     ie_status st = IE_OK;
     for (int64_t c = 0; c < j->ncls && st == IE_OK; c++) st = vox_plan_make(j, &cls[c], &plans[c]);
     if (st == IE_OK) {
-        /* Channel groups of 64 (the widest register tile), narrower only
-         * when that leaves fewer than four tasks; the batch items share a
-         * task unless even one-block groups leave fewer than four. */
-        int64_t gb = 4;
-        while (gb > 1 && j->ncls * ((j->b->n + gb - 1) / gb) < 4) gb /= 2;
-        vox_job vj = {j, plans, gb, (j->b->n + gb - 1) / gb, j->batch};
-        if (j->ncls * vj.ngroups < 4) vj.items_per_task = 1;
-        ie_parallel_for(j->batch / vj.items_per_task * j->ncls * vj.ngroups, vox_task, &vj);
+        /* Channel groups of 64 (the widest register tile: 6 voxels x 4
+         * vectors, each weight vector loaded once for six FMAs; narrower
+         * tiles are bound by their loads and by too few accumulators), and
+         * the batch cut into chunks of items until there are at least
+         * VOX_MIN_TASKS tasks, a chunk keeping VOX_MIN_ITEMS items or more
+         * (so a pattern with one voxel per item still fills tiles of
+         * six).  Which outputs share a tile never changes an output's sum
+         * (bias, then its taps and channels in order): this only decides
+         * speed. */
+        int64_t gb = 4, ipt = j->batch;
+#define VOX_TASKS (j->ncls * ((j->b->n + gb - 1) / gb) * ((j->batch + ipt - 1) / ipt))
+        while (ipt > VOX_MIN_ITEMS && VOX_TASKS < VOX_MIN_TASKS)
+            ipt = (ipt + 1) / 2 > VOX_MIN_ITEMS ? (ipt + 1) / 2 : VOX_MIN_ITEMS;
+        /* small batches (a U-Net's): narrower groups, then fewer items,
+         * until there are four tasks */
+        while (gb > 1 && VOX_TASKS < 4) gb /= 2;
+        while (ipt > 1 && VOX_TASKS < 4) ipt = (ipt + 1) / 2;
+#undef VOX_TASKS
+        vox_job vj = {j, plans, gb, (j->b->n + gb - 1) / gb, ipt, (j->batch + ipt - 1) / ipt};
+        ie_parallel_for(vj.item_chunks * j->ncls * vj.ngroups, vox_task, &vj);
     }
     for (int64_t c = 0; c < j->ncls; c++) vox_plan_free(&plans[c]);
     free(plans);
