@@ -35,6 +35,7 @@
 #define MIN_TASKS 16       /* split channels when the other cuts give fewer tasks */
 #define BOX_VOXELS 512     /* grid positions per gather task (several depth slices on small grids) */
 #define NJ_MAX 6           /* voxels per gather tile */
+#define SMALL_GATHER 1024  /* grids up to this many positions: a gather task runs all depths (one pack per block) */
 #define MAX_INTERVALS (2 * IE_DIRECT_MAXK + 1)
 #define SEG IE_CANON_WGRAD_SEGMENT
 
@@ -125,7 +126,7 @@ static ie_status channels_last(const float *src, int64_t batch, int64_t c, int64
 /* Output channels of a weight block: 16 (two vectors) while more than 8
  * remain, then 8; a block's pack is [tap][cx][width], zero past cy. */
 typedef struct cblock {
-    int64_t c0, off;
+    int64_t c0;
     int width, valid;
 } cblock;
 
@@ -147,6 +148,56 @@ typedef struct dchunk {
     uint32_t mask;
 } dchunk;
 
+typedef struct gpack_job {
+    const float *w;
+    const gclass *cls;
+    const cblock *blk;
+    int64_t cx, cy, sy, sx;
+    int kernel[3];
+} gpack_job;
+
+/* One (class, block): dst[tap][s][l] = w[(c0 + l)*sy + s*sx + kernel index of tap], 0 past cy,
+ * 8 taps x 8 channels at a time transposed in registers.  When the class has
+ * every tap in kernel order (stride 1, and the forward of any stride) a row
+ * of taps is contiguous in w and loads as vectors; otherwise its taps are
+ * collected into a small row buffer first (from one row, in L1). */
+static void pack_block(const gpack_job *j, int64_t ci, int64_t bi, float *dst) {
+    const gclass *c = &j->cls[ci];
+    const cblock *b = &j->blk[bi];
+    const ie_direct_taps *t = &c->taps;
+    const int64_t T = ie_direct_taps_count(t), W = b->width;
+    int64_t k[IE_DIRECT_MAXTAPS];
+    int64_t q = 0;
+    bool identity = true;
+    for (int a = 0; a < t->n[0]; a++)
+        for (int bb = 0; bb < t->n[1]; bb++)
+            for (int e = 0; e < t->n[2]; e++, q++) {
+                k[q] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
+                identity = identity && k[q] == q;
+            }
+    for (int64_t s = 0; s < j->cx; s++)
+        for (int l0 = 0; l0 < W; l0 += 8)
+            for (int64_t t0 = 0; t0 < T; t0 += 8) {
+                const int nt = (int)imin(T - t0, 8);
+                const __m256i m = lanes_below(nt); /* the last tile's loads stop at the row's end */
+                __m256 v[8];
+                for (int i = 0; i < 8; i++) {
+                    const float *row = j->w + (b->c0 + l0 + i) * j->sy + s * j->sx;
+                    if (l0 + i >= b->valid) {
+                        v[i] = _mm256_setzero_ps();
+                    } else if (identity) {
+                        v[i] = nt == 8 ? _mm256_loadu_ps(row + t0) : _mm256_maskload_ps(row + t0, m);
+                    } else {
+                        float r[8] = {0};
+                        for (int u = 0; u < nt; u++) r[u] = row[k[t0 + u]];
+                        v[i] = _mm256_loadu_ps(r);
+                    }
+                }
+                transpose8(v); /* v[i]: tap t0 + i, lanes l0 .. l0 + 7 */
+                for (int i = 0; i < nt; i++) _mm256_storeu_ps(dst + ((t0 + i) * j->cx + s) * W + l0, v[i]);
+            }
+}
+
 typedef struct gjob {
     const float *src; /* [batch][phases * gvol][cx] */
     int64_t src_nstride, cx;
@@ -154,8 +205,8 @@ typedef struct gjob {
     const gclass *cls;
     int64_t ncls;
     const cblock *blk;
-    int64_t nblk, pack_size; /* floats per class */
-    const float *pack;
+    int64_t nblk;
+    const gpack_job *pj; /* how each task packs its blocks' weights */
     const float *bias;
     float *dst;     /* [batch][cy][dst voxels] */
     bool direct;    /* tiles write dst channels-first (stride 1: a tile's voxels are mostly consecutive) */
@@ -165,6 +216,8 @@ typedef struct gjob {
     int64_t dst_vol, dst_dim[3], step[3];
     const dchunk *chunks; /* [ncls][nchunks] */
     int64_t nchunks, ncg; /* nchunks: the most of any class */
+    bool all_chunks;      /* a task runs every depth chunk of its class (small grids: each block packed once) */
+    ie_conv_failure fail;
 } gjob;
 
 /* The runs of coordinates 0..n-1 with the same valid taps. */
@@ -336,77 +389,40 @@ static void gather_box(const gjob *j, const gclass *c, int64_t dlo, int64_t dhi,
     }
 }
 
+/* A task packs each of its channel blocks' weights into the thread's
+ * scratch (the block's [tap][cx][width]: L2-sized) and runs every box of its
+ * depth chunk with it.  Packing inside the task, rather than the whole layer
+ * into a temporary first, writes the pack to cache instead of memory and
+ * reads it back from there: on the deep levels, whose weights are large and
+ * whose grids are tiny, moving the packed weights through memory cost more
+ * than the convolution itself. */
 static void gather_task(void *ctx, int64_t task) {
-    const gjob *j = ctx;
-    const int64_t chunk = task % j->nchunks, rest = task / j->nchunks;
+    gjob *j = ctx;
+    const int64_t ntc = j->all_chunks ? 1 : j->nchunks;
+    const int64_t chunk = task % ntc, rest = task / ntc;
     const int64_t cg = rest % j->ncg, ci = rest / j->ncg;
     const gclass *c = &j->cls[ci];
     if (chunk >= c->nchunks) return;
-    const dchunk *dc = &j->chunks[ci * j->nchunks + chunk];
+    const int64_t k_hi = j->all_chunks ? c->nchunks : chunk + 1;
     const int64_t b0 = cg * j->nblk / j->ncg, b1 = (cg + 1) * j->nblk / j->ncg;
-    const float *pack = j->pack + ci * j->pack_size;
+    float *wblk = ie_conv_scratch(0, (size_t)(ie_direct_taps_count(&c->taps) * j->cx * 16));
+    if (!wblk) {
+        ie_conv_fail(&j->fail);
+        return;
+    }
     int64_t tx[IE_DIRECT_MAXTAPS], tw[IE_DIRECT_MAXTAPS];
-    for (int a = 0; a < c->niv[1]; a++)
-        for (int e = 0; e < c->niv[2]; e++) {
-            const uint32_t m[3] = {dc->mask, c->iv[1][a].mask, c->iv[2][e].mask};
-            const int nt = box_taps(j, &c->taps, m, tx, tw);
-            for (int64_t bi = b0; bi < b1; bi++)
-                gather_box(j, c, dc->lo, dc->hi, &c->iv[1][a], &c->iv[2][e], tx, tw, nt, &j->blk[bi],
-                           pack + j->blk[bi].off);
-        }
-}
-
-typedef struct gpack_job {
-    const float *w;
-    float *pack;
-    const gclass *cls;
-    const cblock *blk;
-    int64_t nblk, pack_size, cx, cy, sy, sx;
-    int kernel[3];
-} gpack_job;
-
-/* One (class, block): pack[tap][s][l] = w[(c0 + l)*sy + s*sx + kernel index of tap], 0 past cy,
- * 8 taps x 8 channels at a time transposed in registers.  When the class has
- * every tap in kernel order (stride 1, and the forward of any stride) a row
- * of taps is contiguous in w and loads as vectors; otherwise its taps are
- * collected into a small row buffer first (from one row, in L1). */
-static void gpack_task(void *ctx, int64_t task) {
-    const gpack_job *j = ctx;
-    const gclass *c = &j->cls[task / j->nblk];
-    const cblock *b = &j->blk[task % j->nblk];
-    const ie_direct_taps *t = &c->taps;
-    float *dst = j->pack + (task / j->nblk) * j->pack_size + b->off;
-    const int64_t T = ie_direct_taps_count(t), W = b->width;
-    int64_t k[IE_DIRECT_MAXTAPS];
-    int64_t q = 0;
-    bool identity = true;
-    for (int a = 0; a < t->n[0]; a++)
-        for (int bb = 0; bb < t->n[1]; bb++)
-            for (int e = 0; e < t->n[2]; e++, q++) {
-                k[q] = ((int64_t)t->k[0][a] * j->kernel[1] + t->k[1][bb]) * j->kernel[2] + t->k[2][e];
-                identity = identity && k[q] == q;
-            }
-    for (int64_t s = 0; s < j->cx; s++)
-        for (int l0 = 0; l0 < W; l0 += 8)
-            for (int64_t t0 = 0; t0 < T; t0 += 8) {
-                const int nt = (int)imin(T - t0, 8);
-                const __m256i m = lanes_below(nt); /* the last tile's loads stop at the row's end */
-                __m256 v[8];
-                for (int i = 0; i < 8; i++) {
-                    const float *row = j->w + (b->c0 + l0 + i) * j->sy + s * j->sx;
-                    if (l0 + i >= b->valid) {
-                        v[i] = _mm256_setzero_ps();
-                    } else if (identity) {
-                        v[i] = nt == 8 ? _mm256_loadu_ps(row + t0) : _mm256_maskload_ps(row + t0, m);
-                    } else {
-                        float r[8] = {0};
-                        for (int u = 0; u < nt; u++) r[u] = row[k[t0 + u]];
-                        v[i] = _mm256_loadu_ps(r);
-                    }
+    for (int64_t bi = b0; bi < b1; bi++) {
+        pack_block(j->pj, ci, bi, wblk);
+        for (int64_t k = chunk; k < k_hi; k++) {
+            const dchunk *dc = &j->chunks[ci * j->nchunks + k];
+            for (int a = 0; a < c->niv[1]; a++)
+                for (int e = 0; e < c->niv[2]; e++) {
+                    const uint32_t m[3] = {dc->mask, c->iv[1][a].mask, c->iv[2][e].mask};
+                    const int nt = box_taps(j, &c->taps, m, tx, tw);
+                    gather_box(j, c, dc->lo, dc->hi, &c->iv[1][a], &c->iv[2][e], tx, tw, nt, &j->blk[bi], wblk);
                 }
-                transpose8(v); /* v[i]: tap t0 + i, lanes l0 .. l0 + 7 */
-                for (int i = 0; i < nt; i++) _mm256_storeu_ps(dst + ((t0 + i) * j->cx + s) * W + l0, v[i]);
-            }
+        }
+    }
 }
 
 /* Depth chunks: runs of depths with the same valid taps, cut so that each
@@ -424,11 +440,8 @@ static int64_t make_dchunks(const gclass *c, int64_t plane, dchunk *out) {
 /* Packs the weights, plans the classes' boxes and runs the gather. */
 static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, int64_t sy, int64_t sx,
                             const int kernel[3]) {
-    int64_t max_taps = 1;
-    for (int64_t c = 0; c < j->ncls; c++) {
-        max_taps = ie_direct_taps_count(&cls[c].taps) > max_taps ? ie_direct_taps_count(&cls[c].taps) : max_taps;
+    for (int64_t c = 0; c < j->ncls; c++)
         for (int d = 0; d < 3; d++) cls[c].niv[d] = make_intervals(&cls[c].taps, d, j->grid[d], cls[c].iv[d]);
-    }
     cblock *blk = malloc((size_t)(cy / 8 + 2) * sizeof *blk);
     j->nchunks = 0;
     for (int64_t c = 0; c < j->ncls; c++) {
@@ -436,46 +449,46 @@ static ie_status run_gather(gjob *j, gclass *cls, const float *w, int64_t cy, in
         j->nchunks = cls[c].nchunks > j->nchunks ? cls[c].nchunks : j->nchunks;
     }
     dchunk *chunks = malloc((size_t)(j->nchunks * j->ncls) * sizeof *chunks);
-    ie_tensor *pack_t = NULL, *out_t = NULL;
+    ie_tensor *out_t = NULL;
     ie_status st = IE_OK;
     if (!blk || !chunks) {
         st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory planning the gather");
         goto done;
     }
     j->nblk = 0;
-    j->pack_size = 0;
     j->cyp = 0;
     for (int64_t c0 = 0; c0 < cy;) {
         const int width = cy - c0 > 8 ? 16 : 8;
-        blk[j->nblk++] = (cblock){c0, j->pack_size, width, (int)imin(width, cy - c0)};
-        j->pack_size += max_taps * j->cx * width;
+        blk[j->nblk++] = (cblock){c0, width, (int)imin(width, cy - c0)};
         c0 += width;
         j->cyp += width;
     }
     j->cy = cy;
     j->direct = j->step[0] == 1 && j->step[1] == 1 && j->step[2] == 1;
-    if (ie_conv_temp(j->ncls * j->pack_size, &pack_t) != IE_OK ||
-        (!j->direct && ie_conv_temp(j->batch * j->dst_vol * j->cyp, &out_t) != IE_OK)) {
-        st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
+    if (!j->direct && ie_conv_temp(j->batch * j->dst_vol * j->cyp, &out_t) != IE_OK) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory for the gather's output");
         goto done;
     }
-    gpack_job pj = {w, ie_f32(pack_t), cls, blk, j->nblk, j->pack_size, j->cx, cy, sy, sx,
-                    {kernel[0], kernel[1], kernel[2]}};
-    ie_parallel_for(j->ncls * j->nblk, gpack_task, &pj);
-    j->pack = ie_f32(pack_t);
+    const gpack_job pj = {w, cls, blk, j->cx, cy, sy, sx, {kernel[0], kernel[1], kernel[2]}};
+    j->pj = &pj;
     j->blk = blk;
     for (int64_t c = 0; c < j->ncls; c++) make_dchunks(&cls[c], j->grid[1] * j->grid[2], chunks + c * j->nchunks);
     j->chunks = chunks;
-    const int64_t base = j->ncls * j->nchunks;
+    j->all_chunks = j->gvol <= SMALL_GATHER;
+    const int64_t base = j->ncls * (j->all_chunks ? 1 : j->nchunks);
     j->ncg = base >= MIN_TASKS ? 1 : imin(cdiv(MIN_TASKS, base), j->nblk);
     j->dst_cl = out_t ? ie_f32(out_t) : NULL;
+    atomic_init(&j->fail.failed, 0);
     ie_parallel_for(base * j->ncg, gather_task, j);
+    if (atomic_load(&j->fail.failed)) {
+        st = ie_error_set(IE_ERR_NOMEM, "conv: out of memory packing the weights");
+        goto done;
+    }
     if (!j->direct)
         transpose(j->dst_cl, j->dst_vol, cy, j->cyp, j->dst_vol * j->cyp, j->dst, j->dst_vol, cy * j->dst_vol,
                   j->batch);
 done:
     ie_tensor_release(out_t);
-    ie_tensor_release(pack_t);
     free(chunks);
     free(blk);
     return st;
@@ -722,12 +735,49 @@ static __attribute__((noinline)) void wg_pad_pass_4x3(const wpass *p, int64_t u0
     acc[2][0] = a20, acc[2][1] = a21, acc[2][2] = a22, acc[3][0] = a30, acc[3][1] = a31, acc[3][2] = a32;
 }
 
+/* The same for 3 channels x 4 taps (4x4x4 kernels: the transposed
+ * convolutions' weight gradient): two gy vectors in registers, the third
+ * read by its FMAs; 12 accumulators + 4 registers, 10 loads per 12 FMAs. */
+static __attribute__((noinline)) void wg_pad_pass_3x4(const wpass *p, int64_t u0, __m256 acc[8][4]) {
+    const float *g0 = p->g[0], *g1 = p->g[1], *g2 = p->g[2];
+    const float *x0 = p->x[0], *x1 = p->x[1], *x2 = p->x[2], *x3 = p->x[3];
+    const int64_t *xo = p->xo, nu = p->nu;
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    for (int64_t u = u0; u < nu; u += 2) {
+        const int64_t o = 8 * u, xf = xo[u];
+        const __m256 gv0 = _mm256_loadu_ps(g0 + o), gv1 = _mm256_loadu_ps(g1 + o);
+        __m256 xv = _mm256_loadu_ps(x0 + xf);
+        a00 = _mm256_fmadd_ps(gv0, xv, a00);
+        a10 = _mm256_fmadd_ps(gv1, xv, a10);
+        a20 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a20);
+        xv = _mm256_loadu_ps(x1 + xf);
+        a01 = _mm256_fmadd_ps(gv0, xv, a01);
+        a11 = _mm256_fmadd_ps(gv1, xv, a11);
+        a21 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a21);
+        xv = _mm256_loadu_ps(x2 + xf);
+        a02 = _mm256_fmadd_ps(gv0, xv, a02);
+        a12 = _mm256_fmadd_ps(gv1, xv, a12);
+        a22 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a22);
+        xv = _mm256_loadu_ps(x3 + xf);
+        a03 = _mm256_fmadd_ps(gv0, xv, a03);
+        a13 = _mm256_fmadd_ps(gv1, xv, a13);
+        a23 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a23);
+    }
+    acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
+    acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
+    acc[2][0] = a20, acc[2][1] = a21, acc[2][2] = a22, acc[2][3] = a23;
+}
+
 /* One tile over a segment: out[c * TB + q] = the tree of its 16 lanes. */
 static AINLINE void wg_tile(const int CB, const int TB, const int mode, const wpass *p, float *out) {
     __m256 lo[8][4], hi[8][4];
     if (mode == PAD_ZERO && CB == 4 && TB == 3) {
         wg_pad_pass_4x3(p, 0, lo);
         wg_pad_pass_4x3(p, 1, hi);
+    } else if (mode == PAD_ZERO && CB == 3 && TB == 4) {
+        wg_pad_pass_3x4(p, 0, lo);
+        wg_pad_pass_3x4(p, 1, hi);
     } else {
         wg_pass(CB, TB, mode, p, 0, lo);
         wg_pass(CB, TB, mode, p, 1, hi);
