@@ -529,6 +529,8 @@ typedef struct vox_tdesc {
 typedef struct vox_plan {
     int64_t *order;  /* voxels sorted by pattern */
     int64_t *yidx;   /* output offset of each voxel */
+    int64_t *pair_v; /* voxel of each pair, in tile order */
+    int32_t *pair_n; /* its batch item (relative to the task's first) */
     vox_tdesc *tile;
     int64_t ntile;
     int64_t *tap_x;  /* x offset of each tap of a tile */
@@ -550,6 +552,8 @@ static int vox_key_cmp(const void *a, const void *b) {
 static void vox_plan_free(vox_plan *p) {
     free(p->order);
     free(p->yidx);
+    free(p->pair_v);
+    free(p->pair_n);
     free(p->tile);
     free(p->tap_x);
     free(p->tap_w);
@@ -581,11 +585,13 @@ static ie_status vox_plan_make(const gather_job *j, const gather_class *cls, int
     uint64_t *masks = malloc((size_t)G * sizeof *masks);
     p->order = malloc((size_t)G * sizeof(int64_t));
     p->yidx = malloc((size_t)G * sizeof(int64_t));
+    p->pair_v = malloc((size_t)P * sizeof(int64_t));
+    p->pair_n = malloc((size_t)P * sizeof(int32_t));
     p->tile = malloc((size_t)ntile * sizeof(vox_tdesc));
     p->tap_x = malloc((size_t)(ntile * max_taps + 1) * sizeof(int64_t));
     p->tap_w = malloc((size_t)(ntile * max_taps + 1) * sizeof(int64_t));
     p->tap_on = malloc((size_t)(ntile * max_taps + 1));
-    if (!keys || !masks || !p->order || !p->yidx || !p->tile || !p->tap_x || !p->tap_w || !p->tap_on) {
+    if (!keys || !masks || !p->order || !p->yidx || !p->pair_v || !p->pair_n || !p->tile || !p->tap_x || !p->tap_w || !p->tap_on) {
         free(keys);
         free(masks);
         vox_plan_free(p);
@@ -614,6 +620,18 @@ static ie_status vox_plan_make(const gather_job *j, const gather_class *cls, int
     }
     qsort(keys, (size_t)G, sizeof *keys, vox_key_cmp);
     for (int64_t v = 0; v < G; v++) p->order[v] = keys[v].j;
+    /* Pairs in tile order: each pattern's whole tiles first (they run
+     * exactly its taps), then every pattern's leftover pairs, mixed. */
+    int64_t q = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int64_t g0 = 0, g1; g0 < G; g0 = g1) {
+            for (g1 = g0 + 1; g1 < G && keys[g1].key == keys[g0].key;) g1++;
+            const int64_t count = (g1 - g0) * items, whole = count / VOX_NJ * VOX_NJ;
+            for (int64_t i = pass == 0 ? 0 : whole; i < (pass == 0 ? whole : count); i++) {
+                p->pair_v[q] = p->order[g0 + i / items];
+                p->pair_n[q++] = (int32_t)(i % items);
+            }
+        }
     int64_t ntaps_total = 0;
     for (int64_t ti = 0; ti < ntile; ti++) {
         vox_tdesc *td = &p->tile[p->ntile++];
@@ -625,7 +643,7 @@ static ie_status vox_plan_make(const gather_job *j, const gather_class *cls, int
                 for (int e = 0; e < t->n[2]; e++) {
                     unsigned on = 0;
                     for (int64_t k = 0; k < td->count; k++) {
-                        const uint64_t m = masks[p->order[(td->first + k) / items]];
+                        const uint64_t m = masks[p->pair_v[td->first + k]];
                         if (((m >> a) & 1) && ((m >> (16 + b)) & 1) && ((m >> (32 + e)) & 1)) on |= 1u << k;
                     }
                     if (!on) continue;
@@ -727,7 +745,6 @@ static void vox_task(void *ctx, int64_t task) {
     int64_t cls_i = rest % j->ncls, n0 = rest / j->ncls * vj->items_per_task;
     const vox_plan *p = &vj->plans[cls_i];
     const float *pack = j->pack + cls_i * j->b->pack_size;
-    const int64_t batch = vj->items_per_task;
     int64_t b0 = grp * vj->group_blocks, b1 = b0 + vj->group_blocks < j->b->n ? b0 + vj->group_blocks : j->b->n;
     for (int64_t bi = b0; bi < b1;) {
         int nc = b1 - bi >= 4 ? 4 : b1 - bi >= 2 ? 2 : 1;
@@ -738,7 +755,7 @@ static void vox_task(void *ctx, int64_t task) {
             const vox_tdesc *td = &p->tile[ti];
             int64_t xo[VOX_NJ], yo[VOX_NJ];
             for (int64_t k = 0; k < td->count; k++) {
-                const int64_t q = td->first + k, n = n0 + q % batch, v = p->order[q / batch];
+                const int64_t q = td->first + k, n = n0 + p->pair_n[q], v = p->pair_v[q];
                 xo[k] = n * j->x_nstride + v;
                 yo[k] = n * j->y_nstride + p->yidx[v];
             }
