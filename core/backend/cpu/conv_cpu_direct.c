@@ -515,8 +515,9 @@ DTGT static void gather_task(void *ctx, int64_t task) {
  * kernel order, each pair's FMAs masked off on the taps it does not reach
  * (a masked FMA leaves its accumulator exactly as skipping it would).  The
  * voxels are sorted by which taps they reach, the grid's longest dimension
- * last, so that the pairs of a tile differ along one dimension and their
- * union stays small.  (Tiles used to hold the pairs of one pattern only: on
+ * last; each pattern's whole tiles come first (exact taps), then the
+ * leftover pairs of all patterns, mixed, so that mixed tiles' pairs differ
+ * along one dimension and their union stays small.  (Tiles used to hold the pairs of one pattern only: on
  * a 2 x 3 x 2 grid, two pairs per tile, and the pack read four times over.) */
 
 #define VOX_NJ 6 /* pairs per tile */
