@@ -735,49 +735,12 @@ static __attribute__((noinline)) void wg_pad_pass_4x3(const wpass *p, int64_t u0
     acc[2][0] = a20, acc[2][1] = a21, acc[2][2] = a22, acc[3][0] = a30, acc[3][1] = a31, acc[3][2] = a32;
 }
 
-/* The same for 3 channels x 4 taps (4x4x4 kernels: the transposed
- * convolutions' weight gradient): two gy vectors in registers, the third
- * read by its FMAs; 12 accumulators + 4 registers, 10 loads per 12 FMAs. */
-static __attribute__((noinline)) void wg_pad_pass_3x4(const wpass *p, int64_t u0, __m256 acc[8][4]) {
-    const float *g0 = p->g[0], *g1 = p->g[1], *g2 = p->g[2];
-    const float *x0 = p->x[0], *x1 = p->x[1], *x2 = p->x[2], *x3 = p->x[3];
-    const int64_t *xo = p->xo, nu = p->nu;
-    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    __m256 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-    for (int64_t u = u0; u < nu; u += 2) {
-        const int64_t o = 8 * u, xf = xo[u];
-        const __m256 gv0 = _mm256_loadu_ps(g0 + o), gv1 = _mm256_loadu_ps(g1 + o);
-        __m256 xv = _mm256_loadu_ps(x0 + xf);
-        a00 = _mm256_fmadd_ps(gv0, xv, a00);
-        a10 = _mm256_fmadd_ps(gv1, xv, a10);
-        a20 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a20);
-        xv = _mm256_loadu_ps(x1 + xf);
-        a01 = _mm256_fmadd_ps(gv0, xv, a01);
-        a11 = _mm256_fmadd_ps(gv1, xv, a11);
-        a21 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a21);
-        xv = _mm256_loadu_ps(x2 + xf);
-        a02 = _mm256_fmadd_ps(gv0, xv, a02);
-        a12 = _mm256_fmadd_ps(gv1, xv, a12);
-        a22 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a22);
-        xv = _mm256_loadu_ps(x3 + xf);
-        a03 = _mm256_fmadd_ps(gv0, xv, a03);
-        a13 = _mm256_fmadd_ps(gv1, xv, a13);
-        a23 = _mm256_fmadd_ps(_mm256_loadu_ps(opaque(g2) + o), xv, a23);
-    }
-    acc[0][0] = a00, acc[0][1] = a01, acc[0][2] = a02, acc[0][3] = a03;
-    acc[1][0] = a10, acc[1][1] = a11, acc[1][2] = a12, acc[1][3] = a13;
-    acc[2][0] = a20, acc[2][1] = a21, acc[2][2] = a22, acc[2][3] = a23;
-}
-
 /* One tile over a segment: out[c * TB + q] = the tree of its 16 lanes. */
 static AINLINE void wg_tile(const int CB, const int TB, const int mode, const wpass *p, float *out) {
     __m256 lo[8][4], hi[8][4];
     if (mode == PAD_ZERO && CB == 4 && TB == 3) {
         wg_pad_pass_4x3(p, 0, lo);
         wg_pad_pass_4x3(p, 1, hi);
-    } else if (mode == PAD_ZERO && CB == 3 && TB == 4) {
-        wg_pad_pass_3x4(p, 0, lo);
-        wg_pad_pass_3x4(p, 1, hi);
     } else {
         wg_pass(CB, TB, mode, p, 0, lo);
         wg_pass(CB, TB, mode, p, 1, hi);
